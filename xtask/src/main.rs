@@ -1,0 +1,60 @@
+//! Project automation for chinwag. Run `cargo xtask --help`.
+//!
+//! - `cargo xtask test`: every test tier (what `.ci/run` runs with `CI=true`, where no tier may be skipped).
+//! - `cargo xtask codegen [--check]`: regenerate (or verify) the prost code from `proto/messages.proto`.
+//! - `cargo xtask golden [--check]`: regenerate (or verify) the golden vectors with the official JS encoder.
+//! - `cargo xtask bench`: run the criterion benchmarks.
+
+mod codegen;
+mod golden;
+mod shell;
+mod test;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "chinwag project automation")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Run every test tier: fmt, clippy, tests, codegen and golden freshness, wasm build.
+    Test,
+    /// Regenerate the prost code of chinwag-protocol from proto/messages.proto.
+    Codegen {
+        /// Only check that the checked-in code is fresh.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Regenerate the golden vectors with the official `leancloud-realtime` encoder (needs Node + npm).
+    Golden {
+        /// Only check that the committed vectors equal a fresh generation.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Run the criterion benchmarks and print their figures.
+    Bench,
+}
+
+fn main() -> Result<()> {
+    let root = workspace_root();
+    match Cli::parse().task {
+        Task::Test => test::run(&root),
+        Task::Codegen { check: false } => codegen::run(&root),
+        Task::Codegen { check: true } => codegen::check(&root),
+        Task::Golden { check } => golden::run(&root, check),
+        Task::Bench => shell::cargo(&root, &["bench", "--workspace"]),
+    }
+}
+
+/// The repository root (the parent of `xtask/`).
+pub(crate) fn workspace_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().map(PathBuf::from).unwrap_or(manifest_dir)
+}

@@ -1,0 +1,114 @@
+//! `cargo xtask test`: every test tier, in order, with a summary.
+//!
+//! Each tier installs what it needs on first run (the wasm target, npm packages, ...) and says so.
+//! Under `CI=true` a tier whose tools cannot be installed fails instead of being skipped.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+
+use crate::shell;
+
+/// The crates that must build for `wasm32-unknown-unknown` (no I/O, no clock, no threads).
+const PURE_CRATES: &[&str] = &["chinwag-protocol"];
+
+struct Tier {
+    name: &'static str,
+    run: fn(&Path) -> Result<()>,
+}
+
+const TIERS: &[Tier] = &[
+    Tier {
+        name: "format (cargo fmt --check)",
+        run: fmt,
+    },
+    Tier {
+        name: "lints (clippy -D warnings, all targets)",
+        run: clippy,
+    },
+    Tier {
+        name: "codegen freshness",
+        run: crate::codegen::check,
+    },
+    Tier {
+        name: "golden vectors vs the official JS encoder",
+        run: golden,
+    },
+    Tier {
+        name: "unit, integration and doc tests",
+        run: cargo_tests,
+    },
+    Tier {
+        name: "wasm32-unknown-unknown build of the pure crates",
+        run: wasm_build,
+    },
+];
+
+/// Runs every tier, stopping at the first failure.
+pub(crate) fn run(root: &Path) -> Result<()> {
+    let started = Instant::now();
+    let mut finished = Vec::new();
+    for tier in TIERS {
+        println!("\n==> tier: {}", tier.name);
+        let tier_started = Instant::now();
+        if let Err(error) = (tier.run)(root) {
+            bail!("tier `{}` failed: {error:#}", tier.name);
+        }
+        finished.push((tier.name, tier_started.elapsed()));
+    }
+    println!(
+        "\n==> all {} tiers passed in {:.0?}",
+        finished.len(),
+        started.elapsed()
+    );
+    for (name, took) in finished {
+        println!("    {took:>8.1?}  {name}");
+    }
+    Ok(())
+}
+
+fn fmt(root: &Path) -> Result<()> {
+    shell::cargo(root, &["fmt", "--all", "--check"])
+}
+
+fn clippy(root: &Path) -> Result<()> {
+    shell::cargo(
+        root,
+        &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+    )
+}
+
+fn cargo_tests(root: &Path) -> Result<()> {
+    shell::cargo(root, &["test", "--workspace"])
+}
+
+fn golden(root: &Path) -> Result<()> {
+    crate::golden::run(root, true)
+}
+
+fn wasm_build(root: &Path) -> Result<()> {
+    ensure_wasm_target()?;
+    let mut args = vec!["build", "--target", "wasm32-unknown-unknown"];
+    for krate in PURE_CRATES {
+        args.extend(["-p", krate]);
+    }
+    shell::cargo(root, &args)
+}
+
+/// Installs the wasm32 target with rustup when it is missing.
+fn ensure_wasm_target() -> Result<()> {
+    let installed = shell::output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    if installed
+        .lines()
+        .any(|line| line.trim() == "wasm32-unknown-unknown")
+    {
+        return Ok(());
+    }
+    println!("installing the wasm32-unknown-unknown target (first run only)");
+    shell::run(
+        Path::new("."),
+        "rustup",
+        &["target", "add", "wasm32-unknown-unknown"],
+    )
+}

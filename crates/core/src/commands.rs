@@ -525,14 +525,23 @@ impl Engine {
             self.fail(client, &[id], RequestError::NoSuchClient);
             return id;
         };
+        // Read up to the last message seen; with none, up to the newest server time this client has
+        // observed (server clock, unlike the JS SDK's local `Date.now()`, so that messages the user
+        // never saw stay unread on the server and here alike).
+        let server_now = if state.clock_hint > 0 {
+            state.clock_hint
+        } else {
+            wall
+        };
         let conv = state
             .conversations
             .entry(cid.to_owned())
             .or_insert_with(|| Conversation::stub(cid));
         let changed = conv.unread != 0 || conv.unread_mentioned;
+        let read_up_to = conv.last_message_at.unwrap_or(server_now);
         conv.unread = 0;
         conv.unread_mentioned = false;
-        conv.unread_as_of = conv.unread_as_of.max(conv.last_message_at.unwrap_or(0));
+        conv.unread_as_of = conv.unread_as_of.max(read_up_to);
         let tuple = ReadTuple {
             cid: cid.to_owned(),
             mid: conv
@@ -540,7 +549,7 @@ impl Engine {
                 .as_ref()
                 .filter(|m| m.from != client)
                 .and_then(|m| m.id.clone()),
-            timestamp: Some(conv.last_message_at.unwrap_or(wall)),
+            timestamp: Some(read_up_to),
         };
         if changed {
             self.events.push_back(Event::UnreadCountUpdated {

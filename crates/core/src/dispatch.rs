@@ -538,13 +538,9 @@ impl Engine {
         let conv = state.conversations.get(cid);
         let (t, forward, limit) = match conv.and_then(|c| c.seen_up_to) {
             Some(t) => (Some(t), true, page),
-            None => (
-                None,
-                false,
-                i32::try_from(conv.map_or(0, |c| c.unread))
-                    .unwrap_or(page)
-                    .clamp(1, page),
-            ),
+            // Never seen here: the newest page (it holds the unread messages; anything already
+            // seen is dropped by id).
+            None => (None, false, page),
         };
         let logs = LogsCommand {
             cid: Some(cid.to_owned()),
@@ -738,6 +734,15 @@ impl Engine {
         let mut changed = Vec::new();
         let mut gaps = Vec::new();
         for tuple in &unread.convs {
+            // A `read` flushed on this sign-in reached the server after it computed this count: our
+            // local count (zero up to the read) is the right one; later messages count as usual.
+            if self
+                .clients
+                .get_mut(client)
+                .is_some_and(|s| s.reads_in_transit.remove(&tuple.cid))
+            {
+                continue;
+            }
             let known = self
                 .clients
                 .get(client)

@@ -1,6 +1,6 @@
 //! The engine: one connection, any number of clients, driven by inputs and polled for outputs.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use chinwag_protocol::{
     CommandType, DecodeError, Frame, GenericCommand, OpType, ReadTuple, SessionCommand, is_fatal_close_code,
@@ -110,6 +110,8 @@ pub(crate) struct Client {
     pub(crate) acks: BTreeMap<String, (i64, i64)>,
     /// `read` tuples waiting for a connection, with the requests to answer when sent.
     pub(crate) reads: BTreeMap<String, (ReadTuple, Vec<RequestId>)>,
+    /// Conversations whose queued `read` went out on this sign-in, after the server's `unread` count.
+    pub(crate) reads_in_transit: BTreeSet<String>,
     /// Sent messages that asked for receipts: id → cid (bounded with the de-dup capacity).
     pub(crate) waiting_receipt: BTreeMap<String, String>,
     pub(crate) waiting_receipt_order: VecDeque<String>,
@@ -825,6 +827,7 @@ impl Engine {
                 seen: SeenIds::new(self.options.dedup_capacity),
                 acks: BTreeMap::new(),
                 reads: BTreeMap::new(),
+                reads_in_transit: BTreeSet::new(),
                 waiting_receipt: BTreeMap::new(),
                 waiting_receipt_order: VecDeque::new(),
             },
@@ -851,6 +854,7 @@ impl Engine {
         };
         let outbox = std::mem::take(&mut client.outbox);
         let reads = std::mem::take(&mut client.reads);
+        client.reads_in_transit = reads.keys().cloned().collect();
         for out in outbox {
             self.transmit_request(out, now);
         }

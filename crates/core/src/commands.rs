@@ -533,10 +533,17 @@ impl Engine {
         } else {
             wall
         };
-        let conv = state
-            .conversations
-            .entry(cid.to_owned())
-            .or_insert_with(|| Conversation::stub(cid));
+        let mut uncached = Conversation::stub(cid);
+        let conv = if state.conversations.contains_key(cid)
+            || state.conversations.len() < self.options.max_conversations
+        {
+            state
+                .conversations
+                .entry(cid.to_owned())
+                .or_insert_with(|| Conversation::stub(cid))
+        } else {
+            &mut uncached
+        };
         let changed = conv.unread != 0 || conv.unread_mentioned;
         let read_up_to = conv.last_message_at.unwrap_or(server_now);
         conv.unread = 0;

@@ -184,13 +184,21 @@ fn reconnect_fills_the_gap_and_resends_the_queue() {
 
 #[derive(Clone, Debug)]
 enum Op {
-    Send { peer: usize, conv: usize },
-    Read { peer: usize, conv: usize },
+    Send {
+        peer: usize,
+        conv: usize,
+    },
+    Read {
+        peer: usize,
+        conv: usize,
+    },
     Cut(usize),
     Restore(usize),
     Hold(usize),
     Release(usize),
     Advance(u64),
+    /// The server restarts: every connection drops at once, storage survives.
+    RestartServer,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -202,6 +210,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..3usize).prop_map(Op::Hold),
         1 => (0..3usize).prop_map(Op::Release),
         2 => (0..15_000u64).prop_map(Op::Advance),
+        1 => Just(Op::RestartServer),
     ]
 }
 
@@ -241,6 +250,7 @@ proptest! {
                 Op::Hold(i) => sim.peers[i].held = true,
                 Op::Release(i) => sim.peers[i].held = false,
                 Op::Advance(ms) => sim.advance(ms),
+                Op::RestartServer => sim.restart_server(),
             }
             sim.settle();
         }

@@ -190,4 +190,19 @@ impl Sim {
         }
         self.settle();
     }
+
+    /// Drops every connection at once (a server restart); links stay up, so clients reconnect.
+    pub fn restart_server(&mut self) {
+        for i in 0..self.peers.len() {
+            let peer = &mut self.peers[i];
+            if peer.connected {
+                peer.connected = false;
+                peer.to_server.clear();
+                peer.to_client.clear();
+                self.server.disconnect(i);
+                peer.engine.handle_disconnected(Some(1012), self.now);
+            }
+        }
+        self.settle();
+    }
 }

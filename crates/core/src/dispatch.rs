@@ -178,10 +178,27 @@ impl Engine {
                     .collect();
                 messages.sort_by_key(|m| m.timestamp);
                 let full = forward && i32::try_from(messages.len()).unwrap_or(i32::MAX) >= page;
+                let newest = messages.last().map(|m| m.timestamp);
+                let before = self.conversation(&client, &cid).and_then(|c| c.seen_up_to);
                 for message in messages {
                     self.deliver(&client, message);
                 }
-                if full {
+                // Duplicates (our own sends, messages already pushed) are skipped by `deliver` but
+                // still move the start of the next page forward.
+                let advanced = match (newest, before) {
+                    (Some(newest), Some(before)) => newest > before,
+                    (Some(_), None) => true,
+                    (None, _) => false,
+                };
+                if let (Some(newest), Some(conv)) = (
+                    newest,
+                    self.clients
+                        .get_mut(&client)
+                        .and_then(|s| s.conversations.get_mut(&cid)),
+                ) {
+                    conv.seen_up_to = Some(conv.seen_up_to.map_or(newest, |s| s.max(newest)));
+                }
+                if full && advanced {
                     self.request_catch_up(&client, &cid, now);
                 } else {
                     self.finish_catch_up(&client, &cid, now);
@@ -531,7 +548,8 @@ impl Engine {
     /// Asks for the next page after the newest message seen in `cid` (or, for a conversation never
     /// seen, its latest unread messages).
     pub(crate) fn request_catch_up(&mut self, client: &str, cid: &str, now: Instant) {
-        let page = self.options.catch_up_page;
+        // The start message is included (ties), so a page needs room for at least one new message.
+        let page = self.options.catch_up_page.max(2);
         let Some(state) = self.clients.get(client) else {
             return;
         };

@@ -13,7 +13,13 @@ use support::sim::Sim;
 
 /// Creates the conversations through A's engine: conv 0 = {A, B, C}, conv 1 = {A, B}.
 fn setup(seed: u64) -> (Sim, Vec<String>) {
-    let mut sim = Sim::new(&["A", "B", "C"], seed);
+    // Odd seeds use tiny gap-filling pages and buffers, so paging and buffer overflow are exercised.
+    let mut sim = Sim::with_options(&["A", "B", "C"], seed, |options| {
+        if seed % 2 == 1 {
+            options.catch_up_page = 2;
+            options.catch_up_buffer = 1;
+        }
+    });
     sim.open_all();
     let mut cids = Vec::new();
     for members in [vec!["B", "C"], vec!["B"]] {

@@ -31,18 +31,22 @@ pub struct Sim {
 
 impl Sim {
     pub fn new(ids: &[&str], seed: u64) -> Self {
+        Self::with_options(ids, seed, |_| {})
+    }
+
+    /// Like `new`, with every engine's options adjusted by `adjust`.
+    pub fn with_options(ids: &[&str], seed: u64, adjust: impl Fn(&mut Options)) -> Self {
         let now = Instant::from_millis(0);
         let peers = ids
             .iter()
             .enumerate()
             .map(|(i, id)| Peer {
                 id: id.to_string(),
-                engine: Engine::new(
-                    Options::with_servers("app", ["ws://sim/"]),
-                    seed + i as u64,
-                    now,
-                    1_700_000_000_000,
-                ),
+                engine: {
+                    let mut options = Options::with_servers("app", ["ws://sim/"]);
+                    adjust(&mut options);
+                    Engine::new(options, seed.wrapping_add(i as u64), now, 1_700_000_000_000)
+                },
                 link_up: true,
                 connected: false,
                 to_server: VecDeque::new(),

@@ -470,7 +470,12 @@ impl Engine {
         let Some(state) = self.clients.get_mut(client) else {
             return;
         };
-        if !message.transient && message.from != client && !message.conversation.is_empty() {
+        // Like the JS SDK: no ack for transient messages, chat rooms, or our own (other device).
+        let in_chat_room = state
+            .conversations
+            .get(&message.conversation)
+            .is_some_and(|c| !c.is_persistent());
+        if !message.transient && !in_chat_room && message.from != client && !message.conversation.is_empty() {
             let entry = state
                 .acks
                 .entry(message.conversation.clone())

@@ -220,6 +220,18 @@ impl Engine {
             .map(|(token, _)| token.as_str())
     }
 
+    /// The message a pending [`send`](Self::send) carries (status `Sending`, `client_id` = its `dt`),
+    /// while it is queued or waiting for the server's ack.
+    pub fn outgoing_message(&self, request: RequestId) -> Option<&crate::Message> {
+        let queued = self.clients.values().flat_map(|c| c.outbox.iter());
+        queued
+            .chain(self.in_flight.values())
+            .find_map(|out| match &out.kind {
+                Kind::Send { message, .. } if out.ids.contains(&request) => Some(message),
+                _ => None,
+            })
+    }
+
     /// Requests queued or in flight, and items buffered: for tests of bounded growth.
     #[doc(hidden)]
     pub fn debug_sizes(&self) -> (usize, usize, usize) {

@@ -780,3 +780,271 @@ fn frames_that_are_not_commands_are_rejected() {
     assert!(s.engine.handle_frame(&Frame::Text("***".into()), s.now).is_err());
     assert!(s.engine.handle_bytes(&[0xff, 0xff, 0xff], s.now).is_err());
 }
+
+#[test]
+fn send_options_go_on_the_wire_and_the_pending_message_is_visible() {
+    let mut s = Scripted::open("Tom");
+    let options = SendOptions {
+        transient: false,
+        will: true,
+        receipt: true,
+        priority: Some(1),
+        push_data: Some(serde_json::json!({"alert": "hi"})),
+        mentions: vec!["Jerry".into()],
+        mention_all: true,
+    };
+    let req = s
+        .engine
+        .send("Tom", "c1", MessageContent::Binary(vec![1, 2, 3]), options, s.now);
+    let pending = s.engine.outgoing_message(req).unwrap().clone();
+    assert_eq!(pending.status, MessageStatus::Sending);
+    s.drain();
+    let send = s.last_sent().clone();
+    assert_eq!(send.priority, Some(1));
+    assert_eq!(send.peer_id.as_deref(), Some("Tom"));
+    let direct = send.direct_message.unwrap();
+    assert_eq!(direct.binary_msg.as_deref(), Some(&[1u8, 2, 3][..]));
+    assert_eq!(direct.msg, None);
+    assert_eq!(
+        (direct.will, direct.r, direct.mention_all),
+        (Some(true), Some(true), Some(true))
+    );
+    assert_eq!(direct.mention_pids, ["Jerry"]);
+    assert_eq!(direct.push_data.as_deref(), Some(r#"{"alert":"hi"}"#));
+    assert_eq!(direct.dt, pending.client_id);
+}
+
+#[test]
+fn history_queries_carry_the_range_and_results_are_ascending() {
+    let mut s = Scripted::open("Tom");
+    let req = s.engine.query_messages(
+        "Tom",
+        "c1",
+        HistoryQuery {
+            start_time: Some(10),
+            end_time: Some(50),
+            limit: Some(2),
+            end_closed: true,
+            ..Default::default()
+        },
+        s.now,
+    );
+    s.drain();
+    let logs_req = s.last_sent().clone();
+    let logs = logs_req.logs_message.clone().unwrap();
+    assert_eq!(
+        (logs.t, logs.tt, logs.l, logs.tt_included, logs.direction),
+        (Some(10), Some(50), Some(2), Some(true), Some(2))
+    );
+    s.push(
+        GenericCommand::reply_to(&logs_req, CommandType::Logs).with(chinwag_protocol::LogsCommand {
+            logs: vec![
+                chinwag_protocol::LogItem {
+                    msg_id: Some("b".into()),
+                    timestamp: Some(30),
+                    from: Some("J".into()),
+                    data: Some("x".into()),
+                    ..Default::default()
+                },
+                chinwag_protocol::LogItem {
+                    msg_id: Some("a".into()),
+                    timestamp: Some(20),
+                    from: Some("J".into()),
+                    bin: Some(true),
+                    data: Some("AQI=".into()),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        }),
+    );
+    let (_, Ok(Response::History(page))) = responses(&s.events).into_iter().find(|(r, _)| *r == req).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(
+        page.iter().map(|m| m.id.clone().unwrap()).collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+    assert_eq!(page[0].content, MessageContent::Binary(vec![1, 2]));
+    // Backwards paging: explicit OLD direction from a message.
+    s.engine.query_messages(
+        "Tom",
+        "c1",
+        HistoryQuery {
+            start_time: Some(20),
+            start_message_id: Some("a".into()),
+            forward: Some(false),
+            ..Default::default()
+        },
+        s.now,
+    );
+    s.drain();
+    let logs = s.last_sent().logs_message.clone().unwrap();
+    assert_eq!(
+        (logs.t, logs.mid.as_deref(), logs.direction),
+        (Some(20), Some("a"), Some(1))
+    );
+}
+
+#[test]
+fn chat_rooms_are_created_without_members_and_do_not_count_unread() {
+    let mut s = Scripted::open("Tom");
+    s.engine
+        .create_conversation("Tom", CreateConversation::chat_room(Some("lobby")), s.now);
+    s.drain();
+    let start = s.last_sent().clone();
+    let conv = start.conv_message.clone().unwrap();
+    assert_eq!(
+        (conv.m.as_slice(), conv.transient, conv.unique),
+        (&["Tom".to_string()][..], Some(true), Some(false))
+    );
+    s.push(
+        GenericCommand::reply_to(&start, CommandType::Conv).with(ConvCommand {
+            cid: Some("c1".into()),
+            ..Default::default()
+        }),
+    );
+    assert_eq!(
+        s.engine.conversation("Tom", "c1").unwrap().kind,
+        ConversationKind::ChatRoom
+    );
+    let sent = s.sent.len();
+    s.push(direct_push("Tom", "m1", 10, "Jerry"));
+    s.run_until(s.now.as_millis() + 2_000);
+    assert_eq!(s.engine.conversation("Tom", "c1").unwrap().unread, 0);
+    assert_eq!(s.sent.len(), sent, "no ack in chat rooms");
+    // Temporary conversations carry tempConv and the ttl.
+    s.engine
+        .create_conversation("Tom", CreateConversation::temporary(["Jerry"], 3600), s.now);
+    s.drain();
+    let conv = s.last_sent().conv_message.clone().unwrap();
+    assert_eq!((conv.temp_conv, conv.temp_conv_ttl), (Some(true), Some(3600)));
+}
+
+#[test]
+fn small_requests_read_their_replies() {
+    let mut s = Scripted::open("Tom");
+    let online = s.engine.query_online("Tom", &["A".into(), "B".into()], s.now);
+    s.drain();
+    let q = s.last_sent().clone();
+    assert_eq!(q.session_message.as_ref().unwrap().session_peer_ids, ["A", "B"]);
+    s.push(
+        GenericCommand::reply_to(&q, CommandType::Session)
+            .with_op(OpType::QueryResult)
+            .with(SessionCommand {
+                online_session_peer_ids: vec!["B".into()],
+                ..Default::default()
+            }),
+    );
+    let receipts = s.engine.fetch_receipt_timestamps("Tom", "c1", s.now);
+    s.drain();
+    let q = s.last_sent().clone();
+    s.push(GenericCommand::reply_to(&q, CommandType::Conv).with(ConvCommand {
+        max_read_timestamp: Some(7),
+        max_ack_timestamp: Some(9),
+        ..Default::default()
+    }));
+    let muted = s.engine.query_muted_members("Tom", "c1", Some(10), None, s.now);
+    s.drain();
+    let q = s.last_sent().clone();
+    assert_eq!(q.op_type(), Some(OpType::QueryShutup));
+    s.push(GenericCommand::reply_to(&q, CommandType::Conv).with(ConvCommand {
+        m: vec!["X".into()],
+        next: Some("n".into()),
+        ..Default::default()
+    }));
+    let blocked = s.engine.query_blocked_members("Tom", "c1", None, None, s.now);
+    s.drain();
+    let q = s.last_sent().clone();
+    assert_eq!(
+        (q.command_type(), q.op_type()),
+        (Some(CommandType::Blacklist), Some(OpType::Query))
+    );
+    s.push(
+        GenericCommand::reply_to(&q, CommandType::Blacklist).with(chinwag_protocol::BlacklistCommand {
+            blocked_pids: vec!["Y".into()],
+            ..Default::default()
+        }),
+    );
+    let mut attrs = serde_json::Map::new();
+    attrs.insert("attr.color".into(), "red".into());
+    s.engine.get_conversation("Tom", "c1", s.now);
+    s.drain();
+    let q = s.last_sent().clone();
+    s.push(GenericCommand::reply_to(&q, CommandType::Conv).with(ConvCommand {
+        results: Some(JsonObjectMessage {
+            data: r#"[{"objectId":"c1","m":["Tom","Jerry"]}]"#.into(),
+        }),
+        ..Default::default()
+    }));
+    let update = s.engine.update_conversation("Tom", "c1", attrs, s.now);
+    s.drain();
+    let q = s.last_sent().clone();
+    s.push(GenericCommand::reply_to(&q, CommandType::Conv).with(ConvCommand {
+        udate: Some("u".into()),
+        ..Default::default()
+    }));
+    let all = responses(&s.events);
+    let get = |r: RequestId| all.iter().find(|(id, _)| *id == r).unwrap().1.clone();
+    assert_eq!(get(online), Ok(Response::Online(vec!["B".into()])));
+    assert_eq!(
+        get(receipts),
+        Ok(Response::ReceiptTimestamps {
+            max_read: Some(7),
+            max_ack: Some(9)
+        })
+    );
+    assert_eq!(
+        get(muted),
+        Ok(Response::Members {
+            members: vec!["X".into()],
+            next: Some("n".into())
+        })
+    );
+    assert_eq!(
+        get(blocked),
+        Ok(Response::Members {
+            members: vec!["Y".into()],
+            next: None
+        })
+    );
+    assert_eq!(
+        get(update),
+        Ok(Response::Updated {
+            updated_at: Some("u".into())
+        })
+    );
+    let cached = s.engine.conversation("Tom", "c1").unwrap();
+    assert_eq!(cached.attributes["attr"]["color"], "red");
+}
+
+#[test]
+fn closing_the_last_client_closes_the_connection() {
+    let mut s = Scripted::open("Tom");
+    let close = s.engine.close_client("Tom", s.now);
+    s.drain();
+    let q = s.last_sent().clone();
+    assert_eq!(q.op_type(), Some(OpType::Close));
+    s.push(GenericCommand::reply_to(&q, CommandType::Session).with_op(OpType::Closed));
+    assert!(responses(&s.events).contains(&(close, Ok(Response::Closed))));
+    assert!(s.events.contains(&Event::Closed {
+        client: "Tom".into(),
+        code: 0,
+        reason: String::new()
+    }));
+    assert_eq!(s.actions.last(), Some(&Action::Close));
+    assert_eq!(s.engine.poll_timeout(), None);
+    // A reply that arrives after its request timed out is ignored.
+    let mut s = Scripted::open("Tom");
+    let req = s.engine.count_members("Tom", "c1", s.now);
+    s.drain();
+    let q = s.last_sent().clone();
+    s.run_until(21_000);
+    s.events.clear();
+    s.push(GenericCommand::reply_to(&q, CommandType::Conv).with(ConvCommand {
+        count: Some(1),
+        ..Default::default()
+    }));
+    assert!(!responses(&s.events).iter().any(|(r, _)| *r == req));
+}

@@ -433,6 +433,7 @@ impl Engine {
                         },
                         now,
                     );
+                    self.next_echo = now + self.options.echo_interval;
                 }
                 if self.ack_flush_at.is_some_and(|at| at <= now) {
                     self.flush_acks(now);
@@ -463,6 +464,9 @@ impl Engine {
             return;
         }
         self.last_inbound = now;
+        // Keepalive is driven by silence from the server, not by our own traffic: a client that only
+        // sends (acks, reads) still needs a reply now and then to prove the connection alive.
+        self.next_echo = now + self.options.echo_interval;
         if let Some(serial) = command.serial() {
             if let Some(out) = self.in_flight.remove(&serial) {
                 self.handle_reply(out, command, now);
@@ -714,10 +718,9 @@ impl Engine {
     }
 
     /// Encodes and queues one frame.
-    pub(crate) fn transmit(&mut self, command: &GenericCommand, now: Instant) {
+    pub(crate) fn transmit(&mut self, command: &GenericCommand, _now: Instant) {
         self.transmits
             .push_back(self.options.subprotocol.format().encode(command));
-        self.next_echo = now + self.options.echo_interval;
     }
 
     // ---- sessions ----

@@ -22,7 +22,8 @@ pub struct Options {
     pub device_id: Option<String>,
     /// Per-request timeout (20 s, as the JS SDK's `COMMAND_TIMEOUT`).
     pub request_timeout: Duration,
-    /// Idle time after which an `echo` keepalive is sent (180 s).
+    /// Time without any inbound frame after which an `echo` keepalive is sent (180 s), and again
+    /// every interval while the server stays silent.
     pub echo_interval: Duration,
     /// Time without any inbound frame after which the connection is considered dead (380 s).
     pub dead_after: Duration,

@@ -574,6 +574,10 @@ impl Engine {
             self.transmit(&command, now);
             self.respond(client, &[id], Response::Done);
         } else if let Some(state) = self.clients.get_mut(client) {
+            if !state.reads.contains_key(cid) && state.reads.len() >= self.options.max_conversations {
+                self.fail(client, &[id], RequestError::QueueFull);
+                return id;
+            }
             let entry = state
                 .reads
                 .entry(cid.to_owned())

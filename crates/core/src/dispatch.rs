@@ -467,6 +467,7 @@ impl Engine {
         self.note_server_time(client, Some(message.timestamp));
         let ack_delay = self.options.ack_delay;
         let buffer_cap = self.options.catch_up_buffer;
+        let max_acks = self.options.max_conversations;
         let Some(state) = self.clients.get_mut(client) else {
             return;
         };
@@ -475,7 +476,13 @@ impl Engine {
             .conversations
             .get(&message.conversation)
             .is_some_and(|c| !c.is_persistent());
-        if !message.transient && !in_chat_room && message.from != client && !message.conversation.is_empty() {
+        let ackable = state.acks.contains_key(&message.conversation) || state.acks.len() < max_acks;
+        if !message.transient
+            && !in_chat_room
+            && ackable
+            && message.from != client
+            && !message.conversation.is_empty()
+        {
             let entry = state
                 .acks
                 .entry(message.conversation.clone())

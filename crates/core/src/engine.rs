@@ -239,7 +239,13 @@ impl Engine {
         let buffered: usize = self
             .clients
             .values()
-            .map(|c| c.catch_up.values().map(|u| u.buffer.len()).sum::<usize>() + c.seen.len())
+            .map(|c| {
+                c.catch_up.values().map(|u| u.buffer.len()).sum::<usize>()
+                    + c.seen.len()
+                    + c.acks.len()
+                    + c.reads.len()
+                    + c.waiting_receipt.len()
+            })
             .sum();
         (queued, self.in_flight.len(), buffered)
     }

@@ -193,7 +193,7 @@ proptest! {
             let (queued, in_flight, buffered) = s.engine.debug_sizes();
             prop_assert!(queued <= 2 * 5);
             prop_assert!(in_flight <= 200);
-            prop_assert!(buffered <= 2 * (8 + 6 * 4));
+            prop_assert!(buffered <= 2 * (8 + 6 * 4 + 6 + 6 + 8));
             for client in ["Tom", "Else"] {
                 prop_assert!(s.engine.conversations(client).count() <= 6);
             }

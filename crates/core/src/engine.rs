@@ -549,7 +549,9 @@ impl Engine {
                     out.command.i = None;
                     requeue.entry(out.client.clone()).or_default().push(out);
                 }
-                Kind::Open { .. } | Kind::Echo | Kind::CatchUp { .. } => {}
+                // The application's open request waits for the sign-in on the next connection.
+                Kind::Open { .. } => self.restore_open_requests(&out.client, out.ids),
+                Kind::Echo | Kind::CatchUp { .. } => {}
                 _ => self.fail(&out.client.clone(), &out.ids, RequestError::ConnectionLost),
             }
         }
@@ -588,6 +590,7 @@ impl Engine {
             match &out.kind {
                 // A sign-in that never completes means the connection is useless: start over.
                 Kind::Open { .. } => {
+                    self.restore_open_requests(&out.client, out.ids);
                     self.actions.push_back(Action::Close);
                     self.drop_connection(DisconnectReason::LoginTimeout, now);
                     return;
@@ -936,6 +939,13 @@ impl Engine {
             if let Some(old) = client.waiting_receipt_order.pop_front() {
                 client.waiting_receipt.remove(&old);
             }
+        }
+    }
+
+    /// Puts the application's open request(s) back, to be answered by the next sign-in.
+    fn restore_open_requests(&mut self, client: &str, ids: Vec<RequestId>) {
+        if let Some(state) = self.clients.get_mut(client) {
+            state.open_requests.extend(ids);
         }
     }
 

@@ -1134,3 +1134,24 @@ fn a_session_token_from_the_app_signs_in_as_a_relogin() {
     assert!(responses(&s.events).contains(&(req, Ok(Response::Opened))));
     assert_eq!(s.engine.session_token("Tom"), Some("fresh"));
 }
+
+#[test]
+fn an_open_interrupted_by_a_disconnect_completes_on_the_next_connection() {
+    let mut s = Scripted::direct();
+    let req = s.engine.open_client("Tom", ClientOptions::default(), s.now);
+    s.drain();
+    s.connect();
+    s.engine.handle_disconnected(Some(1006), s.now);
+    s.run_until(s.now.as_millis());
+    s.connect();
+    assert_eq!(s.last_sent().session_message.as_ref().unwrap().r, Some(false));
+    // And once more through a sign-in timeout.
+    s.run_until(s.now.as_millis() + 20_000);
+    assert!(s.events.contains(&Event::Disconnected {
+        reason: DisconnectReason::LoginTimeout
+    }));
+    s.run_until(s.now.as_millis());
+    s.connect();
+    s.answer_open("t");
+    assert_eq!(responses(&s.events), [(req, Ok(Response::Opened))]);
+}

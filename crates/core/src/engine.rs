@@ -270,31 +270,35 @@ impl Engine {
     /// When to call [`handle_timeout`](Self::handle_timeout) next; `None` when no timer is armed.
     /// Re-read it after every input or command: it moves.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let mut next: Option<Instant> = None;
-        let mut consider = |at: Instant| next = Some(next.map_or(at, |n: Instant| n.min(at)));
+        self.poll_timeout_with_reason().map(|(at, _)| at)
+    }
+
+    /// Like [`poll_timeout`](Self::poll_timeout), with what the deadline is for (`"reconnect"`,
+    /// `"dead-connection"`, `"keepalive"`, `"ack-flush"`, `"request-timeout"`), for driver logs.
+    pub fn poll_timeout_with_reason(&self) -> Option<(Instant, &'static str)> {
+        let mut next: Option<(Instant, &'static str)> = None;
+        let mut consider = |at: Instant, reason: &'static str| {
+            if next.is_none_or(|(n, _)| at < n) {
+                next = Some((at, reason));
+            }
+        };
         match self.conn {
-            Conn::Waiting { at, .. } => consider(at),
+            Conn::Waiting { at, .. } => consider(at, "reconnect"),
             Conn::Connected => {
-                consider(self.last_inbound + self.options.dead_after);
+                consider(self.last_inbound + self.options.dead_after, "dead-connection");
                 if !self.clients.is_empty() {
-                    consider(self.next_echo);
+                    consider(self.next_echo, "keepalive");
                 }
                 if let Some(at) = self.ack_flush_at {
-                    consider(at);
+                    consider(at, "ack-flush");
                 }
             }
             _ => {}
         }
-        for out in self.in_flight.values() {
+        let queued = self.clients.values().flat_map(|c| c.outbox.iter());
+        for out in self.in_flight.values().chain(queued) {
             if let Some(at) = out.deadline {
-                consider(at);
-            }
-        }
-        for client in self.clients.values() {
-            for out in &client.outbox {
-                if let Some(at) = out.deadline {
-                    consider(at);
-                }
+                consider(at, "request-timeout");
             }
         }
         next

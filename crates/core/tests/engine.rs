@@ -194,6 +194,10 @@ fn identical_requests_in_flight_share_one_frame() {
 #[test]
 fn keepalive_echo_and_dead_connection() {
     let mut s = Scripted::open("Tom");
+    assert_eq!(
+        s.engine.poll_timeout_with_reason(),
+        Some((Instant::from_millis(180_000), "keepalive"))
+    );
     // Our own traffic does not postpone the keepalive: only the server's does.
     s.run_until(100_000);
     s.engine.read("Tom", "c1", s.now);

@@ -1,0 +1,10 @@
+//! chinwag-server (docs written below).
+
+pub mod hub;
+pub mod query;
+pub mod storage;
+pub mod time;
+pub mod token;
+
+pub use hub::{ConnId, Hub, HubConfig, Input, Outgoing};
+pub use storage::{SqliteStorage, Storage, StorageError};

@@ -1,5 +1,5 @@
 //! The network runtime: one port serving the RTM WebSocket endpoint, `GET /v1/route` and
-//! `GET /health`, with the [`Hub`](crate::Hub) running on a dedicated thread.
+//! `GET /health`, with the [`Hub`] running on a dedicated thread.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), chinwag_server::ServerError> {

@@ -1,6 +1,6 @@
 //! Conversation queries: the LeanCloud `where` JSON, `sort` strings and ordering.
 //!
-//! This is a minimal stand-in (equality and `$all` on `m` only) until the full evaluator lands; it
+//! This is a minimal stand-in (equality, `$all` and `$in` only) until the full evaluator lands; it
 //! keeps the same interface so that file replaces this one wholesale.
 
 use std::cmp::Ordering;
@@ -23,6 +23,7 @@ pub enum QueryError {
 enum Condition {
     Equals(String, Value),
     All(String, Vec<Value>),
+    In(String, Vec<Value>),
 }
 
 /// A parsed `where`: every condition must hold.
@@ -42,6 +43,9 @@ pub fn parse_where(where_json: &Value) -> Result<Filter, QueryError> {
                     match (operator.as_str(), operand) {
                         ("$all", Value::Array(items)) => {
                             conditions.push(Condition::All(key.clone(), items.clone()))
+                        }
+                        ("$in", Value::Array(items)) => {
+                            conditions.push(Condition::In(key.clone(), items.clone()))
                         }
                         _ => return Err(QueryError::Unsupported(operator.clone())),
                     }
@@ -66,6 +70,7 @@ impl Filter {
                 Some(Value::Array(items)) => wanted.iter().all(|w| items.contains(w)),
                 _ => false,
             },
+            Condition::In(key, allowed) => doc.get(key).is_some_and(|v| allowed.contains(v)),
         })
     }
 }

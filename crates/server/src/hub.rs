@@ -152,7 +152,7 @@ impl Conversation {
 
     /// The next server timestamp: `now`, bumped past the previous one on ties or clock steps.
     fn next_ts(&mut self, now: i64) -> i64 {
-        self.last_ts = now.max(self.last_ts + 1);
+        self.last_ts = now.max(self.last_ts.saturating_add(1));
         self.last_ts
     }
 
@@ -377,6 +377,18 @@ impl<S: Storage> Hub<S> {
                     })
                     .collect()
             }
+        }
+    }
+
+    /// Recovers after a batch was abandoned half-way (a panic caught by the runtime): drops its
+    /// pending output, rolls the transaction back and reloads the conversations from storage.
+    pub fn recover(&mut self) {
+        self.out.clear();
+        if let Err(error) = self.storage.rollback() {
+            tracing::error!(%error, "rollback during recovery failed");
+        }
+        if let Err(error) = self.reload() {
+            tracing::error!(%error, "reload during recovery failed");
         }
     }
 

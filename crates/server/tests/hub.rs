@@ -1275,3 +1275,148 @@ fn a_failed_commit_acknowledges_nothing_and_rolls_back() {
     let out = hub.handle(1, logs, T0 + 3);
     assert!(out[0].to_command().logs_message.expect("logs").logs.is_empty());
 }
+
+mod arbitrary_input {
+    //! Whatever a client sends, the hub answers without panicking, and answers every request once.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    fn small_string() -> impl Strategy<Value = Option<String>> {
+        prop::option::of(prop::sample::select(vec![
+            String::new(),
+            "Tom".to_owned(),
+            "Jerry".to_owned(),
+            "c1".to_owned(),
+            "{".to_owned(),
+            "{\"m\":{\"$all\":[\"Tom\"]}}".to_owned(),
+            "{\"_lctype\":-1}".to_owned(),
+            "x".repeat(6000),
+        ]))
+    }
+
+    fn timestamp() -> impl Strategy<Value = Option<i64>> {
+        prop::option::of(prop_oneof![Just(i64::MIN), Just(i64::MAX), Just(0), any::<i64>()])
+    }
+
+    prop_compose! {
+        fn command()(
+            cmd in prop_oneof![
+                3 => prop::sample::select(vec![Some(1), Some(2), Some(3), Some(6), Some(11)]),
+                1 => prop::option::of(0i32..24),
+            ],
+            op in prop::option::of(prop::sample::select(vec![1, 2, 3, 4, 7, 30, 43, 45, 47, 48, 51, 80, 150, 999])),
+            serial in prop::option::of(0i32..5),
+            peer in small_string(),
+            text in small_string(),
+            cid in prop_oneof![3 => Just(Some("c1".to_owned())), 1 => small_string()],
+            t in timestamp(),
+            tt in timestamp(),
+            limit in prop::option::of(any::<i32>()),
+            flags in any::<u8>(),
+        ) -> GenericCommand {
+            let json = text.clone().map(|data| JsonObjectMessage { data });
+            GenericCommand {
+                cmd,
+                op,
+                i: serial,
+                peer_id: peer.clone(),
+                session_message: (flags & 1 != 0).then(|| SessionCommand {
+                    r: Some(flags & 2 != 0),
+                    st: text.clone(),
+                    tag: peer.clone(),
+                    last_unread_notif_time: t,
+                    ..Default::default()
+                }),
+                conv_message: (flags & 4 != 0).then(|| ConvCommand {
+                    cid: cid.clone(),
+                    m: peer.clone().into_iter().collect(),
+                    attr: json.clone(),
+                    r#where: json.clone(),
+                    limit,
+                    skip: limit,
+                    transient: Some(flags & 8 != 0),
+                    unique: Some(flags & 16 != 0),
+                    ..Default::default()
+                }),
+                direct_message: (flags & 8 != 0).then(|| DirectCommand {
+                    cid: cid.clone(),
+                    msg: text.clone(),
+                    dt: peer.clone(),
+                    will: Some(flags & 32 != 0),
+                    transient: Some(flags & 64 != 0),
+                    r: Some(true),
+                    ..Default::default()
+                }),
+                ack_message: (flags & 16 != 0).then(|| AckCommand {
+                    cid: cid.clone(),
+                    mid: text.clone(),
+                    fromts: t,
+                    tots: tt,
+                    ..Default::default()
+                }),
+                read_message: (flags & 32 != 0).then(|| ReadCommand {
+                    convs: vec![ReadTuple { cid: cid.clone().unwrap_or_default(), timestamp: t, mid: text.clone() }],
+                    ..Default::default()
+                }),
+                logs_message: (flags & 64 != 0).then(|| LogsCommand {
+                    cid: cid.clone(),
+                    t,
+                    tt,
+                    l: limit,
+                    direction: Some(i32::from(flags >> 7) + 1),
+                    t_included: Some(flags & 1 != 0),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn any_command_sequence_is_answered_without_panicking(
+            commands in prop::collection::vec((0u64..3, command()), 1..40)
+        ) {
+            let mut h = Harness::new();
+            h.login(0, "Tom");
+            h.login(1, "Jerry");
+            let cid = h.create(0, "Tom", &["Jerry"], json!({}));
+            h.send(0, "Tom", &cid, "seed");
+            for (conn, mut command) in commands {
+                // "c1" stands for the real conversation, so commands reach its members' state.
+                let real = |field: &mut Option<String>| {
+                    if field.as_deref() == Some("c1") {
+                        *field = Some(cid.clone());
+                    }
+                };
+                if let Some(c) = command.conv_message.as_mut() {
+                    real(&mut c.cid);
+                }
+                if let Some(d) = command.direct_message.as_mut() {
+                    real(&mut d.cid);
+                }
+                if let Some(a) = command.ack_message.as_mut() {
+                    real(&mut a.cid);
+                }
+                if let Some(l) = command.logs_message.as_mut() {
+                    real(&mut l.cid);
+                }
+                if let Some(read) = command.read_message.as_mut() {
+                    for tuple in &mut read.convs {
+                        if tuple.cid == "c1" {
+                            tuple.cid = cid.clone();
+                        }
+                    }
+                }
+                h.hub.connect(conn);
+                let has_serial = command.serial().is_some();
+                let sent = h.run(conn, command);
+                let replies = sent.iter().filter(|(c, cmd)| *c == conn && cmd.serial().is_some()).count();
+                // Every request gets exactly one reply; commands without a serial get none.
+                prop_assert_eq!(replies, usize::from(has_serial), "{:?}", sent);
+            }
+        }
+    }
+}

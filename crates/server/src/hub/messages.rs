@@ -208,7 +208,7 @@ impl<S: Storage> Hub<S> {
         let mut receipts = Vec::new();
         if let Some((low, high)) = acked {
             let high = high.min(last_ts);
-            let after = (low - 1).max(old.ack_ts);
+            let after = low.saturating_sub(1).max(old.ack_ts);
             if high > after {
                 receipts.extend(
                     self.storage

@@ -214,6 +214,25 @@ for (const name of ['lc4', 'lc5']) {
       }
     });
 
+    it('edits and recalls messages', async () => {
+      const tom = await login('Tom11');
+      const jerry = await login('Jerry11');
+      const conv = await tom.createConversation({ members: ['Jerry11'] });
+      const received = next(jerry, Event.MESSAGE);
+      const original = await conv.send(new TextMessage('tpyo'));
+      await received;
+      const updated = next(jerry, Event.MESSAGE_UPDATE);
+      await conv.update(original, new TextMessage('typo'));
+      const [edited] = await updated;
+      assert.equal(edited.id, original.id);
+      assert.equal(edited.text, 'typo');
+      const recalled = next(jerry, Event.MESSAGE_RECALL);
+      await conv.recall(original);
+      const [gone] = await recalled;
+      assert.equal(gone.id, original.id);
+      assert.ok(gone instanceof SDKS[name].RecalledMessage, 'a RecalledMessage');
+    });
+
     it('runs a chat room', async () => {
       const tom = await login('Tom8');
       const jerry = await login('Jerry8');

@@ -17,6 +17,7 @@
 
 mod conversations;
 mod messages;
+mod patches;
 mod sessions;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -489,20 +490,7 @@ impl<S: Storage> Hub<S> {
             (CommandType::Ack, _) => self.client_ack(conn, client, command, now),
             (CommandType::Read, _) => self.read(conn, client, command, now),
             (CommandType::Logs, _) => self.logs(conn, client, command),
-            (CommandType::Patch, _) => {
-                let recall = command
-                    .patch_message
-                    .as_ref()
-                    .is_some_and(|p| p.patches.iter().any(|item| item.recall == Some(true)));
-                Err(Fail::Code(
-                    if recall {
-                        ErrorCode::MessageRecallDisabled
-                    } else {
-                        ErrorCode::MessageEditDisabled
-                    },
-                    Some("not implemented by this server yet".into()),
-                ))
-            }
+            (CommandType::Patch, _) => self.patch(conn, client, command, now),
             _ => Err(Fail::Code(
                 ErrorCode::InternalError,
                 Some("command not implemented by this server".into()),

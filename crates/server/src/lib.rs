@@ -65,7 +65,7 @@
 //! | client acks (both forms), `read`, `rcp` receipts, `unread` after login and after reads | done |
 //! | logs: `t/mid/tIncluded`, `tt/tmid/ttIncluded`, `l`/`limit`, direction, `lctype`, binary as base64 | done |
 //! | SQLite storage with restart, group commit, WAL | done |
-//! | patch (edit/recall) | not yet: answered with 4406/4407 |
+//! | patch: edit and recall (sender only), pushes, replay of missed patches after a login with `lastPatchTime` | done |
 //! | blacklist, shut-up, member roles (`member_info_update`) | not yet: `INTERNAL_ERROR` reply |
 //! | system (service) and temporary conversations (TTL) | not yet (temporary ids are queryable) |
 //! | REST: `/1.1/rtm/notifications`, `/1.1/classes/_ConversationMemberInfo`, `/1.1/rtm/sign`, IM REST API | not yet |

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chinwag_protocol::{
     AckCommand, CommandType, ConvCommand, DirectCommand, GenericCommand, JsonObjectMessage, LogsCommand,
-    OpType, ReadCommand, ReadTuple, SessionCommand, logs_command::QueryDirection,
+    OpType, PatchCommand, PatchItem, ReadCommand, ReadTuple, SessionCommand, logs_command::QueryDirection,
 };
 use chinwag_server::storage::{
     ConversationRecord, HistoryQuery, MemberRecord, MessageRecord, Snapshot, StorageResult, UnreadCount,
@@ -1173,6 +1173,94 @@ fn restart_keeps_conversations_members_messages_and_read_positions() {
     assert!(t > last_t);
 }
 
+#[test]
+fn edits_and_recalls_reach_members_history_and_later_logins() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    h.login(3, "Tom");
+    let cid = h.create(1, "Tom", &["Jerry"], json!({}));
+    let ack = ack_of(&h.send(1, "Tom", &cid, "typo"), 1);
+    let (mid, t) = (ack.uid.expect("uid"), ack.t.expect("t"));
+    let patch = |h: &mut Harness, conn, peer: &str, item: PatchItem| {
+        let command = h
+            .request(CommandType::Patch, Some(OpType::Modify))
+            .with_peer_id(peer)
+            .with(PatchCommand {
+                patches: vec![item],
+                ..Default::default()
+            });
+        h.run(conn, command)
+    };
+    let item = |data: Option<&str>, recall: bool| PatchItem {
+        cid: Some(cid.clone()),
+        mid: Some(mid.clone()),
+        timestamp: Some(t),
+        recall: Some(recall),
+        data: data.map(str::to_owned),
+        ..Default::default()
+    };
+    let sent = patch(&mut h, 1, "Tom", item(Some("fixed"), false));
+    assert_eq!(reply(&sent, 1).op_type(), Some(OpType::Modified));
+    assert!(pushes(&sent, 1).is_empty());
+    for conn in [2, 3] {
+        let push = pushes(&sent, conn);
+        assert_eq!(push.len(), 1, "conn {conn}");
+        assert_eq!(push[0].op_type(), Some(OpType::Modify));
+        let edited = push[0].patch_message.clone().expect("patch").patches.remove(0);
+        assert_eq!(edited.mid.as_deref(), Some(mid.as_str()));
+        assert_eq!(edited.data.as_deref(), Some("fixed"));
+        assert_eq!(edited.recall, Some(false));
+        assert_eq!(edited.from.as_deref(), Some("Tom"));
+        assert!(edited.patch_timestamp.is_some_and(|p| p > t));
+    }
+    let logs = h.logs(
+        1,
+        "Tom",
+        LogsCommand {
+            cid: Some(cid.clone()),
+            ..Default::default()
+        },
+    );
+    let item0 = logs.logs_message.expect("logs").logs.remove(0);
+    assert_eq!(item0.data.as_deref(), Some("fixed"));
+    assert!(item0.patch_timestamp.is_some());
+    // Only the sender may patch; unknown messages are 4404.
+    let sent = patch(&mut h, 2, "Jerry", item(Some("hijack"), false));
+    assert_eq!(reply(&sent, 2).server_error().map(|e| e.code), Some(4403));
+    let mut missing = item(Some("x"), false);
+    missing.mid = Some("nope".into());
+    let sent = patch(&mut h, 1, "Tom", missing);
+    assert_eq!(reply(&sent, 1).server_error().map(|e| e.code), Some(4404));
+    // Recall replaces the content with a RecalledMessage.
+    let sent = patch(&mut h, 1, "Tom", item(None, true));
+    let recalled = pushes(&sent, 2)[0]
+        .patch_message
+        .clone()
+        .expect("patch")
+        .patches
+        .remove(0);
+    assert_eq!(recalled.recall, Some(true));
+    assert_eq!(recalled.data.as_deref(), Some(r#"{"_lctype":-127}"#));
+    // A client that logs in with an older lastPatchTime gets the recall replayed.
+    let sent = h.login_with(
+        4,
+        "Jerry",
+        SessionCommand {
+            last_patch_time: Some(t),
+            ..Default::default()
+        },
+    );
+    let replay: Vec<_> = pushes(&sent, 4)
+        .into_iter()
+        .filter(|p| p.command_type() == Some(CommandType::Patch))
+        .collect();
+    assert_eq!(replay.len(), 1);
+    let patches = replay[0].patch_message.clone().expect("patch").patches;
+    assert_eq!(patches.len(), 1);
+    assert_eq!(patches[0].recall, Some(true));
+}
+
 /// Storage whose commits can be made to fail, to check that nothing is acknowledged then.
 struct FlakyStorage {
     inner: SqliteStorage,
@@ -1212,6 +1300,12 @@ impl Storage for FlakyStorage {
     }
     fn find_by_dt(&mut self, from: &str, dt: &str) -> StorageResult<Option<MessageRecord>> {
         self.inner.find_by_dt(from, dt)
+    }
+    fn update_message(&mut self, m: &MessageRecord) -> StorageResult<()> {
+        self.inner.update_message(m)
+    }
+    fn patched_since(&mut self, client: &str, since: i64) -> StorageResult<Vec<MessageRecord>> {
+        self.inner.patched_since(client, since)
     }
     fn message(&mut self, cid: &str, id: &str) -> StorageResult<Option<MessageRecord>> {
         self.inner.message(cid, id)

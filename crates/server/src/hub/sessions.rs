@@ -84,7 +84,11 @@ impl<S: Storage> Hub<S> {
                 ..Default::default()
             });
         self.reply(conn, command, reply);
-        self.push_unread_after_login(conn, &client, body.last_unread_notif_time.unwrap_or(0), now)
+        self.push_unread_after_login(conn, &client, body.last_unread_notif_time.unwrap_or(0), now)?;
+        match body.last_patch_time {
+            Some(since) => self.push_patches_after_login(conn, &client, since, now),
+            None => Ok(()),
+        }
     }
 
     /// Answers `session/open` with `session/closed{code}` (the shape the SDKs read for login failures).

@@ -52,6 +52,8 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX messages_cid_ts ON messages(cid, ts, id);
     CREATE INDEX messages_dt ON messages(from_id, dt) WHERE dt IS NOT NULL;",
+    // 2: find edited and recalled messages by conversation and patch time.
+    "CREATE INDEX messages_patched ON messages(cid, patch_ts) WHERE patch_ts IS NOT NULL;",
 ];
 
 const MESSAGE_COLUMNS: &str =
@@ -279,6 +281,42 @@ impl Storage for SqliteStorage {
                 m.lctype
             ])?;
         Ok(())
+    }
+
+    fn update_message(&mut self, m: &MessageRecord) -> StorageResult<()> {
+        self.db
+            .prepare_cached(
+                "UPDATE messages SET data = ?3, bin = ?4, mention_all = ?5, mention_pids = ?6,
+                 patch_ts = ?7, lctype = ?8 WHERE id = ?1 AND cid = ?2",
+            )?
+            .execute(params![
+                m.id,
+                m.cid,
+                m.data,
+                m.binary,
+                m.mention_all,
+                serde_json::to_string(&m.mention_pids)?,
+                m.patch_timestamp,
+                m.lctype
+            ])?;
+        Ok(())
+    }
+
+    fn patched_since(&mut self, client_id: &str, since: i64) -> StorageResult<Vec<MessageRecord>> {
+        let columns = MESSAGE_COLUMNS
+            .split(", ")
+            .map(|c| format!("m.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ok(self
+            .db
+            .prepare_cached(&format!(
+                "SELECT {columns} FROM members mb JOIN messages m
+                 ON m.cid = mb.cid AND m.patch_ts > ?2
+                 WHERE mb.client_id = ?1 ORDER BY m.patch_ts LIMIT 1000"
+            ))?
+            .query_map(params![client_id, since], message_from_row)?
+            .collect::<Result<_, _>>()?)
     }
 
     fn find_by_dt(&mut self, from: &str, dt: &str) -> StorageResult<Option<MessageRecord>> {

@@ -14,6 +14,22 @@
 //!   ([`Input::Disconnected`]): closing one delivers that connection's `will` messages.
 //! - If the commit fails, the batch's effects are rolled back, the in-memory state is reloaded from
 //!   storage, and every request in the batch is answered with `INTERNAL_ERROR` instead.
+//!
+//! ```
+//! use chinwag_protocol::{CommandType, GenericCommand, OpType};
+//! use chinwag_server::{Hub, HubConfig, Input, SqliteStorage};
+//!
+//! let mut hub = Hub::new(HubConfig::new("app", "secret"), SqliteStorage::in_memory()?)?;
+//! let now_ms = 1_700_000_000_000;
+//! let open = GenericCommand::request(CommandType::Session, 1)
+//!     .with_op(OpType::Open)
+//!     .with_peer_id("Tom");
+//! let out = hub.handle_batch([Input::Connected(7), Input::Command(7, open)], now_ms);
+//! let opened = out[0].to_command();
+//! assert_eq!((out[0].conn, opened.op_type()), (7, Some(OpType::Opened)));
+//! assert_eq!(opened.peer_id.as_deref(), Some("Tom"));
+//! # Ok::<(), chinwag_server::StorageError>(())
+//! ```
 
 mod conversations;
 mod messages;

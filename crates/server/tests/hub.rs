@@ -1265,6 +1265,7 @@ fn edits_and_recalls_reach_members_history_and_later_logins() {
 struct FlakyStorage {
     inner: SqliteStorage,
     fail_commit: Arc<std::sync::atomic::AtomicBool>,
+    commits: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Storage for FlakyStorage {
@@ -1275,6 +1276,7 @@ impl Storage for FlakyStorage {
         if self.fail_commit.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(StorageError::Io(std::io::Error::other("disk full")));
         }
+        self.commits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.inner.commit()
     }
     fn rollback(&mut self) -> StorageResult<()> {
@@ -1333,6 +1335,7 @@ fn a_failed_commit_acknowledges_nothing_and_rolls_back() {
     let storage = FlakyStorage {
         inner: SqliteStorage::in_memory().expect("storage"),
         fail_commit: Arc::clone(&fail),
+        commits: Arc::default(),
     };
     let mut hub = Hub::new(config(), storage).expect("hub");
     let open = GenericCommand::request(CommandType::Session, 1)
@@ -1513,4 +1516,51 @@ mod arbitrary_input {
             }
         }
     }
+}
+
+#[test]
+fn a_batch_of_messages_costs_one_commit() {
+    let commits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let storage = FlakyStorage {
+        inner: SqliteStorage::in_memory().expect("storage"),
+        fail_commit: Arc::default(),
+        commits: Arc::clone(&commits),
+    };
+    let mut hub = Hub::new(config(), storage).expect("hub");
+    hub.connect(1);
+    let open = GenericCommand::request(CommandType::Session, 1)
+        .with_op(OpType::Open)
+        .with_peer_id("Tom");
+    hub.handle(1, open, T0);
+    let start = GenericCommand::request(CommandType::Conv, 2)
+        .with_op(OpType::Start)
+        .with(ConvCommand {
+            m: vec!["Jerry".into()],
+            ..Default::default()
+        });
+    let cid = hub.handle(1, start, T0)[0]
+        .to_command()
+        .conv_message
+        .and_then(|c| c.cid)
+        .expect("cid");
+    let before = commits.load(std::sync::atomic::Ordering::SeqCst);
+    let batch: Vec<Input> = (0..50)
+        .map(|n| {
+            Input::Command(
+                1,
+                GenericCommand::request(CommandType::Direct, 10 + n).with(DirectCommand {
+                    cid: Some(cid.clone()),
+                    msg: Some(format!("m{n}")),
+                    ..Default::default()
+                }),
+            )
+        })
+        .collect();
+    let out = hub.handle_batch(batch, T0 + 1);
+    let acks = out
+        .iter()
+        .filter(|o| o.to_command().ack_message.is_some_and(|a| a.uid.is_some()))
+        .count();
+    assert_eq!(acks, 50);
+    assert_eq!(commits.load(std::sync::atomic::Ordering::SeqCst) - before, 1);
 }

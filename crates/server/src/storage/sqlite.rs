@@ -406,3 +406,80 @@ impl Storage for SqliteStorage {
             .collect::<Result<_, _>>()?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_run_once_and_newer_schemas_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = SqliteStorage::open(dir.path()).expect("create");
+        assert_eq!(
+            storage.schema_version().expect("version"),
+            MIGRATIONS.len() as i64
+        );
+        drop(storage);
+        // Reopening applies nothing new and keeps the version.
+        let storage = SqliteStorage::open(dir.path()).expect("reopen");
+        assert_eq!(
+            storage.schema_version().expect("version"),
+            MIGRATIONS.len() as i64
+        );
+        storage.db.pragma_update(None, "user_version", 99).expect("bump");
+        drop(storage);
+        match SqliteStorage::open(dir.path()) {
+            Err(StorageError::SchemaTooNew { found: 99, .. }) => {}
+            other => panic!("expected SchemaTooNew, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unread_counts_come_from_read_positions_and_the_message_index() {
+        let mut storage = SqliteStorage::in_memory().expect("storage");
+        storage.begin().expect("begin");
+        storage
+            .add_members("c", &["Tom".into(), "Jerry".into()], 0)
+            .expect("members");
+        for (n, from) in ["Tom", "Tom", "Jerry", "Tom"].iter().enumerate() {
+            storage
+                .insert_message(&MessageRecord {
+                    id: format!("m{n}"),
+                    cid: "c".into(),
+                    from: (*from).into(),
+                    timestamp: 10 + n as i64,
+                    data: Some("x".into()),
+                    binary: None,
+                    mention_all: false,
+                    mention_pids: if n == 3 { vec!["Jerry".into()] } else { vec![] },
+                    dt: None,
+                    receipt: false,
+                    patch_timestamp: None,
+                    lctype: None,
+                })
+                .expect("insert");
+        }
+        storage
+            .set_position(&MemberRecord {
+                cid: "c".into(),
+                client_id: "Jerry".into(),
+                read_ts: 10,
+                ack_ts: 10,
+            })
+            .expect("position");
+        storage.commit().expect("commit");
+        let jerry = storage.unread_counts("Jerry", 0).expect("counts");
+        assert_eq!(
+            jerry,
+            vec![UnreadCount {
+                cid: "c".into(),
+                unread: 2,
+                mentioned: true
+            }]
+        );
+        let tom = storage.unread_counts("Tom", 0).expect("counts");
+        assert_eq!(tom[0].unread, 1);
+        assert!(!tom[0].mentioned);
+        assert!(storage.unread_counts("Tom", 13).expect("counts").is_empty());
+    }
+}

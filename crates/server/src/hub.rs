@@ -271,6 +271,9 @@ pub struct Hub<S> {
     convs: HashMap<String, Conversation>,
     /// Distinct-conversation key → conversation id.
     unique: HashMap<String, String>,
+    /// Client → conversations it belongs to (members, and chat-room members), so disconnects and
+    /// member queries never scan every conversation.
+    joined: HashMap<String, BTreeSet<String>>,
     /// Tokens of sessions kicked by a `tag` conflict: a re-login with one gets 4111.
     revoked_tokens: HashSet<String>,
     out: Vec<Outgoing>,
@@ -303,6 +306,7 @@ impl<S: Storage> Hub<S> {
             sessions: HashMap::new(),
             convs: HashMap::new(),
             unique: HashMap::new(),
+            joined: HashMap::new(),
             revoked_tokens: HashSet::new(),
             out: Vec::new(),
         };
@@ -452,9 +456,32 @@ impl<S: Storage> Hub<S> {
                 conv.last = Some(message);
             }
         }
+        let mut joined: HashMap<String, BTreeSet<String>> = HashMap::new();
+        for (cid, conv) in &convs {
+            for client in conv.members.keys().chain(conv.room.iter()) {
+                joined.entry(client.clone()).or_default().insert(cid.clone());
+            }
+        }
         self.convs = convs;
         self.unique = unique;
+        self.joined = joined;
         Ok(())
+    }
+
+    fn index_join(&mut self, client: &str, cid: &str) {
+        self.joined
+            .entry(client.to_owned())
+            .or_default()
+            .insert(cid.to_owned());
+    }
+
+    fn index_leave(&mut self, client: &str, cid: &str) {
+        if let Some(cids) = self.joined.get_mut(client) {
+            cids.remove(cid);
+            if cids.is_empty() {
+                self.joined.remove(client);
+            }
+        }
     }
 
     fn handle_command(&mut self, conn: ConnId, command: GenericCommand, now: i64) {

@@ -417,6 +417,22 @@ fn membership_changes_push_the_seed_events_table() {
         assert_eq!(ops(&sent, conn), [OpType::MembersLeft], "conn {conn}");
     }
     assert!(pushes(&sent, 4).is_empty());
+    // Member queries follow the changes.
+    let member_of = |h: &mut Harness, conn, who: &str| -> bool {
+        let docs = h.query(
+            conn,
+            who,
+            ConvCommand {
+                r#where: Some(JsonObjectMessage {
+                    data: json!({"m": {"$all": [who]}}).to_string(),
+                }),
+                ..Default::default()
+            },
+        );
+        docs.iter().any(|d| d["objectId"] == json!(cid))
+    };
+    assert!(member_of(&mut h, 3, "Mary"));
+    assert!(!member_of(&mut h, 1, "Tom"));
     // A non-member cannot add others.
     let sent = h.conv(4, "Bob", OpType::Add, body(&["Tom"]));
     assert_eq!(reply(&sent, 4).server_error().map(|e| e.code), Some(4317));

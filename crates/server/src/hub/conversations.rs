@@ -193,6 +193,13 @@ impl<S: Storage> Hub<S> {
             }
         }
         self.convs.insert(cid.clone(), conv);
+        if transient {
+            self.index_join(client, &cid);
+        } else {
+            for member in &members {
+                self.index_join(member, &cid);
+            }
+        }
         if let Some(key) = unique_key {
             self.unique.insert(key, cid.clone());
         }
@@ -273,6 +280,9 @@ impl<S: Storage> Hub<S> {
             if let Some(conv) = self.convs.get_mut(&cid) {
                 conv.room.extend(ids.iter().cloned());
             }
+            for id in &ids {
+                self.index_join(id, &cid);
+            }
         } else {
             let added: Vec<String> = ids
                 .iter()
@@ -301,6 +311,9 @@ impl<S: Storage> Hub<S> {
                     conv.record.updated_at = now;
                     let record = conv.record.clone();
                     self.storage.save_conversation(&record)?;
+                }
+                for id in &added {
+                    self.index_join(id, &cid);
                 }
             }
             self.conv_reply(
@@ -363,6 +376,9 @@ impl<S: Storage> Hub<S> {
                     conv.room.remove(id);
                 }
             }
+            for id in &removed {
+                self.index_leave(id, &cid);
+            }
             self.conv_reply(conn, command, OpType::Removed, reply);
             return Ok(());
         }
@@ -375,6 +391,9 @@ impl<S: Storage> Hub<S> {
                 conv.record.updated_at = now;
                 let record = conv.record.clone();
                 self.storage.save_conversation(&record)?;
+            }
+            for id in &removed {
+                self.index_leave(id, &cid);
             }
         }
         self.conv_reply(conn, command, OpType::Removed, reply);
@@ -427,19 +446,23 @@ impl<S: Storage> Hub<S> {
         let flag = body.flag.unwrap_or(0);
         let compact = flag & 1 != 0;
         let with_last_message = flag & 2 != 0;
-        let filter = if body.temp_conv_ids.is_empty() {
+        let (filter, candidates) = if body.temp_conv_ids.is_empty() {
             let where_json = json_object(body.r#where.as_ref())?;
-            Some(
-                query::parse_where(&Value::Object(where_json))
-                    .map_err(|error| Fail::Code(ErrorCode::ConversationApiFailed, Some(error.to_string())))?,
-            )
+            let candidates = self.candidates(&where_json);
+            let filter = query::parse_where(&Value::Object(where_json))
+                .map_err(|error| Fail::Code(ErrorCode::ConversationApiFailed, Some(error.to_string())))?;
+            (Some(filter), candidates)
         } else {
-            None
+            let mut ids = body.temp_conv_ids.clone();
+            ids.sort();
+            ids.dedup();
+            (None, Some(ids))
         };
-        let mut docs: Vec<Map<String, Value>> = self
-            .convs
-            .values()
-            .filter(|conv| body.temp_conv_ids.is_empty() || body.temp_conv_ids.contains(&conv.record.id))
+        let scanned: Box<dyn Iterator<Item = &Conversation>> = match &candidates {
+            Some(ids) => Box::new(ids.iter().filter_map(|id| self.convs.get(id))),
+            None => Box::new(self.convs.values()),
+        };
+        let mut docs: Vec<Map<String, Value>> = scanned
             .map(Conversation::doc)
             .filter(|doc| filter.as_ref().is_none_or(|f| f.matches(doc)))
             .collect();
@@ -503,6 +526,45 @@ impl<S: Storage> Hub<S> {
             },
         );
         Ok(())
+    }
+
+    /// A superset of the conversations a `where` can match, when one of its top-level (AND-ed)
+    /// conditions pins the id (`objectId`, `$in`) or a member (`m`); `None` means scan them all.
+    /// The common queries — `getConversation(s)` and `containsMembers` — then cost what they return.
+    fn candidates(&self, where_json: &Map<String, Value>) -> Option<Vec<String>> {
+        let strings = |values: &[Value]| -> Vec<String> {
+            values
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        };
+        match where_json.get("objectId") {
+            Some(Value::String(id)) => return Some(vec![id.clone()]),
+            Some(Value::Object(ops)) if ops.len() == 1 => {
+                if let Some(Value::Array(ids)) = ops.get("$in") {
+                    let mut ids = strings(ids);
+                    ids.sort();
+                    ids.dedup();
+                    return Some(ids);
+                }
+            }
+            _ => {}
+        }
+        let member = match where_json.get("m") {
+            Some(Value::String(member)) => Some(member.clone()),
+            Some(Value::Object(ops)) => match ops.get("$all") {
+                Some(Value::Array(all)) => strings(all).into_iter().next(),
+                _ => None,
+            },
+            _ => None,
+        }?;
+        Some(
+            self.joined
+                .get(&member)
+                .map(|cids| cids.iter().cloned().collect())
+                .unwrap_or_default(),
+        )
     }
 
     fn conv_update(

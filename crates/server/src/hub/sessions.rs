@@ -158,9 +158,16 @@ impl<S: Storage> Hub<S> {
         let session = sessions.remove(&conn);
         if sessions.is_empty() {
             self.sessions.remove(client);
-            for conv in self.convs.values_mut() {
-                if conv.record.transient {
+            // Chat-room membership is online-only.
+            let cids: Vec<String> = self
+                .joined
+                .get(client)
+                .map(|cids| cids.iter().cloned().collect())
+                .unwrap_or_default();
+            for cid in cids {
+                if let Some(conv) = self.convs.get_mut(&cid).filter(|c| c.record.transient) {
                     conv.room.remove(client);
+                    self.index_leave(client, &cid);
                 }
             }
         }

@@ -528,6 +528,16 @@ impl<S: Storage> Hub<S> {
         match (cmd, command.op_type()) {
             (CommandType::Session, Some(OpType::Close)) => self.session_close(conn, client, command),
             (CommandType::Session, Some(OpType::Query)) => self.session_query(conn, command),
+            (CommandType::Session, Some(OpType::Refresh)) => self.session_refresh(conn, client, command, now),
+            (CommandType::Report, _) => {
+                // Device-token reports (Swift) have nothing to act on here (no offline push yet).
+                if command.serial().is_some() {
+                    let reply =
+                        GenericCommand::reply_to(command, CommandType::Report).with_op(OpType::Uploaded);
+                    self.reply(conn, command, reply);
+                }
+                Ok(())
+            }
             (CommandType::Conv, Some(op)) => self.conv(conn, client, op, command, now),
             (CommandType::Direct, _) => self.direct(conn, client, command, now),
             (CommandType::Ack, _) => self.client_ack(conn, client, command, now),

@@ -214,6 +214,30 @@ fn relogin_with_token_and_bad_or_expired_token_gets_4112() {
 }
 
 #[test]
+fn session_refresh_issues_a_new_token_that_relogs_in() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    h.now += 1000;
+    let refresh = h
+        .request(CommandType::Session, Some(OpType::Refresh))
+        .with_peer_id("Tom");
+    let sent = h.run(1, refresh);
+    let refreshed = reply(&sent, 1);
+    assert_eq!(refreshed.op_type(), Some(OpType::Refreshed));
+    let st = refreshed.session_message.clone().and_then(|s| s.st).expect("st");
+    let relogin = h.login_with(
+        2,
+        "Tom",
+        SessionCommand {
+            r: Some(true),
+            st: Some(st),
+            ..Default::default()
+        },
+    );
+    assert_eq!(reply(&relogin, 2).op_type(), Some(OpType::Opened));
+}
+
+#[test]
 fn anonymous_login_gets_a_generated_id() {
     let mut h = Harness::new();
     h.hub.connect(1);

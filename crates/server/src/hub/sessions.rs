@@ -241,6 +241,32 @@ impl<S: Storage> Hub<S> {
         Ok(())
     }
 
+    /// `session/refresh`: a fresh session token for a signed-in client (the JS SDK asks when its
+    /// cached token expired and a REST call needs one).
+    pub(super) fn session_refresh(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        command: &GenericCommand,
+        now: i64,
+    ) -> HubResult {
+        let token = self
+            .signer
+            .issue(client, now + i64::from(self.config.session_ttl_secs) * 1000);
+        if let Some(session) = self.sessions.get_mut(client).and_then(|s| s.get_mut(&conn)) {
+            session.token = token.clone();
+        }
+        let reply = GenericCommand::reply_to(command, CommandType::Session)
+            .with_op(OpType::Refreshed)
+            .with(SessionCommand {
+                st: Some(token),
+                st_ttl: Some(self.config.session_ttl_secs),
+                ..Default::default()
+            });
+        self.reply(conn, command, reply);
+        Ok(())
+    }
+
     pub(super) fn session_query(&mut self, conn: ConnId, command: &GenericCommand) -> HubResult {
         let asked = command
             .session_message

@@ -58,7 +58,7 @@
 //!
 //! | area | status |
 //! |---|---|
-//! | session open/close/query, anonymous ids, signed session tokens (`st`, `r=true`, 4112), `tag` conflicts (4111), several clients per connection, echo | done |
+//! | session open/close/query/refresh, anonymous ids, signed session tokens (`st`, `r=true`, 4112), `tag` conflicts (4111), several clients per connection, echo | done |
 //! | conv start (`unique`, chat rooms), add/join, remove/quit with the seed's event pushes, update (dotted keys, `updated` push), mute/unmute, count, max_read | done |
 //! | conv query: `where` (see [`query`]), sort, limit/skip, flag (compact, last message), `tempConvIds` | done |
 //! | direct: ack, fan-out, `dt` de-duplication, transient, `will`, mentions, 5 KB limit | done |

@@ -233,6 +233,21 @@ for (const name of ['lc4', 'lc5']) {
       assert.ok(gone instanceof SDKS[name].RecalledMessage, 'a RecalledMessage');
     });
 
+    it('creates temporary conversations', async () => {
+      const tom = await login('Tom12');
+      const jerry = await login('Jerry12');
+      const conv = await tom.createTemporaryConversation({ members: ['Jerry12'], ttl: 3600 });
+      assert.ok(conv.id.startsWith('_tmp:'), conv.id);
+      assert.ok(conv instanceof SDKS[name].TemporaryConversation);
+      assert.ok(conv.expiredAt > new Date());
+      const received = next(jerry, Event.MESSAGE);
+      const sent = await conv.send(new TextMessage('short-lived'));
+      const [message, jerryConv] = await received;
+      assert.equal(message.id, sent.id);
+      assert.equal(jerryConv.id, conv.id);
+      assert.ok(jerryConv instanceof SDKS[name].TemporaryConversation);
+    });
+
     it('runs a chat room', async () => {
       const tom = await login('Tom8');
       const jerry = await login('Jerry8');

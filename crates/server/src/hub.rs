@@ -173,6 +173,21 @@ impl Conversation {
         self.last_ts
     }
 
+    /// Whether this is a temporary conversation past its expiry.
+    fn is_expired(&self, now: i64) -> bool {
+        self.record.expires_at.is_some_and(|expires_at| expires_at <= now)
+    }
+
+    /// [`Conversation::doc`] plus the remaining `ttl` (seconds) of a temporary conversation.
+    fn doc_at(&self, now: i64) -> Map<String, Value> {
+        let mut doc = self.doc();
+        if let Some(expires_at) = self.record.expires_at {
+            doc.insert("temp".into(), true.into());
+            doc.insert("ttl".into(), ((expires_at - now).max(0) / 1000).into());
+        }
+        doc
+    }
+
     /// The raw conversation JSON of PROTOCOL.md §3.4, dates as LeanCloud Date objects.
     fn doc(&self) -> Map<String, Value> {
         let r = &self.record;

@@ -67,7 +67,8 @@
 //! | SQLite storage with restart, group commit, WAL | done |
 //! | patch: edit and recall (sender only), pushes, replay of missed patches after a login with `lastPatchTime` | done |
 //! | blacklist, shut-up, member roles (`member_info_update`) | not yet: `INTERNAL_ERROR` reply |
-//! | system (service) and temporary conversations (TTL) | not yet (temporary ids are queryable) |
+//! | temporary conversations (`_tmp:` ids, TTL, `tempConvIds` queries, 4323 once expired) | done |
+//! | system (service) conversations, created over REST | not yet |
 //! | REST: `/1.1/rtm/notifications`, `/1.1/classes/_ConversationMemberInfo`, `/1.1/rtm/sign`, IM REST API | not yet |
 //! | login/conversation signatures (HMAC-SHA1 with the master key), rate limits | not yet: signatures are ignored |
 //! | offline push notifications, `goaway`, multi-node | not yet |

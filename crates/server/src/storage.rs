@@ -55,6 +55,8 @@ pub struct ConversationRecord {
     pub attrs: Map<String, Value>,
     /// Members that muted offline notifications (`mu`).
     pub muted: Vec<String>,
+    /// For temporary conversations: when it expires (ms).
+    pub expires_at: Option<i64>,
     /// Creation time (ms).
     pub created_at: i64,
     /// Last attribute or membership change (ms).

@@ -662,6 +662,56 @@ fn queries_filter_sort_page_and_shape_results() {
 }
 
 #[test]
+fn temporary_conversations_expire_and_are_found_by_id_only() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    let sent = h.conv(
+        1,
+        "Tom",
+        OpType::Start,
+        ConvCommand {
+            m: vec!["Jerry".into()],
+            temp_conv: Some(true),
+            temp_conv_ttl: Some(60),
+            unique: Some(true),
+            ..Default::default()
+        },
+    );
+    let started = reply(&sent, 1).conv_message.clone().expect("body");
+    let cid = started.cid.expect("cid");
+    assert!(cid.starts_with("_tmp:"), "{cid}");
+    assert_eq!(started.temp_conv_ttl, Some(60));
+    assert_eq!(ops(&sent, 2), [OpType::Joined]);
+    assert!(
+        h.query(1, "Tom", ConvCommand::default()).is_empty(),
+        "not in where-queries"
+    );
+    let by_id = |h: &mut Harness| {
+        h.query(
+            1,
+            "Tom",
+            ConvCommand {
+                temp_conv_ids: vec![cid.clone()],
+                ..Default::default()
+            },
+        )
+    };
+    let docs = by_id(&mut h);
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0]["temp"], json!(true));
+    assert!(
+        docs[0]["ttl"]
+            .as_i64()
+            .is_some_and(|ttl| (58..=60).contains(&ttl))
+    );
+    assert!(ack_of(&h.send(1, "Tom", &cid, "quick"), 1).uid.is_some());
+    h.now += 61_000;
+    assert_eq!(ack_of(&h.send(1, "Tom", &cid, "late"), 1).code, Some(4323));
+    assert!(by_id(&mut h).is_empty());
+}
+
+#[test]
 fn update_mute_and_count() {
     let mut h = Harness::new();
     h.login(1, "Tom");

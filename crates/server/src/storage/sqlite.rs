@@ -54,6 +54,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX messages_dt ON messages(from_id, dt) WHERE dt IS NOT NULL;",
     // 2: find edited and recalled messages by conversation and patch time.
     "CREATE INDEX messages_patched ON messages(cid, patch_ts) WHERE patch_ts IS NOT NULL;",
+    // 3: temporary conversations expire.
+    "ALTER TABLE conversations ADD COLUMN expires_at INTEGER;",
 ];
 
 const MESSAGE_COLUMNS: &str =
@@ -157,35 +159,30 @@ impl Storage for SqliteStorage {
     fn load(&mut self) -> StorageResult<Snapshot> {
         let mut snapshot = Snapshot::default();
         let mut stmt = self.db.prepare(
-            "SELECT id, creator, transient, system, unique_key, attrs, muted, created_at, updated_at
-             FROM conversations",
+            "SELECT id, creator, transient, system, unique_key, attrs, muted, created_at, updated_at,
+             expires_at FROM conversations",
         )?;
+        // JSON columns are parsed after the row is read, so a corrupt one is a StorageError.
         let rows = stmt.query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, bool>(2)?,
-                row.get::<_, bool>(3)?,
-                row.get::<_, Option<String>>(4)?,
-                row.get::<_, String>(5)?,
-                row.get::<_, String>(6)?,
-                row.get::<_, i64>(7)?,
-                row.get::<_, i64>(8)?,
-            ))
+            let record = ConversationRecord {
+                id: row.get(0)?,
+                creator: row.get(1)?,
+                transient: row.get(2)?,
+                system: row.get(3)?,
+                unique_key: row.get(4)?,
+                attrs: serde_json::Map::new(),
+                muted: Vec::new(),
+                expires_at: row.get(9)?,
+                created_at: row.get(7)?,
+                updated_at: row.get(8)?,
+            };
+            Ok((record, row.get::<_, String>(5)?, row.get::<_, String>(6)?))
         })?;
         for row in rows {
-            let (id, creator, transient, system, unique_key, attrs, muted, created_at, updated_at) = row?;
-            snapshot.conversations.push(ConversationRecord {
-                id,
-                creator,
-                transient,
-                system,
-                unique_key,
-                attrs: serde_json::from_str(&attrs)?,
-                muted: serde_json::from_str(&muted)?,
-                created_at,
-                updated_at,
-            });
+            let (mut record, attrs, muted) = row?;
+            record.attrs = serde_json::from_str(&attrs)?;
+            record.muted = serde_json::from_str(&muted)?;
+            snapshot.conversations.push(record);
         }
         drop(stmt);
         let mut stmt = self
@@ -216,8 +213,8 @@ impl Storage for SqliteStorage {
         self.db
             .prepare_cached(
                 "INSERT OR REPLACE INTO conversations
-                 (id, creator, transient, system, unique_key, attrs, muted, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 (id, creator, transient, system, unique_key, attrs, muted, created_at, updated_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?
             .execute(params![
                 c.id,
@@ -228,7 +225,8 @@ impl Storage for SqliteStorage {
                 serde_json::to_string(&c.attrs)?,
                 serde_json::to_string(&c.muted)?,
                 c.created_at,
-                c.updated_at
+                c.updated_at,
+                c.expires_at
             ])?;
         Ok(())
     }

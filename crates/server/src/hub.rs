@@ -42,7 +42,7 @@ use std::sync::Arc;
 use chinwag_protocol::{AckCommand, CommandBody, CommandType, ErrorCode, GenericCommand, OpType};
 use serde_json::{Map, Value};
 
-use crate::storage::{ConversationRecord, MessageRecord, Storage, StorageError};
+use crate::storage::{ConversationRecord, MessageRecord, NotificationRecord, Storage, StorageError};
 use crate::time::{date_json, iso8601};
 use crate::token::TokenSigner;
 
@@ -111,6 +111,20 @@ impl HubConfig {
             id_seed: 0,
         }
     }
+}
+
+/// Page size of `GET /1.1/rtm/notifications`.
+const NOTIFICATIONS_PAGE: u32 = 100;
+
+/// Why kept notifications could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum NotificationsError {
+    /// The session token is missing, forged, for another client, or expired.
+    #[error("session token: {0}")]
+    Token(#[from] crate::token::TokenError),
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
 }
 
 /// A failure of one command, turned into an error reply.
@@ -627,6 +641,68 @@ impl<S: Storage> Hub<S> {
                 }
             }
         }
+    }
+
+    /// A conversation event push (`joined`, `members_left`, ...): a "permanent" notification
+    /// (`notificationType = 1`), which clients that missed it fetch over REST later.
+    fn conv_event(op: OpType, body: chinwag_protocol::ConvCommand, now: i64) -> Arc<GenericCommand> {
+        let mut push = GenericCommand::clone(&Self::push_body(CommandType::Conv, Some(op), body, now));
+        push.notification_type = Some(1);
+        Arc::new(push)
+    }
+
+    /// Keeps a conversation event for `client` and pushes it to its sessions.
+    fn notify(&mut self, client: &str, push: &Arc<GenericCommand>, now: i64) -> HubResult {
+        let mut payload = Map::new();
+        if let Some(body) = &push.conv_message {
+            if let Some(cid) = &body.cid {
+                payload.insert("cid".into(), cid.clone().into());
+            }
+            if let Some(init_by) = &body.init_by {
+                payload.insert("initBy".into(), init_by.clone().into());
+            }
+            if !body.m.is_empty() {
+                payload.insert("m".into(), body.m.clone().into());
+            }
+        }
+        self.storage.add_notification(&NotificationRecord {
+            client_id: client.to_owned(),
+            ts: now,
+            cmd: CommandType::Conv.as_str_name().to_owned(),
+            op: push.op_type().map_or("", |op| op.as_str_name()).to_owned(),
+            payload,
+        })?;
+        self.push_to(client, push, None);
+        Ok(())
+    }
+
+    /// The conversation events kept for `client_id` after `since` (`GET /1.1/rtm/notifications`),
+    /// for the holder of a valid session token; also whether more remain.
+    pub fn notifications(
+        &mut self,
+        session_token: &str,
+        client_id: &str,
+        since: i64,
+        now_ms: i64,
+    ) -> Result<(Vec<Value>, bool), NotificationsError> {
+        self.signer.verify(session_token, client_id, now_ms)?;
+        let mut records = self
+            .storage
+            .notifications_since(client_id, since, NOTIFICATIONS_PAGE + 1)?;
+        let has_more = records.len() > NOTIFICATIONS_PAGE as usize;
+        records.truncate(NOTIFICATIONS_PAGE as usize);
+        let notifications = records
+            .into_iter()
+            .map(|n| {
+                let mut object = n.payload;
+                object.insert("cmd".into(), n.cmd.into());
+                object.insert("op".into(), n.op.into());
+                object.insert("serverTs".into(), n.ts.into());
+                object.insert("notificationType".into(), 1.into());
+                Value::Object(object)
+            })
+            .collect();
+        Ok((notifications, has_more))
     }
 
     /// A push body (`service = 2`, `peerId` filled per recipient).

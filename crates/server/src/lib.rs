@@ -22,7 +22,7 @@
 //! One port serves the WebSocket endpoint at `/` (subprotocols `lc.protobuf2.3`, `lc.protobuf2.1`
 //! with binary frames, `lc.proto2base64.3`, `lc.proto2base64.1` with base64 text frames; the header
 //! is echoed, or `?subprotocol=` is read when the client cannot send the header),
-//! `GET /v1/route` (`{"server","secondary","ttl"}`) and `GET /health`.
+//! `GET /v1/route` (`{"server","secondary","ttl"}`), `GET /1.1/rtm/notifications` and `GET /health`.
 //!
 //! Point the official JS SDK at it with `new Realtime({appId, appKey, RTMServers:
 //! 'ws://127.0.0.1:8282/'})` (v5 also needs `server: 'http://127.0.0.1:8282'`).
@@ -69,7 +69,8 @@
 //! | blacklist, shut-up, member roles (`member_info_update`) | not yet: `INTERNAL_ERROR` reply |
 //! | temporary conversations (`_tmp:` ids, TTL, `tempConvIds` queries, 4323 once expired) | done |
 //! | system (service) conversations, created over REST | not yet |
-//! | REST: `/1.1/rtm/notifications`, `/1.1/classes/_ConversationMemberInfo`, `/1.1/rtm/sign`, IM REST API | not yet |
+//! | REST `GET /1.1/rtm/notifications`: membership events kept per member, replayed to v5 clients after a re-login (session-token auth) | done |
+//! | REST: `/1.1/classes/_ConversationMemberInfo`, `/1.1/rtm/sign`, the IM REST API 1.2 | not yet |
 //! | login/conversation signatures (HMAC-SHA1 with the master key), rate limits | not yet: signatures are ignored |
 //! | offline push notifications, `goaway`, multi-node | not yet |
 
@@ -80,6 +81,6 @@ pub mod storage;
 pub mod time;
 pub mod token;
 
-pub use hub::{ConnId, Hub, HubConfig, Input, Outgoing};
+pub use hub::{ConnId, Hub, HubConfig, Input, NotificationsError, Outgoing};
 pub use server::{RunningServer, Server, ServerConfig, ServerError};
 pub use storage::{SqliteStorage, Storage, StorageError};

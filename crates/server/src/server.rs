@@ -138,6 +138,7 @@ impl Server {
             .route("/", get(connection::upgrade))
             .route("/v1/route", get(route))
             .route("/health", get(health))
+            .route("/1.1/rtm/notifications", get(notifications))
             .with_state(state);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let serve = tokio::spawn(async move {
@@ -229,6 +230,56 @@ fn own_ws_url(state: &AppState, headers: &HeaderMap) -> String {
 async fn route(State(state): State<AppState>, headers: HeaderMap) -> axum::Json<serde_json::Value> {
     let url = own_ws_url(&state, &headers);
     axum::Json(serde_json::json!({"server": url, "secondary": url, "ttl": 3600}))
+}
+
+/// Query of `GET /1.1/rtm/notifications`.
+#[derive(Debug, serde::Deserialize)]
+struct NotificationsQuery {
+    client_id: String,
+    #[serde(default)]
+    start_ts: i64,
+}
+
+/// `GET /1.1/rtm/notifications`: conversation events a client missed while offline (the v5 JS
+/// SDK fetches them after re-login), authenticated by `X-LC-IM-Session-Token`.
+async fn notifications(
+    State(state): State<AppState>,
+    axum::extract::Query(query): axum::extract::Query<NotificationsQuery>,
+    headers: HeaderMap,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse as _;
+    let token = headers
+        .get("X-LC-IM-Session-Token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let (reply, answer) = oneshot::channel();
+    let event = HubEvent::Notifications {
+        token,
+        client_id: query.client_id,
+        since: query.start_ts,
+        reply,
+    };
+    if state.hub.send(event).await.is_err() {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    match answer.await {
+        Ok(Ok((notifications, has_more))) => {
+            axum::Json(serde_json::json!({"hasMore": has_more, "notifications": notifications}))
+                .into_response()
+        }
+        Ok(Err(crate::hub::NotificationsError::Token(error))) => (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(serde_json::json!({"code": 4112, "error": error.to_string()})),
+        )
+            .into_response(),
+        Ok(Err(error)) => {
+            tracing::error!(%error, "reading notifications failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
 }
 
 /// `GET /health`.

@@ -105,6 +105,22 @@ pub struct MessageRecord {
     pub lctype: Option<i32>,
 }
 
+/// A conversation event kept for a member, so a client that was offline can fetch it later
+/// (`GET /1.1/rtm/notifications`, "permanent" notifications).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NotificationRecord {
+    /// The member it is for.
+    pub client_id: String,
+    /// Server time of the event (ms); the push carried it as `serverTs`.
+    pub ts: i64,
+    /// Command name, e.g. `conv`.
+    pub cmd: String,
+    /// Op name, e.g. `members_joined`.
+    pub op: String,
+    /// The command body as JSON (`cid`, `initBy`, `m`).
+    pub payload: Map<String, Value>,
+}
+
 /// Everything the hub keeps in memory, loaded at start-up with three queries.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
@@ -184,6 +200,15 @@ pub trait Storage: Send {
         up_to: i64,
         not_from: &str,
     ) -> StorageResult<Vec<MessageRecord>>;
+    /// Keeps a conversation event for a member.
+    fn add_notification(&mut self, notification: &NotificationRecord) -> StorageResult<()>;
+    /// A member's events newer than `since`, oldest first, at most `limit`.
+    fn notifications_since(
+        &mut self,
+        client_id: &str,
+        since: i64,
+        limit: u32,
+    ) -> StorageResult<Vec<NotificationRecord>>;
     /// Unread counts of every conversation `client_id` is a member of that has unread messages
     /// newer than `since` (one query, no per-conversation round trips).
     fn unread_counts(&mut self, client_id: &str, since: i64) -> StorageResult<Vec<UnreadCount>>;

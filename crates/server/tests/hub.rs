@@ -474,6 +474,60 @@ fn membership_changes_push_the_seed_events_table() {
 }
 
 #[test]
+fn conversation_events_are_kept_for_members_who_were_offline() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    let sent = h.login(2, "Jerry");
+    let st = reply(&sent, 2)
+        .session_message
+        .clone()
+        .and_then(|s| s.st)
+        .expect("st");
+    let since = h.now;
+    h.hub.disconnect(2, h.now);
+    let sent = h.conv(
+        1,
+        "Tom",
+        OpType::Start,
+        ConvCommand {
+            m: vec!["Jerry".into()],
+            ..Default::default()
+        },
+    );
+    let cid = reply(&sent, 1)
+        .conv_message
+        .clone()
+        .and_then(|c| c.cid)
+        .expect("cid");
+    assert_eq!(
+        pushes(&sent, 1)[0].notification_type,
+        Some(1),
+        "permanent notification"
+    );
+    let (notifications, has_more) = h
+        .hub
+        .notifications(&st, "Jerry", since, h.now)
+        .expect("notifications");
+    assert!(!has_more);
+    assert_eq!(
+        notifications,
+        [
+            json!({"cid": cid, "initBy": "Tom", "cmd": "conv", "op": "joined", "serverTs": h.now, "notificationType": 1})
+        ]
+    );
+    let (later, _) = h
+        .hub
+        .notifications(&st, "Jerry", h.now, h.now)
+        .expect("notifications");
+    assert!(later.is_empty());
+    assert!(
+        h.hub.notifications(&st, "Tom", since, h.now).is_err(),
+        "another client's token"
+    );
+    assert!(h.hub.notifications("forged", "Jerry", since, h.now).is_err());
+}
+
+#[test]
 fn unique_conversations_are_distinct_by_member_set() {
     let mut h = Harness::new();
     h.login(1, "Tom");
@@ -1413,6 +1467,17 @@ impl Storage for FlakyStorage {
         not_from: &str,
     ) -> StorageResult<Vec<MessageRecord>> {
         self.inner.receipt_messages(cid, after, up_to, not_from)
+    }
+    fn add_notification(&mut self, n: &chinwag_server::storage::NotificationRecord) -> StorageResult<()> {
+        self.inner.add_notification(n)
+    }
+    fn notifications_since(
+        &mut self,
+        client: &str,
+        since: i64,
+        limit: u32,
+    ) -> StorageResult<Vec<chinwag_server::storage::NotificationRecord>> {
+        self.inner.notifications_since(client, since, limit)
     }
     fn unread_counts(&mut self, client: &str, since: i64) -> StorageResult<Vec<UnreadCount>> {
         self.inner.unread_counts(client, since)

@@ -231,7 +231,7 @@ impl<S: Storage> Hub<S> {
             },
         );
         if !transient {
-            self.push_joined(&cid, client, &members, now);
+            self.push_joined(&cid, client, &members, now)?;
         }
         Ok(())
     }
@@ -239,14 +239,13 @@ impl<S: Storage> Hub<S> {
     /// The pushes of the seed's events table for members `added` by `initiator`: each added member
     /// other than the initiator is `joined` (INVITED); everyone else in the conversation, the
     /// initiator included, gets `members_joined` (MEMBERS_JOINED).
-    fn push_joined(&mut self, cid: &str, initiator: &str, added: &[String], now: i64) {
+    fn push_joined(&mut self, cid: &str, initiator: &str, added: &[String], now: i64) -> HubResult {
         let Some(conv) = self.convs.get(cid) else {
-            return;
+            return Ok(());
         };
         let everyone = conv.member_ids();
-        let joined = Self::push_body(
-            CommandType::Conv,
-            Some(OpType::Joined),
+        let joined = Self::conv_event(
+            OpType::Joined,
             ConvCommand {
                 cid: Some(cid.to_owned()),
                 init_by: Some(initiator.to_owned()),
@@ -254,9 +253,8 @@ impl<S: Storage> Hub<S> {
             },
             now,
         );
-        let members_joined = Self::push_body(
-            CommandType::Conv,
-            Some(OpType::MembersJoined),
+        let members_joined = Self::conv_event(
+            OpType::MembersJoined,
             ConvCommand {
                 cid: Some(cid.to_owned()),
                 init_by: Some(initiator.to_owned()),
@@ -267,11 +265,12 @@ impl<S: Storage> Hub<S> {
         );
         for member in everyone {
             if member != initiator && added.contains(&member) {
-                self.push_to(&member, &joined, None);
+                self.notify(&member, &joined, now)?;
             } else {
-                self.push_to(&member, &members_joined, None);
+                self.notify(&member, &members_joined, now)?;
             }
         }
+        Ok(())
     }
 
     fn conv_add(
@@ -344,7 +343,7 @@ impl<S: Storage> Hub<S> {
                 },
             );
             if !added.is_empty() {
-                self.push_joined(&cid, client, &added, now);
+                self.push_joined(&cid, client, &added, now)?;
             }
             return Ok(());
         }
@@ -419,9 +418,8 @@ impl<S: Storage> Hub<S> {
         }
         // Seed events table: removed members other than the initiator are `left` (KICKED); the
         // remaining members and the initiator get `members_left` (MEMBERS_LEFT).
-        let left = Self::push_body(
-            CommandType::Conv,
-            Some(OpType::Left),
+        let left = Self::conv_event(
+            OpType::Left,
             ConvCommand {
                 cid: Some(cid.clone()),
                 init_by: Some(client.to_owned()),
@@ -429,9 +427,8 @@ impl<S: Storage> Hub<S> {
             },
             now,
         );
-        let members_left = Self::push_body(
-            CommandType::Conv,
-            Some(OpType::MembersLeft),
+        let members_left = Self::conv_event(
+            OpType::MembersLeft,
             ConvCommand {
                 cid: Some(cid.clone()),
                 init_by: Some(client.to_owned()),
@@ -442,7 +439,7 @@ impl<S: Storage> Hub<S> {
         );
         for id in &removed {
             if id != client {
-                self.push_to(id, &left, None);
+                self.notify(id, &left, now)?;
             }
         }
         let mut rest = self
@@ -454,7 +451,7 @@ impl<S: Storage> Hub<S> {
             rest.push(client.to_owned());
         }
         for id in rest {
-            self.push_to(&id, &members_left, None);
+            self.notify(&id, &members_left, now)?;
         }
         Ok(())
     }

@@ -23,9 +23,23 @@ pub(crate) enum HubEvent {
     Command(ConnId, GenericCommand),
     /// A WebSocket closed.
     Close(ConnId),
+    /// `GET /1.1/rtm/notifications`: read the events kept for a client.
+    Notifications {
+        /// `X-LC-IM-Session-Token`.
+        token: String,
+        /// `client_id`.
+        client_id: String,
+        /// `start_ts`.
+        since: i64,
+        /// Where the answer goes.
+        reply: tokio::sync::oneshot::Sender<NotificationsReply>,
+    },
     /// Finish the queued work and stop.
     Shutdown,
 }
+
+/// The notifications and whether more remain, or why they could not be read.
+pub(crate) type NotificationsReply = Result<(Vec<serde_json::Value>, bool), crate::hub::NotificationsError>;
 
 /// Starts the hub thread; returns its inbound queue and join handle.
 pub(crate) fn spawn<S: Storage + 'static>(
@@ -68,6 +82,15 @@ fn run<S: Storage>(mut hub: Hub<S>, mut rx: mpsc::Receiver<HubEvent>, max_batch:
                     if conns.remove(&conn).is_some() {
                         inputs.push(Input::Disconnected(conn));
                     }
+                }
+                HubEvent::Notifications {
+                    token,
+                    client_id,
+                    since,
+                    reply,
+                } => {
+                    // A read outside any batch: it sees what earlier batches committed.
+                    let _ = reply.send(hub.notifications(&token, &client_id, since, crate::time::now_ms()));
                 }
                 HubEvent::Shutdown => stopping = true,
             }

@@ -7,8 +7,8 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{
-    ConversationRecord, HistoryQuery, MemberRecord, MessageRecord, Snapshot, Storage, StorageError,
-    StorageResult, UnreadCount,
+    ConversationRecord, HistoryQuery, MemberRecord, MessageRecord, NotificationRecord, Snapshot, Storage,
+    StorageError, StorageResult, UnreadCount,
 };
 
 /// Schema migrations; migration `n` (1-based) brings the database to `user_version = n`.
@@ -56,6 +56,16 @@ const MIGRATIONS: &[&str] = &[
     "CREATE INDEX messages_patched ON messages(cid, patch_ts) WHERE patch_ts IS NOT NULL;",
     // 3: temporary conversations expire.
     "ALTER TABLE conversations ADD COLUMN expires_at INTEGER;",
+    // 4: conversation events kept per member for clients that were offline.
+    "CREATE TABLE notifications (
+        seq INTEGER PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        cmd TEXT NOT NULL,
+        op TEXT NOT NULL,
+        payload TEXT NOT NULL
+    );
+    CREATE INDEX notifications_client_ts ON notifications(client_id, ts);",
 ];
 
 const MESSAGE_COLUMNS: &str =
@@ -381,6 +391,54 @@ impl Storage for SqliteStorage {
             ))?
             .query_map(params![cid, after, up_to, not_from], message_from_row)?
             .collect::<Result<_, _>>()?)
+    }
+
+    fn add_notification(&mut self, n: &NotificationRecord) -> StorageResult<()> {
+        self.db
+            .prepare_cached(
+                "INSERT INTO notifications (client_id, ts, cmd, op, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                n.client_id,
+                n.ts,
+                n.cmd,
+                n.op,
+                serde_json::to_string(&n.payload)?
+            ])?;
+        Ok(())
+    }
+
+    fn notifications_since(
+        &mut self,
+        client_id: &str,
+        since: i64,
+        limit: u32,
+    ) -> StorageResult<Vec<NotificationRecord>> {
+        let rows: Vec<(NotificationRecord, String)> = self
+            .db
+            .prepare_cached(
+                "SELECT client_id, ts, cmd, op, payload FROM notifications
+                 WHERE client_id = ?1 AND ts > ?2 ORDER BY ts, seq LIMIT ?3",
+            )?
+            .query_map(params![client_id, since, limit], |row| {
+                Ok((
+                    NotificationRecord {
+                        client_id: row.get(0)?,
+                        ts: row.get(1)?,
+                        cmd: row.get(2)?,
+                        op: row.get(3)?,
+                        payload: serde_json::Map::new(),
+                    },
+                    row.get(4)?,
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        rows.into_iter()
+            .map(|(mut n, payload)| {
+                n.payload = serde_json::from_str(&payload)?;
+                Ok(n)
+            })
+            .collect()
     }
 
     fn unread_counts(&mut self, client_id: &str, since: i64) -> StorageResult<Vec<UnreadCount>> {

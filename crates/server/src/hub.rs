@@ -113,6 +113,9 @@ impl HubConfig {
     }
 }
 
+/// How long conversation events are kept for offline members.
+const NOTIFICATION_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
+
 /// Page size of `GET /1.1/rtm/notifications`.
 const NOTIFICATIONS_PAGE: u32 = 100;
 
@@ -703,6 +706,19 @@ impl<S: Storage> Hub<S> {
             })
             .collect();
         Ok((notifications, has_more))
+    }
+
+    /// Forgets kept notifications older than a week before `now_ms` (a client offline longer than
+    /// that re-syncs through queries). The runtime calls this periodically.
+    pub fn prune_notifications(&mut self, now_ms: i64) {
+        match self
+            .storage
+            .prune_notifications(now_ms - NOTIFICATION_RETENTION_MS)
+        {
+            Ok(0) => {}
+            Ok(pruned) => tracing::debug!(pruned, "pruned old notifications"),
+            Err(error) => tracing::warn!(%error, "pruning notifications failed"),
+        }
     }
 
     /// A push body (`service = 2`, `peerId` filled per recipient).

@@ -202,6 +202,8 @@ pub trait Storage: Send {
     ) -> StorageResult<Vec<MessageRecord>>;
     /// Keeps a conversation event for a member.
     fn add_notification(&mut self, notification: &NotificationRecord) -> StorageResult<()>;
+    /// Forgets events older than `before` (ms); returns how many.
+    fn prune_notifications(&mut self, before: i64) -> StorageResult<usize>;
     /// A member's events newer than `since`, oldest first, at most `limit`.
     fn notifications_since(
         &mut self,

@@ -525,6 +525,13 @@ fn conversation_events_are_kept_for_members_who_were_offline() {
         "another client's token"
     );
     assert!(h.hub.notifications("forged", "Jerry", since, h.now).is_err());
+    // Kept for a week, then pruned.
+    h.hub.prune_notifications(h.now + 8 * 24 * 3600 * 1000);
+    let (pruned, _) = h
+        .hub
+        .notifications(&st, "Jerry", since, h.now)
+        .expect("notifications");
+    assert!(pruned.is_empty());
 }
 
 #[test]
@@ -1470,6 +1477,9 @@ impl Storage for FlakyStorage {
     }
     fn add_notification(&mut self, n: &chinwag_server::storage::NotificationRecord) -> StorageResult<()> {
         self.inner.add_notification(n)
+    }
+    fn prune_notifications(&mut self, before: i64) -> StorageResult<usize> {
+        self.inner.prune_notifications(before)
     }
     fn notifications_since(
         &mut self,

@@ -11,6 +11,9 @@ use super::fanout::{ConnHandle, deliver};
 use crate::hub::{ConnId, Hub, Input};
 use crate::storage::Storage;
 
+/// How often old notifications are pruned.
+const PRUNE_EVERY_MS: i64 = 3600 * 1000;
+
 /// Capacity of the hub's inbound queue; readers wait when it is full (back-pressure).
 const INBOUND_QUEUE: usize = 4096;
 
@@ -58,6 +61,7 @@ fn run<S: Storage>(mut hub: Hub<S>, mut rx: mpsc::Receiver<HubEvent>, max_batch:
     // Connections dropped for being too slow; the hub hears about them in the next batch.
     let mut dropped: Vec<ConnId> = Vec::new();
     let mut stopping = false;
+    let mut next_prune = 0;
     while !stopping {
         let Some(first) = rx.blocking_recv() else {
             break;
@@ -101,9 +105,13 @@ fn run<S: Storage>(mut hub: Hub<S>, mut rx: mpsc::Receiver<HubEvent>, max_batch:
         if inputs.is_empty() {
             continue;
         }
+        let now = crate::time::now_ms();
+        if now >= next_prune {
+            hub.prune_notifications(now);
+            next_prune = now + PRUNE_EVERY_MS;
+        }
         // A bug must not take the whole server down: a panicking batch is abandoned (its requests
         // time out on the client side) and the hub carries on from the last commit.
-        let now = crate::time::now_ms();
         let outgoing =
             match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hub.handle_batch(inputs, now))) {
                 Ok(outgoing) => outgoing,

@@ -408,6 +408,13 @@ impl Storage for SqliteStorage {
         Ok(())
     }
 
+    fn prune_notifications(&mut self, before: i64) -> StorageResult<usize> {
+        Ok(self
+            .db
+            .prepare_cached("DELETE FROM notifications WHERE ts < ?1")?
+            .execute(params![before])?)
+    }
+
     fn notifications_since(
         &mut self,
         client_id: &str,

@@ -528,11 +528,7 @@ impl<S: Storage> Hub<S> {
         let result = match cmd {
             CommandType::Echo => {
                 if command.serial().is_some() {
-                    self.reply(
-                        conn,
-                        &command,
-                        GenericCommand::reply_to(&command, CommandType::Echo),
-                    );
+                    self.reply(conn, GenericCommand::reply_to(&command, CommandType::Echo));
                 }
                 Ok(())
             }
@@ -566,7 +562,7 @@ impl<S: Storage> Hub<S> {
                 if command.serial().is_some() {
                     let reply =
                         GenericCommand::reply_to(command, CommandType::Report).with_op(OpType::Uploaded);
-                    self.reply(conn, command, reply);
+                    self.reply(conn, reply);
                 }
                 Ok(())
             }
@@ -620,10 +616,10 @@ impl<S: Storage> Hub<S> {
         } else {
             GenericCommand::error_reply(command, code, detail)
         };
-        self.reply(conn, command, reply);
+        self.reply(conn, reply);
     }
 
-    fn reply(&mut self, conn: ConnId, _request: &GenericCommand, reply: GenericCommand) {
+    fn reply(&mut self, conn: ConnId, reply: GenericCommand) {
         self.out.push(Outgoing {
             conn,
             command: Arc::new(reply),

@@ -129,7 +129,7 @@ impl<S: Storage> Hub<S> {
         let reply = GenericCommand::reply_to(command, CommandType::Conv)
             .with_op(op)
             .with(body);
-        self.reply(conn, command, reply);
+        self.reply(conn, reply);
     }
 
     fn conv_start(

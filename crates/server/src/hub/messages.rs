@@ -122,7 +122,7 @@ impl<S: Storage> Hub<S> {
             t: Some(t),
             ..Default::default()
         });
-        self.reply(conn, command, reply);
+        self.reply(conn, reply);
     }
 
     /// Pushes `message` to every online session of every member, except the sending session.
@@ -171,7 +171,7 @@ impl<S: Storage> Hub<S> {
             }
         }
         if command.serial().is_some() {
-            self.reply(conn, command, GenericCommand::reply_to(command, CommandType::Ack));
+            self.reply(conn, GenericCommand::reply_to(command, CommandType::Ack));
         }
         Ok(())
     }
@@ -326,11 +326,7 @@ impl<S: Storage> Hub<S> {
             self.push_to(client, &push, Some(conn));
         }
         if command.serial().is_some() {
-            self.reply(
-                conn,
-                command,
-                GenericCommand::reply_to(command, CommandType::Read),
-            );
+            self.reply(conn, GenericCommand::reply_to(command, CommandType::Read));
         }
         Ok(())
     }
@@ -408,7 +404,7 @@ impl<S: Storage> Hub<S> {
             logs: items,
             ..Default::default()
         });
-        self.reply(conn, command, reply);
+        self.reply(conn, reply);
         Ok(())
     }
 

@@ -83,7 +83,7 @@ impl<S: Storage> Hub<S> {
                 st_ttl: Some(self.config.session_ttl_secs),
                 ..Default::default()
             });
-        self.reply(conn, command, reply);
+        self.reply(conn, reply);
         self.push_unread_after_login(conn, &client, body.last_unread_notif_time.unwrap_or(0), now)?;
         match body.last_patch_time {
             Some(since) => self.push_patches_after_login(conn, &client, since, now),
@@ -107,7 +107,7 @@ impl<S: Storage> Hub<S> {
                 detail: Some(detail.into()),
                 ..Default::default()
             });
-        self.reply(conn, command, reply);
+        self.reply(conn, reply);
         Ok(())
     }
 
@@ -236,7 +236,7 @@ impl<S: Storage> Hub<S> {
             .with_op(OpType::Closed)
             .with(SessionCommand::default());
         if command.serial().is_some() {
-            self.reply(conn, command, reply);
+            self.reply(conn, reply);
         }
         Ok(())
     }
@@ -263,7 +263,7 @@ impl<S: Storage> Hub<S> {
                 st_ttl: Some(self.config.session_ttl_secs),
                 ..Default::default()
             });
-        self.reply(conn, command, reply);
+        self.reply(conn, reply);
         Ok(())
     }
 
@@ -284,7 +284,7 @@ impl<S: Storage> Hub<S> {
                 online_session_peer_ids: online,
                 ..Default::default()
             });
-        self.reply(conn, command, reply);
+        self.reply(conn, reply);
         Ok(())
     }
 

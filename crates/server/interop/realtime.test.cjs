@@ -265,6 +265,31 @@ for (const name of ['lc4', 'lc5']) {
       assert.equal(invitedTo.id, conv.id);
     });
 
+    it('lets the owner mute and block members', async () => {
+      const tom = await login('Tom14');
+      const jerry = await login('Jerry14');
+      const mary = await login('Mary14');
+      const conv = await tom.createConversation({ members: ['Jerry14', 'Mary14'] });
+      const muted = next(jerry, Event.MUTED);
+      const membersMuted = next(mary, Event.MEMBERS_MUTED);
+      const result = await conv.muteMembers(['Jerry14']);
+      assert.deepEqual(result.successfulClientIds, ['Jerry14']);
+      assert.equal((await muted)[0].mutedBy, 'Tom14');
+      assert.deepEqual((await membersMuted)[0].members, ['Jerry14']);
+      const { results } = await conv.queryMutedMembers();
+      assert.deepEqual(results, ['Jerry14']);
+      const kicked = next(mary, Event.KICKED);
+      const blocked = next(mary, Event.BLOCKED);
+      const left = next(tom, Event.MEMBERS_LEFT);
+      const blockResult = await conv.blockMembers(['Mary14']);
+      assert.deepEqual(blockResult.successfulClientIds, ['Mary14']);
+      assert.equal((await kicked)[0].kickedBy, 'Tom14');
+      assert.equal((await blocked)[0].blockedBy, 'Tom14');
+      assert.deepEqual((await left)[0].members, ['Mary14']);
+      const maryConv = await mary.getConversation(conv.id);
+      await assert.rejects(maryConv.join());
+    });
+
     it('runs a chat room', async () => {
       const tom = await login('Tom8');
       const jerry = await login('Jerry8');

@@ -33,6 +33,7 @@
 
 mod conversations;
 mod messages;
+mod moderation;
 mod patches;
 mod sessions;
 
@@ -572,6 +573,7 @@ impl<S: Storage> Hub<S> {
             (CommandType::Read, _) => self.read(conn, client, command, now),
             (CommandType::Logs, _) => self.logs(conn, client, command),
             (CommandType::Patch, _) => self.patch(conn, client, command, now),
+            (CommandType::Blacklist, _) => self.blacklist(conn, client, command, now),
             _ => Err(Fail::Code(
                 ErrorCode::InternalError,
                 Some("command not implemented by this server".into()),

@@ -66,7 +66,8 @@
 //! | logs: `t/mid/tIncluded`, `tt/tmid/ttIncluded`, `l`/`limit`, direction, `lctype`, binary as base64 | done |
 //! | SQLite storage with restart, group commit, WAL | done |
 //! | patch: edit and recall (sender only), pushes, replay of missed patches after a login with `lastPatchTime` | done |
-//! | blacklist, shut-up, member roles (`member_info_update`) | not yet: `INTERNAL_ERROR` reply |
+//! | shut-up (`add_shutup`/`remove_shutup`/`query_shutup`, muted senders get 4308) and blacklist (`block` removes and bars, 4315 on rejoin), by the owner (creator) | done |
+//! | member roles (`member_info_update`, `_ConversationMemberInfo`) | not yet: `INTERNAL_ERROR` reply |
 //! | temporary conversations (`_tmp:` ids, TTL, `tempConvIds` queries, 4323 once expired) | done |
 //! | system (service) conversations, created over REST | not yet |
 //! | REST `GET /1.1/rtm/notifications`: membership events kept per member, replayed to v5 clients after a re-login (session-token auth) | done |

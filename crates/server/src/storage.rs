@@ -55,6 +55,10 @@ pub struct ConversationRecord {
     pub attrs: Map<String, Value>,
     /// Members that muted offline notifications (`mu`).
     pub muted: Vec<String>,
+    /// Members who may not send messages (shut-up, `add_shutup`).
+    pub shutup: Vec<String>,
+    /// Clients blocked from the conversation (blacklist): removed and unable to rejoin.
+    pub blocked: Vec<String>,
     /// For temporary conversations: when it expires (ms).
     pub expires_at: Option<i64>,
     /// Creation time (ms).

@@ -535,6 +535,77 @@ fn conversation_events_are_kept_for_members_who_were_offline() {
 }
 
 #[test]
+fn owners_shut_up_and_block_members() {
+    let mut h = Harness::new();
+    for (conn, client) in [(1, "Tom"), (2, "Jerry"), (3, "Mary")] {
+        h.login(conn, client);
+    }
+    let cid = h.create(1, "Tom", &["Jerry", "Mary"], json!({}));
+    let body = |m: &[&str]| ConvCommand {
+        cid: Some(cid.clone()),
+        m: m.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    };
+    // Only the owner moderates.
+    let sent = h.conv(2, "Jerry", OpType::AddShutup, body(&["Mary"]));
+    assert_eq!(reply(&sent, 2).server_error().map(|e| e.code), Some(4308));
+    let sent = h.conv(1, "Tom", OpType::AddShutup, body(&["Jerry", "Bob"]));
+    let result = reply(&sent, 1).conv_message.clone().expect("body");
+    assert_eq!(result.allowed_pids, ["Jerry"]);
+    assert_eq!(result.failed_pids.len(), 1);
+    assert_eq!(
+        (result.failed_pids[0].code, result.failed_pids[0].pids.clone()),
+        (4317, vec!["Bob".to_string()])
+    );
+    assert_eq!(ops(&sent, 2), [OpType::Shutuped]);
+    assert_eq!(ops(&sent, 1), [OpType::MembersShutuped]);
+    assert_eq!(ops(&sent, 3), [OpType::MembersShutuped]);
+    assert_eq!(ack_of(&h.send(2, "Jerry", &cid, "hush"), 2).code, Some(4308));
+    let sent = h.conv(1, "Tom", OpType::QueryShutup, body(&[]));
+    assert_eq!(reply(&sent, 1).conv_message.clone().expect("body").m, ["Jerry"]);
+    let sent = h.conv(1, "Tom", OpType::RemoveShutup, body(&["Jerry"]));
+    assert_eq!(ops(&sent, 2), [OpType::Unshutuped]);
+    assert!(ack_of(&h.send(2, "Jerry", &cid, "free"), 2).uid.is_some());
+    // Blocking removes and bars the member.
+    let blacklist = |h: &mut Harness, op: OpType, pids: &[&str]| {
+        let command = h
+            .request(CommandType::Blacklist, Some(op))
+            .with_peer_id("Tom")
+            .with(chinwag_protocol::BlacklistCommand {
+                src_cid: Some(cid.clone()),
+                to_pids: pids.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
+            });
+        h.run(1, command)
+    };
+    let sent = blacklist(&mut h, OpType::Block, &["Mary"]);
+    let blocked = reply(&sent, 1).blacklist_message.clone().expect("body");
+    assert_eq!(blocked.allowed_pids, ["Mary"]);
+    assert_eq!(ops(&sent, 3), [OpType::Left, OpType::Blocked]);
+    assert_eq!(ops(&sent, 2), [OpType::MembersLeft, OpType::MembersBlocked]);
+    let sent = blacklist(&mut h, OpType::Query, &[]);
+    assert_eq!(
+        reply(&sent, 1)
+            .blacklist_message
+            .clone()
+            .expect("body")
+            .blocked_pids,
+        ["Mary"]
+    );
+    let sent = h.conv(3, "Mary", OpType::Join, body(&["Mary"]));
+    let join = reply(&sent, 3).conv_message.clone().expect("body");
+    assert!(join.allowed_pids.is_empty());
+    assert_eq!(join.failed_pids[0].code, 4315);
+    assert_eq!(ack_of(&h.send(3, "Mary", &cid, "let me in"), 3).code, Some(4401));
+    blacklist(&mut h, OpType::Unblock, &["Mary"]);
+    let sent = h.conv(3, "Mary", OpType::Join, body(&["Mary"]));
+    assert_eq!(
+        reply(&sent, 3).conv_message.clone().expect("body").allowed_pids,
+        ["Mary"]
+    );
+}
+
+#[test]
 fn unique_conversations_are_distinct_by_member_set() {
     let mut h = Harness::new();
     h.login(1, "Tom");

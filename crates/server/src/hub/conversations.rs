@@ -113,6 +113,9 @@ impl<S: Storage> Hub<S> {
             }
             OpType::Count => self.conv_count(conn, command, body),
             OpType::MaxRead => self.conv_max_read(conn, client, command, body),
+            OpType::AddShutup | OpType::RemoveShutup | OpType::QueryShutup => {
+                self.shutup(conn, client, op, command, body, now)
+            }
             _ => Err(Fail::Code(
                 ErrorCode::InternalError,
                 Some("conversation operation not implemented by this server".into()),
@@ -188,6 +191,8 @@ impl<S: Storage> Hub<S> {
             unique_key: unique_key.clone(),
             attrs,
             muted: Vec::new(),
+            shutup: Vec::new(),
+            blocked: Vec::new(),
             expires_at: temp_ttl.map(|ttl| now + i64::from(ttl) * 1000),
             created_at: now,
             updated_at: now,
@@ -292,6 +297,10 @@ impl<S: Storage> Hub<S> {
         if !self_join && !conv.is_member(client) {
             return Err(Fail::Code(ErrorCode::ConversationMembershipRequired, None));
         }
+        // Blocked clients cannot be added or join again (partial failure, not a whole error).
+        let (blocked, ids): (Vec<String>, Vec<String>) =
+            ids.into_iter().partition(|id| conv.record.blocked.contains(id));
+        let failed_pids = super::moderation::failure(ErrorCode::ConversationBlacklisted, blocked);
         if conv.record.transient {
             if let Some(conv) = self.convs.get_mut(&cid) {
                 conv.room.extend(ids.iter().cloned());
@@ -339,6 +348,7 @@ impl<S: Storage> Hub<S> {
                 ConvCommand {
                     cid: Some(cid.clone()),
                     allowed_pids: ids,
+                    failed_pids,
                     ..Default::default()
                 },
             );
@@ -354,6 +364,7 @@ impl<S: Storage> Hub<S> {
             ConvCommand {
                 cid: Some(cid),
                 allowed_pids: ids,
+                failed_pids,
                 ..Default::default()
             },
         );
@@ -398,31 +409,48 @@ impl<S: Storage> Hub<S> {
             self.conv_reply(conn, command, OpType::Removed, reply);
             return Ok(());
         }
-        if !removed.is_empty() {
-            self.storage.remove_members(&cid, &removed)?;
-            if let Some(conv) = self.convs.get_mut(&cid) {
-                for id in &removed {
-                    conv.members.remove(id);
-                }
-                conv.record.updated_at = now;
-                let record = conv.record.clone();
-                self.storage.save_conversation(&record)?;
-            }
-            for id in &removed {
-                self.index_leave(id, &cid);
-            }
-        }
+        self.drop_members(&cid, &removed, now)?;
         self.conv_reply(conn, command, OpType::Removed, reply);
+        self.push_left(&cid, client, &removed, now)
+    }
+
+    /// Removes `removed` (current members of persistent conversation `cid`) from it.
+    pub(super) fn drop_members(&mut self, cid: &str, removed: &[String], now: i64) -> HubResult {
         if removed.is_empty() {
             return Ok(());
         }
-        // Seed events table: removed members other than the initiator are `left` (KICKED); the
-        // remaining members and the initiator get `members_left` (MEMBERS_LEFT).
+        self.storage.remove_members(cid, removed)?;
+        if let Some(conv) = self.convs.get_mut(cid) {
+            for id in removed {
+                conv.members.remove(id);
+            }
+            conv.record.updated_at = now;
+            let record = conv.record.clone();
+            self.storage.save_conversation(&record)?;
+        }
+        for id in removed {
+            self.index_leave(id, cid);
+        }
+        Ok(())
+    }
+
+    /// Seed events table: removed members other than the initiator are `left` (KICKED); the
+    /// remaining members and the initiator get `members_left` (MEMBERS_LEFT).
+    pub(super) fn push_left(
+        &mut self,
+        cid: &str,
+        initiator: &str,
+        removed: &[String],
+        now: i64,
+    ) -> HubResult {
+        if removed.is_empty() {
+            return Ok(());
+        }
         let left = Self::conv_event(
             OpType::Left,
             ConvCommand {
-                cid: Some(cid.clone()),
-                init_by: Some(client.to_owned()),
+                cid: Some(cid.to_owned()),
+                init_by: Some(initiator.to_owned()),
                 ..Default::default()
             },
             now,
@@ -430,30 +458,35 @@ impl<S: Storage> Hub<S> {
         let members_left = Self::conv_event(
             OpType::MembersLeft,
             ConvCommand {
-                cid: Some(cid.clone()),
-                init_by: Some(client.to_owned()),
-                m: removed.clone(),
+                cid: Some(cid.to_owned()),
+                init_by: Some(initiator.to_owned()),
+                m: removed.to_vec(),
                 ..Default::default()
             },
             now,
         );
-        for id in &removed {
-            if id != client {
+        for id in removed {
+            if id != initiator {
                 self.notify(id, &left, now)?;
             }
         }
-        let mut rest = self
-            .convs
-            .get(&cid)
-            .map(Conversation::member_ids)
-            .unwrap_or_default();
-        if !rest.iter().any(|id| id == client) {
-            rest.push(client.to_owned());
-        }
-        for id in rest {
+        for id in self.members_and(cid, initiator) {
             self.notify(&id, &members_left, now)?;
         }
         Ok(())
+    }
+
+    /// The members of `cid`, plus `initiator` if it is not one (any more).
+    pub(super) fn members_and(&self, cid: &str, initiator: &str) -> Vec<String> {
+        let mut ids = self
+            .convs
+            .get(cid)
+            .map(Conversation::member_ids)
+            .unwrap_or_default();
+        if !ids.iter().any(|id| id == initiator) {
+            ids.push(initiator.to_owned());
+        }
+        ids
     }
 
     fn conv_query(

@@ -31,6 +31,12 @@ impl<S: Storage> Hub<S> {
         let Some(conv) = target.filter(|conv| conv.is_member(client)) else {
             return Err(Fail::Code(ErrorCode::InvalidMessagingTarget, None));
         };
+        if conv.record.shutup.iter().any(|m| m == client) {
+            return Err(Fail::Code(
+                ErrorCode::ConversationNotAllowed,
+                Some("muted (shut up) in this conversation".into()),
+            ));
+        }
         let size =
             direct.msg.as_ref().map_or(0, String::len) + direct.binary_msg.as_ref().map_or(0, Vec::len);
         if size > self.config.max_message_bytes {

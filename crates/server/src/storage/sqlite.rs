@@ -66,6 +66,9 @@ const MIGRATIONS: &[&str] = &[
         payload TEXT NOT NULL
     );
     CREATE INDEX notifications_client_ts ON notifications(client_id, ts);",
+    // 5: moderation lists (shut-up members, blocked clients) as JSON arrays.
+    "ALTER TABLE conversations ADD COLUMN shutup TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE conversations ADD COLUMN blocked TEXT NOT NULL DEFAULT '[]';",
 ];
 
 const MESSAGE_COLUMNS: &str =
@@ -170,7 +173,7 @@ impl Storage for SqliteStorage {
         let mut snapshot = Snapshot::default();
         let mut stmt = self.db.prepare(
             "SELECT id, creator, transient, system, unique_key, attrs, muted, created_at, updated_at,
-             expires_at FROM conversations",
+             expires_at, shutup, blocked FROM conversations",
         )?;
         // JSON columns are parsed after the row is read, so a corrupt one is a StorageError.
         let rows = stmt.query_map([], |row| {
@@ -182,16 +185,21 @@ impl Storage for SqliteStorage {
                 unique_key: row.get(4)?,
                 attrs: serde_json::Map::new(),
                 muted: Vec::new(),
+                shutup: Vec::new(),
+                blocked: Vec::new(),
                 expires_at: row.get(9)?,
                 created_at: row.get(7)?,
                 updated_at: row.get(8)?,
             };
-            Ok((record, row.get::<_, String>(5)?, row.get::<_, String>(6)?))
+            let json: [String; 4] = [row.get(5)?, row.get(6)?, row.get(10)?, row.get(11)?];
+            Ok((record, json))
         })?;
         for row in rows {
-            let (mut record, attrs, muted) = row?;
+            let (mut record, [attrs, muted, shutup, blocked]) = row?;
             record.attrs = serde_json::from_str(&attrs)?;
             record.muted = serde_json::from_str(&muted)?;
+            record.shutup = serde_json::from_str(&shutup)?;
+            record.blocked = serde_json::from_str(&blocked)?;
             snapshot.conversations.push(record);
         }
         drop(stmt);
@@ -223,8 +231,9 @@ impl Storage for SqliteStorage {
         self.db
             .prepare_cached(
                 "INSERT OR REPLACE INTO conversations
-                 (id, creator, transient, system, unique_key, attrs, muted, created_at, updated_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 (id, creator, transient, system, unique_key, attrs, muted, created_at, updated_at, expires_at,
+                  shutup, blocked)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?
             .execute(params![
                 c.id,
@@ -236,7 +245,9 @@ impl Storage for SqliteStorage {
                 serde_json::to_string(&c.muted)?,
                 c.created_at,
                 c.updated_at,
-                c.expires_at
+                c.expires_at,
+                serde_json::to_string(&c.shutup)?,
+                serde_json::to_string(&c.blocked)?
             ])?;
         Ok(())
     }

@@ -290,6 +290,27 @@ for (const name of ['lc4', 'lc5']) {
       await assert.rejects(maryConv.join());
     });
 
+    it('updates member roles', async () => {
+      const tom = await login('Tom15');
+      const jerry = await login('Jerry15');
+      const conv = await tom.createConversation({ members: ['Jerry15'] });
+      // 4.3.1 resolves member info over https:// before emitting the event, so only v5 can see
+      // it against a plain-http server; both must get the update acknowledged.
+      const updated = name === 'lc5' && next(jerry, Event.MEMBER_INFO_UPDATED);
+      await conv.updateMemberRole('Jerry15', SDKS[name].ConversationMemberRole.MANAGER);
+      if (name === 'lc5') {
+        const [payload] = await updated;
+        assert.equal(payload.member, 'Jerry15');
+        assert.equal(payload.memberInfo.role, 'Manager');
+        assert.equal(payload.updatedBy, 'Tom15');
+        // Read back over REST (4.3.1 would call https://).
+        const infos = await conv.getAllMemberInfo({ noCache: true });
+        const jerryInfo = infos.find((info) => info.memberId === 'Jerry15');
+        assert.equal(jerryInfo.role, 'Manager');
+        assert.equal((await conv.getMemberInfo('Tom15')).isOwner, true);
+      }
+    });
+
     it('runs a chat room', async () => {
       const tom = await login('Tom8');
       const jerry = await login('Jerry8');

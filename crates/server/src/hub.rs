@@ -163,12 +163,23 @@ struct Conversation {
     members: BTreeMap<String, Position>,
     /// Chat-room members: online-only, never stored.
     room: BTreeSet<String>,
+    /// Members with a role other than the default (`Manager`).
+    roles: BTreeMap<String, String>,
     last: Option<MessageRecord>,
     /// Newest timestamp handed out, so timestamps strictly increase.
     last_ts: i64,
 }
 
 impl Conversation {
+    /// `Owner` (the creator), `Manager` or `Member`.
+    fn role_of(&self, client: &str) -> &str {
+        if client == self.record.creator {
+            "Owner"
+        } else {
+            self.roles.get(client).map_or("Member", String::as_str)
+        }
+    }
+
     fn is_member(&self, client: &str) -> bool {
         if self.record.transient {
             self.room.contains(client)
@@ -468,12 +479,16 @@ impl<S: Storage> Hub<S> {
                     record,
                     members: BTreeMap::new(),
                     room,
+                    roles: BTreeMap::new(),
                     last: None,
                 },
             );
         }
         for member in snapshot.members {
             if let Some(conv) = convs.get_mut(&member.cid) {
+                if let Some(role) = member.role {
+                    conv.roles.insert(member.client_id.clone(), role);
+                }
                 conv.members.insert(
                     member.client_id,
                     Position {
@@ -665,6 +680,12 @@ impl<S: Storage> Hub<S> {
             if !body.m.is_empty() {
                 payload.insert("m".into(), body.m.clone().into());
             }
+            if let Some(info) = &body.info {
+                payload.insert(
+                    "info".into(),
+                    serde_json::json!({"pid": info.pid, "role": info.role}),
+                );
+            }
         }
         self.storage.add_notification(&NotificationRecord {
             client_id: client.to_owned(),
@@ -717,6 +738,33 @@ impl<S: Storage> Hub<S> {
             Ok(pruned) => tracing::debug!(pruned, "pruned old notifications"),
             Err(error) => tracing::warn!(%error, "pruning notifications failed"),
         }
+    }
+
+    /// Members of `cid` with a role other than the default, for the holder of a valid session token
+    /// of a member (`GET /1.1/classes/_ConversationMemberInfo`).
+    pub fn member_infos(
+        &mut self,
+        session_token: &str,
+        client_id: &str,
+        cid: &str,
+        now_ms: i64,
+    ) -> Result<Vec<Value>, NotificationsError> {
+        self.signer.verify(session_token, client_id, now_ms)?;
+        let Some(conv) = self.convs.get(cid).filter(|c| c.is_member(client_id)) else {
+            return Ok(Vec::new());
+        };
+        Ok(conv
+            .roles
+            .iter()
+            .map(|(member, role)| {
+                serde_json::json!({
+                    "objectId": format!("{cid}:{member}"),
+                    "cid": cid,
+                    "clientId": member,
+                    "role": role,
+                })
+            })
+            .collect())
     }
 
     /// A push body (`service = 2`, `peerId` filled per recipient).

@@ -139,6 +139,7 @@ impl Server {
             .route("/v1/route", get(route))
             .route("/health", get(health))
             .route("/1.1/rtm/notifications", get(notifications))
+            .route("/1.1/classes/_ConversationMemberInfo", get(member_infos))
             .with_state(state);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let serve = tokio::spawn(async move {
@@ -249,14 +250,9 @@ async fn notifications(
 ) -> axum::response::Response {
     use axum::http::StatusCode;
     use axum::response::IntoResponse as _;
-    let token = headers
-        .get("X-LC-IM-Session-Token")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
     let (reply, answer) = oneshot::channel();
     let event = HubEvent::Notifications {
-        token,
+        token: session_token(&headers),
         client_id: query.client_id,
         since: query.start_ts,
         reply,
@@ -280,6 +276,64 @@ async fn notifications(
         }
         Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
     }
+}
+
+/// Query of `GET /1.1/classes/_ConversationMemberInfo`.
+#[derive(Debug, serde::Deserialize)]
+struct MemberInfoQuery {
+    client_id: String,
+    /// `{"cid": "..."}`.
+    #[serde(rename = "where")]
+    where_json: String,
+}
+
+/// `GET /1.1/classes/_ConversationMemberInfo`: member roles (`getAllMemberInfo` in the JS SDK),
+/// authenticated by `X-LC-IM-Session-Token`.
+async fn member_infos(
+    State(state): State<AppState>,
+    axum::extract::Query(query): axum::extract::Query<MemberInfoQuery>,
+    headers: HeaderMap,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse as _;
+    let cid = serde_json::from_str::<serde_json::Value>(&query.where_json)
+        .ok()
+        .and_then(|w| w.get("cid").and_then(|c| c.as_str()).map(str::to_owned));
+    let Some(cid) = cid else {
+        return (StatusCode::BAD_REQUEST, "where must be {\"cid\": \"...\"}\n").into_response();
+    };
+    let (reply, answer) = oneshot::channel();
+    let event = HubEvent::MemberInfos {
+        token: session_token(&headers),
+        client_id: query.client_id,
+        cid,
+        reply,
+    };
+    if state.hub.send(event).await.is_err() {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    match answer.await {
+        Ok(Ok(results)) => axum::Json(serde_json::json!({"results": results})).into_response(),
+        Ok(Err(crate::hub::NotificationsError::Token(error))) => (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(serde_json::json!({"code": 4112, "error": error.to_string()})),
+        )
+            .into_response(),
+        Ok(Err(error)) => {
+            tracing::error!(%error, "reading member roles failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+/// The `X-LC-IM-Session-Token` header, or empty.
+fn session_token(headers: &HeaderMap) -> String {
+    headers
+        .get("X-LC-IM-Session-Token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// `GET /health`.

@@ -78,6 +78,8 @@ pub struct MemberRecord {
     pub read_ts: i64,
     /// Timestamp of the newest message the member's device acknowledged (0 = none).
     pub ack_ts: i64,
+    /// `Manager` or `Member`; `None` means the default (`Member`, or `Owner` for the creator).
+    pub role: Option<String>,
 }
 
 /// One stored message.
@@ -181,6 +183,8 @@ pub trait Storage: Send {
     fn add_members(&mut self, cid: &str, client_ids: &[String], read_ts: i64) -> StorageResult<()>;
     /// Removes members and their read positions.
     fn remove_members(&mut self, cid: &str, client_ids: &[String]) -> StorageResult<()>;
+    /// Stores a member's role (`None` = default).
+    fn set_role(&mut self, cid: &str, client_id: &str, role: Option<&str>) -> StorageResult<()>;
     /// Stores a member's read and ack positions.
     fn set_position(&mut self, member: &MemberRecord) -> StorageResult<()>;
     /// Stores a message.

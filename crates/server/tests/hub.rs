@@ -606,6 +606,78 @@ fn owners_shut_up_and_block_members() {
 }
 
 #[test]
+fn owners_appoint_managers_who_can_moderate() {
+    let mut h = Harness::new();
+    let st = reply(&h.login(1, "Tom"), 1)
+        .session_message
+        .clone()
+        .and_then(|s| s.st)
+        .expect("st");
+    h.login(2, "Jerry");
+    h.login(3, "Mary");
+    let cid = h.create(1, "Tom", &["Jerry", "Mary"], json!({}));
+    let role = |target: &str, role: &str| ConvCommand {
+        cid: Some(cid.clone()),
+        target_client_id: Some(target.into()),
+        info: Some(chinwag_protocol::ConvMemberInfo {
+            pid: Some(target.into()),
+            role: Some(role.into()),
+            info_id: None,
+        }),
+        ..Default::default()
+    };
+    // A member cannot promote itself.
+    let sent = h.conv(3, "Mary", OpType::MemberInfoUpdate, role("Mary", "Manager"));
+    assert_eq!(reply(&sent, 3).server_error().map(|e| e.code), Some(4308));
+    let sent = h.conv(1, "Tom", OpType::MemberInfoUpdate, role("Jerry", "Manager"));
+    assert_eq!(reply(&sent, 1).op_type(), Some(OpType::MemberInfoUpdated));
+    for conn in [1, 2, 3] {
+        let push = pushes(&sent, conn);
+        assert_eq!(push.len(), 1, "conn {conn}");
+        assert_eq!(push[0].op_type(), Some(OpType::MemberInfoChanged));
+        let info = push[0].conv_message.clone().and_then(|c| c.info).expect("info");
+        assert_eq!(
+            (info.pid.as_deref(), info.role.as_deref()),
+            (Some("Jerry"), Some("Manager"))
+        );
+    }
+    assert_eq!(
+        h.hub.member_infos(&st, "Tom", &cid, h.now).expect("roles"),
+        [json!({"objectId": format!("{cid}:Jerry"), "cid": cid, "clientId": "Jerry", "role": "Manager"})]
+    );
+    // The manager moderates, but not the owner.
+    let shut = |m: &str| ConvCommand {
+        cid: Some(cid.clone()),
+        m: vec![m.into()],
+        ..Default::default()
+    };
+    let sent = h.conv(2, "Jerry", OpType::AddShutup, shut("Mary"));
+    assert_eq!(
+        reply(&sent, 2).conv_message.clone().expect("body").allowed_pids,
+        ["Mary"]
+    );
+    let sent = h.conv(2, "Jerry", OpType::AddShutup, shut("Tom"));
+    assert!(
+        reply(&sent, 2)
+            .conv_message
+            .clone()
+            .expect("body")
+            .allowed_pids
+            .is_empty()
+    );
+    let sent = h.conv(2, "Jerry", OpType::MemberInfoUpdate, role("Tom", "Member"));
+    assert_eq!(reply(&sent, 2).server_error().map(|e| e.code), Some(4308));
+    // Back to Member: no longer listed.
+    h.conv(1, "Tom", OpType::MemberInfoUpdate, role("Jerry", "Member"));
+    assert!(
+        h.hub
+            .member_infos(&st, "Tom", &cid, h.now)
+            .expect("roles")
+            .is_empty()
+    );
+}
+
+#[test]
 fn unique_conversations_are_distinct_by_member_set() {
     let mut h = Harness::new();
     h.login(1, "Tom");
@@ -1515,6 +1587,9 @@ impl Storage for FlakyStorage {
     }
     fn remove_members(&mut self, cid: &str, ids: &[String]) -> StorageResult<()> {
         self.inner.remove_members(cid, ids)
+    }
+    fn set_role(&mut self, cid: &str, client: &str, role: Option<&str>) -> StorageResult<()> {
+        self.inner.set_role(cid, client, role)
     }
     fn set_position(&mut self, m: &MemberRecord) -> StorageResult<()> {
         self.inner.set_position(m)

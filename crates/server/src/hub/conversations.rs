@@ -113,6 +113,7 @@ impl<S: Storage> Hub<S> {
             }
             OpType::Count => self.conv_count(conn, command, body),
             OpType::MaxRead => self.conv_max_read(conn, client, command, body),
+            OpType::MemberInfoUpdate => self.member_info_update(conn, client, command, body, now),
             OpType::AddShutup | OpType::RemoveShutup | OpType::QueryShutup => {
                 self.shutup(conn, client, op, command, body, now)
             }
@@ -202,6 +203,7 @@ impl<S: Storage> Hub<S> {
             record,
             members: BTreeMap::new(),
             room: Default::default(),
+            roles: BTreeMap::new(),
             last: None,
             last_ts: now,
         };
@@ -423,6 +425,7 @@ impl<S: Storage> Hub<S> {
         if let Some(conv) = self.convs.get_mut(cid) {
             for id in removed {
                 conv.members.remove(id);
+                conv.roles.remove(id);
             }
             conv.record.updated_at = now;
             let record = conv.record.clone();

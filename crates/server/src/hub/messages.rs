@@ -249,6 +249,7 @@ impl<S: Storage> Hub<S> {
             client_id: client.to_owned(),
             read_ts: new.read_ts,
             ack_ts: new.ack_ts,
+            role: None,
         })?;
         if let Some(position) = self
             .convs

@@ -1,6 +1,6 @@
-//! Moderation by the conversation's owner (its creator; member roles are not stored yet):
-//! shut-up (`add_shutup`, `remove_shutup`, `query_shutup`) and the blacklist (`blacklist/block`,
-//! `unblock`, `query`), with the pushes of PROTOCOL.md §3.5.
+//! Moderation by the conversation's owner (its creator) and managers: member roles
+//! (`member_info_update`), shut-up (`add_shutup`, `remove_shutup`, `query_shutup`) and the
+//! blacklist (`blacklist/block`, `unblock`, `query`), with the pushes of PROTOCOL.md §3.5.
 
 use chinwag_protocol::{
     BlacklistCommand, CommandType, ConvCommand, ErrorCode, ErrorCommand, GenericCommand, OpType,
@@ -10,18 +10,89 @@ use super::{ConnId, Fail, Hub, HubResult};
 use crate::storage::Storage;
 
 impl<S: Storage> Hub<S> {
-    /// The conversation `cid` if `client` owns it.
+    /// The conversation `cid` if `client` is its owner or a manager.
     fn owned(&self, cid: Option<&str>, client: &str) -> HubResult<String> {
         let conv = cid
             .and_then(|cid| self.convs.get(cid))
             .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))?;
-        if conv.record.creator != client {
+        if !matches!(conv.role_of(client), "Owner" | "Manager") || !conv.is_member(client) {
             return Err(Fail::Code(
                 ErrorCode::ConversationNotAllowed,
-                Some("only the conversation's owner may do this".into()),
+                Some("only the conversation's owner or a manager may do this".into()),
             ));
         }
         Ok(conv.record.id.clone())
+    }
+
+    /// `member_info_update`: makes a member a `Manager` or a `Member` again.
+    pub(super) fn member_info_update(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        command: &GenericCommand,
+        body: ConvCommand,
+        now: i64,
+    ) -> HubResult {
+        let cid = self.owned(body.cid.as_deref(), client)?;
+        let info = body.info.clone().unwrap_or_default();
+        let target = body
+            .target_client_id
+            .clone()
+            .or(info.pid.clone())
+            .ok_or(Fail::Code(
+                ErrorCode::ConversationNotAllowed,
+                Some("no target member".into()),
+            ))?;
+        let role = info.role.clone().unwrap_or_default();
+        if !matches!(role.as_str(), "Manager" | "Member") {
+            return Err(Fail::Code(
+                ErrorCode::ConversationNotAllowed,
+                Some("the role must be Manager or Member".into()),
+            ));
+        }
+        let Some(conv) = self.convs.get_mut(&cid) else {
+            return Err(Fail::Code(ErrorCode::ConversationNotFound, None));
+        };
+        if !conv.members.contains_key(&target) {
+            return Err(Fail::Code(ErrorCode::ConversationMembershipRequired, None));
+        }
+        if target == conv.record.creator {
+            return Err(Fail::Code(
+                ErrorCode::ConversationNotAllowed,
+                Some("the owner's role cannot change".into()),
+            ));
+        }
+        let stored = (role == "Manager").then_some(role.as_str());
+        match stored {
+            Some(role) => conv.roles.insert(target.clone(), role.to_owned()),
+            None => conv.roles.remove(&target),
+        };
+        self.storage.set_role(&cid, &target, stored)?;
+        let reply = GenericCommand::reply_to(command, CommandType::Conv)
+            .with_op(OpType::MemberInfoUpdated)
+            .with(ConvCommand {
+                cid: Some(cid.clone()),
+                ..Default::default()
+            });
+        self.reply(conn, reply);
+        let push = Self::conv_event(
+            OpType::MemberInfoChanged,
+            ConvCommand {
+                cid: Some(cid.clone()),
+                init_by: Some(client.to_owned()),
+                info: Some(chinwag_protocol::ConvMemberInfo {
+                    pid: Some(target),
+                    role: Some(role),
+                    info_id: None,
+                }),
+                ..Default::default()
+            },
+            now,
+        );
+        for member in self.members_and(&cid, client) {
+            self.notify(&member, &push, now)?;
+        }
+        Ok(())
     }
 
     pub(super) fn shutup(
@@ -63,7 +134,8 @@ impl<S: Storage> Hub<S> {
             .m
             .iter()
             .cloned()
-            .partition(|id| conv.members.contains_key(id));
+            // The owner cannot be silenced.
+            .partition(|id| conv.members.contains_key(id) && *id != conv.record.creator);
         for id in &allowed {
             let listed = conv.record.shutup.contains(id);
             if adding && !listed {
@@ -170,8 +242,18 @@ impl<S: Storage> Hub<S> {
                 ));
             }
         };
-        // The owner cannot block itself.
-        let targets: Vec<String> = body.to_pids.iter().filter(|id| *id != client).cloned().collect();
+        // Nobody blocks themselves or the owner.
+        let creator = self
+            .convs
+            .get(&cid)
+            .map(|c| c.record.creator.clone())
+            .unwrap_or_default();
+        let targets: Vec<String> = body
+            .to_pids
+            .iter()
+            .filter(|id| *id != client && **id != creator)
+            .cloned()
+            .collect();
         let removed: Vec<String> = match self.convs.get_mut(&cid) {
             Some(conv) => {
                 for id in &targets {

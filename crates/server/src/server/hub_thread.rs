@@ -37,6 +37,17 @@ pub(crate) enum HubEvent {
         /// Where the answer goes.
         reply: tokio::sync::oneshot::Sender<NotificationsReply>,
     },
+    /// `GET /1.1/classes/_ConversationMemberInfo`: the roles in a conversation.
+    MemberInfos {
+        /// `X-LC-IM-Session-Token`.
+        token: String,
+        /// `client_id`.
+        client_id: String,
+        /// The `cid` of the `where`.
+        cid: String,
+        /// Where the answer goes.
+        reply: tokio::sync::oneshot::Sender<Result<Vec<serde_json::Value>, crate::hub::NotificationsError>>,
+    },
     /// Finish the queued work and stop.
     Shutdown,
 }
@@ -95,6 +106,14 @@ fn run<S: Storage>(mut hub: Hub<S>, mut rx: mpsc::Receiver<HubEvent>, max_batch:
                 } => {
                     // A read outside any batch: it sees what earlier batches committed.
                     let _ = reply.send(hub.notifications(&token, &client_id, since, crate::time::now_ms()));
+                }
+                HubEvent::MemberInfos {
+                    token,
+                    client_id,
+                    cid,
+                    reply,
+                } => {
+                    let _ = reply.send(hub.member_infos(&token, &client_id, &cid, crate::time::now_ms()));
                 }
                 HubEvent::Shutdown => stopping = true,
             }

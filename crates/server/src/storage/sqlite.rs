@@ -69,6 +69,8 @@ const MIGRATIONS: &[&str] = &[
     // 5: moderation lists (shut-up members, blocked clients) as JSON arrays.
     "ALTER TABLE conversations ADD COLUMN shutup TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE conversations ADD COLUMN blocked TEXT NOT NULL DEFAULT '[]';",
+    // 6: member roles.
+    "ALTER TABLE members ADD COLUMN role TEXT;",
 ];
 
 const MESSAGE_COLUMNS: &str =
@@ -205,7 +207,7 @@ impl Storage for SqliteStorage {
         drop(stmt);
         let mut stmt = self
             .db
-            .prepare("SELECT cid, client_id, read_ts, ack_ts FROM members ORDER BY cid, client_id")?;
+            .prepare("SELECT cid, client_id, read_ts, ack_ts, role FROM members ORDER BY cid, client_id")?;
         snapshot.members = stmt
             .query_map([], |row| {
                 Ok(MemberRecord {
@@ -213,6 +215,7 @@ impl Storage for SqliteStorage {
                     client_id: row.get(1)?,
                     read_ts: row.get(2)?,
                     ack_ts: row.get(3)?,
+                    role: row.get(4)?,
                 })
             })?
             .collect::<Result<_, _>>()?;
@@ -269,6 +272,13 @@ impl Storage for SqliteStorage {
         for client in client_ids {
             stmt.execute(params![cid, client])?;
         }
+        Ok(())
+    }
+
+    fn set_role(&mut self, cid: &str, client_id: &str, role: Option<&str>) -> StorageResult<()> {
+        self.db
+            .prepare_cached("UPDATE members SET role = ?3 WHERE cid = ?1 AND client_id = ?2")?
+            .execute(params![cid, client_id, role])?;
         Ok(())
     }
 
@@ -539,6 +549,7 @@ mod tests {
                 client_id: "Jerry".into(),
                 read_ts: 10,
                 ack_ts: 10,
+                role: None,
             })
             .expect("position");
         storage.commit().expect("commit");

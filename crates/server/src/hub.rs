@@ -99,6 +99,9 @@ pub struct HubConfig {
     pub max_message_bytes: usize,
     /// Seed of the id generator; give each process a different one so ids never repeat.
     pub id_seed: u64,
+    /// The master key: when set, sign-ins (other than token re-logins) and conversation creation
+    /// and membership changes must carry a valid signature ([`crate::signature`]).
+    pub signature_key: Option<Vec<u8>>,
 }
 
 impl HubConfig {
@@ -110,6 +113,7 @@ impl HubConfig {
             session_ttl_secs: 2 * 24 * 3600,
             max_message_bytes: 5 * 1024,
             id_seed: 0,
+            signature_key: None,
         }
     }
 }
@@ -765,6 +769,23 @@ impl<S: Storage> Hub<S> {
                 })
             })
             .collect())
+    }
+
+    /// Checks `s`/`t`/`n` against `message(t, n)` when signatures are required.
+    fn signed(
+        &self,
+        s: Option<&str>,
+        t: Option<i64>,
+        n: Option<&str>,
+        message: impl FnOnce(i64, &str) -> String,
+    ) -> bool {
+        let Some(key) = &self.config.signature_key else {
+            return true;
+        };
+        match (s, t, n) {
+            (Some(s), Some(t), Some(n)) => crate::signature::verify(key, &message(t, n), s),
+            _ => false,
+        }
     }
 
     /// A push body (`service = 2`, `peerId` filled per recipient).

@@ -14,6 +14,7 @@
 //! | `--data-dir` | `CHINWAG_DATA_DIR` | `chinwag-data` | directory of the SQLite database |
 //! | `--app-id` | `CHINWAG_APP_ID` | `chinwag-local` | the app id clients use |
 //! | `--app-key` | `CHINWAG_APP_KEY` | `chinwag-local-key` | app key; also signs session tokens |
+//! | `--master-key` | `CHINWAG_MASTER_KEY` | none | when set, sign-ins and membership changes must be signed (HMAC-SHA1, LeanCloud's scheme) |
 //! | `--max-frame-bytes` | `CHINWAG_MAX_FRAME_BYTES` | 65536 | larger WebSocket messages close the connection with 4109 |
 //! | `--max-message-bytes` | `CHINWAG_MAX_MESSAGE_BYTES` | 5120 | larger message contents get an error ack (4109) |
 //! | `--outgoing-queue` | `CHINWAG_OUTGOING_QUEUE` | 1024 | frames queued per connection before a slow client is dropped |
@@ -73,12 +74,14 @@
 //! | system (service) conversations, created over REST | not yet |
 //! | REST `GET /1.1/rtm/notifications`: membership events kept per member, replayed to v5 clients after a re-login (session-token auth) | done |
 //! | REST: `/1.1/rtm/sign`, the IM REST API 1.2 (`REST.md`); 4.3.1 always calls REST over https | not yet |
-//! | login/conversation signatures (HMAC-SHA1 with the master key), rate limits | not yet: signatures are ignored |
+//! | signatures (HMAC-SHA1 with the master key) for sign-in, conversation creation, add/join, remove/quit, when `--master-key` is set | done |
+//! | signatures for blacklist changes, timestamp freshness of signatures, rate limits | not yet |
 //! | offline push notifications, `goaway`, multi-node | not yet |
 
 pub mod hub;
 pub mod query;
 pub mod server;
+pub mod signature;
 pub mod storage;
 pub mod time;
 pub mod token;

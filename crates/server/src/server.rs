@@ -52,6 +52,8 @@ pub struct ServerConfig {
     pub max_batch: usize,
     /// Session token lifetime, in seconds.
     pub session_ttl_secs: i32,
+    /// The master key; when set, sign-ins and membership changes must be signed with it.
+    pub master_key: Option<String>,
 }
 
 impl ServerConfig {
@@ -67,6 +69,7 @@ impl ServerConfig {
             outgoing_queue: 1024,
             max_batch: 256,
             session_ttl_secs: 2 * 24 * 3600,
+            master_key: None,
         }
     }
 }
@@ -114,6 +117,7 @@ impl Server {
         hub_config.max_message_bytes = config.max_message_bytes;
         hub_config.session_ttl_secs = config.session_ttl_secs;
         hub_config.id_seed = random_seed();
+        hub_config.signature_key = config.master_key.as_ref().map(|key| key.as_bytes().to_vec());
         let hub = Hub::new(hub_config, storage)?;
         let (hub_tx, hub_thread) =
             hub_thread::spawn(hub, config.max_batch.max(1)).map_err(ServerError::Thread)?;

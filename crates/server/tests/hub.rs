@@ -238,6 +238,93 @@ fn session_refresh_issues_a_new_token_that_relogs_in() {
 }
 
 #[test]
+fn with_a_master_key_sign_ins_and_membership_changes_must_be_signed() {
+    use chinwag_server::signature;
+    let mut config = config();
+    config.signature_key = Some(b"master".to_vec());
+    let mut h = Harness {
+        hub: Hub::new(config, SqliteStorage::in_memory().expect("storage")).expect("hub"),
+        now: T0,
+        serial: 0,
+    };
+    let unsigned = h.login(1, "Tom");
+    assert_eq!(reply(&unsigned, 1).server_error().map(|e| e.code), Some(4102));
+    let signed_login = |client: &str, key: &[u8]| SessionCommand {
+        s: Some(signature::sign(
+            key,
+            &signature::login_message("app", client, 1_700_000_000, "n1"),
+        )),
+        t: Some(1_700_000_000),
+        n: Some("n1".into()),
+        ..Default::default()
+    };
+    let forged = h.login_with(1, "Tom", signed_login("Tom", b"guess"));
+    assert_eq!(reply(&forged, 1).server_error().map(|e| e.code), Some(4102));
+    let sent = h.login_with(1, "Tom", signed_login("Tom", b"master"));
+    assert_eq!(reply(&sent, 1).op_type(), Some(OpType::Opened));
+    // A token re-login needs no signature.
+    let st = reply(&sent, 1)
+        .session_message
+        .clone()
+        .and_then(|s| s.st)
+        .expect("st");
+    let relogin = h.login_with(
+        2,
+        "Tom",
+        SessionCommand {
+            r: Some(true),
+            st: Some(st),
+            ..Default::default()
+        },
+    );
+    assert_eq!(reply(&relogin, 2).op_type(), Some(OpType::Opened));
+
+    let members = vec!["Jerry".to_string(), "Tom".to_string()];
+    let start = |sig: Option<String>| ConvCommand {
+        m: members.clone(),
+        s: sig,
+        t: Some(5),
+        n: Some("n2".into()),
+        ..Default::default()
+    };
+    let sent = h.conv(1, "Tom", OpType::Start, start(None));
+    assert_eq!(reply(&sent, 1).server_error().map(|e| e.code), Some(4302));
+    let create = signature::sign(
+        b"master",
+        &signature::create_message("app", "Tom", &members, 5, "n2"),
+    );
+    let sent = h.conv(1, "Tom", OpType::Start, start(Some(create)));
+    let cid = reply(&sent, 1)
+        .conv_message
+        .clone()
+        .and_then(|c| c.cid)
+        .expect("cid");
+    // add: v5 signs `invite`, 4.3.1 `add`; both are accepted, anything else is not.
+    for (action, ok) in [("invite", true), ("add", true), ("kick", false)] {
+        let m = vec![format!("Mary-{action}")];
+        let sig = signature::sign(
+            b"master",
+            &signature::membership_message("app", "Tom", &cid, &m, 6, "n3", action),
+        );
+        let sent = h.conv(
+            1,
+            "Tom",
+            OpType::Add,
+            ConvCommand {
+                cid: Some(cid.clone()),
+                m,
+                s: Some(sig),
+                t: Some(6),
+                n: Some("n3".into()),
+                ..Default::default()
+            },
+        );
+        let error = reply(&sent, 1).server_error().map(|e| e.code);
+        assert_eq!(error, if ok { None } else { Some(4302) }, "{action}");
+    }
+}
+
+#[test]
 fn anonymous_login_gets_a_generated_id() {
     let mut h = Harness::new();
     h.hub.connect(1);

@@ -144,6 +144,12 @@ impl<S: Storage> Hub<S> {
         body: ConvCommand,
         now: i64,
     ) -> HubResult {
+        let app_id = self.config.app_id.clone();
+        if !self.signed(body.s.as_deref(), body.t, body.n.as_deref(), |t, n| {
+            crate::signature::create_message(&app_id, client, &body.m, t, n)
+        }) {
+            return Err(Fail::Code(ErrorCode::ConversationSignatureFailed, None));
+        }
         let mut attrs = json_object(body.attr.as_ref())?;
         for key in RESERVED_KEYS {
             attrs.remove(*key);
@@ -243,6 +249,16 @@ impl<S: Storage> Hub<S> {
         Ok(())
     }
 
+    /// Whether an add/remove carries a valid signature for one of `actions` (or none is required).
+    fn membership_signed(&self, body: &ConvCommand, client: &str, cid: &str, actions: &[&str]) -> bool {
+        let app_id = &self.config.app_id;
+        actions.iter().any(|action| {
+            self.signed(body.s.as_deref(), body.t, body.n.as_deref(), |t, n| {
+                crate::signature::membership_message(app_id, client, cid, &body.m, t, n, action)
+            })
+        })
+    }
+
     /// The pushes of the seed's events table for members `added` by `initiator`: each added member
     /// other than the initiator is `joined` (INVITED); everyone else in the conversation, the
     /// initiator included, gets `members_joined` (MEMBERS_JOINED).
@@ -298,6 +314,10 @@ impl<S: Storage> Hub<S> {
         let self_join = ids.iter().all(|id| id == client);
         if !self_join && !conv.is_member(client) {
             return Err(Fail::Code(ErrorCode::ConversationMembershipRequired, None));
+        }
+        // v5 signs adds as `invite`, 4.3.1 as `add`.
+        if !self.membership_signed(&body, client, &cid, &["invite", "add"]) {
+            return Err(Fail::Code(ErrorCode::ConversationSignatureFailed, None));
         }
         // Blocked clients cannot be added or join again (partial failure, not a whole error).
         let (blocked, ids): (Vec<String>, Vec<String>) =
@@ -391,6 +411,10 @@ impl<S: Storage> Hub<S> {
         let self_quit = ids.iter().all(|id| id == client);
         if !self_quit && !conv.is_member(client) {
             return Err(Fail::Code(ErrorCode::ConversationMembershipRequired, None));
+        }
+        // v5 signs removals as `kick`, 4.3.1 as `remove`.
+        if !self.membership_signed(&body, client, &cid, &["kick", "remove"]) {
+            return Err(Fail::Code(ErrorCode::ConversationSignatureFailed, None));
         }
         let transient = conv.record.transient;
         let removed: Vec<String> = ids.iter().filter(|id| conv.is_member(id)).cloned().collect();

@@ -22,6 +22,20 @@ impl<S: Storage> Hub<S> {
         if client.chars().count() > MAX_CLIENT_ID_CHARS {
             return self.session_refused(conn, command, ErrorCode::InvalidLogin, "client id too long");
         }
+        let token_relogin = body.r == Some(true) && body.st.is_some();
+        let app_id = self.config.app_id.clone();
+        if !token_relogin
+            && !self.signed(body.s.as_deref(), body.t, body.n.as_deref(), |t, n| {
+                crate::signature::login_message(&app_id, &client, t, n)
+            })
+        {
+            return self.session_refused(
+                conn,
+                command,
+                ErrorCode::SignatureFailed,
+                "login signature mismatch",
+            );
+        }
         if body.r == Some(true) {
             if let Some(token) = body.st.as_deref() {
                 if self.revoked_tokens.contains(token) {

@@ -1,0 +1,820 @@
+//! The hub: a transport-free, single-threaded state machine that executes RTM commands.
+//!
+//! It owns the session registry (which clients are signed in on which connection), the
+//! conversations (kept in memory, written through to [`Storage`]) and message delivery. It never
+//! reads the clock or touches a socket: the caller passes `now_ms` and gets back the frames to send.
+//!
+//! # Contract
+//! - Feed it [`Input`]s with [`Hub::handle_batch`]. A batch runs inside **one** storage transaction
+//!   that is committed before the batch's [`Outgoing`] commands are returned, so a `direct` is
+//!   acknowledged only once it is durable, and a burst of messages costs one commit (group commit).
+//! - Send the returned commands in order: per connection, their order is the protocol order
+//!   (e.g. `session/opened` before the `unread` push that follows a login).
+//! - Tell the hub about every connection that opens ([`Input::Connected`]) and closes
+//!   ([`Input::Disconnected`]): closing one delivers that connection's `will` messages.
+//! - If the commit fails, the batch's effects are rolled back, the in-memory state is reloaded from
+//!   storage, and every request in the batch is answered with `INTERNAL_ERROR` instead.
+//!
+//! ```
+//! use chinwag_protocol::{CommandType, GenericCommand, OpType};
+//! use chinwag_server::{Hub, HubConfig, Input, SqliteStorage};
+//!
+//! let mut hub = Hub::new(HubConfig::new("app", "secret"), SqliteStorage::in_memory()?)?;
+//! let now_ms = 1_700_000_000_000;
+//! let open = GenericCommand::request(CommandType::Session, 1)
+//!     .with_op(OpType::Open)
+//!     .with_peer_id("Tom");
+//! let out = hub.handle_batch([Input::Connected(7), Input::Command(7, open)], now_ms);
+//! let opened = out[0].to_command();
+//! assert_eq!((out[0].conn, opened.op_type()), (7, Some(OpType::Opened)));
+//! assert_eq!(opened.peer_id.as_deref(), Some("Tom"));
+//! # Ok::<(), chinwag_server::StorageError>(())
+//! ```
+
+mod conversations;
+mod messages;
+mod moderation;
+mod patches;
+mod sessions;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use chinwag_protocol::{AckCommand, CommandBody, CommandType, ErrorCode, GenericCommand, OpType};
+use serde_json::{Map, Value};
+
+use crate::storage::{ConversationRecord, MessageRecord, NotificationRecord, Storage, StorageError};
+use crate::time::{date_json, iso8601};
+use crate::token::TokenSigner;
+
+/// Identifies one transport connection (one WebSocket). Chosen by the runtime, unique while open.
+pub type ConnId = u64;
+
+/// Something that happened on a connection.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Input {
+    /// A connection opened.
+    Connected(ConnId),
+    /// A connection sent a command.
+    Command(ConnId, GenericCommand),
+    /// A connection closed (cleanly or not).
+    Disconnected(ConnId),
+}
+
+/// A command to send on a connection.
+///
+/// A push that goes to many recipients shares one `command` (built once, without `peerId`); each
+/// recipient's `peer_id` is applied when it is encoded, so the runtime can encode the body once.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outgoing {
+    /// The connection to send on.
+    pub conn: ConnId,
+    /// The command, possibly shared with other recipients.
+    pub command: Arc<GenericCommand>,
+    /// The `peerId` to set on this copy (pushes); `None` leaves the command as it is (replies).
+    pub peer_id: Option<String>,
+}
+
+impl Outgoing {
+    /// The complete command for this recipient.
+    pub fn to_command(&self) -> GenericCommand {
+        let mut command = GenericCommand::clone(&self.command);
+        if let Some(peer_id) = &self.peer_id {
+            command.peer_id = Some(peer_id.clone());
+        }
+        command
+    }
+}
+
+/// Settings of the hub.
+#[derive(Clone, Debug)]
+pub struct HubConfig {
+    /// The LeanCloud app id this server serves.
+    pub app_id: String,
+    /// Key for signing session tokens (`st`).
+    pub token_secret: Vec<u8>,
+    /// Lifetime of a session token, in seconds (`stTtl`).
+    pub session_ttl_secs: i32,
+    /// Largest message payload accepted by `direct`, in bytes (LeanCloud: 5 KB).
+    pub max_message_bytes: usize,
+    /// Seed of the id generator; give each process a different one so ids never repeat.
+    pub id_seed: u64,
+    /// The master key: when set, sign-ins (other than token re-logins) and conversation creation
+    /// and membership changes must carry a valid signature ([`crate::signature`]).
+    pub signature_key: Option<Vec<u8>>,
+}
+
+impl HubConfig {
+    /// A configuration for `app_id` with LeanCloud's defaults.
+    pub fn new(app_id: impl Into<String>, token_secret: impl AsRef<[u8]>) -> Self {
+        Self {
+            app_id: app_id.into(),
+            token_secret: token_secret.as_ref().to_vec(),
+            session_ttl_secs: 2 * 24 * 3600,
+            max_message_bytes: 5 * 1024,
+            id_seed: 0,
+            signature_key: None,
+        }
+    }
+}
+
+/// How long conversation events are kept for offline members.
+const NOTIFICATION_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// Page size of `GET /1.1/rtm/notifications`.
+const NOTIFICATIONS_PAGE: u32 = 100;
+
+/// Why kept notifications could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum NotificationsError {
+    /// The session token is missing, forged, for another client, or expired.
+    #[error("session token: {0}")]
+    Token(#[from] crate::token::TokenError),
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// A failure of one command, turned into an error reply.
+#[derive(Debug)]
+enum Fail {
+    /// A protocol error with an optional detail.
+    Code(ErrorCode, Option<String>),
+    /// Storage failed; answered with `INTERNAL_ERROR`.
+    Storage(StorageError),
+}
+
+impl From<StorageError> for Fail {
+    fn from(error: StorageError) -> Self {
+        Self::Storage(error)
+    }
+}
+
+type HubResult<T = ()> = Result<T, Fail>;
+
+/// A member's read and ack positions (message timestamps, ms).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Position {
+    read_ts: i64,
+    ack_ts: i64,
+}
+
+/// A conversation as the hub keeps it in memory.
+#[derive(Clone, Debug)]
+struct Conversation {
+    record: ConversationRecord,
+    /// Persistent members (not used by chat rooms).
+    members: BTreeMap<String, Position>,
+    /// Chat-room members: online-only, never stored.
+    room: BTreeSet<String>,
+    /// Members with a role other than the default (`Manager`).
+    roles: BTreeMap<String, String>,
+    last: Option<MessageRecord>,
+    /// Newest timestamp handed out, so timestamps strictly increase.
+    last_ts: i64,
+}
+
+impl Conversation {
+    /// `Owner` (the creator), `Manager` or `Member`.
+    fn role_of(&self, client: &str) -> &str {
+        if client == self.record.creator {
+            "Owner"
+        } else {
+            self.roles.get(client).map_or("Member", String::as_str)
+        }
+    }
+
+    fn is_member(&self, client: &str) -> bool {
+        if self.record.transient {
+            self.room.contains(client)
+        } else {
+            self.members.contains_key(client)
+        }
+    }
+
+    fn member_ids(&self) -> Vec<String> {
+        if self.record.transient {
+            self.room.iter().cloned().collect()
+        } else {
+            self.members.keys().cloned().collect()
+        }
+    }
+
+    /// The next server timestamp: `now`, bumped past the previous one on ties or clock steps.
+    fn next_ts(&mut self, now: i64) -> i64 {
+        self.last_ts = now.max(self.last_ts.saturating_add(1));
+        self.last_ts
+    }
+
+    /// Whether this is a temporary conversation past its expiry.
+    fn is_expired(&self, now: i64) -> bool {
+        self.record.expires_at.is_some_and(|expires_at| expires_at <= now)
+    }
+
+    /// [`Conversation::doc`] plus the remaining `ttl` (seconds) of a temporary conversation.
+    fn doc_at(&self, now: i64) -> Map<String, Value> {
+        let mut doc = self.doc();
+        if let Some(expires_at) = self.record.expires_at {
+            doc.insert("temp".into(), true.into());
+            doc.insert("ttl".into(), ((expires_at - now).max(0) / 1000).into());
+        }
+        doc
+    }
+
+    /// The raw conversation JSON of PROTOCOL.md §3.4, dates as LeanCloud Date objects.
+    fn doc(&self) -> Map<String, Value> {
+        let r = &self.record;
+        let mut doc = Map::new();
+        doc.insert("objectId".into(), r.id.clone().into());
+        doc.insert("c".into(), r.creator.clone().into());
+        for (key, value) in &r.attrs {
+            doc.insert(key.clone(), value.clone());
+        }
+        if !r.transient {
+            doc.insert("m".into(), self.member_ids().into());
+        }
+        doc.insert("tr".into(), r.transient.into());
+        if r.system {
+            doc.insert("sys".into(), true.into());
+        }
+        if r.unique_key.is_some() {
+            doc.insert("unique".into(), true.into());
+        }
+        doc.insert("mu".into(), r.muted.clone().into());
+        doc.insert("createdAt".into(), date_json(r.created_at));
+        doc.insert("updatedAt".into(), date_json(r.updated_at));
+        if let Some(last) = &self.last {
+            doc.insert("lm".into(), date_json(last.timestamp));
+            let (msg, bin) = message_payload(last);
+            doc.insert("msg".into(), msg.into());
+            doc.insert("bin".into(), bin.into());
+            doc.insert("msg_from".into(), last.from.clone().into());
+            doc.insert("msg_mid".into(), last.id.clone().into());
+            doc.insert("msg_timestamp".into(), last.timestamp.into());
+            if let Some(patched) = last.patch_timestamp {
+                doc.insert("patch_timestamp".into(), patched.into());
+            }
+        }
+        doc
+    }
+}
+
+/// A message's payload as LogItem/query JSON carry it: text as is, binary as base64 with `bin`.
+fn message_payload(message: &MessageRecord) -> (String, bool) {
+    use base64::Engine as _;
+    match (&message.data, &message.binary) {
+        (_, Some(bytes)) => (base64::engine::general_purpose::STANDARD.encode(bytes), true),
+        (Some(text), None) => (text.clone(), false),
+        (None, None) => (String::new(), false),
+    }
+}
+
+/// `_lctype` of a typed message payload.
+fn lctype_of(data: Option<&str>) -> Option<i32> {
+    let value: Value = serde_json::from_str(data?).ok()?;
+    i32::try_from(value.get("_lctype")?.as_i64()?).ok()
+}
+
+/// A signed-in client on one connection.
+#[derive(Clone, Debug)]
+struct Session {
+    tag: Option<String>,
+    device_id: Option<String>,
+    token: String,
+    /// `will` messages, delivered if the connection drops.
+    wills: Vec<MessageRecord>,
+}
+
+/// Generates ids that look like LeanCloud's (24 hex digits, time first) and never repeat for a seed.
+#[derive(Clone, Debug)]
+struct IdGen {
+    seed: u64,
+    counter: u64,
+}
+
+impl IdGen {
+    fn next(&mut self, now_ms: i64) -> String {
+        self.counter += 1;
+        // splitmix64 is a bijection, so distinct counters give distinct suffixes.
+        let mut z = self
+            .seed
+            .wrapping_add(self.counter.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        format!("{:08x}{z:016x}", (now_ms / 1000) as u32)
+    }
+}
+
+/// The command state machine. See the [module docs](self) for the contract.
+pub struct Hub<S> {
+    config: HubConfig,
+    storage: S,
+    signer: TokenSigner,
+    ids: IdGen,
+    /// Clients signed in on each connection, in the order they opened.
+    conns: HashMap<ConnId, Vec<String>>,
+    /// Sessions of each client, by connection.
+    sessions: HashMap<String, BTreeMap<ConnId, Session>>,
+    convs: HashMap<String, Conversation>,
+    /// Distinct-conversation key → conversation id.
+    unique: HashMap<String, String>,
+    /// Client → conversations it belongs to (members, and chat-room members), so disconnects and
+    /// member queries never scan every conversation.
+    joined: HashMap<String, BTreeSet<String>>,
+    /// Tokens of sessions kicked by a `tag` conflict: a re-login with one gets 4111.
+    revoked_tokens: HashSet<String>,
+    out: Vec<Outgoing>,
+}
+
+impl<S> std::fmt::Debug for Hub<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("app_id", &self.config.app_id)
+            .field("connections", &self.conns.len())
+            .field("conversations", &self.convs.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Storage> Hub<S> {
+    /// A hub over `storage`, loading the conversations it holds.
+    pub fn new(config: HubConfig, storage: S) -> Result<Self, StorageError> {
+        let signer = TokenSigner::new(config.app_id.clone(), &config.token_secret);
+        let ids = IdGen {
+            seed: config.id_seed,
+            counter: 0,
+        };
+        let mut hub = Self {
+            config,
+            storage,
+            signer,
+            ids,
+            conns: HashMap::new(),
+            sessions: HashMap::new(),
+            convs: HashMap::new(),
+            unique: HashMap::new(),
+            joined: HashMap::new(),
+            revoked_tokens: HashSet::new(),
+            out: Vec::new(),
+        };
+        hub.reload()?;
+        Ok(hub)
+    }
+
+    /// The storage backend.
+    pub fn storage(&self) -> &S {
+        &self.storage
+    }
+
+    /// Gives the storage back (e.g. to reopen a hub on it, as a restart would).
+    pub fn into_storage(self) -> S {
+        self.storage
+    }
+
+    /// Client ids signed in on `conn`, in the order they opened.
+    pub fn clients_on(&self, conn: ConnId) -> &[String] {
+        self.conns.get(&conn).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether `client_id` has at least one session.
+    pub fn is_online(&self, client_id: &str) -> bool {
+        self.sessions
+            .get(client_id)
+            .is_some_and(|sessions| !sessions.is_empty())
+    }
+
+    /// Registers a new connection.
+    pub fn connect(&mut self, conn: ConnId) {
+        self.conns.entry(conn).or_default();
+    }
+
+    /// A connection closed: ends its sessions and delivers their `will` messages.
+    pub fn disconnect(&mut self, conn: ConnId, now_ms: i64) -> Vec<Outgoing> {
+        self.handle_batch([Input::Disconnected(conn)], now_ms)
+    }
+
+    /// Handles one command from `conn` (a batch of one).
+    pub fn handle(&mut self, conn: ConnId, command: GenericCommand, now_ms: i64) -> Vec<Outgoing> {
+        self.handle_batch([Input::Command(conn, command)], now_ms)
+    }
+
+    /// Handles a batch of inputs in one storage transaction; returns what to send once it is
+    /// committed (see the [module docs](self)).
+    pub fn handle_batch(&mut self, inputs: impl IntoIterator<Item = Input>, now_ms: i64) -> Vec<Outgoing> {
+        let mut requests = Vec::new();
+        let began = self.storage.begin();
+        if let Err(error) = &began {
+            tracing::error!(%error, "cannot begin a storage transaction");
+        }
+        for input in inputs {
+            match input {
+                Input::Connected(conn) => self.connect(conn),
+                Input::Disconnected(conn) => self.end_connection(conn, now_ms),
+                Input::Command(conn, command) => {
+                    if command.serial().is_some() {
+                        requests.push((conn, envelope_of(&command)));
+                    }
+                    if began.is_ok() {
+                        self.handle_command(conn, command, now_ms);
+                    }
+                }
+            }
+        }
+        let committed = began.and_then(|()| self.storage.commit());
+        match committed {
+            Ok(()) => std::mem::take(&mut self.out),
+            Err(error) => {
+                tracing::error!(%error, "batch commit failed; answering its requests with INTERNAL_ERROR");
+                if let Err(error) = self.storage.rollback() {
+                    tracing::error!(%error, "rollback failed");
+                }
+                self.out.clear();
+                if let Err(error) = self.reload() {
+                    tracing::error!(%error, "reloading state after a failed commit failed");
+                }
+                requests
+                    .into_iter()
+                    .map(|(conn, request)| Outgoing {
+                        conn,
+                        command: Arc::new(GenericCommand::error_reply(
+                            &request,
+                            ErrorCode::InternalError,
+                            Some("storage failure".into()),
+                        )),
+                        peer_id: None,
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// Recovers after a batch was abandoned half-way (a panic caught by the runtime): drops its
+    /// pending output, rolls the transaction back and reloads the conversations from storage.
+    pub fn recover(&mut self) {
+        self.out.clear();
+        if let Err(error) = self.storage.rollback() {
+            tracing::error!(%error, "rollback during recovery failed");
+        }
+        if let Err(error) = self.reload() {
+            tracing::error!(%error, "reload during recovery failed");
+        }
+    }
+
+    /// Rebuilds the in-memory conversations from storage.
+    fn reload(&mut self) -> Result<(), StorageError> {
+        let snapshot = self.storage.load()?;
+        let mut convs: HashMap<String, Conversation> = HashMap::new();
+        let mut unique = HashMap::new();
+        for record in snapshot.conversations {
+            if let Some(key) = &record.unique_key {
+                unique.insert(key.clone(), record.id.clone());
+            }
+            // Chat-room membership is online-only: it survives in memory, not across restarts.
+            let room = self
+                .convs
+                .get(&record.id)
+                .map(|c| c.room.clone())
+                .unwrap_or_default();
+            convs.insert(
+                record.id.clone(),
+                Conversation {
+                    last_ts: record.created_at,
+                    record,
+                    members: BTreeMap::new(),
+                    room,
+                    roles: BTreeMap::new(),
+                    last: None,
+                },
+            );
+        }
+        for member in snapshot.members {
+            if let Some(conv) = convs.get_mut(&member.cid) {
+                if let Some(role) = member.role {
+                    conv.roles.insert(member.client_id.clone(), role);
+                }
+                conv.members.insert(
+                    member.client_id,
+                    Position {
+                        read_ts: member.read_ts,
+                        ack_ts: member.ack_ts,
+                    },
+                );
+            }
+        }
+        for message in snapshot.last_messages {
+            if let Some(conv) = convs.get_mut(&message.cid) {
+                conv.last_ts = conv.last_ts.max(message.timestamp);
+                conv.last = Some(message);
+            }
+        }
+        let mut joined: HashMap<String, BTreeSet<String>> = HashMap::new();
+        for (cid, conv) in &convs {
+            for client in conv.members.keys().chain(conv.room.iter()) {
+                joined.entry(client.clone()).or_default().insert(cid.clone());
+            }
+        }
+        self.convs = convs;
+        self.unique = unique;
+        self.joined = joined;
+        Ok(())
+    }
+
+    fn index_join(&mut self, client: &str, cid: &str) {
+        self.joined
+            .entry(client.to_owned())
+            .or_default()
+            .insert(cid.to_owned());
+    }
+
+    fn index_leave(&mut self, client: &str, cid: &str) {
+        if let Some(cids) = self.joined.get_mut(client) {
+            cids.remove(cid);
+            if cids.is_empty() {
+                self.joined.remove(client);
+            }
+        }
+    }
+
+    fn handle_command(&mut self, conn: ConnId, command: GenericCommand, now: i64) {
+        let Some(cmd) = command.command_type() else {
+            self.fail(
+                conn,
+                &command,
+                Fail::Code(ErrorCode::InternalError, Some("unknown command".into())),
+            );
+            return;
+        };
+        let result = match cmd {
+            CommandType::Echo => {
+                if command.serial().is_some() {
+                    self.reply(conn, GenericCommand::reply_to(&command, CommandType::Echo));
+                }
+                Ok(())
+            }
+            CommandType::Session if command.op_type() == Some(OpType::Open) => {
+                self.session_open(conn, &command, now)
+            }
+            _ => match self.client_of(conn, &command) {
+                None => Err(Fail::Code(ErrorCode::SessionRequired, None)),
+                Some(client) => self.dispatch(conn, &client, cmd, &command, now),
+            },
+        };
+        if let Err(fail) = result {
+            self.fail(conn, &command, fail);
+        }
+    }
+
+    fn dispatch(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        cmd: CommandType,
+        command: &GenericCommand,
+        now: i64,
+    ) -> HubResult {
+        match (cmd, command.op_type()) {
+            (CommandType::Session, Some(OpType::Close)) => self.session_close(conn, client, command),
+            (CommandType::Session, Some(OpType::Query)) => self.session_query(conn, command),
+            (CommandType::Session, Some(OpType::Refresh)) => self.session_refresh(conn, client, command, now),
+            (CommandType::Report, _) => {
+                // Device-token reports (Swift) have nothing to act on here (no offline push yet).
+                if command.serial().is_some() {
+                    let reply =
+                        GenericCommand::reply_to(command, CommandType::Report).with_op(OpType::Uploaded);
+                    self.reply(conn, reply);
+                }
+                Ok(())
+            }
+            (CommandType::Conv, Some(op)) => self.conv(conn, client, op, command, now),
+            (CommandType::Direct, _) => self.direct(conn, client, command, now),
+            (CommandType::Ack, _) => self.client_ack(conn, client, command, now),
+            (CommandType::Read, _) => self.read(conn, client, command, now),
+            (CommandType::Logs, _) => self.logs(conn, client, command),
+            (CommandType::Patch, _) => self.patch(conn, client, command, now),
+            (CommandType::Blacklist, _) => self.blacklist(conn, client, command, now),
+            _ => Err(Fail::Code(
+                ErrorCode::InternalError,
+                Some("command not implemented by this server".into()),
+            )),
+        }
+    }
+
+    /// The client a command belongs to: its `peerId` if that client is signed in on this
+    /// connection, else (no `peerId`) the first client opened on it.
+    fn client_of(&self, conn: ConnId, command: &GenericCommand) -> Option<String> {
+        let clients = self.conns.get(&conn)?;
+        match &command.peer_id {
+            Some(peer) if !peer.is_empty() => clients.iter().find(|c| *c == peer).cloned(),
+            _ => clients.first().cloned(),
+        }
+    }
+
+    /// Answers a failed request; commands without a serial (acks, reads) get no answer.
+    fn fail(&mut self, conn: ConnId, command: &GenericCommand, fail: Fail) {
+        let (code, detail) = match fail {
+            Fail::Code(code, detail) => (code, detail),
+            Fail::Storage(error) => {
+                tracing::error!(%error, "storage error while handling a command");
+                (ErrorCode::InternalError, None)
+            }
+        };
+        if command.serial().is_none() {
+            tracing::debug!(
+                conn,
+                code = code.code(),
+                "dropping an error for a command without serial"
+            );
+            return;
+        }
+        let reply = if command.command_type() == Some(CommandType::Direct) {
+            // The JS SDK reads send failures from the ack (PROTOCOL.md §3.0, shape 2).
+            GenericCommand::reply_to(command, CommandType::Ack).with(AckCommand {
+                code: Some(code.code()),
+                reason: Some(code.name().into()),
+                ..Default::default()
+            })
+        } else {
+            GenericCommand::error_reply(command, code, detail)
+        };
+        self.reply(conn, reply);
+    }
+
+    fn reply(&mut self, conn: ConnId, reply: GenericCommand) {
+        self.out.push(Outgoing {
+            conn,
+            command: Arc::new(reply),
+            peer_id: None,
+        });
+    }
+
+    /// Sends `push` to every session of `client` except the one on `except`.
+    fn push_to(&mut self, client: &str, push: &Arc<GenericCommand>, except: Option<ConnId>) {
+        if let Some(sessions) = self.sessions.get(client) {
+            for &conn in sessions.keys() {
+                if Some(conn) != except {
+                    self.out.push(Outgoing {
+                        conn,
+                        command: Arc::clone(push),
+                        peer_id: Some(client.to_owned()),
+                    });
+                }
+            }
+        }
+    }
+
+    /// A conversation event push (`joined`, `members_left`, ...): a "permanent" notification
+    /// (`notificationType = 1`), which clients that missed it fetch over REST later.
+    fn conv_event(op: OpType, body: chinwag_protocol::ConvCommand, now: i64) -> Arc<GenericCommand> {
+        let mut push = GenericCommand::clone(&Self::push_body(CommandType::Conv, Some(op), body, now));
+        push.notification_type = Some(1);
+        Arc::new(push)
+    }
+
+    /// Keeps a conversation event for `client` and pushes it to its sessions.
+    fn notify(&mut self, client: &str, push: &Arc<GenericCommand>, now: i64) -> HubResult {
+        let mut payload = Map::new();
+        if let Some(body) = &push.conv_message {
+            if let Some(cid) = &body.cid {
+                payload.insert("cid".into(), cid.clone().into());
+            }
+            if let Some(init_by) = &body.init_by {
+                payload.insert("initBy".into(), init_by.clone().into());
+            }
+            if !body.m.is_empty() {
+                payload.insert("m".into(), body.m.clone().into());
+            }
+            if let Some(info) = &body.info {
+                payload.insert(
+                    "info".into(),
+                    serde_json::json!({"pid": info.pid, "role": info.role}),
+                );
+            }
+        }
+        self.storage.add_notification(&NotificationRecord {
+            client_id: client.to_owned(),
+            ts: now,
+            cmd: CommandType::Conv.as_str_name().to_owned(),
+            op: push.op_type().map_or("", |op| op.as_str_name()).to_owned(),
+            payload,
+        })?;
+        self.push_to(client, push, None);
+        Ok(())
+    }
+
+    /// The conversation events kept for `client_id` after `since` (`GET /1.1/rtm/notifications`),
+    /// for the holder of a valid session token; also whether more remain.
+    pub fn notifications(
+        &mut self,
+        session_token: &str,
+        client_id: &str,
+        since: i64,
+        now_ms: i64,
+    ) -> Result<(Vec<Value>, bool), NotificationsError> {
+        self.signer.verify(session_token, client_id, now_ms)?;
+        let mut records = self
+            .storage
+            .notifications_since(client_id, since, NOTIFICATIONS_PAGE + 1)?;
+        let has_more = records.len() > NOTIFICATIONS_PAGE as usize;
+        records.truncate(NOTIFICATIONS_PAGE as usize);
+        let notifications = records
+            .into_iter()
+            .map(|n| {
+                let mut object = n.payload;
+                object.insert("cmd".into(), n.cmd.into());
+                object.insert("op".into(), n.op.into());
+                object.insert("serverTs".into(), n.ts.into());
+                object.insert("notificationType".into(), 1.into());
+                Value::Object(object)
+            })
+            .collect();
+        Ok((notifications, has_more))
+    }
+
+    /// Forgets kept notifications older than a week before `now_ms` (a client offline longer than
+    /// that re-syncs through queries). The runtime calls this periodically.
+    pub fn prune_notifications(&mut self, now_ms: i64) {
+        match self
+            .storage
+            .prune_notifications(now_ms - NOTIFICATION_RETENTION_MS)
+        {
+            Ok(0) => {}
+            Ok(pruned) => tracing::debug!(pruned, "pruned old notifications"),
+            Err(error) => tracing::warn!(%error, "pruning notifications failed"),
+        }
+    }
+
+    /// Members of `cid` with a role other than the default, for the holder of a valid session token
+    /// of a member (`GET /1.1/classes/_ConversationMemberInfo`).
+    pub fn member_infos(
+        &mut self,
+        session_token: &str,
+        client_id: &str,
+        cid: &str,
+        now_ms: i64,
+    ) -> Result<Vec<Value>, NotificationsError> {
+        self.signer.verify(session_token, client_id, now_ms)?;
+        let Some(conv) = self.convs.get(cid).filter(|c| c.is_member(client_id)) else {
+            return Ok(Vec::new());
+        };
+        Ok(conv
+            .roles
+            .iter()
+            .map(|(member, role)| {
+                serde_json::json!({
+                    "objectId": format!("{cid}:{member}"),
+                    "cid": cid,
+                    "clientId": member,
+                    "role": role,
+                })
+            })
+            .collect())
+    }
+
+    /// Checks `s`/`t`/`n` against `message(t, n)` when signatures are required.
+    fn signed(
+        &self,
+        s: Option<&str>,
+        t: Option<i64>,
+        n: Option<&str>,
+        message: impl FnOnce(i64, &str) -> String,
+    ) -> bool {
+        let Some(key) = &self.config.signature_key else {
+            return true;
+        };
+        match (s, t, n) {
+            (Some(s), Some(t), Some(n)) => crate::signature::verify(key, &message(t, n), s),
+            _ => false,
+        }
+    }
+
+    /// A push body (`service = 2`, `peerId` filled per recipient).
+    fn push_body(
+        cmd: CommandType,
+        op: Option<OpType>,
+        body: impl CommandBody,
+        now: i64,
+    ) -> Arc<GenericCommand> {
+        let mut push = GenericCommand::new(cmd).with(body).with_server_ts(now);
+        push.service = Some(chinwag_protocol::IM_SERVICE);
+        if let Some(op) = op {
+            push.op = Some(op as i32);
+        }
+        Arc::new(push)
+    }
+}
+
+/// The envelope of a request (serial, `peerId`, command), enough to answer it later.
+fn envelope_of(command: &GenericCommand) -> GenericCommand {
+    GenericCommand {
+        cmd: command.cmd,
+        i: command.i,
+        peer_id: command.peer_id.clone(),
+        ..Default::default()
+    }
+}
+
+/// ISO date string as `cdate`/`udate` carry it.
+fn iso(ms: i64) -> String {
+    iso8601(ms)
+}

@@ -1,0 +1,829 @@
+//! `conv/*` commands: create, membership changes with their pushes, query, attributes, mute, count
+//! and receipt positions.
+
+use std::collections::BTreeMap;
+
+use chinwag_protocol::{
+    CommandType, ConvCommand, ErrorCode, GenericCommand, JsonObjectMessage, MaxReadTuple, OpType,
+};
+use serde_json::{Map, Value};
+
+use super::{ConnId, Conversation, Fail, Hub, HubResult, Position, iso};
+use crate::query;
+use crate::storage::{ConversationRecord, Storage};
+
+/// Keys of the conversation JSON that clients may not set through attributes.
+const RESERVED_KEYS: &[&str] = &[
+    "objectId",
+    "m",
+    "c",
+    "tr",
+    "sys",
+    "mu",
+    "lm",
+    "createdAt",
+    "updatedAt",
+    "unique",
+    "msg",
+    "bin",
+    "msg_from",
+    "msg_mid",
+    "msg_timestamp",
+    "patch_timestamp",
+];
+
+/// Default and largest lifetime of a temporary conversation, in seconds.
+const DEFAULT_TEMP_TTL: i32 = 24 * 3600;
+const MAX_TEMP_TTL: i32 = 30 * 24 * 3600;
+
+/// Default and largest page of a conversation query (LeanCloud: 10 and 1000).
+const DEFAULT_QUERY_LIMIT: usize = 10;
+const MAX_QUERY_LIMIT: usize = 1000;
+
+/// The conversation JSON of a `attr`/`where` body, `{}` when absent.
+fn json_object(message: Option<&JsonObjectMessage>) -> HubResult<Map<String, Value>> {
+    match message {
+        None => Ok(Map::new()),
+        Some(m) if m.data.trim().is_empty() => Ok(Map::new()),
+        Some(m) => match serde_json::from_str::<Value>(&m.data) {
+            Ok(Value::Object(object)) => Ok(object),
+            Ok(_) => Err(Fail::Code(
+                ErrorCode::ConversationApiFailed,
+                Some("expected a JSON object".into()),
+            )),
+            Err(error) => Err(Fail::Code(
+                ErrorCode::ConversationApiFailed,
+                Some(format!("invalid JSON: {error}")),
+            )),
+        },
+    }
+}
+
+/// Sets `value` at a dotted path (`"attr.lee"`), creating objects on the way; `{"__op":"Delete"}`
+/// removes the key.
+fn set_path(target: &mut Map<String, Value>, path: &str, value: Value) {
+    let mut parts = path.split('.').peekable();
+    let mut current = target;
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            let delete = value
+                .get("__op")
+                .and_then(Value::as_str)
+                .is_some_and(|op| op == "Delete");
+            if delete {
+                current.remove(part);
+            } else {
+                current.insert(part.to_owned(), value);
+            }
+            return;
+        }
+        let entry = current
+            .entry(part.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !entry.is_object() {
+            *entry = Value::Object(Map::new());
+        }
+        let Value::Object(next) = entry else {
+            return;
+        };
+        current = next;
+    }
+}
+
+impl<S: Storage> Hub<S> {
+    pub(super) fn conv(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        op: OpType,
+        command: &GenericCommand,
+        now: i64,
+    ) -> HubResult {
+        let body = command.conv_message.clone().unwrap_or_default();
+        match op {
+            OpType::Start => self.conv_start(conn, client, command, body, now),
+            OpType::Add | OpType::Join => self.conv_add(conn, client, command, body, now),
+            OpType::Remove | OpType::Leave | OpType::Kick => {
+                self.conv_remove(conn, client, command, body, now)
+            }
+            OpType::Query => self.conv_query(conn, command, body, now),
+            OpType::Update => self.conv_update(conn, client, command, body, now),
+            OpType::Mute | OpType::Unmute => {
+                self.conv_mute(conn, client, command, body, op == OpType::Mute, now)
+            }
+            OpType::Count => self.conv_count(conn, command, body),
+            OpType::MaxRead => self.conv_max_read(conn, client, command, body),
+            OpType::MemberInfoUpdate => self.member_info_update(conn, client, command, body, now),
+            OpType::AddShutup | OpType::RemoveShutup | OpType::QueryShutup => {
+                self.shutup(conn, client, op, command, body, now)
+            }
+            _ => Err(Fail::Code(
+                ErrorCode::InternalError,
+                Some("conversation operation not implemented by this server".into()),
+            )),
+        }
+    }
+
+    fn conversation(&self, cid: Option<&str>) -> HubResult<&Conversation> {
+        cid.and_then(|cid| self.convs.get(cid))
+            .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))
+    }
+
+    fn conv_reply(&mut self, conn: ConnId, command: &GenericCommand, op: OpType, body: ConvCommand) {
+        let reply = GenericCommand::reply_to(command, CommandType::Conv)
+            .with_op(op)
+            .with(body);
+        self.reply(conn, reply);
+    }
+
+    fn conv_start(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        command: &GenericCommand,
+        body: ConvCommand,
+        now: i64,
+    ) -> HubResult {
+        let app_id = self.config.app_id.clone();
+        if !self.signed(body.s.as_deref(), body.t, body.n.as_deref(), |t, n| {
+            crate::signature::create_message(&app_id, client, &body.m, t, n)
+        }) {
+            return Err(Fail::Code(ErrorCode::ConversationSignatureFailed, None));
+        }
+        let mut attrs = json_object(body.attr.as_ref())?;
+        for key in RESERVED_KEYS {
+            attrs.remove(*key);
+        }
+        let transient = body.transient == Some(true);
+        // Temporary conversations (`_tmp:` ids) expire after their TTL (LeanCloud: default one
+        // day, at most 30 days) and are found only by `tempConvIds`.
+        let temp_ttl = (body.temp_conv == Some(true) && !transient).then(|| {
+            body.temp_conv_ttl
+                .filter(|ttl| *ttl > 0)
+                .unwrap_or(DEFAULT_TEMP_TTL)
+                .min(MAX_TEMP_TTL)
+        });
+        let mut members: Vec<String> = Vec::new();
+        for member in body.m.iter().chain(std::iter::once(&client.to_owned())) {
+            if !member.is_empty() && !members.contains(member) {
+                members.push(member.clone());
+            }
+        }
+        let unique_key = (body.unique == Some(true) && !transient && temp_ttl.is_none()).then(|| {
+            let mut sorted = members.clone();
+            sorted.sort();
+            serde_json::to_string(&sorted).unwrap_or_default()
+        });
+        if let Some(key) = &unique_key {
+            if let Some(existing) = self.unique.get(key).and_then(|cid| self.convs.get(cid)) {
+                let reply = ConvCommand {
+                    cid: Some(existing.record.id.clone()),
+                    cdate: Some(iso(existing.record.created_at)),
+                    existing: Some(true),
+                    ..Default::default()
+                };
+                self.conv_reply(conn, command, OpType::Started, reply);
+                return Ok(());
+            }
+        }
+        let cid = match temp_ttl {
+            Some(_) => format!("_tmp:{}", self.ids.next(now)),
+            None => self.ids.next(now),
+        };
+        let record = ConversationRecord {
+            id: cid.clone(),
+            creator: client.to_owned(),
+            transient,
+            system: false,
+            unique_key: unique_key.clone(),
+            attrs,
+            muted: Vec::new(),
+            shutup: Vec::new(),
+            blocked: Vec::new(),
+            expires_at: temp_ttl.map(|ttl| now + i64::from(ttl) * 1000),
+            created_at: now,
+            updated_at: now,
+        };
+        self.storage.save_conversation(&record)?;
+        let mut conv = Conversation {
+            record,
+            members: BTreeMap::new(),
+            room: Default::default(),
+            roles: BTreeMap::new(),
+            last: None,
+            last_ts: now,
+        };
+        if transient {
+            conv.room.insert(client.to_owned());
+        } else {
+            self.storage.add_members(&cid, &members, 0)?;
+            for member in &members {
+                conv.members.insert(member.clone(), Position::default());
+            }
+        }
+        self.convs.insert(cid.clone(), conv);
+        if transient {
+            self.index_join(client, &cid);
+        } else {
+            for member in &members {
+                self.index_join(member, &cid);
+            }
+        }
+        if let Some(key) = unique_key {
+            self.unique.insert(key, cid.clone());
+        }
+        self.conv_reply(
+            conn,
+            command,
+            OpType::Started,
+            ConvCommand {
+                cid: Some(cid.clone()),
+                cdate: Some(iso(now)),
+                temp_conv_ttl: temp_ttl,
+                ..Default::default()
+            },
+        );
+        if !transient {
+            self.push_joined(&cid, client, &members, now)?;
+        }
+        Ok(())
+    }
+
+    /// Whether an add/remove carries a valid signature for one of `actions` (or none is required).
+    fn membership_signed(&self, body: &ConvCommand, client: &str, cid: &str, actions: &[&str]) -> bool {
+        let app_id = &self.config.app_id;
+        actions.iter().any(|action| {
+            self.signed(body.s.as_deref(), body.t, body.n.as_deref(), |t, n| {
+                crate::signature::membership_message(app_id, client, cid, &body.m, t, n, action)
+            })
+        })
+    }
+
+    /// The pushes of the seed's events table for members `added` by `initiator`: each added member
+    /// other than the initiator is `joined` (INVITED); everyone else in the conversation, the
+    /// initiator included, gets `members_joined` (MEMBERS_JOINED).
+    fn push_joined(&mut self, cid: &str, initiator: &str, added: &[String], now: i64) -> HubResult {
+        let Some(conv) = self.convs.get(cid) else {
+            return Ok(());
+        };
+        let everyone = conv.member_ids();
+        let joined = Self::conv_event(
+            OpType::Joined,
+            ConvCommand {
+                cid: Some(cid.to_owned()),
+                init_by: Some(initiator.to_owned()),
+                ..Default::default()
+            },
+            now,
+        );
+        let members_joined = Self::conv_event(
+            OpType::MembersJoined,
+            ConvCommand {
+                cid: Some(cid.to_owned()),
+                init_by: Some(initiator.to_owned()),
+                m: added.to_vec(),
+                ..Default::default()
+            },
+            now,
+        );
+        for member in everyone {
+            if member != initiator && added.contains(&member) {
+                self.notify(&member, &joined, now)?;
+            } else {
+                self.notify(&member, &members_joined, now)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn conv_add(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        command: &GenericCommand,
+        body: ConvCommand,
+        now: i64,
+    ) -> HubResult {
+        let conv = self.conversation(body.cid.as_deref())?;
+        let cid = conv.record.id.clone();
+        let ids: Vec<String> = if body.m.is_empty() {
+            vec![client.to_owned()]
+        } else {
+            body.m.clone()
+        };
+        let self_join = ids.iter().all(|id| id == client);
+        if !self_join && !conv.is_member(client) {
+            return Err(Fail::Code(ErrorCode::ConversationMembershipRequired, None));
+        }
+        // v5 signs adds as `invite`, 4.3.1 as `add`.
+        if !self.membership_signed(&body, client, &cid, &["invite", "add"]) {
+            return Err(Fail::Code(ErrorCode::ConversationSignatureFailed, None));
+        }
+        // Blocked clients cannot be added or join again (partial failure, not a whole error).
+        let (blocked, ids): (Vec<String>, Vec<String>) =
+            ids.into_iter().partition(|id| conv.record.blocked.contains(id));
+        let failed_pids = super::moderation::failure(ErrorCode::ConversationBlacklisted, blocked);
+        if conv.record.transient {
+            if let Some(conv) = self.convs.get_mut(&cid) {
+                conv.room.extend(ids.iter().cloned());
+            }
+            for id in &ids {
+                self.index_join(id, &cid);
+            }
+        } else {
+            let added: Vec<String> = ids
+                .iter()
+                .filter(|id| !conv.members.contains_key(*id))
+                .cloned()
+                .fold(Vec::new(), |mut acc, id| {
+                    if !acc.contains(&id) {
+                        acc.push(id);
+                    }
+                    acc
+                });
+            // New members start with everything before they joined read, so it is not unread.
+            let read_ts = conv.last_ts;
+            if !added.is_empty() {
+                self.storage.add_members(&cid, &added, read_ts)?;
+                if let Some(conv) = self.convs.get_mut(&cid) {
+                    for id in &added {
+                        conv.members.insert(
+                            id.clone(),
+                            Position {
+                                read_ts,
+                                ack_ts: read_ts,
+                            },
+                        );
+                    }
+                    conv.record.updated_at = now;
+                    let record = conv.record.clone();
+                    self.storage.save_conversation(&record)?;
+                }
+                for id in &added {
+                    self.index_join(id, &cid);
+                }
+            }
+            self.conv_reply(
+                conn,
+                command,
+                OpType::Added,
+                ConvCommand {
+                    cid: Some(cid.clone()),
+                    allowed_pids: ids,
+                    failed_pids,
+                    ..Default::default()
+                },
+            );
+            if !added.is_empty() {
+                self.push_joined(&cid, client, &added, now)?;
+            }
+            return Ok(());
+        }
+        self.conv_reply(
+            conn,
+            command,
+            OpType::Added,
+            ConvCommand {
+                cid: Some(cid),
+                allowed_pids: ids,
+                failed_pids,
+                ..Default::default()
+            },
+        );
+        Ok(())
+    }
+
+    fn conv_remove(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        command: &GenericCommand,
+        body: ConvCommand,
+        now: i64,
+    ) -> HubResult {
+        let conv = self.conversation(body.cid.as_deref())?;
+        let cid = conv.record.id.clone();
+        let ids: Vec<String> = if body.m.is_empty() {
+            vec![client.to_owned()]
+        } else {
+            body.m.clone()
+        };
+        let self_quit = ids.iter().all(|id| id == client);
+        if !self_quit && !conv.is_member(client) {
+            return Err(Fail::Code(ErrorCode::ConversationMembershipRequired, None));
+        }
+        // v5 signs removals as `kick`, 4.3.1 as `remove`.
+        if !self.membership_signed(&body, client, &cid, &["kick", "remove"]) {
+            return Err(Fail::Code(ErrorCode::ConversationSignatureFailed, None));
+        }
+        let transient = conv.record.transient;
+        let removed: Vec<String> = ids.iter().filter(|id| conv.is_member(id)).cloned().collect();
+        let reply = ConvCommand {
+            cid: Some(cid.clone()),
+            allowed_pids: ids,
+            ..Default::default()
+        };
+        if transient {
+            if let Some(conv) = self.convs.get_mut(&cid) {
+                for id in &removed {
+                    conv.room.remove(id);
+                }
+            }
+            for id in &removed {
+                self.index_leave(id, &cid);
+            }
+            self.conv_reply(conn, command, OpType::Removed, reply);
+            return Ok(());
+        }
+        self.drop_members(&cid, &removed, now)?;
+        self.conv_reply(conn, command, OpType::Removed, reply);
+        self.push_left(&cid, client, &removed, now)
+    }
+
+    /// Removes `removed` (current members of persistent conversation `cid`) from it.
+    pub(super) fn drop_members(&mut self, cid: &str, removed: &[String], now: i64) -> HubResult {
+        if removed.is_empty() {
+            return Ok(());
+        }
+        self.storage.remove_members(cid, removed)?;
+        if let Some(conv) = self.convs.get_mut(cid) {
+            for id in removed {
+                conv.members.remove(id);
+                conv.roles.remove(id);
+            }
+            conv.record.updated_at = now;
+            let record = conv.record.clone();
+            self.storage.save_conversation(&record)?;
+        }
+        for id in removed {
+            self.index_leave(id, cid);
+        }
+        Ok(())
+    }
+
+    /// Seed events table: removed members other than the initiator are `left` (KICKED); the
+    /// remaining members and the initiator get `members_left` (MEMBERS_LEFT).
+    pub(super) fn push_left(
+        &mut self,
+        cid: &str,
+        initiator: &str,
+        removed: &[String],
+        now: i64,
+    ) -> HubResult {
+        if removed.is_empty() {
+            return Ok(());
+        }
+        let left = Self::conv_event(
+            OpType::Left,
+            ConvCommand {
+                cid: Some(cid.to_owned()),
+                init_by: Some(initiator.to_owned()),
+                ..Default::default()
+            },
+            now,
+        );
+        let members_left = Self::conv_event(
+            OpType::MembersLeft,
+            ConvCommand {
+                cid: Some(cid.to_owned()),
+                init_by: Some(initiator.to_owned()),
+                m: removed.to_vec(),
+                ..Default::default()
+            },
+            now,
+        );
+        for id in removed {
+            if id != initiator {
+                self.notify(id, &left, now)?;
+            }
+        }
+        for id in self.members_and(cid, initiator) {
+            self.notify(&id, &members_left, now)?;
+        }
+        Ok(())
+    }
+
+    /// The members of `cid`, plus `initiator` if it is not one (any more).
+    pub(super) fn members_and(&self, cid: &str, initiator: &str) -> Vec<String> {
+        let mut ids = self
+            .convs
+            .get(cid)
+            .map(Conversation::member_ids)
+            .unwrap_or_default();
+        if !ids.iter().any(|id| id == initiator) {
+            ids.push(initiator.to_owned());
+        }
+        ids
+    }
+
+    fn conv_query(
+        &mut self,
+        conn: ConnId,
+        command: &GenericCommand,
+        body: ConvCommand,
+        now: i64,
+    ) -> HubResult {
+        let flag = body.flag.unwrap_or(0);
+        let compact = flag & 1 != 0;
+        let with_last_message = flag & 2 != 0;
+        let by_temp_ids = !body.temp_conv_ids.is_empty();
+        let (filter, candidates) = if !by_temp_ids {
+            let where_json = json_object(body.r#where.as_ref())?;
+            let candidates = self.candidates(&where_json);
+            let filter = query::parse_where(&Value::Object(where_json))
+                .map_err(|error| Fail::Code(ErrorCode::ConversationApiFailed, Some(error.to_string())))?;
+            (Some(filter), candidates)
+        } else {
+            let mut ids = body.temp_conv_ids.clone();
+            ids.sort();
+            ids.dedup();
+            (None, Some(ids))
+        };
+        let scanned: Box<dyn Iterator<Item = &Conversation>> = match &candidates {
+            Some(ids) => Box::new(ids.iter().filter_map(|id| self.convs.get(id))),
+            None => Box::new(self.convs.values()),
+        };
+        let mut docs: Vec<Map<String, Value>> = scanned
+            .filter(|conv| match conv.record.expires_at {
+                Some(expires_at) => by_temp_ids && expires_at > now,
+                None => !by_temp_ids,
+            })
+            .map(|conv| conv.doc_at(now))
+            .filter(|doc| filter.as_ref().is_none_or(|f| f.matches(doc)))
+            .collect();
+        let sort = body
+            .sort
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or("-lm");
+        let mut keys = query::parse_sort(sort);
+        // A total order, so that paging with skip/limit is stable.
+        keys.push(query::SortKey {
+            field: "objectId".into(),
+            descending: false,
+        });
+        docs.sort_by(|a, b| query::compare(a, b, &keys));
+        let skip = usize::try_from(body.skip.unwrap_or(0)).unwrap_or(0);
+        let limit = body
+            .limit
+            .and_then(|l| usize::try_from(l).ok())
+            .filter(|l| *l > 0)
+            .unwrap_or(DEFAULT_QUERY_LIMIT)
+            .min(MAX_QUERY_LIMIT);
+        let results: Vec<Value> = docs
+            .into_iter()
+            .skip(skip)
+            .take(limit)
+            .map(|mut doc| {
+                if compact {
+                    doc.remove("m");
+                }
+                if !with_last_message {
+                    for key in [
+                        "msg",
+                        "bin",
+                        "msg_from",
+                        "msg_mid",
+                        "msg_timestamp",
+                        "patch_timestamp",
+                    ] {
+                        doc.remove(key);
+                    }
+                }
+                // LeanCloud sends createdAt/updatedAt as plain ISO strings (lm stays a Date).
+                for key in ["createdAt", "updatedAt"] {
+                    if let Some(iso) = doc.get(key).and_then(|d| d.get("iso")).cloned() {
+                        doc.insert(key.into(), iso);
+                    }
+                }
+                Value::Object(doc)
+            })
+            .collect();
+        self.conv_reply(
+            conn,
+            command,
+            OpType::Results,
+            ConvCommand {
+                results: Some(JsonObjectMessage {
+                    data: Value::Array(results).to_string(),
+                }),
+                ..Default::default()
+            },
+        );
+        Ok(())
+    }
+
+    /// A superset of the conversations a `where` can match, when one of its top-level (AND-ed)
+    /// conditions pins the id (`objectId`, `$in`) or a member (`m`); `None` means scan them all.
+    /// The common queries — `getConversation(s)` and `containsMembers` — then cost what they return.
+    fn candidates(&self, where_json: &Map<String, Value>) -> Option<Vec<String>> {
+        let strings = |values: &[Value]| -> Vec<String> {
+            values
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        };
+        match where_json.get("objectId") {
+            Some(Value::String(id)) => return Some(vec![id.clone()]),
+            Some(Value::Object(ops)) if ops.len() == 1 => {
+                if let Some(Value::Array(ids)) = ops.get("$in") {
+                    let mut ids = strings(ids);
+                    ids.sort();
+                    ids.dedup();
+                    return Some(ids);
+                }
+            }
+            _ => {}
+        }
+        let member = match where_json.get("m") {
+            Some(Value::String(member)) => Some(member.clone()),
+            Some(Value::Object(ops)) => match ops.get("$all") {
+                Some(Value::Array(all)) => strings(all).into_iter().next(),
+                _ => None,
+            },
+            _ => None,
+        }?;
+        Some(
+            self.joined
+                .get(&member)
+                .map(|cids| cids.iter().cloned().collect())
+                .unwrap_or_default(),
+        )
+    }
+
+    fn conv_update(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        command: &GenericCommand,
+        body: ConvCommand,
+        now: i64,
+    ) -> HubResult {
+        let conv = self.conversation(body.cid.as_deref())?;
+        if !conv.record.transient && !conv.is_member(client) {
+            return Err(Fail::Code(ErrorCode::ConversationUpdateRejected, None));
+        }
+        let cid = conv.record.id.clone();
+        let changes = json_object(body.attr.as_ref())?;
+        let Some(conv) = self.convs.get_mut(&cid) else {
+            return Err(Fail::Code(ErrorCode::ConversationNotFound, None));
+        };
+        for (key, value) in &changes {
+            let top = key.split('.').next().unwrap_or(key);
+            if !RESERVED_KEYS.contains(&top) {
+                set_path(&mut conv.record.attrs, key, value.clone());
+            }
+        }
+        conv.record.updated_at = now;
+        let record = conv.record.clone();
+        let members = conv.member_ids();
+        self.storage.save_conversation(&record)?;
+        self.conv_reply(
+            conn,
+            command,
+            OpType::Updated,
+            ConvCommand {
+                cid: Some(cid.clone()),
+                udate: Some(iso(now)),
+                ..Default::default()
+            },
+        );
+        let changes = JsonObjectMessage {
+            data: Value::Object(changes).to_string(),
+        };
+        let push = Self::push_body(
+            CommandType::Conv,
+            Some(OpType::Updated),
+            ConvCommand {
+                cid: Some(cid),
+                init_by: Some(client.to_owned()),
+                udate: Some(iso(now)),
+                attr: Some(changes.clone()),
+                attr_modified: Some(changes),
+                ..Default::default()
+            },
+            now,
+        );
+        for member in members {
+            // Everyone but the session that made the change, which already has it.
+            let except = (member == client).then_some(conn);
+            self.push_to(&member, &push, except);
+        }
+        Ok(())
+    }
+
+    fn conv_mute(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        command: &GenericCommand,
+        body: ConvCommand,
+        mute: bool,
+        now: i64,
+    ) -> HubResult {
+        let cid = self.conversation(body.cid.as_deref())?.record.id.clone();
+        if let Some(conv) = self.convs.get_mut(&cid) {
+            let muted = &mut conv.record.muted;
+            let present = muted.iter().any(|m| m == client);
+            if mute && !present {
+                muted.push(client.to_owned());
+            } else if !mute && present {
+                muted.retain(|m| m != client);
+            }
+            conv.record.updated_at = now;
+            let record = conv.record.clone();
+            self.storage.save_conversation(&record)?;
+        }
+        self.conv_reply(
+            conn,
+            command,
+            OpType::Updated,
+            ConvCommand {
+                cid: Some(cid),
+                udate: Some(iso(now)),
+                ..Default::default()
+            },
+        );
+        Ok(())
+    }
+
+    fn conv_count(&mut self, conn: ConnId, command: &GenericCommand, body: ConvCommand) -> HubResult {
+        let conv = self.conversation(body.cid.as_deref())?;
+        let count = if conv.record.transient {
+            // Chat rooms report how many members are online.
+            conv.room.iter().filter(|id| self.is_online(id)).count()
+        } else {
+            conv.members.len()
+        };
+        let cid = conv.record.id.clone();
+        self.conv_reply(
+            conn,
+            command,
+            OpType::Result,
+            ConvCommand {
+                cid: Some(cid),
+                count: Some(i32::try_from(count).unwrap_or(i32::MAX)),
+                ..Default::default()
+            },
+        );
+        Ok(())
+    }
+
+    fn conv_max_read(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        command: &GenericCommand,
+        body: ConvCommand,
+    ) -> HubResult {
+        let conv = self.conversation(body.cid.as_deref())?;
+        let cid = conv.record.id.clone();
+        let others = conv.members.iter().filter(|(id, _)| id.as_str() != client);
+        let max_read = others.clone().map(|(_, p)| p.read_ts).max().unwrap_or(0);
+        let max_ack = others.map(|(_, p)| p.ack_ts).max().unwrap_or(0);
+        let tuples = if body.query_all_members == Some(true) {
+            conv.members
+                .iter()
+                .map(|(id, p)| MaxReadTuple {
+                    pid: Some(id.clone()),
+                    max_ack_timestamp: Some(p.ack_ts),
+                    max_read_timestamp: Some(p.read_ts),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        self.conv_reply(
+            conn,
+            command,
+            OpType::MaxRead,
+            ConvCommand {
+                cid: Some(cid),
+                max_read_timestamp: Some(max_read),
+                max_ack_timestamp: Some(max_ack),
+                max_read_tuples: tuples,
+                ..Default::default()
+            },
+        );
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotted_paths_nest_and_delete() {
+        let mut attrs = Map::new();
+        set_path(&mut attrs, "attr.lee", Value::from(1));
+        set_path(&mut attrs, "name", Value::from("x"));
+        assert_eq!(
+            Value::Object(attrs.clone()),
+            serde_json::json!({"attr": {"lee": 1}, "name": "x"})
+        );
+        set_path(&mut attrs, "attr.lee", serde_json::json!({"__op": "Delete"}));
+        assert_eq!(Value::Object(attrs), serde_json::json!({"attr": {}, "name": "x"}));
+    }
+}

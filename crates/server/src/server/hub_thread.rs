@@ -1,0 +1,154 @@
+//! The hub's own thread: it drains whatever commands are queued (up to a batch size), runs them in
+//! one storage transaction, and hands the replies and pushes to the connections. SQLite I/O never
+//! blocks a tokio worker.
+
+use std::collections::HashMap;
+
+use chinwag_protocol::GenericCommand;
+use tokio::sync::mpsc;
+
+use super::fanout::{ConnHandle, deliver};
+use crate::hub::{ConnId, Hub, Input};
+use crate::storage::Storage;
+
+/// How often old notifications are pruned.
+const PRUNE_EVERY_MS: i64 = 3600 * 1000;
+
+/// Capacity of the hub's inbound queue; readers wait when it is full (back-pressure).
+const INBOUND_QUEUE: usize = 4096;
+
+/// What the connections tell the hub thread.
+#[derive(Debug)]
+pub(crate) enum HubEvent {
+    /// A WebSocket opened; its frames go to `handle`.
+    Open(ConnId, ConnHandle),
+    /// A decoded command.
+    Command(ConnId, GenericCommand),
+    /// A WebSocket closed.
+    Close(ConnId),
+    /// `GET /1.1/rtm/notifications`: read the events kept for a client.
+    Notifications {
+        /// `X-LC-IM-Session-Token`.
+        token: String,
+        /// `client_id`.
+        client_id: String,
+        /// `start_ts`.
+        since: i64,
+        /// Where the answer goes.
+        reply: tokio::sync::oneshot::Sender<NotificationsReply>,
+    },
+    /// `GET /1.1/classes/_ConversationMemberInfo`: the roles in a conversation.
+    MemberInfos {
+        /// `X-LC-IM-Session-Token`.
+        token: String,
+        /// `client_id`.
+        client_id: String,
+        /// The `cid` of the `where`.
+        cid: String,
+        /// Where the answer goes.
+        reply: tokio::sync::oneshot::Sender<Result<Vec<serde_json::Value>, crate::hub::NotificationsError>>,
+    },
+    /// Finish the queued work and stop.
+    Shutdown,
+}
+
+/// The notifications and whether more remain, or why they could not be read.
+pub(crate) type NotificationsReply = Result<(Vec<serde_json::Value>, bool), crate::hub::NotificationsError>;
+
+/// Starts the hub thread; returns its inbound queue and join handle.
+pub(crate) fn spawn<S: Storage + 'static>(
+    hub: Hub<S>,
+    max_batch: usize,
+) -> std::io::Result<(mpsc::Sender<HubEvent>, std::thread::JoinHandle<()>)> {
+    let (tx, rx) = mpsc::channel(INBOUND_QUEUE);
+    let thread = std::thread::Builder::new()
+        .name("chinwag-hub".into())
+        .spawn(move || run(hub, rx, max_batch))?;
+    Ok((tx, thread))
+}
+
+fn run<S: Storage>(mut hub: Hub<S>, mut rx: mpsc::Receiver<HubEvent>, max_batch: usize) {
+    let mut conns: HashMap<ConnId, ConnHandle> = HashMap::new();
+    // Connections dropped for being too slow; the hub hears about them in the next batch.
+    let mut dropped: Vec<ConnId> = Vec::new();
+    let mut stopping = false;
+    let mut next_prune = 0;
+    while !stopping {
+        let Some(first) = rx.blocking_recv() else {
+            break;
+        };
+        let mut inputs: Vec<Input> = dropped.drain(..).map(Input::Disconnected).collect();
+        let mut event = Some(first);
+        let mut commands = 0;
+        while let Some(next) = event.take() {
+            match next {
+                HubEvent::Open(conn, handle) => {
+                    conns.insert(conn, handle);
+                    inputs.push(Input::Connected(conn));
+                }
+                HubEvent::Command(conn, command) => {
+                    // Frames still queued from a connection dropped as too slow are ignored.
+                    if conns.contains_key(&conn) {
+                        inputs.push(Input::Command(conn, command));
+                        commands += 1;
+                    }
+                }
+                HubEvent::Close(conn) => {
+                    if conns.remove(&conn).is_some() {
+                        inputs.push(Input::Disconnected(conn));
+                    }
+                }
+                HubEvent::Notifications {
+                    token,
+                    client_id,
+                    since,
+                    reply,
+                } => {
+                    // A read outside any batch: it sees what earlier batches committed.
+                    let _ = reply.send(hub.notifications(&token, &client_id, since, crate::time::now_ms()));
+                }
+                HubEvent::MemberInfos {
+                    token,
+                    client_id,
+                    cid,
+                    reply,
+                } => {
+                    let _ = reply.send(hub.member_infos(&token, &client_id, &cid, crate::time::now_ms()));
+                }
+                HubEvent::Shutdown => stopping = true,
+            }
+            if commands < max_batch && !stopping {
+                event = rx.try_recv().ok();
+            }
+        }
+        if inputs.is_empty() {
+            continue;
+        }
+        let now = crate::time::now_ms();
+        if now >= next_prune {
+            hub.prune_notifications(now);
+            next_prune = now + PRUNE_EVERY_MS;
+        }
+        // A bug must not take the whole server down: a panicking batch is abandoned (its requests
+        // time out on the client side) and the hub carries on from the last commit.
+        let outgoing =
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hub.handle_batch(inputs, now))) {
+                Ok(outgoing) => outgoing,
+                Err(_) => {
+                    tracing::error!("a batch panicked; rolled back and continuing");
+                    hub.recover();
+                    continue;
+                }
+            };
+        for conn in deliver(outgoing, &conns) {
+            // Dropping the handle closes the queue: the writer then closes the socket.
+            conns.remove(&conn);
+            dropped.push(conn);
+        }
+    }
+    if !dropped.is_empty() {
+        let inputs: Vec<Input> = dropped.drain(..).map(Input::Disconnected).collect();
+        hub.handle_batch(inputs, crate::time::now_ms());
+    }
+    tracing::debug!("hub thread stopped");
+}

@@ -1,0 +1,570 @@
+//! The embedded SQLite backend: one file in the data directory, WAL journal, numbered migrations
+//! tracked in `PRAGMA user_version`.
+
+use std::ops::Bound;
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::{
+    ConversationRecord, HistoryQuery, MemberRecord, MessageRecord, NotificationRecord, Snapshot, Storage,
+    StorageError, StorageResult, UnreadCount,
+};
+
+/// Schema migrations; migration `n` (1-based) brings the database to `user_version = n`.
+/// Append new migrations; never edit one that has shipped.
+const MIGRATIONS: &[&str] = &[
+    // 1: conversations, members with read positions, messages indexed by (cid, ts, id).
+    "CREATE TABLE conversations (
+        id TEXT PRIMARY KEY,
+        creator TEXT NOT NULL,
+        transient INTEGER NOT NULL,
+        system INTEGER NOT NULL,
+        unique_key TEXT,
+        attrs TEXT NOT NULL,
+        muted TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX conversations_unique_key ON conversations(unique_key) WHERE unique_key IS NOT NULL;
+    CREATE TABLE members (
+        cid TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        read_ts INTEGER NOT NULL DEFAULT 0,
+        ack_ts INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (cid, client_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX members_client ON members(client_id);
+    CREATE TABLE messages (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        cid TEXT NOT NULL,
+        from_id TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        data TEXT,
+        bin BLOB,
+        mention_all INTEGER NOT NULL,
+        mention_pids TEXT NOT NULL,
+        dt TEXT,
+        receipt INTEGER NOT NULL,
+        patch_ts INTEGER,
+        lctype INTEGER
+    );
+    CREATE INDEX messages_cid_ts ON messages(cid, ts, id);
+    CREATE INDEX messages_dt ON messages(from_id, dt) WHERE dt IS NOT NULL;",
+    // 2: find edited and recalled messages by conversation and patch time.
+    "CREATE INDEX messages_patched ON messages(cid, patch_ts) WHERE patch_ts IS NOT NULL;",
+    // 3: temporary conversations expire.
+    "ALTER TABLE conversations ADD COLUMN expires_at INTEGER;",
+    // 4: conversation events kept per member for clients that were offline.
+    "CREATE TABLE notifications (
+        seq INTEGER PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        cmd TEXT NOT NULL,
+        op TEXT NOT NULL,
+        payload TEXT NOT NULL
+    );
+    CREATE INDEX notifications_client_ts ON notifications(client_id, ts);",
+    // 5: moderation lists (shut-up members, blocked clients) as JSON arrays.
+    "ALTER TABLE conversations ADD COLUMN shutup TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE conversations ADD COLUMN blocked TEXT NOT NULL DEFAULT '[]';",
+    // 6: member roles.
+    "ALTER TABLE members ADD COLUMN role TEXT;",
+];
+
+const MESSAGE_COLUMNS: &str =
+    "id, cid, from_id, ts, data, bin, mention_all, mention_pids, dt, receipt, patch_ts, lctype";
+
+/// SQLite storage in `<data dir>/chinwag.sqlite3`.
+#[derive(Debug)]
+pub struct SqliteStorage {
+    db: Connection,
+}
+
+impl SqliteStorage {
+    /// Opens (creating if needed) the database in `data_dir` and applies pending migrations.
+    pub fn open(data_dir: &Path) -> StorageResult<Self> {
+        std::fs::create_dir_all(data_dir)?;
+        Self::from_connection(Connection::open(data_dir.join("chinwag.sqlite3"))?)
+    }
+
+    /// An in-memory database (tests).
+    pub fn in_memory() -> StorageResult<Self> {
+        Self::from_connection(Connection::open_in_memory()?)
+    }
+
+    fn from_connection(db: Connection) -> StorageResult<Self> {
+        // WAL lets readers proceed during the writer's commit; with WAL, NORMAL sync keeps every
+        // committed transaction across a process crash (only an OS crash can lose the last ones).
+        db.pragma_update(None, "journal_mode", "WAL")?;
+        db.pragma_update(None, "synchronous", "NORMAL")?;
+        db.pragma_update(None, "foreign_keys", "ON")?;
+        db.busy_timeout(std::time::Duration::from_secs(5))?;
+        let mut storage = Self { db };
+        storage.migrate()?;
+        Ok(storage)
+    }
+
+    fn migrate(&mut self) -> StorageResult<()> {
+        let current: i64 = self
+            .db
+            .pragma_query_value(None, "user_version", |row| row.get(0))?;
+        let supported = MIGRATIONS.len() as i64;
+        if current > supported {
+            return Err(StorageError::SchemaTooNew {
+                found: current,
+                supported,
+            });
+        }
+        for (index, migration) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            let tx = self.db.transaction()?;
+            tx.execute_batch(migration)?;
+            tx.pragma_update(None, "user_version", index as i64 + 1)?;
+            tx.commit()?;
+            tracing::info!(version = index + 1, "applied storage migration");
+        }
+        Ok(())
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> StorageResult<i64> {
+        Ok(self
+            .db
+            .pragma_query_value(None, "user_version", |row| row.get(0))?)
+    }
+}
+
+fn message_from_row(row: &Row<'_>) -> rusqlite::Result<MessageRecord> {
+    let pids: String = row.get(7)?;
+    Ok(MessageRecord {
+        id: row.get(0)?,
+        cid: row.get(1)?,
+        from: row.get(2)?,
+        timestamp: row.get(3)?,
+        data: row.get(4)?,
+        binary: row.get(5)?,
+        mention_all: row.get(6)?,
+        mention_pids: serde_json::from_str(&pids).unwrap_or_default(),
+        dt: row.get(8)?,
+        receipt: row.get(9)?,
+        patch_timestamp: row.get(10)?,
+        lctype: row.get(11)?,
+    })
+}
+
+impl Storage for SqliteStorage {
+    fn begin(&mut self) -> StorageResult<()> {
+        self.db.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(())
+    }
+
+    fn commit(&mut self) -> StorageResult<()> {
+        self.db.execute_batch("COMMIT")?;
+        Ok(())
+    }
+
+    fn rollback(&mut self) -> StorageResult<()> {
+        if !self.db.is_autocommit() {
+            self.db.execute_batch("ROLLBACK")?;
+        }
+        Ok(())
+    }
+
+    fn load(&mut self) -> StorageResult<Snapshot> {
+        let mut snapshot = Snapshot::default();
+        let mut stmt = self.db.prepare(
+            "SELECT id, creator, transient, system, unique_key, attrs, muted, created_at, updated_at,
+             expires_at, shutup, blocked FROM conversations",
+        )?;
+        // JSON columns are parsed after the row is read, so a corrupt one is a StorageError.
+        let rows = stmt.query_map([], |row| {
+            let record = ConversationRecord {
+                id: row.get(0)?,
+                creator: row.get(1)?,
+                transient: row.get(2)?,
+                system: row.get(3)?,
+                unique_key: row.get(4)?,
+                attrs: serde_json::Map::new(),
+                muted: Vec::new(),
+                shutup: Vec::new(),
+                blocked: Vec::new(),
+                expires_at: row.get(9)?,
+                created_at: row.get(7)?,
+                updated_at: row.get(8)?,
+            };
+            let json: [String; 4] = [row.get(5)?, row.get(6)?, row.get(10)?, row.get(11)?];
+            Ok((record, json))
+        })?;
+        for row in rows {
+            let (mut record, [attrs, muted, shutup, blocked]) = row?;
+            record.attrs = serde_json::from_str(&attrs)?;
+            record.muted = serde_json::from_str(&muted)?;
+            record.shutup = serde_json::from_str(&shutup)?;
+            record.blocked = serde_json::from_str(&blocked)?;
+            snapshot.conversations.push(record);
+        }
+        drop(stmt);
+        let mut stmt = self
+            .db
+            .prepare("SELECT cid, client_id, read_ts, ack_ts, role FROM members ORDER BY cid, client_id")?;
+        snapshot.members = stmt
+            .query_map([], |row| {
+                Ok(MemberRecord {
+                    cid: row.get(0)?,
+                    client_id: row.get(1)?,
+                    read_ts: row.get(2)?,
+                    ack_ts: row.get(3)?,
+                    role: row.get(4)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        drop(stmt);
+        // One index probe per conversation, inside a single statement.
+        let mut stmt = self.db.prepare(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE seq IN (
+                SELECT (SELECT seq FROM messages m WHERE m.cid = c.id ORDER BY ts DESC, id DESC LIMIT 1)
+                FROM conversations c)"
+        ))?;
+        snapshot.last_messages = stmt.query_map([], message_from_row)?.collect::<Result<_, _>>()?;
+        Ok(snapshot)
+    }
+
+    fn save_conversation(&mut self, c: &ConversationRecord) -> StorageResult<()> {
+        self.db
+            .prepare_cached(
+                "INSERT OR REPLACE INTO conversations
+                 (id, creator, transient, system, unique_key, attrs, muted, created_at, updated_at, expires_at,
+                  shutup, blocked)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?
+            .execute(params![
+                c.id,
+                c.creator,
+                c.transient,
+                c.system,
+                c.unique_key,
+                serde_json::to_string(&c.attrs)?,
+                serde_json::to_string(&c.muted)?,
+                c.created_at,
+                c.updated_at,
+                c.expires_at,
+                serde_json::to_string(&c.shutup)?,
+                serde_json::to_string(&c.blocked)?
+            ])?;
+        Ok(())
+    }
+
+    fn add_members(&mut self, cid: &str, client_ids: &[String], read_ts: i64) -> StorageResult<()> {
+        let mut stmt = self.db.prepare_cached(
+            "INSERT OR IGNORE INTO members (cid, client_id, read_ts, ack_ts) VALUES (?1, ?2, ?3, ?3)",
+        )?;
+        for client in client_ids {
+            stmt.execute(params![cid, client, read_ts])?;
+        }
+        Ok(())
+    }
+
+    fn remove_members(&mut self, cid: &str, client_ids: &[String]) -> StorageResult<()> {
+        let mut stmt = self
+            .db
+            .prepare_cached("DELETE FROM members WHERE cid = ?1 AND client_id = ?2")?;
+        for client in client_ids {
+            stmt.execute(params![cid, client])?;
+        }
+        Ok(())
+    }
+
+    fn set_role(&mut self, cid: &str, client_id: &str, role: Option<&str>) -> StorageResult<()> {
+        self.db
+            .prepare_cached("UPDATE members SET role = ?3 WHERE cid = ?1 AND client_id = ?2")?
+            .execute(params![cid, client_id, role])?;
+        Ok(())
+    }
+
+    fn set_position(&mut self, m: &MemberRecord) -> StorageResult<()> {
+        self.db
+            .prepare_cached("UPDATE members SET read_ts = ?3, ack_ts = ?4 WHERE cid = ?1 AND client_id = ?2")?
+            .execute(params![m.cid, m.client_id, m.read_ts, m.ack_ts])?;
+        Ok(())
+    }
+
+    fn insert_message(&mut self, m: &MessageRecord) -> StorageResult<()> {
+        self.db
+            .prepare_cached(&format!(
+                "INSERT INTO messages ({MESSAGE_COLUMNS})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+            ))?
+            .execute(params![
+                m.id,
+                m.cid,
+                m.from,
+                m.timestamp,
+                m.data,
+                m.binary,
+                m.mention_all,
+                serde_json::to_string(&m.mention_pids)?,
+                m.dt,
+                m.receipt,
+                m.patch_timestamp,
+                m.lctype
+            ])?;
+        Ok(())
+    }
+
+    fn update_message(&mut self, m: &MessageRecord) -> StorageResult<()> {
+        self.db
+            .prepare_cached(
+                "UPDATE messages SET data = ?3, bin = ?4, mention_all = ?5, mention_pids = ?6,
+                 patch_ts = ?7, lctype = ?8 WHERE id = ?1 AND cid = ?2",
+            )?
+            .execute(params![
+                m.id,
+                m.cid,
+                m.data,
+                m.binary,
+                m.mention_all,
+                serde_json::to_string(&m.mention_pids)?,
+                m.patch_timestamp,
+                m.lctype
+            ])?;
+        Ok(())
+    }
+
+    fn patched_since(&mut self, client_id: &str, since: i64) -> StorageResult<Vec<MessageRecord>> {
+        let columns = MESSAGE_COLUMNS
+            .split(", ")
+            .map(|c| format!("m.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ok(self
+            .db
+            .prepare_cached(&format!(
+                "SELECT {columns} FROM members mb JOIN messages m
+                 ON m.cid = mb.cid AND m.patch_ts > ?2
+                 WHERE mb.client_id = ?1 ORDER BY m.patch_ts LIMIT 1000"
+            ))?
+            .query_map(params![client_id, since], message_from_row)?
+            .collect::<Result<_, _>>()?)
+    }
+
+    fn find_by_dt(&mut self, from: &str, dt: &str) -> StorageResult<Option<MessageRecord>> {
+        Ok(self
+            .db
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE from_id = ?1 AND dt = ?2 LIMIT 1"
+            ))?
+            .query_row(params![from, dt], message_from_row)
+            .optional()?)
+    }
+
+    fn message(&mut self, cid: &str, id: &str) -> StorageResult<Option<MessageRecord>> {
+        Ok(self
+            .db
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1 AND cid = ?2"
+            ))?
+            .query_row(params![id, cid], message_from_row)
+            .optional()?)
+    }
+
+    fn history(&mut self, q: &HistoryQuery) -> StorageResult<Vec<MessageRecord>> {
+        let (lower_op, lower) = match q.lower {
+            Bound::Included(t) => (">=", t),
+            Bound::Excluded(t) => (">", t),
+            Bound::Unbounded => (">=", i64::MIN),
+        };
+        let (upper_op, upper) = match q.upper {
+            Bound::Included(t) => ("<=", t),
+            Bound::Excluded(t) => ("<", t),
+            Bound::Unbounded => ("<=", i64::MAX),
+        };
+        let order = if q.newest_first { "DESC" } else { "ASC" };
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages
+             WHERE cid = ?1 AND ts {lower_op} ?2 AND ts {upper_op} ?3 AND (?4 IS NULL OR lctype = ?4)
+             ORDER BY ts {order}, id {order} LIMIT ?5"
+        );
+        let mut messages: Vec<MessageRecord> = self
+            .db
+            .prepare_cached(&sql)?
+            .query_map(params![q.cid, lower, upper, q.lctype, q.limit], message_from_row)?
+            .collect::<Result<_, _>>()?;
+        if q.newest_first {
+            messages.reverse();
+        }
+        Ok(messages)
+    }
+
+    fn receipt_messages(
+        &mut self,
+        cid: &str,
+        after: i64,
+        up_to: i64,
+        not_from: &str,
+    ) -> StorageResult<Vec<MessageRecord>> {
+        Ok(self
+            .db
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages
+                 WHERE cid = ?1 AND ts > ?2 AND ts <= ?3 AND receipt = 1 AND from_id != ?4
+                 ORDER BY ts"
+            ))?
+            .query_map(params![cid, after, up_to, not_from], message_from_row)?
+            .collect::<Result<_, _>>()?)
+    }
+
+    fn add_notification(&mut self, n: &NotificationRecord) -> StorageResult<()> {
+        self.db
+            .prepare_cached(
+                "INSERT INTO notifications (client_id, ts, cmd, op, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                n.client_id,
+                n.ts,
+                n.cmd,
+                n.op,
+                serde_json::to_string(&n.payload)?
+            ])?;
+        Ok(())
+    }
+
+    fn prune_notifications(&mut self, before: i64) -> StorageResult<usize> {
+        Ok(self
+            .db
+            .prepare_cached("DELETE FROM notifications WHERE ts < ?1")?
+            .execute(params![before])?)
+    }
+
+    fn notifications_since(
+        &mut self,
+        client_id: &str,
+        since: i64,
+        limit: u32,
+    ) -> StorageResult<Vec<NotificationRecord>> {
+        let rows: Vec<(NotificationRecord, String)> = self
+            .db
+            .prepare_cached(
+                "SELECT client_id, ts, cmd, op, payload FROM notifications
+                 WHERE client_id = ?1 AND ts > ?2 ORDER BY ts, seq LIMIT ?3",
+            )?
+            .query_map(params![client_id, since, limit], |row| {
+                Ok((
+                    NotificationRecord {
+                        client_id: row.get(0)?,
+                        ts: row.get(1)?,
+                        cmd: row.get(2)?,
+                        op: row.get(3)?,
+                        payload: serde_json::Map::new(),
+                    },
+                    row.get(4)?,
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        rows.into_iter()
+            .map(|(mut n, payload)| {
+                n.payload = serde_json::from_str(&payload)?;
+                Ok(n)
+            })
+            .collect()
+    }
+
+    fn unread_counts(&mut self, client_id: &str, since: i64) -> StorageResult<Vec<UnreadCount>> {
+        let quoted = serde_json::to_string(client_id)?;
+        Ok(self
+            .db
+            .prepare_cached(
+                "SELECT m.cid, COUNT(*), MAX(m.mention_all OR instr(m.mention_pids, ?2) > 0)
+                 FROM members mb JOIN messages m ON m.cid = mb.cid AND m.ts > mb.read_ts
+                 WHERE mb.client_id = ?1 AND m.from_id != ?1
+                 GROUP BY m.cid HAVING MAX(m.ts) > ?3
+                 ORDER BY m.cid",
+            )?
+            .query_map(params![client_id, quoted, since], |row| {
+                Ok(UnreadCount {
+                    cid: row.get(0)?,
+                    unread: row.get(1)?,
+                    mentioned: row.get(2)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_run_once_and_newer_schemas_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = SqliteStorage::open(dir.path()).expect("create");
+        assert_eq!(
+            storage.schema_version().expect("version"),
+            MIGRATIONS.len() as i64
+        );
+        drop(storage);
+        // Reopening applies nothing new and keeps the version.
+        let storage = SqliteStorage::open(dir.path()).expect("reopen");
+        assert_eq!(
+            storage.schema_version().expect("version"),
+            MIGRATIONS.len() as i64
+        );
+        storage.db.pragma_update(None, "user_version", 99).expect("bump");
+        drop(storage);
+        match SqliteStorage::open(dir.path()) {
+            Err(StorageError::SchemaTooNew { found: 99, .. }) => {}
+            other => panic!("expected SchemaTooNew, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unread_counts_come_from_read_positions_and_the_message_index() {
+        let mut storage = SqliteStorage::in_memory().expect("storage");
+        storage.begin().expect("begin");
+        storage
+            .add_members("c", &["Tom".into(), "Jerry".into()], 0)
+            .expect("members");
+        for (n, from) in ["Tom", "Tom", "Jerry", "Tom"].iter().enumerate() {
+            storage
+                .insert_message(&MessageRecord {
+                    id: format!("m{n}"),
+                    cid: "c".into(),
+                    from: (*from).into(),
+                    timestamp: 10 + n as i64,
+                    data: Some("x".into()),
+                    binary: None,
+                    mention_all: false,
+                    mention_pids: if n == 3 { vec!["Jerry".into()] } else { vec![] },
+                    dt: None,
+                    receipt: false,
+                    patch_timestamp: None,
+                    lctype: None,
+                })
+                .expect("insert");
+        }
+        storage
+            .set_position(&MemberRecord {
+                cid: "c".into(),
+                client_id: "Jerry".into(),
+                read_ts: 10,
+                ack_ts: 10,
+                role: None,
+            })
+            .expect("position");
+        storage.commit().expect("commit");
+        let jerry = storage.unread_counts("Jerry", 0).expect("counts");
+        assert_eq!(
+            jerry,
+            vec![UnreadCount {
+                cid: "c".into(),
+                unread: 2,
+                mentioned: true
+            }]
+        );
+        let tom = storage.unread_counts("Tom", 0).expect("counts");
+        assert_eq!(tom[0].unread, 1);
+        assert!(!tom[0].mentioned);
+        assert!(storage.unread_counts("Tom", 13).expect("counts").is_empty());
+    }
+}

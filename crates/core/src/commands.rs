@@ -1,0 +1,586 @@
+//! Commands from the application. Each returns a [`RequestId`]; the outcome arrives as
+//! [`Event::Response`](crate::Event::Response).
+
+use chinwag_protocol::{
+    BlacklistCommand, CommandType, ConvCommand, ConvMemberInfo, DirectCommand, GenericCommand,
+    JsonObjectMessage, LogsCommand, MessageContent, OpType, PatchCommand, PatchItem, ReadCommand, ReadTuple,
+    SessionCommand, TypedMessage, logs_command::QueryDirection,
+};
+use serde_json::{Map, Value};
+
+use crate::conversation::{Conversation, ConversationKind};
+use crate::engine::Engine;
+use crate::event::{Event, RequestError, Response};
+use crate::message::{Message, SendOptions};
+use crate::options::{ClientOptions, CreateConversation, HistoryQuery, Signature};
+use crate::query::ConversationQuery;
+use crate::requests::{Kind, PartialOp, RequestId};
+use crate::time::Instant;
+
+fn conv_command(op: OpType, cid: &str) -> (GenericCommand, ConvCommand) {
+    (
+        GenericCommand::new(CommandType::Conv).with_op(op),
+        ConvCommand {
+            cid: Some(cid.to_owned()),
+            ..Default::default()
+        },
+    )
+}
+
+fn sign_conv(conv: &mut ConvCommand, signature: Option<&Signature>) {
+    if let Some(sig) = signature {
+        conv.s = Some(sig.signature.clone());
+        conv.t = Some(sig.timestamp);
+        conv.n = Some(sig.nonce.clone());
+    }
+}
+
+impl Engine {
+    /// Signs in `client` (`session/open`), connecting first if needed. Answered by
+    /// [`Response::Opened`] once the server accepts.
+    pub fn open_client(&mut self, client: &str, options: ClientOptions, now: Instant) -> RequestId {
+        let id = self.new_request_id();
+        if self.clients.contains_key(client) {
+            self.fail(client, &[id], RequestError::AlreadyOpen);
+            return id;
+        }
+        self.add_client(client, options, id, now);
+        id
+    }
+
+    /// Signs `client` out (`session/close`) and deregisters it; with the last client the connection
+    /// is closed ([`Action::Close`](crate::Action::Close)).
+    pub fn close_client(&mut self, client: &str, now: Instant) -> RequestId {
+        if !self.is_open(client) {
+            let id = self.new_request_id();
+            if self.clients.contains_key(client) {
+                self.remove_client(client, RequestError::ClientClosed, now);
+                self.respond(client, &[id], Response::Closed);
+                self.events.push_back(Event::Closed {
+                    client: client.to_owned(),
+                    code: 0,
+                    reason: String::new(),
+                });
+            } else {
+                self.fail(client, &[id], RequestError::NoSuchClient);
+            }
+            return id;
+        }
+        let command = GenericCommand::new(CommandType::Session).with_op(OpType::Close);
+        self.submit(client, command, Kind::Close, now)
+    }
+
+    /// Which of `clients` are online (`session/query`, at most 20 honoured).
+    pub fn query_online(&mut self, client: &str, clients: &[String], now: Instant) -> RequestId {
+        let command = GenericCommand::new(CommandType::Session)
+            .with_op(OpType::Query)
+            .with(SessionCommand {
+                session_peer_ids: clients.to_vec(),
+                ..Default::default()
+            });
+        self.submit(client, command, Kind::Online, now)
+    }
+
+    /// Creates a conversation, chat room or temporary conversation (`conv/start`).
+    pub fn create_conversation(
+        &mut self,
+        client: &str,
+        create: CreateConversation,
+        now: Instant,
+    ) -> RequestId {
+        let mut members: Vec<String> = create.members.clone();
+        members.push(client.to_owned());
+        members.sort();
+        members.dedup();
+        if create.transient {
+            members = vec![client.to_owned()];
+        }
+        let mut attr = Map::new();
+        if let Some(name) = &create.name {
+            attr.insert("name".into(), Value::String(name.clone()));
+        }
+        for (key, value) in &create.attributes {
+            attr.insert(key.clone(), value.clone());
+        }
+        let mut conv = ConvCommand {
+            m: members.clone(),
+            attr: Some(JsonObjectMessage {
+                data: Value::Object(attr).to_string(),
+            }),
+            transient: create.transient.then_some(true),
+            unique: Some(create.unique && !create.transient),
+            ..Default::default()
+        };
+        if let Some(ttl) = create.temporary_ttl {
+            conv.temp_conv = Some(true);
+            conv.temp_conv_ttl = Some(ttl);
+        }
+        sign_conv(&mut conv, create.signature.as_ref());
+        let template = Conversation {
+            kind: if create.transient {
+                ConversationKind::ChatRoom
+            } else if create.temporary_ttl.is_some() {
+                ConversationKind::Temporary
+            } else {
+                ConversationKind::Normal
+            },
+            members: if create.transient {
+                Default::default()
+            } else {
+                members.into_iter().collect()
+            },
+            name: create.name.clone(),
+            creator: Some(client.to_owned()),
+            attributes: create.attributes.clone(),
+            ttl: create.temporary_ttl.map(i64::from),
+            ..Conversation::default()
+        };
+        let command = GenericCommand::new(CommandType::Conv)
+            .with_op(OpType::Start)
+            .with(conv);
+        self.submit(client, command, Kind::Create { template }, now)
+    }
+
+    /// Runs a conversation query (`conv/query`); results also refresh the cache.
+    pub fn query_conversations(
+        &mut self,
+        client: &str,
+        query: &ConversationQuery,
+        now: Instant,
+    ) -> RequestId {
+        let conv = ConvCommand {
+            r#where: Some(JsonObjectMessage {
+                data: query.where_json(),
+            }),
+            sort: query.sort(),
+            limit: query.limit_value(),
+            skip: query.skip_value(),
+            flag: Some(query.flag()),
+            ..Default::default()
+        };
+        let command = GenericCommand::new(CommandType::Conv)
+            .with_op(OpType::Query)
+            .with(conv);
+        self.submit(client, command, Kind::Query, now)
+    }
+
+    /// Fetches one conversation by id (temporary ids use `tempConvIds`).
+    pub fn get_conversation(&mut self, client: &str, cid: &str, now: Instant) -> RequestId {
+        if cid.starts_with("_tmp:") {
+            let conv = ConvCommand {
+                temp_conv_ids: vec![cid.to_owned()],
+                ..Default::default()
+            };
+            let command = GenericCommand::new(CommandType::Conv)
+                .with_op(OpType::Query)
+                .with(conv);
+            return self.submit(client, command, Kind::Query, now);
+        }
+        self.query_conversations(
+            client,
+            &ConversationQuery::new().equal_to("objectId", cid).limit(1),
+            now,
+        )
+    }
+
+    fn partial(&mut self, client: &str, cid: &str, op: PartialOp, ids: &[String], now: Instant) -> RequestId {
+        let (wire_op, blacklist) = match op {
+            PartialOp::Add => (OpType::Add, false),
+            PartialOp::Remove => (OpType::Remove, false),
+            PartialOp::Shutup => (OpType::AddShutup, false),
+            PartialOp::Unshutup => (OpType::RemoveShutup, false),
+            PartialOp::Block => (OpType::Block, true),
+            PartialOp::Unblock => (OpType::Unblock, true),
+        };
+        let command = if blacklist {
+            GenericCommand::new(CommandType::Blacklist)
+                .with_op(wire_op)
+                .with(BlacklistCommand {
+                    src_cid: Some(cid.to_owned()),
+                    to_pids: ids.to_vec(),
+                    ..Default::default()
+                })
+        } else {
+            let (command, mut conv) = conv_command(wire_op, cid);
+            conv.m = ids.to_vec();
+            command.with(conv)
+        };
+        self.submit(
+            client,
+            command,
+            Kind::Partial {
+                cid: cid.to_owned(),
+                op,
+            },
+            now,
+        )
+    }
+
+    /// Adds members (`conv/add`); answered by [`Response::Partial`].
+    pub fn add_members(&mut self, client: &str, cid: &str, members: &[String], now: Instant) -> RequestId {
+        self.partial(client, cid, PartialOp::Add, members, now)
+    }
+    /// Removes members (`conv/remove`).
+    pub fn remove_members(&mut self, client: &str, cid: &str, members: &[String], now: Instant) -> RequestId {
+        self.partial(client, cid, PartialOp::Remove, members, now)
+    }
+    /// Joins a conversation (add self).
+    pub fn join(&mut self, client: &str, cid: &str, now: Instant) -> RequestId {
+        self.partial(client, cid, PartialOp::Add, &[client.to_owned()], now)
+    }
+    /// Quits a conversation (remove self).
+    pub fn quit(&mut self, client: &str, cid: &str, now: Instant) -> RequestId {
+        self.partial(client, cid, PartialOp::Remove, &[client.to_owned()], now)
+    }
+    /// Shuts members up (`conv/add_shutup`).
+    pub fn mute_members(&mut self, client: &str, cid: &str, members: &[String], now: Instant) -> RequestId {
+        self.partial(client, cid, PartialOp::Shutup, members, now)
+    }
+    /// Lets members speak again (`conv/remove_shutup`).
+    pub fn unmute_members(&mut self, client: &str, cid: &str, members: &[String], now: Instant) -> RequestId {
+        self.partial(client, cid, PartialOp::Unshutup, members, now)
+    }
+    /// Blocks members (`blacklist/block`).
+    pub fn block_members(&mut self, client: &str, cid: &str, members: &[String], now: Instant) -> RequestId {
+        self.partial(client, cid, PartialOp::Block, members, now)
+    }
+    /// Unblocks members (`blacklist/unblock`).
+    pub fn unblock_members(
+        &mut self,
+        client: &str,
+        cid: &str,
+        members: &[String],
+        now: Instant,
+    ) -> RequestId {
+        self.partial(client, cid, PartialOp::Unblock, members, now)
+    }
+
+    /// A page of shut-up members (`conv/query_shutup`); answered by [`Response::Members`].
+    pub fn query_muted_members(
+        &mut self,
+        client: &str,
+        cid: &str,
+        limit: Option<i32>,
+        next: Option<String>,
+        now: Instant,
+    ) -> RequestId {
+        let (command, mut conv) = conv_command(OpType::QueryShutup, cid);
+        conv.limit = limit;
+        conv.next = next;
+        self.submit(
+            client,
+            command.with(conv),
+            Kind::MemberList { blacklist: false },
+            now,
+        )
+    }
+
+    /// A page of blocked members (`blacklist/query`).
+    pub fn query_blocked_members(
+        &mut self,
+        client: &str,
+        cid: &str,
+        limit: Option<i32>,
+        next: Option<String>,
+        now: Instant,
+    ) -> RequestId {
+        let command = GenericCommand::new(CommandType::Blacklist)
+            .with_op(OpType::Query)
+            .with(BlacklistCommand {
+                src_cid: Some(cid.to_owned()),
+                limit,
+                next,
+                ..Default::default()
+            });
+        self.submit(client, command, Kind::MemberList { blacklist: true }, now)
+    }
+
+    /// Saves attribute changes (`conv/update`); keys may be dotted paths. Applied to the cache on success.
+    pub fn update_conversation(
+        &mut self,
+        client: &str,
+        cid: &str,
+        attributes: Map<String, Value>,
+        now: Instant,
+    ) -> RequestId {
+        let (command, mut conv) = conv_command(OpType::Update, cid);
+        conv.attr = Some(JsonObjectMessage {
+            data: Value::Object(attributes.clone()).to_string(),
+        });
+        self.submit(
+            client,
+            command.with(conv),
+            Kind::Update {
+                cid: cid.to_owned(),
+                attributes,
+            },
+            now,
+        )
+    }
+
+    /// Turns off push notifications of `cid` for this client (`conv/mute`).
+    pub fn mute(&mut self, client: &str, cid: &str, now: Instant) -> RequestId {
+        let (command, conv) = conv_command(OpType::Mute, cid);
+        self.submit(client, command.with(conv), Kind::Done, now)
+    }
+
+    /// Turns them back on (`conv/unmute`).
+    pub fn unmute(&mut self, client: &str, cid: &str, now: Instant) -> RequestId {
+        let (command, conv) = conv_command(OpType::Unmute, cid);
+        self.submit(client, command.with(conv), Kind::Done, now)
+    }
+
+    /// Counts members (`conv/count`); answered by [`Response::Count`].
+    pub fn count_members(&mut self, client: &str, cid: &str, now: Instant) -> RequestId {
+        let (command, conv) = conv_command(OpType::Count, cid);
+        self.submit(client, command.with(conv), Kind::Count, now)
+    }
+
+    /// Changes a member's role (`Manager` or `Member`; `Owner` is refused locally with 5130).
+    pub fn update_member_role(
+        &mut self,
+        client: &str,
+        cid: &str,
+        member: &str,
+        role: &str,
+        now: Instant,
+    ) -> RequestId {
+        if role == "Owner" {
+            let id = self.new_request_id();
+            self.fail(
+                client,
+                &[id],
+                RequestError::Invalid("5130 OWNER_PROMOTION_NOT_ALLOWED".into()),
+            );
+            return id;
+        }
+        let (command, mut conv) = conv_command(OpType::MemberInfoUpdate, cid);
+        conv.target_client_id = Some(member.to_owned());
+        conv.info = Some(ConvMemberInfo {
+            pid: Some(member.to_owned()),
+            role: Some(role.to_owned()),
+            ..Default::default()
+        });
+        self.submit(client, command.with(conv), Kind::Done, now)
+    }
+
+    /// The conversation's receipt timestamps (`conv/max_read`).
+    pub fn fetch_receipt_timestamps(&mut self, client: &str, cid: &str, now: Instant) -> RequestId {
+        let (command, conv) = conv_command(OpType::MaxRead, cid);
+        self.submit(
+            client,
+            command.with(conv),
+            Kind::MaxRead { cid: cid.to_owned() },
+            now,
+        )
+    }
+
+    /// Every member's receipt timestamps (`conv/max_read` with `queryAllMembers`).
+    pub fn fetch_member_receipts(&mut self, client: &str, cid: &str, now: Instant) -> RequestId {
+        let (command, mut conv) = conv_command(OpType::MaxRead, cid);
+        conv.query_all_members = Some(true);
+        self.submit(client, command.with(conv), Kind::MaxReadAll, now)
+    }
+
+    /// Sends a message (`direct`). While disconnected it is queued and sent after re-login; a resend
+    /// after a dropped connection carries the same `dt`, so the server stores it once. Answered by
+    /// [`Response::Sent`] with the server id and timestamp.
+    pub fn send(
+        &mut self,
+        client: &str,
+        cid: &str,
+        content: MessageContent,
+        options: SendOptions,
+        now: Instant,
+    ) -> RequestId {
+        let dt = self.rng.uuid_v4();
+        let message = Message::outgoing(cid, client, content, &options, dt.clone());
+        let (msg, binary_msg) = message.content.to_wire();
+        let direct = DirectCommand {
+            cid: Some(cid.to_owned()),
+            msg,
+            binary_msg,
+            r: Some(options.receipt),
+            transient: Some(options.transient),
+            will: options.will.then_some(true),
+            dt: Some(dt),
+            push_data: options.push_data.as_ref().map(Value::to_string),
+            mention_pids: options.mentions.clone(),
+            mention_all: Some(options.mention_all),
+            ..Default::default()
+        };
+        let mut command = GenericCommand::new(CommandType::Direct).with(direct);
+        command.priority = options.priority;
+        self.submit(
+            client,
+            command,
+            Kind::Send {
+                message,
+                receipt: options.receipt,
+            },
+            now,
+        )
+    }
+
+    /// A page of history (`logs`); answered by [`Response::History`], ascending by timestamp.
+    pub fn query_messages(
+        &mut self,
+        client: &str,
+        cid: &str,
+        query: HistoryQuery,
+        now: Instant,
+    ) -> RequestId {
+        let direction = match query.forward {
+            Some(true) => Some(QueryDirection::New as i32),
+            Some(false) => Some(QueryDirection::Old as i32),
+            None => match (query.start_time, query.end_time) {
+                (Some(t), Some(tt)) if tt > t => Some(QueryDirection::New as i32),
+                _ => None,
+            },
+        };
+        let logs = LogsCommand {
+            cid: Some(cid.to_owned()),
+            t: query.start_time,
+            mid: query.start_message_id,
+            t_included: query.start_closed.then_some(true),
+            tt: query.end_time,
+            tmid: query.end_message_id,
+            tt_included: query.end_closed.then_some(true),
+            l: query.limit,
+            lctype: query.kind,
+            direction,
+            ..Default::default()
+        };
+        let command = GenericCommand::new(CommandType::Logs).with(logs);
+        self.submit(client, command, Kind::History { cid: cid.to_owned() }, now)
+    }
+
+    fn patch(
+        &mut self,
+        client: &str,
+        original: &Message,
+        recall: bool,
+        content: Option<MessageContent>,
+        now: Instant,
+    ) -> RequestId {
+        let Some(mid) = original.id.clone() else {
+            let id = self.new_request_id();
+            self.fail(
+                client,
+                &[id],
+                RequestError::Invalid("message was not sent".into()),
+            );
+            return id;
+        };
+        let mut updated = original.clone();
+        updated.content = content.unwrap_or_else(|| MessageContent::Typed(TypedMessage::recalled()));
+        let (data, binary_msg) = if recall {
+            (None, None)
+        } else {
+            updated.content.to_wire()
+        };
+        let item = PatchItem {
+            cid: Some(original.conversation.clone()),
+            mid: Some(mid),
+            timestamp: Some(original.timestamp),
+            recall: Some(recall),
+            data,
+            binary_msg,
+            mention_pids: original.mentions.clone(),
+            mention_all: Some(original.mention_all),
+            ..Default::default()
+        };
+        let command = GenericCommand::new(CommandType::Patch)
+            .with_op(OpType::Modify)
+            .with(PatchCommand {
+                patches: vec![item],
+                ..Default::default()
+            });
+        self.submit(client, command, Kind::Patch { message: updated }, now)
+    }
+
+    /// Recalls a sent message (`patch/modify` with `recall`).
+    pub fn recall(&mut self, client: &str, message: &Message, now: Instant) -> RequestId {
+        self.patch(client, message, true, None, now)
+    }
+
+    /// Replaces a sent message's content (`patch/modify`).
+    pub fn edit(
+        &mut self,
+        client: &str,
+        message: &Message,
+        content: MessageContent,
+        now: Instant,
+    ) -> RequestId {
+        self.patch(client, message, false, Some(content), now)
+    }
+
+    /// Marks `cid` read: the unread count drops to 0 at once and a `read` goes to the server (now, or
+    /// after re-login when offline). Answered by [`Response::Done`] when sent.
+    pub fn read(&mut self, client: &str, cid: &str, now: Instant) -> RequestId {
+        let id = self.new_request_id();
+        let wall = self.wall_ms(now);
+        let open = self.is_open(client);
+        let Some(state) = self.clients.get_mut(client) else {
+            self.fail(client, &[id], RequestError::NoSuchClient);
+            return id;
+        };
+        // Read up to the last message seen; with none, up to the newest server time this client has
+        // observed (server clock, unlike the JS SDK's local `Date.now()`, so that messages the user
+        // never saw stay unread on the server and here alike).
+        let server_now = if state.clock_hint > 0 {
+            state.clock_hint
+        } else {
+            wall
+        };
+        let mut uncached = Conversation::stub(cid);
+        let conv = if state.conversations.contains_key(cid)
+            || state.conversations.len() < self.options.max_conversations
+        {
+            state
+                .conversations
+                .entry(cid.to_owned())
+                .or_insert_with(|| Conversation::stub(cid))
+        } else {
+            &mut uncached
+        };
+        let changed = conv.unread != 0 || conv.unread_mentioned;
+        let read_up_to = conv.last_message_at.unwrap_or(server_now);
+        conv.unread = 0;
+        conv.unread_mentioned = false;
+        conv.unread_as_of = conv.unread_as_of.max(read_up_to);
+        let tuple = ReadTuple {
+            cid: cid.to_owned(),
+            mid: conv
+                .last_message
+                .as_ref()
+                .filter(|m| m.from != client)
+                .and_then(|m| m.id.clone()),
+            timestamp: Some(read_up_to),
+        };
+        if changed {
+            self.events.push_back(Event::UnreadCountUpdated {
+                client: client.to_owned(),
+                conversations: vec![(cid.to_owned(), 0, false)],
+            });
+        }
+        if open {
+            let command = GenericCommand::new(CommandType::Read)
+                .with_peer_id(client)
+                .with(ReadCommand {
+                    convs: vec![tuple],
+                    ..Default::default()
+                });
+            self.transmit(&command, now);
+            self.respond(client, &[id], Response::Done);
+        } else if let Some(state) = self.clients.get_mut(client) {
+            let entry = state
+                .reads
+                .entry(cid.to_owned())
+                .or_insert_with(|| (tuple.clone(), Vec::new()));
+            entry.0 = tuple;
+            entry.1.push(id);
+        }
+        id
+    }
+}

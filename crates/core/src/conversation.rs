@@ -1,0 +1,285 @@
+//! The local cache of a conversation: members, attributes, last message, unread count, receipts.
+//!
+//! One entry per conversation id per client, kept consistent with replies and pushes. The engine also
+//! keeps here what it needs to fill gaps after a reconnect (the newest server timestamp seen) and to
+//! reconcile unread counts (the timestamp the count is valid up to).
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value};
+
+use crate::message::{Message, wire_content};
+
+/// The kind of a conversation, from its raw fields (PROTOCOL.md §3.4).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ConversationKind {
+    /// A normal (persistent) conversation.
+    #[default]
+    Normal,
+    /// A chat room (`tr`): online-only membership, no unread counting.
+    ChatRoom,
+    /// A service (system) conversation (`sys`).
+    Service,
+    /// A temporary conversation (`_tmp:` id or `ttl`).
+    Temporary,
+}
+
+/// A cached conversation.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Conversation {
+    /// The conversation id (`objectId` / `cid`).
+    pub id: String,
+    /// The kind.
+    pub kind: ConversationKind,
+    /// Member client ids (`m`), sorted.
+    pub members: BTreeSet<String>,
+    /// The `name` attribute.
+    pub name: Option<String>,
+    /// The creator (`c`).
+    pub creator: Option<String>,
+    /// Members who muted notifications (`mu`).
+    pub muted_members: BTreeSet<String>,
+    /// Creation time as the server wrote it (ISO string).
+    pub created_at: Option<String>,
+    /// Update time as the server wrote it (ISO string).
+    pub updated_at: Option<String>,
+    /// Every other attribute (custom keys, `attr`, `uniqueId`, ...).
+    pub attributes: Map<String, Value>,
+    /// The last message, if known.
+    pub last_message: Option<Message>,
+    /// Timestamp of the last message, ms; never moves backwards.
+    pub last_message_at: Option<i64>,
+    /// Unread messages for this client.
+    pub unread: u32,
+    /// Whether an unread message mentions this client.
+    pub unread_mentioned: bool,
+    /// Latest delivery receipt time (2-member conversations), ms.
+    pub last_delivered_at: Option<i64>,
+    /// Latest read receipt time (2-member conversations), ms.
+    pub last_read_at: Option<i64>,
+    /// Seconds to live of a temporary conversation, as created.
+    pub ttl: Option<i64>,
+    /// Newest server timestamp of a message this client received here (gap-filling start point).
+    pub(crate) seen_up_to: Option<i64>,
+    /// The unread count is exact up to this message timestamp; later messages increment it.
+    pub(crate) unread_as_of: i64,
+}
+
+const KNOWN_KEYS: &[&str] = &[
+    "objectId",
+    "m",
+    "tr",
+    "sys",
+    "c",
+    "mu",
+    "createdAt",
+    "updatedAt",
+    "name",
+    "msg",
+    "bin",
+    "msg_from",
+    "msg_mid",
+    "msg_timestamp",
+    "patch_timestamp",
+    "ttl",
+    "temp",
+];
+
+fn string_set(value: Option<&Value>) -> BTreeSet<String> {
+    value
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn date_string(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(text) => Some(text.clone()),
+        Value::Object(map) => map.get("iso").and_then(Value::as_str).map(str::to_owned),
+        _ => None,
+    }
+}
+
+impl Conversation {
+    /// A conversation known only by id (from a push before any query).
+    pub fn stub(id: &str) -> Self {
+        Self {
+            id: id.to_owned(),
+            kind: if id.starts_with("_tmp:") {
+                ConversationKind::Temporary
+            } else {
+                ConversationKind::Normal
+            },
+            ..Self::default()
+        }
+    }
+
+    /// Reads one raw conversation object of a `conv/query` result; `None` without `objectId`.
+    pub fn from_json(raw: &Map<String, Value>, me: &str) -> Option<Self> {
+        let id = raw.get("objectId")?.as_str()?;
+        let mut conv = Self::stub(id);
+        if raw.get("tr").and_then(Value::as_bool) == Some(true) {
+            conv.kind = ConversationKind::ChatRoom;
+        } else if raw.get("sys").and_then(Value::as_bool) == Some(true) {
+            conv.kind = ConversationKind::Service;
+        } else if raw.contains_key("ttl") || raw.get("temp").and_then(Value::as_bool) == Some(true) {
+            conv.kind = ConversationKind::Temporary;
+        }
+        conv.members = string_set(raw.get("m"));
+        conv.muted_members = string_set(raw.get("mu"));
+        conv.creator = raw.get("c").and_then(Value::as_str).map(str::to_owned);
+        conv.name = raw.get("name").and_then(Value::as_str).map(str::to_owned);
+        conv.created_at = date_string(raw.get("createdAt"));
+        conv.updated_at = date_string(raw.get("updatedAt"));
+        conv.ttl = raw.get("ttl").and_then(Value::as_i64);
+        if let Some(mid) = raw.get("msg_mid").and_then(Value::as_str) {
+            let bin = raw.get("bin").and_then(Value::as_bool).unwrap_or(false);
+            let mut message = Message::from_log(
+                &chinwag_protocol::LogItem {
+                    msg_id: Some(mid.to_owned()),
+                    from: raw.get("msg_from").and_then(Value::as_str).map(str::to_owned),
+                    timestamp: raw.get("msg_timestamp").and_then(Value::as_i64),
+                    patch_timestamp: raw.get("patch_timestamp").and_then(Value::as_i64),
+                    ..Default::default()
+                },
+                id,
+                me,
+            );
+            message.content = wire_content(raw.get("msg").and_then(Value::as_str), bin);
+            conv.last_message_at = Some(message.timestamp);
+            conv.last_message = Some(message);
+        }
+        for (key, value) in raw {
+            if !KNOWN_KEYS.contains(&key.as_str()) {
+                conv.attributes.insert(key.clone(), value.clone());
+            }
+        }
+        Some(conv)
+    }
+
+    /// Copies the fresh fields of `fresh` (a query result) into this entry, keeping local bookkeeping
+    /// (unread, receipts, gap-filling position) as the JS `_upsertConversationToCache` does.
+    pub(crate) fn merge_from(&mut self, fresh: Conversation) {
+        let keep_last = match (&self.last_message_at, &fresh.last_message_at) {
+            (Some(mine), Some(theirs)) => mine > theirs,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        let (last_message, last_message_at) = if keep_last {
+            (self.last_message.take(), self.last_message_at)
+        } else {
+            (fresh.last_message, fresh.last_message_at)
+        };
+        *self = Conversation {
+            last_message,
+            last_message_at,
+            unread: self.unread,
+            unread_mentioned: self.unread_mentioned,
+            last_delivered_at: self.last_delivered_at,
+            last_read_at: self.last_read_at,
+            seen_up_to: self.seen_up_to,
+            unread_as_of: self.unread_as_of,
+            ..fresh
+        };
+    }
+
+    /// Records `message` as the last message unless a newer one is known.
+    pub(crate) fn set_last_message(&mut self, message: &Message) {
+        if message.transient {
+            return;
+        }
+        if self.last_message_at.is_none_or(|at| message.timestamp >= at) {
+            self.last_message_at = Some(message.timestamp);
+            self.last_message = Some(message.clone());
+        }
+    }
+
+    /// Applies an attribute update (`conv/updated` push or our own `update`): keys may be dotted paths
+    /// (`attr.lee`); `name` goes to its own field.
+    pub fn apply_attributes(&mut self, changes: &Map<String, Value>) {
+        for (key, value) in changes {
+            if key == "name" {
+                self.name = value.as_str().map(str::to_owned);
+                continue;
+            }
+            let is_delete = value.get("__op").and_then(Value::as_str) == Some("Delete");
+            let mut path = key.split('.').peekable();
+            let mut map = &mut self.attributes;
+            while let Some(part) = path.next() {
+                if path.peek().is_none() {
+                    if is_delete {
+                        map.remove(part);
+                    } else {
+                        map.insert(part.to_owned(), value.clone());
+                    }
+                    break;
+                }
+                let entry = map
+                    .entry(part.to_owned())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if !entry.is_object() {
+                    *entry = Value::Object(Map::new());
+                }
+                let Value::Object(inner) = entry else { break };
+                map = inner;
+            }
+        }
+    }
+
+    /// Whether the conversation counts unread messages and fills gaps (not chat rooms).
+    pub(crate) fn is_persistent(&self) -> bool {
+        self.kind != ConversationKind::ChatRoom
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_raw_query_results() {
+        let raw = json!({"objectId":"c1","m":["b","a"],"c":"a","name":"n","tr":false,"mu":["b"],
+            "createdAt":{"__type":"Date","iso":"2020-01-01T00:00:00.000Z"},"level":3,
+            "msg":"{\"_lctype\":-1,\"_lctext\":\"hi\"}","msg_from":"b","msg_mid":"m1","msg_timestamp":5});
+        let conv = Conversation::from_json(raw.as_object().unwrap(), "a").unwrap();
+        assert_eq!(conv.members.iter().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(conv.kind, ConversationKind::Normal);
+        assert_eq!(conv.created_at.as_deref(), Some("2020-01-01T00:00:00.000Z"));
+        assert_eq!(conv.attributes, *json!({"level":3}).as_object().unwrap());
+        let last = conv.last_message.unwrap();
+        assert_eq!(
+            (last.id.as_deref(), last.timestamp, last.content.text()),
+            (Some("m1"), 5, Some("hi"))
+        );
+        let room =
+            Conversation::from_json(json!({"objectId":"r","tr":true}).as_object().unwrap(), "a").unwrap();
+        assert_eq!(room.kind, ConversationKind::ChatRoom);
+    }
+
+    #[test]
+    fn dotted_attribute_updates() {
+        let mut conv = Conversation::stub("c");
+        conv.apply_attributes(
+            json!({"attr.lee": 1, "name": "x", "top": true})
+                .as_object()
+                .unwrap(),
+        );
+        conv.apply_attributes(json!({"attr.kim": 2}).as_object().unwrap());
+        assert_eq!(conv.name.as_deref(), Some("x"));
+        assert_eq!(
+            Value::Object(conv.attributes.clone()),
+            json!({"attr":{"lee":1,"kim":2},"top":true})
+        );
+        conv.apply_attributes(json!({"attr.lee": {"__op":"Delete"}}).as_object().unwrap());
+        assert_eq!(
+            Value::Object(conv.attributes),
+            json!({"attr":{"kim":2},"top":true})
+        );
+    }
+}

@@ -1,0 +1,1054 @@
+//! Behaviour tests of the engine against a scripted peer, in simulated time.
+
+mod support;
+
+use core::time::Duration;
+
+use chinwag_core::*;
+use chinwag_protocol::{
+    AckCommand, CommandType, ConvCommand, ConvMemberInfo, DirectCommand, ErrorCode, GenericCommand,
+    JsonObjectMessage, OpType, PatchCommand, PatchItem, RcpCommand, SessionCommand, UnreadCommand,
+    UnreadTuple,
+};
+use support::Scripted;
+
+fn responses(events: &[Event]) -> Vec<(RequestId, Result<Response, RequestError>)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Response { request, result, .. } => Some((*request, result.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn direct_push(to: &str, id: &str, ts: i64, from: &str) -> GenericCommand {
+    GenericCommand::push(CommandType::Direct, to).with(DirectCommand {
+        id: Some(id.into()),
+        cid: Some("c1".into()),
+        from_peer_id: Some(from.into()),
+        timestamp: Some(ts),
+        msg: Some(TypedMessage::text("hi").to_json()),
+        ..Default::default()
+    })
+}
+
+#[test]
+fn opens_with_the_sign_in_fields() {
+    let mut s = Scripted::direct();
+    let req = s.engine.open_client(
+        "Tom",
+        ClientOptions {
+            tag: Some("phone".into()),
+            ..Default::default()
+        },
+        s.now,
+    );
+    s.drain();
+    assert_eq!(
+        s.actions,
+        [Action::Connect {
+            url: "ws://a/".into(),
+            protocol: "lc.protobuf2.3".into(),
+            attempt: 0
+        }]
+    );
+    s.connect();
+    let open = s.last_sent().clone();
+    assert_eq!(
+        (open.command_type(), open.op_type()),
+        (Some(CommandType::Session), Some(OpType::Open))
+    );
+    let session = open.session_message.unwrap();
+    assert_eq!(session.r, Some(false));
+    assert_eq!(session.tag.as_deref(), Some("phone"));
+    assert_eq!(session.config_bitmap, Some(187));
+    assert!(session.device_id.is_some() && session.ua.is_some() && session.last_patch_time.is_some());
+    assert_eq!(open.app_id.as_deref(), Some("app"));
+    s.answer_open("tok");
+    assert_eq!(responses(&s.events), [(req, Ok(Response::Opened))]);
+    assert_eq!(s.engine.session_token("Tom"), Some("tok"));
+}
+
+#[test]
+fn backoff_schedule_first_retry_immediate_then_doubling_with_cap() {
+    let mut s = Scripted::direct();
+    s.engine.open_client("Tom", ClientOptions::default(), s.now);
+    s.drain();
+    s.engine.handle_connected(s.now);
+    s.drain();
+    s.engine.handle_disconnected(Some(1006), s.now);
+    s.drain();
+    let mut delays = Vec::new();
+    for _ in 0..9 {
+        let (attempt, delay) = s
+            .events
+            .iter()
+            .rev()
+            .find_map(|e| match e {
+                Event::Reconnecting { attempt, delay } => Some((*attempt, *delay)),
+                _ => None,
+            })
+            .unwrap();
+        delays.push((attempt, delay));
+        s.events.clear();
+        s.actions.clear();
+        s.run_until(s.now.as_millis() + delay.as_millis() as u64);
+        assert!(matches!(s.actions.last(), Some(Action::Connect { attempt: a, .. }) if *a == attempt));
+        s.engine.handle_disconnected(None, s.now); // the connect failed
+        s.drain();
+    }
+    for (attempt, delay) in &delays {
+        let base = base_delay(*attempt, Duration::from_secs(30));
+        assert!(*delay <= base && *delay * 4 >= base * 3, "{attempt} {delay:?}");
+    }
+    assert_eq!(delays[0], (0, Duration::ZERO));
+    assert_eq!(
+        delays.iter().map(|d| d.0).collect::<Vec<_>>(),
+        (0..9).collect::<Vec<_>>()
+    );
+    assert!(delays[8].1 > Duration::from_secs(22));
+}
+
+#[test]
+fn connect_failures_rotate_servers() {
+    let mut s = Scripted::direct();
+    s.engine.open_client("Tom", ClientOptions::default(), s.now);
+    s.drain();
+    s.engine.handle_disconnected(None, s.now);
+    s.run_until(2_000);
+    let urls: Vec<&str> = s
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Connect { url, .. } => Some(url.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(urls, ["ws://a/", "ws://b/"]);
+}
+
+#[test]
+fn fatal_close_code_stops_retrying() {
+    let mut s = Scripted::open("Tom");
+    let q = s.engine.count_members("Tom", "c1", s.now);
+    s.engine.handle_disconnected(Some(4103), s.now);
+    s.drain();
+    assert!(s.events.contains(&Event::ConnectionFailed { code: 4103 }));
+    assert!(responses(&s.events).contains(&(q, Err(RequestError::ConnectionLost))));
+    s.actions.clear();
+    s.run_until(120_000);
+    assert!(s.actions.is_empty());
+    assert_eq!(s.engine.poll_timeout(), None);
+}
+
+#[test]
+fn request_timeout_fails_the_request() {
+    let mut s = Scripted::open("Tom");
+    let q = s.engine.count_members("Tom", "c1", s.now);
+    s.drain();
+    s.run_until(19_999);
+    assert!(responses(&s.events).is_empty());
+    s.run_until(20_000);
+    assert_eq!(responses(&s.events), [(q, Err(RequestError::Timeout))]);
+}
+
+#[test]
+fn identical_requests_in_flight_share_one_frame() {
+    let mut s = Scripted::open("Tom");
+    let before = s.sent.len();
+    let a = s.engine.count_members("Tom", "c1", s.now);
+    let b = s.engine.count_members("Tom", "c1", s.now);
+    s.drain();
+    assert_eq!(s.sent.len(), before + 1);
+    let req = s.last_sent().clone();
+    s.push(
+        GenericCommand::reply_to(&req, CommandType::Conv).with(ConvCommand {
+            count: Some(3),
+            ..Default::default()
+        }),
+    );
+    assert_eq!(
+        responses(&s.events),
+        [(a, Ok(Response::Count(3))), (b, Ok(Response::Count(3)))]
+    );
+    // Sends are exempt: two identical sends are two frames.
+    s.engine.send(
+        "Tom",
+        "c1",
+        MessageContent::Text("x".into()),
+        SendOptions::default(),
+        s.now,
+    );
+    s.engine.send(
+        "Tom",
+        "c1",
+        MessageContent::Text("x".into()),
+        SendOptions::default(),
+        s.now,
+    );
+    s.drain();
+    assert_eq!(s.sent.len(), before + 3);
+}
+
+#[test]
+fn keepalive_echo_and_dead_connection() {
+    let mut s = Scripted::open("Tom");
+    // Our own traffic does not postpone the keepalive: only the server's does.
+    s.run_until(100_000);
+    s.engine.read("Tom", "c1", s.now);
+    s.drain();
+    let sent = s.sent.len();
+    s.run_until(180_000);
+    assert_eq!(s.sent.len(), sent + 1);
+    assert_eq!(s.last_sent().command_type(), Some(CommandType::Echo));
+    assert!(s.last_sent().serial().is_some());
+    s.run_until(379_000);
+    assert!(!s.actions.contains(&Action::Close));
+    s.run_until(380_000);
+    assert!(s.actions.contains(&Action::Close));
+    assert!(s.events.contains(&Event::Disconnected {
+        reason: DisconnectReason::Dead
+    }));
+}
+
+#[test]
+fn relogin_uses_r_and_the_token_and_reports_reconnected() {
+    let mut s = Scripted::open("Tom");
+    s.engine.handle_disconnected(Some(1006), s.now);
+    s.drain();
+    assert!(s.events.contains(&Event::Disconnected {
+        reason: DisconnectReason::Closed(Some(1006))
+    }));
+    s.run_until(s.now.as_millis());
+    s.connect();
+    let session = s.last_sent().session_message.clone().unwrap();
+    assert_eq!(session.r, Some(true));
+    assert_eq!(session.st.as_deref(), Some("tok-1"));
+    assert_eq!(session.tag, None);
+    assert_eq!(session.device_id, None);
+    s.answer_open("tok-2");
+    assert!(s.events.contains(&Event::Reconnected { client: "Tom".into() }));
+}
+
+#[test]
+fn expired_token_4112_reopens_without_it() {
+    let mut s = Scripted::open("Tom");
+    s.engine.handle_disconnected(Some(1006), s.now);
+    s.run_until(s.now.as_millis());
+    s.connect();
+    let open = s.last_sent().clone();
+    s.push(GenericCommand::error_reply(
+        &open,
+        ErrorCode::SessionTokenExpired,
+        None,
+    ));
+    let again = s.last_sent().clone();
+    assert_eq!(again.op_type(), Some(OpType::Open));
+    assert_ne!(again.i, open.i);
+    assert_eq!(again.session_message.unwrap().st, None);
+    s.answer_open("tok-3");
+    assert!(s.events.contains(&Event::Reconnected { client: "Tom".into() }));
+}
+
+#[test]
+fn conflict_4111_is_an_event_and_closes_the_client() {
+    let mut s = Scripted::open("Tom");
+    s.push(
+        GenericCommand::push(CommandType::Session, "Tom")
+            .with_op(OpType::Closed)
+            .with(SessionCommand {
+                code: Some(4111),
+                reason: Some("SESSION_CONFLICT".into()),
+                ..Default::default()
+            }),
+    );
+    assert!(s.events.contains(&Event::Conflict {
+        client: "Tom".into(),
+        reason: "SESSION_CONFLICT".into()
+    }));
+    assert_eq!(s.engine.clients().count(), 0);
+    assert!(s.actions.contains(&Action::Close));
+}
+
+#[test]
+fn goaway_with_a_router_refetches_the_route() {
+    let mut s = Scripted::new(Options::with_router("app", "https://router.example/"));
+    s.engine.open_client("Tom", ClientOptions::default(), s.now);
+    s.drain();
+    assert!(
+        matches!(&s.actions[0], Action::FetchRoute { url } if url.starts_with("https://router.example/v1/route?appId=app"))
+    );
+    s.engine.handle_route(vec!["ws://x/".into()], s.now);
+    s.connect();
+    s.answer_open("t");
+    s.actions.clear();
+    s.push(GenericCommand::goaway());
+    assert_eq!(s.actions[0], Action::Close);
+    assert!(s.events.contains(&Event::Disconnected {
+        reason: DisconnectReason::Goaway
+    }));
+    s.run_until(s.now.as_millis());
+    assert!(matches!(s.actions.last(), Some(Action::FetchRoute { .. })));
+}
+
+#[test]
+fn network_back_retries_immediately() {
+    let mut s = Scripted::open("Tom");
+    s.engine.set_online(false, s.now);
+    s.drain();
+    assert!(s.actions.contains(&Action::Close));
+    assert!(s.events.contains(&Event::Offline));
+    s.actions.clear();
+    s.run_until(100_000);
+    assert!(s.actions.is_empty());
+    s.engine.set_online(true, s.now);
+    s.drain();
+    assert!(matches!(
+        s.actions.last(),
+        Some(Action::Connect { attempt: 0, .. })
+    ));
+}
+
+#[test]
+fn offline_sends_are_queued_and_resent_with_the_same_dt() {
+    let mut s = Scripted::open("Tom");
+    s.engine.handle_disconnected(Some(1006), s.now);
+    s.drain();
+    let before = s.sent.len();
+    let req = s.engine.send(
+        "Tom",
+        "c1",
+        TypedMessage::text("hello").into(),
+        SendOptions::default(),
+        s.now,
+    );
+    s.drain();
+    assert_eq!(s.sent.len(), before);
+    s.run_until(s.now.as_millis());
+    s.connect();
+    s.answer_open("t");
+    let first = s.last_sent().clone();
+    assert_eq!(first.command_type(), Some(CommandType::Direct));
+    let dt = first.direct_message.as_ref().unwrap().dt.clone().unwrap();
+    assert_eq!(dt.len(), 36);
+    // Dropped before the ack: the same message goes again after re-login.
+    s.engine.handle_disconnected(Some(1006), s.now);
+    s.run_until(s.now.as_millis());
+    s.connect();
+    s.answer_open("t");
+    let second = s.last_sent().clone();
+    assert_eq!(
+        second.direct_message.as_ref().unwrap().dt.as_deref(),
+        Some(dt.as_str())
+    );
+    s.push(
+        GenericCommand::reply_to(&second, CommandType::Ack).with(AckCommand {
+            uid: Some("m1".into()),
+            t: Some(5),
+            ..Default::default()
+        }),
+    );
+    let done = responses(&s.events);
+    assert_eq!(done.len(), 1);
+    let (id, Ok(Response::Sent(message))) = &done[0] else {
+        panic!("{done:?}")
+    };
+    assert_eq!(*id, req);
+    assert_eq!(
+        (message.id.as_deref(), message.timestamp, message.status),
+        (Some("m1"), 5, MessageStatus::Sent)
+    );
+    assert_eq!(message.client_id.as_deref(), Some(dt.as_str()));
+}
+
+#[test]
+fn send_error_reply_fails_the_message() {
+    let mut s = Scripted::open("Tom");
+    let req = s.engine.send(
+        "Tom",
+        "c1",
+        MessageContent::Text("x".into()),
+        SendOptions::default(),
+        s.now,
+    );
+    s.drain();
+    let send = s.last_sent().clone();
+    s.push(
+        GenericCommand::reply_to(&send, CommandType::Ack).with(AckCommand {
+            code: Some(4401),
+            reason: Some("INVALID_MESSAGING_TARGET".into()),
+            ..Default::default()
+        }),
+    );
+    let done = responses(&s.events);
+    assert!(matches!(&done[0], (r, Err(RequestError::Server(e))) if *r == req && e.code == 4401));
+}
+
+#[test]
+fn received_messages_are_deduplicated_acked_and_counted() {
+    let mut s = Scripted::open("Tom");
+    s.push(direct_push("Tom", "m1", 10, "Jerry"));
+    s.push(direct_push("Tom", "m1", 10, "Jerry"));
+    let messages: Vec<_> = s
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::Message { .. }))
+        .collect();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(s.engine.conversation("Tom", "c1").unwrap().unread, 1);
+    s.run_until(s.now.as_millis() + 1_000);
+    let ack = s.last_sent().clone();
+    assert_eq!(ack.command_type(), Some(CommandType::Ack));
+    assert_eq!(ack.serial(), None);
+    let body = ack.ack_message.unwrap();
+    assert_eq!(
+        (body.cid.as_deref(), body.fromts, body.tots),
+        (Some("c1"), Some(10), Some(10))
+    );
+}
+
+#[test]
+fn unread_pushes_reconcile_with_local_counts_and_read() {
+    let mut s = Scripted::open("Tom");
+    s.push(direct_push("Tom", "m1", 10, "Jerry"));
+    // The server's count as of ts 20 replaces ours.
+    s.push(
+        GenericCommand::push(CommandType::Unread, "Tom").with(UnreadCommand {
+            convs: vec![UnreadTuple {
+                cid: "c1".into(),
+                unread: 3,
+                timestamp: Some(20),
+                ..Default::default()
+            }],
+            notif_time: Some(21),
+        }),
+    );
+    assert_eq!(s.engine.conversation("Tom", "c1").unwrap().unread, 3);
+    // A message already counted by the server (ts <= 20) does not count again; a newer one does.
+    s.push(direct_push("Tom", "m2", 20, "Jerry"));
+    assert_eq!(s.engine.conversation("Tom", "c1").unwrap().unread, 3);
+    s.push(direct_push("Tom", "m3", 30, "Jerry"));
+    assert_eq!(s.engine.conversation("Tom", "c1").unwrap().unread, 4);
+    let r = s.engine.read("Tom", "c1", s.now);
+    s.drain();
+    assert_eq!(s.engine.conversation("Tom", "c1").unwrap().unread, 0);
+    let read = s.last_sent().clone();
+    assert_eq!(read.command_type(), Some(CommandType::Read));
+    let tuple = &read.read_message.unwrap().convs[0];
+    assert_eq!((tuple.mid.as_deref(), tuple.timestamp), (Some("m3"), Some(30)));
+    assert!(responses(&s.events).contains(&(r, Ok(Response::Done))));
+    // The next sign-in carries the notification time.
+    s.engine.handle_disconnected(Some(1006), s.now);
+    s.run_until(s.now.as_millis());
+    s.connect();
+    assert_eq!(
+        s.last_sent()
+            .session_message
+            .as_ref()
+            .unwrap()
+            .last_unread_notif_time,
+        Some(21)
+    );
+}
+
+#[test]
+fn every_conversation_push_becomes_an_event() {
+    let mut s = Scripted::open("Tom");
+    let conv = |op: OpType, m: &[&str]| {
+        GenericCommand::push(CommandType::Conv, "Tom")
+            .with_op(op)
+            .with(ConvCommand {
+                cid: Some("c1".into()),
+                init_by: Some("Boss".into()),
+                m: m.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
+            })
+    };
+    let by = Some("Boss".to_string());
+    let (c, cv) = ("Tom".to_string(), "c1".to_string());
+    let ms = vec!["A".to_string()];
+    let cases = vec![
+        (
+            conv(OpType::Joined, &[]),
+            Event::Invited {
+                client: c.clone(),
+                conversation: cv.clone(),
+                invited_by: by.clone(),
+            },
+        ),
+        (
+            conv(OpType::MembersJoined, &["A"]),
+            Event::MembersJoined {
+                client: c.clone(),
+                conversation: cv.clone(),
+                members: ms.clone(),
+                invited_by: by.clone(),
+            },
+        ),
+        (
+            conv(OpType::MembersLeft, &["A"]),
+            Event::MembersLeft {
+                client: c.clone(),
+                conversation: cv.clone(),
+                members: ms.clone(),
+                kicked_by: by.clone(),
+            },
+        ),
+        (
+            conv(OpType::MembersBlocked, &["A"]),
+            Event::MembersBlocked {
+                client: c.clone(),
+                conversation: cv.clone(),
+                members: ms.clone(),
+                blocked_by: by.clone(),
+            },
+        ),
+        (
+            conv(OpType::MembersUnblocked, &["A"]),
+            Event::MembersUnblocked {
+                client: c.clone(),
+                conversation: cv.clone(),
+                members: ms.clone(),
+                unblocked_by: by.clone(),
+            },
+        ),
+        (
+            conv(OpType::Blocked, &[]),
+            Event::Blocked {
+                client: c.clone(),
+                conversation: cv.clone(),
+                blocked_by: by.clone(),
+            },
+        ),
+        (
+            conv(OpType::Unblocked, &[]),
+            Event::Unblocked {
+                client: c.clone(),
+                conversation: cv.clone(),
+                unblocked_by: by.clone(),
+            },
+        ),
+        (
+            conv(OpType::MembersShutuped, &["A"]),
+            Event::MembersMuted {
+                client: c.clone(),
+                conversation: cv.clone(),
+                members: ms.clone(),
+                muted_by: by.clone(),
+            },
+        ),
+        (
+            conv(OpType::MembersUnshutuped, &["A"]),
+            Event::MembersUnmuted {
+                client: c.clone(),
+                conversation: cv.clone(),
+                members: ms.clone(),
+                unmuted_by: by.clone(),
+            },
+        ),
+        (
+            conv(OpType::Shutuped, &[]),
+            Event::Muted {
+                client: c.clone(),
+                conversation: cv.clone(),
+                muted_by: by.clone(),
+            },
+        ),
+        (
+            conv(OpType::Unshutuped, &[]),
+            Event::Unmuted {
+                client: c.clone(),
+                conversation: cv.clone(),
+                unmuted_by: by.clone(),
+            },
+        ),
+        (
+            conv(OpType::Left, &[]),
+            Event::Kicked {
+                client: c.clone(),
+                conversation: cv.clone(),
+                kicked_by: by.clone(),
+            },
+        ),
+    ];
+    for (push, expected) in cases {
+        s.events.clear();
+        s.push(push);
+        assert_eq!(s.events, [expected]);
+    }
+    s.events.clear();
+    let mut info = conv(OpType::MemberInfoChanged, &[]);
+    info.conv_message.as_mut().unwrap().info = Some(ConvMemberInfo {
+        pid: Some("A".into()),
+        role: Some("Manager".into()),
+        ..Default::default()
+    });
+    s.push(info);
+    assert_eq!(
+        s.events,
+        [Event::MemberInfoUpdated {
+            client: c.clone(),
+            conversation: cv.clone(),
+            member: "A".into(),
+            role: Some("Manager".into()),
+            updated_by: by.clone()
+        }]
+    );
+    s.events.clear();
+    let mut updated = conv(OpType::Updated, &[]);
+    updated.conv_message.as_mut().unwrap().attr = Some(JsonObjectMessage {
+        data: r#"{"name":"n","attr.x":1}"#.into(),
+    });
+    s.push(updated);
+    assert!(matches!(&s.events[0], Event::InfoUpdated { attributes, .. } if attributes.len() == 2));
+    let cached = s.engine.conversation("Tom", "c1").unwrap();
+    assert_eq!(cached.name.as_deref(), Some("n"));
+    assert_eq!(cached.attributes["attr"]["x"], 1);
+    // Cache follows membership pushes: Tom was invited, A joined then left, Tom was kicked.
+    assert!(cached.members.is_empty());
+}
+
+#[test]
+fn receipts_recall_and_edit_pushes() {
+    let mut s = Scripted::open("Tom");
+    s.engine.send(
+        "Tom",
+        "c1",
+        MessageContent::Text("x".into()),
+        SendOptions {
+            receipt: true,
+            ..Default::default()
+        },
+        s.now,
+    );
+    s.drain();
+    let send = s.last_sent().clone();
+    assert_eq!(send.direct_message.as_ref().unwrap().r, Some(true));
+    s.push(
+        GenericCommand::reply_to(&send, CommandType::Ack).with(AckCommand {
+            uid: Some("m1".into()),
+            t: Some(5),
+            ..Default::default()
+        }),
+    );
+    s.events.clear();
+    s.push(GenericCommand::push(CommandType::Rcp, "Tom").with(RcpCommand {
+        id: Some("m1".into()),
+        cid: Some("c1".into()),
+        t: Some(9),
+        read: Some(false),
+        from: Some("Jerry".into()),
+    }));
+    assert_eq!(
+        s.events,
+        [
+            Event::LastDeliveredAt {
+                client: "Tom".into(),
+                conversation: "c1".into(),
+                at: 9
+            },
+            Event::MessageStatusChanged {
+                client: "Tom".into(),
+                conversation: "c1".into(),
+                message_id: "m1".into(),
+                status: MessageStatus::Delivered,
+                at: 9
+            },
+        ]
+    );
+    s.events.clear();
+    s.push(
+        GenericCommand::push(CommandType::Patch, "Tom")
+            .with_op(OpType::Modify)
+            .with(PatchCommand {
+                patches: vec![
+                    PatchItem {
+                        cid: Some("c1".into()),
+                        mid: Some("m0".into()),
+                        recall: Some(true),
+                        data: Some(TypedMessage::recalled().to_json()),
+                        patch_timestamp: Some(50),
+                        ..Default::default()
+                    },
+                    PatchItem {
+                        cid: Some("c1".into()),
+                        mid: Some("m1".into()),
+                        data: Some("new".into()),
+                        patch_timestamp: Some(60),
+                        patch_code: Some(-4408),
+                        patch_reason: Some("filtered".into()),
+                        ..Default::default()
+                    },
+                ],
+                last_patch_time: None,
+            }),
+    );
+    assert!(
+        matches!(&s.events[0], Event::MessageRecalled { message, reason: None, .. } if message.content.kind() == Some(chinwag_protocol::MessageKind::Recalled))
+    );
+    assert!(
+        matches!(&s.events[1], Event::MessageUpdated { message, reason: Some((-4408, _)), .. } if message.updated_at == Some(60))
+    );
+}
+
+#[test]
+fn create_query_and_partial_membership() {
+    let mut s = Scripted::open("Tom");
+    let create = s.engine.create_conversation(
+        "Tom",
+        CreateConversation {
+            name: Some("cats".into()),
+            ..CreateConversation::with_members(["Jerry"])
+        },
+        s.now,
+    );
+    s.drain();
+    let start = s.last_sent().clone();
+    let conv = start.conv_message.clone().unwrap();
+    assert_eq!(conv.m, ["Jerry", "Tom"]);
+    assert_eq!(conv.unique, Some(true));
+    assert_eq!(conv.attr.unwrap().data, r#"{"name":"cats"}"#);
+    s.push(
+        GenericCommand::reply_to(&start, CommandType::Conv)
+            .with_op(OpType::Started)
+            .with(ConvCommand {
+                cid: Some("c9".into()),
+                cdate: Some("d".into()),
+                ..Default::default()
+            }),
+    );
+    assert!(
+        matches!(&responses(&s.events)[0], (r, Ok(Response::Created(c))) if *r == create && c.id == "c9" && c.members.len() == 2)
+    );
+    let add = s
+        .engine
+        .add_members("Tom", "c9", &["A".into(), "B".into()], s.now);
+    s.drain();
+    let req = s.last_sent().clone();
+    s.push(
+        GenericCommand::reply_to(&req, CommandType::Conv)
+            .with_op(OpType::Added)
+            .with(ConvCommand {
+                allowed_pids: vec!["A".into()],
+                failed_pids: vec![chinwag_protocol::ErrorCommand {
+                    code: 4303,
+                    reason: "X".into(),
+                    pids: vec!["B".into()],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+    );
+    let all = responses(&s.events);
+    let (_, Ok(Response::Partial { succeeded, failed })) = all.iter().find(|(r, _)| *r == add).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(succeeded, &["A"]);
+    assert_eq!(failed[0].client_ids, ["B"]);
+    assert!(s.engine.conversation("Tom", "c9").unwrap().members.contains("A"));
+    let q = s.engine.query_conversations(
+        "Tom",
+        &ConversationQuery::new().contains_members(["Tom"]).compact(true),
+        s.now,
+    );
+    s.drain();
+    let query = s.last_sent().clone();
+    assert_eq!(query.conv_message.as_ref().unwrap().flag, Some(1));
+    s.push(
+        GenericCommand::reply_to(&query, CommandType::Conv)
+            .with_op(OpType::Results)
+            .with(ConvCommand {
+                results: Some(JsonObjectMessage {
+                    data: r#"[{"objectId":"c9","m":["Tom","A","Jerry","Z"],"name":"dogs"}]"#.into(),
+                }),
+                ..Default::default()
+            }),
+    );
+    let all = responses(&s.events);
+    assert!(
+        matches!(&all.iter().find(|(r, _)| *r == q).unwrap().1, Ok(Response::Conversations(c)) if c[0].name.as_deref() == Some("dogs"))
+    );
+    assert_eq!(s.engine.conversation("Tom", "c9").unwrap().members.len(), 4);
+    let role = s.engine.update_member_role("Tom", "c9", "A", "Owner", s.now);
+    s.drain();
+    assert!(
+        matches!(&responses(&s.events).last().unwrap(), (r, Err(RequestError::Invalid(_))) if *r == role)
+    );
+}
+
+#[test]
+fn frames_that_are_not_commands_are_rejected() {
+    let mut s = Scripted::open("Tom");
+    assert!(s.engine.handle_frame(&Frame::Text("***".into()), s.now).is_err());
+    assert!(s.engine.handle_bytes(&[0xff, 0xff, 0xff], s.now).is_err());
+}
+
+#[test]
+fn send_options_go_on_the_wire_and_the_pending_message_is_visible() {
+    let mut s = Scripted::open("Tom");
+    let options = SendOptions {
+        transient: false,
+        will: true,
+        receipt: true,
+        priority: Some(1),
+        push_data: Some(serde_json::json!({"alert": "hi"})),
+        mentions: vec!["Jerry".into()],
+        mention_all: true,
+    };
+    let req = s
+        .engine
+        .send("Tom", "c1", MessageContent::Binary(vec![1, 2, 3]), options, s.now);
+    let pending = s.engine.outgoing_message(req).unwrap().clone();
+    assert_eq!(pending.status, MessageStatus::Sending);
+    s.drain();
+    let send = s.last_sent().clone();
+    assert_eq!(send.priority, Some(1));
+    assert_eq!(send.peer_id.as_deref(), Some("Tom"));
+    let direct = send.direct_message.unwrap();
+    assert_eq!(direct.binary_msg.as_deref(), Some(&[1u8, 2, 3][..]));
+    assert_eq!(direct.msg, None);
+    assert_eq!(
+        (direct.will, direct.r, direct.mention_all),
+        (Some(true), Some(true), Some(true))
+    );
+    assert_eq!(direct.mention_pids, ["Jerry"]);
+    assert_eq!(direct.push_data.as_deref(), Some(r#"{"alert":"hi"}"#));
+    assert_eq!(direct.dt, pending.client_id);
+}
+
+#[test]
+fn history_queries_carry_the_range_and_results_are_ascending() {
+    let mut s = Scripted::open("Tom");
+    let req = s.engine.query_messages(
+        "Tom",
+        "c1",
+        HistoryQuery {
+            start_time: Some(10),
+            end_time: Some(50),
+            limit: Some(2),
+            end_closed: true,
+            ..Default::default()
+        },
+        s.now,
+    );
+    s.drain();
+    let logs_req = s.last_sent().clone();
+    let logs = logs_req.logs_message.clone().unwrap();
+    assert_eq!(
+        (logs.t, logs.tt, logs.l, logs.tt_included, logs.direction),
+        (Some(10), Some(50), Some(2), Some(true), Some(2))
+    );
+    s.push(
+        GenericCommand::reply_to(&logs_req, CommandType::Logs).with(chinwag_protocol::LogsCommand {
+            logs: vec![
+                chinwag_protocol::LogItem {
+                    msg_id: Some("b".into()),
+                    timestamp: Some(30),
+                    from: Some("J".into()),
+                    data: Some("x".into()),
+                    ..Default::default()
+                },
+                chinwag_protocol::LogItem {
+                    msg_id: Some("a".into()),
+                    timestamp: Some(20),
+                    from: Some("J".into()),
+                    bin: Some(true),
+                    data: Some("AQI=".into()),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        }),
+    );
+    let (_, Ok(Response::History(page))) = responses(&s.events).into_iter().find(|(r, _)| *r == req).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(
+        page.iter().map(|m| m.id.clone().unwrap()).collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+    assert_eq!(page[0].content, MessageContent::Binary(vec![1, 2]));
+    // Backwards paging: explicit OLD direction from a message.
+    s.engine.query_messages(
+        "Tom",
+        "c1",
+        HistoryQuery {
+            start_time: Some(20),
+            start_message_id: Some("a".into()),
+            forward: Some(false),
+            ..Default::default()
+        },
+        s.now,
+    );
+    s.drain();
+    let logs = s.last_sent().logs_message.clone().unwrap();
+    assert_eq!(
+        (logs.t, logs.mid.as_deref(), logs.direction),
+        (Some(20), Some("a"), Some(1))
+    );
+}
+
+#[test]
+fn chat_rooms_are_created_without_members_and_do_not_count_unread() {
+    let mut s = Scripted::open("Tom");
+    s.engine
+        .create_conversation("Tom", CreateConversation::chat_room(Some("lobby")), s.now);
+    s.drain();
+    let start = s.last_sent().clone();
+    let conv = start.conv_message.clone().unwrap();
+    assert_eq!(
+        (conv.m.as_slice(), conv.transient, conv.unique),
+        (&["Tom".to_string()][..], Some(true), Some(false))
+    );
+    s.push(
+        GenericCommand::reply_to(&start, CommandType::Conv).with(ConvCommand {
+            cid: Some("c1".into()),
+            ..Default::default()
+        }),
+    );
+    assert_eq!(
+        s.engine.conversation("Tom", "c1").unwrap().kind,
+        ConversationKind::ChatRoom
+    );
+    let sent = s.sent.len();
+    s.push(direct_push("Tom", "m1", 10, "Jerry"));
+    s.run_until(s.now.as_millis() + 2_000);
+    assert_eq!(s.engine.conversation("Tom", "c1").unwrap().unread, 0);
+    assert_eq!(s.sent.len(), sent, "no ack in chat rooms");
+    // Temporary conversations carry tempConv and the ttl.
+    s.engine
+        .create_conversation("Tom", CreateConversation::temporary(["Jerry"], 3600), s.now);
+    s.drain();
+    let conv = s.last_sent().conv_message.clone().unwrap();
+    assert_eq!((conv.temp_conv, conv.temp_conv_ttl), (Some(true), Some(3600)));
+}
+
+#[test]
+fn small_requests_read_their_replies() {
+    let mut s = Scripted::open("Tom");
+    let online = s.engine.query_online("Tom", &["A".into(), "B".into()], s.now);
+    s.drain();
+    let q = s.last_sent().clone();
+    assert_eq!(q.session_message.as_ref().unwrap().session_peer_ids, ["A", "B"]);
+    s.push(
+        GenericCommand::reply_to(&q, CommandType::Session)
+            .with_op(OpType::QueryResult)
+            .with(SessionCommand {
+                online_session_peer_ids: vec!["B".into()],
+                ..Default::default()
+            }),
+    );
+    let receipts = s.engine.fetch_receipt_timestamps("Tom", "c1", s.now);
+    s.drain();
+    let q = s.last_sent().clone();
+    s.push(GenericCommand::reply_to(&q, CommandType::Conv).with(ConvCommand {
+        max_read_timestamp: Some(7),
+        max_ack_timestamp: Some(9),
+        ..Default::default()
+    }));
+    let muted = s.engine.query_muted_members("Tom", "c1", Some(10), None, s.now);
+    s.drain();
+    let q = s.last_sent().clone();
+    assert_eq!(q.op_type(), Some(OpType::QueryShutup));
+    s.push(GenericCommand::reply_to(&q, CommandType::Conv).with(ConvCommand {
+        m: vec!["X".into()],
+        next: Some("n".into()),
+        ..Default::default()
+    }));
+    let blocked = s.engine.query_blocked_members("Tom", "c1", None, None, s.now);
+    s.drain();
+    let q = s.last_sent().clone();
+    assert_eq!(
+        (q.command_type(), q.op_type()),
+        (Some(CommandType::Blacklist), Some(OpType::Query))
+    );
+    s.push(
+        GenericCommand::reply_to(&q, CommandType::Blacklist).with(chinwag_protocol::BlacklistCommand {
+            blocked_pids: vec!["Y".into()],
+            ..Default::default()
+        }),
+    );
+    let mut attrs = serde_json::Map::new();
+    attrs.insert("attr.color".into(), "red".into());
+    s.engine.get_conversation("Tom", "c1", s.now);
+    s.drain();
+    let q = s.last_sent().clone();
+    s.push(GenericCommand::reply_to(&q, CommandType::Conv).with(ConvCommand {
+        results: Some(JsonObjectMessage {
+            data: r#"[{"objectId":"c1","m":["Tom","Jerry"]}]"#.into(),
+        }),
+        ..Default::default()
+    }));
+    let update = s.engine.update_conversation("Tom", "c1", attrs, s.now);
+    s.drain();
+    let q = s.last_sent().clone();
+    s.push(GenericCommand::reply_to(&q, CommandType::Conv).with(ConvCommand {
+        udate: Some("u".into()),
+        ..Default::default()
+    }));
+    let all = responses(&s.events);
+    let get = |r: RequestId| all.iter().find(|(id, _)| *id == r).unwrap().1.clone();
+    assert_eq!(get(online), Ok(Response::Online(vec!["B".into()])));
+    assert_eq!(
+        get(receipts),
+        Ok(Response::ReceiptTimestamps {
+            max_read: Some(7),
+            max_ack: Some(9)
+        })
+    );
+    assert_eq!(
+        get(muted),
+        Ok(Response::Members {
+            members: vec!["X".into()],
+            next: Some("n".into())
+        })
+    );
+    assert_eq!(
+        get(blocked),
+        Ok(Response::Members {
+            members: vec!["Y".into()],
+            next: None
+        })
+    );
+    assert_eq!(
+        get(update),
+        Ok(Response::Updated {
+            updated_at: Some("u".into())
+        })
+    );
+    let cached = s.engine.conversation("Tom", "c1").unwrap();
+    assert_eq!(cached.attributes["attr"]["color"], "red");
+}
+
+#[test]
+fn closing_the_last_client_closes_the_connection() {
+    let mut s = Scripted::open("Tom");
+    let close = s.engine.close_client("Tom", s.now);
+    s.drain();
+    let q = s.last_sent().clone();
+    assert_eq!(q.op_type(), Some(OpType::Close));
+    s.push(GenericCommand::reply_to(&q, CommandType::Session).with_op(OpType::Closed));
+    assert!(responses(&s.events).contains(&(close, Ok(Response::Closed))));
+    assert!(s.events.contains(&Event::Closed {
+        client: "Tom".into(),
+        code: 0,
+        reason: String::new()
+    }));
+    assert_eq!(s.actions.last(), Some(&Action::Close));
+    assert_eq!(s.engine.poll_timeout(), None);
+    // A reply that arrives after its request timed out is ignored.
+    let mut s = Scripted::open("Tom");
+    let req = s.engine.count_members("Tom", "c1", s.now);
+    s.drain();
+    let q = s.last_sent().clone();
+    s.run_until(21_000);
+    s.events.clear();
+    s.push(GenericCommand::reply_to(&q, CommandType::Conv).with(ConvCommand {
+        count: Some(1),
+        ..Default::default()
+    }));
+    assert!(!responses(&s.events).iter().any(|(r, _)| *r == req));
+}

@@ -43,6 +43,10 @@ const TIERS: &[Tier] = &[
         name: "wasm32-unknown-unknown build of the pure crates",
         run: wasm_build,
     },
+    Tier {
+        name: "interop: official leancloud-realtime 4.3.1 and 5.0.0-rc.8 vs chinwag-server",
+        run: server_interop,
+    },
 ];
 
 /// Runs every tier, stopping at the first failure.
@@ -85,6 +89,25 @@ fn cargo_tests(root: &Path) -> Result<()> {
 
 fn golden(root: &Path) -> Result<()> {
     crate::golden::run(root, true)
+}
+
+/// Builds the server binary and runs the Node tests in `crates/server/interop/`, which start it and
+/// drive the official JS SDK against it.
+fn server_interop(root: &Path) -> Result<()> {
+    if !shell::has("node") || !shell::has("npm") {
+        if shell::is_ci() {
+            bail!("node and npm are required for the interop tests under CI");
+        }
+        println!("interop: SKIPPED, node/npm not found (install Node.js 20 to run this tier)");
+        return Ok(());
+    }
+    shell::cargo(
+        root,
+        &["build", "-p", "chinwag-server", "--bin", "chinwag-server"],
+    )?;
+    let interop = root.join("crates/server/interop");
+    crate::golden::npm_install(&interop)?;
+    shell::run(&interop, "node", &["--test", "--test-concurrency=1"])
 }
 
 fn wasm_build(root: &Path) -> Result<()> {

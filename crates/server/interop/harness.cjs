@@ -1,0 +1,75 @@
+// Starts the chinwag-server binary and builds official SDK clients pointed at it.
+'use strict';
+
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '../../..');
+const TARGET = process.env.CARGO_TARGET_DIR ? path.resolve(ROOT, process.env.CARGO_TARGET_DIR) : path.join(ROOT, 'target');
+const BIN = process.env.CHINWAG_SERVER_BIN || path.join(TARGET, 'debug/chinwag-server');
+
+/** Starts a server on a free port with a fresh data dir; resolves once it listens. */
+function startServer({ dataDir } = {}) {
+  const dir = dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'chinwag-interop-'));
+  const child = spawn(BIN, ['--listen', '127.0.0.1:0', '--data-dir', dir, '--app-id', 'interop-app', '--app-key', 'interop-key'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info' },
+  });
+  let log = '';
+  const exited = new Promise((done) => child.on('exit', (code, signal) => done(code ?? signal)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 20000);
+    exited.then((code) => reject(new Error(`server exited with ${code}:\n${log}`)));
+    child.stderr.on('data', (chunk) => {
+      log += chunk;
+      const match = /listening \(ws:\/\/([\d.]+:\d+)\/\)/.exec(log);
+      if (match) {
+        clearTimeout(timer);
+        const host = match[1];
+        resolve({
+          ws: `ws://${host}/`,
+          http: `http://${host}`,
+          dataDir: dir,
+          log: () => log,
+          stop: () => {
+            child.kill('SIGTERM');
+            return exited;
+          },
+        });
+      }
+    });
+  });
+}
+
+const SDKS = {
+  lc4: require('lc4'),
+  lc5: require('lc5'),
+};
+
+let instances = 0;
+
+/** A `Realtime` of SDK `name` ('lc4' | 'lc5') pointed at `server`. */
+function realtime(name, server, extra = {}) {
+  const sdk = SDKS[name];
+  instances += 1;
+  // v5 allows one Realtime per app id per process, so each instance gets its own app id (the
+  // server does not tie sessions to the app id).
+  const options = { appId: `interop-${name}-${instances}`, appKey: 'interop-key', RTMServers: server.ws, ...extra };
+  if (name === 'lc5') options.server = server.http;
+  return new sdk.Realtime(options);
+}
+
+/** Resolves with the arguments of the next `event` of `emitter` (fails after 10 s). */
+function next(emitter, event, ms = 10000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${event} event in ${ms} ms`)), ms);
+    emitter.once(event, (...args) => {
+      clearTimeout(timer);
+      resolve(args);
+    });
+  });
+}
+
+module.exports = { startServer, realtime, next, SDKS };

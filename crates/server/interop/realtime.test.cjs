@@ -1,0 +1,197 @@
+// The official leancloud-realtime SDK (4.3.1 = npm latest, and 5.0.0-rc.8) against chinwag-server.
+'use strict';
+
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { startServer, realtime, next, SDKS } = require('./harness.cjs');
+
+for (const name of ['lc4', 'lc5']) {
+  const { Event, TextMessage, MessageStatus } = SDKS[name];
+
+  const version = { lc4: '4.3.1', lc5: '5.0.0-rc.8' }[name];
+  describe(`leancloud-realtime ${version}`, () => {
+    let server;
+    const clients = [];
+    const login = async (id) => {
+      const client = await realtime(name, server).createIMClient(id);
+      clients.push(client);
+      return client;
+    };
+
+    before(async () => {
+      server = await startServer();
+    });
+    after(async () => {
+      // close() of an already closed client never settles, so each gets a deadline.
+      const settle = (p) => Promise.race([p, new Promise((r) => setTimeout(r, 2000).unref())]);
+      await Promise.allSettled(clients.map((c) => settle(c.close())));
+      const code = await server.stop();
+      assert.equal(code, 0, `server exit code; log:\n${server.log()}`);
+    });
+
+    it('delivers every row of the seed events table', async () => {
+      const tom = await login('Tom');
+      const jerry = await login('Jerry');
+      const mary = await login('Mary');
+
+      // tom.createConversation({members: ['Jerry']}): Tom MEMBERS_JOINED, Jerry INVITED
+      let tomJoined = next(tom, Event.MEMBERS_JOINED);
+      let jerryInvited = next(jerry, Event.INVITED);
+      const conv = await tom.createConversation({ members: ['Jerry'], name: 'events' });
+      assert.deepEqual((await tomJoined)[0].invitedBy, 'Tom');
+      const [invited, invitedConv] = await jerryInvited;
+      assert.equal(invited.invitedBy, 'Tom');
+      assert.equal(invitedConv.id, conv.id);
+
+      // add(['Mary']): Tom, Jerry MEMBERS_JOINED; Mary INVITED
+      tomJoined = next(tom, Event.MEMBERS_JOINED);
+      const jerryJoined = next(jerry, Event.MEMBERS_JOINED);
+      const maryInvited = next(mary, Event.INVITED);
+      await conv.add(['Mary']);
+      assert.deepEqual((await tomJoined)[0].members, ['Mary']);
+      const [joined] = await jerryJoined;
+      assert.deepEqual([joined.members, joined.invitedBy], [['Mary'], 'Tom']);
+      assert.equal((await maryInvited)[0].invitedBy, 'Tom');
+
+      // remove(['Mary']): Tom, Jerry MEMBERS_LEFT; Mary KICKED
+      const tomLeft = next(tom, Event.MEMBERS_LEFT);
+      const jerryLeft = next(jerry, Event.MEMBERS_LEFT);
+      const maryKicked = next(mary, Event.KICKED);
+      await conv.remove(['Mary']);
+      assert.deepEqual((await tomLeft)[0].members, ['Mary']);
+      assert.deepEqual((await jerryLeft)[0].kickedBy, 'Tom');
+      assert.equal((await maryKicked)[0].kickedBy, 'Tom');
+
+      // Mary join(): everyone MEMBERS_JOINED
+      const joins = [tom, jerry, mary].map((c) => next(c, Event.MEMBERS_JOINED));
+      const maryConv = await mary.getConversation(conv.id);
+      await maryConv.join();
+      for (const [payload] of await Promise.all(joins)) {
+        assert.deepEqual(payload.members, ['Mary']);
+      }
+
+      // Tom quit(): everyone MEMBERS_LEFT
+      const lefts = [tom, jerry, mary].map((c) => next(c, Event.MEMBERS_LEFT));
+      await conv.quit();
+      for (const [payload] of await Promise.all(lefts)) {
+        assert.deepEqual([payload.members, payload.kickedBy], [['Tom'], 'Tom']);
+      }
+    });
+
+    it('sends and receives with the same message id', async () => {
+      const tom = await login('Tom2');
+      const jerry = await login('Jerry2');
+      const conv = await tom.createConversation({ members: ['Jerry2'] });
+      const received = next(jerry, Event.MESSAGE);
+      const sent = await conv.send(new TextMessage('hello').setMentionList(['Jerry2']));
+      const [message, conversation] = await received;
+      assert.equal(message.id, sent.id);
+      assert.equal(message.text, 'hello');
+      assert.equal(message.from, 'Tom2');
+      assert.equal(conversation.id, conv.id);
+      assert.equal(message.timestamp.getTime(), sent.timestamp.getTime());
+      assert.equal(message.mentioned, true);
+    });
+
+    it('finds conversations by members, sorted by last message', async () => {
+      const tom = await login('Tom3');
+      const first = await tom.createConversation({ members: ['Jerry3'], name: 'first' });
+      const second = await tom.createConversation({ members: ['Jerry3', 'Mary3'], name: 'second' });
+      await tom.createConversation({ members: ['Mary3'], name: 'other' });
+      await second.send(new TextMessage('older'));
+      await first.send(new TextMessage('newer'));
+      const found = await tom.getQuery().containsMembers(['Jerry3']).descending('lm').find();
+      assert.deepEqual(found.map((c) => c.name), ['first', 'second']);
+      assert.ok(found[0].lastMessageAt instanceof Date);
+      const withLast = await tom.getQuery().equalTo('objectId', first.id).withLastMessagesRefreshed(true).find();
+      assert.equal(withLast[0].lastMessage.text, 'newer');
+    });
+
+    it('returns the existing conversation for a distinct (unique) member set', async () => {
+      const tom = await login('Tom4');
+      const jerry = await login('Jerry4');
+      const a = await tom.createConversation({ members: ['Jerry4'], unique: true });
+      const b = await jerry.createConversation({ members: ['Tom4'], unique: true });
+      assert.equal(a.id, b.id);
+      const c = await tom.createConversation({ members: ['Jerry4'], unique: false });
+      assert.notEqual(a.id, c.id);
+    });
+
+    it('pages through history', async () => {
+      const tom = await login('Tom5');
+      const conv = await tom.createConversation({ members: ['Jerry5'] });
+      const sent = [];
+      for (let n = 0; n < 25; n += 1) {
+        sent.push((await conv.send(new TextMessage(`m${n}`))).id);
+      }
+      const latest = await conv.queryMessages({ limit: 10 });
+      assert.deepEqual(latest.map((m) => m.id), sent.slice(15));
+      // The iterator walks from the newest page to the oldest; each page is ascending.
+      const iterator = conv.createMessagesIterator({ limit: 10 });
+      const pages = [];
+      for (let guard = 0; guard < 10; guard += 1) {
+        const { value, done } = await iterator.next();
+        if (value && value.length) pages.unshift(value.map((m) => m.id));
+        if (done || !value || value.length === 0) break;
+      }
+      assert.deepEqual(pages.map((page) => page.length), [5, 10, 10]);
+      assert.deepEqual(pages.flat(), sent);
+    });
+
+    it('counts unread messages for a client that was offline', async () => {
+      const tom = await login('Tom6');
+      const jerry = await login('Jerry6');
+      const conv = await tom.createConversation({ members: ['Jerry6'] });
+      await jerry.close();
+      for (let n = 0; n < 3; n += 1) await conv.send(new TextMessage(`while away ${n}`));
+      // The unread push follows the login reply, so listen from the moment the client exists.
+      let unread;
+      const plugin = {
+        name: 'listen-early',
+        onIMClientCreate: (client) => {
+          unread = next(client, Event.UNREAD_MESSAGES_COUNT_UPDATE);
+        },
+      };
+      const jerryAgain = await realtime(name, server, { plugins: [plugin] }).createIMClient('Jerry6');
+      clients.push(jerryAgain);
+      const [conversations] = await unread;
+      const mine = conversations.find((c) => c.id === conv.id);
+      assert.ok(mine, 'the conversation is in the update');
+      assert.equal(mine.unreadMessagesCount, 3);
+      assert.equal(mine.lastMessage.text, 'while away 2');
+    });
+
+    it('sends delivery and read receipts', async () => {
+      const tom = await login('Tom7');
+      const jerry = await login('Jerry7');
+      const conv = await tom.createConversation({ members: ['Jerry7'] });
+      const received = next(jerry, Event.MESSAGE);
+      const delivered = next(conv, Event.LAST_DELIVERED_AT_UPDATE);
+      const message = await conv.send(new TextMessage('receipt please'), { receipt: true });
+      const [, jerryConv] = await received;
+      await delivered;
+      assert.ok(conv.lastDeliveredAt instanceof Date);
+      assert.equal(message.status, MessageStatus.DELIVERED);
+      const read = next(conv, Event.LAST_READ_AT_UPDATE);
+      await jerryConv.read();
+      await read;
+      assert.ok(conv.lastReadAt instanceof Date);
+    });
+
+    it('runs a chat room', async () => {
+      const tom = await login('Tom8');
+      const jerry = await login('Jerry8');
+      const room = await tom.createChatRoom({ name: 'lobby' });
+      const jerryRoom = await jerry.getConversation(room.id);
+      assert.equal(jerryRoom.transient, true);
+      await jerryRoom.join();
+      assert.equal(await room.count(), 2);
+      const received = next(jerry, Event.MESSAGE);
+      const sent = await room.send(new TextMessage('hello room'));
+      const [message] = await received;
+      assert.equal(message.id, sent.id);
+      const rooms = await tom.getChatRoomQuery().equalTo('objectId', room.id).find();
+      assert.equal(rooms.length, 1);
+    });
+  });
+}

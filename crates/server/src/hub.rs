@@ -1,0 +1,593 @@
+//! The hub: a transport-free, single-threaded state machine that executes RTM commands.
+//!
+//! It owns the session registry (which clients are signed in on which connection), the
+//! conversations (kept in memory, written through to [`Storage`]) and message delivery. It never
+//! reads the clock or touches a socket: the caller passes `now_ms` and gets back the frames to send.
+//!
+//! # Contract
+//! - Feed it [`Input`]s with [`Hub::handle_batch`]. A batch runs inside **one** storage transaction
+//!   that is committed before the batch's [`Outgoing`] commands are returned, so a `direct` is
+//!   acknowledged only once it is durable, and a burst of messages costs one commit (group commit).
+//! - Send the returned commands in order: per connection, their order is the protocol order
+//!   (e.g. `session/opened` before the `unread` push that follows a login).
+//! - Tell the hub about every connection that opens ([`Input::Connected`]) and closes
+//!   ([`Input::Disconnected`]): closing one delivers that connection's `will` messages.
+//! - If the commit fails, the batch's effects are rolled back, the in-memory state is reloaded from
+//!   storage, and every request in the batch is answered with `INTERNAL_ERROR` instead.
+
+mod conversations;
+mod messages;
+mod sessions;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use chinwag_protocol::{AckCommand, CommandBody, CommandType, ErrorCode, GenericCommand, OpType};
+use serde_json::{Map, Value};
+
+use crate::storage::{ConversationRecord, MessageRecord, Storage, StorageError};
+use crate::time::{date_json, iso8601};
+use crate::token::TokenSigner;
+
+/// Identifies one transport connection (one WebSocket). Chosen by the runtime, unique while open.
+pub type ConnId = u64;
+
+/// Something that happened on a connection.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Input {
+    /// A connection opened.
+    Connected(ConnId),
+    /// A connection sent a command.
+    Command(ConnId, GenericCommand),
+    /// A connection closed (cleanly or not).
+    Disconnected(ConnId),
+}
+
+/// A command to send on a connection.
+///
+/// A push that goes to many recipients shares one `command` (built once, without `peerId`); each
+/// recipient's `peer_id` is applied when it is encoded, so the runtime can encode the body once.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outgoing {
+    /// The connection to send on.
+    pub conn: ConnId,
+    /// The command, possibly shared with other recipients.
+    pub command: Arc<GenericCommand>,
+    /// The `peerId` to set on this copy (pushes); `None` leaves the command as it is (replies).
+    pub peer_id: Option<String>,
+}
+
+impl Outgoing {
+    /// The complete command for this recipient.
+    pub fn to_command(&self) -> GenericCommand {
+        let mut command = GenericCommand::clone(&self.command);
+        if let Some(peer_id) = &self.peer_id {
+            command.peer_id = Some(peer_id.clone());
+        }
+        command
+    }
+}
+
+/// Settings of the hub.
+#[derive(Clone, Debug)]
+pub struct HubConfig {
+    /// The LeanCloud app id this server serves.
+    pub app_id: String,
+    /// Key for signing session tokens (`st`).
+    pub token_secret: Vec<u8>,
+    /// Lifetime of a session token, in seconds (`stTtl`).
+    pub session_ttl_secs: i32,
+    /// Largest message payload accepted by `direct`, in bytes (LeanCloud: 5 KB).
+    pub max_message_bytes: usize,
+    /// Seed of the id generator; give each process a different one so ids never repeat.
+    pub id_seed: u64,
+}
+
+impl HubConfig {
+    /// A configuration for `app_id` with LeanCloud's defaults.
+    pub fn new(app_id: impl Into<String>, token_secret: impl AsRef<[u8]>) -> Self {
+        Self {
+            app_id: app_id.into(),
+            token_secret: token_secret.as_ref().to_vec(),
+            session_ttl_secs: 2 * 24 * 3600,
+            max_message_bytes: 5 * 1024,
+            id_seed: 0,
+        }
+    }
+}
+
+/// A failure of one command, turned into an error reply.
+#[derive(Debug)]
+enum Fail {
+    /// A protocol error with an optional detail.
+    Code(ErrorCode, Option<String>),
+    /// Storage failed; answered with `INTERNAL_ERROR`.
+    Storage(StorageError),
+}
+
+impl From<StorageError> for Fail {
+    fn from(error: StorageError) -> Self {
+        Self::Storage(error)
+    }
+}
+
+type HubResult<T = ()> = Result<T, Fail>;
+
+/// A member's read and ack positions (message timestamps, ms).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Position {
+    read_ts: i64,
+    ack_ts: i64,
+}
+
+/// A conversation as the hub keeps it in memory.
+#[derive(Clone, Debug)]
+struct Conversation {
+    record: ConversationRecord,
+    /// Persistent members (not used by chat rooms).
+    members: BTreeMap<String, Position>,
+    /// Chat-room members: online-only, never stored.
+    room: BTreeSet<String>,
+    last: Option<MessageRecord>,
+    /// Newest timestamp handed out, so timestamps strictly increase.
+    last_ts: i64,
+}
+
+impl Conversation {
+    fn is_member(&self, client: &str) -> bool {
+        if self.record.transient {
+            self.room.contains(client)
+        } else {
+            self.members.contains_key(client)
+        }
+    }
+
+    fn member_ids(&self) -> Vec<String> {
+        if self.record.transient {
+            self.room.iter().cloned().collect()
+        } else {
+            self.members.keys().cloned().collect()
+        }
+    }
+
+    /// The next server timestamp: `now`, bumped past the previous one on ties or clock steps.
+    fn next_ts(&mut self, now: i64) -> i64 {
+        self.last_ts = now.max(self.last_ts + 1);
+        self.last_ts
+    }
+
+    /// The raw conversation JSON of PROTOCOL.md §3.4, dates as LeanCloud Date objects.
+    fn doc(&self) -> Map<String, Value> {
+        let r = &self.record;
+        let mut doc = Map::new();
+        doc.insert("objectId".into(), r.id.clone().into());
+        doc.insert("c".into(), r.creator.clone().into());
+        for (key, value) in &r.attrs {
+            doc.insert(key.clone(), value.clone());
+        }
+        if !r.transient {
+            doc.insert("m".into(), self.member_ids().into());
+        }
+        doc.insert("tr".into(), r.transient.into());
+        if r.system {
+            doc.insert("sys".into(), true.into());
+        }
+        if r.unique_key.is_some() {
+            doc.insert("unique".into(), true.into());
+        }
+        doc.insert("mu".into(), r.muted.clone().into());
+        doc.insert("createdAt".into(), date_json(r.created_at));
+        doc.insert("updatedAt".into(), date_json(r.updated_at));
+        if let Some(last) = &self.last {
+            doc.insert("lm".into(), date_json(last.timestamp));
+            let (msg, bin) = message_payload(last);
+            doc.insert("msg".into(), msg.into());
+            doc.insert("bin".into(), bin.into());
+            doc.insert("msg_from".into(), last.from.clone().into());
+            doc.insert("msg_mid".into(), last.id.clone().into());
+            doc.insert("msg_timestamp".into(), last.timestamp.into());
+            if let Some(patched) = last.patch_timestamp {
+                doc.insert("patch_timestamp".into(), patched.into());
+            }
+        }
+        doc
+    }
+}
+
+/// A message's payload as LogItem/query JSON carry it: text as is, binary as base64 with `bin`.
+fn message_payload(message: &MessageRecord) -> (String, bool) {
+    use base64::Engine as _;
+    match (&message.data, &message.binary) {
+        (_, Some(bytes)) => (base64::engine::general_purpose::STANDARD.encode(bytes), true),
+        (Some(text), None) => (text.clone(), false),
+        (None, None) => (String::new(), false),
+    }
+}
+
+/// `_lctype` of a typed message payload.
+fn lctype_of(data: Option<&str>) -> Option<i32> {
+    let value: Value = serde_json::from_str(data?).ok()?;
+    i32::try_from(value.get("_lctype")?.as_i64()?).ok()
+}
+
+/// A signed-in client on one connection.
+#[derive(Clone, Debug)]
+struct Session {
+    tag: Option<String>,
+    device_id: Option<String>,
+    token: String,
+    /// `will` messages, delivered if the connection drops.
+    wills: Vec<MessageRecord>,
+}
+
+/// Generates ids that look like LeanCloud's (24 hex digits, time first) and never repeat for a seed.
+#[derive(Clone, Debug)]
+struct IdGen {
+    seed: u64,
+    counter: u64,
+}
+
+impl IdGen {
+    fn next(&mut self, now_ms: i64) -> String {
+        self.counter += 1;
+        // splitmix64 is a bijection, so distinct counters give distinct suffixes.
+        let mut z = self
+            .seed
+            .wrapping_add(self.counter.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        format!("{:08x}{z:016x}", (now_ms / 1000) as u32)
+    }
+}
+
+/// The command state machine. See the [module docs](self) for the contract.
+pub struct Hub<S> {
+    config: HubConfig,
+    storage: S,
+    signer: TokenSigner,
+    ids: IdGen,
+    /// Clients signed in on each connection, in the order they opened.
+    conns: HashMap<ConnId, Vec<String>>,
+    /// Sessions of each client, by connection.
+    sessions: HashMap<String, BTreeMap<ConnId, Session>>,
+    convs: HashMap<String, Conversation>,
+    /// Distinct-conversation key → conversation id.
+    unique: HashMap<String, String>,
+    /// Tokens of sessions kicked by a `tag` conflict: a re-login with one gets 4111.
+    revoked_tokens: HashSet<String>,
+    out: Vec<Outgoing>,
+}
+
+impl<S> std::fmt::Debug for Hub<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("app_id", &self.config.app_id)
+            .field("connections", &self.conns.len())
+            .field("conversations", &self.convs.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Storage> Hub<S> {
+    /// A hub over `storage`, loading the conversations it holds.
+    pub fn new(config: HubConfig, storage: S) -> Result<Self, StorageError> {
+        let signer = TokenSigner::new(config.app_id.clone(), &config.token_secret);
+        let ids = IdGen {
+            seed: config.id_seed,
+            counter: 0,
+        };
+        let mut hub = Self {
+            config,
+            storage,
+            signer,
+            ids,
+            conns: HashMap::new(),
+            sessions: HashMap::new(),
+            convs: HashMap::new(),
+            unique: HashMap::new(),
+            revoked_tokens: HashSet::new(),
+            out: Vec::new(),
+        };
+        hub.reload()?;
+        Ok(hub)
+    }
+
+    /// The storage backend.
+    pub fn storage(&self) -> &S {
+        &self.storage
+    }
+
+    /// Gives the storage back (e.g. to reopen a hub on it, as a restart would).
+    pub fn into_storage(self) -> S {
+        self.storage
+    }
+
+    /// Client ids signed in on `conn`, in the order they opened.
+    pub fn clients_on(&self, conn: ConnId) -> &[String] {
+        self.conns.get(&conn).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether `client_id` has at least one session.
+    pub fn is_online(&self, client_id: &str) -> bool {
+        self.sessions
+            .get(client_id)
+            .is_some_and(|sessions| !sessions.is_empty())
+    }
+
+    /// Registers a new connection.
+    pub fn connect(&mut self, conn: ConnId) {
+        self.conns.entry(conn).or_default();
+    }
+
+    /// A connection closed: ends its sessions and delivers their `will` messages.
+    pub fn disconnect(&mut self, conn: ConnId, now_ms: i64) -> Vec<Outgoing> {
+        self.handle_batch([Input::Disconnected(conn)], now_ms)
+    }
+
+    /// Handles one command from `conn` (a batch of one).
+    pub fn handle(&mut self, conn: ConnId, command: GenericCommand, now_ms: i64) -> Vec<Outgoing> {
+        self.handle_batch([Input::Command(conn, command)], now_ms)
+    }
+
+    /// Handles a batch of inputs in one storage transaction; returns what to send once it is
+    /// committed (see the [module docs](self)).
+    pub fn handle_batch(&mut self, inputs: impl IntoIterator<Item = Input>, now_ms: i64) -> Vec<Outgoing> {
+        let mut requests = Vec::new();
+        let began = self.storage.begin();
+        if let Err(error) = &began {
+            tracing::error!(%error, "cannot begin a storage transaction");
+        }
+        for input in inputs {
+            match input {
+                Input::Connected(conn) => self.connect(conn),
+                Input::Disconnected(conn) => self.end_connection(conn, now_ms),
+                Input::Command(conn, command) => {
+                    if command.serial().is_some() {
+                        requests.push((conn, envelope_of(&command)));
+                    }
+                    if began.is_ok() {
+                        self.handle_command(conn, command, now_ms);
+                    }
+                }
+            }
+        }
+        let committed = began.and_then(|()| self.storage.commit());
+        match committed {
+            Ok(()) => std::mem::take(&mut self.out),
+            Err(error) => {
+                tracing::error!(%error, "batch commit failed; answering its requests with INTERNAL_ERROR");
+                if let Err(error) = self.storage.rollback() {
+                    tracing::error!(%error, "rollback failed");
+                }
+                self.out.clear();
+                if let Err(error) = self.reload() {
+                    tracing::error!(%error, "reloading state after a failed commit failed");
+                }
+                requests
+                    .into_iter()
+                    .map(|(conn, request)| Outgoing {
+                        conn,
+                        command: Arc::new(GenericCommand::error_reply(
+                            &request,
+                            ErrorCode::InternalError,
+                            Some("storage failure".into()),
+                        )),
+                        peer_id: None,
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// Rebuilds the in-memory conversations from storage.
+    fn reload(&mut self) -> Result<(), StorageError> {
+        let snapshot = self.storage.load()?;
+        let mut convs: HashMap<String, Conversation> = HashMap::new();
+        let mut unique = HashMap::new();
+        for record in snapshot.conversations {
+            if let Some(key) = &record.unique_key {
+                unique.insert(key.clone(), record.id.clone());
+            }
+            // Chat-room membership is online-only: it survives in memory, not across restarts.
+            let room = self
+                .convs
+                .get(&record.id)
+                .map(|c| c.room.clone())
+                .unwrap_or_default();
+            convs.insert(
+                record.id.clone(),
+                Conversation {
+                    last_ts: record.created_at,
+                    record,
+                    members: BTreeMap::new(),
+                    room,
+                    last: None,
+                },
+            );
+        }
+        for member in snapshot.members {
+            if let Some(conv) = convs.get_mut(&member.cid) {
+                conv.members.insert(
+                    member.client_id,
+                    Position {
+                        read_ts: member.read_ts,
+                        ack_ts: member.ack_ts,
+                    },
+                );
+            }
+        }
+        for message in snapshot.last_messages {
+            if let Some(conv) = convs.get_mut(&message.cid) {
+                conv.last_ts = conv.last_ts.max(message.timestamp);
+                conv.last = Some(message);
+            }
+        }
+        self.convs = convs;
+        self.unique = unique;
+        Ok(())
+    }
+
+    fn handle_command(&mut self, conn: ConnId, command: GenericCommand, now: i64) {
+        let Some(cmd) = command.command_type() else {
+            self.fail(
+                conn,
+                &command,
+                Fail::Code(ErrorCode::InternalError, Some("unknown command".into())),
+            );
+            return;
+        };
+        let result = match cmd {
+            CommandType::Echo => {
+                if command.serial().is_some() {
+                    self.reply(
+                        conn,
+                        &command,
+                        GenericCommand::reply_to(&command, CommandType::Echo),
+                    );
+                }
+                Ok(())
+            }
+            CommandType::Session if command.op_type() == Some(OpType::Open) => {
+                self.session_open(conn, &command, now)
+            }
+            _ => match self.client_of(conn, &command) {
+                None => Err(Fail::Code(ErrorCode::SessionRequired, None)),
+                Some(client) => self.dispatch(conn, &client, cmd, &command, now),
+            },
+        };
+        if let Err(fail) = result {
+            self.fail(conn, &command, fail);
+        }
+    }
+
+    fn dispatch(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        cmd: CommandType,
+        command: &GenericCommand,
+        now: i64,
+    ) -> HubResult {
+        match (cmd, command.op_type()) {
+            (CommandType::Session, Some(OpType::Close)) => self.session_close(conn, client, command),
+            (CommandType::Session, Some(OpType::Query)) => self.session_query(conn, command),
+            (CommandType::Conv, Some(op)) => self.conv(conn, client, op, command, now),
+            (CommandType::Direct, _) => self.direct(conn, client, command, now),
+            (CommandType::Ack, _) => self.client_ack(conn, client, command, now),
+            (CommandType::Read, _) => self.read(conn, client, command, now),
+            (CommandType::Logs, _) => self.logs(conn, client, command),
+            (CommandType::Patch, _) => {
+                let recall = command
+                    .patch_message
+                    .as_ref()
+                    .is_some_and(|p| p.patches.iter().any(|item| item.recall == Some(true)));
+                Err(Fail::Code(
+                    if recall {
+                        ErrorCode::MessageRecallDisabled
+                    } else {
+                        ErrorCode::MessageEditDisabled
+                    },
+                    Some("not implemented by this server yet".into()),
+                ))
+            }
+            _ => Err(Fail::Code(
+                ErrorCode::InternalError,
+                Some("command not implemented by this server".into()),
+            )),
+        }
+    }
+
+    /// The client a command belongs to: its `peerId` if that client is signed in on this
+    /// connection, else (no `peerId`) the first client opened on it.
+    fn client_of(&self, conn: ConnId, command: &GenericCommand) -> Option<String> {
+        let clients = self.conns.get(&conn)?;
+        match &command.peer_id {
+            Some(peer) if !peer.is_empty() => clients.iter().find(|c| *c == peer).cloned(),
+            _ => clients.first().cloned(),
+        }
+    }
+
+    /// Answers a failed request; commands without a serial (acks, reads) get no answer.
+    fn fail(&mut self, conn: ConnId, command: &GenericCommand, fail: Fail) {
+        let (code, detail) = match fail {
+            Fail::Code(code, detail) => (code, detail),
+            Fail::Storage(error) => {
+                tracing::error!(%error, "storage error while handling a command");
+                (ErrorCode::InternalError, None)
+            }
+        };
+        if command.serial().is_none() {
+            tracing::debug!(
+                conn,
+                code = code.code(),
+                "dropping an error for a command without serial"
+            );
+            return;
+        }
+        let reply = if command.command_type() == Some(CommandType::Direct) {
+            // The JS SDK reads send failures from the ack (PROTOCOL.md §3.0, shape 2).
+            GenericCommand::reply_to(command, CommandType::Ack).with(AckCommand {
+                code: Some(code.code()),
+                reason: Some(code.name().into()),
+                ..Default::default()
+            })
+        } else {
+            GenericCommand::error_reply(command, code, detail)
+        };
+        self.reply(conn, command, reply);
+    }
+
+    fn reply(&mut self, conn: ConnId, _request: &GenericCommand, reply: GenericCommand) {
+        self.out.push(Outgoing {
+            conn,
+            command: Arc::new(reply),
+            peer_id: None,
+        });
+    }
+
+    /// Sends `push` to every session of `client` except the one on `except`.
+    fn push_to(&mut self, client: &str, push: &Arc<GenericCommand>, except: Option<ConnId>) {
+        if let Some(sessions) = self.sessions.get(client) {
+            for &conn in sessions.keys() {
+                if Some(conn) != except {
+                    self.out.push(Outgoing {
+                        conn,
+                        command: Arc::clone(push),
+                        peer_id: Some(client.to_owned()),
+                    });
+                }
+            }
+        }
+    }
+
+    /// A push body (`service = 2`, `peerId` filled per recipient).
+    fn push_body(
+        cmd: CommandType,
+        op: Option<OpType>,
+        body: impl CommandBody,
+        now: i64,
+    ) -> Arc<GenericCommand> {
+        let mut push = GenericCommand::new(cmd).with(body).with_server_ts(now);
+        push.service = Some(chinwag_protocol::IM_SERVICE);
+        if let Some(op) = op {
+            push.op = Some(op as i32);
+        }
+        Arc::new(push)
+    }
+}
+
+/// The envelope of a request (serial, `peerId`, command), enough to answer it later.
+fn envelope_of(command: &GenericCommand) -> GenericCommand {
+    GenericCommand {
+        cmd: command.cmd,
+        i: command.i,
+        peer_id: command.peer_id.clone(),
+        ..Default::default()
+    }
+}
+
+/// ISO date string as `cdate`/`udate` carry it.
+fn iso(ms: i64) -> String {
+    iso8601(ms)
+}

@@ -1,0 +1,682 @@
+//! `conv/*` commands: create, membership changes with their pushes, query, attributes, mute, count
+//! and receipt positions.
+
+use std::collections::BTreeMap;
+
+use chinwag_protocol::{
+    CommandType, ConvCommand, ErrorCode, GenericCommand, JsonObjectMessage, MaxReadTuple, OpType,
+};
+use serde_json::{Map, Value};
+
+use super::{ConnId, Conversation, Fail, Hub, HubResult, Position, iso};
+use crate::query;
+use crate::storage::{ConversationRecord, Storage};
+
+/// Keys of the conversation JSON that clients may not set through attributes.
+const RESERVED_KEYS: &[&str] = &[
+    "objectId",
+    "m",
+    "c",
+    "tr",
+    "sys",
+    "mu",
+    "lm",
+    "createdAt",
+    "updatedAt",
+    "unique",
+    "msg",
+    "bin",
+    "msg_from",
+    "msg_mid",
+    "msg_timestamp",
+    "patch_timestamp",
+];
+
+/// Default and largest page of a conversation query (LeanCloud: 10 and 1000).
+const DEFAULT_QUERY_LIMIT: usize = 10;
+const MAX_QUERY_LIMIT: usize = 1000;
+
+/// The conversation JSON of a `attr`/`where` body, `{}` when absent.
+fn json_object(message: Option<&JsonObjectMessage>) -> HubResult<Map<String, Value>> {
+    match message {
+        None => Ok(Map::new()),
+        Some(m) if m.data.trim().is_empty() => Ok(Map::new()),
+        Some(m) => match serde_json::from_str::<Value>(&m.data) {
+            Ok(Value::Object(object)) => Ok(object),
+            Ok(_) => Err(Fail::Code(
+                ErrorCode::ConversationApiFailed,
+                Some("expected a JSON object".into()),
+            )),
+            Err(error) => Err(Fail::Code(
+                ErrorCode::ConversationApiFailed,
+                Some(format!("invalid JSON: {error}")),
+            )),
+        },
+    }
+}
+
+/// Sets `value` at a dotted path (`"attr.lee"`), creating objects on the way; `{"__op":"Delete"}`
+/// removes the key.
+fn set_path(target: &mut Map<String, Value>, path: &str, value: Value) {
+    let mut parts = path.split('.').peekable();
+    let mut current = target;
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            let delete = value
+                .get("__op")
+                .and_then(Value::as_str)
+                .is_some_and(|op| op == "Delete");
+            if delete {
+                current.remove(part);
+            } else {
+                current.insert(part.to_owned(), value);
+            }
+            return;
+        }
+        let entry = current
+            .entry(part.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !entry.is_object() {
+            *entry = Value::Object(Map::new());
+        }
+        let Value::Object(next) = entry else {
+            return;
+        };
+        current = next;
+    }
+}
+
+impl<S: Storage> Hub<S> {
+    pub(super) fn conv(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        op: OpType,
+        command: &GenericCommand,
+        now: i64,
+    ) -> HubResult {
+        let body = command.conv_message.clone().unwrap_or_default();
+        match op {
+            OpType::Start => self.conv_start(conn, client, command, body, now),
+            OpType::Add | OpType::Join => self.conv_add(conn, client, command, body, now),
+            OpType::Remove | OpType::Leave | OpType::Kick => {
+                self.conv_remove(conn, client, command, body, now)
+            }
+            OpType::Query => self.conv_query(conn, command, body),
+            OpType::Update => self.conv_update(conn, client, command, body, now),
+            OpType::Mute | OpType::Unmute => {
+                self.conv_mute(conn, client, command, body, op == OpType::Mute, now)
+            }
+            OpType::Count => self.conv_count(conn, command, body),
+            OpType::MaxRead => self.conv_max_read(conn, client, command, body),
+            _ => Err(Fail::Code(
+                ErrorCode::InternalError,
+                Some("conversation operation not implemented by this server".into()),
+            )),
+        }
+    }
+
+    fn conversation(&self, cid: Option<&str>) -> HubResult<&Conversation> {
+        cid.and_then(|cid| self.convs.get(cid))
+            .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))
+    }
+
+    fn conv_reply(&mut self, conn: ConnId, command: &GenericCommand, op: OpType, body: ConvCommand) {
+        let reply = GenericCommand::reply_to(command, CommandType::Conv)
+            .with_op(op)
+            .with(body);
+        self.reply(conn, command, reply);
+    }
+
+    fn conv_start(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        command: &GenericCommand,
+        body: ConvCommand,
+        now: i64,
+    ) -> HubResult {
+        let mut attrs = json_object(body.attr.as_ref())?;
+        for key in RESERVED_KEYS {
+            attrs.remove(*key);
+        }
+        let transient = body.transient == Some(true);
+        let mut members: Vec<String> = Vec::new();
+        for member in body.m.iter().chain(std::iter::once(&client.to_owned())) {
+            if !member.is_empty() && !members.contains(member) {
+                members.push(member.clone());
+            }
+        }
+        let unique_key = (body.unique == Some(true) && !transient).then(|| {
+            let mut sorted = members.clone();
+            sorted.sort();
+            serde_json::to_string(&sorted).unwrap_or_default()
+        });
+        if let Some(key) = &unique_key {
+            if let Some(existing) = self.unique.get(key).and_then(|cid| self.convs.get(cid)) {
+                let reply = ConvCommand {
+                    cid: Some(existing.record.id.clone()),
+                    cdate: Some(iso(existing.record.created_at)),
+                    existing: Some(true),
+                    ..Default::default()
+                };
+                self.conv_reply(conn, command, OpType::Started, reply);
+                return Ok(());
+            }
+        }
+        let cid = self.ids.next(now);
+        let record = ConversationRecord {
+            id: cid.clone(),
+            creator: client.to_owned(),
+            transient,
+            system: false,
+            unique_key: unique_key.clone(),
+            attrs,
+            muted: Vec::new(),
+            created_at: now,
+            updated_at: now,
+        };
+        self.storage.save_conversation(&record)?;
+        let mut conv = Conversation {
+            record,
+            members: BTreeMap::new(),
+            room: Default::default(),
+            last: None,
+            last_ts: now,
+        };
+        if transient {
+            conv.room.insert(client.to_owned());
+        } else {
+            self.storage.add_members(&cid, &members, 0)?;
+            for member in &members {
+                conv.members.insert(member.clone(), Position::default());
+            }
+        }
+        self.convs.insert(cid.clone(), conv);
+        if let Some(key) = unique_key {
+            self.unique.insert(key, cid.clone());
+        }
+        self.conv_reply(
+            conn,
+            command,
+            OpType::Started,
+            ConvCommand {
+                cid: Some(cid.clone()),
+                cdate: Some(iso(now)),
+                ..Default::default()
+            },
+        );
+        if !transient {
+            self.push_joined(&cid, client, &members, now);
+        }
+        Ok(())
+    }
+
+    /// The pushes of the seed's events table for members `added` by `initiator`: each added member
+    /// other than the initiator is `joined` (INVITED); everyone else in the conversation, the
+    /// initiator included, gets `members_joined` (MEMBERS_JOINED).
+    fn push_joined(&mut self, cid: &str, initiator: &str, added: &[String], now: i64) {
+        let Some(conv) = self.convs.get(cid) else {
+            return;
+        };
+        let everyone = conv.member_ids();
+        let joined = Self::push_body(
+            CommandType::Conv,
+            Some(OpType::Joined),
+            ConvCommand {
+                cid: Some(cid.to_owned()),
+                init_by: Some(initiator.to_owned()),
+                ..Default::default()
+            },
+            now,
+        );
+        let members_joined = Self::push_body(
+            CommandType::Conv,
+            Some(OpType::MembersJoined),
+            ConvCommand {
+                cid: Some(cid.to_owned()),
+                init_by: Some(initiator.to_owned()),
+                m: added.to_vec(),
+                ..Default::default()
+            },
+            now,
+        );
+        for member in everyone {
+            if member != initiator && added.contains(&member) {
+                self.push_to(&member, &joined, None);
+            } else {
+                self.push_to(&member, &members_joined, None);
+            }
+        }
+    }
+
+    fn conv_add(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        command: &GenericCommand,
+        body: ConvCommand,
+        now: i64,
+    ) -> HubResult {
+        let conv = self.conversation(body.cid.as_deref())?;
+        let cid = conv.record.id.clone();
+        let ids: Vec<String> = if body.m.is_empty() {
+            vec![client.to_owned()]
+        } else {
+            body.m.clone()
+        };
+        let self_join = ids.iter().all(|id| id == client);
+        if !self_join && !conv.is_member(client) {
+            return Err(Fail::Code(ErrorCode::ConversationMembershipRequired, None));
+        }
+        if conv.record.transient {
+            if let Some(conv) = self.convs.get_mut(&cid) {
+                conv.room.extend(ids.iter().cloned());
+            }
+        } else {
+            let added: Vec<String> = ids
+                .iter()
+                .filter(|id| !conv.members.contains_key(*id))
+                .cloned()
+                .fold(Vec::new(), |mut acc, id| {
+                    if !acc.contains(&id) {
+                        acc.push(id);
+                    }
+                    acc
+                });
+            // New members start with everything before they joined read, so it is not unread.
+            let read_ts = conv.last_ts;
+            if !added.is_empty() {
+                self.storage.add_members(&cid, &added, read_ts)?;
+                if let Some(conv) = self.convs.get_mut(&cid) {
+                    for id in &added {
+                        conv.members.insert(
+                            id.clone(),
+                            Position {
+                                read_ts,
+                                ack_ts: read_ts,
+                            },
+                        );
+                    }
+                    conv.record.updated_at = now;
+                    let record = conv.record.clone();
+                    self.storage.save_conversation(&record)?;
+                }
+            }
+            self.conv_reply(
+                conn,
+                command,
+                OpType::Added,
+                ConvCommand {
+                    cid: Some(cid.clone()),
+                    allowed_pids: ids,
+                    ..Default::default()
+                },
+            );
+            if !added.is_empty() {
+                self.push_joined(&cid, client, &added, now);
+            }
+            return Ok(());
+        }
+        self.conv_reply(
+            conn,
+            command,
+            OpType::Added,
+            ConvCommand {
+                cid: Some(cid),
+                allowed_pids: ids,
+                ..Default::default()
+            },
+        );
+        Ok(())
+    }
+
+    fn conv_remove(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        command: &GenericCommand,
+        body: ConvCommand,
+        now: i64,
+    ) -> HubResult {
+        let conv = self.conversation(body.cid.as_deref())?;
+        let cid = conv.record.id.clone();
+        let ids: Vec<String> = if body.m.is_empty() {
+            vec![client.to_owned()]
+        } else {
+            body.m.clone()
+        };
+        let self_quit = ids.iter().all(|id| id == client);
+        if !self_quit && !conv.is_member(client) {
+            return Err(Fail::Code(ErrorCode::ConversationMembershipRequired, None));
+        }
+        let transient = conv.record.transient;
+        let removed: Vec<String> = ids.iter().filter(|id| conv.is_member(id)).cloned().collect();
+        let reply = ConvCommand {
+            cid: Some(cid.clone()),
+            allowed_pids: ids,
+            ..Default::default()
+        };
+        if transient {
+            if let Some(conv) = self.convs.get_mut(&cid) {
+                for id in &removed {
+                    conv.room.remove(id);
+                }
+            }
+            self.conv_reply(conn, command, OpType::Removed, reply);
+            return Ok(());
+        }
+        if !removed.is_empty() {
+            self.storage.remove_members(&cid, &removed)?;
+            if let Some(conv) = self.convs.get_mut(&cid) {
+                for id in &removed {
+                    conv.members.remove(id);
+                }
+                conv.record.updated_at = now;
+                let record = conv.record.clone();
+                self.storage.save_conversation(&record)?;
+            }
+        }
+        self.conv_reply(conn, command, OpType::Removed, reply);
+        if removed.is_empty() {
+            return Ok(());
+        }
+        // Seed events table: removed members other than the initiator are `left` (KICKED); the
+        // remaining members and the initiator get `members_left` (MEMBERS_LEFT).
+        let left = Self::push_body(
+            CommandType::Conv,
+            Some(OpType::Left),
+            ConvCommand {
+                cid: Some(cid.clone()),
+                init_by: Some(client.to_owned()),
+                ..Default::default()
+            },
+            now,
+        );
+        let members_left = Self::push_body(
+            CommandType::Conv,
+            Some(OpType::MembersLeft),
+            ConvCommand {
+                cid: Some(cid.clone()),
+                init_by: Some(client.to_owned()),
+                m: removed.clone(),
+                ..Default::default()
+            },
+            now,
+        );
+        for id in &removed {
+            if id != client {
+                self.push_to(id, &left, None);
+            }
+        }
+        let mut rest = self
+            .convs
+            .get(&cid)
+            .map(Conversation::member_ids)
+            .unwrap_or_default();
+        if !rest.iter().any(|id| id == client) {
+            rest.push(client.to_owned());
+        }
+        for id in rest {
+            self.push_to(&id, &members_left, None);
+        }
+        Ok(())
+    }
+
+    fn conv_query(&mut self, conn: ConnId, command: &GenericCommand, body: ConvCommand) -> HubResult {
+        let flag = body.flag.unwrap_or(0);
+        let compact = flag & 1 != 0;
+        let with_last_message = flag & 2 != 0;
+        let filter = if body.temp_conv_ids.is_empty() {
+            let where_json = json_object(body.r#where.as_ref())?;
+            Some(
+                query::parse_where(&Value::Object(where_json))
+                    .map_err(|error| Fail::Code(ErrorCode::ConversationApiFailed, Some(error.to_string())))?,
+            )
+        } else {
+            None
+        };
+        let mut docs: Vec<Map<String, Value>> = self
+            .convs
+            .values()
+            .filter(|conv| body.temp_conv_ids.is_empty() || body.temp_conv_ids.contains(&conv.record.id))
+            .map(Conversation::doc)
+            .filter(|doc| filter.as_ref().is_none_or(|f| f.matches(doc)))
+            .collect();
+        let sort = body
+            .sort
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or("-lm");
+        let mut keys = query::parse_sort(sort);
+        // A total order, so that paging with skip/limit is stable.
+        keys.push(query::SortKey {
+            field: "objectId".into(),
+            descending: false,
+        });
+        docs.sort_by(|a, b| query::compare(a, b, &keys));
+        let skip = usize::try_from(body.skip.unwrap_or(0)).unwrap_or(0);
+        let limit = body
+            .limit
+            .and_then(|l| usize::try_from(l).ok())
+            .filter(|l| *l > 0)
+            .unwrap_or(DEFAULT_QUERY_LIMIT)
+            .min(MAX_QUERY_LIMIT);
+        let results: Vec<Value> = docs
+            .into_iter()
+            .skip(skip)
+            .take(limit)
+            .map(|mut doc| {
+                if compact {
+                    doc.remove("m");
+                }
+                if !with_last_message {
+                    for key in [
+                        "msg",
+                        "bin",
+                        "msg_from",
+                        "msg_mid",
+                        "msg_timestamp",
+                        "patch_timestamp",
+                    ] {
+                        doc.remove(key);
+                    }
+                }
+                // LeanCloud sends createdAt/updatedAt as plain ISO strings (lm stays a Date).
+                for key in ["createdAt", "updatedAt"] {
+                    if let Some(iso) = doc.get(key).and_then(|d| d.get("iso")).cloned() {
+                        doc.insert(key.into(), iso);
+                    }
+                }
+                Value::Object(doc)
+            })
+            .collect();
+        self.conv_reply(
+            conn,
+            command,
+            OpType::Results,
+            ConvCommand {
+                results: Some(JsonObjectMessage {
+                    data: Value::Array(results).to_string(),
+                }),
+                ..Default::default()
+            },
+        );
+        Ok(())
+    }
+
+    fn conv_update(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        command: &GenericCommand,
+        body: ConvCommand,
+        now: i64,
+    ) -> HubResult {
+        let conv = self.conversation(body.cid.as_deref())?;
+        if !conv.record.transient && !conv.is_member(client) {
+            return Err(Fail::Code(ErrorCode::ConversationUpdateRejected, None));
+        }
+        let cid = conv.record.id.clone();
+        let changes = json_object(body.attr.as_ref())?;
+        let Some(conv) = self.convs.get_mut(&cid) else {
+            return Err(Fail::Code(ErrorCode::ConversationNotFound, None));
+        };
+        for (key, value) in &changes {
+            let top = key.split('.').next().unwrap_or(key);
+            if !RESERVED_KEYS.contains(&top) {
+                set_path(&mut conv.record.attrs, key, value.clone());
+            }
+        }
+        conv.record.updated_at = now;
+        let record = conv.record.clone();
+        let members = conv.member_ids();
+        self.storage.save_conversation(&record)?;
+        self.conv_reply(
+            conn,
+            command,
+            OpType::Updated,
+            ConvCommand {
+                cid: Some(cid.clone()),
+                udate: Some(iso(now)),
+                ..Default::default()
+            },
+        );
+        let changes = JsonObjectMessage {
+            data: Value::Object(changes).to_string(),
+        };
+        let push = Self::push_body(
+            CommandType::Conv,
+            Some(OpType::Updated),
+            ConvCommand {
+                cid: Some(cid),
+                init_by: Some(client.to_owned()),
+                udate: Some(iso(now)),
+                attr: Some(changes.clone()),
+                attr_modified: Some(changes),
+                ..Default::default()
+            },
+            now,
+        );
+        for member in members {
+            // Everyone but the session that made the change, which already has it.
+            let except = (member == client).then_some(conn);
+            self.push_to(&member, &push, except);
+        }
+        Ok(())
+    }
+
+    fn conv_mute(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        command: &GenericCommand,
+        body: ConvCommand,
+        mute: bool,
+        now: i64,
+    ) -> HubResult {
+        let cid = self.conversation(body.cid.as_deref())?.record.id.clone();
+        if let Some(conv) = self.convs.get_mut(&cid) {
+            let muted = &mut conv.record.muted;
+            let present = muted.iter().any(|m| m == client);
+            if mute && !present {
+                muted.push(client.to_owned());
+            } else if !mute && present {
+                muted.retain(|m| m != client);
+            }
+            conv.record.updated_at = now;
+            let record = conv.record.clone();
+            self.storage.save_conversation(&record)?;
+        }
+        self.conv_reply(
+            conn,
+            command,
+            OpType::Updated,
+            ConvCommand {
+                cid: Some(cid),
+                udate: Some(iso(now)),
+                ..Default::default()
+            },
+        );
+        Ok(())
+    }
+
+    fn conv_count(&mut self, conn: ConnId, command: &GenericCommand, body: ConvCommand) -> HubResult {
+        let conv = self.conversation(body.cid.as_deref())?;
+        let count = if conv.record.transient {
+            // Chat rooms report how many members are online.
+            conv.room.iter().filter(|id| self.is_online(id)).count()
+        } else {
+            conv.members.len()
+        };
+        let cid = conv.record.id.clone();
+        self.conv_reply(
+            conn,
+            command,
+            OpType::Result,
+            ConvCommand {
+                cid: Some(cid),
+                count: Some(i32::try_from(count).unwrap_or(i32::MAX)),
+                ..Default::default()
+            },
+        );
+        Ok(())
+    }
+
+    fn conv_max_read(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        command: &GenericCommand,
+        body: ConvCommand,
+    ) -> HubResult {
+        let conv = self.conversation(body.cid.as_deref())?;
+        let cid = conv.record.id.clone();
+        let others = conv.members.iter().filter(|(id, _)| id.as_str() != client);
+        let max_read = others.clone().map(|(_, p)| p.read_ts).max().unwrap_or(0);
+        let max_ack = others.map(|(_, p)| p.ack_ts).max().unwrap_or(0);
+        let tuples = if body.query_all_members == Some(true) {
+            conv.members
+                .iter()
+                .map(|(id, p)| MaxReadTuple {
+                    pid: Some(id.clone()),
+                    max_ack_timestamp: Some(p.ack_ts),
+                    max_read_timestamp: Some(p.read_ts),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        self.conv_reply(
+            conn,
+            command,
+            OpType::MaxRead,
+            ConvCommand {
+                cid: Some(cid),
+                max_read_timestamp: Some(max_read),
+                max_ack_timestamp: Some(max_ack),
+                max_read_tuples: tuples,
+                ..Default::default()
+            },
+        );
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotted_paths_nest_and_delete() {
+        let mut attrs = Map::new();
+        set_path(&mut attrs, "attr.lee", Value::from(1));
+        set_path(&mut attrs, "name", Value::from("x"));
+        assert_eq!(
+            Value::Object(attrs.clone()),
+            serde_json::json!({"attr": {"lee": 1}, "name": "x"})
+        );
+        set_path(&mut attrs, "attr.lee", serde_json::json!({"__op": "Delete"}));
+        assert_eq!(Value::Object(attrs), serde_json::json!({"attr": {}, "name": "x"}));
+    }
+}

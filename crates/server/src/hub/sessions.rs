@@ -1,0 +1,275 @@
+//! `session/*` commands: sign-in with session tokens and `tag` conflicts, sign-out, online status,
+//! and the end of a connection (which delivers `will` messages).
+
+use chinwag_protocol::{
+    CommandType, ErrorCode, GenericCommand, OpType, SessionCommand, UnreadCommand, UnreadTuple,
+};
+
+use super::{ConnId, Fail, Hub, HubResult, Session};
+use crate::storage::Storage;
+use crate::token::TokenError;
+
+/// Longest client id accepted (LeanCloud: 64 characters).
+const MAX_CLIENT_ID_CHARS: usize = 64;
+
+impl<S: Storage> Hub<S> {
+    pub(super) fn session_open(&mut self, conn: ConnId, command: &GenericCommand, now: i64) -> HubResult {
+        let body = command.session_message.clone().unwrap_or_default();
+        let client = match command.peer_id.as_deref() {
+            Some(id) if !id.is_empty() => id.to_owned(),
+            _ => self.ids.next(now),
+        };
+        if client.chars().count() > MAX_CLIENT_ID_CHARS {
+            return self.session_refused(conn, command, ErrorCode::InvalidLogin, "client id too long");
+        }
+        if body.r == Some(true) {
+            if let Some(token) = body.st.as_deref() {
+                if self.revoked_tokens.contains(token) {
+                    return self.session_refused(
+                        conn,
+                        command,
+                        ErrorCode::SessionConflict,
+                        "signed in elsewhere with the same tag",
+                    );
+                }
+                if let Err(error) = self.signer.verify(token, &client, now) {
+                    let detail = match error {
+                        TokenError::Expired => "session token expired",
+                        TokenError::Invalid => "session token invalid",
+                    };
+                    return self.session_refused(conn, command, ErrorCode::SessionTokenExpired, detail);
+                }
+            }
+        } else if let Some(tag) = body.tag.as_deref().filter(|t| !t.is_empty()) {
+            self.kick_conflicting(conn, &client, tag, body.device_id.as_deref(), now);
+        }
+
+        let token = self
+            .signer
+            .issue(&client, now + i64::from(self.config.session_ttl_secs) * 1000);
+        let clients = self.conns.entry(conn).or_default();
+        if !clients.contains(&client) {
+            clients.push(client.clone());
+        }
+        let previous = self.sessions.entry(client.clone()).or_default().insert(
+            conn,
+            Session {
+                tag: if body.r == Some(true) {
+                    None
+                } else {
+                    body.tag.clone()
+                },
+                device_id: body.device_id.clone(),
+                token: token.clone(),
+                wills: Vec::new(),
+            },
+        );
+        // A re-login on the same connection keeps the tag it signed in with.
+        if let (Some(previous), Some(session)) = (
+            previous,
+            self.sessions.get_mut(&client).and_then(|s| s.get_mut(&conn)),
+        ) {
+            if session.tag.is_none() {
+                session.tag = previous.tag;
+                session.device_id = session.device_id.take().or(previous.device_id);
+            }
+        }
+        let reply = GenericCommand::reply_to(command, CommandType::Session)
+            .with_op(OpType::Opened)
+            .with_peer_id(client.clone())
+            .with_server_ts(now)
+            .with(SessionCommand {
+                st: Some(token),
+                st_ttl: Some(self.config.session_ttl_secs),
+                ..Default::default()
+            });
+        self.reply(conn, command, reply);
+        self.push_unread_after_login(conn, &client, body.last_unread_notif_time.unwrap_or(0), now)
+    }
+
+    /// Answers `session/open` with `session/closed{code}` (the shape the SDKs read for login failures).
+    fn session_refused(
+        &mut self,
+        conn: ConnId,
+        command: &GenericCommand,
+        code: ErrorCode,
+        detail: &str,
+    ) -> HubResult {
+        let reply = GenericCommand::reply_to(command, CommandType::Session)
+            .with_op(OpType::Closed)
+            .with(SessionCommand {
+                code: Some(code.code()),
+                reason: Some(code.name().into()),
+                detail: Some(detail.into()),
+                ..Default::default()
+            });
+        self.reply(conn, command, reply);
+        Ok(())
+    }
+
+    /// Single-device sign-in: an older session of `client` with the same `tag` on another device is
+    /// closed with 4111 and its token revoked.
+    fn kick_conflicting(&mut self, conn: ConnId, client: &str, tag: &str, device_id: Option<&str>, now: i64) {
+        let Some(sessions) = self.sessions.get(client) else {
+            return;
+        };
+        let victims: Vec<ConnId> = sessions
+            .iter()
+            .filter(|(other, session)| {
+                **other != conn
+                    && session.tag.as_deref() == Some(tag)
+                    && (device_id.is_none() || session.device_id.as_deref() != device_id)
+            })
+            .map(|(other, _)| *other)
+            .collect();
+        for victim in victims {
+            let push = Self::push_body(
+                CommandType::Session,
+                Some(OpType::Closed),
+                SessionCommand {
+                    code: Some(ErrorCode::SessionConflict.code()),
+                    reason: Some(ErrorCode::SessionConflict.name().into()),
+                    detail: Some("signed in on another device with the same tag".into()),
+                    ..Default::default()
+                },
+                now,
+            );
+            self.out.push(super::Outgoing {
+                conn: victim,
+                command: push,
+                peer_id: Some(client.to_owned()),
+            });
+            if let Some(session) = self.remove_session(victim, client) {
+                self.revoked_tokens.insert(session.token);
+            }
+        }
+    }
+
+    /// Removes `client`'s session on `conn`; leaves chat rooms when it was the client's last one.
+    fn remove_session(&mut self, conn: ConnId, client: &str) -> Option<Session> {
+        if let Some(clients) = self.conns.get_mut(&conn) {
+            clients.retain(|c| c != client);
+        }
+        let sessions = self.sessions.get_mut(client)?;
+        let session = sessions.remove(&conn);
+        if sessions.is_empty() {
+            self.sessions.remove(client);
+            for conv in self.convs.values_mut() {
+                if conv.record.transient {
+                    conv.room.remove(client);
+                }
+            }
+        }
+        session
+    }
+
+    /// After a login: one `unread` push with every conversation that has unread messages newer than
+    /// the client's `lastUnreadNotifTime`.
+    fn push_unread_after_login(&mut self, conn: ConnId, client: &str, since: i64, now: i64) -> HubResult {
+        let counts = self.storage.unread_counts(client, since)?;
+        if counts.is_empty() {
+            return Ok(());
+        }
+        let convs = counts
+            .into_iter()
+            .map(|count| {
+                let mut tuple = self.unread_tuple(&count.cid, count.unread);
+                tuple.mentioned = Some(count.mentioned);
+                tuple
+            })
+            .collect();
+        let push = Self::push_body(
+            CommandType::Unread,
+            None,
+            UnreadCommand {
+                convs,
+                notif_time: Some(now),
+            },
+            now,
+        );
+        self.out.push(super::Outgoing {
+            conn,
+            command: push,
+            peer_id: Some(client.to_owned()),
+        });
+        Ok(())
+    }
+
+    /// An `UnreadTuple` for `cid` with its last message (both required fields filled).
+    pub(super) fn unread_tuple(&self, cid: &str, unread: u32) -> UnreadTuple {
+        let mut tuple = UnreadTuple {
+            cid: cid.to_owned(),
+            unread: i32::try_from(unread).unwrap_or(i32::MAX),
+            ..Default::default()
+        };
+        if let Some(last) = self.convs.get(cid).and_then(|c| c.last.as_ref()) {
+            tuple.mid = Some(last.id.clone());
+            tuple.timestamp = Some(last.timestamp);
+            tuple.from = Some(last.from.clone());
+            tuple.data = last.data.clone();
+            tuple.binary_msg = last.binary.clone();
+            tuple.patch_timestamp = last.patch_timestamp;
+        }
+        tuple
+    }
+
+    pub(super) fn session_close(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        command: &GenericCommand,
+    ) -> HubResult {
+        // A deliberate sign-out drops pending `will` messages: they are for unexpected drops.
+        self.remove_session(conn, client);
+        let reply = GenericCommand::reply_to(command, CommandType::Session)
+            .with_op(OpType::Closed)
+            .with(SessionCommand::default());
+        if command.serial().is_some() {
+            self.reply(conn, command, reply);
+        }
+        Ok(())
+    }
+
+    pub(super) fn session_query(&mut self, conn: ConnId, command: &GenericCommand) -> HubResult {
+        let asked = command
+            .session_message
+            .as_ref()
+            .map(|s| s.session_peer_ids.clone())
+            .unwrap_or_default();
+        let online = asked
+            .into_iter()
+            .take(20)
+            .filter(|id| self.is_online(id))
+            .collect();
+        let reply = GenericCommand::reply_to(command, CommandType::Session)
+            .with_op(OpType::QueryResult)
+            .with(SessionCommand {
+                online_session_peer_ids: online,
+                ..Default::default()
+            });
+        self.reply(conn, command, reply);
+        Ok(())
+    }
+
+    /// A connection ended: its sessions end, and their `will` messages are delivered.
+    pub(super) fn end_connection(&mut self, conn: ConnId, now: i64) {
+        let clients = self.conns.remove(&conn).unwrap_or_default();
+        for client in clients {
+            let Some(session) = self.remove_session(conn, &client) else {
+                continue;
+            };
+            for will in session.wills {
+                if let Err(fail) = self.deliver_will(&client, will, now) {
+                    match fail {
+                        Fail::Storage(error) => {
+                            tracing::error!(%error, "cannot store a will message")
+                        }
+                        Fail::Code(code, _) => {
+                            tracing::debug!(%code, "will message not delivered")
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! chinwag-server: a self-hostable server for the LeanCloud RTM (real-time chat) protocol, so the
+//! official LeanCloud SDKs and chinwag clients keep working when pointed at it.
+//!
+//! # Running it
+//!
+//! ```text
+//! cargo run -p chinwag-server -- --listen 127.0.0.1:8282 --data-dir ./chinwag-data \
+//!     --app-id my-app --app-key my-key
+//! ```
+//!
+//! | flag | env var | default | meaning |
+//! |---|---|---|---|
+//! | `--listen` | `CHINWAG_LISTEN` | `127.0.0.1:8282` | address and port (0 = any free port) |
+//! | `--data-dir` | `CHINWAG_DATA_DIR` | `chinwag-data` | directory of the SQLite database |
+//! | `--app-id` | `CHINWAG_APP_ID` | `chinwag-local` | the app id clients use |
+//! | `--app-key` | `CHINWAG_APP_KEY` | `chinwag-local-key` | app key; also signs session tokens |
+//! | `--max-frame-bytes` | `CHINWAG_MAX_FRAME_BYTES` | 65536 | larger WebSocket messages close the connection with 4109 |
+//! | `--max-message-bytes` | `CHINWAG_MAX_MESSAGE_BYTES` | 5120 | larger message contents get an error ack (4109) |
+//! | `--outgoing-queue` | `CHINWAG_OUTGOING_QUEUE` | 1024 | frames queued per connection before a slow client is dropped |
+//!
+//! `RUST_LOG` sets the log filter (default `info`). SIGINT/SIGTERM stop it cleanly.
+//! One port serves the WebSocket endpoint at `/` (subprotocols `lc.protobuf2.3`, `lc.protobuf2.1`
+//! with binary frames, `lc.proto2base64.3`, `lc.proto2base64.1` with base64 text frames; the header
+//! is echoed, or `?subprotocol=` is read when the client cannot send the header),
+//! `GET /v1/route` (`{"server","secondary","ttl"}`) and `GET /health`.
+//!
+//! Point the official JS SDK at it with `new Realtime({appId, appKey, RTMServers:
+//! 'ws://127.0.0.1:8282/'})` (v5 also needs `server: 'http://127.0.0.1:8282'`).
+//!
+//! # Embedding it (tests, the Rust SDK quickstart)
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), chinwag_server::ServerError> {
+//! use chinwag_server::{Server, ServerConfig};
+//!
+//! let mut config = ServerConfig::local("127.0.0.1:0".parse().unwrap()); // in-memory, free port
+//! config.app_id = "my-app".into();
+//! let server = Server::bind(config).await?;
+//! let url = server.ws_url(); // "ws://127.0.0.1:PORT/"
+//! // ... connect clients to `url` ...
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Design
+//!
+//! - [`hub`]: the transport-free command state machine (sessions, conversations, delivery) with
+//!   injected time; tests drive it without sockets. It runs each batch of commands inside one
+//!   storage transaction and releases the replies only after the commit (group commit).
+//! - [`storage`]: a synchronous [`Storage`] trait; [`SqliteStorage`] (bundled SQLite, WAL,
+//!   numbered migrations). Read positions are one row per member; unread counts come from the
+//!   message index, so a message never writes a row per member.
+//! - [`server`]: axum; the hub runs on a dedicated thread fed by a channel; per-connection bounded
+//!   queues; a client that cannot keep up is disconnected (it catches up after reconnecting).
+//! - [`query`]: the conversation query language (`where`, `sort`).
+//!
+//! # What is implemented
+//!
+//! | area | status |
+//! |---|---|
+//! | session open/close/query, anonymous ids, signed session tokens (`st`, `r=true`, 4112), `tag` conflicts (4111), several clients per connection, echo | done |
+//! | conv start (`unique`, chat rooms), add/join, remove/quit with the seed's event pushes, update (dotted keys, `updated` push), mute/unmute, count, max_read | done |
+//! | conv query: `where` (see [`query`]), sort, limit/skip, flag (compact, last message), `tempConvIds` | done |
+//! | direct: ack, fan-out, `dt` de-duplication, transient, `will`, mentions, 5 KB limit | done |
+//! | client acks (both forms), `read`, `rcp` receipts, `unread` after login and after reads | done |
+//! | logs: `t/mid/tIncluded`, `tt/tmid/ttIncluded`, `l`/`limit`, direction, `lctype`, binary as base64 | done |
+//! | SQLite storage with restart, group commit, WAL | done |
+//! | patch (edit/recall) | not yet: answered with 4406/4407 |
+//! | blacklist, shut-up, member roles (`member_info_update`) | not yet: `INTERNAL_ERROR` reply |
+//! | system (service) and temporary conversations (TTL) | not yet (temporary ids are queryable) |
+//! | REST: `/1.1/rtm/notifications`, `/1.1/classes/_ConversationMemberInfo`, `/1.1/rtm/sign`, IM REST API | not yet |
+//! | login/conversation signatures (HMAC-SHA1 with the master key), rate limits | not yet: signatures are ignored |
+//! | offline push notifications, `goaway`, multi-node | not yet |
+
+pub mod hub;
+pub mod query;
+pub mod server;
+pub mod storage;
+pub mod time;
+pub mod token;
+
+pub use hub::{ConnId, Hub, HubConfig, Input, Outgoing};
+pub use server::{RunningServer, Server, ServerConfig, ServerError};
+pub use storage::{SqliteStorage, Storage, StorageError};

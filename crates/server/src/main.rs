@@ -1,0 +1,91 @@
+//! The `chinwag-server` binary: flags and environment variables → [`chinwag_server::Server`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use chinwag_server::{Server, ServerConfig};
+use clap::Parser;
+
+/// A self-hostable server for the LeanCloud RTM protocol.
+#[derive(Debug, Parser)]
+#[command(name = "chinwag-server", version, about)]
+struct Args {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "CHINWAG_LISTEN", default_value = "127.0.0.1:8282")]
+    listen: SocketAddr,
+    /// Directory of the SQLite database.
+    #[arg(long, env = "CHINWAG_DATA_DIR", default_value = "chinwag-data")]
+    data_dir: PathBuf,
+    /// LeanCloud app id the clients use.
+    #[arg(long, env = "CHINWAG_APP_ID", default_value = "chinwag-local")]
+    app_id: String,
+    /// App key; also the key that signs session tokens.
+    #[arg(long, env = "CHINWAG_APP_KEY", default_value = "chinwag-local-key")]
+    app_key: String,
+    /// Largest WebSocket frame accepted, in bytes.
+    #[arg(long, env = "CHINWAG_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
+    max_frame_bytes: usize,
+    /// Largest message content accepted, in bytes.
+    #[arg(long, env = "CHINWAG_MAX_MESSAGE_BYTES", default_value_t = 5 * 1024)]
+    max_message_bytes: usize,
+    /// Frames queued per connection before a slow client is disconnected.
+    #[arg(long, env = "CHINWAG_OUTGOING_QUEUE", default_value_t = 1024)]
+    outgoing_queue: usize,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let config = ServerConfig {
+        listen: args.listen,
+        data_dir: Some(args.data_dir.clone()),
+        app_id: args.app_id,
+        app_key: args.app_key,
+        max_frame_bytes: args.max_frame_bytes,
+        max_message_bytes: args.max_message_bytes,
+        outgoing_queue: args.outgoing_queue,
+        ..ServerConfig::local(args.listen)
+    };
+    let server = Server::bind(config).await?;
+    tracing::info!(
+        ws = %server.ws_url(),
+        http = %server.http_url(),
+        data_dir = %args.data_dir.display(),
+        "ready"
+    );
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    server.shutdown().await;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

@@ -1,0 +1,238 @@
+//! The network runtime: one port serving the RTM WebSocket endpoint, `GET /v1/route` and
+//! `GET /health`, with the [`Hub`] running on a dedicated thread.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), chinwag_server::ServerError> {
+//! use chinwag_server::{Server, ServerConfig};
+//!
+//! // Port 0 picks a free port; no data dir keeps everything in memory.
+//! let server = Server::bind(ServerConfig::local("127.0.0.1:0".parse().unwrap())).await?;
+//! println!("point RTMServers at {}", server.ws_url());
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod connection;
+mod fanout;
+mod hub_thread;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::get;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::hub::{Hub, HubConfig};
+use crate::storage::{SqliteStorage, StorageError};
+use hub_thread::HubEvent;
+
+/// Settings of a server.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Directory of the SQLite database; `None` keeps everything in memory (tests, demos).
+    pub data_dir: Option<PathBuf>,
+    /// The LeanCloud app id clients use.
+    pub app_id: String,
+    /// The app key; also signs session tokens.
+    pub app_key: String,
+    /// Largest WebSocket message accepted, in bytes; bigger ones close the connection with 4109.
+    pub max_frame_bytes: usize,
+    /// Largest message content accepted by `direct`, in bytes (LeanCloud: 5 KB).
+    pub max_message_bytes: usize,
+    /// Frames queued per connection before a slow client is disconnected.
+    pub outgoing_queue: usize,
+    /// Most commands committed in one storage transaction.
+    pub max_batch: usize,
+    /// Session token lifetime, in seconds.
+    pub session_ttl_secs: i32,
+}
+
+impl ServerConfig {
+    /// Defaults for local use on `listen`: in-memory storage, app id `chinwag-local`.
+    pub fn local(listen: SocketAddr) -> Self {
+        Self {
+            listen,
+            data_dir: None,
+            app_id: "chinwag-local".into(),
+            app_key: "chinwag-local-key".into(),
+            max_frame_bytes: 64 * 1024,
+            max_message_bytes: 5 * 1024,
+            outgoing_queue: 1024,
+            max_batch: 256,
+            session_ttl_secs: 2 * 24 * 3600,
+        }
+    }
+}
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The storage could not be opened.
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+    /// The listening socket could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The hub thread could not be started.
+    #[error("cannot start the hub thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// Shared by every HTTP handler.
+#[derive(Clone)]
+struct AppState {
+    hub: mpsc::Sender<HubEvent>,
+    next_conn: Arc<AtomicU64>,
+    local_addr: SocketAddr,
+    config: Arc<ServerConfig>,
+}
+
+/// Starts servers.
+#[derive(Debug)]
+pub struct Server;
+
+impl Server {
+    /// Opens the storage, starts the hub thread and listens; returns once the port is bound.
+    pub async fn bind(config: ServerConfig) -> Result<RunningServer, ServerError> {
+        let storage = match &config.data_dir {
+            Some(dir) => SqliteStorage::open(dir)?,
+            None => SqliteStorage::in_memory()?,
+        };
+        let mut hub_config = HubConfig::new(config.app_id.clone(), config.app_key.as_bytes());
+        hub_config.max_message_bytes = config.max_message_bytes;
+        hub_config.session_ttl_secs = config.session_ttl_secs;
+        hub_config.id_seed = random_seed();
+        let hub = Hub::new(hub_config, storage)?;
+        let (hub_tx, hub_thread) =
+            hub_thread::spawn(hub, config.max_batch.max(1)).map_err(ServerError::Thread)?;
+
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| ServerError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let state = AppState {
+            hub: hub_tx.clone(),
+            next_conn: Arc::new(AtomicU64::new(1)),
+            local_addr,
+            config: Arc::new(config),
+        };
+        let app = Router::new()
+            .route("/", get(connection::upgrade))
+            .route("/v1/route", get(route))
+            .route("/health", get(health))
+            .with_state(state);
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let serve = tokio::spawn(async move {
+            let result = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stop_rx.await;
+                })
+                .await;
+            if let Err(error) = result {
+                tracing::error!(%error, "HTTP server failed");
+            }
+        });
+        tracing::info!(%local_addr, "chinwag-server listening (ws://{local_addr}/)");
+        Ok(RunningServer {
+            local_addr,
+            stop: Some(stop_tx),
+            serve,
+            hub: hub_tx,
+            hub_thread: Some(hub_thread),
+        })
+    }
+}
+
+/// A server that is accepting connections.
+#[derive(Debug)]
+pub struct RunningServer {
+    local_addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    serve: tokio::task::JoinHandle<()>,
+    hub: mpsc::Sender<HubEvent>,
+    hub_thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// The address it listens on (with the real port when bound to port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The WebSocket URL to give clients (`RTMServers`), e.g. `ws://127.0.0.1:4321/`.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/", self.local_addr)
+    }
+
+    /// The HTTP base URL (the v5 JS SDK's `server` option), e.g. `http://127.0.0.1:4321`.
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.local_addr)
+    }
+
+    /// Stops the server: commits what the hub has queued, closes every WebSocket (code 1001, so
+    /// clients reconnect later) and waits for the hub thread and the listener to finish.
+    pub async fn shutdown(mut self) {
+        // Stop the hub first: it drains queued commands, then dropping the connection queues makes
+        // every writer close its socket, which lets the graceful HTTP shutdown complete.
+        let _ = self.hub.send(HubEvent::Shutdown).await;
+        if let Some(thread) = self.hub_thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.serve).await;
+        tracing::info!(local_addr = %self.local_addr, "chinwag-server stopped");
+    }
+}
+
+/// The server's own WebSocket URL as seen by the client (from its `Host` header).
+fn own_ws_url(state: &AppState, headers: &HeaderMap) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
+        .map_or_else(|| state.local_addr.to_string(), str::to_owned);
+    format!("ws://{host}/")
+}
+
+/// `GET /v1/route`: where the RTM endpoint is (PROTOCOL.md §2.3).
+async fn route(State(state): State<AppState>, headers: HeaderMap) -> axum::Json<serde_json::Value> {
+    let url = own_ws_url(&state, &headers);
+    axum::Json(serde_json::json!({"server": url, "secondary": url, "ttl": 3600}))
+}
+
+/// `GET /health`.
+async fn health(State(state): State<AppState>) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({
+        "status": if state.hub.is_closed() { "stopping" } else { "ok" },
+        "appId": state.config.app_id,
+    }))
+}
+
+/// A per-process seed so ids from different runs never collide.
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_i64(crate::time::now_ms());
+    hasher.write_u32(std::process::id());
+    hasher.finish()
+}

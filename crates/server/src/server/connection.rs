@@ -1,0 +1,164 @@
+//! One WebSocket: subprotocol negotiation, then frames in (decoded, size-checked, handed to the hub)
+//! and frames out (from the connection's bounded queue). This layer only frames bytes.
+
+use std::sync::atomic::Ordering;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chinwag_protocol::{ErrorCode, Frame, Subprotocol};
+use futures_util::{SinkExt as _, StreamExt as _};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+use super::AppState;
+use super::fanout::ConnHandle;
+use super::hub_thread::HubEvent;
+
+/// WebSocket close code for frames that are not RTM commands (RFC 6455 "invalid frame payload").
+const CLOSE_INVALID_PAYLOAD: u16 = 1007;
+/// WebSocket close code when the server stops or drops a client that cannot keep up.
+const CLOSE_GOING_AWAY: u16 = 1001;
+
+/// `?subprotocol=` for clients that cannot set the header (WeChat mini-programs, 4.3.1).
+#[derive(Debug, Deserialize)]
+pub(crate) struct UpgradeQuery {
+    subprotocol: Option<String>,
+}
+
+/// `GET /`: accepts the WebSocket upgrade with one of the RTM subprotocols.
+pub(crate) async fn upgrade(
+    State(state): State<AppState>,
+    Query(query): Query<UpgradeQuery>,
+    mut ws: WebSocketUpgrade,
+) -> Response {
+    let offered: Vec<String> = ws
+        .requested_protocols()
+        .filter_map(|p| p.to_str().ok().map(str::to_owned))
+        .collect();
+    let subprotocol = if offered.is_empty() {
+        match query.subprotocol.as_deref() {
+            // No header and no query: the plain binary protocol, without echoing a header the
+            // client did not ask for (strict clients reject that).
+            None => Subprotocol::Protobuf2V3,
+            Some(name) => match Subprotocol::parse(name) {
+                Some(subprotocol) => subprotocol,
+                None => return unsupported(name),
+            },
+        }
+    } else {
+        match offered.iter().find_map(|name| Subprotocol::parse(name)) {
+            Some(subprotocol) => {
+                ws.set_selected_protocol(HeaderValue::from_static(subprotocol.as_str()));
+                subprotocol
+            }
+            None => return unsupported(&offered.join(", ")),
+        }
+    };
+    // Let tungstenite accept a bit more than our limit so we can answer oversized frames with a
+    // proper close code instead of a transport error.
+    let transport_limit = state.config.max_frame_bytes.saturating_mul(4).max(1 << 20);
+    ws.max_message_size(transport_limit)
+        .max_frame_size(transport_limit)
+        .on_upgrade(move |socket| serve(socket, state, subprotocol))
+}
+
+fn unsupported(name: &str) -> Response {
+    tracing::debug!(subprotocol = name, "refusing an unknown subprotocol");
+    (
+        StatusCode::BAD_REQUEST,
+        format!("unsupported subprotocol {name:?}; use lc.protobuf2.3 or lc.proto2base64.3\n"),
+    )
+        .into_response()
+}
+
+async fn serve(socket: WebSocket, state: AppState, subprotocol: Subprotocol) {
+    let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
+    let (frames_tx, mut frames_rx) = mpsc::channel(state.config.outgoing_queue.max(1));
+    let handle = ConnHandle {
+        tx: frames_tx,
+        format: subprotocol.format(),
+    };
+    if state.hub.send(HubEvent::Open(conn, handle)).await.is_err() {
+        return; // shutting down
+    }
+    tracing::debug!(conn, %subprotocol, "connection opened");
+    let (mut sink, mut stream) = socket.split();
+    let (close_tx, mut close_rx) = mpsc::channel::<(u16, &'static str)>(1);
+
+    let writer = async {
+        loop {
+            tokio::select! {
+                frame = frames_rx.recv() => match frame {
+                    Some(frame) => {
+                        if sink.send(frame).await.is_err() {
+                            return;
+                        }
+                    }
+                    None => {
+                        // The hub dropped us (too slow) or is stopping.
+                        let _ = sink.send(close(CLOSE_GOING_AWAY, "going away")).await;
+                        return;
+                    }
+                },
+                Some((code, reason)) = close_rx.recv() => {
+                    let _ = sink.send(close(code, reason)).await;
+                    return;
+                }
+            }
+        }
+    };
+
+    let max_frame = state.config.max_frame_bytes;
+    let hub = state.hub.clone();
+    let reader = async {
+        let mut closing = false;
+        while let Some(message) = stream.next().await {
+            let frame = match message {
+                Ok(Message::Binary(bytes)) => Frame::Binary(bytes.to_vec()),
+                Ok(Message::Text(text)) => Frame::Text(text.as_str().to_owned()),
+                Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+                Ok(Message::Close(_)) | Err(_) => break,
+            };
+            if frame.len() > max_frame {
+                tracing::debug!(conn, len = frame.len(), "frame too long");
+                let code = ErrorCode::FrameTooLong.code() as u16;
+                closing = close_tx.try_send((code, "FRAME_TOO_LONG")).is_ok();
+                break;
+            }
+            match frame.decode() {
+                Ok(command) => {
+                    if hub.send(HubEvent::Command(conn, command)).await.is_err() {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    tracing::debug!(conn, %error, "malformed frame");
+                    closing = close_tx
+                        .try_send((CLOSE_INVALID_PAYLOAD, "malformed frame"))
+                        .is_ok();
+                    break;
+                }
+            }
+        }
+        if closing {
+            // Let the writer send its close frame; it ends the connection when done.
+            std::future::pending::<()>().await;
+        }
+    };
+
+    tokio::select! {
+        () = writer => {}
+        () = reader => {}
+    }
+    let _ = state.hub.send(HubEvent::Close(conn)).await;
+    tracing::debug!(conn, "connection closed");
+}
+
+fn close(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
+}

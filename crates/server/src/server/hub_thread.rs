@@ -1,0 +1,93 @@
+//! The hub's own thread: it drains whatever commands are queued (up to a batch size), runs them in
+//! one storage transaction, and hands the replies and pushes to the connections. SQLite I/O never
+//! blocks a tokio worker.
+
+use std::collections::HashMap;
+
+use chinwag_protocol::GenericCommand;
+use tokio::sync::mpsc;
+
+use super::fanout::{ConnHandle, deliver};
+use crate::hub::{ConnId, Hub, Input};
+use crate::storage::Storage;
+
+/// Capacity of the hub's inbound queue; readers wait when it is full (back-pressure).
+const INBOUND_QUEUE: usize = 4096;
+
+/// What the connections tell the hub thread.
+#[derive(Debug)]
+pub(crate) enum HubEvent {
+    /// A WebSocket opened; its frames go to `handle`.
+    Open(ConnId, ConnHandle),
+    /// A decoded command.
+    Command(ConnId, GenericCommand),
+    /// A WebSocket closed.
+    Close(ConnId),
+    /// Finish the queued work and stop.
+    Shutdown,
+}
+
+/// Starts the hub thread; returns its inbound queue and join handle.
+pub(crate) fn spawn<S: Storage + 'static>(
+    hub: Hub<S>,
+    max_batch: usize,
+) -> std::io::Result<(mpsc::Sender<HubEvent>, std::thread::JoinHandle<()>)> {
+    let (tx, rx) = mpsc::channel(INBOUND_QUEUE);
+    let thread = std::thread::Builder::new()
+        .name("chinwag-hub".into())
+        .spawn(move || run(hub, rx, max_batch))?;
+    Ok((tx, thread))
+}
+
+fn run<S: Storage>(mut hub: Hub<S>, mut rx: mpsc::Receiver<HubEvent>, max_batch: usize) {
+    let mut conns: HashMap<ConnId, ConnHandle> = HashMap::new();
+    // Connections dropped for being too slow; the hub hears about them in the next batch.
+    let mut dropped: Vec<ConnId> = Vec::new();
+    let mut stopping = false;
+    while !stopping {
+        let Some(first) = rx.blocking_recv() else {
+            break;
+        };
+        let mut inputs: Vec<Input> = dropped.drain(..).map(Input::Disconnected).collect();
+        let mut event = Some(first);
+        let mut commands = 0;
+        while let Some(next) = event.take() {
+            match next {
+                HubEvent::Open(conn, handle) => {
+                    conns.insert(conn, handle);
+                    inputs.push(Input::Connected(conn));
+                }
+                HubEvent::Command(conn, command) => {
+                    // Frames still queued from a connection dropped as too slow are ignored.
+                    if conns.contains_key(&conn) {
+                        inputs.push(Input::Command(conn, command));
+                        commands += 1;
+                    }
+                }
+                HubEvent::Close(conn) => {
+                    if conns.remove(&conn).is_some() {
+                        inputs.push(Input::Disconnected(conn));
+                    }
+                }
+                HubEvent::Shutdown => stopping = true,
+            }
+            if commands < max_batch && !stopping {
+                event = rx.try_recv().ok();
+            }
+        }
+        if inputs.is_empty() {
+            continue;
+        }
+        let outgoing = hub.handle_batch(inputs, crate::time::now_ms());
+        for conn in deliver(outgoing, &conns) {
+            // Dropping the handle closes the queue: the writer then closes the socket.
+            conns.remove(&conn);
+            dropped.push(conn);
+        }
+    }
+    if !dropped.is_empty() {
+        let inputs: Vec<Input> = dropped.drain(..).map(Input::Disconnected).collect();
+        hub.handle_batch(inputs, crate::time::now_ms());
+    }
+    tracing::debug!("hub thread stopped");
+}

@@ -1,0 +1,183 @@
+//! Durable state behind a synchronous trait: the hub calls it from its own thread, inside one
+//! transaction per batch of commands (group commit). SQLite ([`SqliteStorage`]) is the embedded
+//! default; a PostgreSQL backend can implement the same trait.
+//!
+//! Read positions are stored once per member (`read_ts`, `ack_ts`) and unread counts are derived
+//! from the message index when asked, so a message never writes one row per member.
+
+mod sqlite;
+
+use std::ops::Bound;
+
+use serde_json::{Map, Value};
+
+pub use sqlite::SqliteStorage;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The SQLite engine reported an error.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored JSON column could not be read back.
+    #[error("corrupt JSON in storage: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The data directory could not be created.
+    #[error("data directory: {0}")]
+    Io(#[from] std::io::Error),
+    /// The database was written by a newer server.
+    #[error("schema version {found} is newer than this server's {supported}")]
+    SchemaTooNew {
+        /// The version in the database.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+}
+
+/// Shorthand for storage results.
+pub type StorageResult<T> = Result<T, StorageError>;
+
+/// A conversation's own fields (members and messages are stored apart).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConversationRecord {
+    /// The conversation id (`objectId`).
+    pub id: String,
+    /// The client that created it (`c`).
+    pub creator: String,
+    /// A chat room (`tr`): online-only membership, no history.
+    pub transient: bool,
+    /// A service conversation (`sys`).
+    pub system: bool,
+    /// For distinct (`unique`) conversations: the sorted member set it was created with.
+    pub unique_key: Option<String>,
+    /// `name` and custom attributes, as the client sent them.
+    pub attrs: Map<String, Value>,
+    /// Members that muted offline notifications (`mu`).
+    pub muted: Vec<String>,
+    /// Creation time (ms).
+    pub created_at: i64,
+    /// Last attribute or membership change (ms).
+    pub updated_at: i64,
+}
+
+/// One member of a persistent conversation and how far it has read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberRecord {
+    /// The conversation.
+    pub cid: String,
+    /// The member's client id.
+    pub client_id: String,
+    /// Timestamp of the newest message the member has read (0 = none).
+    pub read_ts: i64,
+    /// Timestamp of the newest message the member's device acknowledged (0 = none).
+    pub ack_ts: i64,
+}
+
+/// One stored message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageRecord {
+    /// Server message id (`uid` in the ack, `id` in pushes, `msgId` in logs).
+    pub id: String,
+    /// The conversation.
+    pub cid: String,
+    /// The sender's client id.
+    pub from: String,
+    /// Server timestamp (ms), strictly increasing within a conversation.
+    pub timestamp: i64,
+    /// Text payload (`msg`).
+    pub data: Option<String>,
+    /// Binary payload (`binaryMsg`).
+    pub binary: Option<Vec<u8>>,
+    /// `mentionAll`.
+    pub mention_all: bool,
+    /// `mentionPids`.
+    pub mention_pids: Vec<String>,
+    /// The client's own message id (`dt`), used to de-duplicate resends.
+    pub dt: Option<String>,
+    /// Whether the sender asked for receipts (`r`).
+    pub receipt: bool,
+    /// Last edit time (ms).
+    pub patch_timestamp: Option<i64>,
+    /// `_lctype` of a typed message, for `logs` filtering.
+    pub lctype: Option<i32>,
+}
+
+/// Everything the hub keeps in memory, loaded at start-up with three queries.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    /// All conversations.
+    pub conversations: Vec<ConversationRecord>,
+    /// All members of persistent conversations.
+    pub members: Vec<MemberRecord>,
+    /// The newest message of each conversation that has one.
+    pub last_messages: Vec<MessageRecord>,
+}
+
+/// A slice of a conversation's history by timestamp.
+#[derive(Clone, Debug)]
+pub struct HistoryQuery {
+    /// The conversation.
+    pub cid: String,
+    /// Lower bound on the timestamp.
+    pub lower: Bound<i64>,
+    /// Upper bound on the timestamp.
+    pub upper: Bound<i64>,
+    /// Only typed messages of this `_lctype`.
+    pub lctype: Option<i32>,
+    /// Take the newest `limit` messages in range (else the oldest).
+    pub newest_first: bool,
+    /// How many messages at most.
+    pub limit: u32,
+}
+
+/// Unread messages of one conversation for one client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnreadCount {
+    /// The conversation.
+    pub cid: String,
+    /// Messages from others newer than the client's read position.
+    pub unread: u32,
+    /// Whether one of them mentions the client (or everyone).
+    pub mentioned: bool,
+}
+
+/// Durable storage for the hub. Every method runs inside the transaction opened by [`Storage::begin`].
+pub trait Storage: Send {
+    /// Opens the batch transaction.
+    fn begin(&mut self) -> StorageResult<()>;
+    /// Commits the batch durably; replies are sent only after this returns `Ok`.
+    fn commit(&mut self) -> StorageResult<()>;
+    /// Abandons the batch.
+    fn rollback(&mut self) -> StorageResult<()>;
+    /// Loads what the hub keeps in memory.
+    fn load(&mut self) -> StorageResult<Snapshot>;
+    /// Inserts or replaces a conversation's own fields.
+    fn save_conversation(&mut self, conversation: &ConversationRecord) -> StorageResult<()>;
+    /// Adds members whose read position starts at `read_ts` (already-present members are left as
+    /// they are).
+    fn add_members(&mut self, cid: &str, client_ids: &[String], read_ts: i64) -> StorageResult<()>;
+    /// Removes members and their read positions.
+    fn remove_members(&mut self, cid: &str, client_ids: &[String]) -> StorageResult<()>;
+    /// Stores a member's read and ack positions.
+    fn set_position(&mut self, member: &MemberRecord) -> StorageResult<()>;
+    /// Stores a message.
+    fn insert_message(&mut self, message: &MessageRecord) -> StorageResult<()>;
+    /// The message `from` sent earlier with client id `dt`, if any.
+    fn find_by_dt(&mut self, from: &str, dt: &str) -> StorageResult<Option<MessageRecord>>;
+    /// One message by id.
+    fn message(&mut self, cid: &str, id: &str) -> StorageResult<Option<MessageRecord>>;
+    /// A slice of history, returned ascending by timestamp.
+    fn history(&mut self, query: &HistoryQuery) -> StorageResult<Vec<MessageRecord>>;
+    /// Messages that asked for receipts in `(after, up_to]`, not sent by `not_from`.
+    fn receipt_messages(
+        &mut self,
+        cid: &str,
+        after: i64,
+        up_to: i64,
+        not_from: &str,
+    ) -> StorageResult<Vec<MessageRecord>>;
+    /// Unread counts of every conversation `client_id` is a member of that has unread messages
+    /// newer than `since` (one query, no per-conversation round trips).
+    fn unread_counts(&mut self, client_id: &str, since: i64) -> StorageResult<Vec<UnreadCount>>;
+}

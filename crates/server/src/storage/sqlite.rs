@@ -1,0 +1,370 @@
+//! The embedded SQLite backend: one file in the data directory, WAL journal, numbered migrations
+//! tracked in `PRAGMA user_version`.
+
+use std::ops::Bound;
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::{
+    ConversationRecord, HistoryQuery, MemberRecord, MessageRecord, Snapshot, Storage, StorageError,
+    StorageResult, UnreadCount,
+};
+
+/// Schema migrations; migration `n` (1-based) brings the database to `user_version = n`.
+/// Append new migrations; never edit one that has shipped.
+const MIGRATIONS: &[&str] = &[
+    // 1: conversations, members with read positions, messages indexed by (cid, ts, id).
+    "CREATE TABLE conversations (
+        id TEXT PRIMARY KEY,
+        creator TEXT NOT NULL,
+        transient INTEGER NOT NULL,
+        system INTEGER NOT NULL,
+        unique_key TEXT,
+        attrs TEXT NOT NULL,
+        muted TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX conversations_unique_key ON conversations(unique_key) WHERE unique_key IS NOT NULL;
+    CREATE TABLE members (
+        cid TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        read_ts INTEGER NOT NULL DEFAULT 0,
+        ack_ts INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (cid, client_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX members_client ON members(client_id);
+    CREATE TABLE messages (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        cid TEXT NOT NULL,
+        from_id TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        data TEXT,
+        bin BLOB,
+        mention_all INTEGER NOT NULL,
+        mention_pids TEXT NOT NULL,
+        dt TEXT,
+        receipt INTEGER NOT NULL,
+        patch_ts INTEGER,
+        lctype INTEGER
+    );
+    CREATE INDEX messages_cid_ts ON messages(cid, ts, id);
+    CREATE INDEX messages_dt ON messages(from_id, dt) WHERE dt IS NOT NULL;",
+];
+
+const MESSAGE_COLUMNS: &str =
+    "id, cid, from_id, ts, data, bin, mention_all, mention_pids, dt, receipt, patch_ts, lctype";
+
+/// SQLite storage in `<data dir>/chinwag.sqlite3`.
+#[derive(Debug)]
+pub struct SqliteStorage {
+    db: Connection,
+}
+
+impl SqliteStorage {
+    /// Opens (creating if needed) the database in `data_dir` and applies pending migrations.
+    pub fn open(data_dir: &Path) -> StorageResult<Self> {
+        std::fs::create_dir_all(data_dir)?;
+        Self::from_connection(Connection::open(data_dir.join("chinwag.sqlite3"))?)
+    }
+
+    /// An in-memory database (tests).
+    pub fn in_memory() -> StorageResult<Self> {
+        Self::from_connection(Connection::open_in_memory()?)
+    }
+
+    fn from_connection(db: Connection) -> StorageResult<Self> {
+        // WAL lets readers proceed during the writer's commit; with WAL, NORMAL sync keeps every
+        // committed transaction across a process crash (only an OS crash can lose the last ones).
+        db.pragma_update(None, "journal_mode", "WAL")?;
+        db.pragma_update(None, "synchronous", "NORMAL")?;
+        db.pragma_update(None, "foreign_keys", "ON")?;
+        db.busy_timeout(std::time::Duration::from_secs(5))?;
+        let mut storage = Self { db };
+        storage.migrate()?;
+        Ok(storage)
+    }
+
+    fn migrate(&mut self) -> StorageResult<()> {
+        let current: i64 = self
+            .db
+            .pragma_query_value(None, "user_version", |row| row.get(0))?;
+        let supported = MIGRATIONS.len() as i64;
+        if current > supported {
+            return Err(StorageError::SchemaTooNew {
+                found: current,
+                supported,
+            });
+        }
+        for (index, migration) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            let tx = self.db.transaction()?;
+            tx.execute_batch(migration)?;
+            tx.pragma_update(None, "user_version", index as i64 + 1)?;
+            tx.commit()?;
+            tracing::info!(version = index + 1, "applied storage migration");
+        }
+        Ok(())
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> StorageResult<i64> {
+        Ok(self
+            .db
+            .pragma_query_value(None, "user_version", |row| row.get(0))?)
+    }
+}
+
+fn message_from_row(row: &Row<'_>) -> rusqlite::Result<MessageRecord> {
+    let pids: String = row.get(7)?;
+    Ok(MessageRecord {
+        id: row.get(0)?,
+        cid: row.get(1)?,
+        from: row.get(2)?,
+        timestamp: row.get(3)?,
+        data: row.get(4)?,
+        binary: row.get(5)?,
+        mention_all: row.get(6)?,
+        mention_pids: serde_json::from_str(&pids).unwrap_or_default(),
+        dt: row.get(8)?,
+        receipt: row.get(9)?,
+        patch_timestamp: row.get(10)?,
+        lctype: row.get(11)?,
+    })
+}
+
+impl Storage for SqliteStorage {
+    fn begin(&mut self) -> StorageResult<()> {
+        self.db.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(())
+    }
+
+    fn commit(&mut self) -> StorageResult<()> {
+        self.db.execute_batch("COMMIT")?;
+        Ok(())
+    }
+
+    fn rollback(&mut self) -> StorageResult<()> {
+        if !self.db.is_autocommit() {
+            self.db.execute_batch("ROLLBACK")?;
+        }
+        Ok(())
+    }
+
+    fn load(&mut self) -> StorageResult<Snapshot> {
+        let mut snapshot = Snapshot::default();
+        let mut stmt = self.db.prepare(
+            "SELECT id, creator, transient, system, unique_key, attrs, muted, created_at, updated_at
+             FROM conversations",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, bool>(2)?,
+                row.get::<_, bool>(3)?,
+                row.get::<_, Option<String>>(4)?,
+                row.get::<_, String>(5)?,
+                row.get::<_, String>(6)?,
+                row.get::<_, i64>(7)?,
+                row.get::<_, i64>(8)?,
+            ))
+        })?;
+        for row in rows {
+            let (id, creator, transient, system, unique_key, attrs, muted, created_at, updated_at) = row?;
+            snapshot.conversations.push(ConversationRecord {
+                id,
+                creator,
+                transient,
+                system,
+                unique_key,
+                attrs: serde_json::from_str(&attrs)?,
+                muted: serde_json::from_str(&muted)?,
+                created_at,
+                updated_at,
+            });
+        }
+        drop(stmt);
+        let mut stmt = self
+            .db
+            .prepare("SELECT cid, client_id, read_ts, ack_ts FROM members ORDER BY cid, client_id")?;
+        snapshot.members = stmt
+            .query_map([], |row| {
+                Ok(MemberRecord {
+                    cid: row.get(0)?,
+                    client_id: row.get(1)?,
+                    read_ts: row.get(2)?,
+                    ack_ts: row.get(3)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        drop(stmt);
+        // One index probe per conversation, inside a single statement.
+        let mut stmt = self.db.prepare(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE seq IN (
+                SELECT (SELECT seq FROM messages m WHERE m.cid = c.id ORDER BY ts DESC, id DESC LIMIT 1)
+                FROM conversations c)"
+        ))?;
+        snapshot.last_messages = stmt.query_map([], message_from_row)?.collect::<Result<_, _>>()?;
+        Ok(snapshot)
+    }
+
+    fn save_conversation(&mut self, c: &ConversationRecord) -> StorageResult<()> {
+        self.db
+            .prepare_cached(
+                "INSERT OR REPLACE INTO conversations
+                 (id, creator, transient, system, unique_key, attrs, muted, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                c.id,
+                c.creator,
+                c.transient,
+                c.system,
+                c.unique_key,
+                serde_json::to_string(&c.attrs)?,
+                serde_json::to_string(&c.muted)?,
+                c.created_at,
+                c.updated_at
+            ])?;
+        Ok(())
+    }
+
+    fn add_members(&mut self, cid: &str, client_ids: &[String], read_ts: i64) -> StorageResult<()> {
+        let mut stmt = self.db.prepare_cached(
+            "INSERT OR IGNORE INTO members (cid, client_id, read_ts, ack_ts) VALUES (?1, ?2, ?3, ?3)",
+        )?;
+        for client in client_ids {
+            stmt.execute(params![cid, client, read_ts])?;
+        }
+        Ok(())
+    }
+
+    fn remove_members(&mut self, cid: &str, client_ids: &[String]) -> StorageResult<()> {
+        let mut stmt = self
+            .db
+            .prepare_cached("DELETE FROM members WHERE cid = ?1 AND client_id = ?2")?;
+        for client in client_ids {
+            stmt.execute(params![cid, client])?;
+        }
+        Ok(())
+    }
+
+    fn set_position(&mut self, m: &MemberRecord) -> StorageResult<()> {
+        self.db
+            .prepare_cached("UPDATE members SET read_ts = ?3, ack_ts = ?4 WHERE cid = ?1 AND client_id = ?2")?
+            .execute(params![m.cid, m.client_id, m.read_ts, m.ack_ts])?;
+        Ok(())
+    }
+
+    fn insert_message(&mut self, m: &MessageRecord) -> StorageResult<()> {
+        self.db
+            .prepare_cached(&format!(
+                "INSERT INTO messages ({MESSAGE_COLUMNS})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+            ))?
+            .execute(params![
+                m.id,
+                m.cid,
+                m.from,
+                m.timestamp,
+                m.data,
+                m.binary,
+                m.mention_all,
+                serde_json::to_string(&m.mention_pids)?,
+                m.dt,
+                m.receipt,
+                m.patch_timestamp,
+                m.lctype
+            ])?;
+        Ok(())
+    }
+
+    fn find_by_dt(&mut self, from: &str, dt: &str) -> StorageResult<Option<MessageRecord>> {
+        Ok(self
+            .db
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE from_id = ?1 AND dt = ?2 LIMIT 1"
+            ))?
+            .query_row(params![from, dt], message_from_row)
+            .optional()?)
+    }
+
+    fn message(&mut self, cid: &str, id: &str) -> StorageResult<Option<MessageRecord>> {
+        Ok(self
+            .db
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1 AND cid = ?2"
+            ))?
+            .query_row(params![id, cid], message_from_row)
+            .optional()?)
+    }
+
+    fn history(&mut self, q: &HistoryQuery) -> StorageResult<Vec<MessageRecord>> {
+        let (lower_op, lower) = match q.lower {
+            Bound::Included(t) => (">=", t),
+            Bound::Excluded(t) => (">", t),
+            Bound::Unbounded => (">=", i64::MIN),
+        };
+        let (upper_op, upper) = match q.upper {
+            Bound::Included(t) => ("<=", t),
+            Bound::Excluded(t) => ("<", t),
+            Bound::Unbounded => ("<=", i64::MAX),
+        };
+        let order = if q.newest_first { "DESC" } else { "ASC" };
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages
+             WHERE cid = ?1 AND ts {lower_op} ?2 AND ts {upper_op} ?3 AND (?4 IS NULL OR lctype = ?4)
+             ORDER BY ts {order}, id {order} LIMIT ?5"
+        );
+        let mut messages: Vec<MessageRecord> = self
+            .db
+            .prepare_cached(&sql)?
+            .query_map(params![q.cid, lower, upper, q.lctype, q.limit], message_from_row)?
+            .collect::<Result<_, _>>()?;
+        if q.newest_first {
+            messages.reverse();
+        }
+        Ok(messages)
+    }
+
+    fn receipt_messages(
+        &mut self,
+        cid: &str,
+        after: i64,
+        up_to: i64,
+        not_from: &str,
+    ) -> StorageResult<Vec<MessageRecord>> {
+        Ok(self
+            .db
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages
+                 WHERE cid = ?1 AND ts > ?2 AND ts <= ?3 AND receipt = 1 AND from_id != ?4
+                 ORDER BY ts"
+            ))?
+            .query_map(params![cid, after, up_to, not_from], message_from_row)?
+            .collect::<Result<_, _>>()?)
+    }
+
+    fn unread_counts(&mut self, client_id: &str, since: i64) -> StorageResult<Vec<UnreadCount>> {
+        let quoted = serde_json::to_string(client_id)?;
+        Ok(self
+            .db
+            .prepare_cached(
+                "SELECT m.cid, COUNT(*), MAX(m.mention_all OR instr(m.mention_pids, ?2) > 0)
+                 FROM members mb JOIN messages m ON m.cid = mb.cid AND m.ts > mb.read_ts
+                 WHERE mb.client_id = ?1 AND m.from_id != ?1
+                 GROUP BY m.cid HAVING MAX(m.ts) > ?3
+                 ORDER BY m.cid",
+            )?
+            .query_map(params![client_id, quoted, since], |row| {
+                Ok(UnreadCount {
+                    cid: row.get(0)?,
+                    unread: row.get(1)?,
+                    mentioned: row.get(2)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?)
+    }
+}

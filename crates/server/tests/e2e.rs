@@ -1,0 +1,186 @@
+//! End-to-end tests over real WebSockets on 127.0.0.1.
+
+#[path = "common/client.rs"]
+mod client;
+
+use chinwag_protocol::{CommandType, ConvCommand, DirectCommand, GenericCommand, LogsCommand, OpType};
+use chinwag_server::{Server, ServerConfig};
+use client::{Client, Closed};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+async fn start() -> chinwag_server::RunningServer {
+    Server::bind(ServerConfig::local("127.0.0.1:0".parse().expect("addr")))
+        .await
+        .expect("server starts")
+}
+
+async fn create(client: &mut Client, members: &[&str]) -> String {
+    let reply = client
+        .request(
+            GenericCommand::new(CommandType::Conv)
+                .with_op(OpType::Start)
+                .with(ConvCommand {
+                    m: members.iter().map(|m| m.to_string()).collect(),
+                    ..Default::default()
+                }),
+        )
+        .await;
+    reply.conv_message.and_then(|c| c.cid).expect("cid")
+}
+
+fn text(cid: &str, text: &str) -> GenericCommand {
+    GenericCommand::new(CommandType::Direct).with(DirectCommand {
+        cid: Some(cid.into()),
+        msg: Some(text.into()),
+        ..Default::default()
+    })
+}
+
+#[tokio::test]
+async fn two_clients_chat_over_websockets() {
+    let server = start().await;
+    let url = server.ws_url();
+    let mut tom = Client::login(&url, "Tom").await;
+    assert_eq!(tom.protocol.as_deref(), Some("lc.protobuf2.3"));
+    let mut jerry = Client::login(&url, "Jerry").await;
+    let cid = create(&mut tom, &["Jerry"]).await;
+    let invited = jerry.push().await;
+    assert_eq!(invited.op_type(), Some(OpType::Joined));
+    assert_eq!(invited.peer_id.as_deref(), Some("Jerry"));
+    let ack = tom.request(text(&cid, "hello Jerry")).await;
+    let uid = ack.ack_message.and_then(|a| a.uid).expect("uid");
+    let got = jerry.push_of(CommandType::Direct).await;
+    assert_eq!(got.service, Some(2));
+    let direct = got.direct_message.expect("direct");
+    assert_eq!(direct.id, Some(uid));
+    assert_eq!(direct.msg.as_deref(), Some("hello Jerry"));
+    let echo = tom.request(GenericCommand::new(CommandType::Echo)).await;
+    assert_eq!(echo.command_type(), Some(CommandType::Echo));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn base64_subprotocols_use_text_frames_header_or_query() {
+    let server = start().await;
+    let url = server.ws_url();
+    let mut header = Client::connect(&url, Some("lc.proto2base64.3")).await;
+    assert_eq!(header.protocol.as_deref(), Some("lc.proto2base64.3"));
+    let opened = header.open("Tom", Default::default()).await;
+    assert_eq!(opened.op_type(), Some(OpType::Opened));
+    // The WeChat form: no header, `?subprotocol=`; the server must not echo a header.
+    let mut query = Client::connect(&format!("{url}?subprotocol=lc.proto2base64.1"), None).await;
+    assert_eq!(query.protocol, None);
+    let opened = query.open("Jerry", Default::default()).await;
+    assert_eq!(opened.peer_id.as_deref(), Some("Jerry"));
+    let mut v1 = Client::connect(&url, Some("lc.protobuf2.1")).await;
+    assert_eq!(v1.protocol.as_deref(), Some("lc.protobuf2.1"));
+    assert_eq!(
+        v1.open("Mary", Default::default()).await.op_type(),
+        Some(OpType::Opened)
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn unknown_subprotocols_are_refused() {
+    let server = start().await;
+    let refused = Client::try_connect(&server.ws_url(), Some("lc.json.3")).await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 400)
+        }
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("handshake should fail"),
+    }
+    server.shutdown().await;
+}
+
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> (String, serde_json::Value) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    tokio::time::timeout(client::GUARD, stream.read_to_string(&mut response))
+        .await
+        .expect("response in time")
+        .expect("read");
+    let (head, body) = response.split_once("\r\n\r\n").expect("HTTP response");
+    (
+        head.lines().next().unwrap_or_default().to_owned(),
+        serde_json::from_str(body.trim()).expect("JSON body"),
+    )
+}
+
+#[tokio::test]
+async fn route_and_health_endpoints() {
+    let server = start().await;
+    let (status, route) = http_get(server.local_addr(), "/v1/route?appId=x&secure=false").await;
+    assert!(status.contains("200"), "{status}");
+    let url = server.ws_url();
+    assert_eq!(route["server"], serde_json::json!(url));
+    assert_eq!(route["secondary"], serde_json::json!(url));
+    assert_eq!(route["ttl"], serde_json::json!(3600));
+    let (status, health) = http_get(server.local_addr(), "/health").await;
+    assert!(status.contains("200"), "{status}");
+    assert_eq!(health["status"], "ok");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn messages_acked_before_a_restart_are_there_after_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = ServerConfig::local("127.0.0.1:0".parse().expect("addr"));
+    config.data_dir = Some(dir.path().to_owned());
+    let server = Server::bind(config.clone()).await.expect("start");
+    let mut tom = Client::login(&server.ws_url(), "Tom").await;
+    let cid = create(&mut tom, &["Jerry"]).await;
+    // Pipeline the sends so they land in shared batches (group commit), then collect the acks.
+    let count = 60;
+    for n in 0..count {
+        tom.send(&text(&cid, &format!("m{n}")).with_serial(1000 + n))
+            .await;
+    }
+    let mut acked = Vec::new();
+    while acked.len() < count as usize {
+        let reply = tom.recv().await.expect("open");
+        if let Some(ack) = reply.ack_message {
+            assert!(ack.code.is_none(), "{ack:?}");
+            acked.push(ack.uid.expect("uid"));
+        }
+    }
+    server.shutdown().await;
+    let server = Server::bind(config).await.expect("restart");
+    let mut jerry = Client::login(&server.ws_url(), "Jerry").await;
+    let logs = jerry
+        .request(GenericCommand::new(CommandType::Logs).with(LogsCommand {
+            cid: Some(cid),
+            l: Some(1000),
+            ..Default::default()
+        }))
+        .await;
+    let ids: Vec<String> = logs
+        .logs_message
+        .expect("logs")
+        .logs
+        .into_iter()
+        .filter_map(|l| l.msg_id)
+        .collect();
+    assert_eq!(ids, acked);
+    // Jerry was a member who never read: the unread push after login counted them all.
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_closes_connections_with_a_non_fatal_code() {
+    let server = start().await;
+    let mut tom = Client::login(&server.ws_url(), "Tom").await;
+    server.shutdown().await;
+    match tom.recv().await {
+        Err(Closed::Frame(Some(frame))) => {
+            let code = u16::from(frame.code);
+            assert!(!chinwag_protocol::is_fatal_close_code(code), "{code}");
+        }
+        Err(Closed::Ended) | Err(Closed::Frame(None)) => {}
+        Ok(command) => panic!("unexpected {command:?}"),
+    }
+}

@@ -1,0 +1,1277 @@
+//! Hub-level tests: every command, driven without sockets, with injected time.
+
+use std::sync::Arc;
+
+use chinwag_protocol::{
+    AckCommand, CommandType, ConvCommand, DirectCommand, GenericCommand, JsonObjectMessage, LogsCommand,
+    OpType, ReadCommand, ReadTuple, SessionCommand, logs_command::QueryDirection,
+};
+use chinwag_server::storage::{
+    ConversationRecord, HistoryQuery, MemberRecord, MessageRecord, Snapshot, StorageResult, UnreadCount,
+};
+use chinwag_server::{ConnId, Hub, HubConfig, Input, SqliteStorage, Storage, StorageError};
+use serde_json::{Value, json};
+
+const T0: i64 = 1_795_000_000_000;
+
+struct Harness {
+    hub: Hub<SqliteStorage>,
+    now: i64,
+    serial: i32,
+}
+
+type Sent = Vec<(ConnId, GenericCommand)>;
+
+fn config() -> HubConfig {
+    HubConfig::new("app", "secret")
+}
+
+impl Harness {
+    fn new() -> Self {
+        Self::with_storage(SqliteStorage::in_memory().expect("storage"))
+    }
+
+    fn with_storage(storage: SqliteStorage) -> Self {
+        Self {
+            hub: Hub::new(config(), storage).expect("hub"),
+            now: T0,
+            serial: 0,
+        }
+    }
+
+    fn run(&mut self, conn: ConnId, command: GenericCommand) -> Sent {
+        self.now += 1;
+        self.hub
+            .handle(conn, command, self.now)
+            .iter()
+            .map(|o| (o.conn, o.to_command()))
+            .collect()
+    }
+
+    /// A request with a fresh serial.
+    fn request(&mut self, cmd: CommandType, op: Option<OpType>) -> GenericCommand {
+        self.serial += 1;
+        let mut command = GenericCommand::request(cmd, self.serial);
+        command.op = op.map(|op| op as i32);
+        command
+    }
+
+    fn login_with(&mut self, conn: ConnId, client: &str, session: SessionCommand) -> Sent {
+        self.hub.connect(conn);
+        let open = self
+            .request(CommandType::Session, Some(OpType::Open))
+            .with_peer_id(client)
+            .with_app_id("app")
+            .with(session);
+        self.run(conn, open)
+    }
+
+    fn login(&mut self, conn: ConnId, client: &str) -> Sent {
+        self.login_with(conn, client, SessionCommand::default())
+    }
+
+    fn conv(&mut self, conn: ConnId, peer: &str, op: OpType, body: ConvCommand) -> Sent {
+        let command = self
+            .request(CommandType::Conv, Some(op))
+            .with_peer_id(peer)
+            .with(body);
+        self.run(conn, command)
+    }
+
+    fn create(&mut self, conn: ConnId, peer: &str, members: &[&str], attr: Value) -> String {
+        let sent = self.conv(
+            conn,
+            peer,
+            OpType::Start,
+            ConvCommand {
+                m: members.iter().map(|m| m.to_string()).collect(),
+                attr: Some(JsonObjectMessage {
+                    data: attr.to_string(),
+                }),
+                ..Default::default()
+            },
+        );
+        reply(&sent, conn)
+            .conv_message
+            .as_ref()
+            .and_then(|c| c.cid.clone())
+            .expect("cid")
+    }
+
+    fn send(&mut self, conn: ConnId, peer: &str, cid: &str, text: &str) -> Sent {
+        self.send_direct(
+            conn,
+            peer,
+            DirectCommand {
+                cid: Some(cid.into()),
+                msg: Some(text.into()),
+                ..Default::default()
+            },
+        )
+    }
+
+    fn send_direct(&mut self, conn: ConnId, peer: &str, direct: DirectCommand) -> Sent {
+        let command = self
+            .request(CommandType::Direct, None)
+            .with_peer_id(peer)
+            .with(direct);
+        self.run(conn, command)
+    }
+
+    fn logs(&mut self, conn: ConnId, peer: &str, logs: LogsCommand) -> GenericCommand {
+        let command = self
+            .request(CommandType::Logs, None)
+            .with_peer_id(peer)
+            .with(logs);
+        let sent = self.run(conn, command);
+        reply(&sent, conn).clone()
+    }
+
+    fn query(&mut self, conn: ConnId, peer: &str, body: ConvCommand) -> Vec<Value> {
+        let sent = self.conv(conn, peer, OpType::Query, body);
+        let data = reply(&sent, conn)
+            .conv_message
+            .as_ref()
+            .and_then(|c| c.results.as_ref())
+            .map(|r| r.data.clone())
+            .expect("results");
+        match serde_json::from_str(&data).expect("JSON") {
+            Value::Array(items) => items,
+            other => panic!("results not an array: {other}"),
+        }
+    }
+}
+
+/// The one reply (command with a serial) sent on `conn`.
+fn reply(sent: &Sent, conn: ConnId) -> &GenericCommand {
+    let replies: Vec<_> = sent
+        .iter()
+        .filter(|(c, cmd)| *c == conn && cmd.serial().is_some())
+        .map(|(_, cmd)| cmd)
+        .collect();
+    assert_eq!(replies.len(), 1, "expected one reply on {conn}: {sent:#?}");
+    replies[0]
+}
+
+/// Pushes (no serial) sent on `conn`.
+fn pushes(sent: &Sent, conn: ConnId) -> Vec<&GenericCommand> {
+    sent.iter()
+        .filter(|(c, cmd)| *c == conn && cmd.is_push())
+        .map(|(_, cmd)| cmd)
+        .collect()
+}
+
+fn ops(sent: &Sent, conn: ConnId) -> Vec<OpType> {
+    pushes(sent, conn).iter().filter_map(|c| c.op_type()).collect()
+}
+
+fn ack_of(sent: &Sent, conn: ConnId) -> AckCommand {
+    let reply = reply(sent, conn);
+    assert_eq!(reply.command_type(), Some(CommandType::Ack));
+    reply.ack_message.clone().expect("ack body")
+}
+
+#[test]
+fn session_open_returns_peer_server_time_and_token() {
+    let mut h = Harness::new();
+    let sent = h.login(1, "Tom");
+    let opened = reply(&sent, 1);
+    assert_eq!(opened.op_type(), Some(OpType::Opened));
+    assert_eq!(opened.peer_id.as_deref(), Some("Tom"));
+    assert_eq!(opened.server_ts, Some(h.now));
+    let session = opened.session_message.as_ref().expect("session body");
+    assert!(session.st.as_deref().is_some_and(|st| !st.is_empty()));
+    assert_eq!(session.st_ttl, Some(172_800));
+    assert!(h.hub.is_online("Tom"));
+}
+
+#[test]
+fn relogin_with_token_and_bad_or_expired_token_gets_4112() {
+    let mut h = Harness::new();
+    let sent = h.login(1, "Tom");
+    let st = reply(&sent, 1)
+        .session_message
+        .clone()
+        .and_then(|s| s.st)
+        .expect("st");
+    let relogin = |st: &str| SessionCommand {
+        r: Some(true),
+        st: Some(st.into()),
+        ..Default::default()
+    };
+    let ok = h.login_with(2, "Tom", relogin(&st));
+    assert_eq!(reply(&ok, 2).op_type(), Some(OpType::Opened));
+
+    let bad = h.login_with(3, "Tom", relogin(&format!("{st}x")));
+    let closed = reply(&bad, 3);
+    assert_eq!(closed.op_type(), Some(OpType::Closed));
+    assert_eq!(closed.server_error().map(|e| e.code), Some(4112));
+    assert!(!h.hub.clients_on(3).contains(&"Tom".to_string()));
+
+    h.now += 3 * 24 * 3600 * 1000;
+    let expired = h.login_with(4, "Tom", relogin(&st));
+    assert_eq!(reply(&expired, 4).server_error().map(|e| e.code), Some(4112));
+}
+
+#[test]
+fn anonymous_login_gets_a_generated_id() {
+    let mut h = Harness::new();
+    h.hub.connect(1);
+    let open = h.request(CommandType::Session, Some(OpType::Open));
+    let sent = h.run(1, open);
+    let id = reply(&sent, 1).peer_id.clone().expect("generated peerId");
+    assert!(!id.is_empty());
+    assert_eq!(h.hub.clients_on(1), [id]);
+}
+
+#[test]
+fn commands_before_login_get_4105_and_echo_is_answered() {
+    let mut h = Harness::new();
+    h.hub.connect(1);
+    let direct = h.request(CommandType::Direct, None);
+    let sent = h.run(1, direct);
+    assert_eq!(reply(&sent, 1).server_error().map(|e| e.code), Some(4105));
+    let query = h.request(CommandType::Conv, Some(OpType::Query));
+    let sent = h.run(1, query);
+    let error = reply(&sent, 1);
+    assert_eq!(error.command_type(), Some(CommandType::Error));
+    let body = error.error_message.as_ref().expect("error body");
+    assert_eq!((body.code, body.reason.as_str()), (4105, "SESSION_REQUIRED"));
+    let echo = h.request(CommandType::Echo, None);
+    let serial = echo.i;
+    let sent = h.run(1, echo);
+    assert_eq!(reply(&sent, 1).command_type(), Some(CommandType::Echo));
+    assert_eq!(reply(&sent, 1).i, serial);
+}
+
+#[test]
+fn same_tag_on_another_device_closes_the_older_session_with_4111() {
+    let mut h = Harness::new();
+    let tagged = |device: &str| SessionCommand {
+        tag: Some("mobile".into()),
+        device_id: Some(device.into()),
+        ..Default::default()
+    };
+    let first = h.login_with(1, "Tom", tagged("d1"));
+    let st = reply(&first, 1)
+        .session_message
+        .clone()
+        .and_then(|s| s.st)
+        .expect("st");
+    let sent = h.login_with(2, "Tom", tagged("d2"));
+    let kicked = pushes(&sent, 1);
+    assert_eq!(kicked.len(), 1);
+    assert_eq!(kicked[0].op_type(), Some(OpType::Closed));
+    assert_eq!(kicked[0].peer_id.as_deref(), Some("Tom"));
+    assert_eq!(kicked[0].service, Some(2));
+    assert_eq!(kicked[0].server_error().map(|e| e.code), Some(4111));
+    assert!(h.hub.clients_on(1).is_empty());
+    // The kicked device's automatic re-login is refused with 4111 too.
+    let relogin = h.login_with(
+        1,
+        "Tom",
+        SessionCommand {
+            r: Some(true),
+            st: Some(st),
+            ..Default::default()
+        },
+    );
+    assert_eq!(reply(&relogin, 1).server_error().map(|e| e.code), Some(4111));
+    // A different tag does not conflict.
+    let other = h.login_with(
+        3,
+        "Tom",
+        SessionCommand {
+            tag: Some("web".into()),
+            device_id: Some("d3".into()),
+            ..Default::default()
+        },
+    );
+    assert!(pushes(&other, 2).is_empty());
+}
+
+#[test]
+fn clients_share_a_connection_and_peerless_commands_go_to_the_first() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    h.login(1, "Jerry");
+    assert_eq!(h.hub.clients_on(1), ["Tom", "Jerry"]);
+    let mut start = h
+        .request(CommandType::Conv, Some(OpType::Start))
+        .with(ConvCommand {
+            m: vec!["Mary".into()],
+            ..Default::default()
+        });
+    start.peer_id = None;
+    let sent = h.run(1, start);
+    let cid = reply(&sent, 1)
+        .conv_message
+        .clone()
+        .and_then(|c| c.cid)
+        .expect("cid");
+    let cid2 = h.create(1, "Jerry", &["Mary"], json!({}));
+    let docs = h.query(1, "Jerry", ConvCommand::default());
+    let creator = |id: &str| docs.iter().find(|d| d["objectId"] == id).map(|d| d["c"].clone());
+    assert_eq!(creator(&cid), Some(json!("Tom")));
+    assert_eq!(creator(&cid2), Some(json!("Jerry")));
+    // A peerId not signed in on this connection is refused.
+    let stranger = h
+        .request(CommandType::Conv, Some(OpType::Query))
+        .with_peer_id("Mary");
+    let sent = h.run(1, stranger);
+    assert_eq!(reply(&sent, 1).server_error().map(|e| e.code), Some(4105));
+}
+
+#[test]
+fn session_query_and_close() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    let query = h
+        .request(CommandType::Session, Some(OpType::Query))
+        .with_peer_id("Tom")
+        .with(SessionCommand {
+            session_peer_ids: vec!["Jerry".into(), "Mary".into()],
+            ..Default::default()
+        });
+    let sent = h.run(1, query);
+    let online = reply(&sent, 1)
+        .session_message
+        .clone()
+        .expect("body")
+        .online_session_peer_ids;
+    assert_eq!(online, ["Jerry"]);
+    let close = h
+        .request(CommandType::Session, Some(OpType::Close))
+        .with_peer_id("Jerry");
+    let sent = h.run(2, close);
+    assert_eq!(reply(&sent, 2).op_type(), Some(OpType::Closed));
+    assert!(!h.hub.is_online("Jerry"));
+}
+
+#[test]
+fn membership_changes_push_the_seed_events_table() {
+    let mut h = Harness::new();
+    for (conn, client) in [(1, "Tom"), (2, "Jerry"), (3, "Mary"), (4, "Bob")] {
+        h.login(conn, client);
+    }
+    // create: Tom MEMBERS_JOINED, Jerry INVITED
+    let sent = h.conv(
+        1,
+        "Tom",
+        OpType::Start,
+        ConvCommand {
+            m: vec!["Jerry".into()],
+            ..Default::default()
+        },
+    );
+    let cid = reply(&sent, 1)
+        .conv_message
+        .clone()
+        .and_then(|c| c.cid)
+        .expect("cid");
+    assert_eq!(ops(&sent, 1), [OpType::MembersJoined]);
+    assert_eq!(ops(&sent, 2), [OpType::Joined]);
+    assert_eq!(
+        pushes(&sent, 2)[0]
+            .conv_message
+            .as_ref()
+            .and_then(|c| c.init_by.as_deref()),
+        Some("Tom")
+    );
+    // add Mary: Tom, Jerry MEMBERS_JOINED; Mary INVITED
+    let body = |m: &[&str]| ConvCommand {
+        cid: Some(cid.clone()),
+        m: m.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    };
+    let sent = h.conv(1, "Tom", OpType::Add, body(&["Mary"]));
+    assert_eq!(
+        reply(&sent, 1)
+            .conv_message
+            .as_ref()
+            .map(|c| c.allowed_pids.clone()),
+        Some(vec!["Mary".to_string()])
+    );
+    assert_eq!(ops(&sent, 1), [OpType::MembersJoined]);
+    assert_eq!(ops(&sent, 2), [OpType::MembersJoined]);
+    assert_eq!(ops(&sent, 3), [OpType::Joined]);
+    let joined = pushes(&sent, 2)[0].conv_message.clone().expect("body");
+    assert_eq!(
+        (joined.m, joined.init_by),
+        (vec!["Mary".to_string()], Some("Tom".to_string()))
+    );
+    // remove Mary: Tom, Jerry MEMBERS_LEFT; Mary KICKED
+    let sent = h.conv(1, "Tom", OpType::Remove, body(&["Mary"]));
+    assert_eq!(ops(&sent, 1), [OpType::MembersLeft]);
+    assert_eq!(ops(&sent, 2), [OpType::MembersLeft]);
+    assert_eq!(ops(&sent, 3), [OpType::Left]);
+    // join by Mary: everyone MEMBERS_JOINED
+    let sent = h.conv(3, "Mary", OpType::Add, body(&["Mary"]));
+    for conn in [1, 2, 3] {
+        assert_eq!(ops(&sent, conn), [OpType::MembersJoined], "conn {conn}");
+    }
+    // quit by Tom: everyone MEMBERS_LEFT
+    let sent = h.conv(1, "Tom", OpType::Remove, body(&["Tom"]));
+    for conn in [1, 2, 3] {
+        assert_eq!(ops(&sent, conn), [OpType::MembersLeft], "conn {conn}");
+    }
+    assert!(pushes(&sent, 4).is_empty());
+    // A non-member cannot add others.
+    let sent = h.conv(4, "Bob", OpType::Add, body(&["Tom"]));
+    assert_eq!(reply(&sent, 4).server_error().map(|e| e.code), Some(4317));
+    // Unknown conversations are 4303.
+    let sent = h.conv(
+        4,
+        "Bob",
+        OpType::Add,
+        ConvCommand {
+            cid: Some("nope".into()),
+            ..Default::default()
+        },
+    );
+    assert_eq!(reply(&sent, 4).server_error().map(|e| e.code), Some(4303));
+}
+
+#[test]
+fn unique_conversations_are_distinct_by_member_set() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    let unique = |m: &str| ConvCommand {
+        m: vec![m.into()],
+        unique: Some(true),
+        ..Default::default()
+    };
+    let a = h.conv(1, "Tom", OpType::Start, unique("Jerry"));
+    let b = h.conv(2, "Jerry", OpType::Start, unique("Tom"));
+    let cid = |sent: &Sent, conn| reply(sent, conn).conv_message.clone().and_then(|c| c.cid);
+    assert_eq!(cid(&a, 1), cid(&b, 2));
+    assert!(pushes(&b, 1).is_empty(), "no events for an existing conversation");
+    let c = h.conv(
+        1,
+        "Tom",
+        OpType::Start,
+        ConvCommand {
+            m: vec!["Jerry".into()],
+            ..Default::default()
+        },
+    );
+    assert_ne!(cid(&a, 1), cid(&c, 1));
+}
+
+#[test]
+fn chat_rooms_have_no_member_list_and_count_online_members() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    h.login(3, "Mary");
+    let sent = h.conv(
+        1,
+        "Tom",
+        OpType::Start,
+        ConvCommand {
+            transient: Some(true),
+            attr: Some(JsonObjectMessage {
+                data: json!({"name": "room"}).to_string(),
+            }),
+            ..Default::default()
+        },
+    );
+    let cid = reply(&sent, 1)
+        .conv_message
+        .clone()
+        .and_then(|c| c.cid)
+        .expect("cid");
+    assert!(pushes(&sent, 1).is_empty());
+    let body = || ConvCommand {
+        cid: Some(cid.clone()),
+        ..Default::default()
+    };
+    h.conv(2, "Jerry", OpType::Join, body());
+    let mut add = body();
+    add.m = vec!["Mary".into()];
+    h.conv(3, "Mary", OpType::Add, add);
+    let sent = h.conv(1, "Tom", OpType::Count, body());
+    assert_eq!(
+        reply(&sent, 1).conv_message.as_ref().and_then(|c| c.count),
+        Some(3)
+    );
+    let docs = h.query(
+        1,
+        "Tom",
+        ConvCommand {
+            r#where: Some(JsonObjectMessage {
+                data: json!({"tr": true}).to_string(),
+            }),
+            ..Default::default()
+        },
+    );
+    assert_eq!(docs.len(), 1);
+    assert!(docs[0].get("m").is_none());
+    assert_eq!(docs[0]["tr"], json!(true));
+    let sent = h.send(2, "Jerry", &cid, "hi room");
+    assert!(ack_of(&sent, 2).uid.is_some());
+    assert_eq!(pushes(&sent, 1).len(), 1);
+    assert_eq!(pushes(&sent, 3).len(), 1);
+    assert_eq!(
+        pushes(&sent, 1)[0]
+            .direct_message
+            .as_ref()
+            .and_then(|d| d.transient),
+        Some(true)
+    );
+    // Leaving (disconnecting) lowers the online count.
+    h.hub.disconnect(3, h.now);
+    let sent = h.conv(1, "Tom", OpType::Count, body());
+    assert_eq!(
+        reply(&sent, 1).conv_message.as_ref().and_then(|c| c.count),
+        Some(2)
+    );
+    // No history for chat rooms.
+    let logs = h.logs(
+        1,
+        "Tom",
+        LogsCommand {
+            cid: Some(cid.clone()),
+            ..Default::default()
+        },
+    );
+    assert!(logs.logs_message.expect("logs").logs.is_empty());
+}
+
+#[test]
+fn queries_filter_sort_page_and_shape_results() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    let a = h.create(1, "Tom", &["Jerry"], json!({"name": "a", "level": 1}));
+    let b = h.create(1, "Tom", &["Jerry", "Mary"], json!({"name": "b"}));
+    let c = h.create(1, "Tom", &["Mary"], json!({"name": "c"}));
+    h.send(1, "Tom", &a, "first");
+    h.send(1, "Tom", &b, "second");
+    let where_ = |w: Value| Some(JsonObjectMessage { data: w.to_string() });
+    let docs = h.query(
+        1,
+        "Tom",
+        ConvCommand {
+            r#where: where_(json!({"m": {"$all": ["Jerry"]}})),
+            sort: Some("-lm".into()),
+            ..Default::default()
+        },
+    );
+    let ids: Vec<_> = docs.iter().map(|d| d["objectId"].clone()).collect();
+    assert_eq!(ids, [json!(b), json!(a)]);
+    let doc = &docs[0];
+    for key in [
+        "objectId",
+        "c",
+        "m",
+        "tr",
+        "mu",
+        "lm",
+        "createdAt",
+        "updatedAt",
+        "name",
+    ] {
+        assert!(doc.get(key).is_some(), "missing {key} in {doc}");
+    }
+    assert_eq!(doc["lm"]["__type"], json!("Date"));
+    assert!(doc["createdAt"].is_string());
+    assert!(doc.get("msg").is_none(), "last message only with flag 2");
+    let docs = h.query(
+        1,
+        "Tom",
+        ConvCommand {
+            r#where: where_(json!({"objectId": a})),
+            flag: Some(3),
+            ..Default::default()
+        },
+    );
+    assert_eq!(docs.len(), 1);
+    assert!(docs[0].get("m").is_none(), "compact drops members");
+    assert_eq!(docs[0]["msg"], json!("first"));
+    assert_eq!(docs[0]["msg_from"], json!("Tom"));
+    assert!(docs[0]["msg_mid"].is_string());
+    assert!(docs[0]["msg_timestamp"].is_number());
+    assert_eq!(docs[0]["bin"], json!(false));
+    assert_eq!(docs[0]["level"], json!(1));
+    let page = h.query(
+        1,
+        "Tom",
+        ConvCommand {
+            sort: Some("name".into()),
+            limit: Some(1),
+            skip: Some(2),
+            ..Default::default()
+        },
+    );
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0]["objectId"], json!(c));
+    let sent = h.conv(
+        1,
+        "Tom",
+        OpType::Query,
+        ConvCommand {
+            r#where: Some(JsonObjectMessage {
+                data: "{not json".into(),
+            }),
+            ..Default::default()
+        },
+    );
+    assert_eq!(reply(&sent, 1).server_error().map(|e| e.code), Some(4301));
+}
+
+#[test]
+fn update_mute_and_count() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    h.login(3, "Tom");
+    let cid = h.create(1, "Tom", &["Jerry"], json!({"name": "old", "attr": {"a": 1}}));
+    let sent = h.conv(
+        1,
+        "Tom",
+        OpType::Update,
+        ConvCommand {
+            cid: Some(cid.clone()),
+            attr: Some(JsonObjectMessage {
+                data: json!({"name": "new", "attr.lee": 2}).to_string(),
+            }),
+            ..Default::default()
+        },
+    );
+    assert!(
+        reply(&sent, 1)
+            .conv_message
+            .as_ref()
+            .and_then(|c| c.udate.clone())
+            .is_some()
+    );
+    assert!(pushes(&sent, 1).is_empty(), "not echoed to the updating session");
+    for conn in [2, 3] {
+        let push = pushes(&sent, conn);
+        assert_eq!(push.len(), 1, "conn {conn}");
+        assert_eq!(push[0].op_type(), Some(OpType::Updated));
+        let body = push[0].conv_message.clone().expect("body");
+        assert_eq!(body.init_by.as_deref(), Some("Tom"));
+        let attr: Value = serde_json::from_str(&body.attr.expect("attr").data).expect("json");
+        assert_eq!(attr, json!({"name": "new", "attr.lee": 2}));
+    }
+    let doc = h.query(1, "Tom", ConvCommand::default()).remove(0);
+    assert_eq!(doc["name"], json!("new"));
+    assert_eq!(doc["attr"], json!({"a": 1, "lee": 2}));
+    let body = || ConvCommand {
+        cid: Some(cid.clone()),
+        ..Default::default()
+    };
+    h.conv(2, "Jerry", OpType::Mute, body());
+    assert_eq!(
+        h.query(2, "Jerry", ConvCommand::default())[0]["mu"],
+        json!(["Jerry"])
+    );
+    h.conv(2, "Jerry", OpType::Unmute, body());
+    assert_eq!(h.query(2, "Jerry", ConvCommand::default())[0]["mu"], json!([]));
+    let sent = h.conv(2, "Jerry", OpType::Count, body());
+    assert_eq!(
+        reply(&sent, 2).conv_message.as_ref().and_then(|c| c.count),
+        Some(2)
+    );
+    let sent = h.conv(
+        1,
+        "Tom",
+        OpType::Update,
+        ConvCommand {
+            cid: Some("missing".into()),
+            ..Default::default()
+        },
+    );
+    let error = reply(&sent, 1).server_error().expect("error");
+    assert_eq!(
+        (error.code, error.reason.as_str()),
+        (4303, "CONVERSATION_NOT_FOUND")
+    );
+}
+
+#[test]
+fn direct_is_acked_and_pushed_to_members_but_not_back() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    h.login(3, "Tom"); // Tom's second device
+    h.login(4, "Mary");
+    let cid = h.create(1, "Tom", &["Jerry"], json!({}));
+    let sent = h.send_direct(
+        1,
+        "Tom",
+        DirectCommand {
+            cid: Some(cid.clone()),
+            msg: Some("hello".into()),
+            mention_pids: vec!["Jerry".into()],
+            mention_all: Some(false),
+            ..Default::default()
+        },
+    );
+    let ack = ack_of(&sent, 1);
+    let uid = ack.uid.clone().expect("uid");
+    assert!(ack.t.is_some() && ack.code.is_none());
+    assert!(pushes(&sent, 1).is_empty());
+    assert!(pushes(&sent, 4).is_empty(), "not a member");
+    for conn in [2, 3] {
+        let push = pushes(&sent, conn);
+        assert_eq!(push.len(), 1);
+        assert_eq!(push[0].service, Some(2));
+        let d = push[0].direct_message.clone().expect("direct");
+        assert_eq!(d.id.as_deref(), Some(uid.as_str()));
+        assert_eq!(d.from_peer_id.as_deref(), Some("Tom"));
+        assert_eq!(d.timestamp, ack.t);
+        assert_eq!(d.msg.as_deref(), Some("hello"));
+        assert_eq!(d.mention_pids, ["Jerry"]);
+    }
+    assert_eq!(pushes(&sent, 2)[0].peer_id.as_deref(), Some("Jerry"));
+    // Non-members and unknown conversations get an ack with 4401 and the symbolic reason.
+    for (conn, peer, target) in [(4, "Mary", cid.as_str()), (1, "Tom", "nope")] {
+        let sent = h.send(conn, peer, target, "x");
+        let ack = ack_of(&sent, conn);
+        assert_eq!(ack.code, Some(4401));
+        assert_eq!(ack.reason.as_deref(), Some("INVALID_MESSAGING_TARGET"));
+    }
+}
+
+#[test]
+fn resends_with_the_same_dt_are_deduplicated() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    let cid = h.create(1, "Tom", &["Jerry"], json!({}));
+    let direct = DirectCommand {
+        cid: Some(cid.clone()),
+        msg: Some("once".into()),
+        dt: Some("local-1".into()),
+        ..Default::default()
+    };
+    let first = h.send_direct(1, "Tom", direct.clone());
+    let again = h.send_direct(1, "Tom", direct);
+    let (a, b) = (ack_of(&first, 1), ack_of(&again, 1));
+    assert_eq!((a.uid.clone(), a.t), (b.uid, b.t));
+    assert!(pushes(&again, 2).is_empty(), "no second delivery");
+    let logs = h.logs(
+        1,
+        "Tom",
+        LogsCommand {
+            cid: Some(cid),
+            ..Default::default()
+        },
+    );
+    assert_eq!(logs.logs_message.expect("logs").logs.len(), 1);
+}
+
+#[test]
+fn transient_messages_are_acked_delivered_and_not_stored() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    let cid = h.create(1, "Tom", &["Jerry"], json!({}));
+    let sent = h.send_direct(
+        1,
+        "Tom",
+        DirectCommand {
+            cid: Some(cid.clone()),
+            msg: Some("typing".into()),
+            transient: Some(true),
+            ..Default::default()
+        },
+    );
+    assert!(ack_of(&sent, 1).uid.is_some());
+    assert_eq!(pushes(&sent, 2).len(), 1);
+    let logs = h.logs(
+        1,
+        "Tom",
+        LogsCommand {
+            cid: Some(cid),
+            ..Default::default()
+        },
+    );
+    assert!(logs.logs_message.expect("logs").logs.is_empty());
+}
+
+#[test]
+fn timestamps_strictly_increase_within_a_conversation() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    let cid = h.create(1, "Tom", &["Jerry"], json!({}));
+    let inputs: Vec<Input> = (0..5)
+        .map(|n| {
+            Input::Command(
+                1,
+                h.request(CommandType::Direct, None).with(DirectCommand {
+                    cid: Some(cid.clone()),
+                    msg: Some(format!("m{n}")),
+                    ..Default::default()
+                }),
+            )
+        })
+        .collect();
+    // One batch, one clock reading: timestamps are bumped on ties.
+    let out = h.hub.handle_batch(inputs, h.now);
+    let ts: Vec<i64> = out
+        .iter()
+        .filter_map(|o| o.to_command().ack_message.and_then(|a| a.t))
+        .collect();
+    assert_eq!(ts.len(), 5);
+    assert!(ts.windows(2).all(|w| w[0] < w[1]), "{ts:?}");
+}
+
+#[test]
+fn will_messages_are_delivered_when_the_sender_drops_not_when_it_signs_out() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    let cid = h.create(1, "Tom", &["Jerry"], json!({}));
+    let will = DirectCommand {
+        cid: Some(cid.clone()),
+        msg: Some("Tom went offline".into()),
+        will: Some(true),
+        ..Default::default()
+    };
+    let sent = h.send_direct(1, "Tom", will.clone());
+    let uid = ack_of(&sent, 1).uid.expect("uid");
+    assert!(pushes(&sent, 2).is_empty(), "held until the drop");
+    let out = h.hub.disconnect(1, h.now + 10);
+    let delivered: Vec<_> = out
+        .iter()
+        .filter(|o| o.conn == 2)
+        .map(|o| o.to_command())
+        .collect();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(
+        delivered[0].direct_message.as_ref().and_then(|d| d.id.clone()),
+        Some(uid)
+    );
+    // After a deliberate close the will is dropped.
+    h.login(3, "Tom");
+    h.send_direct(3, "Tom", will);
+    let close = h
+        .request(CommandType::Session, Some(OpType::Close))
+        .with_peer_id("Tom");
+    h.run(3, close);
+    let out = h.hub.disconnect(3, h.now + 10);
+    assert!(out.is_empty(), "{out:?}");
+}
+
+#[test]
+fn acks_and_reads_send_receipts_to_senders_that_asked() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    let cid = h.create(1, "Tom", &["Jerry"], json!({}));
+    let sent = h.send_direct(
+        1,
+        "Tom",
+        DirectCommand {
+            cid: Some(cid.clone()),
+            msg: Some("receipt please".into()),
+            r: Some(true),
+            ..Default::default()
+        },
+    );
+    let ack = ack_of(&sent, 1);
+    let (uid, t) = (ack.uid.expect("uid"), ack.t.expect("t"));
+    // JS form: {cid, fromts, tots}, no serial.
+    let client_ack = GenericCommand::new(CommandType::Ack).with(AckCommand {
+        cid: Some(cid.clone()),
+        fromts: Some(t),
+        tots: Some(t),
+        ..Default::default()
+    });
+    let sent = h.run(2, client_ack);
+    let rcp = pushes(&sent, 1);
+    assert_eq!(rcp.len(), 1);
+    let body = rcp[0].rcp_message.clone().expect("rcp");
+    assert_eq!(body.id.as_deref(), Some(uid.as_str()));
+    assert_eq!((body.read, body.from.as_deref()), (Some(false), Some("Jerry")));
+    assert!(sent.iter().all(|(conn, _)| *conn != 2), "acks get no reply");
+    // Reading sends the read receipt.
+    let read = GenericCommand::new(CommandType::Read).with(ReadCommand {
+        convs: vec![ReadTuple {
+            cid: cid.clone(),
+            timestamp: Some(t),
+            mid: Some(uid.clone()),
+        }],
+        ..Default::default()
+    });
+    let sent = h.run(2, read);
+    let rcp = pushes(&sent, 1);
+    assert_eq!(rcp.len(), 1);
+    assert_eq!(rcp[0].rcp_message.as_ref().and_then(|r| r.read), Some(true));
+    // Swift form {cid, mid} for a second message.
+    let sent = h.send_direct(
+        1,
+        "Tom",
+        DirectCommand {
+            cid: Some(cid.clone()),
+            msg: Some("again".into()),
+            r: Some(true),
+            ..Default::default()
+        },
+    );
+    let uid2 = ack_of(&sent, 1).uid.expect("uid");
+    let client_ack = GenericCommand::new(CommandType::Ack).with(AckCommand {
+        cid: Some(cid.clone()),
+        mid: Some(uid2.clone()),
+        ..Default::default()
+    });
+    let sent = h.run(2, client_ack);
+    let rcp = pushes(&sent, 1);
+    assert_eq!(rcp.len(), 1);
+    assert_eq!(rcp[0].rcp_message.as_ref().and_then(|r| r.id.clone()), Some(uid2));
+    // max_read reports Jerry's positions to Tom.
+    let sent = h.conv(
+        1,
+        "Tom",
+        OpType::MaxRead,
+        ConvCommand {
+            cid: Some(cid),
+            ..Default::default()
+        },
+    );
+    let body = reply(&sent, 1).conv_message.clone().expect("body");
+    assert_eq!(body.max_read_timestamp, Some(t));
+    assert!(body.max_ack_timestamp.unwrap_or(0) > t);
+}
+
+#[test]
+fn unread_counts_after_login_and_after_reads_on_another_device() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    let cid = h.create(1, "Tom", &["Jerry"], json!({}));
+    for n in 0..3 {
+        h.send(1, "Tom", &cid, &format!("m{n}"));
+    }
+    let last = h.send_direct(
+        1,
+        "Tom",
+        DirectCommand {
+            cid: Some(cid.clone()),
+            msg: Some("@Jerry".into()),
+            mention_pids: vec!["Jerry".into()],
+            ..Default::default()
+        },
+    );
+    let last_ack = ack_of(&last, 1);
+    let sent = h.login(2, "Jerry");
+    let unread = pushes(&sent, 2);
+    assert_eq!(unread.len(), 1);
+    assert_eq!(unread[0].command_type(), Some(CommandType::Unread));
+    let body = unread[0].unread_message.clone().expect("unread");
+    assert!(body.notif_time.is_some());
+    let tuple = &body.convs[0];
+    assert_eq!((tuple.cid.as_str(), tuple.unread), (cid.as_str(), 4));
+    assert_eq!(tuple.mid, last_ack.uid);
+    assert_eq!(tuple.timestamp, last_ack.t);
+    assert_eq!(tuple.from.as_deref(), Some("Tom"));
+    assert_eq!(tuple.data.as_deref(), Some("@Jerry"));
+    assert_eq!(tuple.mentioned, Some(true));
+    // Nothing new since the last notification: no unread push.
+    let since = body.notif_time;
+    let sent = h.login_with(
+        3,
+        "Jerry",
+        SessionCommand {
+            last_unread_notif_time: since,
+            ..Default::default()
+        },
+    );
+    assert!(pushes(&sent, 3).is_empty(), "{sent:?}");
+    // Jerry reads on connection 2: connection 3 learns the count is now 0.
+    let read = GenericCommand::new(CommandType::Read).with(ReadCommand {
+        convs: vec![ReadTuple {
+            cid: cid.clone(),
+            timestamp: last_ack.t,
+            mid: None,
+        }],
+        ..Default::default()
+    });
+    let sent = h.run(2, read);
+    assert!(pushes(&sent, 2).is_empty());
+    let other = pushes(&sent, 3);
+    assert_eq!(other.len(), 1);
+    let tuple = other[0].unread_message.clone().expect("unread").convs.remove(0);
+    assert_eq!((tuple.cid, tuple.unread), (cid, 0));
+    // A later login has nothing unread.
+    let sent = h.login(4, "Jerry");
+    assert!(pushes(&sent, 4).is_empty());
+}
+
+#[test]
+fn logs_page_in_both_directions_and_always_ascend() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    h.login(2, "Mary");
+    let cid = h.create(1, "Tom", &["Jerry"], json!({}));
+    let mut ts = Vec::new();
+    for n in 0..30 {
+        let sent = h.send(1, "Tom", &cid, &format!("m{n}"));
+        ts.push(ack_of(&sent, 1).t.expect("t"));
+    }
+    let texts = |reply: GenericCommand| -> Vec<String> {
+        reply
+            .logs_message
+            .expect("logs")
+            .logs
+            .into_iter()
+            .map(|l| l.data.unwrap_or_default())
+            .collect()
+    };
+    let names = |range: std::ops::Range<usize>| -> Vec<String> { range.map(|n| format!("m{n}")).collect() };
+    let base = || LogsCommand {
+        cid: Some(cid.clone()),
+        ..Default::default()
+    };
+    // Default: the newest 20, ascending.
+    assert_eq!(texts(h.logs(1, "Tom", base())), names(10..30));
+    // Older than m10 (exclusive), `l` = 5.
+    let page = LogsCommand {
+        t: Some(ts[10]),
+        l: Some(5),
+        ..base()
+    };
+    assert_eq!(texts(h.logs(1, "Tom", page)), names(5..10));
+    let page = LogsCommand {
+        t: Some(ts[10]),
+        t_included: Some(true),
+        limit: Some(2),
+        ..base()
+    };
+    assert_eq!(texts(h.logs(1, "Tom", page)), names(9..11));
+    // Newer than m3 up to m8 inclusive.
+    let page = LogsCommand {
+        t: Some(ts[3]),
+        tt: Some(ts[8]),
+        tt_included: Some(true),
+        direction: Some(QueryDirection::New as i32),
+        ..base()
+    };
+    assert_eq!(texts(h.logs(1, "Tom", page)), names(4..9));
+    // From the oldest.
+    let page = LogsCommand {
+        direction: Some(QueryDirection::New as i32),
+        l: Some(3),
+        ..base()
+    };
+    assert_eq!(texts(h.logs(1, "Tom", page)), names(0..3));
+    // Older than m20 down to (excluding) m15.
+    let page = LogsCommand {
+        t: Some(ts[20]),
+        tt: Some(ts[15]),
+        ..base()
+    };
+    assert_eq!(texts(h.logs(1, "Tom", page)), names(16..20));
+    // limit 0 is empty; huge limits are capped.
+    assert!(texts(h.logs(1, "Tom", LogsCommand { l: Some(0), ..base() })).is_empty());
+    assert_eq!(
+        texts(h.logs(
+            1,
+            "Tom",
+            LogsCommand {
+                l: Some(5000),
+                ..base()
+            }
+        ))
+        .len(),
+        30
+    );
+    // Non-members are refused with 4312.
+    let refused = h.logs(2, "Mary", base());
+    assert_eq!(refused.server_error().map(|e| e.code), Some(4312));
+}
+
+#[test]
+fn logs_return_binary_as_base64_and_filter_by_type() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    let cid = h.create(1, "Tom", &["Jerry"], json!({}));
+    h.send_direct(
+        1,
+        "Tom",
+        DirectCommand {
+            cid: Some(cid.clone()),
+            binary_msg: Some(vec![0, 1, 2, 255]),
+            ..Default::default()
+        },
+    );
+    let typed = json!({"_lctype": -1, "_lctext": "typed"}).to_string();
+    h.send(1, "Tom", &cid, &typed);
+    h.send(1, "Tom", &cid, "plain");
+    let logs = h.logs(
+        1,
+        "Tom",
+        LogsCommand {
+            cid: Some(cid.clone()),
+            ..Default::default()
+        },
+    );
+    let items = logs.logs_message.expect("logs").logs;
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0].bin, Some(true));
+    assert_eq!(items[0].data.as_deref(), Some("AAEC/w=="));
+    assert_eq!(items[1].bin, None);
+    let logs = h.logs(
+        1,
+        "Tom",
+        LogsCommand {
+            cid: Some(cid),
+            lctype: Some(-1),
+            ..Default::default()
+        },
+    );
+    let items = logs.logs_message.expect("logs").logs;
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].data.as_deref(), Some(typed.as_str()));
+}
+
+#[test]
+fn restart_keeps_conversations_members_messages_and_read_positions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cid, last_t) = {
+        let mut h = Harness::with_storage(SqliteStorage::open(dir.path()).expect("open"));
+        h.login(1, "Tom");
+        h.login(2, "Jerry");
+        let cid = h.create(1, "Tom", &["Jerry", "Mary"], json!({"name": "kept"}));
+        let mut last_t = 0;
+        for n in 0..5 {
+            last_t = ack_of(&h.send(1, "Tom", &cid, &format!("m{n}")), 1).t.expect("t");
+        }
+        let read = GenericCommand::new(CommandType::Read).with(ReadCommand {
+            convs: vec![ReadTuple {
+                cid: cid.clone(),
+                timestamp: Some(last_t - 2),
+                mid: None,
+            }],
+            ..Default::default()
+        });
+        h.run(2, read);
+        (cid, last_t)
+    };
+    let mut h = Harness::with_storage(SqliteStorage::open(dir.path()).expect("reopen"));
+    h.now = last_t - 1000; // even with a clock that stepped back, timestamps keep increasing
+    let sent = h.login(1, "Jerry");
+    let unread = pushes(&sent, 1)[0].unread_message.clone().expect("unread");
+    assert_eq!(unread.convs[0].unread, 2, "read position survived");
+    let docs = h.query(1, "Jerry", ConvCommand::default());
+    assert_eq!(docs[0]["name"], json!("kept"));
+    assert_eq!(docs[0]["m"], json!(["Jerry", "Mary", "Tom"]));
+    let logs = h.logs(
+        1,
+        "Jerry",
+        LogsCommand {
+            cid: Some(cid.clone()),
+            ..Default::default()
+        },
+    );
+    assert_eq!(logs.logs_message.expect("logs").logs.len(), 5);
+    let t = ack_of(&h.send(1, "Jerry", &cid, "after"), 1).t.expect("t");
+    assert!(t > last_t);
+}
+
+/// Storage whose commits can be made to fail, to check that nothing is acknowledged then.
+struct FlakyStorage {
+    inner: SqliteStorage,
+    fail_commit: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Storage for FlakyStorage {
+    fn begin(&mut self) -> StorageResult<()> {
+        self.inner.begin()
+    }
+    fn commit(&mut self) -> StorageResult<()> {
+        if self.fail_commit.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StorageError::Io(std::io::Error::other("disk full")));
+        }
+        self.inner.commit()
+    }
+    fn rollback(&mut self) -> StorageResult<()> {
+        self.inner.rollback()
+    }
+    fn load(&mut self) -> StorageResult<Snapshot> {
+        self.inner.load()
+    }
+    fn save_conversation(&mut self, c: &ConversationRecord) -> StorageResult<()> {
+        self.inner.save_conversation(c)
+    }
+    fn add_members(&mut self, cid: &str, ids: &[String], read_ts: i64) -> StorageResult<()> {
+        self.inner.add_members(cid, ids, read_ts)
+    }
+    fn remove_members(&mut self, cid: &str, ids: &[String]) -> StorageResult<()> {
+        self.inner.remove_members(cid, ids)
+    }
+    fn set_position(&mut self, m: &MemberRecord) -> StorageResult<()> {
+        self.inner.set_position(m)
+    }
+    fn insert_message(&mut self, m: &MessageRecord) -> StorageResult<()> {
+        self.inner.insert_message(m)
+    }
+    fn find_by_dt(&mut self, from: &str, dt: &str) -> StorageResult<Option<MessageRecord>> {
+        self.inner.find_by_dt(from, dt)
+    }
+    fn message(&mut self, cid: &str, id: &str) -> StorageResult<Option<MessageRecord>> {
+        self.inner.message(cid, id)
+    }
+    fn history(&mut self, q: &HistoryQuery) -> StorageResult<Vec<MessageRecord>> {
+        self.inner.history(q)
+    }
+    fn receipt_messages(
+        &mut self,
+        cid: &str,
+        after: i64,
+        up_to: i64,
+        not_from: &str,
+    ) -> StorageResult<Vec<MessageRecord>> {
+        self.inner.receipt_messages(cid, after, up_to, not_from)
+    }
+    fn unread_counts(&mut self, client: &str, since: i64) -> StorageResult<Vec<UnreadCount>> {
+        self.inner.unread_counts(client, since)
+    }
+}
+
+#[test]
+fn a_failed_commit_acknowledges_nothing_and_rolls_back() {
+    let fail = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let storage = FlakyStorage {
+        inner: SqliteStorage::in_memory().expect("storage"),
+        fail_commit: Arc::clone(&fail),
+    };
+    let mut hub = Hub::new(config(), storage).expect("hub");
+    let open = GenericCommand::request(CommandType::Session, 1)
+        .with_op(OpType::Open)
+        .with_peer_id("Tom");
+    hub.connect(1);
+    hub.connect(2);
+    hub.handle(1, open.clone(), T0);
+    hub.handle(2, open.with_peer_id("Jerry"), T0);
+    let start = GenericCommand::request(CommandType::Conv, 2)
+        .with_op(OpType::Start)
+        .with(ConvCommand {
+            m: vec!["Jerry".into()],
+            ..Default::default()
+        });
+    let out = hub.handle(1, start, T0 + 1);
+    let cid = out[0].to_command().conv_message.and_then(|c| c.cid).expect("cid");
+    fail.store(true, std::sync::atomic::Ordering::SeqCst);
+    let direct = GenericCommand::request(CommandType::Direct, 3).with(DirectCommand {
+        cid: Some(cid.clone()),
+        msg: Some("lost".into()),
+        ..Default::default()
+    });
+    let out = hub.handle(1, direct, T0 + 2);
+    assert_eq!(out.len(), 1, "no push to Jerry: {out:?}");
+    let reply = out[0].to_command();
+    assert_eq!(reply.i, Some(3));
+    assert_eq!(reply.server_error().map(|e| e.code), Some(4200));
+    fail.store(false, std::sync::atomic::Ordering::SeqCst);
+    let logs = GenericCommand::request(CommandType::Logs, 4).with(LogsCommand {
+        cid: Some(cid),
+        ..Default::default()
+    });
+    let out = hub.handle(1, logs, T0 + 3);
+    assert!(out[0].to_command().logs_message.expect("logs").logs.is_empty());
+}

@@ -583,6 +583,12 @@ impl Engine {
             });
         }
         if open {
+            let after = self.next_serial;
+            if let Some(state) = self.clients.get_mut(client) {
+                state
+                    .reads_unconfirmed
+                    .insert(cid.to_owned(), (tuple.clone(), after));
+            }
             let command = GenericCommand::new(CommandType::Read)
                 .with_peer_id(client)
                 .with(ReadCommand {

@@ -112,6 +112,11 @@ pub(crate) struct Client {
     pub(crate) reads: BTreeMap<String, (ReadTuple, Vec<RequestId>)>,
     /// Conversations whose queued `read` went out on this sign-in, after the server's `unread` count.
     pub(crate) reads_in_transit: BTreeSet<String>,
+    /// `read`s sent on this connection that no later reply has proven processed yet: cid → (tuple,
+    /// the first serial sent after it). `read` carries no serial and gets no answer, so one on the
+    /// wire when the connection drops may be lost; these are sent again after the next sign-in
+    /// (a read position only moves forward, so a repeat is harmless).
+    pub(crate) reads_unconfirmed: BTreeMap<String, (ReadTuple, i32)>,
     /// Sent messages that asked for receipts: id → cid (bounded with the de-dup capacity).
     pub(crate) waiting_receipt: BTreeMap<String, String>,
     pub(crate) waiting_receipt_order: VecDeque<String>,
@@ -137,7 +142,7 @@ pub struct Engine {
     /// Client ids in opening order: a push without `peerId` goes to the first.
     pub(crate) client_order: Vec<String>,
     pub(crate) in_flight: BTreeMap<i32, Outgoing>,
-    next_serial: i32,
+    pub(crate) next_serial: i32,
     next_request: u64,
     transmits: VecDeque<Frame>,
     pub(crate) events: VecDeque<Event>,
@@ -478,6 +483,10 @@ impl Engine {
         // sends (acks, reads) still needs a reply now and then to prove the connection alive.
         self.next_echo = now + self.options.echo_interval;
         if let Some(serial) = command.serial() {
+            // Replies come in order: this one proves every `read` sent before its request arrived.
+            for client in self.clients.values_mut() {
+                client.reads_unconfirmed.retain(|_, (_, after)| *after > serial);
+            }
             if let Some(out) = self.in_flight.remove(&serial) {
                 self.handle_reply(out, command, now);
             }
@@ -569,6 +578,11 @@ impl Engine {
         for client in self.clients.values_mut() {
             client.status = Status::Opening;
             client.catch_up.clear();
+            // Reads that may have been lost with the connection go out again after the re-login
+            // (unless a newer one for the same conversation is already queued).
+            for (cid, (tuple, _)) in std::mem::take(&mut client.reads_unconfirmed) {
+                client.reads.entry(cid).or_insert((tuple, Vec::new()));
+            }
         }
         self.ack_flush_at = None;
     }
@@ -856,6 +870,7 @@ impl Engine {
                 acks: BTreeMap::new(),
                 reads: BTreeMap::new(),
                 reads_in_transit: BTreeSet::new(),
+                reads_unconfirmed: BTreeMap::new(),
                 waiting_receipt: BTreeMap::new(),
                 waiting_receipt_order: VecDeque::new(),
             },
@@ -889,7 +904,11 @@ impl Engine {
         if !reads.is_empty() {
             let mut tuples = Vec::new();
             let mut ids = Vec::new();
-            for (_, (tuple, read_ids)) in reads {
+            let after = self.next_serial;
+            for (cid, (tuple, read_ids)) in reads {
+                if let Some(client) = self.clients.get_mut(id) {
+                    client.reads_unconfirmed.insert(cid, (tuple.clone(), after));
+                }
                 tuples.push(tuple);
                 ids.extend(read_ids);
             }

@@ -1159,3 +1159,46 @@ fn an_open_interrupted_by_a_disconnect_completes_on_the_next_connection() {
     s.answer_open("t");
     assert_eq!(responses(&s.events), [(req, Ok(Response::Opened))]);
 }
+
+#[test]
+fn a_read_lost_with_the_connection_is_sent_again_after_the_relogin() {
+    let mut s = Scripted::open("Tom");
+    s.push(direct_push("Tom", "m1", 10, "Jerry"));
+    s.engine.read("Tom", "c1", s.now);
+    s.drain();
+    assert_eq!(s.last_sent().command_type(), Some(CommandType::Read));
+    // The connection drops before any reply proves the read arrived.
+    s.engine.handle_disconnected(Some(1006), s.now);
+    s.run_until(s.now.as_millis());
+    s.connect();
+    let sent_before = s.sent.len();
+    s.answer_open("tok-2");
+    let reads: Vec<_> = s.sent[sent_before..]
+        .iter()
+        .filter(|c| c.command_type() == Some(CommandType::Read))
+        .collect();
+    assert_eq!(reads.len(), 1, "the read goes out again");
+    let tuple = &reads[0].read_message.as_ref().unwrap().convs[0];
+    assert_eq!(
+        (tuple.cid.as_str(), tuple.mid.as_deref(), tuple.timestamp),
+        ("c1", Some("m1"), Some(10))
+    );
+    assert_eq!(s.engine.conversation("Tom", "c1").unwrap().unread, 0);
+
+    // A reply to a later request proves it arrived: the next drop re-sends nothing.
+    s.engine.query_online("Tom", &["Jerry".into()], s.now);
+    s.drain();
+    let query = s.last_sent().clone();
+    s.push(GenericCommand::reply_to(&query, CommandType::Session).with_op(OpType::Opened));
+    s.engine.handle_disconnected(Some(1006), s.now);
+    s.run_until(s.now.as_millis());
+    s.connect();
+    let sent_before = s.sent.len();
+    s.answer_open("tok-3");
+    assert!(
+        s.sent[sent_before..]
+            .iter()
+            .all(|c| c.command_type() != Some(CommandType::Read)),
+        "a confirmed read is not repeated"
+    );
+}

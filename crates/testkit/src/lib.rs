@@ -205,6 +205,8 @@ pub struct World {
     restarts: u64,
     seed: u64,
     latency: u64,
+    /// Print every command crossing a link (set `CHINWAG_TESTKIT_TRACE=1`).
+    pub trace: bool,
 }
 
 impl std::fmt::Debug for World {
@@ -247,6 +249,7 @@ impl World {
             restarts: 0,
             seed,
             latency,
+            trace: std::env::var_os("CHINWAG_TESTKIT_TRACE").is_some(),
         }
     }
 
@@ -437,6 +440,13 @@ impl World {
             }
             while let Some(event) = self.peers[i].engine.poll_event() {
                 any = true;
+                if self.trace {
+                    eprintln!(
+                        "{:>8} {} event: {event:?}",
+                        self.now.as_millis(),
+                        self.peers[i].name
+                    );
+                }
                 self.peers[i].events.push(event);
             }
             if !any {
@@ -465,6 +475,9 @@ impl World {
                 }
             }
             Action::Close => {
+                if self.trace {
+                    eprintln!("{:>8} {} closes", now.as_millis(), self.peers[i].name);
+                }
                 let link = &mut self.peers[i].link;
                 if let Some((conn, _)) = link.conn.take() {
                     // What was sent before the close still arrives, then the server sees the close.
@@ -496,6 +509,13 @@ impl World {
                         let command = frame
                             .decode()
                             .unwrap_or_else(|e| panic!("server cannot decode a frame of {}: {e}", peer.name));
+                        if self.trace {
+                            eprintln!(
+                                "{:>8} {} -> server (conn {conn}): {command:?}",
+                                now.as_millis(),
+                                peer.name
+                            );
+                        }
                         inputs.push(Input::Command(conn, command));
                     }
                     Payload::Close => inputs.push(Input::Disconnected(conn)),
@@ -504,6 +524,16 @@ impl World {
         }
         while self.late.first().is_some_and(|f| f.due <= now) {
             let InFlight { conn, payload, .. } = self.late.remove(0);
+            if self.trace {
+                eprintln!(
+                    "{:>8} late on conn {conn} -> server: {:?}",
+                    now.as_millis(),
+                    match &payload {
+                        Payload::Frame(frame) => frame.decode().map(|c| format!("{c:?}")),
+                        Payload::Close => Ok("close".into()),
+                    }
+                );
+            }
             inputs.push(match payload {
                 Payload::Frame(frame) => Input::Command(
                     conn,
@@ -564,6 +594,14 @@ impl World {
                     continue;
                 }
                 if let Payload::Frame(frame) = payload {
+                    if self.trace {
+                        eprintln!(
+                            "{:>8} server -> {} (conn {conn}): {:?}",
+                            now.as_millis(),
+                            self.peers[i].name,
+                            frame.decode()
+                        );
+                    }
                     if let Err(error) = self.peers[i].engine.handle_frame(&frame, now) {
                         panic!("{} cannot decode a server frame: {error}", self.peers[i].name);
                     }
@@ -577,6 +615,9 @@ impl World {
     /// Cuts peer `i`'s link: the connection drops, everything in flight is lost, the server notices
     /// at once, and connects fail until [`restore`](Self::restore).
     pub fn cut(&mut self, i: usize) {
+        if self.trace {
+            eprintln!("{:>8} cut {}", self.now.as_millis(), self.peers[i].name);
+        }
         self.peers[i].link.up = false;
         if let Some(conn) = self.drop_client_side(i, true) {
             self.conns.remove(&conn);
@@ -589,6 +630,13 @@ impl World {
     /// server `linger` ms late (after anything its next connection sends), and the server notices
     /// the disconnect after them. The link stays up, so the engine reconnects when it wants.
     pub fn cut_lingering(&mut self, i: usize, linger: u64) {
+        if self.trace {
+            eprintln!(
+                "{:>8} lingering cut {} ({linger} ms)",
+                self.now.as_millis(),
+                self.peers[i].name
+            );
+        }
         let now = self.now;
         let extra = core::time::Duration::from_millis(linger);
         let Some((conn, _)) = self.peers[i].link.conn.take() else {
@@ -652,6 +700,9 @@ impl World {
     /// Restarts the server: every connection drops at once (nothing in flight survives), the hub is
     /// rebuilt from its SQLite database. Links stay up, so engines reconnect on their own.
     pub fn restart_server(&mut self) {
+        if self.trace {
+            eprintln!("{:>8} server restart", self.now.as_millis());
+        }
         for i in 0..self.peers.len() {
             self.drop_client_side(i, true);
             self.peers[i].link.to_server.clear();

@@ -117,6 +117,11 @@ pub(crate) struct Client {
     /// wire when the connection drops may be lost; these are sent again after the next sign-in
     /// (a read position only moves forward, so a repeat is harmless).
     pub(crate) reads_unconfirmed: BTreeMap<String, (ReadTuple, i32)>,
+    /// Conversations cached by id only (first seen in a push) whose `conv/query` has not answered
+    /// yet; fetched again after a re-login if the fetch was lost.
+    pub(crate) unfetched: BTreeSet<String>,
+    /// Of those, the ones whose fetch is still to be sent.
+    pub(crate) fetch_queue: Vec<String>,
     /// Sent messages that asked for receipts: id → cid (bounded with the de-dup capacity).
     pub(crate) waiting_receipt: BTreeMap<String, String>,
     pub(crate) waiting_receipt_order: VecDeque<String>,
@@ -491,9 +496,42 @@ impl Engine {
                 self.handle_reply(out, command, now);
             }
             // A reply to nothing we wait for (already timed out): ignored, as the JS SDK does.
-            return;
+        } else {
+            self.handle_push(command, now);
         }
-        self.handle_push(command, now);
+        self.send_fetches(now);
+    }
+
+    /// Sends the `conv/query` of every conversation that a push just put in the cache by id only.
+    ///
+    /// The push's event was already delivered, in order, with what the push said; the fetched
+    /// conversation (name, members, attributes, kind) fills the cache when the reply arrives,
+    /// without an event of its own (read it with [`conversation`](Self::conversation)). This keeps
+    /// the event order of the wire and never holds a message back behind a query that may fail.
+    fn send_fetches(&mut self, now: Instant) {
+        let mut fetches = Vec::new();
+        for client in self.clients.values_mut() {
+            if client.status != Status::Open {
+                continue;
+            }
+            for cid in std::mem::take(&mut client.fetch_queue) {
+                fetches.push((client.id.clone(), cid));
+            }
+        }
+        for (client, cid) in fetches {
+            let command = Self::fetch_command(&cid).with_peer_id(client.as_str());
+            self.transmit_request(
+                Outgoing {
+                    ids: Vec::new(),
+                    client,
+                    command,
+                    kind: Kind::Fetch { cid },
+                    deadline: None,
+                    dedup_key: None,
+                },
+                now,
+            );
+        }
     }
 
     // ---- connection internals ----
@@ -871,6 +909,8 @@ impl Engine {
                 reads: BTreeMap::new(),
                 reads_in_transit: BTreeSet::new(),
                 reads_unconfirmed: BTreeMap::new(),
+                unfetched: BTreeSet::new(),
+                fetch_queue: Vec::new(),
                 waiting_receipt: BTreeMap::new(),
                 waiting_receipt_order: VecDeque::new(),
             },

@@ -87,6 +87,16 @@ fn the_guide_flow_produces_the_events_table_for_every_client() {
         marks,
         [&[r#"MEMBERS_JOINED ["Jerry", "Tom"]"#], &["INVITED"], &[]],
     );
+    // Jerry learnt of the conversation from the push; the engine fetched it into his cache.
+    let jerrys = g
+        .world
+        .peer(jerry)
+        .engine
+        .conversation("Jerry", &cid)
+        .expect("cached");
+    assert_eq!(jerrys.name.as_deref(), Some("Tom & Jerry"));
+    assert_eq!(jerrys.creator.as_deref(), Some("Tom"));
+    assert_eq!(jerrys.members.len(), 2);
 
     // conversation.send(new TextMessage('Hi, Jerry.'))
     let request = g.world.act(tom, |e, now| {

@@ -339,6 +339,22 @@ impl World {
         self.peers[i].response(request).cloned().expect("response")
     }
 
+    /// Runs until peer `i` emits an event matching `matches` (at most `max_ms` of simulated time);
+    /// returns the first such event emitted from now on.
+    pub fn run_until_event(
+        &mut self,
+        i: usize,
+        max_ms: u64,
+        mut matches: impl FnMut(&Event) -> bool,
+    ) -> Option<Event> {
+        let from = self.peers[i].events.len();
+        let found = |world: &World, matches: &mut dyn FnMut(&Event) -> bool| {
+            world.peers[i].events[from..].iter().find(|e| matches(e)).cloned()
+        };
+        self.run_until(max_ms, |world| found(world, &mut matches).is_some());
+        found(self, &mut matches)
+    }
+
     /// Runs until `predicate` holds or `max_ms` of simulated time passed; whether it held.
     pub fn run_until(&mut self, max_ms: u64, mut predicate: impl FnMut(&World) -> bool) -> bool {
         let until = self.now + core::time::Duration::from_millis(max_ms);

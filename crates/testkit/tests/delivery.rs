@@ -20,6 +20,10 @@ fn setup(seed: u64) -> (World, Vec<String>) {
     for name in NAMES {
         // Odd seeds use tiny gap-filling pages and buffers, so paging and buffer overflow run.
         let peer = world.add_peer_with(name, |options| {
+            // Every third seed speaks base64 text frames (`noBinary`), so both codecs run.
+            if seed % 3 == 0 {
+                options.subprotocol = chinwag_protocol::Subprotocol::Proto2Base64V3;
+            }
             if seed % 2 == 1 {
                 options.catch_up_page = 2;
                 options.catch_up_buffer = 1;

@@ -462,6 +462,8 @@ impl Engine {
             _ => {}
         }
         self.expire_requests(now);
+        // Gap filling that ended on a timeout may have delivered messages of unknown conversations.
+        self.send_fetches(now);
     }
 
     /// A frame from the WebSocket.

@@ -562,9 +562,13 @@ impl Engine {
             wall
         };
         let mut uncached = Conversation::stub(cid);
-        let conv = if state.conversations.contains_key(cid)
-            || state.conversations.len() < self.options.max_conversations
-        {
+        let known = state.conversations.contains_key(cid);
+        if !known && state.conversations.len() < self.options.max_conversations && !cid.is_empty() {
+            // Not cached yet: fetch it, as for a push.
+            state.unfetched.insert(cid.to_owned());
+            state.fetch_queue.push(cid.to_owned());
+        }
+        let conv = if known || state.conversations.len() < self.options.max_conversations {
             state
                 .conversations
                 .entry(cid.to_owned())
@@ -619,6 +623,7 @@ impl Engine {
             entry.0 = tuple;
             entry.1.push(id);
         }
+        self.send_fetches(now);
         id
     }
 }

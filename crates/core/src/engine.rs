@@ -510,7 +510,7 @@ impl Engine {
     /// conversation (name, members, attributes, kind) fills the cache when the reply arrives,
     /// without an event of its own (read it with [`conversation`](Self::conversation)). This keeps
     /// the event order of the wire and never holds a message back behind a query that may fail.
-    fn send_fetches(&mut self, now: Instant) {
+    pub(crate) fn send_fetches(&mut self, now: Instant) {
         let mut fetches = Vec::new();
         for client in self.clients.values_mut() {
             if client.status != Status::Open {

@@ -1372,3 +1372,17 @@ fn a_fetch_lost_with_the_connection_is_sent_again_and_a_failed_one_is_not() {
     );
     assert!(s.engine.conversation("Tom", "c2").is_some());
 }
+
+#[test]
+fn reading_an_uncached_conversation_fetches_it() {
+    let mut s = Scripted::open("Tom");
+    let mark = s.sent.len();
+    s.engine.read("Tom", "c9", s.now);
+    s.drain();
+    let cids: Vec<String> = fetches_since(&s, mark).into_iter().map(|(_, cid)| cid).collect();
+    assert_eq!(cids, ["c9"]);
+    let mark = s.sent.len();
+    s.engine.read("Tom", "c9", s.now);
+    s.drain();
+    assert!(fetches_since(&s, mark).is_empty(), "fetched once");
+}

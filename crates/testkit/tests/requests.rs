@@ -180,6 +180,19 @@ fn run(seed: u64, ops: Vec<Op>) {
             );
         }
     }
+    // Every conversation an engine learnt of (push, read, send) was fetched into its cache.
+    for (i, peer) in world.peers.iter().enumerate() {
+        for conv in peer.engine.conversations(NAMES[i]) {
+            if conv.id != "nope" {
+                assert!(
+                    conv.creator.is_some(),
+                    "{}: {} is cached by id only",
+                    peer.name,
+                    conv.id
+                );
+            }
+        }
+    }
     for peer in &world.peers {
         let unhandled: Vec<_> = peer
             .events

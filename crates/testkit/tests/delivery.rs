@@ -154,6 +154,8 @@ enum Op {
         peer: usize,
         conv: usize,
     },
+    /// A conversation query: its results merge into the cache mid-flight.
+    Query(usize),
     Cut(usize),
     /// The client drops; its in-flight frames reach the server late, after its reconnect.
     CutLingering(usize, u64),
@@ -169,6 +171,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => (0..3usize, 0..2usize).prop_map(|(peer, conv)| Op::Send { peer, conv }),
         1 => (0..3usize, 0..2usize).prop_map(|(peer, conv)| Op::Read { peer, conv }),
+        1 => (0..3usize).prop_map(Op::Query),
         2 => (0..3usize).prop_map(Op::Cut),
         1 => (0..3usize, 0..3_000u64).prop_map(|(i, ms)| Op::CutLingering(i, ms)),
         2 => (0..3usize).prop_map(Op::Restore),
@@ -203,6 +206,11 @@ fn run(seed: u64, ops: Vec<Op>) {
                 let conv = if members(conv).contains(&peer) { conv } else { 0 };
                 let cid = cids[conv].clone();
                 world.act(peer, |e, now| e.read(NAMES[peer], &cid, now));
+            }
+            Op::Query(peer) => {
+                let name = NAMES[peer];
+                let query = chinwag_core::ConversationQuery::new().contains_members([name]);
+                world.act(peer, |e, now| e.query_conversations(name, &query, now));
             }
             Op::Cut(i) => world.cut(i),
             Op::CutLingering(i, ms) => world.cut_lingering(i, ms),

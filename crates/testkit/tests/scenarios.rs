@@ -310,3 +310,30 @@ fn a_resend_and_its_late_first_copy_are_stored_once() {
         .count();
     assert_eq!(received, 1);
 }
+
+#[test]
+fn a_late_sign_in_from_the_same_device_does_not_kick_the_new_session() {
+    let mut world = World::with_seed(5, 200);
+    let phone = world.add_peer("phone");
+    let tagged = ClientOptions {
+        tag: Some("mobile".into()),
+        ..Default::default()
+    };
+    let request = world.act(phone, |e, now| e.open_client("Tom", tagged, now));
+    world.advance(50); // session/open is on the wire
+    world.cut_lingering(phone, 3_000); // it reaches the server after the next connection's sign-in
+    assert_eq!(world.run_until_response(phone, request), Ok(Response::Opened));
+    world.run_until_idle();
+    world.advance(10_000);
+    assert!(
+        !world
+            .peer(phone)
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Conflict { .. } | Event::Closed { .. })),
+        "{:?}",
+        world.peer(phone).events
+    );
+    assert!(world.peer(phone).engine.is_open("Tom"));
+    assert!(world.hub().is_online("Tom"));
+}

@@ -166,21 +166,31 @@ impl Engine {
 
     /// Fetches one conversation by id (temporary ids use `tempConvIds`).
     pub fn get_conversation(&mut self, client: &str, cid: &str, now: Instant) -> RequestId {
-        if cid.starts_with("_tmp:") {
-            let conv = ConvCommand {
+        self.submit(client, Self::fetch_command(cid), Kind::Query, now)
+    }
+
+    /// The `conv/query` for one conversation: `where {"objectId": cid}` (as the JS SDK's
+    /// `getConversation`), or `tempConvIds` for a temporary one.
+    pub(crate) fn fetch_command(cid: &str) -> GenericCommand {
+        let conv = if cid.starts_with("_tmp:") {
+            ConvCommand {
                 temp_conv_ids: vec![cid.to_owned()],
                 ..Default::default()
-            };
-            let command = GenericCommand::new(CommandType::Conv)
-                .with_op(OpType::Query)
-                .with(conv);
-            return self.submit(client, command, Kind::Query, now);
-        }
-        self.query_conversations(
-            client,
-            &ConversationQuery::new().equal_to("objectId", cid).limit(1),
-            now,
-        )
+            }
+        } else {
+            let query = ConversationQuery::new().equal_to("objectId", cid).limit(1);
+            ConvCommand {
+                r#where: Some(JsonObjectMessage {
+                    data: query.where_json(),
+                }),
+                limit: query.limit_value(),
+                flag: Some(query.flag()),
+                ..Default::default()
+            }
+        };
+        GenericCommand::new(CommandType::Conv)
+            .with_op(OpType::Query)
+            .with(conv)
     }
 
     fn partial(&mut self, client: &str, cid: &str, op: MemberOp, ids: &[String], now: Instant) -> RequestId {
@@ -552,9 +562,13 @@ impl Engine {
             wall
         };
         let mut uncached = Conversation::stub(cid);
-        let conv = if state.conversations.contains_key(cid)
-            || state.conversations.len() < self.options.max_conversations
-        {
+        let known = state.conversations.contains_key(cid);
+        if !known && state.conversations.len() < self.options.max_conversations && !cid.is_empty() {
+            // Not cached yet: fetch it, as for a push.
+            state.unfetched.insert(cid.to_owned());
+            state.fetch_queue.push(cid.to_owned());
+        }
+        let conv = if known || state.conversations.len() < self.options.max_conversations {
             state
                 .conversations
                 .entry(cid.to_owned())
@@ -583,6 +597,12 @@ impl Engine {
             });
         }
         if open {
+            let after = self.next_serial;
+            if let Some(state) = self.clients.get_mut(client) {
+                state
+                    .reads_unconfirmed
+                    .insert(cid.to_owned(), (tuple.clone(), after));
+            }
             let command = GenericCommand::new(CommandType::Read)
                 .with_peer_id(client)
                 .with(ReadCommand {
@@ -603,6 +623,7 @@ impl Engine {
             entry.0 = tuple;
             entry.1.push(id);
         }
+        self.send_fetches(now);
         id
     }
 }

@@ -50,8 +50,44 @@ impl Engine {
             let mut stub = Conversation::stub(cid);
             stub.seen_up_to = Some(state.clock_hint);
             state.conversations.insert(cid.to_owned(), stub);
+            // Known by id only: fetch it (sent once the current input is handled).
+            if !cid.is_empty() {
+                state.unfetched.insert(cid.to_owned());
+                state.fetch_queue.push(cid.to_owned());
+            }
         }
         state.conversations.get_mut(cid)
+    }
+
+    /// Merges the conversations of a `conv/query` reply into `client`'s cache; returns them as cached.
+    fn cache_query_results(&mut self, client: &str, reply: GenericCommand) -> Vec<Conversation> {
+        let data = reply
+            .conv_message
+            .and_then(|c| c.results)
+            .map(|r| r.data)
+            .unwrap_or_default();
+        let raw: Vec<Value> = serde_json::from_str(&data).unwrap_or_default();
+        let max = self.options.max_conversations;
+        let mut results = Vec::new();
+        if let Some(state) = self.clients.get_mut(client) {
+            for item in raw.iter().filter_map(Value::as_object) {
+                let Some(mut fresh) = Conversation::from_json(item, client) else {
+                    continue;
+                };
+                state.unfetched.remove(&fresh.id);
+                if let Some(existing) = state.conversations.get_mut(&fresh.id) {
+                    existing.merge_from(fresh);
+                    results.push(existing.clone());
+                } else {
+                    fresh.seen_up_to = Some(state.clock_hint);
+                    if state.conversations.len() < max {
+                        state.conversations.insert(fresh.id.clone(), fresh.clone());
+                    }
+                    results.push(fresh);
+                }
+            }
+        }
+        results
     }
 
     fn note_server_time(&mut self, client: &str, ts: Option<i64>) {
@@ -79,6 +115,12 @@ impl Engine {
             match out.kind {
                 Kind::Open { relogin } => self.open_failed(out, relogin, error, now),
                 Kind::CatchUp { cid, .. } => self.finish_catch_up(&client, &cid, now),
+                // Not visible to us (or gone): the id-only entry stays; not retried.
+                Kind::Fetch { cid } => {
+                    if let Some(state) = self.clients.get_mut(&client) {
+                        state.unfetched.remove(&cid);
+                    }
+                }
                 Kind::Echo => {}
                 _ => self.fail(&client, &out.ids, RequestError::Server(error)),
             }
@@ -116,32 +158,14 @@ impl Engine {
                 self.respond(&client, &out.ids, Response::Created(template));
             }
             Kind::Query => {
-                let data = reply
-                    .conv_message
-                    .and_then(|c| c.results)
-                    .map(|r| r.data)
-                    .unwrap_or_default();
-                let raw: Vec<Value> = serde_json::from_str(&data).unwrap_or_default();
-                let max = self.options.max_conversations;
-                let mut results = Vec::new();
-                if let Some(state) = self.clients.get_mut(&client) {
-                    for item in raw.iter().filter_map(Value::as_object) {
-                        let Some(mut fresh) = Conversation::from_json(item, &client) else {
-                            continue;
-                        };
-                        if let Some(existing) = state.conversations.get_mut(&fresh.id) {
-                            existing.merge_from(fresh);
-                            results.push(existing.clone());
-                        } else {
-                            fresh.seen_up_to = Some(state.clock_hint);
-                            if state.conversations.len() < max {
-                                state.conversations.insert(fresh.id.clone(), fresh.clone());
-                            }
-                            results.push(fresh);
-                        }
-                    }
-                }
+                let results = self.cache_query_results(&client, reply);
                 self.respond(&client, &out.ids, Response::Conversations(results));
+            }
+            Kind::Fetch { cid } => {
+                self.cache_query_results(&client, reply);
+                if let Some(state) = self.clients.get_mut(&client) {
+                    state.unfetched.remove(&cid);
+                }
             }
             Kind::Send { mut message, receipt } => {
                 let ack = reply.ack_message.unwrap_or_default();
@@ -355,6 +379,10 @@ impl Engine {
         // Resends first, gap filling after: replies come in order, so the acks of our own resent
         // messages mark them seen before history that contains them arrives.
         self.flush_client(&client, now);
+        // Fetches lost with the previous connection go out again.
+        if let Some(state) = self.clients.get_mut(&client) {
+            state.fetch_queue = state.unfetched.iter().cloned().collect();
+        }
         if relogin && !first {
             let cids: Vec<String> = self
                 .clients
@@ -848,16 +876,17 @@ impl Engine {
             return;
         };
         let read = rcp.read.unwrap_or(false);
-        let Some(state) = self.clients.get_mut(client) else {
-            return;
-        };
-        if let Some(conv) = state.conversations.get_mut(&cid) {
+        let max = self.options.max_conversations;
+        if let Some(conv) = Self::conv_entry(&mut self.clients, client, &cid, max) {
             if read {
                 conv.last_read_at = Some(conv.last_read_at.map_or(t, |x| x.max(t)));
             } else {
                 conv.last_delivered_at = Some(conv.last_delivered_at.map_or(t, |x| x.max(t)));
             }
         }
+        let Some(state) = self.clients.get(client) else {
+            return;
+        };
         let status_change = rcp
             .id
             .as_ref()
@@ -895,13 +924,16 @@ impl Engine {
         let Some(patch) = &command.patch_message else {
             return;
         };
+        let max = self.options.max_conversations;
         for item in &patch.patches {
             let message = Message::from_patch(item, client);
             if let Some(state) = self.clients.get_mut(client) {
                 if let Some(ts) = item.patch_timestamp {
                     state.last_patch_time = state.last_patch_time.max(ts);
                 }
-                if let Some(conv) = state.conversations.get_mut(&message.conversation) {
+            }
+            if !message.conversation.is_empty() {
+                if let Some(conv) = Self::conv_entry(&mut self.clients, client, &message.conversation, max) {
                     if conv.last_message.as_ref().is_some_and(|m| m.id == message.id) {
                         conv.last_message = Some(message.clone());
                     }

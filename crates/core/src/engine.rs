@@ -112,6 +112,16 @@ pub(crate) struct Client {
     pub(crate) reads: BTreeMap<String, (ReadTuple, Vec<RequestId>)>,
     /// Conversations whose queued `read` went out on this sign-in, after the server's `unread` count.
     pub(crate) reads_in_transit: BTreeSet<String>,
+    /// `read`s sent on this connection that no later reply has proven processed yet: cid → (tuple,
+    /// the first serial sent after it). `read` carries no serial and gets no answer, so one on the
+    /// wire when the connection drops may be lost; these are sent again after the next sign-in
+    /// (a read position only moves forward, so a repeat is harmless).
+    pub(crate) reads_unconfirmed: BTreeMap<String, (ReadTuple, i32)>,
+    /// Conversations cached by id only (first seen in a push) whose `conv/query` has not answered
+    /// yet; fetched again after a re-login if the fetch was lost.
+    pub(crate) unfetched: BTreeSet<String>,
+    /// Of those, the ones whose fetch is still to be sent.
+    pub(crate) fetch_queue: Vec<String>,
     /// Sent messages that asked for receipts: id → cid (bounded with the de-dup capacity).
     pub(crate) waiting_receipt: BTreeMap<String, String>,
     pub(crate) waiting_receipt_order: VecDeque<String>,
@@ -137,7 +147,7 @@ pub struct Engine {
     /// Client ids in opening order: a push without `peerId` goes to the first.
     pub(crate) client_order: Vec<String>,
     pub(crate) in_flight: BTreeMap<i32, Outgoing>,
-    next_serial: i32,
+    pub(crate) next_serial: i32,
     next_request: u64,
     transmits: VecDeque<Frame>,
     pub(crate) events: VecDeque<Event>,
@@ -452,6 +462,8 @@ impl Engine {
             _ => {}
         }
         self.expire_requests(now);
+        // Gap filling that ended on a timeout may have delivered messages of unknown conversations.
+        self.send_fetches(now);
     }
 
     /// A frame from the WebSocket.
@@ -478,13 +490,50 @@ impl Engine {
         // sends (acks, reads) still needs a reply now and then to prove the connection alive.
         self.next_echo = now + self.options.echo_interval;
         if let Some(serial) = command.serial() {
+            // Replies come in order: this one proves every `read` sent before its request arrived.
+            for client in self.clients.values_mut() {
+                client.reads_unconfirmed.retain(|_, (_, after)| *after > serial);
+            }
             if let Some(out) = self.in_flight.remove(&serial) {
                 self.handle_reply(out, command, now);
             }
             // A reply to nothing we wait for (already timed out): ignored, as the JS SDK does.
-            return;
+        } else {
+            self.handle_push(command, now);
         }
-        self.handle_push(command, now);
+        self.send_fetches(now);
+    }
+
+    /// Sends the `conv/query` of every conversation that a push just put in the cache by id only.
+    ///
+    /// The push's event was already delivered, in order, with what the push said; the fetched
+    /// conversation (name, members, attributes, kind) fills the cache when the reply arrives,
+    /// without an event of its own (read it with [`conversation`](Self::conversation)). This keeps
+    /// the event order of the wire and never holds a message back behind a query that may fail.
+    pub(crate) fn send_fetches(&mut self, now: Instant) {
+        let mut fetches = Vec::new();
+        for client in self.clients.values_mut() {
+            if client.status != Status::Open {
+                continue;
+            }
+            for cid in std::mem::take(&mut client.fetch_queue) {
+                fetches.push((client.id.clone(), cid));
+            }
+        }
+        for (client, cid) in fetches {
+            let command = Self::fetch_command(&cid).with_peer_id(client.as_str());
+            self.transmit_request(
+                Outgoing {
+                    ids: Vec::new(),
+                    client,
+                    command,
+                    kind: Kind::Fetch { cid },
+                    deadline: None,
+                    dedup_key: None,
+                },
+                now,
+            );
+        }
     }
 
     // ---- connection internals ----
@@ -569,6 +618,11 @@ impl Engine {
         for client in self.clients.values_mut() {
             client.status = Status::Opening;
             client.catch_up.clear();
+            // Reads that may have been lost with the connection go out again after the re-login
+            // (unless a newer one for the same conversation is already queued).
+            for (cid, (tuple, _)) in std::mem::take(&mut client.reads_unconfirmed) {
+                client.reads.entry(cid).or_insert((tuple, Vec::new()));
+            }
         }
         self.ack_flush_at = None;
     }
@@ -856,6 +910,9 @@ impl Engine {
                 acks: BTreeMap::new(),
                 reads: BTreeMap::new(),
                 reads_in_transit: BTreeSet::new(),
+                reads_unconfirmed: BTreeMap::new(),
+                unfetched: BTreeSet::new(),
+                fetch_queue: Vec::new(),
                 waiting_receipt: BTreeMap::new(),
                 waiting_receipt_order: VecDeque::new(),
             },
@@ -889,7 +946,11 @@ impl Engine {
         if !reads.is_empty() {
             let mut tuples = Vec::new();
             let mut ids = Vec::new();
-            for (_, (tuple, read_ids)) in reads {
+            let after = self.next_serial;
+            for (cid, (tuple, read_ids)) in reads {
+                if let Some(client) = self.clients.get_mut(id) {
+                    client.reads_unconfirmed.insert(cid, (tuple.clone(), after));
+                }
                 tuples.push(tuple);
                 ids.extend(read_ids);
             }

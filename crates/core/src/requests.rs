@@ -43,6 +43,10 @@ pub(crate) enum Kind {
         template: Conversation,
     },
     Query,
+    /// Filling the cache for a conversation first seen in a push (internal).
+    Fetch {
+        cid: String,
+    },
     Send {
         message: Message,
         receipt: bool,
@@ -89,6 +93,7 @@ impl Kind {
                 | Kind::Create { .. }
                 | Kind::Update { .. }
                 | Kind::CatchUp { .. }
+                | Kind::Fetch { .. }
         )
     }
 }

@@ -1159,3 +1159,230 @@ fn an_open_interrupted_by_a_disconnect_completes_on_the_next_connection() {
     s.answer_open("t");
     assert_eq!(responses(&s.events), [(req, Ok(Response::Opened))]);
 }
+
+#[test]
+fn a_read_lost_with_the_connection_is_sent_again_after_the_relogin() {
+    let mut s = Scripted::open("Tom");
+    s.push(direct_push("Tom", "m1", 10, "Jerry"));
+    s.engine.read("Tom", "c1", s.now);
+    s.drain();
+    assert_eq!(s.last_sent().command_type(), Some(CommandType::Read));
+    // The connection drops before any reply proves the read arrived.
+    s.engine.handle_disconnected(Some(1006), s.now);
+    s.run_until(s.now.as_millis());
+    s.connect();
+    let sent_before = s.sent.len();
+    s.answer_open("tok-2");
+    let reads: Vec<_> = s.sent[sent_before..]
+        .iter()
+        .filter(|c| c.command_type() == Some(CommandType::Read))
+        .collect();
+    assert_eq!(reads.len(), 1, "the read goes out again");
+    let tuple = &reads[0].read_message.as_ref().unwrap().convs[0];
+    assert_eq!(
+        (tuple.cid.as_str(), tuple.mid.as_deref(), tuple.timestamp),
+        ("c1", Some("m1"), Some(10))
+    );
+    assert_eq!(s.engine.conversation("Tom", "c1").unwrap().unread, 0);
+
+    // A reply to a later request proves it arrived: the next drop re-sends nothing.
+    s.engine.query_online("Tom", &["Jerry".into()], s.now);
+    s.drain();
+    let query = s.last_sent().clone();
+    s.push(GenericCommand::reply_to(&query, CommandType::Session).with_op(OpType::Opened));
+    s.engine.handle_disconnected(Some(1006), s.now);
+    s.run_until(s.now.as_millis());
+    s.connect();
+    let sent_before = s.sent.len();
+    s.answer_open("tok-3");
+    assert!(
+        s.sent[sent_before..]
+            .iter()
+            .all(|c| c.command_type() != Some(CommandType::Read)),
+        "a confirmed read is not repeated"
+    );
+}
+
+/// The `conv/query` frames sent since `from`, by the cid they ask for.
+fn fetches_since(s: &Scripted, from: usize) -> Vec<(GenericCommand, String)> {
+    s.sent[from..]
+        .iter()
+        .filter(|c| c.command_type() == Some(CommandType::Conv) && c.op_type() == Some(OpType::Query))
+        .map(|c| {
+            let conv = c.conv_message.as_ref().unwrap();
+            let cid = match &conv.r#where {
+                Some(w) => {
+                    let json: serde_json::Value = serde_json::from_str(&w.data).unwrap();
+                    json["objectId"].as_str().unwrap().to_owned()
+                }
+                None => conv.temp_conv_ids[0].clone(),
+            };
+            (c.clone(), cid)
+        })
+        .collect()
+}
+
+fn query_result(request: &GenericCommand, data: &str) -> GenericCommand {
+    GenericCommand::reply_to(request, CommandType::Conv)
+        .with_op(OpType::Results)
+        .with(ConvCommand {
+            results: Some(JsonObjectMessage { data: data.into() }),
+            ..Default::default()
+        })
+}
+
+#[test]
+fn a_push_for_an_uncached_conversation_fetches_it_and_keeps_event_order() {
+    let mut s = Scripted::open("Tom");
+    let mark = s.sent.len();
+    s.push(direct_push("Tom", "m1", 10, "Jerry"));
+    s.push(direct_push("Tom", "m2", 11, "Jerry"));
+    // The events come at once, in wire order, with what the pushes said.
+    let kinds: Vec<_> = s
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Message { message, .. } => message.id.clone(),
+            Event::UnreadCountUpdated { conversations, .. } => Some(format!("unread {}", conversations[0].1)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, ["m1", "unread 1", "m2", "unread 2"]);
+    // One fetch, `where {"objectId": cid}` as the JS SDK's getConversation.
+    let fetches = fetches_since(&s, mark);
+    assert_eq!(fetches.len(), 1, "{fetches:?}");
+    assert_eq!(fetches[0].1, "c1");
+    assert!(s.engine.conversation("Tom", "c1").unwrap().name.is_none());
+    // The reply fills the cache; local state (unread, last message) is kept; no response event.
+    let events_before = s.events.len();
+    s.push(query_result(
+        &fetches[0].0,
+        r#"[{"objectId":"c1","name":"Tom & Jerry","c":"Jerry","m":["Jerry","Tom"],"tr":false}]"#,
+    ));
+    let conv = s.engine.conversation("Tom", "c1").unwrap();
+    assert_eq!(conv.name.as_deref(), Some("Tom & Jerry"));
+    assert_eq!(conv.creator.as_deref(), Some("Jerry"));
+    assert_eq!(conv.members.len(), 2);
+    assert_eq!(conv.unread, 2);
+    assert_eq!(
+        conv.last_message.as_ref().and_then(|m| m.id.as_deref()),
+        Some("m2")
+    );
+    assert_eq!(s.events.len(), events_before, "filling the cache emits nothing");
+    // Known now: later pushes fetch nothing.
+    let mark = s.sent.len();
+    s.push(direct_push("Tom", "m3", 12, "Jerry"));
+    assert!(fetches_since(&s, mark).is_empty());
+}
+
+#[test]
+fn every_kind_of_push_fetches_an_unknown_conversation() {
+    let mut s = Scripted::open("Tom");
+    let mark = s.sent.len();
+    s.push(
+        GenericCommand::push(CommandType::Conv, "Tom")
+            .with_op(OpType::Joined)
+            .with(ConvCommand {
+                cid: Some("joined".into()),
+                init_by: Some("Jerry".into()),
+                ..Default::default()
+            }),
+    );
+    s.push(
+        GenericCommand::push(CommandType::Unread, "Tom").with(UnreadCommand {
+            convs: vec![UnreadTuple {
+                cid: "unread".into(),
+                unread: 2,
+                timestamp: Some(5),
+                ..Default::default()
+            }],
+            notif_time: Some(6),
+        }),
+    );
+    s.push(GenericCommand::push(CommandType::Rcp, "Tom").with(RcpCommand {
+        cid: Some("rcp".into()),
+        t: Some(7),
+        read: Some(true),
+        ..Default::default()
+    }));
+    s.push(
+        GenericCommand::push(CommandType::Patch, "Tom").with(PatchCommand {
+            patches: vec![PatchItem {
+                cid: Some("patch".into()),
+                mid: Some("m9".into()),
+                from: Some("Jerry".into()),
+                timestamp: Some(3),
+                patch_timestamp: Some(8),
+                data: Some(TypedMessage::text("edited").to_json()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+    );
+    s.push(
+        GenericCommand::push(CommandType::Direct, "Tom").with(DirectCommand {
+            id: Some("t1".into()),
+            cid: Some("_tmp:abc".into()),
+            from_peer_id: Some("Jerry".into()),
+            timestamp: Some(9),
+            msg: Some(TypedMessage::text("hi").to_json()),
+            ..Default::default()
+        }),
+    );
+    let cids: Vec<String> = fetches_since(&s, mark).into_iter().map(|(_, cid)| cid).collect();
+    assert_eq!(cids, ["joined", "unread", "rcp", "patch", "_tmp:abc"]);
+    assert!(
+        s.events
+            .iter()
+            .any(|e| matches!(e, Event::Invited { conversation, .. } if conversation == "joined"))
+    );
+    assert_eq!(s.engine.conversation("Tom", "rcp").unwrap().last_read_at, Some(7));
+}
+
+#[test]
+fn a_fetch_lost_with_the_connection_is_sent_again_and_a_failed_one_is_not() {
+    let mut s = Scripted::open("Tom");
+    s.push(direct_push("Tom", "m1", 10, "Jerry"));
+    let mark = s.sent.len();
+    s.push(
+        GenericCommand::push(CommandType::Conv, "Tom")
+            .with_op(OpType::Joined)
+            .with(ConvCommand {
+                cid: Some("c2".into()),
+                ..Default::default()
+            }),
+    );
+    let c2 = fetches_since(&s, mark).remove(0).0;
+    // c2's fetch fails on the server: the id-only entry stays and is not fetched again.
+    s.push(GenericCommand::error_reply(
+        &c2,
+        ErrorCode::ConversationNotFound,
+        None,
+    ));
+    s.engine.handle_disconnected(Some(1006), s.now);
+    s.run_until(s.now.as_millis());
+    s.connect();
+    let mark = s.sent.len();
+    s.answer_open("tok-2");
+    let again: Vec<String> = fetches_since(&s, mark).into_iter().map(|(_, cid)| cid).collect();
+    assert_eq!(
+        again,
+        ["c1"],
+        "only the fetch lost with the connection is repeated"
+    );
+    assert!(s.engine.conversation("Tom", "c2").is_some());
+}
+
+#[test]
+fn reading_an_uncached_conversation_fetches_it() {
+    let mut s = Scripted::open("Tom");
+    let mark = s.sent.len();
+    s.engine.read("Tom", "c9", s.now);
+    s.drain();
+    let cids: Vec<String> = fetches_since(&s, mark).into_iter().map(|(_, cid)| cid).collect();
+    assert_eq!(cids, ["c9"]);
+    let mark = s.sent.len();
+    s.engine.read("Tom", "c9", s.now);
+    s.drain();
+    assert!(fetches_since(&s, mark).is_empty(), "fetched once");
+}

@@ -1,0 +1,155 @@
+//! Throughput of the hub with durable SQLite storage (a file in a temp dir, WAL), the way the server runs
+//! it: a batch of inbound commands is handled in one transaction and committed once (group commit).
+//!
+//! - `direct` batches of 100 into a 2-member conversation and into a 500-member group with 50 members
+//!   online (fan-out: 49 pushes per message);
+//! - a 100-message history page (`logs`) out of 10,000 stored messages.
+//!
+//! Run with `cargo bench -p chinwag-server --bench hub` (or `cargo xtask bench`).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use chinwag_protocol::{
+    CommandType, ConvCommand, DirectCommand, GenericCommand, LogsCommand, OpType, SessionCommand,
+    TypedMessage,
+};
+use chinwag_server::{ConnId, Hub, HubConfig, Input, SqliteStorage};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+const BATCH: usize = 100;
+
+/// A hub over a fresh SQLite file, with `online` of `members` clients signed in (one connection each)
+/// and one conversation holding all `members`, created by client 0.
+struct Setup {
+    hub: Hub<SqliteStorage>,
+    cid: String,
+    now: i64,
+    serial: i32,
+    _dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new(members: usize, online: usize) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let storage = SqliteStorage::open(dir.path()).expect("storage");
+        let hub = Hub::new(HubConfig::new("bench", "secret"), storage).expect("hub");
+        let mut setup = Self {
+            hub,
+            cid: String::new(),
+            now: 1_795_000_000_000,
+            serial: 0,
+            _dir: dir,
+        };
+        for client in 0..online {
+            let conn = client as ConnId;
+            setup.hub.connect(conn);
+            let open = setup
+                .request(CommandType::Session)
+                .with_op(OpType::Open)
+                .with_peer_id(name(client))
+                .with(SessionCommand {
+                    ua: Some("bench".into()),
+                    ..Default::default()
+                });
+            setup.run(conn, open);
+        }
+        let start = setup
+            .request(CommandType::Conv)
+            .with_op(OpType::Start)
+            .with(ConvCommand {
+                m: (0..members).map(name).collect(),
+                unique: Some(false),
+                ..Default::default()
+            });
+        let reply = setup.run(0, start);
+        setup.cid = reply
+            .iter()
+            .find_map(|command| command.conv_message.as_ref()?.cid.clone())
+            .expect("conversation created");
+        setup
+    }
+
+    fn request(&mut self, cmd: CommandType) -> GenericCommand {
+        self.serial += 1;
+        GenericCommand::request(cmd, self.serial)
+    }
+
+    fn run(&mut self, conn: ConnId, command: GenericCommand) -> Vec<GenericCommand> {
+        self.now += 1;
+        self.hub
+            .handle(conn, command, self.now)
+            .iter()
+            .map(|out| out.to_command())
+            .collect()
+    }
+
+    /// `BATCH` text messages from client 0, as the runtime would hand them to the hub in one batch.
+    fn directs(&mut self) -> Vec<Input> {
+        (0..BATCH)
+            .map(|n| {
+                let direct = self.request(CommandType::Direct).with(DirectCommand {
+                    cid: Some(self.cid.clone()),
+                    msg: Some(
+                        TypedMessage::text(format!("message {n}: see you at noon by the fountain")).to_json(),
+                    ),
+                    ..Default::default()
+                });
+                Input::Command(0, direct)
+            })
+            .collect()
+    }
+}
+
+fn name(client: usize) -> String {
+    format!("client-{client:04}")
+}
+
+fn direct_batches(c: &mut Criterion) {
+    let mut group = c.benchmark_group("hub direct (batch of 100, one commit)");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.sample_size(20);
+    for (label, members, online) in [("2 members", 2, 2), ("500 members, 50 online", 500, 50)] {
+        let mut setup = Setup::new(members, online);
+        group.bench_function(label, |b| {
+            // Building the commands is not what is measured: time only the hub's handling and commit.
+            b.iter_custom(|iterations| {
+                let mut measured = Duration::ZERO;
+                for _ in 0..iterations {
+                    let inputs = setup.directs();
+                    setup.now += 1;
+                    let started = Instant::now();
+                    black_box(setup.hub.handle_batch(inputs, setup.now));
+                    measured += started.elapsed();
+                }
+                measured
+            })
+        });
+    }
+    group.finish();
+}
+
+fn history_page(c: &mut Criterion) {
+    let mut setup = Setup::new(2, 2);
+    for _ in 0..100 {
+        let inputs = setup.directs();
+        setup.now += 1;
+        setup.hub.handle_batch(inputs, setup.now);
+    }
+    let mut group = c.benchmark_group("hub logs");
+    group.throughput(Throughput::Elements(100));
+    group.bench_function("100-message page of 10,000", |b| {
+        b.iter(|| {
+            let logs = setup.request(CommandType::Logs).with(LogsCommand {
+                cid: Some(setup.cid.clone()),
+                limit: Some(100),
+                ..Default::default()
+            });
+            black_box(setup.run(1, logs))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, direct_batches, history_page);
+criterion_main!(benches);

@@ -62,8 +62,7 @@
 //! |---|---|
 //! | session open/close/query/refresh, anonymous ids, signed session tokens (`st`, `r=true`, 4112), `tag` conflicts (4111), several clients per connection, echo | done |
 //! | conv start (`unique`, chat rooms), add/join, remove/quit with the seed's event pushes, update (dotted keys, `updated` push), mute/unmute, count, max_read | done |
-//! | conv query: `where` (see [`query`]), sort, limit/skip, flag (compact, last message), `tempConvIds`; bad `where` → 4301 | done |
-//! | the full `where` language (`$size`, `$regex`, `$or`, dates ...) | pending: [`query`] is a stand-in (equality, `$all`, `$in`) until the evaluator lands |
+//! | conv query: the whole `where` language of the official `ConversationQuery` (see [`query`]: comparisons, `$in`/`$nin`/`$all`/`$size`/`$exists`, `$regex` with `\Q..\E`, `$and`/`$or`/`$nor`, Dates), sort, limit/skip, flag (compact, last message), `tempConvIds`; bad `where` → 4301 | done |
 //! | direct: ack, fan-out, `dt` de-duplication, transient, `will`, mentions, 5 KB limit | done |
 //! | client acks (both forms), `read`, `rcp` receipts, `unread` after login and after reads | done |
 //! | logs: `t/mid/tIncluded`, `tt/tmid/ttIncluded`, `l`/`limit`, direction, `lctype`, binary as base64 | done |

@@ -64,7 +64,7 @@ impl Client {
             .take();
         match first {
             Some(stream) => stream.claim(),
-            None => self.realtime.subscribe(&self.id, None, None),
+            None => self.realtime.subscribe(Some(&self.id), None, None),
         }
     }
 

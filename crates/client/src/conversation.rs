@@ -103,7 +103,7 @@ impl Conversation {
     pub fn events(&self) -> EventStream {
         self.client
             .realtime
-            .subscribe(self.client.id(), Some(&self.id), None)
+            .subscribe(Some(self.client.id()), Some(&self.id), None)
     }
 
     async fn call(

@@ -43,11 +43,12 @@ pub(crate) enum Command {
         run: Call,
         reply: Reply,
     },
-    /// Deliver the events of `client` (only those of `conversation`, when set) to `events`. With
+    /// Deliver the events of `client` (only those of `conversation`, when set; only the connection's
+    /// own events without a client) to `events`. With
     /// `claimed`, the subscription buffers at most [`UNCLAIMED_LIMIT`] events until the flag is set,
     /// then is dropped (the stream taken at sign-in that the application may never ask for).
     Subscribe {
-        client: String,
+        client: Option<String>,
         conversation: Option<String>,
         events: mpsc::UnboundedSender<Event>,
         claimed: Option<Arc<AtomicBool>>,
@@ -73,7 +74,8 @@ pub(crate) fn read_cache(cache: &Cache, client: &str, cid: &str) -> Option<chinw
 pub(crate) const UNCLAIMED_LIMIT: usize = 4096;
 
 struct Subscriber {
-    client: String,
+    /// `None`: the connection's own events only.
+    client: Option<String>,
     conversation: Option<String>,
     events: mpsc::UnboundedSender<Event>,
     /// Set while nobody has claimed the stream: the flag and how many more events it may buffer.
@@ -429,7 +431,7 @@ impl Driver {
             !s.events.is_closed()
         });
         for subscriber in &self.subscribers {
-            if client.as_ref().is_some_and(|c| *c != subscriber.client) {
+            if client.is_some() && client != subscriber.client {
                 continue;
             }
             let delivered = match &subscriber.conversation {

@@ -86,7 +86,7 @@ impl Realtime {
         let id: String = id.into();
         let client = Client::new(self.clone(), &id);
         // Subscribe before signing in, so the client's stream sees everything from the first frame.
-        let events = self.subscribe(&id, None, Some(Arc::new(AtomicBool::new(false))));
+        let events = self.subscribe(Some(&id), None, Some(Arc::new(AtomicBool::new(false))));
         let open_id = id.clone();
         match self
             .call(None, move |engine, now| {
@@ -170,15 +170,21 @@ impl Realtime {
         outcome.await.map_err(|_| Error::ConnectionClosed)
     }
 
+    /// The connection's own events (`Connected`, `Disconnected`, `Reconnecting`, `Offline`, `Online`,
+    /// `ConnectionFailed`), also while no client is signed in. Drop the stream to unsubscribe.
+    pub fn events(&self) -> EventStream {
+        self.subscribe(None, None, None)
+    }
+
     pub(crate) fn subscribe(
         &self,
-        client: &str,
+        client: Option<&str>,
         conversation: Option<&str>,
         claimed: Option<Arc<AtomicBool>>,
     ) -> EventStream {
         let (events, receiver) = mpsc::unbounded_channel();
         let _ = self.inner.commands.send(Command::Subscribe {
-            client: client.to_owned(),
+            client: client.map(str::to_owned),
             conversation: conversation.map(str::to_owned),
             events,
             claimed: claimed.clone(),

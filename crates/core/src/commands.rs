@@ -14,7 +14,7 @@ use crate::event::{Event, RequestError, Response};
 use crate::message::{Message, SendOptions};
 use crate::options::{ClientOptions, CreateConversation, HistoryQuery, Signature};
 use crate::query::ConversationQuery;
-use crate::requests::{Kind, PartialOp, RequestId};
+use crate::requests::{Kind, MemberOp, RequestId};
 use crate::time::Instant;
 
 fn conv_command(op: OpType, cid: &str) -> (GenericCommand, ConvCommand) {
@@ -183,14 +183,28 @@ impl Engine {
         )
     }
 
-    fn partial(&mut self, client: &str, cid: &str, op: PartialOp, ids: &[String], now: Instant) -> RequestId {
+    fn partial(&mut self, client: &str, cid: &str, op: MemberOp, ids: &[String], now: Instant) -> RequestId {
+        self.change_members(client, cid, op, ids, None, now)
+    }
+
+    /// Any membership operation, with the signature from the application's conversation (or
+    /// blacklist) signature factory, sent as `s`, `t`, `n`. Answered by [`Response::Partial`].
+    pub fn change_members(
+        &mut self,
+        client: &str,
+        cid: &str,
+        op: MemberOp,
+        ids: &[String],
+        signature: Option<&Signature>,
+        now: Instant,
+    ) -> RequestId {
         let (wire_op, blacklist) = match op {
-            PartialOp::Add => (OpType::Add, false),
-            PartialOp::Remove => (OpType::Remove, false),
-            PartialOp::Shutup => (OpType::AddShutup, false),
-            PartialOp::Unshutup => (OpType::RemoveShutup, false),
-            PartialOp::Block => (OpType::Block, true),
-            PartialOp::Unblock => (OpType::Unblock, true),
+            MemberOp::Add => (OpType::Add, false),
+            MemberOp::Remove => (OpType::Remove, false),
+            MemberOp::Shutup => (OpType::AddShutup, false),
+            MemberOp::Unshutup => (OpType::RemoveShutup, false),
+            MemberOp::Block => (OpType::Block, true),
+            MemberOp::Unblock => (OpType::Unblock, true),
         };
         let command = if blacklist {
             GenericCommand::new(CommandType::Blacklist)
@@ -198,11 +212,15 @@ impl Engine {
                 .with(BlacklistCommand {
                     src_cid: Some(cid.to_owned()),
                     to_pids: ids.to_vec(),
+                    s: signature.map(|sig| sig.signature.clone()),
+                    t: signature.map(|sig| sig.timestamp),
+                    n: signature.map(|sig| sig.nonce.clone()),
                     ..Default::default()
                 })
         } else {
             let (command, mut conv) = conv_command(wire_op, cid);
             conv.m = ids.to_vec();
+            sign_conv(&mut conv, signature);
             command.with(conv)
         };
         self.submit(
@@ -218,31 +236,31 @@ impl Engine {
 
     /// Adds members (`conv/add`); answered by [`Response::Partial`].
     pub fn add_members(&mut self, client: &str, cid: &str, members: &[String], now: Instant) -> RequestId {
-        self.partial(client, cid, PartialOp::Add, members, now)
+        self.partial(client, cid, MemberOp::Add, members, now)
     }
     /// Removes members (`conv/remove`).
     pub fn remove_members(&mut self, client: &str, cid: &str, members: &[String], now: Instant) -> RequestId {
-        self.partial(client, cid, PartialOp::Remove, members, now)
+        self.partial(client, cid, MemberOp::Remove, members, now)
     }
     /// Joins a conversation (add self).
     pub fn join(&mut self, client: &str, cid: &str, now: Instant) -> RequestId {
-        self.partial(client, cid, PartialOp::Add, &[client.to_owned()], now)
+        self.partial(client, cid, MemberOp::Add, &[client.to_owned()], now)
     }
     /// Quits a conversation (remove self).
     pub fn quit(&mut self, client: &str, cid: &str, now: Instant) -> RequestId {
-        self.partial(client, cid, PartialOp::Remove, &[client.to_owned()], now)
+        self.partial(client, cid, MemberOp::Remove, &[client.to_owned()], now)
     }
     /// Shuts members up (`conv/add_shutup`).
     pub fn mute_members(&mut self, client: &str, cid: &str, members: &[String], now: Instant) -> RequestId {
-        self.partial(client, cid, PartialOp::Shutup, members, now)
+        self.partial(client, cid, MemberOp::Shutup, members, now)
     }
     /// Lets members speak again (`conv/remove_shutup`).
     pub fn unmute_members(&mut self, client: &str, cid: &str, members: &[String], now: Instant) -> RequestId {
-        self.partial(client, cid, PartialOp::Unshutup, members, now)
+        self.partial(client, cid, MemberOp::Unshutup, members, now)
     }
     /// Blocks members (`blacklist/block`).
     pub fn block_members(&mut self, client: &str, cid: &str, members: &[String], now: Instant) -> RequestId {
-        self.partial(client, cid, PartialOp::Block, members, now)
+        self.partial(client, cid, MemberOp::Block, members, now)
     }
     /// Unblocks members (`blacklist/unblock`).
     pub fn unblock_members(
@@ -252,7 +270,7 @@ impl Engine {
         members: &[String],
         now: Instant,
     ) -> RequestId {
-        self.partial(client, cid, PartialOp::Unblock, members, now)
+        self.partial(client, cid, MemberOp::Unblock, members, now)
     }
 
     /// A page of shut-up members (`conv/query_shutup`); answered by [`Response::Members`].
@@ -574,6 +592,10 @@ impl Engine {
             self.transmit(&command, now);
             self.respond(client, &[id], Response::Done);
         } else if let Some(state) = self.clients.get_mut(client) {
+            if !state.reads.contains_key(cid) && state.reads.len() >= self.options.max_conversations {
+                self.fail(client, &[id], RequestError::QueueFull);
+                return id;
+            }
             let entry = state
                 .reads
                 .entry(cid.to_owned())

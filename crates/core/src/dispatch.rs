@@ -10,7 +10,7 @@ use crate::conversation::Conversation;
 use crate::engine::{Action, CatchUp, Engine, Status};
 use crate::event::{DisconnectReason, Event, MemberReceipt, PartialFailure, RequestError, Response};
 use crate::message::{Message, MessageStatus};
-use crate::requests::{Kind, Outgoing, PartialOp};
+use crate::requests::{Kind, MemberOp, Outgoing};
 use crate::time::Instant;
 
 fn json_object(data: Option<&str>) -> Map<String, Value> {
@@ -63,7 +63,19 @@ impl Engine {
     pub(crate) fn handle_reply(&mut self, out: Outgoing, reply: GenericCommand, now: Instant) {
         let client = out.client.clone();
         self.note_server_time(&client, reply.server_ts);
-        if let Some(error) = reply.server_error() {
+        if let Some(mut error) = reply.server_error() {
+            // Like the JS TemporaryConversation: "not found" on a temporary conversation means it
+            // expired (4323).
+            let cid = out
+                .command
+                .conv_message
+                .as_ref()
+                .and_then(|c| c.cid.as_deref())
+                .or_else(|| out.command.direct_message.as_ref().and_then(|d| d.cid.as_deref()));
+            if error.code == 4303 && cid.is_some_and(|cid| cid.starts_with("_tmp:")) {
+                error.code = 4323;
+                error.reason = "TEMPORARY_CONVERSATION_EXPIRED".into();
+            }
             match out.kind {
                 Kind::Open { relogin } => self.open_failed(out, relogin, error, now),
                 Kind::CatchUp { cid, .. } => self.finish_catch_up(&client, &cid, now),
@@ -216,8 +228,8 @@ impl Engine {
                     .and_then(|s| s.conversations.get_mut(&cid))
                 {
                     match op {
-                        PartialOp::Add => conv.members.extend(allowed.iter().cloned()),
-                        PartialOp::Remove | PartialOp::Block => {
+                        MemberOp::Add => conv.members.extend(allowed.iter().cloned()),
+                        MemberOp::Remove | MemberOp::Block => {
                             for member in &allowed {
                                 conv.members.remove(member);
                             }
@@ -467,6 +479,7 @@ impl Engine {
         self.note_server_time(client, Some(message.timestamp));
         let ack_delay = self.options.ack_delay;
         let buffer_cap = self.options.catch_up_buffer;
+        let max_acks = self.options.max_conversations;
         let Some(state) = self.clients.get_mut(client) else {
             return;
         };
@@ -475,7 +488,13 @@ impl Engine {
             .conversations
             .get(&message.conversation)
             .is_some_and(|c| !c.is_persistent());
-        if !message.transient && !in_chat_room && message.from != client && !message.conversation.is_empty() {
+        let ackable = state.acks.contains_key(&message.conversation) || state.acks.len() < max_acks;
+        if !message.transient
+            && !in_chat_room
+            && ackable
+            && message.from != client
+            && !message.conversation.is_empty()
+        {
             let entry = state
                 .acks
                 .entry(message.conversation.clone())

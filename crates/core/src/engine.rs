@@ -239,7 +239,13 @@ impl Engine {
         let buffered: usize = self
             .clients
             .values()
-            .map(|c| c.catch_up.values().map(|u| u.buffer.len()).sum::<usize>() + c.seen.len())
+            .map(|c| {
+                c.catch_up.values().map(|u| u.buffer.len()).sum::<usize>()
+                    + c.seen.len()
+                    + c.acks.len()
+                    + c.reads.len()
+                    + c.waiting_receipt.len()
+            })
             .sum();
         (queued, self.in_flight.len(), buffered)
     }
@@ -264,31 +270,35 @@ impl Engine {
     /// When to call [`handle_timeout`](Self::handle_timeout) next; `None` when no timer is armed.
     /// Re-read it after every input or command: it moves.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let mut next: Option<Instant> = None;
-        let mut consider = |at: Instant| next = Some(next.map_or(at, |n: Instant| n.min(at)));
+        self.poll_timeout_with_reason().map(|(at, _)| at)
+    }
+
+    /// Like [`poll_timeout`](Self::poll_timeout), with what the deadline is for (`"reconnect"`,
+    /// `"dead-connection"`, `"keepalive"`, `"ack-flush"`, `"request-timeout"`), for driver logs.
+    pub fn poll_timeout_with_reason(&self) -> Option<(Instant, &'static str)> {
+        let mut next: Option<(Instant, &'static str)> = None;
+        let mut consider = |at: Instant, reason: &'static str| {
+            if next.is_none_or(|(n, _)| at < n) {
+                next = Some((at, reason));
+            }
+        };
         match self.conn {
-            Conn::Waiting { at, .. } => consider(at),
+            Conn::Waiting { at, .. } => consider(at, "reconnect"),
             Conn::Connected => {
-                consider(self.last_inbound + self.options.dead_after);
+                consider(self.last_inbound + self.options.dead_after, "dead-connection");
                 if !self.clients.is_empty() {
-                    consider(self.next_echo);
+                    consider(self.next_echo, "keepalive");
                 }
                 if let Some(at) = self.ack_flush_at {
-                    consider(at);
+                    consider(at, "ack-flush");
                 }
             }
             _ => {}
         }
-        for out in self.in_flight.values() {
+        let queued = self.clients.values().flat_map(|c| c.outbox.iter());
+        for out in self.in_flight.values().chain(queued) {
             if let Some(at) = out.deadline {
-                consider(at);
-            }
-        }
-        for client in self.clients.values() {
-            for out in &client.outbox {
-                if let Some(at) = out.deadline {
-                    consider(at);
-                }
+                consider(at, "request-timeout");
             }
         }
         next
@@ -543,7 +553,9 @@ impl Engine {
                     out.command.i = None;
                     requeue.entry(out.client.clone()).or_default().push(out);
                 }
-                Kind::Open { .. } | Kind::Echo | Kind::CatchUp { .. } => {}
+                // The application's open request waits for the sign-in on the next connection.
+                Kind::Open { .. } => self.restore_open_requests(&out.client, out.ids),
+                Kind::Echo | Kind::CatchUp { .. } => {}
                 _ => self.fail(&out.client.clone(), &out.ids, RequestError::ConnectionLost),
             }
         }
@@ -582,6 +594,7 @@ impl Engine {
             match &out.kind {
                 // A sign-in that never completes means the connection is useless: start over.
                 Kind::Open { .. } => {
+                    self.restore_open_requests(&out.client, out.ids);
                     self.actions.push_back(Action::Close);
                     self.drop_connection(DisconnectReason::LoginTimeout, now);
                     return;
@@ -930,6 +943,13 @@ impl Engine {
             if let Some(old) = client.waiting_receipt_order.pop_front() {
                 client.waiting_receipt.remove(&old);
             }
+        }
+    }
+
+    /// Puts the application's open request(s) back, to be answered by the next sign-in.
+    fn restore_open_requests(&mut self, client: &str, ids: Vec<RequestId>) {
+        if let Some(state) = self.clients.get_mut(client) {
+            state.open_requests.extend(ids);
         }
     }
 

@@ -3,6 +3,24 @@
 //! Every event that concerns a client names it (`client`), and every conversation event names the
 //! conversation, so a front end can emit it both on the client (`client.on(...)`) and on the
 //! conversation object (`conversation.on(...)`), as the JS SDK does.
+//!
+//! | JS SDK event (`Event.*`) | here |
+//! |---|---|
+//! | `MESSAGE` | [`Event::Message`] |
+//! | `INVITED` / `KICKED` | [`Event::Invited`] / [`Event::Kicked`] |
+//! | `MEMBERS_JOINED` / `MEMBERS_LEFT` | [`Event::MembersJoined`] / [`Event::MembersLeft`] |
+//! | `BLOCKED` / `UNBLOCKED` / `MEMBERS_BLOCKED` / `MEMBERS_UNBLOCKED` | [`Event::Blocked`] / [`Event::Unblocked`] / [`Event::MembersBlocked`] / [`Event::MembersUnblocked`] |
+//! | `MUTED` / `UNMUTED` / `MEMBERS_MUTED` / `MEMBERS_UNMUTED` | [`Event::Muted`] / [`Event::Unmuted`] / [`Event::MembersMuted`] / [`Event::MembersUnmuted`] |
+//! | `MEMBER_INFO_UPDATED` | [`Event::MemberInfoUpdated`] |
+//! | `CONVERSATION_INFO_UPDATED` / `INFO_UPDATED` | [`Event::InfoUpdated`] |
+//! | `MESSAGE_RECALL` / `MESSAGE_UPDATE` | [`Event::MessageRecalled`] / [`Event::MessageUpdated`] |
+//! | `UNREAD_MESSAGES_COUNT_UPDATE` | [`Event::UnreadCountUpdated`] |
+//! | `LAST_DELIVERED_AT_UPDATE` / `LAST_READ_AT_UPDATE` | [`Event::LastDeliveredAt`] / [`Event::LastReadAt`] |
+//! | `DISCONNECT` / `SCHEDULE` / `RETRY` / `RECONNECT` / `RECONNECT_ERROR` | [`Event::Disconnected`] / [`Event::Reconnecting`] / ([`Event::Connected`]) / [`Event::Reconnected`] / [`Event::ReconnectFailed`] |
+//! | `OFFLINE` / `ONLINE` | [`Event::Offline`] / [`Event::Online`] |
+//! | `CONFLICT` / `CLOSE` | [`Event::Conflict`] / [`Event::Closed`] |
+//! | `UNHANDLED_MESSAGE` | [`Event::Unhandled`] |
+//! | promise results | [`Event::Response`] |
 
 use core::time::Duration;
 

@@ -92,5 +92,5 @@ pub use event::{DisconnectReason, Event, MemberReceipt, PartialFailure, RequestE
 pub use message::{Message, MessageStatus, SendOptions};
 pub use options::{ClientOptions, CreateConversation, HistoryQuery, Options, Signature};
 pub use query::{ConversationQuery, quote};
-pub use requests::RequestId;
+pub use requests::{MemberOp, RequestId};
 pub use time::Instant;

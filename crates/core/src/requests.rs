@@ -13,14 +13,20 @@ use crate::time::Instant;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RequestId(pub u64);
 
-/// Which membership-like operation a partial-result request was.
+/// A membership-like operation answered with partial results (`allowedPids` / `failedPids`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum PartialOp {
+pub enum MemberOp {
+    /// `conv/add` (invite; join when the member is oneself).
     Add,
+    /// `conv/remove` (kick; quit when the member is oneself).
     Remove,
+    /// `conv/add_shutup`.
     Shutup,
+    /// `conv/remove_shutup`.
     Unshutup,
+    /// `blacklist/block`.
     Block,
+    /// `blacklist/unblock`.
     Unblock,
 }
 
@@ -52,7 +58,7 @@ pub(crate) enum Kind {
     },
     Partial {
         cid: String,
-        op: PartialOp,
+        op: MemberOp,
     },
     Count,
     Update {

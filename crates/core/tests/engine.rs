@@ -194,6 +194,10 @@ fn identical_requests_in_flight_share_one_frame() {
 #[test]
 fn keepalive_echo_and_dead_connection() {
     let mut s = Scripted::open("Tom");
+    assert_eq!(
+        s.engine.poll_timeout_with_reason(),
+        Some((Instant::from_millis(180_000), "keepalive"))
+    );
     // Our own traffic does not postpone the keepalive: only the server's does.
     s.run_until(100_000);
     s.engine.read("Tom", "c1", s.now);
@@ -1051,4 +1055,107 @@ fn closing_the_last_client_closes_the_connection() {
         ..Default::default()
     }));
     assert!(!responses(&s.events).iter().any(|(r, _)| *r == req));
+}
+
+#[test]
+fn signed_membership_changes_and_expired_temporary_conversations() {
+    let mut s = Scripted::open("Tom");
+    let sig = Signature {
+        signature: "sig".into(),
+        timestamp: 5,
+        nonce: "n".into(),
+    };
+    s.engine
+        .change_members("Tom", "c1", MemberOp::Block, &["A".into()], Some(&sig), s.now);
+    s.drain();
+    let block = s.last_sent().blacklist_message.clone().unwrap();
+    assert_eq!(
+        (block.s.as_deref(), block.t, block.n.as_deref()),
+        (Some("sig"), Some(5), Some("n"))
+    );
+    let req = s
+        .engine
+        .change_members("Tom", "_tmp:x", MemberOp::Add, &["A".into()], Some(&sig), s.now);
+    s.drain();
+    let add = s.last_sent().clone();
+    assert_eq!(add.conv_message.as_ref().unwrap().s.as_deref(), Some("sig"));
+    s.push(GenericCommand::error_reply(
+        &add,
+        ErrorCode::ConversationNotFound,
+        None,
+    ));
+    assert!(
+        matches!(&responses(&s.events)[..], [(r, Err(RequestError::Server(e)))] if *r == req && e.code == 4323)
+    );
+}
+
+#[test]
+fn sign_in_timeout_drops_the_connection_and_route_failures_back_off() {
+    let mut s = Scripted::direct();
+    s.engine.open_client("Tom", ClientOptions::default(), s.now);
+    s.drain();
+    s.connect();
+    s.run_until(20_000);
+    assert!(s.actions.contains(&Action::Close));
+    assert!(s.events.contains(&Event::Disconnected {
+        reason: DisconnectReason::LoginTimeout
+    }));
+    let mut s = Scripted::new(Options::with_router("app", "https://r.example"));
+    s.engine.open_client("Tom", ClientOptions::default(), s.now);
+    s.drain();
+    s.engine.handle_route_failed(s.now);
+    s.drain();
+    assert!(
+        matches!(s.events.last(), Some(Event::Reconnecting { attempt: 1, delay }) if *delay >= Duration::from_millis(750))
+    );
+    s.run_until(1_000);
+    assert_eq!(
+        s.actions
+            .iter()
+            .filter(|a| matches!(a, Action::FetchRoute { .. }))
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn a_session_token_from_the_app_signs_in_as_a_relogin() {
+    let mut s = Scripted::direct();
+    let req = s.engine.open_client(
+        "Tom",
+        ClientOptions {
+            session_token: Some("saved".into()),
+            ..Default::default()
+        },
+        s.now,
+    );
+    s.drain();
+    s.connect();
+    let session = s.last_sent().session_message.clone().unwrap();
+    assert_eq!((session.r, session.st.as_deref()), (Some(true), Some("saved")));
+    assert_eq!(session.last_patch_time, Some(1_700_000_000_000));
+    s.answer_open("fresh");
+    assert!(responses(&s.events).contains(&(req, Ok(Response::Opened))));
+    assert_eq!(s.engine.session_token("Tom"), Some("fresh"));
+}
+
+#[test]
+fn an_open_interrupted_by_a_disconnect_completes_on_the_next_connection() {
+    let mut s = Scripted::direct();
+    let req = s.engine.open_client("Tom", ClientOptions::default(), s.now);
+    s.drain();
+    s.connect();
+    s.engine.handle_disconnected(Some(1006), s.now);
+    s.run_until(s.now.as_millis());
+    s.connect();
+    assert_eq!(s.last_sent().session_message.as_ref().unwrap().r, Some(false));
+    // And once more through a sign-in timeout.
+    s.run_until(s.now.as_millis() + 20_000);
+    assert!(s.events.contains(&Event::Disconnected {
+        reason: DisconnectReason::LoginTimeout
+    }));
+    s.run_until(s.now.as_millis());
+    s.connect();
+    s.answer_open("t");
+    assert_eq!(responses(&s.events), [(req, Ok(Response::Opened))]);
 }

@@ -157,6 +157,7 @@ proptest! {
         let mut s = Scripted::new(small_options());
         s.engine.open_client("Tom", ClientOptions::default(), s.now);
         s.drain();
+        let mut answered = std::collections::BTreeSet::new();
         for step in steps {
             match step {
                 Step::Frame(bytes) => { let _ = s.engine.handle_frame(&Frame::Binary(bytes), s.now); }
@@ -193,9 +194,14 @@ proptest! {
             let (queued, in_flight, buffered) = s.engine.debug_sizes();
             prop_assert!(queued <= 2 * 5);
             prop_assert!(in_flight <= 200);
-            prop_assert!(buffered <= 2 * (8 + 6 * 4));
+            prop_assert!(buffered <= 2 * (8 + 6 * 4 + 6 + 6 + 8));
             for client in ["Tom", "Else"] {
                 prop_assert!(s.engine.conversations(client).count() <= 6);
+            }
+            for event in &s.events {
+                if let Event::Response { request, .. } = event {
+                    prop_assert!(answered.insert(*request), "{request:?} answered twice");
+                }
             }
             s.sent.clear();
             s.events.clear();

@@ -300,3 +300,26 @@ fn a_second_client_on_the_same_engine_is_routed_by_peer_id() {
             .any(|e| matches!(e, Event::Invited { client, .. } if client == "A2"))
     );
 }
+
+#[test]
+fn single_device_tag_conflict_closes_the_older_session() {
+    let mut sim = Sim::new(&["phone", "tablet"], 9);
+    let tagged = ClientOptions {
+        tag: Some("mobile".into()),
+        ..Default::default()
+    };
+    let now = sim.now;
+    sim.peers[0].engine.open_client("Tom", tagged.clone(), now);
+    sim.settle();
+    sim.peers[1].engine.open_client("Tom", tagged, now);
+    sim.settle();
+    assert!(sim.peers[0].events.iter().any(
+        |e| matches!(e, Event::Conflict { client, reason } if client == "Tom" && reason == "SESSION_CONFLICT")
+    ));
+    assert_eq!(sim.peers[0].engine.clients().count(), 0);
+    assert!(
+        !sim.peers[0].connected,
+        "the last client gone closes the connection"
+    );
+    assert!(sim.peers[1].engine.is_open("Tom"));
+}

@@ -11,9 +11,9 @@ const TARGET = process.env.CARGO_TARGET_DIR ? path.resolve(ROOT, process.env.CAR
 const BIN = process.env.CHINWAG_SERVER_BIN || path.join(TARGET, 'debug/chinwag-server');
 
 /** Starts a server on a free port with a fresh data dir; resolves once it listens. */
-function startServer({ dataDir } = {}) {
+function startServer({ dataDir, listen = '127.0.0.1:0' } = {}) {
   const dir = dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'chinwag-interop-'));
-  const child = spawn(BIN, ['--listen', '127.0.0.1:0', '--data-dir', dir, '--app-id', 'interop-app', '--app-key', 'interop-key'], {
+  const child = spawn(BIN, ['--listen', listen, '--data-dir', dir, '--app-id', 'interop-app', '--app-key', 'interop-key'], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info' },
   });
@@ -29,6 +29,7 @@ function startServer({ dataDir } = {}) {
         clearTimeout(timer);
         const host = match[1];
         resolve({
+          host,
           ws: `ws://${host}/`,
           http: `http://${host}`,
           dataDir: dir,

@@ -12,8 +12,8 @@ for (const name of ['lc4', 'lc5']) {
   describe(`leancloud-realtime ${version}`, () => {
     let server;
     const clients = [];
-    const login = async (id) => {
-      const client = await realtime(name, server).createIMClient(id);
+    const login = async (id, options) => {
+      const client = await realtime(name, server).createIMClient(id, options);
       clients.push(client);
       return client;
     };
@@ -176,6 +176,76 @@ for (const name of ['lc4', 'lc5']) {
       await jerryConv.read();
       await read;
       assert.ok(conv.lastReadAt instanceof Date);
+    });
+
+    it('closes the older session of a tag with a conflict', async () => {
+      const first = await login('Tom9', { tag: 'Mobile' });
+      const conflict = next(first, Event.CONFLICT);
+      await login('Tom9', { tag: 'Mobile' });
+      const [payload] = await conflict;
+      assert.ok(payload.reason, 'conflict carries a reason');
+    });
+
+    it('keeps messages across a server restart and re-logs in with the session token', async () => {
+      // A server of its own, restarted on the same port and data directory.
+      const own = await startServer();
+      const target = { ws: own.ws, http: own.http };
+      const tom = await realtime(name, target).createIMClient('Tom10');
+      const jerry = await realtime(name, target).createIMClient('Jerry10');
+      clients.push(tom, jerry);
+      const conv = await tom.createConversation({ members: ['Jerry10'] });
+      const before = [];
+      for (let n = 0; n < 3; n += 1) before.push((await conv.send(new TextMessage(`before ${n}`))).id);
+      const tomBack = next(tom, Event.RECONNECT, 20000);
+      const jerryBack = next(jerry, Event.RECONNECT, 20000);
+      assert.equal(await own.stop(), 0);
+      const again = await startServer({ dataDir: own.dataDir, listen: own.host });
+      try {
+        await Promise.all([tomBack, jerryBack]);
+        const received = next(jerry, Event.MESSAGE);
+        const after = await conv.send(new TextMessage('after'));
+        assert.equal((await received)[0].id, after.id);
+        const history = await conv.queryMessages({ limit: 10 });
+        assert.deepEqual(history.map((m) => m.id), [...before, after.id]);
+      } finally {
+        const settle = (p) => Promise.race([p, new Promise((r) => setTimeout(r, 2000).unref())]);
+        await Promise.allSettled([tom, jerry].map((c) => settle(c.close())));
+        await again.stop();
+      }
+    });
+
+    it('edits and recalls messages', async () => {
+      const tom = await login('Tom11');
+      const jerry = await login('Jerry11');
+      const conv = await tom.createConversation({ members: ['Jerry11'] });
+      const received = next(jerry, Event.MESSAGE);
+      const original = await conv.send(new TextMessage('tpyo'));
+      await received;
+      const updated = next(jerry, Event.MESSAGE_UPDATE);
+      await conv.update(original, new TextMessage('typo'));
+      const [edited] = await updated;
+      assert.equal(edited.id, original.id);
+      assert.equal(edited.text, 'typo');
+      const recalled = next(jerry, Event.MESSAGE_RECALL);
+      await conv.recall(original);
+      const [gone] = await recalled;
+      assert.equal(gone.id, original.id);
+      assert.ok(gone instanceof SDKS[name].RecalledMessage, 'a RecalledMessage');
+    });
+
+    it('creates temporary conversations', async () => {
+      const tom = await login('Tom12');
+      const jerry = await login('Jerry12');
+      const conv = await tom.createTemporaryConversation({ members: ['Jerry12'], ttl: 3600 });
+      assert.ok(conv.id.startsWith('_tmp:'), conv.id);
+      assert.ok(conv instanceof SDKS[name].TemporaryConversation);
+      assert.ok(conv.expiredAt > new Date());
+      const received = next(jerry, Event.MESSAGE);
+      const sent = await conv.send(new TextMessage('short-lived'));
+      const [message, jerryConv] = await received;
+      assert.equal(message.id, sent.id);
+      assert.equal(jerryConv.id, conv.id);
+      assert.ok(jerryConv instanceof SDKS[name].TemporaryConversation);
     });
 
     it('runs a chat room', async () => {

@@ -14,9 +14,26 @@
 //!   ([`Input::Disconnected`]): closing one delivers that connection's `will` messages.
 //! - If the commit fails, the batch's effects are rolled back, the in-memory state is reloaded from
 //!   storage, and every request in the batch is answered with `INTERNAL_ERROR` instead.
+//!
+//! ```
+//! use chinwag_protocol::{CommandType, GenericCommand, OpType};
+//! use chinwag_server::{Hub, HubConfig, Input, SqliteStorage};
+//!
+//! let mut hub = Hub::new(HubConfig::new("app", "secret"), SqliteStorage::in_memory()?)?;
+//! let now_ms = 1_700_000_000_000;
+//! let open = GenericCommand::request(CommandType::Session, 1)
+//!     .with_op(OpType::Open)
+//!     .with_peer_id("Tom");
+//! let out = hub.handle_batch([Input::Connected(7), Input::Command(7, open)], now_ms);
+//! let opened = out[0].to_command();
+//! assert_eq!((out[0].conn, opened.op_type()), (7, Some(OpType::Opened)));
+//! assert_eq!(opened.peer_id.as_deref(), Some("Tom"));
+//! # Ok::<(), chinwag_server::StorageError>(())
+//! ```
 
 mod conversations;
 mod messages;
+mod patches;
 mod sessions;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -152,8 +169,23 @@ impl Conversation {
 
     /// The next server timestamp: `now`, bumped past the previous one on ties or clock steps.
     fn next_ts(&mut self, now: i64) -> i64 {
-        self.last_ts = now.max(self.last_ts + 1);
+        self.last_ts = now.max(self.last_ts.saturating_add(1));
         self.last_ts
+    }
+
+    /// Whether this is a temporary conversation past its expiry.
+    fn is_expired(&self, now: i64) -> bool {
+        self.record.expires_at.is_some_and(|expires_at| expires_at <= now)
+    }
+
+    /// [`Conversation::doc`] plus the remaining `ttl` (seconds) of a temporary conversation.
+    fn doc_at(&self, now: i64) -> Map<String, Value> {
+        let mut doc = self.doc();
+        if let Some(expires_at) = self.record.expires_at {
+            doc.insert("temp".into(), true.into());
+            doc.insert("ttl".into(), ((expires_at - now).max(0) / 1000).into());
+        }
+        doc
     }
 
     /// The raw conversation JSON of PROTOCOL.md §3.4, dates as LeanCloud Date objects.
@@ -254,6 +286,9 @@ pub struct Hub<S> {
     convs: HashMap<String, Conversation>,
     /// Distinct-conversation key → conversation id.
     unique: HashMap<String, String>,
+    /// Client → conversations it belongs to (members, and chat-room members), so disconnects and
+    /// member queries never scan every conversation.
+    joined: HashMap<String, BTreeSet<String>>,
     /// Tokens of sessions kicked by a `tag` conflict: a re-login with one gets 4111.
     revoked_tokens: HashSet<String>,
     out: Vec<Outgoing>,
@@ -286,6 +321,7 @@ impl<S: Storage> Hub<S> {
             sessions: HashMap::new(),
             convs: HashMap::new(),
             unique: HashMap::new(),
+            joined: HashMap::new(),
             revoked_tokens: HashSet::new(),
             out: Vec::new(),
         };
@@ -380,6 +416,18 @@ impl<S: Storage> Hub<S> {
         }
     }
 
+    /// Recovers after a batch was abandoned half-way (a panic caught by the runtime): drops its
+    /// pending output, rolls the transaction back and reloads the conversations from storage.
+    pub fn recover(&mut self) {
+        self.out.clear();
+        if let Err(error) = self.storage.rollback() {
+            tracing::error!(%error, "rollback during recovery failed");
+        }
+        if let Err(error) = self.reload() {
+            tracing::error!(%error, "reload during recovery failed");
+        }
+    }
+
     /// Rebuilds the in-memory conversations from storage.
     fn reload(&mut self) -> Result<(), StorageError> {
         let snapshot = self.storage.load()?;
@@ -423,9 +471,32 @@ impl<S: Storage> Hub<S> {
                 conv.last = Some(message);
             }
         }
+        let mut joined: HashMap<String, BTreeSet<String>> = HashMap::new();
+        for (cid, conv) in &convs {
+            for client in conv.members.keys().chain(conv.room.iter()) {
+                joined.entry(client.clone()).or_default().insert(cid.clone());
+            }
+        }
         self.convs = convs;
         self.unique = unique;
+        self.joined = joined;
         Ok(())
+    }
+
+    fn index_join(&mut self, client: &str, cid: &str) {
+        self.joined
+            .entry(client.to_owned())
+            .or_default()
+            .insert(cid.to_owned());
+    }
+
+    fn index_leave(&mut self, client: &str, cid: &str) {
+        if let Some(cids) = self.joined.get_mut(client) {
+            cids.remove(cid);
+            if cids.is_empty() {
+                self.joined.remove(client);
+            }
+        }
     }
 
     fn handle_command(&mut self, conn: ConnId, command: GenericCommand, now: i64) {
@@ -472,25 +543,22 @@ impl<S: Storage> Hub<S> {
         match (cmd, command.op_type()) {
             (CommandType::Session, Some(OpType::Close)) => self.session_close(conn, client, command),
             (CommandType::Session, Some(OpType::Query)) => self.session_query(conn, command),
+            (CommandType::Session, Some(OpType::Refresh)) => self.session_refresh(conn, client, command, now),
+            (CommandType::Report, _) => {
+                // Device-token reports (Swift) have nothing to act on here (no offline push yet).
+                if command.serial().is_some() {
+                    let reply =
+                        GenericCommand::reply_to(command, CommandType::Report).with_op(OpType::Uploaded);
+                    self.reply(conn, command, reply);
+                }
+                Ok(())
+            }
             (CommandType::Conv, Some(op)) => self.conv(conn, client, op, command, now),
             (CommandType::Direct, _) => self.direct(conn, client, command, now),
             (CommandType::Ack, _) => self.client_ack(conn, client, command, now),
             (CommandType::Read, _) => self.read(conn, client, command, now),
             (CommandType::Logs, _) => self.logs(conn, client, command),
-            (CommandType::Patch, _) => {
-                let recall = command
-                    .patch_message
-                    .as_ref()
-                    .is_some_and(|p| p.patches.iter().any(|item| item.recall == Some(true)));
-                Err(Fail::Code(
-                    if recall {
-                        ErrorCode::MessageRecallDisabled
-                    } else {
-                        ErrorCode::MessageEditDisabled
-                    },
-                    Some("not implemented by this server yet".into()),
-                ))
-            }
+            (CommandType::Patch, _) => self.patch(conn, client, command, now),
             _ => Err(Fail::Code(
                 ErrorCode::InternalError,
                 Some("command not implemented by this server".into()),

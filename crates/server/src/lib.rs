@@ -58,16 +58,17 @@
 //!
 //! | area | status |
 //! |---|---|
-//! | session open/close/query, anonymous ids, signed session tokens (`st`, `r=true`, 4112), `tag` conflicts (4111), several clients per connection, echo | done |
+//! | session open/close/query/refresh, anonymous ids, signed session tokens (`st`, `r=true`, 4112), `tag` conflicts (4111), several clients per connection, echo | done |
 //! | conv start (`unique`, chat rooms), add/join, remove/quit with the seed's event pushes, update (dotted keys, `updated` push), mute/unmute, count, max_read | done |
 //! | conv query: `where` (see [`query`]), sort, limit/skip, flag (compact, last message), `tempConvIds` | done |
 //! | direct: ack, fan-out, `dt` de-duplication, transient, `will`, mentions, 5 KB limit | done |
 //! | client acks (both forms), `read`, `rcp` receipts, `unread` after login and after reads | done |
 //! | logs: `t/mid/tIncluded`, `tt/tmid/ttIncluded`, `l`/`limit`, direction, `lctype`, binary as base64 | done |
 //! | SQLite storage with restart, group commit, WAL | done |
-//! | patch (edit/recall) | not yet: answered with 4406/4407 |
+//! | patch: edit and recall (sender only), pushes, replay of missed patches after a login with `lastPatchTime` | done |
 //! | blacklist, shut-up, member roles (`member_info_update`) | not yet: `INTERNAL_ERROR` reply |
-//! | system (service) and temporary conversations (TTL) | not yet (temporary ids are queryable) |
+//! | temporary conversations (`_tmp:` ids, TTL, `tempConvIds` queries, 4323 once expired) | done |
+//! | system (service) conversations, created over REST | not yet |
 //! | REST: `/1.1/rtm/notifications`, `/1.1/classes/_ConversationMemberInfo`, `/1.1/rtm/sign`, IM REST API | not yet |
 //! | login/conversation signatures (HMAC-SHA1 with the master key), rate limits | not yet: signatures are ignored |
 //! | offline push notifications, `goaway`, multi-node | not yet |

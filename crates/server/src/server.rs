@@ -204,6 +204,17 @@ impl RunningServer {
     }
 }
 
+impl Drop for RunningServer {
+    /// A server dropped without [`RunningServer::shutdown`] still stops: the listener and the hub
+    /// are told to finish (without waiting for them).
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = self.hub.try_send(HubEvent::Shutdown);
+            let _ = stop.send(());
+        }
+    }
+}
+
 /// The server's own WebSocket URL as seen by the client (from its `Host` header).
 fn own_ws_url(state: &AppState, headers: &HeaderMap) -> String {
     let host = headers

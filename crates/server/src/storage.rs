@@ -55,6 +55,8 @@ pub struct ConversationRecord {
     pub attrs: Map<String, Value>,
     /// Members that muted offline notifications (`mu`).
     pub muted: Vec<String>,
+    /// For temporary conversations: when it expires (ms).
+    pub expires_at: Option<i64>,
     /// Creation time (ms).
     pub created_at: i64,
     /// Last attribute or membership change (ms).
@@ -163,6 +165,11 @@ pub trait Storage: Send {
     fn set_position(&mut self, member: &MemberRecord) -> StorageResult<()>;
     /// Stores a message.
     fn insert_message(&mut self, message: &MessageRecord) -> StorageResult<()>;
+    /// Replaces a stored message's content, mentions, `_lctype` and patch time (edit, recall).
+    fn update_message(&mut self, message: &MessageRecord) -> StorageResult<()>;
+    /// Messages of `client_id`'s conversations edited or recalled after `since`, oldest patch
+    /// first (at most 1000).
+    fn patched_since(&mut self, client_id: &str, since: i64) -> StorageResult<Vec<MessageRecord>>;
     /// The message `from` sent earlier with client id `dt`, if any.
     fn find_by_dt(&mut self, from: &str, dt: &str) -> StorageResult<Option<MessageRecord>>;
     /// One message by id.

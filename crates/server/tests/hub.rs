@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chinwag_protocol::{
     AckCommand, CommandType, ConvCommand, DirectCommand, GenericCommand, JsonObjectMessage, LogsCommand,
-    OpType, ReadCommand, ReadTuple, SessionCommand, logs_command::QueryDirection,
+    OpType, PatchCommand, PatchItem, ReadCommand, ReadTuple, SessionCommand, logs_command::QueryDirection,
 };
 use chinwag_server::storage::{
     ConversationRecord, HistoryQuery, MemberRecord, MessageRecord, Snapshot, StorageResult, UnreadCount,
@@ -214,6 +214,30 @@ fn relogin_with_token_and_bad_or_expired_token_gets_4112() {
 }
 
 #[test]
+fn session_refresh_issues_a_new_token_that_relogs_in() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    h.now += 1000;
+    let refresh = h
+        .request(CommandType::Session, Some(OpType::Refresh))
+        .with_peer_id("Tom");
+    let sent = h.run(1, refresh);
+    let refreshed = reply(&sent, 1);
+    assert_eq!(refreshed.op_type(), Some(OpType::Refreshed));
+    let st = refreshed.session_message.clone().and_then(|s| s.st).expect("st");
+    let relogin = h.login_with(
+        2,
+        "Tom",
+        SessionCommand {
+            r: Some(true),
+            st: Some(st),
+            ..Default::default()
+        },
+    );
+    assert_eq!(reply(&relogin, 2).op_type(), Some(OpType::Opened));
+}
+
+#[test]
 fn anonymous_login_gets_a_generated_id() {
     let mut h = Harness::new();
     h.hub.connect(1);
@@ -417,6 +441,22 @@ fn membership_changes_push_the_seed_events_table() {
         assert_eq!(ops(&sent, conn), [OpType::MembersLeft], "conn {conn}");
     }
     assert!(pushes(&sent, 4).is_empty());
+    // Member queries follow the changes.
+    let member_of = |h: &mut Harness, conn, who: &str| -> bool {
+        let docs = h.query(
+            conn,
+            who,
+            ConvCommand {
+                r#where: Some(JsonObjectMessage {
+                    data: json!({"m": {"$all": [who]}}).to_string(),
+                }),
+                ..Default::default()
+            },
+        );
+        docs.iter().any(|d| d["objectId"] == json!(cid))
+    };
+    assert!(member_of(&mut h, 3, "Mary"));
+    assert!(!member_of(&mut h, 1, "Tom"));
     // A non-member cannot add others.
     let sent = h.conv(4, "Bob", OpType::Add, body(&["Tom"]));
     assert_eq!(reply(&sent, 4).server_error().map(|e| e.code), Some(4317));
@@ -619,6 +659,56 @@ fn queries_filter_sort_page_and_shape_results() {
         },
     );
     assert_eq!(reply(&sent, 1).server_error().map(|e| e.code), Some(4301));
+}
+
+#[test]
+fn temporary_conversations_expire_and_are_found_by_id_only() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    let sent = h.conv(
+        1,
+        "Tom",
+        OpType::Start,
+        ConvCommand {
+            m: vec!["Jerry".into()],
+            temp_conv: Some(true),
+            temp_conv_ttl: Some(60),
+            unique: Some(true),
+            ..Default::default()
+        },
+    );
+    let started = reply(&sent, 1).conv_message.clone().expect("body");
+    let cid = started.cid.expect("cid");
+    assert!(cid.starts_with("_tmp:"), "{cid}");
+    assert_eq!(started.temp_conv_ttl, Some(60));
+    assert_eq!(ops(&sent, 2), [OpType::Joined]);
+    assert!(
+        h.query(1, "Tom", ConvCommand::default()).is_empty(),
+        "not in where-queries"
+    );
+    let by_id = |h: &mut Harness| {
+        h.query(
+            1,
+            "Tom",
+            ConvCommand {
+                temp_conv_ids: vec![cid.clone()],
+                ..Default::default()
+            },
+        )
+    };
+    let docs = by_id(&mut h);
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0]["temp"], json!(true));
+    assert!(
+        docs[0]["ttl"]
+            .as_i64()
+            .is_some_and(|ttl| (58..=60).contains(&ttl))
+    );
+    assert!(ack_of(&h.send(1, "Tom", &cid, "quick"), 1).uid.is_some());
+    h.now += 61_000;
+    assert_eq!(ack_of(&h.send(1, "Tom", &cid, "late"), 1).code, Some(4323));
+    assert!(by_id(&mut h).is_empty());
 }
 
 #[test]
@@ -1173,10 +1263,99 @@ fn restart_keeps_conversations_members_messages_and_read_positions() {
     assert!(t > last_t);
 }
 
+#[test]
+fn edits_and_recalls_reach_members_history_and_later_logins() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    h.login(3, "Tom");
+    let cid = h.create(1, "Tom", &["Jerry"], json!({}));
+    let ack = ack_of(&h.send(1, "Tom", &cid, "typo"), 1);
+    let (mid, t) = (ack.uid.expect("uid"), ack.t.expect("t"));
+    let patch = |h: &mut Harness, conn, peer: &str, item: PatchItem| {
+        let command = h
+            .request(CommandType::Patch, Some(OpType::Modify))
+            .with_peer_id(peer)
+            .with(PatchCommand {
+                patches: vec![item],
+                ..Default::default()
+            });
+        h.run(conn, command)
+    };
+    let item = |data: Option<&str>, recall: bool| PatchItem {
+        cid: Some(cid.clone()),
+        mid: Some(mid.clone()),
+        timestamp: Some(t),
+        recall: Some(recall),
+        data: data.map(str::to_owned),
+        ..Default::default()
+    };
+    let sent = patch(&mut h, 1, "Tom", item(Some("fixed"), false));
+    assert_eq!(reply(&sent, 1).op_type(), Some(OpType::Modified));
+    assert!(pushes(&sent, 1).is_empty());
+    for conn in [2, 3] {
+        let push = pushes(&sent, conn);
+        assert_eq!(push.len(), 1, "conn {conn}");
+        assert_eq!(push[0].op_type(), Some(OpType::Modify));
+        let edited = push[0].patch_message.clone().expect("patch").patches.remove(0);
+        assert_eq!(edited.mid.as_deref(), Some(mid.as_str()));
+        assert_eq!(edited.data.as_deref(), Some("fixed"));
+        assert_eq!(edited.recall, Some(false));
+        assert_eq!(edited.from.as_deref(), Some("Tom"));
+        assert!(edited.patch_timestamp.is_some_and(|p| p > t));
+    }
+    let logs = h.logs(
+        1,
+        "Tom",
+        LogsCommand {
+            cid: Some(cid.clone()),
+            ..Default::default()
+        },
+    );
+    let item0 = logs.logs_message.expect("logs").logs.remove(0);
+    assert_eq!(item0.data.as_deref(), Some("fixed"));
+    assert!(item0.patch_timestamp.is_some());
+    // Only the sender may patch; unknown messages are 4404.
+    let sent = patch(&mut h, 2, "Jerry", item(Some("hijack"), false));
+    assert_eq!(reply(&sent, 2).server_error().map(|e| e.code), Some(4403));
+    let mut missing = item(Some("x"), false);
+    missing.mid = Some("nope".into());
+    let sent = patch(&mut h, 1, "Tom", missing);
+    assert_eq!(reply(&sent, 1).server_error().map(|e| e.code), Some(4404));
+    // Recall replaces the content with a RecalledMessage.
+    let sent = patch(&mut h, 1, "Tom", item(None, true));
+    let recalled = pushes(&sent, 2)[0]
+        .patch_message
+        .clone()
+        .expect("patch")
+        .patches
+        .remove(0);
+    assert_eq!(recalled.recall, Some(true));
+    assert_eq!(recalled.data.as_deref(), Some(r#"{"_lctype":-127}"#));
+    // A client that logs in with an older lastPatchTime gets the recall replayed.
+    let sent = h.login_with(
+        4,
+        "Jerry",
+        SessionCommand {
+            last_patch_time: Some(t),
+            ..Default::default()
+        },
+    );
+    let replay: Vec<_> = pushes(&sent, 4)
+        .into_iter()
+        .filter(|p| p.command_type() == Some(CommandType::Patch))
+        .collect();
+    assert_eq!(replay.len(), 1);
+    let patches = replay[0].patch_message.clone().expect("patch").patches;
+    assert_eq!(patches.len(), 1);
+    assert_eq!(patches[0].recall, Some(true));
+}
+
 /// Storage whose commits can be made to fail, to check that nothing is acknowledged then.
 struct FlakyStorage {
     inner: SqliteStorage,
     fail_commit: Arc<std::sync::atomic::AtomicBool>,
+    commits: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Storage for FlakyStorage {
@@ -1187,6 +1366,7 @@ impl Storage for FlakyStorage {
         if self.fail_commit.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(StorageError::Io(std::io::Error::other("disk full")));
         }
+        self.commits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.inner.commit()
     }
     fn rollback(&mut self) -> StorageResult<()> {
@@ -1212,6 +1392,12 @@ impl Storage for FlakyStorage {
     }
     fn find_by_dt(&mut self, from: &str, dt: &str) -> StorageResult<Option<MessageRecord>> {
         self.inner.find_by_dt(from, dt)
+    }
+    fn update_message(&mut self, m: &MessageRecord) -> StorageResult<()> {
+        self.inner.update_message(m)
+    }
+    fn patched_since(&mut self, client: &str, since: i64) -> StorageResult<Vec<MessageRecord>> {
+        self.inner.patched_since(client, since)
     }
     fn message(&mut self, cid: &str, id: &str) -> StorageResult<Option<MessageRecord>> {
         self.inner.message(cid, id)
@@ -1239,6 +1425,7 @@ fn a_failed_commit_acknowledges_nothing_and_rolls_back() {
     let storage = FlakyStorage {
         inner: SqliteStorage::in_memory().expect("storage"),
         fail_commit: Arc::clone(&fail),
+        commits: Arc::default(),
     };
     let mut hub = Hub::new(config(), storage).expect("hub");
     let open = GenericCommand::request(CommandType::Session, 1)
@@ -1274,4 +1461,196 @@ fn a_failed_commit_acknowledges_nothing_and_rolls_back() {
     });
     let out = hub.handle(1, logs, T0 + 3);
     assert!(out[0].to_command().logs_message.expect("logs").logs.is_empty());
+}
+
+mod arbitrary_input {
+    //! Whatever a client sends, the hub answers without panicking, and answers every request once.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    fn small_string() -> impl Strategy<Value = Option<String>> {
+        prop::option::of(prop::sample::select(vec![
+            String::new(),
+            "Tom".to_owned(),
+            "Jerry".to_owned(),
+            "c1".to_owned(),
+            "{".to_owned(),
+            "{\"m\":{\"$all\":[\"Tom\"]}}".to_owned(),
+            "{\"_lctype\":-1}".to_owned(),
+            "x".repeat(6000),
+        ]))
+    }
+
+    fn timestamp() -> impl Strategy<Value = Option<i64>> {
+        prop::option::of(prop_oneof![Just(i64::MIN), Just(i64::MAX), Just(0), any::<i64>()])
+    }
+
+    prop_compose! {
+        fn command()(
+            cmd in prop_oneof![
+                3 => prop::sample::select(vec![Some(1), Some(2), Some(3), Some(6), Some(11)]),
+                1 => prop::option::of(0i32..24),
+            ],
+            op in prop::option::of(prop::sample::select(vec![1, 2, 3, 4, 7, 30, 43, 45, 47, 48, 51, 80, 150, 999])),
+            serial in prop::option::of(0i32..5),
+            peer in small_string(),
+            text in small_string(),
+            cid in prop_oneof![3 => Just(Some("c1".to_owned())), 1 => small_string()],
+            t in timestamp(),
+            tt in timestamp(),
+            limit in prop::option::of(any::<i32>()),
+            flags in any::<u8>(),
+        ) -> GenericCommand {
+            let json = text.clone().map(|data| JsonObjectMessage { data });
+            GenericCommand {
+                cmd,
+                op,
+                i: serial,
+                peer_id: peer.clone(),
+                session_message: (flags & 1 != 0).then(|| SessionCommand {
+                    r: Some(flags & 2 != 0),
+                    st: text.clone(),
+                    tag: peer.clone(),
+                    last_unread_notif_time: t,
+                    ..Default::default()
+                }),
+                conv_message: (flags & 4 != 0).then(|| ConvCommand {
+                    cid: cid.clone(),
+                    m: peer.clone().into_iter().collect(),
+                    attr: json.clone(),
+                    r#where: json.clone(),
+                    limit,
+                    skip: limit,
+                    transient: Some(flags & 8 != 0),
+                    unique: Some(flags & 16 != 0),
+                    ..Default::default()
+                }),
+                direct_message: (flags & 8 != 0).then(|| DirectCommand {
+                    cid: cid.clone(),
+                    msg: text.clone(),
+                    dt: peer.clone(),
+                    will: Some(flags & 32 != 0),
+                    transient: Some(flags & 64 != 0),
+                    r: Some(true),
+                    ..Default::default()
+                }),
+                ack_message: (flags & 16 != 0).then(|| AckCommand {
+                    cid: cid.clone(),
+                    mid: text.clone(),
+                    fromts: t,
+                    tots: tt,
+                    ..Default::default()
+                }),
+                read_message: (flags & 32 != 0).then(|| ReadCommand {
+                    convs: vec![ReadTuple { cid: cid.clone().unwrap_or_default(), timestamp: t, mid: text.clone() }],
+                    ..Default::default()
+                }),
+                logs_message: (flags & 64 != 0).then(|| LogsCommand {
+                    cid: cid.clone(),
+                    t,
+                    tt,
+                    l: limit,
+                    direction: Some(i32::from(flags >> 7) + 1),
+                    t_included: Some(flags & 1 != 0),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn any_command_sequence_is_answered_without_panicking(
+            commands in prop::collection::vec((0u64..3, command()), 1..40)
+        ) {
+            let mut h = Harness::new();
+            h.login(0, "Tom");
+            h.login(1, "Jerry");
+            let cid = h.create(0, "Tom", &["Jerry"], json!({}));
+            h.send(0, "Tom", &cid, "seed");
+            for (conn, mut command) in commands {
+                // "c1" stands for the real conversation, so commands reach its members' state.
+                let real = |field: &mut Option<String>| {
+                    if field.as_deref() == Some("c1") {
+                        *field = Some(cid.clone());
+                    }
+                };
+                if let Some(c) = command.conv_message.as_mut() {
+                    real(&mut c.cid);
+                }
+                if let Some(d) = command.direct_message.as_mut() {
+                    real(&mut d.cid);
+                }
+                if let Some(a) = command.ack_message.as_mut() {
+                    real(&mut a.cid);
+                }
+                if let Some(l) = command.logs_message.as_mut() {
+                    real(&mut l.cid);
+                }
+                if let Some(read) = command.read_message.as_mut() {
+                    for tuple in &mut read.convs {
+                        if tuple.cid == "c1" {
+                            tuple.cid = cid.clone();
+                        }
+                    }
+                }
+                h.hub.connect(conn);
+                let has_serial = command.serial().is_some();
+                let sent = h.run(conn, command);
+                let replies = sent.iter().filter(|(c, cmd)| *c == conn && cmd.serial().is_some()).count();
+                // Every request gets exactly one reply; commands without a serial get none.
+                prop_assert_eq!(replies, usize::from(has_serial), "{:?}", sent);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_batch_of_messages_costs_one_commit() {
+    let commits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let storage = FlakyStorage {
+        inner: SqliteStorage::in_memory().expect("storage"),
+        fail_commit: Arc::default(),
+        commits: Arc::clone(&commits),
+    };
+    let mut hub = Hub::new(config(), storage).expect("hub");
+    hub.connect(1);
+    let open = GenericCommand::request(CommandType::Session, 1)
+        .with_op(OpType::Open)
+        .with_peer_id("Tom");
+    hub.handle(1, open, T0);
+    let start = GenericCommand::request(CommandType::Conv, 2)
+        .with_op(OpType::Start)
+        .with(ConvCommand {
+            m: vec!["Jerry".into()],
+            ..Default::default()
+        });
+    let cid = hub.handle(1, start, T0)[0]
+        .to_command()
+        .conv_message
+        .and_then(|c| c.cid)
+        .expect("cid");
+    let before = commits.load(std::sync::atomic::Ordering::SeqCst);
+    let batch: Vec<Input> = (0..50)
+        .map(|n| {
+            Input::Command(
+                1,
+                GenericCommand::request(CommandType::Direct, 10 + n).with(DirectCommand {
+                    cid: Some(cid.clone()),
+                    msg: Some(format!("m{n}")),
+                    ..Default::default()
+                }),
+            )
+        })
+        .collect();
+    let out = hub.handle_batch(batch, T0 + 1);
+    let acks = out
+        .iter()
+        .filter(|o| o.to_command().ack_message.is_some_and(|a| a.uid.is_some()))
+        .count();
+    assert_eq!(acks, 50);
+    assert_eq!(commits.load(std::sync::atomic::Ordering::SeqCst) - before, 1);
 }

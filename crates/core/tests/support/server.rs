@@ -25,6 +25,8 @@ pub struct FakeServer {
     pub reads: BTreeMap<(String, String), i64>,
     /// connection id → signed-in peers.
     pub sessions: BTreeMap<usize, BTreeSet<String>>,
+    /// (connection, peer) → single-device tag.
+    pub tags: BTreeMap<(usize, String), String>,
     next_id: u64,
 }
 
@@ -70,6 +72,28 @@ impl FakeServer {
                 out.push((conn, GenericCommand::reply_to(&cmd, CommandType::Echo)))
             }
             (Some(CommandType::Session), Some(OpType::Open)) => {
+                // Single-device login: a new session with the same tag closes the others (4111).
+                let session = cmd.session_message.clone().unwrap_or_default();
+                if let Some(tag) = session.tag.clone() {
+                    for other in self.conns_of(&peer).into_iter().filter(|c| *c != conn) {
+                        if self.tags.get(&(other, peer.clone())) == Some(&tag) {
+                            if let Some(peers) = self.sessions.get_mut(&other) {
+                                peers.remove(&peer);
+                            }
+                            out.push((
+                                other,
+                                GenericCommand::push(CommandType::Session, peer.clone())
+                                    .with_op(OpType::Closed)
+                                    .with(SessionCommand {
+                                        code: Some(4111),
+                                        reason: Some("SESSION_CONFLICT".into()),
+                                        ..Default::default()
+                                    }),
+                            ));
+                        }
+                    }
+                    self.tags.insert((conn, peer.clone()), tag);
+                }
                 self.sessions.entry(conn).or_default().insert(peer.clone());
                 let ts = self.tick(now_ms);
                 out.push((

@@ -32,6 +32,10 @@ const RESERVED_KEYS: &[&str] = &[
     "patch_timestamp",
 ];
 
+/// Default and largest lifetime of a temporary conversation, in seconds.
+const DEFAULT_TEMP_TTL: i32 = 24 * 3600;
+const MAX_TEMP_TTL: i32 = 30 * 24 * 3600;
+
 /// Default and largest page of a conversation query (LeanCloud: 10 and 1000).
 const DEFAULT_QUERY_LIMIT: usize = 10;
 const MAX_QUERY_LIMIT: usize = 1000;
@@ -102,7 +106,7 @@ impl<S: Storage> Hub<S> {
             OpType::Remove | OpType::Leave | OpType::Kick => {
                 self.conv_remove(conn, client, command, body, now)
             }
-            OpType::Query => self.conv_query(conn, command, body),
+            OpType::Query => self.conv_query(conn, command, body, now),
             OpType::Update => self.conv_update(conn, client, command, body, now),
             OpType::Mute | OpType::Unmute => {
                 self.conv_mute(conn, client, command, body, op == OpType::Mute, now)
@@ -141,13 +145,21 @@ impl<S: Storage> Hub<S> {
             attrs.remove(*key);
         }
         let transient = body.transient == Some(true);
+        // Temporary conversations (`_tmp:` ids) expire after their TTL (LeanCloud: default one
+        // day, at most 30 days) and are found only by `tempConvIds`.
+        let temp_ttl = (body.temp_conv == Some(true) && !transient).then(|| {
+            body.temp_conv_ttl
+                .filter(|ttl| *ttl > 0)
+                .unwrap_or(DEFAULT_TEMP_TTL)
+                .min(MAX_TEMP_TTL)
+        });
         let mut members: Vec<String> = Vec::new();
         for member in body.m.iter().chain(std::iter::once(&client.to_owned())) {
             if !member.is_empty() && !members.contains(member) {
                 members.push(member.clone());
             }
         }
-        let unique_key = (body.unique == Some(true) && !transient).then(|| {
+        let unique_key = (body.unique == Some(true) && !transient && temp_ttl.is_none()).then(|| {
             let mut sorted = members.clone();
             sorted.sort();
             serde_json::to_string(&sorted).unwrap_or_default()
@@ -164,7 +176,10 @@ impl<S: Storage> Hub<S> {
                 return Ok(());
             }
         }
-        let cid = self.ids.next(now);
+        let cid = match temp_ttl {
+            Some(_) => format!("_tmp:{}", self.ids.next(now)),
+            None => self.ids.next(now),
+        };
         let record = ConversationRecord {
             id: cid.clone(),
             creator: client.to_owned(),
@@ -173,6 +188,7 @@ impl<S: Storage> Hub<S> {
             unique_key: unique_key.clone(),
             attrs,
             muted: Vec::new(),
+            expires_at: temp_ttl.map(|ttl| now + i64::from(ttl) * 1000),
             created_at: now,
             updated_at: now,
         };
@@ -193,6 +209,13 @@ impl<S: Storage> Hub<S> {
             }
         }
         self.convs.insert(cid.clone(), conv);
+        if transient {
+            self.index_join(client, &cid);
+        } else {
+            for member in &members {
+                self.index_join(member, &cid);
+            }
+        }
         if let Some(key) = unique_key {
             self.unique.insert(key, cid.clone());
         }
@@ -203,6 +226,7 @@ impl<S: Storage> Hub<S> {
             ConvCommand {
                 cid: Some(cid.clone()),
                 cdate: Some(iso(now)),
+                temp_conv_ttl: temp_ttl,
                 ..Default::default()
             },
         );
@@ -273,6 +297,9 @@ impl<S: Storage> Hub<S> {
             if let Some(conv) = self.convs.get_mut(&cid) {
                 conv.room.extend(ids.iter().cloned());
             }
+            for id in &ids {
+                self.index_join(id, &cid);
+            }
         } else {
             let added: Vec<String> = ids
                 .iter()
@@ -301,6 +328,9 @@ impl<S: Storage> Hub<S> {
                     conv.record.updated_at = now;
                     let record = conv.record.clone();
                     self.storage.save_conversation(&record)?;
+                }
+                for id in &added {
+                    self.index_join(id, &cid);
                 }
             }
             self.conv_reply(
@@ -363,6 +393,9 @@ impl<S: Storage> Hub<S> {
                     conv.room.remove(id);
                 }
             }
+            for id in &removed {
+                self.index_leave(id, &cid);
+            }
             self.conv_reply(conn, command, OpType::Removed, reply);
             return Ok(());
         }
@@ -375,6 +408,9 @@ impl<S: Storage> Hub<S> {
                 conv.record.updated_at = now;
                 let record = conv.record.clone();
                 self.storage.save_conversation(&record)?;
+            }
+            for id in &removed {
+                self.index_leave(id, &cid);
             }
         }
         self.conv_reply(conn, command, OpType::Removed, reply);
@@ -423,24 +459,39 @@ impl<S: Storage> Hub<S> {
         Ok(())
     }
 
-    fn conv_query(&mut self, conn: ConnId, command: &GenericCommand, body: ConvCommand) -> HubResult {
+    fn conv_query(
+        &mut self,
+        conn: ConnId,
+        command: &GenericCommand,
+        body: ConvCommand,
+        now: i64,
+    ) -> HubResult {
         let flag = body.flag.unwrap_or(0);
         let compact = flag & 1 != 0;
         let with_last_message = flag & 2 != 0;
-        let filter = if body.temp_conv_ids.is_empty() {
+        let by_temp_ids = !body.temp_conv_ids.is_empty();
+        let (filter, candidates) = if !by_temp_ids {
             let where_json = json_object(body.r#where.as_ref())?;
-            Some(
-                query::parse_where(&Value::Object(where_json))
-                    .map_err(|error| Fail::Code(ErrorCode::ConversationApiFailed, Some(error.to_string())))?,
-            )
+            let candidates = self.candidates(&where_json);
+            let filter = query::parse_where(&Value::Object(where_json))
+                .map_err(|error| Fail::Code(ErrorCode::ConversationApiFailed, Some(error.to_string())))?;
+            (Some(filter), candidates)
         } else {
-            None
+            let mut ids = body.temp_conv_ids.clone();
+            ids.sort();
+            ids.dedup();
+            (None, Some(ids))
         };
-        let mut docs: Vec<Map<String, Value>> = self
-            .convs
-            .values()
-            .filter(|conv| body.temp_conv_ids.is_empty() || body.temp_conv_ids.contains(&conv.record.id))
-            .map(Conversation::doc)
+        let scanned: Box<dyn Iterator<Item = &Conversation>> = match &candidates {
+            Some(ids) => Box::new(ids.iter().filter_map(|id| self.convs.get(id))),
+            None => Box::new(self.convs.values()),
+        };
+        let mut docs: Vec<Map<String, Value>> = scanned
+            .filter(|conv| match conv.record.expires_at {
+                Some(expires_at) => by_temp_ids && expires_at > now,
+                None => !by_temp_ids,
+            })
+            .map(|conv| conv.doc_at(now))
             .filter(|doc| filter.as_ref().is_none_or(|f| f.matches(doc)))
             .collect();
         let sort = body
@@ -503,6 +554,45 @@ impl<S: Storage> Hub<S> {
             },
         );
         Ok(())
+    }
+
+    /// A superset of the conversations a `where` can match, when one of its top-level (AND-ed)
+    /// conditions pins the id (`objectId`, `$in`) or a member (`m`); `None` means scan them all.
+    /// The common queries — `getConversation(s)` and `containsMembers` — then cost what they return.
+    fn candidates(&self, where_json: &Map<String, Value>) -> Option<Vec<String>> {
+        let strings = |values: &[Value]| -> Vec<String> {
+            values
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        };
+        match where_json.get("objectId") {
+            Some(Value::String(id)) => return Some(vec![id.clone()]),
+            Some(Value::Object(ops)) if ops.len() == 1 => {
+                if let Some(Value::Array(ids)) = ops.get("$in") {
+                    let mut ids = strings(ids);
+                    ids.sort();
+                    ids.dedup();
+                    return Some(ids);
+                }
+            }
+            _ => {}
+        }
+        let member = match where_json.get("m") {
+            Some(Value::String(member)) => Some(member.clone()),
+            Some(Value::Object(ops)) => match ops.get("$all") {
+                Some(Value::Array(all)) => strings(all).into_iter().next(),
+                _ => None,
+            },
+            _ => None,
+        }?;
+        Some(
+            self.joined
+                .get(&member)
+                .map(|cids| cids.iter().cloned().collect())
+                .unwrap_or_default(),
+        )
     }
 
     fn conv_update(

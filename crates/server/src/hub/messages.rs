@@ -25,6 +25,9 @@ impl<S: Storage> Hub<S> {
     ) -> HubResult {
         let direct = command.direct_message.clone().unwrap_or_default();
         let target = direct.cid.as_deref().and_then(|cid| self.convs.get(cid));
+        if target.is_some_and(|conv| conv.is_expired(now)) {
+            return Err(Fail::Code(ErrorCode::TemporaryConversationExpired, None));
+        }
         let Some(conv) = target.filter(|conv| conv.is_member(client)) else {
             return Err(Fail::Code(ErrorCode::InvalidMessagingTarget, None));
         };
@@ -208,7 +211,7 @@ impl<S: Storage> Hub<S> {
         let mut receipts = Vec::new();
         if let Some((low, high)) = acked {
             let high = high.min(last_ts);
-            let after = (low - 1).max(old.ack_ts);
+            let after = low.saturating_sub(1).max(old.ack_ts);
             if high > after {
                 receipts.extend(
                     self.storage

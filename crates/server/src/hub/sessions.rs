@@ -84,7 +84,11 @@ impl<S: Storage> Hub<S> {
                 ..Default::default()
             });
         self.reply(conn, command, reply);
-        self.push_unread_after_login(conn, &client, body.last_unread_notif_time.unwrap_or(0), now)
+        self.push_unread_after_login(conn, &client, body.last_unread_notif_time.unwrap_or(0), now)?;
+        match body.last_patch_time {
+            Some(since) => self.push_patches_after_login(conn, &client, since, now),
+            None => Ok(()),
+        }
     }
 
     /// Answers `session/open` with `session/closed{code}` (the shape the SDKs read for login failures).
@@ -154,9 +158,16 @@ impl<S: Storage> Hub<S> {
         let session = sessions.remove(&conn);
         if sessions.is_empty() {
             self.sessions.remove(client);
-            for conv in self.convs.values_mut() {
-                if conv.record.transient {
+            // Chat-room membership is online-only.
+            let cids: Vec<String> = self
+                .joined
+                .get(client)
+                .map(|cids| cids.iter().cloned().collect())
+                .unwrap_or_default();
+            for cid in cids {
+                if let Some(conv) = self.convs.get_mut(&cid).filter(|c| c.record.transient) {
                     conv.room.remove(client);
+                    self.index_leave(client, &cid);
                 }
             }
         }
@@ -227,6 +238,32 @@ impl<S: Storage> Hub<S> {
         if command.serial().is_some() {
             self.reply(conn, command, reply);
         }
+        Ok(())
+    }
+
+    /// `session/refresh`: a fresh session token for a signed-in client (the JS SDK asks when its
+    /// cached token expired and a REST call needs one).
+    pub(super) fn session_refresh(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        command: &GenericCommand,
+        now: i64,
+    ) -> HubResult {
+        let token = self
+            .signer
+            .issue(client, now + i64::from(self.config.session_ttl_secs) * 1000);
+        if let Some(session) = self.sessions.get_mut(client).and_then(|s| s.get_mut(&conn)) {
+            session.token = token.clone();
+        }
+        let reply = GenericCommand::reply_to(command, CommandType::Session)
+            .with_op(OpType::Refreshed)
+            .with(SessionCommand {
+                st: Some(token),
+                st_ttl: Some(self.config.session_ttl_secs),
+                ..Default::default()
+            });
+        self.reply(conn, command, reply);
         Ok(())
     }
 

@@ -71,6 +71,45 @@ mod tests {
     use chinwag_protocol::{CommandType, DirectCommand};
 
     #[test]
+    fn a_full_queue_reports_its_connection_and_spares_the_others() {
+        let (slow_tx, _slow_rx) = mpsc::channel(1);
+        let (fast_tx, mut fast_rx) = mpsc::channel(8);
+        let conns = HashMap::from([
+            (
+                1,
+                ConnHandle {
+                    tx: slow_tx,
+                    format: FrameFormat::Binary,
+                },
+            ),
+            (
+                2,
+                ConnHandle {
+                    tx: fast_tx,
+                    format: FrameFormat::Base64Text,
+                },
+            ),
+        ]);
+        let push = Arc::new(GenericCommand::new(CommandType::Direct));
+        let outgoing: Vec<Outgoing> = (0..3)
+            .flat_map(|_| {
+                [1, 2].map(|conn| Outgoing {
+                    conn,
+                    command: Arc::clone(&push),
+                    peer_id: Some("Jerry".into()),
+                })
+            })
+            .collect();
+        assert_eq!(deliver(outgoing, &conns), vec![1]);
+        let mut delivered = 0;
+        while let Ok(frame) = fast_rx.try_recv() {
+            assert!(matches!(frame, Message::Text(_)), "base64 connections get text");
+            delivered += 1;
+        }
+        assert_eq!(delivered, 3);
+    }
+
+    #[test]
     fn appended_peer_id_decodes_like_a_built_command() {
         let push = GenericCommand::new(CommandType::Direct).with(DirectCommand {
             msg: Some("hi".into()),

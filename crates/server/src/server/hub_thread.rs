@@ -78,7 +78,18 @@ fn run<S: Storage>(mut hub: Hub<S>, mut rx: mpsc::Receiver<HubEvent>, max_batch:
         if inputs.is_empty() {
             continue;
         }
-        let outgoing = hub.handle_batch(inputs, crate::time::now_ms());
+        // A bug must not take the whole server down: a panicking batch is abandoned (its requests
+        // time out on the client side) and the hub carries on from the last commit.
+        let now = crate::time::now_ms();
+        let outgoing =
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hub.handle_batch(inputs, now))) {
+                Ok(outgoing) => outgoing,
+                Err(_) => {
+                    tracing::error!("a batch panicked; rolled back and continuing");
+                    hub.recover();
+                    continue;
+                }
+            };
         for conn in deliver(outgoing, &conns) {
             // Dropping the handle closes the queue: the writer then closes the socket.
             conns.remove(&conn);

@@ -52,6 +52,10 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX messages_cid_ts ON messages(cid, ts, id);
     CREATE INDEX messages_dt ON messages(from_id, dt) WHERE dt IS NOT NULL;",
+    // 2: find edited and recalled messages by conversation and patch time.
+    "CREATE INDEX messages_patched ON messages(cid, patch_ts) WHERE patch_ts IS NOT NULL;",
+    // 3: temporary conversations expire.
+    "ALTER TABLE conversations ADD COLUMN expires_at INTEGER;",
 ];
 
 const MESSAGE_COLUMNS: &str =
@@ -155,35 +159,30 @@ impl Storage for SqliteStorage {
     fn load(&mut self) -> StorageResult<Snapshot> {
         let mut snapshot = Snapshot::default();
         let mut stmt = self.db.prepare(
-            "SELECT id, creator, transient, system, unique_key, attrs, muted, created_at, updated_at
-             FROM conversations",
+            "SELECT id, creator, transient, system, unique_key, attrs, muted, created_at, updated_at,
+             expires_at FROM conversations",
         )?;
+        // JSON columns are parsed after the row is read, so a corrupt one is a StorageError.
         let rows = stmt.query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, bool>(2)?,
-                row.get::<_, bool>(3)?,
-                row.get::<_, Option<String>>(4)?,
-                row.get::<_, String>(5)?,
-                row.get::<_, String>(6)?,
-                row.get::<_, i64>(7)?,
-                row.get::<_, i64>(8)?,
-            ))
+            let record = ConversationRecord {
+                id: row.get(0)?,
+                creator: row.get(1)?,
+                transient: row.get(2)?,
+                system: row.get(3)?,
+                unique_key: row.get(4)?,
+                attrs: serde_json::Map::new(),
+                muted: Vec::new(),
+                expires_at: row.get(9)?,
+                created_at: row.get(7)?,
+                updated_at: row.get(8)?,
+            };
+            Ok((record, row.get::<_, String>(5)?, row.get::<_, String>(6)?))
         })?;
         for row in rows {
-            let (id, creator, transient, system, unique_key, attrs, muted, created_at, updated_at) = row?;
-            snapshot.conversations.push(ConversationRecord {
-                id,
-                creator,
-                transient,
-                system,
-                unique_key,
-                attrs: serde_json::from_str(&attrs)?,
-                muted: serde_json::from_str(&muted)?,
-                created_at,
-                updated_at,
-            });
+            let (mut record, attrs, muted) = row?;
+            record.attrs = serde_json::from_str(&attrs)?;
+            record.muted = serde_json::from_str(&muted)?;
+            snapshot.conversations.push(record);
         }
         drop(stmt);
         let mut stmt = self
@@ -214,8 +213,8 @@ impl Storage for SqliteStorage {
         self.db
             .prepare_cached(
                 "INSERT OR REPLACE INTO conversations
-                 (id, creator, transient, system, unique_key, attrs, muted, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 (id, creator, transient, system, unique_key, attrs, muted, created_at, updated_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?
             .execute(params![
                 c.id,
@@ -226,7 +225,8 @@ impl Storage for SqliteStorage {
                 serde_json::to_string(&c.attrs)?,
                 serde_json::to_string(&c.muted)?,
                 c.created_at,
-                c.updated_at
+                c.updated_at,
+                c.expires_at
             ])?;
         Ok(())
     }
@@ -279,6 +279,42 @@ impl Storage for SqliteStorage {
                 m.lctype
             ])?;
         Ok(())
+    }
+
+    fn update_message(&mut self, m: &MessageRecord) -> StorageResult<()> {
+        self.db
+            .prepare_cached(
+                "UPDATE messages SET data = ?3, bin = ?4, mention_all = ?5, mention_pids = ?6,
+                 patch_ts = ?7, lctype = ?8 WHERE id = ?1 AND cid = ?2",
+            )?
+            .execute(params![
+                m.id,
+                m.cid,
+                m.data,
+                m.binary,
+                m.mention_all,
+                serde_json::to_string(&m.mention_pids)?,
+                m.patch_timestamp,
+                m.lctype
+            ])?;
+        Ok(())
+    }
+
+    fn patched_since(&mut self, client_id: &str, since: i64) -> StorageResult<Vec<MessageRecord>> {
+        let columns = MESSAGE_COLUMNS
+            .split(", ")
+            .map(|c| format!("m.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ok(self
+            .db
+            .prepare_cached(&format!(
+                "SELECT {columns} FROM members mb JOIN messages m
+                 ON m.cid = mb.cid AND m.patch_ts > ?2
+                 WHERE mb.client_id = ?1 ORDER BY m.patch_ts LIMIT 1000"
+            ))?
+            .query_map(params![client_id, since], message_from_row)?
+            .collect::<Result<_, _>>()?)
     }
 
     fn find_by_dt(&mut self, from: &str, dt: &str) -> StorageResult<Option<MessageRecord>> {
@@ -366,5 +402,82 @@ impl Storage for SqliteStorage {
                 })
             })?
             .collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_run_once_and_newer_schemas_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = SqliteStorage::open(dir.path()).expect("create");
+        assert_eq!(
+            storage.schema_version().expect("version"),
+            MIGRATIONS.len() as i64
+        );
+        drop(storage);
+        // Reopening applies nothing new and keeps the version.
+        let storage = SqliteStorage::open(dir.path()).expect("reopen");
+        assert_eq!(
+            storage.schema_version().expect("version"),
+            MIGRATIONS.len() as i64
+        );
+        storage.db.pragma_update(None, "user_version", 99).expect("bump");
+        drop(storage);
+        match SqliteStorage::open(dir.path()) {
+            Err(StorageError::SchemaTooNew { found: 99, .. }) => {}
+            other => panic!("expected SchemaTooNew, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unread_counts_come_from_read_positions_and_the_message_index() {
+        let mut storage = SqliteStorage::in_memory().expect("storage");
+        storage.begin().expect("begin");
+        storage
+            .add_members("c", &["Tom".into(), "Jerry".into()], 0)
+            .expect("members");
+        for (n, from) in ["Tom", "Tom", "Jerry", "Tom"].iter().enumerate() {
+            storage
+                .insert_message(&MessageRecord {
+                    id: format!("m{n}"),
+                    cid: "c".into(),
+                    from: (*from).into(),
+                    timestamp: 10 + n as i64,
+                    data: Some("x".into()),
+                    binary: None,
+                    mention_all: false,
+                    mention_pids: if n == 3 { vec!["Jerry".into()] } else { vec![] },
+                    dt: None,
+                    receipt: false,
+                    patch_timestamp: None,
+                    lctype: None,
+                })
+                .expect("insert");
+        }
+        storage
+            .set_position(&MemberRecord {
+                cid: "c".into(),
+                client_id: "Jerry".into(),
+                read_ts: 10,
+                ack_ts: 10,
+            })
+            .expect("position");
+        storage.commit().expect("commit");
+        let jerry = storage.unread_counts("Jerry", 0).expect("counts");
+        assert_eq!(
+            jerry,
+            vec![UnreadCount {
+                cid: "c".into(),
+                unread: 2,
+                mentioned: true
+            }]
+        );
+        let tom = storage.unread_counts("Tom", 0).expect("counts");
+        assert_eq!(tom[0].unread, 1);
+        assert!(!tom[0].mentioned);
+        assert!(storage.unread_counts("Tom", 13).expect("counts").is_empty());
     }
 }

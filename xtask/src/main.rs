@@ -3,8 +3,11 @@
 //! - `cargo xtask test`: every test tier (what `.ci/run` runs with `CI=true`, where no tier may be skipped).
 //! - `cargo xtask codegen [--check]`: regenerate (or verify) the prost code from `proto/messages.proto`.
 //! - `cargo xtask golden [--check]`: regenerate (or verify) the golden vectors with the official JS encoder.
+//! - `cargo xtask bindings`: build chinwag-ffi and generate its Swift, Kotlin and Python bindings into
+//!   `target/bindings/`.
 //! - `cargo xtask bench`: run the criterion benchmarks.
 
+mod bindings;
 mod codegen;
 mod golden;
 mod shell;
@@ -38,6 +41,8 @@ enum Task {
         #[arg(long)]
         check: bool,
     },
+    /// Build chinwag-ffi and generate its Swift, Kotlin and Python bindings into target/bindings/.
+    Bindings,
     /// Run the criterion benchmarks and print their figures.
     Bench,
 }
@@ -49,6 +54,7 @@ fn main() -> Result<()> {
         Task::Codegen { check: false } => codegen::run(&root),
         Task::Codegen { check: true } => codegen::check(&root),
         Task::Golden { check } => golden::run(&root, check),
+        Task::Bindings => bindings::run(&root).map(drop),
         Task::Bench => shell::cargo(&root, &["bench", "--workspace"]),
     }
 }

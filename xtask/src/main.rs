@@ -9,6 +9,7 @@
 
 mod bindings;
 mod codegen;
+mod ffi_tests;
 mod golden;
 mod shell;
 mod test;
@@ -28,7 +29,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Task {
     /// Run every test tier: fmt, clippy, tests, codegen and golden freshness, wasm build.
-    Test,
+    Test {
+        /// Run only the tiers whose name starts with this text (e.g. `--only ffi`).
+        #[arg(long)]
+        only: Option<String>,
+    },
     /// Regenerate the prost code of chinwag-protocol from proto/messages.proto.
     Codegen {
         /// Only check that the checked-in code is fresh.
@@ -50,7 +55,7 @@ enum Task {
 fn main() -> Result<()> {
     let root = workspace_root();
     match Cli::parse().task {
-        Task::Test => test::run(&root),
+        Task::Test { only } => test::run(&root, only.as_deref()),
         Task::Codegen { check: false } => codegen::run(&root),
         Task::Codegen { check: true } => codegen::check(&root),
         Task::Golden { check } => golden::run(&root, check),

@@ -47,13 +47,20 @@ const TIERS: &[Tier] = &[
         name: "interop: official leancloud-realtime 4.3.1 and 5.0.0-rc.8 vs chinwag-server",
         run: server_interop,
     },
+    Tier {
+        name: "ffi: Python, Kotlin, Swift generation",
+        run: crate::ffi_tests::run,
+    },
 ];
 
-/// Runs every tier, stopping at the first failure.
-pub(crate) fn run(root: &Path) -> Result<()> {
+/// Runs every tier (or those whose name contains `only`), stopping at the first failure.
+pub(crate) fn run(root: &Path, only: Option<&str>) -> Result<()> {
     let started = Instant::now();
     let mut finished = Vec::new();
-    for tier in TIERS {
+    for tier in TIERS
+        .iter()
+        .filter(|tier| only.is_none_or(|text| tier.name.starts_with(text)))
+    {
         println!("\n==> tier: {}", tier.name);
         let tier_started = Instant::now();
         if let Err(error) = (tier.run)(root) {

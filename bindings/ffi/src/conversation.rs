@@ -104,7 +104,7 @@ impl Conversation {
         body: MessageBody,
         options: SendOptions,
     ) -> Result<Message, ChinwagError> {
-        let options = options.to_sdk()?;
+        let options = options.into_sdk()?;
         let sent = self
             .run(|c| async move { c.send_with(body, options).await })
             .await?;

@@ -337,7 +337,7 @@ pub struct SendOptions {
 }
 
 impl SendOptions {
-    pub(crate) fn to_sdk(self) -> Result<chinwag::SendOptions, ChinwagError> {
+    pub(crate) fn into_sdk(self) -> Result<chinwag::SendOptions, ChinwagError> {
         let push_data = match self.push_data_json {
             Some(json) => Some(parse_json("push_data_json", &json)?),
             None => None,

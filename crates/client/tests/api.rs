@@ -452,17 +452,6 @@ async fn errors_carry_code_and_name() {
     let twice = realtime.create_im_client("Tom").await;
     assert_eq!(twice.err(), Some(Error::AlreadyOpen));
 
-    // Edit and recall: the server answers with its error until patch is implemented, or succeeds.
-    let sent = conv.send(TextMessage::new("typo")).await.expect("sent");
-    match conv.edit(&sent, TextMessage::new("fixed")).await {
-        Ok(edited) => assert_eq!(edited.content.text(), Some("fixed")),
-        Err(error) => assert!(error.code().is_some(), "a server error with a code: {error:?}"),
-    }
-    match conv.recall(&sent).await {
-        Ok(recalled) => assert_eq!(recalled.content.kind(), Some(chinwag::MessageKind::Recalled)),
-        Err(error) => assert!(error.code().is_some(), "a server error with a code: {error:?}"),
-    }
-
     // After close, the client is gone.
     let mut t = tom.events();
     tom.close().await.expect("closed");
@@ -471,6 +460,60 @@ async fn errors_carry_code_and_name() {
         conv.send(TextMessage::new("after close")).await.err(),
         Some(Error::NoSuchClient)
     );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn edit_and_recall_reach_the_other_side() {
+    let server = server().await;
+    let realtime = realtime(&server);
+    let clients = sign_in(&realtime, &["Tom", "Jerry"]).await;
+    let (tom, jerry) = (&clients[0], &clients[1]);
+    let conv = tom
+        .create_conversation()
+        .members(["Jerry"])
+        .await
+        .expect("created");
+    let mut j = jerry.events();
+    let sent = conv.send(TextMessage::new("typo")).await.expect("sent");
+    assert_eq!(next_text(&mut j).await, "typo");
+
+    let edited = guard("edit", conv.edit(&sent, TextMessage::new("fixed")))
+        .await
+        .expect("edited");
+    assert_eq!(edited.content.text(), Some("fixed"));
+    assert_eq!(edited.id, sent.id);
+    let e = next_matching(&mut j, "MessageUpdated", |e| {
+        matches!(e, Event::MessageUpdated { .. })
+    })
+    .await;
+    let Event::MessageUpdated { message, .. } = e else {
+        unreachable!()
+    };
+    assert_eq!(
+        (message.id.clone(), message.content.text()),
+        (sent.id.clone(), Some("fixed"))
+    );
+
+    let recalled = guard("recall", conv.recall(&sent)).await.expect("recalled");
+    assert_eq!(recalled.content.kind(), Some(chinwag::MessageKind::Recalled));
+    let e = next_matching(&mut j, "MessageRecalled", |e| {
+        matches!(e, Event::MessageRecalled { .. })
+    })
+    .await;
+    let Event::MessageRecalled { message, .. } = e else {
+        unreachable!()
+    };
+    assert_eq!(message.id, sent.id);
+    assert_eq!(message.content.kind(), Some(chinwag::MessageKind::Recalled));
+
+    // Only the sender may patch: Jerry's attempt fails with the server's code and name.
+    let refused = jerry
+        .conversation(conv.id())
+        .edit(&sent, TextMessage::new("not mine"))
+        .await;
+    let error = refused.expect_err("only the sender may edit");
+    assert!(error.code().is_some() && error.name().is_some(), "{error:?}");
     server.shutdown().await;
 }
 

@@ -44,7 +44,7 @@ const TIERS: &[Tier] = &[
         run: wasm_build,
     },
     Tier {
-        name: "interop: official leancloud-realtime 4.3.1 and 5.0.0-rc.8 vs chinwag-server",
+        name: "interop: official leancloud-realtime 4.3.1 and 5.0.0-rc.8 vs chinwag-server and the Rust SDK",
         run: server_interop,
     },
 ];
@@ -79,7 +79,17 @@ fn fmt(root: &Path) -> Result<()> {
 fn clippy(root: &Path) -> Result<()> {
     shell::cargo(
         root,
-        &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            // Lint the Rust SDK's interop test too (it only builds with this feature).
+            "--features",
+            "chinwag/interop-tests",
+            "--",
+            "-D",
+            "warnings",
+        ],
     )
 }
 
@@ -92,7 +102,9 @@ fn golden(root: &Path) -> Result<()> {
 }
 
 /// Builds the server binary and runs the Node tests in `crates/server/interop/`, which start it and
-/// drive the official JS SDK against it.
+/// drive the official JS SDK against it; then the Rust SDK's interop test, which chats with the
+/// official JS SDK through `crates/server/interop/peer.cjs` (built only with `interop-tests`, since
+/// it needs the npm packages installed here).
 fn server_interop(root: &Path) -> Result<()> {
     if !shell::has("node") || !shell::has("npm") {
         if shell::is_ci() {
@@ -107,7 +119,19 @@ fn server_interop(root: &Path) -> Result<()> {
     )?;
     let interop = root.join("crates/server/interop");
     crate::golden::npm_install(&interop)?;
-    shell::run(&interop, "node", &["--test", "--test-concurrency=1"])
+    shell::run(&interop, "node", &["--test", "--test-concurrency=1"])?;
+    shell::cargo(
+        root,
+        &[
+            "test",
+            "-p",
+            "chinwag",
+            "--features",
+            "interop-tests",
+            "--test",
+            "interop",
+        ],
+    )
 }
 
 fn wasm_build(root: &Path) -> Result<()> {

@@ -197,8 +197,8 @@ pub(crate) fn unexpected(response: &Response) -> Error {
     Error::UnexpectedResponse(format!("{response:?}"))
 }
 
-/// A stream of [`Event`]s of one client or one conversation. Ends when the connection task ends;
-/// dropping it unsubscribes.
+/// A stream of [`Event`]s of one client, one conversation or the connection. Ends when the connection
+/// task ends; dropping it unsubscribes. It buffers without bound, so read it or drop it.
 #[derive(Debug)]
 pub struct EventStream {
     receiver: mpsc::UnboundedReceiver<Event>,

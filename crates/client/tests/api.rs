@@ -542,6 +542,57 @@ async fn connects_to_websocket_urls_directly() {
 }
 
 #[tokio::test]
+async fn offline_queues_sends_and_online_reconnects() {
+    let server = server().await;
+    let realtime = realtime(&server);
+    let jerry_realtime = common::realtime(&server);
+    let tom = guard("Tom", realtime.create_im_client("Tom"))
+        .await
+        .expect("signs in");
+    let jerry = guard("Jerry", jerry_realtime.create_im_client("Jerry"))
+        .await
+        .expect("signs in");
+    let conv = tom
+        .create_conversation()
+        .members(["Jerry"])
+        .await
+        .expect("created");
+    let (mut t, mut j) = (tom.events(), jerry.events());
+    let mut connection = realtime.events();
+
+    realtime.set_online(false);
+    next_matching(&mut t, "Disconnected", |e| {
+        matches!(
+            e,
+            Event::Disconnected {
+                reason: chinwag::DisconnectReason::Offline
+            }
+        )
+    })
+    .await;
+    next_matching(&mut connection, "Offline", |e| matches!(e, Event::Offline)).await;
+    // Sent while offline: queued, acknowledged after the reconnect. Poll the send once so that its
+    // command reaches the driver before the network comes back.
+    let mut pending = Box::pin(conv.send(TextMessage::new("sent while offline")));
+    tokio::select! {
+        biased;
+        outcome = &mut pending => panic!("a send while offline cannot complete yet: {outcome:?}"),
+        () = std::future::ready(()) => {}
+    }
+    realtime.set_online(true);
+    next_matching(&mut t, "Reconnected", |e| matches!(e, Event::Reconnected)).await;
+    let sent = guard("queued send", pending).await.expect("sent");
+    let Event::Message { message } =
+        next_matching(&mut j, "queued message", |e| matches!(e, Event::Message { .. })).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(message.id, sent.id);
+    assert_eq!(message.content.text(), Some("sent while offline"));
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn unreachable_server_reports_reconnecting() {
     // Nothing listens on this port (bound, then released).
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -518,6 +518,76 @@ async fn edit_and_recall_reach_the_other_side() {
 }
 
 #[tokio::test]
+async fn moderation_roles_shut_up_and_block() {
+    let server = server().await;
+    let realtime = realtime(&server);
+    let clients = sign_in(&realtime, &["Tom", "Jerry", "Mary"]).await;
+    let (tom, jerry, mary) = (&clients[0], &clients[1], &clients[2]);
+    let conv = tom
+        .create_conversation()
+        .members(["Jerry", "Mary"])
+        .await
+        .expect("created");
+    let (mut j, mut m) = (jerry.events(), mary.events());
+    let mary_side = mary.conversation(conv.id());
+
+    // Roles: Jerry becomes a manager, and everyone hears of it.
+    conv.update_member_role("Jerry", "Manager")
+        .await
+        .expect("role updated");
+    let e = next_matching(&mut j, "MemberInfoUpdated", |e| {
+        matches!(e, Event::MemberInfoUpdated { .. })
+    })
+    .await;
+    let Event::MemberInfoUpdated { member, role, .. } = e else {
+        unreachable!()
+    };
+    assert_eq!((member.as_str(), role.as_deref()), ("Jerry", Some("Manager")));
+    assert_eq!(
+        conv.update_member_role("Jerry", "Owner").await.err(),
+        Some(Error::Invalid("5130 OWNER_PROMOTION_NOT_ALLOWED".into()))
+    );
+
+    // Shut-up: Mary may not speak until unmuted.
+    let muted = conv.mute_members(["Mary"]).await.expect("muted");
+    assert_eq!(muted.succeeded, ["Mary"]);
+    next_matching(&mut m, "Muted", |e| matches!(e, Event::Muted { .. })).await;
+    next_matching(&mut j, "MembersMuted", |e| {
+        matches!(e, Event::MembersMuted { .. })
+    })
+    .await;
+    let refused = mary_side.send(TextMessage::new("mmph")).await.expect_err("muted");
+    assert_eq!(refused.code(), Some(4308), "{refused:?}");
+    conv.unmute_members(["Mary"]).await.expect("unmuted");
+    next_matching(&mut m, "Unmuted", |e| matches!(e, Event::Unmuted { .. })).await;
+    mary_side
+        .send(TextMessage::new("free again"))
+        .await
+        .expect("sent");
+
+    // Block: Mary is removed and cannot rejoin until unblocked.
+    conv.block_members(["Mary"]).await.expect("blocked");
+    next_matching(&mut m, "Blocked or Kicked", |e| {
+        matches!(e, Event::Blocked { .. } | Event::Kicked { .. })
+    })
+    .await;
+    let rejoin = mary_side.join().await.expect_err("blocked");
+    assert_eq!(rejoin.code(), Some(4315), "{rejoin:?}");
+    conv.unblock_members(["Mary"]).await.expect("unblocked");
+    mary_side.join().await.expect("joined again");
+    assert!(
+        mary_side.members().contains(&"Mary".to_owned()),
+        "{:?}",
+        mary_side.members()
+    );
+
+    // Notification mute is per client and always allowed for a member.
+    conv.mute().await.expect("muted notifications");
+    conv.unmute().await.expect("unmuted notifications");
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn connects_to_websocket_urls_directly() {
     let server = server().await;
     let direct = Realtime::new(RealtimeOptions::new("chinwag-local", "k").rtm_servers([server.ws_url()]));

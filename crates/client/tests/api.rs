@@ -588,6 +588,30 @@ async fn moderation_roles_shut_up_and_block() {
 }
 
 #[tokio::test]
+async fn an_event_stream_alone_keeps_the_connection() {
+    let server = server().await;
+    let jerry_realtime = realtime(&server);
+    let jerry = guard("Jerry", jerry_realtime.create_im_client("Jerry"))
+        .await
+        .expect("signs in");
+    let mut j = jerry.events();
+    drop((jerry, jerry_realtime));
+    let tom = guard("Tom", realtime(&server).create_im_client("Tom"))
+        .await
+        .expect("signs in");
+    let conv = tom
+        .create_conversation()
+        .members(["Jerry"])
+        .await
+        .expect("created");
+    conv.send(TextMessage::new("still listening?"))
+        .await
+        .expect("sent");
+    assert_eq!(next_text(&mut j).await, "still listening?");
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn connects_to_websocket_urls_directly() {
     let server = server().await;
     let direct = Realtime::new(RealtimeOptions::new("chinwag-local", "k").rtm_servers([server.ws_url()]));

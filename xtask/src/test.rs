@@ -40,6 +40,10 @@ const TIERS: &[Tier] = &[
         run: cargo_tests,
     },
     Tier {
+        name: "quickstart (the README's first command)",
+        run: quickstart,
+    },
+    Tier {
         name: "wasm32-unknown-unknown build of the pure crates",
         run: wasm_build,
     },
@@ -95,6 +99,12 @@ fn clippy(root: &Path) -> Result<()> {
 
 fn cargo_tests(root: &Path) -> Result<()> {
     shell::cargo(root, &["test", "--workspace"])
+}
+
+/// `cargo run --example quickstart`: the seed guide against an embedded server; it exits non-zero on
+/// any failure and gives up after 30 s.
+fn quickstart(root: &Path) -> Result<()> {
+    shell::cargo(root, &["run", "--quiet", "--example", "quickstart"])
 }
 
 fn golden(root: &Path) -> Result<()> {

@@ -721,3 +721,26 @@ async fn unreachable_server_reports_reconnecting() {
     assert!(!sign_in.is_finished());
     sign_in.abort();
 }
+
+#[tokio::test]
+async fn failed_route_lookups_are_retried_with_backoff() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let realtime =
+        Realtime::new(RealtimeOptions::new("chinwag-local", "k").server(format!("http://127.0.0.1:{port}")));
+    let mut connection = realtime.events();
+    let sign_in = tokio::spawn({
+        let realtime = realtime.clone();
+        async move { realtime.create_im_client("Tom").await }
+    });
+    for _ in 0..2 {
+        next_matching(&mut connection, "Reconnecting after a failed route lookup", |e| {
+            matches!(e, Event::Reconnecting { .. })
+        })
+        .await;
+    }
+    assert!(!sign_in.is_finished());
+    sign_in.abort();
+}

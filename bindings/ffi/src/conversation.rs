@@ -123,16 +123,14 @@ impl Conversation {
         Ok(result.into())
     }
 
-    /// Joins the conversation.
-    pub async fn join(&self) -> Result<MembershipResult, ChinwagError> {
-        let result = self.run(|c| async move { c.join().await }).await?;
-        Ok(result.into())
+    /// Joins the conversation; fails with the server's error when it refuses this client.
+    pub async fn join(&self) -> Result<(), ChinwagError> {
+        self.run(|c| async move { c.join().await }).await
     }
 
-    /// Quits the conversation.
-    pub async fn quit(&self) -> Result<MembershipResult, ChinwagError> {
-        let result = self.run(|c| async move { c.quit().await }).await?;
-        Ok(result.into())
+    /// Quits the conversation; fails with the server's error when it refuses.
+    pub async fn quit(&self) -> Result<(), ChinwagError> {
+        self.run(|c| async move { c.quit().await }).await
     }
 
     /// Saves attribute changes given as a JSON object (keys may be dotted paths such as `attr.color`).

@@ -189,7 +189,11 @@ impl Realtime {
             events,
             claimed: claimed.clone(),
         });
-        EventStream { receiver, claimed }
+        EventStream {
+            receiver,
+            claimed,
+            _connection: self.clone(),
+        }
     }
 }
 
@@ -197,13 +201,15 @@ pub(crate) fn unexpected(response: &Response) -> Error {
     Error::UnexpectedResponse(format!("{response:?}"))
 }
 
-/// A stream of [`Event`]s of one client or one conversation. Ends when the connection task ends;
-/// dropping it unsubscribes.
+/// A stream of [`Event`]s of one client, one conversation or the connection. Like the other handles it
+/// keeps the connection up; dropping it unsubscribes. It buffers without bound, so read it or drop it.
 #[derive(Debug)]
 pub struct EventStream {
     receiver: mpsc::UnboundedReceiver<Event>,
     /// For the stream taken at sign-in: set when the application claims it.
     claimed: Option<Arc<AtomicBool>>,
+    /// Listening keeps the connection up, like holding any other handle.
+    _connection: Realtime,
 }
 
 impl EventStream {

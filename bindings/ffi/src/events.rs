@@ -543,3 +543,80 @@ impl Drop for Puller {
         self.buffer.close();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn reconnecting(n: u32) -> chinwag::Event {
+        chinwag::Event::Reconnecting {
+            attempt: n,
+            delay: Duration::ZERO,
+        }
+    }
+
+    fn attempt(event: Option<Event>) -> u32 {
+        match event {
+            Some(Event::Reconnecting { attempt, .. }) => attempt,
+            other => panic!("expected Reconnecting, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_buffer_drops_the_oldest_and_reports_how_many() {
+        let buffer = EventBuffer::new(3);
+        for n in 0..10 {
+            assert!(buffer.push(reconnecting(n)));
+        }
+        assert_eq!(buffer.next().await, Some(Event::Lagged { missed: 7 }));
+        for expected in 7..10 {
+            assert_eq!(attempt(buffer.next().await), expected);
+        }
+        assert!(buffer.lock().queue.is_empty());
+    }
+
+    #[tokio::test]
+    async fn close_drains_then_ends_and_refuses_more() {
+        let buffer = EventBuffer::new(10);
+        buffer.push(reconnecting(1));
+        buffer.close();
+        assert!(!buffer.push(reconnecting(2)));
+        assert_eq!(attempt(buffer.next().await), 1);
+        assert_eq!(buffer.next().await, None);
+        assert_eq!(buffer.next().await, None);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_pull_wakes_on_push_and_on_close() {
+        let buffer = Arc::new(EventBuffer::new(10));
+        let waiting = tokio::spawn({
+            let buffer = buffer.clone();
+            async move { buffer.next().await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        buffer.push(reconnecting(5));
+        assert_eq!(attempt(waiting.await.expect("joined")), 5);
+
+        let waiting = tokio::spawn({
+            let buffer = buffer.clone();
+            async move { buffer.next().await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        buffer.close();
+        assert_eq!(waiting.await.expect("joined"), None);
+    }
+
+    #[test]
+    fn closing_a_registry_closes_its_buffers_now_and_later() {
+        let registry = Registry::default();
+        let before = Arc::new(EventBuffer::new(1));
+        registry.register(&before);
+        registry.close();
+        assert!(before.lock().closed);
+        let after = Arc::new(EventBuffer::new(1));
+        registry.register(&after);
+        assert!(after.lock().closed);
+    }
+}

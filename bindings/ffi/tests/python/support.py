@@ -5,6 +5,7 @@ and puts the generated `chinwag` module (with libchinwag_ffi.so next to it) on P
 """
 
 import asyncio
+import gc
 import os
 import uuid
 
@@ -41,3 +42,15 @@ async def expect(source, kind, what: str = "", where=lambda event: True, log=Non
             log.append(event)
         if isinstance(event, kind) and where(event):
             return event
+
+
+async def quiesce():
+    """Releases what the test dropped and lets the runtimes' threads finish any call into Python.
+
+    A tokio thread that wakes an asyncio future runs a little Python (uniffi's continuation); if the
+    interpreter starts finalizing meanwhile, CPython ends that thread with pthread_exit, which aborts
+    the process when it unwinds through Rust. Yielding to the event loop for a moment before a test
+    (and so possibly the process) ends lets those threads finish first.
+    """
+    gc.collect()
+    await asyncio.sleep(0.1)

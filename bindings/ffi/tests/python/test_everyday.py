@@ -5,10 +5,11 @@ event buffers and close."""
 import asyncio
 import gc
 import json
+import os
 import unittest
 
 import chinwag
-from support import expect, realtime, unique
+from support import expect, quiesce, realtime, unique
 
 Event = chinwag.Event
 
@@ -28,6 +29,8 @@ class Everyday(unittest.IsolatedAsyncioTestCase):
 
     async def asyncTearDown(self):
         await self.rt.close()
+        del self.rt, self.tom, self.jerry, self.conversation
+        await quiesce()
 
     async def test_history_pages_and_query(self):
         sent = [await self.conversation.send(f"message {i}") for i in range(5)]
@@ -159,12 +162,26 @@ class Everyday(unittest.IsolatedAsyncioTestCase):
         self.assertIsNone(await asyncio.wait_for(conversation.next_event(), 5))
         with self.assertRaises(chinwag.ChinwagError):
             await conversation.send("after close")
-        # Objects released without close stop their subscriptions (and the runtime with the last one).
+
+    async def test_releasing_every_object_without_close_stops_the_runtime(self):
+        def threads():
+            return len(os.listdir("/proc/self/task"))
+
+        before = threads()
         rt = realtime()
         client = await rt.create_im_client(unique("Dropped"))
-        client.conversation(self.conversation.id())
-        del client, rt
+        conversation = client.conversation(self.conversation.id())
+        pending = asyncio.ensure_future(conversation.next_event())
+        await asyncio.sleep(0.1)
+        self.assertGreater(threads(), before)
+        pending.cancel()
+        del pending, conversation, client, rt
         gc.collect()
+        for _ in range(50):
+            if threads() <= before:
+                break
+            await asyncio.sleep(0.1)
+        self.assertLessEqual(threads(), before, "the runtime's threads outlived every object")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import time
 import unittest
 
 import chinwag
-from support import realtime, unique
+from support import quiesce, realtime, unique
 
 ROUNDS = int(os.environ.get("CHINWAG_LEAK_ROUNDS", "1000"))
 WARM_UP = 200
@@ -58,6 +58,7 @@ class Leak(unittest.IsolatedAsyncioTestCase):
             f"\nleak check: {ROUNDS} clients in {took:.1f}s, RSS {before:.1f} MB -> {after:.1f} MB "
             f"({after - before:+.1f} MB, budget {LEAK_BUDGET_MB} MB)"
         )
+        await quiesce()
         self.assertLess(after - before, LEAK_BUDGET_MB)
 
 

@@ -6,7 +6,7 @@ import asyncio
 import unittest
 
 import chinwag
-from support import expect, realtime, unique
+from support import expect, quiesce, realtime, unique
 
 Event = chinwag.Event
 
@@ -103,6 +103,8 @@ class SeedGuide(unittest.IsolatedAsyncioTestCase):
             while (await asyncio.wait_for(source.next_event(), 5)) is not None:
                 pass
             self.assertIsNone(await source.next_event())
+        del rt, tom, jerry, mary, everyone, conversation, fetched, found, mine
+        await quiesce()
 
 
 if __name__ == "__main__":

@@ -744,3 +744,36 @@ async fn failed_route_lookups_are_retried_with_backoff() {
     assert!(!sign_in.is_finished());
     sign_in.abort();
 }
+
+#[test]
+fn a_runtime_owned_elsewhere_drives_handles_used_from_another() {
+    // As a uniffi binding does: the SDK's runtime is its own; the caller blocks on another.
+    let owned = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let server = owned.block_on(server());
+    let options = RealtimeOptions::new("chinwag-local", "k").server(server.http_url());
+    let realtime = Realtime::with_runtime(options, owned.handle());
+    let caller = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    caller.block_on(async {
+        let tom = guard("Tom", realtime.create_im_client("Tom"))
+            .await
+            .expect("signs in");
+        let conv = tom
+            .create_conversation()
+            .members(["Jerry"])
+            .await
+            .expect("created");
+        let sent = conv
+            .send(TextMessage::new("across runtimes"))
+            .await
+            .expect("sent");
+        assert!(sent.id.is_some());
+    });
+    owned.block_on(server.shutdown());
+}

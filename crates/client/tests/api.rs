@@ -777,3 +777,67 @@ fn a_runtime_owned_elsewhere_drives_handles_used_from_another() {
     });
     owned.block_on(server.shutdown());
 }
+
+#[tokio::test]
+#[allow(clippy::result_large_err)] // tungstenite's handshake callback signature
+async fn a_silent_server_times_the_sign_in_out_and_reconnects() {
+    use futures_util::StreamExt as _;
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+
+    // A WebSocket server that accepts (echoing the subprotocol) and then never answers. Only the
+    // driver's timer, re-armed from poll_timeout, can notice that the sign-in never completes.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("ws://{}/", listener.local_addr().expect("address"));
+    let (accepted_tx, mut accepted) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let accepted_tx = accepted_tx.clone();
+            tokio::spawn(async move {
+                let echo = |_: &Request, mut response: Response| {
+                    response.headers_mut().insert(
+                        "Sec-WebSocket-Protocol",
+                        "lc.protobuf2.3".parse().expect("header"),
+                    );
+                    Ok(response)
+                };
+                if let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(stream, echo).await {
+                    let _ = accepted_tx.send(());
+                    while ws.next().await.is_some() {}
+                }
+            });
+        }
+    });
+    let realtime = Realtime::new(
+        RealtimeOptions::new("chinwag-local", "k")
+            .rtm_servers([url])
+            .request_timeout(std::time::Duration::from_millis(300)),
+    );
+    let mut connection = realtime.events();
+    let sign_in = tokio::spawn({
+        let realtime = realtime.clone();
+        async move { realtime.create_im_client("Tom").await }
+    });
+    guard("the first connection", accepted.recv())
+        .await
+        .expect("accepted");
+    let dropped = next_matching(&mut connection, "Disconnected", |e| {
+        matches!(e, Event::Disconnected { .. })
+    })
+    .await;
+    assert_eq!(
+        dropped,
+        Event::Disconnected {
+            reason: chinwag::DisconnectReason::LoginTimeout
+        }
+    );
+    // ... and it tries again on a new connection.
+    next_matching(&mut connection, "Reconnecting", |e| {
+        matches!(e, Event::Reconnecting { .. })
+    })
+    .await;
+    guard("a second connection", accepted.recv())
+        .await
+        .expect("accepted");
+    assert!(!sign_in.is_finished());
+    sign_in.abort();
+}

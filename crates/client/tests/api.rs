@@ -841,3 +841,55 @@ async fn a_silent_server_times_the_sign_in_out_and_reconnects() {
     assert!(!sign_in.is_finished());
     sign_in.abort();
 }
+
+#[tokio::test]
+async fn chat_rooms_and_temporary_conversations() {
+    let server = server().await;
+    let realtime = realtime(&server);
+    let clients = sign_in(&realtime, &["Tom", "Jerry"]).await;
+    let (tom, jerry) = (&clients[0], &clients[1]);
+    let mut everything = jerry.events(); // the first call: everything since sign-in
+
+    let room = tom
+        .create_conversation()
+        .name("lobby")
+        .chat_room()
+        .await
+        .expect("created");
+    assert_eq!(room.info().kind, chinwag::ConversationKind::ChatRoom);
+    let jerry_room = jerry.conversation(room.id());
+    jerry_room.join().await.expect("joined");
+    let mut j = jerry_room.events();
+    room.send(TextMessage::new("welcome to the lobby"))
+        .await
+        .expect("sent");
+    assert_eq!(next_text(&mut j).await, "welcome to the lobby");
+
+    let temporary = tom
+        .create_conversation()
+        .members(["Jerry"])
+        .temporary(3600)
+        .await
+        .expect("created");
+    assert!(temporary.id().starts_with("_tmp:"), "{}", temporary.id());
+    temporary
+        .send(TextMessage::new("this will vanish"))
+        .await
+        .expect("sent");
+    let Event::Message { message } = next_matching(
+        &mut everything,
+        "the temporary message",
+        |e| matches!(e, Event::Message { message } if message.conversation == temporary.id()),
+    )
+    .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(message.content.text(), Some("this will vanish"));
+    let fetched = jerry
+        .get_conversation(temporary.id())
+        .await
+        .expect("queried by id");
+    assert_eq!(fetched.info().kind, chinwag::ConversationKind::Temporary);
+    server.shutdown().await;
+}

@@ -893,3 +893,36 @@ async fn chat_rooms_and_temporary_conversations() {
     assert_eq!(fetched.info().kind, chinwag::ConversationKind::Temporary);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_second_device_with_the_same_tag_closes_the_first() {
+    let server = server().await;
+    let phone = chinwag::ClientOptions {
+        tag: Some("mobile".into()),
+        ..chinwag::ClientOptions::default()
+    };
+    let first = guard(
+        "first device",
+        realtime(&server).create_im_client_with("Tom", phone.clone()),
+    )
+    .await
+    .expect("signs in");
+    let mut events = first.events();
+    let second = guard(
+        "second device",
+        realtime(&server).create_im_client_with("Tom", phone),
+    )
+    .await
+    .expect("signs in");
+    let conflict = next_matching(&mut events, "Conflict", |e| matches!(e, Event::Conflict { .. })).await;
+    assert!(matches!(conflict, Event::Conflict { .. }));
+    // The second device works; the first is signed out.
+    second
+        .create_conversation()
+        .members(["Jerry"])
+        .await
+        .expect("second device works");
+    let refused = first.create_conversation().members(["Jerry"]).await;
+    assert!(refused.is_err(), "{refused:?}");
+    server.shutdown().await;
+}

@@ -49,14 +49,21 @@ impl std::fmt::Debug for Realtime {
 }
 
 impl Realtime {
-    /// Starts the driver task. Nothing connects until the first client signs in.
+    /// Starts the driver task on the current tokio runtime. Nothing connects until the first client
+    /// signs in.
     ///
     /// # Panics
-    /// When called outside a tokio runtime.
+    /// When called outside a tokio runtime (use [`with_runtime`](Self::with_runtime) there).
     pub fn new(options: RealtimeOptions) -> Self {
+        Self::with_runtime(options, &tokio::runtime::Handle::current())
+    }
+
+    /// Starts the driver task on `runtime`, e.g. one owned by a foreign-language binding. The handles
+    /// can then be used from any thread or runtime.
+    pub fn with_runtime(options: RealtimeOptions, runtime: &tokio::runtime::Handle) -> Self {
         let (commands, receiver) = mpsc::unbounded_channel();
         let cache = Arc::new(Cache::default());
-        driver::spawn(options.clone(), receiver, cache.clone());
+        driver::spawn(runtime, options.clone(), receiver, cache.clone());
         Self {
             inner: Arc::new(Inner {
                 commands,

@@ -744,3 +744,185 @@ async fn failed_route_lookups_are_retried_with_backoff() {
     assert!(!sign_in.is_finished());
     sign_in.abort();
 }
+
+#[test]
+fn a_runtime_owned_elsewhere_drives_handles_used_from_another() {
+    // As a uniffi binding does: the SDK's runtime is its own; the caller blocks on another.
+    let owned = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let server = owned.block_on(server());
+    let options = RealtimeOptions::new("chinwag-local", "k").server(server.http_url());
+    let realtime = Realtime::with_runtime(options, owned.handle());
+    let caller = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    caller.block_on(async {
+        let tom = guard("Tom", realtime.create_im_client("Tom"))
+            .await
+            .expect("signs in");
+        let conv = tom
+            .create_conversation()
+            .members(["Jerry"])
+            .await
+            .expect("created");
+        let sent = conv
+            .send(TextMessage::new("across runtimes"))
+            .await
+            .expect("sent");
+        assert!(sent.id.is_some());
+    });
+    owned.block_on(server.shutdown());
+}
+
+#[tokio::test]
+#[allow(clippy::result_large_err)] // tungstenite's handshake callback signature
+async fn a_silent_server_times_the_sign_in_out_and_reconnects() {
+    use futures_util::StreamExt as _;
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+
+    // A WebSocket server that accepts (echoing the subprotocol) and then never answers. Only the
+    // driver's timer, re-armed from poll_timeout, can notice that the sign-in never completes.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("ws://{}/", listener.local_addr().expect("address"));
+    let (accepted_tx, mut accepted) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let accepted_tx = accepted_tx.clone();
+            tokio::spawn(async move {
+                let echo = |_: &Request, mut response: Response| {
+                    response.headers_mut().insert(
+                        "Sec-WebSocket-Protocol",
+                        "lc.protobuf2.3".parse().expect("header"),
+                    );
+                    Ok(response)
+                };
+                if let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(stream, echo).await {
+                    let _ = accepted_tx.send(());
+                    while ws.next().await.is_some() {}
+                }
+            });
+        }
+    });
+    let realtime = Realtime::new(
+        RealtimeOptions::new("chinwag-local", "k")
+            .rtm_servers([url])
+            .request_timeout(std::time::Duration::from_millis(300)),
+    );
+    let mut connection = realtime.events();
+    let sign_in = tokio::spawn({
+        let realtime = realtime.clone();
+        async move { realtime.create_im_client("Tom").await }
+    });
+    guard("the first connection", accepted.recv())
+        .await
+        .expect("accepted");
+    let dropped = next_matching(&mut connection, "Disconnected", |e| {
+        matches!(e, Event::Disconnected { .. })
+    })
+    .await;
+    assert_eq!(
+        dropped,
+        Event::Disconnected {
+            reason: chinwag::DisconnectReason::LoginTimeout
+        }
+    );
+    // ... and it tries again on a new connection.
+    next_matching(&mut connection, "Reconnecting", |e| {
+        matches!(e, Event::Reconnecting { .. })
+    })
+    .await;
+    guard("a second connection", accepted.recv())
+        .await
+        .expect("accepted");
+    assert!(!sign_in.is_finished());
+    sign_in.abort();
+}
+
+#[tokio::test]
+async fn chat_rooms_and_temporary_conversations() {
+    let server = server().await;
+    let realtime = realtime(&server);
+    let clients = sign_in(&realtime, &["Tom", "Jerry"]).await;
+    let (tom, jerry) = (&clients[0], &clients[1]);
+    let mut everything = jerry.events(); // the first call: everything since sign-in
+
+    let room = tom
+        .create_conversation()
+        .name("lobby")
+        .chat_room()
+        .await
+        .expect("created");
+    assert_eq!(room.info().kind, chinwag::ConversationKind::ChatRoom);
+    let jerry_room = jerry.conversation(room.id());
+    jerry_room.join().await.expect("joined");
+    let mut j = jerry_room.events();
+    room.send(TextMessage::new("welcome to the lobby"))
+        .await
+        .expect("sent");
+    assert_eq!(next_text(&mut j).await, "welcome to the lobby");
+
+    let temporary = tom
+        .create_conversation()
+        .members(["Jerry"])
+        .temporary(3600)
+        .await
+        .expect("created");
+    assert!(temporary.id().starts_with("_tmp:"), "{}", temporary.id());
+    temporary
+        .send(TextMessage::new("this will vanish"))
+        .await
+        .expect("sent");
+    let Event::Message { message } = next_matching(
+        &mut everything,
+        "the temporary message",
+        |e| matches!(e, Event::Message { message } if message.conversation == temporary.id()),
+    )
+    .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(message.content.text(), Some("this will vanish"));
+    let fetched = jerry
+        .get_conversation(temporary.id())
+        .await
+        .expect("queried by id");
+    assert_eq!(fetched.info().kind, chinwag::ConversationKind::Temporary);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_second_device_with_the_same_tag_closes_the_first() {
+    let server = server().await;
+    let phone = chinwag::ClientOptions {
+        tag: Some("mobile".into()),
+        ..chinwag::ClientOptions::default()
+    };
+    let first = guard(
+        "first device",
+        realtime(&server).create_im_client_with("Tom", phone.clone()),
+    )
+    .await
+    .expect("signs in");
+    let mut events = first.events();
+    let second = guard(
+        "second device",
+        realtime(&server).create_im_client_with("Tom", phone),
+    )
+    .await
+    .expect("signs in");
+    let conflict = next_matching(&mut events, "Conflict", |e| matches!(e, Event::Conflict { .. })).await;
+    assert!(matches!(conflict, Event::Conflict { .. }));
+    // The second device works; the first is signed out.
+    second
+        .create_conversation()
+        .members(["Jerry"])
+        .await
+        .expect("second device works");
+    let refused = first.create_conversation().members(["Jerry"]).await;
+    assert!(refused.is_err(), "{refused:?}");
+    server.shutdown().await;
+}

@@ -311,6 +311,43 @@ for (const name of ['lc4', 'lc5']) {
       }
     });
 
+    it('signs in and changes members with signatures when the server has a master key', async () => {
+      const crypto = require('node:crypto');
+      const own = await startServer({ masterKey: 'interop-master' });
+      const hmac = (text) => crypto.createHmac('sha1', 'interop-master').update(text).digest('hex');
+      const signed = (text) => {
+        const timestamp = Math.floor(Date.now() / 1000);
+        const nonce = crypto.randomUUID();
+        return { signature: hmac(`${text(timestamp, nonce)}`), timestamp, nonce };
+      };
+      // What an app server would compute (the official signing demo's strings).
+      const options = {
+        signatureFactory: (clientId) => signed((t, n) => `interop-app:${clientId}::${t}:${n}`),
+        conversationSignatureFactory: (cid, clientId, ids, action) =>
+          signed((t, n) => (cid
+            ? `interop-app:${clientId}:${cid}:${[...ids].sort().join(':')}:${t}:${n}:${action}`
+            : `interop-app:${clientId}:${[...ids].sort().join(':')}:${t}:${n}`)),
+      };
+      const opened = [];
+      try {
+        const unsigned = realtime(name, own);
+        await assert.rejects(unsigned.createIMClient('Tom16'), 'unsigned sign-in is refused');
+        // No client was registered, so the connection would stay open (and reconnect forever).
+        unsigned._close();
+        const tom = await realtime(name, own).createIMClient('Tom16', options);
+        const jerry = await realtime(name, own).createIMClient('Jerry16', options);
+        opened.push(tom, jerry);
+        const conv = await tom.createConversation({ members: ['Jerry16'] });
+        await conv.add(['Mary16']);
+        await conv.remove(['Mary16']);
+        assert.deepEqual([...conv.members].sort(), ['Jerry16', 'Tom16']);
+      } finally {
+        const settle = (p) => Promise.race([p, new Promise((r) => setTimeout(r, 2000).unref())]);
+        await Promise.allSettled(opened.map((c) => settle(c.close())));
+        await own.stop();
+      }
+    });
+
     it('runs a chat room', async () => {
       const tom = await login('Tom8');
       const jerry = await login('Jerry8');

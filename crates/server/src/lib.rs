@@ -62,7 +62,8 @@
 //! |---|---|
 //! | session open/close/query/refresh, anonymous ids, signed session tokens (`st`, `r=true`, 4112), `tag` conflicts (4111), several clients per connection, echo | done |
 //! | conv start (`unique`, chat rooms), add/join, remove/quit with the seed's event pushes, update (dotted keys, `updated` push), mute/unmute, count, max_read | done |
-//! | conv query: `where` (see [`query`]), sort, limit/skip, flag (compact, last message), `tempConvIds` | done |
+//! | conv query: `where` (see [`query`]), sort, limit/skip, flag (compact, last message), `tempConvIds`; bad `where` → 4301 | done |
+//! | the full `where` language (`$size`, `$regex`, `$or`, dates ...) | pending: [`query`] is a stand-in (equality, `$all`, `$in`) until the evaluator lands |
 //! | direct: ack, fan-out, `dt` de-duplication, transient, `will`, mentions, 5 KB limit | done |
 //! | client acks (both forms), `read`, `rcp` receipts, `unread` after login and after reads | done |
 //! | logs: `t/mid/tIncluded`, `tt/tmid/ttIncluded`, `l`/`limit`, direction, `lctype`, binary as base64 | done |
@@ -76,7 +77,8 @@
 //! | REST: `/1.1/rtm/sign`, the IM REST API 1.2 (`REST.md`); 4.3.1 always calls REST over https | not yet |
 //! | signatures (HMAC-SHA1 with the master key) for sign-in, conversation creation, add/join, remove/quit, when `--master-key` is set | done |
 //! | signatures for blacklist changes, timestamp freshness of signatures, rate limits | not yet |
-//! | offline push notifications, `goaway`, multi-node | not yet |
+//! | offline push notifications, `goaway`, multi-node, the v1 (`pushOfflineMessages`) offline-message replay | not yet |
+//! | checking the `appId` of `session/open` (any app id is accepted) | not yet |
 
 pub mod hub;
 pub mod query;

@@ -98,9 +98,17 @@ fun main() = runBlocking {
         println("unknown conversation: ${e.code} ${e.name}")
     }
 
-    // Everyone signs out; the pulls then end.
+    // The conversation's own events: Tom sends, Jerry's handle on the conversation sees it.
+    val jerrysView = jerry.conversation(conversation.id())
+    conversation.send("Only in this conversation.")
+    val own = withTimeout(EVENT_WAIT_MS) { jerrysView.nextEvent() }
+    check(own is Event.Message && own.message.text == "Only in this conversation.", "conversation event, got $own")
+
+    // Everyone signs out; the pulls then end (null), client and conversation alike.
     realtime.closeAll()
     everyone.forEach { client -> while (withTimeout(EVENT_WAIT_MS) { client.nextEvent() } != null) { } }
+    while (withTimeout(EVENT_WAIT_MS) { jerrysView.nextEvent() } != null) { }
+    jerrysView.close()
     everyone.forEach { it.close() }
     conversation.close()
     realtime.close()

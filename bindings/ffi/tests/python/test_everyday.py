@@ -114,6 +114,33 @@ class Everyday(unittest.IsolatedAsyncioTestCase):
         found = await self.tom.query().equal_to("name", '"everyday"').contains_members([self.jerry_id]).find()
         self.assertEqual([c.id() for c in found], [self.conversation.id()])
 
+    async def test_session_token_tag_conflict_and_offline(self):
+        token = await self.tom.session_token()
+        other = realtime()
+        try:
+            again = await other.create_im_client_with(
+                self.tom_id, chinwag.ClientOptions(session_token=token)
+            )
+            self.assertEqual(again.id(), self.tom_id)
+
+            tagged = await self.rt.create_im_client_with(unique("Tagged"), chinwag.ClientOptions(tag="phone"))
+            await other.create_im_client_with(tagged.id(), chinwag.ClientOptions(tag="phone"))
+            conflict = await expect(tagged, Event.CONFLICT)
+            self.assertTrue(conflict.reason)
+            # The conflict closed it already; closing it again tells so. (Realtime.close() would
+            # report the same error for it, so it is signed out here.)
+            with self.assertRaises(chinwag.ChinwagError.Local) as caught:
+                await tagged.close()
+            self.assertEqual(caught.exception.name, "NO_SUCH_CLIENT")
+
+            self.rt.set_online(False)
+            await expect(self.jerry, Event.OFFLINE)
+            self.rt.set_online(True)
+            await expect(self.jerry, Event.RECONNECTED)
+            await self.conversation.send("back online")
+        finally:
+            await other.close()
+
     async def test_errors_carry_code_name_and_detail(self):
         with self.assertRaises(chinwag.ChinwagError.Server) as caught:
             await self.tom.get_conversation("000000000000000000000000")

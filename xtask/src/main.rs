@@ -3,9 +3,13 @@
 //! - `cargo xtask test`: every test tier (what `.ci/run` runs with `CI=true`, where no tier may be skipped).
 //! - `cargo xtask codegen [--check]`: regenerate (or verify) the prost code from `proto/messages.proto`.
 //! - `cargo xtask golden [--check]`: regenerate (or verify) the golden vectors with the official JS encoder.
+//! - `cargo xtask bindings`: build chinwag-ffi and generate its Swift, Kotlin and Python bindings into
+//!   `target/bindings/`.
 //! - `cargo xtask bench`: run the criterion benchmarks.
 
+mod bindings;
 mod codegen;
+mod ffi_tests;
 mod golden;
 mod shell;
 mod test;
@@ -25,7 +29,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Task {
     /// Run every test tier: fmt, clippy, tests, codegen and golden freshness, wasm build.
-    Test,
+    Test {
+        /// Run only the tiers whose name starts with this text (e.g. `--only ffi`).
+        #[arg(long)]
+        only: Option<String>,
+    },
     /// Regenerate the prost code of chinwag-protocol from proto/messages.proto.
     Codegen {
         /// Only check that the checked-in code is fresh.
@@ -38,6 +46,8 @@ enum Task {
         #[arg(long)]
         check: bool,
     },
+    /// Build chinwag-ffi and generate its Swift, Kotlin and Python bindings into target/bindings/.
+    Bindings,
     /// Run the criterion benchmarks and print their figures.
     Bench,
 }
@@ -45,10 +55,11 @@ enum Task {
 fn main() -> Result<()> {
     let root = workspace_root();
     match Cli::parse().task {
-        Task::Test => test::run(&root),
+        Task::Test { only } => test::run(&root, only.as_deref()),
         Task::Codegen { check: false } => codegen::run(&root),
         Task::Codegen { check: true } => codegen::check(&root),
         Task::Golden { check } => golden::run(&root, check),
+        Task::Bindings => bindings::run(&root).map(drop),
         Task::Bench => shell::cargo(&root, &["bench", "--workspace"]),
     }
 }

@@ -4,11 +4,13 @@
 //! - `cargo xtask codegen [--check]`: regenerate (or verify) the prost code from `proto/messages.proto`.
 //! - `cargo xtask golden [--check]`: regenerate (or verify) the golden vectors with the official JS encoder.
 //! - `cargo xtask bench`: run the criterion benchmarks.
+//! - `cargo xtask wasm [--dev]`: build the npm package `chinwag` into `target/npm/chinwag`.
 
 mod codegen;
 mod golden;
 mod shell;
 mod test;
+mod wasm;
 
 use std::path::PathBuf;
 
@@ -40,6 +42,12 @@ enum Task {
     },
     /// Run the criterion benchmarks and print their figures.
     Bench,
+    /// Build the npm package `chinwag` (WASM + JS API + types) into target/npm/chinwag.
+    Wasm {
+        /// A quick unoptimised build (no size profile, no wasm-opt).
+        #[arg(long)]
+        dev: bool,
+    },
 }
 
 fn main() -> Result<()> {
@@ -50,6 +58,7 @@ fn main() -> Result<()> {
         Task::Codegen { check: true } => codegen::check(&root),
         Task::Golden { check } => golden::run(&root, check),
         Task::Bench => shell::cargo(&root, &["bench", "--workspace"]),
+        Task::Wasm { dev } => wasm::build(&root, dev).map(drop),
     }
 }
 

@@ -120,7 +120,7 @@ fn wasm_build(root: &Path) -> Result<()> {
 }
 
 /// Installs the wasm32 target with rustup when it is missing.
-fn ensure_wasm_target() -> Result<()> {
+pub(crate) fn ensure_wasm_target() -> Result<()> {
     let installed = shell::output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
     if installed
         .lines()

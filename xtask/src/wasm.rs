@@ -176,8 +176,14 @@ fn gzip_size(bytes: &[u8]) -> Result<usize> {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .context("running gzip")?;
-    child.stdin.take().context("gzip stdin")?.write_all(bytes)?;
+    // Write from another thread: gzip's output would fill its pipe while we still write.
+    let mut stdin = child.stdin.take().context("gzip stdin")?;
+    let input = bytes.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
     let output = child.wait_with_output()?;
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("gzip writer panicked"))??;
     Ok(output.stdout.len())
 }
 

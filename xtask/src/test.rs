@@ -40,11 +40,15 @@ const TIERS: &[Tier] = &[
         run: cargo_tests,
     },
     Tier {
+        name: "quickstart (the README's first command)",
+        run: quickstart,
+    },
+    Tier {
         name: "wasm32-unknown-unknown build of the pure crates",
         run: wasm_build,
     },
     Tier {
-        name: "interop: official leancloud-realtime 4.3.1 and 5.0.0-rc.8 vs chinwag-server",
+        name: "interop: official leancloud-realtime 4.3.1 and 5.0.0-rc.8 vs chinwag-server and the Rust SDK",
         run: server_interop,
     },
     Tier {
@@ -83,7 +87,17 @@ fn fmt(root: &Path) -> Result<()> {
 fn clippy(root: &Path) -> Result<()> {
     shell::cargo(
         root,
-        &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            // Lint the Rust SDK's interop test too (it only builds with this feature).
+            "--features",
+            "chinwag/interop-tests",
+            "--",
+            "-D",
+            "warnings",
+        ],
     )
 }
 
@@ -91,12 +105,20 @@ fn cargo_tests(root: &Path) -> Result<()> {
     shell::cargo(root, &["test", "--workspace"])
 }
 
+/// `cargo run --example quickstart`: the seed guide against an embedded server; it exits non-zero on
+/// any failure and gives up after 30 s.
+fn quickstart(root: &Path) -> Result<()> {
+    shell::cargo(root, &["run", "--quiet", "--example", "quickstart"])
+}
+
 fn golden(root: &Path) -> Result<()> {
     crate::golden::run(root, true)
 }
 
 /// Builds the server binary and runs the Node tests in `crates/server/interop/`, which start it and
-/// drive the official JS SDK against it.
+/// drive the official JS SDK against it; then the Rust SDK's interop test, which chats with the
+/// official JS SDK through `crates/server/interop/peer.cjs` (built only with `interop-tests`, since
+/// it needs the npm packages installed here).
 fn server_interop(root: &Path) -> Result<()> {
     if !shell::has("node") || !shell::has("npm") {
         if shell::is_ci() {
@@ -111,7 +133,19 @@ fn server_interop(root: &Path) -> Result<()> {
     )?;
     let interop = root.join("crates/server/interop");
     crate::golden::npm_install(&interop)?;
-    shell::run(&interop, "node", &["--test", "--test-concurrency=1"])
+    shell::run(&interop, "node", &["--test", "--test-concurrency=1"])?;
+    shell::cargo(
+        root,
+        &[
+            "test",
+            "-p",
+            "chinwag",
+            "--features",
+            "interop-tests",
+            "--test",
+            "interop",
+        ],
+    )
 }
 
 /// Builds the npm package and runs its Node tests (seed guide, features, reconnect, errors, interop

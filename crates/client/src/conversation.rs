@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use chinwag_core::{
-    Engine, HistoryQuery, Instant, MemberReceipt, Message, MessageContent, PartialFailure, RequestId,
-    Response, SendOptions,
+    Engine, HistoryQuery, Instant, MemberReceipt, Message, MessageContent, PartialFailure, RequestError,
+    RequestId, Response, SendOptions,
 };
 use serde_json::{Map, Value};
 
@@ -36,6 +36,16 @@ pub struct MembershipResult {
     pub succeeded: Vec<String>,
     /// Failures, grouped by error.
     pub failed: Vec<PartialFailure>,
+}
+
+impl MembershipResult {
+    /// For an operation on oneself (join, quit): the first failure as an error.
+    fn into_own_result(self) -> Result<()> {
+        match self.failed.into_iter().next() {
+            Some(failure) => Err(RequestError::Server(failure.error).into()),
+            None => Ok(()),
+        }
+    }
 }
 
 /// A conversation's receipt timestamps (`conv/max_read`).
@@ -188,16 +198,19 @@ impl Conversation {
             .await
     }
 
-    /// Joins the conversation.
-    pub async fn join(&self) -> Result<MembershipResult> {
+    /// Joins the conversation; fails with the server's error when it refuses this client (e.g.
+    /// 4315 `CONVERSATION_BLACKLISTED`).
+    pub async fn join(&self) -> Result<()> {
         self.membership(|engine, client, cid, now| engine.join(client, cid, now))
-            .await
+            .await?
+            .into_own_result()
     }
 
-    /// Quits the conversation.
-    pub async fn quit(&self) -> Result<MembershipResult> {
+    /// Quits the conversation; fails with the server's error when it refuses.
+    pub async fn quit(&self) -> Result<()> {
         self.membership(|engine, client, cid, now| engine.quit(client, cid, now))
-            .await
+            .await?
+            .into_own_result()
     }
 
     /// Saves attribute changes (keys may be dotted paths such as `attr.color`); other members get

@@ -104,9 +104,14 @@ struct Driver {
     connect_timeout: Duration,
 }
 
-/// Starts the driver task on the current tokio runtime.
-pub(crate) fn spawn(options: RealtimeOptions, commands: mpsc::UnboundedReceiver<Command>, cache: Arc<Cache>) {
-    tokio::spawn(async move {
+/// Starts the driver task on `runtime`.
+pub(crate) fn spawn(
+    runtime: &tokio::runtime::Handle,
+    options: RealtimeOptions,
+    commands: mpsc::UnboundedReceiver<Command>,
+    cache: Arc<Cache>,
+) {
+    runtime.spawn(async move {
         let core = resolve_endpoint(&options).await;
         let origin = tokio::time::Instant::now();
         let wall_ms = SystemTime::now()

@@ -102,3 +102,23 @@ where
     }
     Ok(serde_json::from_slice(&body)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_config_uses_the_ring_provider_and_webpki_roots() {
+        // Building it would panic at connect time if no crypto provider were compiled in.
+        let config = tls_config().expect("a TLS configuration");
+        assert!(!config.crypto_provider().cipher_suites.is_empty());
+        assert!(Arc::ptr_eq(&config, &tls_config().expect("cached")));
+    }
+
+    #[tokio::test]
+    async fn get_json_rejects_urls_it_cannot_fetch() {
+        for url in ["ftp://example.com/v1/route", "not a url", "http:///v1/route"] {
+            assert!(matches!(get_json(url).await, Err(HttpError::Url(_))), "{url}");
+        }
+    }
+}

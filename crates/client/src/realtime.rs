@@ -49,14 +49,21 @@ impl std::fmt::Debug for Realtime {
 }
 
 impl Realtime {
-    /// Starts the driver task. Nothing connects until the first client signs in.
+    /// Starts the driver task on the current tokio runtime. Nothing connects until the first client
+    /// signs in.
     ///
     /// # Panics
-    /// When called outside a tokio runtime.
+    /// When called outside a tokio runtime (use [`with_runtime`](Self::with_runtime) there).
     pub fn new(options: RealtimeOptions) -> Self {
+        Self::with_runtime(options, &tokio::runtime::Handle::current())
+    }
+
+    /// Starts the driver task on `runtime`, e.g. one owned by a foreign-language binding. The handles
+    /// can then be used from any thread or runtime.
+    pub fn with_runtime(options: RealtimeOptions, runtime: &tokio::runtime::Handle) -> Self {
         let (commands, receiver) = mpsc::unbounded_channel();
         let cache = Arc::new(Cache::default());
-        driver::spawn(options.clone(), receiver, cache.clone());
+        driver::spawn(runtime, options.clone(), receiver, cache.clone());
         Self {
             inner: Arc::new(Inner {
                 commands,
@@ -189,7 +196,11 @@ impl Realtime {
             events,
             claimed: claimed.clone(),
         });
-        EventStream { receiver, claimed }
+        EventStream {
+            receiver,
+            claimed,
+            _connection: self.clone(),
+        }
     }
 }
 
@@ -197,13 +208,15 @@ pub(crate) fn unexpected(response: &Response) -> Error {
     Error::UnexpectedResponse(format!("{response:?}"))
 }
 
-/// A stream of [`Event`]s of one client or one conversation. Ends when the connection task ends;
-/// dropping it unsubscribes.
+/// A stream of [`Event`]s of one client, one conversation or the connection. Like the other handles it
+/// keeps the connection up; dropping it unsubscribes. It buffers without bound, so read it or drop it.
 #[derive(Debug)]
 pub struct EventStream {
     receiver: mpsc::UnboundedReceiver<Event>,
     /// For the stream taken at sign-in: set when the application claims it.
     claimed: Option<Arc<AtomicBool>>,
+    /// Listening keeps the connection up, like holding any other handle.
+    _connection: Realtime,
 }
 
 impl EventStream {

@@ -452,17 +452,6 @@ async fn errors_carry_code_and_name() {
     let twice = realtime.create_im_client("Tom").await;
     assert_eq!(twice.err(), Some(Error::AlreadyOpen));
 
-    // Edit and recall: the server answers with its error until patch is implemented, or succeeds.
-    let sent = conv.send(TextMessage::new("typo")).await.expect("sent");
-    match conv.edit(&sent, TextMessage::new("fixed")).await {
-        Ok(edited) => assert_eq!(edited.content.text(), Some("fixed")),
-        Err(error) => assert!(error.code().is_some(), "a server error with a code: {error:?}"),
-    }
-    match conv.recall(&sent).await {
-        Ok(recalled) => assert_eq!(recalled.content.kind(), Some(chinwag::MessageKind::Recalled)),
-        Err(error) => assert!(error.code().is_some(), "a server error with a code: {error:?}"),
-    }
-
     // After close, the client is gone.
     let mut t = tom.events();
     tom.close().await.expect("closed");
@@ -471,6 +460,154 @@ async fn errors_carry_code_and_name() {
         conv.send(TextMessage::new("after close")).await.err(),
         Some(Error::NoSuchClient)
     );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn edit_and_recall_reach_the_other_side() {
+    let server = server().await;
+    let realtime = realtime(&server);
+    let clients = sign_in(&realtime, &["Tom", "Jerry"]).await;
+    let (tom, jerry) = (&clients[0], &clients[1]);
+    let conv = tom
+        .create_conversation()
+        .members(["Jerry"])
+        .await
+        .expect("created");
+    let mut j = jerry.events();
+    let sent = conv.send(TextMessage::new("typo")).await.expect("sent");
+    assert_eq!(next_text(&mut j).await, "typo");
+
+    let edited = guard("edit", conv.edit(&sent, TextMessage::new("fixed")))
+        .await
+        .expect("edited");
+    assert_eq!(edited.content.text(), Some("fixed"));
+    assert_eq!(edited.id, sent.id);
+    let e = next_matching(&mut j, "MessageUpdated", |e| {
+        matches!(e, Event::MessageUpdated { .. })
+    })
+    .await;
+    let Event::MessageUpdated { message, .. } = e else {
+        unreachable!()
+    };
+    assert_eq!(
+        (message.id.clone(), message.content.text()),
+        (sent.id.clone(), Some("fixed"))
+    );
+
+    let recalled = guard("recall", conv.recall(&sent)).await.expect("recalled");
+    assert_eq!(recalled.content.kind(), Some(chinwag::MessageKind::Recalled));
+    let e = next_matching(&mut j, "MessageRecalled", |e| {
+        matches!(e, Event::MessageRecalled { .. })
+    })
+    .await;
+    let Event::MessageRecalled { message, .. } = e else {
+        unreachable!()
+    };
+    assert_eq!(message.id, sent.id);
+    assert_eq!(message.content.kind(), Some(chinwag::MessageKind::Recalled));
+
+    // Only the sender may patch: Jerry's attempt fails with the server's code and name.
+    let refused = jerry
+        .conversation(conv.id())
+        .edit(&sent, TextMessage::new("not mine"))
+        .await;
+    let error = refused.expect_err("only the sender may edit");
+    assert!(error.code().is_some() && error.name().is_some(), "{error:?}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn moderation_roles_shut_up_and_block() {
+    let server = server().await;
+    let realtime = realtime(&server);
+    let clients = sign_in(&realtime, &["Tom", "Jerry", "Mary"]).await;
+    let (tom, jerry, mary) = (&clients[0], &clients[1], &clients[2]);
+    let conv = tom
+        .create_conversation()
+        .members(["Jerry", "Mary"])
+        .await
+        .expect("created");
+    let (mut j, mut m) = (jerry.events(), mary.events());
+    let mary_side = mary.conversation(conv.id());
+
+    // Roles: Jerry becomes a manager, and everyone hears of it.
+    conv.update_member_role("Jerry", "Manager")
+        .await
+        .expect("role updated");
+    let e = next_matching(&mut j, "MemberInfoUpdated", |e| {
+        matches!(e, Event::MemberInfoUpdated { .. })
+    })
+    .await;
+    let Event::MemberInfoUpdated { member, role, .. } = e else {
+        unreachable!()
+    };
+    assert_eq!((member.as_str(), role.as_deref()), ("Jerry", Some("Manager")));
+    assert_eq!(
+        conv.update_member_role("Jerry", "Owner").await.err(),
+        Some(Error::Invalid("5130 OWNER_PROMOTION_NOT_ALLOWED".into()))
+    );
+
+    // Shut-up: Mary may not speak until unmuted.
+    let muted = conv.mute_members(["Mary"]).await.expect("muted");
+    assert_eq!(muted.succeeded, ["Mary"]);
+    next_matching(&mut m, "Muted", |e| matches!(e, Event::Muted { .. })).await;
+    next_matching(&mut j, "MembersMuted", |e| {
+        matches!(e, Event::MembersMuted { .. })
+    })
+    .await;
+    let refused = mary_side.send(TextMessage::new("mmph")).await.expect_err("muted");
+    assert_eq!(refused.code(), Some(4308), "{refused:?}");
+    conv.unmute_members(["Mary"]).await.expect("unmuted");
+    next_matching(&mut m, "Unmuted", |e| matches!(e, Event::Unmuted { .. })).await;
+    mary_side
+        .send(TextMessage::new("free again"))
+        .await
+        .expect("sent");
+
+    // Block: Mary is removed and cannot rejoin until unblocked.
+    conv.block_members(["Mary"]).await.expect("blocked");
+    next_matching(&mut m, "Blocked or Kicked", |e| {
+        matches!(e, Event::Blocked { .. } | Event::Kicked { .. })
+    })
+    .await;
+    let rejoin = mary_side.join().await.expect_err("blocked");
+    assert_eq!(rejoin.code(), Some(4315), "{rejoin:?}");
+    conv.unblock_members(["Mary"]).await.expect("unblocked");
+    mary_side.join().await.expect("joined again");
+    assert!(
+        mary_side.members().contains(&"Mary".to_owned()),
+        "{:?}",
+        mary_side.members()
+    );
+
+    // Notification mute is per client and always allowed for a member.
+    conv.mute().await.expect("muted notifications");
+    conv.unmute().await.expect("unmuted notifications");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_event_stream_alone_keeps_the_connection() {
+    let server = server().await;
+    let jerry_realtime = realtime(&server);
+    let jerry = guard("Jerry", jerry_realtime.create_im_client("Jerry"))
+        .await
+        .expect("signs in");
+    let mut j = jerry.events();
+    drop((jerry, jerry_realtime));
+    let tom = guard("Tom", realtime(&server).create_im_client("Tom"))
+        .await
+        .expect("signs in");
+    let conv = tom
+        .create_conversation()
+        .members(["Jerry"])
+        .await
+        .expect("created");
+    conv.send(TextMessage::new("still listening?"))
+        .await
+        .expect("sent");
+    assert_eq!(next_text(&mut j).await, "still listening?");
     server.shutdown().await;
 }
 
@@ -495,6 +632,57 @@ async fn connects_to_websocket_urls_directly() {
         .await
         .expect("sent");
     assert_eq!(next_text(&mut j).await, "over two connections");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn offline_queues_sends_and_online_reconnects() {
+    let server = server().await;
+    let realtime = realtime(&server);
+    let jerry_realtime = common::realtime(&server);
+    let tom = guard("Tom", realtime.create_im_client("Tom"))
+        .await
+        .expect("signs in");
+    let jerry = guard("Jerry", jerry_realtime.create_im_client("Jerry"))
+        .await
+        .expect("signs in");
+    let conv = tom
+        .create_conversation()
+        .members(["Jerry"])
+        .await
+        .expect("created");
+    let (mut t, mut j) = (tom.events(), jerry.events());
+    let mut connection = realtime.events();
+
+    realtime.set_online(false);
+    next_matching(&mut t, "Disconnected", |e| {
+        matches!(
+            e,
+            Event::Disconnected {
+                reason: chinwag::DisconnectReason::Offline
+            }
+        )
+    })
+    .await;
+    next_matching(&mut connection, "Offline", |e| matches!(e, Event::Offline)).await;
+    // Sent while offline: queued, acknowledged after the reconnect. Poll the send once so that its
+    // command reaches the driver before the network comes back.
+    let mut pending = Box::pin(conv.send(TextMessage::new("sent while offline")));
+    tokio::select! {
+        biased;
+        outcome = &mut pending => panic!("a send while offline cannot complete yet: {outcome:?}"),
+        () = std::future::ready(()) => {}
+    }
+    realtime.set_online(true);
+    next_matching(&mut t, "Reconnected", |e| matches!(e, Event::Reconnected)).await;
+    let sent = guard("queued send", pending).await.expect("sent");
+    let Event::Message { message } =
+        next_matching(&mut j, "queued message", |e| matches!(e, Event::Message { .. })).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(message.id, sent.id);
+    assert_eq!(message.content.text(), Some("sent while offline"));
     server.shutdown().await;
 }
 
@@ -532,4 +720,209 @@ async fn unreachable_server_reports_reconnecting() {
     // Sign-in is still waiting for a connection.
     assert!(!sign_in.is_finished());
     sign_in.abort();
+}
+
+#[tokio::test]
+async fn failed_route_lookups_are_retried_with_backoff() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let realtime =
+        Realtime::new(RealtimeOptions::new("chinwag-local", "k").server(format!("http://127.0.0.1:{port}")));
+    let mut connection = realtime.events();
+    let sign_in = tokio::spawn({
+        let realtime = realtime.clone();
+        async move { realtime.create_im_client("Tom").await }
+    });
+    for _ in 0..2 {
+        next_matching(&mut connection, "Reconnecting after a failed route lookup", |e| {
+            matches!(e, Event::Reconnecting { .. })
+        })
+        .await;
+    }
+    assert!(!sign_in.is_finished());
+    sign_in.abort();
+}
+
+#[test]
+fn a_runtime_owned_elsewhere_drives_handles_used_from_another() {
+    // As a uniffi binding does: the SDK's runtime is its own; the caller blocks on another.
+    let owned = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let server = owned.block_on(server());
+    let options = RealtimeOptions::new("chinwag-local", "k").server(server.http_url());
+    let realtime = Realtime::with_runtime(options, owned.handle());
+    let caller = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    caller.block_on(async {
+        let tom = guard("Tom", realtime.create_im_client("Tom"))
+            .await
+            .expect("signs in");
+        let conv = tom
+            .create_conversation()
+            .members(["Jerry"])
+            .await
+            .expect("created");
+        let sent = conv
+            .send(TextMessage::new("across runtimes"))
+            .await
+            .expect("sent");
+        assert!(sent.id.is_some());
+    });
+    owned.block_on(server.shutdown());
+}
+
+#[tokio::test]
+#[allow(clippy::result_large_err)] // tungstenite's handshake callback signature
+async fn a_silent_server_times_the_sign_in_out_and_reconnects() {
+    use futures_util::StreamExt as _;
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+
+    // A WebSocket server that accepts (echoing the subprotocol) and then never answers. Only the
+    // driver's timer, re-armed from poll_timeout, can notice that the sign-in never completes.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("ws://{}/", listener.local_addr().expect("address"));
+    let (accepted_tx, mut accepted) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let accepted_tx = accepted_tx.clone();
+            tokio::spawn(async move {
+                let echo = |_: &Request, mut response: Response| {
+                    response.headers_mut().insert(
+                        "Sec-WebSocket-Protocol",
+                        "lc.protobuf2.3".parse().expect("header"),
+                    );
+                    Ok(response)
+                };
+                if let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(stream, echo).await {
+                    let _ = accepted_tx.send(());
+                    while ws.next().await.is_some() {}
+                }
+            });
+        }
+    });
+    let realtime = Realtime::new(
+        RealtimeOptions::new("chinwag-local", "k")
+            .rtm_servers([url])
+            .request_timeout(std::time::Duration::from_millis(300)),
+    );
+    let mut connection = realtime.events();
+    let sign_in = tokio::spawn({
+        let realtime = realtime.clone();
+        async move { realtime.create_im_client("Tom").await }
+    });
+    guard("the first connection", accepted.recv())
+        .await
+        .expect("accepted");
+    let dropped = next_matching(&mut connection, "Disconnected", |e| {
+        matches!(e, Event::Disconnected { .. })
+    })
+    .await;
+    assert_eq!(
+        dropped,
+        Event::Disconnected {
+            reason: chinwag::DisconnectReason::LoginTimeout
+        }
+    );
+    // ... and it tries again on a new connection.
+    next_matching(&mut connection, "Reconnecting", |e| {
+        matches!(e, Event::Reconnecting { .. })
+    })
+    .await;
+    guard("a second connection", accepted.recv())
+        .await
+        .expect("accepted");
+    assert!(!sign_in.is_finished());
+    sign_in.abort();
+}
+
+#[tokio::test]
+async fn chat_rooms_and_temporary_conversations() {
+    let server = server().await;
+    let realtime = realtime(&server);
+    let clients = sign_in(&realtime, &["Tom", "Jerry"]).await;
+    let (tom, jerry) = (&clients[0], &clients[1]);
+    let mut everything = jerry.events(); // the first call: everything since sign-in
+
+    let room = tom
+        .create_conversation()
+        .name("lobby")
+        .chat_room()
+        .await
+        .expect("created");
+    assert_eq!(room.info().kind, chinwag::ConversationKind::ChatRoom);
+    let jerry_room = jerry.conversation(room.id());
+    jerry_room.join().await.expect("joined");
+    let mut j = jerry_room.events();
+    room.send(TextMessage::new("welcome to the lobby"))
+        .await
+        .expect("sent");
+    assert_eq!(next_text(&mut j).await, "welcome to the lobby");
+
+    let temporary = tom
+        .create_conversation()
+        .members(["Jerry"])
+        .temporary(3600)
+        .await
+        .expect("created");
+    assert!(temporary.id().starts_with("_tmp:"), "{}", temporary.id());
+    temporary
+        .send(TextMessage::new("this will vanish"))
+        .await
+        .expect("sent");
+    let Event::Message { message } = next_matching(
+        &mut everything,
+        "the temporary message",
+        |e| matches!(e, Event::Message { message } if message.conversation == temporary.id()),
+    )
+    .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(message.content.text(), Some("this will vanish"));
+    let fetched = jerry
+        .get_conversation(temporary.id())
+        .await
+        .expect("queried by id");
+    assert_eq!(fetched.info().kind, chinwag::ConversationKind::Temporary);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_second_device_with_the_same_tag_closes_the_first() {
+    let server = server().await;
+    let phone = chinwag::ClientOptions {
+        tag: Some("mobile".into()),
+        ..chinwag::ClientOptions::default()
+    };
+    let first = guard(
+        "first device",
+        realtime(&server).create_im_client_with("Tom", phone.clone()),
+    )
+    .await
+    .expect("signs in");
+    let mut events = first.events();
+    let second = guard(
+        "second device",
+        realtime(&server).create_im_client_with("Tom", phone),
+    )
+    .await
+    .expect("signs in");
+    let conflict = next_matching(&mut events, "Conflict", |e| matches!(e, Event::Conflict { .. })).await;
+    assert!(matches!(conflict, Event::Conflict { .. }));
+    // The second device works; the first is signed out.
+    second
+        .create_conversation()
+        .members(["Jerry"])
+        .await
+        .expect("second device works");
+    let refused = first.create_conversation().members(["Jerry"]).await;
+    assert!(refused.is_err(), "{refused:?}");
+    server.shutdown().await;
 }

@@ -10,7 +10,7 @@ use chinwag::{Conversation, Event, EventStream, Realtime, RealtimeOptions, TextM
 use chinwag_server::{RunningServer, Server, ServerConfig};
 use common::{GUARD, guard, next_matching};
 
-const MESSAGES: usize = 200;
+const MESSAGES: usize = 400;
 /// The server is stopped once each sender has had this many messages acknowledged.
 const RESTART_AFTER: usize = 20;
 

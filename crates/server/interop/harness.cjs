@@ -11,9 +11,11 @@ const TARGET = process.env.CARGO_TARGET_DIR ? path.resolve(ROOT, process.env.CAR
 const BIN = process.env.CHINWAG_SERVER_BIN || path.join(TARGET, 'debug/chinwag-server');
 
 /** Starts a server on a free port with a fresh data dir; resolves once it listens. */
-function startServer({ dataDir, listen = '127.0.0.1:0' } = {}) {
+function startServer({ dataDir, listen = '127.0.0.1:0', masterKey } = {}) {
   const dir = dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'chinwag-interop-'));
-  const child = spawn(BIN, ['--listen', listen, '--data-dir', dir, '--app-id', 'interop-app', '--app-key', 'interop-key'], {
+  const args = ['--listen', listen, '--data-dir', dir, '--app-id', 'interop-app', '--app-key', 'interop-key'];
+  if (masterKey) args.push('--master-key', masterKey);
+  const child = spawn(BIN, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info' },
   });

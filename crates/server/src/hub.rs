@@ -33,6 +33,7 @@
 
 mod conversations;
 mod messages;
+mod moderation;
 mod patches;
 mod sessions;
 
@@ -42,7 +43,7 @@ use std::sync::Arc;
 use chinwag_protocol::{AckCommand, CommandBody, CommandType, ErrorCode, GenericCommand, OpType};
 use serde_json::{Map, Value};
 
-use crate::storage::{ConversationRecord, MessageRecord, Storage, StorageError};
+use crate::storage::{ConversationRecord, MessageRecord, NotificationRecord, Storage, StorageError};
 use crate::time::{date_json, iso8601};
 use crate::token::TokenSigner;
 
@@ -98,6 +99,9 @@ pub struct HubConfig {
     pub max_message_bytes: usize,
     /// Seed of the id generator; give each process a different one so ids never repeat.
     pub id_seed: u64,
+    /// The master key: when set, sign-ins (other than token re-logins) and conversation creation
+    /// and membership changes must carry a valid signature ([`crate::signature`]).
+    pub signature_key: Option<Vec<u8>>,
 }
 
 impl HubConfig {
@@ -109,8 +113,26 @@ impl HubConfig {
             session_ttl_secs: 2 * 24 * 3600,
             max_message_bytes: 5 * 1024,
             id_seed: 0,
+            signature_key: None,
         }
     }
+}
+
+/// How long conversation events are kept for offline members.
+const NOTIFICATION_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// Page size of `GET /1.1/rtm/notifications`.
+const NOTIFICATIONS_PAGE: u32 = 100;
+
+/// Why kept notifications could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum NotificationsError {
+    /// The session token is missing, forged, for another client, or expired.
+    #[error("session token: {0}")]
+    Token(#[from] crate::token::TokenError),
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
 }
 
 /// A failure of one command, turned into an error reply.
@@ -145,12 +167,23 @@ struct Conversation {
     members: BTreeMap<String, Position>,
     /// Chat-room members: online-only, never stored.
     room: BTreeSet<String>,
+    /// Members with a role other than the default (`Manager`).
+    roles: BTreeMap<String, String>,
     last: Option<MessageRecord>,
     /// Newest timestamp handed out, so timestamps strictly increase.
     last_ts: i64,
 }
 
 impl Conversation {
+    /// `Owner` (the creator), `Manager` or `Member`.
+    fn role_of(&self, client: &str) -> &str {
+        if client == self.record.creator {
+            "Owner"
+        } else {
+            self.roles.get(client).map_or("Member", String::as_str)
+        }
+    }
+
     fn is_member(&self, client: &str) -> bool {
         if self.record.transient {
             self.room.contains(client)
@@ -450,12 +483,16 @@ impl<S: Storage> Hub<S> {
                     record,
                     members: BTreeMap::new(),
                     room,
+                    roles: BTreeMap::new(),
                     last: None,
                 },
             );
         }
         for member in snapshot.members {
             if let Some(conv) = convs.get_mut(&member.cid) {
+                if let Some(role) = member.role {
+                    conv.roles.insert(member.client_id.clone(), role);
+                }
                 conv.members.insert(
                     member.client_id,
                     Position {
@@ -511,11 +548,7 @@ impl<S: Storage> Hub<S> {
         let result = match cmd {
             CommandType::Echo => {
                 if command.serial().is_some() {
-                    self.reply(
-                        conn,
-                        &command,
-                        GenericCommand::reply_to(&command, CommandType::Echo),
-                    );
+                    self.reply(conn, GenericCommand::reply_to(&command, CommandType::Echo));
                 }
                 Ok(())
             }
@@ -549,7 +582,7 @@ impl<S: Storage> Hub<S> {
                 if command.serial().is_some() {
                     let reply =
                         GenericCommand::reply_to(command, CommandType::Report).with_op(OpType::Uploaded);
-                    self.reply(conn, command, reply);
+                    self.reply(conn, reply);
                 }
                 Ok(())
             }
@@ -559,6 +592,7 @@ impl<S: Storage> Hub<S> {
             (CommandType::Read, _) => self.read(conn, client, command, now),
             (CommandType::Logs, _) => self.logs(conn, client, command),
             (CommandType::Patch, _) => self.patch(conn, client, command, now),
+            (CommandType::Blacklist, _) => self.blacklist(conn, client, command, now),
             _ => Err(Fail::Code(
                 ErrorCode::InternalError,
                 Some("command not implemented by this server".into()),
@@ -603,10 +637,10 @@ impl<S: Storage> Hub<S> {
         } else {
             GenericCommand::error_reply(command, code, detail)
         };
-        self.reply(conn, command, reply);
+        self.reply(conn, reply);
     }
 
-    fn reply(&mut self, conn: ConnId, _request: &GenericCommand, reply: GenericCommand) {
+    fn reply(&mut self, conn: ConnId, reply: GenericCommand) {
         self.out.push(Outgoing {
             conn,
             command: Arc::new(reply),
@@ -626,6 +660,131 @@ impl<S: Storage> Hub<S> {
                     });
                 }
             }
+        }
+    }
+
+    /// A conversation event push (`joined`, `members_left`, ...): a "permanent" notification
+    /// (`notificationType = 1`), which clients that missed it fetch over REST later.
+    fn conv_event(op: OpType, body: chinwag_protocol::ConvCommand, now: i64) -> Arc<GenericCommand> {
+        let mut push = GenericCommand::clone(&Self::push_body(CommandType::Conv, Some(op), body, now));
+        push.notification_type = Some(1);
+        Arc::new(push)
+    }
+
+    /// Keeps a conversation event for `client` and pushes it to its sessions.
+    fn notify(&mut self, client: &str, push: &Arc<GenericCommand>, now: i64) -> HubResult {
+        let mut payload = Map::new();
+        if let Some(body) = &push.conv_message {
+            if let Some(cid) = &body.cid {
+                payload.insert("cid".into(), cid.clone().into());
+            }
+            if let Some(init_by) = &body.init_by {
+                payload.insert("initBy".into(), init_by.clone().into());
+            }
+            if !body.m.is_empty() {
+                payload.insert("m".into(), body.m.clone().into());
+            }
+            if let Some(info) = &body.info {
+                payload.insert(
+                    "info".into(),
+                    serde_json::json!({"pid": info.pid, "role": info.role}),
+                );
+            }
+        }
+        self.storage.add_notification(&NotificationRecord {
+            client_id: client.to_owned(),
+            ts: now,
+            cmd: CommandType::Conv.as_str_name().to_owned(),
+            op: push.op_type().map_or("", |op| op.as_str_name()).to_owned(),
+            payload,
+        })?;
+        self.push_to(client, push, None);
+        Ok(())
+    }
+
+    /// The conversation events kept for `client_id` after `since` (`GET /1.1/rtm/notifications`),
+    /// for the holder of a valid session token; also whether more remain.
+    pub fn notifications(
+        &mut self,
+        session_token: &str,
+        client_id: &str,
+        since: i64,
+        now_ms: i64,
+    ) -> Result<(Vec<Value>, bool), NotificationsError> {
+        self.signer.verify(session_token, client_id, now_ms)?;
+        let mut records = self
+            .storage
+            .notifications_since(client_id, since, NOTIFICATIONS_PAGE + 1)?;
+        let has_more = records.len() > NOTIFICATIONS_PAGE as usize;
+        records.truncate(NOTIFICATIONS_PAGE as usize);
+        let notifications = records
+            .into_iter()
+            .map(|n| {
+                let mut object = n.payload;
+                object.insert("cmd".into(), n.cmd.into());
+                object.insert("op".into(), n.op.into());
+                object.insert("serverTs".into(), n.ts.into());
+                object.insert("notificationType".into(), 1.into());
+                Value::Object(object)
+            })
+            .collect();
+        Ok((notifications, has_more))
+    }
+
+    /// Forgets kept notifications older than a week before `now_ms` (a client offline longer than
+    /// that re-syncs through queries). The runtime calls this periodically.
+    pub fn prune_notifications(&mut self, now_ms: i64) {
+        match self
+            .storage
+            .prune_notifications(now_ms - NOTIFICATION_RETENTION_MS)
+        {
+            Ok(0) => {}
+            Ok(pruned) => tracing::debug!(pruned, "pruned old notifications"),
+            Err(error) => tracing::warn!(%error, "pruning notifications failed"),
+        }
+    }
+
+    /// Members of `cid` with a role other than the default, for the holder of a valid session token
+    /// of a member (`GET /1.1/classes/_ConversationMemberInfo`).
+    pub fn member_infos(
+        &mut self,
+        session_token: &str,
+        client_id: &str,
+        cid: &str,
+        now_ms: i64,
+    ) -> Result<Vec<Value>, NotificationsError> {
+        self.signer.verify(session_token, client_id, now_ms)?;
+        let Some(conv) = self.convs.get(cid).filter(|c| c.is_member(client_id)) else {
+            return Ok(Vec::new());
+        };
+        Ok(conv
+            .roles
+            .iter()
+            .map(|(member, role)| {
+                serde_json::json!({
+                    "objectId": format!("{cid}:{member}"),
+                    "cid": cid,
+                    "clientId": member,
+                    "role": role,
+                })
+            })
+            .collect())
+    }
+
+    /// Checks `s`/`t`/`n` against `message(t, n)` when signatures are required.
+    fn signed(
+        &self,
+        s: Option<&str>,
+        t: Option<i64>,
+        n: Option<&str>,
+        message: impl FnOnce(i64, &str) -> String,
+    ) -> bool {
+        let Some(key) = &self.config.signature_key else {
+            return true;
+        };
+        match (s, t, n) {
+            (Some(s), Some(t), Some(n)) => crate::signature::verify(key, &message(t, n), s),
+            _ => false,
         }
     }
 

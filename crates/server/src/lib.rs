@@ -14,6 +14,7 @@
 //! | `--data-dir` | `CHINWAG_DATA_DIR` | `chinwag-data` | directory of the SQLite database |
 //! | `--app-id` | `CHINWAG_APP_ID` | `chinwag-local` | the app id clients use |
 //! | `--app-key` | `CHINWAG_APP_KEY` | `chinwag-local-key` | app key; also signs session tokens |
+//! | `--master-key` | `CHINWAG_MASTER_KEY` | none | when set, sign-ins and membership changes must be signed (HMAC-SHA1, LeanCloud's scheme) |
 //! | `--max-frame-bytes` | `CHINWAG_MAX_FRAME_BYTES` | 65536 | larger WebSocket messages close the connection with 4109 |
 //! | `--max-message-bytes` | `CHINWAG_MAX_MESSAGE_BYTES` | 5120 | larger message contents get an error ack (4109) |
 //! | `--outgoing-queue` | `CHINWAG_OUTGOING_QUEUE` | 1024 | frames queued per connection before a slow client is dropped |
@@ -22,7 +23,8 @@
 //! One port serves the WebSocket endpoint at `/` (subprotocols `lc.protobuf2.3`, `lc.protobuf2.1`
 //! with binary frames, `lc.proto2base64.3`, `lc.proto2base64.1` with base64 text frames; the header
 //! is echoed, or `?subprotocol=` is read when the client cannot send the header),
-//! `GET /v1/route` (`{"server","secondary","ttl"}`) and `GET /health`.
+//! `GET /v1/route` (`{"server","secondary","ttl"}`), `GET /1.1/rtm/notifications`,
+//! `GET /1.1/classes/_ConversationMemberInfo` and `GET /health`.
 //!
 //! Point the official JS SDK at it with `new Realtime({appId, appKey, RTMServers:
 //! 'ws://127.0.0.1:8282/'})` (v5 also needs `server: 'http://127.0.0.1:8282'`).
@@ -60,26 +62,32 @@
 //! |---|---|
 //! | session open/close/query/refresh, anonymous ids, signed session tokens (`st`, `r=true`, 4112), `tag` conflicts (4111), several clients per connection, echo | done |
 //! | conv start (`unique`, chat rooms), add/join, remove/quit with the seed's event pushes, update (dotted keys, `updated` push), mute/unmute, count, max_read | done |
-//! | conv query: `where` (see [`query`]), sort, limit/skip, flag (compact, last message), `tempConvIds` | done |
+//! | conv query: `where` (see [`query`]), sort, limit/skip, flag (compact, last message), `tempConvIds`; bad `where` → 4301 | done |
+//! | the full `where` language (`$size`, `$regex`, `$or`, dates ...) | pending: [`query`] is a stand-in (equality, `$all`, `$in`) until the evaluator lands |
 //! | direct: ack, fan-out, `dt` de-duplication, transient, `will`, mentions, 5 KB limit | done |
 //! | client acks (both forms), `read`, `rcp` receipts, `unread` after login and after reads | done |
 //! | logs: `t/mid/tIncluded`, `tt/tmid/ttIncluded`, `l`/`limit`, direction, `lctype`, binary as base64 | done |
 //! | SQLite storage with restart, group commit, WAL | done |
 //! | patch: edit and recall (sender only), pushes, replay of missed patches after a login with `lastPatchTime` | done |
-//! | blacklist, shut-up, member roles (`member_info_update`) | not yet: `INTERNAL_ERROR` reply |
+//! | member roles: `member_info_update` (Manager/Member, `member_info_changed` push), `GET /1.1/classes/_ConversationMemberInfo` | done |
+//! | shut-up (`add_shutup`/`remove_shutup`/`query_shutup`, muted senders get 4308) and blacklist (`block` removes and bars, 4315 on rejoin), by the owner or a manager | done |
 //! | temporary conversations (`_tmp:` ids, TTL, `tempConvIds` queries, 4323 once expired) | done |
 //! | system (service) conversations, created over REST | not yet |
-//! | REST: `/1.1/rtm/notifications`, `/1.1/classes/_ConversationMemberInfo`, `/1.1/rtm/sign`, IM REST API | not yet |
-//! | login/conversation signatures (HMAC-SHA1 with the master key), rate limits | not yet: signatures are ignored |
-//! | offline push notifications, `goaway`, multi-node | not yet |
+//! | REST `GET /1.1/rtm/notifications`: membership events kept per member, replayed to v5 clients after a re-login (session-token auth) | done |
+//! | REST: `/1.1/rtm/sign`, the IM REST API 1.2 (`REST.md`); 4.3.1 always calls REST over https | not yet |
+//! | signatures (HMAC-SHA1 with the master key) for sign-in, conversation creation, add/join, remove/quit, when `--master-key` is set | done |
+//! | signatures for blacklist changes, timestamp freshness of signatures, rate limits | not yet |
+//! | offline push notifications, `goaway`, multi-node, the v1 (`pushOfflineMessages`) offline-message replay | not yet |
+//! | checking the `appId` of `session/open` (any app id is accepted) | not yet |
 
 pub mod hub;
 pub mod query;
 pub mod server;
+pub mod signature;
 pub mod storage;
 pub mod time;
 pub mod token;
 
-pub use hub::{ConnId, Hub, HubConfig, Input, Outgoing};
+pub use hub::{ConnId, Hub, HubConfig, Input, NotificationsError, Outgoing};
 pub use server::{RunningServer, Server, ServerConfig, ServerError};
 pub use storage::{SqliteStorage, Storage, StorageError};

@@ -22,6 +22,10 @@ struct Args {
     /// App key; also the key that signs session tokens.
     #[arg(long, env = "CHINWAG_APP_KEY", default_value = "chinwag-local-key")]
     app_key: String,
+    /// Master key: when given, sign-ins and conversation membership changes must carry
+    /// LeanCloud-style signatures (HMAC-SHA1 with this key).
+    #[arg(long, env = "CHINWAG_MASTER_KEY")]
+    master_key: Option<String>,
     /// Largest WebSocket frame accepted, in bytes.
     #[arg(long, env = "CHINWAG_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
     max_frame_bytes: usize,
@@ -51,6 +55,7 @@ async fn main() -> anyhow::Result<()> {
         max_frame_bytes: args.max_frame_bytes,
         max_message_bytes: args.max_message_bytes,
         outgoing_queue: args.outgoing_queue,
+        master_key: args.master_key.filter(|key| !key.is_empty()),
         ..ServerConfig::local(args.listen)
     };
     let server = Server::bind(config).await?;

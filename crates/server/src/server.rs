@@ -52,6 +52,8 @@ pub struct ServerConfig {
     pub max_batch: usize,
     /// Session token lifetime, in seconds.
     pub session_ttl_secs: i32,
+    /// The master key; when set, sign-ins and membership changes must be signed with it.
+    pub master_key: Option<String>,
 }
 
 impl ServerConfig {
@@ -67,6 +69,7 @@ impl ServerConfig {
             outgoing_queue: 1024,
             max_batch: 256,
             session_ttl_secs: 2 * 24 * 3600,
+            master_key: None,
         }
     }
 }
@@ -114,6 +117,7 @@ impl Server {
         hub_config.max_message_bytes = config.max_message_bytes;
         hub_config.session_ttl_secs = config.session_ttl_secs;
         hub_config.id_seed = random_seed();
+        hub_config.signature_key = config.master_key.as_ref().map(|key| key.as_bytes().to_vec());
         let hub = Hub::new(hub_config, storage)?;
         let (hub_tx, hub_thread) =
             hub_thread::spawn(hub, config.max_batch.max(1)).map_err(ServerError::Thread)?;
@@ -138,6 +142,8 @@ impl Server {
             .route("/", get(connection::upgrade))
             .route("/v1/route", get(route))
             .route("/health", get(health))
+            .route("/1.1/rtm/notifications", get(notifications))
+            .route("/1.1/classes/_ConversationMemberInfo", get(member_infos))
             .with_state(state);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let serve = tokio::spawn(async move {
@@ -229,6 +235,109 @@ fn own_ws_url(state: &AppState, headers: &HeaderMap) -> String {
 async fn route(State(state): State<AppState>, headers: HeaderMap) -> axum::Json<serde_json::Value> {
     let url = own_ws_url(&state, &headers);
     axum::Json(serde_json::json!({"server": url, "secondary": url, "ttl": 3600}))
+}
+
+/// Query of `GET /1.1/rtm/notifications`.
+#[derive(Debug, serde::Deserialize)]
+struct NotificationsQuery {
+    client_id: String,
+    #[serde(default)]
+    start_ts: i64,
+}
+
+/// `GET /1.1/rtm/notifications`: conversation events a client missed while offline (the v5 JS
+/// SDK fetches them after re-login), authenticated by `X-LC-IM-Session-Token`.
+async fn notifications(
+    State(state): State<AppState>,
+    axum::extract::Query(query): axum::extract::Query<NotificationsQuery>,
+    headers: HeaderMap,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse as _;
+    let (reply, answer) = oneshot::channel();
+    let event = HubEvent::Notifications {
+        token: session_token(&headers),
+        client_id: query.client_id,
+        since: query.start_ts,
+        reply,
+    };
+    if state.hub.send(event).await.is_err() {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    match answer.await {
+        Ok(Ok((notifications, has_more))) => {
+            axum::Json(serde_json::json!({"hasMore": has_more, "notifications": notifications}))
+                .into_response()
+        }
+        Ok(Err(crate::hub::NotificationsError::Token(error))) => (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(serde_json::json!({"code": 4112, "error": error.to_string()})),
+        )
+            .into_response(),
+        Ok(Err(error)) => {
+            tracing::error!(%error, "reading notifications failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+/// Query of `GET /1.1/classes/_ConversationMemberInfo`.
+#[derive(Debug, serde::Deserialize)]
+struct MemberInfoQuery {
+    client_id: String,
+    /// `{"cid": "..."}`.
+    #[serde(rename = "where")]
+    where_json: String,
+}
+
+/// `GET /1.1/classes/_ConversationMemberInfo`: member roles (`getAllMemberInfo` in the JS SDK),
+/// authenticated by `X-LC-IM-Session-Token`.
+async fn member_infos(
+    State(state): State<AppState>,
+    axum::extract::Query(query): axum::extract::Query<MemberInfoQuery>,
+    headers: HeaderMap,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse as _;
+    let cid = serde_json::from_str::<serde_json::Value>(&query.where_json)
+        .ok()
+        .and_then(|w| w.get("cid").and_then(|c| c.as_str()).map(str::to_owned));
+    let Some(cid) = cid else {
+        return (StatusCode::BAD_REQUEST, "where must be {\"cid\": \"...\"}\n").into_response();
+    };
+    let (reply, answer) = oneshot::channel();
+    let event = HubEvent::MemberInfos {
+        token: session_token(&headers),
+        client_id: query.client_id,
+        cid,
+        reply,
+    };
+    if state.hub.send(event).await.is_err() {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    match answer.await {
+        Ok(Ok(results)) => axum::Json(serde_json::json!({"results": results})).into_response(),
+        Ok(Err(crate::hub::NotificationsError::Token(error))) => (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(serde_json::json!({"code": 4112, "error": error.to_string()})),
+        )
+            .into_response(),
+        Ok(Err(error)) => {
+            tracing::error!(%error, "reading member roles failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+/// The `X-LC-IM-Session-Token` header, or empty.
+fn session_token(headers: &HeaderMap) -> String {
+    headers
+        .get("X-LC-IM-Session-Token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// `GET /health`.

@@ -55,6 +55,10 @@ pub struct ConversationRecord {
     pub attrs: Map<String, Value>,
     /// Members that muted offline notifications (`mu`).
     pub muted: Vec<String>,
+    /// Members who may not send messages (shut-up, `add_shutup`).
+    pub shutup: Vec<String>,
+    /// Clients blocked from the conversation (blacklist): removed and unable to rejoin.
+    pub blocked: Vec<String>,
     /// For temporary conversations: when it expires (ms).
     pub expires_at: Option<i64>,
     /// Creation time (ms).
@@ -74,6 +78,8 @@ pub struct MemberRecord {
     pub read_ts: i64,
     /// Timestamp of the newest message the member's device acknowledged (0 = none).
     pub ack_ts: i64,
+    /// `Manager` or `Member`; `None` means the default (`Member`, or `Owner` for the creator).
+    pub role: Option<String>,
 }
 
 /// One stored message.
@@ -103,6 +109,22 @@ pub struct MessageRecord {
     pub patch_timestamp: Option<i64>,
     /// `_lctype` of a typed message, for `logs` filtering.
     pub lctype: Option<i32>,
+}
+
+/// A conversation event kept for a member, so a client that was offline can fetch it later
+/// (`GET /1.1/rtm/notifications`, "permanent" notifications).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NotificationRecord {
+    /// The member it is for.
+    pub client_id: String,
+    /// Server time of the event (ms); the push carried it as `serverTs`.
+    pub ts: i64,
+    /// Command name, e.g. `conv`.
+    pub cmd: String,
+    /// Op name, e.g. `members_joined`.
+    pub op: String,
+    /// The command body as JSON (`cid`, `initBy`, `m`).
+    pub payload: Map<String, Value>,
 }
 
 /// Everything the hub keeps in memory, loaded at start-up with three queries.
@@ -161,6 +183,8 @@ pub trait Storage: Send {
     fn add_members(&mut self, cid: &str, client_ids: &[String], read_ts: i64) -> StorageResult<()>;
     /// Removes members and their read positions.
     fn remove_members(&mut self, cid: &str, client_ids: &[String]) -> StorageResult<()>;
+    /// Stores a member's role (`None` = default).
+    fn set_role(&mut self, cid: &str, client_id: &str, role: Option<&str>) -> StorageResult<()>;
     /// Stores a member's read and ack positions.
     fn set_position(&mut self, member: &MemberRecord) -> StorageResult<()>;
     /// Stores a message.
@@ -184,6 +208,17 @@ pub trait Storage: Send {
         up_to: i64,
         not_from: &str,
     ) -> StorageResult<Vec<MessageRecord>>;
+    /// Keeps a conversation event for a member.
+    fn add_notification(&mut self, notification: &NotificationRecord) -> StorageResult<()>;
+    /// Forgets events older than `before` (ms); returns how many.
+    fn prune_notifications(&mut self, before: i64) -> StorageResult<usize>;
+    /// A member's events newer than `since`, oldest first, at most `limit`.
+    fn notifications_since(
+        &mut self,
+        client_id: &str,
+        since: i64,
+        limit: u32,
+    ) -> StorageResult<Vec<NotificationRecord>>;
     /// Unread counts of every conversation `client_id` is a member of that has unread messages
     /// newer than `since` (one query, no per-conversation round trips).
     fn unread_counts(&mut self, client_id: &str, since: i64) -> StorageResult<Vec<UnreadCount>>;

@@ -238,6 +238,93 @@ fn session_refresh_issues_a_new_token_that_relogs_in() {
 }
 
 #[test]
+fn with_a_master_key_sign_ins_and_membership_changes_must_be_signed() {
+    use chinwag_server::signature;
+    let mut config = config();
+    config.signature_key = Some(b"master".to_vec());
+    let mut h = Harness {
+        hub: Hub::new(config, SqliteStorage::in_memory().expect("storage")).expect("hub"),
+        now: T0,
+        serial: 0,
+    };
+    let unsigned = h.login(1, "Tom");
+    assert_eq!(reply(&unsigned, 1).server_error().map(|e| e.code), Some(4102));
+    let signed_login = |client: &str, key: &[u8]| SessionCommand {
+        s: Some(signature::sign(
+            key,
+            &signature::login_message("app", client, 1_700_000_000, "n1"),
+        )),
+        t: Some(1_700_000_000),
+        n: Some("n1".into()),
+        ..Default::default()
+    };
+    let forged = h.login_with(1, "Tom", signed_login("Tom", b"guess"));
+    assert_eq!(reply(&forged, 1).server_error().map(|e| e.code), Some(4102));
+    let sent = h.login_with(1, "Tom", signed_login("Tom", b"master"));
+    assert_eq!(reply(&sent, 1).op_type(), Some(OpType::Opened));
+    // A token re-login needs no signature.
+    let st = reply(&sent, 1)
+        .session_message
+        .clone()
+        .and_then(|s| s.st)
+        .expect("st");
+    let relogin = h.login_with(
+        2,
+        "Tom",
+        SessionCommand {
+            r: Some(true),
+            st: Some(st),
+            ..Default::default()
+        },
+    );
+    assert_eq!(reply(&relogin, 2).op_type(), Some(OpType::Opened));
+
+    let members = vec!["Jerry".to_string(), "Tom".to_string()];
+    let start = |sig: Option<String>| ConvCommand {
+        m: members.clone(),
+        s: sig,
+        t: Some(5),
+        n: Some("n2".into()),
+        ..Default::default()
+    };
+    let sent = h.conv(1, "Tom", OpType::Start, start(None));
+    assert_eq!(reply(&sent, 1).server_error().map(|e| e.code), Some(4302));
+    let create = signature::sign(
+        b"master",
+        &signature::create_message("app", "Tom", &members, 5, "n2"),
+    );
+    let sent = h.conv(1, "Tom", OpType::Start, start(Some(create)));
+    let cid = reply(&sent, 1)
+        .conv_message
+        .clone()
+        .and_then(|c| c.cid)
+        .expect("cid");
+    // add: v5 signs `invite`, 4.3.1 `add`; both are accepted, anything else is not.
+    for (action, ok) in [("invite", true), ("add", true), ("kick", false)] {
+        let m = vec![format!("Mary-{action}")];
+        let sig = signature::sign(
+            b"master",
+            &signature::membership_message("app", "Tom", &cid, &m, 6, "n3", action),
+        );
+        let sent = h.conv(
+            1,
+            "Tom",
+            OpType::Add,
+            ConvCommand {
+                cid: Some(cid.clone()),
+                m,
+                s: Some(sig),
+                t: Some(6),
+                n: Some("n3".into()),
+                ..Default::default()
+            },
+        );
+        let error = reply(&sent, 1).server_error().map(|e| e.code);
+        assert_eq!(error, if ok { None } else { Some(4302) }, "{action}");
+    }
+}
+
+#[test]
 fn anonymous_login_gets_a_generated_id() {
     let mut h = Harness::new();
     h.hub.connect(1);
@@ -471,6 +558,210 @@ fn membership_changes_push_the_seed_events_table() {
         },
     );
     assert_eq!(reply(&sent, 4).server_error().map(|e| e.code), Some(4303));
+}
+
+#[test]
+fn conversation_events_are_kept_for_members_who_were_offline() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    let sent = h.login(2, "Jerry");
+    let st = reply(&sent, 2)
+        .session_message
+        .clone()
+        .and_then(|s| s.st)
+        .expect("st");
+    let since = h.now;
+    h.hub.disconnect(2, h.now);
+    let sent = h.conv(
+        1,
+        "Tom",
+        OpType::Start,
+        ConvCommand {
+            m: vec!["Jerry".into()],
+            ..Default::default()
+        },
+    );
+    let cid = reply(&sent, 1)
+        .conv_message
+        .clone()
+        .and_then(|c| c.cid)
+        .expect("cid");
+    assert_eq!(
+        pushes(&sent, 1)[0].notification_type,
+        Some(1),
+        "permanent notification"
+    );
+    let (notifications, has_more) = h
+        .hub
+        .notifications(&st, "Jerry", since, h.now)
+        .expect("notifications");
+    assert!(!has_more);
+    assert_eq!(
+        notifications,
+        [
+            json!({"cid": cid, "initBy": "Tom", "cmd": "conv", "op": "joined", "serverTs": h.now, "notificationType": 1})
+        ]
+    );
+    let (later, _) = h
+        .hub
+        .notifications(&st, "Jerry", h.now, h.now)
+        .expect("notifications");
+    assert!(later.is_empty());
+    assert!(
+        h.hub.notifications(&st, "Tom", since, h.now).is_err(),
+        "another client's token"
+    );
+    assert!(h.hub.notifications("forged", "Jerry", since, h.now).is_err());
+    // Kept for a week, then pruned.
+    h.hub.prune_notifications(h.now + 8 * 24 * 3600 * 1000);
+    let (pruned, _) = h
+        .hub
+        .notifications(&st, "Jerry", since, h.now)
+        .expect("notifications");
+    assert!(pruned.is_empty());
+}
+
+#[test]
+fn owners_shut_up_and_block_members() {
+    let mut h = Harness::new();
+    for (conn, client) in [(1, "Tom"), (2, "Jerry"), (3, "Mary")] {
+        h.login(conn, client);
+    }
+    let cid = h.create(1, "Tom", &["Jerry", "Mary"], json!({}));
+    let body = |m: &[&str]| ConvCommand {
+        cid: Some(cid.clone()),
+        m: m.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    };
+    // Only the owner moderates.
+    let sent = h.conv(2, "Jerry", OpType::AddShutup, body(&["Mary"]));
+    assert_eq!(reply(&sent, 2).server_error().map(|e| e.code), Some(4308));
+    let sent = h.conv(1, "Tom", OpType::AddShutup, body(&["Jerry", "Bob"]));
+    let result = reply(&sent, 1).conv_message.clone().expect("body");
+    assert_eq!(result.allowed_pids, ["Jerry"]);
+    assert_eq!(result.failed_pids.len(), 1);
+    assert_eq!(
+        (result.failed_pids[0].code, result.failed_pids[0].pids.clone()),
+        (4317, vec!["Bob".to_string()])
+    );
+    assert_eq!(ops(&sent, 2), [OpType::Shutuped]);
+    assert_eq!(ops(&sent, 1), [OpType::MembersShutuped]);
+    assert_eq!(ops(&sent, 3), [OpType::MembersShutuped]);
+    assert_eq!(ack_of(&h.send(2, "Jerry", &cid, "hush"), 2).code, Some(4308));
+    let sent = h.conv(1, "Tom", OpType::QueryShutup, body(&[]));
+    assert_eq!(reply(&sent, 1).conv_message.clone().expect("body").m, ["Jerry"]);
+    let sent = h.conv(1, "Tom", OpType::RemoveShutup, body(&["Jerry"]));
+    assert_eq!(ops(&sent, 2), [OpType::Unshutuped]);
+    assert!(ack_of(&h.send(2, "Jerry", &cid, "free"), 2).uid.is_some());
+    // Blocking removes and bars the member.
+    let blacklist = |h: &mut Harness, op: OpType, pids: &[&str]| {
+        let command = h
+            .request(CommandType::Blacklist, Some(op))
+            .with_peer_id("Tom")
+            .with(chinwag_protocol::BlacklistCommand {
+                src_cid: Some(cid.clone()),
+                to_pids: pids.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
+            });
+        h.run(1, command)
+    };
+    let sent = blacklist(&mut h, OpType::Block, &["Mary"]);
+    let blocked = reply(&sent, 1).blacklist_message.clone().expect("body");
+    assert_eq!(blocked.allowed_pids, ["Mary"]);
+    assert_eq!(ops(&sent, 3), [OpType::Left, OpType::Blocked]);
+    assert_eq!(ops(&sent, 2), [OpType::MembersLeft, OpType::MembersBlocked]);
+    let sent = blacklist(&mut h, OpType::Query, &[]);
+    assert_eq!(
+        reply(&sent, 1)
+            .blacklist_message
+            .clone()
+            .expect("body")
+            .blocked_pids,
+        ["Mary"]
+    );
+    let sent = h.conv(3, "Mary", OpType::Join, body(&["Mary"]));
+    let join = reply(&sent, 3).conv_message.clone().expect("body");
+    assert!(join.allowed_pids.is_empty());
+    assert_eq!(join.failed_pids[0].code, 4315);
+    assert_eq!(ack_of(&h.send(3, "Mary", &cid, "let me in"), 3).code, Some(4401));
+    blacklist(&mut h, OpType::Unblock, &["Mary"]);
+    let sent = h.conv(3, "Mary", OpType::Join, body(&["Mary"]));
+    assert_eq!(
+        reply(&sent, 3).conv_message.clone().expect("body").allowed_pids,
+        ["Mary"]
+    );
+}
+
+#[test]
+fn owners_appoint_managers_who_can_moderate() {
+    let mut h = Harness::new();
+    let st = reply(&h.login(1, "Tom"), 1)
+        .session_message
+        .clone()
+        .and_then(|s| s.st)
+        .expect("st");
+    h.login(2, "Jerry");
+    h.login(3, "Mary");
+    let cid = h.create(1, "Tom", &["Jerry", "Mary"], json!({}));
+    let role = |target: &str, role: &str| ConvCommand {
+        cid: Some(cid.clone()),
+        target_client_id: Some(target.into()),
+        info: Some(chinwag_protocol::ConvMemberInfo {
+            pid: Some(target.into()),
+            role: Some(role.into()),
+            info_id: None,
+        }),
+        ..Default::default()
+    };
+    // A member cannot promote itself.
+    let sent = h.conv(3, "Mary", OpType::MemberInfoUpdate, role("Mary", "Manager"));
+    assert_eq!(reply(&sent, 3).server_error().map(|e| e.code), Some(4308));
+    let sent = h.conv(1, "Tom", OpType::MemberInfoUpdate, role("Jerry", "Manager"));
+    assert_eq!(reply(&sent, 1).op_type(), Some(OpType::MemberInfoUpdated));
+    for conn in [1, 2, 3] {
+        let push = pushes(&sent, conn);
+        assert_eq!(push.len(), 1, "conn {conn}");
+        assert_eq!(push[0].op_type(), Some(OpType::MemberInfoChanged));
+        let info = push[0].conv_message.clone().and_then(|c| c.info).expect("info");
+        assert_eq!(
+            (info.pid.as_deref(), info.role.as_deref()),
+            (Some("Jerry"), Some("Manager"))
+        );
+    }
+    assert_eq!(
+        h.hub.member_infos(&st, "Tom", &cid, h.now).expect("roles"),
+        [json!({"objectId": format!("{cid}:Jerry"), "cid": cid, "clientId": "Jerry", "role": "Manager"})]
+    );
+    // The manager moderates, but not the owner.
+    let shut = |m: &str| ConvCommand {
+        cid: Some(cid.clone()),
+        m: vec![m.into()],
+        ..Default::default()
+    };
+    let sent = h.conv(2, "Jerry", OpType::AddShutup, shut("Mary"));
+    assert_eq!(
+        reply(&sent, 2).conv_message.clone().expect("body").allowed_pids,
+        ["Mary"]
+    );
+    let sent = h.conv(2, "Jerry", OpType::AddShutup, shut("Tom"));
+    assert!(
+        reply(&sent, 2)
+            .conv_message
+            .clone()
+            .expect("body")
+            .allowed_pids
+            .is_empty()
+    );
+    let sent = h.conv(2, "Jerry", OpType::MemberInfoUpdate, role("Tom", "Member"));
+    assert_eq!(reply(&sent, 2).server_error().map(|e| e.code), Some(4308));
+    // Back to Member: no longer listed.
+    h.conv(1, "Tom", OpType::MemberInfoUpdate, role("Jerry", "Member"));
+    assert!(
+        h.hub
+            .member_infos(&st, "Tom", &cid, h.now)
+            .expect("roles")
+            .is_empty()
+    );
 }
 
 #[test]
@@ -1384,6 +1675,9 @@ impl Storage for FlakyStorage {
     fn remove_members(&mut self, cid: &str, ids: &[String]) -> StorageResult<()> {
         self.inner.remove_members(cid, ids)
     }
+    fn set_role(&mut self, cid: &str, client: &str, role: Option<&str>) -> StorageResult<()> {
+        self.inner.set_role(cid, client, role)
+    }
     fn set_position(&mut self, m: &MemberRecord) -> StorageResult<()> {
         self.inner.set_position(m)
     }
@@ -1413,6 +1707,20 @@ impl Storage for FlakyStorage {
         not_from: &str,
     ) -> StorageResult<Vec<MessageRecord>> {
         self.inner.receipt_messages(cid, after, up_to, not_from)
+    }
+    fn add_notification(&mut self, n: &chinwag_server::storage::NotificationRecord) -> StorageResult<()> {
+        self.inner.add_notification(n)
+    }
+    fn prune_notifications(&mut self, before: i64) -> StorageResult<usize> {
+        self.inner.prune_notifications(before)
+    }
+    fn notifications_since(
+        &mut self,
+        client: &str,
+        since: i64,
+        limit: u32,
+    ) -> StorageResult<Vec<chinwag_server::storage::NotificationRecord>> {
+        self.inner.notifications_since(client, since, limit)
     }
     fn unread_counts(&mut self, client: &str, since: i64) -> StorageResult<Vec<UnreadCount>> {
         self.inner.unread_counts(client, since)

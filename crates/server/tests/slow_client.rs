@@ -11,6 +11,8 @@ use client::{Client, Closed};
 async fn a_stalled_reader_is_dropped_and_fan_out_continues() {
     let mut config = ServerConfig::local("127.0.0.1:0".parse().expect("addr"));
     config.outgoing_queue = 8;
+    // Big messages make the point quickly: far more bytes than socket buffers hold.
+    config.max_message_bytes = 60_000;
     let server = Server::bind(config).await.expect("start");
     let url = server.ws_url();
     let mut tom = Client::login(&url, "Tom").await;
@@ -29,9 +31,9 @@ async fn a_stalled_reader_is_dropped_and_fan_out_continues() {
         .conv_message
         .and_then(|c| c.cid)
         .expect("cid");
-    let body = "x".repeat(5000);
-    // ~10 MB of pushes: more than the socket buffers hold for a client that does not read.
-    let count = 2000;
+    let body = "x".repeat(60_000);
+    // ~60 MB of pushes: more than the socket buffers can ever hold (tcp_rmem tops out at 32 MB).
+    let count = 1000;
     let mut received = 0;
     for n in 0..count {
         let ack = tom

@@ -113,6 +113,10 @@ impl<S: Storage> Hub<S> {
             }
             OpType::Count => self.conv_count(conn, command, body),
             OpType::MaxRead => self.conv_max_read(conn, client, command, body),
+            OpType::MemberInfoUpdate => self.member_info_update(conn, client, command, body, now),
+            OpType::AddShutup | OpType::RemoveShutup | OpType::QueryShutup => {
+                self.shutup(conn, client, op, command, body, now)
+            }
             _ => Err(Fail::Code(
                 ErrorCode::InternalError,
                 Some("conversation operation not implemented by this server".into()),
@@ -129,7 +133,7 @@ impl<S: Storage> Hub<S> {
         let reply = GenericCommand::reply_to(command, CommandType::Conv)
             .with_op(op)
             .with(body);
-        self.reply(conn, command, reply);
+        self.reply(conn, reply);
     }
 
     fn conv_start(
@@ -140,6 +144,12 @@ impl<S: Storage> Hub<S> {
         body: ConvCommand,
         now: i64,
     ) -> HubResult {
+        let app_id = self.config.app_id.clone();
+        if !self.signed(body.s.as_deref(), body.t, body.n.as_deref(), |t, n| {
+            crate::signature::create_message(&app_id, client, &body.m, t, n)
+        }) {
+            return Err(Fail::Code(ErrorCode::ConversationSignatureFailed, None));
+        }
         let mut attrs = json_object(body.attr.as_ref())?;
         for key in RESERVED_KEYS {
             attrs.remove(*key);
@@ -188,6 +198,8 @@ impl<S: Storage> Hub<S> {
             unique_key: unique_key.clone(),
             attrs,
             muted: Vec::new(),
+            shutup: Vec::new(),
+            blocked: Vec::new(),
             expires_at: temp_ttl.map(|ttl| now + i64::from(ttl) * 1000),
             created_at: now,
             updated_at: now,
@@ -197,6 +209,7 @@ impl<S: Storage> Hub<S> {
             record,
             members: BTreeMap::new(),
             room: Default::default(),
+            roles: BTreeMap::new(),
             last: None,
             last_ts: now,
         };
@@ -231,22 +244,31 @@ impl<S: Storage> Hub<S> {
             },
         );
         if !transient {
-            self.push_joined(&cid, client, &members, now);
+            self.push_joined(&cid, client, &members, now)?;
         }
         Ok(())
+    }
+
+    /// Whether an add/remove carries a valid signature for one of `actions` (or none is required).
+    fn membership_signed(&self, body: &ConvCommand, client: &str, cid: &str, actions: &[&str]) -> bool {
+        let app_id = &self.config.app_id;
+        actions.iter().any(|action| {
+            self.signed(body.s.as_deref(), body.t, body.n.as_deref(), |t, n| {
+                crate::signature::membership_message(app_id, client, cid, &body.m, t, n, action)
+            })
+        })
     }
 
     /// The pushes of the seed's events table for members `added` by `initiator`: each added member
     /// other than the initiator is `joined` (INVITED); everyone else in the conversation, the
     /// initiator included, gets `members_joined` (MEMBERS_JOINED).
-    fn push_joined(&mut self, cid: &str, initiator: &str, added: &[String], now: i64) {
+    fn push_joined(&mut self, cid: &str, initiator: &str, added: &[String], now: i64) -> HubResult {
         let Some(conv) = self.convs.get(cid) else {
-            return;
+            return Ok(());
         };
         let everyone = conv.member_ids();
-        let joined = Self::push_body(
-            CommandType::Conv,
-            Some(OpType::Joined),
+        let joined = Self::conv_event(
+            OpType::Joined,
             ConvCommand {
                 cid: Some(cid.to_owned()),
                 init_by: Some(initiator.to_owned()),
@@ -254,9 +276,8 @@ impl<S: Storage> Hub<S> {
             },
             now,
         );
-        let members_joined = Self::push_body(
-            CommandType::Conv,
-            Some(OpType::MembersJoined),
+        let members_joined = Self::conv_event(
+            OpType::MembersJoined,
             ConvCommand {
                 cid: Some(cid.to_owned()),
                 init_by: Some(initiator.to_owned()),
@@ -267,11 +288,12 @@ impl<S: Storage> Hub<S> {
         );
         for member in everyone {
             if member != initiator && added.contains(&member) {
-                self.push_to(&member, &joined, None);
+                self.notify(&member, &joined, now)?;
             } else {
-                self.push_to(&member, &members_joined, None);
+                self.notify(&member, &members_joined, now)?;
             }
         }
+        Ok(())
     }
 
     fn conv_add(
@@ -293,6 +315,14 @@ impl<S: Storage> Hub<S> {
         if !self_join && !conv.is_member(client) {
             return Err(Fail::Code(ErrorCode::ConversationMembershipRequired, None));
         }
+        // v5 signs adds as `invite`, 4.3.1 as `add`.
+        if !self.membership_signed(&body, client, &cid, &["invite", "add"]) {
+            return Err(Fail::Code(ErrorCode::ConversationSignatureFailed, None));
+        }
+        // Blocked clients cannot be added or join again (partial failure, not a whole error).
+        let (blocked, ids): (Vec<String>, Vec<String>) =
+            ids.into_iter().partition(|id| conv.record.blocked.contains(id));
+        let failed_pids = super::moderation::failure(ErrorCode::ConversationBlacklisted, blocked);
         if conv.record.transient {
             if let Some(conv) = self.convs.get_mut(&cid) {
                 conv.room.extend(ids.iter().cloned());
@@ -340,11 +370,12 @@ impl<S: Storage> Hub<S> {
                 ConvCommand {
                     cid: Some(cid.clone()),
                     allowed_pids: ids,
+                    failed_pids,
                     ..Default::default()
                 },
             );
             if !added.is_empty() {
-                self.push_joined(&cid, client, &added, now);
+                self.push_joined(&cid, client, &added, now)?;
             }
             return Ok(());
         }
@@ -355,6 +386,7 @@ impl<S: Storage> Hub<S> {
             ConvCommand {
                 cid: Some(cid),
                 allowed_pids: ids,
+                failed_pids,
                 ..Default::default()
             },
         );
@@ -380,6 +412,10 @@ impl<S: Storage> Hub<S> {
         if !self_quit && !conv.is_member(client) {
             return Err(Fail::Code(ErrorCode::ConversationMembershipRequired, None));
         }
+        // v5 signs removals as `kick`, 4.3.1 as `remove`.
+        if !self.membership_signed(&body, client, &cid, &["kick", "remove"]) {
+            return Err(Fail::Code(ErrorCode::ConversationSignatureFailed, None));
+        }
         let transient = conv.record.transient;
         let removed: Vec<String> = ids.iter().filter(|id| conv.is_member(id)).cloned().collect();
         let reply = ConvCommand {
@@ -399,64 +435,85 @@ impl<S: Storage> Hub<S> {
             self.conv_reply(conn, command, OpType::Removed, reply);
             return Ok(());
         }
-        if !removed.is_empty() {
-            self.storage.remove_members(&cid, &removed)?;
-            if let Some(conv) = self.convs.get_mut(&cid) {
-                for id in &removed {
-                    conv.members.remove(id);
-                }
-                conv.record.updated_at = now;
-                let record = conv.record.clone();
-                self.storage.save_conversation(&record)?;
-            }
-            for id in &removed {
-                self.index_leave(id, &cid);
-            }
-        }
+        self.drop_members(&cid, &removed, now)?;
         self.conv_reply(conn, command, OpType::Removed, reply);
+        self.push_left(&cid, client, &removed, now)
+    }
+
+    /// Removes `removed` (current members of persistent conversation `cid`) from it.
+    pub(super) fn drop_members(&mut self, cid: &str, removed: &[String], now: i64) -> HubResult {
         if removed.is_empty() {
             return Ok(());
         }
-        // Seed events table: removed members other than the initiator are `left` (KICKED); the
-        // remaining members and the initiator get `members_left` (MEMBERS_LEFT).
-        let left = Self::push_body(
-            CommandType::Conv,
-            Some(OpType::Left),
-            ConvCommand {
-                cid: Some(cid.clone()),
-                init_by: Some(client.to_owned()),
-                ..Default::default()
-            },
-            now,
-        );
-        let members_left = Self::push_body(
-            CommandType::Conv,
-            Some(OpType::MembersLeft),
-            ConvCommand {
-                cid: Some(cid.clone()),
-                init_by: Some(client.to_owned()),
-                m: removed.clone(),
-                ..Default::default()
-            },
-            now,
-        );
-        for id in &removed {
-            if id != client {
-                self.push_to(id, &left, None);
+        self.storage.remove_members(cid, removed)?;
+        if let Some(conv) = self.convs.get_mut(cid) {
+            for id in removed {
+                conv.members.remove(id);
+                conv.roles.remove(id);
             }
+            conv.record.updated_at = now;
+            let record = conv.record.clone();
+            self.storage.save_conversation(&record)?;
         }
-        let mut rest = self
-            .convs
-            .get(&cid)
-            .map(Conversation::member_ids)
-            .unwrap_or_default();
-        if !rest.iter().any(|id| id == client) {
-            rest.push(client.to_owned());
-        }
-        for id in rest {
-            self.push_to(&id, &members_left, None);
+        for id in removed {
+            self.index_leave(id, cid);
         }
         Ok(())
+    }
+
+    /// Seed events table: removed members other than the initiator are `left` (KICKED); the
+    /// remaining members and the initiator get `members_left` (MEMBERS_LEFT).
+    pub(super) fn push_left(
+        &mut self,
+        cid: &str,
+        initiator: &str,
+        removed: &[String],
+        now: i64,
+    ) -> HubResult {
+        if removed.is_empty() {
+            return Ok(());
+        }
+        let left = Self::conv_event(
+            OpType::Left,
+            ConvCommand {
+                cid: Some(cid.to_owned()),
+                init_by: Some(initiator.to_owned()),
+                ..Default::default()
+            },
+            now,
+        );
+        let members_left = Self::conv_event(
+            OpType::MembersLeft,
+            ConvCommand {
+                cid: Some(cid.to_owned()),
+                init_by: Some(initiator.to_owned()),
+                m: removed.to_vec(),
+                ..Default::default()
+            },
+            now,
+        );
+        for id in removed {
+            if id != initiator {
+                self.notify(id, &left, now)?;
+            }
+        }
+        for id in self.members_and(cid, initiator) {
+            self.notify(&id, &members_left, now)?;
+        }
+        Ok(())
+    }
+
+    /// The members of `cid`, plus `initiator` if it is not one (any more).
+    pub(super) fn members_and(&self, cid: &str, initiator: &str) -> Vec<String> {
+        let mut ids = self
+            .convs
+            .get(cid)
+            .map(Conversation::member_ids)
+            .unwrap_or_default();
+        if !ids.iter().any(|id| id == initiator) {
+            ids.push(initiator.to_owned());
+        }
+        ids
     }
 
     fn conv_query(

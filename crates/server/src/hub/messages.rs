@@ -31,6 +31,12 @@ impl<S: Storage> Hub<S> {
         let Some(conv) = target.filter(|conv| conv.is_member(client)) else {
             return Err(Fail::Code(ErrorCode::InvalidMessagingTarget, None));
         };
+        if conv.record.shutup.iter().any(|m| m == client) {
+            return Err(Fail::Code(
+                ErrorCode::ConversationNotAllowed,
+                Some("muted (shut up) in this conversation".into()),
+            ));
+        }
         let size =
             direct.msg.as_ref().map_or(0, String::len) + direct.binary_msg.as_ref().map_or(0, Vec::len);
         if size > self.config.max_message_bytes {
@@ -122,7 +128,7 @@ impl<S: Storage> Hub<S> {
             t: Some(t),
             ..Default::default()
         });
-        self.reply(conn, command, reply);
+        self.reply(conn, reply);
     }
 
     /// Pushes `message` to every online session of every member, except the sending session.
@@ -171,7 +177,7 @@ impl<S: Storage> Hub<S> {
             }
         }
         if command.serial().is_some() {
-            self.reply(conn, command, GenericCommand::reply_to(command, CommandType::Ack));
+            self.reply(conn, GenericCommand::reply_to(command, CommandType::Ack));
         }
         Ok(())
     }
@@ -243,6 +249,7 @@ impl<S: Storage> Hub<S> {
             client_id: client.to_owned(),
             read_ts: new.read_ts,
             ack_ts: new.ack_ts,
+            role: None,
         })?;
         if let Some(position) = self
             .convs
@@ -326,11 +333,7 @@ impl<S: Storage> Hub<S> {
             self.push_to(client, &push, Some(conn));
         }
         if command.serial().is_some() {
-            self.reply(
-                conn,
-                command,
-                GenericCommand::reply_to(command, CommandType::Read),
-            );
+            self.reply(conn, GenericCommand::reply_to(command, CommandType::Read));
         }
         Ok(())
     }
@@ -408,7 +411,7 @@ impl<S: Storage> Hub<S> {
             logs: items,
             ..Default::default()
         });
-        self.reply(conn, command, reply);
+        self.reply(conn, reply);
         Ok(())
     }
 

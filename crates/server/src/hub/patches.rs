@@ -97,7 +97,7 @@ impl<S: Storage> Hub<S> {
                 last_patch_time: Some(last_patch_time),
                 ..Default::default()
             });
-        self.reply(conn, command, reply);
+        self.reply(conn, reply);
         Ok(())
     }
 

@@ -22,6 +22,20 @@ impl<S: Storage> Hub<S> {
         if client.chars().count() > MAX_CLIENT_ID_CHARS {
             return self.session_refused(conn, command, ErrorCode::InvalidLogin, "client id too long");
         }
+        let token_relogin = body.r == Some(true) && body.st.is_some();
+        let app_id = self.config.app_id.clone();
+        if !token_relogin
+            && !self.signed(body.s.as_deref(), body.t, body.n.as_deref(), |t, n| {
+                crate::signature::login_message(&app_id, &client, t, n)
+            })
+        {
+            return self.session_refused(
+                conn,
+                command,
+                ErrorCode::SignatureFailed,
+                "login signature mismatch",
+            );
+        }
         if body.r == Some(true) {
             if let Some(token) = body.st.as_deref() {
                 if self.revoked_tokens.contains(token) {
@@ -83,7 +97,7 @@ impl<S: Storage> Hub<S> {
                 st_ttl: Some(self.config.session_ttl_secs),
                 ..Default::default()
             });
-        self.reply(conn, command, reply);
+        self.reply(conn, reply);
         self.push_unread_after_login(conn, &client, body.last_unread_notif_time.unwrap_or(0), now)?;
         match body.last_patch_time {
             Some(since) => self.push_patches_after_login(conn, &client, since, now),
@@ -107,7 +121,7 @@ impl<S: Storage> Hub<S> {
                 detail: Some(detail.into()),
                 ..Default::default()
             });
-        self.reply(conn, command, reply);
+        self.reply(conn, reply);
         Ok(())
     }
 
@@ -236,7 +250,7 @@ impl<S: Storage> Hub<S> {
             .with_op(OpType::Closed)
             .with(SessionCommand::default());
         if command.serial().is_some() {
-            self.reply(conn, command, reply);
+            self.reply(conn, reply);
         }
         Ok(())
     }
@@ -263,7 +277,7 @@ impl<S: Storage> Hub<S> {
                 st_ttl: Some(self.config.session_ttl_secs),
                 ..Default::default()
             });
-        self.reply(conn, command, reply);
+        self.reply(conn, reply);
         Ok(())
     }
 
@@ -284,7 +298,7 @@ impl<S: Storage> Hub<S> {
                 online_session_peer_ids: online,
                 ..Default::default()
             });
-        self.reply(conn, command, reply);
+        self.reply(conn, reply);
         Ok(())
     }
 

@@ -11,6 +11,9 @@ use super::fanout::{ConnHandle, deliver};
 use crate::hub::{ConnId, Hub, Input};
 use crate::storage::Storage;
 
+/// How often old notifications are pruned.
+const PRUNE_EVERY_MS: i64 = 3600 * 1000;
+
 /// Capacity of the hub's inbound queue; readers wait when it is full (back-pressure).
 const INBOUND_QUEUE: usize = 4096;
 
@@ -23,9 +26,34 @@ pub(crate) enum HubEvent {
     Command(ConnId, GenericCommand),
     /// A WebSocket closed.
     Close(ConnId),
+    /// `GET /1.1/rtm/notifications`: read the events kept for a client.
+    Notifications {
+        /// `X-LC-IM-Session-Token`.
+        token: String,
+        /// `client_id`.
+        client_id: String,
+        /// `start_ts`.
+        since: i64,
+        /// Where the answer goes.
+        reply: tokio::sync::oneshot::Sender<NotificationsReply>,
+    },
+    /// `GET /1.1/classes/_ConversationMemberInfo`: the roles in a conversation.
+    MemberInfos {
+        /// `X-LC-IM-Session-Token`.
+        token: String,
+        /// `client_id`.
+        client_id: String,
+        /// The `cid` of the `where`.
+        cid: String,
+        /// Where the answer goes.
+        reply: tokio::sync::oneshot::Sender<Result<Vec<serde_json::Value>, crate::hub::NotificationsError>>,
+    },
     /// Finish the queued work and stop.
     Shutdown,
 }
+
+/// The notifications and whether more remain, or why they could not be read.
+pub(crate) type NotificationsReply = Result<(Vec<serde_json::Value>, bool), crate::hub::NotificationsError>;
 
 /// Starts the hub thread; returns its inbound queue and join handle.
 pub(crate) fn spawn<S: Storage + 'static>(
@@ -44,6 +72,7 @@ fn run<S: Storage>(mut hub: Hub<S>, mut rx: mpsc::Receiver<HubEvent>, max_batch:
     // Connections dropped for being too slow; the hub hears about them in the next batch.
     let mut dropped: Vec<ConnId> = Vec::new();
     let mut stopping = false;
+    let mut next_prune = 0;
     while !stopping {
         let Some(first) = rx.blocking_recv() else {
             break;
@@ -69,6 +98,23 @@ fn run<S: Storage>(mut hub: Hub<S>, mut rx: mpsc::Receiver<HubEvent>, max_batch:
                         inputs.push(Input::Disconnected(conn));
                     }
                 }
+                HubEvent::Notifications {
+                    token,
+                    client_id,
+                    since,
+                    reply,
+                } => {
+                    // A read outside any batch: it sees what earlier batches committed.
+                    let _ = reply.send(hub.notifications(&token, &client_id, since, crate::time::now_ms()));
+                }
+                HubEvent::MemberInfos {
+                    token,
+                    client_id,
+                    cid,
+                    reply,
+                } => {
+                    let _ = reply.send(hub.member_infos(&token, &client_id, &cid, crate::time::now_ms()));
+                }
                 HubEvent::Shutdown => stopping = true,
             }
             if commands < max_batch && !stopping {
@@ -78,9 +124,13 @@ fn run<S: Storage>(mut hub: Hub<S>, mut rx: mpsc::Receiver<HubEvent>, max_batch:
         if inputs.is_empty() {
             continue;
         }
+        let now = crate::time::now_ms();
+        if now >= next_prune {
+            hub.prune_notifications(now);
+            next_prune = now + PRUNE_EVERY_MS;
+        }
         // A bug must not take the whole server down: a panicking batch is abandoned (its requests
         // time out on the client side) and the hub carries on from the last commit.
-        let now = crate::time::now_ms();
         let outgoing =
             match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hub.handle_batch(inputs, now))) {
                 Ok(outgoing) => outgoing,

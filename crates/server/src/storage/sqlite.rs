@@ -7,8 +7,8 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{
-    ConversationRecord, HistoryQuery, MemberRecord, MessageRecord, Snapshot, Storage, StorageError,
-    StorageResult, UnreadCount,
+    ConversationRecord, HistoryQuery, MemberRecord, MessageRecord, NotificationRecord, Snapshot, Storage,
+    StorageError, StorageResult, UnreadCount,
 };
 
 /// Schema migrations; migration `n` (1-based) brings the database to `user_version = n`.
@@ -56,6 +56,21 @@ const MIGRATIONS: &[&str] = &[
     "CREATE INDEX messages_patched ON messages(cid, patch_ts) WHERE patch_ts IS NOT NULL;",
     // 3: temporary conversations expire.
     "ALTER TABLE conversations ADD COLUMN expires_at INTEGER;",
+    // 4: conversation events kept per member for clients that were offline.
+    "CREATE TABLE notifications (
+        seq INTEGER PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        cmd TEXT NOT NULL,
+        op TEXT NOT NULL,
+        payload TEXT NOT NULL
+    );
+    CREATE INDEX notifications_client_ts ON notifications(client_id, ts);",
+    // 5: moderation lists (shut-up members, blocked clients) as JSON arrays.
+    "ALTER TABLE conversations ADD COLUMN shutup TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE conversations ADD COLUMN blocked TEXT NOT NULL DEFAULT '[]';",
+    // 6: member roles.
+    "ALTER TABLE members ADD COLUMN role TEXT;",
 ];
 
 const MESSAGE_COLUMNS: &str =
@@ -160,7 +175,7 @@ impl Storage for SqliteStorage {
         let mut snapshot = Snapshot::default();
         let mut stmt = self.db.prepare(
             "SELECT id, creator, transient, system, unique_key, attrs, muted, created_at, updated_at,
-             expires_at FROM conversations",
+             expires_at, shutup, blocked FROM conversations",
         )?;
         // JSON columns are parsed after the row is read, so a corrupt one is a StorageError.
         let rows = stmt.query_map([], |row| {
@@ -172,22 +187,27 @@ impl Storage for SqliteStorage {
                 unique_key: row.get(4)?,
                 attrs: serde_json::Map::new(),
                 muted: Vec::new(),
+                shutup: Vec::new(),
+                blocked: Vec::new(),
                 expires_at: row.get(9)?,
                 created_at: row.get(7)?,
                 updated_at: row.get(8)?,
             };
-            Ok((record, row.get::<_, String>(5)?, row.get::<_, String>(6)?))
+            let json: [String; 4] = [row.get(5)?, row.get(6)?, row.get(10)?, row.get(11)?];
+            Ok((record, json))
         })?;
         for row in rows {
-            let (mut record, attrs, muted) = row?;
+            let (mut record, [attrs, muted, shutup, blocked]) = row?;
             record.attrs = serde_json::from_str(&attrs)?;
             record.muted = serde_json::from_str(&muted)?;
+            record.shutup = serde_json::from_str(&shutup)?;
+            record.blocked = serde_json::from_str(&blocked)?;
             snapshot.conversations.push(record);
         }
         drop(stmt);
         let mut stmt = self
             .db
-            .prepare("SELECT cid, client_id, read_ts, ack_ts FROM members ORDER BY cid, client_id")?;
+            .prepare("SELECT cid, client_id, read_ts, ack_ts, role FROM members ORDER BY cid, client_id")?;
         snapshot.members = stmt
             .query_map([], |row| {
                 Ok(MemberRecord {
@@ -195,6 +215,7 @@ impl Storage for SqliteStorage {
                     client_id: row.get(1)?,
                     read_ts: row.get(2)?,
                     ack_ts: row.get(3)?,
+                    role: row.get(4)?,
                 })
             })?
             .collect::<Result<_, _>>()?;
@@ -213,8 +234,9 @@ impl Storage for SqliteStorage {
         self.db
             .prepare_cached(
                 "INSERT OR REPLACE INTO conversations
-                 (id, creator, transient, system, unique_key, attrs, muted, created_at, updated_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 (id, creator, transient, system, unique_key, attrs, muted, created_at, updated_at, expires_at,
+                  shutup, blocked)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?
             .execute(params![
                 c.id,
@@ -226,7 +248,9 @@ impl Storage for SqliteStorage {
                 serde_json::to_string(&c.muted)?,
                 c.created_at,
                 c.updated_at,
-                c.expires_at
+                c.expires_at,
+                serde_json::to_string(&c.shutup)?,
+                serde_json::to_string(&c.blocked)?
             ])?;
         Ok(())
     }
@@ -248,6 +272,13 @@ impl Storage for SqliteStorage {
         for client in client_ids {
             stmt.execute(params![cid, client])?;
         }
+        Ok(())
+    }
+
+    fn set_role(&mut self, cid: &str, client_id: &str, role: Option<&str>) -> StorageResult<()> {
+        self.db
+            .prepare_cached("UPDATE members SET role = ?3 WHERE cid = ?1 AND client_id = ?2")?
+            .execute(params![cid, client_id, role])?;
         Ok(())
     }
 
@@ -383,6 +414,61 @@ impl Storage for SqliteStorage {
             .collect::<Result<_, _>>()?)
     }
 
+    fn add_notification(&mut self, n: &NotificationRecord) -> StorageResult<()> {
+        self.db
+            .prepare_cached(
+                "INSERT INTO notifications (client_id, ts, cmd, op, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                n.client_id,
+                n.ts,
+                n.cmd,
+                n.op,
+                serde_json::to_string(&n.payload)?
+            ])?;
+        Ok(())
+    }
+
+    fn prune_notifications(&mut self, before: i64) -> StorageResult<usize> {
+        Ok(self
+            .db
+            .prepare_cached("DELETE FROM notifications WHERE ts < ?1")?
+            .execute(params![before])?)
+    }
+
+    fn notifications_since(
+        &mut self,
+        client_id: &str,
+        since: i64,
+        limit: u32,
+    ) -> StorageResult<Vec<NotificationRecord>> {
+        let rows: Vec<(NotificationRecord, String)> = self
+            .db
+            .prepare_cached(
+                "SELECT client_id, ts, cmd, op, payload FROM notifications
+                 WHERE client_id = ?1 AND ts > ?2 ORDER BY ts, seq LIMIT ?3",
+            )?
+            .query_map(params![client_id, since, limit], |row| {
+                Ok((
+                    NotificationRecord {
+                        client_id: row.get(0)?,
+                        ts: row.get(1)?,
+                        cmd: row.get(2)?,
+                        op: row.get(3)?,
+                        payload: serde_json::Map::new(),
+                    },
+                    row.get(4)?,
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        rows.into_iter()
+            .map(|(mut n, payload)| {
+                n.payload = serde_json::from_str(&payload)?;
+                Ok(n)
+            })
+            .collect()
+    }
+
     fn unread_counts(&mut self, client_id: &str, since: i64) -> StorageResult<Vec<UnreadCount>> {
         let quoted = serde_json::to_string(client_id)?;
         Ok(self
@@ -463,6 +549,7 @@ mod tests {
                 client_id: "Jerry".into(),
                 read_ts: 10,
                 ack_ts: 10,
+                role: None,
             })
             .expect("position");
         storage.commit().expect("commit");

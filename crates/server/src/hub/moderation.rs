@@ -1,0 +1,313 @@
+//! Moderation by the conversation's owner (its creator) and managers: member roles
+//! (`member_info_update`), shut-up (`add_shutup`, `remove_shutup`, `query_shutup`) and the
+//! blacklist (`blacklist/block`, `unblock`, `query`), with the pushes of PROTOCOL.md §3.5.
+
+use chinwag_protocol::{
+    BlacklistCommand, CommandType, ConvCommand, ErrorCode, ErrorCommand, GenericCommand, OpType,
+};
+
+use super::{ConnId, Fail, Hub, HubResult};
+use crate::storage::Storage;
+
+impl<S: Storage> Hub<S> {
+    /// The conversation `cid` if `client` is its owner or a manager.
+    fn owned(&self, cid: Option<&str>, client: &str) -> HubResult<String> {
+        let conv = cid
+            .and_then(|cid| self.convs.get(cid))
+            .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))?;
+        if !matches!(conv.role_of(client), "Owner" | "Manager") || !conv.is_member(client) {
+            return Err(Fail::Code(
+                ErrorCode::ConversationNotAllowed,
+                Some("only the conversation's owner or a manager may do this".into()),
+            ));
+        }
+        Ok(conv.record.id.clone())
+    }
+
+    /// `member_info_update`: makes a member a `Manager` or a `Member` again.
+    pub(super) fn member_info_update(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        command: &GenericCommand,
+        body: ConvCommand,
+        now: i64,
+    ) -> HubResult {
+        let cid = self.owned(body.cid.as_deref(), client)?;
+        let info = body.info.clone().unwrap_or_default();
+        let target = body
+            .target_client_id
+            .clone()
+            .or(info.pid.clone())
+            .ok_or(Fail::Code(
+                ErrorCode::ConversationNotAllowed,
+                Some("no target member".into()),
+            ))?;
+        let role = info.role.clone().unwrap_or_default();
+        if !matches!(role.as_str(), "Manager" | "Member") {
+            return Err(Fail::Code(
+                ErrorCode::ConversationNotAllowed,
+                Some("the role must be Manager or Member".into()),
+            ));
+        }
+        let Some(conv) = self.convs.get_mut(&cid) else {
+            return Err(Fail::Code(ErrorCode::ConversationNotFound, None));
+        };
+        if !conv.members.contains_key(&target) {
+            return Err(Fail::Code(ErrorCode::ConversationMembershipRequired, None));
+        }
+        if target == conv.record.creator {
+            return Err(Fail::Code(
+                ErrorCode::ConversationNotAllowed,
+                Some("the owner's role cannot change".into()),
+            ));
+        }
+        let stored = (role == "Manager").then_some(role.as_str());
+        match stored {
+            Some(role) => conv.roles.insert(target.clone(), role.to_owned()),
+            None => conv.roles.remove(&target),
+        };
+        self.storage.set_role(&cid, &target, stored)?;
+        let reply = GenericCommand::reply_to(command, CommandType::Conv)
+            .with_op(OpType::MemberInfoUpdated)
+            .with(ConvCommand {
+                cid: Some(cid.clone()),
+                ..Default::default()
+            });
+        self.reply(conn, reply);
+        let push = Self::conv_event(
+            OpType::MemberInfoChanged,
+            ConvCommand {
+                cid: Some(cid.clone()),
+                init_by: Some(client.to_owned()),
+                info: Some(chinwag_protocol::ConvMemberInfo {
+                    pid: Some(target),
+                    role: Some(role),
+                    info_id: None,
+                }),
+                ..Default::default()
+            },
+            now,
+        );
+        for member in self.members_and(&cid, client) {
+            self.notify(&member, &push, now)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn shutup(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        op: OpType,
+        command: &GenericCommand,
+        body: ConvCommand,
+        now: i64,
+    ) -> HubResult {
+        let cid = self.owned(body.cid.as_deref(), client)?;
+        let Some(conv) = self.convs.get_mut(&cid) else {
+            return Err(Fail::Code(ErrorCode::ConversationNotFound, None));
+        };
+        if op == OpType::QueryShutup {
+            let limit = body
+                .limit
+                .and_then(|l| usize::try_from(l).ok())
+                .filter(|l| *l > 0);
+            let listed = conv
+                .record
+                .shutup
+                .iter()
+                .take(limit.unwrap_or(usize::MAX))
+                .cloned()
+                .collect();
+            let reply = GenericCommand::reply_to(command, CommandType::Conv)
+                .with_op(OpType::ShutupResult)
+                .with(ConvCommand {
+                    m: listed,
+                    ..Default::default()
+                });
+            self.reply(conn, reply);
+            return Ok(());
+        }
+        let adding = op == OpType::AddShutup;
+        let (allowed, failed): (Vec<String>, Vec<String>) = body
+            .m
+            .iter()
+            .cloned()
+            // The owner cannot be silenced.
+            .partition(|id| conv.members.contains_key(id) && *id != conv.record.creator);
+        for id in &allowed {
+            let listed = conv.record.shutup.contains(id);
+            if adding && !listed {
+                conv.record.shutup.push(id.clone());
+            } else if !adding && listed {
+                conv.record.shutup.retain(|m| m != id);
+            }
+        }
+        conv.record.updated_at = now;
+        let record = conv.record.clone();
+        self.storage.save_conversation(&record)?;
+        let reply = GenericCommand::reply_to(command, CommandType::Conv)
+            .with_op(if adding {
+                OpType::ShutupAdded
+            } else {
+                OpType::ShutupRemoved
+            })
+            .with(ConvCommand {
+                cid: Some(cid.clone()),
+                allowed_pids: allowed.clone(),
+                failed_pids: failure(ErrorCode::ConversationMembershipRequired, failed),
+                ..Default::default()
+            });
+        self.reply(conn, reply);
+        let (target_op, members_op) = if adding {
+            (OpType::Shutuped, OpType::MembersShutuped)
+        } else {
+            (OpType::Unshutuped, OpType::MembersUnshutuped)
+        };
+        self.push_moderation(&cid, client, &allowed, target_op, members_op, now)
+    }
+
+    /// `targets` get `target_op`; every other member and the initiator get `members_op` with `m`.
+    fn push_moderation(
+        &mut self,
+        cid: &str,
+        initiator: &str,
+        targets: &[String],
+        target_op: OpType,
+        members_op: OpType,
+        now: i64,
+    ) -> HubResult {
+        if targets.is_empty() {
+            return Ok(());
+        }
+        let event = |op, m: Vec<String>| {
+            Self::conv_event(
+                op,
+                ConvCommand {
+                    cid: Some(cid.to_owned()),
+                    init_by: Some(initiator.to_owned()),
+                    m,
+                    ..Default::default()
+                },
+                now,
+            )
+        };
+        let to_target = event(target_op, Vec::new());
+        let to_members = event(members_op, targets.to_vec());
+        for id in targets {
+            self.notify(id, &to_target, now)?;
+        }
+        for id in self.members_and(cid, initiator) {
+            if !targets.contains(&id) {
+                self.notify(&id, &to_members, now)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn blacklist(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        command: &GenericCommand,
+        now: i64,
+    ) -> HubResult {
+        let body = command.blacklist_message.clone().unwrap_or_default();
+        let cid = self.owned(body.src_cid.as_deref(), client)?;
+        let op = command.op_type();
+        if op == Some(OpType::Query) {
+            let blocked = self
+                .convs
+                .get(&cid)
+                .map(|c| c.record.blocked.clone())
+                .unwrap_or_default();
+            let reply = GenericCommand::reply_to(command, CommandType::Blacklist)
+                .with_op(OpType::QueryResult)
+                .with(BlacklistCommand {
+                    src_cid: Some(cid),
+                    blocked_pids: blocked,
+                    ..Default::default()
+                });
+            self.reply(conn, reply);
+            return Ok(());
+        }
+        let blocking = match op {
+            Some(OpType::Block) => true,
+            Some(OpType::Unblock) => false,
+            _ => {
+                return Err(Fail::Code(
+                    ErrorCode::InternalError,
+                    Some("unknown blacklist operation".into()),
+                ));
+            }
+        };
+        // Nobody blocks themselves or the owner.
+        let creator = self
+            .convs
+            .get(&cid)
+            .map(|c| c.record.creator.clone())
+            .unwrap_or_default();
+        let targets: Vec<String> = body
+            .to_pids
+            .iter()
+            .filter(|id| *id != client && **id != creator)
+            .cloned()
+            .collect();
+        let removed: Vec<String> = match self.convs.get_mut(&cid) {
+            Some(conv) => {
+                for id in &targets {
+                    let listed = conv.record.blocked.contains(id);
+                    if blocking && !listed {
+                        conv.record.blocked.push(id.clone());
+                    } else if !blocking && listed {
+                        conv.record.blocked.retain(|b| b != id);
+                    }
+                }
+                let record = conv.record.clone();
+                self.storage.save_conversation(&record)?;
+                if blocking {
+                    targets
+                        .iter()
+                        .filter(|id| conv.members.contains_key(*id))
+                        .cloned()
+                        .collect()
+                } else {
+                    Vec::new()
+                }
+            }
+            None => Vec::new(),
+        };
+        // Blocking also removes: the blocked get `left` (KICKED), the rest `members_left`.
+        self.drop_members(&cid, &removed, now)?;
+        let reply = GenericCommand::reply_to(command, CommandType::Blacklist)
+            .with_op(if blocking {
+                OpType::Blocked
+            } else {
+                OpType::Unblocked
+            })
+            .with(BlacklistCommand {
+                src_cid: Some(cid.clone()),
+                allowed_pids: targets.clone(),
+                ..Default::default()
+            });
+        self.reply(conn, reply);
+        self.push_left(&cid, client, &removed, now)?;
+        let (target_op, members_op) = if blocking {
+            (OpType::Blocked, OpType::MembersBlocked)
+        } else {
+            (OpType::Unblocked, OpType::MembersUnblocked)
+        };
+        self.push_moderation(&cid, client, &targets, target_op, members_op, now)
+    }
+}
+
+/// The `failedPids` entry for `pids`, if any.
+pub(super) fn failure(code: ErrorCode, pids: Vec<String>) -> Vec<ErrorCommand> {
+    if pids.is_empty() {
+        return Vec::new();
+    }
+    let mut error = code.to_command(None);
+    error.pids = pids;
+    vec![error]
+}

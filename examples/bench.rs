@@ -1,0 +1,130 @@
+//! N client pairs through a local server: send→receive latency p50/p99 and sustained messages/s.
+//!
+//! ```text
+//! cargo run --release --example bench -- --pairs 20 --messages 500
+//! CHINWAG_SERVER=http://127.0.0.1:8282 cargo run --release --example bench   # against a running server
+//! ```
+//!
+//! Every client has its own `Realtime` (its own WebSocket). Each sender sends its messages one after
+//! another, waiting for each ack, as a chat user would; the pairs run concurrently.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use chinwag::{Event, Realtime, RealtimeOptions, TextMessage};
+use chinwag_server::{Server, ServerConfig};
+use clap::Parser;
+
+/// Latency and throughput of the chinwag Rust SDK through a local chinwag-server.
+#[derive(Parser, Debug)]
+struct Args {
+    /// Sender/receiver pairs running at once.
+    #[arg(long, default_value_t = 10)]
+    pairs: usize,
+    /// Messages each sender sends.
+    #[arg(long, default_value_t = 200)]
+    messages: usize,
+    /// A running server's HTTP base; an embedded in-memory server when absent.
+    #[arg(long, env = "CHINWAG_SERVER")]
+    server: Option<String>,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    let embedded = match &args.server {
+        Some(_) => None,
+        None => Some(Server::bind(ServerConfig::local("127.0.0.1:0".parse()?)).await?),
+    };
+    let base = match (&args.server, &embedded) {
+        (Some(url), _) => url.clone(),
+        (None, Some(server)) => server.http_url(),
+        (None, None) => bail!("no server"),
+    };
+    let options = RealtimeOptions::new("chinwag-local", "chinwag-local-key").server(&base);
+    let origin = Instant::now();
+
+    let mut pairs = Vec::new();
+    for i in 0..args.pairs {
+        let sender = Realtime::new(options.clone())
+            .create_im_client(format!("bench-s{i}"))
+            .await?;
+        let receiver = Realtime::new(options.clone())
+            .create_im_client(format!("bench-r{i}"))
+            .await?;
+        let conversation = sender
+            .create_conversation()
+            .members([receiver.id().to_owned()])
+            .unique(false)
+            .await?;
+        pairs.push((sender, receiver, conversation));
+    }
+
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (sender, receiver, conversation) in pairs {
+        let expected = args.messages;
+        let mut events = receiver.events();
+        let cid = conversation.id().to_owned();
+        let receive = tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(expected);
+            while latencies.len() < expected {
+                let event = tokio::time::timeout(Duration::from_secs(30), events.recv())
+                    .await
+                    .context("a message took more than 30 s")?
+                    .context("event stream ended")?;
+                if let Event::Message { message } = event {
+                    if message.conversation != cid {
+                        continue;
+                    }
+                    let sent_at: u64 = message
+                        .content
+                        .text()
+                        .and_then(|t| t.parse().ok())
+                        .context("bad text")?;
+                    let now = u64::try_from(origin.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    latencies.push(now.saturating_sub(sent_at));
+                }
+            }
+            anyhow::Ok((latencies, Instant::now()))
+        });
+        let send = tokio::spawn(async move {
+            for _ in 0..expected {
+                let stamp = origin.elapsed().as_micros().to_string();
+                conversation.send(TextMessage::new(stamp)).await?;
+            }
+            drop(sender);
+            anyhow::Ok(())
+        });
+        tasks.push((send, receive));
+    }
+
+    let mut latencies = Vec::new();
+    let mut finished = started;
+    for (send, receive) in tasks {
+        send.await??;
+        let (mut pair, done) = receive.await??;
+        latencies.append(&mut pair);
+        finished = finished.max(done);
+    }
+    latencies.sort_unstable();
+    let at = |q: f64| {
+        let index = ((latencies.len() as f64 - 1.0) * q).round() as usize;
+        Duration::from_micros(latencies.get(index).copied().unwrap_or_default())
+    };
+    let total = latencies.len();
+    let elapsed = finished - started;
+    println!(
+        "{} pairs x {} messages = {total} messages in {elapsed:.2?}",
+        args.pairs, args.messages
+    );
+    println!("send→receive latency: p50 {:.2?}, p99 {:.2?}", at(0.50), at(0.99));
+    println!(
+        "sustained: {:.0} messages/s",
+        total as f64 / elapsed.as_secs_f64()
+    );
+    if let Some(server) = embedded {
+        server.shutdown().await;
+    }
+    Ok(())
+}

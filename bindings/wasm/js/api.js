@@ -900,18 +900,22 @@ function createApi(Core) {
     resume() {
       if (this._core) this._core.setOnline(true);
     }
-    _maybeStop() {
-      if (this._clients.size === 0 && this._core && this._pending.size === 0) {
-        this._core.shutdown();
-        this._core.free();
-        this._core = null;
-        this._opening.clear();
+    _maybeStop(force = false) {
+      if (!this._core || (!force && (this._clients.size > 0 || this._pending.size > 0))) return;
+      this._core.shutdown();
+      this._core.free();
+      this._core = null;
+      this._opening.clear();
+      const pending = [...this._pending.values()];
+      this._pending.clear();
+      for (const slot of pending) {
+        slot.reject(new RealtimeError({ code: 1000, name: 'CONNECTION_CLOSED', message: 'connection closed' }));
       }
     }
     /** Closes every client and the connection (chinwag extension, handy in tests and pages). */
     close() {
       return Promise.all([...this._clients.values()].map((c) => c.close().catch(() => {})))
-        .then(() => this._maybeStop());
+        .then(() => this._maybeStop(true));
     }
     static defineConversationProperty(prop, descriptor) {
       Object.defineProperty(PersistentConversation.prototype, prop, descriptor || {

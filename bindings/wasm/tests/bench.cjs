@@ -19,11 +19,12 @@ if (process.argv[2] === '--sender') {
     const rt = new Realtime({ appId: 'bench', appKey: 'k', RTMServers: ws });
     const tom = await rt.createIMClient('Sender');
     const conv = await tom.getConversation(cid);
+    if (process.env.BENCH_DEBUG) console.error('sender ready', Boolean(conv));
     for (let i = 0; i < n; i += 100) {
       await Promise.all(Array.from({ length: Math.min(100, n - i) }, (_, j) => conv.send(new TextMessage(`message ${i + j}`))));
     }
     await tom.close();
-    process.send('done');
+    process.exit(0);
   });
 } else {
   main().catch((e) => {

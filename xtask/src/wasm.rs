@@ -91,8 +91,15 @@ pub(crate) fn build(root: &Path, dev: bool) -> Result<PathBuf> {
                 &wasm_arg,
             ],
         )?;
-        if !dev {
-            let module = dir.join("chinwag_wasm_bg.wasm").to_string_lossy().into_owned();
+    }
+    if !dev {
+        let node = out.join("node/chinwag_wasm_bg.wasm");
+        let web = out.join("web/chinwag_wasm_bg.wasm");
+        // The two flavours differ only in their JS glue; optimise the shared module once.
+        let same = fs::read(&node)? == fs::read(&web)?;
+        let modules = if same { vec![&node] } else { vec![&node, &web] };
+        for module in modules {
+            let module = module.to_string_lossy().into_owned();
             shell::run(
                 root,
                 &wasm_opt.to_string_lossy(),
@@ -111,6 +118,9 @@ pub(crate) fn build(root: &Path, dev: bool) -> Result<PathBuf> {
                     &module,
                 ],
             )?;
+        }
+        if same {
+            fs::copy(&node, &web)?;
         }
     }
     write_entries(root, &out)?;

@@ -6,6 +6,7 @@
 //! - `cargo xtask bindings`: build chinwag-ffi and generate its Swift, Kotlin and Python bindings into
 //!   `target/bindings/`.
 //! - `cargo xtask bench`: run the criterion benchmarks.
+//! - `cargo xtask wasm [--dev]`: build the npm package `chinwag` into `target/npm/chinwag`.
 
 mod bindings;
 mod codegen;
@@ -13,6 +14,7 @@ mod ffi_tests;
 mod golden;
 mod shell;
 mod test;
+mod wasm;
 
 use std::path::PathBuf;
 
@@ -50,6 +52,12 @@ enum Task {
     Bindings,
     /// Run the criterion benchmarks and print their figures.
     Bench,
+    /// Build the npm package `chinwag` (WASM + JS API + types) into target/npm/chinwag.
+    Wasm {
+        /// A quick unoptimised build (no size profile, no wasm-opt).
+        #[arg(long)]
+        dev: bool,
+    },
 }
 
 fn main() -> Result<()> {
@@ -61,6 +69,7 @@ fn main() -> Result<()> {
         Task::Golden { check } => golden::run(&root, check),
         Task::Bindings => bindings::run(&root).map(drop),
         Task::Bench => shell::cargo(&root, &["bench", "--workspace"]),
+        Task::Wasm { dev } => wasm::build(&root, dev).map(drop),
     }
 }
 

@@ -55,6 +55,10 @@ const TIERS: &[Tier] = &[
         name: "ffi: Python, Kotlin, Swift generation",
         run: crate::ffi_tests::run,
     },
+    Tier {
+        name: "wasm: npm package in Node and Chromium",
+        run: wasm_package,
+    },
 ];
 
 /// Runs every tier (or those whose name contains `only`), stopping at the first failure.
@@ -151,6 +155,49 @@ fn server_interop(root: &Path) -> Result<()> {
     )
 }
 
+/// Builds the npm package and runs its Node tests (seed guide, features, reconnect, errors, interop
+/// with the official SDK) and the headless Chromium test of `examples/web-chat`, each against a
+/// freshly started `chinwag-server`.
+fn wasm_package(root: &Path) -> Result<()> {
+    if !shell::has("node") || !shell::has("npm") {
+        if shell::is_ci() {
+            bail!("node and npm are required for the wasm package tests under CI");
+        }
+        println!("wasm package: SKIPPED, node/npm not found (install Node.js 20 to run this tier)");
+        return Ok(());
+    }
+    ensure_chromium()?;
+    shell::cargo(
+        root,
+        &["build", "-p", "chinwag-server", "--bin", "chinwag-server"],
+    )?;
+    // The official SDK the interop test talks to.
+    crate::golden::npm_install(&root.join("crates/server/interop"))?;
+    crate::wasm::build(root, false)?;
+    shell::run(
+        &root.join("bindings/wasm/tests"),
+        "node",
+        &["--experimental-websocket", "--test", "--test-concurrency=1"],
+    )
+}
+
+/// Installs Debian's `chromium` for the browser test when it is missing.
+fn ensure_chromium() -> Result<()> {
+    if Path::new(CHROMIUM).exists() {
+        return Ok(());
+    }
+    println!("installing Debian's chromium for the browser test (first run only)");
+    shell::run(Path::new("."), "apt-get", &["update", "-qq"])?;
+    shell::run(Path::new("."), "apt-get", &["install", "-y", "-qq", "chromium"])?;
+    if !Path::new(CHROMIUM).exists() {
+        bail!("{CHROMIUM} is still missing after apt-get install chromium");
+    }
+    Ok(())
+}
+
+/// Where Debian's chromium lives (also what the browser test launches).
+const CHROMIUM: &str = "/usr/bin/chromium";
+
 fn wasm_build(root: &Path) -> Result<()> {
     ensure_wasm_target()?;
     let mut args = vec!["build", "--target", "wasm32-unknown-unknown"];
@@ -161,7 +208,7 @@ fn wasm_build(root: &Path) -> Result<()> {
 }
 
 /// Installs the wasm32 target with rustup when it is missing.
-fn ensure_wasm_target() -> Result<()> {
+pub(crate) fn ensure_wasm_target() -> Result<()> {
     let installed = shell::output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
     if installed
         .lines()

@@ -1,0 +1,935 @@
+// The `leancloud-realtime` API over the chinwag WASM core.
+//
+// This file is a body, not a module: `cargo xtask wasm` wraps it into the package's CommonJS (Node)
+// and ES module (browser) entry points, which pass in the wasm-bindgen `Core` class. Everything here
+// is presentation: promises for request ids, event emitters, and objects with the official SDK's
+// property names. The behaviour (connection, retries, de-duplication, unread counts, ...) is the
+// Rust core's.
+
+/* eslint-disable no-unused-vars */
+function createApi(Core) {
+  'use strict';
+
+  const Event = Object.freeze({
+    DISCONNECT: 'disconnect',
+    RECONNECT: 'reconnect',
+    RETRY: 'retry',
+    SCHEDULE: 'schedule',
+    OFFLINE: 'offline',
+    ONLINE: 'online',
+    RECONNECT_ERROR: 'reconnecterror',
+    UNREAD_MESSAGES_COUNT_UPDATE: 'unreadmessagescountupdate',
+    CLOSE: 'close',
+    CONFLICT: 'conflict',
+    CONVERSATION_INFO_UPDATED: 'conversationinfoupdated',
+    UNHANDLED_MESSAGE: 'unhandledmessage',
+    INVITED: 'invited',
+    KICKED: 'kicked',
+    MEMBERS_JOINED: 'membersjoined',
+    MEMBERS_LEFT: 'membersleft',
+    MEMBER_INFO_UPDATED: 'memberinfoupdated',
+    BLOCKED: 'blocked',
+    UNBLOCKED: 'unblocked',
+    MEMBERS_BLOCKED: 'membersblocked',
+    MEMBERS_UNBLOCKED: 'membersunblocked',
+    MUTED: 'muted',
+    UNMUTED: 'unmuted',
+    MEMBERS_MUTED: 'membersmuted',
+    MEMBERS_UNMUTED: 'membersunmuted',
+    MESSAGE: 'message',
+    MESSAGE_RECALL: 'messagerecall',
+    MESSAGE_UPDATE: 'messageupdate',
+    LAST_DELIVERED_AT_UPDATE: 'lastdeliveredatupdate',
+    LAST_READ_AT_UPDATE: 'lastreadatupdate',
+    INFO_UPDATED: 'infoupdated',
+  });
+
+  const MessageStatus = Object.freeze({ NONE: 0, SENDING: 1, SENT: 2, DELIVERED: 3, FAILED: 4 });
+  const MessagePriority = Object.freeze({ HIGH: 1, NORMAL: 2, LOW: 3 });
+  const MessageQueryDirection = Object.freeze({ NEW_TO_OLD: 1, OLD_TO_NEW: 2 });
+  const ConversationMemberRole = Object.freeze({ OWNER: 'Owner', MANAGER: 'Manager', MEMBER: 'Member' });
+  const ErrorCode = Object.freeze({
+    CLOSE_NORMAL: 1000, CLOSE_ABNORMAL: 1006, APP_NOT_AVAILABLE: 4100, SIGNATURE_FAILED: 4102,
+    INVALID_LOGIN: 4103, SESSION_REQUIRED: 4105, READ_TIMEOUT: 4107, LOGIN_TIMEOUT: 4108,
+    FRAME_TOO_LONG: 4109, INVALID_ORIGIN: 4110, SESSION_CONFLICT: 4111, SESSION_TOKEN_EXPIRED: 4112,
+    APP_QUOTA_EXCEEDED: 4113, MESSAGE_SENT_QUOTA_EXCEEDED: 4116, INTERNAL_ERROR: 4200,
+    CONVERSATION_API_FAILED: 4301, CONVERSATION_SIGNATURE_FAILED: 4302, CONVERSATION_NOT_FOUND: 4303,
+    CONVERSATION_FULL: 4304, CONVERSATION_REJECTED_BY_APP: 4305, CONVERSATION_UPDATE_FAILED: 4306,
+    CONVERSATION_READ_ONLY: 4307, CONVERSATION_NOT_ALLOWED: 4308, CONVERSATION_UPDATE_REJECTED: 4309,
+    CONVERSATION_QUERY_FAILED: 4310, CONVERSATION_LOG_FAILED: 4311, CONVERSATION_LOG_REJECTED: 4312,
+    SYSTEM_CONVERSATION_REQUIRED: 4313, NORMAL_CONVERSATION_REQUIRED: 4314, CONVERSATION_BLACKLISTED: 4315,
+    TRANSIENT_CONVERSATION_REQUIRED: 4316, CONVERSATION_MEMBERSHIP_REQUIRED: 4317,
+    CONVERSATION_API_QUOTA_EXCEEDED: 4318, TEMPORARY_CONVERSATION_EXPIRED: 4323,
+    INVALID_MESSAGING_TARGET: 4401, MESSAGE_REJECTED_BY_APP: 4402, MESSAGE_OWNERSHIP_REQUIRED: 4403,
+    MESSAGE_NOT_FOUND: 4404, MESSAGE_UPDATE_REJECTED_BY_APP: 4405, MESSAGE_EDIT_DISABLED: 4406,
+    MESSAGE_RECALL_DISABLED: 4407, OWNER_PROMOTION_NOT_ALLOWED: 5130,
+  });
+
+  /** A minimal eventemitter3-compatible emitter. */
+  class EventEmitter {
+    constructor() {
+      Object.defineProperty(this, '_listeners', { value: new Map(), enumerable: false });
+    }
+    on(event, listener) {
+      const list = this._listeners.get(event) || [];
+      list.push({ listener, once: false });
+      this._listeners.set(event, list);
+      return this;
+    }
+    addListener(event, listener) {
+      return this.on(event, listener);
+    }
+    once(event, listener) {
+      this.on(event, listener);
+      this._listeners.get(event)[this._listeners.get(event).length - 1].once = true;
+      return this;
+    }
+    off(event, listener) {
+      if (!listener) {
+        this._listeners.delete(event);
+        return this;
+      }
+      const list = (this._listeners.get(event) || []).filter((l) => l.listener !== listener);
+      this._listeners.set(event, list);
+      return this;
+    }
+    removeListener(event, listener) {
+      return this.off(event, listener);
+    }
+    removeAllListeners(event) {
+      if (event === undefined) this._listeners.clear();
+      else this._listeners.delete(event);
+      return this;
+    }
+    listeners(event) {
+      return (this._listeners.get(event) || []).map((l) => l.listener);
+    }
+    emit(event, ...args) {
+      const list = this._listeners.get(event);
+      if (!list || list.length === 0) return false;
+      this._listeners.set(event, list.filter((l) => !l.once));
+      for (const { listener } of list) {
+        try {
+          listener.apply(this, args);
+        } catch (error) {
+          // A throwing handler must not break the SDK (as with the official client's emitter).
+          setTimeout(() => {
+            throw error;
+          });
+        }
+      }
+      return true;
+    }
+  }
+
+  /** An error from the server or the core, with `code` and `name` as the official SDK sets them. */
+  class RealtimeError extends Error {
+    constructor(info) {
+      super(info.detail ? `${info.name}: ${info.detail}` : info.message || info.name);
+      this.name = info.name;
+      this.code = info.code;
+      if (info.detail != null) this.detail = info.detail;
+      if (info.appCode != null) this.appCode = info.appCode;
+      if (info.appMessage != null) this.appMessage = info.appMessage;
+    }
+  }
+
+  const toDate = (ms) => (ms == null ? undefined : new Date(ms));
+  const statusOf = (s) =>
+    ({ sending: MessageStatus.SENDING, sent: MessageStatus.SENT, delivered: MessageStatus.DELIVERED,
+      read: MessageStatus.DELIVERED, failed: MessageStatus.FAILED })[s] ?? MessageStatus.NONE;
+
+  // ---- messages -------------------------------------------------------------------------------
+
+  /** A message; `content` is its payload (a string, an object or an ArrayBuffer). */
+  class Message {
+    constructor(content) {
+      this.content = content;
+      this.id = undefined;
+      this.cid = undefined;
+      this.from = undefined;
+      this.timestamp = undefined;
+      this.updatedAt = undefined;
+      this.deliveredAt = undefined;
+      this.status = MessageStatus.NONE;
+      this.mentionList = [];
+      this.mentionedAll = false;
+      this._mentioned = false;
+      this.transient = false;
+    }
+    get mentioned() {
+      return this._mentioned;
+    }
+    getPayload() {
+      return this.content;
+    }
+    setMentionList(list) {
+      this.mentionList = list;
+      return this;
+    }
+    getMentionList() {
+      return this.mentionList;
+    }
+    mentionAll(value = true) {
+      this.mentionedAll = Boolean(value);
+      return this;
+    }
+    static validate() {
+      return true;
+    }
+    static parse(json, message) {
+      return message || new this(json);
+    }
+    toJSON() {
+      return { id: this.id, cid: this.cid, from: this.from, timestamp: this.timestamp,
+        updatedAt: this.updatedAt, mentionList: this.mentionList, mentionedAll: this.mentionedAll,
+        data: this.getPayload() };
+    }
+    toFullJSON() {
+      return { ...this.toJSON(), timestamp: +this.timestamp, deliveredAt: +this.deliveredAt || undefined,
+        updatedAt: +this.updatedAt || undefined, status: this.status };
+    }
+    /** The wire payload given to the core. */
+    _content() {
+      const payload = this.getPayload();
+      return { data: typeof payload === 'string' ? payload : JSON.stringify(payload) };
+    }
+    /** Copies the core's view of a message into this object. */
+    _apply(json) {
+      if (json.id != null) this.id = json.id;
+      this.cid = json.cid;
+      this.from = json.from;
+      if (json.timestamp) this.timestamp = new Date(json.timestamp);
+      this.updatedAt = toDate(json.updatedAt);
+      this.deliveredAt = toDate(json.deliveredAt);
+      this.status = statusOf(json.status);
+      this.mentionList = json.mentionList || [];
+      this.mentionedAll = Boolean(json.mentionedAll);
+      this._mentioned = Boolean(json.mentioned);
+      this.transient = Boolean(json.transient);
+      return this;
+    }
+  }
+
+  /** A binary message. */
+  class BinaryMessage extends Message {
+    constructor(buffer) {
+      super(buffer);
+    }
+    get buffer() {
+      return this.content;
+    }
+    set buffer(value) {
+      this.content = value;
+    }
+    _content() {
+      const bytes = new Uint8Array(this.content);
+      let text = '';
+      for (let i = 0; i < bytes.length; i += 1) text += String.fromCharCode(bytes[i]);
+      return { bin: btoa(text) };
+    }
+  }
+
+  const messageClasses = new Map();
+
+  /** A typed message (`_lctype`, `_lctext`, `_lcattrs`). */
+  class TypedMessage extends Message {
+    constructor() {
+      super(null);
+      this._text = undefined;
+      this._attributes = undefined;
+      this._extra = {};
+    }
+    get type() {
+      return this.constructor.TYPE;
+    }
+    get text() {
+      return this._text;
+    }
+    set text(value) {
+      this._text = value;
+    }
+    get attributes() {
+      return this._attributes;
+    }
+    set attributes(value) {
+      this._attributes = value;
+    }
+    get summary() {
+      return this.text;
+    }
+    setText(text) {
+      this._text = text;
+      return this;
+    }
+    getText() {
+      return this._text;
+    }
+    setAttributes(attributes) {
+      this._attributes = attributes;
+      return this;
+    }
+    getAttributes() {
+      return this._attributes;
+    }
+    getPayload() {
+      const payload = { ...this._extra, _lctype: this.type };
+      if (this._text !== undefined) payload._lctext = this._text;
+      if (this._attributes !== undefined) payload._lcattrs = this._attributes;
+      return payload;
+    }
+    static parse(json, message) {
+      const m = message || new this();
+      const { _lctype, _lctext, _lcattrs, ...extra } = json;
+      m._text = _lctext;
+      m._attributes = _lcattrs;
+      m._extra = extra;
+      return m;
+    }
+  }
+  TypedMessage.TYPE = 0;
+
+  /** A text message (`_lctype: -1`). */
+  class TextMessage extends TypedMessage {
+    constructor(text = '') {
+      super();
+      this.setText(text);
+    }
+  }
+  TextMessage.TYPE = -1;
+
+  /** The content of a recalled message (`_lctype: -127`). */
+  class RecalledMessage extends TypedMessage {
+    get summary() {
+      return '[该消息已撤回]';
+    }
+  }
+  RecalledMessage.TYPE = -127;
+
+  for (const cls of [TextMessage, RecalledMessage]) messageClasses.set(cls.TYPE, cls);
+
+  /** Builds the right message class for a core message. */
+  function parseMessage(json) {
+    let message;
+    if (json.content && typeof json.content === 'object') {
+      const Cls = messageClasses.get(json.content._lctype);
+      message = Cls ? Cls.parse(json.content) : TypedMessage.parse(json.content, new (typed(json.content._lctype))());
+    } else if (json.bin != null) {
+      const raw = atob(json.bin);
+      const bytes = new Uint8Array(raw.length);
+      for (let i = 0; i < raw.length; i += 1) bytes[i] = raw.charCodeAt(i);
+      message = new BinaryMessage(bytes.buffer);
+    } else {
+      message = new Message(json.text);
+    }
+    return message._apply(json);
+  }
+
+  /** An anonymous TypedMessage subclass for an unregistered `_lctype`. */
+  function typed(type) {
+    class Unknown extends TypedMessage {}
+    Unknown.TYPE = type;
+    return Unknown;
+  }
+
+  /** Registers a message class for a `_lctype` (as `@messageType(type)` does). */
+  function messageType(type) {
+    return (target) => {
+      target.TYPE = type;
+      messageClasses.set(type, target);
+      return target;
+    };
+  }
+
+  /** Kept for compatibility: custom fields are carried as they come. */
+  function messageField(fields) {
+    return (target) => {
+      target._fields = fields;
+      return target;
+    };
+  }
+
+  // ---- conversations --------------------------------------------------------------------------
+
+  /** Queries conversations with the official operators; `find()` runs it on the server. */
+  class ConversationQuery {
+    constructor(client, base = {}) {
+      this._client = client;
+      this._where = { ...base };
+      this._sort = [];
+      this._limit = undefined;
+      this._skip = undefined;
+      this._compact = false;
+      this._refresh = false;
+    }
+    static and(...queries) {
+      const q = new ConversationQuery(queries[0] && queries[0]._client);
+      q._where = { $and: queries.map((x) => x._where) };
+      return q;
+    }
+    static or(...queries) {
+      const q = new ConversationQuery(queries[0] && queries[0]._client);
+      q._where = { $or: queries.map((x) => x._where) };
+      return q;
+    }
+    _cond(key, op, value) {
+      const current = this._where[key];
+      const entry = current && typeof current === 'object' && !Array.isArray(current) && !current.__type ? current : {};
+      entry[op] = value;
+      this._where[key] = entry;
+      return this;
+    }
+    equalTo(key, value) {
+      this._where[key] = value instanceof Date ? { __type: 'Date', iso: value.toISOString() } : value;
+      return this;
+    }
+    notEqualTo(key, value) { return this._cond(key, '$ne', value); }
+    lessThan(key, value) { return this._cond(key, '$lt', value); }
+    lessThanOrEqualTo(key, value) { return this._cond(key, '$lte', value); }
+    greaterThan(key, value) { return this._cond(key, '$gt', value); }
+    greaterThanOrEqualTo(key, value) { return this._cond(key, '$gte', value); }
+    exists(key) { return this._cond(key, '$exists', true); }
+    doesNotExist(key) { return this._cond(key, '$exists', false); }
+    containedIn(key, values) { return this._cond(key, '$in', values); }
+    notContainsIn(key, values) { return this._cond(key, '$nin', values); }
+    containsAll(key, values) { return this._cond(key, '$all', values); }
+    containsMembers(ids) { return this.containsAll('m', ids); }
+    withMembers(ids, includeSelf) {
+      const all = new Set(ids);
+      if (includeSelf && this._client) all.add(this._client.id);
+      this.sizeEqualTo('m', all.size);
+      return this.containsMembers([...all]);
+    }
+    sizeEqualTo(key, size) { return this._cond(key, '$size', size); }
+    contains(key, text) { return this._cond(key, '$regex', quote(text)); }
+    startsWith(key, text) { return this._cond(key, '$regex', `^${quote(text)}`); }
+    endsWith(key, text) { return this._cond(key, '$regex', `${quote(text)}$`); }
+    matches(key, regex) {
+      this._cond(key, '$regex', regex instanceof RegExp ? regex.source : regex);
+      if (regex instanceof RegExp && regex.flags) this._where[key].$options = regex.flags;
+      return this;
+    }
+    limit(n) { this._limit = n; return this; }
+    skip(n) { this._skip = n; return this; }
+    ascending(key) { this._sort = [key]; return this; }
+    addAscending(key) { this._sort.push(key); return this; }
+    descending(key) { this._sort = [`-${key}`]; return this; }
+    addDescending(key) { this._sort.push(`-${key}`); return this; }
+    compact(enabled = true) { this._compact = enabled; return this; }
+    withLastMessagesRefreshed(enabled = true) { this._refresh = enabled; return this; }
+    find() {
+      const client = this._client;
+      const query = { where: this._where, sort: this._sort, limit: this._limit, skip: this._skip,
+        compact: this._compact, withLastMessagesRefreshed: this._refresh };
+      return client._request((core) => core.query(client.id, JSON.stringify(query)))
+        .then((ok) => ok.conversations.map((c) => client._upsert(c)));
+    }
+    first() {
+      return this.limit(1).find().then((list) => list[0]);
+    }
+  }
+
+  const quote = (text) => `\\Q${text.replace(/\\E/g, '\\E\\\\E\\Q')}\\E`;
+
+  /** What conversations share: messages, unread counts, receipts and the member events. */
+  class ConversationBase extends EventEmitter {
+    constructor(client, id) {
+      super();
+      Object.defineProperty(this, '_client', { value: client, enumerable: false });
+      this.id = id;
+      this.members = [];
+      this.lastMessage = undefined;
+      this.lastMessageAt = undefined;
+      this.lastDeliveredAt = undefined;
+      this.lastReadAt = undefined;
+      this.unreadMessagesCount = 0;
+      this.unreadMessagesMentioned = false;
+    }
+    _apply(json) {
+      this.members = json.members;
+      if (json.lastMessage) this.lastMessage = parseMessage(json.lastMessage);
+      this.lastMessageAt = toDate(json.lastMessageAt);
+      this.lastDeliveredAt = toDate(json.lastDeliveredAt);
+      this.lastReadAt = toDate(json.lastReadAt);
+      this.unreadMessagesCount = json.unreadMessagesCount;
+      this.unreadMessagesMentioned = json.unreadMessagesMentioned;
+      return this;
+    }
+    _call(f) {
+      const client = this._client;
+      return client._request((core) => f(core, client.id, this.id)).then((ok) => {
+        client._refresh(this.id);
+        return ok;
+      });
+    }
+    /** Sends `message`; resolves to the same object with `id`, `timestamp` and `status` set. */
+    send(message, options = {}) {
+      const defaults = message.constructor.sendOptions || {};
+      const opts = { ...defaults, ...options, mentionList: message.mentionList, mentionedAll: message.mentionedAll };
+      message.cid = this.id;
+      message.from = this._client.id;
+      message.status = MessageStatus.SENDING;
+      return this._call((core, me, cid) => core.send(me, cid, JSON.stringify(message._content()), JSON.stringify(opts)))
+        .then((ok) => message._apply(ok.message), (error) => {
+          message.status = MessageStatus.FAILED;
+          throw error;
+        });
+    }
+    /** History, newest page by default, ascending by time. */
+    queryMessages(options = {}) {
+      const ms = (d) => (d == null ? undefined : +d);
+      const o = {
+        startTime: ms(options.startTime ?? options.beforeTime),
+        startMessageId: options.startMessageId ?? options.beforeMessageId,
+        startClosed: options.startClosed,
+        endTime: ms(options.endTime ?? options.afterTime),
+        endMessageId: options.endMessageId ?? options.afterMessageId,
+        endClosed: options.endClosed,
+        limit: options.limit,
+        type: options.type,
+        direction: options.direction,
+      };
+      return this._call((core, me, cid) => core.queryMessages(me, cid, JSON.stringify(o)))
+        .then((ok) => ok.messages.map(parseMessage));
+    }
+    /** Pages backwards through history. */
+    createMessagesIterator({ beforeTime, beforeMessageId, limit } = {}) {
+      let cursor = { beforeTime, beforeMessageId };
+      let done = false;
+      return {
+        next: () => {
+          if (done) return Promise.resolve({ done: true, value: [] });
+          return this.queryMessages({ ...cursor, limit }).then((page) => {
+            if (page.length === 0 || (limit && page.length < limit)) done = true;
+            if (page.length) cursor = { beforeTime: page[0].timestamp, beforeMessageId: page[0].id };
+            return { done: page.length === 0, value: page };
+          });
+        },
+      };
+    }
+    /** Marks everything read. */
+    read() {
+      return this._call((core, me, cid) => core.read(me, cid)).then(() => this);
+    }
+    /** Recalls a sent message; resolves to a RecalledMessage. */
+    recall(message) {
+      return this._call((core, me) => core.recall(me, JSON.stringify(pointer(message, this.id))))
+        .then((ok) => parseMessage(ok.message));
+    }
+    /** Replaces a sent message with `newMessage`. */
+    update(message, newMessage) {
+      return this._call((core, me) =>
+        core.edit(me, JSON.stringify(pointer(message, this.id)), JSON.stringify(newMessage._content())))
+        .then((ok) => {
+          newMessage._apply(ok.message);
+          return newMessage;
+        });
+    }
+    /** Member count. */
+    count() {
+      return this._call((core, me, cid) => core.count(me, cid)).then((ok) => ok.count);
+    }
+    /** Receipt timestamps of a 2-member conversation. */
+    fetchReceiptTimestamps() {
+      return this._call((core, me, cid) => core.fetchReceiptTimestamps(me, cid)).then(() => this);
+    }
+    toJSON() {
+      return { id: this.id, members: this.members, lastMessageAt: this.lastMessageAt,
+        unreadMessagesCount: this.unreadMessagesCount };
+    }
+    toFullJSON() {
+      return this.toJSON();
+    }
+  }
+
+  const pointer = (message, cid) => ({
+    id: message.id,
+    cid: message.cid || cid,
+    from: message.from,
+    timestamp: +message.timestamp,
+    mentionList: message.mentionList,
+    mentionedAll: message.mentionedAll,
+    ...(message._content ? message._content() : {}),
+  });
+
+  /** A stored conversation with attributes and membership. */
+  class PersistentConversation extends ConversationBase {
+    constructor(client, id) {
+      super(client, id);
+      this.name = undefined;
+      this.creator = undefined;
+      this.createdAt = undefined;
+      this.updatedAt = undefined;
+      this.mutedMembers = [];
+      this.muted = false;
+      this.system = false;
+      this.transient = false;
+      Object.defineProperty(this, '_attributes', { value: {}, writable: true, enumerable: false });
+      Object.defineProperty(this, '_pending', { value: {}, writable: true, enumerable: false });
+    }
+    _apply(json) {
+      super._apply(json);
+      this.name = json.name ?? undefined;
+      this.creator = json.creator ?? undefined;
+      this.createdAt = json.createdAt ? new Date(json.createdAt) : undefined;
+      this.updatedAt = json.updatedAt ? new Date(json.updatedAt) : undefined;
+      this.mutedMembers = json.mutedMembers;
+      this.muted = json.mutedMembers.includes(this._client.id);
+      this.system = json.kind === 'service';
+      this.transient = json.kind === 'chatroom';
+      this._attributes = json.attributes;
+      return this;
+    }
+    /** An attribute (dotted paths allowed), as `get('attr.color')`. */
+    get(key) {
+      const top = { name: this.name, creator: this.creator, members: this.members, ...this._attributes };
+      return key.split('.').reduce((value, part) => (value == null ? undefined : value[part]), top);
+    }
+    /** Stages an attribute change for `save()`. */
+    set(key, value) {
+      this._pending[key] = value;
+      return this;
+    }
+    /** Saves staged attributes. */
+    save() {
+      const changes = this._pending;
+      this._pending = {};
+      return this._call((core, me, cid) => core.update(me, cid, JSON.stringify(changes))).then(() => this);
+    }
+    /** Refreshes from the server. */
+    fetch() {
+      return this._call((core, me, cid) => core.getConversation(me, cid)).then(() => this);
+    }
+    mute() { return this._call((core, me, cid) => core.mute(me, cid)).then(() => this); }
+    unmute() { return this._call((core, me, cid) => core.unmute(me, cid)).then(() => this); }
+    /** Invites members; resolves to `{successfulClientIds, failures}`. */
+    add(ids) { return this._call((core, me, cid) => core.add(me, cid, ids)).then(partial); }
+    /** Removes members; resolves to `{successfulClientIds, failures}`. */
+    remove(ids) { return this._call((core, me, cid) => core.remove(me, cid, ids)).then(partial); }
+    join() { return this._call((core, me, cid) => core.join(me, cid)).then(() => this); }
+    quit() { return this._call((core, me, cid) => core.quit(me, cid)).then(() => this); }
+  }
+
+  function partial(ok) {
+    return {
+      successfulClientIds: ok.successfulClientIds,
+      failures: ok.failures.map((f) => Object.assign(new RealtimeError(f), { clientIds: f.clientIds })),
+    };
+  }
+
+  /** A normal conversation. */
+  class Conversation extends PersistentConversation {
+    /** Changes a member's role (`Manager`/`Member`). */
+    updateMemberRole(memberId, role) {
+      return this._call((core, me, cid) => core.updateMemberRole(me, cid, memberId, role)).then(() => this);
+    }
+  }
+  /** A chat room (transient conversation). */
+  class ChatRoom extends PersistentConversation {}
+  /** A service conversation. */
+  class ServiceConversation extends PersistentConversation {
+    subscribe() { return this.join(); }
+    unsubscribe() { return this.quit(); }
+  }
+  /** A temporary conversation. */
+  class TemporaryConversation extends ConversationBase {
+    _apply(json) {
+      super._apply(json);
+      this.ttl = json.ttl;
+      return this;
+    }
+  }
+
+  const KINDS = { normal: Conversation, chatroom: ChatRoom, service: ServiceConversation, temporary: TemporaryConversation };
+
+  // ---- client ---------------------------------------------------------------------------------
+
+  /** A signed-in client (peer id) on a Realtime connection. */
+  class IMClient extends EventEmitter {
+    constructor(realtime, id) {
+      super();
+      Object.defineProperty(this, '_realtime', { value: realtime, enumerable: false });
+      Object.defineProperty(this, '_conversations', { value: new Map(), enumerable: false });
+      this.id = id;
+    }
+    _request(f) {
+      return this._realtime._request(f);
+    }
+    /** The Conversation object for a core conversation JSON (one object per id). */
+    _upsert(json) {
+      let conv = this._conversations.get(json.id);
+      const Cls = KINDS[json.kind] || Conversation;
+      if (!conv || !(conv instanceof Cls)) {
+        conv = new Cls(this, json.id);
+        this._conversations.set(json.id, conv);
+      }
+      return conv._apply(json);
+    }
+    _refresh(cid) {
+      const json = this._realtime._core && this._realtime._core.conversation(this.id, cid);
+      return json ? this._upsert(JSON.parse(json)) : this._conversations.get(cid);
+    }
+    /** Creates a conversation (`unique` by default, as the official SDK). */
+    createConversation({ members = [], name, transient, unique, ...attributes } = {}) {
+      const options = { members, name, transient, unique, attributes };
+      return this._request((core) => core.createConversation(this.id, JSON.stringify(options)))
+        .then((ok) => this._refresh(ok.conversation.id) || this._upsert(ok.conversation));
+    }
+    /** Creates a chat room. */
+    createChatRoom({ name, ...attributes } = {}) {
+      return this.createConversation({ name, transient: true, ...attributes });
+    }
+    /** Creates a temporary conversation. */
+    createTemporaryConversation({ members = [], ttl } = {}) {
+      const options = { members, ttl: ttl || 86400 };
+      return this._request((core) => core.createConversation(this.id, JSON.stringify(options)))
+        .then((ok) => this._refresh(ok.conversation.id) || this._upsert(ok.conversation));
+    }
+    /** A conversation by id (from the cache unless `noCache`). */
+    getConversation(id, noCache = false) {
+      const cached = this._conversations.get(id);
+      if (cached && !noCache && cached.members.length) return Promise.resolve(cached);
+      return this._request((core) => core.getConversation(this.id, id)).then((ok) => {
+        const found = ok && ok.conversations && ok.conversations[0];
+        return found ? this._refresh(found.id) || this._upsert(found) : null;
+      });
+    }
+    /** Several conversations by id. */
+    getConversations(ids, noCache = false) {
+      return Promise.all(ids.map((id) => this.getConversation(id, noCache)));
+    }
+    getQuery() { return new ConversationQuery(this); }
+    getChatRoomQuery() { return new ConversationQuery(this, { tr: true }); }
+    getServiceConversationQuery() { return new ConversationQuery(this, { sys: true }); }
+    /** Which of `clientIds` are online. */
+    ping(clientIds) {
+      return this._request((core) => core.ping(this.id, clientIds)).then((ok) => ok.online);
+    }
+    /** Marks conversations read. */
+    markAllAsRead(conversations) {
+      return Promise.all(conversations.map((c) => c.read()));
+    }
+    /** Signs out. */
+    close() {
+      return this._request((core) => core.close(this.id)).then(() => {
+        this._realtime._clients.delete(this.id);
+        this._realtime._maybeStop();
+        this.emit(Event.CLOSE, { code: 0, reason: 'closed' });
+      });
+    }
+  }
+
+  // ---- realtime -------------------------------------------------------------------------------
+
+  const CONNECTION_EVENTS = new Set(['disconnect', 'schedule', 'retry', 'reconnect', 'offline', 'online']);
+
+  /** The entry point: one connection shared by the clients it creates. */
+  class Realtime extends EventEmitter {
+    constructor(options = {}) {
+      super();
+      if (!options.appId) throw new TypeError('appId required');
+      this._options = { ...options };
+      Object.defineProperty(this, '_core', { value: null, writable: true, enumerable: false });
+      Object.defineProperty(this, '_pending', { value: new Map(), enumerable: false });
+      Object.defineProperty(this, '_clients', { value: new Map(), enumerable: false });
+      Object.defineProperty(this, '_opening', { value: new Map(), enumerable: false });
+    }
+    _ensureCore() {
+      if (this._core) return this._core;
+      const { appId, RTMServers, server } = this._options;
+      const servers = RTMServers ? [].concat(RTMServers) : [];
+      let router = null;
+      if (!servers.length) {
+        if (typeof server === 'string') router = server;
+        else if (server && server.RTMRouter) router = server.RTMRouter;
+        else router = `https://${appId.slice(0, 8).toLowerCase()}.rtm.lncldglobal.com`;
+        if (!/^https?:\/\//.test(router)) router = `https://${router}`;
+      }
+      this._core = new Core(appId, servers, router, (json) => this._dispatch(JSON.parse(json)));
+      return this._core;
+    }
+    _request(f) {
+      return new Promise((resolve, reject) => {
+        const core = this._ensureCore();
+        // Register before the call: the core may answer synchronously (local errors).
+        const slot = { resolve, reject, id: null };
+        const outer = this._pending.get('next');
+        this._pending.set('next', slot);
+        let id;
+        try {
+          id = f(core);
+        } finally {
+          if (outer) this._pending.set('next', outer);
+          else this._pending.delete('next');
+        }
+        if (slot.done) {
+          if (slot.error) reject(slot.error);
+          else resolve(slot.ok);
+          return;
+        }
+        this._pending.set(id, slot);
+      });
+    }
+    _dispatch(events) {
+      for (const event of events) {
+        try {
+          this._handle(event);
+        } catch (error) {
+          setTimeout(() => {
+            throw error;
+          });
+        }
+      }
+    }
+    _handle(e) {
+      if (e.type === 'response') {
+        let slot = this._pending.get(e.request);
+        if (slot) this._pending.delete(e.request);
+        else {
+          slot = this._pending.get('next');
+          if (!slot || slot.done) return;
+          slot.done = true;
+          slot.ok = e.ok;
+          slot.error = e.error && new RealtimeError(e.error);
+          return;
+        }
+        if (e.error) slot.reject(new RealtimeError(e.error));
+        else slot.resolve(e.ok);
+        return;
+      }
+      if (e.type === 'connected') return;
+      if (CONNECTION_EVENTS.has(e.type)) {
+        const args = e.type === 'schedule' ? [e.attempt, e.delay] : [];
+        if (e.type === 'reconnect' && e.client) {
+          const client = this._clients.get(e.client);
+          if (client) client.emit(Event.RECONNECT);
+          return;
+        }
+        this.emit(e.type, ...args);
+        if (e.type === 'schedule') this.emit(Event.RETRY, e.attempt);
+        for (const client of this._clients.values()) {
+          client.emit(e.type, ...args);
+          if (e.type === 'schedule') client.emit(Event.RETRY, e.attempt);
+        }
+        return;
+      }
+      const client = e.client && this._clients.get(e.client);
+      if (!client) return;
+      const conv = e.cid ? client._refresh(e.cid) || client._upsert({ id: e.cid, kind: 'normal', members: [],
+        mutedMembers: [], attributes: {}, unreadMessagesCount: 0 }) : undefined;
+      switch (e.type) {
+        case 'message': {
+          const message = parseMessage(e.message);
+          client.emit(Event.MESSAGE, message, conv);
+          conv.emit(Event.MESSAGE, message);
+          return;
+        }
+        case 'messagerecall':
+        case 'messageupdate': {
+          const message = parseMessage(e.message);
+          const reason = e.reason ? { code: e.reason.code, detail: e.reason.reason } : undefined;
+          client.emit(e.type, message, conv, reason);
+          conv.emit(e.type, message, reason);
+          return;
+        }
+        case 'unreadmessagescountupdate':
+          client.emit(e.type, e.cids.map((cid) => client._refresh(cid)).filter(Boolean));
+          return;
+        case 'lastdeliveredatupdate':
+        case 'lastreadatupdate':
+          conv.emit(e.type);
+          return;
+        case 'receipt':
+          return;
+        case 'conversationinfoupdated':
+          client.emit(e.type, e.payload, conv);
+          conv.emit(Event.INFO_UPDATED, e.payload);
+          return;
+        case 'close':
+        case 'conflict':
+          this._clients.delete(client.id);
+          client.emit(e.type, e.payload);
+          return;
+        case 'reconnecterror':
+          client.emit(e.type, new RealtimeError(e.error));
+          return;
+        case 'unhandledmessage':
+          client.emit(e.type, e.payload);
+          return;
+        default:
+          // Member events: on the client with the conversation, and on the conversation.
+          if (conv) {
+            client.emit(e.type, e.payload, conv);
+            conv.emit(e.type, e.payload);
+          }
+      }
+    }
+    /** Signs `id` in; the same id gives the same client. */
+    createIMClient(id, options = {}, legacyTag) {
+      if (typeof options === 'string') options = { tag: options };
+      const clientId = typeof id === 'object' && id && id.id ? id.id : id;
+      if (this._opening.has(clientId)) return this._opening.get(clientId);
+      const token = id && typeof id.getSessionToken === 'function' ? id.getSessionToken() : undefined;
+      const tag = options.tag || legacyTag;
+      const client = new IMClient(this, clientId);
+      this._clients.set(clientId, client);
+      const opening = this._request((core) => core.open(clientId, tag, token)).then(() => client, (error) => {
+        this._clients.delete(clientId);
+        this._opening.delete(clientId);
+        this._maybeStop();
+        throw error;
+      });
+      this._opening.set(clientId, opening);
+      return opening;
+    }
+    /** Registers message classes. */
+    register(classes) {
+      for (const cls of [].concat(classes)) messageClasses.set(cls.TYPE, cls);
+    }
+    /** Tells the core the network came back or went away (browsers do this from `window`). */
+    retry() {
+      if (this._core) {
+        this._core.setOnline(false);
+        this._core.setOnline(true);
+      }
+      return 0;
+    }
+    pause() {
+      if (this._core) this._core.setOnline(false);
+    }
+    resume() {
+      if (this._core) this._core.setOnline(true);
+    }
+    _maybeStop(force = false) {
+      if (!this._core || (!force && (this._clients.size > 0 || this._pending.size > 0))) return;
+      this._core.shutdown();
+      this._core.free();
+      this._core = null;
+      this._opening.clear();
+      const pending = [...this._pending.values()];
+      this._pending.clear();
+      for (const slot of pending) {
+        slot.reject(new RealtimeError({ code: 1000, name: 'CONNECTION_CLOSED', message: 'connection closed' }));
+      }
+    }
+    /** Closes every client and the connection (chinwag extension, handy in tests and pages). */
+    close() {
+      return Promise.all([...this._clients.values()].map((c) => c.close().catch(() => {})))
+        .then(() => this._maybeStop(true));
+    }
+    static defineConversationProperty(prop, descriptor) {
+      Object.defineProperty(PersistentConversation.prototype, prop, descriptor || {
+        get() { return this.get(prop); },
+        set(value) { this.set(prop, value); },
+      });
+      return Conversation;
+    }
+  }
+
+  return {
+    Realtime, IMClient, Conversation, ChatRoom, ServiceConversation, TemporaryConversation, ConversationBase,
+    ConversationQuery, Message, BinaryMessage, TypedMessage, TextMessage, RecalledMessage, messageType,
+    messageField, Event, MessageStatus, MessagePriority, MessageQueryDirection, ConversationMemberRole, ErrorCode,
+    EventEmitter, RealtimeError,
+  };
+}

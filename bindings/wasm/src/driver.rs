@@ -1,0 +1,496 @@
+//! The browser/Node driver: one [`Engine`], one `WebSocket`, one timer, the clock.
+//!
+//! It follows the core's contract literally: after every input or command it drains `poll_transmit`
+//! (written to the socket in order), `poll_action` (connect, fetch the route, close) and `poll_event`
+//! (handed to JavaScript as one JSON array per drain, after the engine is released so that handlers
+//! may call back in), then re-arms its single `setTimeout` from `poll_timeout`.
+
+// wasm-bindgen's generated glue for exported types and imported functions is beyond our lints'
+// reach (it names `unsafe` internals and generated items without docs).
+#![allow(missing_docs, unreachable_pub)]
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use chinwag_core::{Action, ClientOptions, Engine, Frame, Instant, Options};
+use js_sys::{Function, Reflect, Uint8Array};
+use serde_json::Value;
+use wasm_bindgen::JsCast as _;
+use wasm_bindgen::prelude::*;
+use web_sys::{BinaryType, WebSocket};
+
+use crate::convert;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(callback: &Function, ms: f64) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+    /// A promise, seen only through `then` (js-sys's typed `then` wants Rust closures).
+    type Thenable;
+    #[wasm_bindgen(js_name = fetch)]
+    fn fetch(url: &str) -> Thenable;
+    #[wasm_bindgen(method, js_name = then)]
+    fn then(this: &Thenable, ok: &JsValue, error: &JsValue) -> Thenable;
+}
+
+type Callback = Closure<dyn FnMut(JsValue)>;
+
+/// The socket's handlers, kept alive as long as the socket.
+struct Socket {
+    ws: WebSocket,
+    _handlers: [Callback; 4],
+}
+
+struct Driver {
+    engine: Engine,
+    origin: f64,
+    socket: Option<Socket>,
+    /// Bumped for every socket, so that late callbacks of an old one are ignored.
+    generation: u32,
+    timer: Option<JsValue>,
+    timer_callback: Option<Closure<dyn FnMut()>>,
+    window_handlers: Vec<Callback>,
+}
+
+struct Shared {
+    driver: RefCell<Driver>,
+    on_events: Function,
+}
+
+/// One connection to a chinwag/LeanCloud RTM server hosting any number of clients; the JS layer's
+/// `Realtime` owns one. Every command returns a request id answered by a `response` event.
+#[wasm_bindgen]
+pub struct Core {
+    shared: Rc<Shared>,
+}
+
+fn parse(json: &str) -> Value {
+    serde_json::from_str(json).unwrap_or(Value::Null)
+}
+
+fn now_of(driver: &Driver) -> Instant {
+    let elapsed = (performance_now() - driver.origin).max(0.0);
+    // Truncation to whole milliseconds is the intent.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Instant::from_millis(elapsed as u64)
+}
+
+/// Runs `f` on the engine, drains it and hands the events to JavaScript.
+fn step<R>(shared: &Rc<Shared>, f: impl FnOnce(&mut Engine, Instant) -> R) -> R {
+    step_driver(shared, |driver, now| f(&mut driver.engine, now))
+}
+
+/// Like [`step`], with the whole driver.
+fn step_driver<R>(shared: &Rc<Shared>, f: impl FnOnce(&mut Driver, Instant) -> R) -> R {
+    let (result, events) = {
+        let Ok(mut driver) = shared.driver.try_borrow_mut() else {
+            // Unreachable by construction (events are delivered after the borrow ends); be safe.
+            wasm_bindgen::throw_str("chinwag: re-entrant engine call");
+        };
+        let now = now_of(&driver);
+        let result = f(&mut driver, now);
+        let events = drain(shared, &mut driver);
+        (result, events)
+    };
+    if !events.is_empty() {
+        let json = Value::Array(events).to_string();
+        let _ = shared.on_events.call1(&JsValue::NULL, &JsValue::from_str(&json));
+    }
+    result
+}
+
+fn drain(shared: &Rc<Shared>, driver: &mut Driver) -> Vec<Value> {
+    let mut events = Vec::new();
+    loop {
+        let mut progressed = false;
+        while let Some(frame) = driver.engine.poll_transmit() {
+            progressed = true;
+            let Some(socket) = &driver.socket else { continue };
+            let sent = match frame {
+                Frame::Binary(bytes) => socket.ws.send_with_u8_array(&bytes),
+                Frame::Text(text) => socket.ws.send_with_str(&text),
+            };
+            if sent.is_err() {
+                close_socket(driver);
+                let now = now_of(driver);
+                driver.engine.handle_disconnected(None, now);
+            }
+        }
+        while let Some(action) = driver.engine.poll_action() {
+            progressed = true;
+            act(shared, driver, action);
+        }
+        while let Some(event) = driver.engine.poll_event() {
+            progressed = true;
+            events.push(convert::event_json(event));
+        }
+        if !progressed {
+            break;
+        }
+    }
+    rearm(shared, driver);
+    events
+}
+
+fn rearm(shared: &Rc<Shared>, driver: &mut Driver) {
+    if let Some(id) = driver.timer.take() {
+        clear_timeout(&id);
+    }
+    let Some(at) = driver.engine.poll_timeout() else {
+        return;
+    };
+    #[allow(clippy::cast_precision_loss)]
+    let delay = (driver.origin + at.as_millis() as f64 - performance_now()).max(0.0);
+    let callback = driver.timer_callback.get_or_insert_with(|| {
+        let weak = Rc::downgrade(shared);
+        Closure::new(move || {
+            if let Some(shared) = weak.upgrade() {
+                if let Ok(mut driver) = shared.driver.try_borrow_mut() {
+                    driver.timer = None;
+                }
+                step(&shared, Engine::handle_timeout);
+            }
+        })
+    });
+    driver.timer = Some(set_timeout(callback.as_ref().unchecked_ref(), delay + 1.0));
+}
+
+fn close_socket(driver: &mut Driver) {
+    if let Some(socket) = driver.socket.take() {
+        socket.ws.set_onopen(None);
+        socket.ws.set_onmessage(None);
+        socket.ws.set_onclose(None);
+        socket.ws.set_onerror(None);
+        let _ = socket.ws.close();
+    }
+}
+
+/// A socket callback that runs only while its socket is the current one.
+fn socket_callback(
+    weak: &Weak<Shared>,
+    generation: u32,
+    mut f: impl FnMut(&mut Driver, Instant, &JsValue) + 'static,
+) -> Callback {
+    let weak = weak.clone();
+    Closure::new(move |event: JsValue| {
+        let Some(shared) = weak.upgrade() else { return };
+        if shared.driver.borrow().generation != generation {
+            return;
+        }
+        step_driver(&shared, |driver, now| f(driver, now, &event));
+    })
+}
+
+fn act(shared: &Rc<Shared>, driver: &mut Driver, action: Action) {
+    match action {
+        Action::Connect { url, protocol, .. } => {
+            close_socket(driver);
+            driver.generation = driver.generation.wrapping_add(1);
+            let generation = driver.generation;
+            let Ok(ws) = WebSocket::new_with_str(&url, &protocol) else {
+                let now = now_of(driver);
+                driver.engine.handle_disconnected(None, now);
+                return;
+            };
+            ws.set_binary_type(BinaryType::Arraybuffer);
+            let weak = Rc::downgrade(shared);
+            let on_open = socket_callback(&weak, generation, |d, now, _| d.engine.handle_connected(now));
+            let on_message = socket_callback(&weak, generation, |d, now, event| {
+                let Ok(data) = Reflect::get(event, &JsValue::from_str("data")) else {
+                    return;
+                };
+                let _ = match data.as_string() {
+                    Some(text) => d.engine.handle_frame(&Frame::Text(text), now),
+                    None => d.engine.handle_bytes(&Uint8Array::new(&data).to_vec(), now),
+                };
+            });
+            let closed = |d: &mut Driver, now: Instant, event: &JsValue| {
+                // The socket is gone: later callbacks of it (error after close) are stale.
+                close_socket(d);
+                d.generation = d.generation.wrapping_add(1);
+                let code = Reflect::get(event, &JsValue::from_str("code"))
+                    .ok()
+                    .and_then(|c| c.as_f64());
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                d.engine.handle_disconnected(code.map(|c| c as u16), now);
+            };
+            let on_close = socket_callback(&weak, generation, closed);
+            let on_error = socket_callback(&weak, generation, closed);
+            ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+            ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+            ws.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+            driver.socket = Some(Socket {
+                ws,
+                _handlers: [on_open, on_message, on_close, on_error],
+            });
+        }
+        Action::FetchRoute { url } => fetch_route(shared, &url),
+        Action::Close => close_socket(driver),
+    }
+}
+
+/// GETs the RTM router and reports `server`/`secondary` (or the failure) to the engine.
+fn fetch_route(shared: &Rc<Shared>, url: &str) {
+    let weak = Rc::downgrade(shared);
+    let failed = weak.clone();
+    let on_json = Closure::once(move |json: JsValue| {
+        let urls: Vec<String> = ["server", "secondary"]
+            .iter()
+            .filter_map(|key| Reflect::get(&json, &JsValue::from_str(key)).ok()?.as_string())
+            .collect();
+        if let Some(shared) = weak.upgrade() {
+            if urls.is_empty() {
+                step(&shared, Engine::handle_route_failed);
+            } else {
+                step(&shared, |engine, now| engine.handle_route(urls, now));
+            }
+        }
+    })
+    .into_js_value();
+    let on_error = Closure::once(move |_: JsValue| {
+        if let Some(shared) = failed.upgrade() {
+            step(&shared, Engine::handle_route_failed);
+        }
+    })
+    .into_js_value();
+    let to_json = Closure::once(|response: JsValue| -> JsValue {
+        Reflect::get(&response, &JsValue::from_str("json"))
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok())
+            .and_then(|f| f.call0(&response).ok())
+            .unwrap_or(JsValue::NULL)
+    })
+    .into_js_value();
+    let _ = fetch(url)
+        .then(&to_json, &JsValue::UNDEFINED)
+        .then(&on_json, &on_error);
+}
+
+#[wasm_bindgen]
+impl Core {
+    /// Creates the engine for `app_id` with the given WebSocket URLs (or, when empty, the RTM router
+    /// base URL `router`). `on_events` receives each drain's events as a JSON array string.
+    #[wasm_bindgen(constructor)]
+    pub fn new(app_id: &str, servers: Vec<String>, router: Option<String>, on_events: Function) -> Core {
+        let mut options = match router {
+            Some(router) if servers.is_empty() => Options::with_router(app_id, &router),
+            _ => Options::with_servers(app_id, servers),
+        };
+        options.user_agent = concat!("chinwag-js/", env!("CARGO_PKG_VERSION")).to_owned();
+        #[allow(clippy::cast_possible_truncation)]
+        let wall_ms = js_sys::Date::now() as i64;
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64 ^ wall_ms as u64;
+        let origin = performance_now();
+        let shared = Rc::new(Shared {
+            driver: RefCell::new(Driver {
+                engine: Engine::new(options, seed, Instant::from_millis(0), wall_ms),
+                origin,
+                socket: None,
+                generation: 0,
+                timer: None,
+                timer_callback: None,
+                window_handlers: Vec::new(),
+            }),
+            on_events,
+        });
+        watch_network(&shared);
+        Core { shared }
+    }
+
+    fn run(&self, f: impl FnOnce(&mut Engine, Instant) -> chinwag_core::RequestId) -> f64 {
+        #[allow(clippy::cast_precision_loss)]
+        let id = step(&self.shared, f).0 as f64;
+        id
+    }
+
+    /// Signs `client` in (`session/open`).
+    pub fn open(&self, client: &str, tag: Option<String>, session_token: Option<String>) -> f64 {
+        let options = ClientOptions {
+            tag,
+            session_token,
+            ..ClientOptions::default()
+        };
+        self.run(|e, now| e.open_client(client, options, now))
+    }
+
+    /// Signs `client` out.
+    pub fn close(&self, client: &str) -> f64 {
+        self.run(|e, now| e.close_client(client, now))
+    }
+
+    /// Which of `clients` are online.
+    pub fn ping(&self, client: &str, clients: Vec<String>) -> f64 {
+        self.run(|e, now| e.query_online(client, &clients, now))
+    }
+
+    /// Creates a conversation from `{members, name, unique, transient, ttl, attributes}` (JSON).
+    #[wasm_bindgen(js_name = createConversation)]
+    pub fn create_conversation(&self, client: &str, options: &str) -> f64 {
+        let create = convert::create_options(&parse(options));
+        self.run(|e, now| e.create_conversation(client, create, now))
+    }
+
+    /// Runs a conversation query `{where, sort, limit, skip, compact, withLastMessagesRefreshed}`.
+    pub fn query(&self, client: &str, query: &str) -> f64 {
+        let query = convert::query(&parse(query));
+        self.run(|e, now| e.query_conversations(client, &query, now))
+    }
+
+    /// Fetches one conversation by id.
+    #[wasm_bindgen(js_name = getConversation)]
+    pub fn get_conversation(&self, client: &str, cid: &str) -> f64 {
+        self.run(|e, now| e.get_conversation(client, cid, now))
+    }
+
+    /// Adds members (`conv/add`).
+    pub fn add(&self, client: &str, cid: &str, members: Vec<String>) -> f64 {
+        self.run(|e, now| e.add_members(client, cid, &members, now))
+    }
+
+    /// Removes members (`conv/remove`).
+    pub fn remove(&self, client: &str, cid: &str, members: Vec<String>) -> f64 {
+        self.run(|e, now| e.remove_members(client, cid, &members, now))
+    }
+
+    /// Joins a conversation.
+    pub fn join(&self, client: &str, cid: &str) -> f64 {
+        self.run(|e, now| e.join(client, cid, now))
+    }
+
+    /// Quits a conversation.
+    pub fn quit(&self, client: &str, cid: &str) -> f64 {
+        self.run(|e, now| e.quit(client, cid, now))
+    }
+
+    /// Saves attributes (`conv/update`), a JSON object.
+    pub fn update(&self, client: &str, cid: &str, attributes: &str) -> f64 {
+        let attributes = convert::attributes(&parse(attributes));
+        self.run(|e, now| e.update_conversation(client, cid, attributes, now))
+    }
+
+    /// Turns off notifications of the conversation for this client.
+    pub fn mute(&self, client: &str, cid: &str) -> f64 {
+        self.run(|e, now| e.mute(client, cid, now))
+    }
+
+    /// Turns them back on.
+    pub fn unmute(&self, client: &str, cid: &str) -> f64 {
+        self.run(|e, now| e.unmute(client, cid, now))
+    }
+
+    /// Counts members.
+    pub fn count(&self, client: &str, cid: &str) -> f64 {
+        self.run(|e, now| e.count_members(client, cid, now))
+    }
+
+    /// Changes a member's role (`Manager` / `Member`).
+    #[wasm_bindgen(js_name = updateMemberRole)]
+    pub fn update_member_role(&self, client: &str, cid: &str, member: &str, role: &str) -> f64 {
+        self.run(|e, now| e.update_member_role(client, cid, member, role, now))
+    }
+
+    /// Fetches the conversation's receipt timestamps into the cache.
+    #[wasm_bindgen(js_name = fetchReceiptTimestamps)]
+    pub fn fetch_receipt_timestamps(&self, client: &str, cid: &str) -> f64 {
+        self.run(|e, now| e.fetch_receipt_timestamps(client, cid, now))
+    }
+
+    /// Sends `content` (`{data}` or `{bin}`, JSON) with the JS send options (JSON).
+    pub fn send(&self, client: &str, cid: &str, content: &str, options: &str) -> f64 {
+        let content = convert::content(&parse(content));
+        let options = convert::send_options(&parse(options));
+        self.run(|e, now| e.send(client, cid, content, options, now))
+    }
+
+    /// A page of history with the JS `queryMessages` options (JSON).
+    #[wasm_bindgen(js_name = queryMessages)]
+    pub fn query_messages(&self, client: &str, cid: &str, options: &str) -> f64 {
+        let query = convert::history(&parse(options));
+        self.run(|e, now| e.query_messages(client, cid, query, now))
+    }
+
+    /// Recalls a sent message (JSON as the `message` events carry it).
+    pub fn recall(&self, client: &str, message: &str) -> f64 {
+        let message = convert::message(&parse(message));
+        self.run(|e, now| e.recall(client, &message, now))
+    }
+
+    /// Replaces a sent message's content.
+    pub fn edit(&self, client: &str, message: &str, content: &str) -> f64 {
+        let message = convert::message(&parse(message));
+        let content = convert::content(&parse(content));
+        self.run(|e, now| e.edit(client, &message, content, now))
+    }
+
+    /// Marks the conversation read.
+    pub fn read(&self, client: &str, cid: &str) -> f64 {
+        self.run(|e, now| e.read(client, cid, now))
+    }
+
+    /// The engine's cached copy of a conversation (JSON), if any.
+    pub fn conversation(&self, client: &str, cid: &str) -> Option<String> {
+        let driver = self.shared.driver.borrow();
+        driver
+            .engine
+            .conversation(client, cid)
+            .map(|c| convert::conversation_json(c).to_string())
+    }
+
+    /// Every cached conversation of `client` (JSON array).
+    pub fn conversations(&self, client: &str) -> String {
+        let driver = self.shared.driver.borrow();
+        Value::Array(
+            driver
+                .engine
+                .conversations(client)
+                .map(convert::conversation_json)
+                .collect(),
+        )
+        .to_string()
+    }
+
+    /// Tells the engine the network went away or came back (also wired to `window`'s events).
+    #[wasm_bindgen(js_name = setOnline)]
+    pub fn set_online(&self, online: bool) {
+        step(&self.shared, |e, now| e.set_online(online, now));
+    }
+
+    /// Stops: closes the socket and the timer; the object is unusable afterwards.
+    pub fn shutdown(&self) {
+        let mut driver = self.shared.driver.borrow_mut();
+        close_socket(&mut driver);
+        if let Some(id) = driver.timer.take() {
+            clear_timeout(&id);
+        }
+        driver.timer_callback = None;
+        if let Some(window) = web_sys::window() {
+            let handlers = std::mem::take(&mut driver.window_handlers);
+            for (name, handler) in ["online", "offline"].iter().zip(&handlers) {
+                let _ = window.remove_event_listener_with_callback(name, handler.as_ref().unchecked_ref());
+            }
+        }
+    }
+}
+
+/// Feeds `window`'s `online`/`offline` events to the engine, when there is a window.
+fn watch_network(shared: &Rc<Shared>) {
+    let Some(window) = web_sys::window() else { return };
+    let mut handlers = Vec::new();
+    for (name, online) in [("online", true), ("offline", false)] {
+        let weak = Rc::downgrade(shared);
+        let handler: Callback = Closure::new(move |_: JsValue| {
+            if let Some(shared) = weak.upgrade() {
+                step(&shared, |e, now| e.set_online(online, now));
+            }
+        });
+        let _ = window.add_event_listener_with_callback(name, handler.as_ref().unchecked_ref());
+        handlers.push(handler);
+    }
+    shared.driver.borrow_mut().window_handlers = handlers;
+}

@@ -1,0 +1,13 @@
+//! `chinwag-wasm`: the JavaScript front end of chinwag, shipped as the npm package `chinwag`.
+//!
+//! A wasm-bindgen driver ([`Core`], wasm only) runs one `chinwag-core` engine over the host's
+//! `WebSocket`, `setTimeout` and `performance.now()`; the hand-written JS in `js/` gives it the API of
+//! `leancloud-realtime`. No business logic lives here: [`convert`] only reshapes data as JSON.
+
+pub mod convert;
+
+#[cfg(target_family = "wasm")]
+mod driver;
+
+#[cfg(target_family = "wasm")]
+pub use driver::Core;

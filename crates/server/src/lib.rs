@@ -15,6 +15,10 @@
 //! | `--app-id` | `CHINWAG_APP_ID` | `chinwag-local` | the app id clients use |
 //! | `--app-key` | `CHINWAG_APP_KEY` | `chinwag-local-key` | app key; also signs session tokens |
 //! | `--master-key` | `CHINWAG_MASTER_KEY` | none | when set, sign-ins and membership changes must be signed (HMAC-SHA1, LeanCloud's scheme) |
+//! | `--other-app-ids` | `CHINWAG_OTHER_APP_IDS` | none | further app ids accepted (comma-separated); others get 4100 |
+//! | `--allow-any-app-id` | `CHINWAG_ALLOW_ANY_APP_ID` | off | accept any app id (development, tests); sessions, tokens and signatures stay tied to the app id used |
+//! | `--signature-ttl-secs` | `CHINWAG_SIGNATURE_TTL_SECS` | 21600 | how far a signature's timestamp may be from the server clock (6 h: our assumption, LeanCloud's exact window is not documented in our sources) |
+//! | `--rate-burst` / `--rate-per-second` | `CHINWAG_RATE_BURST` / `CHINWAG_RATE_PER_SECOND` | 100 / 50 | per-connection token bucket for `direct`; floods get 4116 (burst 0 disables) |
 //! | `--max-frame-bytes` | `CHINWAG_MAX_FRAME_BYTES` | 65536 | larger WebSocket messages close the connection with 4109 |
 //! | `--max-message-bytes` | `CHINWAG_MAX_MESSAGE_BYTES` | 5120 | larger message contents get an error ack (4109) |
 //! | `--outgoing-queue` | `CHINWAG_OUTGOING_QUEUE` | 1024 | frames queued per connection before a slow client is dropped |
@@ -74,10 +78,12 @@
 //! | system (service) conversations, created over REST | not yet |
 //! | REST `GET /1.1/rtm/notifications`: membership events kept per member, replayed to v5 clients after a re-login (session-token auth) | done |
 //! | REST: `/1.1/rtm/sign`, the IM REST API 1.2 (`REST.md`); 4.3.1 always calls REST over https | not yet |
-//! | signatures (HMAC-SHA1 with the master key) for sign-in, conversation creation, add/join, remove/quit, when `--master-key` is set | done |
-//! | signatures for blacklist changes, timestamp freshness of signatures, rate limits | not yet |
+//! | signatures (HMAC-SHA1 with the master key) for sign-in, conversation creation, add/join, remove/quit and block/unblock (`conversation-block-clients`/`conversation-unblock-clients`, 4.3.1's swapped order too), when `--master-key` is set; stale timestamps refused (4102 / 4302) | done |
+//! | session tokens bound to client id and app id (re-login and REST `X-LC-Id`) | done |
+//! | per-connection rate limit on `direct` (token bucket, 4116) | done |
+//! | per-client rate limits, max clients per connection, max members (4304) | not yet |
 //! | offline push notifications, `goaway`, multi-node, the v1 (`pushOfflineMessages`) offline-message replay | not yet |
-//! | checking the `appId` of `session/open` (any app id is accepted) | not yet |
+//! | checking the `appId` of `session/open` (4100 `session/closed` for other apps; a missing `appId` means the configured one) | done |
 
 pub mod hub;
 pub mod query;
@@ -87,6 +93,6 @@ pub mod storage;
 pub mod time;
 pub mod token;
 
-pub use hub::{ConnId, Hub, HubConfig, Input, NotificationsError, Outgoing};
+pub use hub::{ConnId, Hub, HubConfig, Input, NotificationsError, Outgoing, RateLimit};
 pub use server::{RunningServer, Server, ServerConfig, ServerError};
 pub use storage::{SqliteStorage, Storage, StorageError};

@@ -27,7 +27,7 @@ use axum::http::HeaderMap;
 use axum::routing::get;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::hub::{Hub, HubConfig};
+use crate::hub::{Hub, HubConfig, RateLimit};
 use crate::storage::{SqliteStorage, StorageError};
 use hub_thread::HubEvent;
 
@@ -54,6 +54,15 @@ pub struct ServerConfig {
     pub session_ttl_secs: i32,
     /// The master key; when set, sign-ins and membership changes must be signed with it.
     pub master_key: Option<String>,
+    /// How far signature timestamps may be from the server clock, in seconds.
+    pub signature_ttl_secs: i64,
+    /// App ids accepted besides `app_id`.
+    pub other_app_ids: Vec<String>,
+    /// Accept any app id (development, tests); sessions stay tied to the app id they use.
+    pub allow_any_app_id: bool,
+    /// Per-connection limit on `direct` commands; `None` = unlimited (the default of
+    /// [`ServerConfig::local`]; the binary enables 100 back to back, then 50 a second).
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl ServerConfig {
@@ -70,6 +79,10 @@ impl ServerConfig {
             max_batch: 256,
             session_ttl_secs: 2 * 24 * 3600,
             master_key: None,
+            signature_ttl_secs: crate::hub::DEFAULT_SIGNATURE_TTL_SECS,
+            other_app_ids: Vec::new(),
+            allow_any_app_id: false,
+            rate_limit: None,
         }
     }
 }
@@ -118,6 +131,10 @@ impl Server {
         hub_config.session_ttl_secs = config.session_ttl_secs;
         hub_config.id_seed = random_seed();
         hub_config.signature_key = config.master_key.as_ref().map(|key| key.as_bytes().to_vec());
+        hub_config.signature_ttl_secs = config.signature_ttl_secs;
+        hub_config.other_app_ids = config.other_app_ids.clone();
+        hub_config.allow_any_app_id = config.allow_any_app_id;
+        hub_config.rate_limit = config.rate_limit;
         let hub = Hub::new(hub_config, storage)?;
         let (hub_tx, hub_thread) =
             hub_thread::spawn(hub, config.max_batch.max(1)).map_err(ServerError::Thread)?;
@@ -256,6 +273,7 @@ async fn notifications(
     use axum::response::IntoResponse as _;
     let (reply, answer) = oneshot::channel();
     let event = HubEvent::Notifications {
+        app_id: app_id_header(&headers),
         token: session_token(&headers),
         client_id: query.client_id,
         since: query.start_ts,
@@ -308,6 +326,7 @@ async fn member_infos(
     };
     let (reply, answer) = oneshot::channel();
     let event = HubEvent::MemberInfos {
+        app_id: app_id_header(&headers),
         token: session_token(&headers),
         client_id: query.client_id,
         cid,
@@ -338,6 +357,15 @@ fn session_token(headers: &HeaderMap) -> String {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned()
+}
+
+/// The `X-LC-Id` header, if present.
+fn app_id_header(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("X-LC-Id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
 }
 
 /// `GET /health`.

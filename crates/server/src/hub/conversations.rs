@@ -144,8 +144,8 @@ impl<S: Storage> Hub<S> {
         body: ConvCommand,
         now: i64,
     ) -> HubResult {
-        let app_id = self.config.app_id.clone();
-        if !self.signed(body.s.as_deref(), body.t, body.n.as_deref(), |t, n| {
+        let app_id = self.app_of(conn, client);
+        if !self.signed(body.s.as_deref(), body.t, body.n.as_deref(), now, |t, n| {
             crate::signature::create_message(&app_id, client, &body.m, t, n)
         }) {
             return Err(Fail::Code(ErrorCode::ConversationSignatureFailed, None));
@@ -250,11 +250,19 @@ impl<S: Storage> Hub<S> {
     }
 
     /// Whether an add/remove carries a valid signature for one of `actions` (or none is required).
-    fn membership_signed(&self, body: &ConvCommand, client: &str, cid: &str, actions: &[&str]) -> bool {
-        let app_id = &self.config.app_id;
+    pub(super) fn membership_signed(
+        &self,
+        conn: ConnId,
+        members: &[String],
+        (s, t, n): (Option<&str>, Option<i64>, Option<&str>),
+        (client, cid): (&str, &str),
+        actions: &[&str],
+        now: i64,
+    ) -> bool {
+        let app_id = self.app_of(conn, client);
         actions.iter().any(|action| {
-            self.signed(body.s.as_deref(), body.t, body.n.as_deref(), |t, n| {
-                crate::signature::membership_message(app_id, client, cid, &body.m, t, n, action)
+            self.signed(s, t, n, now, |t, n| {
+                crate::signature::membership_message(&app_id, client, cid, members, t, n, action)
             })
         })
     }
@@ -316,7 +324,14 @@ impl<S: Storage> Hub<S> {
             return Err(Fail::Code(ErrorCode::ConversationMembershipRequired, None));
         }
         // v5 signs adds as `invite`, 4.3.1 as `add`.
-        if !self.membership_signed(&body, client, &cid, &["invite", "add"]) {
+        if !self.membership_signed(
+            conn,
+            &body.m,
+            (body.s.as_deref(), body.t, body.n.as_deref()),
+            (client, &cid),
+            &["invite", "add"],
+            now,
+        ) {
             return Err(Fail::Code(ErrorCode::ConversationSignatureFailed, None));
         }
         // Blocked clients cannot be added or join again (partial failure, not a whole error).
@@ -413,7 +428,14 @@ impl<S: Storage> Hub<S> {
             return Err(Fail::Code(ErrorCode::ConversationMembershipRequired, None));
         }
         // v5 signs removals as `kick`, 4.3.1 as `remove`.
-        if !self.membership_signed(&body, client, &cid, &["kick", "remove"]) {
+        if !self.membership_signed(
+            conn,
+            &body.m,
+            (body.s.as_deref(), body.t, body.n.as_deref()),
+            (client, &cid),
+            &["kick", "remove"],
+            now,
+        ) {
             return Err(Fail::Code(ErrorCode::ConversationSignatureFailed, None));
         }
         let transient = conv.record.transient;

@@ -28,6 +28,8 @@ pub(crate) enum HubEvent {
     Close(ConnId),
     /// `GET /1.1/rtm/notifications`: read the events kept for a client.
     Notifications {
+        /// `X-LC-Id`, if sent.
+        app_id: Option<String>,
         /// `X-LC-IM-Session-Token`.
         token: String,
         /// `client_id`.
@@ -39,6 +41,8 @@ pub(crate) enum HubEvent {
     },
     /// `GET /1.1/classes/_ConversationMemberInfo`: the roles in a conversation.
     MemberInfos {
+        /// `X-LC-Id`, if sent.
+        app_id: Option<String>,
         /// `X-LC-IM-Session-Token`.
         token: String,
         /// `client_id`.
@@ -99,21 +103,35 @@ fn run<S: Storage>(mut hub: Hub<S>, mut rx: mpsc::Receiver<HubEvent>, max_batch:
                     }
                 }
                 HubEvent::Notifications {
+                    app_id,
                     token,
                     client_id,
                     since,
                     reply,
                 } => {
                     // A read outside any batch: it sees what earlier batches committed.
-                    let _ = reply.send(hub.notifications(&token, &client_id, since, crate::time::now_ms()));
+                    let _ = reply.send(hub.notifications(
+                        app_id.as_deref(),
+                        &token,
+                        &client_id,
+                        since,
+                        crate::time::now_ms(),
+                    ));
                 }
                 HubEvent::MemberInfos {
+                    app_id,
                     token,
                     client_id,
                     cid,
                     reply,
                 } => {
-                    let _ = reply.send(hub.member_infos(&token, &client_id, &cid, crate::time::now_ms()));
+                    let _ = reply.send(hub.member_infos(
+                        app_id.as_deref(),
+                        &token,
+                        &client_id,
+                        &cid,
+                        crate::time::now_ms(),
+                    ));
                 }
                 HubEvent::Shutdown => stopping = true,
             }

@@ -35,6 +35,7 @@ mod conversations;
 mod messages;
 mod moderation;
 mod patches;
+mod service;
 mod sessions;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -195,6 +196,8 @@ pub enum NotificationsError {
     Storage(#[from] StorageError),
 }
 
+pub use service::{AdminError, AdminOutcome};
+
 /// A failure of one command, turned into an error reply.
 #[derive(Debug)]
 enum Fail {
@@ -290,7 +293,8 @@ impl Conversation {
         for (key, value) in &r.attrs {
             doc.insert(key.clone(), value.clone());
         }
-        if !r.transient {
+        // Chat rooms have no member list; service conversations do not show their subscribers.
+        if !r.transient && !r.system {
             doc.insert("m".into(), self.member_ids().into());
         }
         doc.insert("tr".into(), r.transient.into());

@@ -75,7 +75,8 @@
 //! | member roles: `member_info_update` (Manager/Member, `member_info_changed` push), `GET /1.1/classes/_ConversationMemberInfo` | done |
 //! | shut-up (`add_shutup`/`remove_shutup`/`query_shutup`, muted senders get 4308) and blacklist (`block` removes and bars, 4315 on rejoin), by the owner or a manager | done |
 //! | temporary conversations (`_tmp:` ids, TTL, `tempConvIds` queries, 4323 once expired) | done |
-//! | system (service) conversations, created over REST | not yet |
+//! | service (system) conversations: `sys` flag, subscribe/unsubscribe by joining/quitting yourself (others → 4314, no member events, no `m` in queries), `{"sys": true}` queries, server-side broadcasts to subscribers, subscribers' messages kept but not fanned out; hub API [`Hub::create_service_conversation`], [`Hub::set_subscribed`], [`Hub::broadcast`] (4303/4313) | done |
+//! | service conversations over the REST API (create, subscribers, broadcasts) | not yet |
 //! | REST `GET /1.1/rtm/notifications`: membership events kept per member, replayed to v5 clients after a re-login (session-token auth) | done |
 //! | REST: `/1.1/rtm/sign`, the IM REST API 1.2 (`REST.md`); 4.3.1 always calls REST over https | not yet |
 //! | signatures (HMAC-SHA1 with the master key) for sign-in, conversation creation, add/join, remove/quit and block/unblock (`conversation-block-clients`/`conversation-unblock-clients`, 4.3.1's swapped order too), when `--master-key` is set; stale timestamps refused (4102 / 4302) | done |
@@ -93,6 +94,6 @@ pub mod storage;
 pub mod time;
 pub mod token;
 
-pub use hub::{ConnId, Hub, HubConfig, Input, NotificationsError, Outgoing, RateLimit};
+pub use hub::{AdminError, ConnId, Hub, HubConfig, Input, NotificationsError, Outgoing, RateLimit};
 pub use server::{RunningServer, Server, ServerConfig, ServerError};
 pub use storage::{SqliteStorage, Storage, StorageError};

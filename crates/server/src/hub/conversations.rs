@@ -13,7 +13,7 @@ use crate::query;
 use crate::storage::{ConversationRecord, Storage};
 
 /// Keys of the conversation JSON that clients may not set through attributes.
-const RESERVED_KEYS: &[&str] = &[
+pub(super) const RESERVED_KEYS: &[&str] = &[
     "objectId",
     "m",
     "c",
@@ -320,6 +320,11 @@ impl<S: Storage> Hub<S> {
             body.m.clone()
         };
         let self_join = ids.iter().all(|id| id == client);
+        let system = conv.record.system;
+        // Service conversations: clients only subscribe themselves.
+        if system && !self_join {
+            return Err(Fail::Code(ErrorCode::NormalConversationRequired, None));
+        }
         if !self_join && !conv.is_member(client) {
             return Err(Fail::Code(ErrorCode::ConversationMembershipRequired, None));
         }
@@ -389,7 +394,8 @@ impl<S: Storage> Hub<S> {
                     ..Default::default()
                 },
             );
-            if !added.is_empty() {
+            // Subscribing to a service conversation tells nobody else (it may have millions).
+            if !added.is_empty() && !system {
                 self.push_joined(&cid, client, &added, now)?;
             }
             return Ok(());
@@ -424,6 +430,10 @@ impl<S: Storage> Hub<S> {
             body.m.clone()
         };
         let self_quit = ids.iter().all(|id| id == client);
+        // Service conversations: clients only unsubscribe themselves.
+        if conv.record.system && !self_quit {
+            return Err(Fail::Code(ErrorCode::NormalConversationRequired, None));
+        }
         if !self_quit && !conv.is_member(client) {
             return Err(Fail::Code(ErrorCode::ConversationMembershipRequired, None));
         }
@@ -439,6 +449,7 @@ impl<S: Storage> Hub<S> {
             return Err(Fail::Code(ErrorCode::ConversationSignatureFailed, None));
         }
         let transient = conv.record.transient;
+        let system = conv.record.system;
         let removed: Vec<String> = ids.iter().filter(|id| conv.is_member(id)).cloned().collect();
         let reply = ConvCommand {
             cid: Some(cid.clone()),
@@ -459,6 +470,9 @@ impl<S: Storage> Hub<S> {
         }
         self.drop_members(&cid, &removed, now)?;
         self.conv_reply(conn, command, OpType::Removed, reply);
+        if system {
+            return Ok(());
+        }
         self.push_left(&cid, client, &removed, now)
     }
 

@@ -1,0 +1,208 @@
+//! Service (system) conversations, and the hub's entry points for server-side (REST, master-key)
+//! operations: each runs in its own storage transaction, outside any command batch.
+//!
+//! A service conversation (`sys: true`) is created by the app's backend, not by clients. Clients
+//! subscribe and unsubscribe by joining and quitting it themselves (`conv add`/`remove` with their
+//! own id; anything else gets 4314 NORMAL_CONVERSATION_REQUIRED); its subscribers are never listed
+//! (`m`) nor told about each other. The backend broadcasts to every subscriber; a message a
+//! subscriber sends reaches the service only (it is kept, but not pushed to other subscribers).
+
+use std::collections::BTreeMap;
+
+use chinwag_protocol::ErrorCode;
+use serde_json::{Map, Value};
+
+use super::{Conversation, Fail, Hub, HubResult, Outgoing, Position, lctype_of};
+use crate::storage::{ConversationRecord, MessageRecord, Storage, StorageError};
+
+/// Why a server-side operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// A protocol error (`CONVERSATION_NOT_FOUND`, `SYSTEM_CONVERSATION_REQUIRED`, ...).
+    #[error("{code}{}", .detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    Code {
+        /// The official error code.
+        code: ErrorCode,
+        /// More detail, if any.
+        detail: Option<String>,
+    },
+    /// Storage failed; nothing was changed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<Fail> for AdminError {
+    fn from(fail: Fail) -> Self {
+        match fail {
+            Fail::Code(code, detail) => Self::Code { code, detail },
+            Fail::Storage(error) => Self::Storage(error),
+        }
+    }
+}
+
+/// The result of a server-side operation and the frames to send once it is committed.
+pub type AdminOutcome<T> = (Result<T, AdminError>, Vec<Outgoing>);
+
+impl<S: Storage> Hub<S> {
+    /// Runs `op` in its own storage transaction: on success the frames it produced are returned
+    /// for sending; on failure its changes are rolled back and nothing is sent.
+    pub(super) fn admin<T>(&mut self, op: impl FnOnce(&mut Self) -> HubResult<T>) -> AdminOutcome<T> {
+        if let Err(error) = self.storage.begin() {
+            return (Err(error.into()), Vec::new());
+        }
+        let result = op(self).map_err(AdminError::from);
+        let result = result.and_then(|value| self.storage.commit().map(|()| value).map_err(Into::into));
+        match result {
+            Ok(value) => (Ok(value), std::mem::take(&mut self.out)),
+            Err(error) => {
+                self.out.clear();
+                if let Err(error) = self.storage.rollback() {
+                    tracing::debug!(%error, "rollback after a failed server-side operation");
+                }
+                if let Err(error) = self.reload() {
+                    tracing::error!(%error, "reloading state after a failed server-side operation failed");
+                }
+                (Err(error), Vec::new())
+            }
+        }
+    }
+
+    /// Creates a service conversation named `name` with custom attributes `attrs`; returns its id.
+    pub fn create_service_conversation(
+        &mut self,
+        name: &str,
+        attrs: Map<String, Value>,
+        now_ms: i64,
+    ) -> AdminOutcome<String> {
+        self.admin(|hub| {
+            let cid = hub.ids.next(now_ms);
+            let mut attrs = attrs;
+            for key in super::conversations::RESERVED_KEYS {
+                attrs.remove(*key);
+            }
+            attrs.insert("name".into(), name.into());
+            let record = ConversationRecord {
+                id: cid.clone(),
+                creator: String::new(),
+                transient: false,
+                system: true,
+                unique_key: None,
+                attrs,
+                muted: Vec::new(),
+                shutup: Vec::new(),
+                blocked: Vec::new(),
+                expires_at: None,
+                created_at: now_ms,
+                updated_at: now_ms,
+            };
+            hub.storage.save_conversation(&record)?;
+            hub.convs.insert(
+                cid.clone(),
+                Conversation {
+                    record,
+                    members: BTreeMap::new(),
+                    room: Default::default(),
+                    roles: BTreeMap::new(),
+                    last: None,
+                    last_ts: now_ms,
+                },
+            );
+            Ok(cid)
+        })
+    }
+
+    /// The service conversation `cid`, or 4303 / 4313.
+    fn service(&self, cid: &str) -> HubResult<&Conversation> {
+        let conv = self
+            .convs
+            .get(cid)
+            .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))?;
+        if !conv.record.system {
+            return Err(Fail::Code(ErrorCode::SystemConversationRequired, None));
+        }
+        Ok(conv)
+    }
+
+    /// Subscribes (`true`) or unsubscribes `client` to service conversation `cid` on its behalf.
+    pub fn set_subscribed(
+        &mut self,
+        cid: &str,
+        client: &str,
+        subscribed: bool,
+        now_ms: i64,
+    ) -> AdminOutcome<()> {
+        self.admin(|hub| {
+            let conv = hub.service(cid)?;
+            let member = conv.members.contains_key(client);
+            if subscribed && !member {
+                if conv.record.blocked.iter().any(|b| b == client) {
+                    return Err(Fail::Code(ErrorCode::ConversationBlacklisted, None));
+                }
+                let read_ts = conv.last_ts;
+                hub.storage.add_members(cid, &[client.to_owned()], read_ts)?;
+                if let Some(conv) = hub.convs.get_mut(cid) {
+                    conv.members.insert(
+                        client.to_owned(),
+                        Position {
+                            read_ts,
+                            ack_ts: read_ts,
+                        },
+                    );
+                }
+                hub.index_join(client, cid);
+            } else if !subscribed && member {
+                hub.drop_members(cid, &[client.to_owned()], now_ms)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Subscribers of service conversation `cid`.
+    pub fn subscribers(&self, cid: &str) -> Result<Vec<String>, AdminError> {
+        Ok(self.service(cid)?.members.keys().cloned().collect())
+    }
+
+    /// Broadcasts `message` (text) from `from_client` to every subscriber of service conversation
+    /// `cid`; returns the message id and timestamp. Transient broadcasts are pushed to online
+    /// subscribers only and not kept.
+    pub fn broadcast(
+        &mut self,
+        cid: &str,
+        from_client: &str,
+        message: &str,
+        transient: bool,
+        now_ms: i64,
+    ) -> AdminOutcome<(String, i64)> {
+        self.admin(|hub| {
+            hub.service(cid)?;
+            if message.len() > hub.config.max_message_bytes {
+                return Err(Fail::Code(ErrorCode::FrameTooLong, None));
+            }
+            let mut record = MessageRecord {
+                id: hub.ids.next(now_ms),
+                cid: cid.to_owned(),
+                from: from_client.to_owned(),
+                timestamp: now_ms,
+                lctype: lctype_of(Some(message)),
+                data: Some(message.to_owned()),
+                binary: None,
+                mention_all: false,
+                mention_pids: Vec::new(),
+                dt: None,
+                receipt: false,
+                patch_timestamp: None,
+            };
+            if let Some(conv) = hub.convs.get_mut(cid) {
+                record.timestamp = conv.next_ts(now_ms);
+            }
+            if !transient {
+                hub.storage.insert_message(&record)?;
+                if let Some(conv) = hub.convs.get_mut(cid) {
+                    conv.last = Some(record.clone());
+                }
+            }
+            hub.fan_out(&record, transient, None, now_ms);
+            Ok((record.id, record.timestamp))
+        })
+    }
+}

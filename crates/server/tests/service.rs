@@ -1,0 +1,266 @@
+//! Hub-level tests of service (system) conversations: created server-side, subscribed by clients
+//! joining themselves, broadcasts to subscribers, `{"sys": true}` queries and 4313/4314.
+
+use chinwag_protocol::{
+    CommandType, ConvCommand, DirectCommand, ErrorCode, GenericCommand, JsonObjectMessage, OpType,
+};
+use chinwag_server::{AdminError, ConnId, Hub, HubConfig, Outgoing, SqliteStorage};
+use serde_json::{Map, Value, json};
+
+const T0: i64 = 1_795_000_000_000;
+
+struct H {
+    hub: Hub<SqliteStorage>,
+    now: i64,
+    serial: i32,
+}
+
+type Sent = Vec<(ConnId, GenericCommand)>;
+
+fn sent(out: Vec<Outgoing>) -> Sent {
+    out.iter().map(|o| (o.conn, o.to_command())).collect()
+}
+
+impl H {
+    fn new() -> Self {
+        Self {
+            hub: Hub::new(
+                HubConfig::new("app", "secret"),
+                SqliteStorage::in_memory().expect("storage"),
+            )
+            .expect("hub"),
+            now: T0,
+            serial: 0,
+        }
+    }
+
+    fn tick(&mut self) -> i64 {
+        self.now += 1;
+        self.now
+    }
+
+    fn run(&mut self, conn: ConnId, mut command: GenericCommand) -> (GenericCommand, Sent) {
+        self.serial += 1;
+        command.i = Some(self.serial);
+        let now = self.tick();
+        let out = sent(self.hub.handle(conn, command, now));
+        let serial = self.serial;
+        let reply = out
+            .iter()
+            .find(|(c, cmd)| *c == conn && cmd.serial() == Some(serial))
+            .map(|(_, cmd)| cmd.clone())
+            .expect("a reply");
+        (reply, out)
+    }
+
+    fn login(&mut self, conn: ConnId, client: &str) {
+        self.hub.connect(conn);
+        let open = GenericCommand::new(CommandType::Session)
+            .with_op(OpType::Open)
+            .with_peer_id(client);
+        let (reply, _) = self.run(conn, open);
+        assert_eq!(reply.op_type(), Some(OpType::Opened));
+    }
+
+    fn conv(&mut self, conn: ConnId, client: &str, op: OpType, body: ConvCommand) -> (GenericCommand, Sent) {
+        self.run(
+            conn,
+            GenericCommand::new(CommandType::Conv)
+                .with_op(op)
+                .with_peer_id(client)
+                .with(body),
+        )
+    }
+}
+
+fn error_code(reply: &GenericCommand) -> Option<i32> {
+    reply
+        .server_error()
+        .map(|e| e.code)
+        .or_else(|| reply.ack_message.as_ref().and_then(|a| a.code))
+}
+
+fn directs(out: &Sent, conn: ConnId) -> Vec<String> {
+    out.iter()
+        .filter(|(c, cmd)| *c == conn && cmd.is_push() && cmd.command_type() == Some(CommandType::Direct))
+        .filter_map(|(_, cmd)| cmd.direct_message.as_ref().and_then(|d| d.msg.clone()))
+        .collect()
+}
+
+fn pushes(out: &Sent, conn: ConnId) -> usize {
+    out.iter().filter(|(c, cmd)| *c == conn && cmd.is_push()).count()
+}
+
+#[test]
+fn clients_subscribe_to_service_conversations_and_get_broadcasts() {
+    let mut h = H::new();
+    let now = h.tick();
+    let mut attrs = Map::new();
+    attrs.insert("topic".into(), json!("news"));
+    let (cid, out) = h.hub.create_service_conversation("News", attrs, now);
+    let cid = cid.expect("created");
+    assert!(out.is_empty());
+    for (conn, client) in [(1, "Tom"), (2, "Jerry"), (3, "Mary")] {
+        h.login(conn, client);
+    }
+
+    // Found with {"sys": true}; the subscriber list is not shown.
+    let where_sys = ConvCommand {
+        r#where: Some(JsonObjectMessage {
+            data: json!({"sys": true}).to_string(),
+        }),
+        ..Default::default()
+    };
+    let (reply, _) = h.conv(1, "Tom", OpType::Query, where_sys.clone());
+    let results: Vec<Value> = serde_json::from_str(
+        &reply
+            .conv_message
+            .and_then(|c| c.results)
+            .map(|r| r.data)
+            .expect("results"),
+    )
+    .expect("JSON");
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["objectId"], json!(cid));
+    assert_eq!(results[0]["sys"], json!(true));
+    assert_eq!(results[0]["name"], json!("News"));
+    assert_eq!(results[0]["topic"], json!("news"));
+    assert!(results[0].get("m").is_none(), "{}", results[0]);
+
+    // Subscribe = join yourself; nobody else hears about it.
+    let join = |cid: &str| ConvCommand {
+        cid: Some(cid.into()),
+        ..Default::default()
+    };
+    let (reply, _) = h.conv(1, "Tom", OpType::Add, join(&cid));
+    assert_eq!(reply.op_type(), Some(OpType::Added));
+    let (reply, out) = h.conv(2, "Jerry", OpType::Add, join(&cid));
+    assert_eq!(reply.op_type(), Some(OpType::Added));
+    assert_eq!(pushes(&out, 1), 0, "Tom is not told that Jerry subscribed");
+    // Adding someone else is for normal conversations: 4314.
+    let (reply, _) = h.conv(
+        1,
+        "Tom",
+        OpType::Add,
+        ConvCommand {
+            cid: Some(cid.clone()),
+            m: vec!["Mary".into()],
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        error_code(&reply),
+        Some(ErrorCode::NormalConversationRequired.code())
+    );
+    let (reply, _) = h.conv(
+        1,
+        "Tom",
+        OpType::Remove,
+        ConvCommand {
+            cid: Some(cid.clone()),
+            m: vec!["Jerry".into()],
+            ..Default::default()
+        },
+    );
+    assert_eq!(error_code(&reply), Some(4314));
+    assert_eq!(h.hub.subscribers(&cid).expect("subscribers"), ["Jerry", "Tom"]);
+
+    // A broadcast reaches every subscriber, and only subscribers.
+    let now = h.tick();
+    let (result, out) = h.hub.broadcast(&cid, "news-bot", "hello", false, now);
+    let (mid, ts) = result.expect("broadcast");
+    assert!(!mid.is_empty() && ts >= now);
+    let out = sent(out);
+    assert_eq!(directs(&out, 1), ["hello"]);
+    assert_eq!(directs(&out, 2), ["hello"]);
+    assert!(directs(&out, 3).is_empty());
+
+    // A subscriber's message goes to the service, not to the other subscribers.
+    let (ack, out) = h.run(
+        2,
+        GenericCommand::new(CommandType::Direct)
+            .with_peer_id("Jerry")
+            .with(DirectCommand {
+                cid: Some(cid.clone()),
+                msg: Some("feedback".into()),
+                ..Default::default()
+            }),
+    );
+    assert_eq!(error_code(&ack), None);
+    assert!(ack.ack_message.and_then(|a| a.uid).is_some());
+    assert!(directs(&out, 1).is_empty());
+
+    // Unsubscribe = quit yourself; a server-side subscription works too.
+    let (reply, _) = h.conv(1, "Tom", OpType::Remove, join(&cid));
+    assert_eq!(reply.op_type(), Some(OpType::Removed));
+    let now = h.tick();
+    assert!(h.hub.set_subscribed(&cid, "Mary", true, now).0.is_ok());
+    let now = h.tick();
+    let out = sent(h.hub.broadcast(&cid, "news-bot", "second", false, now).1);
+    assert!(directs(&out, 1).is_empty());
+    assert_eq!(directs(&out, 2), ["second"]);
+    assert_eq!(directs(&out, 3), ["second"]);
+    assert_eq!(h.hub.subscribers(&cid).expect("subscribers"), ["Jerry", "Mary"]);
+}
+
+#[test]
+fn service_operations_on_other_conversations_fail_with_official_codes() {
+    let mut h = H::new();
+    h.login(1, "Tom");
+    let (reply, _) = h.conv(
+        1,
+        "Tom",
+        OpType::Start,
+        ConvCommand {
+            m: vec!["Jerry".into()],
+            ..Default::default()
+        },
+    );
+    let normal = reply.conv_message.and_then(|c| c.cid).expect("cid");
+    let now = h.tick();
+    let code = |result: Result<(String, i64), AdminError>| match result {
+        Err(AdminError::Code { code, .. }) => Some(code),
+        _ => None,
+    };
+    let (result, out) = h.hub.broadcast(&normal, "bot", "x", false, now);
+    assert_eq!(code(result), Some(ErrorCode::SystemConversationRequired));
+    assert!(out.is_empty(), "nothing is pushed on failure");
+    let (result, _) = h.hub.broadcast("no-such-conversation", "bot", "x", false, now);
+    assert_eq!(code(result), Some(ErrorCode::ConversationNotFound));
+    assert!(matches!(
+        h.hub.set_subscribed(&normal, "Mary", true, now).0,
+        Err(AdminError::Code {
+            code: ErrorCode::SystemConversationRequired,
+            ..
+        })
+    ));
+    // Clients cannot create service conversations: `sys` in the attributes is ignored.
+    let (reply, _) = h.conv(
+        1,
+        "Tom",
+        OpType::Start,
+        ConvCommand {
+            m: vec!["Jerry".into()],
+            attr: Some(JsonObjectMessage {
+                data: json!({"sys": true}).to_string(),
+            }),
+            ..Default::default()
+        },
+    );
+    let cid = reply.conv_message.and_then(|c| c.cid).expect("cid");
+    assert!(h.hub.subscribers(&cid).is_err());
+}
+
+#[test]
+fn service_conversations_and_subscriptions_survive_a_restart() {
+    let mut h = H::new();
+    let (cid, _) = h.hub.create_service_conversation("News", Map::new(), T0);
+    let cid = cid.expect("created");
+    assert!(h.hub.set_subscribed(&cid, "Tom", true, T0 + 1).0.is_ok());
+    let storage = h.hub.into_storage();
+    let hub = Hub::new(HubConfig::new("app", "secret"), storage).expect("reopened");
+    assert_eq!(
+        hub.subscribers(&cid).expect("still a service conversation"),
+        ["Tom"]
+    );
+}

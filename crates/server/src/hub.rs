@@ -865,6 +865,37 @@ impl<S: Storage> Hub<S> {
         self.signer.verify(token, app_id, client_id, now_ms)
     }
 
+    /// A login signature (`{signature, timestamp, nonce}` plus `client_id`) for the client a valid
+    /// session token belongs to (`POST /1.1/rtm/sign`). `app_id` is the request's `X-LC-Id`; the
+    /// token must be of that app. Without a master key, signatures are not checked, so any key
+    /// will do: the token secret signs it then.
+    pub fn sign_login(
+        &mut self,
+        app_id: &str,
+        session_token: &str,
+        now_ms: i64,
+    ) -> Result<Value, NotificationsError> {
+        let (token_app, client) = self.signer.open(session_token, now_ms)?;
+        if token_app != app_id {
+            return Err(crate::token::TokenError::Invalid.into());
+        }
+        self.verify_token(Some(app_id), session_token, &client, now_ms)?;
+        let timestamp = now_ms / 1000;
+        let nonce = self.ids.next(now_ms);
+        let message = crate::signature::login_message(app_id, &client, timestamp, &nonce);
+        let key = self
+            .config
+            .signature_key
+            .as_deref()
+            .unwrap_or(&self.config.token_secret);
+        Ok(serde_json::json!({
+            "signature": crate::signature::sign(key, &message),
+            "timestamp": timestamp,
+            "nonce": nonce,
+            "client_id": client,
+        }))
+    }
+
     /// The app id `client` signed in with on `conn` (the configured one if unknown).
     fn app_of(&self, conn: ConnId, client: &str) -> String {
         self.sessions

@@ -12,6 +12,7 @@
 //! # Ok(()) }
 //! ```
 
+mod auth;
 mod connection;
 mod fanout;
 mod hub_thread;
@@ -24,7 +25,7 @@ use std::sync::atomic::AtomicU64;
 use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::hub::{Hub, HubConfig, RateLimit};
@@ -161,6 +162,7 @@ impl Server {
             .route("/health", get(health))
             .route("/1.1/rtm/notifications", get(notifications))
             .route("/1.1/classes/_ConversationMemberInfo", get(member_infos))
+            .route("/1.1/rtm/sign", post(sign))
             .with_state(state);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let serve = tokio::spawn(async move {
@@ -271,9 +273,12 @@ async fn notifications(
 ) -> axum::response::Response {
     use axum::http::StatusCode;
     use axum::response::IntoResponse as _;
+    let Some(caller) = auth::authenticate(&state.config, &headers, false) else {
+        return auth::unauthorized();
+    };
     let (reply, answer) = oneshot::channel();
     let event = HubEvent::Notifications {
-        app_id: app_id_header(&headers),
+        app_id: Some(caller.app_id),
         token: session_token(&headers),
         client_id: query.client_id,
         since: query.start_ts,
@@ -321,12 +326,15 @@ async fn member_infos(
     let cid = serde_json::from_str::<serde_json::Value>(&query.where_json)
         .ok()
         .and_then(|w| w.get("cid").and_then(|c| c.as_str()).map(str::to_owned));
+    let Some(caller) = auth::authenticate(&state.config, &headers, false) else {
+        return auth::unauthorized();
+    };
     let Some(cid) = cid else {
         return (StatusCode::BAD_REQUEST, "where must be {\"cid\": \"...\"}\n").into_response();
     };
     let (reply, answer) = oneshot::channel();
     let event = HubEvent::MemberInfos {
-        app_id: app_id_header(&headers),
+        app_id: Some(caller.app_id),
         token: session_token(&headers),
         client_id: query.client_id,
         cid,
@@ -359,13 +367,56 @@ fn session_token(headers: &HeaderMap) -> String {
         .to_owned()
 }
 
-/// The `X-LC-Id` header, if present.
-fn app_id_header(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("X-LC-Id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
+/// Body of `POST /1.1/rtm/sign`.
+#[derive(Debug, serde::Deserialize)]
+struct SignBody {
+    session_token: String,
+}
+
+/// `POST /1.1/rtm/sign` (PROTOCOL.md §3.12): `{session_token}` → `{signature, timestamp, nonce}`
+/// (and `client_id`), a login signature for the client the session token was issued to. This
+/// server has no user accounts, so the token is an RTM session token (`st`).
+async fn sign(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse as _;
+    let Some(caller) = auth::authenticate(&state.config, &headers, false) else {
+        return auth::unauthorized();
+    };
+    let Ok(body) = serde_json::from_slice::<SignBody>(&body) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(
+                serde_json::json!({"code": 107, "error": "body must be {\"session_token\": \"...\"}"}),
+            ),
+        )
+            .into_response();
+    };
+    let (reply, answer) = oneshot::channel();
+    let event = HubEvent::Sign {
+        app_id: caller.app_id,
+        token: body.session_token,
+        reply,
+    };
+    if state.hub.send(event).await.is_err() {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    match answer.await {
+        Ok(Ok(signature)) => axum::Json(signature).into_response(),
+        Ok(Err(crate::hub::NotificationsError::Token(error))) => (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(serde_json::json!({"code": 4112, "error": error.to_string()})),
+        )
+            .into_response(),
+        Ok(Err(error)) => {
+            tracing::error!(%error, "signing failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
 }
 
 /// `GET /health`.

@@ -50,6 +50,15 @@ impl TokenSigner {
     /// Checks that `token` was issued by this signer to `client_id` of `app_id` and is still valid
     /// at `now_ms`.
     pub fn verify(&self, token: &str, app_id: &str, client_id: &str, now_ms: i64) -> Result<(), TokenError> {
+        let (app, client) = self.open(token, now_ms)?;
+        if app != app_id || client != client_id {
+            return Err(TokenError::Invalid);
+        }
+        Ok(())
+    }
+
+    /// The app id and client id of a genuine `token` that is still valid at `now_ms`.
+    pub fn open(&self, token: &str, now_ms: i64) -> Result<(String, String), TokenError> {
         let (payload, signature) = token.split_once('.').ok_or(TokenError::Invalid)?;
         let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TokenError::Invalid)?;
         let signature = hex::decode(signature).map_err(|_| TokenError::Invalid)?;
@@ -64,13 +73,10 @@ impl TokenSigner {
             return Err(TokenError::Invalid);
         };
         let expiry: i64 = expiry.parse().map_err(|_| TokenError::Invalid)?;
-        if app != app_id || client != client_id {
-            return Err(TokenError::Invalid);
-        }
         if expiry <= now_ms {
             return Err(TokenError::Expired);
         }
-        Ok(())
+        Ok((app.to_owned(), client.to_owned()))
     }
 
     fn mac(&self) -> Hmac<Sha1> {

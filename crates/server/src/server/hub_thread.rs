@@ -52,6 +52,15 @@ pub(crate) enum HubEvent {
         /// Where the answer goes.
         reply: tokio::sync::oneshot::Sender<Result<Vec<serde_json::Value>, crate::hub::NotificationsError>>,
     },
+    /// `POST /1.1/rtm/sign`: a login signature for the holder of a session token.
+    Sign {
+        /// `X-LC-Id`.
+        app_id: String,
+        /// `session_token` of the body.
+        token: String,
+        /// Where the answer goes.
+        reply: tokio::sync::oneshot::Sender<Result<serde_json::Value, crate::hub::NotificationsError>>,
+    },
     /// Finish the queued work and stop.
     Shutdown,
 }
@@ -132,6 +141,9 @@ fn run<S: Storage>(mut hub: Hub<S>, mut rx: mpsc::Receiver<HubEvent>, max_batch:
                         &cid,
                         crate::time::now_ms(),
                     ));
+                }
+                HubEvent::Sign { app_id, token, reply } => {
+                    let _ = reply.send(hub.sign_login(&app_id, &token, crate::time::now_ms()));
                 }
                 HubEvent::Shutdown => stopping = true,
             }

@@ -28,7 +28,8 @@
 //! with binary frames, `lc.proto2base64.3`, `lc.proto2base64.1` with base64 text frames; the header
 //! is echoed, or `?subprotocol=` is read when the client cannot send the header),
 //! `GET /v1/route` (`{"server","secondary","ttl"}`), `GET /1.1/rtm/notifications`,
-//! `GET /1.1/classes/_ConversationMemberInfo`, `POST /1.1/rtm/sign` and `GET /health`.
+//! `GET /1.1/classes/_ConversationMemberInfo`, `POST /1.1/rtm/sign`, part of the IM REST API 1.2
+//! under `/1.2/rtm/` (see the table below) and `GET /health`.
 //!
 //! Point the official JS SDK at it with `new Realtime({appId, appKey, RTMServers:
 //! 'ws://127.0.0.1:8282/'})` (v5 also needs `server: 'http://127.0.0.1:8282'`).
@@ -76,11 +77,12 @@
 //! | shut-up (`add_shutup`/`remove_shutup`/`query_shutup`, muted senders get 4308) and blacklist (`block` removes and bars, 4315 on rejoin), by the owner or a manager | done |
 //! | temporary conversations (`_tmp:` ids, TTL, `tempConvIds` queries, 4323 once expired) | done |
 //! | service (system) conversations: `sys` flag, subscribe/unsubscribe by joining/quitting yourself (others → 4314, no member events, no `m` in queries), `{"sys": true}` queries, server-side broadcasts to subscribers, subscribers' messages kept but not fanned out; hub API [`Hub::create_service_conversation`], [`Hub::set_subscribed`], [`Hub::broadcast`] (4303/4313) | done |
-//! | service conversations over the REST API (create, subscribers, broadcasts) | not yet |
+//! | IM REST API 1.2 (master key), through the hub thread: `POST /1.2/rtm/service-conversations`, `POST .../{id}/subscribers`, `DELETE .../{id}/subscribers/{client_id}`, `GET .../{id}/subscribers/count`, `POST .../{id}/broadcasts`, `POST /1.2/rtm/clients/check-online` | done |
+//! | the rest of the IM REST API 1.2: conversations and chat rooms CRUD, members, mutes, send/edit/recall as a client, history, kick, unread count, subscriber lists, blacklists | not yet |
 //! | REST `GET /1.1/rtm/notifications`: membership events kept per member, replayed to v5 clients after a re-login (session-token auth) | done |
 //! | REST `POST /1.1/rtm/sign` (`{session_token}` → `{signature, timestamp, nonce, client_id}`; the token is an RTM session token, as there are no user accounts; signed with the master key) | done |
 //! | `X-LC-Id` (a served app id) and `X-LC-Key` (app key, or `<master>,master`) checked on every REST route (401 `Unauthorized.`), plus `X-LC-IM-Session-Token` (4112) where a client is named; `X-LC-Sign` is not accepted | done |
-//! | the IM REST API 1.2 (`REST.md`); 4.3.1 always calls REST over https | not yet |
+//! | 4.3.1 always calls REST over https (put a TLS proxy in front) | not planned here |
 //! | signatures (HMAC-SHA1 with the master key) for sign-in, conversation creation, add/join, remove/quit and block/unblock (`conversation-block-clients`/`conversation-unblock-clients`, 4.3.1's swapped order too), when `--master-key` is set; stale timestamps refused (4102 / 4302) | done |
 //! | session tokens bound to client id and app id (re-login and REST `X-LC-Id`) | done |
 //! | per-connection rate limit on `direct` (token bucket, 4116) | done |

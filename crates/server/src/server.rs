@@ -16,6 +16,7 @@ mod auth;
 mod connection;
 mod fanout;
 mod hub_thread;
+mod rest;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -163,6 +164,24 @@ impl Server {
             .route("/1.1/rtm/notifications", get(notifications))
             .route("/1.1/classes/_ConversationMemberInfo", get(member_infos))
             .route("/1.1/rtm/sign", post(sign))
+            .route("/1.2/rtm/service-conversations", post(rest::create_service))
+            .route(
+                "/1.2/rtm/service-conversations/{id}/subscribers",
+                post(rest::subscribe),
+            )
+            .route(
+                "/1.2/rtm/service-conversations/{id}/subscribers/count",
+                get(rest::subscriber_count),
+            )
+            .route(
+                "/1.2/rtm/service-conversations/{id}/subscribers/{client_id}",
+                axum::routing::delete(rest::unsubscribe),
+            )
+            .route(
+                "/1.2/rtm/service-conversations/{id}/broadcasts",
+                post(rest::broadcast),
+            )
+            .route("/1.2/rtm/clients/check-online", post(rest::check_online))
             .with_state(state);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let serve = tokio::spawn(async move {

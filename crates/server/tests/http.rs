@@ -165,3 +165,103 @@ async fn rtm_sign_returns_a_login_signature_the_server_accepts() {
     assert_eq!(by_master.status, 200);
     server.shutdown().await;
 }
+
+const MASTER: (&str, &str) = ("X-LC-Key", "the-master-key,master");
+
+/// A master-key `POST`.
+async fn post(addr: std::net::SocketAddr, path: &str, body: serde_json::Value) -> http::Response {
+    http::request(addr, "POST", path, &[APP, MASTER], Some(&body)).await
+}
+
+#[tokio::test]
+async fn rest_service_conversations_subscribers_broadcasts_and_online_check() {
+    let server = start(Some("the-master-key")).await;
+    let addr = server.local_addr();
+    // The app key is not enough.
+    let refused = http::request(
+        addr,
+        "POST",
+        "/1.2/rtm/service-conversations",
+        &[APP, KEY],
+        Some(&json!({"name": "News"})),
+    )
+    .await;
+    assert_eq!(refused.status, 401);
+    let created = post(
+        addr,
+        "/1.2/rtm/service-conversations",
+        json!({"name": "News", "topic": "t"}),
+    )
+    .await;
+    assert_eq!(created.status, 200, "{created:?}");
+    let cid = created.json["objectId"].as_str().expect("objectId").to_owned();
+    assert!(created.json["createdAt"].is_string());
+    let missing = post(addr, "/1.2/rtm/service-conversations", json!({"topic": "t"})).await;
+    assert_eq!(missing.status, 400);
+
+    // Tom is online; the backend subscribes him and broadcasts.
+    let master = "the-master-key";
+    let mut tom = Client::connect(&server.ws_url(), Some("lc.protobuf2.3")).await;
+    let t = chinwag_server::time::now_ms() / 1000;
+    let message = chinwag_server::signature::login_message("chinwag-local", "Tom", t, "n");
+    let opened = tom
+        .open(
+            "Tom",
+            SessionCommand {
+                s: Some(chinwag_server::signature::sign(master.as_bytes(), &message)),
+                t: Some(t),
+                n: Some("n".into()),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_eq!(opened.op_type(), Some(OpType::Opened));
+    let subscribers = format!("/1.2/rtm/service-conversations/{cid}/subscribers");
+    let subscribed = post(addr, &subscribers, json!({"client_id": "Tom"})).await;
+    assert_eq!((subscribed.status, subscribed.json.clone()), (200, json!({})));
+    let count_path = format!("{subscribers}/count");
+    let count = http::request(addr, "GET", &count_path, &[APP, MASTER], None).await;
+    assert_eq!(count.json, json!({"count": 1}));
+
+    let broadcasts = format!("/1.2/rtm/service-conversations/{cid}/broadcasts");
+    let sent = post(
+        addr,
+        &broadcasts,
+        json!({"from_client": "bot", "message": "{\"_lctype\":-1,\"_lctext\":\"hi\"}"}),
+    )
+    .await;
+    assert_eq!(sent.status, 200, "{sent:?}");
+    let mid = sent.json["msg-id"].as_str().expect("msg-id").to_owned();
+    assert!(sent.json["timestamp"].as_i64().is_some());
+    let push = tom.push_of(chinwag_protocol::CommandType::Direct).await;
+    let direct = push.direct_message.expect("direct");
+    assert_eq!(direct.id.as_deref(), Some(mid.as_str()));
+    assert_eq!(direct.cid.as_deref(), Some(cid.as_str()));
+    assert_eq!(direct.from_peer_id.as_deref(), Some("bot"));
+
+    let online = post(
+        addr,
+        "/1.2/rtm/clients/check-online",
+        json!({"client_ids": ["Tom", "Jerry"]}),
+    )
+    .await;
+    assert_eq!(online.json, json!({"results": ["Tom"]}));
+    let empty = post(addr, "/1.2/rtm/clients/check-online", json!({"client_ids": []})).await;
+    assert_eq!(empty.status, 400);
+
+    // Unsubscribed: the count drops; unknown conversations are 404 with 4303.
+    let unsubscribe = format!("{subscribers}/Tom");
+    let gone = http::request(addr, "DELETE", &unsubscribe, &[APP, MASTER], None).await;
+    assert_eq!((gone.status, gone.json), (200, json!({})));
+    let count = http::request(addr, "GET", &count_path, &[APP, MASTER], None).await;
+    assert_eq!(count.json, json!({"count": 0}));
+    let unknown = post(
+        addr,
+        "/1.2/rtm/service-conversations/nope/broadcasts",
+        json!({"from_client": "bot", "message": "x"}),
+    )
+    .await;
+    assert_eq!(unknown.status, 404);
+    assert_eq!(unknown.json["code"], json!(4303));
+    server.shutdown().await;
+}

@@ -61,6 +61,13 @@ pub(crate) enum HubEvent {
         /// Where the answer goes.
         reply: tokio::sync::oneshot::Sender<Result<serde_json::Value, crate::hub::NotificationsError>>,
     },
+    /// A server-side (REST, master-key) operation.
+    Admin {
+        /// What to do.
+        op: super::rest::AdminOp,
+        /// Where the answer goes.
+        reply: super::rest::AdminReply,
+    },
     /// Finish the queued work and stop.
     Shutdown,
 }
@@ -144,6 +151,22 @@ fn run<S: Storage>(mut hub: Hub<S>, mut rx: mpsc::Receiver<HubEvent>, max_batch:
                 }
                 HubEvent::Sign { app_id, token, reply } => {
                     let _ = reply.send(hub.sign_login(&app_id, &token, crate::time::now_ms()));
+                }
+                HubEvent::Admin { op, reply } => {
+                    // Its own transaction, after the commands queued before it.
+                    if !inputs.is_empty() {
+                        let outgoing = hub.handle_batch(std::mem::take(&mut inputs), crate::time::now_ms());
+                        for conn in deliver(outgoing, &conns) {
+                            conns.remove(&conn);
+                            dropped.push(conn);
+                        }
+                    }
+                    let (result, outgoing) = super::rest::run(&mut hub, op, crate::time::now_ms());
+                    for conn in deliver(outgoing, &conns) {
+                        conns.remove(&conn);
+                        dropped.push(conn);
+                    }
+                    let _ = reply.send(result);
                 }
                 HubEvent::Shutdown => stopping = true,
             }

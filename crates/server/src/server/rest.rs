@@ -1,0 +1,262 @@
+//! The part of LeanCloud's IM REST API 1.2 (`REST.md` §3) implemented so far, with master-key auth
+//! (`X-LC-Key: <master>,master`). Every operation goes to the hub thread ([`AdminOp`]), which runs
+//! it in its own transaction and sends its pushes, so the hub stays the only writer.
+//!
+//! - `POST /1.2/rtm/service-conversations` `{name, ...attrs}` → `{objectId, createdAt}`
+//! - `POST /1.2/rtm/service-conversations/{id}/subscribers` `{client_id}` → `{}`
+//! - `DELETE /1.2/rtm/service-conversations/{id}/subscribers/{client_id}` → `{}`
+//! - `GET /1.2/rtm/service-conversations/{id}/subscribers/count` → `{count}`
+//! - `POST /1.2/rtm/service-conversations/{id}/broadcasts` `{from_client, message}` →
+//!   `{"msg-id", timestamp}`
+//! - `POST /1.2/rtm/clients/check-online` `{client_ids}` (≤ 20) → `{results}`
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse as _, Response};
+use serde_json::{Map, Value, json};
+use tokio::sync::oneshot;
+
+use super::AppState;
+use super::auth;
+use super::hub_thread::HubEvent;
+use crate::hub::{AdminError, Hub};
+use crate::storage::Storage;
+
+/// A server-side operation for the hub thread.
+#[derive(Debug)]
+pub(crate) enum AdminOp {
+    /// Create a service conversation.
+    CreateService {
+        /// `name`.
+        name: String,
+        /// Other attributes.
+        attrs: Map<String, Value>,
+    },
+    /// Subscribe or unsubscribe a client.
+    Subscribe {
+        /// The service conversation.
+        cid: String,
+        /// The client.
+        client_id: String,
+        /// Subscribe (`true`) or unsubscribe.
+        subscribed: bool,
+    },
+    /// Count subscribers.
+    SubscriberCount {
+        /// The service conversation.
+        cid: String,
+    },
+    /// Broadcast to subscribers.
+    Broadcast {
+        /// The service conversation.
+        cid: String,
+        /// `from_client`.
+        from_client: String,
+        /// `message`.
+        message: String,
+        /// `transient`.
+        transient: bool,
+    },
+    /// Which of these clients are online.
+    CheckOnline {
+        /// `client_ids`.
+        client_ids: Vec<String>,
+    },
+}
+
+/// What the hub thread answers.
+pub(crate) type AdminReply = oneshot::Sender<Result<Value, AdminError>>;
+
+/// Runs `op` on the hub; returns the answer and the frames to send.
+pub(crate) fn run<S: Storage>(
+    hub: &mut Hub<S>,
+    op: AdminOp,
+    now: i64,
+) -> (Result<Value, AdminError>, Vec<crate::hub::Outgoing>) {
+    match op {
+        AdminOp::CreateService { name, attrs } => {
+            let (result, out) = hub.create_service_conversation(&name, attrs, now);
+            (
+                result.map(|cid| json!({"objectId": cid, "createdAt": crate::time::iso8601(now)})),
+                out,
+            )
+        }
+        AdminOp::Subscribe {
+            cid,
+            client_id,
+            subscribed,
+        } => {
+            let (result, out) = hub.set_subscribed(&cid, &client_id, subscribed, now);
+            (result.map(|()| json!({})), out)
+        }
+        AdminOp::SubscriberCount { cid } => (
+            hub.subscribers(&cid).map(|s| json!({"count": s.len()})),
+            Vec::new(),
+        ),
+        AdminOp::Broadcast {
+            cid,
+            from_client,
+            message,
+            transient,
+        } => {
+            let (result, out) = hub.broadcast(&cid, &from_client, &message, transient, now);
+            (
+                result.map(|(mid, ts)| json!({"msg-id": mid, "timestamp": ts})),
+                out,
+            )
+        }
+        AdminOp::CheckOnline { client_ids } => {
+            let online: Vec<&String> = client_ids.iter().filter(|id| hub.is_online(id)).collect();
+            (Ok(json!({"results": online})), Vec::new())
+        }
+    }
+}
+
+/// `{"code": .., "error": ..}` with a 4xx status (`status`).
+fn error(status: StatusCode, code: i32, message: &str) -> Response {
+    (status, Json(json!({"code": code, "error": message}))).into_response()
+}
+
+/// A malformed request body: answered `400 {"code": 107, "error": ..}`.
+#[derive(Debug)]
+pub(crate) struct BadRequest(String);
+
+/// Checks the master key, sends `op` to the hub and answers its result.
+async fn call(state: &AppState, headers: &HeaderMap, op: Result<AdminOp, BadRequest>) -> Response {
+    if auth::authenticate(&state.config, headers, true).is_none() {
+        return auth::unauthorized();
+    }
+    let op = match op {
+        Ok(op) => op,
+        Err(BadRequest(message)) => return error(StatusCode::BAD_REQUEST, 107, &message),
+    };
+    let (reply, answer) = oneshot::channel();
+    if state.hub.send(HubEvent::Admin { op, reply }).await.is_err() {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    match answer.await {
+        Ok(Ok(value)) => Json(value).into_response(),
+        Ok(Err(AdminError::Code { code, detail })) => {
+            let status = if code == chinwag_protocol::ErrorCode::ConversationNotFound {
+                StatusCode::NOT_FOUND
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            let message = detail.unwrap_or_else(|| code.name().to_owned());
+            error(status, code.code(), &message)
+        }
+        Ok(Err(AdminError::Storage(e))) => {
+            tracing::error!(error = %e, "REST operation failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, 1, "internal error")
+        }
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+/// The JSON object body.
+fn object(body: &[u8]) -> Result<Map<String, Value>, BadRequest> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(object)) => Ok(object),
+        _ => Err(BadRequest("body must be a JSON object".into())),
+    }
+}
+
+/// A required, non-empty string field.
+fn field(object: &Map<String, Value>, name: &str) -> Result<String, BadRequest> {
+    match object.get(name).and_then(Value::as_str) {
+        Some(value) if !value.is_empty() => Ok(value.to_owned()),
+        _ => Err(BadRequest(format!("{name} is required"))),
+    }
+}
+
+/// `POST /1.2/rtm/service-conversations`.
+pub(crate) async fn create_service(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let op = object(&body).and_then(|mut attrs| {
+        let name = field(&attrs, "name")?;
+        attrs.remove("name");
+        Ok(AdminOp::CreateService { name, attrs })
+    });
+    call(&state, &headers, op).await
+}
+
+/// `POST /1.2/rtm/service-conversations/{id}/subscribers`.
+pub(crate) async fn subscribe(
+    State(state): State<AppState>,
+    Path(cid): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let op = object(&body).and_then(|body| {
+        Ok(AdminOp::Subscribe {
+            cid,
+            client_id: field(&body, "client_id")?,
+            subscribed: true,
+        })
+    });
+    call(&state, &headers, op).await
+}
+
+/// `DELETE /1.2/rtm/service-conversations/{id}/subscribers/{client_id}`.
+pub(crate) async fn unsubscribe(
+    State(state): State<AppState>,
+    Path((cid, client_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let op = AdminOp::Subscribe {
+        cid,
+        client_id,
+        subscribed: false,
+    };
+    call(&state, &headers, Ok(op)).await
+}
+
+/// `GET /1.2/rtm/service-conversations/{id}/subscribers/count`.
+pub(crate) async fn subscriber_count(
+    State(state): State<AppState>,
+    Path(cid): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    call(&state, &headers, Ok(AdminOp::SubscriberCount { cid })).await
+}
+
+/// `POST /1.2/rtm/service-conversations/{id}/broadcasts`.
+pub(crate) async fn broadcast(
+    State(state): State<AppState>,
+    Path(cid): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let op = object(&body).and_then(|body| {
+        Ok(AdminOp::Broadcast {
+            cid,
+            from_client: field(&body, "from_client")?,
+            message: field(&body, "message")?,
+            transient: body.get("transient").and_then(Value::as_bool).unwrap_or(false),
+        })
+    });
+    call(&state, &headers, op).await
+}
+
+/// `POST /1.2/rtm/clients/check-online`.
+pub(crate) async fn check_online(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let op = object(&body).and_then(|body| {
+        let ids = body.get("client_ids").and_then(Value::as_array);
+        let client_ids: Vec<String> = ids
+            .map(|ids| ids.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default();
+        if client_ids.is_empty() || client_ids.len() > 20 {
+            return Err(BadRequest("client_ids must list 1 to 20 client ids".into()));
+        }
+        Ok(AdminOp::CheckOnline { client_ids })
+    });
+    call(&state, &headers, op).await
+}

@@ -182,6 +182,12 @@ impl Server {
                 post(rest::broadcast),
             )
             .route("/1.2/rtm/clients/check-online", post(rest::check_online))
+            .route(
+                "/1.2/rtm/clients/{client_id}/unread-count",
+                get(rest::unread_count),
+            )
+            .route("/1.2/rtm/conversations", post(rest::create_conversation))
+            .route("/1.2/rtm/conversations/{id}/messages", post(rest::send_message))
             .with_state(state);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let serve = tokio::spawn(async move {

@@ -265,3 +265,110 @@ async fn rest_service_conversations_subscribers_broadcasts_and_online_check() {
     assert_eq!(unknown.json["code"], json!(4303));
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn rest_creates_conversations_sends_as_a_client_and_counts_unread() {
+    let master = "the-master-key";
+    let server = start(Some(master)).await;
+    let addr = server.local_addr();
+    let mut jerry = Client::connect(&server.ws_url(), Some("lc.protobuf2.3")).await;
+    let t = chinwag_server::time::now_ms() / 1000;
+    let message = chinwag_server::signature::login_message("chinwag-local", "Jerry", t, "n");
+    let opened = jerry
+        .open(
+            "Jerry",
+            SessionCommand {
+                s: Some(chinwag_server::signature::sign(master.as_bytes(), &message)),
+                t: Some(t),
+                n: Some("n".into()),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_eq!(opened.op_type(), Some(OpType::Opened));
+
+    let created = post(
+        addr,
+        "/1.2/rtm/conversations",
+        json!({"name": "Tea", "c": "Tom", "m": ["Jerry"], "topic": "cups"}),
+    )
+    .await;
+    assert_eq!(created.status, 200, "{created:?}");
+    let cid = created.json["objectId"].as_str().expect("objectId").to_owned();
+    assert_eq!(created.json["name"], json!("Tea"));
+    assert_eq!(created.json["topic"], json!("cups"));
+    assert_eq!(created.json["c"], json!("Tom"));
+    assert_eq!(created.json["m"], json!(["Jerry", "Tom"]));
+    assert!(created.json["createdAt"].is_string());
+    let joined = jerry.push_of(chinwag_protocol::CommandType::Conv).await;
+    assert_eq!(joined.op_type(), Some(OpType::Joined));
+    assert_eq!(joined.conv_message.and_then(|c| c.cid), Some(cid.clone()));
+    let bad = post(addr, "/1.2/rtm/conversations", json!({"m": "Jerry"})).await;
+    assert_eq!(bad.status, 400);
+
+    let messages = format!("/1.2/rtm/conversations/{cid}/messages");
+    let sent = post(addr, &messages, json!({"from_client": "Tom", "message": "hello"})).await;
+    assert_eq!(sent.status, 200, "{sent:?}");
+    let mid = sent.json["msg-id"].as_str().expect("msg-id").to_owned();
+    let push = jerry.push_of(chinwag_protocol::CommandType::Direct).await;
+    let direct = push.direct_message.expect("direct");
+    assert_eq!(direct.id.as_deref(), Some(mid.as_str()));
+    assert_eq!(direct.from_peer_id.as_deref(), Some("Tom"));
+    assert_eq!(direct.msg.as_deref(), Some("hello"));
+    let missing = post(addr, &messages, json!({"message": "hello"})).await;
+    assert_eq!(missing.status, 400);
+    let unknown = post(
+        addr,
+        "/1.2/rtm/conversations/nope/messages",
+        json!({"from_client": "Tom", "message": "x"}),
+    )
+    .await;
+    assert_eq!((unknown.status, unknown.json["code"].clone()), (404, json!(4303)));
+    let service = post(addr, "/1.2/rtm/service-conversations", json!({"name": "News"})).await;
+    let service_messages = format!(
+        "/1.2/rtm/conversations/{}/messages",
+        service.json["objectId"].as_str().expect("objectId")
+    );
+    let refused = post(
+        addr,
+        &service_messages,
+        json!({"from_client": "Tom", "message": "x"}),
+    )
+    .await;
+    assert_eq!((refused.status, refused.json["code"].clone()), (400, json!(4314)));
+
+    // Jerry has one unread message; the app key is enough to ask.
+    let unread = http::request(
+        addr,
+        "GET",
+        "/1.2/rtm/clients/Jerry/unread-count",
+        &[APP, KEY],
+        None,
+    )
+    .await;
+    assert_eq!((unread.status, unread.json), (200, json!({"count": 1})));
+    let path = format!("/1.2/rtm/clients/Jerry/unread-count?conv_id={cid}");
+    let unread = http::request(addr, "GET", &path, &[APP, MASTER], None).await;
+    assert_eq!(unread.json, json!({"count": 1}));
+    let other = http::request(
+        addr,
+        "GET",
+        "/1.2/rtm/clients/Jerry/unread-count?conv_id=x",
+        &[APP, KEY],
+        None,
+    )
+    .await;
+    assert_eq!(other.json, json!({"count": 0}));
+    let tom = http::request(
+        addr,
+        "GET",
+        "/1.2/rtm/clients/Tom/unread-count",
+        &[APP, KEY],
+        None,
+    )
+    .await;
+    assert_eq!(tom.json, json!({"count": 0}), "his own message is not unread");
+    let refused = http::request(addr, "GET", "/1.2/rtm/clients/Jerry/unread-count", &[APP], None).await;
+    assert_eq!(refused.status, 401);
+    server.shutdown().await;
+}

@@ -264,3 +264,51 @@ fn service_conversations_and_subscriptions_survive_a_restart() {
         ["Tom"]
     );
 }
+
+#[test]
+fn server_side_conversations_and_messages_reach_members() {
+    let mut h = H::new();
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    let now = h.tick();
+    let mut attrs = Map::new();
+    attrs.insert("name".into(), json!("Tea"));
+    attrs.insert("m".into(), json!(["ignored"]));
+    let (doc, out) = h
+        .hub
+        .create_conversation("", &["Tom".into(), "Jerry".into()], attrs, now);
+    let doc = doc.expect("created");
+    let cid = doc["objectId"].as_str().expect("objectId").to_owned();
+    assert_eq!(
+        doc["m"],
+        json!(["Jerry", "Tom"]),
+        "reserved keys in attrs are ignored"
+    );
+    assert_eq!(doc["name"], json!("Tea"));
+    let out = sent(out);
+    for conn in [1, 2] {
+        let ops: Vec<_> = out
+            .iter()
+            .filter(|(c, _)| *c == conn)
+            .filter_map(|(_, cmd)| cmd.op_type())
+            .collect();
+        assert_eq!(ops, [OpType::Joined], "conn {conn}");
+    }
+    let now = h.tick();
+    let (result, out) = h.hub.send_as(&cid, "Tom", "hi", false, now);
+    assert!(result.is_ok());
+    let out = sent(out);
+    assert_eq!(directs(&out, 2), ["hi"]);
+    assert_eq!(directs(&out, 1), ["hi"], "synced to the sender's sessions");
+    assert_eq!(h.hub.unread_count("Jerry", None).expect("count"), 1);
+    assert_eq!(h.hub.unread_count("Jerry", Some("other")).expect("count"), 0);
+    assert_eq!(h.hub.unread_count("Tom", Some(&cid)).expect("count"), 0);
+    let (result, _) = h.hub.send_as("nope", "Tom", "hi", false, now);
+    assert!(matches!(
+        result,
+        Err(AdminError::Code {
+            code: ErrorCode::ConversationNotFound,
+            ..
+        })
+    ));
+}

@@ -270,7 +270,13 @@ impl<S: Storage> Hub<S> {
     /// The pushes of the seed's events table for members `added` by `initiator`: each added member
     /// other than the initiator is `joined` (INVITED); everyone else in the conversation, the
     /// initiator included, gets `members_joined` (MEMBERS_JOINED).
-    fn push_joined(&mut self, cid: &str, initiator: &str, added: &[String], now: i64) -> HubResult {
+    pub(super) fn push_joined(
+        &mut self,
+        cid: &str,
+        initiator: &str,
+        added: &[String],
+        now: i64,
+    ) -> HubResult {
         let Some(conv) = self.convs.get(cid) else {
             return Ok(());
         };

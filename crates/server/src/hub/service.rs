@@ -175,34 +175,147 @@ impl<S: Storage> Hub<S> {
     ) -> AdminOutcome<(String, i64)> {
         self.admin(|hub| {
             hub.service(cid)?;
-            if message.len() > hub.config.max_message_bytes {
-                return Err(Fail::Code(ErrorCode::FrameTooLong, None));
+            hub.post_message(cid, from_client, message, transient, now_ms)
+        })
+    }
+
+    /// Sends `message` (text) to normal or group conversation `cid` as `from_client` (who need not
+    /// be a member, as in LeanCloud), delivered to every member including the sender's sessions;
+    /// returns the message id and timestamp. 4303 for unknown, 4314 for service conversations.
+    pub fn send_as(
+        &mut self,
+        cid: &str,
+        from_client: &str,
+        message: &str,
+        transient: bool,
+        now_ms: i64,
+    ) -> AdminOutcome<(String, i64)> {
+        self.admin(|hub| {
+            let conv = hub
+                .convs
+                .get(cid)
+                .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))?;
+            if conv.record.system {
+                return Err(Fail::Code(ErrorCode::NormalConversationRequired, None));
             }
-            let mut record = MessageRecord {
-                id: hub.ids.next(now_ms),
-                cid: cid.to_owned(),
-                from: from_client.to_owned(),
-                timestamp: now_ms,
-                lctype: lctype_of(Some(message)),
-                data: Some(message.to_owned()),
-                binary: None,
-                mention_all: false,
-                mention_pids: Vec::new(),
-                dt: None,
-                receipt: false,
-                patch_timestamp: None,
-            };
-            if let Some(conv) = hub.convs.get_mut(cid) {
-                record.timestamp = conv.next_ts(now_ms);
+            if conv.is_expired(now_ms) {
+                return Err(Fail::Code(ErrorCode::TemporaryConversationExpired, None));
             }
-            if !transient {
-                hub.storage.insert_message(&record)?;
-                if let Some(conv) = hub.convs.get_mut(cid) {
-                    conv.last = Some(record.clone());
+            let transient = transient || conv.record.transient;
+            hub.post_message(cid, from_client, message, transient, now_ms)
+        })
+    }
+
+    /// Creates a normal conversation (`POST /1.2/rtm/conversations`): `creator` (`c`, may be
+    /// empty), `members` (`m`), `attrs` (`name` and custom attributes); returns its JSON object.
+    /// Members are told with `joined` / `members_joined` pushes, as for a client-created one.
+    pub fn create_conversation(
+        &mut self,
+        creator: &str,
+        members: &[String],
+        attrs: Map<String, Value>,
+        now_ms: i64,
+    ) -> AdminOutcome<Value> {
+        self.admin(|hub| {
+            let cid = hub.ids.next(now_ms);
+            let mut attrs = attrs;
+            for key in super::conversations::RESERVED_KEYS {
+                attrs.remove(*key);
+            }
+            let mut ids: Vec<String> = Vec::new();
+            for member in members.iter().chain(std::iter::once(&creator.to_owned())) {
+                if !member.is_empty() && !ids.contains(member) {
+                    ids.push(member.clone());
                 }
             }
-            hub.fan_out(&record, transient, None, now_ms);
-            Ok((record.id, record.timestamp))
+            let record = ConversationRecord {
+                id: cid.clone(),
+                creator: creator.to_owned(),
+                transient: false,
+                system: false,
+                unique_key: None,
+                attrs,
+                muted: Vec::new(),
+                shutup: Vec::new(),
+                blocked: Vec::new(),
+                expires_at: None,
+                created_at: now_ms,
+                updated_at: now_ms,
+            };
+            hub.storage.save_conversation(&record)?;
+            hub.storage.add_members(&cid, &ids, 0)?;
+            let mut conv = Conversation {
+                record,
+                members: BTreeMap::new(),
+                room: Default::default(),
+                roles: BTreeMap::new(),
+                last: None,
+                last_ts: now_ms,
+            };
+            for id in &ids {
+                conv.members.insert(id.clone(), Position::default());
+            }
+            let mut doc = conv.doc();
+            hub.convs.insert(cid.clone(), conv);
+            for id in &ids {
+                hub.index_join(id, &cid);
+            }
+            hub.push_joined(&cid, creator, &ids, now_ms)?;
+            for key in ["createdAt", "updatedAt"] {
+                if let Some(iso) = doc.get(key).and_then(|d| d.get("iso")).cloned() {
+                    doc.insert(key.into(), iso);
+                }
+            }
+            Ok(Value::Object(doc))
         })
+    }
+
+    /// Unread messages of `client_id` in `cid` (or in all its conversations).
+    pub fn unread_count(&mut self, client_id: &str, cid: Option<&str>) -> Result<u64, AdminError> {
+        let counts = self.storage.unread_counts(client_id, 0)?;
+        Ok(counts
+            .iter()
+            .filter(|c| cid.is_none_or(|cid| c.cid == cid))
+            .map(|c| u64::from(c.unread))
+            .sum())
+    }
+
+    /// Stores (unless transient) and delivers a text message from `from_client` to every member.
+    fn post_message(
+        &mut self,
+        cid: &str,
+        from_client: &str,
+        message: &str,
+        transient: bool,
+        now_ms: i64,
+    ) -> HubResult<(String, i64)> {
+        if message.len() > self.config.max_message_bytes {
+            return Err(Fail::Code(ErrorCode::FrameTooLong, None));
+        }
+        let mut record = MessageRecord {
+            id: self.ids.next(now_ms),
+            cid: cid.to_owned(),
+            from: from_client.to_owned(),
+            timestamp: now_ms,
+            lctype: lctype_of(Some(message)),
+            data: Some(message.to_owned()),
+            binary: None,
+            mention_all: false,
+            mention_pids: Vec::new(),
+            dt: None,
+            receipt: false,
+            patch_timestamp: None,
+        };
+        if let Some(conv) = self.convs.get_mut(cid) {
+            record.timestamp = conv.next_ts(now_ms);
+        }
+        if !transient {
+            self.storage.insert_message(&record)?;
+            if let Some(conv) = self.convs.get_mut(cid) {
+                conv.last = Some(record.clone());
+            }
+        }
+        self.fan_out(&record, transient, None, now_ms);
+        Ok((record.id, record.timestamp))
     }
 }

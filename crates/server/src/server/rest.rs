@@ -9,6 +9,10 @@
 //! - `POST /1.2/rtm/service-conversations/{id}/broadcasts` `{from_client, message}` →
 //!   `{"msg-id", timestamp}`
 //! - `POST /1.2/rtm/clients/check-online` `{client_ids}` (≤ 20) → `{results}`
+//! - `POST /1.2/rtm/conversations` `{name, m, c, ...attrs}` → the conversation object
+//! - `POST /1.2/rtm/conversations/{id}/messages` `{from_client, message, transient}` →
+//!   `{"msg-id", timestamp}`
+//! - `GET /1.2/rtm/clients/{client_id}/unread-count?conv_id=` (app key too) → `{count}`
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -58,6 +62,33 @@ pub(crate) enum AdminOp {
         /// `transient`.
         transient: bool,
     },
+    /// Create a normal conversation.
+    CreateConversation {
+        /// `c` (may be empty).
+        creator: String,
+        /// `m`.
+        members: Vec<String>,
+        /// `name` and other attributes.
+        attrs: Map<String, Value>,
+    },
+    /// Send a message as a client.
+    SendAs {
+        /// The conversation.
+        cid: String,
+        /// `from_client`.
+        from_client: String,
+        /// `message`.
+        message: String,
+        /// `transient`.
+        transient: bool,
+    },
+    /// Unread messages of a client.
+    UnreadCount {
+        /// The client.
+        client_id: String,
+        /// `conv_id`, if given.
+        cid: Option<String>,
+    },
     /// Which of these clients are online.
     CheckOnline {
         /// `client_ids`.
@@ -106,6 +137,28 @@ pub(crate) fn run<S: Storage>(
                 out,
             )
         }
+        AdminOp::CreateConversation {
+            creator,
+            members,
+            attrs,
+        } => hub.create_conversation(&creator, &members, attrs, now),
+        AdminOp::SendAs {
+            cid,
+            from_client,
+            message,
+            transient,
+        } => {
+            let (result, out) = hub.send_as(&cid, &from_client, &message, transient, now);
+            (
+                result.map(|(mid, ts)| json!({"msg-id": mid, "timestamp": ts})),
+                out,
+            )
+        }
+        AdminOp::UnreadCount { client_id, cid } => (
+            hub.unread_count(&client_id, cid.as_deref())
+                .map(|n| json!({"count": n})),
+            Vec::new(),
+        ),
         AdminOp::CheckOnline { client_ids } => {
             let online: Vec<&String> = client_ids.iter().filter(|id| hub.is_online(id)).collect();
             (Ok(json!({"results": online})), Vec::new())
@@ -122,9 +175,14 @@ fn error(status: StatusCode, code: i32, message: &str) -> Response {
 #[derive(Debug)]
 pub(crate) struct BadRequest(String);
 
-/// Checks the master key, sends `op` to the hub and answers its result.
-async fn call(state: &AppState, headers: &HeaderMap, op: Result<AdminOp, BadRequest>) -> Response {
-    if auth::authenticate(&state.config, headers, true).is_none() {
+/// Checks the keys (`need_master`: the master key), sends `op` to the hub and answers its result.
+async fn call(
+    state: &AppState,
+    headers: &HeaderMap,
+    need_master: bool,
+    op: Result<AdminOp, BadRequest>,
+) -> Response {
+    if auth::authenticate(&state.config, headers, need_master).is_none() {
         return auth::unauthorized();
     }
     let op = match op {
@@ -181,7 +239,7 @@ pub(crate) async fn create_service(
         attrs.remove("name");
         Ok(AdminOp::CreateService { name, attrs })
     });
-    call(&state, &headers, op).await
+    call(&state, &headers, true, op).await
 }
 
 /// `POST /1.2/rtm/service-conversations/{id}/subscribers`.
@@ -198,7 +256,7 @@ pub(crate) async fn subscribe(
             subscribed: true,
         })
     });
-    call(&state, &headers, op).await
+    call(&state, &headers, true, op).await
 }
 
 /// `DELETE /1.2/rtm/service-conversations/{id}/subscribers/{client_id}`.
@@ -212,7 +270,7 @@ pub(crate) async fn unsubscribe(
         client_id,
         subscribed: false,
     };
-    call(&state, &headers, Ok(op)).await
+    call(&state, &headers, true, Ok(op)).await
 }
 
 /// `GET /1.2/rtm/service-conversations/{id}/subscribers/count`.
@@ -221,7 +279,7 @@ pub(crate) async fn subscriber_count(
     Path(cid): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    call(&state, &headers, Ok(AdminOp::SubscriberCount { cid })).await
+    call(&state, &headers, true, Ok(AdminOp::SubscriberCount { cid })).await
 }
 
 /// `POST /1.2/rtm/service-conversations/{id}/broadcasts`.
@@ -239,7 +297,7 @@ pub(crate) async fn broadcast(
             transient: body.get("transient").and_then(Value::as_bool).unwrap_or(false),
         })
     });
-    call(&state, &headers, op).await
+    call(&state, &headers, true, op).await
 }
 
 /// `POST /1.2/rtm/clients/check-online`.
@@ -258,5 +316,73 @@ pub(crate) async fn check_online(
         }
         Ok(AdminOp::CheckOnline { client_ids })
     });
-    call(&state, &headers, op).await
+    call(&state, &headers, true, op).await
+}
+
+/// `POST /1.2/rtm/conversations`.
+pub(crate) async fn create_conversation(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let op = object(&body).and_then(|mut attrs| {
+        let members = match attrs.remove("m") {
+            None => Vec::new(),
+            Some(Value::Array(ids)) => ids
+                .iter()
+                .map(|id| id.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| BadRequest("m must be a list of client ids".into()))?,
+            Some(_) => return Err(BadRequest("m must be a list of client ids".into())),
+        };
+        let creator = match attrs.remove("c") {
+            None => String::new(),
+            Some(Value::String(c)) => c,
+            Some(_) => return Err(BadRequest("c must be a client id".into())),
+        };
+        Ok(AdminOp::CreateConversation {
+            creator,
+            members,
+            attrs,
+        })
+    });
+    call(&state, &headers, true, op).await
+}
+
+/// `POST /1.2/rtm/conversations/{id}/messages`.
+pub(crate) async fn send_message(
+    State(state): State<AppState>,
+    Path(cid): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let op = object(&body).and_then(|body| {
+        Ok(AdminOp::SendAs {
+            cid,
+            from_client: field(&body, "from_client")?,
+            message: field(&body, "message")?,
+            transient: body.get("transient").and_then(Value::as_bool).unwrap_or(false),
+        })
+    });
+    call(&state, &headers, true, op).await
+}
+
+/// Query of `GET /1.2/rtm/clients/{client_id}/unread-count`.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct UnreadQuery {
+    conv_id: Option<String>,
+}
+
+/// `GET /1.2/rtm/clients/{client_id}/unread-count` (the app key is enough).
+pub(crate) async fn unread_count(
+    State(state): State<AppState>,
+    Path(client_id): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<UnreadQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let op = AdminOp::UnreadCount {
+        client_id,
+        cid: query.conv_id.filter(|c| !c.is_empty()),
+    };
+    call(&state, &headers, false, Ok(op)).await
 }

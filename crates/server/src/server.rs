@@ -186,7 +186,14 @@ impl Server {
                 "/1.2/rtm/clients/{client_id}/unread-count",
                 get(rest::unread_count),
             )
-            .route("/1.2/rtm/conversations", post(rest::create_conversation))
+            .route(
+                "/1.2/rtm/conversations",
+                post(rest::create_conversation).get(rest::query_conversations),
+            )
+            .route(
+                "/1.2/rtm/conversations/{id}/members",
+                post(rest::add_members).delete(rest::remove_members),
+            )
             .route("/1.2/rtm/conversations/{id}/messages", post(rest::send_message))
             .with_state(state);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();

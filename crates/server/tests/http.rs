@@ -372,3 +372,114 @@ async fn rest_creates_conversations_sends_as_a_client_and_counts_unread() {
     assert_eq!(refused.status, 401);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn rest_queries_conversations_and_changes_members() {
+    let master = "the-master-key";
+    let server = start(Some(master)).await;
+    let addr = server.local_addr();
+    let mut mary = Client::connect(&server.ws_url(), Some("lc.protobuf2.3")).await;
+    let t = chinwag_server::time::now_ms() / 1000;
+    let message = chinwag_server::signature::login_message("chinwag-local", "Mary", t, "n");
+    let opened = mary
+        .open(
+            "Mary",
+            SessionCommand {
+                s: Some(chinwag_server::signature::sign(master.as_bytes(), &message)),
+                t: Some(t),
+                n: Some("n".into()),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_eq!(opened.op_type(), Some(OpType::Opened));
+    let tea = post(
+        addr,
+        "/1.2/rtm/conversations",
+        json!({"name": "Tea", "m": ["Tom"]}),
+    )
+    .await;
+    let tea = tea.json["objectId"].as_str().expect("objectId").to_owned();
+    post(
+        addr,
+        "/1.2/rtm/conversations",
+        json!({"name": "Coffee", "m": ["Jerry"]}),
+    )
+    .await;
+    post(addr, "/1.2/rtm/service-conversations", json!({"name": "Tea"})).await;
+
+    let query = |where_json: &str| format!("/1.2/rtm/conversations?where={}&limit=10", encode(where_json));
+    let found = http::request(addr, "GET", &query(r#"{"name":"Tea"}"#), &[APP, MASTER], None).await;
+    assert_eq!(found.status, 200, "{found:?}");
+    let results = found.json["results"].as_array().expect("results").clone();
+    assert_eq!(
+        results.len(),
+        1,
+        "service conversations are not listed here: {results:?}"
+    );
+    assert_eq!(results[0]["objectId"], json!(tea));
+    assert!(results[0]["updatedAt"].is_string());
+    let all = http::request(addr, "GET", "/1.2/rtm/conversations", &[APP, MASTER], None).await;
+    assert_eq!(all.json["results"].as_array().map(Vec::len), Some(2));
+    let bad = http::request(addr, "GET", &query("[1]"), &[APP, MASTER], None).await;
+    assert_eq!(bad.status, 400);
+    let bad_where = http::request(
+        addr,
+        "GET",
+        &query(r#"{"name":{"$nope":1}}"#),
+        &[APP, MASTER],
+        None,
+    )
+    .await;
+    assert_eq!(
+        (bad_where.status, bad_where.json["code"].clone()),
+        (400, json!(4301))
+    );
+    let by_app_key = http::request(addr, "GET", &query("{}"), &[APP, KEY], None).await;
+    assert_eq!(by_app_key.status, 401);
+
+    // Members: Mary is added (and told), then removed (and told).
+    let members = format!("/1.2/rtm/conversations/{tea}/members");
+    let added = post(addr, &members, json!({"client_ids": ["Mary"]})).await;
+    assert_eq!(added.status, 200, "{added:?}");
+    assert_eq!(added.json["objectId"], json!(tea));
+    assert!(added.json["updatedAt"].is_string());
+    let joined = mary.push_of(chinwag_protocol::CommandType::Conv).await;
+    assert_eq!(joined.op_type(), Some(OpType::Joined));
+    let found = http::request(addr, "GET", &query(r#"{"m":"Mary"}"#), &[APP, MASTER], None).await;
+    assert_eq!(found.json["results"].as_array().map(Vec::len), Some(1));
+    let removed = http::request(
+        addr,
+        "DELETE",
+        &members,
+        &[APP, MASTER],
+        Some(&json!({"client_ids": ["Mary"]})),
+    )
+    .await;
+    assert_eq!(removed.status, 200, "{removed:?}");
+    let left = mary.push_of(chinwag_protocol::CommandType::Conv).await;
+    assert_eq!(left.op_type(), Some(OpType::Left));
+    let found = http::request(addr, "GET", &query(r#"{"m":"Mary"}"#), &[APP, MASTER], None).await;
+    assert_eq!(found.json["results"], json!([]));
+    let empty = post(addr, &members, json!({"client_ids": []})).await;
+    assert_eq!(empty.status, 400);
+    let unknown = post(
+        addr,
+        "/1.2/rtm/conversations/nope/members",
+        json!({"client_ids": ["Mary"]}),
+    )
+    .await;
+    assert_eq!(unknown.status, 404);
+    server.shutdown().await;
+}
+
+/// Percent-encodes a query value.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

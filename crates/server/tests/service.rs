@@ -312,3 +312,47 @@ fn server_side_conversations_and_messages_reach_members() {
         })
     ));
 }
+
+#[test]
+fn server_side_member_changes_push_events_and_queries_see_them() {
+    let mut h = H::new();
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    let now = h.tick();
+    let (doc, _) = h.hub.create_conversation("", &["Tom".into()], Map::new(), now);
+    let cid = doc.expect("created")["objectId"].as_str().expect("id").to_owned();
+    let now = h.tick();
+    let (at, out) = h
+        .hub
+        .change_members(&cid, &["Jerry".into(), "Jerry".into()], true, now);
+    assert_eq!(at.expect("added"), now);
+    let out = sent(out);
+    let op_on = |out: &Sent, conn: ConnId| -> Vec<OpType> {
+        out.iter()
+            .filter(|(c, _)| *c == conn)
+            .filter_map(|(_, cmd)| cmd.op_type())
+            .collect()
+    };
+    assert_eq!(op_on(&out, 2), [OpType::Joined]);
+    assert_eq!(op_on(&out, 1), [OpType::MembersJoined]);
+    let found = h
+        .hub
+        .query_conversations(&json!({"m": "Jerry"}), 0, None, now)
+        .expect("query");
+    assert_eq!(found.len(), 1);
+    assert!(
+        h.hub
+            .query_conversations(&json!({"m": {"$bad": 1}}), 0, None, now)
+            .is_err()
+    );
+
+    let now = h.tick();
+    let out = sent(h.hub.change_members(&cid, &["Jerry".into()], false, now).1);
+    assert_eq!(op_on(&out, 2), [OpType::Left]);
+    assert_eq!(op_on(&out, 1), [OpType::MembersLeft]);
+    let found = h
+        .hub
+        .query_conversations(&json!({"m": "Jerry"}), 0, None, now)
+        .expect("query");
+    assert!(found.is_empty());
+}

@@ -37,8 +37,8 @@ const DEFAULT_TEMP_TTL: i32 = 24 * 3600;
 const MAX_TEMP_TTL: i32 = 30 * 24 * 3600;
 
 /// Default and largest page of a conversation query (LeanCloud: 10 and 1000).
-const DEFAULT_QUERY_LIMIT: usize = 10;
-const MAX_QUERY_LIMIT: usize = 1000;
+pub(super) const DEFAULT_QUERY_LIMIT: usize = 10;
+pub(super) const MAX_QUERY_LIMIT: usize = 1000;
 
 /// The conversation JSON of a `attr`/`where` body, `{}` when absent.
 fn json_object(message: Option<&JsonObjectMessage>) -> HubResult<Map<String, Value>> {
@@ -552,7 +552,8 @@ impl<S: Storage> Hub<S> {
             .get(cid)
             .map(Conversation::member_ids)
             .unwrap_or_default();
-        if !ids.iter().any(|id| id == initiator) {
+        // Server-side (REST) changes have no initiating client.
+        if !initiator.is_empty() && !ids.iter().any(|id| id == initiator) {
             ids.push(initiator.to_owned());
         }
         ids
@@ -660,7 +661,7 @@ impl<S: Storage> Hub<S> {
     /// The common queries — `getConversation(s)` and `containsMembers` — then cost what they return.
     /// The conversations a query can match, when its filter pins them: by `objectId`, or by a member
     /// every match must have (the smallest of those members' conversation sets). `None` means scan all.
-    fn candidates(&self, filter: &query::Filter) -> Option<Vec<String>> {
+    pub(super) fn candidates(&self, filter: &query::Filter) -> Option<Vec<String>> {
         if let Some(mut ids) = filter.object_ids() {
             ids.sort();
             ids.dedup();

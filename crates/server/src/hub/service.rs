@@ -318,4 +318,117 @@ impl<S: Storage> Hub<S> {
         self.fan_out(&record, transient, None, now_ms);
         Ok((record.id, record.timestamp))
     }
+
+    /// Normal and group conversations matching `where_json` (the storage-API `where` language,
+    /// `GET /1.2/rtm/conversations`), newest change first, paged by `skip`/`limit` (default 10,
+    /// at most 1000); dates as ISO strings. A bad `where` is 4301.
+    pub fn query_conversations(
+        &self,
+        where_json: &Value,
+        skip: usize,
+        limit: Option<usize>,
+        now_ms: i64,
+    ) -> Result<Vec<Value>, AdminError> {
+        let filter = crate::query::parse_where(where_json)
+            .map_err(|error| Fail::Code(ErrorCode::ConversationApiFailed, Some(error.to_string())))?;
+        let candidates = self.candidates(&filter);
+        let scanned: Box<dyn Iterator<Item = &Conversation>> = match &candidates {
+            Some(ids) => Box::new(ids.iter().filter_map(|id| self.convs.get(id))),
+            None => Box::new(self.convs.values()),
+        };
+        let mut docs: Vec<Map<String, Value>> = scanned
+            .filter(|conv| conv.record.expires_at.is_none() && !conv.record.transient && !conv.record.system)
+            .map(|conv| conv.doc_at(now_ms))
+            .filter(|doc| filter.matches(doc))
+            .collect();
+        let keys = [
+            crate::query::SortKey {
+                field: "updatedAt".into(),
+                descending: true,
+            },
+            crate::query::SortKey {
+                field: "objectId".into(),
+                descending: false,
+            },
+        ];
+        docs.sort_by(|a, b| crate::query::compare(a, b, &keys));
+        let limit = limit
+            .filter(|l| *l > 0)
+            .unwrap_or(super::conversations::DEFAULT_QUERY_LIMIT)
+            .min(super::conversations::MAX_QUERY_LIMIT);
+        Ok(docs
+            .into_iter()
+            .skip(skip)
+            .take(limit)
+            .map(|mut doc| {
+                for key in ["createdAt", "updatedAt"] {
+                    if let Some(iso) = doc.get(key).and_then(|d| d.get("iso")).cloned() {
+                        doc.insert(key.into(), iso);
+                    }
+                }
+                Value::Object(doc)
+            })
+            .collect())
+    }
+
+    /// Adds (`true`) or removes `client_ids` to or from normal conversation `cid` on the server's
+    /// behalf (`POST`/`DELETE /1.2/rtm/conversations/{id}/members`), with the usual pushes and no
+    /// initiating client; blocked clients are not added. Returns `updatedAt` (ms).
+    pub fn change_members(
+        &mut self,
+        cid: &str,
+        client_ids: &[String],
+        add: bool,
+        now_ms: i64,
+    ) -> AdminOutcome<i64> {
+        self.admin(|hub| {
+            let conv = hub
+                .convs
+                .get(cid)
+                .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))?;
+            if conv.record.system || conv.record.transient {
+                return Err(Fail::Code(ErrorCode::NormalConversationRequired, None));
+            }
+            let mut changed: Vec<String> = Vec::new();
+            for id in client_ids {
+                let member = conv.members.contains_key(id);
+                let wanted = if add {
+                    !member && !conv.record.blocked.contains(id)
+                } else {
+                    member
+                };
+                if wanted && !id.is_empty() && !changed.contains(id) {
+                    changed.push(id.clone());
+                }
+            }
+            if add {
+                let read_ts = conv.last_ts;
+                if !changed.is_empty() {
+                    hub.storage.add_members(cid, &changed, read_ts)?;
+                    if let Some(conv) = hub.convs.get_mut(cid) {
+                        for id in &changed {
+                            conv.members.insert(
+                                id.clone(),
+                                Position {
+                                    read_ts,
+                                    ack_ts: read_ts,
+                                },
+                            );
+                        }
+                        conv.record.updated_at = now_ms;
+                        let record = conv.record.clone();
+                        hub.storage.save_conversation(&record)?;
+                    }
+                    for id in &changed {
+                        hub.index_join(id, cid);
+                    }
+                    hub.push_joined(cid, "", &changed, now_ms)?;
+                }
+            } else {
+                hub.drop_members(cid, &changed, now_ms)?;
+                hub.push_left(cid, "", &changed, now_ms)?;
+            }
+            Ok(hub.convs.get(cid).map_or(now_ms, |c| c.record.updated_at))
+        })
+    }
 }

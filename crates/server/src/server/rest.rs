@@ -13,6 +13,8 @@
 //! - `POST /1.2/rtm/conversations/{id}/messages` `{from_client, message, transient}` →
 //!   `{"msg-id", timestamp}`
 //! - `GET /1.2/rtm/clients/{client_id}/unread-count?conv_id=` (app key too) → `{count}`
+//! - `GET /1.2/rtm/conversations?where&skip&limit` → `{results}`
+//! - `POST`/`DELETE /1.2/rtm/conversations/{id}/members` `{client_ids}` → `{updatedAt, objectId}`
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -89,6 +91,24 @@ pub(crate) enum AdminOp {
         /// `conv_id`, if given.
         cid: Option<String>,
     },
+    /// Query normal conversations.
+    Query {
+        /// `where` (JSON).
+        where_json: Value,
+        /// `skip`.
+        skip: usize,
+        /// `limit`.
+        limit: Option<usize>,
+    },
+    /// Add or remove members.
+    Members {
+        /// The conversation.
+        cid: String,
+        /// `client_ids`.
+        client_ids: Vec<String>,
+        /// Add (`true`) or remove.
+        add: bool,
+    },
     /// Which of these clients are online.
     CheckOnline {
         /// `client_ids`.
@@ -159,6 +179,22 @@ pub(crate) fn run<S: Storage>(
                 .map(|n| json!({"count": n})),
             Vec::new(),
         ),
+        AdminOp::Query {
+            where_json,
+            skip,
+            limit,
+        } => (
+            hub.query_conversations(&where_json, skip, limit, now)
+                .map(|results| json!({"results": results})),
+            Vec::new(),
+        ),
+        AdminOp::Members { cid, client_ids, add } => {
+            let (result, out) = hub.change_members(&cid, &client_ids, add, now);
+            (
+                result.map(|at| json!({"updatedAt": crate::time::iso8601(at), "objectId": cid})),
+                out,
+            )
+        }
         AdminOp::CheckOnline { client_ids } => {
             let online: Vec<&String> = client_ids.iter().filter(|id| hub.is_online(id)).collect();
             (Ok(json!({"results": online})), Vec::new())
@@ -385,4 +421,83 @@ pub(crate) async fn unread_count(
         cid: query.conv_id.filter(|c| !c.is_empty()),
     };
     call(&state, &headers, false, Ok(op)).await
+}
+
+/// Query of `GET /1.2/rtm/conversations`.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct ConversationsQuery {
+    #[serde(rename = "where")]
+    where_json: Option<String>,
+    skip: Option<usize>,
+    limit: Option<usize>,
+}
+
+/// `GET /1.2/rtm/conversations`.
+pub(crate) async fn query_conversations(
+    State(state): State<AppState>,
+    axum::extract::Query(query): axum::extract::Query<ConversationsQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let where_json = match query.where_json.as_deref().filter(|w| !w.trim().is_empty()) {
+        None => Ok(json!({})),
+        Some(text) => serde_json::from_str::<Value>(text)
+            .ok()
+            .filter(Value::is_object)
+            .ok_or_else(|| BadRequest("where must be a JSON object".into())),
+    };
+    let op = where_json.map(|where_json| AdminOp::Query {
+        where_json,
+        skip: query.skip.unwrap_or(0),
+        limit: query.limit,
+    });
+    call(&state, &headers, true, op).await
+}
+
+/// `client_ids` of a members body.
+fn client_ids(body: &[u8]) -> Result<Vec<String>, BadRequest> {
+    let body = object(body)?;
+    let ids = body
+        .get("client_ids")
+        .and_then(Value::as_array)
+        .map(|ids| {
+            ids.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    if ids.is_empty() {
+        return Err(BadRequest("client_ids is required".into()));
+    }
+    Ok(ids)
+}
+
+/// `POST /1.2/rtm/conversations/{id}/members`.
+pub(crate) async fn add_members(
+    State(state): State<AppState>,
+    Path(cid): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let op = client_ids(&body).map(|client_ids| AdminOp::Members {
+        cid,
+        client_ids,
+        add: true,
+    });
+    call(&state, &headers, true, op).await
+}
+
+/// `DELETE /1.2/rtm/conversations/{id}/members`.
+pub(crate) async fn remove_members(
+    State(state): State<AppState>,
+    Path(cid): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let op = client_ids(&body).map(|client_ids| AdminOp::Members {
+        cid,
+        client_ids,
+        add: false,
+    });
+    call(&state, &headers, true, op).await
 }

@@ -195,6 +195,14 @@ impl Server {
                 post(rest::add_members).delete(rest::remove_members),
             )
             .route("/1.2/rtm/conversations/{id}/messages", post(rest::send_message))
+            .route(
+                "/1.2/rtm/conversations/{id}/messages/{mid}",
+                axum::routing::put(rest::edit_message),
+            )
+            .route(
+                "/1.2/rtm/conversations/{id}/messages/{mid}/recall",
+                axum::routing::put(rest::recall_message),
+            )
             .with_state(state);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let serve = tokio::spawn(async move {

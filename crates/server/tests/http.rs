@@ -483,3 +483,85 @@ fn encode(value: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn rest_edits_and_recalls_messages_as_their_sender() {
+    let master = "the-master-key";
+    let server = start(Some(master)).await;
+    let addr = server.local_addr();
+    let mut jerry = Client::connect(&server.ws_url(), Some("lc.protobuf2.3")).await;
+    let t = chinwag_server::time::now_ms() / 1000;
+    let message = chinwag_server::signature::login_message("chinwag-local", "Jerry", t, "n");
+    let signed = SessionCommand {
+        s: Some(chinwag_server::signature::sign(master.as_bytes(), &message)),
+        t: Some(t),
+        n: Some("n".into()),
+        ..Default::default()
+    };
+    assert_eq!(jerry.open("Jerry", signed).await.op_type(), Some(OpType::Opened));
+    let created = post(
+        addr,
+        "/1.2/rtm/conversations",
+        json!({"c": "Tom", "m": ["Jerry"]}),
+    )
+    .await;
+    let cid = created.json["objectId"].as_str().expect("objectId").to_owned();
+    jerry.push_of(chinwag_protocol::CommandType::Conv).await;
+    let messages = format!("/1.2/rtm/conversations/{cid}/messages");
+    let sent = post(addr, &messages, json!({"from_client": "Tom", "message": "helo"})).await;
+    let mid = sent.json["msg-id"].as_str().expect("msg-id").to_owned();
+    let ts = sent.json["timestamp"].as_i64().expect("timestamp");
+    jerry.push_of(chinwag_protocol::CommandType::Direct).await;
+
+    let put = |path: String, body: serde_json::Value| async move {
+        http::request(addr, "PUT", &path, &[APP, MASTER], Some(&body)).await
+    };
+    let edit = format!("{messages}/{mid}");
+    let not_his = put(
+        edit.clone(),
+        json!({"from_client": "Jerry", "message": "x", "timestamp": ts}),
+    )
+    .await;
+    assert_eq!((not_his.status, not_his.json["code"].clone()), (400, json!(4403)));
+    let wrong_ts = put(
+        edit.clone(),
+        json!({"from_client": "Tom", "message": "x", "timestamp": ts + 1}),
+    )
+    .await;
+    assert_eq!(wrong_ts.json["code"], json!(4404));
+    let missing = put(edit.clone(), json!({"from_client": "Tom", "message": "x"})).await;
+    assert_eq!(missing.status, 400);
+    let edited = put(
+        edit.clone(),
+        json!({"from_client": "Tom", "message": "hello", "timestamp": ts}),
+    )
+    .await;
+    assert_eq!((edited.status, edited.json), (200, json!({})));
+    let push = jerry.push_of(chinwag_protocol::CommandType::Patch).await;
+    let item = push.patch_message.expect("patch").patches.remove(0);
+    assert_eq!(
+        (item.mid.as_deref(), item.data.as_deref()),
+        (Some(mid.as_str()), Some("hello"))
+    );
+    assert_ne!(item.recall, Some(true));
+
+    let recalled = put(
+        format!("{edit}/recall"),
+        json!({"from_client": "Tom", "timestamp": ts}),
+    )
+    .await;
+    assert_eq!(recalled.status, 200, "{recalled:?}");
+    let push = jerry.push_of(chinwag_protocol::CommandType::Patch).await;
+    let item = push.patch_message.expect("patch").patches.remove(0);
+    assert_eq!(item.recall, Some(true));
+    let by_app_key = http::request(
+        addr,
+        "PUT",
+        &format!("{edit}/recall"),
+        &[APP, KEY],
+        Some(&json!({"from_client": "Tom", "timestamp": ts})),
+    )
+    .await;
+    assert_eq!(by_app_key.status, 401);
+    server.shutdown().await;
+}

@@ -15,6 +15,8 @@
 //! - `GET /1.2/rtm/clients/{client_id}/unread-count?conv_id=` (app key too) → `{count}`
 //! - `GET /1.2/rtm/conversations?where&skip&limit` → `{results}`
 //! - `POST`/`DELETE /1.2/rtm/conversations/{id}/members` `{client_ids}` → `{updatedAt, objectId}`
+//! - `PUT /1.2/rtm/conversations/{id}/messages/{mid}` `{from_client, message, timestamp}` (edit)
+//!   and `PUT .../{mid}/recall` `{from_client, timestamp}` → `{}`
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -109,6 +111,19 @@ pub(crate) enum AdminOp {
         /// Add (`true`) or remove.
         add: bool,
     },
+    /// Edit or recall a message as its sender.
+    Patch {
+        /// The conversation.
+        cid: String,
+        /// The message.
+        mid: String,
+        /// `from_client`.
+        from_client: String,
+        /// `timestamp` of the message.
+        timestamp: i64,
+        /// New content; `None` recalls.
+        content: Option<String>,
+    },
     /// Which of these clients are online.
     CheckOnline {
         /// `client_ids`.
@@ -194,6 +209,16 @@ pub(crate) fn run<S: Storage>(
                 result.map(|at| json!({"updatedAt": crate::time::iso8601(at), "objectId": cid})),
                 out,
             )
+        }
+        AdminOp::Patch {
+            cid,
+            mid,
+            from_client,
+            timestamp,
+            content,
+        } => {
+            let (result, out) = hub.patch_as(&cid, &mid, &from_client, timestamp, content.as_deref(), now);
+            (result.map(|_| json!({})), out)
         }
         AdminOp::CheckOnline { client_ids } => {
             let online: Vec<&String> = client_ids.iter().filter(|id| hub.is_online(id)).collect();
@@ -500,4 +525,44 @@ pub(crate) async fn remove_members(
         add: false,
     });
     call(&state, &headers, true, op).await
+}
+
+/// The fields of an edit (`recall`: no `message`).
+fn patch_op(cid: String, mid: String, body: &[u8], recall: bool) -> Result<AdminOp, BadRequest> {
+    let body = object(body)?;
+    let timestamp = body
+        .get("timestamp")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| BadRequest("timestamp is required".into()))?;
+    Ok(AdminOp::Patch {
+        cid,
+        mid,
+        from_client: field(&body, "from_client")?,
+        timestamp,
+        content: if recall {
+            None
+        } else {
+            Some(field(&body, "message")?)
+        },
+    })
+}
+
+/// `PUT /1.2/rtm/conversations/{id}/messages/{mid}`.
+pub(crate) async fn edit_message(
+    State(state): State<AppState>,
+    Path((cid, mid)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    call(&state, &headers, true, patch_op(cid, mid, &body, false)).await
+}
+
+/// `PUT /1.2/rtm/conversations/{id}/messages/{mid}/recall`.
+pub(crate) async fn recall_message(
+    State(state): State<AppState>,
+    Path((cid, mid)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    call(&state, &headers, true, patch_op(cid, mid, &body, true)).await
 }

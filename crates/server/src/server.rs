@@ -194,7 +194,10 @@ impl Server {
                 "/1.2/rtm/conversations/{id}/members",
                 post(rest::add_members).delete(rest::remove_members),
             )
-            .route("/1.2/rtm/conversations/{id}/messages", post(rest::send_message))
+            .route(
+                "/1.2/rtm/conversations/{id}/messages",
+                post(rest::send_message).get(rest::history),
+            )
             .route(
                 "/1.2/rtm/conversations/{id}/messages/{mid}",
                 axum::routing::put(rest::edit_message),

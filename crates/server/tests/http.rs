@@ -565,3 +565,72 @@ async fn rest_edits_and_recalls_messages_as_their_sender() {
     assert_eq!(by_app_key.status, 401);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn rest_history_pages_newest_first_or_reversed() {
+    let server = start(Some("the-master-key")).await;
+    let addr = server.local_addr();
+    let created = post(
+        addr,
+        "/1.2/rtm/conversations",
+        json!({"c": "Tom", "m": ["Jerry"]}),
+    )
+    .await;
+    let cid = created.json["objectId"].as_str().expect("objectId").to_owned();
+    let messages = format!("/1.2/rtm/conversations/{cid}/messages");
+    let mut stamps = Vec::new();
+    for text in ["one", "two", "three"] {
+        let sent = post(addr, &messages, json!({"from_client": "Tom", "message": text})).await;
+        stamps.push(sent.json["timestamp"].as_i64().expect("timestamp"));
+    }
+    let get = |query: String| {
+        let path = format!("{messages}?{query}");
+        async move { http::request(addr, "GET", &path, &[APP, MASTER], None).await }
+    };
+    let texts = |response: &http::Response| -> Vec<String> {
+        response
+            .json
+            .as_array()
+            .expect("an array")
+            .iter()
+            .map(|m| m["data"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let all = get(String::new()).await;
+    assert_eq!(all.status, 200, "{all:?}");
+    assert_eq!(texts(&all), ["three", "two", "one"]);
+    let first = &all.json[0];
+    assert_eq!(first["from"], json!("Tom"));
+    assert_eq!(first["conv-id"], json!(cid));
+    assert_eq!(first["to"], json!(cid));
+    assert_eq!(first["bin"], json!(false));
+    assert_eq!(first["is-conv"], json!(true));
+    assert!(first["msg-id"].is_string());
+    // Paging: the last row's timestamp starts the next page (exclusive).
+    let page = get("limit=2".into()).await;
+    assert_eq!(texts(&page), ["three", "two"]);
+    let next = get(format!("limit=2&timestamp={}", stamps[1])).await;
+    assert_eq!(texts(&next), ["one"]);
+    let included = get(format!("limit=2&timestamp={}&include_start=true", stamps[1])).await;
+    assert_eq!(texts(&included), ["two", "one"]);
+    let reversed = get("reversed=true".into()).await;
+    assert_eq!(texts(&reversed), ["one", "two", "three"]);
+    let window = get(format!(
+        "reversed=true&timestamp={}&till_timestamp={}",
+        stamps[0], stamps[2]
+    ))
+    .await;
+    assert_eq!(texts(&window), ["two"]);
+    let unknown = http::request(
+        addr,
+        "GET",
+        "/1.2/rtm/conversations/nope/messages",
+        &[APP, MASTER],
+        None,
+    )
+    .await;
+    assert_eq!(unknown.status, 404);
+    let by_app_key = http::request(addr, "GET", &messages, &[APP, KEY], None).await;
+    assert_eq!(by_app_key.status, 401);
+    server.shutdown().await;
+}

@@ -356,3 +356,77 @@ fn server_side_member_changes_push_events_and_queries_see_them() {
         .expect("query");
     assert!(found.is_empty());
 }
+
+#[test]
+fn history_pages_and_server_side_patches() {
+    use chinwag_server::hub::HistoryPage;
+    let mut h = H::new();
+    h.login(2, "Jerry");
+    let now = h.tick();
+    let (doc, _) = h
+        .hub
+        .create_conversation("Tom", &["Jerry".into()], Map::new(), now);
+    let cid = doc.expect("created")["objectId"].as_str().expect("id").to_owned();
+    let mut sent_at = Vec::new();
+    for text in ["a", "b", "c"] {
+        let now = h.tick();
+        let (result, _) = h.hub.send_as(&cid, "Tom", text, false, now);
+        sent_at.push(result.expect("sent"));
+    }
+    let data = |items: Vec<Value>| -> Vec<String> {
+        items
+            .iter()
+            .map(|i| i["data"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let now = h.tick();
+    let page = |start: Option<i64>, reversed: bool| HistoryPage {
+        start,
+        reversed,
+        limit: Some(2),
+        ..Default::default()
+    };
+    assert_eq!(
+        data(h.hub.history_page(&cid, &page(None, false), now).expect("page")),
+        ["c", "b"]
+    );
+    let after_b = page(Some(sent_at[1].1), false);
+    assert_eq!(
+        data(h.hub.history_page(&cid, &after_b, now).expect("page")),
+        ["a"]
+    );
+    assert_eq!(
+        data(h.hub.history_page(&cid, &page(None, true), now).expect("page")),
+        ["a", "b"]
+    );
+    assert!(h.hub.history_page("nope", &page(None, false), now).is_err());
+
+    // Server-side edit and recall: only as the sender, with the right timestamp.
+    let (mid, ts) = sent_at[0].clone();
+    let now = h.tick();
+    assert!(h.hub.patch_as(&cid, &mid, "Jerry", ts, Some("x"), now).0.is_err());
+    assert!(
+        h.hub
+            .patch_as(&cid, &mid, "Tom", ts + 1, Some("x"), now)
+            .0
+            .is_err()
+    );
+    let (result, out) = h.hub.patch_as(&cid, &mid, "Tom", ts, Some("A"), now);
+    assert!(result.is_ok());
+    let out = sent(out);
+    assert!(
+        out.iter()
+            .any(|(c, cmd)| *c == 2 && cmd.command_type() == Some(CommandType::Patch))
+    );
+    let now = h.tick();
+    let oldest = HistoryPage {
+        reversed: true,
+        limit: Some(1),
+        ..Default::default()
+    };
+    assert_eq!(data(h.hub.history_page(&cid, &oldest, now).expect("page")), ["A"]);
+    assert!(h.hub.patch_as(&cid, &mid, "Tom", ts, None, now).0.is_ok());
+    let recalled = h.hub.history_page(&cid, &oldest, now).expect("page");
+    assert_eq!(recalled[0]["data"], json!(r#"{"_lctype":-127}"#));
+    assert!(recalled[0]["patch-timestamp"].is_i64());
+}

@@ -431,4 +431,90 @@ impl<S: Storage> Hub<S> {
             Ok(hub.convs.get(cid).map_or(now_ms, |c| c.record.updated_at))
         })
     }
+
+    /// History of normal conversation or chat room `cid` in the REST API's shape
+    /// (`GET /1.2/rtm/conversations/{id}/messages`): newest first from `start` (default now) down
+    /// to `stop` (default 0), or with `reversed` oldest first from `start` (default 0) up to `stop`
+    /// (default now); the bounds themselves only with `include_start`/`include_stop`. `limit`
+    /// defaults to 100, at most 1000.
+    pub fn history_page(
+        &mut self,
+        cid: &str,
+        page: &HistoryPage,
+        now_ms: i64,
+    ) -> Result<Vec<Value>, AdminError> {
+        if !self.convs.contains_key(cid) {
+            return Err(Fail::Code(ErrorCode::ConversationNotFound, None).into());
+        }
+        let bound = |at: i64, include: bool| {
+            if include {
+                std::ops::Bound::Included(at)
+            } else {
+                std::ops::Bound::Excluded(at)
+            }
+        };
+        let (start, stop) = if page.reversed {
+            (page.start.unwrap_or(0), page.stop.unwrap_or(now_ms))
+        } else {
+            (page.start.unwrap_or(i64::MAX), page.stop.unwrap_or(0))
+        };
+        let start_bound = bound(start, page.include_start || page.start.is_none());
+        let stop_bound = bound(stop, page.include_stop || page.stop.is_none());
+        let (lower, upper) = if page.reversed {
+            (start_bound, stop_bound)
+        } else {
+            (stop_bound, start_bound)
+        };
+        let limit = page.limit.filter(|l| *l > 0).unwrap_or(100).min(1000);
+        let mut messages = self.storage.history(&crate::storage::HistoryQuery {
+            cid: cid.to_owned(),
+            lower,
+            upper,
+            lctype: None,
+            newest_first: !page.reversed,
+            limit,
+        })?;
+        if !page.reversed {
+            messages.reverse();
+        }
+        let transient = self.convs.get(cid).is_some_and(|c| c.record.transient);
+        Ok(messages
+            .iter()
+            .map(|message| {
+                let (data, bin) = super::message_payload(message);
+                let mut item = serde_json::json!({
+                    "timestamp": message.timestamp,
+                    "conv-id": message.cid,
+                    "to": message.cid,
+                    "data": data,
+                    "bin": bin,
+                    "from": message.from,
+                    "msg-id": message.id,
+                    "is-conv": !transient,
+                    "is-room": false,
+                });
+                if let (Some(at), Value::Object(item)) = (message.patch_timestamp, &mut item) {
+                    item.insert("patch-timestamp".into(), at.into());
+                }
+                item
+            })
+            .collect())
+    }
+}
+
+/// Parameters of a REST history page (see [`Hub::history_page`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HistoryPage {
+    /// `timestamp`: where the page starts (ms).
+    pub start: Option<i64>,
+    /// `till_timestamp`: where it stops (ms).
+    pub stop: Option<i64>,
+    /// `include_start`.
+    pub include_start: bool,
+    /// `include_stop`.
+    pub include_stop: bool,
+    /// `reversed`: oldest first.
+    pub reversed: bool,
+    /// `limit`.
+    pub limit: Option<u32>,
 }

@@ -17,6 +17,9 @@
 //! - `POST`/`DELETE /1.2/rtm/conversations/{id}/members` `{client_ids}` → `{updatedAt, objectId}`
 //! - `PUT /1.2/rtm/conversations/{id}/messages/{mid}` `{from_client, message, timestamp}` (edit)
 //!   and `PUT .../{mid}/recall` `{from_client, timestamp}` → `{}`
+//! - `GET /1.2/rtm/conversations/{id}/messages?timestamp&till_timestamp&include_start&include_stop&reversed&limit`
+//!   → `[{timestamp, conv-id, to, data, bin, from, msg-id, is-conv, is-room}]` (`msgid`/`till_msgid`
+//!   are accepted and not needed: timestamps are unique within a conversation here)
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -124,6 +127,13 @@ pub(crate) enum AdminOp {
         /// New content; `None` recalls.
         content: Option<String>,
     },
+    /// A history page.
+    History {
+        /// The conversation.
+        cid: String,
+        /// Bounds and order.
+        page: crate::hub::HistoryPage,
+    },
     /// Which of these clients are online.
     CheckOnline {
         /// `client_ids`.
@@ -220,6 +230,7 @@ pub(crate) fn run<S: Storage>(
             let (result, out) = hub.patch_as(&cid, &mid, &from_client, timestamp, content.as_deref(), now);
             (result.map(|_| json!({})), out)
         }
+        AdminOp::History { cid, page } => (hub.history_page(&cid, &page, now).map(Value::from), Vec::new()),
         AdminOp::CheckOnline { client_ids } => {
             let online: Vec<&String> = client_ids.iter().filter(|id| hub.is_online(id)).collect();
             (Ok(json!({"results": online})), Vec::new())
@@ -565,4 +576,33 @@ pub(crate) async fn recall_message(
     body: axum::body::Bytes,
 ) -> Response {
     call(&state, &headers, true, patch_op(cid, mid, &body, true)).await
+}
+
+/// Query of `GET /1.2/rtm/conversations/{id}/messages`.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct HistoryQuery {
+    timestamp: Option<i64>,
+    till_timestamp: Option<i64>,
+    include_start: Option<bool>,
+    include_stop: Option<bool>,
+    reversed: Option<bool>,
+    limit: Option<u32>,
+}
+
+/// `GET /1.2/rtm/conversations/{id}/messages`.
+pub(crate) async fn history(
+    State(state): State<AppState>,
+    Path(cid): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<HistoryQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let page = crate::hub::HistoryPage {
+        start: query.timestamp,
+        stop: query.till_timestamp,
+        include_start: query.include_start.unwrap_or(false),
+        include_stop: query.include_stop.unwrap_or(false),
+        reversed: query.reversed.unwrap_or(false),
+        limit: query.limit,
+    };
+    call(&state, &headers, true, Ok(AdminOp::History { cid, page })).await
 }

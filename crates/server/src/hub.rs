@@ -196,7 +196,7 @@ pub enum NotificationsError {
     Storage(#[from] StorageError),
 }
 
-pub use service::{AdminError, AdminOutcome, HistoryPage};
+pub use service::{AdminError, AdminOutcome, HistoryPage, KICKED_BY_APP};
 
 /// A failure of one command, turned into an error reply.
 #[derive(Debug)]

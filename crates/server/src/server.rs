@@ -182,6 +182,7 @@ impl Server {
                 post(rest::broadcast),
             )
             .route("/1.2/rtm/clients/check-online", post(rest::check_online))
+            .route("/1.2/rtm/clients/{client_id}/kick", post(rest::kick))
             .route(
                 "/1.2/rtm/clients/{client_id}/unread-count",
                 get(rest::unread_count),

@@ -634,3 +634,47 @@ async fn rest_history_pages_newest_first_or_reversed() {
     assert_eq!(by_app_key.status, 401);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn rest_kick_closes_every_session_of_a_client() {
+    let master = "the-master-key";
+    let server = start(Some(master)).await;
+    let addr = server.local_addr();
+    let mut tom = Client::connect(&server.ws_url(), Some("lc.protobuf2.3")).await;
+    let t = chinwag_server::time::now_ms() / 1000;
+    let message = chinwag_server::signature::login_message("chinwag-local", "Tom", t, "n");
+    let signed = SessionCommand {
+        s: Some(chinwag_server::signature::sign(master.as_bytes(), &message)),
+        t: Some(t),
+        n: Some("n".into()),
+        ..Default::default()
+    };
+    assert_eq!(tom.open("Tom", signed).await.op_type(), Some(OpType::Opened));
+    let too_long = post(
+        addr,
+        "/1.2/rtm/clients/Tom/kick",
+        json!({"reason": "x".repeat(21)}),
+    )
+    .await;
+    assert_eq!(too_long.status, 400);
+    let by_app_key = http::request(addr, "POST", "/1.2/rtm/clients/Tom/kick", &[APP, KEY], None).await;
+    assert_eq!(by_app_key.status, 401);
+    let kicked = post(addr, "/1.2/rtm/clients/Tom/kick", json!({"reason": "bye"})).await;
+    assert_eq!((kicked.status, kicked.json), (200, json!({})));
+    let closed = tom.push_of(chinwag_protocol::CommandType::Session).await;
+    assert_eq!(closed.op_type(), Some(OpType::Closed));
+    let session = closed.session_message.expect("session");
+    assert_eq!(session.code, Some(4115));
+    assert_eq!(session.detail.as_deref(), Some("bye"));
+    let online = post(
+        addr,
+        "/1.2/rtm/clients/check-online",
+        json!({"client_ids": ["Tom"]}),
+    )
+    .await;
+    assert_eq!(online.json, json!({"results": []}));
+    // No body is fine too, and kicking someone offline is not an error.
+    let again = http::request(addr, "POST", "/1.2/rtm/clients/Tom/kick", &[APP, MASTER], None).await;
+    assert_eq!(again.status, 200);
+    server.shutdown().await;
+}

@@ -430,3 +430,26 @@ fn history_pages_and_server_side_patches() {
     assert_eq!(recalled[0]["data"], json!(r#"{"_lctype":-127}"#));
     assert!(recalled[0]["patch-timestamp"].is_i64());
 }
+
+#[test]
+fn kick_closes_all_sessions_with_4115() {
+    let mut h = H::new();
+    h.login(1, "Tom");
+    h.login(2, "Tom");
+    h.login(3, "Jerry");
+    let now = h.tick();
+    let (closed, out) = h.hub.kick("Tom", Some("bye"), now);
+    assert_eq!(closed.expect("kicked"), 2);
+    let out = sent(out);
+    for conn in [1, 2] {
+        let (_, push) = out.iter().find(|(c, _)| *c == conn).expect("a push");
+        assert_eq!(push.op_type(), Some(OpType::Closed));
+        assert_eq!(
+            push.session_message.as_ref().and_then(|s| s.code),
+            Some(chinwag_server::hub::KICKED_BY_APP)
+        );
+    }
+    assert!(out.iter().all(|(c, _)| *c != 3));
+    assert!(!h.hub.is_online("Tom"));
+    assert!(h.hub.is_online("Jerry"));
+}

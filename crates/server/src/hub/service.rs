@@ -432,6 +432,39 @@ impl<S: Storage> Hub<S> {
         })
     }
 
+    /// Signs `client_id` out everywhere (`POST /1.2/rtm/clients/{id}/kick`): each session gets
+    /// `session/closed` with 4115 KICKED_BY_APP and `reason`, and ends (its `will` messages are
+    /// dropped, as on a sign-out). Returns how many sessions were closed.
+    pub fn kick(&mut self, client_id: &str, reason: Option<&str>, now_ms: i64) -> AdminOutcome<usize> {
+        self.admin(|hub| {
+            let conns: Vec<super::ConnId> = hub
+                .sessions
+                .get(client_id)
+                .map(|s| s.keys().copied().collect())
+                .unwrap_or_default();
+            for conn in &conns {
+                let push = Self::push_body(
+                    chinwag_protocol::CommandType::Session,
+                    Some(chinwag_protocol::OpType::Closed),
+                    chinwag_protocol::SessionCommand {
+                        code: Some(KICKED_BY_APP),
+                        reason: Some("KICKED_BY_APP".into()),
+                        detail: reason.map(str::to_owned),
+                        ..Default::default()
+                    },
+                    now_ms,
+                );
+                hub.out.push(Outgoing {
+                    conn: *conn,
+                    command: push,
+                    peer_id: Some(client_id.to_owned()),
+                });
+                hub.remove_session(*conn, client_id);
+            }
+            Ok(conns.len())
+        })
+    }
+
     /// History of normal conversation or chat room `cid` in the REST API's shape
     /// (`GET /1.2/rtm/conversations/{id}/messages`): newest first from `start` (default now) down
     /// to `stop` (default 0), or with `reversed` oldest first from `start` (default 0) up to `stop`
@@ -501,6 +534,9 @@ impl<S: Storage> Hub<S> {
             .collect())
     }
 }
+
+/// LeanCloud's code for a session closed by the app's backend (`KICKED_BY_APP`).
+pub const KICKED_BY_APP: i32 = 4115;
 
 /// Parameters of a REST history page (see [`Hub::history_page`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

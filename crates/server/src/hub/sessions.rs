@@ -181,7 +181,7 @@ impl<S: Storage> Hub<S> {
     }
 
     /// Removes `client`'s session on `conn`; leaves chat rooms when it was the client's last one.
-    fn remove_session(&mut self, conn: ConnId, client: &str) -> Option<Session> {
+    pub(super) fn remove_session(&mut self, conn: ConnId, client: &str) -> Option<Session> {
         if let Some(clients) = self.conns.get_mut(&conn) {
             clients.retain(|c| c != client);
         }

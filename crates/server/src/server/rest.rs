@@ -17,6 +17,7 @@
 //! - `POST`/`DELETE /1.2/rtm/conversations/{id}/members` `{client_ids}` → `{updatedAt, objectId}`
 //! - `PUT /1.2/rtm/conversations/{id}/messages/{mid}` `{from_client, message, timestamp}` (edit)
 //!   and `PUT .../{mid}/recall` `{from_client, timestamp}` → `{}`
+//! - `POST /1.2/rtm/clients/{client_id}/kick` `{reason}` (≤ 20 characters) → `{}`
 //! - `GET /1.2/rtm/conversations/{id}/messages?timestamp&till_timestamp&include_start&include_stop&reversed&limit`
 //!   → `[{timestamp, conv-id, to, data, bin, from, msg-id, is-conv, is-room}]` (`msgid`/`till_msgid`
 //!   are accepted and not needed: timestamps are unique within a conversation here)
@@ -127,6 +128,13 @@ pub(crate) enum AdminOp {
         /// New content; `None` recalls.
         content: Option<String>,
     },
+    /// Sign a client out everywhere.
+    Kick {
+        /// The client.
+        client_id: String,
+        /// `reason`.
+        reason: Option<String>,
+    },
     /// A history page.
     History {
         /// The conversation.
@@ -228,6 +236,10 @@ pub(crate) fn run<S: Storage>(
             content,
         } => {
             let (result, out) = hub.patch_as(&cid, &mid, &from_client, timestamp, content.as_deref(), now);
+            (result.map(|_| json!({})), out)
+        }
+        AdminOp::Kick { client_id, reason } => {
+            let (result, out) = hub.kick(&client_id, reason.as_deref(), now);
             (result.map(|_| json!({})), out)
         }
         AdminOp::History { cid, page } => (hub.history_page(&cid, &page, now).map(Value::from), Vec::new()),
@@ -605,4 +617,27 @@ pub(crate) async fn history(
         limit: query.limit,
     };
     call(&state, &headers, true, Ok(AdminOp::History { cid, page })).await
+}
+
+/// `POST /1.2/rtm/clients/{client_id}/kick`.
+pub(crate) async fn kick(
+    State(state): State<AppState>,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    // The body is optional.
+    let op = if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(Map::new())
+    } else {
+        object(&body)
+    }
+    .and_then(|body| {
+        let reason = body.get("reason").and_then(Value::as_str).map(str::to_owned);
+        if reason.as_ref().is_some_and(|r| r.chars().count() > 20) {
+            return Err(BadRequest("reason must be at most 20 characters".into()));
+        }
+        Ok(AdminOp::Kick { client_id, reason })
+    });
+    call(&state, &headers, true, op).await
 }

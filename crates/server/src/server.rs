@@ -182,6 +182,13 @@ impl Server {
                 post(rest::broadcast),
             )
             .route("/1.2/rtm/clients/check-online", post(rest::check_online))
+            .route("/1.2/rtm/chatrooms", post(rest::create_room))
+            .route("/1.2/rtm/chatrooms/{id}/members", get(rest::room_members))
+            .route(
+                "/1.2/rtm/chatrooms/{id}/members/online-count",
+                get(rest::room_online_count),
+            )
+            .route("/1.2/rtm/chatrooms/{id}/messages", post(rest::send_message))
             .route("/1.2/rtm/clients/{client_id}/kick", post(rest::kick))
             .route(
                 "/1.2/rtm/clients/{client_id}/unread-count",

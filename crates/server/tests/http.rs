@@ -678,3 +678,87 @@ async fn rest_kick_closes_every_session_of_a_client() {
     assert_eq!(again.status, 200);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn rest_chat_rooms_count_online_members_and_take_messages() {
+    let master = "the-master-key";
+    let server = start(Some(master)).await;
+    let addr = server.local_addr();
+    let room = post(addr, "/1.2/rtm/chatrooms", json!({"name": "Lobby"})).await;
+    assert_eq!(room.status, 200, "{room:?}");
+    let cid = room.json["objectId"].as_str().expect("objectId").to_owned();
+    assert!(room.json["createdAt"].is_string());
+    let mut tom = Client::connect(&server.ws_url(), Some("lc.protobuf2.3")).await;
+    let t = chinwag_server::time::now_ms() / 1000;
+    let message = chinwag_server::signature::login_message("chinwag-local", "Tom", t, "n");
+    let signed = SessionCommand {
+        s: Some(chinwag_server::signature::sign(master.as_bytes(), &message)),
+        t: Some(t),
+        n: Some("n".into()),
+        ..Default::default()
+    };
+    assert_eq!(tom.open("Tom", signed).await.op_type(), Some(OpType::Opened));
+    let members = format!("/1.2/rtm/chatrooms/{cid}/members");
+    let count = format!("{members}/online-count");
+    let before = http::request(addr, "GET", &count, &[APP, MASTER], None).await;
+    assert_eq!(before.json, json!({"result": 0}));
+    let t = chinwag_server::time::now_ms() / 1000;
+    let m = vec!["Tom".to_string()];
+    let joined = tom
+        .request(
+            chinwag_protocol::GenericCommand::new(chinwag_protocol::CommandType::Conv)
+                .with_op(OpType::Add)
+                .with(chinwag_protocol::ConvCommand {
+                    cid: Some(cid.clone()),
+                    m: m.clone(),
+                    s: Some(chinwag_server::signature::sign(
+                        master.as_bytes(),
+                        &chinwag_server::signature::membership_message(
+                            "chinwag-local",
+                            "Tom",
+                            &cid,
+                            &m,
+                            t,
+                            "n",
+                            "invite",
+                        ),
+                    )),
+                    t: Some(t),
+                    n: Some("n".into()),
+                    ..Default::default()
+                }),
+        )
+        .await;
+    assert_eq!(joined.op_type(), Some(OpType::Added), "{joined:?}");
+    let after = http::request(addr, "GET", &count, &[APP, MASTER], None).await;
+    assert_eq!(after.json, json!({"result": 1}));
+    let listed = http::request(addr, "GET", &members, &[APP, MASTER], None).await;
+    assert_eq!(listed.json, json!({"result": ["Tom"]}));
+
+    let sent = post(
+        addr,
+        &format!("/1.2/rtm/chatrooms/{cid}/messages"),
+        json!({"from_client": "host", "message": "welcome"}),
+    )
+    .await;
+    assert_eq!(sent.status, 200, "{sent:?}");
+    let push = tom.push_of(chinwag_protocol::CommandType::Direct).await;
+    let direct = push.direct_message.expect("direct");
+    assert_eq!(direct.msg.as_deref(), Some("welcome"));
+    assert_eq!(direct.transient, Some(true));
+
+    let normal = post(addr, "/1.2/rtm/conversations", json!({"m": ["Tom"]})).await;
+    let normal = normal.json["objectId"].as_str().expect("objectId").to_owned();
+    let refused = http::request(
+        addr,
+        "GET",
+        &format!("/1.2/rtm/chatrooms/{normal}/members"),
+        &[APP, MASTER],
+        None,
+    )
+    .await;
+    assert_eq!((refused.status, refused.json["code"].clone()), (400, json!(4316)));
+    let missing = post(addr, "/1.2/rtm/chatrooms", json!({})).await;
+    assert_eq!(missing.status, 400);
+    server.shutdown().await;
+}

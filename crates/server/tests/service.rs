@@ -453,3 +453,38 @@ fn kick_closes_all_sessions_with_4115() {
     assert!(!h.hub.is_online("Tom"));
     assert!(h.hub.is_online("Jerry"));
 }
+
+#[test]
+fn server_side_chat_rooms_list_online_members_only() {
+    let mut h = H::new();
+    h.login(1, "Tom");
+    let now = h.tick();
+    let (cid, _) = h.hub.create_chat_room("Lobby", Map::new(), now);
+    let cid = cid.expect("created");
+    assert!(h.hub.room_members(&cid).expect("members").is_empty());
+    let (reply, _) = h.conv(
+        1,
+        "Tom",
+        OpType::Add,
+        ConvCommand {
+            cid: Some(cid.clone()),
+            ..Default::default()
+        },
+    );
+    assert_eq!(reply.op_type(), Some(OpType::Added));
+    assert_eq!(h.hub.room_members(&cid).expect("members"), ["Tom"]);
+    let now = h.tick();
+    let (result, out) = h.hub.send_as(&cid, "host", "hi", false, now);
+    assert!(result.is_ok());
+    assert_eq!(directs(&sent(out), 1), ["hi"]);
+    let now = h.tick();
+    h.hub.disconnect(1, now);
+    assert!(h.hub.room_members(&cid).expect("members").is_empty());
+    assert!(matches!(
+        h.hub.room_members("nope"),
+        Err(AdminError::Code {
+            code: ErrorCode::ConversationNotFound,
+            ..
+        })
+    ));
+}

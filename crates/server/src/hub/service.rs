@@ -465,6 +465,62 @@ impl<S: Storage> Hub<S> {
         })
     }
 
+    /// Creates a chat room named `name` (`POST /1.2/rtm/chatrooms`); returns its id.
+    pub fn create_chat_room(
+        &mut self,
+        name: &str,
+        attrs: Map<String, Value>,
+        now_ms: i64,
+    ) -> AdminOutcome<String> {
+        self.admin(|hub| {
+            let cid = hub.ids.next(now_ms);
+            let mut attrs = attrs;
+            for key in super::conversations::RESERVED_KEYS {
+                attrs.remove(*key);
+            }
+            attrs.insert("name".into(), name.into());
+            let record = ConversationRecord {
+                id: cid.clone(),
+                creator: String::new(),
+                transient: true,
+                system: false,
+                unique_key: None,
+                attrs,
+                muted: Vec::new(),
+                shutup: Vec::new(),
+                blocked: Vec::new(),
+                expires_at: None,
+                created_at: now_ms,
+                updated_at: now_ms,
+            };
+            hub.storage.save_conversation(&record)?;
+            hub.convs.insert(
+                cid.clone(),
+                Conversation {
+                    record,
+                    members: BTreeMap::new(),
+                    room: Default::default(),
+                    roles: BTreeMap::new(),
+                    last: None,
+                    last_ts: now_ms,
+                },
+            );
+            Ok(cid)
+        })
+    }
+
+    /// The online members of chat room `cid` (4303; 4316 for other conversations).
+    pub fn room_members(&self, cid: &str) -> Result<Vec<String>, AdminError> {
+        let conv = self
+            .convs
+            .get(cid)
+            .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))?;
+        if !conv.record.transient {
+            return Err(Fail::Code(ErrorCode::TransientConversationRequired, None).into());
+        }
+        Ok(conv.room.iter().cloned().collect())
+    }
+
     /// History of normal conversation or chat room `cid` in the REST API's shape
     /// (`GET /1.2/rtm/conversations/{id}/messages`): newest first from `start` (default now) down
     /// to `stop` (default 0), or with `reversed` oldest first from `start` (default 0) up to `stop`

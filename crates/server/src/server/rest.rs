@@ -17,6 +17,10 @@
 //! - `POST`/`DELETE /1.2/rtm/conversations/{id}/members` `{client_ids}` → `{updatedAt, objectId}`
 //! - `PUT /1.2/rtm/conversations/{id}/messages/{mid}` `{from_client, message, timestamp}` (edit)
 //!   and `PUT .../{mid}/recall` `{from_client, timestamp}` → `{}`
+//! - `POST /1.2/rtm/chatrooms` `{name, ...attrs}` → `{objectId, createdAt}`;
+//!   `GET /1.2/rtm/chatrooms/{id}/members` → `{result: [online members]}`;
+//!   `GET /1.2/rtm/chatrooms/{id}/members/online-count` → `{result: N}`;
+//!   `POST /1.2/rtm/chatrooms/{id}/messages` as for conversations (never stored)
 //! - `POST /1.2/rtm/clients/{client_id}/kick` `{reason}` (≤ 20 characters) → `{}`
 //! - `GET /1.2/rtm/conversations/{id}/messages?timestamp&till_timestamp&include_start&include_stop&reversed&limit`
 //!   → `[{timestamp, conv-id, to, data, bin, from, msg-id, is-conv, is-room}]` (`msgid`/`till_msgid`
@@ -128,6 +132,20 @@ pub(crate) enum AdminOp {
         /// New content; `None` recalls.
         content: Option<String>,
     },
+    /// Create a chat room.
+    CreateRoom {
+        /// `name`.
+        name: String,
+        /// Other attributes.
+        attrs: Map<String, Value>,
+    },
+    /// Online members of a chat room (`count`: only how many).
+    RoomMembers {
+        /// The chat room.
+        cid: String,
+        /// Answer the count only.
+        count: bool,
+    },
     /// Sign a client out everywhere.
     Kick {
         /// The client.
@@ -238,6 +256,23 @@ pub(crate) fn run<S: Storage>(
             let (result, out) = hub.patch_as(&cid, &mid, &from_client, timestamp, content.as_deref(), now);
             (result.map(|_| json!({})), out)
         }
+        AdminOp::CreateRoom { name, attrs } => {
+            let (result, out) = hub.create_chat_room(&name, attrs, now);
+            (
+                result.map(|cid| json!({"objectId": cid, "createdAt": crate::time::iso8601(now)})),
+                out,
+            )
+        }
+        AdminOp::RoomMembers { cid, count } => (
+            hub.room_members(&cid).map(|members| {
+                if count {
+                    json!({"result": members.len()})
+                } else {
+                    json!({"result": members})
+                }
+            }),
+            Vec::new(),
+        ),
         AdminOp::Kick { client_id, reason } => {
             let (result, out) = hub.kick(&client_id, reason.as_deref(), now);
             (result.map(|_| json!({})), out)
@@ -640,4 +675,48 @@ pub(crate) async fn kick(
         Ok(AdminOp::Kick { client_id, reason })
     });
     call(&state, &headers, true, op).await
+}
+
+/// `POST /1.2/rtm/chatrooms`.
+pub(crate) async fn create_room(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let op = object(&body).and_then(|mut attrs| {
+        let name = field(&attrs, "name")?;
+        attrs.remove("name");
+        Ok(AdminOp::CreateRoom { name, attrs })
+    });
+    call(&state, &headers, true, op).await
+}
+
+/// `GET /1.2/rtm/chatrooms/{id}/members`.
+pub(crate) async fn room_members(
+    State(state): State<AppState>,
+    Path(cid): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    call(
+        &state,
+        &headers,
+        true,
+        Ok(AdminOp::RoomMembers { cid, count: false }),
+    )
+    .await
+}
+
+/// `GET /1.2/rtm/chatrooms/{id}/members/online-count`.
+pub(crate) async fn room_online_count(
+    State(state): State<AppState>,
+    Path(cid): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    call(
+        &state,
+        &headers,
+        true,
+        Ok(AdminOp::RoomMembers { cid, count: true }),
+    )
+    .await
 }

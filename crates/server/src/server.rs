@@ -182,6 +182,10 @@ impl Server {
                 post(rest::broadcast),
             )
             .route("/1.2/rtm/clients/check-online", post(rest::check_online))
+            .route(
+                "/1.2/rtm/conversations/{id}/mutes",
+                post(rest::mute).delete(rest::unmute).get(rest::muted),
+            )
             .route("/1.2/rtm/chatrooms", post(rest::create_room))
             .route("/1.2/rtm/chatrooms/{id}/members", get(rest::room_members))
             .route(

@@ -762,3 +762,39 @@ async fn rest_chat_rooms_count_online_members_and_take_messages() {
     assert_eq!(missing.status, 400);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn rest_mutes_add_remove_and_list() {
+    let server = start(Some("the-master-key")).await;
+    let addr = server.local_addr();
+    let created = post(addr, "/1.2/rtm/conversations", json!({"m": ["Tom", "Jerry"]})).await;
+    let cid = created.json["objectId"].as_str().expect("objectId").to_owned();
+    let mutes = format!("/1.2/rtm/conversations/{cid}/mutes");
+    let muted = post(addr, &mutes, json!({"client_ids": ["Tom", "Jerry"]})).await;
+    assert_eq!(muted.status, 200, "{muted:?}");
+    assert_eq!(muted.json["objectId"], json!(cid));
+    let unmuted = http::request(
+        addr,
+        "DELETE",
+        &mutes,
+        &[APP, MASTER],
+        Some(&json!({"client_ids": ["Jerry"]})),
+    )
+    .await;
+    assert_eq!(unmuted.status, 200);
+    let listed = http::request(addr, "GET", &mutes, &[APP, MASTER], None).await;
+    assert_eq!(listed.json, json!({"result": ["Tom"]}));
+    // The conversation object shows it as `mu`.
+    let found = http::request(addr, "GET", "/1.2/rtm/conversations", &[APP, MASTER], None).await;
+    assert_eq!(found.json["results"][0]["mu"], json!(["Tom"]));
+    let unknown = post(
+        addr,
+        "/1.2/rtm/conversations/nope/mutes",
+        json!({"client_ids": ["Tom"]}),
+    )
+    .await;
+    assert_eq!(unknown.status, 404);
+    let by_app_key = http::request(addr, "GET", &mutes, &[APP, KEY], None).await;
+    assert_eq!(by_app_key.status, 401);
+    server.shutdown().await;
+}

@@ -488,3 +488,22 @@ fn server_side_chat_rooms_list_online_members_only() {
         })
     ));
 }
+
+#[test]
+fn server_side_mutes_change_the_mu_list() {
+    let mut h = H::new();
+    let (doc, _) = h
+        .hub
+        .create_conversation("", &["Tom".into(), "Jerry".into()], Map::new(), T0);
+    let cid = doc.expect("created")["objectId"].as_str().expect("id").to_owned();
+    assert!(
+        h.hub
+            .set_muted(&cid, &["Tom".into(), "Tom".into()], true, T0 + 1)
+            .0
+            .is_ok()
+    );
+    assert_eq!(h.hub.muted(&cid).expect("muted"), ["Tom"]);
+    assert!(h.hub.set_muted(&cid, &["Tom".into()], false, T0 + 2).0.is_ok());
+    assert!(h.hub.muted(&cid).expect("muted").is_empty());
+    assert!(h.hub.set_muted("nope", &["Tom".into()], true, T0 + 3).0.is_err());
+}

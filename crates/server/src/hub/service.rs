@@ -521,6 +521,44 @@ impl<S: Storage> Hub<S> {
         Ok(conv.room.iter().cloned().collect())
     }
 
+    /// Mutes (`true`) or unmutes offline notifications of conversation `cid` for `client_ids`
+    /// (`POST`/`DELETE /1.2/rtm/conversations/{id}/mutes`, the `mu` list); returns `updatedAt`.
+    pub fn set_muted(
+        &mut self,
+        cid: &str,
+        client_ids: &[String],
+        mute: bool,
+        now_ms: i64,
+    ) -> AdminOutcome<i64> {
+        self.admin(|hub| {
+            let conv = hub
+                .convs
+                .get_mut(cid)
+                .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))?;
+            for id in client_ids.iter().filter(|id| !id.is_empty()) {
+                let present = conv.record.muted.contains(id);
+                if mute && !present {
+                    conv.record.muted.push(id.clone());
+                } else if !mute && present {
+                    conv.record.muted.retain(|m| m != id);
+                }
+            }
+            conv.record.updated_at = now_ms;
+            let record = conv.record.clone();
+            hub.storage.save_conversation(&record)?;
+            Ok(now_ms)
+        })
+    }
+
+    /// Clients that muted conversation `cid` (`GET /1.2/rtm/conversations/{id}/mutes`).
+    pub fn muted(&self, cid: &str) -> Result<Vec<String>, AdminError> {
+        let conv = self
+            .convs
+            .get(cid)
+            .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))?;
+        Ok(conv.record.muted.clone())
+    }
+
     /// History of normal conversation or chat room `cid` in the REST API's shape
     /// (`GET /1.2/rtm/conversations/{id}/messages`): newest first from `start` (default now) down
     /// to `stop` (default 0), or with `reversed` oldest first from `start` (default 0) up to `stop`

@@ -17,6 +17,8 @@
 //! - `POST`/`DELETE /1.2/rtm/conversations/{id}/members` `{client_ids}` → `{updatedAt, objectId}`
 //! - `PUT /1.2/rtm/conversations/{id}/messages/{mid}` `{from_client, message, timestamp}` (edit)
 //!   and `PUT .../{mid}/recall` `{from_client, timestamp}` → `{}`
+//! - `POST`/`DELETE /1.2/rtm/conversations/{id}/mutes` `{client_ids}` → `{updatedAt, objectId}`;
+//!   `GET` → `{result: [client ids]}`
 //! - `POST /1.2/rtm/chatrooms` `{name, ...attrs}` → `{objectId, createdAt}`;
 //!   `GET /1.2/rtm/chatrooms/{id}/members` → `{result: [online members]}`;
 //!   `GET /1.2/rtm/chatrooms/{id}/members/online-count` → `{result: N}`;
@@ -131,6 +133,20 @@ pub(crate) enum AdminOp {
         timestamp: i64,
         /// New content; `None` recalls.
         content: Option<String>,
+    },
+    /// Mute or unmute a conversation for clients.
+    Mute {
+        /// The conversation.
+        cid: String,
+        /// `client_ids`.
+        client_ids: Vec<String>,
+        /// Mute (`true`) or unmute.
+        mute: bool,
+    },
+    /// Who muted a conversation.
+    Muted {
+        /// The conversation.
+        cid: String,
     },
     /// Create a chat room.
     CreateRoom {
@@ -256,6 +272,18 @@ pub(crate) fn run<S: Storage>(
             let (result, out) = hub.patch_as(&cid, &mid, &from_client, timestamp, content.as_deref(), now);
             (result.map(|_| json!({})), out)
         }
+        AdminOp::Mute {
+            cid,
+            client_ids,
+            mute,
+        } => {
+            let (result, out) = hub.set_muted(&cid, &client_ids, mute, now);
+            (
+                result.map(|at| json!({"updatedAt": crate::time::iso8601(at), "objectId": cid})),
+                out,
+            )
+        }
+        AdminOp::Muted { cid } => (hub.muted(&cid).map(|m| json!({"result": m})), Vec::new()),
         AdminOp::CreateRoom { name, attrs } => {
             let (result, out) = hub.create_chat_room(&name, attrs, now);
             (
@@ -719,4 +747,43 @@ pub(crate) async fn room_online_count(
         Ok(AdminOp::RoomMembers { cid, count: true }),
     )
     .await
+}
+
+/// `POST`/`DELETE /1.2/rtm/conversations/{id}/mutes`.
+async fn mutes(state: AppState, cid: String, headers: HeaderMap, body: &[u8], mute: bool) -> Response {
+    let op = client_ids(body).map(|client_ids| AdminOp::Mute {
+        cid,
+        client_ids,
+        mute,
+    });
+    call(&state, &headers, true, op).await
+}
+
+/// `POST /1.2/rtm/conversations/{id}/mutes`.
+pub(crate) async fn mute(
+    State(state): State<AppState>,
+    Path(cid): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    mutes(state, cid, headers, &body, true).await
+}
+
+/// `DELETE /1.2/rtm/conversations/{id}/mutes`.
+pub(crate) async fn unmute(
+    State(state): State<AppState>,
+    Path(cid): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    mutes(state, cid, headers, &body, false).await
+}
+
+/// `GET /1.2/rtm/conversations/{id}/mutes`.
+pub(crate) async fn muted(
+    State(state): State<AppState>,
+    Path(cid): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    call(&state, &headers, true, Ok(AdminOp::Muted { cid })).await
 }

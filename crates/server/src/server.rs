@@ -186,6 +186,12 @@ impl Server {
                 "/1.2/rtm/conversations/{id}/mutes",
                 post(rest::mute).delete(rest::unmute).get(rest::muted),
             )
+            .route("/1.2/rtm/conversations/{id}", axum::routing::put(rest::update))
+            .route("/1.2/rtm/chatrooms/{id}", axum::routing::put(rest::update))
+            .route(
+                "/1.2/rtm/service-conversations/{id}",
+                axum::routing::put(rest::update),
+            )
             .route("/1.2/rtm/chatrooms", post(rest::create_room))
             .route("/1.2/rtm/chatrooms/{id}/members", get(rest::room_members))
             .route(

@@ -798,3 +798,53 @@ async fn rest_mutes_add_remove_and_list() {
     assert_eq!(by_app_key.status, 401);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn rest_updates_conversation_attributes_and_pushes_updated() {
+    let master = "the-master-key";
+    let server = start(Some(master)).await;
+    let addr = server.local_addr();
+    let mut jerry = Client::connect(&server.ws_url(), Some("lc.protobuf2.3")).await;
+    let t = chinwag_server::time::now_ms() / 1000;
+    let message = chinwag_server::signature::login_message("chinwag-local", "Jerry", t, "n");
+    let signed = SessionCommand {
+        s: Some(chinwag_server::signature::sign(master.as_bytes(), &message)),
+        t: Some(t),
+        n: Some("n".into()),
+        ..Default::default()
+    };
+    assert_eq!(jerry.open("Jerry", signed).await.op_type(), Some(OpType::Opened));
+    let created = post(
+        addr,
+        "/1.2/rtm/conversations",
+        json!({"name": "Old", "m": ["Jerry"]}),
+    )
+    .await;
+    let cid = created.json["objectId"].as_str().expect("objectId").to_owned();
+    jerry.push_of(chinwag_protocol::CommandType::Conv).await;
+    let path = format!("/1.2/rtm/conversations/{cid}");
+    let body = json!({"name": "New", "attr.color": "red", "m": ["Mallory"]});
+    let updated = http::request(addr, "PUT", &path, &[APP, MASTER], Some(&body)).await;
+    assert_eq!(updated.status, 200, "{updated:?}");
+    assert_eq!(updated.json["objectId"], json!(cid));
+    assert!(updated.json["updatedAt"].is_string());
+    let push = jerry.push_of(chinwag_protocol::CommandType::Conv).await;
+    assert_eq!(push.op_type(), Some(OpType::Updated));
+    let found = http::request(addr, "GET", "/1.2/rtm/conversations", &[APP, MASTER], None).await;
+    let conv = &found.json["results"][0];
+    assert_eq!(conv["name"], json!("New"));
+    assert_eq!(conv["attr"]["color"], json!("red"));
+    assert_eq!(conv["m"], json!(["Jerry"]), "m cannot be changed this way");
+    let unknown = http::request(
+        addr,
+        "PUT",
+        "/1.2/rtm/conversations/nope",
+        &[APP, MASTER],
+        Some(&body),
+    )
+    .await;
+    assert_eq!(unknown.status, 404);
+    let by_app_key = http::request(addr, "PUT", &path, &[APP, KEY], Some(&body)).await;
+    assert_eq!(by_app_key.status, 401);
+    server.shutdown().await;
+}

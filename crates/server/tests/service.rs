@@ -507,3 +507,27 @@ fn server_side_mutes_change_the_mu_list() {
     assert!(h.hub.muted(&cid).expect("muted").is_empty());
     assert!(h.hub.set_muted("nope", &["Tom".into()], true, T0 + 3).0.is_err());
 }
+
+#[test]
+fn server_side_updates_change_attributes_but_not_reserved_keys() {
+    let mut h = H::new();
+    h.login(1, "Tom");
+    let (doc, _) = h.hub.create_conversation("", &["Tom".into()], Map::new(), T0);
+    let cid = doc.expect("created")["objectId"].as_str().expect("id").to_owned();
+    let mut changes = Map::new();
+    changes.insert("name".into(), json!("Tea"));
+    changes.insert("attr.level".into(), json!(2));
+    changes.insert("tr".into(), json!(true));
+    let (at, out) = h.hub.update_conversation(&cid, changes, T0 + 5);
+    assert_eq!(at.expect("updated"), T0 + 5);
+    let out = sent(out);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].1.op_type(), Some(OpType::Updated));
+    let found = h
+        .hub
+        .query_conversations(&json!({"objectId": cid}), 0, None, T0 + 6)
+        .expect("query");
+    assert_eq!(found[0]["name"], json!("Tea"));
+    assert_eq!(found[0]["attr"]["level"], json!(2));
+    assert_eq!(found[0]["tr"], json!(false));
+}

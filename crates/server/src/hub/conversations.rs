@@ -61,7 +61,7 @@ fn json_object(message: Option<&JsonObjectMessage>) -> HubResult<Map<String, Val
 
 /// Sets `value` at a dotted path (`"attr.lee"`), creating objects on the way; `{"__op":"Delete"}`
 /// removes the key.
-fn set_path(target: &mut Map<String, Value>, path: &str, value: Value) {
+pub(super) fn set_path(target: &mut Map<String, Value>, path: &str, value: Value) {
     let mut parts = path.split('.').peekable();
     let mut current = target;
     while let Some(part) = parts.next() {

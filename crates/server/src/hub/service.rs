@@ -559,6 +559,63 @@ impl<S: Storage> Hub<S> {
         Ok(conv.record.muted.clone())
     }
 
+    /// Updates attributes of conversation `cid` (`PUT /1.2/rtm/conversations/{id}`, also chat
+    /// rooms and service conversations): `changes` may use dotted keys (`attr.color`); reserved
+    /// keys (`m`, `c`, `tr`, `sys`, ...) are ignored. Members get the `updated` push (no `initBy`
+    /// client). Returns `updatedAt`.
+    pub fn update_conversation(
+        &mut self,
+        cid: &str,
+        changes: Map<String, Value>,
+        now_ms: i64,
+    ) -> AdminOutcome<i64> {
+        self.admin(|hub| {
+            let conv = hub
+                .convs
+                .get_mut(cid)
+                .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))?;
+            let changes: Map<String, Value> = changes
+                .into_iter()
+                .filter(|(key, _)| {
+                    let top = key.split('.').next().unwrap_or(key);
+                    !super::conversations::RESERVED_KEYS.contains(&top)
+                })
+                .collect();
+            for (key, value) in &changes {
+                super::conversations::set_path(&mut conv.record.attrs, key, value.clone());
+            }
+            conv.record.updated_at = now_ms;
+            let record = conv.record.clone();
+            // Service conversations do not tell their subscribers about each other, nor this.
+            let members = if record.system {
+                Vec::new()
+            } else {
+                conv.member_ids()
+            };
+            hub.storage.save_conversation(&record)?;
+            let changes = chinwag_protocol::JsonObjectMessage {
+                data: Value::Object(changes).to_string(),
+            };
+            let push = Self::push_body(
+                chinwag_protocol::CommandType::Conv,
+                Some(chinwag_protocol::OpType::Updated),
+                chinwag_protocol::ConvCommand {
+                    cid: Some(cid.to_owned()),
+                    init_by: Some(String::new()),
+                    udate: Some(super::iso(now_ms)),
+                    attr: Some(changes.clone()),
+                    attr_modified: Some(changes),
+                    ..Default::default()
+                },
+                now_ms,
+            );
+            for member in members {
+                hub.push_to(&member, &push, None);
+            }
+            Ok(now_ms)
+        })
+    }
+
     /// History of normal conversation or chat room `cid` in the REST API's shape
     /// (`GET /1.2/rtm/conversations/{id}/messages`): newest first from `start` (default now) down
     /// to `stop` (default 0), or with `reversed` oldest first from `start` (default 0) up to `stop`

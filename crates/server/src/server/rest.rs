@@ -17,6 +17,8 @@
 //! - `POST`/`DELETE /1.2/rtm/conversations/{id}/members` `{client_ids}` → `{updatedAt, objectId}`
 //! - `PUT /1.2/rtm/conversations/{id}/messages/{mid}` `{from_client, message, timestamp}` (edit)
 //!   and `PUT .../{mid}/recall` `{from_client, timestamp}` → `{}`
+//! - `PUT /1.2/rtm/conversations/{id}` (and `/chatrooms/{id}`, `/service-conversations/{id}`)
+//!   `{...attrs}` → `{updatedAt, objectId}`
 //! - `POST`/`DELETE /1.2/rtm/conversations/{id}/mutes` `{client_ids}` → `{updatedAt, objectId}`;
 //!   `GET` → `{result: [client ids]}`
 //! - `POST /1.2/rtm/chatrooms` `{name, ...attrs}` → `{objectId, createdAt}`;
@@ -142,6 +144,13 @@ pub(crate) enum AdminOp {
         client_ids: Vec<String>,
         /// Mute (`true`) or unmute.
         mute: bool,
+    },
+    /// Update attributes.
+    Update {
+        /// The conversation.
+        cid: String,
+        /// The changes.
+        changes: Map<String, Value>,
     },
     /// Who muted a conversation.
     Muted {
@@ -278,6 +287,13 @@ pub(crate) fn run<S: Storage>(
             mute,
         } => {
             let (result, out) = hub.set_muted(&cid, &client_ids, mute, now);
+            (
+                result.map(|at| json!({"updatedAt": crate::time::iso8601(at), "objectId": cid})),
+                out,
+            )
+        }
+        AdminOp::Update { cid, changes } => {
+            let (result, out) = hub.update_conversation(&cid, changes, now);
             (
                 result.map(|at| json!({"updatedAt": crate::time::iso8601(at), "objectId": cid})),
                 out,
@@ -786,4 +802,15 @@ pub(crate) async fn muted(
     headers: HeaderMap,
 ) -> Response {
     call(&state, &headers, true, Ok(AdminOp::Muted { cid })).await
+}
+
+/// `PUT /1.2/rtm/conversations/{id}` (and the chat-room and service-conversation forms).
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    Path(cid): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let op = object(&body).map(|changes| AdminOp::Update { cid, changes });
+    call(&state, &headers, true, op).await
 }

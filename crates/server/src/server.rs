@@ -210,7 +210,9 @@ impl Server {
             )
             .route(
                 "/1.2/rtm/conversations/{id}/members",
-                post(rest::add_members).delete(rest::remove_members),
+                post(rest::add_members)
+                    .delete(rest::remove_members)
+                    .get(rest::list_members),
             )
             .route(
                 "/1.2/rtm/conversations/{id}/messages",

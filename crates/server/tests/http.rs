@@ -448,6 +448,8 @@ async fn rest_queries_conversations_and_changes_members() {
     assert_eq!(joined.op_type(), Some(OpType::Joined));
     let found = http::request(addr, "GET", &query(r#"{"m":"Mary"}"#), &[APP, MASTER], None).await;
     assert_eq!(found.json["results"].as_array().map(Vec::len), Some(1));
+    let listed = http::request(addr, "GET", &members, &[APP, MASTER], None).await;
+    assert_eq!(listed.json, json!({"result": ["Mary", "Tom"]}));
     let removed = http::request(
         addr,
         "DELETE",

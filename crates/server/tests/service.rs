@@ -335,6 +335,7 @@ fn server_side_member_changes_push_events_and_queries_see_them() {
     };
     assert_eq!(op_on(&out, 2), [OpType::Joined]);
     assert_eq!(op_on(&out, 1), [OpType::MembersJoined]);
+    assert_eq!(h.hub.members(&cid).expect("members"), ["Jerry", "Tom"]);
     let found = h
         .hub
         .query_conversations(&json!({"m": "Jerry"}), 0, None, now)
@@ -462,6 +463,7 @@ fn server_side_chat_rooms_list_online_members_only() {
     let (cid, _) = h.hub.create_chat_room("Lobby", Map::new(), now);
     let cid = cid.expect("created");
     assert!(h.hub.room_members(&cid).expect("members").is_empty());
+    assert!(h.hub.members(&cid).is_err(), "chat rooms have no member list");
     let (reply, _) = h.conv(
         1,
         "Tom",

@@ -616,6 +616,19 @@ impl<S: Storage> Hub<S> {
         })
     }
 
+    /// Members of normal conversation `cid` (`GET /1.2/rtm/conversations/{id}/members`; 4303, and
+    /// 4314 for chat rooms and service conversations).
+    pub fn members(&self, cid: &str) -> Result<Vec<String>, AdminError> {
+        let conv = self
+            .convs
+            .get(cid)
+            .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))?;
+        if conv.record.transient || conv.record.system {
+            return Err(Fail::Code(ErrorCode::NormalConversationRequired, None).into());
+        }
+        Ok(conv.member_ids())
+    }
+
     /// History of normal conversation or chat room `cid` in the REST API's shape
     /// (`GET /1.2/rtm/conversations/{id}/messages`): newest first from `start` (default now) down
     /// to `stop` (default 0), or with `reversed` oldest first from `start` (default 0) up to `stop`

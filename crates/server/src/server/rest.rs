@@ -14,7 +14,8 @@
 //!   `{"msg-id", timestamp}`
 //! - `GET /1.2/rtm/clients/{client_id}/unread-count?conv_id=` (app key too) → `{count}`
 //! - `GET /1.2/rtm/conversations?where&skip&limit` → `{results}`
-//! - `POST`/`DELETE /1.2/rtm/conversations/{id}/members` `{client_ids}` → `{updatedAt, objectId}`
+//! - `POST`/`DELETE /1.2/rtm/conversations/{id}/members` `{client_ids}` → `{updatedAt, objectId}`;
+//!   `GET` → `{result: [client ids]}`
 //! - `PUT /1.2/rtm/conversations/{id}/messages/{mid}` `{from_client, message, timestamp}` (edit)
 //!   and `PUT .../{mid}/recall` `{from_client, timestamp}` → `{}`
 //! - `PUT /1.2/rtm/conversations/{id}` (and `/chatrooms/{id}`, `/service-conversations/{id}`)
@@ -151,6 +152,11 @@ pub(crate) enum AdminOp {
         cid: String,
         /// The changes.
         changes: Map<String, Value>,
+    },
+    /// Members of a normal conversation.
+    ListMembers {
+        /// The conversation.
+        cid: String,
     },
     /// Who muted a conversation.
     Muted {
@@ -299,6 +305,7 @@ pub(crate) fn run<S: Storage>(
                 out,
             )
         }
+        AdminOp::ListMembers { cid } => (hub.members(&cid).map(|m| json!({"result": m})), Vec::new()),
         AdminOp::Muted { cid } => (hub.muted(&cid).map(|m| json!({"result": m})), Vec::new()),
         AdminOp::CreateRoom { name, attrs } => {
             let (result, out) = hub.create_chat_room(&name, attrs, now);
@@ -813,4 +820,13 @@ pub(crate) async fn update(
 ) -> Response {
     let op = object(&body).map(|changes| AdminOp::Update { cid, changes });
     call(&state, &headers, true, op).await
+}
+
+/// `GET /1.2/rtm/conversations/{id}/members`.
+pub(crate) async fn list_members(
+    State(state): State<AppState>,
+    Path(cid): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    call(&state, &headers, true, Ok(AdminOp::ListMembers { cid })).await
 }

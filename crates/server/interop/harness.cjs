@@ -13,7 +13,9 @@ const BIN = process.env.CHINWAG_SERVER_BIN || path.join(TARGET, 'debug/chinwag-s
 /** Starts a server on a free port with a fresh data dir; resolves once it listens. */
 function startServer({ dataDir, listen = '127.0.0.1:0', masterKey } = {}) {
   const dir = dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'chinwag-interop-'));
-  const args = ['--listen', listen, '--data-dir', dir, '--app-id', 'interop-app', '--app-key', 'interop-key'];
+  // v5 allows one Realtime per app id per process, so every `realtime()` gets its own app id and
+  // the server is told to accept any (sessions, tokens and signatures stay tied to the app id used).
+  const args = ['--listen', listen, '--data-dir', dir, '--app-id', 'interop-app', '--app-key', 'interop-key', '--allow-any-app-id'];
   if (masterKey) args.push('--master-key', masterKey);
   const child = spawn(BIN, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -58,7 +60,7 @@ function realtime(name, server, extra = {}) {
   const sdk = SDKS[name];
   instances += 1;
   // v5 allows one Realtime per app id per process, so each instance gets its own app id (the
-  // server does not tie sessions to the app id).
+  // server runs with --allow-any-app-id).
   const options = { appId: `interop-${name}-${instances}`, appKey: 'interop-key', RTMServers: server.ws, ...extra };
   if (name === 'lc5') options.server = server.http;
   return new sdk.Realtime(options);

@@ -321,13 +321,18 @@ for (const name of ['lc4', 'lc5']) {
         const nonce = crypto.randomUUID();
         return { signature: hmac(`${text(timestamp, nonce)}`), timestamp, nonce };
       };
-      // What an app server would compute (the official signing demo's strings).
-      const options = {
-        signatureFactory: (clientId) => signed((t, n) => `interop-app:${clientId}::${t}:${n}`),
+      // What an app server would compute (the official signing demo's strings), over the app id
+      // each client signs in with.
+      const optionsFor = (appId) => ({
+        signatureFactory: (clientId) => signed((t, n) => `${appId}:${clientId}::${t}:${n}`),
         conversationSignatureFactory: (cid, clientId, ids, action) =>
           signed((t, n) => (cid
-            ? `interop-app:${clientId}:${cid}:${[...ids].sort().join(':')}:${t}:${n}:${action}`
-            : `interop-app:${clientId}:${[...ids].sort().join(':')}:${t}:${n}`)),
+            ? `${appId}:${clientId}:${cid}:${[...ids].sort().join(':')}:${t}:${n}:${action}`
+            : `${appId}:${clientId}:${[...ids].sort().join(':')}:${t}:${n}`)),
+      });
+      const signedClient = (clientId) => {
+        const appId = `interop-signed-${name}-${clientId}`;
+        return realtime(name, own, { appId }).createIMClient(clientId, optionsFor(appId));
       };
       const opened = [];
       try {
@@ -335,8 +340,8 @@ for (const name of ['lc4', 'lc5']) {
         await assert.rejects(unsigned.createIMClient('Tom16'), 'unsigned sign-in is refused');
         // No client was registered, so the connection would stay open (and reconnect forever).
         unsigned._close();
-        const tom = await realtime(name, own).createIMClient('Tom16', options);
-        const jerry = await realtime(name, own).createIMClient('Jerry16', options);
+        const tom = await signedClient('Tom16');
+        const jerry = await signedClient('Jerry16');
         opened.push(tom, jerry);
         const conv = await tom.createConversation({ members: ['Jerry16'] });
         await conv.add(['Mary16']);

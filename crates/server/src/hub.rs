@@ -35,6 +35,7 @@ mod conversations;
 mod messages;
 mod moderation;
 mod patches;
+mod service;
 mod sessions;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -99,9 +100,57 @@ pub struct HubConfig {
     pub max_message_bytes: usize,
     /// Seed of the id generator; give each process a different one so ids never repeat.
     pub id_seed: u64,
-    /// The master key: when set, sign-ins (other than token re-logins) and conversation creation
-    /// and membership changes must carry a valid signature ([`crate::signature`]).
+    /// The master key: when set, sign-ins (other than token re-logins), conversation creation,
+    /// membership changes and blacklist changes must carry a valid signature ([`crate::signature`]).
     pub signature_key: Option<Vec<u8>>,
+    /// How far a signature's timestamp (`t`, seconds) may be from the server clock, in seconds;
+    /// older or later ones are refused as stale (4102 for sign-ins, 4302 for conversation actions).
+    pub signature_ttl_secs: i64,
+    /// App ids accepted by `session/open` besides [`HubConfig::app_id`].
+    pub other_app_ids: Vec<String>,
+    /// Accept any app id (development and test setups where each client uses its own app id).
+    /// Sessions, tokens and signatures are still tied to the app id a client signed in with.
+    pub allow_any_app_id: bool,
+    /// Per-connection limit on `direct` commands (token bucket); `None` = unlimited. Floods are
+    /// answered with 4116 MESSAGE_SENT_QUOTA_EXCEEDED.
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// A token bucket: `burst` commands at once, refilled at `per_second` commands a second.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateLimit {
+    /// Bucket size: how many commands may arrive back to back.
+    pub burst: u32,
+    /// Refill rate, in commands per second.
+    pub per_second: u32,
+}
+
+/// The state of one connection's bucket.
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    /// Tokens left, in thousandths of a command.
+    milli_tokens: i64,
+    /// When it was last refilled (ms).
+    at: i64,
+}
+
+impl Bucket {
+    /// Takes one token at `now` if there is one.
+    fn take(&mut self, limit: RateLimit, now: i64) -> bool {
+        let capacity = i64::from(limit.burst.max(1)) * 1000;
+        let elapsed = now.saturating_sub(self.at).max(0);
+        self.at = self.at.max(now);
+        self.milli_tokens = self
+            .milli_tokens
+            .saturating_add(elapsed.saturating_mul(i64::from(limit.per_second)))
+            .min(capacity);
+        if self.milli_tokens >= 1000 {
+            self.milli_tokens -= 1000;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 impl HubConfig {
@@ -114,9 +163,21 @@ impl HubConfig {
             max_message_bytes: 5 * 1024,
             id_seed: 0,
             signature_key: None,
+            signature_ttl_secs: DEFAULT_SIGNATURE_TTL_SECS,
+            other_app_ids: Vec::new(),
+            allow_any_app_id: false,
+            rate_limit: None,
         }
     }
+
+    /// Whether `session/open` accepts `app_id`.
+    pub fn accepts_app_id(&self, app_id: &str) -> bool {
+        self.allow_any_app_id || app_id == self.app_id || self.other_app_ids.iter().any(|a| a == app_id)
+    }
 }
+
+/// Default window of signature timestamps: six hours either side of the server clock.
+pub const DEFAULT_SIGNATURE_TTL_SECS: i64 = 6 * 3600;
 
 /// How long conversation events are kept for offline members.
 const NOTIFICATION_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -134,6 +195,8 @@ pub enum NotificationsError {
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
+
+pub use service::{AdminError, AdminOutcome, HistoryPage, KICKED_BY_APP};
 
 /// A failure of one command, turned into an error reply.
 #[derive(Debug)]
@@ -230,7 +293,8 @@ impl Conversation {
         for (key, value) in &r.attrs {
             doc.insert(key.clone(), value.clone());
         }
-        if !r.transient {
+        // Chat rooms have no member list; service conversations do not show their subscribers.
+        if !r.transient && !r.system {
             doc.insert("m".into(), self.member_ids().into());
         }
         doc.insert("tr".into(), r.transient.into());
@@ -278,6 +342,8 @@ fn lctype_of(data: Option<&str>) -> Option<i32> {
 /// A signed-in client on one connection.
 #[derive(Clone, Debug)]
 struct Session {
+    /// The app id it signed in with.
+    app_id: String,
     tag: Option<String>,
     device_id: Option<String>,
     token: String,
@@ -324,6 +390,8 @@ pub struct Hub<S> {
     joined: HashMap<String, BTreeSet<String>>,
     /// Tokens of sessions kicked by a `tag` conflict: a re-login with one gets 4111.
     revoked_tokens: HashSet<String>,
+    /// Rate-limit buckets of connections.
+    buckets: HashMap<ConnId, Bucket>,
     out: Vec<Outgoing>,
 }
 
@@ -340,7 +408,7 @@ impl<S> std::fmt::Debug for Hub<S> {
 impl<S: Storage> Hub<S> {
     /// A hub over `storage`, loading the conversations it holds.
     pub fn new(config: HubConfig, storage: S) -> Result<Self, StorageError> {
-        let signer = TokenSigner::new(config.app_id.clone(), &config.token_secret);
+        let signer = TokenSigner::new(&config.token_secret);
         let ids = IdGen {
             seed: config.id_seed,
             counter: 0,
@@ -356,6 +424,7 @@ impl<S: Storage> Hub<S> {
             unique: HashMap::new(),
             joined: HashMap::new(),
             revoked_tokens: HashSet::new(),
+            buckets: HashMap::new(),
             out: Vec::new(),
         };
         hub.reload()?;
@@ -587,7 +656,12 @@ impl<S: Storage> Hub<S> {
                 Ok(())
             }
             (CommandType::Conv, Some(op)) => self.conv(conn, client, op, command, now),
-            (CommandType::Direct, _) => self.direct(conn, client, command, now),
+            (CommandType::Direct, _) => {
+                if !self.within_rate(conn, now) {
+                    return Err(Fail::Code(ErrorCode::MessageSentQuotaExceeded, None));
+                }
+                self.direct(conn, client, command, now)
+            }
             (CommandType::Ack, _) => self.client_ack(conn, client, command, now),
             (CommandType::Read, _) => self.read(conn, client, command, now),
             (CommandType::Logs, _) => self.logs(conn, client, command),
@@ -704,14 +778,16 @@ impl<S: Storage> Hub<S> {
 
     /// The conversation events kept for `client_id` after `since` (`GET /1.1/rtm/notifications`),
     /// for the holder of a valid session token; also whether more remain.
+    /// `app_id` is the `X-LC-Id` of the request (`None`: the configured app id).
     pub fn notifications(
         &mut self,
+        app_id: Option<&str>,
         session_token: &str,
         client_id: &str,
         since: i64,
         now_ms: i64,
     ) -> Result<(Vec<Value>, bool), NotificationsError> {
-        self.signer.verify(session_token, client_id, now_ms)?;
+        self.verify_token(app_id, session_token, client_id, now_ms)?;
         let mut records = self
             .storage
             .notifications_since(client_id, since, NOTIFICATIONS_PAGE + 1)?;
@@ -746,14 +822,16 @@ impl<S: Storage> Hub<S> {
 
     /// Members of `cid` with a role other than the default, for the holder of a valid session token
     /// of a member (`GET /1.1/classes/_ConversationMemberInfo`).
+    /// `app_id` is the `X-LC-Id` of the request (`None`: the configured app id).
     pub fn member_infos(
         &mut self,
+        app_id: Option<&str>,
         session_token: &str,
         client_id: &str,
         cid: &str,
         now_ms: i64,
     ) -> Result<Vec<Value>, NotificationsError> {
-        self.signer.verify(session_token, client_id, now_ms)?;
+        self.verify_token(app_id, session_token, client_id, now_ms)?;
         let Some(conv) = self.convs.get(cid).filter(|c| c.is_member(client_id)) else {
             return Ok(Vec::new());
         };
@@ -771,21 +849,93 @@ impl<S: Storage> Hub<S> {
             .collect())
     }
 
-    /// Checks `s`/`t`/`n` against `message(t, n)` when signatures are required.
+    /// Checks a session token presented over REST: issued to `client_id` of `app_id` (or of the
+    /// configured app), not expired, not revoked by a `tag` conflict.
+    fn verify_token(
+        &self,
+        app_id: Option<&str>,
+        token: &str,
+        client_id: &str,
+        now_ms: i64,
+    ) -> Result<(), crate::token::TokenError> {
+        let app_id = app_id.unwrap_or(&self.config.app_id);
+        if !self.config.accepts_app_id(app_id) || self.revoked_tokens.contains(token) {
+            return Err(crate::token::TokenError::Invalid);
+        }
+        self.signer.verify(token, app_id, client_id, now_ms)
+    }
+
+    /// A login signature (`{signature, timestamp, nonce}` plus `client_id`) for the client a valid
+    /// session token belongs to (`POST /1.1/rtm/sign`). `app_id` is the request's `X-LC-Id`; the
+    /// token must be of that app. Without a master key, signatures are not checked, so any key
+    /// will do: the token secret signs it then.
+    pub fn sign_login(
+        &mut self,
+        app_id: &str,
+        session_token: &str,
+        now_ms: i64,
+    ) -> Result<Value, NotificationsError> {
+        let (token_app, client) = self.signer.open(session_token, now_ms)?;
+        if token_app != app_id {
+            return Err(crate::token::TokenError::Invalid.into());
+        }
+        self.verify_token(Some(app_id), session_token, &client, now_ms)?;
+        let timestamp = now_ms / 1000;
+        let nonce = self.ids.next(now_ms);
+        let message = crate::signature::login_message(app_id, &client, timestamp, &nonce);
+        let key = self
+            .config
+            .signature_key
+            .as_deref()
+            .unwrap_or(&self.config.token_secret);
+        Ok(serde_json::json!({
+            "signature": crate::signature::sign(key, &message),
+            "timestamp": timestamp,
+            "nonce": nonce,
+            "client_id": client,
+        }))
+    }
+
+    /// The app id `client` signed in with on `conn` (the configured one if unknown).
+    fn app_of(&self, conn: ConnId, client: &str) -> String {
+        self.sessions
+            .get(client)
+            .and_then(|sessions| sessions.get(&conn))
+            .map_or_else(|| self.config.app_id.clone(), |s| s.app_id.clone())
+    }
+
+    /// Checks `s`/`t`/`n` against `message(t, n)` when signatures are required; `t` (seconds) must
+    /// be within [`HubConfig::signature_ttl_secs`] of `now` (ms).
     fn signed(
         &self,
         s: Option<&str>,
         t: Option<i64>,
         n: Option<&str>,
+        now: i64,
         message: impl FnOnce(i64, &str) -> String,
     ) -> bool {
         let Some(key) = &self.config.signature_key else {
             return true;
         };
         match (s, t, n) {
-            (Some(s), Some(t), Some(n)) => crate::signature::verify(key, &message(t, n), s),
+            (Some(s), Some(t), Some(n)) => {
+                let fresh = (now / 1000).saturating_sub(t).saturating_abs() <= self.config.signature_ttl_secs;
+                fresh && crate::signature::verify(key, &message(t, n), s)
+            }
             _ => false,
         }
+    }
+
+    /// Takes a token from `conn`'s bucket; `false` when the connection exceeds its rate limit.
+    fn within_rate(&mut self, conn: ConnId, now: i64) -> bool {
+        let Some(limit) = self.config.rate_limit else {
+            return true;
+        };
+        let bucket = self.buckets.entry(conn).or_insert(Bucket {
+            milli_tokens: i64::from(limit.burst.max(1)) * 1000,
+            at: now,
+        });
+        bucket.take(limit, now)
     }
 
     /// A push body (`service = 2`, `peerId` filled per recipient).

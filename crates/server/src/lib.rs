@@ -15,6 +15,10 @@
 //! | `--app-id` | `CHINWAG_APP_ID` | `chinwag-local` | the app id clients use |
 //! | `--app-key` | `CHINWAG_APP_KEY` | `chinwag-local-key` | app key; also signs session tokens |
 //! | `--master-key` | `CHINWAG_MASTER_KEY` | none | when set, sign-ins and membership changes must be signed (HMAC-SHA1, LeanCloud's scheme) |
+//! | `--other-app-ids` | `CHINWAG_OTHER_APP_IDS` | none | further app ids accepted (comma-separated); others get 4100 |
+//! | `--allow-any-app-id` | `CHINWAG_ALLOW_ANY_APP_ID` | off | accept any app id (development, tests); sessions, tokens and signatures stay tied to the app id used |
+//! | `--signature-ttl-secs` | `CHINWAG_SIGNATURE_TTL_SECS` | 21600 | how far a signature's timestamp may be from the server clock (6 h: our assumption, LeanCloud's exact window is not documented in our sources) |
+//! | `--rate-burst` / `--rate-per-second` | `CHINWAG_RATE_BURST` / `CHINWAG_RATE_PER_SECOND` | 100 / 50 | per-connection token bucket for `direct`; floods get 4116 (burst 0 disables) |
 //! | `--max-frame-bytes` | `CHINWAG_MAX_FRAME_BYTES` | 65536 | larger WebSocket messages close the connection with 4109 |
 //! | `--max-message-bytes` | `CHINWAG_MAX_MESSAGE_BYTES` | 5120 | larger message contents get an error ack (4109) |
 //! | `--outgoing-queue` | `CHINWAG_OUTGOING_QUEUE` | 1024 | frames queued per connection before a slow client is dropped |
@@ -24,7 +28,8 @@
 //! with binary frames, `lc.proto2base64.3`, `lc.proto2base64.1` with base64 text frames; the header
 //! is echoed, or `?subprotocol=` is read when the client cannot send the header),
 //! `GET /v1/route` (`{"server","secondary","ttl"}`), `GET /1.1/rtm/notifications`,
-//! `GET /1.1/classes/_ConversationMemberInfo` and `GET /health`.
+//! `GET /1.1/classes/_ConversationMemberInfo`, `POST /1.1/rtm/sign`, part of the IM REST API 1.2
+//! under `/1.2/rtm/` (see the table below) and `GET /health`.
 //!
 //! Point the official JS SDK at it with `new Realtime({appId, appKey, RTMServers:
 //! 'ws://127.0.0.1:8282/'})` (v5 also needs `server: 'http://127.0.0.1:8282'`).
@@ -71,13 +76,19 @@
 //! | member roles: `member_info_update` (Manager/Member, `member_info_changed` push), `GET /1.1/classes/_ConversationMemberInfo` | done |
 //! | shut-up (`add_shutup`/`remove_shutup`/`query_shutup`, muted senders get 4308) and blacklist (`block` removes and bars, 4315 on rejoin), by the owner or a manager | done |
 //! | temporary conversations (`_tmp:` ids, TTL, `tempConvIds` queries, 4323 once expired) | done |
-//! | system (service) conversations, created over REST | not yet |
+//! | service (system) conversations: `sys` flag, subscribe/unsubscribe by joining/quitting yourself (others → 4314, no member events, no `m` in queries), `{"sys": true}` queries, server-side broadcasts to subscribers, subscribers' messages kept but not fanned out; hub API [`Hub::create_service_conversation`], [`Hub::set_subscribed`], [`Hub::broadcast`] (4303/4313) | done |
+//! | IM REST API 1.2 (master key), through the hub thread: `POST /1.2/rtm/service-conversations`, `POST .../{id}/subscribers`, `DELETE .../{id}/subscribers/{client_id}`, `GET .../{id}/subscribers/count`, `POST .../{id}/broadcasts`, `POST /1.2/rtm/clients/check-online`, `POST /1.2/rtm/conversations` (create, members pushed `joined`), `POST /1.2/rtm/conversations/{id}/messages` (send as `from_client`), `GET /1.2/rtm/clients/{id}/unread-count`, `GET /1.2/rtm/conversations` (`where`/`skip`/`limit`, normal conversations), `POST`/`DELETE`/`GET /1.2/rtm/conversations/{id}/members` (pushes with an empty `initBy`), `PUT /1.2/rtm/conversations/{id}/messages/{mid}` and `.../recall` (edit/recall as the sender, `patch/modify` pushes), `GET /1.2/rtm/conversations/{id}/messages` (history: `timestamp`/`till_timestamp`/`include_*`/`reversed`/`limit`), `POST /1.2/rtm/clients/{id}/kick` (`session/closed` 4115 KICKED_BY_APP to every session), chat rooms (`POST /1.2/rtm/chatrooms`, `GET .../{id}/members`, `GET .../{id}/members/online-count`, `POST .../{id}/messages`), mutes (`POST`/`DELETE`/`GET /1.2/rtm/conversations/{id}/mutes`, the `mu` list), `PUT /1.2/rtm/{conversations,chatrooms,service-conversations}/{id}` (attributes, dotted keys, `updated` push) | done |
+//! | the rest of the IM REST API 1.2: conversation/chat-room/service-conversation delete, chat-room and service-conversation queries, history of clients/service subscribers/the app, message delete, subscriber lists, service messages to chosen subscribers (`to_clients`), `/rtm/broadcasts`, blacklists and member infos over REST, `unique` on REST create, `X-LC-Sign` auth, REST rate limits (429); REST sends ignore `push_data`/`priority`/`no_sync`/`mention_*` | not yet |
 //! | REST `GET /1.1/rtm/notifications`: membership events kept per member, replayed to v5 clients after a re-login (session-token auth) | done |
-//! | REST: `/1.1/rtm/sign`, the IM REST API 1.2 (`REST.md`); 4.3.1 always calls REST over https | not yet |
-//! | signatures (HMAC-SHA1 with the master key) for sign-in, conversation creation, add/join, remove/quit, when `--master-key` is set | done |
-//! | signatures for blacklist changes, timestamp freshness of signatures, rate limits | not yet |
+//! | REST `POST /1.1/rtm/sign` (`{session_token}` → `{signature, timestamp, nonce, client_id}`; the token is an RTM session token, as there are no user accounts; signed with the master key) | done |
+//! | `X-LC-Id` (a served app id) and `X-LC-Key` (app key, or `<master>,master`) checked on every REST route (401 `Unauthorized.`), plus `X-LC-IM-Session-Token` (4112) where a client is named; `X-LC-Sign` is not accepted | done |
+//! | 4.3.1 always calls REST over https (put a TLS proxy in front) | not planned here |
+//! | signatures (HMAC-SHA1 with the master key) for sign-in, conversation creation, add/join, remove/quit and block/unblock (`conversation-block-clients`/`conversation-unblock-clients`, 4.3.1's swapped order too), when `--master-key` is set; stale timestamps refused (4102 / 4302) | done |
+//! | session tokens bound to client id and app id (re-login and REST `X-LC-Id`) | done |
+//! | per-connection rate limit on `direct` (token bucket, 4116) | done |
+//! | per-client rate limits, max clients per connection, max members (4304) | not yet |
 //! | offline push notifications, `goaway`, multi-node, the v1 (`pushOfflineMessages`) offline-message replay | not yet |
-//! | checking the `appId` of `session/open` (any app id is accepted) | not yet |
+//! | checking the `appId` of `session/open` (4100 `session/closed` for other apps; a missing `appId` means the configured one) | done |
 
 pub mod hub;
 pub mod query;
@@ -87,6 +98,6 @@ pub mod storage;
 pub mod time;
 pub mod token;
 
-pub use hub::{ConnId, Hub, HubConfig, Input, NotificationsError, Outgoing};
+pub use hub::{AdminError, ConnId, Hub, HubConfig, Input, NotificationsError, Outgoing, RateLimit};
 pub use server::{RunningServer, Server, ServerConfig, ServerError};
 pub use storage::{SqliteStorage, Storage, StorageError};

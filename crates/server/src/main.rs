@@ -26,6 +26,21 @@ struct Args {
     /// LeanCloud-style signatures (HMAC-SHA1 with this key).
     #[arg(long, env = "CHINWAG_MASTER_KEY")]
     master_key: Option<String>,
+    /// Further app ids accepted besides `--app-id` (comma-separated).
+    #[arg(long, env = "CHINWAG_OTHER_APP_IDS", value_delimiter = ',')]
+    other_app_ids: Vec<String>,
+    /// Accept any app id (development and tests only); sessions stay tied to the app id used.
+    #[arg(long, env = "CHINWAG_ALLOW_ANY_APP_ID")]
+    allow_any_app_id: bool,
+    /// How far signature timestamps may be from the server clock, in seconds.
+    #[arg(long, env = "CHINWAG_SIGNATURE_TTL_SECS", default_value_t = 6 * 3600)]
+    signature_ttl_secs: i64,
+    /// Messages (`direct`) a connection may send back to back; 0 disables the rate limit.
+    #[arg(long, env = "CHINWAG_RATE_BURST", default_value_t = 100)]
+    rate_burst: u32,
+    /// Messages a second a connection may send once its burst is spent.
+    #[arg(long, env = "CHINWAG_RATE_PER_SECOND", default_value_t = 50)]
+    rate_per_second: u32,
     /// Largest WebSocket frame accepted, in bytes.
     #[arg(long, env = "CHINWAG_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
     max_frame_bytes: usize,
@@ -56,6 +71,17 @@ async fn main() -> anyhow::Result<()> {
         max_message_bytes: args.max_message_bytes,
         outgoing_queue: args.outgoing_queue,
         master_key: args.master_key.filter(|key| !key.is_empty()),
+        signature_ttl_secs: args.signature_ttl_secs,
+        other_app_ids: args
+            .other_app_ids
+            .into_iter()
+            .filter(|id| !id.is_empty())
+            .collect(),
+        allow_any_app_id: args.allow_any_app_id,
+        rate_limit: (args.rate_burst > 0).then_some(chinwag_server::RateLimit {
+            burst: args.rate_burst,
+            per_second: args.rate_per_second,
+        }),
         ..ServerConfig::local(args.listen)
     };
     let server = Server::bind(config).await?;

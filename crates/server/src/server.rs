@@ -1,5 +1,7 @@
-//! The network runtime: one port serving the RTM WebSocket endpoint, `GET /v1/route` and
-//! `GET /health`, with the [`Hub`] running on a dedicated thread.
+//! The network runtime: one port serving the RTM WebSocket endpoint, `GET /v1/route`,
+//! `GET /health`, the REST routes the client SDKs call (`/1.1/...`, app key) and part of the IM REST
+//! API 1.2 (`/1.2/rtm/...`, master key; see `rest.rs`), with the [`Hub`] running on a dedicated
+//! thread that also executes every REST operation (one writer).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), chinwag_server::ServerError> {
@@ -12,9 +14,11 @@
 //! # Ok(()) }
 //! ```
 
+mod auth;
 mod connection;
 mod fanout;
 mod hub_thread;
+mod rest;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -24,10 +28,10 @@ use std::sync::atomic::AtomicU64;
 use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::hub::{Hub, HubConfig};
+use crate::hub::{Hub, HubConfig, RateLimit};
 use crate::storage::{SqliteStorage, StorageError};
 use hub_thread::HubEvent;
 
@@ -54,6 +58,15 @@ pub struct ServerConfig {
     pub session_ttl_secs: i32,
     /// The master key; when set, sign-ins and membership changes must be signed with it.
     pub master_key: Option<String>,
+    /// How far signature timestamps may be from the server clock, in seconds.
+    pub signature_ttl_secs: i64,
+    /// App ids accepted besides `app_id`.
+    pub other_app_ids: Vec<String>,
+    /// Accept any app id (development, tests); sessions stay tied to the app id they use.
+    pub allow_any_app_id: bool,
+    /// Per-connection limit on `direct` commands; `None` = unlimited (the default of
+    /// [`ServerConfig::local`]; the binary enables 100 back to back, then 50 a second).
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl ServerConfig {
@@ -70,6 +83,10 @@ impl ServerConfig {
             max_batch: 256,
             session_ttl_secs: 2 * 24 * 3600,
             master_key: None,
+            signature_ttl_secs: crate::hub::DEFAULT_SIGNATURE_TTL_SECS,
+            other_app_ids: Vec::new(),
+            allow_any_app_id: false,
+            rate_limit: None,
         }
     }
 }
@@ -118,6 +135,10 @@ impl Server {
         hub_config.session_ttl_secs = config.session_ttl_secs;
         hub_config.id_seed = random_seed();
         hub_config.signature_key = config.master_key.as_ref().map(|key| key.as_bytes().to_vec());
+        hub_config.signature_ttl_secs = config.signature_ttl_secs;
+        hub_config.other_app_ids = config.other_app_ids.clone();
+        hub_config.allow_any_app_id = config.allow_any_app_id;
+        hub_config.rate_limit = config.rate_limit;
         let hub = Hub::new(hub_config, storage)?;
         let (hub_tx, hub_thread) =
             hub_thread::spawn(hub, config.max_batch.max(1)).map_err(ServerError::Thread)?;
@@ -144,6 +165,69 @@ impl Server {
             .route("/health", get(health))
             .route("/1.1/rtm/notifications", get(notifications))
             .route("/1.1/classes/_ConversationMemberInfo", get(member_infos))
+            .route("/1.1/rtm/sign", post(sign))
+            .route("/1.2/rtm/service-conversations", post(rest::create_service))
+            .route(
+                "/1.2/rtm/service-conversations/{id}/subscribers",
+                post(rest::subscribe),
+            )
+            .route(
+                "/1.2/rtm/service-conversations/{id}/subscribers/count",
+                get(rest::subscriber_count),
+            )
+            .route(
+                "/1.2/rtm/service-conversations/{id}/subscribers/{client_id}",
+                axum::routing::delete(rest::unsubscribe),
+            )
+            .route(
+                "/1.2/rtm/service-conversations/{id}/broadcasts",
+                post(rest::broadcast),
+            )
+            .route("/1.2/rtm/clients/check-online", post(rest::check_online))
+            .route(
+                "/1.2/rtm/conversations/{id}/mutes",
+                post(rest::mute).delete(rest::unmute).get(rest::muted),
+            )
+            .route("/1.2/rtm/conversations/{id}", axum::routing::put(rest::update))
+            .route("/1.2/rtm/chatrooms/{id}", axum::routing::put(rest::update))
+            .route(
+                "/1.2/rtm/service-conversations/{id}",
+                axum::routing::put(rest::update),
+            )
+            .route("/1.2/rtm/chatrooms", post(rest::create_room))
+            .route("/1.2/rtm/chatrooms/{id}/members", get(rest::room_members))
+            .route(
+                "/1.2/rtm/chatrooms/{id}/members/online-count",
+                get(rest::room_online_count),
+            )
+            .route("/1.2/rtm/chatrooms/{id}/messages", post(rest::send_message))
+            .route("/1.2/rtm/clients/{client_id}/kick", post(rest::kick))
+            .route(
+                "/1.2/rtm/clients/{client_id}/unread-count",
+                get(rest::unread_count),
+            )
+            .route(
+                "/1.2/rtm/conversations",
+                post(rest::create_conversation).get(rest::query_conversations),
+            )
+            .route(
+                "/1.2/rtm/conversations/{id}/members",
+                post(rest::add_members)
+                    .delete(rest::remove_members)
+                    .get(rest::list_members),
+            )
+            .route(
+                "/1.2/rtm/conversations/{id}/messages",
+                post(rest::send_message).get(rest::history),
+            )
+            .route(
+                "/1.2/rtm/conversations/{id}/messages/{mid}",
+                axum::routing::put(rest::edit_message),
+            )
+            .route(
+                "/1.2/rtm/conversations/{id}/messages/{mid}/recall",
+                axum::routing::put(rest::recall_message),
+            )
             .with_state(state);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let serve = tokio::spawn(async move {
@@ -254,8 +338,12 @@ async fn notifications(
 ) -> axum::response::Response {
     use axum::http::StatusCode;
     use axum::response::IntoResponse as _;
+    let Some(caller) = auth::authenticate(&state.config, &headers, false) else {
+        return auth::unauthorized();
+    };
     let (reply, answer) = oneshot::channel();
     let event = HubEvent::Notifications {
+        app_id: Some(caller.app_id),
         token: session_token(&headers),
         client_id: query.client_id,
         since: query.start_ts,
@@ -303,11 +391,15 @@ async fn member_infos(
     let cid = serde_json::from_str::<serde_json::Value>(&query.where_json)
         .ok()
         .and_then(|w| w.get("cid").and_then(|c| c.as_str()).map(str::to_owned));
+    let Some(caller) = auth::authenticate(&state.config, &headers, false) else {
+        return auth::unauthorized();
+    };
     let Some(cid) = cid else {
         return (StatusCode::BAD_REQUEST, "where must be {\"cid\": \"...\"}\n").into_response();
     };
     let (reply, answer) = oneshot::channel();
     let event = HubEvent::MemberInfos {
+        app_id: Some(caller.app_id),
         token: session_token(&headers),
         client_id: query.client_id,
         cid,
@@ -338,6 +430,58 @@ fn session_token(headers: &HeaderMap) -> String {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned()
+}
+
+/// Body of `POST /1.1/rtm/sign`.
+#[derive(Debug, serde::Deserialize)]
+struct SignBody {
+    session_token: String,
+}
+
+/// `POST /1.1/rtm/sign` (PROTOCOL.md §3.12): `{session_token}` → `{signature, timestamp, nonce}`
+/// (and `client_id`), a login signature for the client the session token was issued to. This
+/// server has no user accounts, so the token is an RTM session token (`st`).
+async fn sign(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse as _;
+    let Some(caller) = auth::authenticate(&state.config, &headers, false) else {
+        return auth::unauthorized();
+    };
+    let Ok(body) = serde_json::from_slice::<SignBody>(&body) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(
+                serde_json::json!({"code": 107, "error": "body must be {\"session_token\": \"...\"}"}),
+            ),
+        )
+            .into_response();
+    };
+    let (reply, answer) = oneshot::channel();
+    let event = HubEvent::Sign {
+        app_id: caller.app_id,
+        token: body.session_token,
+        reply,
+    };
+    if state.hub.send(event).await.is_err() {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    match answer.await {
+        Ok(Ok(signature)) => axum::Json(signature).into_response(),
+        Ok(Err(crate::hub::NotificationsError::Token(error))) => (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(serde_json::json!({"code": 4112, "error": error.to_string()})),
+        )
+            .into_response(),
+        Ok(Err(error)) => {
+            tracing::error!(%error, "signing failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
 }
 
 /// `GET /health`.

@@ -17,33 +17,29 @@ pub enum TokenError {
     Expired,
 }
 
-/// Issues and verifies session tokens for one app.
+/// Issues and verifies session tokens; each token names the app and the client it was issued for.
 #[derive(Clone)]
 pub struct TokenSigner {
-    app_id: String,
     secret: Vec<u8>,
 }
 
 impl std::fmt::Debug for TokenSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenSigner")
-            .field("app_id", &self.app_id)
-            .finish_non_exhaustive()
+        f.debug_struct("TokenSigner").finish_non_exhaustive()
     }
 }
 
 impl TokenSigner {
-    /// A signer for `app_id` keyed by `secret`.
-    pub fn new(app_id: impl Into<String>, secret: impl AsRef<[u8]>) -> Self {
+    /// A signer keyed by `secret`.
+    pub fn new(secret: impl AsRef<[u8]>) -> Self {
         Self {
-            app_id: app_id.into(),
             secret: secret.as_ref().to_vec(),
         }
     }
 
-    /// A token for `client_id` that expires at `expires_at_ms`.
-    pub fn issue(&self, client_id: &str, expires_at_ms: i64) -> String {
-        let payload = format!("{}\n{client_id}\n{expires_at_ms}", self.app_id);
+    /// A token for `client_id` of `app_id` that expires at `expires_at_ms`.
+    pub fn issue(&self, app_id: &str, client_id: &str, expires_at_ms: i64) -> String {
+        let payload = format!("{app_id}\n{client_id}\n{expires_at_ms}");
         format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(payload.as_bytes()),
@@ -51,8 +47,18 @@ impl TokenSigner {
         )
     }
 
-    /// Checks that `token` was issued by this signer to `client_id` and is still valid at `now_ms`.
-    pub fn verify(&self, token: &str, client_id: &str, now_ms: i64) -> Result<(), TokenError> {
+    /// Checks that `token` was issued by this signer to `client_id` of `app_id` and is still valid
+    /// at `now_ms`.
+    pub fn verify(&self, token: &str, app_id: &str, client_id: &str, now_ms: i64) -> Result<(), TokenError> {
+        let (app, client) = self.open(token, now_ms)?;
+        if app != app_id || client != client_id {
+            return Err(TokenError::Invalid);
+        }
+        Ok(())
+    }
+
+    /// The app id and client id of a genuine `token` that is still valid at `now_ms`.
+    pub fn open(&self, token: &str, now_ms: i64) -> Result<(String, String), TokenError> {
         let (payload, signature) = token.split_once('.').ok_or(TokenError::Invalid)?;
         let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TokenError::Invalid)?;
         let signature = hex::decode(signature).map_err(|_| TokenError::Invalid)?;
@@ -67,13 +73,10 @@ impl TokenSigner {
             return Err(TokenError::Invalid);
         };
         let expiry: i64 = expiry.parse().map_err(|_| TokenError::Invalid)?;
-        if app != self.app_id || client != client_id {
-            return Err(TokenError::Invalid);
-        }
         if expiry <= now_ms {
             return Err(TokenError::Expired);
         }
-        Ok(())
+        Ok((app.to_owned(), client.to_owned()))
     }
 
     fn mac(&self) -> Hmac<Sha1> {
@@ -95,15 +98,41 @@ mod tests {
 
     #[test]
     fn round_trips_and_rejects_tampering() {
-        let signer = TokenSigner::new("app", "secret");
-        let token = signer.issue("Tom", 2_000);
-        assert_eq!(signer.verify(&token, "Tom", 1_000), Ok(()));
-        assert_eq!(signer.verify(&token, "Tom", 2_000), Err(TokenError::Expired));
-        assert_eq!(signer.verify(&token, "Jerry", 1_000), Err(TokenError::Invalid));
-        let other = TokenSigner::new("app", "other secret");
-        assert_eq!(other.verify(&token, "Tom", 1_000), Err(TokenError::Invalid));
-        assert_eq!(signer.verify("garbage", "Tom", 1_000), Err(TokenError::Invalid));
+        let signer = TokenSigner::new("secret");
+        let token = signer.issue("app", "Tom", 2_000);
+        assert_eq!(signer.verify(&token, "app", "Tom", 1_000), Ok(()));
+        assert_eq!(
+            signer.verify(&token, "app", "Tom", 2_000),
+            Err(TokenError::Expired)
+        );
+        assert_eq!(
+            signer.verify(&token, "app", "Jerry", 1_000),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            signer.verify(&token, "other-app", "Tom", 1_000),
+            Err(TokenError::Invalid)
+        );
+        let other = TokenSigner::new("other secret");
+        assert_eq!(
+            other.verify(&token, "app", "Tom", 1_000),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            signer.verify("garbage", "app", "Tom", 1_000),
+            Err(TokenError::Invalid)
+        );
         let forged = token.replacen('.', ".00", 1);
-        assert_eq!(signer.verify(&forged, "Tom", 1_000), Err(TokenError::Invalid));
+        assert_eq!(
+            signer.verify(&forged, "app", "Tom", 1_000),
+            Err(TokenError::Invalid)
+        );
+        // Rewriting the payload to another client breaks the signature.
+        let (_, sig) = token.split_once('.').expect("dot");
+        let swapped = format!("{}.{sig}", URL_SAFE_NO_PAD.encode("app\nJerry\n2000"));
+        assert_eq!(
+            signer.verify(&swapped, "app", "Jerry", 1_000),
+            Err(TokenError::Invalid)
+        );
     }
 }

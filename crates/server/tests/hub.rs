@@ -252,9 +252,9 @@ fn with_a_master_key_sign_ins_and_membership_changes_must_be_signed() {
     let signed_login = |client: &str, key: &[u8]| SessionCommand {
         s: Some(signature::sign(
             key,
-            &signature::login_message("app", client, 1_700_000_000, "n1"),
+            &signature::login_message("app", client, 1_795_000_000, "n1"),
         )),
-        t: Some(1_700_000_000),
+        t: Some(1_795_000_000),
         n: Some("n1".into()),
         ..Default::default()
     };
@@ -283,7 +283,7 @@ fn with_a_master_key_sign_ins_and_membership_changes_must_be_signed() {
     let start = |sig: Option<String>| ConvCommand {
         m: members.clone(),
         s: sig,
-        t: Some(5),
+        t: Some(1_795_000_005),
         n: Some("n2".into()),
         ..Default::default()
     };
@@ -291,7 +291,7 @@ fn with_a_master_key_sign_ins_and_membership_changes_must_be_signed() {
     assert_eq!(reply(&sent, 1).server_error().map(|e| e.code), Some(4302));
     let create = signature::sign(
         b"master",
-        &signature::create_message("app", "Tom", &members, 5, "n2"),
+        &signature::create_message("app", "Tom", &members, 1_795_000_005, "n2"),
     );
     let sent = h.conv(1, "Tom", OpType::Start, start(Some(create)));
     let cid = reply(&sent, 1)
@@ -304,7 +304,7 @@ fn with_a_master_key_sign_ins_and_membership_changes_must_be_signed() {
         let m = vec![format!("Mary-{action}")];
         let sig = signature::sign(
             b"master",
-            &signature::membership_message("app", "Tom", &cid, &m, 6, "n3", action),
+            &signature::membership_message("app", "Tom", &cid, &m, 1_795_000_006, "n3", action),
         );
         let sent = h.conv(
             1,
@@ -314,7 +314,7 @@ fn with_a_master_key_sign_ins_and_membership_changes_must_be_signed() {
                 cid: Some(cid.clone()),
                 m,
                 s: Some(sig),
-                t: Some(6),
+                t: Some(1_795_000_006),
                 n: Some("n3".into()),
                 ..Default::default()
             },
@@ -593,7 +593,7 @@ fn conversation_events_are_kept_for_members_who_were_offline() {
     );
     let (notifications, has_more) = h
         .hub
-        .notifications(&st, "Jerry", since, h.now)
+        .notifications(None, &st, "Jerry", since, h.now)
         .expect("notifications");
     assert!(!has_more);
     assert_eq!(
@@ -604,19 +604,23 @@ fn conversation_events_are_kept_for_members_who_were_offline() {
     );
     let (later, _) = h
         .hub
-        .notifications(&st, "Jerry", h.now, h.now)
+        .notifications(None, &st, "Jerry", h.now, h.now)
         .expect("notifications");
     assert!(later.is_empty());
     assert!(
-        h.hub.notifications(&st, "Tom", since, h.now).is_err(),
+        h.hub.notifications(None, &st, "Tom", since, h.now).is_err(),
         "another client's token"
     );
-    assert!(h.hub.notifications("forged", "Jerry", since, h.now).is_err());
+    assert!(
+        h.hub
+            .notifications(None, "forged", "Jerry", since, h.now)
+            .is_err()
+    );
     // Kept for a week, then pruned.
     h.hub.prune_notifications(h.now + 8 * 24 * 3600 * 1000);
     let (pruned, _) = h
         .hub
-        .notifications(&st, "Jerry", since, h.now)
+        .notifications(None, &st, "Jerry", since, h.now)
         .expect("notifications");
     assert!(pruned.is_empty());
 }
@@ -729,7 +733,7 @@ fn owners_appoint_managers_who_can_moderate() {
         );
     }
     assert_eq!(
-        h.hub.member_infos(&st, "Tom", &cid, h.now).expect("roles"),
+        h.hub.member_infos(None, &st, "Tom", &cid, h.now).expect("roles"),
         [json!({"objectId": format!("{cid}:Jerry"), "cid": cid, "clientId": "Jerry", "role": "Manager"})]
     );
     // The manager moderates, but not the owner.
@@ -758,7 +762,7 @@ fn owners_appoint_managers_who_can_moderate() {
     h.conv(1, "Tom", OpType::MemberInfoUpdate, role("Jerry", "Member"));
     assert!(
         h.hub
-            .member_infos(&st, "Tom", &cid, h.now)
+            .member_infos(None, &st, "Tom", &cid, h.now)
             .expect("roles")
             .is_empty()
     );

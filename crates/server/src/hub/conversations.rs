@@ -13,7 +13,7 @@ use crate::query;
 use crate::storage::{ConversationRecord, Storage};
 
 /// Keys of the conversation JSON that clients may not set through attributes.
-const RESERVED_KEYS: &[&str] = &[
+pub(super) const RESERVED_KEYS: &[&str] = &[
     "objectId",
     "m",
     "c",
@@ -37,8 +37,8 @@ const DEFAULT_TEMP_TTL: i32 = 24 * 3600;
 const MAX_TEMP_TTL: i32 = 30 * 24 * 3600;
 
 /// Default and largest page of a conversation query (LeanCloud: 10 and 1000).
-const DEFAULT_QUERY_LIMIT: usize = 10;
-const MAX_QUERY_LIMIT: usize = 1000;
+pub(super) const DEFAULT_QUERY_LIMIT: usize = 10;
+pub(super) const MAX_QUERY_LIMIT: usize = 1000;
 
 /// The conversation JSON of a `attr`/`where` body, `{}` when absent.
 fn json_object(message: Option<&JsonObjectMessage>) -> HubResult<Map<String, Value>> {
@@ -61,7 +61,7 @@ fn json_object(message: Option<&JsonObjectMessage>) -> HubResult<Map<String, Val
 
 /// Sets `value` at a dotted path (`"attr.lee"`), creating objects on the way; `{"__op":"Delete"}`
 /// removes the key.
-fn set_path(target: &mut Map<String, Value>, path: &str, value: Value) {
+pub(super) fn set_path(target: &mut Map<String, Value>, path: &str, value: Value) {
     let mut parts = path.split('.').peekable();
     let mut current = target;
     while let Some(part) = parts.next() {
@@ -144,8 +144,8 @@ impl<S: Storage> Hub<S> {
         body: ConvCommand,
         now: i64,
     ) -> HubResult {
-        let app_id = self.config.app_id.clone();
-        if !self.signed(body.s.as_deref(), body.t, body.n.as_deref(), |t, n| {
+        let app_id = self.app_of(conn, client);
+        if !self.signed(body.s.as_deref(), body.t, body.n.as_deref(), now, |t, n| {
             crate::signature::create_message(&app_id, client, &body.m, t, n)
         }) {
             return Err(Fail::Code(ErrorCode::ConversationSignatureFailed, None));
@@ -250,11 +250,19 @@ impl<S: Storage> Hub<S> {
     }
 
     /// Whether an add/remove carries a valid signature for one of `actions` (or none is required).
-    fn membership_signed(&self, body: &ConvCommand, client: &str, cid: &str, actions: &[&str]) -> bool {
-        let app_id = &self.config.app_id;
+    pub(super) fn membership_signed(
+        &self,
+        conn: ConnId,
+        members: &[String],
+        (s, t, n): (Option<&str>, Option<i64>, Option<&str>),
+        (client, cid): (&str, &str),
+        actions: &[&str],
+        now: i64,
+    ) -> bool {
+        let app_id = self.app_of(conn, client);
         actions.iter().any(|action| {
-            self.signed(body.s.as_deref(), body.t, body.n.as_deref(), |t, n| {
-                crate::signature::membership_message(app_id, client, cid, &body.m, t, n, action)
+            self.signed(s, t, n, now, |t, n| {
+                crate::signature::membership_message(&app_id, client, cid, members, t, n, action)
             })
         })
     }
@@ -262,7 +270,13 @@ impl<S: Storage> Hub<S> {
     /// The pushes of the seed's events table for members `added` by `initiator`: each added member
     /// other than the initiator is `joined` (INVITED); everyone else in the conversation, the
     /// initiator included, gets `members_joined` (MEMBERS_JOINED).
-    fn push_joined(&mut self, cid: &str, initiator: &str, added: &[String], now: i64) -> HubResult {
+    pub(super) fn push_joined(
+        &mut self,
+        cid: &str,
+        initiator: &str,
+        added: &[String],
+        now: i64,
+    ) -> HubResult {
         let Some(conv) = self.convs.get(cid) else {
             return Ok(());
         };
@@ -312,11 +326,23 @@ impl<S: Storage> Hub<S> {
             body.m.clone()
         };
         let self_join = ids.iter().all(|id| id == client);
+        let system = conv.record.system;
+        // Service conversations: clients only subscribe themselves.
+        if system && !self_join {
+            return Err(Fail::Code(ErrorCode::NormalConversationRequired, None));
+        }
         if !self_join && !conv.is_member(client) {
             return Err(Fail::Code(ErrorCode::ConversationMembershipRequired, None));
         }
         // v5 signs adds as `invite`, 4.3.1 as `add`.
-        if !self.membership_signed(&body, client, &cid, &["invite", "add"]) {
+        if !self.membership_signed(
+            conn,
+            &body.m,
+            (body.s.as_deref(), body.t, body.n.as_deref()),
+            (client, &cid),
+            &["invite", "add"],
+            now,
+        ) {
             return Err(Fail::Code(ErrorCode::ConversationSignatureFailed, None));
         }
         // Blocked clients cannot be added or join again (partial failure, not a whole error).
@@ -374,7 +400,8 @@ impl<S: Storage> Hub<S> {
                     ..Default::default()
                 },
             );
-            if !added.is_empty() {
+            // Subscribing to a service conversation tells nobody else (it may have millions).
+            if !added.is_empty() && !system {
                 self.push_joined(&cid, client, &added, now)?;
             }
             return Ok(());
@@ -409,14 +436,26 @@ impl<S: Storage> Hub<S> {
             body.m.clone()
         };
         let self_quit = ids.iter().all(|id| id == client);
+        // Service conversations: clients only unsubscribe themselves.
+        if conv.record.system && !self_quit {
+            return Err(Fail::Code(ErrorCode::NormalConversationRequired, None));
+        }
         if !self_quit && !conv.is_member(client) {
             return Err(Fail::Code(ErrorCode::ConversationMembershipRequired, None));
         }
         // v5 signs removals as `kick`, 4.3.1 as `remove`.
-        if !self.membership_signed(&body, client, &cid, &["kick", "remove"]) {
+        if !self.membership_signed(
+            conn,
+            &body.m,
+            (body.s.as_deref(), body.t, body.n.as_deref()),
+            (client, &cid),
+            &["kick", "remove"],
+            now,
+        ) {
             return Err(Fail::Code(ErrorCode::ConversationSignatureFailed, None));
         }
         let transient = conv.record.transient;
+        let system = conv.record.system;
         let removed: Vec<String> = ids.iter().filter(|id| conv.is_member(id)).cloned().collect();
         let reply = ConvCommand {
             cid: Some(cid.clone()),
@@ -437,6 +476,9 @@ impl<S: Storage> Hub<S> {
         }
         self.drop_members(&cid, &removed, now)?;
         self.conv_reply(conn, command, OpType::Removed, reply);
+        if system {
+            return Ok(());
+        }
         self.push_left(&cid, client, &removed, now)
     }
 
@@ -510,7 +552,8 @@ impl<S: Storage> Hub<S> {
             .get(cid)
             .map(Conversation::member_ids)
             .unwrap_or_default();
-        if !ids.iter().any(|id| id == initiator) {
+        // Server-side (REST) changes have no initiating client.
+        if !initiator.is_empty() && !ids.iter().any(|id| id == initiator) {
             ids.push(initiator.to_owned());
         }
         ids
@@ -618,7 +661,7 @@ impl<S: Storage> Hub<S> {
     /// The common queries — `getConversation(s)` and `containsMembers` — then cost what they return.
     /// The conversations a query can match, when its filter pins them: by `objectId`, or by a member
     /// every match must have (the smallest of those members' conversation sets). `None` means scan all.
-    fn candidates(&self, filter: &query::Filter) -> Option<Vec<String>> {
+    pub(super) fn candidates(&self, filter: &query::Filter) -> Option<Vec<String>> {
         if let Some(mut ids) = filter.object_ids() {
             ids.sort();
             ids.dedup();

@@ -15,6 +15,11 @@ use crate::storage::{HistoryQuery, MessageRecord, Storage};
 const DEFAULT_LOGS_LIMIT: i32 = 20;
 const MAX_LOGS_LIMIT: i32 = 1000;
 
+/// Whether `conv` is a service conversation.
+fn conv_is_system(conv: Option<&super::Conversation>) -> bool {
+    conv.is_some_and(|c| c.record.system)
+}
+
 impl<S: Storage> Hub<S> {
     pub(super) fn direct(
         &mut self,
@@ -95,7 +100,15 @@ impl<S: Storage> Hub<S> {
             }
         }
         self.ack(conn, command, &message.id, message.timestamp);
-        self.fan_out(&message, transient, Some(conn), now);
+        if conv_is_system(self.convs.get(&cid)) {
+            // A subscriber's message to a service conversation is for the service (kept in the
+            // history, visible over REST), not for the other subscribers: only the sender's other
+            // sessions see it.
+            let push = Self::message_push(&message, transient, now);
+            self.push_to(client, &push, Some(conn));
+        } else {
+            self.fan_out(&message, transient, Some(conn), now);
+        }
         Ok(())
     }
 
@@ -132,12 +145,27 @@ impl<S: Storage> Hub<S> {
     }
 
     /// Pushes `message` to every online session of every member, except the sending session.
-    fn fan_out(&mut self, message: &MessageRecord, transient: bool, except: Option<ConnId>, now: i64) {
+    pub(super) fn fan_out(
+        &mut self,
+        message: &MessageRecord,
+        transient: bool,
+        except: Option<ConnId>,
+        now: i64,
+    ) {
         let Some(conv) = self.convs.get(&message.cid) else {
             return;
         };
         let recipients = conv.member_ids();
-        let push = Self::push_body(
+        let push = Self::message_push(message, transient, now);
+        for member in recipients {
+            let skip = if member == message.from { except } else { None };
+            self.push_to(&member, &push, skip);
+        }
+    }
+
+    /// The `direct` push of `message`.
+    fn message_push(message: &MessageRecord, transient: bool, now: i64) -> std::sync::Arc<GenericCommand> {
+        Self::push_body(
             CommandType::Direct,
             None,
             DirectCommand {
@@ -154,11 +182,7 @@ impl<S: Storage> Hub<S> {
                 ..Default::default()
             },
             now,
-        );
-        for member in recipients {
-            let skip = if member == message.from { except } else { None };
-            self.push_to(&member, &push, skip);
-        }
+        )
     }
 
     /// A client acknowledged received messages, as `{cid, fromts, tots}` (JS) or `{cid, mid}`

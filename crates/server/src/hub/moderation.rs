@@ -242,6 +242,22 @@ impl<S: Storage> Hub<S> {
                 ));
             }
         };
+        // Signed like an invite/kick, with `conversation-block-clients` /
+        // `conversation-unblock-clients` as the action (PROTOCOL.md §3.14); 4.3.1 handed the
+        // signature factory the client and conversation ids swapped, so that order passes too.
+        let action = if blocking {
+            "conversation-block-clients"
+        } else {
+            "conversation-unblock-clients"
+        };
+        let sig = (body.s.as_deref(), body.t, body.n.as_deref());
+        let app_id = self.app_of(conn, client);
+        let swapped = self.signed(sig.0, sig.1, sig.2, now, |t, n| {
+            crate::signature::membership_message(&app_id, &cid, client, &body.to_pids, t, n, action)
+        });
+        if !swapped && !self.membership_signed(conn, &body.to_pids, sig, (client, &cid), &[action], now) {
+            return Err(Fail::Code(ErrorCode::ConversationSignatureFailed, None));
+        }
         // Nobody blocks themselves or the owner.
         let creator = self
             .convs

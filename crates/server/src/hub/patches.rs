@@ -101,6 +101,73 @@ impl<S: Storage> Hub<S> {
         Ok(())
     }
 
+    /// Edits (`Some(new content)`) or recalls (`None`) message `mid` of `cid` on behalf of its
+    /// sender `from_client` (`PUT /1.2/rtm/conversations/{id}/messages/{mid}[/recall]`): the
+    /// message must exist with that `timestamp` (4404) and be `from_client`'s (4403). Every
+    /// member's sessions get the `patch/modify` push. Returns the patch time.
+    pub fn patch_as(
+        &mut self,
+        cid: &str,
+        mid: &str,
+        from_client: &str,
+        timestamp: i64,
+        content: Option<&str>,
+        now_ms: i64,
+    ) -> super::AdminOutcome<i64> {
+        self.admin(|hub| {
+            if !hub.convs.contains_key(cid) {
+                return Err(Fail::Code(ErrorCode::ConversationNotFound, None));
+            }
+            let original = hub
+                .storage
+                .message(cid, mid)?
+                .filter(|m| m.timestamp == timestamp)
+                .ok_or(Fail::Code(ErrorCode::MessageNotFound, None))?;
+            if original.from != from_client {
+                return Err(Fail::Code(ErrorCode::MessageOwnershipRequired, None));
+            }
+            if content.map_or(0, str::len) > hub.config.max_message_bytes {
+                return Err(Fail::Code(ErrorCode::FrameTooLong, None));
+            }
+            let recall = content.is_none();
+            let patched_at = now_ms.max(original.timestamp.saturating_add(1));
+            let data = Some(content.unwrap_or(RECALLED_CONTENT).to_owned());
+            let updated = MessageRecord {
+                lctype: lctype_of(data.as_deref()),
+                data,
+                binary: None,
+                mention_all: false,
+                mention_pids: Vec::new(),
+                patch_timestamp: Some(patched_at),
+                ..original
+            };
+            hub.storage.update_message(&updated)?;
+            if let Some(conv) = hub.convs.get_mut(cid) {
+                if conv.last.as_ref().is_some_and(|last| last.id == updated.id) {
+                    conv.last = Some(updated.clone());
+                }
+            }
+            let push = Self::push_body(
+                CommandType::Patch,
+                Some(OpType::Modify),
+                PatchCommand {
+                    patches: vec![patch_item(&updated, recall)],
+                    last_patch_time: Some(patched_at),
+                },
+                now_ms,
+            );
+            let members = hub
+                .convs
+                .get(cid)
+                .map(super::Conversation::member_ids)
+                .unwrap_or_default();
+            for member in members {
+                hub.push_to(&member, &push, None);
+            }
+            Ok(patched_at)
+        })
+    }
+
     /// Every member's sessions get the patch, except the session that made it.
     fn fan_out_patch(&mut self, cid: &str, editor: &str, conn: ConnId, push: &Arc<GenericCommand>) {
         let members = self

@@ -22,10 +22,24 @@ impl<S: Storage> Hub<S> {
         if client.chars().count() > MAX_CLIENT_ID_CHARS {
             return self.session_refused(conn, command, ErrorCode::InvalidLogin, "client id too long");
         }
+        // A missing app id means the configured one (clients of this server that never set it).
+        let app_id = command
+            .app_id
+            .clone()
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| self.config.app_id.clone());
+        if !self.config.accepts_app_id(&app_id) {
+            return self.session_refused(conn, command, ErrorCode::AppNotAvailable, "unknown app id");
+        }
+        // A client signed in on this connection stays with the app it signed in with.
+        if let Some(session) = self.sessions.get(&client).and_then(|s| s.get(&conn)) {
+            if session.app_id != app_id {
+                return self.session_refused(conn, command, ErrorCode::AppNotAvailable, "app id changed");
+            }
+        }
         let token_relogin = body.r == Some(true) && body.st.is_some();
-        let app_id = self.config.app_id.clone();
         if !token_relogin
-            && !self.signed(body.s.as_deref(), body.t, body.n.as_deref(), |t, n| {
+            && !self.signed(body.s.as_deref(), body.t, body.n.as_deref(), now, |t, n| {
                 crate::signature::login_message(&app_id, &client, t, n)
             })
         {
@@ -46,7 +60,7 @@ impl<S: Storage> Hub<S> {
                         "signed in elsewhere with the same tag",
                     );
                 }
-                if let Err(error) = self.signer.verify(token, &client, now) {
+                if let Err(error) = self.signer.verify(token, &app_id, &client, now) {
                     let detail = match error {
                         TokenError::Expired => "session token expired",
                         TokenError::Invalid => "session token invalid",
@@ -58,9 +72,11 @@ impl<S: Storage> Hub<S> {
             self.kick_conflicting(conn, &client, tag, body.device_id.as_deref(), now);
         }
 
-        let token = self
-            .signer
-            .issue(&client, now + i64::from(self.config.session_ttl_secs) * 1000);
+        let token = self.signer.issue(
+            &app_id,
+            &client,
+            now + i64::from(self.config.session_ttl_secs) * 1000,
+        );
         let clients = self.conns.entry(conn).or_default();
         if !clients.contains(&client) {
             clients.push(client.clone());
@@ -68,6 +84,7 @@ impl<S: Storage> Hub<S> {
         let previous = self.sessions.entry(client.clone()).or_default().insert(
             conn,
             Session {
+                app_id: app_id.clone(),
                 tag: if body.r == Some(true) {
                     None
                 } else {
@@ -164,7 +181,7 @@ impl<S: Storage> Hub<S> {
     }
 
     /// Removes `client`'s session on `conn`; leaves chat rooms when it was the client's last one.
-    fn remove_session(&mut self, conn: ConnId, client: &str) -> Option<Session> {
+    pub(super) fn remove_session(&mut self, conn: ConnId, client: &str) -> Option<Session> {
         if let Some(clients) = self.conns.get_mut(&conn) {
             clients.retain(|c| c != client);
         }
@@ -264,9 +281,12 @@ impl<S: Storage> Hub<S> {
         command: &GenericCommand,
         now: i64,
     ) -> HubResult {
-        let token = self
-            .signer
-            .issue(client, now + i64::from(self.config.session_ttl_secs) * 1000);
+        let app_id = self.app_of(conn, client);
+        let token = self.signer.issue(
+            &app_id,
+            client,
+            now + i64::from(self.config.session_ttl_secs) * 1000,
+        );
         if let Some(session) = self.sessions.get_mut(client).and_then(|s| s.get_mut(&conn)) {
             session.token = token.clone();
         }
@@ -304,6 +324,7 @@ impl<S: Storage> Hub<S> {
 
     /// A connection ended: its sessions end, and their `will` messages are delivered.
     pub(super) fn end_connection(&mut self, conn: ConnId, now: i64) {
+        self.buckets.remove(&conn);
         let clients = self.conns.remove(&conn).unwrap_or_default();
         for client in clients {
             let Some(session) = self.remove_session(conn, &client) else {

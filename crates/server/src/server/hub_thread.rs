@@ -28,6 +28,8 @@ pub(crate) enum HubEvent {
     Close(ConnId),
     /// `GET /1.1/rtm/notifications`: read the events kept for a client.
     Notifications {
+        /// `X-LC-Id`, if sent.
+        app_id: Option<String>,
         /// `X-LC-IM-Session-Token`.
         token: String,
         /// `client_id`.
@@ -39,6 +41,8 @@ pub(crate) enum HubEvent {
     },
     /// `GET /1.1/classes/_ConversationMemberInfo`: the roles in a conversation.
     MemberInfos {
+        /// `X-LC-Id`, if sent.
+        app_id: Option<String>,
         /// `X-LC-IM-Session-Token`.
         token: String,
         /// `client_id`.
@@ -47,6 +51,22 @@ pub(crate) enum HubEvent {
         cid: String,
         /// Where the answer goes.
         reply: tokio::sync::oneshot::Sender<Result<Vec<serde_json::Value>, crate::hub::NotificationsError>>,
+    },
+    /// `POST /1.1/rtm/sign`: a login signature for the holder of a session token.
+    Sign {
+        /// `X-LC-Id`.
+        app_id: String,
+        /// `session_token` of the body.
+        token: String,
+        /// Where the answer goes.
+        reply: tokio::sync::oneshot::Sender<Result<serde_json::Value, crate::hub::NotificationsError>>,
+    },
+    /// A server-side (REST, master-key) operation.
+    Admin {
+        /// What to do.
+        op: super::rest::AdminOp,
+        /// Where the answer goes.
+        reply: super::rest::AdminReply,
     },
     /// Finish the queued work and stop.
     Shutdown,
@@ -99,21 +119,54 @@ fn run<S: Storage>(mut hub: Hub<S>, mut rx: mpsc::Receiver<HubEvent>, max_batch:
                     }
                 }
                 HubEvent::Notifications {
+                    app_id,
                     token,
                     client_id,
                     since,
                     reply,
                 } => {
                     // A read outside any batch: it sees what earlier batches committed.
-                    let _ = reply.send(hub.notifications(&token, &client_id, since, crate::time::now_ms()));
+                    let _ = reply.send(hub.notifications(
+                        app_id.as_deref(),
+                        &token,
+                        &client_id,
+                        since,
+                        crate::time::now_ms(),
+                    ));
                 }
                 HubEvent::MemberInfos {
+                    app_id,
                     token,
                     client_id,
                     cid,
                     reply,
                 } => {
-                    let _ = reply.send(hub.member_infos(&token, &client_id, &cid, crate::time::now_ms()));
+                    let _ = reply.send(hub.member_infos(
+                        app_id.as_deref(),
+                        &token,
+                        &client_id,
+                        &cid,
+                        crate::time::now_ms(),
+                    ));
+                }
+                HubEvent::Sign { app_id, token, reply } => {
+                    let _ = reply.send(hub.sign_login(&app_id, &token, crate::time::now_ms()));
+                }
+                HubEvent::Admin { op, reply } => {
+                    // Its own transaction, after the commands queued before it.
+                    if !inputs.is_empty() {
+                        let outgoing = hub.handle_batch(std::mem::take(&mut inputs), crate::time::now_ms());
+                        for conn in deliver(outgoing, &conns) {
+                            conns.remove(&conn);
+                            dropped.push(conn);
+                        }
+                    }
+                    let (result, outgoing) = super::rest::run(&mut hub, op, crate::time::now_ms());
+                    for conn in deliver(outgoing, &conns) {
+                        conns.remove(&conn);
+                        dropped.push(conn);
+                    }
+                    let _ = reply.send(result);
                 }
                 HubEvent::Shutdown => stopping = true,
             }

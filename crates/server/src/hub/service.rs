@@ -1,0 +1,720 @@
+//! Service (system) conversations, and the hub's entry points for server-side (REST, master-key)
+//! operations: each runs in its own storage transaction, outside any command batch.
+//!
+//! A service conversation (`sys: true`) is created by the app's backend, not by clients. Clients
+//! subscribe and unsubscribe by joining and quitting it themselves (`conv add`/`remove` with their
+//! own id; anything else gets 4314 NORMAL_CONVERSATION_REQUIRED); its subscribers are never listed
+//! (`m`) nor told about each other. The backend broadcasts to every subscriber; a message a
+//! subscriber sends reaches the service only (it is kept, but not pushed to other subscribers).
+
+use std::collections::BTreeMap;
+
+use chinwag_protocol::ErrorCode;
+use serde_json::{Map, Value};
+
+use super::{Conversation, Fail, Hub, HubResult, Outgoing, Position, lctype_of};
+use crate::storage::{ConversationRecord, MessageRecord, Storage, StorageError};
+
+/// Why a server-side operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// A protocol error (`CONVERSATION_NOT_FOUND`, `SYSTEM_CONVERSATION_REQUIRED`, ...).
+    #[error("{code}{}", .detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    Code {
+        /// The official error code.
+        code: ErrorCode,
+        /// More detail, if any.
+        detail: Option<String>,
+    },
+    /// Storage failed; nothing was changed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<Fail> for AdminError {
+    fn from(fail: Fail) -> Self {
+        match fail {
+            Fail::Code(code, detail) => Self::Code { code, detail },
+            Fail::Storage(error) => Self::Storage(error),
+        }
+    }
+}
+
+/// The result of a server-side operation and the frames to send once it is committed.
+pub type AdminOutcome<T> = (Result<T, AdminError>, Vec<Outgoing>);
+
+impl<S: Storage> Hub<S> {
+    /// Runs `op` in its own storage transaction: on success the frames it produced are returned
+    /// for sending; on failure its changes are rolled back and nothing is sent.
+    pub(super) fn admin<T>(&mut self, op: impl FnOnce(&mut Self) -> HubResult<T>) -> AdminOutcome<T> {
+        if let Err(error) = self.storage.begin() {
+            return (Err(error.into()), Vec::new());
+        }
+        let result = op(self).map_err(AdminError::from);
+        let result = result.and_then(|value| self.storage.commit().map(|()| value).map_err(Into::into));
+        match result {
+            Ok(value) => (Ok(value), std::mem::take(&mut self.out)),
+            Err(error) => {
+                self.out.clear();
+                if let Err(error) = self.storage.rollback() {
+                    tracing::debug!(%error, "rollback after a failed server-side operation");
+                }
+                if let Err(error) = self.reload() {
+                    tracing::error!(%error, "reloading state after a failed server-side operation failed");
+                }
+                (Err(error), Vec::new())
+            }
+        }
+    }
+
+    /// Creates a service conversation named `name` with custom attributes `attrs`; returns its id.
+    pub fn create_service_conversation(
+        &mut self,
+        name: &str,
+        attrs: Map<String, Value>,
+        now_ms: i64,
+    ) -> AdminOutcome<String> {
+        self.admin(|hub| {
+            let cid = hub.ids.next(now_ms);
+            let mut attrs = attrs;
+            for key in super::conversations::RESERVED_KEYS {
+                attrs.remove(*key);
+            }
+            attrs.insert("name".into(), name.into());
+            let record = ConversationRecord {
+                id: cid.clone(),
+                creator: String::new(),
+                transient: false,
+                system: true,
+                unique_key: None,
+                attrs,
+                muted: Vec::new(),
+                shutup: Vec::new(),
+                blocked: Vec::new(),
+                expires_at: None,
+                created_at: now_ms,
+                updated_at: now_ms,
+            };
+            hub.storage.save_conversation(&record)?;
+            hub.convs.insert(
+                cid.clone(),
+                Conversation {
+                    record,
+                    members: BTreeMap::new(),
+                    room: Default::default(),
+                    roles: BTreeMap::new(),
+                    last: None,
+                    last_ts: now_ms,
+                },
+            );
+            Ok(cid)
+        })
+    }
+
+    /// The service conversation `cid`, or 4303 / 4313.
+    fn service(&self, cid: &str) -> HubResult<&Conversation> {
+        let conv = self
+            .convs
+            .get(cid)
+            .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))?;
+        if !conv.record.system {
+            return Err(Fail::Code(ErrorCode::SystemConversationRequired, None));
+        }
+        Ok(conv)
+    }
+
+    /// Subscribes (`true`) or unsubscribes `client` to service conversation `cid` on its behalf.
+    pub fn set_subscribed(
+        &mut self,
+        cid: &str,
+        client: &str,
+        subscribed: bool,
+        now_ms: i64,
+    ) -> AdminOutcome<()> {
+        self.admin(|hub| {
+            let conv = hub.service(cid)?;
+            let member = conv.members.contains_key(client);
+            if subscribed && !member {
+                if conv.record.blocked.iter().any(|b| b == client) {
+                    return Err(Fail::Code(ErrorCode::ConversationBlacklisted, None));
+                }
+                let read_ts = conv.last_ts;
+                hub.storage.add_members(cid, &[client.to_owned()], read_ts)?;
+                if let Some(conv) = hub.convs.get_mut(cid) {
+                    conv.members.insert(
+                        client.to_owned(),
+                        Position {
+                            read_ts,
+                            ack_ts: read_ts,
+                        },
+                    );
+                }
+                hub.index_join(client, cid);
+            } else if !subscribed && member {
+                hub.drop_members(cid, &[client.to_owned()], now_ms)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Subscribers of service conversation `cid`.
+    pub fn subscribers(&self, cid: &str) -> Result<Vec<String>, AdminError> {
+        Ok(self.service(cid)?.members.keys().cloned().collect())
+    }
+
+    /// Broadcasts `message` (text) from `from_client` to every subscriber of service conversation
+    /// `cid`; returns the message id and timestamp. Transient broadcasts are pushed to online
+    /// subscribers only and not kept.
+    pub fn broadcast(
+        &mut self,
+        cid: &str,
+        from_client: &str,
+        message: &str,
+        transient: bool,
+        now_ms: i64,
+    ) -> AdminOutcome<(String, i64)> {
+        self.admin(|hub| {
+            hub.service(cid)?;
+            hub.post_message(cid, from_client, message, transient, now_ms)
+        })
+    }
+
+    /// Sends `message` (text) to normal or group conversation `cid` as `from_client` (who need not
+    /// be a member, as in LeanCloud), delivered to every member including the sender's sessions;
+    /// returns the message id and timestamp. 4303 for unknown, 4314 for service conversations.
+    pub fn send_as(
+        &mut self,
+        cid: &str,
+        from_client: &str,
+        message: &str,
+        transient: bool,
+        now_ms: i64,
+    ) -> AdminOutcome<(String, i64)> {
+        self.admin(|hub| {
+            let conv = hub
+                .convs
+                .get(cid)
+                .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))?;
+            if conv.record.system {
+                return Err(Fail::Code(ErrorCode::NormalConversationRequired, None));
+            }
+            if conv.is_expired(now_ms) {
+                return Err(Fail::Code(ErrorCode::TemporaryConversationExpired, None));
+            }
+            let transient = transient || conv.record.transient;
+            hub.post_message(cid, from_client, message, transient, now_ms)
+        })
+    }
+
+    /// Creates a normal conversation (`POST /1.2/rtm/conversations`): `creator` (`c`, may be
+    /// empty), `members` (`m`), `attrs` (`name` and custom attributes); returns its JSON object.
+    /// Members are told with `joined` / `members_joined` pushes, as for a client-created one.
+    pub fn create_conversation(
+        &mut self,
+        creator: &str,
+        members: &[String],
+        attrs: Map<String, Value>,
+        now_ms: i64,
+    ) -> AdminOutcome<Value> {
+        self.admin(|hub| {
+            let cid = hub.ids.next(now_ms);
+            let mut attrs = attrs;
+            for key in super::conversations::RESERVED_KEYS {
+                attrs.remove(*key);
+            }
+            let mut ids: Vec<String> = Vec::new();
+            for member in members.iter().chain(std::iter::once(&creator.to_owned())) {
+                if !member.is_empty() && !ids.contains(member) {
+                    ids.push(member.clone());
+                }
+            }
+            let record = ConversationRecord {
+                id: cid.clone(),
+                creator: creator.to_owned(),
+                transient: false,
+                system: false,
+                unique_key: None,
+                attrs,
+                muted: Vec::new(),
+                shutup: Vec::new(),
+                blocked: Vec::new(),
+                expires_at: None,
+                created_at: now_ms,
+                updated_at: now_ms,
+            };
+            hub.storage.save_conversation(&record)?;
+            hub.storage.add_members(&cid, &ids, 0)?;
+            let mut conv = Conversation {
+                record,
+                members: BTreeMap::new(),
+                room: Default::default(),
+                roles: BTreeMap::new(),
+                last: None,
+                last_ts: now_ms,
+            };
+            for id in &ids {
+                conv.members.insert(id.clone(), Position::default());
+            }
+            let mut doc = conv.doc();
+            hub.convs.insert(cid.clone(), conv);
+            for id in &ids {
+                hub.index_join(id, &cid);
+            }
+            hub.push_joined(&cid, creator, &ids, now_ms)?;
+            for key in ["createdAt", "updatedAt"] {
+                if let Some(iso) = doc.get(key).and_then(|d| d.get("iso")).cloned() {
+                    doc.insert(key.into(), iso);
+                }
+            }
+            Ok(Value::Object(doc))
+        })
+    }
+
+    /// Unread messages of `client_id` in `cid` (or in all its conversations).
+    pub fn unread_count(&mut self, client_id: &str, cid: Option<&str>) -> Result<u64, AdminError> {
+        let counts = self.storage.unread_counts(client_id, 0)?;
+        Ok(counts
+            .iter()
+            .filter(|c| cid.is_none_or(|cid| c.cid == cid))
+            .map(|c| u64::from(c.unread))
+            .sum())
+    }
+
+    /// Stores (unless transient) and delivers a text message from `from_client` to every member.
+    fn post_message(
+        &mut self,
+        cid: &str,
+        from_client: &str,
+        message: &str,
+        transient: bool,
+        now_ms: i64,
+    ) -> HubResult<(String, i64)> {
+        if message.len() > self.config.max_message_bytes {
+            return Err(Fail::Code(ErrorCode::FrameTooLong, None));
+        }
+        let mut record = MessageRecord {
+            id: self.ids.next(now_ms),
+            cid: cid.to_owned(),
+            from: from_client.to_owned(),
+            timestamp: now_ms,
+            lctype: lctype_of(Some(message)),
+            data: Some(message.to_owned()),
+            binary: None,
+            mention_all: false,
+            mention_pids: Vec::new(),
+            dt: None,
+            receipt: false,
+            patch_timestamp: None,
+        };
+        if let Some(conv) = self.convs.get_mut(cid) {
+            record.timestamp = conv.next_ts(now_ms);
+        }
+        if !transient {
+            self.storage.insert_message(&record)?;
+            if let Some(conv) = self.convs.get_mut(cid) {
+                conv.last = Some(record.clone());
+            }
+        }
+        self.fan_out(&record, transient, None, now_ms);
+        Ok((record.id, record.timestamp))
+    }
+
+    /// Normal and group conversations matching `where_json` (the storage-API `where` language,
+    /// `GET /1.2/rtm/conversations`), newest change first, paged by `skip`/`limit` (default 10,
+    /// at most 1000); dates as ISO strings. A bad `where` is 4301.
+    pub fn query_conversations(
+        &self,
+        where_json: &Value,
+        skip: usize,
+        limit: Option<usize>,
+        now_ms: i64,
+    ) -> Result<Vec<Value>, AdminError> {
+        let filter = crate::query::parse_where(where_json)
+            .map_err(|error| Fail::Code(ErrorCode::ConversationApiFailed, Some(error.to_string())))?;
+        let candidates = self.candidates(&filter);
+        let scanned: Box<dyn Iterator<Item = &Conversation>> = match &candidates {
+            Some(ids) => Box::new(ids.iter().filter_map(|id| self.convs.get(id))),
+            None => Box::new(self.convs.values()),
+        };
+        let mut docs: Vec<Map<String, Value>> = scanned
+            .filter(|conv| conv.record.expires_at.is_none() && !conv.record.transient && !conv.record.system)
+            .map(|conv| conv.doc_at(now_ms))
+            .filter(|doc| filter.matches(doc))
+            .collect();
+        let keys = [
+            crate::query::SortKey {
+                field: "updatedAt".into(),
+                descending: true,
+            },
+            crate::query::SortKey {
+                field: "objectId".into(),
+                descending: false,
+            },
+        ];
+        docs.sort_by(|a, b| crate::query::compare(a, b, &keys));
+        let limit = limit
+            .filter(|l| *l > 0)
+            .unwrap_or(super::conversations::DEFAULT_QUERY_LIMIT)
+            .min(super::conversations::MAX_QUERY_LIMIT);
+        Ok(docs
+            .into_iter()
+            .skip(skip)
+            .take(limit)
+            .map(|mut doc| {
+                for key in ["createdAt", "updatedAt"] {
+                    if let Some(iso) = doc.get(key).and_then(|d| d.get("iso")).cloned() {
+                        doc.insert(key.into(), iso);
+                    }
+                }
+                Value::Object(doc)
+            })
+            .collect())
+    }
+
+    /// Adds (`true`) or removes `client_ids` to or from normal conversation `cid` on the server's
+    /// behalf (`POST`/`DELETE /1.2/rtm/conversations/{id}/members`), with the usual pushes and no
+    /// initiating client; blocked clients are not added. Returns `updatedAt` (ms).
+    pub fn change_members(
+        &mut self,
+        cid: &str,
+        client_ids: &[String],
+        add: bool,
+        now_ms: i64,
+    ) -> AdminOutcome<i64> {
+        self.admin(|hub| {
+            let conv = hub
+                .convs
+                .get(cid)
+                .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))?;
+            if conv.record.system || conv.record.transient {
+                return Err(Fail::Code(ErrorCode::NormalConversationRequired, None));
+            }
+            let mut changed: Vec<String> = Vec::new();
+            for id in client_ids {
+                let member = conv.members.contains_key(id);
+                let wanted = if add {
+                    !member && !conv.record.blocked.contains(id)
+                } else {
+                    member
+                };
+                if wanted && !id.is_empty() && !changed.contains(id) {
+                    changed.push(id.clone());
+                }
+            }
+            if add {
+                let read_ts = conv.last_ts;
+                if !changed.is_empty() {
+                    hub.storage.add_members(cid, &changed, read_ts)?;
+                    if let Some(conv) = hub.convs.get_mut(cid) {
+                        for id in &changed {
+                            conv.members.insert(
+                                id.clone(),
+                                Position {
+                                    read_ts,
+                                    ack_ts: read_ts,
+                                },
+                            );
+                        }
+                        conv.record.updated_at = now_ms;
+                        let record = conv.record.clone();
+                        hub.storage.save_conversation(&record)?;
+                    }
+                    for id in &changed {
+                        hub.index_join(id, cid);
+                    }
+                    hub.push_joined(cid, "", &changed, now_ms)?;
+                }
+            } else {
+                hub.drop_members(cid, &changed, now_ms)?;
+                hub.push_left(cid, "", &changed, now_ms)?;
+            }
+            Ok(hub.convs.get(cid).map_or(now_ms, |c| c.record.updated_at))
+        })
+    }
+
+    /// Signs `client_id` out everywhere (`POST /1.2/rtm/clients/{id}/kick`): each session gets
+    /// `session/closed` with 4115 KICKED_BY_APP and `reason`, and ends (its `will` messages are
+    /// dropped, as on a sign-out). Returns how many sessions were closed.
+    pub fn kick(&mut self, client_id: &str, reason: Option<&str>, now_ms: i64) -> AdminOutcome<usize> {
+        self.admin(|hub| {
+            let conns: Vec<super::ConnId> = hub
+                .sessions
+                .get(client_id)
+                .map(|s| s.keys().copied().collect())
+                .unwrap_or_default();
+            for conn in &conns {
+                let push = Self::push_body(
+                    chinwag_protocol::CommandType::Session,
+                    Some(chinwag_protocol::OpType::Closed),
+                    chinwag_protocol::SessionCommand {
+                        code: Some(KICKED_BY_APP),
+                        reason: Some("KICKED_BY_APP".into()),
+                        detail: reason.map(str::to_owned),
+                        ..Default::default()
+                    },
+                    now_ms,
+                );
+                hub.out.push(Outgoing {
+                    conn: *conn,
+                    command: push,
+                    peer_id: Some(client_id.to_owned()),
+                });
+                hub.remove_session(*conn, client_id);
+            }
+            Ok(conns.len())
+        })
+    }
+
+    /// Creates a chat room named `name` (`POST /1.2/rtm/chatrooms`); returns its id.
+    pub fn create_chat_room(
+        &mut self,
+        name: &str,
+        attrs: Map<String, Value>,
+        now_ms: i64,
+    ) -> AdminOutcome<String> {
+        self.admin(|hub| {
+            let cid = hub.ids.next(now_ms);
+            let mut attrs = attrs;
+            for key in super::conversations::RESERVED_KEYS {
+                attrs.remove(*key);
+            }
+            attrs.insert("name".into(), name.into());
+            let record = ConversationRecord {
+                id: cid.clone(),
+                creator: String::new(),
+                transient: true,
+                system: false,
+                unique_key: None,
+                attrs,
+                muted: Vec::new(),
+                shutup: Vec::new(),
+                blocked: Vec::new(),
+                expires_at: None,
+                created_at: now_ms,
+                updated_at: now_ms,
+            };
+            hub.storage.save_conversation(&record)?;
+            hub.convs.insert(
+                cid.clone(),
+                Conversation {
+                    record,
+                    members: BTreeMap::new(),
+                    room: Default::default(),
+                    roles: BTreeMap::new(),
+                    last: None,
+                    last_ts: now_ms,
+                },
+            );
+            Ok(cid)
+        })
+    }
+
+    /// The online members of chat room `cid` (4303; 4316 for other conversations).
+    pub fn room_members(&self, cid: &str) -> Result<Vec<String>, AdminError> {
+        let conv = self
+            .convs
+            .get(cid)
+            .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))?;
+        if !conv.record.transient {
+            return Err(Fail::Code(ErrorCode::TransientConversationRequired, None).into());
+        }
+        Ok(conv.room.iter().cloned().collect())
+    }
+
+    /// Mutes (`true`) or unmutes offline notifications of conversation `cid` for `client_ids`
+    /// (`POST`/`DELETE /1.2/rtm/conversations/{id}/mutes`, the `mu` list); returns `updatedAt`.
+    pub fn set_muted(
+        &mut self,
+        cid: &str,
+        client_ids: &[String],
+        mute: bool,
+        now_ms: i64,
+    ) -> AdminOutcome<i64> {
+        self.admin(|hub| {
+            let conv = hub
+                .convs
+                .get_mut(cid)
+                .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))?;
+            for id in client_ids.iter().filter(|id| !id.is_empty()) {
+                let present = conv.record.muted.contains(id);
+                if mute && !present {
+                    conv.record.muted.push(id.clone());
+                } else if !mute && present {
+                    conv.record.muted.retain(|m| m != id);
+                }
+            }
+            conv.record.updated_at = now_ms;
+            let record = conv.record.clone();
+            hub.storage.save_conversation(&record)?;
+            Ok(now_ms)
+        })
+    }
+
+    /// Clients that muted conversation `cid` (`GET /1.2/rtm/conversations/{id}/mutes`).
+    pub fn muted(&self, cid: &str) -> Result<Vec<String>, AdminError> {
+        let conv = self
+            .convs
+            .get(cid)
+            .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))?;
+        Ok(conv.record.muted.clone())
+    }
+
+    /// Updates attributes of conversation `cid` (`PUT /1.2/rtm/conversations/{id}`, also chat
+    /// rooms and service conversations): `changes` may use dotted keys (`attr.color`); reserved
+    /// keys (`m`, `c`, `tr`, `sys`, ...) are ignored. Members get the `updated` push (no `initBy`
+    /// client). Returns `updatedAt`.
+    pub fn update_conversation(
+        &mut self,
+        cid: &str,
+        changes: Map<String, Value>,
+        now_ms: i64,
+    ) -> AdminOutcome<i64> {
+        self.admin(|hub| {
+            let conv = hub
+                .convs
+                .get_mut(cid)
+                .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))?;
+            let changes: Map<String, Value> = changes
+                .into_iter()
+                .filter(|(key, _)| {
+                    let top = key.split('.').next().unwrap_or(key);
+                    !super::conversations::RESERVED_KEYS.contains(&top)
+                })
+                .collect();
+            for (key, value) in &changes {
+                super::conversations::set_path(&mut conv.record.attrs, key, value.clone());
+            }
+            conv.record.updated_at = now_ms;
+            let record = conv.record.clone();
+            // Service conversations do not tell their subscribers about each other, nor this.
+            let members = if record.system {
+                Vec::new()
+            } else {
+                conv.member_ids()
+            };
+            hub.storage.save_conversation(&record)?;
+            let changes = chinwag_protocol::JsonObjectMessage {
+                data: Value::Object(changes).to_string(),
+            };
+            let push = Self::push_body(
+                chinwag_protocol::CommandType::Conv,
+                Some(chinwag_protocol::OpType::Updated),
+                chinwag_protocol::ConvCommand {
+                    cid: Some(cid.to_owned()),
+                    init_by: Some(String::new()),
+                    udate: Some(super::iso(now_ms)),
+                    attr: Some(changes.clone()),
+                    attr_modified: Some(changes),
+                    ..Default::default()
+                },
+                now_ms,
+            );
+            for member in members {
+                hub.push_to(&member, &push, None);
+            }
+            Ok(now_ms)
+        })
+    }
+
+    /// Members of normal conversation `cid` (`GET /1.2/rtm/conversations/{id}/members`; 4303, and
+    /// 4314 for chat rooms and service conversations).
+    pub fn members(&self, cid: &str) -> Result<Vec<String>, AdminError> {
+        let conv = self
+            .convs
+            .get(cid)
+            .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))?;
+        if conv.record.transient || conv.record.system {
+            return Err(Fail::Code(ErrorCode::NormalConversationRequired, None).into());
+        }
+        Ok(conv.member_ids())
+    }
+
+    /// History of normal conversation or chat room `cid` in the REST API's shape
+    /// (`GET /1.2/rtm/conversations/{id}/messages`): newest first from `start` (default now) down
+    /// to `stop` (default 0), or with `reversed` oldest first from `start` (default 0) up to `stop`
+    /// (default now); the bounds themselves only with `include_start`/`include_stop`. `limit`
+    /// defaults to 100, at most 1000.
+    pub fn history_page(
+        &mut self,
+        cid: &str,
+        page: &HistoryPage,
+        now_ms: i64,
+    ) -> Result<Vec<Value>, AdminError> {
+        if !self.convs.contains_key(cid) {
+            return Err(Fail::Code(ErrorCode::ConversationNotFound, None).into());
+        }
+        let bound = |at: i64, include: bool| {
+            if include {
+                std::ops::Bound::Included(at)
+            } else {
+                std::ops::Bound::Excluded(at)
+            }
+        };
+        let (start, stop) = if page.reversed {
+            (page.start.unwrap_or(0), page.stop.unwrap_or(now_ms))
+        } else {
+            (page.start.unwrap_or(i64::MAX), page.stop.unwrap_or(0))
+        };
+        let start_bound = bound(start, page.include_start || page.start.is_none());
+        let stop_bound = bound(stop, page.include_stop || page.stop.is_none());
+        let (lower, upper) = if page.reversed {
+            (start_bound, stop_bound)
+        } else {
+            (stop_bound, start_bound)
+        };
+        let limit = page.limit.filter(|l| *l > 0).unwrap_or(100).min(1000);
+        let mut messages = self.storage.history(&crate::storage::HistoryQuery {
+            cid: cid.to_owned(),
+            lower,
+            upper,
+            lctype: None,
+            newest_first: !page.reversed,
+            limit,
+        })?;
+        if !page.reversed {
+            messages.reverse();
+        }
+        let transient = self.convs.get(cid).is_some_and(|c| c.record.transient);
+        Ok(messages
+            .iter()
+            .map(|message| {
+                let (data, bin) = super::message_payload(message);
+                let mut item = serde_json::json!({
+                    "timestamp": message.timestamp,
+                    "conv-id": message.cid,
+                    "to": message.cid,
+                    "data": data,
+                    "bin": bin,
+                    "from": message.from,
+                    "msg-id": message.id,
+                    "is-conv": !transient,
+                    "is-room": false,
+                });
+                if let (Some(at), Value::Object(item)) = (message.patch_timestamp, &mut item) {
+                    item.insert("patch-timestamp".into(), at.into());
+                }
+                item
+            })
+            .collect())
+    }
+}
+
+/// LeanCloud's code for a session closed by the app's backend (`KICKED_BY_APP`).
+pub const KICKED_BY_APP: i32 = 4115;
+
+/// Parameters of a REST history page (see [`Hub::history_page`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HistoryPage {
+    /// `timestamp`: where the page starts (ms).
+    pub start: Option<i64>,
+    /// `till_timestamp`: where it stops (ms).
+    pub stop: Option<i64>,
+    /// `include_start`.
+    pub include_start: bool,
+    /// `include_stop`.
+    pub include_stop: bool,
+    /// `reversed`: oldest first.
+    pub reversed: bool,
+    /// `limit`.
+    pub limit: Option<u32>,
+}

@@ -1,0 +1,317 @@
+//! Hub-level safety tests: app ids, stale and missing signatures (sign-in, conversations,
+//! blacklist), session tokens bound to their client and app, and the per-connection rate limit.
+
+use chinwag_protocol::{
+    BlacklistCommand, CommandType, ConvCommand, DirectCommand, GenericCommand, OpType, SessionCommand,
+};
+use chinwag_server::signature;
+use chinwag_server::{ConnId, Hub, HubConfig, RateLimit, SqliteStorage};
+
+const T0: i64 = 1_795_000_000_000;
+/// `T0` in seconds, as signatures carry it.
+const T0_SECS: i64 = T0 / 1000;
+
+struct H {
+    hub: Hub<SqliteStorage>,
+    now: i64,
+    serial: i32,
+}
+
+impl H {
+    fn new(config: HubConfig) -> Self {
+        Self {
+            hub: Hub::new(config, SqliteStorage::in_memory().expect("storage")).expect("hub"),
+            now: T0,
+            serial: 0,
+        }
+    }
+
+    fn run(&mut self, conn: ConnId, command: GenericCommand) -> Vec<(ConnId, GenericCommand)> {
+        self.now += 1;
+        self.hub
+            .handle(conn, command, self.now)
+            .iter()
+            .map(|o| (o.conn, o.to_command()))
+            .collect()
+    }
+
+    /// Sends a request and returns its reply on `conn`.
+    fn ask(&mut self, conn: ConnId, command: GenericCommand) -> GenericCommand {
+        self.serial += 1;
+        let mut command = command;
+        command.i = Some(self.serial);
+        let sent = self.run(conn, command);
+        sent.into_iter()
+            .find(|(c, cmd)| *c == conn && cmd.serial() == Some(self.serial))
+            .map(|(_, cmd)| cmd)
+            .expect("a reply")
+    }
+
+    fn open(
+        &mut self,
+        conn: ConnId,
+        app: Option<&str>,
+        client: &str,
+        session: SessionCommand,
+    ) -> GenericCommand {
+        self.hub.connect(conn);
+        let mut open = GenericCommand::new(CommandType::Session)
+            .with_op(OpType::Open)
+            .with_peer_id(client)
+            .with(session);
+        if let Some(app) = app {
+            open = open.with_app_id(app);
+        }
+        self.ask(conn, open)
+    }
+}
+
+/// The error code of a `session/closed` refusal, an error reply, or an error ack.
+fn code(reply: &GenericCommand) -> Option<i32> {
+    if let Some(session) = &reply.session_message {
+        if reply.op_type() == Some(OpType::Closed) {
+            return session.code;
+        }
+    }
+    if let Some(ack) = &reply.ack_message {
+        return ack.code;
+    }
+    reply.server_error().map(|e| e.code)
+}
+
+fn token(reply: &GenericCommand) -> String {
+    reply.session_message.clone().and_then(|s| s.st).expect("st")
+}
+
+fn relogin(st: &str) -> SessionCommand {
+    SessionCommand {
+        r: Some(true),
+        st: Some(st.into()),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn session_open_checks_the_app_id() {
+    let mut config = HubConfig::new("app", "secret");
+    config.other_app_ids = vec!["alias".into()];
+    let mut h = H::new(config);
+    let wrong = h.open(1, Some("other-app"), "Tom", SessionCommand::default());
+    assert_eq!(wrong.op_type(), Some(OpType::Closed));
+    assert_eq!(code(&wrong), Some(4100));
+    assert!(!h.hub.is_online("Tom"));
+    // The configured id, an alias and (for clients that never send it) no id at all are fine.
+    for (conn, app) in [(2, Some("app")), (3, Some("alias")), (4, None)] {
+        let ok = h.open(conn, app, "Tom", SessionCommand::default());
+        assert_eq!(ok.op_type(), Some(OpType::Opened), "{app:?}");
+    }
+    // The same client on the same connection cannot switch apps.
+    let switched = h.open(2, Some("alias"), "Tom", SessionCommand::default());
+    assert_eq!(code(&switched), Some(4100));
+
+    let mut config = HubConfig::new("app", "secret");
+    config.allow_any_app_id = true;
+    let mut h = H::new(config);
+    let any = h.open(1, Some("whatever"), "Tom", SessionCommand::default());
+    assert_eq!(any.op_type(), Some(OpType::Opened));
+}
+
+#[test]
+fn session_tokens_work_only_for_their_client_and_app() {
+    let mut config = HubConfig::new("app", "secret");
+    config.allow_any_app_id = true;
+    let mut h = H::new(config);
+    let st = token(&h.open(1, Some("app-a"), "Tom", SessionCommand::default()));
+    // Another client, or the same client of another app, cannot re-login with it.
+    assert_eq!(code(&h.open(2, Some("app-a"), "Jerry", relogin(&st))), Some(4112));
+    assert_eq!(code(&h.open(3, Some("app-b"), "Tom", relogin(&st))), Some(4112));
+    assert_eq!(
+        h.open(4, Some("app-a"), "Tom", relogin(&st)).op_type(),
+        Some(OpType::Opened)
+    );
+    // Over REST too: the token is checked against `X-LC-Id` and `client_id`.
+    assert!(h.hub.notifications(Some("app-a"), &st, "Tom", 0, h.now).is_ok());
+    assert!(h.hub.notifications(Some("app-b"), &st, "Tom", 0, h.now).is_err());
+    assert!(
+        h.hub
+            .notifications(Some("app-a"), &st, "Jerry", 0, h.now)
+            .is_err()
+    );
+    assert!(
+        h.hub
+            .member_infos(Some("app-b"), &st, "Tom", "cid", h.now)
+            .is_err()
+    );
+
+    // Without `allow_any_app_id`, a REST call for an app that is not served is refused even with a
+    // token the server signed for it earlier.
+    let mut h2 = H::new(HubConfig::new("app", "secret"));
+    assert!(h2.hub.notifications(Some("app-a"), &st, "Tom", 0, T0).is_err());
+}
+
+#[test]
+fn stale_signatures_are_refused() {
+    let mut config = HubConfig::new("app", "secret");
+    config.signature_key = Some(b"master".to_vec());
+    config.signature_ttl_secs = 600;
+    let mut h = H::new(config);
+    let login = |t: i64| SessionCommand {
+        s: Some(signature::sign(
+            b"master",
+            &signature::login_message("app", "Tom", t, "n"),
+        )),
+        t: Some(t),
+        n: Some("n".into()),
+        ..Default::default()
+    };
+    // Correctly signed, but 11 minutes old (or from the future): 4102.
+    assert_eq!(
+        code(&h.open(1, Some("app"), "Tom", login(T0_SECS - 660))),
+        Some(4102)
+    );
+    assert_eq!(
+        code(&h.open(1, Some("app"), "Tom", login(T0_SECS + 660))),
+        Some(4102)
+    );
+    assert_eq!(
+        h.open(1, Some("app"), "Tom", login(T0_SECS - 300)).op_type(),
+        Some(OpType::Opened)
+    );
+
+    let members = vec!["Jerry".to_string(), "Tom".to_string()];
+    let start = |t: i64| {
+        GenericCommand::new(CommandType::Conv)
+            .with_op(OpType::Start)
+            .with_peer_id("Tom")
+            .with(ConvCommand {
+                m: members.clone(),
+                s: Some(signature::sign(
+                    b"master",
+                    &signature::create_message("app", "Tom", &members, t, "n"),
+                )),
+                t: Some(t),
+                n: Some("n".into()),
+                ..Default::default()
+            })
+    };
+    assert_eq!(code(&h.ask(1, start(T0_SECS - 3600))), Some(4302));
+    let created = h.ask(1, start(T0_SECS));
+    assert_eq!(code(&created), None);
+    assert!(created.conv_message.and_then(|c| c.cid).is_some());
+}
+
+#[test]
+fn blacklist_changes_must_be_signed() {
+    let mut config = HubConfig::new("app", "secret");
+    config.signature_key = Some(b"master".to_vec());
+    let mut h = H::new(config);
+    let login = |client: &str| SessionCommand {
+        s: Some(signature::sign(
+            b"master",
+            &signature::login_message("app", client, T0_SECS, "n"),
+        )),
+        t: Some(T0_SECS),
+        n: Some("n".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        h.open(1, Some("app"), "Tom", login("Tom")).op_type(),
+        Some(OpType::Opened)
+    );
+    let members = vec!["Jerry".to_string(), "Mary".to_string(), "Tom".to_string()];
+    let created = h.ask(
+        1,
+        GenericCommand::new(CommandType::Conv)
+            .with_op(OpType::Start)
+            .with_peer_id("Tom")
+            .with(ConvCommand {
+                m: members.clone(),
+                s: Some(signature::sign(
+                    b"master",
+                    &signature::create_message("app", "Tom", &members, T0_SECS, "n"),
+                )),
+                t: Some(T0_SECS),
+                n: Some("n".into()),
+                ..Default::default()
+            }),
+    );
+    let cid = created.conv_message.and_then(|c| c.cid).expect("cid");
+    let block = |op: OpType, sig: Option<String>| {
+        GenericCommand::new(CommandType::Blacklist)
+            .with_op(op)
+            .with_peer_id("Tom")
+            .with(BlacklistCommand {
+                src_cid: Some(cid.clone()),
+                to_pids: vec!["Mary".into()],
+                s: sig,
+                t: Some(T0_SECS),
+                n: Some("n".into()),
+                ..Default::default()
+            })
+    };
+    let sign = |first: &str, second: &str, action: &str| {
+        Some(signature::sign(
+            b"master",
+            &signature::membership_message("app", first, second, &["Mary".into()], T0_SECS, "n", action),
+        ))
+    };
+    assert_eq!(code(&h.ask(1, block(OpType::Block, None))), Some(4302));
+    // Signed for the wrong action.
+    let wrong = sign("Tom", &cid, "conversation-unblock-clients");
+    assert_eq!(code(&h.ask(1, block(OpType::Block, wrong))), Some(4302));
+    let blocked = h.ask(
+        1,
+        block(OpType::Block, sign("Tom", &cid, "conversation-block-clients")),
+    );
+    assert_eq!(code(&blocked), None);
+    assert_eq!(
+        blocked.blacklist_message.map(|b| b.allowed_pids),
+        Some(vec!["Mary".to_string()])
+    );
+    // 4.3.1's factory got the conversation and client ids swapped; that order is accepted too.
+    let swapped = sign(&cid, "Tom", "conversation-unblock-clients");
+    assert_eq!(code(&h.ask(1, block(OpType::Unblock, swapped))), None);
+}
+
+#[test]
+fn direct_floods_get_4116_until_the_bucket_refills() {
+    let mut config = HubConfig::new("app", "secret");
+    config.rate_limit = Some(RateLimit {
+        burst: 3,
+        per_second: 2,
+    });
+    let mut h = H::new(config);
+    h.open(1, Some("app"), "Tom", SessionCommand::default());
+    h.open(2, Some("app"), "Jerry", SessionCommand::default());
+    let created = h.ask(
+        1,
+        GenericCommand::new(CommandType::Conv)
+            .with_op(OpType::Start)
+            .with_peer_id("Tom")
+            .with(ConvCommand {
+                m: vec!["Jerry".into()],
+                ..Default::default()
+            }),
+    );
+    let cid = created.conv_message.and_then(|c| c.cid).expect("cid");
+    let direct = |peer: &str| {
+        GenericCommand::new(CommandType::Direct)
+            .with_peer_id(peer)
+            .with(DirectCommand {
+                cid: Some(cid.clone()),
+                msg: Some("hi".into()),
+                ..Default::default()
+            })
+    };
+    let codes: Vec<Option<i32>> = (0..5).map(|_| code(&h.ask(1, direct("Tom")))).collect();
+    assert_eq!(codes, [None, None, None, Some(4116), Some(4116)]);
+    // Another connection has its own bucket.
+    assert_eq!(code(&h.ask(2, direct("Jerry"))), None);
+    // Half a second later one token is back, and only one.
+    h.now += 500;
+    assert_eq!(code(&h.ask(1, direct("Tom"))), None);
+    assert_eq!(code(&h.ask(1, direct("Tom"))), Some(4116));
+    // Other commands are not limited.
+    let echo = h.ask(1, GenericCommand::new(CommandType::Echo));
+    assert_eq!(echo.command_type(), Some(CommandType::Echo));
+}

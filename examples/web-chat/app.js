@@ -5,7 +5,12 @@ import { Realtime, TextMessage, Event } from '/chinwag/web/index.js';
 const $ = (selector) => document.querySelector(selector);
 const config = await (await fetch('/config.json')).json();
 const params = new URLSearchParams(location.search);
-const realtime = new Realtime({ appId: 'web-chat', appKey: 'web-chat', RTMServers: params.get('server') || config.server });
+// `chinwag-local` is the app id a plain `cargo run -p chinwag-server` serves; `?appId=` picks another.
+const realtime = new Realtime({
+  appId: params.get('appId') || 'chinwag-local',
+  appKey: params.get('appKey') || 'chinwag-local-key',
+  RTMServers: params.get('server') || config.server,
+});
 
 let me = null;
 let current = null;

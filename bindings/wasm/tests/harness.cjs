@@ -15,7 +15,11 @@ const PKG = process.env.CHINWAG_PKG || path.join(TARGET, 'npm/chinwag');
 /** Starts a server on a free port (or `listen`) with a fresh data dir (or `dataDir`). */
 function startServer({ dataDir, listen = '127.0.0.1:0' } = {}) {
   const dir = dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'chinwag-npm-'));
-  const child = spawn(BIN, ['--listen', listen, '--data-dir', dir, '--app-id', 'npm-app', '--app-key', 'npm-key'], {
+  // The server checks app ids: besides the tests' own app, it serves the seed guide's app id (the guide's code
+  // runs unchanged), the web-chat page's default (a plain `cargo run -p chinwag-server` serves it) and the benchmark's.
+  const apps = ['x7WmVG0x63V6u8MCYM8qxKo8-gzGzoHsz', 'chinwag-local', 'bench'].join(',');
+  const args = ['--listen', listen, '--data-dir', dir, '--app-id', 'npm-app', '--app-key', 'npm-key', '--other-app-ids', apps];
+  const child = spawn(BIN, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info' },
   });

@@ -67,9 +67,12 @@ impl<S: Storage> Hub<S> {
         }
     }
 
-    /// Creates a service conversation named `name` with custom attributes `attrs`; returns its id.
-    pub fn create_service_conversation(
+    /// Creates a conversation that no client starts and that has no member list: a service conversation
+    /// (subscribers join themselves) or a chat room (members are whoever is online in it). Reserved keys in
+    /// `attrs` are dropped; the creator is empty because the server side created it.
+    fn create_server_side(
         &mut self,
+        kind: ServerSideKind,
         name: &str,
         attrs: Map<String, Value>,
         now_ms: i64,
@@ -84,8 +87,8 @@ impl<S: Storage> Hub<S> {
             let record = ConversationRecord {
                 id: cid.clone(),
                 creator: String::new(),
-                transient: false,
-                system: true,
+                transient: matches!(kind, ServerSideKind::ChatRoom),
+                system: matches!(kind, ServerSideKind::Service),
                 unique_key: None,
                 attrs,
                 muted: Vec::new(),
@@ -109,6 +112,16 @@ impl<S: Storage> Hub<S> {
             );
             Ok(cid)
         })
+    }
+
+    /// Creates a service conversation named `name` with custom attributes `attrs`; returns its id.
+    pub fn create_service_conversation(
+        &mut self,
+        name: &str,
+        attrs: Map<String, Value>,
+        now_ms: i64,
+    ) -> AdminOutcome<String> {
+        self.create_server_side(ServerSideKind::Service, name, attrs, now_ms)
     }
 
     /// The service conversation `cid`, or 4303 / 4313.
@@ -472,41 +485,7 @@ impl<S: Storage> Hub<S> {
         attrs: Map<String, Value>,
         now_ms: i64,
     ) -> AdminOutcome<String> {
-        self.admin(|hub| {
-            let cid = hub.ids.next(now_ms);
-            let mut attrs = attrs;
-            for key in super::conversations::RESERVED_KEYS {
-                attrs.remove(*key);
-            }
-            attrs.insert("name".into(), name.into());
-            let record = ConversationRecord {
-                id: cid.clone(),
-                creator: String::new(),
-                transient: true,
-                system: false,
-                unique_key: None,
-                attrs,
-                muted: Vec::new(),
-                shutup: Vec::new(),
-                blocked: Vec::new(),
-                expires_at: None,
-                created_at: now_ms,
-                updated_at: now_ms,
-            };
-            hub.storage.save_conversation(&record)?;
-            hub.convs.insert(
-                cid.clone(),
-                Conversation {
-                    record,
-                    members: BTreeMap::new(),
-                    room: Default::default(),
-                    roles: BTreeMap::new(),
-                    last: None,
-                    last_ts: now_ms,
-                },
-            );
-            Ok(cid)
-        })
+        self.create_server_side(ServerSideKind::ChatRoom, name, attrs, now_ms)
     }
 
     /// The online members of chat room `cid` (4303; 4316 for other conversations).
@@ -717,4 +696,13 @@ pub struct HistoryPage {
     pub reversed: bool,
     /// `limit`.
     pub limit: Option<u32>,
+}
+
+/// The conversations the server side creates without a member list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ServerSideKind {
+    /// A service (system) conversation: `sys`, clients subscribe themselves.
+    Service,
+    /// A chat room: `tr`, online members only.
+    ChatRoom,
 }

@@ -38,6 +38,10 @@ pub enum ErrorCode {
     SessionTokenExpired = 4112,
     /// 4113 `APP_QUOTA_EXCEEDED`: The daily active users limit exceeded.
     AppQuotaExceeded = 4113,
+    /// 4115 `KICKED_BY_APP`: the app's backend (REST kick, cloud functions) closed the session.
+    /// LeanCloud's documented code; the JS SDK's `error.js` has no entry for it, so its clients
+    /// report the server's `reason`.
+    KickedByApp = 4115,
     /// 4116 `MESSAGE_SENT_QUOTA_EXCEEDED`: Command sent too fast.
     MessageSentQuotaExceeded = 4116,
     /// 4200 `INTERNAL_ERROR`: Internal error, please contact LeanCloud for support.
@@ -100,7 +104,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrorCode; 42] = [
+    pub const ALL: [ErrorCode; 43] = [
         Self::CloseNormal,
         Self::CloseAbnormal,
         Self::AppNotAvailable,
@@ -114,6 +118,7 @@ impl ErrorCode {
         Self::SessionConflict,
         Self::SessionTokenExpired,
         Self::AppQuotaExceeded,
+        Self::KickedByApp,
         Self::MessageSentQuotaExceeded,
         Self::InternalError,
         Self::ConversationApiFailed,
@@ -166,6 +171,7 @@ impl ErrorCode {
             Self::SessionConflict => "SESSION_CONFLICT",
             Self::SessionTokenExpired => "SESSION_TOKEN_EXPIRED",
             Self::AppQuotaExceeded => "APP_QUOTA_EXCEEDED",
+            Self::KickedByApp => "KICKED_BY_APP",
             Self::MessageSentQuotaExceeded => "MESSAGE_SENT_QUOTA_EXCEEDED",
             Self::InternalError => "INTERNAL_ERROR",
             Self::ConversationApiFailed => "CONVERSATION_API_FAILED",
@@ -214,6 +220,7 @@ impl ErrorCode {
             Self::SessionConflict => "",
             Self::SessionTokenExpired => "",
             Self::AppQuotaExceeded => "The daily active users limit exceeded.",
+            Self::KickedByApp => "",
             Self::MessageSentQuotaExceeded => "Command sent too fast.",
             Self::InternalError => "Internal error, please contact LeanCloud for support.",
             Self::ConversationApiFailed => "Upstream Conversatoin API failed, see error.detail for details.",
@@ -266,6 +273,7 @@ impl ErrorCode {
             4111 => Self::SessionConflict,
             4112 => Self::SessionTokenExpired,
             4113 => Self::AppQuotaExceeded,
+            4115 => Self::KickedByApp,
             4116 => Self::MessageSentQuotaExceeded,
             4200 => Self::InternalError,
             4301 => Self::ConversationApiFailed,
@@ -352,6 +360,8 @@ mod tests {
             ErrorCode::InvalidMessagingTarget.name(),
             "INVALID_MESSAGING_TARGET"
         );
+        assert_eq!(ErrorCode::from_code(4115), Some(ErrorCode::KickedByApp));
+        assert_eq!(ErrorCode::KickedByApp.name(), "KICKED_BY_APP");
         assert_eq!(ErrorCode::from_code(4999), None);
         assert_eq!(ErrorCode::SessionConflict.to_string(), "4111 SESSION_CONFLICT");
     }

@@ -461,7 +461,7 @@ impl<S: Storage> Hub<S> {
                     Some(chinwag_protocol::OpType::Closed),
                     chinwag_protocol::SessionCommand {
                         code: Some(KICKED_BY_APP),
-                        reason: Some("KICKED_BY_APP".into()),
+                        reason: Some(ErrorCode::KickedByApp.name().into()),
                         detail: reason.map(str::to_owned),
                         ..Default::default()
                     },
@@ -679,7 +679,7 @@ impl<S: Storage> Hub<S> {
 }
 
 /// LeanCloud's code for a session closed by the app's backend (`KICKED_BY_APP`).
-pub const KICKED_BY_APP: i32 = 4115;
+pub const KICKED_BY_APP: i32 = ErrorCode::KickedByApp.code();
 
 /// Parameters of a REST history page (see [`Hub::history_page`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

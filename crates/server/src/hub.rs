@@ -32,6 +32,7 @@
 //! ```
 
 mod conversations;
+mod limits;
 mod messages;
 mod moderation;
 mod patches;
@@ -114,6 +115,17 @@ pub struct HubConfig {
     /// Per-connection limit on `direct` commands (token bucket); `None` = unlimited. Floods are
     /// answered with 4116 MESSAGE_SENT_QUOTA_EXCEEDED.
     pub rate_limit: Option<RateLimit>,
+    /// Per-client limit on `direct` commands: one bucket for a client id across all its
+    /// connections; `None` = unlimited. Floods are answered with 4116.
+    pub client_rate_limit: Option<RateLimit>,
+    /// Most clients signed in on one connection (`session/open` of one more is refused with 4113
+    /// APP_QUOTA_EXCEEDED); `None` = unlimited.
+    pub max_clients_per_connection: Option<usize>,
+    /// Most members of a normal or temporary conversation (creating, adding or joining past it is
+    /// refused with 4304 CONVERSATION_FULL); `None` = unlimited. LeanCloud: 500.
+    pub max_members: Option<usize>,
+    /// Largest `logs` page (`l`/`limit` above it are capped); LeanCloud: 1000 (default page 20).
+    pub max_logs_limit: u32,
 }
 
 /// A token bucket: `burst` commands at once, refilled at `per_second` commands a second.
@@ -135,6 +147,23 @@ struct Bucket {
 }
 
 impl Bucket {
+    /// A bucket holding its whole burst at `now`.
+    fn full(limit: RateLimit, now: i64) -> Self {
+        Self {
+            milli_tokens: i64::from(limit.burst.max(1)) * 1000,
+            at: now,
+        }
+    }
+
+    /// Whether it would have refilled completely by `now`.
+    fn is_full_at(&self, limit: RateLimit, now: i64) -> bool {
+        let capacity = i64::from(limit.burst.max(1)) * 1000;
+        let elapsed = now.saturating_sub(self.at).max(0);
+        self.milli_tokens
+            .saturating_add(elapsed.saturating_mul(i64::from(limit.per_second)))
+            >= capacity
+    }
+
     /// Takes one token at `now` if there is one.
     fn take(&mut self, limit: RateLimit, now: i64) -> bool {
         let capacity = i64::from(limit.burst.max(1)) * 1000;
@@ -167,6 +196,10 @@ impl HubConfig {
             other_app_ids: Vec::new(),
             allow_any_app_id: false,
             rate_limit: None,
+            client_rate_limit: None,
+            max_clients_per_connection: None,
+            max_members: Some(DEFAULT_MAX_MEMBERS),
+            max_logs_limit: DEFAULT_MAX_LOGS_LIMIT,
         }
     }
 
@@ -196,6 +229,7 @@ pub enum NotificationsError {
     Storage(#[from] StorageError),
 }
 
+pub use limits::{DEFAULT_MAX_LOGS_LIMIT, DEFAULT_MAX_MEMBERS};
 pub use service::{AdminError, AdminOutcome, HistoryPage, KICKED_BY_APP};
 
 /// A failure of one command, turned into an error reply.
@@ -392,6 +426,8 @@ pub struct Hub<S> {
     revoked_tokens: HashSet<String>,
     /// Rate-limit buckets of connections.
     buckets: HashMap<ConnId, Bucket>,
+    /// Rate-limit buckets of client ids (across their connections).
+    client_buckets: HashMap<String, Bucket>,
     out: Vec<Outgoing>,
 }
 
@@ -425,6 +461,7 @@ impl<S: Storage> Hub<S> {
             joined: HashMap::new(),
             revoked_tokens: HashSet::new(),
             buckets: HashMap::new(),
+            client_buckets: HashMap::new(),
             out: Vec::new(),
         };
         hub.reload()?;
@@ -657,7 +694,7 @@ impl<S: Storage> Hub<S> {
             }
             (CommandType::Conv, Some(op)) => self.conv(conn, client, op, command, now),
             (CommandType::Direct, _) => {
-                if !self.within_rate(conn, now) {
+                if !self.within_rate(conn, now) || !self.within_client_rate(client, now) {
                     return Err(Fail::Code(ErrorCode::MessageSentQuotaExceeded, None));
                 }
                 self.direct(conn, client, command, now)
@@ -931,10 +968,7 @@ impl<S: Storage> Hub<S> {
         let Some(limit) = self.config.rate_limit else {
             return true;
         };
-        let bucket = self.buckets.entry(conn).or_insert(Bucket {
-            milli_tokens: i64::from(limit.burst.max(1)) * 1000,
-            at: now,
-        });
+        let bucket = self.buckets.entry(conn).or_insert(Bucket::full(limit, now));
         bucket.take(limit, now)
     }
 

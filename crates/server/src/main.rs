@@ -41,6 +41,22 @@ struct Args {
     /// Messages a second a connection may send once its burst is spent.
     #[arg(long, env = "CHINWAG_RATE_PER_SECOND", default_value_t = 50)]
     rate_per_second: u32,
+    /// Messages (`direct`) one client id may send back to back across all its connections;
+    /// 0 disables the per-client limit.
+    #[arg(long, env = "CHINWAG_CLIENT_RATE_BURST", default_value_t = 200)]
+    client_rate_burst: u32,
+    /// Messages a second one client id may send once its burst is spent.
+    #[arg(long, env = "CHINWAG_CLIENT_RATE_PER_SECOND", default_value_t = 100)]
+    client_rate_per_second: u32,
+    /// Most clients signed in on one connection; 0 = unlimited.
+    #[arg(long, env = "CHINWAG_MAX_CLIENTS_PER_CONNECTION", default_value_t = 50)]
+    max_clients_per_connection: usize,
+    /// Most members of a normal conversation (LeanCloud: 500); 0 = unlimited.
+    #[arg(long, env = "CHINWAG_MAX_MEMBERS", default_value_t = 500)]
+    max_members: usize,
+    /// Largest page of a history (`logs`) query (LeanCloud: 1000; the default page is 20).
+    #[arg(long, env = "CHINWAG_MAX_HISTORY_PAGE", default_value_t = 1000)]
+    max_history_page: u32,
     /// Largest WebSocket frame accepted, in bytes.
     #[arg(long, env = "CHINWAG_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
     max_frame_bytes: usize,
@@ -82,6 +98,14 @@ async fn main() -> anyhow::Result<()> {
             burst: args.rate_burst,
             per_second: args.rate_per_second,
         }),
+        client_rate_limit: (args.client_rate_burst > 0).then_some(chinwag_server::RateLimit {
+            burst: args.client_rate_burst,
+            per_second: args.client_rate_per_second,
+        }),
+        max_clients_per_connection: (args.max_clients_per_connection > 0)
+            .then_some(args.max_clients_per_connection),
+        max_members: (args.max_members > 0).then_some(args.max_members),
+        max_logs_limit: args.max_history_page,
         ..ServerConfig::local(args.listen)
     };
     let server = Server::bind(config).await?;

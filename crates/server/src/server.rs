@@ -67,6 +67,15 @@ pub struct ServerConfig {
     /// Per-connection limit on `direct` commands; `None` = unlimited (the default of
     /// [`ServerConfig::local`]; the binary enables 100 back to back, then 50 a second).
     pub rate_limit: Option<RateLimit>,
+    /// Per-client limit on `direct` (one budget for a client id across its connections); `None` =
+    /// unlimited (the default of [`ServerConfig::local`]; the binary enables 200, then 100 a second).
+    pub client_rate_limit: Option<RateLimit>,
+    /// Most clients signed in on one connection (4113 for one more); `None` = unlimited.
+    pub max_clients_per_connection: Option<usize>,
+    /// Most members of a normal conversation (4304 past it); `None` = unlimited. Default 500.
+    pub max_members: Option<usize>,
+    /// Largest `logs` page; larger `limit`s are capped. Default 1000.
+    pub max_logs_limit: u32,
 }
 
 impl ServerConfig {
@@ -87,6 +96,10 @@ impl ServerConfig {
             other_app_ids: Vec::new(),
             allow_any_app_id: false,
             rate_limit: None,
+            client_rate_limit: None,
+            max_clients_per_connection: None,
+            max_members: Some(crate::hub::DEFAULT_MAX_MEMBERS),
+            max_logs_limit: crate::hub::DEFAULT_MAX_LOGS_LIMIT,
         }
     }
 }
@@ -117,6 +130,9 @@ struct AppState {
     next_conn: Arc<AtomicU64>,
     local_addr: SocketAddr,
     config: Arc<ServerConfig>,
+    /// Held by every connection task; [`RunningServer::shutdown`] waits until all are dropped.
+    #[expect(dead_code, reason = "only held: its drop tells shutdown a connection ended")]
+    live: mpsc::Sender<()>,
 }
 
 /// Starts servers.
@@ -139,6 +155,10 @@ impl Server {
         hub_config.other_app_ids = config.other_app_ids.clone();
         hub_config.allow_any_app_id = config.allow_any_app_id;
         hub_config.rate_limit = config.rate_limit;
+        hub_config.client_rate_limit = config.client_rate_limit;
+        hub_config.max_clients_per_connection = config.max_clients_per_connection;
+        hub_config.max_members = config.max_members;
+        hub_config.max_logs_limit = config.max_logs_limit;
         let hub = Hub::new(hub_config, storage)?;
         let (hub_tx, hub_thread) =
             hub_thread::spawn(hub, config.max_batch.max(1)).map_err(ServerError::Thread)?;
@@ -153,7 +173,9 @@ impl Server {
             addr: config.listen,
             source,
         })?;
+        let (live, live_rx) = mpsc::channel(1);
         let state = AppState {
+            live,
             hub: hub_tx.clone(),
             next_conn: Arc::new(AtomicU64::new(1)),
             local_addr,
@@ -247,6 +269,7 @@ impl Server {
             serve,
             hub: hub_tx,
             hub_thread: Some(hub_thread),
+            live: live_rx,
         })
     }
 }
@@ -259,6 +282,7 @@ pub struct RunningServer {
     serve: tokio::task::JoinHandle<()>,
     hub: mpsc::Sender<HubEvent>,
     hub_thread: Option<std::thread::JoinHandle<()>>,
+    live: mpsc::Receiver<()>,
 }
 
 impl RunningServer {
@@ -277,8 +301,10 @@ impl RunningServer {
         format!("http://{}", self.local_addr)
     }
 
-    /// Stops the server: commits what the hub has queued, closes every WebSocket (code 1001, so
-    /// clients reconnect later) and waits for the hub thread and the listener to finish.
+    /// Stops the server: commits what the hub has queued, sends `goaway` on every WebSocket and
+    /// closes it (code 1001, not fatal, so clients reconnect later; clients that hang up
+    /// themselves first are not waited for), and waits for the hub thread, the listener and the
+    /// connections to finish.
     pub async fn shutdown(mut self) {
         // Stop the hub first: it drains queued commands, then dropping the connection queues makes
         // every writer close its socket, which lets the graceful HTTP shutdown complete.
@@ -290,6 +316,14 @@ impl RunningServer {
             let _ = stop.send(());
         }
         let _ = (&mut self.serve).await;
+        // Every connection task holds a `live` sender; `recv` ends once all are gone.
+        let connections_done = tokio::time::timeout(
+            connection::CLOSE_GRACE + std::time::Duration::from_secs(2),
+            self.live.recv(),
+        );
+        if connections_done.await.is_err() {
+            tracing::warn!("some connections did not close in time");
+        }
         tracing::info!(local_addr = %self.local_addr, "chinwag-server stopped");
     }
 }

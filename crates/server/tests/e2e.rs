@@ -171,16 +171,84 @@ async fn messages_acked_before_a_restart_are_there_after_it() {
 }
 
 #[tokio::test]
-async fn shutdown_closes_connections_with_a_non_fatal_code() {
-    let server = start().await;
-    let mut tom = Client::login(&server.ws_url(), "Tom").await;
-    server.shutdown().await;
-    match tom.recv().await {
-        Err(Closed::Frame(Some(frame))) => {
-            let code = u16::from(frame.code);
-            assert!(!chinwag_protocol::is_fatal_close_code(code), "{code}");
+async fn shutdown_sends_goaway_closes_with_1001_and_a_restart_takes_the_clients_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = ServerConfig::local("127.0.0.1:0".parse().expect("addr"));
+    config.data_dir = Some(dir.path().to_owned());
+    let server = Server::bind(config.clone()).await.expect("server starts");
+    let url = server.ws_url();
+    let mut tom = Client::login(&url, "Tom").await;
+    let mut jerry = Client::login(&url, "Jerry").await;
+    let token = jerry
+        .request(GenericCommand::new(CommandType::Session).with_op(OpType::Refresh))
+        .await
+        .session_message
+        .and_then(|s| s.st)
+        .expect("st");
+    let cid = create(&mut tom, &["Jerry"]).await;
+    tom.request(text(&cid, "before the restart")).await;
+    // A client that never logged in is told too.
+    let mut idle = Client::connect(&url, None).await;
+
+    let stopping = tokio::spawn(server.shutdown());
+    for client in [&mut tom, &mut idle] {
+        let goaway = loop {
+            let command = client.recv().await.expect("goaway before the close");
+            if command.command_type() == Some(CommandType::Goaway) {
+                break command;
+            }
+        };
+        assert_eq!((goaway.i, goaway.peer_id), (None, None));
+        // Tom does not hang up: the server closes, with a code the SDKs reconnect after.
+        match client.recv().await {
+            Err(Closed::Frame(Some(frame))) => assert_eq!(u16::from(frame.code), 1001),
+            other => panic!("expected a 1001 close, got {other:?}"),
         }
-        Err(Closed::Ended) | Err(Closed::Frame(None)) => {}
-        Ok(command) => panic!("unexpected {command:?}"),
     }
+    // Jerry hangs up on the goaway himself, as the SDKs do.
+    loop {
+        let command = jerry.recv().await.expect("goaway");
+        if command.command_type() == Some(CommandType::Goaway) {
+            break;
+        }
+    }
+    drop(jerry);
+    stopping.await.expect("shutdown finishes");
+
+    // The restarted server on the same address takes a token re-login and kept the history.
+    config.listen = url
+        .trim_start_matches("ws://")
+        .trim_end_matches('/')
+        .parse()
+        .expect("addr");
+    let server = Server::bind(config)
+        .await
+        .expect("server restarts on the same port");
+    let mut jerry = Client::connect(&server.ws_url(), None).await;
+    let reopened = jerry
+        .open(
+            "Jerry",
+            chinwag_protocol::SessionCommand {
+                r: Some(true),
+                st: Some(token),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_eq!(reopened.op_type(), Some(OpType::Opened));
+    let logs = jerry
+        .request(GenericCommand::new(CommandType::Logs).with(LogsCommand {
+            cid: Some(cid),
+            ..Default::default()
+        }))
+        .await;
+    let texts: Vec<String> = logs
+        .logs_message
+        .expect("logs")
+        .logs
+        .into_iter()
+        .filter_map(|l| l.data)
+        .collect();
+    assert_eq!(texts, ["before the restart"]);
+    server.shutdown().await;
 }

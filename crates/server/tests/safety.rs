@@ -1,5 +1,7 @@
 //! Hub-level safety tests: app ids, stale and missing signatures (sign-in, conversations,
-//! blacklist), session tokens bound to their client and app, and the per-connection rate limit.
+//! blacklist), session tokens bound to their client and app, forged `peerId`s on a shared
+//! connection, and the limits: per-connection and per-client rate limits, clients per connection,
+//! members per conversation, history page size.
 
 use chinwag_protocol::{
     BlacklistCommand, CommandType, ConvCommand, DirectCommand, GenericCommand, OpType, SessionCommand,
@@ -314,4 +316,258 @@ fn direct_floods_get_4116_until_the_bucket_refills() {
     // Other commands are not limited.
     let echo = h.ask(1, GenericCommand::new(CommandType::Echo));
     assert_eq!(echo.command_type(), Some(CommandType::Echo));
+}
+
+fn start(h: &mut H, conn: ConnId, creator: &str, members: &[&str]) -> GenericCommand {
+    h.ask(
+        conn,
+        GenericCommand::new(CommandType::Conv)
+            .with_op(OpType::Start)
+            .with_peer_id(creator)
+            .with(ConvCommand {
+                m: members.iter().map(|m| m.to_string()).collect(),
+                ..Default::default()
+            }),
+    )
+}
+
+fn cid_of(reply: &GenericCommand) -> String {
+    reply.conv_message.clone().and_then(|c| c.cid).expect("cid")
+}
+
+fn text(peer: &str, cid: &str) -> GenericCommand {
+    GenericCommand::new(CommandType::Direct)
+        .with_peer_id(peer)
+        .with(DirectCommand {
+            cid: Some(cid.into()),
+            msg: Some("hi".into()),
+            ..Default::default()
+        })
+}
+
+#[test]
+fn a_client_shares_one_rate_budget_across_its_connections() {
+    let mut config = HubConfig::new("app", "secret");
+    config.client_rate_limit = Some(RateLimit {
+        burst: 3,
+        per_second: 2,
+    });
+    let mut h = H::new(config);
+    h.open(1, Some("app"), "Tom", SessionCommand::default());
+    h.open(2, Some("app"), "Tom", SessionCommand::default());
+    h.open(3, Some("app"), "Jerry", SessionCommand::default());
+    let cid = cid_of(&start(&mut h, 1, "Tom", &["Jerry"]));
+    // Three from two connections spend Tom's burst; a fresh connection does not bring a new one.
+    let codes: Vec<Option<i32>> = [1, 2, 1, 2, 1]
+        .into_iter()
+        .map(|conn| code(&h.ask(conn, text("Tom", &cid))))
+        .collect();
+    assert_eq!(codes, [None, None, None, Some(4116), Some(4116)]);
+    h.open(4, Some("app"), "Tom", SessionCommand::default());
+    assert_eq!(code(&h.ask(4, text("Tom", &cid))), Some(4116));
+    // Another client has its own budget.
+    assert_eq!(code(&h.ask(3, text("Jerry", &cid))), None);
+    // Signing out everywhere and pruning does not forgive the debt...
+    for conn in [1, 2, 4] {
+        h.hub.disconnect(conn, h.now);
+    }
+    h.hub.prune_idle_limits(h.now);
+    h.open(5, Some("app"), "Tom", SessionCommand::default());
+    assert_eq!(code(&h.ask(5, text("Tom", &cid))), Some(4116));
+    // ...but time does: half a second gives back one message.
+    h.now += 500;
+    assert_eq!(code(&h.ask(5, text("Tom", &cid))), None);
+    assert_eq!(code(&h.ask(5, text("Tom", &cid))), Some(4116));
+}
+
+#[test]
+fn a_connection_holds_at_most_the_configured_clients() {
+    let mut config = HubConfig::new("app", "secret");
+    config.max_clients_per_connection = Some(2);
+    let mut h = H::new(config);
+    for client in ["Tom", "Jerry"] {
+        let opened = h.open(1, Some("app"), client, SessionCommand::default());
+        assert_eq!(opened.op_type(), Some(OpType::Opened), "{client}");
+    }
+    let third = h.open(1, Some("app"), "Mary", SessionCommand::default());
+    assert_eq!(third.op_type(), Some(OpType::Closed));
+    assert_eq!(code(&third), Some(4113));
+    assert!(!h.hub.is_online("Mary"));
+    assert_eq!(h.hub.clients_on(1), ["Tom", "Jerry"]);
+    // Re-opening a client already on the connection is fine; so is another connection.
+    let again = h.open(1, Some("app"), "Tom", SessionCommand::default());
+    assert_eq!(again.op_type(), Some(OpType::Opened));
+    let elsewhere = h.open(2, Some("app"), "Mary", SessionCommand::default());
+    assert_eq!(elsewhere.op_type(), Some(OpType::Opened));
+}
+
+#[test]
+fn conversations_hold_at_most_max_members() {
+    let mut config = HubConfig::new("app", "secret");
+    config.max_members = Some(3);
+    let mut h = H::new(config);
+    for (conn, client) in [(1, "Tom"), (2, "Jerry"), (3, "Mary"), (4, "Bob")] {
+        h.open(conn, Some("app"), client, SessionCommand::default());
+    }
+    // Tom plus three is one too many.
+    let crowded = start(&mut h, 1, "Tom", &["Jerry", "Mary", "Bob"]);
+    assert_eq!(code(&crowded), Some(4304));
+    assert_eq!(
+        crowded.server_error().map(|e| e.reason.clone()).as_deref(),
+        Some("CONVERSATION_FULL")
+    );
+    let cid = cid_of(&start(&mut h, 1, "Tom", &["Jerry", "Mary"]));
+    // Adding or joining past the cap is refused, and nobody hears of it.
+    let add = GenericCommand::new(CommandType::Conv)
+        .with_op(OpType::Add)
+        .with_peer_id("Tom")
+        .with(ConvCommand {
+            cid: Some(cid.clone()),
+            m: vec!["Bob".into()],
+            ..Default::default()
+        });
+    h.serial += 1;
+    let sent = h.run(1, {
+        let mut add = add;
+        add.i = Some(h.serial);
+        add
+    });
+    assert_eq!(sent.len(), 1, "only the error reply: {sent:?}");
+    assert_eq!(code(&sent[0].1), Some(4304));
+    let join = GenericCommand::new(CommandType::Conv)
+        .with_op(OpType::Join)
+        .with_peer_id("Bob")
+        .with(ConvCommand {
+            cid: Some(cid.clone()),
+            ..Default::default()
+        });
+    assert_eq!(code(&h.ask(4, join)), Some(4304));
+    // Server-side (REST) creation and adds obey the same cap.
+    let members: Vec<String> = ["Jerry", "Mary", "Bob"].map(String::from).to_vec();
+    let (created, _) = h
+        .hub
+        .create_conversation("Tom", &members, Default::default(), h.now);
+    assert!(
+        matches!(created, Err(chinwag_server::AdminError::Code { code, .. }) if code.code() == 4304),
+        "{created:?}"
+    );
+    let (added, _) = h.hub.change_members(&cid, &["Bob".into()], true, h.now);
+    assert!(
+        matches!(added, Err(chinwag_server::AdminError::Code { code, .. }) if code.code() == 4304),
+        "{added:?}"
+    );
+    // Chat rooms are not capped.
+    let room = h.ask(
+        1,
+        GenericCommand::new(CommandType::Conv)
+            .with_op(OpType::Start)
+            .with_peer_id("Tom")
+            .with(ConvCommand {
+                transient: Some(true),
+                ..Default::default()
+            }),
+    );
+    let room = cid_of(&room);
+    for (conn, client) in [(2, "Jerry"), (3, "Mary"), (4, "Bob")] {
+        let join = GenericCommand::new(CommandType::Conv)
+            .with_op(OpType::Join)
+            .with_peer_id(client)
+            .with(ConvCommand {
+                cid: Some(room.clone()),
+                ..Default::default()
+            });
+        assert_eq!(code(&h.ask(conn, join)), None, "{client}");
+    }
+}
+
+#[test]
+fn history_pages_are_capped() {
+    let mut config = HubConfig::new("app", "secret");
+    config.max_logs_limit = 25;
+    let mut h = H::new(config);
+    h.open(1, Some("app"), "Tom", SessionCommand::default());
+    let cid = cid_of(&start(&mut h, 1, "Tom", &["Jerry"]));
+    for _ in 0..30 {
+        assert_eq!(code(&h.ask(1, text("Tom", &cid))), None);
+    }
+    let logs = |limit: Option<i32>| {
+        GenericCommand::new(CommandType::Logs)
+            .with_peer_id("Tom")
+            .with(chinwag_protocol::LogsCommand {
+                cid: Some(cid.clone()),
+                l: limit,
+                ..Default::default()
+            })
+    };
+    let count = |reply: GenericCommand| reply.logs_message.map_or(0, |l| l.logs.len());
+    // No limit: LeanCloud's default page of 20; a huge limit: the configured cap; 0: nothing.
+    assert_eq!(count(h.ask(1, logs(None))), 20);
+    assert_eq!(count(h.ask(1, logs(Some(1_000_000)))), 25);
+    assert_eq!(count(h.ask(1, logs(Some(7)))), 7);
+    assert_eq!(count(h.ask(1, logs(Some(0)))), 0);
+    assert_eq!(count(h.ask(1, logs(Some(-5)))), 0);
+}
+
+#[test]
+fn a_forged_peer_id_on_a_shared_connection_is_refused() {
+    let mut h = H::new(HubConfig::new("app", "secret"));
+    h.open(1, Some("app"), "Tom", SessionCommand::default());
+    h.open(2, Some("app"), "Jerry", SessionCommand::default());
+    let cid = cid_of(&start(&mut h, 2, "Jerry", &["Tom"]));
+    // Connection 1 opened Tom only: commands in Jerry's name get 4105 and nothing else happens.
+    h.serial += 1;
+    let mut forged = text("Jerry", &cid);
+    forged.i = Some(h.serial);
+    let sent = h.run(1, forged);
+    assert_eq!(sent.len(), 1, "only the refusal: {sent:?}");
+    assert_eq!(sent[0].0, 1);
+    assert_eq!(code(&sent[0].1), Some(4105));
+    let as_jerry = |op: OpType, body: ConvCommand| {
+        GenericCommand::new(CommandType::Conv)
+            .with_op(op)
+            .with_peer_id("Jerry")
+            .with(body)
+    };
+    let created = h.ask(
+        1,
+        as_jerry(
+            OpType::Start,
+            ConvCommand {
+                m: vec!["Mary".into()],
+                ..Default::default()
+            },
+        ),
+    );
+    assert_eq!(code(&created), Some(4105));
+    let kick = h.ask(
+        1,
+        as_jerry(
+            OpType::Remove,
+            ConvCommand {
+                cid: Some(cid.clone()),
+                m: vec!["Tom".into()],
+                ..Default::default()
+            },
+        ),
+    );
+    assert_eq!(code(&kick), Some(4105));
+    let close = h.ask(
+        1,
+        GenericCommand::new(CommandType::Session)
+            .with_op(OpType::Close)
+            .with_peer_id("Jerry"),
+    );
+    assert_eq!(code(&close), Some(4105));
+    assert!(h.hub.is_online("Jerry"));
+    // Jerry's history holds nothing sent in his name.
+    let logs = h.ask(
+        2,
+        GenericCommand::new(CommandType::Logs)
+            .with_peer_id("Jerry")
+            .with(chinwag_protocol::LogsCommand {
+                cid: Some(cid),
+                ..Default::default()
+            }),
+    );
+    assert_eq!(logs.logs_message.map_or(0, |l| l.logs.len()), 0);
 }

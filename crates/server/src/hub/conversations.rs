@@ -169,6 +169,9 @@ impl<S: Storage> Hub<S> {
                 members.push(member.clone());
             }
         }
+        if !transient {
+            self.check_new_members(members.len())?;
+        }
         let unique_key = (body.unique == Some(true) && !transient && temp_ttl.is_none()).then(|| {
             let mut sorted = members.clone();
             sorted.sort();
@@ -367,6 +370,7 @@ impl<S: Storage> Hub<S> {
                     }
                     acc
                 });
+            self.check_room_in(conv, added.len())?;
             // New members start with everything before they joined read, so it is not unread.
             let read_ts = conv.last_ts;
             if !added.is_empty() {

@@ -11,10 +11,6 @@ use chinwag_protocol::{
 use super::{ConnId, Fail, Hub, HubResult, Position, lctype_of, message_payload};
 use crate::storage::{HistoryQuery, MessageRecord, Storage};
 
-/// Default and largest page of `logs` (LeanCloud: 20 and 1000).
-const DEFAULT_LOGS_LIMIT: i32 = 20;
-const MAX_LOGS_LIMIT: i32 = 1000;
-
 /// Whether `conv` is a service conversation.
 fn conv_is_system(conv: Option<&super::Conversation>) -> bool {
     conv.is_some_and(|c| c.record.system)
@@ -380,11 +376,7 @@ impl<S: Storage> Hub<S> {
             .then(|| conv.members.iter().find(|(id, _)| id.as_str() != client))
             .flatten()
             .map(|(_, p)| *p);
-        let limit = logs
-            .l
-            .or(logs.limit)
-            .unwrap_or(DEFAULT_LOGS_LIMIT)
-            .clamp(0, MAX_LOGS_LIMIT);
+        let limit = self.config.logs_page(logs.l.or(logs.limit));
         let mut items = Vec::new();
         if limit > 0 && !transient {
             let start = self.bound_ts(&cid, logs.t, logs.mid.as_deref())?;
@@ -406,7 +398,7 @@ impl<S: Storage> Hub<S> {
                 upper,
                 lctype: logs.lctype,
                 newest_first: !newer,
-                limit: u32::try_from(limit).unwrap_or(0),
+                limit,
             })?;
             items = messages
                 .iter()

@@ -241,6 +241,7 @@ impl<S: Storage> Hub<S> {
                     ids.push(member.clone());
                 }
             }
+            hub.check_new_members(ids.len())?;
             let record = ConversationRecord {
                 id: cid.clone(),
                 creator: creator.to_owned(),
@@ -415,6 +416,7 @@ impl<S: Storage> Hub<S> {
                 }
             }
             if add {
+                hub.check_room_in(conv, changed.len())?;
                 let read_ts = conv.last_ts;
                 if !changed.is_empty() {
                     hub.storage.add_members(cid, &changed, read_ts)?;

@@ -37,6 +37,14 @@ impl<S: Storage> Hub<S> {
                 return self.session_refused(conn, command, ErrorCode::AppNotAvailable, "app id changed");
             }
         }
+        if !self.has_room_for_client(conn, &client) {
+            return self.session_refused(
+                conn,
+                command,
+                ErrorCode::AppQuotaExceeded,
+                "too many clients on this connection",
+            );
+        }
         let token_relogin = body.r == Some(true) && body.st.is_some();
         if !token_relogin
             && !self.signed(body.s.as_deref(), body.t, body.n.as_deref(), now, |t, n| {

@@ -18,8 +18,12 @@ use super::hub_thread::HubEvent;
 
 /// WebSocket close code for frames that are not RTM commands (RFC 6455 "invalid frame payload").
 const CLOSE_INVALID_PAYLOAD: u16 = 1007;
-/// WebSocket close code when the server stops or drops a client that cannot keep up.
+/// WebSocket close code when the server stops or drops a client that cannot keep up. Not one of
+/// the fatal codes (4100/4103/4110), so the official SDKs reconnect.
 const CLOSE_GOING_AWAY: u16 = 1001;
+/// How long a closing connection waits for the client to hang up first (after `goaway` the SDKs
+/// close the socket themselves; closing under them races their own reconnect logic).
+pub(crate) const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// `?subprotocol=` for clients that cannot set the header (WeChat mini-programs, 4.3.1).
 #[derive(Debug, Deserialize)]
@@ -97,7 +101,10 @@ async fn serve(socket: WebSocket, state: AppState, subprotocol: Subprotocol) {
                         }
                     }
                     None => {
-                        // The hub dropped us (too slow) or is stopping.
+                        // The hub dropped us (too slow) or is stopping (after a `goaway`): give
+                        // the client a moment to close first, then close it ourselves.
+                        let _ = sink.flush().await;
+                        tokio::time::sleep(CLOSE_GRACE).await;
                         let _ = sink.send(close(CLOSE_GOING_AWAY, "going away")).await;
                         return;
                     }
@@ -130,6 +137,8 @@ async fn serve(socket: WebSocket, state: AppState, subprotocol: Subprotocol) {
             match frame.decode() {
                 Ok(command) => {
                     if hub.send(HubEvent::Command(conn, command)).await.is_err() {
+                        // The hub stopped; the writer closes the connection.
+                        closing = true;
                         break;
                     }
                 }

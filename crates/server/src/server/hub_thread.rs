@@ -3,12 +3,13 @@
 //! blocks a tokio worker.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chinwag_protocol::GenericCommand;
 use tokio::sync::mpsc;
 
 use super::fanout::{ConnHandle, deliver};
-use crate::hub::{ConnId, Hub, Input};
+use crate::hub::{ConnId, Hub, Input, Outgoing};
 use crate::storage::Storage;
 
 /// How often old notifications are pruned.
@@ -180,6 +181,7 @@ fn run<S: Storage>(mut hub: Hub<S>, mut rx: mpsc::Receiver<HubEvent>, max_batch:
         let now = crate::time::now_ms();
         if now >= next_prune {
             hub.prune_notifications(now);
+            hub.prune_idle_limits(now);
             next_prune = now + PRUNE_EVERY_MS;
         }
         // A bug must not take the whole server down: a panicking batch is abandoned (its requests
@@ -203,5 +205,17 @@ fn run<S: Storage>(mut hub: Hub<S>, mut rx: mpsc::Receiver<HubEvent>, max_batch:
         let inputs: Vec<Input> = dropped.drain(..).map(Input::Disconnected).collect();
         hub.handle_batch(inputs, crate::time::now_ms());
     }
-    tracing::debug!("hub thread stopped");
+    // Ask every client to reconnect (PROTOCOL.md §3.3: the SDKs refresh their endpoints and
+    // reconnect); dropping the queues below then lets each writer close its socket with 1001.
+    let goaway = Arc::new(GenericCommand::goaway());
+    let farewells: Vec<Outgoing> = conns
+        .keys()
+        .map(|&conn| Outgoing {
+            conn,
+            command: Arc::clone(&goaway),
+            peer_id: None,
+        })
+        .collect();
+    deliver(farewells, &conns);
+    tracing::debug!(connections = conns.len(), "hub thread stopped; goaway sent");
 }

@@ -10,13 +10,14 @@ const ROOT = path.resolve(__dirname, '../../..');
 const TARGET = process.env.CARGO_TARGET_DIR ? path.resolve(ROOT, process.env.CARGO_TARGET_DIR) : path.join(ROOT, 'target');
 const BIN = process.env.CHINWAG_SERVER_BIN || path.join(TARGET, 'debug/chinwag-server');
 
-/** Starts a server on a free port with a fresh data dir; resolves once it listens. */
-function startServer({ dataDir, listen = '127.0.0.1:0', masterKey } = {}) {
+/** Starts a server on a free port with a fresh data dir (plus `args`); resolves once it listens. */
+function startServer({ dataDir, listen = '127.0.0.1:0', masterKey, args: extraArgs = [] } = {}) {
   const dir = dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'chinwag-interop-'));
   // v5 allows one Realtime per app id per process, so every `realtime()` gets its own app id and
   // the server is told to accept any (sessions, tokens and signatures stay tied to the app id used).
   const args = ['--listen', listen, '--data-dir', dir, '--app-id', 'interop-app', '--app-key', 'interop-key', '--allow-any-app-id'];
   if (masterKey) args.push('--master-key', masterKey);
+  args.push(...extraArgs);
   const child = spawn(BIN, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info' },

@@ -3,7 +3,49 @@
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
 const { startServer, realtime, next, SDKS } = require('./harness.cjs');
+
+const MASTER_KEY = 'interop-master';
+
+/** A signature as an app server computes it (the official signing demo: HMAC-SHA1 with the master key). */
+function signed(text) {
+  const timestamp = Math.floor(Date.now() / 1000);
+  const nonce = crypto.randomUUID();
+  const signature = crypto.createHmac('sha1', MASTER_KEY).update(text(timestamp, nonce)).digest('hex');
+  return { signature, timestamp, nonce };
+}
+
+/** The official signature factories for a client signing in with `appId`. */
+function signatureOptions(appId) {
+  const membership = (cid, clientId, ids, action) =>
+    signed((t, n) => `${appId}:${clientId}:${cid}:${[...ids].sort().join(':')}:${t}:${n}:${action}`);
+  return {
+    signatureFactory: (clientId) => signed((t, n) => `${appId}:${clientId}::${t}:${n}`),
+    conversationSignatureFactory: (cid, clientId, ids, action) =>
+      (cid ? membership(cid, clientId, ids, action) : signed((t, n) => `${appId}:${clientId}:${[...ids].sort().join(':')}:${t}:${n}`)),
+    // Written as v5 documents the arguments; 4.3.1 passes the client and conversation ids swapped,
+    // which the server also accepts.
+    blacklistSignatureFactory: membership,
+  };
+}
+
+/** An IM REST API call with the master key; resolves with the JSON body of a 200. */
+async function rest(server, method, path, body) {
+  const response = await fetch(`${server.http}${path}`, {
+    method,
+    headers: { 'X-LC-Id': 'interop-app', 'X-LC-Key': `${MASTER_KEY},master`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  assert.equal(response.status, 200, `${method} ${path}: ${text}`);
+  return JSON.parse(text);
+}
+
+/** Resolves with `promise`, or after 2 s (close() of an already closed client never settles). */
+function settle(promise) {
+  return Promise.race([promise, new Promise((r) => setTimeout(r, 2000).unref())]);
+}
 
 for (const name of ['lc4', 'lc5']) {
   const { Event, TextMessage, MessageStatus } = SDKS[name];
@@ -23,7 +65,6 @@ for (const name of ['lc4', 'lc5']) {
     });
     after(async () => {
       // close() of an already closed client never settles, so each gets a deadline.
-      const settle = (p) => Promise.race([p, new Promise((r) => setTimeout(r, 2000).unref())]);
       await Promise.allSettled(clients.map((c) => settle(c.close())));
       const code = await server.stop();
       assert.equal(code, 0, `server exit code; log:\n${server.log()}`);
@@ -190,15 +231,28 @@ for (const name of ['lc4', 'lc5']) {
       // A server of its own, restarted on the same port and data directory.
       const own = await startServer();
       const target = { ws: own.ws, http: own.http };
-      const tom = await realtime(name, target).createIMClient('Tom10');
-      const jerry = await realtime(name, target).createIMClient('Jerry10');
+      const tomRealtime = realtime(name, target);
+      const jerryRealtime = realtime(name, target);
+      const tom = await tomRealtime.createIMClient('Tom10');
+      const jerry = await jerryRealtime.createIMClient('Jerry10');
       clients.push(tom, jerry);
+      // On `goaway` the SDK refreshes its endpoints (`_getRTMServers`) and reconnects; after
+      // sign-in nothing else calls it, so the calls count the goaways it acted on.
+      let goaways = 0;
+      for (const rt of [tomRealtime, jerryRealtime]) {
+        const refresh = rt._getRTMServers.bind(rt);
+        rt._getRTMServers = (...args) => {
+          goaways += 1;
+          return refresh(...args);
+        };
+      }
       const conv = await tom.createConversation({ members: ['Jerry10'] });
       const before = [];
       for (let n = 0; n < 3; n += 1) before.push((await conv.send(new TextMessage(`before ${n}`))).id);
       const tomBack = next(tom, Event.RECONNECT, 20000);
       const jerryBack = next(jerry, Event.RECONNECT, 20000);
       assert.equal(await own.stop(), 0);
+      assert.equal(goaways, 2, 'both SDKs got a goaway before the server stopped');
       const again = await startServer({ dataDir: own.dataDir, listen: own.host });
       try {
         await Promise.all([tomBack, jerryBack]);
@@ -208,7 +262,6 @@ for (const name of ['lc4', 'lc5']) {
         const history = await conv.queryMessages({ limit: 10 });
         assert.deepEqual(history.map((m) => m.id), [...before, after.id]);
       } finally {
-        const settle = (p) => Promise.race([p, new Promise((r) => setTimeout(r, 2000).unref())]);
         await Promise.allSettled([tom, jerry].map((c) => settle(c.close())));
         await again.stop();
       }
@@ -313,26 +366,12 @@ for (const name of ['lc4', 'lc5']) {
     });
 
     it('signs in and changes members with signatures when the server has a master key', async () => {
-      const crypto = require('node:crypto');
-      const own = await startServer({ masterKey: 'interop-master' });
-      const hmac = (text) => crypto.createHmac('sha1', 'interop-master').update(text).digest('hex');
-      const signed = (text) => {
-        const timestamp = Math.floor(Date.now() / 1000);
-        const nonce = crypto.randomUUID();
-        return { signature: hmac(`${text(timestamp, nonce)}`), timestamp, nonce };
-      };
+      const own = await startServer({ masterKey: MASTER_KEY });
       // What an app server would compute (the official signing demo's strings), over the app id
       // each client signs in with.
-      const optionsFor = (appId) => ({
-        signatureFactory: (clientId) => signed((t, n) => `${appId}:${clientId}::${t}:${n}`),
-        conversationSignatureFactory: (cid, clientId, ids, action) =>
-          signed((t, n) => (cid
-            ? `${appId}:${clientId}:${cid}:${[...ids].sort().join(':')}:${t}:${n}:${action}`
-            : `${appId}:${clientId}:${[...ids].sort().join(':')}:${t}:${n}`)),
-      });
       const signedClient = (clientId) => {
         const appId = `interop-signed-${name}-${clientId}`;
-        return realtime(name, own, { appId }).createIMClient(clientId, optionsFor(appId));
+        return realtime(name, own, { appId }).createIMClient(clientId, signatureOptions(appId));
       };
       const opened = [];
       try {
@@ -347,8 +386,21 @@ for (const name of ['lc4', 'lc5']) {
         await conv.add(['Mary16']);
         await conv.remove(['Mary16']);
         assert.deepEqual([...conv.members].sort(), ['Jerry16', 'Tom16']);
+        // Blacklist changes go through blacklistSignatureFactory.
+        const blocked = await conv.blockMembers(['Jerry16']);
+        assert.deepEqual(blocked.successfulClientIds, ['Jerry16']);
+        const unblocked = await conv.unblockMembers(['Jerry16']);
+        assert.deepEqual(unblocked.successfulClientIds, ['Jerry16']);
+        // A client without factories is refused by the server (nothing signs its requests).
+        const unsignedAppId = `interop-signed-${name}-Spike16`;
+        const { signatureFactory } = signatureOptions(unsignedAppId);
+        const spike = await realtime(name, own, { appId: unsignedAppId }).createIMClient('Spike16', { signatureFactory });
+        opened.push(spike);
+        await assert.rejects(spike.createConversation({ members: ['Tom16'] }), (error) => {
+          assert.equal(error.code, 4302);
+          return true;
+        });
       } finally {
-        const settle = (p) => Promise.race([p, new Promise((r) => setTimeout(r, 2000).unref())]);
         await Promise.allSettled(opened.map((c) => settle(c.close())));
         await own.stop();
       }
@@ -407,6 +459,72 @@ for (const name of ['lc4', 'lc5']) {
       await conv.send(new TextMessage('still works'));
       const [message] = await received;
       assert.equal(message.text, 'still works');
+    });
+
+    it('subscribes to a service conversation and receives its server-side broadcasts', async () => {
+      const own = await startServer({ masterKey: MASTER_KEY });
+      const opened = [];
+      try {
+        const { objectId: cid } = await rest(own, 'POST', '/1.2/rtm/service-conversations', { name: 'News' });
+        const appId = `interop-service-${name}`;
+        const tom = await realtime(name, own, { appId }).createIMClient('Tom22', signatureOptions(appId));
+        opened.push(tom);
+        const news = await tom.getConversation(cid);
+        assert.ok(news instanceof SDKS[name].ServiceConversation, 'a ServiceConversation');
+        await news.subscribe();
+        const count = `/1.2/rtm/service-conversations/${cid}/subscribers/count`;
+        assert.deepEqual(await rest(own, 'GET', count), { count: 1 });
+        const received = next(tom, Event.MESSAGE);
+        const sent = await rest(own, 'POST', `/1.2/rtm/service-conversations/${cid}/broadcasts`, {
+          from_client: 'newsroom',
+          message: JSON.stringify({ _lctype: -1, _lctext: 'extra!' }),
+        });
+        const [message, conversation] = await received;
+        assert.ok(message instanceof TextMessage);
+        assert.equal(message.id, sent['msg-id']);
+        assert.equal(message.text, 'extra!');
+        assert.equal(message.from, 'newsroom');
+        assert.equal(conversation.id, cid);
+        await news.unsubscribe();
+        assert.deepEqual(await rest(own, 'GET', count), { count: 0 });
+      } finally {
+        await Promise.allSettled(opened.map((c) => settle(c.close())));
+        await own.stop();
+      }
+    });
+
+    it('answers the limits with the official codes', async () => {
+      const own = await startServer({
+        args: ['--rate-burst', '3', '--rate-per-second', '1', '--client-rate-burst', '0',
+          '--max-members', '3', '--max-history-page', '2', '--max-clients-per-connection', '2'],
+      });
+      const opened = [];
+      try {
+        const shared = realtime(name, own);
+        const tom = await shared.createIMClient('Tom23');
+        opened.push(tom, await shared.createIMClient('Jerry23'));
+        // A third client on the same connection: refused, the others stay signed in.
+        await assert.rejects(shared.createIMClient('Mary23'), (error) => {
+          assert.equal(error.code, 4113);
+          return true;
+        });
+        await assert.rejects(tom.createConversation({ members: ['A23', 'B23', 'C23'] }), (error) => {
+          assert.equal([error.code, error.name].join(' '), '4304 CONVERSATION_FULL');
+          return true;
+        });
+        const conv = await tom.createConversation({ members: ['Jerry23', 'A23'] });
+        await assert.rejects(conv.add(['B23']), (error) => error.code === 4304);
+        // Five at once against a burst of three: two are refused with 4116.
+        const sends = await Promise.allSettled([1, 2, 3, 4, 5].map((n) => conv.send(new TextMessage(`m${n}`))));
+        const refused = sends.filter((s) => s.status === 'rejected').map((s) => [s.reason.code, s.reason.name].join(' '));
+        assert.deepEqual(refused, ['4116 MESSAGE_SENT_QUOTA_EXCEEDED', '4116 MESSAGE_SENT_QUOTA_EXCEEDED']);
+        // History pages are capped at two.
+        const history = await conv.queryMessages({ limit: 100 });
+        assert.equal(history.length, 2);
+      } finally {
+        await Promise.allSettled(opened.map((c) => settle(c.close())));
+        await own.stop();
+      }
     });
   });
 }

@@ -19,11 +19,17 @@
 //! | `--allow-any-app-id` | `CHINWAG_ALLOW_ANY_APP_ID` | off | accept any app id (development, tests); sessions, tokens and signatures stay tied to the app id used |
 //! | `--signature-ttl-secs` | `CHINWAG_SIGNATURE_TTL_SECS` | 21600 | how far a signature's timestamp may be from the server clock (6 h: our assumption, LeanCloud's exact window is not documented in our sources) |
 //! | `--rate-burst` / `--rate-per-second` | `CHINWAG_RATE_BURST` / `CHINWAG_RATE_PER_SECOND` | 100 / 50 | per-connection token bucket for `direct`; floods get 4116 (burst 0 disables) |
+//! | `--client-rate-burst` / `--client-rate-per-second` | `CHINWAG_CLIENT_RATE_BURST` / `CHINWAG_CLIENT_RATE_PER_SECOND` | 200 / 100 | per-client token bucket for `direct` across the client's connections; floods get 4116 (burst 0 disables) |
+//! | `--max-clients-per-connection` | `CHINWAG_MAX_CLIENTS_PER_CONNECTION` | 50 | one more `session/open` on a connection gets `session/closed` 4113 (0 = unlimited) |
+//! | `--max-members` | `CHINWAG_MAX_MEMBERS` | 500 | members of a normal or temporary conversation; create/add/join past it get 4304 (0 = unlimited) |
+//! | `--max-history-page` | `CHINWAG_MAX_HISTORY_PAGE` | 1000 | largest `logs` page (default page 20) |
 //! | `--max-frame-bytes` | `CHINWAG_MAX_FRAME_BYTES` | 65536 | larger WebSocket messages close the connection with 4109 |
 //! | `--max-message-bytes` | `CHINWAG_MAX_MESSAGE_BYTES` | 5120 | larger message contents get an error ack (4109) |
 //! | `--outgoing-queue` | `CHINWAG_OUTGOING_QUEUE` | 1024 | frames queued per connection before a slow client is dropped |
 //!
-//! `RUST_LOG` sets the log filter (default `info`). SIGINT/SIGTERM stop it cleanly.
+//! `RUST_LOG` sets the log filter (default `info`). SIGINT/SIGTERM stop it cleanly: every
+//! connection gets `goaway`, then a 1001 close (not fatal, so the SDKs reconnect).
+//! Every command and op with its status is listed in the crate's `README.md`.
 //! One port serves the WebSocket endpoint at `/` (subprotocols `lc.protobuf2.3`, `lc.protobuf2.1`
 //! with binary frames, `lc.proto2base64.3`, `lc.proto2base64.1` with base64 text frames; the header
 //! is echoed, or `?subprotocol=` is read when the client cannot send the header),
@@ -85,9 +91,9 @@
 //! | 4.3.1 always calls REST over https (put a TLS proxy in front) | not planned here |
 //! | signatures (HMAC-SHA1 with the master key) for sign-in, conversation creation, add/join, remove/quit and block/unblock (`conversation-block-clients`/`conversation-unblock-clients`, 4.3.1's swapped order too), when `--master-key` is set; stale timestamps refused (4102 / 4302) | done |
 //! | session tokens bound to client id and app id (re-login and REST `X-LC-Id`) | done |
-//! | per-connection rate limit on `direct` (token bucket, 4116) | done |
-//! | per-client rate limits, max clients per connection, max members (4304) | not yet |
-//! | offline push notifications, `goaway`, multi-node, the v1 (`pushOfflineMessages`) offline-message replay | not yet |
+//! | per-connection and per-client (across connections) rate limits on `direct` (token buckets, 4116), clients per connection (4113), members per normal conversation (4304 on create/add/join and REST create/add), `logs` page cap | done |
+//! | `goaway` to every connection on shutdown, then close 1001 after a grace second | done |
+//! | offline push notifications, multi-node, the v1 (`pushOfflineMessages`) offline-message replay | not yet |
 //! | checking the `appId` of `session/open` (4100 `session/closed` for other apps; a missing `appId` means the configured one) | done |
 
 pub mod hub;

@@ -420,6 +420,9 @@ for (const name of ['lc4', 'lc5']) {
       assert.equal(message.id, sent.id);
       const rooms = await tom.getChatRoomQuery().equalTo('objectId', room.id).find();
       assert.equal(rooms.length, 1);
+      // The count is of members online: Jerry signing out leaves Tom alone.
+      await jerry.close();
+      assert.equal(await room.count(), 1);
     });
 
     it('answers the official query builder: contains, startsWith, matches, withMembers, comparisons', async () => {

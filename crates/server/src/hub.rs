@@ -31,6 +31,7 @@
 //! # Ok::<(), chinwag_server::StorageError>(())
 //! ```
 
+mod backend;
 mod conversations;
 mod messages;
 mod moderation;
@@ -196,7 +197,8 @@ pub enum NotificationsError {
     Storage(#[from] StorageError),
 }
 
-pub use service::{AdminError, AdminOutcome, HistoryPage, KICKED_BY_APP};
+pub use backend::ConvKind;
+pub use service::{AdminError, AdminOutcome, HistoryPage, KICKED_BY_APP, SendOptions};
 
 /// A failure of one command, turned into an error reply.
 #[derive(Debug)]

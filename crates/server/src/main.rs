@@ -41,6 +41,13 @@ struct Args {
     /// Messages a second a connection may send once its burst is spent.
     #[arg(long, env = "CHINWAG_RATE_PER_SECOND", default_value_t = 50)]
     rate_per_second: u32,
+    /// IM REST API calls an app may make back to back; 0 disables the REST rate limit.
+    #[arg(long, env = "CHINWAG_REST_RATE_BURST", default_value_t = 300)]
+    rest_rate_burst: u32,
+    /// IM REST API calls a second an app may make once its burst is spent (LeanCloud: 1800 a
+    /// minute).
+    #[arg(long, env = "CHINWAG_REST_RATE_PER_SECOND", default_value_t = 30)]
+    rest_rate_per_second: u32,
     /// Largest WebSocket frame accepted, in bytes.
     #[arg(long, env = "CHINWAG_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
     max_frame_bytes: usize,
@@ -81,6 +88,10 @@ async fn main() -> anyhow::Result<()> {
         rate_limit: (args.rate_burst > 0).then_some(chinwag_server::RateLimit {
             burst: args.rate_burst,
             per_second: args.rate_per_second,
+        }),
+        rest_rate_limit: (args.rest_rate_burst > 0).then_some(chinwag_server::RateLimit {
+            burst: args.rest_rate_burst,
+            per_second: args.rest_rate_per_second,
         }),
         ..ServerConfig::local(args.listen)
     };

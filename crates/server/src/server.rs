@@ -67,6 +67,10 @@ pub struct ServerConfig {
     /// Per-connection limit on `direct` commands; `None` = unlimited (the default of
     /// [`ServerConfig::local`]; the binary enables 100 back to back, then 50 a second).
     pub rate_limit: Option<RateLimit>,
+    /// Per-app limit on IM REST API 1.2 calls; `None` = unlimited (the default of
+    /// [`ServerConfig::local`]; the binary enables LeanCloud's 1800 a minute). Calls over it get
+    /// `429 {"code": 429, "error": "Too many requests."}`.
+    pub rest_rate_limit: Option<RateLimit>,
 }
 
 impl ServerConfig {
@@ -87,6 +91,7 @@ impl ServerConfig {
             other_app_ids: Vec::new(),
             allow_any_app_id: false,
             rate_limit: None,
+            rest_rate_limit: None,
         }
     }
 }
@@ -117,6 +122,7 @@ struct AppState {
     next_conn: Arc<AtomicU64>,
     local_addr: SocketAddr,
     config: Arc<ServerConfig>,
+    rest_limiter: Arc<rest::RestLimiter>,
 }
 
 /// Starts servers.
@@ -157,6 +163,7 @@ impl Server {
             hub: hub_tx.clone(),
             next_conn: Arc::new(AtomicU64::new(1)),
             local_addr,
+            rest_limiter: Arc::new(rest::RestLimiter::new(config.rest_rate_limit)),
             config: Arc::new(config),
         };
         let app = Router::new()
@@ -180,6 +187,18 @@ impl Server {
                 axum::routing::delete(rest::unsubscribe),
             )
             .route(
+                "/1.2/rtm/service-conversations/{id}/subscribers/{client_id}/messages",
+                get(rest::subscriber_history),
+            )
+            .route(
+                "/1.2/rtm/service-conversations/{id}/subscribers/{client_id}/messages/{mid}",
+                axum::routing::delete(rest::delete_subscriber_message),
+            )
+            .route(
+                "/1.2/rtm/service-conversations/{id}/messages",
+                post(rest::send_message),
+            )
+            .route(
                 "/1.2/rtm/service-conversations/{id}/broadcasts",
                 post(rest::broadcast),
             )
@@ -188,11 +207,17 @@ impl Server {
                 "/1.2/rtm/conversations/{id}/mutes",
                 post(rest::mute).delete(rest::unmute).get(rest::muted),
             )
-            .route("/1.2/rtm/conversations/{id}", axum::routing::put(rest::update))
-            .route("/1.2/rtm/chatrooms/{id}", axum::routing::put(rest::update))
+            .route(
+                "/1.2/rtm/conversations/{id}",
+                axum::routing::put(rest::update).delete(rest::delete_conversation),
+            )
+            .route(
+                "/1.2/rtm/chatrooms/{id}",
+                axum::routing::put(rest::update).delete(rest::delete_conversation),
+            )
             .route(
                 "/1.2/rtm/service-conversations/{id}",
-                axum::routing::put(rest::update),
+                axum::routing::put(rest::update).delete(rest::delete_conversation),
             )
             .route("/1.2/rtm/chatrooms", post(rest::create_room))
             .route("/1.2/rtm/chatrooms/{id}/members", get(rest::room_members))
@@ -200,7 +225,10 @@ impl Server {
                 "/1.2/rtm/chatrooms/{id}/members/online-count",
                 get(rest::room_online_count),
             )
-            .route("/1.2/rtm/chatrooms/{id}/messages", post(rest::send_message))
+            .route(
+                "/1.2/rtm/chatrooms/{id}/messages",
+                post(rest::send_message).get(rest::history),
+            )
             .route("/1.2/rtm/clients/{client_id}/kick", post(rest::kick))
             .route(
                 "/1.2/rtm/clients/{client_id}/unread-count",
@@ -222,11 +250,57 @@ impl Server {
             )
             .route(
                 "/1.2/rtm/conversations/{id}/messages/{mid}",
-                axum::routing::put(rest::edit_message),
+                axum::routing::put(rest::edit_message).delete(rest::delete_message),
             )
             .route(
                 "/1.2/rtm/conversations/{id}/messages/{mid}/recall",
                 axum::routing::put(rest::recall_message),
+            )
+            .route(
+                "/1.2/rtm/chatrooms/{id}/messages/{mid}",
+                axum::routing::put(rest::edit_message).delete(rest::delete_message),
+            )
+            .route(
+                "/1.2/rtm/chatrooms/{id}/messages/{mid}/recall",
+                axum::routing::put(rest::recall_message),
+            )
+            .route(
+                "/1.2/rtm/service-conversations/{id}/messages/{mid}",
+                axum::routing::put(rest::edit_message),
+            )
+            .route(
+                "/1.2/rtm/service-conversations/{id}/messages/{mid}/recall",
+                axum::routing::put(rest::recall_message),
+            )
+            .route("/1.2/rtm/messages", get(rest::app_history))
+            .route("/1.2/rtm/clients/{client_id}/messages", get(rest::client_history))
+            .route(
+                "/1.2/rtm/broadcasts",
+                post(rest::global_broadcast).get(rest::broadcasts),
+            )
+            .route(
+                "/1.2/rtm/broadcasts/{mid}",
+                axum::routing::delete(rest::delete_broadcast),
+            )
+            .route(
+                "/1.2/rtm/conversations/{id}/blacklists",
+                post(rest::block).delete(rest::unblock).get(rest::blocked),
+            )
+            .route(
+                "/1.2/rtm/chatrooms/{id}/blacklists",
+                post(rest::block).delete(rest::unblock).get(rest::blocked),
+            )
+            .route(
+                "/1.2/rtm/service-conversations/{id}/blacklists",
+                post(rest::block).delete(rest::unblock).get(rest::blocked),
+            )
+            .route(
+                "/1.2/rtm/conversations/{id}/member-infos",
+                post(rest::add_member_info).get(rest::member_infos),
+            )
+            .route(
+                "/1.2/rtm/conversations/{id}/member-infos/{info_id}",
+                axum::routing::put(rest::update_member_info).delete(rest::delete_member_info),
             )
             .with_state(state);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();

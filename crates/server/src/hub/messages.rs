@@ -54,6 +54,7 @@ impl<S: Storage> Hub<S> {
             ));
         }
         let cid = conv.record.id.clone();
+        let system = conv.record.system;
         let transient = direct.transient == Some(true) || conv.record.transient;
         if !transient {
             if let Some(dt) = direct.dt.as_deref().filter(|dt| !dt.is_empty()) {
@@ -77,6 +78,8 @@ impl<S: Storage> Hub<S> {
             dt: direct.dt.clone().filter(|dt| !dt.is_empty()),
             receipt: direct.r == Some(true),
             patch_timestamp: None,
+            // A subscriber's message to a service conversation is for the service alone.
+            audience: system.then(Vec::new),
         };
         if direct.will == Some(true) {
             // Held until the sender's connection drops (`end_connection`).
@@ -164,7 +167,11 @@ impl<S: Storage> Hub<S> {
     }
 
     /// The `direct` push of `message`.
-    fn message_push(message: &MessageRecord, transient: bool, now: i64) -> std::sync::Arc<GenericCommand> {
+    pub(super) fn message_push(
+        message: &MessageRecord,
+        transient: bool,
+        now: i64,
+    ) -> std::sync::Arc<GenericCommand> {
         Self::push_body(
             CommandType::Direct,
             None,

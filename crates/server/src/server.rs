@@ -173,7 +173,11 @@ impl Server {
             .route("/1.1/rtm/notifications", get(notifications))
             .route("/1.1/classes/_ConversationMemberInfo", get(member_infos))
             .route("/1.1/rtm/sign", post(sign))
-            .route("/1.2/rtm/service-conversations", post(rest::create_service))
+            .route(
+                "/1.2/rtm/service-conversations",
+                post(rest::create_service).get(rest::query_conversations),
+            )
+            .route("/1.2/rtm/all-conversations", get(rest::query_conversations))
             .route(
                 "/1.2/rtm/service-conversations/{id}/subscribers",
                 post(rest::subscribe),
@@ -219,7 +223,10 @@ impl Server {
                 "/1.2/rtm/service-conversations/{id}",
                 axum::routing::put(rest::update).delete(rest::delete_conversation),
             )
-            .route("/1.2/rtm/chatrooms", post(rest::create_room))
+            .route(
+                "/1.2/rtm/chatrooms",
+                post(rest::create_room).get(rest::query_conversations),
+            )
             .route("/1.2/rtm/chatrooms/{id}/members", get(rest::room_members))
             .route(
                 "/1.2/rtm/chatrooms/{id}/members/online-count",
@@ -292,6 +299,14 @@ impl Server {
             )
             .route(
                 "/1.2/rtm/service-conversations/{id}/blacklists",
+                post(rest::block).delete(rest::unblock).get(rest::blocked),
+            )
+            .route(
+                "/1.2/rtm/conversations/{id}/permanent-silenceds",
+                post(rest::block).delete(rest::unblock).get(rest::blocked),
+            )
+            .route(
+                "/1.2/rtm/chatrooms/{id}/permanent-silenceds",
                 post(rest::block).delete(rest::unblock).get(rest::blocked),
             )
             .route(

@@ -786,3 +786,151 @@ async fn rest_calls_over_the_rate_limit_get_429() {
     assert_eq!(limited.status, 429, "every REST call counts");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn rest_queries_each_kind_and_edits_the_shut_up_list() {
+    let server = start().await;
+    let mut jerry = login(&server, "Jerry").await;
+    let cid = conversation(&server, json!({"c": "Tom", "m": ["Jerry"]})).await;
+    jerry.push_of(CommandType::Conv).await;
+    master(
+        &server,
+        "POST",
+        "/1.2/rtm/chatrooms",
+        Some(json!({"name": "Lobby"})),
+    )
+    .await;
+    master(
+        &server,
+        "POST",
+        "/1.2/rtm/service-conversations",
+        Some(json!({"name": "News"})),
+    )
+    .await;
+    let names = |response: &http::Response| -> Vec<String> {
+        let mut names: Vec<String> = response.json["results"]
+            .as_array()
+            .unwrap_or_else(|| panic!("results: {response:?}"))
+            .iter()
+            .map(|c| c["name"].as_str().unwrap_or("(none)").to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let rooms = master(&server, "GET", "/1.2/rtm/chatrooms", None).await;
+    assert_eq!(names(&rooms), ["Lobby"]);
+    assert_eq!(rooms.json["results"][0]["tr"], json!(true));
+    let services = master(&server, "GET", "/1.2/rtm/service-conversations", None).await;
+    assert_eq!(names(&services), ["News"]);
+    assert_eq!(services.json["results"][0]["sys"], json!(true));
+    let normal = master(&server, "GET", "/1.2/rtm/conversations", None).await;
+    assert_eq!(normal.json["results"][0]["objectId"], json!(cid));
+    assert_eq!(normal.json["results"].as_array().map(Vec::len), Some(1));
+    let all = master(&server, "GET", "/1.2/rtm/all-conversations?limit=10", None).await;
+    assert_eq!(names(&all), ["(none)", "Lobby", "News"]);
+    let filtered = master(
+        &server,
+        "GET",
+        "/1.2/rtm/all-conversations?where=%7B%22name%22%3A%22News%22%7D",
+        None,
+    )
+    .await;
+    assert_eq!(names(&filtered), ["News"]);
+
+    // `permanent-silenceds` is the shut-up list: silenced members' messages are refused (4308).
+    let silenced = format!("/1.2/rtm/conversations/{cid}/permanent-silenceds");
+    let added = master(
+        &server,
+        "POST",
+        &silenced,
+        Some(json!({"client_ids": ["Jerry", "Tom"]})),
+    )
+    .await;
+    assert_eq!((added.status, added.json), (200, json!({})));
+    let listed = master(&server, "GET", &silenced, None).await;
+    assert_eq!(
+        listed.json,
+        json!({"client_ids": ["Jerry"]}),
+        "the owner cannot be silenced"
+    );
+    let ack = jerry.request(direct(&cid, "hello?")).await;
+    assert_eq!(ack.ack_message.and_then(|a| a.code), Some(4308));
+    let removed = master(
+        &server,
+        "DELETE",
+        &silenced,
+        Some(json!({"client_ids": ["Jerry"]})),
+    )
+    .await;
+    assert_eq!(removed.status, 200);
+    let ack = jerry
+        .request(direct(&cid, "hello"))
+        .await
+        .ack_message
+        .expect("ack");
+    assert_eq!(ack.code, None);
+    assert!(ack.uid.is_some());
+    let listed = master(&server, "GET", &silenced, None).await;
+    assert_eq!(listed.json, json!({"client_ids": []}));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn service_subscribers_history_over_rtm_leaves_out_other_subscribers_messages() {
+    let server = start().await;
+    let mut tom = login(&server, "Tom").await;
+    let mut jerry = login(&server, "Jerry").await;
+    let created = master(
+        &server,
+        "POST",
+        "/1.2/rtm/service-conversations",
+        Some(json!({"name": "News"})),
+    )
+    .await;
+    let service = created.json["objectId"].as_str().expect("objectId").to_owned();
+    for client in ["Tom", "Jerry"] {
+        master(
+            &server,
+            "POST",
+            &format!("/1.2/rtm/service-conversations/{service}/subscribers"),
+            Some(json!({"client_id": client})),
+        )
+        .await;
+    }
+    let ack = tom.request(direct(&service, "Tom to the service")).await;
+    assert!(ack.ack_message.and_then(|a| a.uid).is_some());
+    send(
+        &server,
+        &format!("service-conversations/{service}"),
+        json!({"from_client": "bot", "message": "to Tom only", "to_clients": ["Tom"]}),
+    )
+    .await;
+    master(
+        &server,
+        "POST",
+        &format!("/1.2/rtm/service-conversations/{service}/broadcasts"),
+        Some(json!({"from_client": "bot", "message": "to all"})),
+    )
+    .await;
+    let logs = |cid: &str| {
+        GenericCommand::new(CommandType::Logs).with(chinwag_protocol::LogsCommand {
+            cid: Some(cid.into()),
+            ..Default::default()
+        })
+    };
+    let texts = |reply: GenericCommand| -> Vec<String> {
+        reply
+            .logs_message
+            .expect("logs")
+            .logs
+            .into_iter()
+            .map(|item| item.data.unwrap_or_default())
+            .collect()
+    };
+    assert_eq!(texts(jerry.request(logs(&service)).await), ["to all"]);
+    assert_eq!(
+        texts(tom.request(logs(&service)).await),
+        ["Tom to the service", "to Tom only", "to all"]
+    );
+    server.shutdown().await;
+}

@@ -24,7 +24,7 @@ pub enum ConvKind {
 
 impl ConvKind {
     /// The kind of `conv`.
-    fn of(conv: &Conversation) -> Self {
+    pub(super) fn of(conv: &Conversation) -> Self {
         if conv.record.system {
             Self::Service
         } else if conv.record.transient {
@@ -342,6 +342,64 @@ impl<S: Storage> Hub<S> {
         })
     }
 
+    /// Silences (`true`) or lets speak again `client_ids` in conversation `cid` on the server's
+    /// behalf (`POST`/`DELETE .../{id}/permanent-silenceds`, the shut-up list): silenced members'
+    /// messages are refused with 4308. Members hear `members_shutuped` / `members_unshutuped`.
+    /// The owner cannot be silenced.
+    pub fn set_silenced(
+        &mut self,
+        cid: &str,
+        kind: ConvKind,
+        client_ids: &[String],
+        silence: bool,
+        now_ms: i64,
+    ) -> AdminOutcome<()> {
+        self.admin(|hub| {
+            let conv = hub.conv_of_kind(cid, kind)?;
+            let creator = conv.record.creator.clone();
+            let mut targets: Vec<String> = Vec::new();
+            for id in client_ids {
+                let listed = conv.record.shutup.contains(id);
+                if !id.is_empty() && *id != creator && !targets.contains(id) && listed != silence {
+                    targets.push(id.clone());
+                }
+            }
+            let Some(conv) = hub.convs.get_mut(cid) else {
+                return Err(Fail::Code(ErrorCode::ConversationNotFound, None));
+            };
+            if silence {
+                conv.record.shutup.extend(targets.iter().cloned());
+            } else {
+                conv.record.shutup.retain(|id| !targets.contains(id));
+            }
+            conv.record.updated_at = now_ms;
+            let record = conv.record.clone();
+            hub.storage.save_conversation(&record)?;
+            if record.system {
+                return Ok(());
+            }
+            let (target_op, members_op) = if silence {
+                (OpType::Shutuped, OpType::MembersShutuped)
+            } else {
+                (OpType::Unshutuped, OpType::MembersUnshutuped)
+            };
+            hub.push_moderation(cid, "", &targets, target_op, members_op, now_ms)
+        })
+    }
+
+    /// The shut-up list of `cid` (`GET .../{id}/permanent-silenceds?limit&next`), paged as
+    /// [`Hub::blocked`].
+    pub fn silenced(
+        &self,
+        cid: &str,
+        kind: ConvKind,
+        limit: Option<usize>,
+        next: usize,
+    ) -> Result<(Vec<String>, Option<usize>), AdminError> {
+        let conv = self.conv_of_kind(cid, kind)?;
+        Ok(page_of(&conv.record.shutup, limit, next))
+    }
+
     /// The blacklist of `cid` (`GET .../{id}/blacklists?limit&next`): a page of client ids and the
     /// `next` cursor (`None` at the end).
     pub fn blocked(
@@ -352,20 +410,7 @@ impl<S: Storage> Hub<S> {
         next: usize,
     ) -> Result<(Vec<String>, Option<usize>), AdminError> {
         let conv = self.conv_of_kind(cid, kind)?;
-        let limit = limit
-            .filter(|l| *l > 0)
-            .unwrap_or(DEFAULT_LIST_LIMIT)
-            .min(MAX_LIST_LIMIT);
-        let page: Vec<String> = conv
-            .record
-            .blocked
-            .iter()
-            .skip(next)
-            .take(limit)
-            .cloned()
-            .collect();
-        let more = conv.record.blocked.len() > next + page.len();
-        Ok((page, more.then_some(next + limit)))
+        Ok(page_of(&conv.record.blocked, limit, next))
     }
 
     /// Sets the role of member `client_id` of normal conversation `cid` (`Manager` or `Member`)
@@ -450,6 +495,17 @@ impl<S: Storage> Hub<S> {
             })
             .collect())
     }
+}
+
+/// A page of `list` from offset `next`, and the offset of the next page (`None` at the end).
+fn page_of(list: &[String], limit: Option<usize>, next: usize) -> (Vec<String>, Option<usize>) {
+    let limit = limit
+        .filter(|l| *l > 0)
+        .unwrap_or(DEFAULT_LIST_LIMIT)
+        .min(MAX_LIST_LIMIT);
+    let page: Vec<String> = list.iter().skip(next).take(limit).cloned().collect();
+    let more = list.len() > next.saturating_add(page.len());
+    (page, more.then_some(next.saturating_add(limit)))
 }
 
 /// The `objectId` of a member info: `<conversation id>:<client id>` (as `GET

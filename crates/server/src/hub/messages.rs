@@ -382,6 +382,7 @@ impl<S: Storage> Hub<S> {
         }
         let cid = conv.record.id.clone();
         let transient = conv.record.transient;
+        let system = conv.record.system;
         // In a two-member conversation, the other member's positions give ackAt/readAt.
         let peer = (conv.members.len() == 2)
             .then(|| conv.members.iter().find(|(id, _)| id.as_str() != client))
@@ -417,6 +418,15 @@ impl<S: Storage> Hub<S> {
             })?;
             items = messages
                 .iter()
+                // A service conversation's subscriber sees broadcasts, messages sent to it and
+                // its own, never what other subscribers exchanged with the service.
+                .filter(|m| {
+                    !system
+                        || m.from == client
+                        || m.audience
+                            .as_ref()
+                            .is_none_or(|to| to.iter().any(|c| c == client))
+                })
                 .map(|m| {
                     let (data, bin) = message_payload(m);
                     let mine = m.from == client;

@@ -396,6 +396,20 @@ impl<S: Storage> Hub<S> {
         limit: Option<usize>,
         now_ms: i64,
     ) -> Result<Vec<Value>, AdminError> {
+        self.query_conversations_of(Some(super::ConvKind::Normal), where_json, skip, limit, now_ms)
+    }
+
+    /// [`Hub::query_conversations`] over the conversations of `kind` (`GET /1.2/rtm/chatrooms`,
+    /// `GET /1.2/rtm/service-conversations`), or of every kind (`None`,
+    /// `GET /1.2/rtm/all-conversations`). Temporary conversations are never listed.
+    pub fn query_conversations_of(
+        &self,
+        kind: Option<super::ConvKind>,
+        where_json: &Value,
+        skip: usize,
+        limit: Option<usize>,
+        now_ms: i64,
+    ) -> Result<Vec<Value>, AdminError> {
         let filter = crate::query::parse_where(where_json)
             .map_err(|error| Fail::Code(ErrorCode::ConversationApiFailed, Some(error.to_string())))?;
         let candidates = self.candidates(&filter);
@@ -404,7 +418,9 @@ impl<S: Storage> Hub<S> {
             None => Box::new(self.convs.values()),
         };
         let mut docs: Vec<Map<String, Value>> = scanned
-            .filter(|conv| conv.record.expires_at.is_none() && !conv.record.transient && !conv.record.system)
+            .filter(|conv| {
+                conv.record.expires_at.is_none() && kind.is_none_or(|kind| super::ConvKind::of(conv) == kind)
+            })
             .map(|conv| conv.doc_at(now_ms))
             .filter(|doc| filter.matches(doc))
             .collect();

@@ -123,19 +123,23 @@ pub(crate) enum AdminOp {
         /// `timestamp`, if given.
         timestamp: Option<i64>,
     },
-    /// Block or unblock clients.
+    /// Add clients to or remove them from a conversation's blacklist or shut-up list.
     Block {
+        /// Which list.
+        list: ClientList,
         /// The conversation.
         cid: String,
         /// The kind the path names.
         kind: ConvKind,
         /// `client_ids`.
         client_ids: Vec<String>,
-        /// Block (`true`) or unblock.
+        /// Add (`true`) or remove.
         block: bool,
     },
-    /// A page of the blacklist.
+    /// A page of a blacklist or shut-up list.
     Blacklist {
+        /// Which list.
+        list: ClientList,
         /// The conversation.
         cid: String,
         /// The kind the path names.
@@ -183,8 +187,10 @@ pub(crate) enum AdminOp {
         /// `conv_id`, if given.
         cid: Option<String>,
     },
-    /// Query normal conversations.
+    /// Query conversations.
     Query {
+        /// Of this kind (`None`: every kind).
+        kind: Option<ConvKind>,
         /// `where` (JSON).
         where_json: Value,
         /// `skip`.
@@ -275,6 +281,26 @@ pub(crate) enum AdminOp {
     },
 }
 
+/// The client lists of a conversation the REST API edits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ClientList {
+    /// `blacklists`: removed and barred from joining.
+    Blocked,
+    /// `permanent-silenceds`: members who may not send (the shut-up list).
+    Silenced,
+}
+
+impl ClientList {
+    /// The list a `.../{id}/blacklists` or `.../{id}/permanent-silenceds` path names.
+    fn of(uri: &Uri) -> Self {
+        if uri.path().ends_with("/permanent-silenceds") {
+            Self::Silenced
+        } else {
+            Self::Blocked
+        }
+    }
+}
+
 /// What the hub thread answers.
 pub(crate) type AdminReply = oneshot::Sender<Result<Value, AdminError>>;
 
@@ -351,25 +377,33 @@ pub(crate) fn run<S: Storage>(
             (result.map(|()| json!({})), out)
         }
         AdminOp::Block {
+            list,
             cid,
             kind,
             client_ids,
             block,
         } => {
-            let (result, out) = hub.set_blocked(&cid, kind, &client_ids, block, now);
+            let (result, out) = match list {
+                ClientList::Blocked => hub.set_blocked(&cid, kind, &client_ids, block, now),
+                ClientList::Silenced => hub.set_silenced(&cid, kind, &client_ids, block, now),
+            };
             (result.map(|()| json!({})), out)
         }
         AdminOp::Blacklist {
+            list,
             cid,
             kind,
             limit,
             next,
         } => (
-            hub.blocked(&cid, kind, limit, next)
-                .map(|(ids, next)| match next {
-                    Some(next) => json!({"client_ids": ids, "next": next.to_string()}),
-                    None => json!({"client_ids": ids}),
-                }),
+            match list {
+                ClientList::Blocked => hub.blocked(&cid, kind, limit, next),
+                ClientList::Silenced => hub.silenced(&cid, kind, limit, next),
+            }
+            .map(|(ids, next)| match next {
+                Some(next) => json!({"client_ids": ids, "next": next.to_string()}),
+                None => json!({"client_ids": ids}),
+            }),
             Vec::new(),
         ),
         AdminOp::SetRole {
@@ -410,11 +444,12 @@ pub(crate) fn run<S: Storage>(
             Vec::new(),
         ),
         AdminOp::Query {
+            kind,
             where_json,
             skip,
             limit,
         } => (
-            hub.query_conversations(&where_json, skip, limit, now)
+            hub.query_conversations_of(kind, &where_json, skip, limit, now)
                 .map(|results| json!({"results": results})),
             Vec::new(),
         ),
@@ -822,9 +857,10 @@ pub(crate) struct ConversationsQuery {
     limit: Option<usize>,
 }
 
-/// `GET /1.2/rtm/conversations`.
+/// `GET /1.2/rtm/{conversations,chatrooms,service-conversations,all-conversations}`.
 pub(crate) async fn query_conversations(
     State(state): State<AppState>,
+    uri: Uri,
     Query(query): Query<ConversationsQuery>,
     headers: HeaderMap,
 ) -> Response {
@@ -835,7 +871,9 @@ pub(crate) async fn query_conversations(
             .filter(Value::is_object)
             .ok_or_else(|| BadRequest("where must be a JSON object".into())),
     };
+    let kind = (uri.path() != "/1.2/rtm/all-conversations").then(|| kind_of(&uri));
     let op = where_json.map(|where_json| AdminOp::Query {
+        kind,
         where_json,
         skip: query.skip.unwrap_or(0),
         limit: query.limit,
@@ -1153,6 +1191,7 @@ async fn blacklists(
     block: bool,
 ) -> Response {
     let op = client_ids(body).map(|client_ids| AdminOp::Block {
+        list: ClientList::of(&uri),
         cid,
         kind: kind_of(&uri),
         client_ids,
@@ -1206,6 +1245,7 @@ pub(crate) async fn blocked(
             .map_err(|_| BadRequest("next must be a cursor from an earlier page".into())),
     };
     let op = next.map(|next| AdminOp::Blacklist {
+        list: ClientList::of(&uri),
         cid,
         kind: kind_of(&uri),
         limit: query.limit,

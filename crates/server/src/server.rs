@@ -1,6 +1,6 @@
 //! The network runtime: one port serving the RTM WebSocket endpoint, `GET /v1/route`,
-//! `GET /health`, the REST routes the client SDKs call (`/1.1/...`, app key) and part of the IM REST
-//! API 1.2 (`/1.2/rtm/...`, master key; see `rest.rs`), with the [`Hub`] running on a dedicated
+//! `GET /health`, the REST routes the client SDKs call (`/1.1/...`, app key) and the IM REST API
+//! 1.2 (`/1.2/rtm/...`, master key; see `rest.rs`), with the [`Hub`] running on a dedicated
 //! thread that also executes every REST operation (one writer).
 //!
 //! ```no_run

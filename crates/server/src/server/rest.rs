@@ -1,35 +1,54 @@
-//! The part of LeanCloud's IM REST API 1.2 (`REST.md` §3) implemented so far, with master-key auth
-//! (`X-LC-Key: <master>,master`). Every operation goes to the hub thread ([`AdminOp`]), which runs
-//! it in its own transaction and sends its pushes, so the hub stays the only writer.
+//! LeanCloud's IM REST API 1.2 (`REST.md` §2–3), with master-key auth (`X-LC-Key: <master>,master`
+//! or `X-LC-Sign: md5(timestamp + master),timestamp,master`; the app key is enough only where
+//! LeanCloud says so). Handlers only parse: every operation goes to the hub thread ([`AdminOp`]),
+//! which runs it in its own transaction and sends its pushes, so the hub stays the only writer.
+//! Errors are `{"code", "error"}`: 401 for keys, 404 for 4303, 400 for the other RTM codes and for
+//! malformed bodies (107), 429 over the per-app rate limit ([`RestLimiter`]).
 //!
-//! - `POST /1.2/rtm/service-conversations` `{name, ...attrs}` → `{objectId, createdAt}`
-//! - `POST /1.2/rtm/service-conversations/{id}/subscribers` `{client_id}` → `{}`
-//! - `DELETE /1.2/rtm/service-conversations/{id}/subscribers/{client_id}` → `{}`
-//! - `GET /1.2/rtm/service-conversations/{id}/subscribers/count` → `{count}`
-//! - `POST /1.2/rtm/service-conversations/{id}/broadcasts` `{from_client, message}` →
-//!   `{"msg-id", timestamp}`
-//! - `POST /1.2/rtm/clients/check-online` `{client_ids}` (≤ 20) → `{results}`
-//! - `POST /1.2/rtm/conversations` `{name, m, c, ...attrs}` → the conversation object
-//! - `POST /1.2/rtm/conversations/{id}/messages` `{from_client, message, transient}` →
-//!   `{"msg-id", timestamp}`
-//! - `GET /1.2/rtm/clients/{client_id}/unread-count?conv_id=` (app key too) → `{count}`
-//! - `GET /1.2/rtm/conversations?where&skip&limit` → `{results}`
-//! - `POST`/`DELETE /1.2/rtm/conversations/{id}/members` `{client_ids}` → `{updatedAt, objectId}`;
-//!   `GET` → `{result: [client ids]}`
-//! - `PUT /1.2/rtm/conversations/{id}/messages/{mid}` `{from_client, message, timestamp}` (edit)
-//!   and `PUT .../{mid}/recall` `{from_client, timestamp}` → `{}`
-//! - `PUT /1.2/rtm/conversations/{id}` (and `/chatrooms/{id}`, `/service-conversations/{id}`)
-//!   `{...attrs}` → `{updatedAt, objectId}`
-//! - `POST`/`DELETE /1.2/rtm/conversations/{id}/mutes` `{client_ids}` → `{updatedAt, objectId}`;
-//!   `GET` → `{result: [client ids]}`
-//! - `POST /1.2/rtm/chatrooms` `{name, ...attrs}` → `{objectId, createdAt}`;
-//!   `GET /1.2/rtm/chatrooms/{id}/members` → `{result: [online members]}`;
-//!   `GET /1.2/rtm/chatrooms/{id}/members/online-count` → `{result: N}`;
-//!   `POST /1.2/rtm/chatrooms/{id}/messages` as for conversations (never stored)
-//! - `POST /1.2/rtm/clients/{client_id}/kick` `{reason}` (≤ 20 characters) → `{}`
-//! - `GET /1.2/rtm/conversations/{id}/messages?timestamp&till_timestamp&include_start&include_stop&reversed&limit`
-//!   → `[{timestamp, conv-id, to, data, bin, from, msg-id, is-conv, is-room}]` (`msgid`/`till_msgid`
-//!   are accepted and not needed: timestamps are unique within a conversation here)
+//! `{kind}` below is `conversations`, `chatrooms` or `service-conversations`; a path of one kind
+//! refuses conversations of another with the official code (4314/4316/4313), except that
+//! `/conversations/...` also reaches chat rooms (both are `_Conversation` rows).
+//!
+//! - Conversations: `POST /1.2/rtm/conversations` `{name, m, c, unique, ...attrs}` → the
+//!   conversation (`unique`: the same member set returns the existing one);
+//!   `POST /1.2/rtm/{chatrooms,service-conversations}` `{name, ...attrs}` → `{objectId, createdAt}`;
+//!   `GET /1.2/rtm/{kind}?where&skip&limit` and `GET /1.2/rtm/all-conversations` → `{results}`;
+//!   `PUT /1.2/rtm/{kind}/{id}` `{...attrs}` → `{updatedAt, objectId}`;
+//!   `DELETE /1.2/rtm/{kind}/{id}` → `{}` (members, history and all; nobody is pushed anything,
+//!   later sends get 4303 over REST and 4401 over RTM)
+//! - Members: `POST`/`DELETE /1.2/rtm/conversations/{id}/members` `{client_ids}` →
+//!   `{updatedAt, objectId}`; `GET` → `{result}`; chat rooms: `GET .../{id}/members` (online) and
+//!   `.../members/online-count`; service conversations: `POST .../{id}/subscribers` `{client_id}`,
+//!   `DELETE .../{id}/subscribers/{client_id}`, `GET .../{id}/subscribers/count`
+//! - Moderation: `POST`/`DELETE`/`GET /1.2/rtm/{kind}/{id}/blacklists` `{client_ids}` → `{}` /
+//!   `{client_ids, next?}` (`limit`, `next`); `.../{conversations,chatrooms}/{id}/permanent-silenceds`
+//!   likewise (the shut-up list); `POST`/`DELETE`/`GET /1.2/rtm/conversations/{id}/mutes`;
+//!   member roles: `POST .../member-infos` `{clientId, role}`, `PUT`/`DELETE
+//!   .../member-infos/{cid}:{client}`, `GET .../member-infos?skip&limit&role` → `{results}`
+//! - Messages: `POST /1.2/rtm/{kind}/{id}/messages` `{from_client, message, transient, no_sync,
+//!   mention_all, mention_client_ids, to_clients (service conversations, required), push_data,
+//!   priority}` → `{"msg-id", timestamp}`; `PUT .../messages/{mid}` (edit) and
+//!   `.../messages/{mid}/recall` as the sender; `DELETE /1.2/rtm/{conversations,chatrooms}/{id}/messages/{mid}?from_client&timestamp`
+//!   and `DELETE /1.2/rtm/service-conversations/{id}/subscribers/{client_id}/messages/{mid}` → `{}`
+//!   (server side only)
+//! - Broadcasts: `POST /1.2/rtm/service-conversations/{id}/broadcasts` and
+//!   `POST /1.2/rtm/broadcasts` `{conv_id, from_client, message, transient}` → `{"msg-id",
+//!   timestamp}`; `GET /1.2/rtm/broadcasts?conv_id&limit&skip`; `DELETE /1.2/rtm/broadcasts/{mid}`
+//! - History (`msgid`, `timestamp`, `till_msgid`, `till_timestamp`, `include_start`,
+//!   `include_stop`, `reversed`, `limit` ≤ 1000) → `[{timestamp, conv-id, to, data, bin, from,
+//!   msg-id, is-conv, is-room, patch-timestamp?, mention-all?, mention-pids?}]`:
+//!   `GET /1.2/rtm/{conversations,chatrooms}/{id}/messages`, `GET /1.2/rtm/messages` (the app),
+//!   `GET /1.2/rtm/clients/{client_id}/messages` (what it sent, outside service conversations),
+//!   `GET /1.2/rtm/service-conversations/{id}/subscribers/{client_id}/messages`
+//! - Clients: `POST /1.2/rtm/clients/check-online` `{client_ids}` (≤ 20) → `{results}`;
+//!   `GET /1.2/rtm/clients/{client_id}/unread-count?conv_id=` (app key too) → `{count}`;
+//!   `POST /1.2/rtm/clients/{client_id}/kick` `{reason}` (≤ 20 characters) → `{}`
+//!
+//! Not served: `GET /1.2/rtm/stats` (no per-day user count is kept), subscriber lists and a
+//! client's subscriptions (`GET .../{id}/subscribers`, `GET /clients/{id}/service-conversations`:
+//! no subscription time is stored), `temporary-silenceds` (timed shut-up is not in the model),
+//! per-client blacklists (`/clients/{id}/blacklists`: a client blocking conversations is not in the
+//! model) and offline push fields (`push_data`, `priority`, `push`, `valid_till`: no push service).
 
 use axum::Json;
 use axum::extract::{Path, Query, State};

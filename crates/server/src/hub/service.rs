@@ -46,6 +46,11 @@ pub type AdminOutcome<T> = (Result<T, AdminError>, Vec<Outgoing>);
 impl<S: Storage> Hub<S> {
     /// Runs `op` in its own storage transaction: on success the frames it produced are returned
     /// for sending; on failure its changes are rolled back and nothing is sent.
+    ///
+    /// Contract of `op`: it refuses (a [`Fail::Code`]) before it changes anything in memory, so a
+    /// refusal only needs the storage rolled back; a storage failure can leave memory ahead of the
+    /// database, so only then is the state reloaded (a backend's stream of 404s must not cost a
+    /// full reload each).
     pub(super) fn admin<T>(&mut self, op: impl FnOnce(&mut Self) -> HubResult<T>) -> AdminOutcome<T> {
         if let Err(error) = self.storage.begin() {
             return (Err(error.into()), Vec::new());
@@ -59,8 +64,10 @@ impl<S: Storage> Hub<S> {
                 if let Err(error) = self.storage.rollback() {
                     tracing::debug!(%error, "rollback after a failed server-side operation");
                 }
-                if let Err(error) = self.reload() {
-                    tracing::error!(%error, "reloading state after a failed server-side operation failed");
+                if matches!(error, AdminError::Storage(_)) {
+                    if let Err(error) = self.reload() {
+                        tracing::error!(%error, "reloading state after a failed server-side operation failed");
+                    }
                 }
                 (Err(error), Vec::new())
             }

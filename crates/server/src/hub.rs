@@ -31,6 +31,7 @@
 //! # Ok::<(), chinwag_server::StorageError>(())
 //! ```
 
+mod backend;
 mod conversations;
 mod limits;
 mod messages;
@@ -229,8 +230,9 @@ pub enum NotificationsError {
     Storage(#[from] StorageError),
 }
 
+pub use backend::ConvKind;
 pub use limits::{DEFAULT_MAX_LOGS_LIMIT, DEFAULT_MAX_MEMBERS};
-pub use service::{AdminError, AdminOutcome, HistoryPage, KICKED_BY_APP};
+pub use service::{AdminError, AdminOutcome, HistoryPage, KICKED_BY_APP, SendOptions};
 
 /// A failure of one command, turned into an error reply.
 #[derive(Debug)]

@@ -57,6 +57,13 @@ struct Args {
     /// Largest page of a history (`logs`) query (LeanCloud: 1000; the default page is 20).
     #[arg(long, env = "CHINWAG_MAX_HISTORY_PAGE", default_value_t = 1000)]
     max_history_page: u32,
+    /// IM REST API calls an app may make back to back; 0 disables the REST rate limit.
+    #[arg(long, env = "CHINWAG_REST_RATE_BURST", default_value_t = 300)]
+    rest_rate_burst: u32,
+    /// IM REST API calls a second an app may make once its burst is spent (LeanCloud: 1800 a
+    /// minute).
+    #[arg(long, env = "CHINWAG_REST_RATE_PER_SECOND", default_value_t = 30)]
+    rest_rate_per_second: u32,
     /// Largest WebSocket frame accepted, in bytes.
     #[arg(long, env = "CHINWAG_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
     max_frame_bytes: usize,
@@ -106,6 +113,10 @@ async fn main() -> anyhow::Result<()> {
             .then_some(args.max_clients_per_connection),
         max_members: (args.max_members > 0).then_some(args.max_members),
         max_logs_limit: args.max_history_page,
+        rest_rate_limit: (args.rest_rate_burst > 0).then_some(chinwag_server::RateLimit {
+            burst: args.rest_rate_burst,
+            per_second: args.rest_rate_per_second,
+        }),
         ..ServerConfig::local(args.listen)
     };
     let server = Server::bind(config).await?;

@@ -1,6 +1,6 @@
 //! The network runtime: one port serving the RTM WebSocket endpoint, `GET /v1/route`,
-//! `GET /health`, the REST routes the client SDKs call (`/1.1/...`, app key) and part of the IM REST
-//! API 1.2 (`/1.2/rtm/...`, master key; see `rest.rs`), with the [`Hub`] running on a dedicated
+//! `GET /health`, the REST routes the client SDKs call (`/1.1/...`, app key) and the IM REST API
+//! 1.2 (`/1.2/rtm/...`, master key; see `rest.rs`), with the [`Hub`] running on a dedicated
 //! thread that also executes every REST operation (one writer).
 //!
 //! ```no_run
@@ -76,6 +76,10 @@ pub struct ServerConfig {
     pub max_members: Option<usize>,
     /// Largest `logs` page; larger `limit`s are capped. Default 1000.
     pub max_logs_limit: u32,
+    /// Per-app limit on IM REST API 1.2 calls; `None` = unlimited (the default of
+    /// [`ServerConfig::local`]; the binary enables LeanCloud's 1800 a minute). Calls over it get
+    /// `429 {"code": 429, "error": "Too many requests."}`.
+    pub rest_rate_limit: Option<RateLimit>,
 }
 
 impl ServerConfig {
@@ -100,6 +104,7 @@ impl ServerConfig {
             max_clients_per_connection: None,
             max_members: Some(crate::hub::DEFAULT_MAX_MEMBERS),
             max_logs_limit: crate::hub::DEFAULT_MAX_LOGS_LIMIT,
+            rest_rate_limit: None,
         }
     }
 }
@@ -133,6 +138,7 @@ struct AppState {
     /// Held by every connection task; [`RunningServer::shutdown`] waits until all are dropped.
     #[expect(dead_code, reason = "only held: its drop tells shutdown a connection ended")]
     live: mpsc::Sender<()>,
+    rest_limiter: Arc<rest::RestLimiter>,
 }
 
 /// Starts servers.
@@ -179,6 +185,7 @@ impl Server {
             hub: hub_tx.clone(),
             next_conn: Arc::new(AtomicU64::new(1)),
             local_addr,
+            rest_limiter: Arc::new(rest::RestLimiter::new(config.rest_rate_limit)),
             config: Arc::new(config),
         };
         let app = Router::new()
@@ -188,7 +195,11 @@ impl Server {
             .route("/1.1/rtm/notifications", get(notifications))
             .route("/1.1/classes/_ConversationMemberInfo", get(member_infos))
             .route("/1.1/rtm/sign", post(sign))
-            .route("/1.2/rtm/service-conversations", post(rest::create_service))
+            .route(
+                "/1.2/rtm/service-conversations",
+                post(rest::create_service).get(rest::query_conversations),
+            )
+            .route("/1.2/rtm/all-conversations", get(rest::query_conversations))
             .route(
                 "/1.2/rtm/service-conversations/{id}/subscribers",
                 post(rest::subscribe),
@@ -202,6 +213,18 @@ impl Server {
                 axum::routing::delete(rest::unsubscribe),
             )
             .route(
+                "/1.2/rtm/service-conversations/{id}/subscribers/{client_id}/messages",
+                get(rest::subscriber_history),
+            )
+            .route(
+                "/1.2/rtm/service-conversations/{id}/subscribers/{client_id}/messages/{mid}",
+                axum::routing::delete(rest::delete_subscriber_message),
+            )
+            .route(
+                "/1.2/rtm/service-conversations/{id}/messages",
+                post(rest::send_message),
+            )
+            .route(
                 "/1.2/rtm/service-conversations/{id}/broadcasts",
                 post(rest::broadcast),
             )
@@ -210,19 +233,31 @@ impl Server {
                 "/1.2/rtm/conversations/{id}/mutes",
                 post(rest::mute).delete(rest::unmute).get(rest::muted),
             )
-            .route("/1.2/rtm/conversations/{id}", axum::routing::put(rest::update))
-            .route("/1.2/rtm/chatrooms/{id}", axum::routing::put(rest::update))
+            .route(
+                "/1.2/rtm/conversations/{id}",
+                axum::routing::put(rest::update).delete(rest::delete_conversation),
+            )
+            .route(
+                "/1.2/rtm/chatrooms/{id}",
+                axum::routing::put(rest::update).delete(rest::delete_conversation),
+            )
             .route(
                 "/1.2/rtm/service-conversations/{id}",
-                axum::routing::put(rest::update),
+                axum::routing::put(rest::update).delete(rest::delete_conversation),
             )
-            .route("/1.2/rtm/chatrooms", post(rest::create_room))
+            .route(
+                "/1.2/rtm/chatrooms",
+                post(rest::create_room).get(rest::query_conversations),
+            )
             .route("/1.2/rtm/chatrooms/{id}/members", get(rest::room_members))
             .route(
                 "/1.2/rtm/chatrooms/{id}/members/online-count",
                 get(rest::room_online_count),
             )
-            .route("/1.2/rtm/chatrooms/{id}/messages", post(rest::send_message))
+            .route(
+                "/1.2/rtm/chatrooms/{id}/messages",
+                post(rest::send_message).get(rest::history),
+            )
             .route("/1.2/rtm/clients/{client_id}/kick", post(rest::kick))
             .route(
                 "/1.2/rtm/clients/{client_id}/unread-count",
@@ -244,11 +279,65 @@ impl Server {
             )
             .route(
                 "/1.2/rtm/conversations/{id}/messages/{mid}",
-                axum::routing::put(rest::edit_message),
+                axum::routing::put(rest::edit_message).delete(rest::delete_message),
             )
             .route(
                 "/1.2/rtm/conversations/{id}/messages/{mid}/recall",
                 axum::routing::put(rest::recall_message),
+            )
+            .route(
+                "/1.2/rtm/chatrooms/{id}/messages/{mid}",
+                axum::routing::put(rest::edit_message).delete(rest::delete_message),
+            )
+            .route(
+                "/1.2/rtm/chatrooms/{id}/messages/{mid}/recall",
+                axum::routing::put(rest::recall_message),
+            )
+            .route(
+                "/1.2/rtm/service-conversations/{id}/messages/{mid}",
+                axum::routing::put(rest::edit_message),
+            )
+            .route(
+                "/1.2/rtm/service-conversations/{id}/messages/{mid}/recall",
+                axum::routing::put(rest::recall_message),
+            )
+            .route("/1.2/rtm/messages", get(rest::app_history))
+            .route("/1.2/rtm/clients/{client_id}/messages", get(rest::client_history))
+            .route(
+                "/1.2/rtm/broadcasts",
+                post(rest::global_broadcast).get(rest::broadcasts),
+            )
+            .route(
+                "/1.2/rtm/broadcasts/{mid}",
+                axum::routing::delete(rest::delete_broadcast),
+            )
+            .route(
+                "/1.2/rtm/conversations/{id}/blacklists",
+                post(rest::block).delete(rest::unblock).get(rest::blocked),
+            )
+            .route(
+                "/1.2/rtm/chatrooms/{id}/blacklists",
+                post(rest::block).delete(rest::unblock).get(rest::blocked),
+            )
+            .route(
+                "/1.2/rtm/service-conversations/{id}/blacklists",
+                post(rest::block).delete(rest::unblock).get(rest::blocked),
+            )
+            .route(
+                "/1.2/rtm/conversations/{id}/permanent-silenceds",
+                post(rest::block).delete(rest::unblock).get(rest::blocked),
+            )
+            .route(
+                "/1.2/rtm/chatrooms/{id}/permanent-silenceds",
+                post(rest::block).delete(rest::unblock).get(rest::blocked),
+            )
+            .route(
+                "/1.2/rtm/conversations/{id}/member-infos",
+                post(rest::add_member_info).get(rest::member_infos),
+            )
+            .route(
+                "/1.2/rtm/conversations/{id}/member-infos/{info_id}",
+                axum::routing::put(rest::update_member_info).delete(rest::delete_member_info),
             )
             .with_state(state);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();

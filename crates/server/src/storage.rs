@@ -109,6 +109,10 @@ pub struct MessageRecord {
     pub patch_timestamp: Option<i64>,
     /// `_lctype` of a typed message, for `logs` filtering.
     pub lctype: Option<i32>,
+    /// Who the message is for besides its sender: `None` = every member (and every subscriber of
+    /// a service conversation: a broadcast); `Some(ids)` = only these clients (a service
+    /// conversation's message to chosen users, or `[]` for a subscriber's message to the service).
+    pub audience: Option<Vec<String>>,
 }
 
 /// A conversation event kept for a member, so a client that was offline can fetch it later
@@ -153,6 +157,57 @@ pub struct HistoryQuery {
     pub newest_first: bool,
     /// How many messages at most.
     pub limit: u32,
+}
+
+/// Which messages a [`MessageQuery`] looks at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MessageScope {
+    /// Every stored message of the app.
+    App,
+    /// One conversation.
+    Conversation(String),
+    /// What one client sent, anywhere.
+    Sender(String),
+    /// The broadcasts of a service conversation (messages for every subscriber).
+    Broadcasts(String),
+    /// What one subscriber of a service conversation sees there: broadcasts, messages sent to
+    /// it, and its own messages.
+    Subscriber {
+        /// The service conversation.
+        cid: String,
+        /// The subscriber.
+        client_id: String,
+    },
+}
+
+/// One end of a [`MessageQuery`]: a timestamp, or a (timestamp, message id) position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessagePosition {
+    /// Server timestamp (ms).
+    pub ts: i64,
+    /// The message at `ts`, to cut between messages with the same timestamp.
+    pub id: Option<String>,
+    /// Whether the position itself is in range.
+    pub inclusive: bool,
+}
+
+/// A page of messages across conversations (the REST API's history endpoints).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageQuery {
+    /// Which messages.
+    pub scope: MessageScope,
+    /// Leave out messages of service conversations.
+    pub exclude_service: bool,
+    /// Lower end (`None`: unbounded).
+    pub lower: Option<MessagePosition>,
+    /// Upper end (`None`: unbounded).
+    pub upper: Option<MessagePosition>,
+    /// Newest first (else oldest first); the result is in this order.
+    pub newest_first: bool,
+    /// How many messages at most.
+    pub limit: u32,
+    /// How many matching messages to pass over first.
+    pub offset: u32,
 }
 
 /// Unread messages of one conversation for one client.
@@ -200,6 +255,12 @@ pub trait Storage: Send {
     fn message(&mut self, cid: &str, id: &str) -> StorageResult<Option<MessageRecord>>;
     /// A slice of history, returned ascending by timestamp.
     fn history(&mut self, query: &HistoryQuery) -> StorageResult<Vec<MessageRecord>>;
+    /// A page of messages in the query's order (one indexed query).
+    fn messages_where(&mut self, query: &MessageQuery) -> StorageResult<Vec<MessageRecord>>;
+    /// Deletes message `id` (of conversation `cid`, when given); returns it if it existed.
+    fn delete_message(&mut self, cid: Option<&str>, id: &str) -> StorageResult<Option<MessageRecord>>;
+    /// Deletes conversation `cid` with its members and messages.
+    fn delete_conversation(&mut self, cid: &str) -> StorageResult<()>;
     /// Messages that asked for receipts in `(after, up_to]`, not sent by `not_from`.
     fn receipt_messages(
         &mut self,

@@ -1703,6 +1703,18 @@ impl Storage for FlakyStorage {
     fn history(&mut self, q: &HistoryQuery) -> StorageResult<Vec<MessageRecord>> {
         self.inner.history(q)
     }
+    fn messages_where(
+        &mut self,
+        q: &chinwag_server::storage::MessageQuery,
+    ) -> StorageResult<Vec<MessageRecord>> {
+        self.inner.messages_where(q)
+    }
+    fn delete_message(&mut self, cid: Option<&str>, id: &str) -> StorageResult<Option<MessageRecord>> {
+        self.inner.delete_message(cid, id)
+    }
+    fn delete_conversation(&mut self, cid: &str) -> StorageResult<()> {
+        self.inner.delete_conversation(cid)
+    }
     fn receipt_messages(
         &mut self,
         cid: &str,

@@ -40,6 +40,13 @@ const MAX_TEMP_TTL: i32 = 30 * 24 * 3600;
 pub(super) const DEFAULT_QUERY_LIMIT: usize = 10;
 pub(super) const MAX_QUERY_LIMIT: usize = 1000;
 
+/// The key of a distinct (`unique`) conversation: its sorted member set.
+pub(super) fn unique_key(members: &[String]) -> String {
+    let mut sorted = members.to_vec();
+    sorted.sort();
+    serde_json::to_string(&sorted).unwrap_or_default()
+}
+
 /// The conversation JSON of a `attr`/`where` body, `{}` when absent.
 fn json_object(message: Option<&JsonObjectMessage>) -> HubResult<Map<String, Value>> {
     match message {
@@ -172,11 +179,8 @@ impl<S: Storage> Hub<S> {
         if !transient {
             self.check_new_members(members.len())?;
         }
-        let unique_key = (body.unique == Some(true) && !transient && temp_ttl.is_none()).then(|| {
-            let mut sorted = members.clone();
-            sorted.sort();
-            serde_json::to_string(&sorted).unwrap_or_default()
-        });
+        let unique_key =
+            (body.unique == Some(true) && !transient && temp_ttl.is_none()).then(|| unique_key(&members));
         if let Some(key) = &unique_key {
             if let Some(existing) = self.unique.get(key).and_then(|cid| self.convs.get(cid)) {
                 let reply = ConvCommand {

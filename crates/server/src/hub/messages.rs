@@ -50,6 +50,7 @@ impl<S: Storage> Hub<S> {
             ));
         }
         let cid = conv.record.id.clone();
+        let system = conv.record.system;
         let transient = direct.transient == Some(true) || conv.record.transient;
         if !transient {
             if let Some(dt) = direct.dt.as_deref().filter(|dt| !dt.is_empty()) {
@@ -73,6 +74,8 @@ impl<S: Storage> Hub<S> {
             dt: direct.dt.clone().filter(|dt| !dt.is_empty()),
             receipt: direct.r == Some(true),
             patch_timestamp: None,
+            // A subscriber's message to a service conversation is for the service alone.
+            audience: system.then(Vec::new),
         };
         if direct.will == Some(true) {
             // Held until the sender's connection drops (`end_connection`).
@@ -160,7 +163,11 @@ impl<S: Storage> Hub<S> {
     }
 
     /// The `direct` push of `message`.
-    fn message_push(message: &MessageRecord, transient: bool, now: i64) -> std::sync::Arc<GenericCommand> {
+    pub(super) fn message_push(
+        message: &MessageRecord,
+        transient: bool,
+        now: i64,
+    ) -> std::sync::Arc<GenericCommand> {
         Self::push_body(
             CommandType::Direct,
             None,
@@ -371,6 +378,7 @@ impl<S: Storage> Hub<S> {
         }
         let cid = conv.record.id.clone();
         let transient = conv.record.transient;
+        let system = conv.record.system;
         // In a two-member conversation, the other member's positions give ackAt/readAt.
         let peer = (conv.members.len() == 2)
             .then(|| conv.members.iter().find(|(id, _)| id.as_str() != client))
@@ -402,6 +410,15 @@ impl<S: Storage> Hub<S> {
             })?;
             items = messages
                 .iter()
+                // A service conversation's subscriber sees broadcasts, messages sent to it and
+                // its own, never what other subscribers exchanged with the service.
+                .filter(|m| {
+                    !system
+                        || m.from == client
+                        || m.audience
+                            .as_ref()
+                            .is_none_or(|to| to.iter().any(|c| c == client))
+                })
                 .map(|m| {
                     let (data, bin) = message_payload(m);
                     let mine = m.from == client;

@@ -169,7 +169,7 @@ impl<S: Storage> Hub<S> {
     }
 
     /// `targets` get `target_op`; every other member and the initiator get `members_op` with `m`.
-    fn push_moderation(
+    pub(super) fn push_moderation(
         &mut self,
         cid: &str,
         initiator: &str,

@@ -46,6 +46,11 @@ pub type AdminOutcome<T> = (Result<T, AdminError>, Vec<Outgoing>);
 impl<S: Storage> Hub<S> {
     /// Runs `op` in its own storage transaction: on success the frames it produced are returned
     /// for sending; on failure its changes are rolled back and nothing is sent.
+    ///
+    /// Contract of `op`: it refuses (a [`Fail::Code`]) before it changes anything in memory, so a
+    /// refusal only needs the storage rolled back; a storage failure can leave memory ahead of the
+    /// database, so only then is the state reloaded (a backend's stream of 404s must not cost a
+    /// full reload each).
     pub(super) fn admin<T>(&mut self, op: impl FnOnce(&mut Self) -> HubResult<T>) -> AdminOutcome<T> {
         if let Err(error) = self.storage.begin() {
             return (Err(error.into()), Vec::new());
@@ -59,8 +64,10 @@ impl<S: Storage> Hub<S> {
                 if let Err(error) = self.storage.rollback() {
                     tracing::debug!(%error, "rollback after a failed server-side operation");
                 }
-                if let Err(error) = self.reload() {
-                    tracing::error!(%error, "reloading state after a failed server-side operation failed");
+                if matches!(error, AdminError::Storage(_)) {
+                    if let Err(error) = self.reload() {
+                        tracing::error!(%error, "reloading state after a failed server-side operation failed");
+                    }
                 }
                 (Err(error), Vec::new())
             }
@@ -125,7 +132,7 @@ impl<S: Storage> Hub<S> {
     }
 
     /// The service conversation `cid`, or 4303 / 4313.
-    fn service(&self, cid: &str) -> HubResult<&Conversation> {
+    pub(super) fn service(&self, cid: &str) -> HubResult<&Conversation> {
         let conv = self
             .convs
             .get(cid)
@@ -188,7 +195,11 @@ impl<S: Storage> Hub<S> {
     ) -> AdminOutcome<(String, i64)> {
         self.admin(|hub| {
             hub.service(cid)?;
-            hub.post_message(cid, from_client, message, transient, now_ms)
+            let options = SendOptions {
+                transient,
+                ..SendOptions::default()
+            };
+            hub.post_message(cid, from_client, message, &options, now_ms)
         })
     }
 
@@ -214,8 +225,11 @@ impl<S: Storage> Hub<S> {
             if conv.is_expired(now_ms) {
                 return Err(Fail::Code(ErrorCode::TemporaryConversationExpired, None));
             }
-            let transient = transient || conv.record.transient;
-            hub.post_message(cid, from_client, message, transient, now_ms)
+            let options = SendOptions {
+                transient: transient || conv.record.transient,
+                ..SendOptions::default()
+            };
+            hub.post_message(cid, from_client, message, &options, now_ms)
         })
     }
 
@@ -229,12 +243,21 @@ impl<S: Storage> Hub<S> {
         attrs: Map<String, Value>,
         now_ms: i64,
     ) -> AdminOutcome<Value> {
+        self.create_conversation_with(creator, members, attrs, false, now_ms)
+    }
+
+    /// [`Hub::create_conversation`], and with `unique` the conversation of exactly these members
+    /// (creator included) is created once: asking again returns the existing one unchanged, as
+    /// the RTM `unique` start does.
+    pub fn create_conversation_with(
+        &mut self,
+        creator: &str,
+        members: &[String],
+        attrs: Map<String, Value>,
+        unique: bool,
+        now_ms: i64,
+    ) -> AdminOutcome<Value> {
         self.admin(|hub| {
-            let cid = hub.ids.next(now_ms);
-            let mut attrs = attrs;
-            for key in super::conversations::RESERVED_KEYS {
-                attrs.remove(*key);
-            }
             let mut ids: Vec<String> = Vec::new();
             for member in members.iter().chain(std::iter::once(&creator.to_owned())) {
                 if !member.is_empty() && !ids.contains(member) {
@@ -242,12 +265,25 @@ impl<S: Storage> Hub<S> {
                 }
             }
             hub.check_new_members(ids.len())?;
+            let unique_key = unique.then(|| super::conversations::unique_key(&ids));
+            if let Some(existing) = unique_key
+                .as_ref()
+                .and_then(|key| hub.unique.get(key))
+                .and_then(|cid| hub.convs.get(cid))
+            {
+                return Ok(Value::Object(iso_dates(existing.doc_at(now_ms))));
+            }
+            let cid = hub.ids.next(now_ms);
+            let mut attrs = attrs;
+            for key in super::conversations::RESERVED_KEYS {
+                attrs.remove(*key);
+            }
             let record = ConversationRecord {
                 id: cid.clone(),
                 creator: creator.to_owned(),
                 transient: false,
                 system: false,
-                unique_key: None,
+                unique_key: unique_key.clone(),
                 attrs,
                 muted: Vec::new(),
                 shutup: Vec::new(),
@@ -269,18 +305,16 @@ impl<S: Storage> Hub<S> {
             for id in &ids {
                 conv.members.insert(id.clone(), Position::default());
             }
-            let mut doc = conv.doc();
+            let doc = conv.doc();
             hub.convs.insert(cid.clone(), conv);
+            if let Some(key) = unique_key {
+                hub.unique.insert(key, cid.clone());
+            }
             for id in &ids {
                 hub.index_join(id, &cid);
             }
             hub.push_joined(&cid, creator, &ids, now_ms)?;
-            for key in ["createdAt", "updatedAt"] {
-                if let Some(iso) = doc.get(key).and_then(|d| d.get("iso")).cloned() {
-                    doc.insert(key.into(), iso);
-                }
-            }
-            Ok(Value::Object(doc))
+            Ok(Value::Object(iso_dates(doc)))
         })
     }
 
@@ -294,13 +328,14 @@ impl<S: Storage> Hub<S> {
             .sum())
     }
 
-    /// Stores (unless transient) and delivers a text message from `from_client` to every member.
-    fn post_message(
+    /// Stores (unless transient) and delivers a text message from `from_client`: to every member,
+    /// or only to `options.to_clients`; the sender's own sessions too unless `options.no_sync`.
+    pub(super) fn post_message(
         &mut self,
         cid: &str,
         from_client: &str,
         message: &str,
-        transient: bool,
+        options: &SendOptions,
         now_ms: i64,
     ) -> HubResult<(String, i64)> {
         if message.len() > self.config.max_message_bytes {
@@ -314,22 +349,48 @@ impl<S: Storage> Hub<S> {
             lctype: lctype_of(Some(message)),
             data: Some(message.to_owned()),
             binary: None,
-            mention_all: false,
-            mention_pids: Vec::new(),
+            mention_all: options.mention_all,
+            mention_pids: options.mention_pids.clone(),
             dt: None,
             receipt: false,
             patch_timestamp: None,
+            audience: options.to_clients.clone(),
         };
         if let Some(conv) = self.convs.get_mut(cid) {
             record.timestamp = conv.next_ts(now_ms);
         }
+        let transient = options.transient;
         if !transient {
             self.storage.insert_message(&record)?;
-            if let Some(conv) = self.convs.get_mut(cid) {
-                conv.last = Some(record.clone());
+            // A message to chosen users is not the conversation's last message for everyone.
+            if record.audience.is_none() {
+                if let Some(conv) = self.convs.get_mut(cid) {
+                    conv.last = Some(record.clone());
+                }
             }
         }
-        self.fan_out(&record, transient, None, now_ms);
+        match &options.to_clients {
+            Some(recipients) => {
+                let push = Self::message_push(&record, transient, now_ms);
+                for client in recipients {
+                    if !(options.no_sync && client == from_client) {
+                        self.push_to(client, &push, None);
+                    }
+                }
+            }
+            None if options.no_sync => {
+                let push = Self::message_push(&record, transient, now_ms);
+                let members = self
+                    .convs
+                    .get(cid)
+                    .map(Conversation::member_ids)
+                    .unwrap_or_default();
+                for member in members.iter().filter(|m| *m != from_client) {
+                    self.push_to(member, &push, None);
+                }
+            }
+            None => self.fan_out(&record, transient, None, now_ms),
+        }
         Ok((record.id, record.timestamp))
     }
 
@@ -343,6 +404,20 @@ impl<S: Storage> Hub<S> {
         limit: Option<usize>,
         now_ms: i64,
     ) -> Result<Vec<Value>, AdminError> {
+        self.query_conversations_of(Some(super::ConvKind::Normal), where_json, skip, limit, now_ms)
+    }
+
+    /// [`Hub::query_conversations`] over the conversations of `kind` (`GET /1.2/rtm/chatrooms`,
+    /// `GET /1.2/rtm/service-conversations`), or of every kind (`None`,
+    /// `GET /1.2/rtm/all-conversations`). Temporary conversations are never listed.
+    pub fn query_conversations_of(
+        &self,
+        kind: Option<super::ConvKind>,
+        where_json: &Value,
+        skip: usize,
+        limit: Option<usize>,
+        now_ms: i64,
+    ) -> Result<Vec<Value>, AdminError> {
         let filter = crate::query::parse_where(where_json)
             .map_err(|error| Fail::Code(ErrorCode::ConversationApiFailed, Some(error.to_string())))?;
         let candidates = self.candidates(&filter);
@@ -351,7 +426,9 @@ impl<S: Storage> Hub<S> {
             None => Box::new(self.convs.values()),
         };
         let mut docs: Vec<Map<String, Value>> = scanned
-            .filter(|conv| conv.record.expires_at.is_none() && !conv.record.transient && !conv.record.system)
+            .filter(|conv| {
+                conv.record.expires_at.is_none() && kind.is_none_or(|kind| super::ConvKind::of(conv) == kind)
+            })
             .map(|conv| conv.doc_at(now_ms))
             .filter(|doc| filter.matches(doc))
             .collect();
@@ -621,63 +698,22 @@ impl<S: Storage> Hub<S> {
         page: &HistoryPage,
         now_ms: i64,
     ) -> Result<Vec<Value>, AdminError> {
-        if !self.convs.contains_key(cid) {
-            return Err(Fail::Code(ErrorCode::ConversationNotFound, None).into());
-        }
-        let bound = |at: i64, include: bool| {
-            if include {
-                std::ops::Bound::Included(at)
-            } else {
-                std::ops::Bound::Excluded(at)
-            }
-        };
-        let (start, stop) = if page.reversed {
-            (page.start.unwrap_or(0), page.stop.unwrap_or(now_ms))
-        } else {
-            (page.start.unwrap_or(i64::MAX), page.stop.unwrap_or(0))
-        };
-        let start_bound = bound(start, page.include_start || page.start.is_none());
-        let stop_bound = bound(stop, page.include_stop || page.stop.is_none());
-        let (lower, upper) = if page.reversed {
-            (start_bound, stop_bound)
-        } else {
-            (stop_bound, start_bound)
-        };
-        let limit = page.limit.filter(|l| *l > 0).unwrap_or(100).min(1000);
-        let mut messages = self.storage.history(&crate::storage::HistoryQuery {
-            cid: cid.to_owned(),
-            lower,
-            upper,
-            lctype: None,
-            newest_first: !page.reversed,
-            limit,
-        })?;
-        if !page.reversed {
-            messages.reverse();
-        }
-        let transient = self.convs.get(cid).is_some_and(|c| c.record.transient);
-        Ok(messages
-            .iter()
-            .map(|message| {
-                let (data, bin) = super::message_payload(message);
-                let mut item = serde_json::json!({
-                    "timestamp": message.timestamp,
-                    "conv-id": message.cid,
-                    "to": message.cid,
-                    "data": data,
-                    "bin": bin,
-                    "from": message.from,
-                    "msg-id": message.id,
-                    "is-conv": !transient,
-                    "is-room": false,
-                });
-                if let (Some(at), Value::Object(item)) = (message.patch_timestamp, &mut item) {
-                    item.insert("patch-timestamp".into(), at.into());
-                }
-                item
-            })
-            .collect())
+        self.message_page(
+            crate::storage::MessageScope::Conversation(cid.to_owned()),
+            page,
+            now_ms,
+        )
     }
+}
+
+/// `createdAt`/`updatedAt` of a conversation JSON as plain ISO strings (the REST API's form).
+fn iso_dates(mut doc: Map<String, Value>) -> Map<String, Value> {
+    for key in ["createdAt", "updatedAt"] {
+        if let Some(iso) = doc.get(key).and_then(|d| d.get("iso")).cloned() {
+            doc.insert(key.into(), iso);
+        }
+    }
+    doc
 }
 
 /// LeanCloud's code for a session closed by the app's backend (`KICKED_BY_APP`).
@@ -688,8 +724,12 @@ pub const KICKED_BY_APP: i32 = ErrorCode::KickedByApp.code();
 pub struct HistoryPage {
     /// `timestamp`: where the page starts (ms).
     pub start: Option<i64>,
+    /// `msgid`: the message at `start`, to cut between messages of the same timestamp.
+    pub start_id: Option<String>,
     /// `till_timestamp`: where it stops (ms).
     pub stop: Option<i64>,
+    /// `till_msgid`: the message at `stop`.
+    pub stop_id: Option<String>,
     /// `include_start`.
     pub include_start: bool,
     /// `include_stop`.
@@ -698,6 +738,21 @@ pub struct HistoryPage {
     pub reversed: bool,
     /// `limit`.
     pub limit: Option<u32>,
+}
+
+/// How a message sent over REST is delivered (`POST .../messages`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SendOptions {
+    /// `transient`: pushed to whoever is online, never stored (chat rooms always are).
+    pub transient: bool,
+    /// `no_sync`: not pushed to the sender's own sessions.
+    pub no_sync: bool,
+    /// `mention_all`.
+    pub mention_all: bool,
+    /// `mention_client_ids`.
+    pub mention_pids: Vec<String>,
+    /// `to_clients` (service conversations): only these clients get it; `None` = every member.
+    pub to_clients: Option<Vec<String>>,
 }
 
 /// The conversations the server side creates without a member list.

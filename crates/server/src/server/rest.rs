@@ -1,39 +1,58 @@
-//! The part of LeanCloud's IM REST API 1.2 (`REST.md` §3) implemented so far, with master-key auth
-//! (`X-LC-Key: <master>,master`). Every operation goes to the hub thread ([`AdminOp`]), which runs
-//! it in its own transaction and sends its pushes, so the hub stays the only writer.
+//! LeanCloud's IM REST API 1.2 (`REST.md` §2–3), with master-key auth (`X-LC-Key: <master>,master`
+//! or `X-LC-Sign: md5(timestamp + master),timestamp,master`; the app key is enough only where
+//! LeanCloud says so). Handlers only parse: every operation goes to the hub thread ([`AdminOp`]),
+//! which runs it in its own transaction and sends its pushes, so the hub stays the only writer.
+//! Errors are `{"code", "error"}`: 401 for keys, 404 for 4303, 400 for the other RTM codes and for
+//! malformed bodies (107), 429 over the per-app rate limit ([`RestLimiter`]).
 //!
-//! - `POST /1.2/rtm/service-conversations` `{name, ...attrs}` → `{objectId, createdAt}`
-//! - `POST /1.2/rtm/service-conversations/{id}/subscribers` `{client_id}` → `{}`
-//! - `DELETE /1.2/rtm/service-conversations/{id}/subscribers/{client_id}` → `{}`
-//! - `GET /1.2/rtm/service-conversations/{id}/subscribers/count` → `{count}`
-//! - `POST /1.2/rtm/service-conversations/{id}/broadcasts` `{from_client, message}` →
-//!   `{"msg-id", timestamp}`
-//! - `POST /1.2/rtm/clients/check-online` `{client_ids}` (≤ 20) → `{results}`
-//! - `POST /1.2/rtm/conversations` `{name, m, c, ...attrs}` → the conversation object
-//! - `POST /1.2/rtm/conversations/{id}/messages` `{from_client, message, transient}` →
-//!   `{"msg-id", timestamp}`
-//! - `GET /1.2/rtm/clients/{client_id}/unread-count?conv_id=` (app key too) → `{count}`
-//! - `GET /1.2/rtm/conversations?where&skip&limit` → `{results}`
-//! - `POST`/`DELETE /1.2/rtm/conversations/{id}/members` `{client_ids}` → `{updatedAt, objectId}`;
-//!   `GET` → `{result: [client ids]}`
-//! - `PUT /1.2/rtm/conversations/{id}/messages/{mid}` `{from_client, message, timestamp}` (edit)
-//!   and `PUT .../{mid}/recall` `{from_client, timestamp}` → `{}`
-//! - `PUT /1.2/rtm/conversations/{id}` (and `/chatrooms/{id}`, `/service-conversations/{id}`)
-//!   `{...attrs}` → `{updatedAt, objectId}`
-//! - `POST`/`DELETE /1.2/rtm/conversations/{id}/mutes` `{client_ids}` → `{updatedAt, objectId}`;
-//!   `GET` → `{result: [client ids]}`
-//! - `POST /1.2/rtm/chatrooms` `{name, ...attrs}` → `{objectId, createdAt}`;
-//!   `GET /1.2/rtm/chatrooms/{id}/members` → `{result: [online members]}`;
-//!   `GET /1.2/rtm/chatrooms/{id}/members/online-count` → `{result: N}`;
-//!   `POST /1.2/rtm/chatrooms/{id}/messages` as for conversations (never stored)
-//! - `POST /1.2/rtm/clients/{client_id}/kick` `{reason}` (≤ 20 characters) → `{}`
-//! - `GET /1.2/rtm/conversations/{id}/messages?timestamp&till_timestamp&include_start&include_stop&reversed&limit`
-//!   → `[{timestamp, conv-id, to, data, bin, from, msg-id, is-conv, is-room}]` (`msgid`/`till_msgid`
-//!   are accepted and not needed: timestamps are unique within a conversation here)
+//! `{kind}` below is `conversations`, `chatrooms` or `service-conversations`; a path of one kind
+//! refuses conversations of another with the official code (4314/4316/4313), except that
+//! `/conversations/...` also reaches chat rooms (both are `_Conversation` rows).
+//!
+//! - Conversations: `POST /1.2/rtm/conversations` `{name, m, c, unique, ...attrs}` → the
+//!   conversation (`unique`: the same member set returns the existing one);
+//!   `POST /1.2/rtm/{chatrooms,service-conversations}` `{name, ...attrs}` → `{objectId, createdAt}`;
+//!   `GET /1.2/rtm/{kind}?where&skip&limit` and `GET /1.2/rtm/all-conversations` → `{results}`;
+//!   `PUT /1.2/rtm/{kind}/{id}` `{...attrs}` → `{updatedAt, objectId}`;
+//!   `DELETE /1.2/rtm/{kind}/{id}` → `{}` (members, history and all; nobody is pushed anything,
+//!   later sends get 4303 over REST and 4401 over RTM)
+//! - Members: `POST`/`DELETE /1.2/rtm/conversations/{id}/members` `{client_ids}` →
+//!   `{updatedAt, objectId}`; `GET` → `{result}`; chat rooms: `GET .../{id}/members` (online) and
+//!   `.../members/online-count`; service conversations: `POST .../{id}/subscribers` `{client_id}`,
+//!   `DELETE .../{id}/subscribers/{client_id}`, `GET .../{id}/subscribers/count`
+//! - Moderation: `POST`/`DELETE`/`GET /1.2/rtm/{kind}/{id}/blacklists` `{client_ids}` → `{}` /
+//!   `{client_ids, next?}` (`limit`, `next`); `.../{conversations,chatrooms}/{id}/permanent-silenceds`
+//!   likewise (the shut-up list); `POST`/`DELETE`/`GET /1.2/rtm/conversations/{id}/mutes`;
+//!   member roles: `POST .../member-infos` `{clientId, role}`, `PUT`/`DELETE
+//!   .../member-infos/{cid}:{client}`, `GET .../member-infos?skip&limit&role` → `{results}`
+//! - Messages: `POST /1.2/rtm/{kind}/{id}/messages` `{from_client, message, transient, no_sync,
+//!   mention_all, mention_client_ids, to_clients (service conversations, required), push_data,
+//!   priority}` → `{"msg-id", timestamp}`; `PUT .../messages/{mid}` (edit) and
+//!   `.../messages/{mid}/recall` as the sender; `DELETE /1.2/rtm/{conversations,chatrooms}/{id}/messages/{mid}?from_client&timestamp`
+//!   and `DELETE /1.2/rtm/service-conversations/{id}/subscribers/{client_id}/messages/{mid}` → `{}`
+//!   (server side only)
+//! - Broadcasts: `POST /1.2/rtm/service-conversations/{id}/broadcasts` and
+//!   `POST /1.2/rtm/broadcasts` `{conv_id, from_client, message, transient}` → `{"msg-id",
+//!   timestamp}`; `GET /1.2/rtm/broadcasts?conv_id&limit&skip`; `DELETE /1.2/rtm/broadcasts/{mid}`
+//! - History (`msgid`, `timestamp`, `till_msgid`, `till_timestamp`, `include_start`,
+//!   `include_stop`, `reversed`, `limit` ≤ 1000) → `[{timestamp, conv-id, to, data, bin, from,
+//!   msg-id, is-conv, is-room, patch-timestamp?, mention-all?, mention-pids?}]`:
+//!   `GET /1.2/rtm/{conversations,chatrooms}/{id}/messages`, `GET /1.2/rtm/messages` (the app),
+//!   `GET /1.2/rtm/clients/{client_id}/messages` (what it sent, outside service conversations),
+//!   `GET /1.2/rtm/service-conversations/{id}/subscribers/{client_id}/messages`
+//! - Clients: `POST /1.2/rtm/clients/check-online` `{client_ids}` (≤ 20) → `{results}`;
+//!   `GET /1.2/rtm/clients/{client_id}/unread-count?conv_id=` (app key too) → `{count}`;
+//!   `POST /1.2/rtm/clients/{client_id}/kick` `{reason}` (≤ 20 characters) → `{}`
+//!
+//! Not served: `GET /1.2/rtm/stats` (no per-day user count is kept), subscriber lists and a
+//! client's subscriptions (`GET .../{id}/subscribers`, `GET /clients/{id}/service-conversations`:
+//! no subscription time is stored), `temporary-silenceds` (timed shut-up is not in the model),
+//! per-client blacklists (`/clients/{id}/blacklists`: a client blocking conversations is not in the
+//! model) and offline push fields (`push_data`, `priority`, `push`, `valid_till`: no push service).
 
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse as _, Response};
 use serde_json::{Map, Value, json};
 use tokio::sync::oneshot;
@@ -41,8 +60,8 @@ use tokio::sync::oneshot;
 use super::AppState;
 use super::auth;
 use super::hub_thread::HubEvent;
-use crate::hub::{AdminError, Hub};
-use crate::storage::Storage;
+use crate::hub::{AdminError, ConvKind, Hub, RateLimit, SendOptions};
+use crate::storage::{MessageScope, Storage};
 
 /// A server-side operation for the hub thread.
 #[derive(Debug)]
@@ -87,17 +106,98 @@ pub(crate) enum AdminOp {
         members: Vec<String>,
         /// `name` and other attributes.
         attrs: Map<String, Value>,
+        /// `unique`: the same member set gives the existing conversation.
+        unique: bool,
     },
     /// Send a message as a client.
-    SendAs {
+    Send {
         /// The conversation.
         cid: String,
+        /// The kind the path names.
+        kind: ConvKind,
         /// `from_client`.
         from_client: String,
         /// `message`.
         message: String,
-        /// `transient`.
-        transient: bool,
+        /// `transient`, `no_sync`, mentions, `to_clients`.
+        options: SendOptions,
+    },
+    /// Delete a conversation.
+    DeleteConversation {
+        /// The conversation.
+        cid: String,
+        /// The kind the path names.
+        kind: ConvKind,
+    },
+    /// Delete a stored message.
+    DeleteMessage {
+        /// The conversation, if the path names one.
+        cid: Option<String>,
+        /// The kind the path names.
+        kind: ConvKind,
+        /// The message.
+        mid: String,
+        /// `from_client`, if given.
+        from_client: Option<String>,
+        /// `timestamp`, if given.
+        timestamp: Option<i64>,
+    },
+    /// Add clients to or remove them from a conversation's blacklist or shut-up list.
+    Block {
+        /// Which list.
+        list: ClientList,
+        /// The conversation.
+        cid: String,
+        /// The kind the path names.
+        kind: ConvKind,
+        /// `client_ids`.
+        client_ids: Vec<String>,
+        /// Add (`true`) or remove.
+        block: bool,
+    },
+    /// A page of a blacklist or shut-up list.
+    Blacklist {
+        /// Which list.
+        list: ClientList,
+        /// The conversation.
+        cid: String,
+        /// The kind the path names.
+        kind: ConvKind,
+        /// `limit`.
+        limit: Option<usize>,
+        /// `next` (an offset).
+        next: usize,
+    },
+    /// Set a member's role.
+    SetRole {
+        /// The conversation.
+        cid: String,
+        /// The member.
+        client_id: String,
+        /// `Manager` or `Member`.
+        role: String,
+        /// Answer `{}` (a delete) instead of `{updatedAt, objectId}`.
+        deleted: bool,
+    },
+    /// Member roles.
+    Roles {
+        /// The conversation.
+        cid: String,
+        /// Only this role.
+        role: Option<String>,
+        /// `skip`.
+        skip: usize,
+        /// `limit`.
+        limit: Option<usize>,
+    },
+    /// Broadcasts of a service conversation.
+    Broadcasts {
+        /// `conv_id`.
+        cid: String,
+        /// `skip`.
+        skip: u32,
+        /// `limit`.
+        limit: Option<u32>,
     },
     /// Unread messages of a client.
     UnreadCount {
@@ -106,8 +206,10 @@ pub(crate) enum AdminOp {
         /// `conv_id`, if given.
         cid: Option<String>,
     },
-    /// Query normal conversations.
+    /// Query conversations.
     Query {
+        /// Of this kind (`None`: every kind).
+        kind: Option<ConvKind>,
         /// `where` (JSON).
         where_json: Value,
         /// `skip`.
@@ -186,8 +288,8 @@ pub(crate) enum AdminOp {
     },
     /// A history page.
     History {
-        /// The conversation.
-        cid: String,
+        /// Which messages.
+        scope: MessageScope,
         /// Bounds and order.
         page: crate::hub::HistoryPage,
     },
@@ -196,6 +298,26 @@ pub(crate) enum AdminOp {
         /// `client_ids`.
         client_ids: Vec<String>,
     },
+}
+
+/// The client lists of a conversation the REST API edits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ClientList {
+    /// `blacklists`: removed and barred from joining.
+    Blocked,
+    /// `permanent-silenceds`: members who may not send (the shut-up list).
+    Silenced,
+}
+
+impl ClientList {
+    /// The list a `.../{id}/blacklists` or `.../{id}/permanent-silenceds` path names.
+    fn of(uri: &Uri) -> Self {
+        if uri.path().ends_with("/permanent-silenceds") {
+            Self::Silenced
+        } else {
+            Self::Blocked
+        }
+    }
 }
 
 /// What the hub thread answers.
@@ -243,30 +365,110 @@ pub(crate) fn run<S: Storage>(
             creator,
             members,
             attrs,
-        } => hub.create_conversation(&creator, &members, attrs, now),
-        AdminOp::SendAs {
+            unique,
+        } => hub.create_conversation_with(&creator, &members, attrs, unique, now),
+        AdminOp::Send {
             cid,
+            kind,
             from_client,
             message,
-            transient,
+            options,
         } => {
-            let (result, out) = hub.send_as(&cid, &from_client, &message, transient, now);
+            let (result, out) = hub.send_with(&cid, kind, &from_client, &message, &options, now);
             (
                 result.map(|(mid, ts)| json!({"msg-id": mid, "timestamp": ts})),
                 out,
             )
         }
+        AdminOp::DeleteConversation { cid, kind } => {
+            let (result, out) = hub.delete_conversation(&cid, kind);
+            (result.map(|()| json!({})), out)
+        }
+        AdminOp::DeleteMessage {
+            cid,
+            kind,
+            mid,
+            from_client,
+            timestamp,
+        } => {
+            let (result, out) =
+                hub.delete_message(cid.as_deref(), kind, &mid, from_client.as_deref(), timestamp);
+            (result.map(|()| json!({})), out)
+        }
+        AdminOp::Block {
+            list,
+            cid,
+            kind,
+            client_ids,
+            block,
+        } => {
+            let (result, out) = match list {
+                ClientList::Blocked => hub.set_blocked(&cid, kind, &client_ids, block, now),
+                ClientList::Silenced => hub.set_silenced(&cid, kind, &client_ids, block, now),
+            };
+            (result.map(|()| json!({})), out)
+        }
+        AdminOp::Blacklist {
+            list,
+            cid,
+            kind,
+            limit,
+            next,
+        } => (
+            match list {
+                ClientList::Blocked => hub.blocked(&cid, kind, limit, next),
+                ClientList::Silenced => hub.silenced(&cid, kind, limit, next),
+            }
+            .map(|(ids, next)| match next {
+                Some(next) => json!({"client_ids": ids, "next": next.to_string()}),
+                None => json!({"client_ids": ids}),
+            }),
+            Vec::new(),
+        ),
+        AdminOp::SetRole {
+            cid,
+            client_id,
+            role,
+            deleted,
+        } => {
+            let (result, out) = hub.set_member_role(&cid, &client_id, &role, now);
+            (
+                result.map(|id| {
+                    if deleted {
+                        json!({})
+                    } else {
+                        json!({"updatedAt": crate::time::iso8601(now), "objectId": id})
+                    }
+                }),
+                out,
+            )
+        }
+        AdminOp::Roles {
+            cid,
+            role,
+            skip,
+            limit,
+        } => (
+            hub.member_roles(&cid, role.as_deref(), skip, limit)
+                .map(|results| json!({"results": results})),
+            Vec::new(),
+        ),
+        AdminOp::Broadcasts { cid, skip, limit } => (
+            hub.broadcasts_page(&cid, skip, limit).map(Value::from),
+            Vec::new(),
+        ),
         AdminOp::UnreadCount { client_id, cid } => (
             hub.unread_count(&client_id, cid.as_deref())
                 .map(|n| json!({"count": n})),
             Vec::new(),
         ),
         AdminOp::Query {
+            kind,
             where_json,
             skip,
             limit,
         } => (
-            hub.query_conversations(&where_json, skip, limit, now)
+            hub.query_conversations_of(kind, &where_json, skip, limit, now)
                 .map(|results| json!({"results": results})),
             Vec::new(),
         ),
@@ -328,7 +530,9 @@ pub(crate) fn run<S: Storage>(
             let (result, out) = hub.kick(&client_id, reason.as_deref(), now);
             (result.map(|_| json!({})), out)
         }
-        AdminOp::History { cid, page } => (hub.history_page(&cid, &page, now).map(Value::from), Vec::new()),
+        AdminOp::History { scope, page } => {
+            (hub.message_page(scope, &page, now).map(Value::from), Vec::new())
+        }
         AdminOp::CheckOnline { client_ids } => {
             let online: Vec<&String> = client_ids.iter().filter(|id| hub.is_online(id)).collect();
             (Ok(json!({"results": online})), Vec::new())
@@ -352,8 +556,11 @@ async fn call(
     need_master: bool,
     op: Result<AdminOp, BadRequest>,
 ) -> Response {
-    if auth::authenticate(&state.config, headers, need_master).is_none() {
+    let Some(caller) = auth::authenticate(&state.config, headers, need_master) else {
         return auth::unauthorized();
+    };
+    if !state.rest_limiter.allow(&caller.app_id, crate::time::now_ms()) {
+        return error(StatusCode::TOO_MANY_REQUESTS, 429, "Too many requests.");
     }
     let op = match op {
         Ok(op) => op,
@@ -398,17 +605,22 @@ fn field(object: &Map<String, Value>, name: &str) -> Result<String, BadRequest> 
     }
 }
 
+/// The body of a chat-room or service-conversation creation: the required `name` and the other
+/// attributes.
+fn named(body: &[u8]) -> Result<(String, Map<String, Value>), BadRequest> {
+    let mut attrs = object(body)?;
+    let name = field(&attrs, "name")?;
+    attrs.remove("name");
+    Ok((name, attrs))
+}
+
 /// `POST /1.2/rtm/service-conversations`.
 pub(crate) async fn create_service(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let op = object(&body).and_then(|mut attrs| {
-        let name = field(&attrs, "name")?;
-        attrs.remove("name");
-        Ok(AdminOp::CreateService { name, attrs })
-    });
+    let op = named(&body).map(|(name, attrs)| AdminOp::CreateService { name, attrs });
     call(&state, &headers, true, op).await
 }
 
@@ -510,31 +722,129 @@ pub(crate) async fn create_conversation(
             Some(Value::String(c)) => c,
             Some(_) => return Err(BadRequest("c must be a client id".into())),
         };
+        let unique = attrs.remove("unique").and_then(|u| u.as_bool()).unwrap_or(false);
         Ok(AdminOp::CreateConversation {
             creator,
             members,
             attrs,
+            unique,
         })
     });
     call(&state, &headers, true, op).await
 }
 
-/// `POST /1.2/rtm/conversations/{id}/messages`.
+/// The kind of conversation a `/1.2/rtm/...` path names.
+fn kind_of(uri: &Uri) -> ConvKind {
+    let path = uri.path();
+    if path.starts_with("/1.2/rtm/chatrooms") {
+        ConvKind::ChatRoom
+    } else if path.starts_with("/1.2/rtm/service-conversations") {
+        ConvKind::Service
+    } else {
+        ConvKind::Normal
+    }
+}
+
+/// An optional list of at most 20 client ids (`to_clients`, `mention_client_ids`).
+fn client_list(body: &Map<String, Value>, name: &str) -> Result<Option<Vec<String>>, BadRequest> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(ids)) if ids.len() <= 20 => ids
+            .iter()
+            .map(|id| id.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .map(Some)
+            .ok_or_else(|| BadRequest(format!("{name} must be a list of client ids"))),
+        Some(_) => Err(BadRequest(format!("{name} must list at most 20 client ids"))),
+    }
+}
+
+/// `POST /1.2/rtm/{conversations,chatrooms,service-conversations}/{id}/messages`
+/// `{from_client, message, transient, no_sync, mention_all, mention_client_ids, to_clients}`.
+/// `push_data` and `priority` only shape offline push notifications, which this server does not
+/// send: they are accepted and ignored.
 pub(crate) async fn send_message(
     State(state): State<AppState>,
+    uri: Uri,
     Path(cid): Path<String>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
+    let flag =
+        |body: &Map<String, Value>, name: &str| body.get(name).and_then(Value::as_bool).unwrap_or(false);
     let op = object(&body).and_then(|body| {
-        Ok(AdminOp::SendAs {
+        let options = SendOptions {
+            transient: flag(&body, "transient"),
+            no_sync: flag(&body, "no_sync"),
+            mention_all: flag(&body, "mention_all"),
+            mention_pids: client_list(&body, "mention_client_ids")?.unwrap_or_default(),
+            to_clients: client_list(&body, "to_clients")?,
+        };
+        Ok(AdminOp::Send {
             cid,
+            kind: kind_of(&uri),
             from_client: field(&body, "from_client")?,
             message: field(&body, "message")?,
-            transient: body.get("transient").and_then(Value::as_bool).unwrap_or(false),
+            options,
         })
     });
     call(&state, &headers, true, op).await
+}
+
+/// `DELETE /1.2/rtm/{conversations,chatrooms,service-conversations}/{id}` → `{}`.
+pub(crate) async fn delete_conversation(
+    State(state): State<AppState>,
+    uri: Uri,
+    Path(cid): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let op = AdminOp::DeleteConversation {
+        cid,
+        kind: kind_of(&uri),
+    };
+    call(&state, &headers, true, Ok(op)).await
+}
+
+/// Query of a message delete.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct DeleteMessageQuery {
+    from_client: Option<String>,
+    timestamp: Option<i64>,
+}
+
+/// `DELETE /1.2/rtm/{conversations,chatrooms}/{id}/messages/{mid}?from_client&timestamp` → `{}`.
+pub(crate) async fn delete_message(
+    State(state): State<AppState>,
+    uri: Uri,
+    Path((cid, mid)): Path<(String, String)>,
+    Query(query): Query<DeleteMessageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let op = AdminOp::DeleteMessage {
+        cid: Some(cid),
+        kind: kind_of(&uri),
+        mid,
+        from_client: query.from_client.filter(|f| !f.is_empty()),
+        timestamp: query.timestamp,
+    };
+    call(&state, &headers, true, Ok(op)).await
+}
+
+/// `DELETE /1.2/rtm/service-conversations/{id}/subscribers/{client_id}/messages/{mid}` → `{}`.
+pub(crate) async fn delete_subscriber_message(
+    State(state): State<AppState>,
+    Path((cid, _client_id, mid)): Path<(String, String, String)>,
+    Query(query): Query<DeleteMessageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let op = AdminOp::DeleteMessage {
+        cid: Some(cid),
+        kind: ConvKind::Service,
+        mid,
+        from_client: query.from_client.filter(|f| !f.is_empty()),
+        timestamp: query.timestamp,
+    };
+    call(&state, &headers, true, Ok(op)).await
 }
 
 /// Query of `GET /1.2/rtm/clients/{client_id}/unread-count`.
@@ -547,7 +857,7 @@ pub(crate) struct UnreadQuery {
 pub(crate) async fn unread_count(
     State(state): State<AppState>,
     Path(client_id): Path<String>,
-    axum::extract::Query(query): axum::extract::Query<UnreadQuery>,
+    Query(query): Query<UnreadQuery>,
     headers: HeaderMap,
 ) -> Response {
     let op = AdminOp::UnreadCount {
@@ -566,10 +876,11 @@ pub(crate) struct ConversationsQuery {
     limit: Option<usize>,
 }
 
-/// `GET /1.2/rtm/conversations`.
+/// `GET /1.2/rtm/{conversations,chatrooms,service-conversations,all-conversations}`.
 pub(crate) async fn query_conversations(
     State(state): State<AppState>,
-    axum::extract::Query(query): axum::extract::Query<ConversationsQuery>,
+    uri: Uri,
+    Query(query): Query<ConversationsQuery>,
     headers: HeaderMap,
 ) -> Response {
     let where_json = match query.where_json.as_deref().filter(|w| !w.trim().is_empty()) {
@@ -579,7 +890,9 @@ pub(crate) async fn query_conversations(
             .filter(Value::is_object)
             .ok_or_else(|| BadRequest("where must be a JSON object".into())),
     };
+    let kind = (uri.path() != "/1.2/rtm/all-conversations").then(|| kind_of(&uri));
     let op = where_json.map(|where_json| AdminOp::Query {
+        kind,
         where_json,
         skip: query.skip.unwrap_or(0),
         limit: query.limit,
@@ -676,10 +989,12 @@ pub(crate) async fn recall_message(
     call(&state, &headers, true, patch_op(cid, mid, &body, true)).await
 }
 
-/// Query of `GET /1.2/rtm/conversations/{id}/messages`.
+/// Query of the history endpoints (`GET .../messages`).
 #[derive(Debug, serde::Deserialize)]
 pub(crate) struct HistoryQuery {
+    msgid: Option<String>,
     timestamp: Option<i64>,
+    till_msgid: Option<String>,
     till_timestamp: Option<i64>,
     include_start: Option<bool>,
     include_stop: Option<bool>,
@@ -687,22 +1002,80 @@ pub(crate) struct HistoryQuery {
     limit: Option<u32>,
 }
 
-/// `GET /1.2/rtm/conversations/{id}/messages`.
+impl HistoryQuery {
+    fn page(self) -> crate::hub::HistoryPage {
+        crate::hub::HistoryPage {
+            start: self.timestamp,
+            start_id: self.msgid,
+            stop: self.till_timestamp,
+            stop_id: self.till_msgid,
+            include_start: self.include_start.unwrap_or(false),
+            include_stop: self.include_stop.unwrap_or(false),
+            reversed: self.reversed.unwrap_or(false),
+            limit: self.limit,
+        }
+    }
+}
+
+/// Answers a history page of `scope`.
+async fn history_of(
+    state: &AppState,
+    headers: &HeaderMap,
+    scope: MessageScope,
+    query: HistoryQuery,
+) -> Response {
+    let op = AdminOp::History {
+        scope,
+        page: query.page(),
+    };
+    call(state, headers, true, Ok(op)).await
+}
+
+/// `GET /1.2/rtm/{conversations,chatrooms}/{id}/messages`.
 pub(crate) async fn history(
     State(state): State<AppState>,
     Path(cid): Path<String>,
-    axum::extract::Query(query): axum::extract::Query<HistoryQuery>,
+    Query(query): Query<HistoryQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let page = crate::hub::HistoryPage {
-        start: query.timestamp,
-        stop: query.till_timestamp,
-        include_start: query.include_start.unwrap_or(false),
-        include_stop: query.include_stop.unwrap_or(false),
-        reversed: query.reversed.unwrap_or(false),
-        limit: query.limit,
-    };
-    call(&state, &headers, true, Ok(AdminOp::History { cid, page })).await
+    history_of(&state, &headers, MessageScope::Conversation(cid), query).await
+}
+
+/// `GET /1.2/rtm/service-conversations/{id}/subscribers/{client_id}/messages`: broadcasts,
+/// messages sent to that subscriber, and its own.
+pub(crate) async fn subscriber_history(
+    State(state): State<AppState>,
+    Path((cid, client_id)): Path<(String, String)>,
+    Query(query): Query<HistoryQuery>,
+    headers: HeaderMap,
+) -> Response {
+    history_of(
+        &state,
+        &headers,
+        MessageScope::Subscriber { cid, client_id },
+        query,
+    )
+    .await
+}
+
+/// `GET /1.2/rtm/clients/{client_id}/messages`: what that client sent (not to service
+/// conversations).
+pub(crate) async fn client_history(
+    State(state): State<AppState>,
+    Path(client_id): Path<String>,
+    Query(query): Query<HistoryQuery>,
+    headers: HeaderMap,
+) -> Response {
+    history_of(&state, &headers, MessageScope::Sender(client_id), query).await
+}
+
+/// `GET /1.2/rtm/messages`: every stored message of the app.
+pub(crate) async fn app_history(
+    State(state): State<AppState>,
+    Query(query): Query<HistoryQuery>,
+    headers: HeaderMap,
+) -> Response {
+    history_of(&state, &headers, MessageScope::App, query).await
 }
 
 /// `POST /1.2/rtm/clients/{client_id}/kick`.
@@ -734,11 +1107,7 @@ pub(crate) async fn create_room(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let op = object(&body).and_then(|mut attrs| {
-        let name = field(&attrs, "name")?;
-        attrs.remove("name");
-        Ok(AdminOp::CreateRoom { name, attrs })
-    });
+    let op = named(&body).map(|(name, attrs)| AdminOp::CreateRoom { name, attrs });
     call(&state, &headers, true, op).await
 }
 
@@ -829,4 +1198,278 @@ pub(crate) async fn list_members(
     headers: HeaderMap,
 ) -> Response {
     call(&state, &headers, true, Ok(AdminOp::ListMembers { cid })).await
+}
+
+/// `POST`/`DELETE .../{id}/blacklists` `{client_ids}`.
+async fn blacklists(
+    state: AppState,
+    uri: Uri,
+    cid: String,
+    headers: HeaderMap,
+    body: &[u8],
+    block: bool,
+) -> Response {
+    let op = client_ids(body).map(|client_ids| AdminOp::Block {
+        list: ClientList::of(&uri),
+        cid,
+        kind: kind_of(&uri),
+        client_ids,
+        block,
+    });
+    call(&state, &headers, true, op).await
+}
+
+/// `POST /1.2/rtm/{conversations,chatrooms,service-conversations}/{id}/blacklists` → `{}`:
+/// blocked members are removed and cannot join again.
+pub(crate) async fn block(
+    State(state): State<AppState>,
+    uri: Uri,
+    Path(cid): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    blacklists(state, uri, cid, headers, &body, true).await
+}
+
+/// `DELETE .../{id}/blacklists` `{client_ids}` → `{}`.
+pub(crate) async fn unblock(
+    State(state): State<AppState>,
+    uri: Uri,
+    Path(cid): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    blacklists(state, uri, cid, headers, &body, false).await
+}
+
+/// Query of `GET .../{id}/blacklists`.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct BlacklistQuery {
+    limit: Option<usize>,
+    next: Option<String>,
+}
+
+/// `GET .../{id}/blacklists?limit&next` → `{client_ids, next?}`.
+pub(crate) async fn blocked(
+    State(state): State<AppState>,
+    uri: Uri,
+    Path(cid): Path<String>,
+    Query(query): Query<BlacklistQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let next = match query.next.as_deref().filter(|n| !n.is_empty()) {
+        None => Ok(0),
+        Some(next) => next
+            .parse()
+            .map_err(|_| BadRequest("next must be a cursor from an earlier page".into())),
+    };
+    let op = next.map(|next| AdminOp::Blacklist {
+        list: ClientList::of(&uri),
+        cid,
+        kind: kind_of(&uri),
+        limit: query.limit,
+        next,
+    });
+    call(&state, &headers, true, op).await
+}
+
+/// The `role` of a member-info body (`Manager` or `Member`) and its `clientId`, if any.
+fn role_body(body: &[u8]) -> Result<(Option<String>, String), BadRequest> {
+    let body = object(body)?;
+    let client = body.get("clientId").and_then(Value::as_str).map(str::to_owned);
+    Ok((client, field(&body, "role")?))
+}
+
+/// `POST /1.2/rtm/conversations/{id}/member-infos` `{clientId, role}` → `{updatedAt, objectId}`.
+pub(crate) async fn add_member_info(
+    State(state): State<AppState>,
+    Path(cid): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let op = role_body(&body).and_then(|(client, role)| {
+        Ok(AdminOp::SetRole {
+            cid,
+            client_id: client.ok_or_else(|| BadRequest("clientId is required".into()))?,
+            role,
+            deleted: false,
+        })
+    });
+    call(&state, &headers, true, op).await
+}
+
+/// The member a member-info id names (`<cid>:<client id>`, or the client id alone).
+fn info_member(cid: &str, info_id: &str) -> String {
+    info_id
+        .strip_prefix(cid)
+        .and_then(|rest| rest.strip_prefix(':'))
+        .unwrap_or(info_id)
+        .to_owned()
+}
+
+/// `PUT /1.2/rtm/conversations/{id}/member-infos/{info_id}` `{role}` → `{updatedAt, objectId}`.
+pub(crate) async fn update_member_info(
+    State(state): State<AppState>,
+    Path((cid, info_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let op = role_body(&body).map(|(_, role)| AdminOp::SetRole {
+        client_id: info_member(&cid, &info_id),
+        cid,
+        role,
+        deleted: false,
+    });
+    call(&state, &headers, true, op).await
+}
+
+/// `DELETE /1.2/rtm/conversations/{id}/member-infos/{info_id}` → `{}`: the member is a plain
+/// `Member` again.
+pub(crate) async fn delete_member_info(
+    State(state): State<AppState>,
+    Path((cid, info_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let op = AdminOp::SetRole {
+        client_id: info_member(&cid, &info_id),
+        cid,
+        role: "Member".into(),
+        deleted: true,
+    };
+    call(&state, &headers, true, Ok(op)).await
+}
+
+/// Query of `GET .../{id}/member-infos`.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct MemberInfosQuery {
+    skip: Option<usize>,
+    limit: Option<usize>,
+    role: Option<String>,
+}
+
+/// `GET /1.2/rtm/conversations/{id}/member-infos?skip&limit&role` →
+/// `{results: [{clientId, objectId, role}]}`.
+pub(crate) async fn member_infos(
+    State(state): State<AppState>,
+    Path(cid): Path<String>,
+    Query(query): Query<MemberInfosQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let op = AdminOp::Roles {
+        cid,
+        role: query.role.filter(|r| !r.is_empty()),
+        skip: query.skip.unwrap_or(0),
+        limit: query.limit,
+    };
+    call(&state, &headers, true, Ok(op)).await
+}
+
+/// `POST /1.2/rtm/broadcasts` `{from_client, conv_id, message, transient}` → `{"msg-id",
+/// timestamp}`: a broadcast to every subscriber of service conversation `conv_id`. Broadcasts are
+/// stored and reach subscribers who come online later through their unread counts and history,
+/// so `valid_till` has nothing to cut short; `push` only shapes offline push notifications, which
+/// this server does not send. Both are accepted and ignored.
+pub(crate) async fn global_broadcast(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let op = object(&body).and_then(|body| {
+        Ok(AdminOp::Broadcast {
+            cid: field(&body, "conv_id")?,
+            from_client: field(&body, "from_client")?,
+            message: field(&body, "message")?,
+            transient: body.get("transient").and_then(Value::as_bool).unwrap_or(false),
+        })
+    });
+    call(&state, &headers, true, op).await
+}
+
+/// Query of `GET /1.2/rtm/broadcasts`.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct BroadcastsQuery {
+    conv_id: Option<String>,
+    skip: Option<u32>,
+    limit: Option<u32>,
+}
+
+/// `GET /1.2/rtm/broadcasts?conv_id&limit&skip`: the broadcasts of a service conversation,
+/// newest first, in the history shape.
+pub(crate) async fn broadcasts(
+    State(state): State<AppState>,
+    Query(query): Query<BroadcastsQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let op = match query.conv_id.filter(|c| !c.is_empty()) {
+        Some(cid) => Ok(AdminOp::Broadcasts {
+            cid,
+            skip: query.skip.unwrap_or(0),
+            limit: query.limit,
+        }),
+        None => Err(BadRequest("conv_id is required".into())),
+    };
+    call(&state, &headers, true, op).await
+}
+
+/// `DELETE /1.2/rtm/broadcasts/{mid}` → `{}`: deletes a stored broadcast (clients keep copies
+/// they already have).
+pub(crate) async fn delete_broadcast(
+    State(state): State<AppState>,
+    Path(mid): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let op = AdminOp::DeleteMessage {
+        cid: None,
+        kind: ConvKind::Service,
+        mid,
+        from_client: None,
+        timestamp: None,
+    };
+    call(&state, &headers, true, Ok(op)).await
+}
+
+/// The REST API's rate limit: one token bucket per app id over every `/1.2` call (LeanCloud
+/// limits apps, not connections). A call over it is answered
+/// `429 {"code": 429, "error": "Too many requests."}`, LeanCloud's answer, before it reaches the
+/// hub.
+#[derive(Debug)]
+pub(crate) struct RestLimiter {
+    limit: Option<RateLimit>,
+    /// App id → (tokens left in thousandths, when last refilled in ms).
+    buckets: std::sync::Mutex<std::collections::HashMap<String, (i64, i64)>>,
+}
+
+impl RestLimiter {
+    /// A limiter; `None` lets every call through.
+    pub(crate) fn new(limit: Option<RateLimit>) -> Self {
+        Self {
+            limit,
+            buckets: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Takes a token of `app_id`'s bucket at `now_ms`; `false` when there is none.
+    pub(crate) fn allow(&self, app_id: &str, now_ms: i64) -> bool {
+        let Some(limit) = self.limit else {
+            return true;
+        };
+        let capacity = i64::from(limit.burst.max(1)) * 1000;
+        // Held for a few arithmetic operations, never across an await.
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (tokens, at) = buckets.entry(app_id.to_owned()).or_insert((capacity, now_ms));
+        let elapsed = now_ms.saturating_sub(*at).max(0);
+        *at = (*at).max(now_ms);
+        *tokens = tokens
+            .saturating_add(elapsed.saturating_mul(i64::from(limit.per_second)))
+            .min(capacity);
+        if *tokens >= 1000 {
+            *tokens -= 1000;
+            true
+        } else {
+            false
+        }
+    }
 }

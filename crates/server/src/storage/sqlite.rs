@@ -7,8 +7,8 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{
-    ConversationRecord, HistoryQuery, MemberRecord, MessageRecord, NotificationRecord, Snapshot, Storage,
-    StorageError, StorageResult, UnreadCount,
+    ConversationRecord, HistoryQuery, MemberRecord, MessagePosition, MessageQuery, MessageRecord,
+    MessageScope, NotificationRecord, Snapshot, Storage, StorageError, StorageResult, UnreadCount,
 };
 
 /// Schema migrations; migration `n` (1-based) brings the database to `user_version = n`.
@@ -71,10 +71,21 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE conversations ADD COLUMN blocked TEXT NOT NULL DEFAULT '[]';",
     // 6: member roles.
     "ALTER TABLE members ADD COLUMN role TEXT;",
+    // 7: REST API 1.2: who a message is for (`audience`, a JSON array; NULL = every member), so a
+    // service conversation keeps messages sent to chosen users (`to_clients`) and subscribers'
+    // own messages apart from broadcasts; history across conversations by sender and by time.
+    // Messages stored before this by a current subscriber of a service conversation were sent by
+    // that subscriber (broadcasts come from the backend), so they get the empty audience.
+    "ALTER TABLE messages ADD COLUMN audience TEXT;
+    UPDATE messages SET audience = '[]' WHERE EXISTS (
+        SELECT 1 FROM conversations c JOIN members m ON m.cid = c.id
+        WHERE c.id = messages.cid AND c.system = 1 AND m.client_id = messages.from_id);
+    CREATE INDEX messages_from_ts ON messages(from_id, ts, id);
+    CREATE INDEX messages_ts ON messages(ts, id);",
 ];
 
 const MESSAGE_COLUMNS: &str =
-    "id, cid, from_id, ts, data, bin, mention_all, mention_pids, dt, receipt, patch_ts, lctype";
+    "id, cid, from_id, ts, data, bin, mention_all, mention_pids, dt, receipt, patch_ts, lctype, audience";
 
 /// SQLite storage in `<data dir>/chinwag.sqlite3`.
 #[derive(Debug)]
@@ -137,6 +148,7 @@ impl SqliteStorage {
 
 fn message_from_row(row: &Row<'_>) -> rusqlite::Result<MessageRecord> {
     let pids: String = row.get(7)?;
+    let audience: Option<String> = row.get(12)?;
     Ok(MessageRecord {
         id: row.get(0)?,
         cid: row.get(1)?,
@@ -150,6 +162,7 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<MessageRecord> {
         receipt: row.get(9)?,
         patch_timestamp: row.get(10)?,
         lctype: row.get(11)?,
+        audience: audience.and_then(|a| serde_json::from_str(&a).ok()),
     })
 }
 
@@ -293,7 +306,7 @@ impl Storage for SqliteStorage {
         self.db
             .prepare_cached(&format!(
                 "INSERT INTO messages ({MESSAGE_COLUMNS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
             ))?
             .execute(params![
                 m.id,
@@ -307,7 +320,8 @@ impl Storage for SqliteStorage {
                 m.dt,
                 m.receipt,
                 m.patch_timestamp,
-                m.lctype
+                m.lctype,
+                m.audience.as_ref().map(serde_json::to_string).transpose()?
             ])?;
         Ok(())
     }
@@ -394,6 +408,107 @@ impl Storage for SqliteStorage {
             messages.reverse();
         }
         Ok(messages)
+    }
+
+    fn messages_where(&mut self, q: &MessageQuery) -> StorageResult<Vec<MessageRecord>> {
+        // A bound is a timestamp, or a (timestamp, message id) position when the id is known
+        // (timestamps are unique within a conversation, not across them).
+        fn bound_sql(column: &str, op: &str, at: &MessagePosition, param: usize) -> String {
+            match at.id {
+                Some(_) => format!("({column}, id) {op} (?{param}, ?{})", param + 1),
+                None => format!("{column} {op} ?{param}"),
+            }
+        }
+        let mut conditions: Vec<String> = Vec::new();
+        let mut values: Vec<rusqlite::types::Value> = Vec::new();
+        let mut push = |value: rusqlite::types::Value| {
+            values.push(value);
+            values.len()
+        };
+        match &q.scope {
+            MessageScope::App => {}
+            MessageScope::Conversation(cid) => {
+                let n = push(cid.clone().into());
+                conditions.push(format!("cid = ?{n}"));
+            }
+            MessageScope::Broadcasts(cid) => {
+                let n = push(cid.clone().into());
+                conditions.push(format!("cid = ?{n} AND audience IS NULL"));
+            }
+            MessageScope::Sender(from) => {
+                let n = push(from.clone().into());
+                conditions.push(format!("from_id = ?{n}"));
+            }
+            MessageScope::Subscriber { cid, client_id } => {
+                let c = push(cid.clone().into());
+                let m = push(client_id.clone().into());
+                conditions.push(format!(
+                    "cid = ?{c} AND (audience IS NULL OR from_id = ?{m}
+                     OR EXISTS (SELECT 1 FROM json_each(messages.audience) WHERE value = ?{m}))"
+                ));
+            }
+        }
+        if q.exclude_service {
+            conditions.push("cid NOT IN (SELECT id FROM conversations WHERE system = 1)".into());
+        }
+        for (at, op) in [(&q.lower, ">"), (&q.upper, "<")] {
+            if let Some(at) = at {
+                let op = if at.inclusive {
+                    format!("{op}=")
+                } else {
+                    op.to_owned()
+                };
+                let n = push(at.ts.into());
+                if let Some(id) = &at.id {
+                    push(id.clone().into());
+                }
+                conditions.push(bound_sql("ts", &op, at, n));
+            }
+        }
+        let order = if q.newest_first { "DESC" } else { "ASC" };
+        let n = push(i64::from(q.limit).into());
+        push(i64::from(q.offset).into());
+        let filter = if conditions.is_empty() {
+            "1".to_owned()
+        } else {
+            conditions.join(" AND ")
+        };
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE {filter} ORDER BY ts {order}, id {order} LIMIT ?{n} OFFSET ?{}",
+            n + 1
+        );
+        Ok(self
+            .db
+            .prepare_cached(&sql)?
+            .query_map(rusqlite::params_from_iter(values), message_from_row)?
+            .collect::<Result<_, _>>()?)
+    }
+
+    fn delete_message(&mut self, cid: Option<&str>, id: &str) -> StorageResult<Option<MessageRecord>> {
+        let found = self
+            .db
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1 AND (?2 IS NULL OR cid = ?2)"
+            ))?
+            .query_row(params![id, cid], message_from_row)
+            .optional()?;
+        if found.is_some() {
+            self.db
+                .prepare_cached("DELETE FROM messages WHERE id = ?1")?
+                .execute(params![id])?;
+        }
+        Ok(found)
+    }
+
+    fn delete_conversation(&mut self, cid: &str) -> StorageResult<()> {
+        for sql in [
+            "DELETE FROM messages WHERE cid = ?1",
+            "DELETE FROM members WHERE cid = ?1",
+            "DELETE FROM conversations WHERE id = ?1",
+        ] {
+            self.db.prepare_cached(sql)?.execute(params![cid])?;
+        }
+        Ok(())
     }
 
     fn receipt_messages(
@@ -496,6 +611,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn migration_7_tells_subscriber_messages_from_broadcasts() {
+        // A database as version 6 left it: a service conversation with one subscriber, a
+        // broadcast and a message the subscriber sent.
+        let db = Connection::open_in_memory().expect("db");
+        for migration in &MIGRATIONS[..6] {
+            db.execute_batch(migration).expect("old migration");
+        }
+        db.pragma_update(None, "user_version", 6).expect("version");
+        db.execute_batch(
+            "INSERT INTO conversations (id, creator, transient, system, attrs, muted, created_at, updated_at)
+             VALUES ('svc', '', 0, 1, '{}', '[]', 0, 0), ('chat', 'Tom', 0, 0, '{}', '[]', 0, 0);
+             INSERT INTO members (cid, client_id) VALUES ('svc', 'Tom'), ('chat', 'Tom');
+             INSERT INTO messages (id, cid, from_id, ts, mention_all, mention_pids, receipt) VALUES
+                 ('b', 'svc', 'bot', 1, 0, '[]', 0), ('s', 'svc', 'Tom', 2, 0, '[]', 0),
+                 ('c', 'chat', 'Tom', 3, 0, '[]', 0);",
+        )
+        .expect("old rows");
+        let mut storage = SqliteStorage::from_connection(db).expect("migrated");
+        let audience = |storage: &mut SqliteStorage, cid: &str, id: &str| {
+            storage.message(cid, id).expect("read").expect("kept").audience
+        };
+        assert_eq!(
+            audience(&mut storage, "svc", "b"),
+            None,
+            "a broadcast is for everyone"
+        );
+        assert_eq!(
+            audience(&mut storage, "svc", "s"),
+            Some(Vec::new()),
+            "for the service only"
+        );
+        assert_eq!(audience(&mut storage, "chat", "c"), None);
+    }
+
+    #[test]
     fn migrations_run_once_and_newer_schemas_are_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
         let storage = SqliteStorage::open(dir.path()).expect("create");
@@ -540,6 +690,7 @@ mod tests {
                     receipt: false,
                     patch_timestamp: None,
                     lctype: None,
+                    audience: None,
                 })
                 .expect("insert");
         }

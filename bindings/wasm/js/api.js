@@ -216,6 +216,9 @@ function createApi(Core) {
     constructor(buffer) {
       super(buffer);
     }
+    static validate(content) {
+      return content instanceof ArrayBuffer;
+    }
     get buffer() {
       return this.content;
     }
@@ -273,19 +276,37 @@ function createApi(Core) {
       return this._attributes;
     }
     getPayload() {
-      const payload = { ...this._extra, _lctype: this.type };
+      const payload = { ...this._extra };
+      for (const field of customFields(this.constructor)) {
+        if (this[field] !== undefined) payload[field] = this[field];
+      }
+      payload._lctype = this.type;
       if (this._text !== undefined) payload._lctext = this._text;
       if (this._attributes !== undefined) payload._lcattrs = this._attributes;
       return payload;
+    }
+    /** Whether `content` is this class's payload (its `_lctype`), as `@messageType` makes it. */
+    static validate(content) {
+      return content != null && typeof content === 'object' && content._lctype === this.TYPE;
     }
     static parse(json, message) {
       const m = message || new this();
       const { _lctype, _lctext, _lcattrs, ...extra } = json;
       m._text = _lctext;
       m._attributes = _lcattrs;
+      // `@messageField` fields become properties; the rest travels along untouched.
+      for (const field of customFields(m.constructor)) {
+        m[field] = json[field];
+        delete extra[field];
+      }
       m._extra = extra;
       return m;
     }
+  }
+
+  /** The `@messageField` names of a class and its ancestors. */
+  function customFields(cls) {
+    return Array.isArray(cls._customFields) ? cls._customFields : [];
   }
   TypedMessage.TYPE = 0;
 
@@ -308,21 +329,53 @@ function createApi(Core) {
 
   for (const cls of [TextMessage, RecalledMessage]) messageClasses.set(cls.TYPE, cls);
 
-  /** Builds the right message class for a core message. */
-  function parseMessage(json) {
-    let message;
-    if (json.content && typeof json.content === 'object') {
-      const Cls = messageClasses.get(json.content._lctype);
-      message = Cls ? Cls.parse(json.content) : TypedMessage.parse(json.content, new (typed(json.content._lctype))());
-    } else if (json.bin != null) {
+  /** The payload of a core message: a typed object, an ArrayBuffer or a string. */
+  function contentOf(json) {
+    if (json.content && typeof json.content === 'object') return json.content;
+    if (json.bin != null) {
       const raw = atob(json.bin);
       const bytes = new Uint8Array(raw.length);
       for (let i = 0; i < raw.length; i += 1) bytes[i] = raw.charCodeAt(i);
-      message = new BinaryMessage(bytes.buffer);
-    } else {
-      message = new Message(json.text);
+      return bytes.buffer;
     }
-    return message._apply(json);
+    return json.text;
+  }
+
+  /**
+   * The message object for a payload: the classes registered on the Realtime (`register`, plugins'
+   * `messageClasses`) are tried latest first by their `validate`, as the official parser does; then
+   * the `@messageType` classes by `_lctype`, then the built-in ones.
+   */
+  function classify(content, realtime) {
+    const registered = realtime ? realtime._messageClasses : [];
+    for (let i = registered.length - 1; i >= 0; i -= 1) {
+      const Cls = registered[i];
+      const copy = content && typeof content === 'object' && !(content instanceof ArrayBuffer) ? { ...content } : content;
+      let valid = false;
+      try {
+        valid = Cls.validate(copy);
+      } catch (error) {
+        valid = false;
+      }
+      if (valid) return Cls.parse(copy);
+    }
+    if (content instanceof ArrayBuffer) return new BinaryMessage(content);
+    if (content && typeof content === 'object') {
+      const Cls = messageClasses.get(content._lctype);
+      return Cls ? Cls.parse(content) : TypedMessage.parse(content, new (typed(content._lctype))());
+    }
+    return new Message(content);
+  }
+
+  /** Copies the core's metadata (id, from, timestamp, ...) onto a parsed message. */
+  function withMeta(message, json) {
+    if (typeof message._apply === 'function') return message._apply(json);
+    return Object.assign(message, { id: json.id, cid: json.cid, from: json.from, timestamp: toDate(json.timestamp) });
+  }
+
+  /** Builds the right message class for a core message. */
+  function parseMessage(json, realtime) {
+    return withMeta(classify(contentOf(json), realtime), json);
   }
 
   /** An anonymous TypedMessage subclass for an unregistered `_lctype`. */
@@ -332,19 +385,26 @@ function createApi(Core) {
     return Unknown;
   }
 
-  /** Registers a message class for a `_lctype` (as `@messageType(type)` does). */
+  /**
+   * Class decorator: the class's `_lctype` is `type`. The class is also found for received messages
+   * of that type without `realtime.register` (which the official SDK needs; registering does no harm).
+   */
   function messageType(type) {
+    if (typeof type !== 'number') throw new TypeError(`${type} is not a Number`);
     return (target) => {
       target.TYPE = type;
+      target.validate = (content) => content != null && typeof content === 'object' && content._lctype === type;
       messageClasses.set(type, target);
       return target;
     };
   }
 
-  /** Kept for compatibility: custom fields are carried as they come. */
+  /** Class decorator: these properties of the message travel in its payload (and are parsed back). */
   function messageField(fields) {
+    const list = [].concat(fields);
+    if (list.some((field) => typeof field !== 'string')) throw new TypeError('fields contains non-string typed member');
     return (target) => {
-      target._fields = fields;
+      target._customFields = customFields(target).concat(list);
       return target;
     };
   }
@@ -447,7 +507,7 @@ function createApi(Core) {
     }
     _apply(json) {
       this.members = json.members;
-      if (json.lastMessage) this.lastMessage = parseMessage(json.lastMessage);
+      if (json.lastMessage) this.lastMessage = parseMessage(json.lastMessage, this._client._realtime);
       this.lastMessageAt = toDate(json.lastMessageAt);
       this.lastDeliveredAt = toDate(json.lastDeliveredAt);
       this.lastReadAt = toDate(json.lastReadAt);
@@ -489,8 +549,9 @@ function createApi(Core) {
         type: options.type,
         direction: options.direction,
       };
+      const realtime = this._client._realtime;
       return this._call((core, me, cid) => core.queryMessages(me, cid, JSON.stringify(o)))
-        .then((ok) => ok.messages.map(parseMessage));
+        .then((ok) => Promise.all(ok.messages.map((json) => realtime._parseMessage(json))));
     }
     /** Pages backwards through history. */
     createMessagesIterator({ beforeTime, beforeMessageId, limit } = {}) {
@@ -514,7 +575,7 @@ function createApi(Core) {
     /** Recalls a sent message; resolves to a RecalledMessage. */
     recall(message) {
       return this._call((core, me) => core.recall(me, JSON.stringify(pointer(message, this.id))))
-        .then((ok) => parseMessage(ok.message));
+        .then((ok) => parseMessage(ok.message, this._client._realtime));
     }
     /** Replaces a sent message with `newMessage`. */
     update(message, newMessage) {
@@ -602,12 +663,71 @@ function createApi(Core) {
     }
     mute() { return this._call((core, me, cid) => core.mute(me, cid)).then(() => this); }
     unmute() { return this._call((core, me, cid) => core.unmute(me, cid)).then(() => this); }
+    /**
+     * A membership operation, signed first when the client has the factory for it: the official
+     * call `factory(conversationId, clientId, sortedTargetIds, action)`.
+     */
+    _members(op, ids, factoryName, action) {
+      const list = [].concat(ids);
+      const client = this._client;
+      const factory = client.options[factoryName];
+      const signing = factory
+        ? runSignatureFactory(factory, [this.id, client.id, [...list].sort(), action])
+        : Promise.resolve(undefined);
+      return signing
+        .then((signature) => this._call((core, me, cid) =>
+          core.changeMembers(me, cid, op, list, signature && JSON.stringify(signature))))
+        .then(partial);
+    }
     /** Invites members; resolves to `{successfulClientIds, failures}`. */
-    add(ids) { return this._call((core, me, cid) => core.add(me, cid, ids)).then(partial); }
+    add(ids) { return this._members('add', ids, 'conversationSignatureFactory', 'invite'); }
     /** Removes members; resolves to `{successfulClientIds, failures}`. */
-    remove(ids) { return this._call((core, me, cid) => core.remove(me, cid, ids)).then(partial); }
-    join() { return this._call((core, me, cid) => core.join(me, cid)).then(() => this); }
-    quit() { return this._call((core, me, cid) => core.quit(me, cid)).then(() => this); }
+    remove(ids) { return this._members('remove', ids, 'conversationSignatureFactory', 'kick'); }
+    /** Joins (adds oneself); rejects with the failure if the server refused. */
+    join() { return this.add([this._client.id]).then(firstFailureOr(this)); }
+    /** Quits (removes oneself); rejects with the failure if the server refused. */
+    quit() { return this.remove([this._client.id]).then(firstFailureOr(this)); }
+    /** Shuts members up; resolves to `{successfulClientIds, failures}`. */
+    muteMembers(ids) { return this._members('mute', ids); }
+    /** Lets members speak again. */
+    unmuteMembers(ids) { return this._members('unmute', ids); }
+    /** Blocks members from the conversation (signed by `blacklistSignatureFactory`). */
+    blockMembers(ids) {
+      return this._members('block', ids, 'blacklistSignatureFactory', 'conversation-block-clients');
+    }
+    /** Unblocks members. */
+    unblockMembers(ids) {
+      return this._members('unblock', ids, 'blacklistSignatureFactory', 'conversation-unblock-clients');
+    }
+    /** A page of muted members: `{results, next}`. */
+    queryMutedMembers({ limit, next } = {}) { return this._memberPage(false, limit, next); }
+    /** A page of blocked members: `{results, next}`. */
+    queryBlockedMembers({ limit, next } = {}) { return this._memberPage(true, limit, next); }
+    _memberPage(blocked, limit, next) {
+      return this._call((core, me, cid) => core.queryMembers(me, cid, blocked, limit, next))
+        .then((ok) => ({ results: ok.results, next: ok.next ?? undefined }));
+    }
+  }
+
+  const firstFailureOr = (value) => (result) => {
+    if (result.failures[0]) throw result.failures[0];
+    return value;
+  };
+
+  /** Runs a signature factory (sync or async) and checks its `{signature, timestamp, nonce}`. */
+  function runSignatureFactory(factory, params) {
+    return Promise.resolve()
+      .then(() => factory(...params))
+      .then((result) => {
+        const { signature, timestamp, nonce } = result || {};
+        if (typeof signature !== 'string' || typeof timestamp !== 'number' || typeof nonce !== 'string') {
+          throw new Error('malformed signature');
+        }
+        return { signature, timestamp, nonce };
+      }, (error) => {
+        error.message = `sign error: ${error.message}`;
+        throw error;
+      });
   }
 
   function partial(ok) {
@@ -617,11 +737,85 @@ function createApi(Core) {
     };
   }
 
+  /** A member's role in a conversation (the `_ConversationMemberInfo` table). */
+  class ConversationMemberInfo {
+    constructor({ conversation, memberId, role }) {
+      if (!conversation) throw new Error('conversation requried');
+      if (!memberId) throw new Error('memberId requried');
+      Object.defineProperty(this, '_conversation', { value: conversation, enumerable: false });
+      Object.defineProperty(this, '_memberId', { value: memberId, enumerable: false });
+      Object.defineProperty(this, '_role', { value: role, enumerable: false, writable: true });
+    }
+    get conversationId() { return this._conversation.id; }
+    get memberId() { return this._memberId; }
+    /** `Owner` for the creator, else the stored role (`Member` when none is stored). */
+    get role() { return this.isOwner ? ConversationMemberRole.OWNER : this._role; }
+    get isOwner() { return this._memberId === this._conversation.creator; }
+    toJSON() {
+      return { conversationId: this.conversationId, memberId: this.memberId, role: this.role, isOwner: this.isOwner };
+    }
+  }
+
   /** A normal conversation. */
   class Conversation extends PersistentConversation {
-    /** Changes a member's role (`Manager`/`Member`). */
+    constructor(client, id) {
+      super(client, id);
+      Object.defineProperty(this, '_memberInfoMap', { value: null, writable: true, enumerable: false });
+    }
+    _apply(json) {
+      super._apply(json);
+      // Members who joined meanwhile are plain members until the table says otherwise.
+      const map = this._memberInfoMap;
+      if (map) {
+        for (const memberId of this.members) {
+          if (!map[memberId]) map[memberId] = new ConversationMemberInfo({ conversation: this, memberId, role: ConversationMemberRole.MEMBER });
+        }
+      }
+      return this;
+    }
+    /** Reads the `_ConversationMemberInfo` rows of this conversation over REST (with the session token). */
+    _fetchAllMemberInfo() {
+      const client = this._client;
+      const where = encodeURIComponent(JSON.stringify({ cid: this.id }));
+      return client._realtime._rest(client, `/classes/_ConversationMemberInfo?where=${where}`).then((response) => {
+        const map = {};
+        for (const info of response.results || []) {
+          map[info.clientId] = new ConversationMemberInfo({ conversation: this, memberId: info.clientId, role: info.role });
+        }
+        for (const memberId of this.members) {
+          if (!map[memberId]) map[memberId] = new ConversationMemberInfo({ conversation: this, memberId, role: ConversationMemberRole.MEMBER });
+        }
+        this._memberInfoMap = map;
+        return map;
+      });
+    }
+    /** Every member's info (cached after the first call unless `noCache`). */
+    getAllMemberInfo({ noCache = false } = {}) {
+      const cached = this._memberInfoMap;
+      return (cached && !noCache ? Promise.resolve(cached) : this._fetchAllMemberInfo())
+        .then((map) => this.members.map((memberId) => map[memberId]));
+    }
+    /** One member's info; rejects for someone who is not a member. */
+    getMemberInfo(memberId) {
+      if (!this.members.includes(memberId)) {
+        return Promise.reject(new Error(`${memberId} is not the mumber of conversation[${this.id}]`));
+      }
+      const cached = this._memberInfoMap;
+      return (cached && cached[memberId] ? Promise.resolve(cached) : this._fetchAllMemberInfo())
+        .then((map) => map[memberId]);
+    }
+    /** Changes a member's role (`Manager`/`Member`; `Owner` is refused with 5130). */
     updateMemberRole(memberId, role) {
-      return this._call((core, me, cid) => core.updateMemberRole(me, cid, memberId, role)).then(() => this);
+      return this._call((core, me, cid) => core.updateMemberRole(me, cid, memberId, role)).then(() => {
+        this._setMemberRole(memberId, role);
+        return this;
+      });
+    }
+    _setMemberRole(memberId, role) {
+      const map = this._memberInfoMap;
+      if (!map) return;
+      if (map[memberId]) map[memberId]._role = role;
+      else map[memberId] = new ConversationMemberInfo({ conversation: this, memberId, role });
     }
   }
   /** A chat room (transient conversation). */
@@ -646,11 +840,13 @@ function createApi(Core) {
 
   /** A signed-in client (peer id) on a Realtime connection. */
   class IMClient extends EventEmitter {
-    constructor(realtime, id) {
+    constructor(realtime, id, options = {}) {
       super();
       Object.defineProperty(this, '_realtime', { value: realtime, enumerable: false });
       Object.defineProperty(this, '_conversations', { value: new Map(), enumerable: false });
       this.id = id;
+      /** The `createIMClient` options (signature factories, tag). */
+      this.options = options;
     }
     _request(f) {
       return this._realtime._request(f);
@@ -662,6 +858,9 @@ function createApi(Core) {
       if (!conv || !(conv instanceof Cls)) {
         conv = new Cls(this, json.id);
         this._conversations.set(json.id, conv);
+        conv._apply(json);
+        applyDecorators(this._realtime._plugins.onConversationCreate, conv);
+        return conv;
       }
       return conv._apply(json);
     }
@@ -669,10 +868,22 @@ function createApi(Core) {
       const json = this._realtime._core && this._realtime._core.conversation(this.id, cid);
       return json ? this._upsert(JSON.parse(json)) : this._conversations.get(cid);
     }
-    /** Creates a conversation (`unique` by default, as the official SDK). */
+    /**
+     * Creates a conversation (`unique` by default, as the official SDK), signed by
+     * `conversationSignatureFactory(null, clientId, sortedMembersWithSelf, 'create')` when given.
+     */
     createConversation({ members = [], name, transient, unique, ...attributes } = {}) {
-      const options = { members, name, transient, unique, attributes };
-      return this._request((core) => core.createConversation(this.id, JSON.stringify(options)))
+      return this._create({ members, name, transient, unique, attributes });
+    }
+    _create(options) {
+      const factory = this.options.conversationSignatureFactory;
+      const everyone = [...new Set([...(options.members || []), this.id])].sort();
+      const signing = factory
+        ? runSignatureFactory(factory, [null, this.id, everyone, 'create'])
+        : Promise.resolve(undefined);
+      return signing
+        .then((signature) => this._request((core) =>
+          core.createConversation(this.id, JSON.stringify({ ...options, signature }))))
         .then((ok) => this._refresh(ok.conversation.id) || this._upsert(ok.conversation));
     }
     /** Creates a chat room. */
@@ -681,12 +892,11 @@ function createApi(Core) {
     }
     /** Creates a temporary conversation. */
     createTemporaryConversation({ members = [], ttl } = {}) {
-      const options = { members, ttl: ttl || 86400 };
-      return this._request((core) => core.createConversation(this.id, JSON.stringify(options)))
-        .then((ok) => this._refresh(ok.conversation.id) || this._upsert(ok.conversation));
+      return this._create({ members, ttl: ttl || 86400 });
     }
-    /** A conversation by id (from the cache unless `noCache`). */
+    /** A conversation by id (from the cache unless `noCache`); `null` when there is none. */
     getConversation(id, noCache = false) {
+      if (typeof id !== 'string') return Promise.reject(new TypeError(`${id} is not a String`));
       const cached = this._conversations.get(id);
       if (cached && !noCache && cached.members.length) return Promise.resolve(cached);
       return this._request((core) => core.getConversation(this.id, id)).then((ok) => {
@@ -694,7 +904,7 @@ function createApi(Core) {
         return found ? this._refresh(found.id) || this._upsert(found) : null;
       });
     }
-    /** Several conversations by id. */
+    /** Several conversations by id, in order; `null` for ids without a conversation. */
     getConversations(ids, noCache = false) {
       return Promise.all(ids.map((id) => this.getConversation(id, noCache)));
     }
@@ -723,6 +933,71 @@ function createApi(Core) {
 
   const CONNECTION_EVENTS = new Set(['disconnect', 'schedule', 'retry', 'reconnect', 'offline', 'online']);
 
+  // ---- plugins (the official hook names and semantics) -----------------------------------------
+
+  /** Merges plugins into `{hook: [functions]}`, tagging each function with its plugin's name. */
+  function mergePlugins(plugins) {
+    const merged = {};
+    for (const plugin of [].concat(plugins || [])) {
+      for (const hook of Object.keys(plugin)) {
+        if (hook === 'name') continue;
+        const values = [].concat(plugin[hook]);
+        if (plugin.name) {
+          for (const value of values) {
+            if (typeof value === 'function') value._pluginName = plugin.name;
+          }
+        }
+        merged[hook] = (merged[hook] || []).concat(values);
+      }
+    }
+    return merged;
+  }
+
+  const withPluginName = (error, fn) => {
+    if (fn && fn._pluginName && error && typeof error.message === 'string') error.message += `[${fn._pluginName}]`;
+    return error;
+  };
+
+  /** Synchronous decorators (`onRealtimeCreate`, `onIMClientCreate`, `onConversationCreate`). */
+  function applyDecorators(decorators, target) {
+    for (const decorator of decorators || []) {
+      try {
+        decorator(target);
+      } catch (error) {
+        throw withPluginName(error, decorator);
+      }
+    }
+  }
+
+  /** Middlewares (`beforeMessageParse`, `afterMessageParse`): each gets the previous one's result. */
+  function applyMiddlewares(middlewares, target) {
+    return (middlewares || []).reduce((previous, middleware) => previous.then((value) =>
+      Promise.resolve(middleware(value)).then((result) => {
+        if (result === undefined || result === null) {
+          console.warn(`Middleware[${middleware._pluginName || 'anonymous plugin'}:${middleware.name || 'anonymous middleware'}] returns ${result}`);
+        }
+        return result;
+      }, (error) => {
+        throw withPluginName(error, middleware);
+      })), Promise.resolve(target));
+  }
+
+  /** Dispatchers (`beforeMessageDispatch`): any `false` stops the message. */
+  function applyDispatcher(dispatchers, args) {
+    return (dispatchers || []).reduce((previous, dispatcher) => previous.then((go) =>
+      (go === false ? false : Promise.resolve(dispatcher(...args)).catch((error) => {
+        throw withPluginName(error, dispatcher);
+      }))), Promise.resolve(true));
+  }
+
+  /** Checks a message class as the official parser does. */
+  function checkMessageClass(cls) {
+    if (!(cls && typeof cls.parse === 'function' && cls.prototype && typeof cls.prototype.getPayload === 'function')) {
+      throw new TypeError('Invalid messageClass');
+    }
+    return cls;
+  }
+
   /** The entry point: one connection shared by the clients it creates. */
   class Realtime extends EventEmitter {
     constructor(options = {}) {
@@ -733,6 +1008,43 @@ function createApi(Core) {
       Object.defineProperty(this, '_pending', { value: new Map(), enumerable: false });
       Object.defineProperty(this, '_clients', { value: new Map(), enumerable: false });
       Object.defineProperty(this, '_opening', { value: new Map(), enumerable: false });
+      Object.defineProperty(this, '_plugins', { value: mergePlugins(options.plugins), enumerable: false });
+      Object.defineProperty(this, '_messageClasses', { value: [], enumerable: false });
+      // With message hooks, events are handled in order on a promise chain (hooks may be async, as
+      // in the official SDK); without them, synchronously as they leave the core.
+      const hooks = this._plugins;
+      const ordered = Boolean(hooks.beforeMessageParse || hooks.afterMessageParse || hooks.beforeMessageDispatch);
+      Object.defineProperty(this, '_chain', { value: ordered ? Promise.resolve() : null, writable: true, enumerable: false });
+      this.register(hooks.messageClasses || []);
+      applyDecorators(hooks.onRealtimeCreate, this);
+    }
+    /** A core message through the plugins' parse middlewares. */
+    _parseMessage(json) {
+      const hooks = this._plugins;
+      if (!hooks.beforeMessageParse && !hooks.afterMessageParse) return Promise.resolve(parseMessage(json, this));
+      return applyMiddlewares(hooks.beforeMessageParse, contentOf(json))
+        .then((content) => withMeta(classify(content, this), json))
+        .then((message) => applyMiddlewares(hooks.afterMessageParse, message));
+    }
+    /** The REST API base: `server` (string or `{api}`), else the origin of the first `RTMServers` URL. */
+    _apiBase() {
+      const { server, RTMServers } = this._options;
+      if (typeof server === 'string') return server.replace(/\/+$/, '');
+      if (server && server.api) return server.api.replace(/\/+$/, '');
+      const first = [].concat(RTMServers || [])[0];
+      if (first) return first.replace(/^ws/, 'http').replace(/^(https?:\/\/[^/]+).*$/, '$1');
+      return `https://${this._options.appId.slice(0, 8).toLowerCase()}.api.lncldglobal.com`;
+    }
+    /** A REST GET (`/1.1` + `path`) as `client`, with its IM session token (as `_requestWithSessionToken`). */
+    _rest(client, path) {
+      const token = this._core && this._core.sessionToken(client.id);
+      const url = `${this._apiBase()}/1.1${path}${path.includes('?') ? '&' : '?'}client_id=${encodeURIComponent(client.id)}`;
+      const headers = { 'X-LC-Id': this._options.appId, 'X-LC-Key': this._options.appKey || '' };
+      if (token) headers['X-LC-IM-Session-Token'] = token;
+      return fetch(url, { headers }).then((response) => response.json().then((body) => {
+        if (!response.ok) throw new RealtimeError({ code: body.code || response.status, name: 'REST_ERROR', message: body.error || response.statusText });
+        return body;
+      }));
     }
     _ensureCore() {
       if (this._core) return this._core;
@@ -772,6 +1084,14 @@ function createApi(Core) {
     }
     _dispatch(events) {
       for (const event of events) {
+        if (this._chain && event.type !== 'response') {
+          this._chain = this._chain.then(() => this._handleWithHooks(event)).catch((error) => {
+            setTimeout(() => {
+              throw error;
+            });
+          });
+          continue;
+        }
         try {
           this._handle(event);
         } catch (error) {
@@ -781,7 +1101,19 @@ function createApi(Core) {
         }
       }
     }
-    _handle(e) {
+    /** `_handle` with the message hooks: parse middlewares, then `beforeMessageDispatch`. */
+    _handleWithHooks(e) {
+      if (!e.message) return this._handle(e);
+      return this._parseMessage(e.message).then((message) => {
+        if (e.type !== 'message') return this._handle(e, message);
+        const client = this._clients.get(e.client);
+        const conv = client && client._refresh(e.cid);
+        return applyDispatcher(this._plugins.beforeMessageDispatch, [message, conv]).then((go) => {
+          if (go !== false) this._handle(e, message);
+        });
+      });
+    }
+    _handle(e, parsed) {
       if (e.type === 'response') {
         let slot = this._pending.get(e.request);
         if (slot) this._pending.delete(e.request);
@@ -819,14 +1151,14 @@ function createApi(Core) {
         mutedMembers: [], attributes: {}, unreadMessagesCount: 0 }) : undefined;
       switch (e.type) {
         case 'message': {
-          const message = parseMessage(e.message);
+          const message = parsed || parseMessage(e.message, this);
           client.emit(Event.MESSAGE, message, conv);
           conv.emit(Event.MESSAGE, message);
           return;
         }
         case 'messagerecall':
         case 'messageupdate': {
-          const message = parseMessage(e.message);
+          const message = parsed || parseMessage(e.message, this);
           const reason = e.reason ? { code: e.reason.code, detail: e.reason.reason } : undefined;
           client.emit(e.type, message, conv, reason);
           conv.emit(e.type, message, reason);
@@ -856,6 +1188,17 @@ function createApi(Core) {
         case 'unhandledmessage':
           client.emit(e.type, e.payload);
           return;
+        case 'memberinfoupdated': {
+          // The official payload: `{member, memberInfo, updatedBy}` (`role` kept as a convenience).
+          if (!conv) return;
+          if (conv instanceof Conversation) conv._setMemberRole(e.payload.member, e.payload.role);
+          const known = conv._memberInfoMap && conv._memberInfoMap[e.payload.member];
+          const memberInfo = known || new ConversationMemberInfo({ conversation: conv, memberId: e.payload.member, role: e.payload.role });
+          const payload = { ...e.payload, memberInfo };
+          client.emit(e.type, payload, conv);
+          conv.emit(e.type, payload);
+          return;
+        }
         default:
           // Member events: on the client with the conversation, and on the conversation.
           if (conv) {
@@ -864,16 +1207,30 @@ function createApi(Core) {
           }
       }
     }
-    /** Signs `id` in; the same id gives the same client. */
+    /**
+     * Signs `id` in; the same id gives the same client. `options.signatureFactory(clientId)` signs
+     * the login; `conversationSignatureFactory` and `blacklistSignatureFactory` sign conversation
+     * creation, membership and blacklist changes (each may return the result or a promise of it).
+     */
     createIMClient(id, options = {}, legacyTag) {
       if (typeof options === 'string') options = { tag: options };
       const clientId = typeof id === 'object' && id && id.id ? id.id : id;
       if (this._opening.has(clientId)) return this._opening.get(clientId);
       const token = id && typeof id.getSessionToken === 'function' ? id.getSessionToken() : undefined;
       const tag = options.tag || legacyTag;
-      const client = new IMClient(this, clientId);
+      const client = new IMClient(this, clientId, { ...options, tag });
+      try {
+        applyDecorators(this._plugins.onIMClientCreate, client);
+      } catch (error) {
+        return Promise.reject(error);
+      }
       this._clients.set(clientId, client);
-      const opening = this._request((core) => core.open(clientId, tag, token)).then(() => client, (error) => {
+      const signing = options.signatureFactory && !token
+        ? runSignatureFactory(options.signatureFactory, [clientId])
+        : Promise.resolve(undefined);
+      const opening = signing.then((signature) =>
+        this._request((core) => core.open(clientId, tag, token, signature && JSON.stringify(signature))))
+        .then(() => client, (error) => {
         this._clients.delete(clientId);
         this._opening.delete(clientId);
         this._maybeStop();
@@ -882,9 +1239,9 @@ function createApi(Core) {
       this._opening.set(clientId, opening);
       return opening;
     }
-    /** Registers message classes. */
+    /** Registers message classes; received messages try them latest first (by their `validate`). */
     register(classes) {
-      for (const cls of [].concat(classes)) messageClasses.set(cls.TYPE, cls);
+      for (const cls of [].concat(classes)) this._messageClasses.push(checkMessageClass(cls));
     }
     /** Tells the core the network came back or went away (browsers do this from `window`). */
     retry() {

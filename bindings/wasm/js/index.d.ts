@@ -82,6 +82,24 @@ export interface PartiallySuccess {
   failures: OperationFailureError[];
 }
 
+/** What a signature factory returns (or resolves to): computed by the app's server. */
+export interface SignatureResult {
+  signature: string;
+  timestamp: number;
+  nonce: string;
+}
+export type SignatureFactoryResult = Promise<SignatureResult> | SignatureResult;
+
+/** A page of muted or blocked members; `next` is the cursor of the following page, if any. */
+export interface PagedResults<T> {
+  results: T[];
+  next?: string;
+}
+export interface PagedQueryParams {
+  limit?: number;
+  next?: string;
+}
+
 export interface PatchReason {
   code: number;
   detail?: string;
@@ -114,7 +132,13 @@ export interface SharedPayloads {
   [Event.KICKED]: { kickedBy: string };
   [Event.MEMBERS_JOINED]: { members: string[]; invitedBy: string };
   [Event.MEMBERS_LEFT]: { members: string[]; kickedBy: string };
-  [Event.MEMBER_INFO_UPDATED]: { member: string; role: ConversationMemberRole; updatedBy: string };
+  [Event.MEMBER_INFO_UPDATED]: {
+    member: string;
+    memberInfo: ConversationMemberInfo;
+    updatedBy: string;
+    /** chinwag extension: the new role, as `memberInfo.role`. */
+    role: ConversationMemberRole;
+  };
   [Event.BLOCKED]: { blockedBy: string };
   [Event.UNBLOCKED]: { unblockedBy: string };
   [Event.MEMBERS_BLOCKED]: { blockedBy: string; members: string[] };
@@ -161,24 +185,75 @@ interface AVUser {
   getSessionToken(): string;
 }
 
+/** A decorator hook: called with the new object. */
+export type Decorator<T> = (target: T) => void;
+/** A middleware hook: gets the previous hook's result, returns (or resolves to) the next. */
+export type Middleware<T> = (target: T) => T | Promise<T>;
+
+/** A plugin of the official `plugins` option (hooks may be arrays). */
+export interface Plugin {
+  name?: string;
+  /** Message classes registered on the Realtime (as `register`). */
+  messageClasses?: MessageConstructor[];
+  onRealtimeCreate?: Decorator<Realtime> | Decorator<Realtime>[];
+  onIMClientCreate?: Decorator<IMClient> | Decorator<IMClient>[];
+  onConversationCreate?: Decorator<ConversationBase> | Decorator<ConversationBase>[];
+  /** Gets a received payload (typed object, string or ArrayBuffer) before it is parsed. */
+  beforeMessageParse?: Middleware<Payload> | Middleware<Payload>[];
+  /** Gets the parsed message. */
+  afterMessageParse?: Middleware<Message> | Middleware<Message>[];
+  /** `false` (or a promise of it) drops a received message before the `message` events. */
+  beforeMessageDispatch?:
+    | ((message: Message, conversation: ConversationBase) => boolean | Promise<boolean>)
+    | Array<(message: Message, conversation: ConversationBase) => boolean | Promise<boolean>>;
+}
+
+export type ConversationSignatureFactory = (
+  conversationId: string | null,
+  clientId: string,
+  targetIds: string[],
+  action: 'create' | 'invite' | 'kick',
+) => SignatureFactoryResult;
+export type BlacklistSignatureFactory = (
+  conversationId: string,
+  clientId: string,
+  targetIds: string[],
+  action: 'conversation-block-clients' | 'conversation-unblock-clients',
+) => SignatureFactoryResult;
+
+export interface IMClientOptions {
+  /** Signs the login: `appId:clientId::timestamp:nonce` on the app's server. */
+  signatureFactory?: (clientId: string) => SignatureFactoryResult;
+  /** Signs creation (`conversationId` null), invite and kick (join and quit included). */
+  conversationSignatureFactory?: ConversationSignatureFactory;
+  /** Signs blocking and unblocking members. */
+  blacklistSignatureFactory?: BlacklistSignatureFactory;
+  tag?: string;
+  isReconnect?: boolean;
+}
+
 export interface RealtimeOptions {
   appId: string;
   appKey: string;
   /** Ignored: the server comes from `RTMServers` or `server`. */
   region?: string;
-  /** The RTM router base URL (or `{ RTMRouter }`) when `RTMServers` is not given. */
+  /**
+   * The RTM router and REST API base URL (or `{ RTMRouter, api }`). Without it the REST calls
+   * (`getAllMemberInfo`) go to the origin of the first `RTMServers` URL (chinwag-server serves both).
+   */
   server?: string | { RTMRouter: string; api?: string };
   /** WebSocket URL(s) to connect to directly. */
   RTMServers?: string | string[];
   noBinary?: boolean;
   ssl?: boolean;
   pushOfflineMessages?: boolean;
+  plugins?: Plugin[];
 }
 
 export declare class Realtime extends EventEmitter<ConnectionEvents> {
   constructor(options: RealtimeOptions);
   /** Signs a client in; the same id resolves to the same client. */
-  createIMClient(id: string | AVUser, options?: { tag?: string; isReconnect?: boolean }, tag?: string): Promise<IMClient>;
+  createIMClient(id: string | AVUser, options?: IMClientOptions, tag?: string): Promise<IMClient>;
   register(messageClass: MessageConstructor | MessageConstructor[]): void;
   retry(): number;
   pause(): void;
@@ -190,6 +265,7 @@ export declare class Realtime extends EventEmitter<ConnectionEvents> {
 
 export declare class IMClient extends EventEmitter<ClientEvents> {
   readonly id: string;
+  readonly options: IMClientOptions;
   close(): Promise<void>;
   createConversation(options: {
     members?: string[];
@@ -309,13 +385,32 @@ declare class PersistentConversation extends ConversationBase {
   fetch(): Promise<this>;
   mute(): Promise<this>;
   unmute(): Promise<this>;
-  add(clientIds: string[]): Promise<PartiallySuccess>;
-  remove(clientIds: string[]): Promise<PartiallySuccess>;
+  add(clientIds: string | string[]): Promise<PartiallySuccess>;
+  remove(clientIds: string | string[]): Promise<PartiallySuccess>;
+  /** Rejects with the server's failure (an `OperationFailureError`) if it refused. */
   join(): Promise<this>;
   quit(): Promise<this>;
+  muteMembers(clientIds: string | string[]): Promise<PartiallySuccess>;
+  unmuteMembers(clientIds: string | string[]): Promise<PartiallySuccess>;
+  queryMutedMembers(options?: PagedQueryParams): Promise<PagedResults<string>>;
+  blockMembers(clientIds: string | string[]): Promise<PartiallySuccess>;
+  unblockMembers(clientIds: string | string[]): Promise<PartiallySuccess>;
+  queryBlockedMembers(options?: PagedQueryParams): Promise<PagedResults<string>>;
+}
+
+/** A member's role in a conversation (the `_ConversationMemberInfo` table). */
+export declare class ConversationMemberInfo {
+  readonly conversationId: string;
+  readonly memberId: string;
+  /** `Owner` for the creator. */
+  readonly role: ConversationMemberRole;
+  readonly isOwner: boolean;
+  toJSON(): { conversationId: string; memberId: string; role: ConversationMemberRole; isOwner: boolean };
 }
 
 export declare class Conversation extends PersistentConversation {
+  getAllMemberInfo(options?: { noCache?: boolean }): Promise<ConversationMemberInfo[]>;
+  getMemberInfo(memberId: string): Promise<ConversationMemberInfo>;
   updateMemberRole(memberId: string, role: ConversationMemberRole): Promise<this>;
 }
 export declare class ChatRoom extends PersistentConversation {}
@@ -332,6 +427,8 @@ export type Payload = Record<string, unknown> | string | ArrayBuffer;
 export interface MessageConstructor {
   new (...args: never[]): Message;
   TYPE?: number;
+  validate(content: Payload): boolean;
+  parse(content: Payload, message?: Message): Message;
 }
 
 export declare class Message {
@@ -354,7 +451,7 @@ export declare class Message {
   mentionAll(value?: boolean): this;
   toJSON(): Record<string, unknown>;
   toFullJSON(): Record<string, unknown>;
-  static validate(): boolean;
+  static validate(content?: Payload): boolean;
   static parse(json: Payload, message?: Message): Message;
 }
 
@@ -383,7 +480,7 @@ export declare class TextMessage extends TypedMessage {
 
 export declare class RecalledMessage extends TypedMessage {}
 
-/** Class decorator registering a TypedMessage subclass for `_lctype` = `type`. */
+/** Class decorator: the class's `_lctype` is `type` (received messages of that type parse to it). */
 export declare function messageType(type: number): <T extends MessageConstructor>(target: T) => T;
-/** Class decorator kept for compatibility (custom fields travel as they are). */
-export declare function messageField(fields: string[]): <T extends MessageConstructor>(target: T) => T;
+/** Class decorator: these properties of the message travel in its payload and are parsed back. */
+export declare function messageField(fields: string | string[]): <T extends MessageConstructor>(target: T) => T;

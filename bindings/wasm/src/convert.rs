@@ -6,7 +6,8 @@
 use base64::Engine as _;
 use chinwag_core::{
     Conversation, ConversationKind, ConversationQuery, CreateConversation, DisconnectReason, Event,
-    HistoryQuery, Message, MessageContent, MessageStatus, RequestError, Response, SendOptions,
+    HistoryQuery, MemberOp, Message, MessageContent, MessageStatus, RequestError, Response, SendOptions,
+    Signature,
 };
 use serde_json::{Map, Value, json};
 
@@ -397,7 +398,30 @@ pub fn create_options(v: &Value) -> CreateConversation {
     if create.transient {
         create.unique = false;
     }
+    create.signature = v.get("signature").and_then(signature);
     create
+}
+
+/// `{signature, timestamp, nonce}` as the official SDK's signature factories return it.
+pub fn signature(v: &Value) -> Option<Signature> {
+    Some(Signature {
+        signature: text(v.get("signature"))?,
+        timestamp: int(v.get("timestamp"))?,
+        nonce: text(v.get("nonce"))?,
+    })
+}
+
+/// The JS layer's name of a membership operation.
+pub fn member_op(op: &str) -> Option<MemberOp> {
+    Some(match op {
+        "add" => MemberOp::Add,
+        "remove" => MemberOp::Remove,
+        "mute" => MemberOp::Shutup,
+        "unmute" => MemberOp::Unshutup,
+        "block" => MemberOp::Block,
+        "unblock" => MemberOp::Unblock,
+        _ => return None,
+    })
 }
 
 /// `{where, sort: [..], limit, skip, compact, withLastMessagesRefreshed}` → a conv/query.
@@ -515,6 +539,22 @@ mod tests {
         assert_eq!(e["code"], 5130);
         assert_eq!(e["name"], "OWNER_PROMOTION_NOT_ALLOWED");
         assert_eq!(error_json(&RequestError::Timeout)["name"], "TIMEOUT");
+    }
+
+    #[test]
+    fn signatures_need_all_three_fields() {
+        let full = json!({"signature": "abc", "timestamp": 1_700_000_000, "nonce": "n1"});
+        let sig = signature(&full).expect("complete signature");
+        assert_eq!(
+            (sig.signature.as_str(), sig.timestamp, sig.nonce.as_str()),
+            ("abc", 1_700_000_000, "n1")
+        );
+        assert_eq!(signature(&json!({"signature": "abc", "nonce": "n1"})), None);
+        let create = create_options(&json!({"members": ["Jerry"], "signature": full}));
+        assert_eq!(create.signature, Some(sig));
+        assert_eq!(member_op("block"), Some(MemberOp::Block));
+        assert_eq!(member_op("mute"), Some(MemberOp::Shutup));
+        assert_eq!(member_op("shout"), None);
     }
 
     #[test]

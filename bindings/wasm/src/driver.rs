@@ -309,12 +309,19 @@ impl Core {
         id
     }
 
-    /// Signs `client` in (`session/open`).
-    pub fn open(&self, client: &str, tag: Option<String>, session_token: Option<String>) -> f64 {
+    /// Signs `client` in (`session/open`), with the login signature `{signature, timestamp, nonce}`
+    /// (JSON) of the application's signature factory, if any.
+    pub fn open(
+        &self,
+        client: &str,
+        tag: Option<String>,
+        session_token: Option<String>,
+        signature: Option<String>,
+    ) -> f64 {
         let options = ClientOptions {
             tag,
             session_token,
-            ..ClientOptions::default()
+            signature: signature.and_then(|json| convert::signature(&parse(&json))),
         };
         self.run(|e, now| e.open_client(client, options, now))
     }
@@ -348,24 +355,50 @@ impl Core {
         self.run(|e, now| e.get_conversation(client, cid, now))
     }
 
-    /// Adds members (`conv/add`).
-    pub fn add(&self, client: &str, cid: &str, members: Vec<String>) -> f64 {
-        self.run(|e, now| e.add_members(client, cid, &members, now))
+    /// A membership operation (`op`: `add`, `remove`, `mute`, `unmute`, `block`, `unblock`; join and
+    /// quit are add/remove of oneself) with the conversation or blacklist signature (JSON), if any.
+    #[wasm_bindgen(js_name = changeMembers)]
+    pub fn change_members(
+        &self,
+        client: &str,
+        cid: &str,
+        op: &str,
+        members: Vec<String>,
+        signature: Option<String>,
+    ) -> f64 {
+        let signature = signature.and_then(|json| convert::signature(&parse(&json)));
+        let Some(op) = convert::member_op(op) else {
+            wasm_bindgen::throw_str("chinwag: unknown member operation");
+        };
+        self.run(|e, now| e.change_members(client, cid, op, &members, signature.as_ref(), now))
     }
 
-    /// Removes members (`conv/remove`).
-    pub fn remove(&self, client: &str, cid: &str, members: Vec<String>) -> f64 {
-        self.run(|e, now| e.remove_members(client, cid, &members, now))
+    /// A page of muted (`blocked == false`) or blocked members.
+    #[wasm_bindgen(js_name = queryMembers)]
+    pub fn query_members(
+        &self,
+        client: &str,
+        cid: &str,
+        blocked: bool,
+        limit: Option<i32>,
+        next: Option<String>,
+    ) -> f64 {
+        if blocked {
+            self.run(|e, now| e.query_blocked_members(client, cid, limit, next, now))
+        } else {
+            self.run(|e, now| e.query_muted_members(client, cid, limit, next, now))
+        }
     }
 
-    /// Joins a conversation.
-    pub fn join(&self, client: &str, cid: &str) -> f64 {
-        self.run(|e, now| e.join(client, cid, now))
-    }
-
-    /// Quits a conversation.
-    pub fn quit(&self, client: &str, cid: &str) -> f64 {
-        self.run(|e, now| e.quit(client, cid, now))
+    /// The client's current IM session token (for the REST calls that need one), if signed in.
+    #[wasm_bindgen(js_name = sessionToken)]
+    pub fn session_token(&self, client: &str) -> Option<String> {
+        self.shared
+            .driver
+            .borrow()
+            .engine
+            .session_token(client)
+            .map(str::to_owned)
     }
 
     /// Saves attributes (`conv/update`), a JSON object.

@@ -12,13 +12,17 @@ const BIN = process.env.CHINWAG_SERVER_BIN || path.join(TARGET, 'debug/chinwag-s
 /** The built npm package (`cargo xtask wasm`). */
 const PKG = process.env.CHINWAG_PKG || path.join(TARGET, 'npm/chinwag');
 
-/** Starts a server on a free port (or `listen`) with a fresh data dir (or `dataDir`). */
-function startServer({ dataDir, listen = '127.0.0.1:0' } = {}) {
+/**
+ * Starts a server on a free port (or `listen`) with a fresh data dir (or `dataDir`); with `masterKey`
+ * it requires signatures (HMAC-SHA1 under that key) for sign-in and membership changes.
+ */
+function startServer({ dataDir, listen = '127.0.0.1:0', masterKey } = {}) {
   const dir = dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'chinwag-npm-'));
   // The server checks app ids: besides the tests' own app, it serves the seed guide's app id (the guide's code
   // runs unchanged), the web-chat page's default (a plain `cargo run -p chinwag-server` serves it) and the benchmark's.
   const apps = ['x7WmVG0x63V6u8MCYM8qxKo8-gzGzoHsz', 'chinwag-local', 'bench'].join(',');
   const args = ['--listen', listen, '--data-dir', dir, '--app-id', 'npm-app', '--app-key', 'npm-key', '--other-app-ids', apps];
+  if (masterKey) args.push('--master-key', masterKey);
   const child = spawn(BIN, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info' },

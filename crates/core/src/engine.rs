@@ -122,6 +122,8 @@ pub(crate) struct Client {
     pub(crate) unfetched: BTreeSet<String>,
     /// Of those, the ones whose fetch is still to be sent.
     pub(crate) fetch_queue: Vec<String>,
+    /// Push events waiting for a fetch in `unfetched` (see the `hold` module), in wire order.
+    pub(crate) held: VecDeque<Event>,
     /// Sent messages that asked for receipts: id → cid (bounded with the de-dup capacity).
     pub(crate) waiting_receipt: BTreeMap<String, String>,
     pub(crate) waiting_receipt_order: VecDeque<String>,
@@ -432,6 +434,7 @@ impl Engine {
 
     /// Fires the timers that are due. Harmless when called early.
     pub fn handle_timeout(&mut self, now: Instant) {
+        let first_new_event = self.events.len();
         match self.conn {
             Conn::Waiting { attempt, at } if at <= now => self.start_connect(attempt),
             Conn::Connected if now >= self.last_inbound + self.options.dead_after => {
@@ -462,7 +465,10 @@ impl Engine {
             _ => {}
         }
         self.expire_requests(now);
-        // Gap filling that ended on a timeout may have delivered messages of unknown conversations.
+        // Gap filling that ended on a timeout may have delivered messages of unknown conversations;
+        // a fetch that timed out releases the events waiting for it.
+        self.hold_for_fetches(first_new_event);
+        self.release_fetched();
         self.send_fetches(now);
     }
 
@@ -485,6 +491,7 @@ impl Engine {
         if self.conn != Conn::Connected {
             return;
         }
+        let first_new_event = self.events.len();
         self.last_inbound = now;
         // Keepalive is driven by silence from the server, not by our own traffic: a client that only
         // sends (acks, reads) still needs a reply now and then to prove the connection alive.
@@ -501,15 +508,16 @@ impl Engine {
         } else {
             self.handle_push(command, now);
         }
+        self.hold_for_fetches(first_new_event);
+        self.release_fetched();
         self.send_fetches(now);
     }
 
     /// Sends the `conv/query` of every conversation that a push just put in the cache by id only.
     ///
-    /// The push's event was already delivered, in order, with what the push said; the fetched
-    /// conversation (name, members, attributes, kind) fills the cache when the reply arrives,
-    /// without an event of its own (read it with [`conversation`](Self::conversation)). This keeps
-    /// the event order of the wire and never holds a message back behind a query that may fail.
+    /// The push's events wait for the reply (see the `hold` module): when they are delivered, the
+    /// fetched conversation (name, members, attributes, kind) is in the cache (read it with
+    /// [`conversation`](Self::conversation)); the fetch has no event of its own.
     pub(crate) fn send_fetches(&mut self, now: Instant) {
         let mut fetches = Vec::new();
         for client in self.clients.values_mut() {
@@ -625,6 +633,7 @@ impl Engine {
             }
         }
         self.ack_flush_at = None;
+        self.release_all_held();
     }
 
     fn fail_everything(&mut self, now: Instant) {
@@ -656,6 +665,12 @@ impl Engine {
                 Kind::CatchUp { cid, .. } => {
                     let cid = cid.clone();
                     self.finish_catch_up(&out.client, &cid, now);
+                }
+                // Given up: the events waiting for it go out with what their pushes said.
+                Kind::Fetch { cid } => {
+                    if let Some(client) = self.clients.get_mut(&out.client) {
+                        client.unfetched.remove(cid);
+                    }
                 }
                 _ => self.fail(&out.client, &out.ids, RequestError::Timeout),
             }
@@ -852,6 +867,8 @@ impl Engine {
             return;
         };
         self.client_order.retain(|c| c != id);
+        // What was received stays received.
+        self.events.extend(client.held.drain(..));
         let mut ids: Vec<RequestId> = client.open_requests.clone();
         for out in client.outbox.drain(..) {
             ids.extend(out.ids);
@@ -913,6 +930,7 @@ impl Engine {
                 reads_unconfirmed: BTreeMap::new(),
                 unfetched: BTreeSet::new(),
                 fetch_queue: Vec::new(),
+                held: VecDeque::new(),
                 waiting_receipt: BTreeMap::new(),
                 waiting_receipt_order: VecDeque::new(),
             },

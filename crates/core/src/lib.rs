@@ -77,6 +77,7 @@ mod dedup;
 mod dispatch;
 mod engine;
 mod event;
+mod hold;
 mod message;
 mod options;
 mod query;

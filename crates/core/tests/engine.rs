@@ -22,6 +22,20 @@ fn responses(events: &[Event]) -> Vec<(RequestId, Result<Response, RequestError>
         .collect()
 }
 
+/// Puts `cid` in Tom's cache (a `getConversation` the server answered, no members), so that pushes
+/// about it are delivered at once instead of waiting for a fetch.
+fn cache(s: &mut Scripted, cid: &str) {
+    s.engine.get_conversation("Tom", cid, s.now);
+    s.drain();
+    let query = s.last_sent().clone();
+    s.push(query_result(
+        &query,
+        &format!(r#"[{{"objectId":"{cid}","c":"Jerry","m":[]}}]"#),
+    ));
+    assert!(s.engine.conversation("Tom", cid).is_some());
+    s.events.clear();
+}
+
 fn direct_push(to: &str, id: &str, ts: i64, from: &str) -> GenericCommand {
     GenericCommand::push(CommandType::Direct, to).with(DirectCommand {
         id: Some(id.into()),
@@ -392,6 +406,7 @@ fn send_error_reply_fails_the_message() {
 #[test]
 fn received_messages_are_deduplicated_acked_and_counted() {
     let mut s = Scripted::open("Tom");
+    cache(&mut s, "c1");
     s.push(direct_push("Tom", "m1", 10, "Jerry"));
     s.push(direct_push("Tom", "m1", 10, "Jerry"));
     let messages: Vec<_> = s
@@ -459,6 +474,7 @@ fn unread_pushes_reconcile_with_local_counts_and_read() {
 #[test]
 fn every_conversation_push_becomes_an_event() {
     let mut s = Scripted::open("Tom");
+    cache(&mut s, "c1");
     let conv = |op: OpType, m: &[&str]| {
         GenericCommand::push(CommandType::Conv, "Tom")
             .with_op(op)
@@ -616,6 +632,7 @@ fn every_conversation_push_becomes_an_event() {
 #[test]
 fn receipts_recall_and_edit_pushes() {
     let mut s = Scripted::open("Tom");
+    cache(&mut s, "c1");
     s.engine.send(
         "Tom",
         "c1",
@@ -1232,33 +1249,53 @@ fn query_result(request: &GenericCommand, data: &str) -> GenericCommand {
 }
 
 #[test]
-fn a_push_for_an_uncached_conversation_fetches_it_and_keeps_event_order() {
+fn a_push_for_an_uncached_conversation_waits_for_its_fetch_and_keeps_event_order() {
     let mut s = Scripted::open("Tom");
+    cache(&mut s, "known");
     let mark = s.sent.len();
     s.push(direct_push("Tom", "m1", 10, "Jerry"));
     s.push(direct_push("Tom", "m2", 11, "Jerry"));
-    // The events come at once, in wire order, with what the pushes said.
-    let kinds: Vec<_> = s
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Message { message, .. } => message.id.clone(),
-            Event::UnreadCountUpdated { conversations, .. } => Some(format!("unread {}", conversations[0].1)),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(kinds, ["m1", "unread 1", "m2", "unread 2"]);
+    let ids = |events: &[Event]| -> Vec<String> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Message { message, .. } => message.id.clone(),
+                Event::UnreadCountUpdated { conversations, .. } => {
+                    Some(format!("unread {}", conversations[0].1))
+                }
+                Event::Invited { conversation, .. } => Some(format!("invited {conversation}")),
+                _ => None,
+            })
+            .collect()
+    };
+    // Held until the conversation is known, as the official SDKs fetch it before they emit.
+    assert!(ids(&s.events).is_empty(), "{:?}", s.events);
     // One fetch, `where {"objectId": cid}` as the JS SDK's getConversation.
     let fetches = fetches_since(&s, mark);
     assert_eq!(fetches.len(), 1, "{fetches:?}");
     assert_eq!(fetches[0].1, "c1");
     assert!(s.engine.conversation("Tom", "c1").unwrap().name.is_none());
-    // The reply fills the cache; local state (unread, last message) is kept; no response event.
-    let events_before = s.events.len();
+    // A push about a known conversation queues behind the held ones (wire order per client).
+    s.push(
+        GenericCommand::push(CommandType::Conv, "Tom")
+            .with_op(OpType::Joined)
+            .with(ConvCommand {
+                cid: Some("known".into()),
+                init_by: Some("Jerry".into()),
+                ..Default::default()
+            }),
+    );
+    assert!(ids(&s.events).is_empty());
+    // The reply fills the cache, then the events go out in wire order; local state (unread, last
+    // message) is kept.
     s.push(query_result(
         &fetches[0].0,
         r#"[{"objectId":"c1","name":"Tom & Jerry","c":"Jerry","m":["Jerry","Tom"],"tr":false}]"#,
     ));
+    assert_eq!(
+        ids(&s.events),
+        ["m1", "unread 1", "m2", "unread 2", "invited known"]
+    );
     let conv = s.engine.conversation("Tom", "c1").unwrap();
     assert_eq!(conv.name.as_deref(), Some("Tom & Jerry"));
     assert_eq!(conv.creator.as_deref(), Some("Jerry"));
@@ -1268,11 +1305,64 @@ fn a_push_for_an_uncached_conversation_fetches_it_and_keeps_event_order() {
         conv.last_message.as_ref().and_then(|m| m.id.as_deref()),
         Some("m2")
     );
-    assert_eq!(s.events.len(), events_before, "filling the cache emits nothing");
-    // Known now: later pushes fetch nothing.
+    // Known now: later pushes fetch nothing and are delivered at once.
     let mark = s.sent.len();
+    s.events.clear();
     s.push(direct_push("Tom", "m3", 12, "Jerry"));
     assert!(fetches_since(&s, mark).is_empty());
+    assert_eq!(ids(&s.events), ["m3", "unread 3"]);
+}
+
+#[test]
+fn held_events_are_released_by_a_failed_or_timed_out_fetch_and_by_a_lost_connection() {
+    let mut s = Scripted::open("Tom");
+    let joined = |cid: &str| {
+        GenericCommand::push(CommandType::Conv, "Tom")
+            .with_op(OpType::Joined)
+            .with(ConvCommand {
+                cid: Some(cid.into()),
+                init_by: Some("Jerry".into()),
+                ..Default::default()
+            })
+    };
+    let invited = |events: &[Event]| -> Vec<String> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Invited { conversation, .. } => Some(conversation.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    // Refused by the server: the event goes out with what the push said.
+    let mark = s.sent.len();
+    s.push(joined("gone"));
+    assert!(invited(&s.events).is_empty());
+    let fetch = fetches_since(&s, mark).remove(0).0;
+    s.push(GenericCommand::error_reply(
+        &fetch,
+        ErrorCode::ConversationNotFound,
+        None,
+    ));
+    assert_eq!(invited(&s.events), ["gone"]);
+    // Never answered: released when the request times out.
+    s.events.clear();
+    s.push(joined("silent"));
+    s.advance(5_000);
+    assert!(invited(&s.events).is_empty(), "still waiting within the timeout");
+    s.run_until(s.now.as_millis() + 20_000);
+    assert!(
+        s.engine.is_connected(),
+        "released by the fetch's timeout, not by a reconnect"
+    );
+    assert_eq!(invited(&s.events), ["silent"]);
+    // Waiting when the connection drops: released at once (fetched again after the re-login).
+    s.events.clear();
+    s.push(joined("dropped"));
+    assert!(invited(&s.events).is_empty());
+    s.engine.handle_disconnected(Some(1006), s.now);
+    s.drain();
+    assert_eq!(invited(&s.events), ["dropped"]);
 }
 
 #[test]
@@ -1329,13 +1419,19 @@ fn every_kind_of_push_fetches_an_unknown_conversation() {
             ..Default::default()
         }),
     );
-    let cids: Vec<String> = fetches_since(&s, mark).into_iter().map(|(_, cid)| cid).collect();
+    let fetches = fetches_since(&s, mark);
+    let cids: Vec<&str> = fetches.iter().map(|(_, cid)| cid.as_str()).collect();
     assert_eq!(cids, ["joined", "unread", "rcp", "patch", "_tmp:abc"]);
-    assert!(
+    let invited = |s: &Scripted| {
         s.events
             .iter()
             .any(|e| matches!(e, Event::Invited { conversation, .. } if conversation == "joined"))
-    );
+    };
+    assert!(!invited(&s), "held until fetched");
+    for (fetch, _) in &fetches {
+        s.push(query_result(fetch, "[]"));
+    }
+    assert!(invited(&s));
     assert_eq!(s.engine.conversation("Tom", "rcp").unwrap().last_read_at, Some(7));
 }
 

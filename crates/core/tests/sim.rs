@@ -52,6 +52,17 @@ fn members(cids: &[String], conv: usize) -> &'static [usize] {
 
 /// Checks the model after the simulation converged.
 fn check(sim: &Sim, cids: &[String], sends: &[(usize, RequestId)]) {
+    // Invitations and messages arrive with their conversation's members in the cache (fetched
+    // first when a push names a conversation the engine did not know).
+    for peer in &sim.peers {
+        for (kind, cid, members) in &peer.members_at_event {
+            assert!(
+                *members > 0,
+                "{}: {kind} of {cid} before its members were known",
+                peer.id
+            );
+        }
+    }
     // Each send got exactly one outcome; successful ones are stored on the server.
     for (peer, request) in sends {
         let outcomes: Vec<_> = sim.peers[*peer]
@@ -322,4 +333,21 @@ fn single_device_tag_conflict_closes_the_older_session() {
         "the last client gone closes the connection"
     );
     assert!(sim.peers[1].engine.is_open("Tom"));
+}
+
+#[test]
+fn an_invitation_arrives_with_the_conversation_fetched() {
+    let (sim, cids) = setup(4);
+    // B was invited to both conversations, C to the first: each `Invited` event was polled with
+    // the fetched member list already cached.
+    let invited = |peer: usize| -> Vec<(String, usize)> {
+        sim.peers[peer]
+            .members_at_event
+            .iter()
+            .filter(|(kind, _, _)| *kind == "invited")
+            .map(|(_, cid, members)| (cid.clone(), *members))
+            .collect()
+    };
+    assert_eq!(invited(1), [(cids[0].clone(), 3), (cids[1].clone(), 2)]);
+    assert_eq!(invited(2), [(cids[0].clone(), 3)]);
 }

@@ -181,6 +181,31 @@ impl FakeServer {
                     }
                 }
             }
+            // Fetch by id (`where {"objectId": cid}`), as the engine does for conversations it
+            // first sees in a push; other queries answer nothing.
+            (Some(CommandType::Conv), Some(OpType::Query)) => {
+                let conv = cmd.conv_message.clone().unwrap_or_default();
+                let wanted = conv
+                    .r#where
+                    .and_then(|w| serde_json::from_str::<serde_json::Value>(&w.data).ok())
+                    .and_then(|w| w["objectId"].as_str().map(str::to_owned));
+                let results: Vec<serde_json::Value> = wanted
+                    .and_then(|cid| self.convs.get(&cid).map(|(members, _)| (cid, members)))
+                    .map(|(cid, members)| serde_json::json!({"objectId": cid, "m": members, "tr": false}))
+                    .into_iter()
+                    .collect();
+                out.push((
+                    conn,
+                    GenericCommand::reply_to(&cmd, CommandType::Conv)
+                        .with_op(OpType::Results)
+                        .with(ConvCommand {
+                            results: Some(chinwag_protocol::JsonObjectMessage {
+                                data: serde_json::Value::Array(results).to_string(),
+                            }),
+                            ..Default::default()
+                        }),
+                ));
+            }
             (Some(CommandType::Direct), _) => {
                 let direct = cmd.direct_message.clone().unwrap_or_default();
                 let cid = direct.cid.clone().unwrap_or_default();

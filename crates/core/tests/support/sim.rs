@@ -21,6 +21,9 @@ pub struct Peer {
     /// While set, frames stay in the queues (a slow link).
     pub held: bool,
     pub events: Vec<Event>,
+    /// For every `Invited` and `Message` event: which of the two, the conversation and how many
+    /// members the engine's cache knew for it when the event was polled.
+    pub members_at_event: Vec<(&'static str, String, usize)>,
 }
 
 pub struct Sim {
@@ -53,6 +56,7 @@ impl Sim {
                 to_client: VecDeque::new(),
                 held: false,
                 events: Vec::new(),
+                members_at_event: Vec::new(),
             })
             .collect();
         Self {
@@ -144,6 +148,22 @@ impl Sim {
             let peer = &mut self.peers[i];
             while let Some(event) = peer.engine.poll_event() {
                 any = true;
+                let named = match &event {
+                    Event::Invited {
+                        client, conversation, ..
+                    } => Some(("invited", client.clone(), conversation.clone())),
+                    Event::Message { client, message } => {
+                        Some(("message", client.clone(), message.conversation.clone()))
+                    }
+                    _ => None,
+                };
+                if let Some((kind, client, cid)) = named {
+                    let members = peer
+                        .engine
+                        .conversation(&client, &cid)
+                        .map_or(0, |c| c.members.len());
+                    peer.members_at_event.push((kind, cid, members));
+                }
                 peer.events.push(event);
             }
             if !any {

@@ -1,0 +1,136 @@
+// The official `plugins` option and custom typed messages (`register`, `@messageType`,
+// `@messageField`), against a fresh chinwag-server.
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { PKG, startServer, until, next } = require('./harness.cjs');
+
+const { Realtime, TypedMessage, TextMessage, Message, Event, messageType, messageField } = require(PKG);
+
+async function setup(t) {
+  const server = await startServer();
+  const realtimes = [];
+  const realtime = (options = {}) => {
+    const r = new Realtime({ appId: 'npm-app', appKey: 'npm-key', RTMServers: server.ws, ...options });
+    realtimes.push(r);
+    return r;
+  };
+  t.after(async () => {
+    await Promise.all(realtimes.map((r) => r.close()));
+    await server.stop();
+  });
+  return { realtime };
+}
+
+/** A custom typed message with two custom fields, as the official guide writes one. */
+class LocationMessage extends TypedMessage {
+  constructor(latitude, longitude) {
+    super();
+    this.latitude = latitude;
+    this.longitude = longitude;
+  }
+}
+messageField(['latitude', 'longitude'])(LocationMessage);
+messageType(42)(LocationMessage);
+
+/** Registered only through a plugin's `messageClasses` (no `@messageType`). */
+class PokeMessage extends TypedMessage {
+  static validate(content) {
+    return content != null && content._lctype === 43;
+  }
+}
+PokeMessage.TYPE = 43;
+messageField('strength')(PokeMessage);
+
+test('custom typed messages carry their @messageField fields and parse to their class', async (t) => {
+  const { realtime } = await setup(t);
+  const receiver = realtime();
+  receiver.register(LocationMessage);
+  assert.throws(() => receiver.register({}), TypeError);
+  const tom = await realtime().createIMClient('Tom');
+  const jerry = await receiver.createIMClient('Jerry');
+  const conv = await tom.createConversation({ members: ['Jerry'] });
+
+  const received = next(jerry, Event.MESSAGE);
+  const sent = await conv.send(new LocationMessage(31.2, 121.5).setText('here'));
+  assert.deepEqual(sent.getPayload(), { latitude: 31.2, longitude: 121.5, _lctype: 42, _lctext: 'here' });
+  const [message] = await received;
+  assert.ok(message instanceof LocationMessage);
+  assert.equal(message.type, 42);
+  assert.equal(message.latitude, 31.2);
+  assert.equal(message.longitude, 121.5);
+  assert.equal(message.text, 'here');
+  // History parses to the class too.
+  const [last] = await (await jerry.getConversation(conv.id)).queryMessages({ limit: 1 });
+  assert.ok(last instanceof LocationMessage);
+  assert.equal(last.latitude, 31.2);
+});
+
+test('plugins: messageClasses, create hooks, parse middlewares and beforeMessageDispatch', async (t) => {
+  const { realtime } = await setup(t);
+  const seen = { realtimes: 0, clients: [], conversations: [], before: [], after: [] };
+  const plugin = {
+    name: 'test-plugin',
+    messageClasses: [PokeMessage],
+    onRealtimeCreate: () => { seen.realtimes += 1; },
+    onIMClientCreate: (client) => { seen.clients.push(client.id); },
+    onConversationCreate: (conversation) => { seen.conversations.push(conversation.id); },
+    // The raw payload: upper-case every text before it is parsed (async, as middlewares may be).
+    beforeMessageParse: (content) => {
+      seen.before.push(content._lctype);
+      return Promise.resolve(content._lctext ? { ...content, _lctext: content._lctext.toUpperCase() } : content);
+    },
+    afterMessageParse: (message) => {
+      seen.after.push(message.constructor.name);
+      message.decorated = true;
+      return message;
+    },
+    // Drops messages whose text says so.
+    beforeMessageDispatch: (message) => message.text !== 'DROP ME',
+  };
+  const receiver = realtime({ plugins: [plugin] });
+  assert.equal(seen.realtimes, 1);
+  const tom = await realtime().createIMClient('Tom');
+  const jerry = await receiver.createIMClient('Jerry');
+  assert.deepEqual(seen.clients, ['Jerry']);
+  const conv = await tom.createConversation({ members: ['Jerry'] });
+
+  const messages = [];
+  jerry.on(Event.MESSAGE, (message) => messages.push(message));
+  const poke = new PokeMessage();
+  poke.strength = 3;
+  await conv.send(poke);
+  await conv.send(new TextMessage('drop me'));
+  await conv.send(new TextMessage('keep me'));
+  await conv.send(new TextMessage('the end'));
+  // Hooks may be async, so events are handled on a chain: wait for the last one (in wire order).
+  await until(() => messages.some((m) => m.text === 'THE END'), 'the last message');
+
+  assert.deepEqual(messages.map((m) => m.constructor.name), ['PokeMessage', 'TextMessage', 'TextMessage']);
+  assert.equal(messages[0].strength, 3);
+  assert.deepEqual(messages.slice(1).map((m) => m.text), ['KEEP ME', 'THE END']);
+  assert.ok(messages.every((m) => m.decorated === true));
+  assert.deepEqual(seen.before, [43, -1, -1, -1]);
+  assert.deepEqual(seen.after, ['PokeMessage', 'TextMessage', 'TextMessage', 'TextMessage']);
+  assert.deepEqual(seen.conversations, [conv.id], 'one Conversation object, created once');
+
+  // History goes through the parse middlewares as well.
+  const history = await (await jerry.getConversation(conv.id)).queryMessages({ limit: 10 });
+  assert.deepEqual(history.map((m) => m.text), [undefined, 'DROP ME', 'KEEP ME', 'THE END']);
+  assert.ok(history.every((m) => m.decorated === true));
+  assert.ok(history[0] instanceof PokeMessage);
+});
+
+test('a throwing onIMClientCreate names its plugin; plain messages still parse', async (t) => {
+  const { realtime } = await setup(t);
+  const broken = realtime({ plugins: [{ name: 'broken', onIMClientCreate: () => { throw new Error('nope'); } }] });
+  await assert.rejects(broken.createIMClient('Tom'), /nope\[broken\]/);
+  const tom = await realtime().createIMClient('Tom');
+  const jerry = await realtime().createIMClient('Jerry');
+  const conv = await tom.createConversation({ members: ['Jerry'] });
+  const received = next(jerry, Event.MESSAGE);
+  await conv.send(new Message('plain text'));
+  const [message] = await received;
+  assert.equal(message.content, 'plain text');
+});

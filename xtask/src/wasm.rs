@@ -51,19 +51,36 @@ pub(crate) fn build(root: &Path, dev: bool) -> Result<PathBuf> {
     let tools = root.join("bindings/wasm/tests");
     crate::golden::npm_install(&tools)?;
     let profile = if dev { "dev" } else { "wasm-release" };
-    shell::cargo(
-        root,
-        &[
-            "build",
-            "-p",
-            "chinwag-wasm",
-            "--lib",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--profile",
-            profile,
-        ],
-    )?;
+    let mut args = vec![
+        "build",
+        "-p",
+        "chinwag-wasm",
+        "--lib",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--profile",
+        profile,
+    ];
+    if dev {
+        shell::cargo(root, &args)?;
+    } else {
+        // std rebuilt with the package's profile and panics that abort on the spot: no panic
+        // messages, locations or formatting machinery in the module (-16 KB gzip). Stable rustc
+        // allows these flags under RUSTC_BOOTSTRAP; they need the std sources (rust-src).
+        ensure_rust_src()?;
+        args.push("-Zbuild-std=std,panic_abort");
+        shell::cargo_with_env(
+            root,
+            &[
+                ("RUSTC_BOOTSTRAP", "1"),
+                (
+                    "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+                    "-Zunstable-options -Cpanic=immediate-abort",
+                ),
+            ],
+            &args,
+        )?;
+    }
     let target_dir = std::env::var("CARGO_TARGET_DIR").map_or_else(|_| root.join("target"), |d| root.join(d));
     let dir_name = if dev { "debug" } else { "wasm-release" };
     let wasm = target_dir
@@ -195,6 +212,18 @@ fn gzip_size(bytes: &[u8]) -> Result<usize> {
         .join()
         .map_err(|_| anyhow::anyhow!("gzip writer panicked"))??;
     Ok(output.stdout.len())
+}
+
+/// Installs the standard library's sources (rustup's `rust-src`) when missing: `-Zbuild-std` compiles
+/// std from them.
+fn ensure_rust_src() -> Result<()> {
+    let sysroot = shell::output("rustc", &["--print", "sysroot"]).context("running rustc --print sysroot")?;
+    let library = Path::new(sysroot.trim()).join("lib/rustlib/src/rust/library/std/Cargo.toml");
+    if library.exists() {
+        return Ok(());
+    }
+    println!("installing rustup's rust-src component (std sources for -Zbuild-std; first run only)");
+    shell::run(Path::new("."), "rustup", &["component", "add", "rust-src"])
 }
 
 /// Installs wasm-bindgen-cli of exactly [`WASM_BINDGEN_VERSION`] into CARGO_HOME when missing.

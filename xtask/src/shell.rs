@@ -26,8 +26,27 @@ pub(crate) fn run(dir: &Path, program: &str, args: &[&str]) -> Result<()> {
 
 /// Runs cargo (the same one that runs xtask) with `args` in `dir`.
 pub(crate) fn cargo(dir: &Path, args: &[&str]) -> Result<()> {
+    cargo_with_env(dir, &[], args)
+}
+
+/// Like [`cargo`], with extra environment variables (echoed before the command line).
+pub(crate) fn cargo_with_env(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    run(dir, &cargo, args)
+    let shown: Vec<String> = env
+        .iter()
+        .map(|(key, value)| format!("{key}=\"{value}\" "))
+        .collect();
+    println!("$ {}{cargo} {}", shown.concat(), args.join(" "));
+    let status = Command::new(&cargo)
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(dir)
+        .status()
+        .with_context(|| format!("starting {cargo}"))?;
+    if !status.success() {
+        bail!("`{cargo} {}` failed with {status}", args.join(" "));
+    }
+    Ok(())
 }
 
 /// Runs `program args..` and returns its standard output, or `None` if it cannot run or fails.

@@ -496,6 +496,8 @@ function createApi(Core) {
     constructor(client, id) {
       super();
       Object.defineProperty(this, '_client', { value: client, enumerable: false });
+      // Whether this object holds the core's snapshot (see IMClient._patched).
+      Object.defineProperty(this, '_synced', { value: false, writable: true, enumerable: false });
       this.id = id;
       this.members = [];
       this.lastMessage = undefined;
@@ -866,7 +868,33 @@ function createApi(Core) {
     }
     _refresh(cid) {
       const json = this._realtime._core && this._realtime._core.conversation(this.id, cid);
-      return json ? this._upsert(JSON.parse(json)) : this._conversations.get(cid);
+      if (!json) return this._conversations.get(cid);
+      const conv = this._upsert(JSON.parse(json));
+      conv._synced = true;
+      return conv;
+    }
+    /**
+     * The conversation after a message or an unread-count change. `state` is what such an event can
+     * change (unread count, last message), as the core has it now: when the object already holds
+     * the core's snapshot and its last message is this `message` or unchanged, patching those fields
+     * is enough (no snapshot crosses from wasm per message); otherwise the snapshot is re-read.
+     */
+    _patched(cid, state, message) {
+      const conv = this._conversations.get(cid);
+      if (conv && conv._synced && state) {
+        const last = conv.lastMessage;
+        const isNew = message && state.lastMessageId === message.id;
+        const same = last ? last.id === state.lastMessageId && (+last.updatedAt || null) === state.lastMessageUpdatedAt
+          : state.lastMessageId == null;
+        if (isNew || same) {
+          if (isNew) conv.lastMessage = message;
+          conv.lastMessageAt = toDate(state.lastMessageAt);
+          conv.unreadMessagesCount = state.unreadMessagesCount;
+          conv.unreadMessagesMentioned = state.unreadMessagesMentioned;
+          return conv;
+        }
+      }
+      return this._refresh(cid);
     }
     /**
      * Creates a conversation (`unique` by default, as the official SDK), signed by
@@ -930,6 +958,9 @@ function createApi(Core) {
   }
 
   // ---- realtime -------------------------------------------------------------------------------
+
+  /** A conversation known only by id (an event about one the core has not cached). */
+  const placeholder = (id) => ({ id, kind: 'normal', members: [], mutedMembers: [], attributes: {}, unreadMessagesCount: 0 });
 
   const CONNECTION_EVENTS = new Set(['disconnect', 'schedule', 'retry', 'reconnect', 'offline', 'online']);
 
@@ -1147,15 +1178,20 @@ function createApi(Core) {
       }
       const client = e.client && this._clients.get(e.client);
       if (!client) return;
-      const conv = e.cid ? client._refresh(e.cid) || client._upsert({ id: e.cid, kind: 'normal', members: [],
-        mutedMembers: [], attributes: {}, unreadMessagesCount: 0 }) : undefined;
+      // The hot path: per message, patch the conversation rather than re-read its snapshot.
+      if (e.type === 'message') {
+        const message = parsed || parseMessage(e.message, this);
+        const conv = client._patched(e.cid, e.conv, message) || client._upsert(placeholder(e.cid));
+        client.emit(Event.MESSAGE, message, conv);
+        conv.emit(Event.MESSAGE, message);
+        return;
+      }
+      if (e.type === 'unreadmessagescountupdate') {
+        client.emit(e.type, e.cids.map((cid, i) => client._patched(cid, e.convs[i])).filter(Boolean));
+        return;
+      }
+      const conv = e.cid ? client._refresh(e.cid) || client._upsert(placeholder(e.cid)) : undefined;
       switch (e.type) {
-        case 'message': {
-          const message = parsed || parseMessage(e.message, this);
-          client.emit(Event.MESSAGE, message, conv);
-          conv.emit(Event.MESSAGE, message);
-          return;
-        }
         case 'messagerecall':
         case 'messageupdate': {
           const message = parsed || parseMessage(e.message, this);
@@ -1164,9 +1200,6 @@ function createApi(Core) {
           conv.emit(e.type, message, reason);
           return;
         }
-        case 'unreadmessagescountupdate':
-          client.emit(e.type, e.cids.map((cid) => client._refresh(cid)).filter(Boolean));
-          return;
         case 'lastdeliveredatupdate':
         case 'lastreadatupdate':
           conv.emit(e.type);

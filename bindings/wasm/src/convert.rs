@@ -1,93 +1,173 @@
-//! Plain data in and out of the engine as JSON, the shape the JS layer (`js/index.js`) reads.
+//! Plain data in and out of the engine as JSON, the shape the JS layer (`js/api.js`) reads.
 //!
 //! Only shape conversion lives here: field renames to the JS SDK's names, and reading option objects.
+//! Output is written as JSON text in place ([`JsonWriter`]); input options are parsed `Value`s.
 //! It compiles on every target, so the host's clippy and tests check it.
 
 use base64::Engine as _;
 use chinwag_core::{
-    Conversation, ConversationKind, ConversationQuery, CreateConversation, DisconnectReason, Event,
+    Conversation, ConversationKind, ConversationQuery, CreateConversation, DisconnectReason, Engine, Event,
     HistoryQuery, MemberOp, Message, MessageContent, MessageStatus, RequestError, Response, SendOptions,
     Signature,
 };
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
+
+use crate::json::JsonWriter;
 
 fn b64() -> base64::engine::GeneralPurpose {
     base64::engine::general_purpose::STANDARD
 }
 
-/// A message as `{id, cid, from, timestamp, content | text | bin, status, ...}`.
-pub fn message_json(m: &Message) -> Value {
-    let mut out = json!({
-        "id": m.id,
-        "clientId": m.client_id,
-        "cid": m.conversation,
-        "from": m.from,
-        "timestamp": m.timestamp,
-        "updatedAt": m.updated_at,
-        "status": match m.status {
+/// Writes a message as `{id, cid, from, timestamp, content | text | bin, status, ...}`.
+pub fn write_message(j: &mut JsonWriter, m: &Message) {
+    j.begin_object()
+        .key("id")
+        .opt_string(m.id.as_deref())
+        .key("clientId")
+        .opt_string(m.client_id.as_deref())
+        .key("cid")
+        .string(&m.conversation)
+        .key("from")
+        .string(&m.from)
+        .key("timestamp")
+        .int(m.timestamp)
+        .key("updatedAt")
+        .opt_int(m.updated_at)
+        .key("status")
+        .string(match m.status {
             MessageStatus::Sending => "sending",
             MessageStatus::Sent => "sent",
             MessageStatus::Delivered => "delivered",
             MessageStatus::Read => "read",
             MessageStatus::Failed => "failed",
-        },
-        "mentionList": m.mentions,
-        "mentionedAll": m.mention_all,
-        "mentioned": m.mentioned,
-        "transient": m.transient,
-        "deliveredAt": m.delivered_at,
-        "readAt": m.read_at,
-    });
-    let (key, value) = match &m.content {
-        MessageContent::Typed(typed) => ("content", serde_json::to_value(typed).unwrap_or(Value::Null)),
-        MessageContent::Text(text) => ("text", Value::String(text.clone())),
-        MessageContent::Binary(bytes) => ("bin", Value::String(b64().encode(bytes))),
+        })
+        .key("mentionList")
+        .strings(&m.mentions)
+        .key("mentionedAll")
+        .bool(m.mention_all)
+        .key("mentioned")
+        .bool(m.mentioned)
+        .key("transient")
+        .bool(m.transient)
+        .key("deliveredAt")
+        .opt_int(m.delivered_at)
+        .key("readAt")
+        .opt_int(m.read_at);
+    match &m.content {
+        MessageContent::Typed(typed) => j.key("content").raw(&typed.to_json()),
+        MessageContent::Text(text) => j.key("text").string(text),
+        MessageContent::Binary(bytes) => j.key("bin").string(&b64().encode(bytes)),
     };
-    if let Value::Object(map) = &mut out {
-        map.insert(key.into(), value);
-    }
-    out
+    j.end_object();
 }
 
-/// A cached conversation with the JS SDK's property names.
-pub fn conversation_json(c: &Conversation) -> Value {
-    json!({
-        "id": c.id,
-        "kind": match c.kind {
+/// A message as JSON text (see [`write_message`]).
+pub fn message_json(m: &Message) -> String {
+    let mut j = JsonWriter::new();
+    write_message(&mut j, m);
+    j.finish()
+}
+
+/// Writes a cached conversation with the JS SDK's property names.
+pub fn write_conversation(j: &mut JsonWriter, c: &Conversation) {
+    j.begin_object()
+        .key("id")
+        .string(&c.id)
+        .key("kind")
+        .string(match c.kind {
             ConversationKind::Normal => "normal",
             ConversationKind::ChatRoom => "chatroom",
             ConversationKind::Service => "service",
             ConversationKind::Temporary => "temporary",
-        },
-        "members": c.members,
-        "name": c.name,
-        "creator": c.creator,
-        "mutedMembers": c.muted_members,
-        "createdAt": c.created_at,
-        "updatedAt": c.updated_at,
-        "attributes": c.attributes,
-        "lastMessage": c.last_message.as_ref().map(message_json),
-        "lastMessageAt": c.last_message_at,
-        "unreadMessagesCount": c.unread,
-        "unreadMessagesMentioned": c.unread_mentioned,
-        "lastDeliveredAt": c.last_delivered_at,
-        "lastReadAt": c.last_read_at,
-        "ttl": c.ttl,
-    })
+        })
+        .key("members")
+        .strings(&c.members)
+        .key("name")
+        .opt_string(c.name.as_deref())
+        .key("creator")
+        .opt_string(c.creator.as_deref())
+        .key("mutedMembers")
+        .strings(&c.muted_members)
+        .key("createdAt")
+        .opt_string(c.created_at.as_deref())
+        .key("updatedAt")
+        .opt_string(c.updated_at.as_deref())
+        .key("attributes")
+        .object(&c.attributes)
+        .key("lastMessage");
+    match &c.last_message {
+        Some(m) => write_message(j, m),
+        None => {
+            j.null();
+        }
+    }
+    j.key("lastMessageAt")
+        .opt_int(c.last_message_at)
+        .key("unreadMessagesCount")
+        .int(i64::from(c.unread))
+        .key("unreadMessagesMentioned")
+        .bool(c.unread_mentioned)
+        .key("lastDeliveredAt")
+        .opt_int(c.last_delivered_at)
+        .key("lastReadAt")
+        .opt_int(c.last_read_at)
+        .key("ttl")
+        .opt_int(c.ttl)
+        .end_object();
 }
 
-/// An error as `{code, name, message, detail?}` (`name` is the server's symbolic reason).
-pub fn error_json(error: &RequestError) -> Value {
+/// A cached conversation as JSON text (see [`write_conversation`]).
+pub fn conversation_json(c: &Conversation) -> String {
+    let mut j = JsonWriter::new();
+    write_conversation(&mut j, c);
+    j.finish()
+}
+
+/// Writes what a message can change in a cached conversation, `{cid, unreadMessagesCount,
+/// unreadMessagesMentioned, lastMessageAt, lastMessageId, lastMessageUpdatedAt}`, or null when the
+/// engine does not know the conversation. The JS layer patches its conversation object with this
+/// instead of re-reading the whole snapshot for every message.
+fn write_conversation_state(j: &mut JsonWriter, engine: &Engine, client: &str, cid: &str) {
+    let Some(c) = engine.conversation(client, cid) else {
+        j.null();
+        return;
+    };
+    let last = c.last_message.as_ref();
+    j.begin_object()
+        .key("cid")
+        .string(cid)
+        .key("unreadMessagesCount")
+        .int(i64::from(c.unread))
+        .key("unreadMessagesMentioned")
+        .bool(c.unread_mentioned)
+        .key("lastMessageAt")
+        .opt_int(c.last_message_at)
+        .key("lastMessageId")
+        .opt_string(last.and_then(|m| m.id.as_deref()))
+        .key("lastMessageUpdatedAt")
+        .opt_int(last.and_then(|m| m.updated_at))
+        .end_object();
+}
+
+/// Writes an error as `{code, name, message, detail?}` (`name` is the server's symbolic reason).
+pub fn write_error(j: &mut JsonWriter, error: &RequestError) {
     let (code, name) = match error {
         RequestError::Server(e) => {
-            return json!({
-                "code": e.code,
-                "name": e.reason,
-                "message": error.to_string(),
-                "detail": e.detail,
-                "appCode": e.app_code,
-                "appMessage": e.app_message,
-            });
+            j.begin_object()
+                .key("code")
+                .int(i64::from(e.code))
+                .key("name")
+                .string(&e.reason)
+                .key("message")
+                .string(&error.to_string())
+                .key("detail")
+                .opt_string(e.detail.as_deref())
+                .key("appCode")
+                .opt_int(e.app_code.map(i64::from))
+                .key("appMessage")
+                .opt_string(e.app_message.as_deref())
+                .end_object();
+            return;
         }
         RequestError::Timeout => (4107, "TIMEOUT"),
         RequestError::ConnectionLost => (1006, "CONNECTION_LOST"),
@@ -100,261 +180,585 @@ pub fn error_json(error: &RequestError) -> Value {
             // The engine writes local refusals as "<code> <NAME>" when they have a protocol code.
             let mut parts = text.splitn(2, ' ');
             let head = parts.next().unwrap_or_default();
-            let (code, name) = match (head.parse::<i64>(), parts.next()) {
-                (Ok(code), Some(name)) => (code, name.to_owned()),
-                _ => (0, "INVALID_REQUEST".to_owned()),
-            };
-            return json!({"code": code, "name": name, "message": error.to_string()});
+            match (head.parse::<i64>(), parts.next()) {
+                (Ok(code), Some(name)) => (code, name),
+                _ => (0, "INVALID_REQUEST"),
+            }
         }
     };
-    json!({"code": code, "name": name, "message": error.to_string()})
+    j.begin_object()
+        .key("code")
+        .int(code)
+        .key("name")
+        .string(name)
+        .key("message")
+        .string(&error.to_string())
+        .end_object();
 }
 
-fn response_json(response: Response) -> Value {
+/// An error as JSON text (see [`write_error`]).
+pub fn error_json(error: &RequestError) -> String {
+    let mut j = JsonWriter::new();
+    write_error(&mut j, error);
+    j.finish()
+}
+
+fn write_response(j: &mut JsonWriter, response: &Response) {
     match response {
-        Response::Opened | Response::Closed | Response::Done => Value::Null,
-        Response::Created(c) => json!({"conversation": conversation_json(&c)}),
+        Response::Opened | Response::Closed | Response::Done => {
+            j.null();
+        }
+        Response::Created(c) => {
+            j.begin_object().key("conversation");
+            write_conversation(j, c);
+            j.end_object();
+        }
         Response::Conversations(list) => {
-            json!({"conversations": list.iter().map(conversation_json).collect::<Vec<_>>()})
+            j.begin_object().key("conversations").begin_array();
+            for c in list {
+                write_conversation(j, c);
+            }
+            j.end_array().end_object();
         }
-        Response::Sent(m) | Response::Patched(m) => json!({"message": message_json(&m)}),
-        Response::History(list) => json!({"messages": list.iter().map(message_json).collect::<Vec<_>>()}),
-        Response::Partial { succeeded, failed } => json!({
-            "successfulClientIds": succeeded,
-            "failures": failed.iter().map(|f| json!({
-                "clientIds": f.client_ids, "code": f.error.code, "name": f.error.reason,
-                "message": f.error.to_string(),
-            })).collect::<Vec<_>>(),
-        }),
-        Response::Count(n) => json!({"count": n}),
-        Response::Updated { updated_at } => json!({"updatedAt": updated_at}),
-        Response::Online(ids) => json!({"online": ids}),
+        Response::Sent(m) | Response::Patched(m) => {
+            j.begin_object().key("message");
+            write_message(j, m);
+            j.end_object();
+        }
+        Response::History(list) => {
+            j.begin_object().key("messages").begin_array();
+            for m in list {
+                write_message(j, m);
+            }
+            j.end_array().end_object();
+        }
+        Response::Partial { succeeded, failed } => {
+            j.begin_object()
+                .key("successfulClientIds")
+                .strings(succeeded)
+                .key("failures")
+                .begin_array();
+            for f in failed {
+                j.begin_object()
+                    .key("clientIds")
+                    .strings(&f.client_ids)
+                    .key("code")
+                    .int(i64::from(f.error.code))
+                    .key("name")
+                    .string(&f.error.reason)
+                    .key("message")
+                    .string(&f.error.to_string())
+                    .end_object();
+            }
+            j.end_array().end_object();
+        }
+        Response::Count(n) => {
+            j.begin_object().key("count").int(*n).end_object();
+        }
+        Response::Updated { updated_at } => {
+            j.begin_object()
+                .key("updatedAt")
+                .opt_string(updated_at.as_deref())
+                .end_object();
+        }
+        Response::Online(ids) => {
+            j.begin_object().key("online").strings(ids).end_object();
+        }
         Response::ReceiptTimestamps { max_read, max_ack } => {
-            json!({"lastReadAt": max_read, "lastDeliveredAt": max_ack})
+            j.begin_object()
+                .key("lastReadAt")
+                .opt_int(*max_read)
+                .key("lastDeliveredAt")
+                .opt_int(*max_ack)
+                .end_object();
         }
-        Response::MemberReceipts(list) => json!({"receipts": list.iter().map(|r| json!({
-            "client": r.client, "lastDeliveredAt": r.max_ack, "lastReadAt": r.max_read,
-        })).collect::<Vec<_>>()}),
-        Response::Members { members, next } => json!({"results": members, "next": next}),
+        Response::MemberReceipts(list) => {
+            j.begin_object().key("receipts").begin_array();
+            for r in list {
+                j.begin_object()
+                    .key("client")
+                    .string(&r.client)
+                    .key("lastDeliveredAt")
+                    .opt_int(r.max_ack)
+                    .key("lastReadAt")
+                    .opt_int(r.max_read)
+                    .end_object();
+            }
+            j.end_array().end_object();
+        }
+        Response::Members { members, next } => {
+            j.begin_object()
+                .key("results")
+                .strings(members)
+                .key("next")
+                .opt_string(next.as_deref())
+                .end_object();
+        }
     }
 }
 
-fn by(key: &str, who: Option<String>) -> Value {
-    json!({ key: who })
+/// Opens an event object: `{"type": kind, "client": client` (left open for more members).
+fn begin_event<'j>(j: &'j mut JsonWriter, kind: &str, client: &str) -> &'j mut JsonWriter {
+    j.begin_object()
+        .key("type")
+        .string(kind)
+        .key("client")
+        .string(client)
 }
 
-fn members_by(members: Vec<String>, key: &str, who: Option<String>) -> Value {
-    json!({ "members": members, key: who })
+/// A conversation event `{type, client, cid, payload: {<who_key>: who, members?}}`.
+fn write_member_event(
+    j: &mut JsonWriter,
+    kind: &str,
+    client: &str,
+    cid: &str,
+    members: Option<&[String]>,
+    who_key: &str,
+    who: Option<&str>,
+) {
+    begin_event(j, kind, client)
+        .key("cid")
+        .string(cid)
+        .key("payload")
+        .begin_object();
+    if let Some(members) = members {
+        j.key("members").strings(members);
+    }
+    j.key(who_key).opt_string(who).end_object().end_object();
 }
 
-/// An engine event as `{type, client?, cid?, payload?, ...}`; `type` is the JS SDK's event name
-/// where there is one.
-pub fn event_json(event: Event) -> Value {
+fn write_patch(
+    j: &mut JsonWriter,
+    kind: &str,
+    client: &str,
+    message: &Message,
+    reason: Option<&(i64, String)>,
+) {
+    begin_event(j, kind, client)
+        .key("cid")
+        .string(&message.conversation)
+        .key("message");
+    write_message(j, message);
+    j.key("reason");
+    match reason {
+        Some((code, reason)) => {
+            j.begin_object()
+                .key("code")
+                .int(*code)
+                .key("reason")
+                .string(reason)
+                .end_object();
+        }
+        None => {
+            j.null();
+        }
+    }
+    j.end_object();
+}
+
+/// Writes an engine event as `{type, client?, cid?, payload?, ...}`; `type` is the JS SDK's event
+/// name where there is one. `message` and `unreadmessagescountupdate` carry the conversation's
+/// state after the event (see [`write_conversation_state`]), read from `engine`.
+pub fn write_event(j: &mut JsonWriter, event: &Event, engine: &Engine) {
     match event {
         Event::Response {
             client,
             request,
             result,
-        } => match result {
-            Ok(response) => {
-                json!({"type": "response", "client": client, "request": request.0, "ok": response_json(response)})
+        } => {
+            begin_event(j, "response", client)
+                .key("request")
+                .int(i64::try_from(request.0).unwrap_or(i64::MAX));
+            match result {
+                Ok(response) => {
+                    j.key("ok");
+                    write_response(j, response);
+                }
+                Err(error) => {
+                    j.key("error");
+                    write_error(j, error);
+                }
             }
-            Err(error) => {
-                json!({"type": "response", "client": client, "request": request.0, "error": error_json(&error)})
-            }
-        },
-        Event::Connected => json!({"type": "connected"}),
-        Event::Disconnected { reason } => json!({"type": "disconnect", "reason": match reason {
-            DisconnectReason::Closed(code) => json!({"closed": code}),
-            DisconnectReason::Dead => json!("dead"),
-            DisconnectReason::Goaway => json!("goaway"),
-            DisconnectReason::Offline => json!("offline"),
-            DisconnectReason::LoginTimeout => json!("logintimeout"),
-        }}),
-        Event::Reconnecting { attempt, delay } => {
-            json!({"type": "schedule", "attempt": attempt, "delay": u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)})
+            j.end_object();
         }
-        Event::Offline => json!({"type": "offline"}),
-        Event::Online => json!({"type": "online"}),
-        Event::ConnectionFailed { code } => json!({"type": "connectionfailed", "code": code}),
-        Event::Reconnected { client } => json!({"type": "reconnect", "client": client}),
+        Event::Connected => {
+            j.begin_object().key("type").string("connected").end_object();
+        }
+        Event::Disconnected { reason } => {
+            j.begin_object().key("type").string("disconnect").key("reason");
+            match reason {
+                DisconnectReason::Closed(code) => {
+                    j.begin_object()
+                        .key("closed")
+                        .opt_int(code.map(i64::from))
+                        .end_object();
+                }
+                DisconnectReason::Dead => {
+                    j.string("dead");
+                }
+                DisconnectReason::Goaway => {
+                    j.string("goaway");
+                }
+                DisconnectReason::Offline => {
+                    j.string("offline");
+                }
+                DisconnectReason::LoginTimeout => {
+                    j.string("logintimeout");
+                }
+            }
+            j.end_object();
+        }
+        Event::Reconnecting { attempt, delay } => {
+            j.begin_object()
+                .key("type")
+                .string("schedule")
+                .key("attempt")
+                .int(i64::from(*attempt))
+                .key("delay")
+                .int(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX))
+                .end_object();
+        }
+        Event::Offline => {
+            j.begin_object().key("type").string("offline").end_object();
+        }
+        Event::Online => {
+            j.begin_object().key("type").string("online").end_object();
+        }
+        Event::ConnectionFailed { code } => {
+            j.begin_object()
+                .key("type")
+                .string("connectionfailed")
+                .key("code")
+                .int(i64::from(*code))
+                .end_object();
+        }
+        Event::Reconnected { client } => {
+            begin_event(j, "reconnect", client).end_object();
+        }
         Event::ReconnectFailed { client, error } => {
-            json!({"type": "reconnecterror", "client": client, "error": error_json(&error)})
+            begin_event(j, "reconnecterror", client).key("error");
+            write_error(j, error);
+            j.end_object();
         }
         Event::Conflict { client, reason } => {
-            json!({"type": "conflict", "client": client, "payload": {"reason": reason}})
+            begin_event(j, "conflict", client)
+                .key("payload")
+                .begin_object()
+                .key("reason")
+                .string(reason)
+                .end_object()
+                .end_object();
         }
         Event::Closed { client, code, reason } => {
-            json!({"type": "close", "client": client, "payload": {"code": code, "reason": reason}})
+            begin_event(j, "close", client)
+                .key("payload")
+                .begin_object()
+                .key("code")
+                .int(i64::from(*code))
+                .key("reason")
+                .string(reason)
+                .end_object()
+                .end_object();
         }
         Event::Message { client, message } => {
-            json!({"type": "message", "client": client, "cid": message.conversation, "message": message_json(&message)})
+            begin_event(j, "message", client)
+                .key("cid")
+                .string(&message.conversation)
+                .key("message");
+            write_message(j, message);
+            j.key("conv");
+            write_conversation_state(j, engine, client, &message.conversation);
+            j.end_object();
         }
         Event::MessageRecalled {
             client,
             message,
             reason,
-        } => patch_json("messagerecall", client, &message, reason),
+        } => write_patch(j, "messagerecall", client, message, reason.as_ref()),
         Event::MessageUpdated {
             client,
             message,
             reason,
-        } => patch_json("messageupdate", client, &message, reason),
+        } => write_patch(j, "messageupdate", client, message, reason.as_ref()),
         Event::MessageStatusChanged {
             client,
             conversation,
             message_id,
             status,
             at,
-        } => json!({"type": "receipt", "client": client, "cid": conversation, "messageId": message_id,
-            "status": if status == MessageStatus::Read { "read" } else { "delivered" }, "at": at}),
+        } => {
+            begin_event(j, "receipt", client)
+                .key("cid")
+                .string(conversation)
+                .key("messageId")
+                .string(message_id)
+                .key("status")
+                .string(if *status == MessageStatus::Read {
+                    "read"
+                } else {
+                    "delivered"
+                })
+                .key("at")
+                .int(*at)
+                .end_object();
+        }
         Event::UnreadCountUpdated {
             client,
             conversations,
-        } => json!({"type": "unreadmessagescountupdate", "client": client,
-            "cids": conversations.into_iter().map(|(cid, ..)| cid).collect::<Vec<_>>()}),
+        } => {
+            begin_event(j, "unreadmessagescountupdate", client)
+                .key("cids")
+                .begin_array();
+            for (cid, ..) in conversations {
+                j.string(cid);
+            }
+            j.end_array().key("convs").begin_array();
+            for (cid, ..) in conversations {
+                write_conversation_state(j, engine, client, cid);
+            }
+            j.end_array().end_object();
+        }
         Event::LastDeliveredAt {
             client,
             conversation,
             at,
-        } => json!({"type": "lastdeliveredatupdate", "client": client, "cid": conversation, "at": at}),
+        } => {
+            begin_event(j, "lastdeliveredatupdate", client)
+                .key("cid")
+                .string(conversation)
+                .key("at")
+                .int(*at)
+                .end_object();
+        }
         Event::LastReadAt {
             client,
             conversation,
             at,
-        } => json!({"type": "lastreadatupdate", "client": client, "cid": conversation, "at": at}),
+        } => {
+            begin_event(j, "lastreadatupdate", client)
+                .key("cid")
+                .string(conversation)
+                .key("at")
+                .int(*at)
+                .end_object();
+        }
         Event::Invited {
             client,
             conversation,
             invited_by,
-        } => conv_event("invited", client, conversation, by("invitedBy", invited_by)),
+        } => write_member_event(
+            j,
+            "invited",
+            client,
+            conversation,
+            None,
+            "invitedBy",
+            invited_by.as_deref(),
+        ),
         Event::Kicked {
             client,
             conversation,
             kicked_by,
-        } => conv_event("kicked", client, conversation, by("kickedBy", kicked_by)),
+        } => write_member_event(
+            j,
+            "kicked",
+            client,
+            conversation,
+            None,
+            "kickedBy",
+            kicked_by.as_deref(),
+        ),
         Event::MembersJoined {
             client,
             conversation,
             members,
             invited_by,
-        } => conv_event(
+        } => write_member_event(
+            j,
             "membersjoined",
             client,
             conversation,
-            members_by(members, "invitedBy", invited_by),
+            Some(members),
+            "invitedBy",
+            invited_by.as_deref(),
         ),
         Event::MembersLeft {
             client,
             conversation,
             members,
             kicked_by,
-        } => conv_event(
+        } => write_member_event(
+            j,
             "membersleft",
             client,
             conversation,
-            members_by(members, "kickedBy", kicked_by),
+            Some(members),
+            "kickedBy",
+            kicked_by.as_deref(),
         ),
         Event::MembersBlocked {
             client,
             conversation,
             members,
             blocked_by,
-        } => conv_event(
+        } => write_member_event(
+            j,
             "membersblocked",
             client,
             conversation,
-            members_by(members, "blockedBy", blocked_by),
+            Some(members),
+            "blockedBy",
+            blocked_by.as_deref(),
         ),
         Event::MembersUnblocked {
             client,
             conversation,
             members,
             unblocked_by,
-        } => conv_event(
+        } => write_member_event(
+            j,
             "membersunblocked",
             client,
             conversation,
-            members_by(members, "unblockedBy", unblocked_by),
+            Some(members),
+            "unblockedBy",
+            unblocked_by.as_deref(),
         ),
         Event::Blocked {
             client,
             conversation,
             blocked_by,
-        } => conv_event("blocked", client, conversation, by("blockedBy", blocked_by)),
+        } => write_member_event(
+            j,
+            "blocked",
+            client,
+            conversation,
+            None,
+            "blockedBy",
+            blocked_by.as_deref(),
+        ),
         Event::Unblocked {
             client,
             conversation,
             unblocked_by,
-        } => conv_event("unblocked", client, conversation, by("unblockedBy", unblocked_by)),
+        } => write_member_event(
+            j,
+            "unblocked",
+            client,
+            conversation,
+            None,
+            "unblockedBy",
+            unblocked_by.as_deref(),
+        ),
         Event::MembersMuted {
             client,
             conversation,
             members,
             muted_by,
-        } => conv_event(
+        } => write_member_event(
+            j,
             "membersmuted",
             client,
             conversation,
-            members_by(members, "mutedBy", muted_by),
+            Some(members),
+            "mutedBy",
+            muted_by.as_deref(),
         ),
         Event::MembersUnmuted {
             client,
             conversation,
             members,
             unmuted_by,
-        } => conv_event(
+        } => write_member_event(
+            j,
             "membersunmuted",
             client,
             conversation,
-            members_by(members, "unmutedBy", unmuted_by),
+            Some(members),
+            "unmutedBy",
+            unmuted_by.as_deref(),
         ),
         Event::Muted {
             client,
             conversation,
             muted_by,
-        } => conv_event("muted", client, conversation, by("mutedBy", muted_by)),
+        } => write_member_event(
+            j,
+            "muted",
+            client,
+            conversation,
+            None,
+            "mutedBy",
+            muted_by.as_deref(),
+        ),
         Event::Unmuted {
             client,
             conversation,
             unmuted_by,
-        } => conv_event("unmuted", client, conversation, by("unmutedBy", unmuted_by)),
+        } => write_member_event(
+            j,
+            "unmuted",
+            client,
+            conversation,
+            None,
+            "unmutedBy",
+            unmuted_by.as_deref(),
+        ),
         Event::MemberInfoUpdated {
             client,
             conversation,
             member,
             role,
             updated_by,
-        } => conv_event(
-            "memberinfoupdated",
-            client,
-            conversation,
-            json!({"member": member, "role": role, "updatedBy": updated_by}),
-        ),
+        } => {
+            begin_event(j, "memberinfoupdated", client)
+                .key("cid")
+                .string(conversation)
+                .key("payload")
+                .begin_object()
+                .key("member")
+                .string(member)
+                .key("role")
+                .opt_string(role.as_deref())
+                .key("updatedBy")
+                .opt_string(updated_by.as_deref())
+                .end_object()
+                .end_object();
+        }
         Event::InfoUpdated {
             client,
             conversation,
             attributes,
             updated_by,
-        } => conv_event(
-            "conversationinfoupdated",
-            client,
-            conversation,
-            json!({"attributes": attributes, "updatedBy": updated_by}),
-        ),
+        } => {
+            begin_event(j, "conversationinfoupdated", client)
+                .key("cid")
+                .string(conversation)
+                .key("payload")
+                .begin_object()
+                .key("attributes")
+                .object(attributes)
+                .key("updatedBy")
+                .opt_string(updated_by.as_deref())
+                .end_object()
+                .end_object();
+        }
         Event::Unhandled { client, cmd, op } => {
-            json!({"type": "unhandledmessage", "client": client, "payload": {"cmd": cmd, "op": op}})
+            j.begin_object()
+                .key("type")
+                .string("unhandledmessage")
+                .key("client")
+                .opt_string(client.as_deref())
+                .key("payload")
+                .begin_object()
+                .key("cmd")
+                .opt_int(cmd.map(i64::from))
+                .key("op")
+                .opt_int(op.map(i64::from))
+                .end_object()
+                .end_object();
         }
     }
-}
-
-fn conv_event(kind: &str, client: String, cid: String, payload: Value) -> Value {
-    json!({"type": kind, "client": client, "cid": cid, "payload": payload})
-}
-
-fn patch_json(kind: &str, client: String, message: &Message, reason: Option<(i64, String)>) -> Value {
-    json!({"type": kind, "client": client, "cid": message.conversation, "message": message_json(message),
-        "reason": reason.map(|(code, reason)| json!({"code": code, "reason": reason}))})
 }
 
 fn string_list(value: Option<&Value>) -> Vec<String> {
@@ -524,6 +928,11 @@ pub fn attributes(v: &Value) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn parsed(text: &str) -> Value {
+        serde_json::from_str(text).expect("valid JSON")
+    }
 
     #[test]
     fn query_round_trips_conditions_and_sort() {
@@ -535,10 +944,12 @@ mod tests {
 
     #[test]
     fn errors_carry_code_and_name() {
-        let e = error_json(&RequestError::Invalid("5130 OWNER_PROMOTION_NOT_ALLOWED".into()));
+        let e = parsed(&error_json(&RequestError::Invalid(
+            "5130 OWNER_PROMOTION_NOT_ALLOWED".into(),
+        )));
         assert_eq!(e["code"], 5130);
         assert_eq!(e["name"], "OWNER_PROMOTION_NOT_ALLOWED");
-        assert_eq!(error_json(&RequestError::Timeout)["name"], "TIMEOUT");
+        assert_eq!(parsed(&error_json(&RequestError::Timeout))["name"], "TIMEOUT");
     }
 
     #[test]
@@ -576,6 +987,9 @@ mod tests {
             delivered_at: None,
             read_at: None,
         };
-        assert_eq!(message_json(&m)["content"]["_lctext"], "hi");
+        let json = parsed(&message_json(&m));
+        assert_eq!(json["content"]["_lctext"], "hi");
+        assert_eq!(json["mentionList"], json!([]));
+        assert_eq!(json["readAt"], Value::Null);
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! It follows the core's contract literally: after every input or command it drains `poll_transmit`
 //! (written to the socket in order), `poll_action` (connect, fetch the route, close) and `poll_event`
-//! (handed to JavaScript as one JSON array per drain, after the engine is released so that handlers
-//! may call back in), then re-arms its single `setTimeout` from `poll_timeout`.
+//! (written into one reused buffer and handed to JavaScript as one JSON array per drain, after the
+//! engine is released so that handlers may call back in), then re-arms its single `setTimeout` from `poll_timeout`.
 
 // wasm-bindgen's generated glue for exported types and imported functions is beyond our lints'
 // reach (it names `unsafe` internals and generated items without docs).
@@ -20,6 +20,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{BinaryType, WebSocket};
 
 use crate::convert;
+use crate::json::JsonWriter;
 
 #[wasm_bindgen]
 extern "C" {
@@ -54,6 +55,8 @@ struct Driver {
     timer: Option<JsValue>,
     timer_callback: Option<Closure<dyn FnMut()>>,
     window_handlers: Vec<Callback>,
+    /// The events' JSON buffer, reused by every drain.
+    events: JsonWriter,
 }
 
 struct Shared {
@@ -96,15 +99,19 @@ fn step_driver<R>(shared: &Rc<Shared>, f: impl FnOnce(&mut Driver, Instant) -> R
         let events = drain(shared, &mut driver);
         (result, events)
     };
-    if !events.is_empty() {
-        let json = Value::Array(events).to_string();
-        let _ = shared.on_events.call1(&JsValue::NULL, &JsValue::from_str(&json));
+    if let Some(events) = events {
+        let _ = shared.on_events.call1(&JsValue::NULL, &events);
     }
     result
 }
 
-fn drain(shared: &Rc<Shared>, driver: &mut Driver) -> Vec<Value> {
-    let mut events = Vec::new();
+/// Runs the engine's outputs until it has none; returns the events as one JSON array string, if any.
+fn drain(shared: &Rc<Shared>, driver: &mut Driver) -> Option<JsValue> {
+    // One buffer for every drain: the receive path writes each event into it without allocating.
+    let mut events = std::mem::take(&mut driver.events);
+    events.clear();
+    events.begin_array();
+    let mut any = false;
     loop {
         let mut progressed = false;
         while let Some(frame) = driver.engine.poll_transmit() {
@@ -126,14 +133,18 @@ fn drain(shared: &Rc<Shared>, driver: &mut Driver) -> Vec<Value> {
         }
         while let Some(event) = driver.engine.poll_event() {
             progressed = true;
-            events.push(convert::event_json(event));
+            any = true;
+            convert::write_event(&mut events, &event, &driver.engine);
         }
         if !progressed {
             break;
         }
     }
     rearm(shared, driver);
-    events
+    events.end_array();
+    let json = any.then(|| JsValue::from_str(events.as_str()));
+    driver.events = events;
+    json
 }
 
 fn rearm(shared: &Rc<Shared>, driver: &mut Driver) {
@@ -296,6 +307,7 @@ impl Core {
                 timer: None,
                 timer_callback: None,
                 window_handlers: Vec::new(),
+                events: JsonWriter::new(),
             }),
             on_events,
         });
@@ -472,20 +484,19 @@ impl Core {
         driver
             .engine
             .conversation(client, cid)
-            .map(|c| convert::conversation_json(c).to_string())
+            .map(convert::conversation_json)
     }
 
     /// Every cached conversation of `client` (JSON array).
     pub fn conversations(&self, client: &str) -> String {
         let driver = self.shared.driver.borrow();
-        Value::Array(
-            driver
-                .engine
-                .conversations(client)
-                .map(convert::conversation_json)
-                .collect(),
-        )
-        .to_string()
+        let mut j = JsonWriter::new();
+        j.begin_array();
+        for conversation in driver.engine.conversations(client) {
+            convert::write_conversation(&mut j, conversation);
+        }
+        j.end_array();
+        j.finish()
     }
 
     /// Tells the engine the network went away or came back (also wired to `window`'s events).

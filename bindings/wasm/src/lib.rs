@@ -2,9 +2,11 @@
 //!
 //! A wasm-bindgen driver ([`Core`], wasm only) runs one `chinwag-core` engine over the host's
 //! `WebSocket`, `setTimeout` and `performance.now()`; the hand-written JS in `js/` gives it the API of
-//! `leancloud-realtime`. No business logic lives here: [`convert`] only reshapes data as JSON.
+//! `leancloud-realtime`. No business logic lives here: [`convert`] only reshapes data as JSON
+//! (written by [`json`]).
 
 pub mod convert;
+pub mod json;
 
 #[cfg(target_family = "wasm")]
 mod driver;

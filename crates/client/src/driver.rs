@@ -236,7 +236,16 @@ impl Driver {
                 Input::Timer => self.engine.handle_timeout(now),
             }
         }
-        // Every handle is gone: nobody can see what happens next, so just close the socket.
+        // Every handle is gone: sign every client out (best effort: the `session/close` frames are
+        // written, their replies not awaited), then close the socket. This runs in the driver task,
+        // never in a `Drop`; when the runtime itself is shutting down it may not get this far, so
+        // apps that need a clean sign-out call `close().await`.
+        let now = self.now();
+        let clients: Vec<String> = self.engine.clients().map(str::to_owned).collect();
+        for client in clients {
+            self.engine.close_client(&client, now);
+        }
+        self.drain().await;
         if let Some(ws) = self.ws.take() {
             close_in_background(ws);
         }

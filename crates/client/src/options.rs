@@ -60,9 +60,21 @@ impl RealtimeOptions {
         self
     }
 
-    /// How long one request may wait for its reply (default 20 s).
+    /// How long one request may wait for its reply (default 20 s, the JS SDK's command timeout);
+    /// then it fails with [`Error::Timeout`](crate::Error::Timeout). Sends are kept while offline and
+    /// sent after the next sign-in; their timeout starts when they go on the wire.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.core.request_timeout = timeout;
+        self
+    }
+
+    /// How long [`create_im_client`](crate::Realtime::create_im_client) may take before it fails
+    /// with [`Error::Timeout`](crate::Error::Timeout) (default 30 s), counting route lookups, connect
+    /// attempts with their backoff and the sign-in round trip. A server that cannot be reached is
+    /// reported instead of retried forever; nothing keeps retrying for the failed client. Once a
+    /// client is signed in, reconnects after a drop are not limited.
+    pub fn sign_in_timeout(mut self, timeout: Duration) -> Self {
+        self.core.sign_in_timeout = timeout;
         self
     }
 

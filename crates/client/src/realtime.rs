@@ -79,7 +79,9 @@ impl Realtime {
         &self.inner.options
     }
 
-    /// Signs in as `id` (the JS `createIMClient`), connecting first if needed.
+    /// Signs in as `id` (the JS `createIMClient`), connecting first if needed. Fails with
+    /// [`Error::Timeout`] when the server cannot be reached (or does not answer) within the sign-in
+    /// timeout, 30 s by default ([`RealtimeOptions::sign_in_timeout`]).
     pub async fn create_im_client(&self, id: impl Into<String>) -> Result<Client> {
         self.create_im_client_with(id, ClientOptions::default()).await
     }

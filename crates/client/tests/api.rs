@@ -737,7 +737,7 @@ async fn a_sign_in_to_an_unreachable_server_fails_at_the_sign_in_timeout() {
     let mut connection = realtime.events();
     let started = std::time::Instant::now();
     let outcome = guard("the sign-in to fail", realtime.create_im_client("Tom")).await;
-    assert_eq!(outcome.err(), Some(chinwag::Error::Timeout));
+    assert_eq!(outcome.err(), Some(Error::Timeout));
     assert!(
         started.elapsed() >= timeout,
         "not before the deadline: {:?}",
@@ -1010,18 +1010,13 @@ async fn dropping_the_last_handle_signs_the_client_out() {
         .expect("signs in");
     drop((tom, realtime));
     let mut closed_session = false;
-    loop {
-        match guard("the server to see the socket close", seen.recv())
-            .await
-            .flatten()
-        {
-            Some(command) => {
-                closed_session |= command.command_type() == Some(CommandType::Session)
-                    && command.op_type() == Some(OpType::Close)
-                    && command.peer_id.as_deref() == Some("Tom");
-            }
-            None => break,
-        }
+    while let Some(command) = guard("the server to see the socket close", seen.recv())
+        .await
+        .flatten()
+    {
+        closed_session |= command.command_type() == Some(CommandType::Session)
+            && command.op_type() == Some(OpType::Close)
+            && command.peer_id.as_deref() == Some("Tom");
     }
     assert!(closed_session, "session/close arrived before the socket closed");
 }

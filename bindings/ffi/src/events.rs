@@ -218,6 +218,7 @@ impl From<chinwag::Event> for Event {
             by,
         };
         match event {
+            E::Lagged { missed } => Self::Lagged { missed },
             E::Connected => Self::Connected,
             E::Disconnected { reason } => Self::Disconnected {
                 reason: format!("{reason:?}"),

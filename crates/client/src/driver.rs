@@ -50,7 +50,7 @@ pub(crate) enum Command {
     Subscribe {
         client: Option<String>,
         conversation: Option<String>,
-        events: mpsc::UnboundedSender<Event>,
+        events: crate::queue::Sender,
         claimed: Option<Arc<AtomicBool>>,
     },
     /// The network went away or came back.
@@ -77,7 +77,7 @@ struct Subscriber {
     /// `None`: the connection's own events only.
     client: Option<String>,
     conversation: Option<String>,
-    events: mpsc::UnboundedSender<Event>,
+    events: crate::queue::Sender,
     /// Set while nobody has claimed the stream: the flag and how many more events it may buffer.
     unclaimed: Option<(Arc<AtomicBool>, usize)>,
 }
@@ -453,7 +453,7 @@ impl Driver {
                 Some(cid) => event.for_conversation(cid),
             };
             if let Some(delivered) = delivered {
-                let _ = subscriber.events.send(delivered);
+                subscriber.events.send(delivered);
             }
         }
     }

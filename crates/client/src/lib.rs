@@ -59,6 +59,7 @@ mod http;
 mod message;
 mod options;
 mod query;
+mod queue;
 mod realtime;
 
 pub use chinwag_core::{

@@ -32,6 +32,7 @@ pub struct RealtimeOptions {
     pub(crate) endpoint: Endpoint,
     pub(crate) core: chinwag_core::Options,
     pub(crate) connect_timeout: Duration,
+    pub(crate) event_buffer: usize,
 }
 
 impl RealtimeOptions {
@@ -45,6 +46,7 @@ impl RealtimeOptions {
             app_key: app_key.into(),
             endpoint: Endpoint::LeanCloud,
             connect_timeout: Duration::from_secs(20),
+            event_buffer: crate::queue::DEFAULT_CAPACITY,
         }
     }
 
@@ -75,6 +77,14 @@ impl RealtimeOptions {
     /// client is signed in, reconnects after a drop are not limited.
     pub fn sign_in_timeout(mut self, timeout: Duration) -> Self {
         self.core.sign_in_timeout = timeout;
+        self
+    }
+
+    /// How many unread events each [`EventStream`](crate::EventStream) keeps (default 1,000); when a
+    /// stream is not read in time the oldest are dropped and reported by
+    /// [`Event::Lagged`](crate::Event::Lagged).
+    pub fn event_buffer(mut self, events: usize) -> Self {
+        self.event_buffer = events.max(1);
         self
     }
 

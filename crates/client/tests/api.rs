@@ -1020,3 +1020,58 @@ async fn dropping_the_last_handle_signs_the_client_out() {
     }
     assert!(closed_session, "session/close arrived before the socket closed");
 }
+
+#[tokio::test]
+async fn an_unread_stream_keeps_the_newest_events_and_reports_the_gap() {
+    let server = server().await;
+    let tom = guard("Tom", realtime(&server).create_im_client("Tom"))
+        .await
+        .expect("signs in");
+    let jerry_realtime = Realtime::new(
+        RealtimeOptions::new("chinwag-local", "k")
+            .server(server.http_url())
+            .event_buffer(3),
+    );
+    let jerry = guard("Jerry", jerry_realtime.create_im_client("Jerry"))
+        .await
+        .expect("signs in");
+    let mut unread = jerry.events();
+    let conv = tom
+        .create_conversation()
+        .members(["Jerry"])
+        .await
+        .expect("created");
+    let mut last = None;
+    for i in 0..10 {
+        let sent = conv.send(TextMessage::new(format!("#{i}"))).await.expect("sent");
+        last = sent.id;
+    }
+    // Wait until Jerry's side has the tenth message (the cache is refreshed as each event is
+    // handed to the streams), without reading the stream.
+    let jerry_conv = jerry.conversation(conv.id());
+    guard("the tenth message at Jerry's", async {
+        while jerry_conv.last_message().and_then(|m| m.id) != last {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    let mut got = Vec::new();
+    while let Some(event) = unread.try_recv() {
+        got.push(match event {
+            Event::Message { message } => message.content.text().unwrap_or_default().to_owned(),
+            Event::Lagged { missed } => format!("lagged {missed}"),
+            other => format!("{other:?}"),
+        });
+    }
+    // The gap first (at least the first seven messages), then the three newest events, which
+    // include the last message.
+    assert_eq!(got.len(), 4, "{got:?}");
+    let missed: u64 = got[0]
+        .strip_prefix("lagged ")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no Lagged first: {got:?}"));
+    assert!(missed >= 7, "{got:?}");
+    assert!(got[1..].iter().any(|e| e == "#9"), "{got:?}");
+    assert!(!got[1..].iter().any(|e| e == "#0"), "{got:?}");
+    server.shutdown().await;
+}

@@ -535,7 +535,7 @@ impl Puller {
     }
 
     pub(crate) async fn next(&self) -> Option<Event> {
-        self.buffer.next().await
+        crate::exit::Guarded::new(self.buffer.next()).await
     }
 }
 

@@ -45,6 +45,7 @@ mod client;
 mod conversation;
 mod error;
 mod events;
+mod exit;
 mod realtime;
 mod runtime;
 mod types;
@@ -53,6 +54,7 @@ pub use client::{Client, Query};
 pub use conversation::{Conversation, HistoryPages};
 pub use error::ChinwagError;
 pub use events::Event;
+pub use exit::prepare_for_exit;
 pub use realtime::Realtime;
 pub use types::{
     ClientOptions, ConversationInfo, ConversationKind, CreateConversationOptions, HistoryQuery,

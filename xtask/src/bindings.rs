@@ -41,6 +41,14 @@ fn library_name() -> &'static str {
     }
 }
 
+/// Appended to the generated Python module: before the interpreter finalizes, stop the runtime's
+/// threads from calling into it (see `bindings/ffi/src/exit.rs`; uniffi has no hook for this).
+const PYTHON_AT_EXIT: &str = "
+# Added by `cargo xtask bindings`: no runtime thread may call into a finalizing interpreter.
+import atexit as _chinwag_atexit
+_chinwag_atexit.register(prepare_for_exit)
+";
+
 /// Builds the library (debug) and generates all three languages.
 pub(crate) fn run(root: &Path) -> Result<Generated> {
     shell::cargo(root, &["build", "-p", "chinwag-ffi", "-p", "uniffi-bindgen"])?;
@@ -58,7 +66,9 @@ pub(crate) fn run(root: &Path) -> Result<Generated> {
     // Python: the module next to the library it loads.
     let python = out.join("python");
     fs::create_dir_all(&python)?;
-    fs::rename(raw.join("python/chinwag.py"), python.join("chinwag.py"))?;
+    let module = fs::read_to_string(raw.join("python/chinwag.py"))?;
+    write(&python.join("chinwag.py"), &format!("{module}{PYTHON_AT_EXIT}"))?;
+    fs::remove_file(raw.join("python/chinwag.py"))?;
     fs::copy(&library, python.join(library_name()))?;
 
     // Kotlin: an Android library module's source set.

@@ -1,7 +1,7 @@
 //! The `ffi` test tier: the generated bindings against a freshly started chinwag-server.
 //!
-//! - Python (`bindings/ffi/tests/python`, unittest + asyncio): the seed guide, the everyday features
-//!   and the 1,000-client leak check.
+//! - Python (`bindings/ffi/tests/python`, unittest + asyncio): the seed guide, the everyday features,
+//!   a program exiting right after a call (30 runs) and the 1,000-client leak check.
 //! - Kotlin (`bindings/ffi/tests/kotlin/SeedGuide.kt`): the seed guide, compiled with `kotlinc` from
 //!   npm `kotlin-compiler` and run on the JVM with Debian's JNA.
 //! - Swift: generation only (no Swift compiler on these machines); the package layout is checked.

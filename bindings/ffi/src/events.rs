@@ -218,6 +218,7 @@ impl From<chinwag::Event> for Event {
             by,
         };
         match event {
+            E::Lagged { missed } => Self::Lagged { missed },
             E::Connected => Self::Connected,
             E::Disconnected { reason } => Self::Disconnected {
                 reason: format!("{reason:?}"),
@@ -534,7 +535,7 @@ impl Puller {
     }
 
     pub(crate) async fn next(&self) -> Option<Event> {
-        self.buffer.next().await
+        crate::exit::Guarded::new(self.buffer.next()).await
     }
 }
 

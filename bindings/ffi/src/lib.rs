@@ -29,6 +29,8 @@
 //!   buffer: when an application stops pulling, the oldest events are dropped and the next pull
 //!   returns [`Event::Lagged`] with how many were lost, so forgetting to pull never grows memory.
 //!   Releasing the object stops its subscription.
+//! - A process may end right after a call: [`prepare_for_exit`] (registered with `atexit` by the
+//!   generated Python module) stops the runtime's threads from calling into foreign code first.
 //! - Errors are one type, [`ChinwagError`]: `Server { code, name, detail, .. }` with the server's
 //!   protocol code, symbolic name and message, or `Local { name, detail }` for failures on this side
 //!   (`TIMEOUT`, `CONNECTION_LOST`, ...).
@@ -45,6 +47,7 @@ mod client;
 mod conversation;
 mod error;
 mod events;
+mod exit;
 mod realtime;
 mod runtime;
 mod types;
@@ -53,6 +56,7 @@ pub use client::{Client, Query};
 pub use conversation::{Conversation, HistoryPages};
 pub use error::ChinwagError;
 pub use events::Event;
+pub use exit::prepare_for_exit;
 pub use realtime::Realtime;
 pub use types::{
     ClientOptions, ConversationInfo, ConversationKind, CreateConversationOptions, HistoryQuery,

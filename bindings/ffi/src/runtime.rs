@@ -40,7 +40,7 @@ impl OwnedRuntime {
         T: Send + 'static,
         E: Into<ChinwagError> + Send + 'static,
     {
-        match self.handle().spawn(call).await {
+        match crate::exit::Guarded::new(self.handle().spawn(call)).await {
             Ok(outcome) => outcome.map_err(Into::into),
             Err(error) => Err(ChinwagError::local("SHUT_DOWN", error.to_string())),
         }

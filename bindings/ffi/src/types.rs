@@ -23,6 +23,10 @@ pub struct RealtimeOptions {
     /// How long connecting may take, ms (default 20 s).
     #[uniffi(default = None)]
     pub connect_timeout_ms: Option<u64>,
+    /// How long `create_im_client` may take before it fails with `TIMEOUT`, ms (default 30 s): an
+    /// unreachable server is reported instead of retried forever.
+    #[uniffi(default = None)]
+    pub sign_in_timeout_ms: Option<u64>,
     /// Events each `next_event()` keeps while the application does not pull; beyond that the oldest
     /// are dropped and reported by `Event.Lagged`.
     #[uniffi(default = 1000)]
@@ -43,6 +47,9 @@ impl RealtimeOptions {
         }
         if let Some(ms) = self.connect_timeout_ms {
             options = options.connect_timeout(std::time::Duration::from_millis(ms));
+        }
+        if let Some(ms) = self.sign_in_timeout_ms {
+            options = options.sign_in_timeout(std::time::Duration::from_millis(ms));
         }
         options
     }

@@ -54,8 +54,11 @@ impl Client {
     }
 
     /// This client's events: its conversations' events and the connection's. The first call returns
-    /// every event since sign-in (up to 4,096 are kept until then); later calls see events from the
-    /// moment of the call. Each stream gets every event; drop a stream to unsubscribe.
+    /// the events since sign-in (the newest [`event_buffer`](crate::RealtimeOptions::event_buffer)
+    /// of them, after an [`Event::Lagged`](crate::Event::Lagged) if more came; a stream nobody asks
+    /// for within 4,096 events is dropped); later calls see events from the moment of the call. Each
+    /// stream gets every event; drop a stream to unsubscribe. See [`EventStream`] for what happens to
+    /// a stream that is not read.
     pub fn events(&self) -> EventStream {
         let first = self
             .first_events

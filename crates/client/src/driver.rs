@@ -50,7 +50,7 @@ pub(crate) enum Command {
     Subscribe {
         client: Option<String>,
         conversation: Option<String>,
-        events: mpsc::UnboundedSender<Event>,
+        events: crate::queue::Sender,
         claimed: Option<Arc<AtomicBool>>,
     },
     /// The network went away or came back.
@@ -77,7 +77,7 @@ struct Subscriber {
     /// `None`: the connection's own events only.
     client: Option<String>,
     conversation: Option<String>,
-    events: mpsc::UnboundedSender<Event>,
+    events: crate::queue::Sender,
     /// Set while nobody has claimed the stream: the flag and how many more events it may buffer.
     unclaimed: Option<(Arc<AtomicBool>, usize)>,
 }
@@ -236,7 +236,16 @@ impl Driver {
                 Input::Timer => self.engine.handle_timeout(now),
             }
         }
-        // Every handle is gone: nobody can see what happens next, so just close the socket.
+        // Every handle is gone: sign every client out (best effort: the `session/close` frames are
+        // written, their replies not awaited), then close the socket. This runs in the driver task,
+        // never in a `Drop`; when the runtime itself is shutting down it may not get this far, so
+        // apps that need a clean sign-out call `close().await`.
+        let now = self.now();
+        let clients: Vec<String> = self.engine.clients().map(str::to_owned).collect();
+        for client in clients {
+            self.engine.close_client(&client, now);
+        }
+        self.drain().await;
         if let Some(ws) = self.ws.take() {
             close_in_background(ws);
         }
@@ -444,7 +453,7 @@ impl Driver {
                 Some(cid) => event.for_conversation(cid),
             };
             if let Some(delivered) = delivered {
-                let _ = subscriber.events.send(delivered);
+                subscriber.events.send(delivered);
             }
         }
     }

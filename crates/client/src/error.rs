@@ -19,7 +19,8 @@ pub enum Error {
         /// An application (hook) error message.
         app_message: Option<String>,
     },
-    /// No reply within the request timeout (20 s).
+    /// No reply within the request timeout (20 s), or a sign-in that did not complete within the
+    /// sign-in timeout (30 s; see [`RealtimeOptions::sign_in_timeout`](crate::RealtimeOptions::sign_in_timeout)).
     #[error("request timed out")]
     Timeout,
     /// The connection dropped while the request was in flight (sends are re-queued instead).

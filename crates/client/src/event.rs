@@ -14,6 +14,12 @@ use crate::error::Error;
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Event {
+    /// This stream was not read in time and its oldest `missed` events were dropped (see
+    /// [`EventStream`](crate::EventStream)); what follows is the newest. Never sent by the server.
+    Lagged {
+        /// How many events were dropped.
+        missed: u64,
+    },
     /// The WebSocket opened (sign-ins follow).
     Connected,
     /// The connection went down (`disconnect`).

@@ -39,6 +39,13 @@
 //!   connection events (`Disconnected`, `Reconnecting { attempt, delay }`, `Reconnected`) reach
 //!   every client.
 //! - Errors are one [`Error`] type; server errors carry the protocol's `code` and `name`.
+//! - Nothing waits forever: [`Realtime::create_im_client`] fails with [`Error::Timeout`] after
+//!   [`RealtimeOptions::sign_in_timeout`] (30 s) when the server cannot be reached, other requests after
+//!   [`RealtimeOptions::request_timeout`] (20 s); sends wait in the offline queue for the next sign-in.
+//! - Each [`EventStream`] keeps at most [`RealtimeOptions::event_buffer`] unread events (1,000); one
+//!   that is not read drops its oldest and reports them with [`Event::Lagged`].
+//! - Dropping the last handle signs every client out (`session/close`) before the socket closes,
+//!   best effort; call [`Client::close`] or [`Realtime::close`] when a clean sign-out matters.
 //! - Handles are cheap to clone and `Send + Sync`.
 //!
 //! # How it works
@@ -59,6 +66,7 @@ mod http;
 mod message;
 mod options;
 mod query;
+mod queue;
 mod realtime;
 
 pub use chinwag_core::{

@@ -32,6 +32,7 @@ pub struct RealtimeOptions {
     pub(crate) endpoint: Endpoint,
     pub(crate) core: chinwag_core::Options,
     pub(crate) connect_timeout: Duration,
+    pub(crate) event_buffer: usize,
 }
 
 impl RealtimeOptions {
@@ -45,6 +46,7 @@ impl RealtimeOptions {
             app_key: app_key.into(),
             endpoint: Endpoint::LeanCloud,
             connect_timeout: Duration::from_secs(20),
+            event_buffer: crate::queue::DEFAULT_CAPACITY,
         }
     }
 
@@ -60,9 +62,29 @@ impl RealtimeOptions {
         self
     }
 
-    /// How long one request may wait for its reply (default 20 s).
+    /// How long one request may wait for its reply (default 20 s, the JS SDK's command timeout);
+    /// then it fails with [`Error::Timeout`](crate::Error::Timeout). Sends are kept while offline and
+    /// sent after the next sign-in; their timeout starts when they go on the wire.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.core.request_timeout = timeout;
+        self
+    }
+
+    /// How long [`create_im_client`](crate::Realtime::create_im_client) may take before it fails
+    /// with [`Error::Timeout`](crate::Error::Timeout) (default 30 s), counting route lookups, connect
+    /// attempts with their backoff and the sign-in round trip. A server that cannot be reached is
+    /// reported instead of retried forever; nothing keeps retrying for the failed client. Once a
+    /// client is signed in, reconnects after a drop are not limited.
+    pub fn sign_in_timeout(mut self, timeout: Duration) -> Self {
+        self.core.sign_in_timeout = timeout;
+        self
+    }
+
+    /// How many unread events each [`EventStream`](crate::EventStream) keeps (default 1,000); when a
+    /// stream is not read in time the oldest are dropped and reported by
+    /// [`Event::Lagged`](crate::Event::Lagged).
+    pub fn event_buffer(mut self, events: usize) -> Self {
+        self.event_buffer = events.max(1);
         self
     }
 

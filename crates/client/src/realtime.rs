@@ -79,7 +79,9 @@ impl Realtime {
         &self.inner.options
     }
 
-    /// Signs in as `id` (the JS `createIMClient`), connecting first if needed.
+    /// Signs in as `id` (the JS `createIMClient`), connecting first if needed. Fails with
+    /// [`Error::Timeout`] when the server cannot be reached (or does not answer) within the sign-in
+    /// timeout, 30 s by default ([`RealtimeOptions::sign_in_timeout`]).
     pub async fn create_im_client(&self, id: impl Into<String>) -> Result<Client> {
         self.create_im_client_with(id, ClientOptions::default()).await
     }
@@ -189,7 +191,7 @@ impl Realtime {
         conversation: Option<&str>,
         claimed: Option<Arc<AtomicBool>>,
     ) -> EventStream {
-        let (events, receiver) = mpsc::unbounded_channel();
+        let (events, receiver) = crate::queue::bounded(self.inner.options.event_buffer);
         let _ = self.inner.commands.send(Command::Subscribe {
             client: client.map(str::to_owned),
             conversation: conversation.map(str::to_owned),
@@ -209,10 +211,16 @@ pub(crate) fn unexpected(response: &Response) -> Error {
 }
 
 /// A stream of [`Event`]s of one client, one conversation or the connection. Like the other handles it
-/// keeps the connection up; dropping it unsubscribes. It buffers without bound, so read it or drop it.
+/// keeps the connection up; dropping it unsubscribes.
+///
+/// Each stream keeps at most [`RealtimeOptions::event_buffer`] unread events (1,000 by default).
+/// When an application stops reading, the oldest are dropped and the next read returns
+/// [`Event::Lagged`] with how many, then the newest events: memory stays bounded and a gap is never
+/// silent (missed messages are still on the server: fetch them with
+/// [`Conversation::history`](crate::Conversation::history)).
 #[derive(Debug)]
 pub struct EventStream {
-    receiver: mpsc::UnboundedReceiver<Event>,
+    receiver: crate::queue::Receiver,
     /// For the stream taken at sign-in: set when the application claims it.
     claimed: Option<Arc<AtomicBool>>,
     /// Listening keeps the connection up, like holding any other handle.
@@ -230,19 +238,19 @@ impl EventStream {
 
     /// The next event (`None` once the connection task has ended).
     pub async fn recv(&mut self) -> Option<Event> {
-        self.receiver.recv().await
+        std::future::poll_fn(|cx| self.receiver.poll_recv(cx)).await
     }
 
     /// The next event if one is already waiting.
     pub fn try_recv(&mut self) -> Option<Event> {
-        self.receiver.try_recv().ok()
+        self.receiver.try_recv()
     }
 }
 
 impl Stream for EventStream {
     type Item = Event;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         self.receiver.poll_recv(cx)
     }
 }

@@ -723,6 +723,40 @@ async fn unreachable_server_reports_reconnecting() {
 }
 
 #[tokio::test]
+async fn a_sign_in_to_an_unreachable_server_fails_at_the_sign_in_timeout() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let timeout = std::time::Duration::from_millis(1500);
+    let realtime = Realtime::new(
+        RealtimeOptions::new("chinwag-local", "k")
+            .rtm_servers([format!("ws://127.0.0.1:{port}/")])
+            .sign_in_timeout(timeout),
+    );
+    let mut connection = realtime.events();
+    let started = std::time::Instant::now();
+    let outcome = guard("the sign-in to fail", realtime.create_im_client("Tom")).await;
+    assert_eq!(outcome.err(), Some(Error::Timeout));
+    assert!(
+        started.elapsed() >= timeout,
+        "not before the deadline: {:?}",
+        started.elapsed()
+    );
+    // It retried meanwhile, and stops with the failed sign-in.
+    let mut attempts = 0;
+    while let Some(event) = connection.try_recv() {
+        attempts += usize::from(matches!(event, Event::Reconnecting { .. }));
+    }
+    assert!(attempts >= 2, "retried {attempts} times");
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert!(
+        std::iter::from_fn(|| connection.try_recv()).all(|e| !matches!(e, Event::Reconnecting { .. })),
+        "no retries for a client that gave up"
+    );
+}
+
+#[tokio::test]
 async fn failed_route_lookups_are_retried_with_backoff() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -924,5 +958,120 @@ async fn a_second_device_with_the_same_tag_closes_the_first() {
         .expect("second device works");
     let refused = first.create_conversation().members(["Jerry"]).await;
     assert!(refused.is_err(), "{refused:?}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+#[allow(clippy::result_large_err)] // tungstenite's handshake callback signature
+async fn dropping_the_last_handle_signs_the_client_out() {
+    use chinwag_protocol::{CommandType, GenericCommand, OpType, SessionCommand};
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+
+    // A WebSocket server that accepts every sign-in and reports each command it receives.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("ws://{}/", listener.local_addr().expect("address"));
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel::<Option<GenericCommand>>();
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.expect("accept");
+        let echo = |_: &Request, mut response: Response| {
+            response.headers_mut().insert(
+                "Sec-WebSocket-Protocol",
+                "lc.protobuf2.3".parse().expect("header"),
+            );
+            Ok(response)
+        };
+        let mut ws = tokio_tungstenite::accept_hdr_async(stream, echo)
+            .await
+            .expect("handshake");
+        while let Some(Ok(message)) = ws.next().await {
+            let WsMessage::Binary(bytes) = message else {
+                continue;
+            };
+            let command = chinwag_protocol::frame::decode_binary(&bytes).expect("a command");
+            if command.op_type() == Some(OpType::Open) {
+                let reply = GenericCommand::reply_to(&command, CommandType::Session)
+                    .with_op(OpType::Opened)
+                    .with(SessionCommand::default());
+                let frame = chinwag_protocol::FrameFormat::Binary.encode(&reply);
+                let chinwag_protocol::Frame::Binary(bytes) = frame else {
+                    unreachable!()
+                };
+                ws.send(WsMessage::Binary(bytes.into())).await.expect("reply");
+            }
+            let _ = seen_tx.send(Some(command));
+        }
+        let _ = seen_tx.send(None); // the socket closed
+    });
+    let realtime = Realtime::new(RealtimeOptions::new("chinwag-local", "k").rtm_servers([url]));
+    let tom = guard("Tom", realtime.create_im_client("Tom"))
+        .await
+        .expect("signs in");
+    drop((tom, realtime));
+    let mut closed_session = false;
+    while let Some(command) = guard("the server to see the socket close", seen.recv())
+        .await
+        .flatten()
+    {
+        closed_session |= command.command_type() == Some(CommandType::Session)
+            && command.op_type() == Some(OpType::Close)
+            && command.peer_id.as_deref() == Some("Tom");
+    }
+    assert!(closed_session, "session/close arrived before the socket closed");
+}
+
+#[tokio::test]
+async fn an_unread_stream_keeps_the_newest_events_and_reports_the_gap() {
+    let server = server().await;
+    let tom = guard("Tom", realtime(&server).create_im_client("Tom"))
+        .await
+        .expect("signs in");
+    let jerry_realtime = Realtime::new(
+        RealtimeOptions::new("chinwag-local", "k")
+            .server(server.http_url())
+            .event_buffer(3),
+    );
+    let jerry = guard("Jerry", jerry_realtime.create_im_client("Jerry"))
+        .await
+        .expect("signs in");
+    let mut unread = jerry.events();
+    let conv = tom
+        .create_conversation()
+        .members(["Jerry"])
+        .await
+        .expect("created");
+    let mut last = None;
+    for i in 0..10 {
+        let sent = conv.send(TextMessage::new(format!("#{i}"))).await.expect("sent");
+        last = sent.id;
+    }
+    // Wait until Jerry's side has the tenth message (the cache is refreshed as each event is
+    // handed to the streams), without reading the stream.
+    let jerry_conv = jerry.conversation(conv.id());
+    guard("the tenth message at Jerry's", async {
+        while jerry_conv.last_message().and_then(|m| m.id) != last {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    let mut got = Vec::new();
+    while let Some(event) = unread.try_recv() {
+        got.push(match event {
+            Event::Message { message } => message.content.text().unwrap_or_default().to_owned(),
+            Event::Lagged { missed } => format!("lagged {missed}"),
+            other => format!("{other:?}"),
+        });
+    }
+    // The gap first (at least the first seven messages), then the three newest events, which
+    // include the last message.
+    assert_eq!(got.len(), 4, "{got:?}");
+    let missed: u64 = got[0]
+        .strip_prefix("lagged ")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no Lagged first: {got:?}"));
+    assert!(missed >= 7, "{got:?}");
+    assert!(got[1..].iter().any(|e| e == "#9"), "{got:?}");
+    assert!(!got[1..].iter().any(|e| e == "#0"), "{got:?}");
     server.shutdown().await;
 }

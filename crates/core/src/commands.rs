@@ -37,7 +37,9 @@ fn sign_conv(conv: &mut ConvCommand, signature: Option<&Signature>) {
 
 impl Engine {
     /// Signs in `client` (`session/open`), connecting first if needed. Answered by
-    /// [`Response::Opened`] once the server accepts.
+    /// [`Response::Opened`] once the server accepts, or [`RequestError::Timeout`] when that has not
+    /// happened within [`Options::sign_in_timeout`](crate::Options::sign_in_timeout) (the client is
+    /// then removed and nothing retries on its behalf).
     pub fn open_client(&mut self, client: &str, options: ClientOptions, now: Instant) -> RequestId {
         let id = self.new_request_id();
         if self.clients.contains_key(client) {
@@ -49,7 +51,9 @@ impl Engine {
     }
 
     /// Signs `client` out (`session/close`) and deregisters it; with the last client the connection
-    /// is closed ([`Action::Close`](crate::Action::Close)).
+    /// is closed ([`Action::Close`](crate::Action::Close)). Always answered by [`Response::Closed`]
+    /// unless the server refuses: when the connection is down, or goes down or stays silent before
+    /// the reply, the client is closed on this side (the server ends the session with the socket).
     pub fn close_client(&mut self, client: &str, now: Instant) -> RequestId {
         if !self.is_open(client) {
             let id = self.new_request_id();
@@ -544,7 +548,9 @@ impl Engine {
     }
 
     /// Marks `cid` read: the unread count drops to 0 at once and a `read` goes to the server (now, or
-    /// after re-login when offline). Answered by [`Response::Done`] when sent.
+    /// after the next sign-in when offline; sent again after a reconnect until a later reply proves
+    /// the server had it). Answered by [`Response::Done`] at once: the read is recorded either way,
+    /// so nothing waits on the network.
     pub fn read(&mut self, client: &str, cid: &str, now: Instant) -> RequestId {
         let id = self.new_request_id();
         let wall = self.wall_ms(now);
@@ -621,7 +627,7 @@ impl Engine {
                 .entry(cid.to_owned())
                 .or_insert_with(|| (tuple.clone(), Vec::new()));
             entry.0 = tuple;
-            entry.1.push(id);
+            self.respond(client, &[id], Response::Done);
         }
         self.send_fetches(now);
         id

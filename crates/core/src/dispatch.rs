@@ -368,6 +368,7 @@ impl Engine {
         }
         let first = !state.ever_opened;
         state.ever_opened = true;
+        state.sign_in_deadline = None;
         state.status = Status::Open;
         if relogin && !first {
             self.events.push_back(Event::Reconnected {

@@ -97,6 +97,8 @@ pub(crate) struct Client {
     pub(crate) ever_opened: bool,
     /// The application's `open_client` request, answered by the first `session/opened`.
     pub(crate) open_requests: Vec<RequestId>,
+    /// When the first sign-in gives up ([`Options::sign_in_timeout`]); `None` once signed in.
+    pub(crate) sign_in_deadline: Option<Instant>,
     pub(crate) token: Option<(String, Instant)>,
     pub(crate) last_unread_notif_time: Option<i64>,
     pub(crate) last_patch_time: i64,
@@ -108,6 +110,11 @@ pub(crate) struct Client {
     pub(crate) seen: SeenIds,
     /// Received-message acks waiting to be flushed: cid → (fromts, tots).
     pub(crate) acks: BTreeMap<String, (i64, i64)>,
+    /// Acks sent on this connection that no later reply has proven processed yet: cid → (fromts,
+    /// tots, the first serial sent after them). Like `read`, an ack has no serial and no answer; one
+    /// lost with the connection would leave the sender without its delivery receipt and the server
+    /// counting the messages undelivered, so these are sent again after the next sign-in.
+    pub(crate) acks_unconfirmed: BTreeMap<String, (i64, i64, i32)>,
     /// `read` tuples waiting for a connection, with the requests to answer when sent.
     pub(crate) reads: BTreeMap<String, (ReadTuple, Vec<RequestId>)>,
     /// Conversations whose queued `read` went out on this sign-in, after the server's `unread` count.
@@ -255,6 +262,7 @@ impl Engine {
                 c.catch_up.values().map(|u| u.buffer.len()).sum::<usize>()
                     + c.seen.len()
                     + c.acks.len()
+                    + c.acks_unconfirmed.len()
                     + c.reads.len()
                     + c.waiting_receipt.len()
             })
@@ -286,7 +294,8 @@ impl Engine {
     }
 
     /// Like [`poll_timeout`](Self::poll_timeout), with what the deadline is for (`"reconnect"`,
-    /// `"dead-connection"`, `"keepalive"`, `"ack-flush"`, `"request-timeout"`), for driver logs.
+    /// `"dead-connection"`, `"keepalive"`, `"ack-flush"`, `"request-timeout"`, `"sign-in-timeout"`),
+    /// for driver logs.
     pub fn poll_timeout_with_reason(&self) -> Option<(Instant, &'static str)> {
         let mut next: Option<(Instant, &'static str)> = None;
         let mut consider = |at: Instant, reason: &'static str| {
@@ -306,6 +315,11 @@ impl Engine {
                 }
             }
             _ => {}
+        }
+        for client in self.clients.values() {
+            if let Some(at) = client.sign_in_deadline {
+                consider(at, "sign-in-timeout");
+            }
         }
         let queued = self.clients.values().flat_map(|c| c.outbox.iter());
         for out in self.in_flight.values().chain(queued) {
@@ -500,6 +514,7 @@ impl Engine {
             // Replies come in order: this one proves every `read` sent before its request arrived.
             for client in self.clients.values_mut() {
                 client.reads_unconfirmed.retain(|_, (_, after)| *after > serial);
+                client.acks_unconfirmed.retain(|_, (_, _, after)| *after > serial);
             }
             if let Some(out) = self.in_flight.remove(&serial) {
                 self.handle_reply(out, command, now);
@@ -600,9 +615,10 @@ impl Engine {
 
     /// Bookkeeping when a connection goes away: sends go back to the queue (they are resent with the
     /// same `dt` after re-login), other requests in flight fail, clients must sign in again.
-    fn connection_lost(&mut self, _now: Instant) {
+    fn connection_lost(&mut self, now: Instant) {
         let in_flight = std::mem::take(&mut self.in_flight);
         let mut requeue: BTreeMap<String, Vec<Outgoing>> = BTreeMap::new();
+        let mut closes = Vec::new();
         for (_, mut out) in in_flight {
             match out.kind {
                 Kind::Send { .. } => {
@@ -613,6 +629,8 @@ impl Engine {
                 // The application's open request waits for the sign-in on the next connection.
                 Kind::Open { .. } => self.restore_open_requests(&out.client, out.ids),
                 Kind::Echo | Kind::CatchUp { .. } => {}
+                // Signing out cannot fail for want of a connection: the session ends with it.
+                Kind::Close => closes.push(out),
                 _ => self.fail(&out.client.clone(), &out.ids, RequestError::ConnectionLost),
             }
         }
@@ -631,9 +649,31 @@ impl Engine {
             for (cid, (tuple, _)) in std::mem::take(&mut client.reads_unconfirmed) {
                 client.reads.entry(cid).or_insert((tuple, Vec::new()));
             }
+            // So do acks (merged with those not sent yet; acking a range twice is harmless).
+            for (cid, (from, to, _)) in std::mem::take(&mut client.acks_unconfirmed) {
+                let range = client.acks.entry(cid).or_insert((from, to));
+                *range = (range.0.min(from), range.1.max(to));
+            }
         }
         self.ack_flush_at = None;
         self.release_all_held();
+        for out in closes {
+            self.close_locally(&out.client, &out.ids, now);
+        }
+    }
+
+    /// Ends a client's session on this side (its `session/close` timed out or went down with the
+    /// connection): answers the close requests and reports `Closed` as if the server had confirmed.
+    pub(crate) fn close_locally(&mut self, client: &str, ids: &[RequestId], now: Instant) {
+        self.respond(client, ids, Response::Closed);
+        if self.clients.contains_key(client) {
+            self.remove_client(client, RequestError::ClientClosed, now);
+            self.events.push_back(Event::Closed {
+                client: client.to_owned(),
+                code: 0,
+                reason: String::new(),
+            });
+        }
     }
 
     fn fail_everything(&mut self, now: Instant) {
@@ -644,6 +684,21 @@ impl Engine {
     }
 
     pub(crate) fn expire_requests(&mut self, now: Instant) {
+        // First sign-ins that ran out of time: the application hears `Timeout` and nothing retries.
+        let late: Vec<String> = self
+            .client_order
+            .iter()
+            .filter(|id| {
+                self.clients
+                    .get(*id)
+                    .and_then(|c| c.sign_in_deadline)
+                    .is_some_and(|at| at <= now)
+            })
+            .cloned()
+            .collect();
+        for id in late {
+            self.remove_client(&id, RequestError::Timeout, now);
+        }
         let expired: Vec<i32> = self
             .in_flight
             .iter()
@@ -672,6 +727,7 @@ impl Engine {
                         client.unfetched.remove(cid);
                     }
                 }
+                Kind::Close => self.close_locally(&out.client, &out.ids, now),
                 _ => self.fail(&out.client, &out.ids, RequestError::Timeout),
             }
         }
@@ -916,6 +972,7 @@ impl Engine {
                 status: Status::Opening,
                 ever_opened: false,
                 open_requests: vec![request],
+                sign_in_deadline: Some(now + self.options.sign_in_timeout),
                 token,
                 last_unread_notif_time: None,
                 last_patch_time: wall,
@@ -925,6 +982,7 @@ impl Engine {
                 catch_up: BTreeMap::new(),
                 seen: SeenIds::new(self.options.dedup_capacity),
                 acks: BTreeMap::new(),
+                acks_unconfirmed: BTreeMap::new(),
                 reads: BTreeMap::new(),
                 reads_in_transit: BTreeSet::new(),
                 reads_unconfirmed: BTreeMap::new(),
@@ -957,6 +1015,10 @@ impl Engine {
         };
         let outbox = std::mem::take(&mut client.outbox);
         let reads = std::mem::take(&mut client.reads);
+        // Acks not sent (or not proven) before the connection went down go out with the next batch.
+        if !client.acks.is_empty() && self.ack_flush_at.is_none() {
+            self.ack_flush_at = Some(now + self.options.ack_delay);
+        }
         client.reads_in_transit = reads.keys().cloned().collect();
         for out in outbox {
             self.transmit_request(out, now);
@@ -988,11 +1050,17 @@ impl Engine {
     pub(crate) fn flush_acks(&mut self, now: Instant) {
         self.ack_flush_at = None;
         let mut commands = Vec::new();
+        let after = self.next_serial;
         for client in self.clients.values_mut() {
             if client.status != Status::Open {
                 continue;
             }
             for (cid, (from, to)) in std::mem::take(&mut client.acks) {
+                let unconfirmed = client
+                    .acks_unconfirmed
+                    .entry(cid.clone())
+                    .or_insert((from, to, after));
+                *unconfirmed = (unconfirmed.0.min(from), unconfirmed.1.max(to), after);
                 commands.push(
                     GenericCommand::new(CommandType::Ack)
                         .with_peer_id(client.id.clone())

@@ -52,7 +52,9 @@ pub enum RequestError {
     /// The server answered with an error.
     #[error("server error: {0}")]
     Server(ServerError),
-    /// No reply within the request timeout (20 s; `COMMAND_TIMEOUT`).
+    /// No reply within the request timeout (20 s; the JS SDK's `COMMAND_TIMEOUT`), or a first
+    /// sign-in that did not complete within the sign-in timeout (30 s; the server is unreachable or
+    /// silent).
     #[error("request timed out")]
     Timeout,
     /// The connection dropped while the request was in flight (sends are re-queued instead).

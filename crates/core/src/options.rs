@@ -20,8 +20,18 @@ pub struct Options {
     pub user_agent: String,
     /// The `deviceId` sent on first sign-in; generated from the seed when `None`.
     pub device_id: Option<String>,
-    /// Per-request timeout (20 s, as the JS SDK's `COMMAND_TIMEOUT`).
+    /// Per-request timeout (20 s, as the JS SDK's `COMMAND_TIMEOUT`): a request on the wire, or queued
+    /// while the client is not signed in, fails with [`RequestError::Timeout`](crate::RequestError)
+    /// this long after it was issued. Sends are the exception while queued (the offline queue keeps
+    /// them until the next sign-in); once on the wire they time out too.
     pub request_timeout: Duration,
+    /// How long a first sign-in ([`Engine::open_client`](crate::Engine::open_client)) may take, from
+    /// the call to `session/opened`, through route lookups, connect attempts with their backoff and
+    /// `session/open` round trips (30 s). Past it the open request fails with
+    /// [`RequestError::Timeout`](crate::RequestError) and the client is removed, so an unreachable
+    /// server is reported instead of retried forever (the JS SDK's `createIMClient` rejects too).
+    /// Re-logins of a client that was signed in are not limited: they retry until the network returns.
+    pub sign_in_timeout: Duration,
     /// Time without any inbound frame after which an `echo` keepalive is sent (180 s), and again
     /// every interval while the server stays silent.
     pub echo_interval: Duration,
@@ -53,6 +63,7 @@ impl Options {
             user_agent: concat!("chinwag/", env!("CARGO_PKG_VERSION")).to_owned(),
             device_id: None,
             request_timeout: Duration::from_secs(20),
+            sign_in_timeout: Duration::from_secs(30),
             echo_interval: Duration::from_secs(180),
             dead_after: Duration::from_secs(380),
             backoff_cap: Duration::from_secs(30),

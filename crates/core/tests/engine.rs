@@ -86,7 +86,11 @@ fn opens_with_the_sign_in_fields() {
 
 #[test]
 fn backoff_schedule_first_retry_immediate_then_doubling_with_cap() {
-    let mut s = Scripted::direct();
+    // A first sign-in that may retry for an hour, to see the schedule reach its cap.
+    let mut s = Scripted::new(Options {
+        sign_in_timeout: Duration::from_secs(3600),
+        ..Options::with_servers("app", ["ws://a/", "ws://b/"])
+    });
     s.engine.open_client("Tom", ClientOptions::default(), s.now);
     s.drain();
     s.engine.handle_connected(s.now);
@@ -1481,4 +1485,225 @@ fn reading_an_uncached_conversation_fetches_it() {
     s.engine.read("Tom", "c9", s.now);
     s.drain();
     assert!(fetches_since(&s, mark).is_empty(), "fetched once");
+}
+
+/// Refuses every connect the engine asks for (from action `answered` on) until `until` (absolute
+/// ms), firing timers meanwhile; returns how many actions are handled.
+fn refuse_connects_until(s: &mut Scripted, mut answered: usize, until: u64) -> usize {
+    loop {
+        if let Some(at) = s.actions[answered..]
+            .iter()
+            .position(|a| matches!(a, Action::Connect { .. }))
+        {
+            answered += at + 1;
+            s.engine.handle_disconnected(None, s.now);
+            s.drain();
+            continue;
+        }
+        answered = s.actions.len();
+        match s.engine.poll_timeout() {
+            Some(at) if at.as_millis() <= until => {
+                s.now = s.now.max(at);
+                s.engine.handle_timeout(s.now);
+                s.drain();
+            }
+            _ => break,
+        }
+    }
+    s.now = s.now.max(Instant::from_millis(until));
+    answered
+}
+
+fn connects(s: &Scripted) -> usize {
+    s.actions
+        .iter()
+        .filter(|a| matches!(a, Action::Connect { .. }))
+        .count()
+}
+
+#[test]
+fn a_first_sign_in_to_an_unreachable_server_times_out_and_stops_retrying() {
+    let mut s = Scripted::direct();
+    let req = s.engine.open_client("Tom", ClientOptions::default(), s.now);
+    s.drain();
+    let answered = refuse_connects_until(&mut s, 0, 29_999);
+    assert!(
+        responses(&s.events).is_empty(),
+        "still trying before the deadline"
+    );
+    assert!(
+        connects(&s) >= 5,
+        "retried with backoff: {} connects",
+        connects(&s)
+    );
+    let answered = refuse_connects_until(&mut s, answered, 30_000);
+    assert_eq!(responses(&s.events), [(req, Err(RequestError::Timeout))]);
+    assert_eq!(s.engine.clients().count(), 0);
+    // Nothing is left to retry: no timer, no more connects.
+    let tried = connects(&s);
+    assert_eq!(s.engine.poll_timeout(), None);
+    refuse_connects_until(&mut s, answered, 120_000);
+    assert_eq!(connects(&s), tried);
+}
+
+#[test]
+fn a_silent_server_fails_the_first_sign_in_at_the_deadline_and_the_socket_is_closed() {
+    let mut s = Scripted::new(Options {
+        sign_in_timeout: Duration::from_secs(5),
+        ..Options::with_servers("app", ["ws://a/"])
+    });
+    let req = s.engine.open_client("Tom", ClientOptions::default(), s.now);
+    s.drain();
+    s.connect();
+    assert_eq!(s.last_sent().op_type(), Some(OpType::Open));
+    s.run_until(4_999);
+    assert!(responses(&s.events).is_empty());
+    s.run_until(5_000);
+    assert_eq!(responses(&s.events), [(req, Err(RequestError::Timeout))]);
+    assert_eq!(s.actions.last(), Some(&Action::Close));
+    assert_eq!(s.engine.poll_timeout(), None);
+    // A late `opened` for the abandoned sign-in changes nothing.
+    s.answer_open("late");
+    assert_eq!(s.engine.clients().count(), 0);
+    assert_eq!(responses(&s.events).len(), 1);
+}
+
+#[test]
+fn the_sign_in_deadline_ends_with_the_first_sign_in_and_spares_other_clients() {
+    let mut s = Scripted::open("Tom");
+    // Tom is signed in: a long outage afterwards is retried for as long as it lasts.
+    s.engine.handle_disconnected(Some(1006), s.now);
+    s.drain();
+    // Jerry's first sign-in starts during the outage and gives up at its own deadline.
+    let mark = s.actions.len();
+    let jerry = s.engine.open_client("Jerry", ClientOptions::default(), s.now);
+    let start = s.now.as_millis();
+    let answered = refuse_connects_until(&mut s, mark, start + 30_000);
+    assert_eq!(responses(&s.events), [(jerry, Err(RequestError::Timeout))]);
+    assert_eq!(s.engine.clients().collect::<Vec<_>>(), ["Tom"]);
+    refuse_connects_until(&mut s, answered, start + 600_000);
+    assert_eq!(s.engine.clients().collect::<Vec<_>>(), ["Tom"]);
+    assert!(
+        s.engine.poll_timeout().is_some(),
+        "Tom's reconnect is still scheduled"
+    );
+    let before = connects(&s);
+    s.run_until(s.engine.poll_timeout().unwrap().as_millis());
+    assert_eq!(connects(&s), before + 1);
+    s.connect();
+    s.answer_open("tok-2");
+    assert!(s.events.contains(&Event::Reconnected { client: "Tom".into() }));
+}
+
+#[test]
+fn no_request_waits_forever_while_offline() {
+    let mut s = Scripted::open("Tom");
+    s.engine.set_online(false, s.now);
+    s.drain();
+    s.take_events();
+    let read = s.engine.read("Tom", "c1", s.now);
+    let query = s.engine.query_online("Tom", &["Jerry".into()], s.now);
+    s.drain();
+    // A read is recorded locally and answered at once; it reaches the server after the sign-in.
+    assert_eq!(responses(&s.events), [(read, Ok(Response::Done))]);
+    s.run_until(20_000);
+    assert_eq!(
+        responses(&s.events),
+        [(read, Ok(Response::Done)), (query, Err(RequestError::Timeout))]
+    );
+    // Signing out needs no server: the session ends with the connection.
+    let close = s.engine.close_client("Tom", s.now);
+    s.drain();
+    assert!(responses(&s.events).contains(&(close, Ok(Response::Closed))));
+    assert_eq!(s.engine.clients().count(), 0);
+    assert_eq!(s.engine.poll_timeout(), None);
+}
+
+#[test]
+fn a_sign_out_that_the_connection_loses_or_the_server_ignores_still_closes_the_client() {
+    // Lost with the connection.
+    let mut s = Scripted::open("Tom");
+    let close = s.engine.close_client("Tom", s.now);
+    s.drain();
+    assert_eq!(s.last_sent().op_type(), Some(OpType::Close));
+    s.engine.handle_disconnected(Some(1006), s.now);
+    s.drain();
+    assert!(responses(&s.events).contains(&(close, Ok(Response::Closed))));
+    assert!(
+        s.events
+            .iter()
+            .any(|e| matches!(e, Event::Closed { client, .. } if client == "Tom"))
+    );
+    assert_eq!(s.engine.clients().count(), 0);
+    assert_eq!(s.engine.poll_timeout(), None, "no reconnect for nobody");
+
+    // Never answered.
+    let mut s = Scripted::open("Tom");
+    let close = s.engine.close_client("Tom", s.now);
+    s.drain();
+    s.run_until(20_000);
+    assert_eq!(responses(&s.events), [(close, Ok(Response::Closed))]);
+    assert_eq!(s.engine.clients().count(), 0);
+    assert_eq!(s.actions.last(), Some(&Action::Close));
+}
+
+/// The `ack` frames sent since `from`, as (cid, fromts, tots).
+fn acks_since(s: &Scripted, from: usize) -> Vec<(String, i64, i64)> {
+    s.sent[from..]
+        .iter()
+        .filter(|c| c.command_type() == Some(CommandType::Ack))
+        .map(|c| {
+            let ack = c.ack_message.as_ref().unwrap();
+            (ack.cid.clone().unwrap(), ack.fromts.unwrap(), ack.tots.unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn an_ack_lost_with_the_connection_is_sent_again_after_the_relogin() {
+    let mut s = Scripted::open("Tom");
+    s.push(direct_push("Tom", "m1", 10, "Jerry"));
+    s.push(direct_push("Tom", "m2", 12, "Jerry"));
+    let mark = s.sent.len();
+    s.advance(1_000);
+    assert_eq!(acks_since(&s, mark), [("c1".to_owned(), 10, 12)]);
+    // The connection drops before any reply proves the ack arrived.
+    s.engine.handle_disconnected(Some(1006), s.now);
+    s.run_until(s.now.as_millis());
+    s.connect();
+    let mark = s.sent.len();
+    s.answer_open("tok-2");
+    s.advance(1_000);
+    assert_eq!(
+        acks_since(&s, mark),
+        [("c1".to_owned(), 10, 12)],
+        "the ack goes out again"
+    );
+
+    // A reply to a later request proves it arrived: the next drop re-sends nothing.
+    s.engine.query_online("Tom", &["Jerry".into()], s.now);
+    s.drain();
+    let query = s.last_sent().clone();
+    s.push(GenericCommand::reply_to(&query, CommandType::Session).with_op(OpType::Opened));
+    s.engine.handle_disconnected(Some(1006), s.now);
+    s.run_until(s.now.as_millis());
+    s.connect();
+    let mark = s.sent.len();
+    s.answer_open("tok-3");
+    s.advance(5_000);
+    assert!(acks_since(&s, mark).is_empty(), "a confirmed ack is not repeated");
+}
+
+#[test]
+fn acks_not_yet_flushed_when_the_connection_drops_go_out_after_the_relogin() {
+    let mut s = Scripted::open("Tom");
+    s.push(direct_push("Tom", "m1", 10, "Jerry"));
+    // Down before the batching delay ends: nothing was sent.
+    s.engine.handle_disconnected(Some(1006), s.now);
+    s.run_until(s.now.as_millis());
+    s.connect();
+    let mark = s.sent.len();
+    s.answer_open("tok-2");
+    s.advance(1_000);
+    assert_eq!(acks_since(&s, mark), [("c1".to_owned(), 10, 10)]);
 }

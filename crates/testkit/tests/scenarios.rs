@@ -1,6 +1,6 @@
 //! End-to-end scenarios of real engines against the real hub: receipts, history, attribute
 //! updates, single-device conflicts, several clients on one engine, chat rooms, `will` messages,
-//! and a resend whose first copy reaches the server late.
+//! a resend whose first copy reaches the server late, and an ack lost with the connection.
 
 use chinwag_core::{
     ClientOptions, CreateConversation, Event, HistoryQuery, MessageContent, MessageStatus, Response,
@@ -336,4 +336,42 @@ fn a_late_sign_in_from_the_same_device_does_not_kick_the_new_session() {
     );
     assert!(world.peer(phone).engine.is_open("Tom"));
     assert!(world.hub().is_online("Tom"));
+}
+
+#[test]
+fn a_delivery_receipt_survives_an_ack_lost_with_the_connection() {
+    let (mut world, cid) = tom_and_jerry();
+    let receipt = SendOptions {
+        receipt: true,
+        ..Default::default()
+    };
+    // Jerry's link is stalled while Tom sends; it is released until the push arrives, then stalled
+    // again so that the batched ack stays on the link.
+    world.hold(1, true);
+    let request = world.act(0, |e, now| e.send("Tom", &cid, text("got it?"), receipt, now));
+    let Ok(Response::Sent(sent)) = world.run_until_response(0, request) else {
+        panic!("not sent")
+    };
+    let id = sent.id.clone().expect("id");
+    world.hold(1, false);
+    assert!(world.run_until(1_000, |w| w.peer(1).events.iter().any(
+        |e| matches!(e, Event::Message { message, .. } if message.id.as_deref() == Some(id.as_str()))
+    )));
+    world.hold(1, true);
+    // The ack is flushed into the stalled link, then the connection drops with it.
+    world.advance(2_000);
+    world.cut(1);
+    world.restore(1);
+    let delivered = |world: &World| {
+        world.peer(0).events.iter().any(|e| {
+            matches!(e, Event::MessageStatusChanged { message_id, status, .. }
+                if *message_id == id && *status == MessageStatus::Delivered)
+        })
+    };
+    assert!(!delivered(&world), "the first ack never reached the server");
+    world.hold(1, false);
+    assert!(
+        world.run_until(60_000, delivered),
+        "the ack is sent again after the re-login"
+    );
 }

@@ -154,6 +154,27 @@ class Everyday(unittest.IsolatedAsyncioTestCase):
             await self.rt.create_im_client(self.tom_id)
         self.assertEqual(caught.exception.name, "ALREADY_OPEN")
 
+    async def test_a_sign_in_to_an_unreachable_server_fails_with_timeout(self):
+        import socket
+
+        with socket.socket() as probe:  # a port nothing listens on
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        unreachable = chinwag.Realtime(
+            chinwag.RealtimeOptions(
+                app_id="chinwag-local",
+                app_key="k",
+                rtm_servers=[f"ws://127.0.0.1:{port}/"],
+                sign_in_timeout_ms=1000,
+            )
+        )
+        started = asyncio.get_running_loop().time()
+        with self.assertRaises(chinwag.ChinwagError.Local) as caught:
+            await asyncio.wait_for(unreachable.create_im_client(unique("Nobody")), 10)
+        self.assertEqual(caught.exception.name, "TIMEOUT")
+        self.assertGreaterEqual(asyncio.get_running_loop().time() - started, 0.9)
+        del unreachable
+
     async def test_a_client_that_stops_pulling_lags_instead_of_growing(self):
         rt = realtime(event_buffer=3)
         try:

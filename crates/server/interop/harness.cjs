@@ -16,7 +16,8 @@ function startServer({ dataDir, listen = '127.0.0.1:0', masterKey, args: extraAr
   // v5 allows one Realtime per app id per process, so every `realtime()` gets its own app id and
   // the server is told to accept any (sessions, tokens and signatures stay tied to the app id used).
   const args = ['--listen', listen, '--data-dir', dir, '--app-id', 'interop-app', '--app-key', 'interop-key', '--allow-any-app-id'];
-  if (masterKey) args.push('--master-key', masterKey);
+  // The interop tests that give a master key are about signatures, so they require them too.
+  if (masterKey) args.push('--master-key', masterKey, '--require-signatures');
   args.push(...extraArgs);
   const child = spawn(BIN, args, {
     stdio: ['ignore', 'ignore', 'pipe'],

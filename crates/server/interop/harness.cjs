@@ -11,13 +11,14 @@ const TARGET = process.env.CARGO_TARGET_DIR ? path.resolve(ROOT, process.env.CAR
 const BIN = process.env.CHINWAG_SERVER_BIN || path.join(TARGET, 'debug/chinwag-server');
 
 /** Starts a server on a free port with a fresh data dir (plus `args`); resolves once it listens. */
-function startServer({ dataDir, listen = '127.0.0.1:0', masterKey, args: extraArgs = [] } = {}) {
+function startServer({ dataDir, listen = '127.0.0.1:0', masterKey, requireSignatures = Boolean(masterKey), args: extraArgs = [] } = {}) {
   const dir = dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'chinwag-interop-'));
   // v5 allows one Realtime per app id per process, so every `realtime()` gets its own app id and
   // the server is told to accept any (sessions, tokens and signatures stay tied to the app id used).
   const args = ['--listen', listen, '--data-dir', dir, '--app-id', 'interop-app', '--app-key', 'interop-key', '--allow-any-app-id'];
-  // The interop tests that give a master key are about signatures, so they require them too.
-  if (masterKey) args.push('--master-key', masterKey, '--require-signatures');
+  if (masterKey) args.push('--master-key', masterKey);
+  // Most interop tests that give a master key are about signatures, so that is the default.
+  if (requireSignatures) args.push('--require-signatures');
   args.push(...extraArgs);
   const child = spawn(BIN, args, {
     stdio: ['ignore', 'ignore', 'pipe'],

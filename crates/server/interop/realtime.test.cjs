@@ -42,6 +42,16 @@ async function rest(server, method, path, body) {
   return JSON.parse(text);
 }
 
+/** `conversation.count()`, asked again for up to 2 s until it is `expected`; resolves with the last answer. */
+async function countUntil(conversation, expected) {
+  const deadline = Date.now() + 2000;
+  for (;;) {
+    const count = await conversation.count();
+    if (count === expected || Date.now() > deadline) return count;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Resolves with `promise`, or after 2 s (close() of an already closed client never settles). */
 function settle(promise) {
   return Promise.race([promise, new Promise((r) => setTimeout(r, 2000).unref())]);
@@ -425,6 +435,31 @@ for (const name of ['lc4', 'lc5']) {
       assert.equal(await room.count(), 1);
     });
 
+    it('keeps a chat room member across a short reconnect', async () => {
+      const tom = await login('Tom30');
+      const jerryRealtime = realtime(name, server);
+      const jerry = await jerryRealtime.createIMClient('Jerry30');
+      clients.push(jerry);
+      const room = await tom.createChatRoom({ name: 'lobby30' });
+      await (await jerry.getConversation(room.id)).join();
+      assert.equal(await room.count(), 2);
+      // The connection drops: Jerry is not counted online meanwhile (once the server has seen
+      // the close, which races with Tom's count)...
+      const offline = next(jerry, Event.DISCONNECT);
+      jerryRealtime.pause();
+      await offline;
+      assert.equal(await countUntil(room, 1), 1);
+      // ...and after the SDK's reconnect (a token re-login) is in the room again without joining.
+      const online = next(jerry, Event.RECONNECT);
+      jerryRealtime.resume();
+      await online;
+      assert.equal(await room.count(), 2);
+      const received = next(jerry, Event.MESSAGE);
+      const sent = await room.send(new TextMessage('welcome back'));
+      const [message] = await received;
+      assert.equal(message.id, sent.id);
+    });
+
     it('answers the official query builder: contains, startsWith, matches, withMembers, comparisons', async () => {
       const tom = await login('Tom20');
       await login('Jerry20');
@@ -490,6 +525,38 @@ for (const name of ['lc4', 'lc5']) {
         assert.equal(conversation.id, cid);
         await news.unsubscribe();
         assert.deepEqual(await rest(own, 'GET', count), { count: 0 });
+      } finally {
+        await Promise.allSettled(opened.map((c) => settle(c.close())));
+        await own.stop();
+      }
+    });
+
+    it('serves REST with a master key without making clients sign, and recalls with a reason', async () => {
+      const own = await startServer({ masterKey: MASTER_KEY, requireSignatures: false });
+      const opened = [];
+      try {
+        // Unsigned sign-ins and conversation creation: no signatureFactory.
+        const tom = await realtime(name, own).createIMClient('Tom31');
+        opened.push(tom);
+        const jerry = await realtime(name, own).createIMClient('Jerry31');
+        opened.push(jerry);
+        const conv = await tom.createConversation({ members: ['Jerry31'] });
+        const received = next(jerry, Event.MESSAGE);
+        const sent = await conv.send(new TextMessage('a bad word'));
+        await received;
+        // A backend's moderation recalls it with a reason (patch_code/patch_reason).
+        const recalled = next(jerry, Event.MESSAGE_RECALL);
+        await rest(own, 'PUT', `/1.2/rtm/conversations/${conv.id}/messages/${encodeURIComponent(sent.id)}/recall`, {
+          from_client: 'Tom31',
+          timestamp: sent.timestamp.getTime(),
+          patch_code: -4408,
+          patch_reason: 'sensitive words',
+        });
+        const [gone, inConv, reason] = await recalled;
+        assert.equal(gone.id, sent.id);
+        assert.ok(gone instanceof SDKS[name].RecalledMessage, 'a RecalledMessage');
+        assert.equal(inConv.id, conv.id);
+        assert.deepEqual(reason, { code: -4408, detail: 'sensitive words' });
       } finally {
         await Promise.allSettled(opened.map((c) => settle(c.close())));
         await own.stop();

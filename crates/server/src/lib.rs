@@ -82,7 +82,7 @@
 //! | client acks (both forms), `read`, `rcp` receipts, `unread` after login and after reads | done |
 //! | logs: `t/mid/tIncluded`, `tt/tmid/ttIncluded`, `l`/`limit`, direction, `lctype`, binary as base64 | done |
 //! | SQLite storage with restart, group commit, WAL | done |
-//! | patch: edit and recall (sender only), pushes, replay of missed patches after a login with `lastPatchTime` | done |
+//! | patch: edit and recall (sender only), pushes, replay of missed patches after a login with `lastPatchTime`; `patchCode`/`patchReason` from a server-side edit or recall (REST `patch_code`/`patch_reason`, our extension), which the SDKs report as the reason of `messageupdate`/`messagerecall` | done |
 //! | member roles: `member_info_update` (Manager/Member, `member_info_changed` push), `GET /1.1/classes/_ConversationMemberInfo` | done |
 //! | shut-up (`add_shutup`/`remove_shutup`/`query_shutup`, muted senders get 4308) and blacklist (`block` removes and bars, 4315 on rejoin), by the owner or a manager | done |
 //! | temporary conversations (`_tmp:` ids, TTL, `tempConvIds` queries; once expired, left out of queries and every command on them — send, add/join, remove/quit, count, update, logs, patch, blacklist — gets 4323) | done |

@@ -608,15 +608,50 @@ async fn rest_edits_and_recalls_messages_as_their_sender() {
     );
     assert_ne!(item.recall, Some(true));
 
+    assert_eq!((item.patch_code, item.patch_reason), (None, None));
+
+    // A recall with a reason (`patch_code`/`patch_reason`, our extension); a bad code is a 400.
+    let bad_code = put(
+        format!("{edit}/recall"),
+        json!({"from_client": "Tom", "timestamp": ts, "patch_code": "x"}),
+    )
+    .await;
+    assert_eq!(bad_code.status, 400);
     let recalled = put(
         format!("{edit}/recall"),
-        json!({"from_client": "Tom", "timestamp": ts}),
+        json!({"from_client": "Tom", "timestamp": ts, "patch_code": -4408, "patch_reason": "filtered"}),
     )
     .await;
     assert_eq!(recalled.status, 200, "{recalled:?}");
     let push = jerry.push_of(chinwag_protocol::CommandType::Patch).await;
     let item = push.patch_message.expect("patch").patches.remove(0);
-    assert_eq!(item.recall, Some(true));
+    assert_eq!(
+        (item.recall, item.patch_code, item.patch_reason.as_deref()),
+        (Some(true), Some(-4408), Some("filtered"))
+    );
+    // Missed while offline: replayed at the next login (`lastPatchTime`) with its reason.
+    let mut later = Client::connect(&server.ws_url(), Some("lc.protobuf2.3")).await;
+    let t = chinwag_server::time::now_ms() / 1000;
+    let message = chinwag_server::signature::login_message("chinwag-local", "Jerry", t, "n2");
+    let relogin = SessionCommand {
+        s: Some(chinwag_server::signature::sign(master.as_bytes(), &message)),
+        t: Some(t),
+        n: Some("n2".into()),
+        last_patch_time: Some(ts),
+        ..Default::default()
+    };
+    assert_eq!(later.open("Jerry", relogin).await.op_type(), Some(OpType::Opened));
+    let replayed = later.push_of(chinwag_protocol::CommandType::Patch).await;
+    let item = replayed.patch_message.expect("patch").patches.remove(0);
+    assert_eq!(
+        (
+            item.mid.as_deref(),
+            item.recall,
+            item.patch_code,
+            item.patch_reason.as_deref()
+        ),
+        (Some(mid.as_str()), Some(true), Some(-4408), Some("filtered"))
+    );
     let by_app_key = http::request(
         addr,
         "PUT",

@@ -354,6 +354,8 @@ impl<S: Storage> Hub<S> {
             dt: None,
             receipt: false,
             patch_timestamp: None,
+            patch_code: None,
+            patch_reason: None,
             audience: options.to_clients.clone(),
         };
         if let Some(conv) = self.convs.get_mut(cid) {

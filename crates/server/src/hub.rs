@@ -878,11 +878,7 @@ impl<S: Storage> Hub<S> {
         now_ms: i64,
     ) -> Result<(Vec<Value>, bool), NotificationsError> {
         self.verify_token(app_id, session_token, client_id, now_ms)?;
-        let mut records = self
-            .storage
-            .notifications_since(client_id, since, NOTIFICATIONS_PAGE + 1)?;
-        let has_more = records.len() > NOTIFICATIONS_PAGE as usize;
-        records.truncate(NOTIFICATIONS_PAGE as usize);
+        let (records, has_more) = self.notifications_page(client_id, since)?;
         let notifications = records
             .into_iter()
             .map(|n| {
@@ -895,6 +891,34 @@ impl<S: Storage> Hub<S> {
             })
             .collect();
         Ok((notifications, has_more))
+    }
+
+    /// A page of `client_id`'s notifications after `since`, and whether more remain. The SDKs ask
+    /// for the next page after the newest `serverTs` they got, so a page never ends inside one
+    /// millisecond (events of one batch share it): the events of the boundary millisecond go to the
+    /// next page, or, when a single millisecond holds more than a page, all into this one.
+    fn notifications_page(
+        &mut self,
+        client_id: &str,
+        since: i64,
+    ) -> Result<(Vec<NotificationRecord>, bool), StorageError> {
+        let mut page = NOTIFICATIONS_PAGE as usize;
+        loop {
+            let limit = u32::try_from(page + 1).unwrap_or(u32::MAX);
+            let mut records = self.storage.notifications_since(client_id, since, limit)?;
+            if records.len() <= page {
+                return Ok((records, false));
+            }
+            let boundary = records[page].ts;
+            records.truncate(page);
+            while records.last().is_some_and(|r| r.ts == boundary) {
+                records.pop();
+            }
+            if !records.is_empty() {
+                return Ok((records, true));
+            }
+            page = page.saturating_mul(2);
+        }
     }
 
     /// Forgets kept notifications older than a week before `now_ms` (a client offline longer than

@@ -562,6 +562,68 @@ fn membership_changes_push_the_seed_events_table() {
 }
 
 #[test]
+fn missed_notifications_page_with_has_more_and_never_split_one_millisecond() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    let sent = h.login(2, "Jerry");
+    let st = reply(&sent, 2)
+        .session_message
+        .clone()
+        .and_then(|s| s.st)
+        .expect("st");
+    let since = h.now;
+    h.hub.disconnect(2, h.now);
+    // 99 invitations a millisecond apart, then 5 in one batch (one millisecond, across the page
+    // boundary of 100), then 50 more: 154 events for Jerry.
+    let start = |h: &mut Harness| {
+        h.request(CommandType::Conv, Some(OpType::Start))
+            .with_peer_id("Tom")
+            .with(ConvCommand {
+                m: vec!["Jerry".into()],
+                ..Default::default()
+            })
+    };
+    for _ in 0..99 {
+        let command = start(&mut h);
+        h.run(1, command);
+    }
+    h.now += 1;
+    let batch: Vec<Input> = (0..5).map(|_| Input::Command(1, start(&mut h))).collect();
+    h.hub.handle_batch(batch, h.now);
+    for _ in 0..50 {
+        let command = start(&mut h);
+        h.run(1, command);
+    }
+    // Page as the v5 SDK does: the next page starts after the newest `serverTs` received.
+    let mut cids = Vec::new();
+    let mut pages = Vec::new();
+    let mut after = since;
+    loop {
+        let (page, has_more) = h
+            .hub
+            .notifications(None, &st, "Jerry", after, h.now)
+            .expect("notifications");
+        pages.push(page.len());
+        after = page
+            .iter()
+            .filter_map(|n| n["serverTs"].as_i64())
+            .max()
+            .unwrap_or(after);
+        cids.extend(page.into_iter().map(|n| n["cid"].clone()));
+        if !has_more {
+            break;
+        }
+    }
+    assert_eq!(
+        pages,
+        [99, 55],
+        "the shared millisecond moves to the second page whole"
+    );
+    let unique: std::collections::BTreeSet<String> = cids.iter().map(Value::to_string).collect();
+    assert_eq!((cids.len(), unique.len()), (154, 154));
+}
+
+#[test]
 fn conversation_events_are_kept_for_members_who_were_offline() {
     let mut h = Harness::new();
     h.login(1, "Tom");

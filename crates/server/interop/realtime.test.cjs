@@ -4,7 +4,7 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
-const { startServer, realtime, next, SDKS } = require('./harness.cjs');
+const { startServer, realtime, next, httpsFront, SDKS } = require('./harness.cjs');
 
 const MASTER_KEY = 'interop-master';
 
@@ -311,22 +311,27 @@ for (const name of ['lc4', 'lc5']) {
       assert.ok(jerryConv instanceof SDKS[name].TemporaryConversation);
     });
 
-    // 4.3.1 always calls REST over https://, so the notification replay is a v5 feature against a plain-http
-    // server: the test exists for v5 only (it is not skipped for v4, it does not apply to it).
-    if (name === 'lc5') it('replays conversation events missed while offline', async () => {
-      const tom = await login('Tom13');
-      const jerryRealtime = realtime(name, server);
-      const jerry = await jerryRealtime.createIMClient('Jerry13');
-      clients.push(jerry);
-      const offline = next(jerryRealtime, 'offline');
-      jerryRealtime.pause();
-      await offline;
-      const conv = await tom.createConversation({ members: ['Jerry13'] });
-      const invited = next(jerry, Event.INVITED);
-      jerryRealtime.resume();
-      const [payload, invitedTo] = await invited;
-      assert.equal(payload.invitedBy, 'Tom13');
-      assert.equal(invitedTo.id, conv.id);
+    it('replays conversation events missed while offline (GET /1.1/rtm/notifications after the re-login)', async () => {
+      // 4.3.1 calls REST only over https://<server>: it gets a TLS front, as in a real deployment.
+      const front = name === 'lc4' ? await httpsFront(server) : undefined;
+      try {
+        const tom = await login('Tom13');
+        const jerryRealtime = realtime(name, server, front ? { server: front.host } : {});
+        const jerry = await jerryRealtime.createIMClient('Jerry13');
+        clients.push(jerry);
+        const offline = next(jerryRealtime, 'offline');
+        jerryRealtime.pause();
+        await offline;
+        // Missed while offline: only the REST replay can bring it.
+        const conv = await tom.createConversation({ members: ['Jerry13'] });
+        const invited = next(jerry, Event.INVITED);
+        jerryRealtime.resume();
+        const [payload, invitedTo] = await invited;
+        assert.equal(payload.invitedBy, 'Tom13');
+        assert.equal(invitedTo.id, conv.id);
+      } finally {
+        if (front) await front.close();
+      }
     });
 
     it('lets the owner mute and block members', async () => {

@@ -380,7 +380,7 @@ for (const name of ['lc4', 'lc5']) {
       }
     });
 
-    it('signs in and changes members with signatures when the server has a master key', async () => {
+    it('signs in and changes members with signatures when the server requires them', async () => {
       const own = await startServer({ masterKey: MASTER_KEY });
       // What an app server would compute (the official signing demo's strings), over the app id
       // each client signs in with.

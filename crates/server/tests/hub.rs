@@ -1002,6 +1002,42 @@ fn a_dropped_chat_room_member_is_still_in_after_a_short_reconnect_not_after_a_lo
 }
 
 #[test]
+fn with_no_chat_room_grace_a_dropped_member_leaves_at_once() {
+    let mut h = Harness::new();
+    let mut no_grace = config();
+    no_grace.chat_room_grace_ms = 0;
+    h.hub = Hub::new(no_grace, SqliteStorage::in_memory().expect("storage")).expect("hub");
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    let sent = h.conv(
+        1,
+        "Tom",
+        OpType::Start,
+        ConvCommand {
+            transient: Some(true),
+            ..Default::default()
+        },
+    );
+    let cid = reply(&sent, 1)
+        .conv_message
+        .clone()
+        .and_then(|c| c.cid)
+        .expect("cid");
+    h.conv(
+        2,
+        "Jerry",
+        OpType::Join,
+        ConvCommand {
+            cid: Some(cid.clone()),
+            ..Default::default()
+        },
+    );
+    h.hub.disconnect(2, h.now);
+    h.login(3, "Jerry");
+    assert_eq!(ack_of(&h.send(3, "Jerry", &cid, "back?"), 3).code, Some(4401));
+}
+
+#[test]
 fn queries_filter_sort_page_and_shape_results() {
     let mut h = Harness::new();
     h.login(1, "Tom");

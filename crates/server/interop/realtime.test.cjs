@@ -4,7 +4,7 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
-const { startServer, realtime, next, SDKS } = require('./harness.cjs');
+const { startServer, realtime, next, httpsFront, SDKS } = require('./harness.cjs');
 
 const MASTER_KEY = 'interop-master';
 
@@ -40,6 +40,16 @@ async function rest(server, method, path, body) {
   const text = await response.text();
   assert.equal(response.status, 200, `${method} ${path}: ${text}`);
   return JSON.parse(text);
+}
+
+/** `conversation.count()`, asked again for up to 2 s until it is `expected`; resolves with the last answer. */
+async function countUntil(conversation, expected) {
+  const deadline = Date.now() + 2000;
+  for (;;) {
+    const count = await conversation.count();
+    if (count === expected || Date.now() > deadline) return count;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Resolves with `promise`, or after 2 s (close() of an already closed client never settles). */
@@ -301,22 +311,27 @@ for (const name of ['lc4', 'lc5']) {
       assert.ok(jerryConv instanceof SDKS[name].TemporaryConversation);
     });
 
-    // 4.3.1 always calls REST over https://, so the notification replay is a v5 feature against a plain-http
-    // server: the test exists for v5 only (it is not skipped for v4, it does not apply to it).
-    if (name === 'lc5') it('replays conversation events missed while offline', async () => {
-      const tom = await login('Tom13');
-      const jerryRealtime = realtime(name, server);
-      const jerry = await jerryRealtime.createIMClient('Jerry13');
-      clients.push(jerry);
-      const offline = next(jerryRealtime, 'offline');
-      jerryRealtime.pause();
-      await offline;
-      const conv = await tom.createConversation({ members: ['Jerry13'] });
-      const invited = next(jerry, Event.INVITED);
-      jerryRealtime.resume();
-      const [payload, invitedTo] = await invited;
-      assert.equal(payload.invitedBy, 'Tom13');
-      assert.equal(invitedTo.id, conv.id);
+    it('replays conversation events missed while offline (GET /1.1/rtm/notifications after the re-login)', async () => {
+      // 4.3.1 calls REST only over https://<server>: it gets a TLS front, as in a real deployment.
+      const front = name === 'lc4' ? await httpsFront(server) : undefined;
+      try {
+        const tom = await login('Tom13');
+        const jerryRealtime = realtime(name, server, front ? { server: front.host } : {});
+        const jerry = await jerryRealtime.createIMClient('Jerry13');
+        clients.push(jerry);
+        const offline = next(jerryRealtime, 'offline');
+        jerryRealtime.pause();
+        await offline;
+        // Missed while offline: only the REST replay can bring it.
+        const conv = await tom.createConversation({ members: ['Jerry13'] });
+        const invited = next(jerry, Event.INVITED);
+        jerryRealtime.resume();
+        const [payload, invitedTo] = await invited;
+        assert.equal(payload.invitedBy, 'Tom13');
+        assert.equal(invitedTo.id, conv.id);
+      } finally {
+        if (front) await front.close();
+      }
     });
 
     it('lets the owner mute and block members', async () => {
@@ -365,7 +380,7 @@ for (const name of ['lc4', 'lc5']) {
       }
     });
 
-    it('signs in and changes members with signatures when the server has a master key', async () => {
+    it('signs in and changes members with signatures when the server requires them', async () => {
       const own = await startServer({ masterKey: MASTER_KEY });
       // What an app server would compute (the official signing demo's strings), over the app id
       // each client signs in with.
@@ -423,6 +438,31 @@ for (const name of ['lc4', 'lc5']) {
       // The count is of members online: Jerry signing out leaves Tom alone.
       await jerry.close();
       assert.equal(await room.count(), 1);
+    });
+
+    it('keeps a chat room member across a short reconnect', async () => {
+      const tom = await login('Tom30');
+      const jerryRealtime = realtime(name, server);
+      const jerry = await jerryRealtime.createIMClient('Jerry30');
+      clients.push(jerry);
+      const room = await tom.createChatRoom({ name: 'lobby30' });
+      await (await jerry.getConversation(room.id)).join();
+      assert.equal(await room.count(), 2);
+      // The connection drops: Jerry is not counted online meanwhile (once the server has seen
+      // the close, which races with Tom's count)...
+      const offline = next(jerry, Event.DISCONNECT);
+      jerryRealtime.pause();
+      await offline;
+      assert.equal(await countUntil(room, 1), 1);
+      // ...and after the SDK's reconnect (a token re-login) is in the room again without joining.
+      const online = next(jerry, Event.RECONNECT);
+      jerryRealtime.resume();
+      await online;
+      assert.equal(await room.count(), 2);
+      const received = next(jerry, Event.MESSAGE);
+      const sent = await room.send(new TextMessage('welcome back'));
+      const [message] = await received;
+      assert.equal(message.id, sent.id);
     });
 
     it('answers the official query builder: contains, startsWith, matches, withMembers, comparisons', async () => {
@@ -490,6 +530,38 @@ for (const name of ['lc4', 'lc5']) {
         assert.equal(conversation.id, cid);
         await news.unsubscribe();
         assert.deepEqual(await rest(own, 'GET', count), { count: 0 });
+      } finally {
+        await Promise.allSettled(opened.map((c) => settle(c.close())));
+        await own.stop();
+      }
+    });
+
+    it('serves REST with a master key without making clients sign, and recalls with a reason', async () => {
+      const own = await startServer({ masterKey: MASTER_KEY, requireSignatures: false });
+      const opened = [];
+      try {
+        // Unsigned sign-ins and conversation creation: no signatureFactory.
+        const tom = await realtime(name, own).createIMClient('Tom31');
+        opened.push(tom);
+        const jerry = await realtime(name, own).createIMClient('Jerry31');
+        opened.push(jerry);
+        const conv = await tom.createConversation({ members: ['Jerry31'] });
+        const received = next(jerry, Event.MESSAGE);
+        const sent = await conv.send(new TextMessage('a bad word'));
+        await received;
+        // A backend's moderation recalls it with a reason (patch_code/patch_reason).
+        const recalled = next(jerry, Event.MESSAGE_RECALL);
+        await rest(own, 'PUT', `/1.2/rtm/conversations/${conv.id}/messages/${encodeURIComponent(sent.id)}/recall`, {
+          from_client: 'Tom31',
+          timestamp: sent.timestamp.getTime(),
+          patch_code: -4408,
+          patch_reason: 'sensitive words',
+        });
+        const [gone, inConv, reason] = await recalled;
+        assert.equal(gone.id, sent.id);
+        assert.ok(gone instanceof SDKS[name].RecalledMessage, 'a RecalledMessage');
+        assert.equal(inConv.id, conv.id);
+        assert.deepEqual(reason, { code: -4408, detail: 'sensitive words' });
       } finally {
         await Promise.allSettled(opened.map((c) => settle(c.close())));
         await own.stop();

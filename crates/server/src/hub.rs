@@ -37,6 +37,7 @@ mod limits;
 mod messages;
 mod moderation;
 mod patches;
+mod room_grace;
 mod service;
 mod sessions;
 
@@ -102,9 +103,14 @@ pub struct HubConfig {
     pub max_message_bytes: usize,
     /// Seed of the id generator; give each process a different one so ids never repeat.
     pub id_seed: u64,
-    /// The master key: when set, sign-ins (other than token re-logins), conversation creation,
-    /// membership changes and blacklist changes must carry a valid signature ([`crate::signature`]).
+    /// The master key: the key of LeanCloud-style signatures ([`crate::signature`]) that
+    /// `POST /1.1/rtm/sign` hands out and, with [`HubConfig::require_signatures`], checks.
     pub signature_key: Option<Vec<u8>>,
+    /// With a [`HubConfig::signature_key`]: sign-ins (other than token re-logins), conversation
+    /// creation, membership changes and blacklist changes must carry a valid signature. Off, a
+    /// master key only serves the REST API, and clients need not sign (LeanCloud's default too:
+    /// signatures are an opt-in of the app's settings).
+    pub require_signatures: bool,
     /// How far a signature's timestamp (`t`, seconds) may be from the server clock, in seconds;
     /// older or later ones are refused as stale (4102 for sign-ins, 4302 for conversation actions).
     pub signature_ttl_secs: i64,
@@ -127,6 +133,9 @@ pub struct HubConfig {
     pub max_members: Option<usize>,
     /// Largest `logs` page (`l`/`limit` above it are capped); LeanCloud: 1000 (default page 20).
     pub max_logs_limit: u32,
+    /// How long a client whose connection dropped stays in its chat rooms (ms), so that a short
+    /// reconnect finds it still in them; 0 = leave at once. A `session/close` always leaves at once.
+    pub chat_room_grace_ms: i64,
 }
 
 /// A token bucket: `burst` commands at once, refilled at `per_second` commands a second.
@@ -193,6 +202,7 @@ impl HubConfig {
             max_message_bytes: 5 * 1024,
             id_seed: 0,
             signature_key: None,
+            require_signatures: false,
             signature_ttl_secs: DEFAULT_SIGNATURE_TTL_SECS,
             other_app_ids: Vec::new(),
             allow_any_app_id: false,
@@ -201,6 +211,7 @@ impl HubConfig {
             max_clients_per_connection: None,
             max_members: Some(DEFAULT_MAX_MEMBERS),
             max_logs_limit: DEFAULT_MAX_LOGS_LIMIT,
+            chat_room_grace_ms: DEFAULT_CHAT_ROOM_GRACE_MS,
         }
     }
 
@@ -209,6 +220,10 @@ impl HubConfig {
         self.allow_any_app_id || app_id == self.app_id || self.other_app_ids.iter().any(|a| a == app_id)
     }
 }
+
+/// Default time a dropped client stays in its chat rooms: a minute (our choice; LeanCloud does not
+/// document its window).
+pub const DEFAULT_CHAT_ROOM_GRACE_MS: i64 = 60_000;
 
 /// Default window of signature timestamps: six hours either side of the server clock.
 pub const DEFAULT_SIGNATURE_TTL_SECS: i64 = 6 * 3600;
@@ -430,6 +445,8 @@ pub struct Hub<S> {
     buckets: HashMap<ConnId, Bucket>,
     /// Rate-limit buckets of client ids (across their connections).
     client_buckets: HashMap<String, Bucket>,
+    /// Dropped clients still in their chat rooms for a while.
+    room_grace: room_grace::RoomGrace,
     out: Vec<Outgoing>,
 }
 
@@ -464,6 +481,7 @@ impl<S: Storage> Hub<S> {
             revoked_tokens: HashSet::new(),
             buckets: HashMap::new(),
             client_buckets: HashMap::new(),
+            room_grace: room_grace::RoomGrace::default(),
             out: Vec::new(),
         };
         hub.reload()?;
@@ -515,6 +533,7 @@ impl<S: Storage> Hub<S> {
         if let Err(error) = &began {
             tracing::error!(%error, "cannot begin a storage transaction");
         }
+        self.leave_rooms_after_grace(now_ms);
         for input in inputs {
             match input {
                 Input::Connected(conn) => self.connect(conn),
@@ -681,6 +700,9 @@ impl<S: Storage> Hub<S> {
         command: &GenericCommand,
         now: i64,
     ) -> HubResult {
+        if self.targets_expired_conversation(cmd, command, now) {
+            return Err(Fail::Code(ErrorCode::TemporaryConversationExpired, None));
+        }
         match (cmd, command.op_type()) {
             (CommandType::Session, Some(OpType::Close)) => self.session_close(conn, client, command),
             (CommandType::Session, Some(OpType::Query)) => self.session_query(conn, command),
@@ -710,6 +732,35 @@ impl<S: Storage> Hub<S> {
                 ErrorCode::InternalError,
                 Some("command not implemented by this server".into()),
             )),
+        }
+    }
+
+    /// Whether `command` acts on a temporary conversation past its TTL: everything but creating and
+    /// querying is then answered with 4323 TEMPORARY_CONVERSATION_EXPIRED (`direct` checks it
+    /// itself, before membership; `read`s are left alone, as one `read` may name several
+    /// conversations).
+    fn targets_expired_conversation(&self, cmd: CommandType, command: &GenericCommand, now: i64) -> bool {
+        let expired = |cid: Option<&String>| {
+            cid.and_then(|cid| self.convs.get(cid))
+                .is_some_and(|conv| conv.is_expired(now))
+        };
+        match cmd {
+            CommandType::Conv => {
+                !matches!(command.op_type(), Some(OpType::Start | OpType::Query))
+                    && expired(command.conv_message.as_ref().and_then(|c| c.cid.as_ref()))
+            }
+            CommandType::Logs => expired(command.logs_message.as_ref().and_then(|l| l.cid.as_ref())),
+            CommandType::Patch => command
+                .patch_message
+                .as_ref()
+                .is_some_and(|p| p.patches.iter().any(|item| expired(item.cid.as_ref()))),
+            CommandType::Blacklist => expired(
+                command
+                    .blacklist_message
+                    .as_ref()
+                    .and_then(|b| b.src_cid.as_ref()),
+            ),
+            _ => false,
         }
     }
 
@@ -827,11 +878,7 @@ impl<S: Storage> Hub<S> {
         now_ms: i64,
     ) -> Result<(Vec<Value>, bool), NotificationsError> {
         self.verify_token(app_id, session_token, client_id, now_ms)?;
-        let mut records = self
-            .storage
-            .notifications_since(client_id, since, NOTIFICATIONS_PAGE + 1)?;
-        let has_more = records.len() > NOTIFICATIONS_PAGE as usize;
-        records.truncate(NOTIFICATIONS_PAGE as usize);
+        let (records, has_more) = self.notifications_page(client_id, since)?;
         let notifications = records
             .into_iter()
             .map(|n| {
@@ -844,6 +891,34 @@ impl<S: Storage> Hub<S> {
             })
             .collect();
         Ok((notifications, has_more))
+    }
+
+    /// A page of `client_id`'s notifications after `since`, and whether more remain. The SDKs ask
+    /// for the next page after the newest `serverTs` they got, so a page never ends inside one
+    /// millisecond (events of one batch share it): the events of the boundary millisecond go to the
+    /// next page, or, when a single millisecond holds more than a page, all into this one.
+    fn notifications_page(
+        &mut self,
+        client_id: &str,
+        since: i64,
+    ) -> Result<(Vec<NotificationRecord>, bool), StorageError> {
+        let mut page = NOTIFICATIONS_PAGE as usize;
+        loop {
+            let limit = u32::try_from(page + 1).unwrap_or(u32::MAX);
+            let mut records = self.storage.notifications_since(client_id, since, limit)?;
+            if records.len() <= page {
+                return Ok((records, false));
+            }
+            let boundary = records[page].ts;
+            records.truncate(page);
+            while records.last().is_some_and(|r| r.ts == boundary) {
+                records.pop();
+            }
+            if !records.is_empty() {
+                return Ok((records, true));
+            }
+            page = page.saturating_mul(2);
+        }
     }
 
     /// Forgets kept notifications older than a week before `now_ms` (a client offline longer than
@@ -943,8 +1018,9 @@ impl<S: Storage> Hub<S> {
             .map_or_else(|| self.config.app_id.clone(), |s| s.app_id.clone())
     }
 
-    /// Checks `s`/`t`/`n` against `message(t, n)` when signatures are required; `t` (seconds) must
-    /// be within [`HubConfig::signature_ttl_secs`] of `now` (ms).
+    /// Checks `s`/`t`/`n` against `message(t, n)` when signatures are required (a master key and
+    /// [`HubConfig::require_signatures`]); `t` (seconds) must be within
+    /// [`HubConfig::signature_ttl_secs`] of `now` (ms).
     fn signed(
         &self,
         s: Option<&str>,
@@ -953,7 +1029,12 @@ impl<S: Storage> Hub<S> {
         now: i64,
         message: impl FnOnce(i64, &str) -> String,
     ) -> bool {
-        let Some(key) = &self.config.signature_key else {
+        let Some(key) = self
+            .config
+            .signature_key
+            .as_ref()
+            .filter(|_| self.config.require_signatures)
+        else {
             return true;
         };
         match (s, t, n) {

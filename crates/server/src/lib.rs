@@ -14,7 +14,9 @@
 //! | `--data-dir` | `CHINWAG_DATA_DIR` | `chinwag-data` | directory of the SQLite database |
 //! | `--app-id` | `CHINWAG_APP_ID` | `chinwag-local` | the app id clients use |
 //! | `--app-key` | `CHINWAG_APP_KEY` | `chinwag-local-key` | app key; also signs session tokens |
-//! | `--master-key` | `CHINWAG_MASTER_KEY` | none | when set, sign-ins and membership changes must be signed (HMAC-SHA1, LeanCloud's scheme) |
+//! | `--master-key` | `CHINWAG_MASTER_KEY` | none | enables the IM REST API 1.2 and `/1.1/rtm/sign`; the key of signatures (HMAC-SHA1, LeanCloud's scheme) |
+//! | `--require-signatures` | `CHINWAG_REQUIRE_SIGNATURES` | off | sign-ins, conversation creation, membership changes and blocks must be signed with the master key (4102 / 4302); needs `--master-key` |
+//! | `--session-ttl-secs` | `CHINWAG_SESSION_TTL_SECS` | 172800 | lifetime of session tokens (2 days); re-logins with an older one get 4112 |
 //! | `--other-app-ids` | `CHINWAG_OTHER_APP_IDS` | none | further app ids accepted (comma-separated); others get 4100 |
 //! | `--allow-any-app-id` | `CHINWAG_ALLOW_ANY_APP_ID` | off | accept any app id (development, tests); sessions, tokens and signatures stay tied to the app id used |
 //! | `--signature-ttl-secs` | `CHINWAG_SIGNATURE_TTL_SECS` | 21600 | how far a signature's timestamp may be from the server clock (6 h: our assumption, LeanCloud's exact window is not documented in our sources) |
@@ -24,6 +26,7 @@
 //! | `--max-members` | `CHINWAG_MAX_MEMBERS` | 500 | members of a normal or temporary conversation; create/add/join past it get 4304 (0 = unlimited) |
 //! | `--max-history-page` | `CHINWAG_MAX_HISTORY_PAGE` | 1000 | largest `logs` page (default page 20) |
 //! | `--rest-rate-burst` / `--rest-rate-per-second` | `CHINWAG_REST_RATE_BURST` / `CHINWAG_REST_RATE_PER_SECOND` | 300 / 30 | per-app token bucket for IM REST API 1.2 calls (30 a second is LeanCloud's 1800 a minute); over it: 429 `Too many requests.` (burst 0 disables) |
+//! | `--chat-room-grace-secs` | `CHINWAG_CHAT_ROOM_GRACE_SECS` | 60 | a client whose connection dropped stays in its chat rooms this long (not counted online, gets nothing meanwhile), so a short reconnect finds it still in them; `session/close` leaves at once (0 = leave at once) |
 //! | `--max-frame-bytes` | `CHINWAG_MAX_FRAME_BYTES` | 65536 | larger WebSocket messages close the connection with 4109 |
 //! | `--max-message-bytes` | `CHINWAG_MAX_MESSAGE_BYTES` | 5120 | larger message contents get an error ack (4109) |
 //! | `--outgoing-queue` | `CHINWAG_OUTGOING_QUEUE` | 1024 | frames queued per connection before a slow client is dropped |
@@ -79,20 +82,21 @@
 //! | client acks (both forms), `read`, `rcp` receipts, `unread` after login and after reads | done |
 //! | logs: `t/mid/tIncluded`, `tt/tmid/ttIncluded`, `l`/`limit`, direction, `lctype`, binary as base64 | done |
 //! | SQLite storage with restart, group commit, WAL | done |
-//! | patch: edit and recall (sender only), pushes, replay of missed patches after a login with `lastPatchTime` | done |
+//! | patch: edit and recall (sender only), pushes, replay of missed patches after a login with `lastPatchTime`; `patchCode`/`patchReason` from a server-side edit or recall (REST `patch_code`/`patch_reason`, our extension), which the SDKs report as the reason of `messageupdate`/`messagerecall` | done |
 //! | member roles: `member_info_update` (Manager/Member, `member_info_changed` push), `GET /1.1/classes/_ConversationMemberInfo` | done |
 //! | shut-up (`add_shutup`/`remove_shutup`/`query_shutup`, muted senders get 4308) and blacklist (`block` removes and bars, 4315 on rejoin), by the owner or a manager | done |
-//! | temporary conversations (`_tmp:` ids, TTL, `tempConvIds` queries, 4323 once expired) | done |
+//! | temporary conversations (`_tmp:` ids, TTL, `tempConvIds` queries; once expired, left out of queries and every command on them — send, add/join, remove/quit, count, update, logs, patch, blacklist — gets 4323) | done |
+//! | chat rooms: no member list, online counts, no offline delivery, membership kept across a short reconnect (`--chat-room-grace-secs`); `priority` is accepted and not acted on (no message is dropped for load, a client that cannot keep up is disconnected instead, so there is nothing to rank) | done |
 //! | service (system) conversations: `sys` flag, subscribe/unsubscribe by joining/quitting yourself (others → 4314, no member events, no `m` in queries), `{"sys": true}` queries, server-side broadcasts to subscribers, subscribers' messages kept but not fanned out; hub API [`Hub::create_service_conversation`], [`Hub::set_subscribed`], [`Hub::broadcast`] (4303/4313) | done |
 //! | IM REST API 1.2 (master key, or `X-LC-Sign`), every operation through the hub thread (details in `server/rest.rs`): conversations, chat rooms and service conversations created (`unique` on normal ones), queried by kind or all together (`where`/`skip`/`limit`), updated and deleted (with their members and history; later sends get 4303 over REST, 4401 over RTM); members, subscribers, chat-room online members and counts; blacklists and `permanent-silenceds` (shut-up) with `limit`/`next`, mutes, member infos (roles); send as `from_client` with `transient`, `no_sync`, `mention_all`/`mention_client_ids`, `to_clients` (service conversations: chosen users only); edit, recall and delete messages; broadcasts (`/{id}/broadcasts`, `/rtm/broadcasts` post, list, delete); history of a conversation, a chat room, a subscriber, a client or the app (`msgid`/`timestamp`/`till_*`/`include_*`/`reversed`/`limit`); online check, kick (4115), unread counts (app key) | done |
 //! | REST rate limit: a per-app token bucket over `/1.2` calls, `429 {"code": 429, "error": "Too many requests."}` (`--rest-rate-burst`/`--rest-rate-per-second`) | done |
 //! | REST `GET /1.2/rtm/stats`, subscriber lists and a client's subscriptions (no per-day user count or subscription time is kept), `temporary-silenceds` (no timed shut-up), per-client blacklists, offline-push fields (`push_data`, `priority`, `push`, `valid_till`: accepted, ignored) | not planned |
-//! | REST `GET /1.1/rtm/notifications`: membership events kept per member, replayed to v5 clients after a re-login (session-token auth) | done |
+//! | REST `GET /1.1/rtm/notifications`: membership events kept per member, replayed to 4.3.1 (over https) and v5 clients after a re-login (session-token auth), pages of 100 with `hasMore` (a page never ends inside one millisecond, as the SDK asks for the next after the newest `serverTs`) | done |
 //! | REST `POST /1.1/rtm/sign` (`{session_token}` → `{signature, timestamp, nonce, client_id}`; the token is an RTM session token, as there are no user accounts; signed with the master key) | done |
 //! | `X-LC-Id` (a served app id) and `X-LC-Key` (app key, or `<master>,master`) or `X-LC-Sign` (`md5(timestamp + key),timestamp[,master]`, timestamp within `--signature-ttl-secs`) checked on every REST route (401 `Unauthorized.`), plus `X-LC-IM-Session-Token` (4112) where a client is named | done |
-//! | 4.3.1 always calls REST over https (put a TLS proxy in front) | not planned here |
-//! | signatures (HMAC-SHA1 with the master key) for sign-in, conversation creation, add/join, remove/quit and block/unblock (`conversation-block-clients`/`conversation-unblock-clients`, 4.3.1's swapped order too), when `--master-key` is set; stale timestamps refused (4102 / 4302) | done |
-//! | session tokens bound to client id and app id (re-login and REST `X-LC-Id`) | done |
+//! | TLS: 4.3.1 calls REST only over `https://<server>`, so put a TLS proxy in front (the interop tests do, and 4.3.1's notification replay runs through it) | not planned here |
+//! | signatures (HMAC-SHA1 with the master key) for sign-in, conversation creation, add/join, remove/quit and block/unblock (`conversation-block-clients`/`conversation-unblock-clients`, 4.3.1's swapped order too), with `--master-key` and `--require-signatures` (a master key alone serves REST without making clients sign); stale timestamps refused (4102 / 4302) | done |
+//! | session tokens signed with the app key, bound to client id and app id (re-login and REST `X-LC-Id`), expiring after `--session-ttl-secs` (4112) | done |
 //! | per-connection and per-client (across connections) rate limits on `direct` (token buckets, 4116), clients per connection (4113), members per normal conversation (4304 on create/add/join and REST create/add), `logs` page cap | done |
 //! | `goaway` to every connection on shutdown, then close 1001 after a grace second | done |
 //! | offline push notifications, multi-node, the v1 (`pushOfflineMessages`) offline-message replay | not yet |

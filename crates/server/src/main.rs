@@ -22,10 +22,17 @@ struct Args {
     /// App key; also the key that signs session tokens.
     #[arg(long, env = "CHINWAG_APP_KEY", default_value = "chinwag-local-key")]
     app_key: String,
-    /// Master key: when given, sign-ins and conversation membership changes must carry
-    /// LeanCloud-style signatures (HMAC-SHA1 with this key).
+    /// Master key: enables the IM REST API 1.2 and `/1.1/rtm/sign`; the key of LeanCloud-style
+    /// signatures (HMAC-SHA1).
     #[arg(long, env = "CHINWAG_MASTER_KEY")]
     master_key: Option<String>,
+    /// Sign-ins and conversation membership changes must carry signatures made with the master
+    /// key (which this then requires).
+    #[arg(long, env = "CHINWAG_REQUIRE_SIGNATURES")]
+    require_signatures: bool,
+    /// Lifetime of session tokens, in seconds (re-logins with an older one get 4112).
+    #[arg(long, env = "CHINWAG_SESSION_TTL_SECS", default_value_t = 2 * 24 * 3600)]
+    session_ttl_secs: i32,
     /// Further app ids accepted besides `--app-id` (comma-separated).
     #[arg(long, env = "CHINWAG_OTHER_APP_IDS", value_delimiter = ',')]
     other_app_ids: Vec<String>,
@@ -64,6 +71,10 @@ struct Args {
     /// minute).
     #[arg(long, env = "CHINWAG_REST_RATE_PER_SECOND", default_value_t = 30)]
     rest_rate_per_second: u32,
+    /// Seconds a client whose connection dropped stays in its chat rooms, so a short reconnect
+    /// finds it still in them; 0 = leave at once.
+    #[arg(long, env = "CHINWAG_CHAT_ROOM_GRACE_SECS", default_value_t = 60)]
+    chat_room_grace_secs: u32,
     /// Largest WebSocket frame accepted, in bytes.
     #[arg(long, env = "CHINWAG_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
     max_frame_bytes: usize,
@@ -94,6 +105,8 @@ async fn main() -> anyhow::Result<()> {
         max_message_bytes: args.max_message_bytes,
         outgoing_queue: args.outgoing_queue,
         master_key: args.master_key.filter(|key| !key.is_empty()),
+        require_signatures: args.require_signatures,
+        session_ttl_secs: args.session_ttl_secs.max(1),
         signature_ttl_secs: args.signature_ttl_secs,
         other_app_ids: args
             .other_app_ids
@@ -117,6 +130,7 @@ async fn main() -> anyhow::Result<()> {
             burst: args.rest_rate_burst,
             per_second: args.rest_rate_per_second,
         }),
+        chat_room_grace_secs: args.chat_room_grace_secs,
         ..ServerConfig::local(args.listen)
     };
     let server = Server::bind(config).await?;

@@ -56,8 +56,13 @@ pub struct ServerConfig {
     pub max_batch: usize,
     /// Session token lifetime, in seconds.
     pub session_ttl_secs: i32,
-    /// The master key; when set, sign-ins and membership changes must be signed with it.
+    /// The master key: enables the IM REST API 1.2 and `POST /1.1/rtm/sign`, and is the key of
+    /// LeanCloud-style signatures.
     pub master_key: Option<String>,
+    /// With a master key: sign-ins and membership changes must be signed with it (4102 / 4302
+    /// otherwise). Off by default, so a master key can serve the REST API without every client
+    /// having to sign. [`Server::bind`] refuses it without a master key.
+    pub require_signatures: bool,
     /// How far signature timestamps may be from the server clock, in seconds.
     pub signature_ttl_secs: i64,
     /// App ids accepted besides `app_id`.
@@ -80,6 +85,9 @@ pub struct ServerConfig {
     /// [`ServerConfig::local`]; the binary enables LeanCloud's 1800 a minute). Calls over it get
     /// `429 {"code": 429, "error": "Too many requests."}`.
     pub rest_rate_limit: Option<RateLimit>,
+    /// How long a client whose connection dropped stays in its chat rooms, in seconds (0 = leave
+    /// at once). Default 60.
+    pub chat_room_grace_secs: u32,
 }
 
 impl ServerConfig {
@@ -96,6 +104,7 @@ impl ServerConfig {
             max_batch: 256,
             session_ttl_secs: 2 * 24 * 3600,
             master_key: None,
+            require_signatures: false,
             signature_ttl_secs: crate::hub::DEFAULT_SIGNATURE_TTL_SECS,
             other_app_ids: Vec::new(),
             allow_any_app_id: false,
@@ -105,6 +114,7 @@ impl ServerConfig {
             max_members: Some(crate::hub::DEFAULT_MAX_MEMBERS),
             max_logs_limit: crate::hub::DEFAULT_MAX_LOGS_LIMIT,
             rest_rate_limit: None,
+            chat_room_grace_secs: u32::try_from(crate::hub::DEFAULT_CHAT_ROOM_GRACE_MS / 1000).unwrap_or(60),
         }
     }
 }
@@ -123,6 +133,9 @@ pub enum ServerError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// Signatures are required but there is no master key to check them with.
+    #[error("signatures are required but no master key is set")]
+    SignaturesWithoutMasterKey,
     /// The hub thread could not be started.
     #[error("cannot start the hub thread: {0}")]
     Thread(std::io::Error),
@@ -156,7 +169,11 @@ impl Server {
         hub_config.max_message_bytes = config.max_message_bytes;
         hub_config.session_ttl_secs = config.session_ttl_secs;
         hub_config.id_seed = random_seed();
+        if config.require_signatures && config.master_key.is_none() {
+            return Err(ServerError::SignaturesWithoutMasterKey);
+        }
         hub_config.signature_key = config.master_key.as_ref().map(|key| key.as_bytes().to_vec());
+        hub_config.require_signatures = config.require_signatures;
         hub_config.signature_ttl_secs = config.signature_ttl_secs;
         hub_config.other_app_ids = config.other_app_ids.clone();
         hub_config.allow_any_app_id = config.allow_any_app_id;
@@ -165,6 +182,7 @@ impl Server {
         hub_config.max_clients_per_connection = config.max_clients_per_connection;
         hub_config.max_members = config.max_members;
         hub_config.max_logs_limit = config.max_logs_limit;
+        hub_config.chat_room_grace_ms = i64::from(config.chat_room_grace_secs) * 1000;
         let hub = Hub::new(hub_config, storage)?;
         let (hub_tx, hub_thread) =
             hub_thread::spawn(hub, config.max_batch.max(1)).map_err(ServerError::Thread)?;

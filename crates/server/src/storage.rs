@@ -107,6 +107,11 @@ pub struct MessageRecord {
     pub receipt: bool,
     /// Last edit time (ms).
     pub patch_timestamp: Option<i64>,
+    /// Why the server side edited or recalled it (`patchCode`: negative = built in, such as
+    /// −4408 for a sensitive-word filter, positive = the app's own); `None` for the sender's own.
+    pub patch_code: Option<i64>,
+    /// The text that goes with [`MessageRecord::patch_code`] (`patchReason`).
+    pub patch_reason: Option<String>,
     /// `_lctype` of a typed message, for `logs` filtering.
     pub lctype: Option<i32>,
     /// Who the message is for besides its sender: `None` = every member (and every subscriber of

@@ -14,6 +14,7 @@ use serde_json::json;
 async fn start(master_key: Option<&str>) -> chinwag_server::RunningServer {
     let mut config = ServerConfig::local("127.0.0.1:0".parse().expect("addr"));
     config.master_key = master_key.map(str::to_owned);
+    config.require_signatures = master_key.is_some();
     Server::bind(config).await.expect("server starts")
 }
 
@@ -164,6 +165,66 @@ async fn rtm_sign_returns_a_login_signature_the_server_accepts() {
     .await;
     assert_eq!(by_master.status, 200);
     server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_master_key_alone_serves_rest_without_requiring_client_signatures() {
+    // `--master-key` without `--require-signatures`: clients sign in and create conversations
+    // unsigned, while the REST API 1.2 takes the master key.
+    let mut config = ServerConfig::local("127.0.0.1:0".parse().expect("addr"));
+    config.master_key = Some("the-master-key".into());
+    let server = Server::bind(config).await.expect("server starts");
+    let addr = server.local_addr();
+    let st = token_of(&server, "Tom", None).await;
+    let mut tom = Client::login(&server.ws_url(), "Tom").await;
+    let started = tom
+        .request(
+            chinwag_protocol::GenericCommand::new(chinwag_protocol::CommandType::Conv)
+                .with_op(OpType::Start)
+                .with(chinwag_protocol::ConvCommand {
+                    m: vec!["Jerry".into()],
+                    ..Default::default()
+                }),
+        )
+        .await;
+    assert_eq!(started.op_type(), Some(OpType::Started), "{started:?}");
+    let listed = http::request(addr, "GET", "/1.2/rtm/conversations", &[APP, MASTER], None).await;
+    assert_eq!(listed.status, 200, "{listed:?}");
+    assert_eq!(
+        listed.json["results"].as_array().map(Vec::len),
+        Some(1),
+        "{listed:?}"
+    );
+    // `/1.1/rtm/sign` still signs with the master key (for apps that sign anyway).
+    let signed = http::request(
+        addr,
+        "POST",
+        "/1.1/rtm/sign",
+        &[APP, KEY],
+        Some(&json!({"session_token": st})),
+    )
+    .await;
+    assert_eq!(signed.status, 200, "{signed:?}");
+    let message = chinwag_server::signature::login_message(
+        "chinwag-local",
+        "Tom",
+        signed.json["timestamp"].as_i64().expect("timestamp"),
+        signed.json["nonce"].as_str().expect("nonce"),
+    );
+    assert!(chinwag_server::signature::verify(
+        b"the-master-key",
+        &message,
+        signed.json["signature"].as_str().expect("signature"),
+    ));
+    server.shutdown().await;
+
+    // Requiring signatures without a key to check them with is a configuration error.
+    let mut config = ServerConfig::local("127.0.0.1:0".parse().expect("addr"));
+    config.require_signatures = true;
+    assert!(matches!(
+        Server::bind(config).await,
+        Err(chinwag_server::ServerError::SignaturesWithoutMasterKey)
+    ));
 }
 
 const MASTER: (&str, &str) = ("X-LC-Key", "the-master-key,master");
@@ -547,15 +608,50 @@ async fn rest_edits_and_recalls_messages_as_their_sender() {
     );
     assert_ne!(item.recall, Some(true));
 
+    assert_eq!((item.patch_code, item.patch_reason), (None, None));
+
+    // A recall with a reason (`patch_code`/`patch_reason`, our extension); a bad code is a 400.
+    let bad_code = put(
+        format!("{edit}/recall"),
+        json!({"from_client": "Tom", "timestamp": ts, "patch_code": "x"}),
+    )
+    .await;
+    assert_eq!(bad_code.status, 400);
     let recalled = put(
         format!("{edit}/recall"),
-        json!({"from_client": "Tom", "timestamp": ts}),
+        json!({"from_client": "Tom", "timestamp": ts, "patch_code": -4408, "patch_reason": "filtered"}),
     )
     .await;
     assert_eq!(recalled.status, 200, "{recalled:?}");
     let push = jerry.push_of(chinwag_protocol::CommandType::Patch).await;
     let item = push.patch_message.expect("patch").patches.remove(0);
-    assert_eq!(item.recall, Some(true));
+    assert_eq!(
+        (item.recall, item.patch_code, item.patch_reason.as_deref()),
+        (Some(true), Some(-4408), Some("filtered"))
+    );
+    // Missed while offline: replayed at the next login (`lastPatchTime`) with its reason.
+    let mut later = Client::connect(&server.ws_url(), Some("lc.protobuf2.3")).await;
+    let t = chinwag_server::time::now_ms() / 1000;
+    let message = chinwag_server::signature::login_message("chinwag-local", "Jerry", t, "n2");
+    let relogin = SessionCommand {
+        s: Some(chinwag_server::signature::sign(master.as_bytes(), &message)),
+        t: Some(t),
+        n: Some("n2".into()),
+        last_patch_time: Some(ts),
+        ..Default::default()
+    };
+    assert_eq!(later.open("Jerry", relogin).await.op_type(), Some(OpType::Opened));
+    let replayed = later.push_of(chinwag_protocol::CommandType::Patch).await;
+    let item = replayed.patch_message.expect("patch").patches.remove(0);
+    assert_eq!(
+        (
+            item.mid.as_deref(),
+            item.recall,
+            item.patch_code,
+            item.patch_reason.as_deref()
+        ),
+        (Some(mid.as_str()), Some(true), Some(-4408), Some("filtered"))
+    );
     let by_app_key = http::request(
         addr,
         "PUT",

@@ -242,6 +242,7 @@ fn with_a_master_key_sign_ins_and_membership_changes_must_be_signed() {
     use chinwag_server::signature;
     let mut config = config();
     config.signature_key = Some(b"master".to_vec());
+    config.require_signatures = true;
     let mut h = Harness {
         hub: Hub::new(config, SqliteStorage::in_memory().expect("storage")).expect("hub"),
         now: T0,
@@ -561,6 +562,68 @@ fn membership_changes_push_the_seed_events_table() {
 }
 
 #[test]
+fn missed_notifications_page_with_has_more_and_never_split_one_millisecond() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    let sent = h.login(2, "Jerry");
+    let st = reply(&sent, 2)
+        .session_message
+        .clone()
+        .and_then(|s| s.st)
+        .expect("st");
+    let since = h.now;
+    h.hub.disconnect(2, h.now);
+    // 99 invitations a millisecond apart, then 5 in one batch (one millisecond, across the page
+    // boundary of 100), then 50 more: 154 events for Jerry.
+    let start = |h: &mut Harness| {
+        h.request(CommandType::Conv, Some(OpType::Start))
+            .with_peer_id("Tom")
+            .with(ConvCommand {
+                m: vec!["Jerry".into()],
+                ..Default::default()
+            })
+    };
+    for _ in 0..99 {
+        let command = start(&mut h);
+        h.run(1, command);
+    }
+    h.now += 1;
+    let batch: Vec<Input> = (0..5).map(|_| Input::Command(1, start(&mut h))).collect();
+    h.hub.handle_batch(batch, h.now);
+    for _ in 0..50 {
+        let command = start(&mut h);
+        h.run(1, command);
+    }
+    // Page as the v5 SDK does: the next page starts after the newest `serverTs` received.
+    let mut cids = Vec::new();
+    let mut pages = Vec::new();
+    let mut after = since;
+    loop {
+        let (page, has_more) = h
+            .hub
+            .notifications(None, &st, "Jerry", after, h.now)
+            .expect("notifications");
+        pages.push(page.len());
+        after = page
+            .iter()
+            .filter_map(|n| n["serverTs"].as_i64())
+            .max()
+            .unwrap_or(after);
+        cids.extend(page.into_iter().map(|n| n["cid"].clone()));
+        if !has_more {
+            break;
+        }
+    }
+    assert_eq!(
+        pages,
+        [99, 55],
+        "the shared millisecond moves to the second page whole"
+    );
+    let unique: std::collections::BTreeSet<String> = cids.iter().map(Value::to_string).collect();
+    assert_eq!((cids.len(), unique.len()), (154, 154));
+}
+
+#[test]
 fn conversation_events_are_kept_for_members_who_were_offline() {
     let mut h = Harness::new();
     h.login(1, "Tom");
@@ -876,6 +939,105 @@ fn chat_rooms_have_no_member_list_and_count_online_members() {
 }
 
 #[test]
+fn a_dropped_chat_room_member_is_still_in_after_a_short_reconnect_not_after_a_long_one() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    let sent = h.conv(
+        1,
+        "Tom",
+        OpType::Start,
+        ConvCommand {
+            transient: Some(true),
+            ..Default::default()
+        },
+    );
+    let cid = reply(&sent, 1)
+        .conv_message
+        .clone()
+        .and_then(|c| c.cid)
+        .expect("cid");
+    let body = || ConvCommand {
+        cid: Some(cid.clone()),
+        ..Default::default()
+    };
+    h.conv(2, "Jerry", OpType::Join, body());
+    let count = |h: &mut Harness| {
+        let sent = h.conv(1, "Tom", OpType::Count, body());
+        reply(&sent, 1).conv_message.as_ref().and_then(|c| c.count)
+    };
+    assert_eq!(count(&mut h), Some(2));
+
+    // Jerry's connection drops: not online (not counted, nothing delivered: no offline delivery)...
+    h.hub.disconnect(2, h.now);
+    assert_eq!(count(&mut h), Some(1));
+    let sent = h.send(1, "Tom", &cid, "while away");
+    assert!(ack_of(&sent, 1).uid.is_some());
+    assert_eq!(sent.len(), 1, "only Tom's ack: {sent:?}");
+    // ...and back within the grace period on a new connection, still in the room without joining.
+    h.now += 30_000;
+    h.login(3, "Jerry");
+    assert_eq!(count(&mut h), Some(2));
+    let sent = h.send(1, "Tom", &cid, "welcome back");
+    assert_eq!(pushes(&sent, 3).len(), 1);
+    assert!(ack_of(&h.send(3, "Jerry", &cid, "thanks"), 3).uid.is_some());
+
+    // Away longer than the grace period: out of the room.
+    h.hub.disconnect(3, h.now);
+    h.now += HubConfig::new("app", "secret").chat_room_grace_ms + 1;
+    h.login(4, "Jerry");
+    assert_eq!(count(&mut h), Some(1));
+    let sent = h.send(1, "Tom", &cid, "gone");
+    assert!(pushes(&sent, 4).is_empty());
+    assert_eq!(ack_of(&h.send(4, "Jerry", &cid, "hello?"), 4).code, Some(4401));
+
+    // A deliberate sign-out leaves at once: back a moment later, not in the room.
+    h.conv(4, "Jerry", OpType::Join, body());
+    let close = h
+        .request(CommandType::Session, Some(OpType::Close))
+        .with_peer_id("Jerry");
+    h.run(4, close);
+    h.login(5, "Jerry");
+    assert_eq!(ack_of(&h.send(5, "Jerry", &cid, "hello?"), 5).code, Some(4401));
+}
+
+#[test]
+fn with_no_chat_room_grace_a_dropped_member_leaves_at_once() {
+    let mut h = Harness::new();
+    let mut no_grace = config();
+    no_grace.chat_room_grace_ms = 0;
+    h.hub = Hub::new(no_grace, SqliteStorage::in_memory().expect("storage")).expect("hub");
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    let sent = h.conv(
+        1,
+        "Tom",
+        OpType::Start,
+        ConvCommand {
+            transient: Some(true),
+            ..Default::default()
+        },
+    );
+    let cid = reply(&sent, 1)
+        .conv_message
+        .clone()
+        .and_then(|c| c.cid)
+        .expect("cid");
+    h.conv(
+        2,
+        "Jerry",
+        OpType::Join,
+        ConvCommand {
+            cid: Some(cid.clone()),
+            ..Default::default()
+        },
+    );
+    h.hub.disconnect(2, h.now);
+    h.login(3, "Jerry");
+    assert_eq!(ack_of(&h.send(3, "Jerry", &cid, "back?"), 3).code, Some(4401));
+}
+
+#[test]
 fn queries_filter_sort_page_and_shape_results() {
     let mut h = Harness::new();
     h.login(1, "Tom");
@@ -1004,6 +1166,35 @@ fn temporary_conversations_expire_and_are_found_by_id_only() {
     h.now += 61_000;
     assert_eq!(ack_of(&h.send(1, "Tom", &cid, "late"), 1).code, Some(4323));
     assert!(by_id(&mut h).is_empty());
+    // Everything else done to it is answered with 4323 too.
+    let on_it = || ConvCommand {
+        cid: Some(cid.clone()),
+        m: vec!["Mary".into()],
+        ..Default::default()
+    };
+    for op in [
+        OpType::Add,
+        OpType::Join,
+        OpType::Remove,
+        OpType::Count,
+        OpType::Update,
+    ] {
+        let sent = h.conv(1, "Tom", op, on_it());
+        assert_eq!(
+            reply(&sent, 1).server_error().map(|e| e.code),
+            Some(4323),
+            "{op:?}"
+        );
+    }
+    let logs = h.logs(
+        1,
+        "Tom",
+        LogsCommand {
+            cid: Some(cid.clone()),
+            ..Default::default()
+        },
+    );
+    assert_eq!(logs.server_error().map(|e| e.code), Some(4323));
 }
 
 #[test]

@@ -22,6 +22,7 @@ const MASTER: (&str, &str) = ("X-LC-Key", "the-master-key,master");
 async fn start() -> RunningServer {
     let mut config = ServerConfig::local("127.0.0.1:0".parse().expect("addr"));
     config.master_key = Some(MASTER_KEY.into());
+    config.require_signatures = true;
     Server::bind(config).await.expect("server starts")
 }
 
@@ -751,6 +752,7 @@ async fn x_lc_sign_authenticates_as_x_lc_key_does() {
 async fn rest_calls_over_the_rate_limit_get_429() {
     let mut config = ServerConfig::local("127.0.0.1:0".parse().expect("addr"));
     config.master_key = Some(MASTER_KEY.into());
+    config.require_signatures = true;
     // Two calls, never refilled: the outcome does not depend on timing.
     config.rest_rate_limit = Some(RateLimit {
         burst: 2,

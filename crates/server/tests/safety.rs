@@ -155,6 +155,7 @@ fn session_tokens_work_only_for_their_client_and_app() {
 fn stale_signatures_are_refused() {
     let mut config = HubConfig::new("app", "secret");
     config.signature_key = Some(b"master".to_vec());
+    config.require_signatures = true;
     config.signature_ttl_secs = 600;
     let mut h = H::new(config);
     let login = |t: i64| SessionCommand {
@@ -206,6 +207,7 @@ fn stale_signatures_are_refused() {
 fn blacklist_changes_must_be_signed() {
     let mut config = HubConfig::new("app", "secret");
     config.signature_key = Some(b"master".to_vec());
+    config.require_signatures = true;
     let mut h = H::new(config);
     let login = |client: &str| SessionCommand {
         s: Some(signature::sign(

@@ -405,14 +405,19 @@ fn history_pages_and_server_side_patches() {
     // Server-side edit and recall: only as the sender, with the right timestamp.
     let (mid, ts) = sent_at[0].clone();
     let now = h.tick();
-    assert!(h.hub.patch_as(&cid, &mid, "Jerry", ts, Some("x"), now).0.is_err());
     assert!(
         h.hub
-            .patch_as(&cid, &mid, "Tom", ts + 1, Some("x"), now)
+            .patch_as(&cid, &mid, "Jerry", ts, Some("x"), None, now)
             .0
             .is_err()
     );
-    let (result, out) = h.hub.patch_as(&cid, &mid, "Tom", ts, Some("A"), now);
+    assert!(
+        h.hub
+            .patch_as(&cid, &mid, "Tom", ts + 1, Some("x"), None, now)
+            .0
+            .is_err()
+    );
+    let (result, out) = h.hub.patch_as(&cid, &mid, "Tom", ts, Some("A"), None, now);
     assert!(result.is_ok());
     let out = sent(out);
     assert!(
@@ -426,7 +431,18 @@ fn history_pages_and_server_side_patches() {
         ..Default::default()
     };
     assert_eq!(data(h.hub.history_page(&cid, &oldest, now).expect("page")), ["A"]);
-    assert!(h.hub.patch_as(&cid, &mid, "Tom", ts, None, now).0.is_ok());
+    let filtered = Some((-4408, Some("sensitive words".to_owned())));
+    let (result, out) = h.hub.patch_as(&cid, &mid, "Tom", ts, None, filtered, now);
+    assert!(result.is_ok());
+    // The reason goes out as `patchCode`/`patchReason` (the SDKs' `reason` of `messagerecall`).
+    let item = sent(out)
+        .into_iter()
+        .find_map(|(c, cmd)| (c == 2).then_some(cmd.patch_message?.patches.remove(0)))
+        .expect("Jerry's patch push");
+    assert_eq!(
+        (item.recall, item.patch_code, item.patch_reason.as_deref()),
+        (Some(true), Some(-4408), Some("sensitive words"))
+    );
     let recalled = h.hub.history_page(&cid, &oldest, now).expect("page");
     assert_eq!(recalled[0]["data"], json!(r#"{"_lctype":-127}"#));
     assert!(recalled[0]["patch-timestamp"].is_i64());

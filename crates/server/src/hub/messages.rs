@@ -74,6 +74,8 @@ impl<S: Storage> Hub<S> {
             dt: direct.dt.clone().filter(|dt| !dt.is_empty()),
             receipt: direct.r == Some(true),
             patch_timestamp: None,
+            patch_code: None,
+            patch_reason: None,
             // A subscriber's message to a service conversation is for the service alone.
             audience: system.then(Vec::new),
         };

@@ -72,6 +72,9 @@ impl<S: Storage> Hub<S> {
                     item.mention_pids.clone()
                 },
                 patch_timestamp: Some(patched_at),
+                // The sender's own edit: no server-side reason.
+                patch_code: None,
+                patch_reason: None,
                 ..original
             };
             self.storage.update_message(&updated)?;
@@ -104,7 +107,9 @@ impl<S: Storage> Hub<S> {
     /// Edits (`Some(new content)`) or recalls (`None`) message `mid` of `cid` on behalf of its
     /// sender `from_client` (`PUT /1.2/rtm/conversations/{id}/messages/{mid}[/recall]`): the
     /// message must exist with that `timestamp` (4404) and be `from_client`'s (4403). Every
-    /// member's sessions get the `patch/modify` push. Returns the patch time.
+    /// member's sessions get the `patch/modify` push. `reason` (`patchCode`, `patchReason`) tells
+    /// the SDKs why (their `messageupdate`/`messagerecall` events carry it). Returns the patch time.
+    #[expect(clippy::too_many_arguments, reason = "the fields of one REST request")]
     pub fn patch_as(
         &mut self,
         cid: &str,
@@ -112,6 +117,7 @@ impl<S: Storage> Hub<S> {
         from_client: &str,
         timestamp: i64,
         content: Option<&str>,
+        reason: Option<(i64, Option<String>)>,
         now_ms: i64,
     ) -> super::AdminOutcome<i64> {
         self.admin(|hub| {
@@ -139,6 +145,8 @@ impl<S: Storage> Hub<S> {
                 mention_all: false,
                 mention_pids: Vec::new(),
                 patch_timestamp: Some(patched_at),
+                patch_code: reason.as_ref().map(|(code, _)| *code),
+                patch_reason: reason.as_ref().and_then(|(_, detail)| detail.clone()),
                 ..original
             };
             hub.storage.update_message(&updated)?;
@@ -228,7 +236,7 @@ fn patch_item(message: &MessageRecord, recall: bool) -> PatchItem {
         from: Some(message.from.clone()),
         mention_all: Some(message.mention_all),
         mention_pids: message.mention_pids.clone(),
-        patch_code: None,
-        patch_reason: None,
+        patch_code: message.patch_code,
+        patch_reason: message.patch_reason.clone(),
     }
 }

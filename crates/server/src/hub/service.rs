@@ -354,6 +354,8 @@ impl<S: Storage> Hub<S> {
             dt: None,
             receipt: false,
             patch_timestamp: None,
+            patch_code: None,
+            patch_reason: None,
             audience: options.to_clients.clone(),
         };
         if let Some(conv) = self.convs.get_mut(cid) {
@@ -551,7 +553,7 @@ impl<S: Storage> Hub<S> {
                     command: push,
                     peer_id: Some(client_id.to_owned()),
                 });
-                hub.remove_session(*conn, client_id);
+                hub.remove_session(*conn, client_id, None);
             }
             Ok(conns.len())
         })
@@ -576,7 +578,13 @@ impl<S: Storage> Hub<S> {
         if !conv.record.transient {
             return Err(Fail::Code(ErrorCode::TransientConversationRequired, None).into());
         }
-        Ok(conv.room.iter().cloned().collect())
+        // Members away for a short reconnect (see `room_grace`) are not online.
+        Ok(conv
+            .room
+            .iter()
+            .filter(|id| self.is_online(id))
+            .cloned()
+            .collect())
     }
 
     /// Mutes (`true`) or unmutes offline notifications of conversation `cid` for `client_ids`

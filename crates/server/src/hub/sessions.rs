@@ -89,6 +89,8 @@ impl<S: Storage> Hub<S> {
         if !clients.contains(&client) {
             clients.push(client.clone());
         }
+        // Back within the grace period: still in its chat rooms.
+        self.room_grace.cancel(&client);
         let previous = self.sessions.entry(client.clone()).or_default().insert(
             conn,
             Session {
@@ -182,14 +184,21 @@ impl<S: Storage> Hub<S> {
                 command: push,
                 peer_id: Some(client.to_owned()),
             });
-            if let Some(session) = self.remove_session(victim, client) {
+            if let Some(session) = self.remove_session(victim, client, None) {
                 self.revoked_tokens.insert(session.token);
             }
         }
     }
 
-    /// Removes `client`'s session on `conn`; leaves chat rooms when it was the client's last one.
-    pub(super) fn remove_session(&mut self, conn: ConnId, client: &str) -> Option<Session> {
+    /// Removes `client`'s session on `conn`; when it was the client's last one, it leaves its chat
+    /// rooms (chat-room membership is online-only) at once, or after the grace period when the
+    /// connection dropped (`dropped_at`).
+    pub(super) fn remove_session(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        dropped_at: Option<i64>,
+    ) -> Option<Session> {
         if let Some(clients) = self.conns.get_mut(&conn) {
             clients.retain(|c| c != client);
         }
@@ -197,20 +206,38 @@ impl<S: Storage> Hub<S> {
         let session = sessions.remove(&conn);
         if sessions.is_empty() {
             self.sessions.remove(client);
-            // Chat-room membership is online-only.
-            let cids: Vec<String> = self
-                .joined
-                .get(client)
-                .map(|cids| cids.iter().cloned().collect())
-                .unwrap_or_default();
-            for cid in cids {
-                if let Some(conv) = self.convs.get_mut(&cid).filter(|c| c.record.transient) {
-                    conv.room.remove(client);
-                    self.index_leave(client, &cid);
-                }
+            match dropped_at.filter(|_| self.config.chat_room_grace_ms > 0) {
+                Some(now) => self.room_grace.start(client, now),
+                None => self.leave_chat_rooms(client),
             }
         }
         session
+    }
+
+    /// `client` leaves every chat room it is in.
+    fn leave_chat_rooms(&mut self, client: &str) {
+        self.room_grace.cancel(client);
+        let cids: Vec<String> = self
+            .joined
+            .get(client)
+            .map(|cids| cids.iter().cloned().collect())
+            .unwrap_or_default();
+        for cid in cids {
+            if let Some(conv) = self.convs.get_mut(&cid).filter(|c| c.record.transient) {
+                conv.room.remove(client);
+                self.index_leave(client, &cid);
+            }
+        }
+    }
+
+    /// Clients that dropped longer than the grace period ago and did not come back leave their
+    /// chat rooms.
+    pub(super) fn leave_rooms_after_grace(&mut self, now: i64) {
+        for client in self.room_grace.take_expired(now, self.config.chat_room_grace_ms) {
+            if !self.is_online(&client) {
+                self.leave_chat_rooms(&client);
+            }
+        }
     }
 
     /// After a login: one `unread` push with every conversation that has unread messages newer than
@@ -270,7 +297,7 @@ impl<S: Storage> Hub<S> {
         command: &GenericCommand,
     ) -> HubResult {
         // A deliberate sign-out drops pending `will` messages: they are for unexpected drops.
-        self.remove_session(conn, client);
+        self.remove_session(conn, client, None);
         let reply = GenericCommand::reply_to(command, CommandType::Session)
             .with_op(OpType::Closed)
             .with(SessionCommand::default());
@@ -335,7 +362,7 @@ impl<S: Storage> Hub<S> {
         self.buckets.remove(&conn);
         let clients = self.conns.remove(&conn).unwrap_or_default();
         for client in clients {
-            let Some(session) = self.remove_session(conn, &client) else {
+            let Some(session) = self.remove_session(conn, &client, Some(now)) else {
                 continue;
             };
             for will in session.wills {

@@ -28,7 +28,9 @@
 //! - Messages: `POST /1.2/rtm/{kind}/{id}/messages` `{from_client, message, transient, no_sync,
 //!   mention_all, mention_client_ids, to_clients (service conversations, required), push_data,
 //!   priority}` → `{"msg-id", timestamp}`; `PUT .../messages/{mid}` (edit) and
-//!   `.../messages/{mid}/recall` as the sender; `DELETE /1.2/rtm/{conversations,chatrooms}/{id}/messages/{mid}?from_client&timestamp`
+//!   `.../messages/{mid}/recall` as the sender (`{from_client, timestamp, message}`; our extension:
+//!   `patch_code` (integer) and `patch_reason` are pushed as `patchCode`/`patchReason`, which the
+//!   SDKs hand to their `messageupdate`/`messagerecall` events as the reason); `DELETE /1.2/rtm/{conversations,chatrooms}/{id}/messages/{mid}?from_client&timestamp`
 //!   and `DELETE /1.2/rtm/service-conversations/{id}/subscribers/{client_id}/messages/{mid}` → `{}`
 //!   (server side only)
 //! - Broadcasts: `POST /1.2/rtm/service-conversations/{id}/broadcasts` and
@@ -238,6 +240,8 @@ pub(crate) enum AdminOp {
         timestamp: i64,
         /// New content; `None` recalls.
         content: Option<String>,
+        /// `patch_code` and `patch_reason` (our extension: why, for the SDKs' events).
+        reason: Option<(i64, Option<String>)>,
     },
     /// Mute or unmute a conversation for clients.
     Mute {
@@ -485,8 +489,17 @@ pub(crate) fn run<S: Storage>(
             from_client,
             timestamp,
             content,
+            reason,
         } => {
-            let (result, out) = hub.patch_as(&cid, &mid, &from_client, timestamp, content.as_deref(), now);
+            let (result, out) = hub.patch_as(
+                &cid,
+                &mid,
+                &from_client,
+                timestamp,
+                content.as_deref(),
+                reason,
+                now,
+            );
             (result.map(|_| json!({})), out)
         }
         AdminOp::Mute {
@@ -965,6 +978,16 @@ fn patch_op(cid: String, mid: String, body: &[u8], recall: bool) -> Result<Admin
             None
         } else {
             Some(field(&body, "message")?)
+        },
+        reason: match body.get("patch_code") {
+            None | Some(Value::Null) => None,
+            Some(code) => Some((
+                code.as_i64()
+                    .ok_or_else(|| BadRequest("patch_code must be an integer".into()))?,
+                body.get("patch_reason")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            )),
         },
     })
 }

@@ -82,10 +82,12 @@ const MIGRATIONS: &[&str] = &[
         WHERE c.id = messages.cid AND c.system = 1 AND m.client_id = messages.from_id);
     CREATE INDEX messages_from_ts ON messages(from_id, ts, id);
     CREATE INDEX messages_ts ON messages(ts, id);",
+    // 8: why a message was edited or recalled by the server side (`patchCode`/`patchReason`).
+    "ALTER TABLE messages ADD COLUMN patch_code INTEGER;
+    ALTER TABLE messages ADD COLUMN patch_reason TEXT;",
 ];
 
-const MESSAGE_COLUMNS: &str =
-    "id, cid, from_id, ts, data, bin, mention_all, mention_pids, dt, receipt, patch_ts, lctype, audience";
+const MESSAGE_COLUMNS: &str = "id, cid, from_id, ts, data, bin, mention_all, mention_pids, dt, receipt, patch_ts, lctype, audience, patch_code, patch_reason";
 
 /// SQLite storage in `<data dir>/chinwag.sqlite3`.
 #[derive(Debug)]
@@ -163,6 +165,8 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<MessageRecord> {
         patch_timestamp: row.get(10)?,
         lctype: row.get(11)?,
         audience: audience.and_then(|a| serde_json::from_str(&a).ok()),
+        patch_code: row.get(13)?,
+        patch_reason: row.get(14)?,
     })
 }
 
@@ -306,7 +310,7 @@ impl Storage for SqliteStorage {
         self.db
             .prepare_cached(&format!(
                 "INSERT INTO messages ({MESSAGE_COLUMNS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
             ))?
             .execute(params![
                 m.id,
@@ -321,7 +325,9 @@ impl Storage for SqliteStorage {
                 m.receipt,
                 m.patch_timestamp,
                 m.lctype,
-                m.audience.as_ref().map(serde_json::to_string).transpose()?
+                m.audience.as_ref().map(serde_json::to_string).transpose()?,
+                m.patch_code,
+                m.patch_reason
             ])?;
         Ok(())
     }
@@ -330,7 +336,8 @@ impl Storage for SqliteStorage {
         self.db
             .prepare_cached(
                 "UPDATE messages SET data = ?3, bin = ?4, mention_all = ?5, mention_pids = ?6,
-                 patch_ts = ?7, lctype = ?8 WHERE id = ?1 AND cid = ?2",
+                 patch_ts = ?7, lctype = ?8, patch_code = ?9, patch_reason = ?10
+                 WHERE id = ?1 AND cid = ?2",
             )?
             .execute(params![
                 m.id,
@@ -340,7 +347,9 @@ impl Storage for SqliteStorage {
                 m.mention_all,
                 serde_json::to_string(&m.mention_pids)?,
                 m.patch_timestamp,
-                m.lctype
+                m.lctype,
+                m.patch_code,
+                m.patch_reason
             ])?;
         Ok(())
     }
@@ -691,6 +700,8 @@ mod tests {
                     patch_timestamp: None,
                     lctype: None,
                     audience: None,
+                    patch_code: None,
+                    patch_reason: None,
                 })
                 .expect("insert");
         }

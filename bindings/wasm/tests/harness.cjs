@@ -22,7 +22,8 @@ function startServer({ dataDir, listen = '127.0.0.1:0', masterKey } = {}) {
   // runs unchanged), the web-chat page's default (a plain `cargo run -p chinwag-server` serves it) and the benchmark's.
   const apps = ['x7WmVG0x63V6u8MCYM8qxKo8-gzGzoHsz', 'chinwag-local', 'bench'].join(',');
   const args = ['--listen', listen, '--data-dir', dir, '--app-id', 'npm-app', '--app-key', 'npm-key', '--other-app-ids', apps];
-  if (masterKey) args.push('--master-key', masterKey);
+  // A master key alone only enables the REST API; the tests that give one are about signatures.
+  if (masterKey) args.push('--master-key', masterKey, '--require-signatures');
   const child = spawn(BIN, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info' },

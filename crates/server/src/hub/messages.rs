@@ -165,6 +165,8 @@ impl<S: Storage> Hub<S> {
         };
         let push = Self::message_push(message, transient, now);
         let skip_for = |member: &str| if member == message.from { except } else { None };
+        // At least one push per online member: grow the output once, not step by step.
+        out.reserve(sessions.len().min(conv.member_count()));
         if sessions.len() < conv.member_count() {
             let mut online: Vec<(&String, &BTreeMap<ConnId, Session>)> = sessions
                 .iter()

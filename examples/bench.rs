@@ -3,10 +3,13 @@
 //! ```text
 //! cargo run --release --example bench -- --pairs 20 --messages 500
 //! CHINWAG_SERVER=http://127.0.0.1:8282 cargo run --release --example bench   # against a running server
+//! cargo run --release --example bench -- --group 50 --offline 450 --messages 200   # fan-out
 //! ```
 //!
 //! Every client has its own `Realtime` (its own WebSocket). Each sender sends its messages one after
-//! another, waiting for each ack, as a chat user would; the pairs run concurrently.
+//! another, waiting for each ack, as a chat user would; the pairs run concurrently. With `--group N`,
+//! one sender sends into a conversation with N online receivers (plus `--offline` members that
+//! never sign in), which measures the server's fan-out.
 
 use std::time::{Duration, Instant};
 
@@ -24,6 +27,12 @@ struct Args {
     /// Messages each sender sends.
     #[arg(long, default_value_t = 200)]
     messages: usize,
+    /// Instead of pairs: one sender and this many online receivers in one conversation.
+    #[arg(long, default_value_t = 0)]
+    group: usize,
+    /// With `--group`: members of the conversation that never sign in.
+    #[arg(long, default_value_t = 0)]
+    offline: usize,
     /// A running server's HTTP base; an embedded in-memory server when absent.
     #[arg(long, env = "CHINWAG_SERVER")]
     server: Option<String>,
@@ -43,6 +52,13 @@ async fn main() -> Result<()> {
     };
     let options = RealtimeOptions::new("chinwag-local", "chinwag-local-key").server(&base);
     let origin = Instant::now();
+    if args.group > 0 {
+        group(&args, &options, origin).await?;
+        if let Some(server) = embedded {
+            server.shutdown().await;
+        }
+        return Ok(());
+    }
 
     let mut pairs = Vec::new();
     for i in 0..args.pairs {
@@ -126,5 +142,93 @@ async fn main() -> Result<()> {
     if let Some(server) = embedded {
         server.shutdown().await;
     }
+    Ok(())
+}
+
+/// One sender, `--group` online receivers and `--offline` members that never sign in, all in one
+/// conversation: every message is pushed to every receiver.
+async fn group(args: &Args, options: &RealtimeOptions, origin: Instant) -> Result<()> {
+    let sender = Realtime::new(options.clone())
+        .create_im_client("bench-sender")
+        .await?;
+    let mut receivers = Vec::new();
+    for i in 0..args.group {
+        receivers.push(
+            Realtime::new(options.clone())
+                .create_im_client(format!("bench-r{i}"))
+                .await?,
+        );
+    }
+    let members: Vec<String> = receivers
+        .iter()
+        .map(|r| r.id().to_owned())
+        .chain((0..args.offline).map(|i| format!("bench-offline{i}")))
+        .collect();
+    let conversation = sender
+        .create_conversation()
+        .members(members)
+        .unique(false)
+        .await?;
+    let cid = conversation.id().to_owned();
+
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for receiver in &receivers {
+        let expected = args.messages;
+        let mut events = receiver.events();
+        let cid = cid.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(expected);
+            while latencies.len() < expected {
+                let event = tokio::time::timeout(Duration::from_secs(30), events.recv())
+                    .await
+                    .context("a message took more than 30 s")?
+                    .context("event stream ended")?;
+                if let Event::Message { message } = event {
+                    if message.conversation != cid {
+                        continue;
+                    }
+                    let sent_at: u64 = message
+                        .content
+                        .text()
+                        .and_then(|t| t.parse().ok())
+                        .context("bad text")?;
+                    let now = u64::try_from(origin.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    latencies.push(now.saturating_sub(sent_at));
+                }
+            }
+            anyhow::Ok((latencies, Instant::now()))
+        }));
+    }
+    for _ in 0..args.messages {
+        let stamp = origin.elapsed().as_micros().to_string();
+        conversation.send(TextMessage::new(stamp)).await?;
+    }
+    let mut latencies = Vec::new();
+    let mut finished = started;
+    for task in tasks {
+        let (mut received, done) = task.await??;
+        latencies.append(&mut received);
+        finished = finished.max(done);
+    }
+    latencies.sort_unstable();
+    let at = |q: f64| {
+        let index = ((latencies.len() as f64 - 1.0) * q).round() as usize;
+        Duration::from_micros(latencies.get(index).copied().unwrap_or_default())
+    };
+    let elapsed = finished - started;
+    println!(
+        "1 sender x {} messages into {} members ({} online) = {} deliveries in {elapsed:.2?}",
+        args.messages,
+        args.group + args.offline + 1,
+        args.group,
+        latencies.len()
+    );
+    println!("send→receive latency: p50 {:.2?}, p99 {:.2?}", at(0.50), at(0.99));
+    println!(
+        "sustained: {:.0} messages/s, {:.0} deliveries/s",
+        args.messages as f64 / elapsed.as_secs_f64(),
+        latencies.len() as f64 / elapsed.as_secs_f64()
+    );
     Ok(())
 }

@@ -2,7 +2,8 @@
 //! it: a batch of inbound commands is handled in one transaction and committed once (group commit).
 //!
 //! - `direct` batches of 100 into a 2-member conversation and into a 500-member group with 50 members
-//!   online (fan-out: 49 pushes per message);
+//!   online (fan-out: 49 pushes per message), and into a 500-member group with every member online
+//!   (499 pushes per message);
 //! - a 100-message history page (`logs`) out of 10,000 stored messages.
 //!
 //! Run with `cargo bench -p chinwag-server --bench hub` (or `cargo xtask bench`).
@@ -109,7 +110,11 @@ fn direct_batches(c: &mut Criterion) {
     let mut group = c.benchmark_group("hub direct (batch of 100, one commit)");
     group.throughput(Throughput::Elements(BATCH as u64));
     group.sample_size(20);
-    for (label, members, online) in [("2 members", 2, 2), ("500 members, 50 online", 500, 50)] {
+    for (label, members, online) in [
+        ("2 members", 2, 2),
+        ("500 members, 50 online", 500, 50),
+        ("500 members, all online", 500, 500),
+    ] {
         let mut setup = Setup::new(members, online);
         group.bench_function(label, |b| {
             // Building the commands is not what is measured: time only the hub's handling and commit.

@@ -76,7 +76,8 @@ pub struct Outgoing {
     /// The command, possibly shared with other recipients.
     pub command: Arc<GenericCommand>,
     /// The `peerId` to set on this copy (pushes); `None` leaves the command as it is (replies).
-    pub peer_id: Option<String>,
+    /// Shared with the recipient's session, so a push to many recipients allocates no strings.
+    pub peer_id: Option<Arc<str>>,
 }
 
 impl Outgoing {
@@ -84,7 +85,7 @@ impl Outgoing {
     pub fn to_command(&self) -> GenericCommand {
         let mut command = GenericCommand::clone(&self.command);
         if let Some(peer_id) = &self.peer_id {
-            command.peer_id = Some(peer_id.clone());
+            command.peer_id = Some(peer_id.to_string());
         }
         command
     }
@@ -306,6 +307,24 @@ impl Conversation {
         }
     }
 
+    /// How many members receive messages (chat rooms: online members).
+    fn member_count(&self) -> usize {
+        if self.record.transient {
+            self.room.len()
+        } else {
+            self.members.len()
+        }
+    }
+
+    /// The members that receive messages, in client-id order, without copying them.
+    fn member_iter(&self) -> Box<dyn Iterator<Item = &String> + '_> {
+        if self.record.transient {
+            Box::new(self.room.iter())
+        } else {
+            Box::new(self.members.keys())
+        }
+    }
+
     fn member_ids(&self) -> Vec<String> {
         if self.record.transient {
             self.room.iter().cloned().collect()
@@ -393,6 +412,8 @@ fn lctype_of(data: Option<&str>) -> Option<i32> {
 /// A signed-in client on one connection.
 #[derive(Clone, Debug)]
 struct Session {
+    /// The client id, shared by the pushes to this session (their `peerId`).
+    peer_id: Arc<str>,
     /// The app id it signed in with.
     app_id: String,
     tag: Option<String>,
@@ -815,15 +836,7 @@ impl<S: Storage> Hub<S> {
     /// Sends `push` to every session of `client` except the one on `except`.
     fn push_to(&mut self, client: &str, push: &Arc<GenericCommand>, except: Option<ConnId>) {
         if let Some(sessions) = self.sessions.get(client) {
-            for &conn in sessions.keys() {
-                if Some(conn) != except {
-                    self.out.push(Outgoing {
-                        conn,
-                        command: Arc::clone(push),
-                        peer_id: Some(client.to_owned()),
-                    });
-                }
-            }
+            push_to_sessions(&mut self.out, sessions, push, except);
         }
     }
 
@@ -1068,6 +1081,25 @@ impl<S: Storage> Hub<S> {
             push.op = Some(op as i32);
         }
         Arc::new(push)
+    }
+}
+
+/// Queues `push` for each of one client's `sessions` except the one on `except`; the recipient's
+/// `peerId` is the session's shared client id (no allocation per push).
+fn push_to_sessions(
+    out: &mut Vec<Outgoing>,
+    sessions: &BTreeMap<ConnId, Session>,
+    push: &Arc<GenericCommand>,
+    except: Option<ConnId>,
+) {
+    for (&conn, session) in sessions {
+        if Some(conn) != except {
+            out.push(Outgoing {
+                conn,
+                command: Arc::clone(push),
+                peer_id: Some(Arc::clone(&session.peer_id)),
+            });
+        }
     }
 }
 

@@ -2169,3 +2169,82 @@ fn a_batch_of_messages_costs_one_commit() {
     assert_eq!(acks, 50);
     assert_eq!(commits.load(std::sync::atomic::Ordering::SeqCst) - before, 1);
 }
+
+/// Fan-out in a big group with few members online (the hub walks the online clients) and in a
+/// small group with many clients online (it walks the members): every online session of every
+/// member gets the push once, with its own `peerId`, in client-id order; the sending connection
+/// and non-members get nothing; offline members find the messages in their unread counts.
+#[test]
+fn fan_out_reaches_every_online_member_once_and_offline_members_count_unread() {
+    let mut h = Harness::new();
+    let members: Vec<String> = (0..60).map(|n| format!("member-{n:02}")).collect();
+    let member_refs: Vec<&str> = members.iter().map(String::as_str).collect();
+    // Online: the sender on two connections, three members (one on two connections), and
+    // eight clients in no conversation, so the online clients outnumber no one but the small group.
+    h.login(1, "member-00");
+    h.login(2, "member-00");
+    h.login(3, "member-07");
+    h.login(4, "member-31");
+    h.login(5, "member-31");
+    h.login(6, "member-59");
+    for n in 0..8 {
+        h.login(100 + n, &format!("outsider-{n}"));
+    }
+    let big = h.create(1, "member-00", &member_refs, json!({}));
+    let small = h.create(1, "member-00", &["member-31", "member-40"], json!({}));
+    for (cid, expected) in [
+        (
+            &big,
+            vec![
+                (2, "member-00"),
+                (3, "member-07"),
+                (4, "member-31"),
+                (5, "member-31"),
+                (6, "member-59"),
+            ],
+        ),
+        (&small, vec![(2, "member-00"), (4, "member-31"), (5, "member-31")]),
+    ] {
+        for n in 0..3 {
+            let sent = h.send(1, "member-00", cid, &format!("message {n}"));
+            let ack = ack_of(&sent, 1);
+            let delivered: Vec<(ConnId, &str)> = sent
+                .iter()
+                .filter(|(_, command)| command.is_push())
+                .map(|(conn, command)| {
+                    let direct = command.direct_message.as_ref().expect("a direct push");
+                    assert_eq!(direct.id, ack.uid);
+                    assert_eq!(direct.cid.as_deref(), Some(cid.as_str()));
+                    assert_eq!(direct.from_peer_id.as_deref(), Some("member-00"));
+                    (*conn, command.peer_id.as_deref().expect("peerId"))
+                })
+                .collect();
+            assert_eq!(delivered, expected, "{cid}, message {n}");
+        }
+    }
+    // Members that were offline count the messages as unread; the sender does not.
+    for (conn, client, unread) in [
+        (20, "member-40", vec![(&big, 3), (&small, 3)]),
+        (21, "member-12", vec![(&big, 3)]),
+    ] {
+        let sent = h.login(conn, client);
+        let pushed = pushes(&sent, conn);
+        assert_eq!(pushed.len(), 1, "{client}: {sent:?}");
+        let mut counts: Vec<(String, i32)> = pushed[0]
+            .unread_message
+            .clone()
+            .expect("unread")
+            .convs
+            .into_iter()
+            .map(|tuple| (tuple.cid, tuple.unread))
+            .collect();
+        counts.sort();
+        let mut expected: Vec<(String, i32)> = unread.into_iter().map(|(cid, n)| (cid.clone(), n)).collect();
+        expected.sort();
+        assert_eq!(counts, expected, "{client}");
+    }
+    assert!(
+        pushes(&h.login(22, "member-00"), 22).is_empty(),
+        "the sender has nothing unread"
+    );
+}

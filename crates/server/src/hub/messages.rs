@@ -1,6 +1,7 @@
 //! Messages: `direct` (send, fan-out, de-duplication, `will`), client `ack`s and `read`s with their
 //! receipts (`rcp`) and `unread` updates, and history (`logs`).
 
+use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use chinwag_protocol::{
@@ -8,7 +9,7 @@ use chinwag_protocol::{
     UnreadCommand, logs_command::QueryDirection,
 };
 
-use super::{ConnId, Fail, Hub, HubResult, Position, lctype_of, message_payload};
+use super::{ConnId, Fail, Hub, HubResult, Position, Session, lctype_of, message_payload, push_to_sessions};
 use crate::storage::{HistoryQuery, MessageRecord, Storage};
 
 /// Whether `conv` is a service conversation.
@@ -146,6 +147,11 @@ impl<S: Storage> Hub<S> {
     }
 
     /// Pushes `message` to every online session of every member, except the sending session.
+    ///
+    /// The push is built once and shared by all recipients. Only online members matter, so this
+    /// walks whichever is smaller, the members or the online clients (a big group with few
+    /// members online costs what its online members cost), and copies no member ids. Recipients
+    /// come in client-id order either way.
     pub(super) fn fan_out(
         &mut self,
         message: &MessageRecord,
@@ -153,14 +159,31 @@ impl<S: Storage> Hub<S> {
         except: Option<ConnId>,
         now: i64,
     ) {
-        let Some(conv) = self.convs.get(&message.cid) else {
+        let Self {
+            convs, sessions, out, ..
+        } = self;
+        let Some(conv) = convs.get(&message.cid) else {
             return;
         };
-        let recipients = conv.member_ids();
         let push = Self::message_push(message, transient, now);
-        for member in recipients {
-            let skip = if member == message.from { except } else { None };
-            self.push_to(&member, &push, skip);
+        let skip_for = |member: &str| if member == message.from { except } else { None };
+        // At least one push per online member: grow the output once, not step by step.
+        out.reserve(sessions.len().min(conv.member_count()));
+        if sessions.len() < conv.member_count() {
+            let mut online: Vec<(&String, &BTreeMap<ConnId, Session>)> = sessions
+                .iter()
+                .filter(|(client, _)| conv.is_member(client))
+                .collect();
+            online.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            for (member, member_sessions) in online {
+                push_to_sessions(out, member_sessions, &push, skip_for(member));
+            }
+        } else {
+            for member in conv.member_iter() {
+                if let Some(member_sessions) = sessions.get(member.as_str()) {
+                    push_to_sessions(out, member_sessions, &push, skip_for(member));
+                }
+            }
         }
     }
 

@@ -218,7 +218,7 @@ impl<S: Storage> Hub<S> {
         self.out.push(super::Outgoing {
             conn,
             command: push,
-            peer_id: Some(client.to_owned()),
+            peer_id: Some(client.into()),
         });
         Ok(())
     }

@@ -551,7 +551,7 @@ impl<S: Storage> Hub<S> {
                 hub.out.push(Outgoing {
                     conn: *conn,
                     command: push,
-                    peer_id: Some(client_id.to_owned()),
+                    peer_id: Some(client_id.into()),
                 });
                 hub.remove_session(*conn, client_id, None);
             }

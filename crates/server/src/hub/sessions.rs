@@ -94,6 +94,7 @@ impl<S: Storage> Hub<S> {
         let previous = self.sessions.entry(client.clone()).or_default().insert(
             conn,
             Session {
+                peer_id: client.as_str().into(),
                 app_id: app_id.clone(),
                 tag: if body.r == Some(true) {
                     None
@@ -182,7 +183,7 @@ impl<S: Storage> Hub<S> {
             self.out.push(super::Outgoing {
                 conn: victim,
                 command: push,
-                peer_id: Some(client.to_owned()),
+                peer_id: Some(client.into()),
             });
             if let Some(session) = self.remove_session(victim, client, None) {
                 self.revoked_tokens.insert(session.token);
@@ -267,7 +268,7 @@ impl<S: Storage> Hub<S> {
         self.out.push(super::Outgoing {
             conn,
             command: push,
-            peer_id: Some(client.to_owned()),
+            peer_id: Some(client.into()),
         });
         Ok(())
     }

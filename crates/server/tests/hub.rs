@@ -259,7 +259,7 @@ fn relogin_with_token_and_bad_or_expired_token_gets_4112() {
     let ok = h.login_with(2, "Tom", relogin(&st));
     assert_eq!(reply(&ok, 2).op_type(), Some(OpType::Opened));
 
-    let bad = h.login_with(3, "Tom", relogin(&format!("{st}x")));
+    let bad = h.login_with(3, "Tom", relogin(format!("{st}x")));
     let closed = reply(&bad, 3);
     assert_eq!(closed.op_type(), Some(OpType::Closed));
     assert_eq!(closed.server_error().map(|e| e.code), Some(4112));

@@ -141,7 +141,8 @@ impl<S: Storage> Hub<S> {
         }
     }
 
-    fn conversation(&self, cid: Option<&str>) -> HubResult<&Conversation> {
+    /// Conversation `cid`, or 4303 CONVERSATION_NOT_FOUND.
+    pub(super) fn conversation(&self, cid: Option<&str>) -> HubResult<&Conversation> {
         cid.and_then(|cid| self.convs.get(cid))
             .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))
     }
@@ -388,26 +389,7 @@ impl<S: Storage> Hub<S> {
             self.check_room_in(conv, added.len())?;
             // New members start with everything before they joined read, so it is not unread.
             let read_ts = conv.last_ts;
-            if !added.is_empty() {
-                self.storage.add_members(&cid, &added, read_ts)?;
-                if let Some(conv) = self.convs.get_mut(&cid) {
-                    for id in &added {
-                        conv.members.insert(
-                            id.clone(),
-                            Position {
-                                read_ts,
-                                ack_ts: read_ts,
-                            },
-                        );
-                    }
-                    conv.record.updated_at = now;
-                    let record = conv.record.clone();
-                    self.storage.save_conversation(&record)?;
-                }
-                for id in &added {
-                    self.index_join(id, &cid);
-                }
-            }
+            self.admit_members(&cid, &added, read_ts, now)?;
             self.conv_reply(
                 conn,
                 command,
@@ -495,6 +477,33 @@ impl<S: Storage> Hub<S> {
             return Ok(());
         }
         self.push_left(&cid, client, &removed, now)
+    }
+
+    /// Adds `added` (not yet members of persistent conversation `cid`) to it, with everything up
+    /// to `read_ts` read.
+    pub(super) fn admit_members(&mut self, cid: &str, added: &[String], read_ts: i64, now: i64) -> HubResult {
+        if added.is_empty() {
+            return Ok(());
+        }
+        self.storage.add_members(cid, added, read_ts)?;
+        if let Some(conv) = self.convs.get_mut(cid) {
+            for id in added {
+                conv.members.insert(
+                    id.clone(),
+                    Position {
+                        read_ts,
+                        ack_ts: read_ts,
+                    },
+                );
+            }
+            conv.record.updated_at = now;
+            let record = conv.record.clone();
+            self.storage.save_conversation(&record)?;
+        }
+        for id in added {
+            self.index_join(id, cid);
+        }
+        Ok(())
     }
 
     /// Removes `removed` (current members of persistent conversation `cid`) from it.

@@ -12,9 +12,7 @@ use crate::storage::Storage;
 impl<S: Storage> Hub<S> {
     /// The conversation `cid` if `client` is its owner or a manager.
     fn owned(&self, cid: Option<&str>, client: &str) -> HubResult<String> {
-        let conv = cid
-            .and_then(|cid| self.convs.get(cid))
-            .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))?;
+        let conv = self.conversation(cid)?;
         if !matches!(conv.role_of(client), "Owner" | "Manager") || !conv.is_member(client) {
             return Err(Fail::Code(
                 ErrorCode::ConversationNotAllowed,

@@ -107,6 +107,16 @@ impl Harness {
             .expect("cid")
     }
 
+    /// A new chat room (transient conversation) started by `peer` on `conn`; returns its id.
+    fn chat_room(&mut self, conn: ConnId, peer: &str) -> String {
+        let transient = ConvCommand {
+            transient: Some(true),
+            ..Default::default()
+        };
+        let sent = self.conv(conn, peer, OpType::Start, transient);
+        started_cid(&sent, conn)
+    }
+
     fn send(&mut self, conn: ConnId, peer: &str, cid: &str, msg: &str) -> Sent {
         self.send_direct(conn, peer, text(cid, msg))
     }
@@ -896,16 +906,7 @@ fn a_dropped_chat_room_member_is_still_in_after_a_short_reconnect_not_after_a_lo
     let mut h = Harness::new();
     h.login(1, "Tom");
     h.login(2, "Jerry");
-    let sent = h.conv(
-        1,
-        "Tom",
-        OpType::Start,
-        ConvCommand {
-            transient: Some(true),
-            ..Default::default()
-        },
-    );
-    let cid = started_cid(&sent, 1);
+    let cid = h.chat_room(1, "Tom");
     let body = || conv_of(&cid);
     h.conv(2, "Jerry", OpType::Join, body());
     let count = |h: &mut Harness| {
@@ -955,16 +956,7 @@ fn with_no_chat_room_grace_a_dropped_member_leaves_at_once() {
     h.hub = Hub::new(no_grace, SqliteStorage::in_memory().expect("storage")).expect("hub");
     h.login(1, "Tom");
     h.login(2, "Jerry");
-    let sent = h.conv(
-        1,
-        "Tom",
-        OpType::Start,
-        ConvCommand {
-            transient: Some(true),
-            ..Default::default()
-        },
-    );
-    let cid = started_cid(&sent, 1);
+    let cid = h.chat_room(1, "Tom");
     h.conv(2, "Jerry", OpType::Join, conv_of(&cid));
     h.hub.disconnect(2, h.now);
     h.login(3, "Jerry");

@@ -230,6 +230,14 @@ fn text(cid: &str, msg: &str) -> DirectCommand {
     }
 }
 
+/// A `conv query` body asking for conversations matching the `where` JSON `w`.
+fn query_where(w: Value) -> ConvCommand {
+    ConvCommand {
+        r#where: Some(JsonObjectMessage { data: w.to_string() }),
+        ..Default::default()
+    }
+}
+
 /// A `logs` query for the newest messages of `cid`.
 fn logs_of(cid: &str) -> LogsCommand {
     LogsCommand {
@@ -543,16 +551,7 @@ fn membership_changes_push_the_seed_events_table() {
     assert!(pushes(&sent, 4).is_empty());
     // Member queries follow the changes.
     let member_of = |h: &mut Harness, conn, who: &str| -> bool {
-        let docs = h.query(
-            conn,
-            who,
-            ConvCommand {
-                r#where: Some(JsonObjectMessage {
-                    data: json!({"m": {"$all": [who]}}).to_string(),
-                }),
-                ..Default::default()
-            },
-        );
+        let docs = h.query(conn, who, query_where(json!({"m": {"$all": [who]}})));
         docs.iter().any(|d| d["objectId"] == json!(cid))
     };
     assert!(member_of(&mut h, 3, "Mary"));
@@ -561,15 +560,7 @@ fn membership_changes_push_the_seed_events_table() {
     let sent = h.conv(4, "Bob", OpType::Add, body(&["Tom"]));
     assert_eq!(error_code(&sent, 4), Some(4317));
     // Unknown conversations are 4303.
-    let sent = h.conv(
-        4,
-        "Bob",
-        OpType::Add,
-        ConvCommand {
-            cid: Some("nope".into()),
-            ..Default::default()
-        },
-    );
+    let sent = h.conv(4, "Bob", OpType::Add, conv_of("nope"));
     assert_eq!(error_code(&sent, 4), Some(4303));
 }
 
@@ -865,16 +856,7 @@ fn chat_rooms_have_no_member_list_and_count_online_members() {
         reply(&sent, 1).conv_message.as_ref().and_then(|c| c.count),
         Some(3)
     );
-    let docs = h.query(
-        1,
-        "Tom",
-        ConvCommand {
-            r#where: Some(JsonObjectMessage {
-                data: json!({"tr": true}).to_string(),
-            }),
-            ..Default::default()
-        },
-    );
+    let docs = h.query(1, "Tom", query_where(json!({"tr": true})));
     assert_eq!(docs.len(), 1);
     assert!(docs[0].get("m").is_none());
     assert_eq!(docs[0]["tr"], json!(true));
@@ -1164,15 +1146,7 @@ fn update_mute_and_count() {
         reply(&sent, 2).conv_message.as_ref().and_then(|c| c.count),
         Some(2)
     );
-    let sent = h.conv(
-        1,
-        "Tom",
-        OpType::Update,
-        ConvCommand {
-            cid: Some("missing".into()),
-            ..Default::default()
-        },
-    );
+    let sent = h.conv(1, "Tom", OpType::Update, conv_of("missing"));
     let error = reply(&sent, 1).server_error().expect("error");
     assert_eq!(
         (error.code, error.reason.as_str()),

@@ -30,6 +30,8 @@ async fn token_of(server: &chinwag_server::RunningServer, client: &str, master: 
     opened.session_message.and_then(|s| s.st).expect("st")
 }
 
+/// The master key of the servers that have one.
+const MASTER_KEY: &str = "the-master-key";
 const APP: (&str, &str) = ("X-LC-Id", "chinwag-local");
 const KEY: (&str, &str) = ("X-LC-Key", "chinwag-local-key");
 
@@ -82,10 +84,9 @@ async fn client_rest_routes_check_app_id_key_and_session_token() {
 
 #[tokio::test]
 async fn rtm_sign_returns_a_login_signature_the_server_accepts() {
-    let master = "the-master-key";
-    let server = start(Some(master)).await;
+    let server = start(Some(MASTER_KEY)).await;
     let addr = server.local_addr();
-    let st = token_of(&server, "Tom", Some(master)).await;
+    let st = token_of(&server, "Tom", Some(MASTER_KEY)).await;
 
     let signed = http::request(
         addr,
@@ -102,7 +103,7 @@ async fn rtm_sign_returns_a_login_signature_the_server_accepts() {
     assert_eq!(signed.json["client_id"], json!("Tom"));
     let message = chinwag_server::signature::login_message("chinwag-local", "Tom", timestamp, &nonce);
     assert!(chinwag_server::signature::verify(
-        master.as_bytes(),
+        MASTER_KEY.as_bytes(),
         &message,
         &signature
     ));
@@ -163,7 +164,7 @@ async fn a_master_key_alone_serves_rest_without_requiring_client_signatures() {
     // `--master-key` without `--require-signatures`: clients sign in and create conversations
     // unsigned, while the REST API 1.2 takes the master key.
     let mut config = ServerConfig::local("127.0.0.1:0".parse().expect("addr"));
-    config.master_key = Some("the-master-key".into());
+    config.master_key = Some(MASTER_KEY.into());
     let server = Server::bind(config).await.expect("server starts");
     let addr = server.local_addr();
     let st = token_of(&server, "Tom", None).await;
@@ -203,7 +204,7 @@ async fn a_master_key_alone_serves_rest_without_requiring_client_signatures() {
         signed.json["nonce"].as_str().expect("nonce"),
     );
     assert!(chinwag_server::signature::verify(
-        b"the-master-key",
+        MASTER_KEY.as_bytes(),
         &message,
         signed.json["signature"].as_str().expect("signature"),
     ));
@@ -232,7 +233,7 @@ async fn post(addr: std::net::SocketAddr, path: &str, body: serde_json::Value) -
 
 #[tokio::test]
 async fn rest_service_conversations_subscribers_broadcasts_and_online_check() {
-    let server = start(Some("the-master-key")).await;
+    let server = start(Some(MASTER_KEY)).await;
     let addr = server.local_addr();
     // The app key is not enough.
     let refused = http::request(
@@ -257,8 +258,7 @@ async fn rest_service_conversations_subscribers_broadcasts_and_online_check() {
     assert_eq!(missing.status, 400);
 
     // Tom is online; the backend subscribes him and broadcasts.
-    let master = "the-master-key";
-    let mut tom = Client::signed_login(&server.ws_url(), "Tom", master).await;
+    let mut tom = Client::signed_login(&server.ws_url(), "Tom", MASTER_KEY).await;
     let subscribers = format!("/1.2/rtm/service-conversations/{cid}/subscribers");
     let subscribed = post(addr, &subscribers, json!({"client_id": "Tom"})).await;
     assert_eq!((subscribed.status, subscribed.json.clone()), (200, json!({})));
@@ -311,10 +311,9 @@ async fn rest_service_conversations_subscribers_broadcasts_and_online_check() {
 
 #[tokio::test]
 async fn rest_creates_conversations_sends_as_a_client_and_counts_unread() {
-    let master = "the-master-key";
-    let server = start(Some(master)).await;
+    let server = start(Some(MASTER_KEY)).await;
     let addr = server.local_addr();
-    let mut jerry = Client::signed_login(&server.ws_url(), "Jerry", master).await;
+    let mut jerry = Client::signed_login(&server.ws_url(), "Jerry", MASTER_KEY).await;
 
     let created = post(
         addr,
@@ -404,10 +403,9 @@ async fn rest_creates_conversations_sends_as_a_client_and_counts_unread() {
 
 #[tokio::test]
 async fn rest_queries_conversations_and_changes_members() {
-    let master = "the-master-key";
-    let server = start(Some(master)).await;
+    let server = start(Some(MASTER_KEY)).await;
     let addr = server.local_addr();
-    let mut mary = Client::signed_login(&server.ws_url(), "Mary", master).await;
+    let mut mary = Client::signed_login(&server.ws_url(), "Mary", MASTER_KEY).await;
     let tea = post(
         addr,
         "/1.2/rtm/conversations",
@@ -496,10 +494,9 @@ fn encode(value: &str) -> String {
 
 #[tokio::test]
 async fn rest_edits_and_recalls_messages_as_their_sender() {
-    let master = "the-master-key";
-    let server = start(Some(master)).await;
+    let server = start(Some(MASTER_KEY)).await;
     let addr = server.local_addr();
-    let mut jerry = Client::signed_login(&server.ws_url(), "Jerry", master).await;
+    let mut jerry = Client::signed_login(&server.ws_url(), "Jerry", MASTER_KEY).await;
     let created = post(
         addr,
         "/1.2/rtm/conversations",
@@ -571,7 +568,7 @@ async fn rest_edits_and_recalls_messages_as_their_sender() {
     let mut later = Client::connect(&server.ws_url(), Some("lc.protobuf2.3")).await;
     let relogin = SessionCommand {
         last_patch_time: Some(ts),
-        ..client::signed_session("Jerry", master, "n2")
+        ..client::signed_session("Jerry", MASTER_KEY, "n2")
     };
     assert_eq!(later.open("Jerry", relogin).await.op_type(), Some(OpType::Opened));
     let replayed = later.push_of(chinwag_protocol::CommandType::Patch).await;
@@ -599,7 +596,7 @@ async fn rest_edits_and_recalls_messages_as_their_sender() {
 
 #[tokio::test]
 async fn rest_history_pages_newest_first_or_reversed() {
-    let server = start(Some("the-master-key")).await;
+    let server = start(Some(MASTER_KEY)).await;
     let addr = server.local_addr();
     let created = post(
         addr,
@@ -661,10 +658,9 @@ async fn rest_history_pages_newest_first_or_reversed() {
 
 #[tokio::test]
 async fn rest_kick_closes_every_session_of_a_client() {
-    let master = "the-master-key";
-    let server = start(Some(master)).await;
+    let server = start(Some(MASTER_KEY)).await;
     let addr = server.local_addr();
-    let mut tom = Client::signed_login(&server.ws_url(), "Tom", master).await;
+    let mut tom = Client::signed_login(&server.ws_url(), "Tom", MASTER_KEY).await;
     let too_long = post(
         addr,
         "/1.2/rtm/clients/Tom/kick",
@@ -696,14 +692,13 @@ async fn rest_kick_closes_every_session_of_a_client() {
 
 #[tokio::test]
 async fn rest_chat_rooms_count_online_members_and_take_messages() {
-    let master = "the-master-key";
-    let server = start(Some(master)).await;
+    let server = start(Some(MASTER_KEY)).await;
     let addr = server.local_addr();
     let room = post(addr, "/1.2/rtm/chatrooms", json!({"name": "Lobby"})).await;
     assert_eq!(room.status, 200, "{room:?}");
     let cid = room.object_id();
     assert!(room.json["createdAt"].is_string());
-    let mut tom = Client::signed_login(&server.ws_url(), "Tom", master).await;
+    let mut tom = Client::signed_login(&server.ws_url(), "Tom", MASTER_KEY).await;
     let members = format!("/1.2/rtm/chatrooms/{cid}/members");
     let count = format!("{members}/online-count");
     let before = master_get(addr, &count).await;
@@ -718,7 +713,7 @@ async fn rest_chat_rooms_count_online_members_and_take_messages() {
                     cid: Some(cid.clone()),
                     m: m.clone(),
                     s: Some(chinwag_server::signature::sign(
-                        master.as_bytes(),
+                        MASTER_KEY.as_bytes(),
                         &chinwag_server::signature::membership_message(
                             "chinwag-local",
                             "Tom",
@@ -764,7 +759,7 @@ async fn rest_chat_rooms_count_online_members_and_take_messages() {
 
 #[tokio::test]
 async fn rest_mutes_add_remove_and_list() {
-    let server = start(Some("the-master-key")).await;
+    let server = start(Some(MASTER_KEY)).await;
     let addr = server.local_addr();
     let created = post(addr, "/1.2/rtm/conversations", json!({"m": ["Tom", "Jerry"]})).await;
     let cid = created.object_id();
@@ -800,10 +795,9 @@ async fn rest_mutes_add_remove_and_list() {
 
 #[tokio::test]
 async fn rest_updates_conversation_attributes_and_pushes_updated() {
-    let master = "the-master-key";
-    let server = start(Some(master)).await;
+    let server = start(Some(MASTER_KEY)).await;
     let addr = server.local_addr();
-    let mut jerry = Client::signed_login(&server.ws_url(), "Jerry", master).await;
+    let mut jerry = Client::signed_login(&server.ws_url(), "Jerry", MASTER_KEY).await;
     let created = post(
         addr,
         "/1.2/rtm/conversations",

@@ -6,7 +6,7 @@ use chinwag::{
     BinaryMessage, Client, Conversation, Error, Event, HistoryQuery, MessageContent, MessageStatus, Realtime,
     RealtimeOptions, SendOptions, TextMessage, TypedMessage,
 };
-use common::{guard, next_matching, next_text, realtime, server};
+use common::{guard, next_matching, next_message, next_text, realtime, server};
 use serde_json::json;
 
 fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
@@ -29,6 +29,15 @@ async fn sign_in(realtime: &Realtime, ids: &[&str]) -> Vec<Client> {
         );
     }
     clients
+}
+
+/// A new conversation of `creator` with `members`.
+async fn conversation_of(creator: &Client, members: &[&str]) -> Conversation {
+    creator
+        .create_conversation()
+        .members(members.iter().copied())
+        .await
+        .expect("created")
 }
 
 fn members(event: &Event) -> (Vec<String>, Option<String>) {
@@ -156,11 +165,7 @@ async fn messages_text_typed_and_binary_with_options() {
     let clients = sign_in(&realtime, &["Tom", "Jerry"]).await;
     let (tom, jerry) = (&clients[0], &clients[1]);
     let mut j = jerry.events();
-    let conv = tom
-        .create_conversation()
-        .members(["Jerry"])
-        .await
-        .expect("created");
+    let conv = conversation_of(tom, &["Jerry"]).await;
     let mut jerry_conv = jerry.conversation(conv.id()).events();
 
     let sent = guard(
@@ -190,21 +195,13 @@ async fn messages_text_typed_and_binary_with_options() {
     guard("binary", conv.send(BinaryMessage::new(vec![0u8, 1, 2, 255])))
         .await
         .expect("sent");
-    let Event::Message { message } =
-        next_matching(&mut j, "binary", |e| matches!(e, Event::Message { .. })).await
-    else {
-        unreachable!()
-    };
+    let message = next_message(&mut j, "binary").await;
     assert_eq!(message.content, MessageContent::Binary(vec![0, 1, 2, 255]));
 
     guard("location", conv.send(TypedMessage::location(39.97, 116.37)))
         .await
         .expect("sent");
-    let Event::Message { message } =
-        next_matching(&mut j, "location", |e| matches!(e, Event::Message { .. })).await
-    else {
-        unreachable!()
-    };
+    let message = next_message(&mut j, "location").await;
     assert_eq!(message.content.kind(), Some(chinwag::MessageKind::Location));
 
     // Mentions and a transient message.
@@ -218,11 +215,7 @@ async fn messages_text_typed_and_binary_with_options() {
     )
     .await
     .expect("sent");
-    let Event::Message { message } =
-        next_matching(&mut j, "mention", |e| matches!(e, Event::Message { .. })).await
-    else {
-        unreachable!()
-    };
+    let message = next_message(&mut j, "mention").await;
     assert!(message.mentioned, "Jerry is mentioned: {message:?}");
     let transient = SendOptions {
         transient: true,
@@ -234,11 +227,7 @@ async fn messages_text_typed_and_binary_with_options() {
     )
     .await
     .expect("sent");
-    let Event::Message { message } =
-        next_matching(&mut j, "transient", |e| matches!(e, Event::Message { .. })).await
-    else {
-        unreachable!()
-    };
+    let message = next_message(&mut j, "transient").await;
     assert!(message.transient);
 
     // A receipt: Tom learns Jerry got the message.
@@ -293,11 +282,7 @@ async fn query_get_update_and_counts() {
         .expect("created");
 
     // Distinct conversations: unique=true returns the same, unique=false creates another.
-    let again = jerry
-        .create_conversation()
-        .members(["Tom"])
-        .await
-        .expect("created");
+    let again = conversation_of(jerry, &["Tom"]).await;
     assert_eq!(again.id(), tj.id());
     let other = jerry
         .create_conversation()
@@ -369,11 +354,7 @@ async fn history_pages_unread_read_and_receipts() {
     let realtime = realtime(&server);
     let clients = sign_in(&realtime, &["Tom", "Jerry"]).await;
     let (tom, jerry) = (&clients[0], &clients[1]);
-    let conv = tom
-        .create_conversation()
-        .members(["Jerry"])
-        .await
-        .expect("created");
+    let conv = conversation_of(tom, &["Jerry"]).await;
     let mut j = jerry.events();
     for i in 0..25 {
         conv.send(TextMessage::new(format!("m{i}"))).await.expect("sent");
@@ -429,11 +410,7 @@ async fn errors_carry_code_and_name() {
     let realtime = realtime(&server);
     let clients = sign_in(&realtime, &["Tom", "Jerry", "Mary"]).await;
     let (tom, mary) = (&clients[0], &clients[2]);
-    let conv = tom
-        .create_conversation()
-        .members(["Jerry"])
-        .await
-        .expect("created");
+    let conv = conversation_of(tom, &["Jerry"]).await;
 
     // Mary is not a member: the server refuses her message.
     let refused = mary
@@ -469,11 +446,7 @@ async fn edit_and_recall_reach_the_other_side() {
     let realtime = realtime(&server);
     let clients = sign_in(&realtime, &["Tom", "Jerry"]).await;
     let (tom, jerry) = (&clients[0], &clients[1]);
-    let conv = tom
-        .create_conversation()
-        .members(["Jerry"])
-        .await
-        .expect("created");
+    let conv = conversation_of(tom, &["Jerry"]).await;
     let mut j = jerry.events();
     let sent = conv.send(TextMessage::new("typo")).await.expect("sent");
     assert_eq!(next_text(&mut j).await, "typo");
@@ -523,11 +496,7 @@ async fn moderation_roles_shut_up_and_block() {
     let realtime = realtime(&server);
     let clients = sign_in(&realtime, &["Tom", "Jerry", "Mary"]).await;
     let (tom, jerry, mary) = (&clients[0], &clients[1], &clients[2]);
-    let conv = tom
-        .create_conversation()
-        .members(["Jerry", "Mary"])
-        .await
-        .expect("created");
+    let conv = conversation_of(tom, &["Jerry", "Mary"]).await;
     let (mut j, mut m) = (jerry.events(), mary.events());
     let mary_side = mary.conversation(conv.id());
 
@@ -599,11 +568,7 @@ async fn an_event_stream_alone_keeps_the_connection() {
     let tom = guard("Tom", realtime(&server).create_im_client("Tom"))
         .await
         .expect("signs in");
-    let conv = tom
-        .create_conversation()
-        .members(["Jerry"])
-        .await
-        .expect("created");
+    let conv = conversation_of(&tom, &["Jerry"]).await;
     conv.send(TextMessage::new("still listening?"))
         .await
         .expect("sent");
@@ -623,11 +588,7 @@ async fn connects_to_websocket_urls_directly() {
         .await
         .expect("signs in");
     let mut j = jerry.events();
-    let conv = tom
-        .create_conversation()
-        .members(["Jerry"])
-        .await
-        .expect("created");
+    let conv = conversation_of(&tom, &["Jerry"]).await;
     conv.send(TextMessage::new("over two connections"))
         .await
         .expect("sent");
@@ -646,11 +607,7 @@ async fn offline_queues_sends_and_online_reconnects() {
     let jerry = guard("Jerry", jerry_realtime.create_im_client("Jerry"))
         .await
         .expect("signs in");
-    let conv = tom
-        .create_conversation()
-        .members(["Jerry"])
-        .await
-        .expect("created");
+    let conv = conversation_of(&tom, &["Jerry"]).await;
     let (mut t, mut j) = (tom.events(), jerry.events());
     let mut connection = realtime.events();
 
@@ -676,11 +633,7 @@ async fn offline_queues_sends_and_online_reconnects() {
     realtime.set_online(true);
     next_matching(&mut t, "Reconnected", |e| matches!(e, Event::Reconnected)).await;
     let sent = guard("queued send", pending).await.expect("sent");
-    let Event::Message { message } =
-        next_matching(&mut j, "queued message", |e| matches!(e, Event::Message { .. })).await
-    else {
-        unreachable!()
-    };
+    let message = next_message(&mut j, "queued message").await;
     assert_eq!(message.id, sent.id);
     assert_eq!(message.content.text(), Some("sent while offline"));
     server.shutdown().await;
@@ -798,11 +751,7 @@ fn a_runtime_owned_elsewhere_drives_handles_used_from_another() {
         let tom = guard("Tom", realtime.create_im_client("Tom"))
             .await
             .expect("signs in");
-        let conv = tom
-            .create_conversation()
-            .members(["Jerry"])
-            .await
-            .expect("created");
+        let conv = conversation_of(&tom, &["Jerry"]).await;
         let sent = conv
             .send(TextMessage::new("across runtimes"))
             .await
@@ -1036,11 +985,7 @@ async fn an_unread_stream_keeps_the_newest_events_and_reports_the_gap() {
         .await
         .expect("signs in");
     let mut unread = jerry.events();
-    let conv = tom
-        .create_conversation()
-        .members(["Jerry"])
-        .await
-        .expect("created");
+    let conv = conversation_of(&tom, &["Jerry"]).await;
     let mut last = None;
     for i in 0..10 {
         let sent = conv.send(TextMessage::new(format!("#{i}"))).await.expect("sent");

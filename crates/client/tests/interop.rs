@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 
 use chinwag::{Event, TextMessage};
-use common::{GUARD, guard, next_matching, realtime, server};
+use common::{GUARD, guard, next_matching, next_message, realtime, server};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
@@ -140,11 +140,7 @@ async fn chat_with_official_sdk(sdk: &str) {
     jerry
         .call("send", json!({"cid": cid, "text": "hello from js"}))
         .await;
-    let Event::Message { message } =
-        next_matching(&mut t, "JS message", |e| matches!(e, Event::Message { .. })).await
-    else {
-        unreachable!()
-    };
+    let message = next_message(&mut t, "JS message").await;
     assert_eq!(message.from, "Jerry");
     assert_eq!(message.content.text(), Some("hello from js"));
 

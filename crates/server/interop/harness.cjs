@@ -1,55 +1,28 @@
 // Starts the chinwag-server binary and builds official SDK clients pointed at it.
 'use strict';
 
-const { execFileSync, spawn } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const https = require('node:https');
 const os = require('node:os');
 const path = require('node:path');
+const shared = require('../../../testing/node-harness.cjs');
 
-const ROOT = path.resolve(__dirname, '../../..');
-const TARGET = process.env.CARGO_TARGET_DIR ? path.resolve(ROOT, process.env.CARGO_TARGET_DIR) : path.join(ROOT, 'target');
-const BIN = process.env.CHINWAG_SERVER_BIN || path.join(TARGET, 'debug/chinwag-server');
+const { next } = shared;
 
 /** Starts a server on a free port with a fresh data dir (plus `args`); resolves once it listens. */
-function startServer({ dataDir, listen = '127.0.0.1:0', masterKey, requireSignatures = Boolean(masterKey), args: extraArgs = [] } = {}) {
-  const dir = dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'chinwag-interop-'));
+function startServer({ dataDir, listen, masterKey, requireSignatures = Boolean(masterKey), args = [] } = {}) {
   // v5 allows one Realtime per app id per process, so every `realtime()` gets its own app id and
   // the server is told to accept any (sessions, tokens and signatures stay tied to the app id used).
-  const args = ['--listen', listen, '--data-dir', dir, '--app-id', 'interop-app', '--app-key', 'interop-key', '--allow-any-app-id'];
-  if (masterKey) args.push('--master-key', masterKey);
-  // Most interop tests that give a master key are about signatures, so that is the default.
-  if (requireSignatures) args.push('--require-signatures');
-  args.push(...extraArgs);
-  const child = spawn(BIN, args, {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info' },
-  });
-  let log = '';
-  const exited = new Promise((done) => child.on('exit', (code, signal) => done(code ?? signal)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 20000);
-    exited.then((code) => reject(new Error(`server exited with ${code}:\n${log}`)));
-    child.stderr.on('data', (chunk) => {
-      log += chunk;
-      const match = /listening \(ws:\/\/([\d.]+:\d+)\/\)/.exec(log);
-      if (match) {
-        clearTimeout(timer);
-        const host = match[1];
-        resolve({
-          host,
-          ws: `ws://${host}/`,
-          http: `http://${host}`,
-          dataDir: dir,
-          log: () => log,
-          stop: () => {
-            child.kill('SIGTERM');
-            return exited;
-          },
-        });
-      }
-    });
+  // Most interop tests that give a master key are about signatures, so requiring them is the default.
+  return shared.startServer({
+    dataDir,
+    listen,
+    masterKey,
+    requireSignatures,
+    args: ['--app-id', 'interop-app', '--app-key', 'interop-key', '--allow-any-app-id', ...args],
+    tmpPrefix: 'chinwag-interop-',
   });
 }
 
@@ -69,17 +42,6 @@ function realtime(name, server, extra = {}) {
   const options = { appId: `interop-${name}-${instances}`, appKey: 'interop-key', RTMServers: server.ws, ...extra };
   if (name === 'lc5') options.server = server.http;
   return new sdk.Realtime(options);
-}
-
-/** Resolves with the arguments of the next `event` of `emitter` (fails after 10 s). */
-function next(emitter, event, ms = 10000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${event} event in ${ms} ms`)), ms);
-    emitter.once(event, (...args) => {
-      clearTimeout(timer);
-      resolve(args);
-    });
-  });
 }
 
 let certificate;

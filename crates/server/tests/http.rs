@@ -23,22 +23,15 @@ async fn token_of(server: &chinwag_server::RunningServer, client: &str, master: 
     let mut c = Client::connect(&server.ws_url(), Some("lc.protobuf2.3")).await;
     let session = match master {
         None => SessionCommand::default(),
-        Some(key) => {
-            let t = chinwag_server::time::now_ms() / 1000;
-            let message = chinwag_server::signature::login_message("chinwag-local", client, t, "n");
-            SessionCommand {
-                s: Some(chinwag_server::signature::sign(key.as_bytes(), &message)),
-                t: Some(t),
-                n: Some("n".into()),
-                ..Default::default()
-            }
-        }
+        Some(key) => client::signed_session(client, key, "n"),
     };
     let opened = c.open(client, session).await;
     assert_eq!(opened.op_type(), Some(OpType::Opened), "{opened:?}");
     opened.session_message.and_then(|s| s.st).expect("st")
 }
 
+/// The master key of the servers that have one.
+const MASTER_KEY: &str = "the-master-key";
 const APP: (&str, &str) = ("X-LC-Id", "chinwag-local");
 const KEY: (&str, &str) = ("X-LC-Key", "chinwag-local-key");
 
@@ -91,10 +84,9 @@ async fn client_rest_routes_check_app_id_key_and_session_token() {
 
 #[tokio::test]
 async fn rtm_sign_returns_a_login_signature_the_server_accepts() {
-    let master = "the-master-key";
-    let server = start(Some(master)).await;
+    let server = start(Some(MASTER_KEY)).await;
     let addr = server.local_addr();
-    let st = token_of(&server, "Tom", Some(master)).await;
+    let st = token_of(&server, "Tom", Some(MASTER_KEY)).await;
 
     let signed = http::request(
         addr,
@@ -111,7 +103,7 @@ async fn rtm_sign_returns_a_login_signature_the_server_accepts() {
     assert_eq!(signed.json["client_id"], json!("Tom"));
     let message = chinwag_server::signature::login_message("chinwag-local", "Tom", timestamp, &nonce);
     assert!(chinwag_server::signature::verify(
-        master.as_bytes(),
+        MASTER_KEY.as_bytes(),
         &message,
         &signature
     ));
@@ -172,7 +164,7 @@ async fn a_master_key_alone_serves_rest_without_requiring_client_signatures() {
     // `--master-key` without `--require-signatures`: clients sign in and create conversations
     // unsigned, while the REST API 1.2 takes the master key.
     let mut config = ServerConfig::local("127.0.0.1:0".parse().expect("addr"));
-    config.master_key = Some("the-master-key".into());
+    config.master_key = Some(MASTER_KEY.into());
     let server = Server::bind(config).await.expect("server starts");
     let addr = server.local_addr();
     let st = token_of(&server, "Tom", None).await;
@@ -188,7 +180,7 @@ async fn a_master_key_alone_serves_rest_without_requiring_client_signatures() {
         )
         .await;
     assert_eq!(started.op_type(), Some(OpType::Started), "{started:?}");
-    let listed = http::request(addr, "GET", "/1.2/rtm/conversations", &[APP, MASTER], None).await;
+    let listed = master_get(addr, "/1.2/rtm/conversations").await;
     assert_eq!(listed.status, 200, "{listed:?}");
     assert_eq!(
         listed.json["results"].as_array().map(Vec::len),
@@ -212,7 +204,7 @@ async fn a_master_key_alone_serves_rest_without_requiring_client_signatures() {
         signed.json["nonce"].as_str().expect("nonce"),
     );
     assert!(chinwag_server::signature::verify(
-        b"the-master-key",
+        MASTER_KEY.as_bytes(),
         &message,
         signed.json["signature"].as_str().expect("signature"),
     ));
@@ -229,6 +221,11 @@ async fn a_master_key_alone_serves_rest_without_requiring_client_signatures() {
 
 const MASTER: (&str, &str) = ("X-LC-Key", "the-master-key,master");
 
+/// A master-key `GET`.
+async fn master_get(addr: std::net::SocketAddr, path: &str) -> http::Response {
+    http::request(addr, "GET", path, &[APP, MASTER], None).await
+}
+
 /// A master-key `POST`.
 async fn post(addr: std::net::SocketAddr, path: &str, body: serde_json::Value) -> http::Response {
     http::request(addr, "POST", path, &[APP, MASTER], Some(&body)).await
@@ -236,7 +233,7 @@ async fn post(addr: std::net::SocketAddr, path: &str, body: serde_json::Value) -
 
 #[tokio::test]
 async fn rest_service_conversations_subscribers_broadcasts_and_online_check() {
-    let server = start(Some("the-master-key")).await;
+    let server = start(Some(MASTER_KEY)).await;
     let addr = server.local_addr();
     // The app key is not enough.
     let refused = http::request(
@@ -255,33 +252,18 @@ async fn rest_service_conversations_subscribers_broadcasts_and_online_check() {
     )
     .await;
     assert_eq!(created.status, 200, "{created:?}");
-    let cid = created.json["objectId"].as_str().expect("objectId").to_owned();
+    let cid = created.object_id();
     assert!(created.json["createdAt"].is_string());
     let missing = post(addr, "/1.2/rtm/service-conversations", json!({"topic": "t"})).await;
     assert_eq!(missing.status, 400);
 
     // Tom is online; the backend subscribes him and broadcasts.
-    let master = "the-master-key";
-    let mut tom = Client::connect(&server.ws_url(), Some("lc.protobuf2.3")).await;
-    let t = chinwag_server::time::now_ms() / 1000;
-    let message = chinwag_server::signature::login_message("chinwag-local", "Tom", t, "n");
-    let opened = tom
-        .open(
-            "Tom",
-            SessionCommand {
-                s: Some(chinwag_server::signature::sign(master.as_bytes(), &message)),
-                t: Some(t),
-                n: Some("n".into()),
-                ..Default::default()
-            },
-        )
-        .await;
-    assert_eq!(opened.op_type(), Some(OpType::Opened));
+    let mut tom = Client::signed_login(&server.ws_url(), "Tom", MASTER_KEY).await;
     let subscribers = format!("/1.2/rtm/service-conversations/{cid}/subscribers");
     let subscribed = post(addr, &subscribers, json!({"client_id": "Tom"})).await;
     assert_eq!((subscribed.status, subscribed.json.clone()), (200, json!({})));
     let count_path = format!("{subscribers}/count");
-    let count = http::request(addr, "GET", &count_path, &[APP, MASTER], None).await;
+    let count = master_get(addr, &count_path).await;
     assert_eq!(count.json, json!({"count": 1}));
 
     let broadcasts = format!("/1.2/rtm/service-conversations/{cid}/broadcasts");
@@ -314,7 +296,7 @@ async fn rest_service_conversations_subscribers_broadcasts_and_online_check() {
     let unsubscribe = format!("{subscribers}/Tom");
     let gone = http::request(addr, "DELETE", &unsubscribe, &[APP, MASTER], None).await;
     assert_eq!((gone.status, gone.json), (200, json!({})));
-    let count = http::request(addr, "GET", &count_path, &[APP, MASTER], None).await;
+    let count = master_get(addr, &count_path).await;
     assert_eq!(count.json, json!({"count": 0}));
     let unknown = post(
         addr,
@@ -329,24 +311,9 @@ async fn rest_service_conversations_subscribers_broadcasts_and_online_check() {
 
 #[tokio::test]
 async fn rest_creates_conversations_sends_as_a_client_and_counts_unread() {
-    let master = "the-master-key";
-    let server = start(Some(master)).await;
+    let server = start(Some(MASTER_KEY)).await;
     let addr = server.local_addr();
-    let mut jerry = Client::connect(&server.ws_url(), Some("lc.protobuf2.3")).await;
-    let t = chinwag_server::time::now_ms() / 1000;
-    let message = chinwag_server::signature::login_message("chinwag-local", "Jerry", t, "n");
-    let opened = jerry
-        .open(
-            "Jerry",
-            SessionCommand {
-                s: Some(chinwag_server::signature::sign(master.as_bytes(), &message)),
-                t: Some(t),
-                n: Some("n".into()),
-                ..Default::default()
-            },
-        )
-        .await;
-    assert_eq!(opened.op_type(), Some(OpType::Opened));
+    let mut jerry = Client::signed_login(&server.ws_url(), "Jerry", MASTER_KEY).await;
 
     let created = post(
         addr,
@@ -355,7 +322,7 @@ async fn rest_creates_conversations_sends_as_a_client_and_counts_unread() {
     )
     .await;
     assert_eq!(created.status, 200, "{created:?}");
-    let cid = created.json["objectId"].as_str().expect("objectId").to_owned();
+    let cid = created.object_id();
     assert_eq!(created.json["name"], json!("Tea"));
     assert_eq!(created.json["topic"], json!("cups"));
     assert_eq!(created.json["c"], json!("Tom"));
@@ -409,7 +376,7 @@ async fn rest_creates_conversations_sends_as_a_client_and_counts_unread() {
     .await;
     assert_eq!((unread.status, unread.json), (200, json!({"count": 1})));
     let path = format!("/1.2/rtm/clients/Jerry/unread-count?conv_id={cid}");
-    let unread = http::request(addr, "GET", &path, &[APP, MASTER], None).await;
+    let unread = master_get(addr, &path).await;
     assert_eq!(unread.json, json!({"count": 1}));
     let other = http::request(
         addr,
@@ -436,31 +403,16 @@ async fn rest_creates_conversations_sends_as_a_client_and_counts_unread() {
 
 #[tokio::test]
 async fn rest_queries_conversations_and_changes_members() {
-    let master = "the-master-key";
-    let server = start(Some(master)).await;
+    let server = start(Some(MASTER_KEY)).await;
     let addr = server.local_addr();
-    let mut mary = Client::connect(&server.ws_url(), Some("lc.protobuf2.3")).await;
-    let t = chinwag_server::time::now_ms() / 1000;
-    let message = chinwag_server::signature::login_message("chinwag-local", "Mary", t, "n");
-    let opened = mary
-        .open(
-            "Mary",
-            SessionCommand {
-                s: Some(chinwag_server::signature::sign(master.as_bytes(), &message)),
-                t: Some(t),
-                n: Some("n".into()),
-                ..Default::default()
-            },
-        )
-        .await;
-    assert_eq!(opened.op_type(), Some(OpType::Opened));
+    let mut mary = Client::signed_login(&server.ws_url(), "Mary", MASTER_KEY).await;
     let tea = post(
         addr,
         "/1.2/rtm/conversations",
         json!({"name": "Tea", "m": ["Tom"]}),
     )
     .await;
-    let tea = tea.json["objectId"].as_str().expect("objectId").to_owned();
+    let tea = tea.object_id();
     post(
         addr,
         "/1.2/rtm/conversations",
@@ -470,7 +422,7 @@ async fn rest_queries_conversations_and_changes_members() {
     post(addr, "/1.2/rtm/service-conversations", json!({"name": "Tea"})).await;
 
     let query = |where_json: &str| format!("/1.2/rtm/conversations?where={}&limit=10", encode(where_json));
-    let found = http::request(addr, "GET", &query(r#"{"name":"Tea"}"#), &[APP, MASTER], None).await;
+    let found = master_get(addr, &query(r#"{"name":"Tea"}"#)).await;
     assert_eq!(found.status, 200, "{found:?}");
     let results = found.json["results"].as_array().expect("results").clone();
     assert_eq!(
@@ -480,18 +432,11 @@ async fn rest_queries_conversations_and_changes_members() {
     );
     assert_eq!(results[0]["objectId"], json!(tea));
     assert!(results[0]["updatedAt"].is_string());
-    let all = http::request(addr, "GET", "/1.2/rtm/conversations", &[APP, MASTER], None).await;
+    let all = master_get(addr, "/1.2/rtm/conversations").await;
     assert_eq!(all.json["results"].as_array().map(Vec::len), Some(2));
-    let bad = http::request(addr, "GET", &query("[1]"), &[APP, MASTER], None).await;
+    let bad = master_get(addr, &query("[1]")).await;
     assert_eq!(bad.status, 400);
-    let bad_where = http::request(
-        addr,
-        "GET",
-        &query(r#"{"name":{"$nope":1}}"#),
-        &[APP, MASTER],
-        None,
-    )
-    .await;
+    let bad_where = master_get(addr, &query(r#"{"name":{"$nope":1}}"#)).await;
     assert_eq!(
         (bad_where.status, bad_where.json["code"].clone()),
         (400, json!(4301))
@@ -507,9 +452,9 @@ async fn rest_queries_conversations_and_changes_members() {
     assert!(added.json["updatedAt"].is_string());
     let joined = mary.push_of(chinwag_protocol::CommandType::Conv).await;
     assert_eq!(joined.op_type(), Some(OpType::Joined));
-    let found = http::request(addr, "GET", &query(r#"{"m":"Mary"}"#), &[APP, MASTER], None).await;
+    let found = master_get(addr, &query(r#"{"m":"Mary"}"#)).await;
     assert_eq!(found.json["results"].as_array().map(Vec::len), Some(1));
-    let listed = http::request(addr, "GET", &members, &[APP, MASTER], None).await;
+    let listed = master_get(addr, &members).await;
     assert_eq!(listed.json, json!({"result": ["Mary", "Tom"]}));
     let removed = http::request(
         addr,
@@ -522,7 +467,7 @@ async fn rest_queries_conversations_and_changes_members() {
     assert_eq!(removed.status, 200, "{removed:?}");
     let left = mary.push_of(chinwag_protocol::CommandType::Conv).await;
     assert_eq!(left.op_type(), Some(OpType::Left));
-    let found = http::request(addr, "GET", &query(r#"{"m":"Mary"}"#), &[APP, MASTER], None).await;
+    let found = master_get(addr, &query(r#"{"m":"Mary"}"#)).await;
     assert_eq!(found.json["results"], json!([]));
     let empty = post(addr, &members, json!({"client_ids": []})).await;
     assert_eq!(empty.status, 400);
@@ -549,26 +494,16 @@ fn encode(value: &str) -> String {
 
 #[tokio::test]
 async fn rest_edits_and_recalls_messages_as_their_sender() {
-    let master = "the-master-key";
-    let server = start(Some(master)).await;
+    let server = start(Some(MASTER_KEY)).await;
     let addr = server.local_addr();
-    let mut jerry = Client::connect(&server.ws_url(), Some("lc.protobuf2.3")).await;
-    let t = chinwag_server::time::now_ms() / 1000;
-    let message = chinwag_server::signature::login_message("chinwag-local", "Jerry", t, "n");
-    let signed = SessionCommand {
-        s: Some(chinwag_server::signature::sign(master.as_bytes(), &message)),
-        t: Some(t),
-        n: Some("n".into()),
-        ..Default::default()
-    };
-    assert_eq!(jerry.open("Jerry", signed).await.op_type(), Some(OpType::Opened));
+    let mut jerry = Client::signed_login(&server.ws_url(), "Jerry", MASTER_KEY).await;
     let created = post(
         addr,
         "/1.2/rtm/conversations",
         json!({"c": "Tom", "m": ["Jerry"]}),
     )
     .await;
-    let cid = created.json["objectId"].as_str().expect("objectId").to_owned();
+    let cid = created.object_id();
     jerry.push_of(chinwag_protocol::CommandType::Conv).await;
     let messages = format!("/1.2/rtm/conversations/{cid}/messages");
     let sent = post(addr, &messages, json!({"from_client": "Tom", "message": "helo"})).await;
@@ -631,14 +566,9 @@ async fn rest_edits_and_recalls_messages_as_their_sender() {
     );
     // Missed while offline: replayed at the next login (`lastPatchTime`) with its reason.
     let mut later = Client::connect(&server.ws_url(), Some("lc.protobuf2.3")).await;
-    let t = chinwag_server::time::now_ms() / 1000;
-    let message = chinwag_server::signature::login_message("chinwag-local", "Jerry", t, "n2");
     let relogin = SessionCommand {
-        s: Some(chinwag_server::signature::sign(master.as_bytes(), &message)),
-        t: Some(t),
-        n: Some("n2".into()),
         last_patch_time: Some(ts),
-        ..Default::default()
+        ..client::signed_session("Jerry", MASTER_KEY, "n2")
     };
     assert_eq!(later.open("Jerry", relogin).await.op_type(), Some(OpType::Opened));
     let replayed = later.push_of(chinwag_protocol::CommandType::Patch).await;
@@ -666,7 +596,7 @@ async fn rest_edits_and_recalls_messages_as_their_sender() {
 
 #[tokio::test]
 async fn rest_history_pages_newest_first_or_reversed() {
-    let server = start(Some("the-master-key")).await;
+    let server = start(Some(MASTER_KEY)).await;
     let addr = server.local_addr();
     let created = post(
         addr,
@@ -674,7 +604,7 @@ async fn rest_history_pages_newest_first_or_reversed() {
         json!({"c": "Tom", "m": ["Jerry"]}),
     )
     .await;
-    let cid = created.json["objectId"].as_str().expect("objectId").to_owned();
+    let cid = created.object_id();
     let messages = format!("/1.2/rtm/conversations/{cid}/messages");
     let mut stamps = Vec::new();
     for text in ["one", "two", "three"] {
@@ -683,7 +613,7 @@ async fn rest_history_pages_newest_first_or_reversed() {
     }
     let get = |query: String| {
         let path = format!("{messages}?{query}");
-        async move { http::request(addr, "GET", &path, &[APP, MASTER], None).await }
+        async move { master_get(addr, &path).await }
     };
     let texts = |response: &http::Response| -> Vec<String> {
         response
@@ -719,14 +649,7 @@ async fn rest_history_pages_newest_first_or_reversed() {
     ))
     .await;
     assert_eq!(texts(&window), ["two"]);
-    let unknown = http::request(
-        addr,
-        "GET",
-        "/1.2/rtm/conversations/nope/messages",
-        &[APP, MASTER],
-        None,
-    )
-    .await;
+    let unknown = master_get(addr, "/1.2/rtm/conversations/nope/messages").await;
     assert_eq!(unknown.status, 404);
     let by_app_key = http::request(addr, "GET", &messages, &[APP, KEY], None).await;
     assert_eq!(by_app_key.status, 401);
@@ -735,19 +658,9 @@ async fn rest_history_pages_newest_first_or_reversed() {
 
 #[tokio::test]
 async fn rest_kick_closes_every_session_of_a_client() {
-    let master = "the-master-key";
-    let server = start(Some(master)).await;
+    let server = start(Some(MASTER_KEY)).await;
     let addr = server.local_addr();
-    let mut tom = Client::connect(&server.ws_url(), Some("lc.protobuf2.3")).await;
-    let t = chinwag_server::time::now_ms() / 1000;
-    let message = chinwag_server::signature::login_message("chinwag-local", "Tom", t, "n");
-    let signed = SessionCommand {
-        s: Some(chinwag_server::signature::sign(master.as_bytes(), &message)),
-        t: Some(t),
-        n: Some("n".into()),
-        ..Default::default()
-    };
-    assert_eq!(tom.open("Tom", signed).await.op_type(), Some(OpType::Opened));
+    let mut tom = Client::signed_login(&server.ws_url(), "Tom", MASTER_KEY).await;
     let too_long = post(
         addr,
         "/1.2/rtm/clients/Tom/kick",
@@ -779,26 +692,16 @@ async fn rest_kick_closes_every_session_of_a_client() {
 
 #[tokio::test]
 async fn rest_chat_rooms_count_online_members_and_take_messages() {
-    let master = "the-master-key";
-    let server = start(Some(master)).await;
+    let server = start(Some(MASTER_KEY)).await;
     let addr = server.local_addr();
     let room = post(addr, "/1.2/rtm/chatrooms", json!({"name": "Lobby"})).await;
     assert_eq!(room.status, 200, "{room:?}");
-    let cid = room.json["objectId"].as_str().expect("objectId").to_owned();
+    let cid = room.object_id();
     assert!(room.json["createdAt"].is_string());
-    let mut tom = Client::connect(&server.ws_url(), Some("lc.protobuf2.3")).await;
-    let t = chinwag_server::time::now_ms() / 1000;
-    let message = chinwag_server::signature::login_message("chinwag-local", "Tom", t, "n");
-    let signed = SessionCommand {
-        s: Some(chinwag_server::signature::sign(master.as_bytes(), &message)),
-        t: Some(t),
-        n: Some("n".into()),
-        ..Default::default()
-    };
-    assert_eq!(tom.open("Tom", signed).await.op_type(), Some(OpType::Opened));
+    let mut tom = Client::signed_login(&server.ws_url(), "Tom", MASTER_KEY).await;
     let members = format!("/1.2/rtm/chatrooms/{cid}/members");
     let count = format!("{members}/online-count");
-    let before = http::request(addr, "GET", &count, &[APP, MASTER], None).await;
+    let before = master_get(addr, &count).await;
     assert_eq!(before.json, json!({"result": 0}));
     let t = chinwag_server::time::now_ms() / 1000;
     let m = vec!["Tom".to_string()];
@@ -810,7 +713,7 @@ async fn rest_chat_rooms_count_online_members_and_take_messages() {
                     cid: Some(cid.clone()),
                     m: m.clone(),
                     s: Some(chinwag_server::signature::sign(
-                        master.as_bytes(),
+                        MASTER_KEY.as_bytes(),
                         &chinwag_server::signature::membership_message(
                             "chinwag-local",
                             "Tom",
@@ -828,9 +731,9 @@ async fn rest_chat_rooms_count_online_members_and_take_messages() {
         )
         .await;
     assert_eq!(joined.op_type(), Some(OpType::Added), "{joined:?}");
-    let after = http::request(addr, "GET", &count, &[APP, MASTER], None).await;
+    let after = master_get(addr, &count).await;
     assert_eq!(after.json, json!({"result": 1}));
-    let listed = http::request(addr, "GET", &members, &[APP, MASTER], None).await;
+    let listed = master_get(addr, &members).await;
     assert_eq!(listed.json, json!({"result": ["Tom"]}));
 
     let sent = post(
@@ -846,15 +749,8 @@ async fn rest_chat_rooms_count_online_members_and_take_messages() {
     assert_eq!(direct.transient, Some(true));
 
     let normal = post(addr, "/1.2/rtm/conversations", json!({"m": ["Tom"]})).await;
-    let normal = normal.json["objectId"].as_str().expect("objectId").to_owned();
-    let refused = http::request(
-        addr,
-        "GET",
-        &format!("/1.2/rtm/chatrooms/{normal}/members"),
-        &[APP, MASTER],
-        None,
-    )
-    .await;
+    let normal = normal.object_id();
+    let refused = master_get(addr, &format!("/1.2/rtm/chatrooms/{normal}/members")).await;
     assert_eq!((refused.status, refused.json["code"].clone()), (400, json!(4316)));
     let missing = post(addr, "/1.2/rtm/chatrooms", json!({})).await;
     assert_eq!(missing.status, 400);
@@ -863,10 +759,10 @@ async fn rest_chat_rooms_count_online_members_and_take_messages() {
 
 #[tokio::test]
 async fn rest_mutes_add_remove_and_list() {
-    let server = start(Some("the-master-key")).await;
+    let server = start(Some(MASTER_KEY)).await;
     let addr = server.local_addr();
     let created = post(addr, "/1.2/rtm/conversations", json!({"m": ["Tom", "Jerry"]})).await;
-    let cid = created.json["objectId"].as_str().expect("objectId").to_owned();
+    let cid = created.object_id();
     let mutes = format!("/1.2/rtm/conversations/{cid}/mutes");
     let muted = post(addr, &mutes, json!({"client_ids": ["Tom", "Jerry"]})).await;
     assert_eq!(muted.status, 200, "{muted:?}");
@@ -880,10 +776,10 @@ async fn rest_mutes_add_remove_and_list() {
     )
     .await;
     assert_eq!(unmuted.status, 200);
-    let listed = http::request(addr, "GET", &mutes, &[APP, MASTER], None).await;
+    let listed = master_get(addr, &mutes).await;
     assert_eq!(listed.json, json!({"result": ["Tom"]}));
     // The conversation object shows it as `mu`.
-    let found = http::request(addr, "GET", "/1.2/rtm/conversations", &[APP, MASTER], None).await;
+    let found = master_get(addr, "/1.2/rtm/conversations").await;
     assert_eq!(found.json["results"][0]["mu"], json!(["Tom"]));
     let unknown = post(
         addr,
@@ -899,26 +795,16 @@ async fn rest_mutes_add_remove_and_list() {
 
 #[tokio::test]
 async fn rest_updates_conversation_attributes_and_pushes_updated() {
-    let master = "the-master-key";
-    let server = start(Some(master)).await;
+    let server = start(Some(MASTER_KEY)).await;
     let addr = server.local_addr();
-    let mut jerry = Client::connect(&server.ws_url(), Some("lc.protobuf2.3")).await;
-    let t = chinwag_server::time::now_ms() / 1000;
-    let message = chinwag_server::signature::login_message("chinwag-local", "Jerry", t, "n");
-    let signed = SessionCommand {
-        s: Some(chinwag_server::signature::sign(master.as_bytes(), &message)),
-        t: Some(t),
-        n: Some("n".into()),
-        ..Default::default()
-    };
-    assert_eq!(jerry.open("Jerry", signed).await.op_type(), Some(OpType::Opened));
+    let mut jerry = Client::signed_login(&server.ws_url(), "Jerry", MASTER_KEY).await;
     let created = post(
         addr,
         "/1.2/rtm/conversations",
         json!({"name": "Old", "m": ["Jerry"]}),
     )
     .await;
-    let cid = created.json["objectId"].as_str().expect("objectId").to_owned();
+    let cid = created.object_id();
     jerry.push_of(chinwag_protocol::CommandType::Conv).await;
     let path = format!("/1.2/rtm/conversations/{cid}");
     let body = json!({"name": "New", "attr.color": "red", "m": ["Mallory"]});
@@ -928,7 +814,7 @@ async fn rest_updates_conversation_attributes_and_pushes_updated() {
     assert!(updated.json["updatedAt"].is_string());
     let push = jerry.push_of(chinwag_protocol::CommandType::Conv).await;
     assert_eq!(push.op_type(), Some(OpType::Updated));
-    let found = http::request(addr, "GET", "/1.2/rtm/conversations", &[APP, MASTER], None).await;
+    let found = master_get(addr, "/1.2/rtm/conversations").await;
     let conv = &found.json["results"][0];
     assert_eq!(conv["name"], json!("New"));
     assert_eq!(conv["attr"]["color"], json!("red"));

@@ -39,6 +39,15 @@ impl Harness {
         }
     }
 
+    /// Tom (on connection 1) and Jerry (on 2) signed in, and Tom's new conversation with Jerry.
+    fn tom_and_jerry() -> (Self, String) {
+        let mut h = Self::new();
+        h.login(1, "Tom");
+        h.login(2, "Jerry");
+        let cid = h.create(1, "Tom", &["Jerry"], json!({}));
+        (h, cid)
+    }
+
     fn run(&mut self, conn: ConnId, command: GenericCommand) -> Sent {
         self.now += 1;
         self.hub
@@ -98,16 +107,18 @@ impl Harness {
             .expect("cid")
     }
 
-    fn send(&mut self, conn: ConnId, peer: &str, cid: &str, text: &str) -> Sent {
-        self.send_direct(
-            conn,
-            peer,
-            DirectCommand {
-                cid: Some(cid.into()),
-                msg: Some(text.into()),
-                ..Default::default()
-            },
-        )
+    /// A new chat room (transient conversation) started by `peer` on `conn`; returns its id.
+    fn chat_room(&mut self, conn: ConnId, peer: &str) -> String {
+        let transient = ConvCommand {
+            transient: Some(true),
+            ..Default::default()
+        };
+        let sent = self.conv(conn, peer, OpType::Start, transient);
+        started_cid(&sent, conn)
+    }
+
+    fn send(&mut self, conn: ConnId, peer: &str, cid: &str, msg: &str) -> Sent {
+        self.send_direct(conn, peer, text(cid, msg))
     }
 
     fn send_direct(&mut self, conn: ConnId, peer: &str, direct: DirectCommand) -> Sent {
@@ -171,6 +182,79 @@ fn ack_of(sent: &Sent, conn: ConnId) -> AckCommand {
     reply.ack_message.clone().expect("ack body")
 }
 
+/// The error code of the one reply on `conn`, if it is an error.
+fn error_code(sent: &Sent, conn: ConnId) -> Option<i32> {
+    reply(sent, conn).server_error().map(|e| e.code)
+}
+
+/// The `cid` of the conversation whose `conv start` was answered on `conn`.
+fn started_cid(sent: &Sent, conn: ConnId) -> String {
+    reply(sent, conn)
+        .conv_message
+        .clone()
+        .and_then(|c| c.cid)
+        .expect("cid")
+}
+
+/// The session token of the sign-in answered on `conn`.
+fn token_of(sent: &Sent, conn: ConnId) -> String {
+    reply(sent, conn)
+        .session_message
+        .clone()
+        .and_then(|s| s.st)
+        .expect("st")
+}
+
+/// A `conv` body naming the conversation `cid` and nothing else.
+fn conv_of(cid: &str) -> ConvCommand {
+    ConvCommand {
+        cid: Some(cid.into()),
+        ..Default::default()
+    }
+}
+
+/// A `conv` body listing `m` as members.
+fn members(m: &[&str]) -> ConvCommand {
+    ConvCommand {
+        m: m.iter().map(|m| m.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+/// A `direct` of the text `msg` into `cid`.
+fn text(cid: &str, msg: &str) -> DirectCommand {
+    DirectCommand {
+        cid: Some(cid.into()),
+        msg: Some(msg.into()),
+        ..Default::default()
+    }
+}
+
+/// A `conv query` body asking for conversations matching the `where` JSON `w`.
+fn query_where(w: Value) -> ConvCommand {
+    ConvCommand {
+        r#where: Some(JsonObjectMessage { data: w.to_string() }),
+        ..Default::default()
+    }
+}
+
+/// A `logs` query for the newest messages of `cid`.
+fn logs_of(cid: &str) -> LogsCommand {
+    LogsCommand {
+        cid: Some(cid.into()),
+        ..Default::default()
+    }
+}
+
+/// An automatic re-login with the session token `st`.
+fn relogin(st: impl Into<String>) -> SessionCommand {
+    SessionCommand {
+        r: Some(true),
+        st: Some(st.into()),
+        ..Default::default()
+    }
+}
+
 #[test]
 fn session_open_returns_peer_server_time_and_token() {
     let mut h = Harness::new();
@@ -189,20 +273,11 @@ fn session_open_returns_peer_server_time_and_token() {
 fn relogin_with_token_and_bad_or_expired_token_gets_4112() {
     let mut h = Harness::new();
     let sent = h.login(1, "Tom");
-    let st = reply(&sent, 1)
-        .session_message
-        .clone()
-        .and_then(|s| s.st)
-        .expect("st");
-    let relogin = |st: &str| SessionCommand {
-        r: Some(true),
-        st: Some(st.into()),
-        ..Default::default()
-    };
+    let st = token_of(&sent, 1);
     let ok = h.login_with(2, "Tom", relogin(&st));
     assert_eq!(reply(&ok, 2).op_type(), Some(OpType::Opened));
 
-    let bad = h.login_with(3, "Tom", relogin(&format!("{st}x")));
+    let bad = h.login_with(3, "Tom", relogin(format!("{st}x")));
     let closed = reply(&bad, 3);
     assert_eq!(closed.op_type(), Some(OpType::Closed));
     assert_eq!(closed.server_error().map(|e| e.code), Some(4112));
@@ -210,7 +285,7 @@ fn relogin_with_token_and_bad_or_expired_token_gets_4112() {
 
     h.now += 3 * 24 * 3600 * 1000;
     let expired = h.login_with(4, "Tom", relogin(&st));
-    assert_eq!(reply(&expired, 4).server_error().map(|e| e.code), Some(4112));
+    assert_eq!(error_code(&expired, 4), Some(4112));
 }
 
 #[test]
@@ -225,15 +300,7 @@ fn session_refresh_issues_a_new_token_that_relogs_in() {
     let refreshed = reply(&sent, 1);
     assert_eq!(refreshed.op_type(), Some(OpType::Refreshed));
     let st = refreshed.session_message.clone().and_then(|s| s.st).expect("st");
-    let relogin = h.login_with(
-        2,
-        "Tom",
-        SessionCommand {
-            r: Some(true),
-            st: Some(st),
-            ..Default::default()
-        },
-    );
+    let relogin = h.login_with(2, "Tom", relogin(st));
     assert_eq!(reply(&relogin, 2).op_type(), Some(OpType::Opened));
 }
 
@@ -249,7 +316,7 @@ fn with_a_master_key_sign_ins_and_membership_changes_must_be_signed() {
         serial: 0,
     };
     let unsigned = h.login(1, "Tom");
-    assert_eq!(reply(&unsigned, 1).server_error().map(|e| e.code), Some(4102));
+    assert_eq!(error_code(&unsigned, 1), Some(4102));
     let signed_login = |client: &str, key: &[u8]| SessionCommand {
         s: Some(signature::sign(
             key,
@@ -260,24 +327,12 @@ fn with_a_master_key_sign_ins_and_membership_changes_must_be_signed() {
         ..Default::default()
     };
     let forged = h.login_with(1, "Tom", signed_login("Tom", b"guess"));
-    assert_eq!(reply(&forged, 1).server_error().map(|e| e.code), Some(4102));
+    assert_eq!(error_code(&forged, 1), Some(4102));
     let sent = h.login_with(1, "Tom", signed_login("Tom", b"master"));
     assert_eq!(reply(&sent, 1).op_type(), Some(OpType::Opened));
     // A token re-login needs no signature.
-    let st = reply(&sent, 1)
-        .session_message
-        .clone()
-        .and_then(|s| s.st)
-        .expect("st");
-    let relogin = h.login_with(
-        2,
-        "Tom",
-        SessionCommand {
-            r: Some(true),
-            st: Some(st),
-            ..Default::default()
-        },
-    );
+    let st = token_of(&sent, 1);
+    let relogin = h.login_with(2, "Tom", relogin(st));
     assert_eq!(reply(&relogin, 2).op_type(), Some(OpType::Opened));
 
     let members = vec!["Jerry".to_string(), "Tom".to_string()];
@@ -289,17 +344,13 @@ fn with_a_master_key_sign_ins_and_membership_changes_must_be_signed() {
         ..Default::default()
     };
     let sent = h.conv(1, "Tom", OpType::Start, start(None));
-    assert_eq!(reply(&sent, 1).server_error().map(|e| e.code), Some(4302));
+    assert_eq!(error_code(&sent, 1), Some(4302));
     let create = signature::sign(
         b"master",
         &signature::create_message("app", "Tom", &members, 1_795_000_005, "n2"),
     );
     let sent = h.conv(1, "Tom", OpType::Start, start(Some(create)));
-    let cid = reply(&sent, 1)
-        .conv_message
-        .clone()
-        .and_then(|c| c.cid)
-        .expect("cid");
+    let cid = started_cid(&sent, 1);
     // add: v5 signs `invite`, 4.3.1 `add`; both are accepted, anything else is not.
     for (action, ok) in [("invite", true), ("add", true), ("kick", false)] {
         let m = vec![format!("Mary-{action}")];
@@ -320,7 +371,7 @@ fn with_a_master_key_sign_ins_and_membership_changes_must_be_signed() {
                 ..Default::default()
             },
         );
-        let error = reply(&sent, 1).server_error().map(|e| e.code);
+        let error = error_code(&sent, 1);
         assert_eq!(error, if ok { None } else { Some(4302) }, "{action}");
     }
 }
@@ -342,7 +393,7 @@ fn commands_before_login_get_4105_and_echo_is_answered() {
     h.hub.connect(1);
     let direct = h.request(CommandType::Direct, None);
     let sent = h.run(1, direct);
-    assert_eq!(reply(&sent, 1).server_error().map(|e| e.code), Some(4105));
+    assert_eq!(error_code(&sent, 1), Some(4105));
     let query = h.request(CommandType::Conv, Some(OpType::Query));
     let sent = h.run(1, query);
     let error = reply(&sent, 1);
@@ -365,11 +416,7 @@ fn same_tag_on_another_device_closes_the_older_session_with_4111() {
         ..Default::default()
     };
     let first = h.login_with(1, "Tom", tagged("d1"));
-    let st = reply(&first, 1)
-        .session_message
-        .clone()
-        .and_then(|s| s.st)
-        .expect("st");
+    let st = token_of(&first, 1);
     let sent = h.login_with(2, "Tom", tagged("d2"));
     let kicked = pushes(&sent, 1);
     assert_eq!(kicked.len(), 1);
@@ -379,16 +426,8 @@ fn same_tag_on_another_device_closes_the_older_session_with_4111() {
     assert_eq!(kicked[0].server_error().map(|e| e.code), Some(4111));
     assert!(h.hub.clients_on(1).is_empty());
     // The kicked device's automatic re-login is refused with 4111 too.
-    let relogin = h.login_with(
-        1,
-        "Tom",
-        SessionCommand {
-            r: Some(true),
-            st: Some(st),
-            ..Default::default()
-        },
-    );
-    assert_eq!(reply(&relogin, 1).server_error().map(|e| e.code), Some(4111));
+    let relogin = h.login_with(1, "Tom", relogin(st));
+    assert_eq!(error_code(&relogin, 1), Some(4111));
     // A different tag does not conflict.
     let other = h.login_with(
         3,
@@ -410,17 +449,10 @@ fn clients_share_a_connection_and_peerless_commands_go_to_the_first() {
     assert_eq!(h.hub.clients_on(1), ["Tom", "Jerry"]);
     let mut start = h
         .request(CommandType::Conv, Some(OpType::Start))
-        .with(ConvCommand {
-            m: vec!["Mary".into()],
-            ..Default::default()
-        });
+        .with(members(&["Mary"]));
     start.peer_id = None;
     let sent = h.run(1, start);
-    let cid = reply(&sent, 1)
-        .conv_message
-        .clone()
-        .and_then(|c| c.cid)
-        .expect("cid");
+    let cid = started_cid(&sent, 1);
     let cid2 = h.create(1, "Jerry", &["Mary"], json!({}));
     let docs = h.query(1, "Jerry", ConvCommand::default());
     let creator = |id: &str| docs.iter().find(|d| d["objectId"] == id).map(|d| d["c"].clone());
@@ -431,7 +463,7 @@ fn clients_share_a_connection_and_peerless_commands_go_to_the_first() {
         .request(CommandType::Conv, Some(OpType::Query))
         .with_peer_id("Mary");
     let sent = h.run(1, stranger);
-    assert_eq!(reply(&sent, 1).server_error().map(|e| e.code), Some(4105));
+    assert_eq!(error_code(&sent, 1), Some(4105));
 }
 
 #[test]
@@ -468,20 +500,8 @@ fn membership_changes_push_the_seed_events_table() {
         h.login(conn, client);
     }
     // create: Tom MEMBERS_JOINED, Jerry INVITED
-    let sent = h.conv(
-        1,
-        "Tom",
-        OpType::Start,
-        ConvCommand {
-            m: vec!["Jerry".into()],
-            ..Default::default()
-        },
-    );
-    let cid = reply(&sent, 1)
-        .conv_message
-        .clone()
-        .and_then(|c| c.cid)
-        .expect("cid");
+    let sent = h.conv(1, "Tom", OpType::Start, members(&["Jerry"]));
+    let cid = started_cid(&sent, 1);
     assert_eq!(ops(&sent, 1), [OpType::MembersJoined]);
     assert_eq!(ops(&sent, 2), [OpType::Joined]);
     assert_eq!(
@@ -531,34 +551,17 @@ fn membership_changes_push_the_seed_events_table() {
     assert!(pushes(&sent, 4).is_empty());
     // Member queries follow the changes.
     let member_of = |h: &mut Harness, conn, who: &str| -> bool {
-        let docs = h.query(
-            conn,
-            who,
-            ConvCommand {
-                r#where: Some(JsonObjectMessage {
-                    data: json!({"m": {"$all": [who]}}).to_string(),
-                }),
-                ..Default::default()
-            },
-        );
+        let docs = h.query(conn, who, query_where(json!({"m": {"$all": [who]}})));
         docs.iter().any(|d| d["objectId"] == json!(cid))
     };
     assert!(member_of(&mut h, 3, "Mary"));
     assert!(!member_of(&mut h, 1, "Tom"));
     // A non-member cannot add others.
     let sent = h.conv(4, "Bob", OpType::Add, body(&["Tom"]));
-    assert_eq!(reply(&sent, 4).server_error().map(|e| e.code), Some(4317));
+    assert_eq!(error_code(&sent, 4), Some(4317));
     // Unknown conversations are 4303.
-    let sent = h.conv(
-        4,
-        "Bob",
-        OpType::Add,
-        ConvCommand {
-            cid: Some("nope".into()),
-            ..Default::default()
-        },
-    );
-    assert_eq!(reply(&sent, 4).server_error().map(|e| e.code), Some(4303));
+    let sent = h.conv(4, "Bob", OpType::Add, conv_of("nope"));
+    assert_eq!(error_code(&sent, 4), Some(4303));
 }
 
 #[test]
@@ -566,11 +569,7 @@ fn missed_notifications_page_with_has_more_and_never_split_one_millisecond() {
     let mut h = Harness::new();
     h.login(1, "Tom");
     let sent = h.login(2, "Jerry");
-    let st = reply(&sent, 2)
-        .session_message
-        .clone()
-        .and_then(|s| s.st)
-        .expect("st");
+    let st = token_of(&sent, 2);
     let since = h.now;
     h.hub.disconnect(2, h.now);
     // 99 invitations a millisecond apart, then 5 in one batch (one millisecond, across the page
@@ -578,10 +577,7 @@ fn missed_notifications_page_with_has_more_and_never_split_one_millisecond() {
     let start = |h: &mut Harness| {
         h.request(CommandType::Conv, Some(OpType::Start))
             .with_peer_id("Tom")
-            .with(ConvCommand {
-                m: vec!["Jerry".into()],
-                ..Default::default()
-            })
+            .with(members(&["Jerry"]))
     };
     for _ in 0..99 {
         let command = start(&mut h);
@@ -628,27 +624,11 @@ fn conversation_events_are_kept_for_members_who_were_offline() {
     let mut h = Harness::new();
     h.login(1, "Tom");
     let sent = h.login(2, "Jerry");
-    let st = reply(&sent, 2)
-        .session_message
-        .clone()
-        .and_then(|s| s.st)
-        .expect("st");
+    let st = token_of(&sent, 2);
     let since = h.now;
     h.hub.disconnect(2, h.now);
-    let sent = h.conv(
-        1,
-        "Tom",
-        OpType::Start,
-        ConvCommand {
-            m: vec!["Jerry".into()],
-            ..Default::default()
-        },
-    );
-    let cid = reply(&sent, 1)
-        .conv_message
-        .clone()
-        .and_then(|c| c.cid)
-        .expect("cid");
+    let sent = h.conv(1, "Tom", OpType::Start, members(&["Jerry"]));
+    let cid = started_cid(&sent, 1);
     assert_eq!(
         pushes(&sent, 1)[0].notification_type,
         Some(1),
@@ -702,7 +682,7 @@ fn owners_shut_up_and_block_members() {
     };
     // Only the owner moderates.
     let sent = h.conv(2, "Jerry", OpType::AddShutup, body(&["Mary"]));
-    assert_eq!(reply(&sent, 2).server_error().map(|e| e.code), Some(4308));
+    assert_eq!(error_code(&sent, 2), Some(4308));
     let sent = h.conv(1, "Tom", OpType::AddShutup, body(&["Jerry", "Bob"]));
     let result = reply(&sent, 1).conv_message.clone().expect("body");
     assert_eq!(result.allowed_pids, ["Jerry"]);
@@ -762,11 +742,7 @@ fn owners_shut_up_and_block_members() {
 #[test]
 fn owners_appoint_managers_who_can_moderate() {
     let mut h = Harness::new();
-    let st = reply(&h.login(1, "Tom"), 1)
-        .session_message
-        .clone()
-        .and_then(|s| s.st)
-        .expect("st");
+    let st = token_of(&h.login(1, "Tom"), 1);
     h.login(2, "Jerry");
     h.login(3, "Mary");
     let cid = h.create(1, "Tom", &["Jerry", "Mary"], json!({}));
@@ -782,7 +758,7 @@ fn owners_appoint_managers_who_can_moderate() {
     };
     // A member cannot promote itself.
     let sent = h.conv(3, "Mary", OpType::MemberInfoUpdate, role("Mary", "Manager"));
-    assert_eq!(reply(&sent, 3).server_error().map(|e| e.code), Some(4308));
+    assert_eq!(error_code(&sent, 3), Some(4308));
     let sent = h.conv(1, "Tom", OpType::MemberInfoUpdate, role("Jerry", "Manager"));
     assert_eq!(reply(&sent, 1).op_type(), Some(OpType::MemberInfoUpdated));
     for conn in [1, 2, 3] {
@@ -820,7 +796,7 @@ fn owners_appoint_managers_who_can_moderate() {
             .is_empty()
     );
     let sent = h.conv(2, "Jerry", OpType::MemberInfoUpdate, role("Tom", "Member"));
-    assert_eq!(reply(&sent, 2).server_error().map(|e| e.code), Some(4308));
+    assert_eq!(error_code(&sent, 2), Some(4308));
     // Back to Member: no longer listed.
     h.conv(1, "Tom", OpType::MemberInfoUpdate, role("Jerry", "Member"));
     assert!(
@@ -846,15 +822,7 @@ fn unique_conversations_are_distinct_by_member_set() {
     let cid = |sent: &Sent, conn| reply(sent, conn).conv_message.clone().and_then(|c| c.cid);
     assert_eq!(cid(&a, 1), cid(&b, 2));
     assert!(pushes(&b, 1).is_empty(), "no events for an existing conversation");
-    let c = h.conv(
-        1,
-        "Tom",
-        OpType::Start,
-        ConvCommand {
-            m: vec!["Jerry".into()],
-            ..Default::default()
-        },
-    );
+    let c = h.conv(1, "Tom", OpType::Start, members(&["Jerry"]));
     assert_ne!(cid(&a, 1), cid(&c, 1));
 }
 
@@ -876,16 +844,9 @@ fn chat_rooms_have_no_member_list_and_count_online_members() {
             ..Default::default()
         },
     );
-    let cid = reply(&sent, 1)
-        .conv_message
-        .clone()
-        .and_then(|c| c.cid)
-        .expect("cid");
+    let cid = started_cid(&sent, 1);
     assert!(pushes(&sent, 1).is_empty());
-    let body = || ConvCommand {
-        cid: Some(cid.clone()),
-        ..Default::default()
-    };
+    let body = || conv_of(&cid);
     h.conv(2, "Jerry", OpType::Join, body());
     let mut add = body();
     add.m = vec!["Mary".into()];
@@ -895,16 +856,7 @@ fn chat_rooms_have_no_member_list_and_count_online_members() {
         reply(&sent, 1).conv_message.as_ref().and_then(|c| c.count),
         Some(3)
     );
-    let docs = h.query(
-        1,
-        "Tom",
-        ConvCommand {
-            r#where: Some(JsonObjectMessage {
-                data: json!({"tr": true}).to_string(),
-            }),
-            ..Default::default()
-        },
-    );
+    let docs = h.query(1, "Tom", query_where(json!({"tr": true})));
     assert_eq!(docs.len(), 1);
     assert!(docs[0].get("m").is_none());
     assert_eq!(docs[0]["tr"], json!(true));
@@ -927,14 +879,7 @@ fn chat_rooms_have_no_member_list_and_count_online_members() {
         Some(2)
     );
     // No history for chat rooms.
-    let logs = h.logs(
-        1,
-        "Tom",
-        LogsCommand {
-            cid: Some(cid.clone()),
-            ..Default::default()
-        },
-    );
+    let logs = h.logs(1, "Tom", logs_of(&cid));
     assert!(logs.logs_message.expect("logs").logs.is_empty());
 }
 
@@ -943,24 +888,8 @@ fn a_dropped_chat_room_member_is_still_in_after_a_short_reconnect_not_after_a_lo
     let mut h = Harness::new();
     h.login(1, "Tom");
     h.login(2, "Jerry");
-    let sent = h.conv(
-        1,
-        "Tom",
-        OpType::Start,
-        ConvCommand {
-            transient: Some(true),
-            ..Default::default()
-        },
-    );
-    let cid = reply(&sent, 1)
-        .conv_message
-        .clone()
-        .and_then(|c| c.cid)
-        .expect("cid");
-    let body = || ConvCommand {
-        cid: Some(cid.clone()),
-        ..Default::default()
-    };
+    let cid = h.chat_room(1, "Tom");
+    let body = || conv_of(&cid);
     h.conv(2, "Jerry", OpType::Join, body());
     let count = |h: &mut Harness| {
         let sent = h.conv(1, "Tom", OpType::Count, body());
@@ -1009,29 +938,8 @@ fn with_no_chat_room_grace_a_dropped_member_leaves_at_once() {
     h.hub = Hub::new(no_grace, SqliteStorage::in_memory().expect("storage")).expect("hub");
     h.login(1, "Tom");
     h.login(2, "Jerry");
-    let sent = h.conv(
-        1,
-        "Tom",
-        OpType::Start,
-        ConvCommand {
-            transient: Some(true),
-            ..Default::default()
-        },
-    );
-    let cid = reply(&sent, 1)
-        .conv_message
-        .clone()
-        .and_then(|c| c.cid)
-        .expect("cid");
-    h.conv(
-        2,
-        "Jerry",
-        OpType::Join,
-        ConvCommand {
-            cid: Some(cid.clone()),
-            ..Default::default()
-        },
-    );
+    let cid = h.chat_room(1, "Tom");
+    h.conv(2, "Jerry", OpType::Join, conv_of(&cid));
     h.hub.disconnect(2, h.now);
     h.login(3, "Jerry");
     assert_eq!(ack_of(&h.send(3, "Jerry", &cid, "back?"), 3).code, Some(4401));
@@ -1115,7 +1023,7 @@ fn queries_filter_sort_page_and_shape_results() {
             ..Default::default()
         },
     );
-    assert_eq!(reply(&sent, 1).server_error().map(|e| e.code), Some(4301));
+    assert_eq!(error_code(&sent, 1), Some(4301));
 }
 
 #[test]
@@ -1180,20 +1088,9 @@ fn temporary_conversations_expire_and_are_found_by_id_only() {
         OpType::Update,
     ] {
         let sent = h.conv(1, "Tom", op, on_it());
-        assert_eq!(
-            reply(&sent, 1).server_error().map(|e| e.code),
-            Some(4323),
-            "{op:?}"
-        );
+        assert_eq!(error_code(&sent, 1), Some(4323), "{op:?}");
     }
-    let logs = h.logs(
-        1,
-        "Tom",
-        LogsCommand {
-            cid: Some(cid.clone()),
-            ..Default::default()
-        },
-    );
+    let logs = h.logs(1, "Tom", logs_of(&cid));
     assert_eq!(logs.server_error().map(|e| e.code), Some(4323));
 }
 
@@ -1236,10 +1133,7 @@ fn update_mute_and_count() {
     let doc = h.query(1, "Tom", ConvCommand::default()).remove(0);
     assert_eq!(doc["name"], json!("new"));
     assert_eq!(doc["attr"], json!({"a": 1, "lee": 2}));
-    let body = || ConvCommand {
-        cid: Some(cid.clone()),
-        ..Default::default()
-    };
+    let body = || conv_of(&cid);
     h.conv(2, "Jerry", OpType::Mute, body());
     assert_eq!(
         h.query(2, "Jerry", ConvCommand::default())[0]["mu"],
@@ -1252,15 +1146,7 @@ fn update_mute_and_count() {
         reply(&sent, 2).conv_message.as_ref().and_then(|c| c.count),
         Some(2)
     );
-    let sent = h.conv(
-        1,
-        "Tom",
-        OpType::Update,
-        ConvCommand {
-            cid: Some("missing".into()),
-            ..Default::default()
-        },
-    );
+    let sent = h.conv(1, "Tom", OpType::Update, conv_of("missing"));
     let error = reply(&sent, 1).server_error().expect("error");
     assert_eq!(
         (error.code, error.reason.as_str()),
@@ -1280,11 +1166,9 @@ fn direct_is_acked_and_pushed_to_members_but_not_back() {
         1,
         "Tom",
         DirectCommand {
-            cid: Some(cid.clone()),
-            msg: Some("hello".into()),
             mention_pids: vec!["Jerry".into()],
             mention_all: Some(false),
-            ..Default::default()
+            ..text(&cid, "hello")
         },
     );
     let ack = ack_of(&sent, 1);
@@ -1315,58 +1199,34 @@ fn direct_is_acked_and_pushed_to_members_but_not_back() {
 
 #[test]
 fn resends_with_the_same_dt_are_deduplicated() {
-    let mut h = Harness::new();
-    h.login(1, "Tom");
-    h.login(2, "Jerry");
-    let cid = h.create(1, "Tom", &["Jerry"], json!({}));
+    let (mut h, cid) = Harness::tom_and_jerry();
     let direct = DirectCommand {
-        cid: Some(cid.clone()),
-        msg: Some("once".into()),
         dt: Some("local-1".into()),
-        ..Default::default()
+        ..text(&cid, "once")
     };
     let first = h.send_direct(1, "Tom", direct.clone());
     let again = h.send_direct(1, "Tom", direct);
     let (a, b) = (ack_of(&first, 1), ack_of(&again, 1));
     assert_eq!((a.uid.clone(), a.t), (b.uid, b.t));
     assert!(pushes(&again, 2).is_empty(), "no second delivery");
-    let logs = h.logs(
-        1,
-        "Tom",
-        LogsCommand {
-            cid: Some(cid),
-            ..Default::default()
-        },
-    );
+    let logs = h.logs(1, "Tom", logs_of(&cid));
     assert_eq!(logs.logs_message.expect("logs").logs.len(), 1);
 }
 
 #[test]
 fn transient_messages_are_acked_delivered_and_not_stored() {
-    let mut h = Harness::new();
-    h.login(1, "Tom");
-    h.login(2, "Jerry");
-    let cid = h.create(1, "Tom", &["Jerry"], json!({}));
+    let (mut h, cid) = Harness::tom_and_jerry();
     let sent = h.send_direct(
         1,
         "Tom",
         DirectCommand {
-            cid: Some(cid.clone()),
-            msg: Some("typing".into()),
             transient: Some(true),
-            ..Default::default()
+            ..text(&cid, "typing")
         },
     );
     assert!(ack_of(&sent, 1).uid.is_some());
     assert_eq!(pushes(&sent, 2).len(), 1);
-    let logs = h.logs(
-        1,
-        "Tom",
-        LogsCommand {
-            cid: Some(cid),
-            ..Default::default()
-        },
-    );
+    let logs = h.logs(1, "Tom", logs_of(&cid));
     assert!(logs.logs_message.expect("logs").logs.is_empty());
 }
 
@@ -1399,15 +1259,10 @@ fn timestamps_strictly_increase_within_a_conversation() {
 
 #[test]
 fn will_messages_are_delivered_when_the_sender_drops_not_when_it_signs_out() {
-    let mut h = Harness::new();
-    h.login(1, "Tom");
-    h.login(2, "Jerry");
-    let cid = h.create(1, "Tom", &["Jerry"], json!({}));
+    let (mut h, cid) = Harness::tom_and_jerry();
     let will = DirectCommand {
-        cid: Some(cid.clone()),
-        msg: Some("Tom went offline".into()),
         will: Some(true),
-        ..Default::default()
+        ..text(&cid, "Tom went offline")
     };
     let sent = h.send_direct(1, "Tom", will.clone());
     let uid = ack_of(&sent, 1).uid.expect("uid");
@@ -1436,18 +1291,13 @@ fn will_messages_are_delivered_when_the_sender_drops_not_when_it_signs_out() {
 
 #[test]
 fn acks_and_reads_send_receipts_to_senders_that_asked() {
-    let mut h = Harness::new();
-    h.login(1, "Tom");
-    h.login(2, "Jerry");
-    let cid = h.create(1, "Tom", &["Jerry"], json!({}));
+    let (mut h, cid) = Harness::tom_and_jerry();
     let sent = h.send_direct(
         1,
         "Tom",
         DirectCommand {
-            cid: Some(cid.clone()),
-            msg: Some("receipt please".into()),
             r: Some(true),
-            ..Default::default()
+            ..text(&cid, "receipt please")
         },
     );
     let ack = ack_of(&sent, 1);
@@ -1484,10 +1334,8 @@ fn acks_and_reads_send_receipts_to_senders_that_asked() {
         1,
         "Tom",
         DirectCommand {
-            cid: Some(cid.clone()),
-            msg: Some("again".into()),
             r: Some(true),
-            ..Default::default()
+            ..text(&cid, "again")
         },
     );
     let uid2 = ack_of(&sent, 1).uid.expect("uid");
@@ -1527,10 +1375,8 @@ fn unread_counts_after_login_and_after_reads_on_another_device() {
         1,
         "Tom",
         DirectCommand {
-            cid: Some(cid.clone()),
-            msg: Some("@Jerry".into()),
             mention_pids: vec!["Jerry".into()],
-            ..Default::default()
+            ..text(&cid, "@Jerry")
         },
     );
     let last_ack = ack_of(&last, 1);
@@ -1599,10 +1445,7 @@ fn logs_page_in_both_directions_and_always_ascend() {
             .collect()
     };
     let names = |range: std::ops::Range<usize>| -> Vec<String> { range.map(|n| format!("m{n}")).collect() };
-    let base = || LogsCommand {
-        cid: Some(cid.clone()),
-        ..Default::default()
-    };
+    let base = || logs_of(&cid);
     // Default: the newest 20, ascending.
     assert_eq!(texts(h.logs(1, "Tom", base())), names(10..30));
     // Older than m10 (exclusive), `l` = 5.
@@ -1678,14 +1521,7 @@ fn logs_return_binary_as_base64_and_filter_by_type() {
     let typed = json!({"_lctype": -1, "_lctext": "typed"}).to_string();
     h.send(1, "Tom", &cid, &typed);
     h.send(1, "Tom", &cid, "plain");
-    let logs = h.logs(
-        1,
-        "Tom",
-        LogsCommand {
-            cid: Some(cid.clone()),
-            ..Default::default()
-        },
-    );
+    let logs = h.logs(1, "Tom", logs_of(&cid));
     let items = logs.logs_message.expect("logs").logs;
     assert_eq!(items.len(), 3);
     assert_eq!(items[0].bin, Some(true));
@@ -1736,14 +1572,7 @@ fn restart_keeps_conversations_members_messages_and_read_positions() {
     let docs = h.query(1, "Jerry", ConvCommand::default());
     assert_eq!(docs[0]["name"], json!("kept"));
     assert_eq!(docs[0]["m"], json!(["Jerry", "Mary", "Tom"]));
-    let logs = h.logs(
-        1,
-        "Jerry",
-        LogsCommand {
-            cid: Some(cid.clone()),
-            ..Default::default()
-        },
-    );
+    let logs = h.logs(1, "Jerry", logs_of(&cid));
     assert_eq!(logs.logs_message.expect("logs").logs.len(), 5);
     let t = ack_of(&h.send(1, "Jerry", &cid, "after"), 1).t.expect("t");
     assert!(t > last_t);
@@ -1790,24 +1619,17 @@ fn edits_and_recalls_reach_members_history_and_later_logins() {
         assert_eq!(edited.from.as_deref(), Some("Tom"));
         assert!(edited.patch_timestamp.is_some_and(|p| p > t));
     }
-    let logs = h.logs(
-        1,
-        "Tom",
-        LogsCommand {
-            cid: Some(cid.clone()),
-            ..Default::default()
-        },
-    );
+    let logs = h.logs(1, "Tom", logs_of(&cid));
     let item0 = logs.logs_message.expect("logs").logs.remove(0);
     assert_eq!(item0.data.as_deref(), Some("fixed"));
     assert!(item0.patch_timestamp.is_some());
     // Only the sender may patch; unknown messages are 4404.
     let sent = patch(&mut h, 2, "Jerry", item(Some("hijack"), false));
-    assert_eq!(reply(&sent, 2).server_error().map(|e| e.code), Some(4403));
+    assert_eq!(error_code(&sent, 2), Some(4403));
     let mut missing = item(Some("x"), false);
     missing.mid = Some("nope".into());
     let sent = patch(&mut h, 1, "Tom", missing);
-    assert_eq!(reply(&sent, 1).server_error().map(|e| e.code), Some(4404));
+    assert_eq!(error_code(&sent, 1), Some(4404));
     // Recall replaces the content with a RecalledMessage.
     let sent = patch(&mut h, 1, "Tom", item(None, true));
     let recalled = pushes(&sent, 2)[0]
@@ -1952,10 +1774,7 @@ fn a_failed_commit_acknowledges_nothing_and_rolls_back() {
     hub.handle(2, open.with_peer_id("Jerry"), T0);
     let start = GenericCommand::request(CommandType::Conv, 2)
         .with_op(OpType::Start)
-        .with(ConvCommand {
-            m: vec!["Jerry".into()],
-            ..Default::default()
-        });
+        .with(members(&["Jerry"]));
     let out = hub.handle(1, start, T0 + 1);
     let cid = out[0].to_command().conv_message.and_then(|c| c.cid).expect("cid");
     fail.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -1970,10 +1789,7 @@ fn a_failed_commit_acknowledges_nothing_and_rolls_back() {
     assert_eq!(reply.i, Some(3));
     assert_eq!(reply.server_error().map(|e| e.code), Some(4200));
     fail.store(false, std::sync::atomic::Ordering::SeqCst);
-    let logs = GenericCommand::request(CommandType::Logs, 4).with(LogsCommand {
-        cid: Some(cid),
-        ..Default::default()
-    });
+    let logs = GenericCommand::request(CommandType::Logs, 4).with(logs_of(&cid));
     let out = hub.handle(1, logs, T0 + 3);
     assert!(out[0].to_command().logs_message.expect("logs").logs.is_empty());
 }
@@ -2139,10 +1955,7 @@ fn a_batch_of_messages_costs_one_commit() {
     hub.handle(1, open, T0);
     let start = GenericCommand::request(CommandType::Conv, 2)
         .with_op(OpType::Start)
-        .with(ConvCommand {
-            m: vec!["Jerry".into()],
-            ..Default::default()
-        });
+        .with(members(&["Jerry"]));
     let cid = hub.handle(1, start, T0)[0]
         .to_command()
         .conv_message

@@ -7,7 +7,7 @@ mod client;
 #[path = "common/http.rs"]
 mod http;
 
-use chinwag_protocol::{CommandType, DirectCommand, GenericCommand, OpType, SessionCommand};
+use chinwag_protocol::{CommandType, DirectCommand, GenericCommand, OpType};
 use chinwag_server::hub::ConvKind;
 use chinwag_server::{Hub, HubConfig, RateLimit, RunningServer, Server, ServerConfig, SqliteStorage};
 use client::Client;
@@ -28,18 +28,7 @@ async fn start() -> RunningServer {
 
 /// `client` signed in (with a login signature, as the master key requires).
 async fn login(server: &RunningServer, client: &str) -> Client {
-    let mut c = Client::connect(&server.ws_url(), Some("lc.protobuf2.3")).await;
-    let t = chinwag_server::time::now_ms() / 1000;
-    let message = chinwag_server::signature::login_message("chinwag-local", client, t, "n");
-    let session = SessionCommand {
-        s: Some(chinwag_server::signature::sign(MASTER_KEY.as_bytes(), &message)),
-        t: Some(t),
-        n: Some("n".into()),
-        ..Default::default()
-    };
-    let opened = c.open(client, session).await;
-    assert_eq!(opened.op_type(), Some(OpType::Opened), "{opened:?}");
-    c
+    Client::signed_login(&server.ws_url(), client, MASTER_KEY).await
 }
 
 /// A master-key request.
@@ -51,7 +40,7 @@ async fn master(server: &RunningServer, method: &str, path: &str, body: Option<V
 async fn conversation(server: &RunningServer, body: Value) -> String {
     let created = master(server, "POST", "/1.2/rtm/conversations", Some(body)).await;
     assert_eq!(created.status, 200, "{created:?}");
-    created.json["objectId"].as_str().expect("objectId").to_owned()
+    created.object_id()
 }
 
 /// Sends `text` as `from` into `/1.2/rtm/{path}/messages`; returns `(msg-id, timestamp)`.
@@ -150,7 +139,7 @@ async fn rest_deletes_conversations_of_each_kind_and_they_are_gone() {
             Some(json!({"name": "x"})),
         )
         .await;
-        let id = created.json["objectId"].as_str().expect("objectId").to_owned();
+        let id = created.object_id();
         let deleted = master(&server, "DELETE", &format!("/1.2/rtm/{kind}/{id}"), None).await;
         assert_eq!((deleted.status, deleted.json), (200, json!({})), "{kind}");
         let again = master(&server, "DELETE", &format!("/1.2/rtm/{kind}/{id}"), None).await;
@@ -265,7 +254,7 @@ async fn rest_history_of_the_app_of_a_client_and_of_a_subscriber_pages_by_msgid(
         Some(json!({"name": "News"})),
     )
     .await;
-    let service = created.json["objectId"].as_str().expect("objectId").to_owned();
+    let service = created.object_id();
     for client in ["Tom", "Jerry"] {
         let subscribed = master(
             &server,
@@ -444,7 +433,7 @@ async fn rest_send_applies_no_sync_mentions_and_to_clients() {
         Some(json!({"name": "News"})),
     )
     .await;
-    let service = created.json["objectId"].as_str().expect("objectId").to_owned();
+    let service = created.object_id();
     let service_path = format!("service-conversations/{service}");
     let (private, _) = send(
         &server,
@@ -572,7 +561,7 @@ async fn rest_blacklists_block_list_and_unblock() {
         Some(json!({"name": "News"})),
     )
     .await;
-    let service = created.json["objectId"].as_str().expect("objectId").to_owned();
+    let service = created.object_id();
     let subscribers = format!("/1.2/rtm/service-conversations/{service}/subscribers");
     master(&server, "POST", &subscribers, Some(json!({"client_id": "Jerry"}))).await;
     let blocked = master(
@@ -642,32 +631,15 @@ async fn rest_member_infos_set_list_and_reset_roles() {
     assert_eq!(managers.json, json!({"results": []}));
 
     // Official codes: not a member, a role that cannot be given, the owner.
-    let stranger = master(
-        &server,
-        "POST",
-        &infos,
-        Some(json!({"clientId": "Tyke", "role": "Manager"})),
-    )
-    .await;
-    assert_eq!(failure(&stranger), (400, json!(4317)));
-    let owner_role = master(
-        &server,
-        "POST",
-        &infos,
-        Some(json!({"clientId": "Jerry", "role": "Owner"})),
-    )
-    .await;
-    assert_eq!(failure(&owner_role), (400, json!(4308)));
-    let owner = master(
-        &server,
-        "POST",
-        &infos,
-        Some(json!({"clientId": "Tom", "role": "Member"})),
-    )
-    .await;
-    assert_eq!(failure(&owner), (400, json!(5130)));
-    let no_role = master(&server, "POST", &infos, Some(json!({"clientId": "Jerry"}))).await;
-    assert_eq!(failure(&no_role), (400, json!(107)));
+    for (body, code) in [
+        (json!({"clientId": "Tyke", "role": "Manager"}), 4317),
+        (json!({"clientId": "Jerry", "role": "Owner"}), 4308),
+        (json!({"clientId": "Tom", "role": "Member"}), 5130),
+        (json!({"clientId": "Jerry"}), 107),
+    ] {
+        let refused = master(&server, "POST", &infos, Some(body.clone())).await;
+        assert_eq!(failure(&refused), (400, json!(code)), "{body}");
+    }
     let refused = http::request(server.local_addr(), "GET", &infos, &[APP, KEY], None).await;
     assert_eq!(refused.status, 401);
     server.shutdown().await;
@@ -684,7 +656,7 @@ async fn rest_unique_creation_returns_the_conversation_of_the_same_members() {
     )
     .await;
     assert_eq!(first.json["unique"], json!(true));
-    let cid = first.json["objectId"].as_str().expect("objectId").to_owned();
+    let cid = first.object_id();
     // The same member set, however it is written, is the same conversation, unchanged.
     let again = master(
         &server,
@@ -889,7 +861,7 @@ async fn service_subscribers_history_over_rtm_leaves_out_other_subscribers_messa
         Some(json!({"name": "News"})),
     )
     .await;
-    let service = created.json["objectId"].as_str().expect("objectId").to_owned();
+    let service = created.object_id();
     for client in ["Tom", "Jerry"] {
         master(
             &server,

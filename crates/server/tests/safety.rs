@@ -68,6 +68,36 @@ impl H {
     }
 }
 
+/// A sign-in of `client` to `app`, signed at `t` (seconds) with the key `master`.
+fn signed_login(client: &str, t: i64) -> SessionCommand {
+    SessionCommand {
+        s: Some(signature::sign(
+            b"master",
+            &signature::login_message("app", client, t, "n"),
+        )),
+        t: Some(t),
+        n: Some("n".into()),
+        ..Default::default()
+    }
+}
+
+/// Tom's `conv start` with `members` in `app`, signed at `t` (seconds) with the key `master`.
+fn signed_start(members: &[String], t: i64) -> GenericCommand {
+    GenericCommand::new(CommandType::Conv)
+        .with_op(OpType::Start)
+        .with_peer_id("Tom")
+        .with(ConvCommand {
+            m: members.to_vec(),
+            s: Some(signature::sign(
+                b"master",
+                &signature::create_message("app", "Tom", members, t, "n"),
+            )),
+            t: Some(t),
+            n: Some("n".into()),
+            ..Default::default()
+        })
+}
+
 /// The error code of a `session/closed` refusal, an error reply, or an error ack.
 fn code(reply: &GenericCommand) -> Option<i32> {
     if let Some(session) = &reply.session_message {
@@ -158,15 +188,7 @@ fn stale_signatures_are_refused() {
     config.require_signatures = true;
     config.signature_ttl_secs = 600;
     let mut h = H::new(config);
-    let login = |t: i64| SessionCommand {
-        s: Some(signature::sign(
-            b"master",
-            &signature::login_message("app", "Tom", t, "n"),
-        )),
-        t: Some(t),
-        n: Some("n".into()),
-        ..Default::default()
-    };
+    let login = |t: i64| signed_login("Tom", t);
     // Correctly signed, but 11 minutes old (or from the future): 4102.
     assert_eq!(
         code(&h.open(1, Some("app"), "Tom", login(T0_SECS - 660))),
@@ -182,21 +204,7 @@ fn stale_signatures_are_refused() {
     );
 
     let members = vec!["Jerry".to_string(), "Tom".to_string()];
-    let start = |t: i64| {
-        GenericCommand::new(CommandType::Conv)
-            .with_op(OpType::Start)
-            .with_peer_id("Tom")
-            .with(ConvCommand {
-                m: members.clone(),
-                s: Some(signature::sign(
-                    b"master",
-                    &signature::create_message("app", "Tom", &members, t, "n"),
-                )),
-                t: Some(t),
-                n: Some("n".into()),
-                ..Default::default()
-            })
-    };
+    let start = |t: i64| signed_start(&members, t);
     assert_eq!(code(&h.ask(1, start(T0_SECS - 3600))), Some(4302));
     let created = h.ask(1, start(T0_SECS));
     assert_eq!(code(&created), None);
@@ -209,36 +217,13 @@ fn blacklist_changes_must_be_signed() {
     config.signature_key = Some(b"master".to_vec());
     config.require_signatures = true;
     let mut h = H::new(config);
-    let login = |client: &str| SessionCommand {
-        s: Some(signature::sign(
-            b"master",
-            &signature::login_message("app", client, T0_SECS, "n"),
-        )),
-        t: Some(T0_SECS),
-        n: Some("n".into()),
-        ..Default::default()
-    };
+    let login = |client: &str| signed_login(client, T0_SECS);
     assert_eq!(
         h.open(1, Some("app"), "Tom", login("Tom")).op_type(),
         Some(OpType::Opened)
     );
     let members = vec!["Jerry".to_string(), "Mary".to_string(), "Tom".to_string()];
-    let created = h.ask(
-        1,
-        GenericCommand::new(CommandType::Conv)
-            .with_op(OpType::Start)
-            .with_peer_id("Tom")
-            .with(ConvCommand {
-                m: members.clone(),
-                s: Some(signature::sign(
-                    b"master",
-                    &signature::create_message("app", "Tom", &members, T0_SECS, "n"),
-                )),
-                t: Some(T0_SECS),
-                n: Some("n".into()),
-                ..Default::default()
-            }),
-    );
+    let created = h.ask(1, signed_start(&members, T0_SECS));
     let cid = created.conv_message.and_then(|c| c.cid).expect("cid");
     let block = |op: OpType, sig: Option<String>| {
         GenericCommand::new(CommandType::Blacklist)

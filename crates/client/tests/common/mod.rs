@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use chinwag::{Event, EventStream, Realtime, RealtimeOptions};
+use chinwag::{Event, EventStream, Message, Realtime, RealtimeOptions};
 use chinwag_server::{RunningServer, Server, ServerConfig};
 
 /// Failure guard for awaits: tests wait for events, never sleep.
@@ -42,10 +42,16 @@ pub async fn next_matching(events: &mut EventStream, what: &str, wanted: impl Fn
     .await
 }
 
-/// The text of the next `Message` event.
-pub async fn next_text(events: &mut EventStream) -> String {
-    match next_matching(events, "a message", |e| matches!(e, Event::Message { .. })).await {
-        Event::Message { message } => message.content.text().unwrap_or_default().to_owned(),
+/// The message of the next `Message` event (`what` names it in a timeout).
+pub async fn next_message(events: &mut EventStream, what: &str) -> Message {
+    match next_matching(events, what, |e| matches!(e, Event::Message { .. })).await {
+        Event::Message { message } => message,
         _ => unreachable!(),
     }
+}
+
+/// The text of the next `Message` event.
+pub async fn next_text(events: &mut EventStream) -> String {
+    let message = next_message(events, "a message").await;
+    message.content.text().unwrap_or_default().to_owned()
 }

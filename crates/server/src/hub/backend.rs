@@ -55,10 +55,7 @@ const MAX_LIST_LIMIT: usize = 1000;
 impl<S: Storage> Hub<S> {
     /// Conversation `cid` if it is of `kind` (4303, or the kind's "required" code).
     fn conv_of_kind(&self, cid: &str, kind: ConvKind) -> HubResult<&Conversation> {
-        let conv = self
-            .convs
-            .get(cid)
-            .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))?;
+        let conv = self.conversation(Some(cid))?;
         let actual = ConvKind::of(conv);
         // `/conversations/...` paths are `_Conversation` rows: they reach chat rooms too, as
         // they did in LeanCloud before the 1.2 API split them.

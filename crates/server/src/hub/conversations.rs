@@ -2,6 +2,7 @@
 //! and receipt positions.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chinwag_protocol::{
     CommandType, ConvCommand, ErrorCode, GenericCommand, JsonObjectMessage, MaxReadTuple, OpType,
@@ -11,6 +12,15 @@ use serde_json::{Map, Value};
 use super::{ConnId, Conversation, Fail, Hub, HubResult, Position, iso};
 use crate::query;
 use crate::storage::{ConversationRecord, Storage};
+
+/// The members an add/remove names: its `m`, or the client itself (a join or a quit).
+fn members_or_self(body: &ConvCommand, client: &str) -> Vec<String> {
+    if body.m.is_empty() {
+        vec![client.to_owned()]
+    } else {
+        body.m.clone()
+    }
+}
 
 /// Keys of the conversation JSON that clients may not set through attributes.
 pub(super) const RESERVED_KEYS: &[&str] = &[
@@ -131,7 +141,8 @@ impl<S: Storage> Hub<S> {
         }
     }
 
-    fn conversation(&self, cid: Option<&str>) -> HubResult<&Conversation> {
+    /// Conversation `cid`, or 4303 CONVERSATION_NOT_FOUND.
+    pub(super) fn conversation(&self, cid: Option<&str>) -> HubResult<&Conversation> {
         cid.and_then(|cid| self.convs.get(cid))
             .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))
     }
@@ -274,6 +285,27 @@ impl<S: Storage> Hub<S> {
         })
     }
 
+    /// A conversation event (see [`Self::conv_event`]) about members `m` of `cid`, made by
+    /// `initiator`: the shape of every membership and moderation push.
+    pub(super) fn membership_event(
+        op: OpType,
+        cid: &str,
+        initiator: &str,
+        m: Vec<String>,
+        now: i64,
+    ) -> Arc<GenericCommand> {
+        Self::conv_event(
+            op,
+            ConvCommand {
+                cid: Some(cid.to_owned()),
+                init_by: Some(initiator.to_owned()),
+                m,
+                ..Default::default()
+            },
+            now,
+        )
+    }
+
     /// The pushes of the seed's events table for members `added` by `initiator`: each added member
     /// other than the initiator is `joined` (INVITED); everyone else in the conversation, the
     /// initiator included, gets `members_joined` (MEMBERS_JOINED).
@@ -288,25 +320,9 @@ impl<S: Storage> Hub<S> {
             return Ok(());
         };
         let everyone = conv.member_ids();
-        let joined = Self::conv_event(
-            OpType::Joined,
-            ConvCommand {
-                cid: Some(cid.to_owned()),
-                init_by: Some(initiator.to_owned()),
-                ..Default::default()
-            },
-            now,
-        );
-        let members_joined = Self::conv_event(
-            OpType::MembersJoined,
-            ConvCommand {
-                cid: Some(cid.to_owned()),
-                init_by: Some(initiator.to_owned()),
-                m: added.to_vec(),
-                ..Default::default()
-            },
-            now,
-        );
+        let joined = Self::membership_event(OpType::Joined, cid, initiator, Vec::new(), now);
+        let members_joined =
+            Self::membership_event(OpType::MembersJoined, cid, initiator, added.to_vec(), now);
         for member in everyone {
             if member != initiator && added.contains(&member) {
                 self.notify(&member, &joined, now)?;
@@ -327,11 +343,7 @@ impl<S: Storage> Hub<S> {
     ) -> HubResult {
         let conv = self.conversation(body.cid.as_deref())?;
         let cid = conv.record.id.clone();
-        let ids: Vec<String> = if body.m.is_empty() {
-            vec![client.to_owned()]
-        } else {
-            body.m.clone()
-        };
+        let ids = members_or_self(&body, client);
         let self_join = ids.iter().all(|id| id == client);
         let system = conv.record.system;
         // Service conversations: clients only subscribe themselves.
@@ -377,26 +389,7 @@ impl<S: Storage> Hub<S> {
             self.check_room_in(conv, added.len())?;
             // New members start with everything before they joined read, so it is not unread.
             let read_ts = conv.last_ts;
-            if !added.is_empty() {
-                self.storage.add_members(&cid, &added, read_ts)?;
-                if let Some(conv) = self.convs.get_mut(&cid) {
-                    for id in &added {
-                        conv.members.insert(
-                            id.clone(),
-                            Position {
-                                read_ts,
-                                ack_ts: read_ts,
-                            },
-                        );
-                    }
-                    conv.record.updated_at = now;
-                    let record = conv.record.clone();
-                    self.storage.save_conversation(&record)?;
-                }
-                for id in &added {
-                    self.index_join(id, &cid);
-                }
-            }
+            self.admit_members(&cid, &added, read_ts, now)?;
             self.conv_reply(
                 conn,
                 command,
@@ -438,11 +431,7 @@ impl<S: Storage> Hub<S> {
     ) -> HubResult {
         let conv = self.conversation(body.cid.as_deref())?;
         let cid = conv.record.id.clone();
-        let ids: Vec<String> = if body.m.is_empty() {
-            vec![client.to_owned()]
-        } else {
-            body.m.clone()
-        };
+        let ids = members_or_self(&body, client);
         let self_quit = ids.iter().all(|id| id == client);
         // Service conversations: clients only unsubscribe themselves.
         if conv.record.system && !self_quit {
@@ -490,6 +479,33 @@ impl<S: Storage> Hub<S> {
         self.push_left(&cid, client, &removed, now)
     }
 
+    /// Adds `added` (not yet members of persistent conversation `cid`) to it, with everything up
+    /// to `read_ts` read.
+    pub(super) fn admit_members(&mut self, cid: &str, added: &[String], read_ts: i64, now: i64) -> HubResult {
+        if added.is_empty() {
+            return Ok(());
+        }
+        self.storage.add_members(cid, added, read_ts)?;
+        if let Some(conv) = self.convs.get_mut(cid) {
+            for id in added {
+                conv.members.insert(
+                    id.clone(),
+                    Position {
+                        read_ts,
+                        ack_ts: read_ts,
+                    },
+                );
+            }
+            conv.record.updated_at = now;
+            let record = conv.record.clone();
+            self.storage.save_conversation(&record)?;
+        }
+        for id in added {
+            self.index_join(id, cid);
+        }
+        Ok(())
+    }
+
     /// Removes `removed` (current members of persistent conversation `cid`) from it.
     pub(super) fn drop_members(&mut self, cid: &str, removed: &[String], now: i64) -> HubResult {
         if removed.is_empty() {
@@ -523,25 +539,8 @@ impl<S: Storage> Hub<S> {
         if removed.is_empty() {
             return Ok(());
         }
-        let left = Self::conv_event(
-            OpType::Left,
-            ConvCommand {
-                cid: Some(cid.to_owned()),
-                init_by: Some(initiator.to_owned()),
-                ..Default::default()
-            },
-            now,
-        );
-        let members_left = Self::conv_event(
-            OpType::MembersLeft,
-            ConvCommand {
-                cid: Some(cid.to_owned()),
-                init_by: Some(initiator.to_owned()),
-                m: removed.to_vec(),
-                ..Default::default()
-            },
-            now,
-        );
+        let left = Self::membership_event(OpType::Left, cid, initiator, Vec::new(), now);
+        let members_left = Self::membership_event(OpType::MembersLeft, cid, initiator, removed.to_vec(), now);
         for id in removed {
             if id != initiator {
                 self.notify(id, &left, now)?;

@@ -12,9 +12,7 @@ use crate::storage::Storage;
 impl<S: Storage> Hub<S> {
     /// The conversation `cid` if `client` is its owner or a manager.
     fn owned(&self, cid: Option<&str>, client: &str) -> HubResult<String> {
-        let conv = cid
-            .and_then(|cid| self.convs.get(cid))
-            .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))?;
+        let conv = self.conversation(cid)?;
         if !matches!(conv.role_of(client), "Owner" | "Manager") || !conv.is_member(client) {
             return Err(Fail::Code(
                 ErrorCode::ConversationNotAllowed,
@@ -181,20 +179,8 @@ impl<S: Storage> Hub<S> {
         if targets.is_empty() {
             return Ok(());
         }
-        let event = |op, m: Vec<String>| {
-            Self::conv_event(
-                op,
-                ConvCommand {
-                    cid: Some(cid.to_owned()),
-                    init_by: Some(initiator.to_owned()),
-                    m,
-                    ..Default::default()
-                },
-                now,
-            )
-        };
-        let to_target = event(target_op, Vec::new());
-        let to_members = event(members_op, targets.to_vec());
+        let to_target = Self::membership_event(target_op, cid, initiator, Vec::new(), now);
+        let to_members = Self::membership_event(members_op, cid, initiator, targets.to_vec(), now);
         for id in targets {
             self.notify(id, &to_target, now)?;
         }

@@ -133,10 +133,7 @@ impl<S: Storage> Hub<S> {
 
     /// The service conversation `cid`, or 4303 / 4313.
     pub(super) fn service(&self, cid: &str) -> HubResult<&Conversation> {
-        let conv = self
-            .convs
-            .get(cid)
-            .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))?;
+        let conv = self.conversation(Some(cid))?;
         if !conv.record.system {
             return Err(Fail::Code(ErrorCode::SystemConversationRequired, None));
         }
@@ -215,10 +212,7 @@ impl<S: Storage> Hub<S> {
         now_ms: i64,
     ) -> AdminOutcome<(String, i64)> {
         self.admin(|hub| {
-            let conv = hub
-                .convs
-                .get(cid)
-                .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))?;
+            let conv = hub.conversation(Some(cid))?;
             if conv.record.system {
                 return Err(Fail::Code(ErrorCode::NormalConversationRequired, None));
             }
@@ -475,10 +469,7 @@ impl<S: Storage> Hub<S> {
         now_ms: i64,
     ) -> AdminOutcome<i64> {
         self.admin(|hub| {
-            let conv = hub
-                .convs
-                .get(cid)
-                .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))?;
+            let conv = hub.conversation(Some(cid))?;
             if conv.record.system || conv.record.transient {
                 return Err(Fail::Code(ErrorCode::NormalConversationRequired, None));
             }
@@ -498,24 +489,7 @@ impl<S: Storage> Hub<S> {
                 hub.check_room_in(conv, changed.len())?;
                 let read_ts = conv.last_ts;
                 if !changed.is_empty() {
-                    hub.storage.add_members(cid, &changed, read_ts)?;
-                    if let Some(conv) = hub.convs.get_mut(cid) {
-                        for id in &changed {
-                            conv.members.insert(
-                                id.clone(),
-                                Position {
-                                    read_ts,
-                                    ack_ts: read_ts,
-                                },
-                            );
-                        }
-                        conv.record.updated_at = now_ms;
-                        let record = conv.record.clone();
-                        hub.storage.save_conversation(&record)?;
-                    }
-                    for id in &changed {
-                        hub.index_join(id, cid);
-                    }
+                    hub.admit_members(cid, &changed, read_ts, now_ms)?;
                     hub.push_joined(cid, "", &changed, now_ms)?;
                 }
             } else {
@@ -571,10 +545,7 @@ impl<S: Storage> Hub<S> {
 
     /// The online members of chat room `cid` (4303; 4316 for other conversations).
     pub fn room_members(&self, cid: &str) -> Result<Vec<String>, AdminError> {
-        let conv = self
-            .convs
-            .get(cid)
-            .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))?;
+        let conv = self.conversation(Some(cid))?;
         if !conv.record.transient {
             return Err(Fail::Code(ErrorCode::TransientConversationRequired, None).into());
         }
@@ -618,10 +589,7 @@ impl<S: Storage> Hub<S> {
 
     /// Clients that muted conversation `cid` (`GET /1.2/rtm/conversations/{id}/mutes`).
     pub fn muted(&self, cid: &str) -> Result<Vec<String>, AdminError> {
-        let conv = self
-            .convs
-            .get(cid)
-            .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))?;
+        let conv = self.conversation(Some(cid))?;
         Ok(conv.record.muted.clone())
     }
 
@@ -685,10 +653,7 @@ impl<S: Storage> Hub<S> {
     /// Members of normal conversation `cid` (`GET /1.2/rtm/conversations/{id}/members`; 4303, and
     /// 4314 for chat rooms and service conversations).
     pub fn members(&self, cid: &str) -> Result<Vec<String>, AdminError> {
-        let conv = self
-            .convs
-            .get(cid)
-            .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))?;
+        let conv = self.conversation(Some(cid))?;
         if conv.record.transient || conv.record.system {
             return Err(Fail::Code(ErrorCode::NormalConversationRequired, None).into());
         }

@@ -26,6 +26,19 @@ pub struct Client {
     pushes: VecDeque<GenericCommand>,
 }
 
+/// A session `open` carrying a login signature for `client` on `chinwag-local`, made now with
+/// `master_key` and `nonce`.
+pub fn signed_session(client: &str, master_key: &str, nonce: &str) -> SessionCommand {
+    let t = chinwag_server::time::now_ms() / 1000;
+    let message = chinwag_server::signature::login_message("chinwag-local", client, t, nonce);
+    SessionCommand {
+        s: Some(chinwag_server::signature::sign(master_key.as_bytes(), &message)),
+        t: Some(t),
+        n: Some(nonce.into()),
+        ..Default::default()
+    }
+}
+
 /// What arrived instead of a command.
 #[derive(Debug)]
 pub enum Closed {
@@ -74,6 +87,15 @@ impl Client {
     pub async fn login(url: &str, client: &str) -> Self {
         let mut c = Self::connect(url, Some("lc.protobuf2.3")).await;
         let opened = c.open(client, SessionCommand::default()).await;
+        assert_eq!(opened.op_type(), Some(OpType::Opened), "{opened:?}");
+        c
+    }
+
+    /// Connects with `lc.protobuf2.3` and signs in as `client` with a login signature made now
+    /// with `master_key` (as a server with `--require-signatures` wants).
+    pub async fn signed_login(url: &str, client: &str, master_key: &str) -> Self {
+        let mut c = Self::connect(url, Some("lc.protobuf2.3")).await;
+        let opened = c.open(client, signed_session(client, master_key, "n")).await;
         assert_eq!(opened.op_type(), Some(OpType::Opened), "{opened:?}");
         c
     }

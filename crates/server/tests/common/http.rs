@@ -9,6 +9,14 @@ pub(crate) struct Response {
     pub(crate) json: serde_json::Value,
 }
 
+impl Response {
+    /// The `objectId` of what a request created.
+    #[allow(dead_code, reason = "not every test file creates objects")]
+    pub(crate) fn object_id(&self) -> String {
+        self.json["objectId"].as_str().expect("objectId").to_owned()
+    }
+}
+
 /// Sends `method path` to `addr` with `headers` and an optional JSON `body`.
 pub(crate) async fn request(
     addr: std::net::SocketAddr,

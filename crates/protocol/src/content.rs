@@ -320,6 +320,10 @@ impl Location {
     }
 }
 
+/// Reads the value of the `known` key at an index into its field (one `dyn` so that the four visitors
+/// share one [`read_object`]).
+type ReadKnown<'f, A, E> = dyn FnMut(usize, &mut A) -> Result<(), E> + 'f;
+
 /// Reads a JSON object whose keys `known` go to `read_known` (by index) and every other key, in its
 /// order, to the returned map — what a derived `Deserialize` with `#[serde(flatten)]` does, without
 /// buffering each value first. As with the derive, a known key given twice is an error and a repeated
@@ -327,7 +331,7 @@ impl Location {
 fn read_object<'de, A: MapAccess<'de>>(
     mut map: A,
     known: &'static [&'static str],
-    mut read_known: impl FnMut(usize, &mut A) -> Result<(), A::Error>,
+    read_known: &mut ReadKnown<'_, A, A::Error>,
 ) -> Result<Map<String, Value>, A::Error> {
     let mut seen = 0u32;
     let mut extra = Map::new();
@@ -359,7 +363,7 @@ impl<'de> Deserialize<'de> for TypedMessage {
                 let mut kind = None;
                 let mut message = TypedMessage::new(MessageKind::Text);
                 let known = &["_lctype", "_lctext", "_lcattrs", "_lcfile", "_lcloc"];
-                message.extra = read_object(map, known, |index, map| {
+                message.extra = read_object(map, known, &mut |index, map| {
                     match index {
                         0 => kind = Some(MessageKind::from_code(map.next_value()?)),
                         1 => message.text = map.next_value()?,
@@ -387,7 +391,7 @@ impl<'de> Deserialize<'de> for FileInfo {
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<FileInfo, A::Error> {
                 let mut file = FileInfo::default();
-                file.extra = read_object(map, &["objId", "url", "metaData"], |index, map| {
+                file.extra = read_object(map, &["objId", "url", "metaData"], &mut |index, map| {
                     match index {
                         0 => file.object_id = map.next_value()?,
                         1 => file.url = map.next_value()?,
@@ -413,7 +417,7 @@ impl<'de> Deserialize<'de> for FileMetadata {
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<FileMetadata, A::Error> {
                 let mut meta = FileMetadata::default();
                 let known = &["name", "format", "size", "width", "height", "duration"];
-                meta.extra = read_object(map, known, |index, map| {
+                meta.extra = read_object(map, known, &mut |index, map| {
                     match index {
                         0 => meta.name = map.next_value()?,
                         1 => meta.format = map.next_value()?,
@@ -441,7 +445,7 @@ impl<'de> Deserialize<'de> for Location {
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Location, A::Error> {
                 let (mut latitude, mut longitude) = (None, None);
-                let extra = read_object(map, &["latitude", "longitude"], |index, map| {
+                let extra = read_object(map, &["latitude", "longitude"], &mut |index, map| {
                     match index {
                         0 => latitude = Some(map.next_value()?),
                         _ => longitude = Some(map.next_value()?),

@@ -83,26 +83,31 @@ fn now_of(driver: &Driver) -> Instant {
 }
 
 /// Runs `f` on the engine, drains it and hands the events to JavaScript.
-fn step<R>(shared: &Rc<Shared>, f: impl FnOnce(&mut Engine, Instant) -> R) -> R {
-    step_driver(shared, |driver, now| f(&mut driver.engine, now))
+fn step(shared: &Rc<Shared>, f: impl FnOnce(&mut Engine, Instant)) {
+    let mut f = Some(f);
+    step_driver(shared, &mut |driver, now| {
+        if let Some(f) = f.take() {
+            f(&mut driver.engine, now);
+        }
+    });
 }
 
-/// Like [`step`], with the whole driver.
-fn step_driver<R>(shared: &Rc<Shared>, f: impl FnOnce(&mut Driver, Instant) -> R) -> R {
-    let (result, events) = {
+/// Like [`step`], with the whole driver. One copy for every caller (`dyn`, never inlined): each
+/// exported command used to carry its own copy of the borrow, drain and event delivery.
+#[inline(never)]
+fn step_driver(shared: &Rc<Shared>, f: &mut dyn FnMut(&mut Driver, Instant)) {
+    let events = {
         let Ok(mut driver) = shared.driver.try_borrow_mut() else {
             // Unreachable by construction (events are delivered after the borrow ends); be safe.
             wasm_bindgen::throw_str("chinwag: re-entrant engine call");
         };
         let now = now_of(&driver);
-        let result = f(&mut driver, now);
-        let events = drain(shared, &mut driver);
-        (result, events)
+        f(&mut driver, now);
+        drain(shared, &mut driver)
     };
     if let Some(events) = events {
         let _ = shared.on_events.call1(&JsValue::NULL, &events);
     }
-    result
 }
 
 /// Runs the engine's outputs until it has none; returns the events as one JSON array string, if any.
@@ -192,7 +197,7 @@ fn socket_callback(
         if shared.driver.borrow().generation != generation {
             return;
         }
-        step_driver(&shared, |driver, now| f(driver, now, &event));
+        step_driver(&shared, &mut |driver, now| f(driver, now, &event));
     })
 }
 
@@ -316,8 +321,10 @@ impl Core {
     }
 
     fn run(&self, f: impl FnOnce(&mut Engine, Instant) -> chinwag_core::RequestId) -> f64 {
+        let mut id = 0;
+        step(&self.shared, |engine, now| id = f(engine, now).0);
         #[allow(clippy::cast_precision_loss)]
-        let id = step(&self.shared, f).0 as f64;
+        let id = id as f64;
         id
     }
 

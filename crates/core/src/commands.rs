@@ -109,7 +109,7 @@ impl Engine {
         let mut conv = ConvCommand {
             m: members.clone(),
             attr: Some(JsonObjectMessage {
-                data: Value::Object(attr).to_string(),
+                data: crate::json_text(&Value::Object(attr)),
             }),
             transient: create.transient.then_some(true),
             unique: Some(create.unique && !create.transient),
@@ -337,7 +337,7 @@ impl Engine {
     ) -> RequestId {
         let (command, mut conv) = conv_command(OpType::Update, cid);
         conv.attr = Some(JsonObjectMessage {
-            data: Value::Object(attributes.clone()).to_string(),
+            data: crate::json_text(&Value::Object(attributes.clone())),
         });
         self.submit(
             client,
@@ -436,7 +436,7 @@ impl Engine {
             transient: Some(options.transient),
             will: options.will.then_some(true),
             dt: Some(dt),
-            push_data: options.push_data.as_ref().map(Value::to_string),
+            push_data: options.push_data.as_ref().map(crate::json_text),
             mention_pids: options.mentions.clone(),
             mention_all: Some(options.mention_all),
             ..Default::default()

@@ -95,3 +95,10 @@ pub use options::{ClientOptions, CreateConversation, HistoryQuery, Options, Sign
 pub use query::{ConversationQuery, quote};
 pub use requests::{MemberOp, RequestId};
 pub use time::Instant;
+
+/// Compact JSON text of `value`, as its `Display` writes it. `serde_json::to_string` rather than
+/// `to_string()`: `Display` also compiles serde_json's pretty printer into the wasm module.
+pub(crate) fn json_text(value: &serde_json::Value) -> String {
+    // Serialising a `Value` (string keys only) cannot fail.
+    serde_json::to_string(value).unwrap_or_default()
+}

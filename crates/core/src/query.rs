@@ -203,7 +203,7 @@ impl ConversationQuery {
     }
     /// The `where` JSON sent in `convMessage.where.data`.
     pub fn where_json(&self) -> String {
-        Value::Object(self.conditions.clone()).to_string()
+        crate::json_text(&Value::Object(self.conditions.clone()))
     }
     /// The `sort` string (`key,-other`), if any.
     pub fn sort(&self) -> Option<String> {

@@ -460,6 +460,11 @@ pub struct Hub<S> {
     /// Client → conversations it belongs to (members, and chat-room members), so disconnects and
     /// member queries never scan every conversation.
     joined: HashMap<String, BTreeSet<String>>,
+    /// Conversation → timestamp of its newest stored message that asked for receipts (`r`). An ack
+    /// or read that does not move past it cannot produce a receipt, so it skips the receipt query
+    /// (in a big group every receiver acks every push). Only ever too high, never too low: it is
+    /// raised before the insert and rebuilt from storage by `reload`.
+    latest_receipts: HashMap<String, i64>,
     /// Tokens of sessions kicked by a `tag` conflict: a re-login with one gets 4111.
     revoked_tokens: HashSet<String>,
     /// Rate-limit buckets of connections.
@@ -499,6 +504,7 @@ impl<S: Storage> Hub<S> {
             convs: HashMap::new(),
             unique: HashMap::new(),
             joined: HashMap::new(),
+            latest_receipts: HashMap::new(),
             revoked_tokens: HashSet::new(),
             buckets: HashMap::new(),
             client_buckets: HashMap::new(),
@@ -665,6 +671,7 @@ impl<S: Storage> Hub<S> {
         self.convs = convs;
         self.unique = unique;
         self.joined = joined;
+        self.latest_receipts = snapshot.latest_receipts.into_iter().collect();
         Ok(())
     }
 

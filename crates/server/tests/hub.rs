@@ -2343,3 +2343,66 @@ fn receipts_reach_senders_that_asked_around_plain_messages_and_after_a_restart()
     assert_eq!(reads[1].id.as_deref(), Some(asked.0.as_str()));
     assert_eq!(reads[2].id.as_deref(), Some(uid.as_str()));
 }
+
+#[test]
+fn acks_of_one_batch_are_stored_once_and_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cid, stamps) = {
+        let mut h = Harness::with_storage(SqliteStorage::open(dir.path()).expect("open"));
+        h.login(1, "Tom");
+        h.login(2, "Jerry");
+        let cid = h.create(1, "Tom", &["Jerry"], json!({}));
+        let stamps: Vec<i64> = (0..3)
+            .map(|n| ack_of(&h.send(1, "Tom", &cid, &format!("m{n}")), 1).t.expect("t"))
+            .collect();
+        // Jerry acks the three one by one in one batch, then asks for the max positions in the same batch:
+        // the position write is deferred, so what follows the acks must still see it.
+        let mut inputs: Vec<Input> = stamps
+            .iter()
+            .map(|&t| {
+                let ack = GenericCommand::new(CommandType::Ack).with(AckCommand {
+                    cid: Some(cid.clone()),
+                    fromts: Some(t),
+                    tots: Some(t),
+                    ..Default::default()
+                });
+                Input::Command(2, ack)
+            })
+            .collect();
+        let max_read = h
+            .request(CommandType::Conv, Some(OpType::MaxRead))
+            .with(ConvCommand {
+                cid: Some(cid.clone()),
+                ..Default::default()
+            });
+        inputs.push(Input::Command(1, max_read));
+        h.now += 1;
+        let sent: Sent = h
+            .hub
+            .handle_batch(inputs, h.now)
+            .iter()
+            .map(|o| (o.conn, o.to_command()))
+            .collect();
+        let body = reply(&sent, 1).conv_message.clone().expect("body");
+        assert_eq!(body.max_ack_timestamp, stamps.last().copied());
+        (cid, stamps)
+    };
+    let mut h = Harness::with_storage(SqliteStorage::open(dir.path()).expect("reopen"));
+    h.now = stamps[2];
+    h.login(1, "Tom");
+    let sent = h.conv(
+        1,
+        "Tom",
+        OpType::MaxRead,
+        ConvCommand {
+            cid: Some(cid),
+            ..Default::default()
+        },
+    );
+    let body = reply(&sent, 1).conv_message.clone().expect("body");
+    assert_eq!(
+        body.max_ack_timestamp,
+        Some(stamps[2]),
+        "the batch's acks were stored"
+    );
+}

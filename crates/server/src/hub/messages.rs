@@ -322,13 +322,19 @@ impl<S: Storage> Hub<S> {
         if new == old {
             return Ok(false);
         }
-        self.storage.set_position(&crate::storage::MemberRecord {
-            cid: cid.to_owned(),
-            client_id: client.to_owned(),
-            read_ts: new.read_ts,
-            ack_ts: new.ack_ts,
-            role: None,
-        })?;
+        if read_to.is_some() {
+            self.storage.set_position(&crate::storage::MemberRecord {
+                cid: cid.to_owned(),
+                client_id: client.to_owned(),
+                read_ts: new.read_ts,
+                ack_ts: new.ack_ts,
+                role: None,
+            })?;
+        } else {
+            // An ack: stored once per member and conversation at the end of the batch (every
+            // receiver acks every push, often many in one batch), see `store_positions`.
+            self.unstored_positions.note(cid, client);
+        }
         if let Some(position) = self
             .convs
             .get_mut(cid)

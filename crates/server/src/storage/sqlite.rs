@@ -98,8 +98,8 @@ const INSERT_MESSAGE: &str = "INSERT INTO messages (id, cid, from_id, ts, data, 
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
 
 /// Distinct statements the connection keeps prepared. rusqlite's default (16) is fewer than the
-/// statements one sign-in and one message batch use between them, so the least recently used ones
-/// (the sign-in unread query among them) were evicted and re-parsed on every call.
+/// distinct statements this storage prepares (about 25), so a varied mix of commands would evict
+/// and re-parse some of them.
 const STATEMENT_CACHE_CAPACITY: usize = 64;
 
 /// SQLite storage in `<data dir>/chinwag.sqlite3`.

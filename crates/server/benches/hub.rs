@@ -4,6 +4,9 @@
 //! - `direct` batches of 100 into a 2-member conversation and into a 500-member group with 50 members
 //!   online (fan-out: 49 pushes per message), and into a 500-member group with every member online
 //!   (499 pushes per message);
+//! - acks: 49 online receivers of a 500-member group each ack each of 100 messages (4,900 acks in
+//!   one batch, the JS client's `{cid, fromts, tots}` form), once for plain messages and once for
+//!   messages that asked for receipts (`r`, so every ack sends a receipt to the sender);
 //! - a 100-message history page (`logs`) out of 10,000 stored messages.
 //!
 //! Run with `cargo bench -p chinwag-server --bench hub` (or `cargo xtask bench`).
@@ -12,7 +15,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use chinwag_protocol::{
-    CommandType, ConvCommand, DirectCommand, GenericCommand, LogsCommand, OpType, SessionCommand,
+    AckCommand, CommandType, ConvCommand, DirectCommand, GenericCommand, LogsCommand, OpType, SessionCommand,
     TypedMessage,
 };
 use chinwag_server::{ConnId, Hub, HubConfig, Input, SqliteStorage};
@@ -87,6 +90,11 @@ impl Setup {
 
     /// `BATCH` text messages from client 0, as the runtime would hand them to the hub in one batch.
     fn directs(&mut self) -> Vec<Input> {
+        self.directs_asking(false)
+    }
+
+    /// `BATCH` text messages from client 0; with `receipt`, each asks for receipts (`r`).
+    fn directs_asking(&mut self, receipt: bool) -> Vec<Input> {
         (0..BATCH)
             .map(|n| {
                 let direct = self.request(CommandType::Direct).with(DirectCommand {
@@ -94,6 +102,7 @@ impl Setup {
                     msg: Some(
                         TypedMessage::text(format!("message {n}: see you at noon by the fountain")).to_json(),
                     ),
+                    r: receipt.then_some(true),
                     ..Default::default()
                 });
                 Input::Command(0, direct)
@@ -134,6 +143,59 @@ fn direct_batches(c: &mut Criterion) {
     group.finish();
 }
 
+/// Sends `BATCH` messages from client 0 (not measured), then returns the acks every other online
+/// client sends for them: one per message per receiver, no serial, as the JS client does.
+fn acks_of_a_batch(setup: &mut Setup, online: usize, receipt: bool) -> Vec<Input> {
+    let inputs = setup.directs_asking(receipt);
+    setup.now += 1;
+    let stamps: Vec<i64> = setup
+        .hub
+        .handle_batch(inputs, setup.now)
+        .iter()
+        .filter(|out| out.conn == 0)
+        .filter_map(|out| out.to_command().ack_message?.t)
+        .collect();
+    assert_eq!(stamps.len(), BATCH, "every message acknowledged to its sender");
+    let mut acks = Vec::with_capacity(stamps.len() * (online - 1));
+    for t in stamps {
+        for receiver in 1..online {
+            let ack = GenericCommand::new(CommandType::Ack).with(AckCommand {
+                cid: Some(setup.cid.clone()),
+                fromts: Some(t),
+                tots: Some(t),
+                ..Default::default()
+            });
+            acks.push(Input::Command(receiver as ConnId, ack));
+        }
+    }
+    acks
+}
+
+fn ack_batches(c: &mut Criterion) {
+    const ONLINE: usize = 50;
+    let mut group = c.benchmark_group("hub acks (49 receivers x 100 messages, one commit)");
+    group.throughput(Throughput::Elements((BATCH * (ONLINE - 1)) as u64));
+    group.sample_size(20);
+    for (label, receipt) in [("plain messages", false), ("messages asking for receipts", true)] {
+        let mut setup = Setup::new(500, ONLINE);
+        group.bench_function(label, |b| {
+            // Only the acks are measured, not the messages they acknowledge.
+            b.iter_custom(|iterations| {
+                let mut measured = Duration::ZERO;
+                for _ in 0..iterations {
+                    let acks = acks_of_a_batch(&mut setup, ONLINE, receipt);
+                    setup.now += 1;
+                    let started = Instant::now();
+                    black_box(setup.hub.handle_batch(acks, setup.now));
+                    measured += started.elapsed();
+                }
+                measured
+            })
+        });
+    }
+    group.finish();
+}
+
 fn history_page(c: &mut Criterion) {
     let mut setup = Setup::new(2, 2);
     for _ in 0..100 {
@@ -156,5 +218,5 @@ fn history_page(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, direct_batches, history_page);
+criterion_group!(benches, direct_batches, ack_batches, history_page);
 criterion_main!(benches);

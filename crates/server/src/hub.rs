@@ -444,6 +444,23 @@ impl IdGen {
     }
 }
 
+/// Members (by conversation) whose in-memory position has moved since it was last stored.
+#[derive(Debug, Default)]
+struct UnstoredPositions(BTreeMap<String, BTreeSet<String>>);
+
+impl UnstoredPositions {
+    fn note(&mut self, cid: &str, client: &str) {
+        // Allocates only for the first ack of a member in a conversation in a batch.
+        if let Some(clients) = self.0.get_mut(cid) {
+            if !clients.contains(client) {
+                clients.insert(client.to_owned());
+            }
+        } else {
+            self.0.insert(cid.to_owned(), BTreeSet::from([client.to_owned()]));
+        }
+    }
+}
+
 /// The command state machine. See the [module docs](self) for the contract.
 pub struct Hub<S> {
     config: HubConfig,
@@ -460,6 +477,13 @@ pub struct Hub<S> {
     /// Client → conversations it belongs to (members, and chat-room members), so disconnects and
     /// member queries never scan every conversation.
     joined: HashMap<String, BTreeSet<String>>,
+    /// Conversation → timestamp of its newest stored message that asked for receipts (`r`). An ack
+    /// or read that does not move past it cannot produce a receipt, so it skips the receipt query
+    /// (in a big group every receiver acks every push). Only ever too high, never too low: it is
+    /// raised before the insert and rebuilt from storage by `reload`.
+    latest_receipts: HashMap<String, i64>,
+    /// Members whose ack position moved in this batch and is not stored yet.
+    unstored_positions: UnstoredPositions,
     /// Tokens of sessions kicked by a `tag` conflict: a re-login with one gets 4111.
     revoked_tokens: HashSet<String>,
     /// Rate-limit buckets of connections.
@@ -499,6 +523,8 @@ impl<S: Storage> Hub<S> {
             convs: HashMap::new(),
             unique: HashMap::new(),
             joined: HashMap::new(),
+            latest_receipts: HashMap::new(),
+            unstored_positions: UnstoredPositions::default(),
             revoked_tokens: HashSet::new(),
             buckets: HashMap::new(),
             client_buckets: HashMap::new(),
@@ -554,8 +580,14 @@ impl<S: Storage> Hub<S> {
         if let Err(error) = &began {
             tracing::error!(%error, "cannot begin a storage transaction");
         }
+        let mut stored = Ok(());
         self.leave_rooms_after_grace(now_ms);
         for input in inputs {
+            let is_ack = matches!(&input, Input::Command(_, c) if c.command_type() == Some(CommandType::Ack));
+            if !is_ack && stored.is_ok() {
+                // Whatever comes next may read member positions from storage (unread counts).
+                stored = self.store_positions();
+            }
             match input {
                 Input::Connected(conn) => self.connect(conn),
                 Input::Disconnected(conn) => self.end_connection(conn, now_ms),
@@ -569,7 +601,11 @@ impl<S: Storage> Hub<S> {
                 }
             }
         }
-        let committed = began.and_then(|()| self.storage.commit());
+        // A failed position write fails the batch like a failed commit: all of it is rolled back.
+        let committed = began
+            .and(stored)
+            .and_then(|()| self.store_positions())
+            .and_then(|()| self.storage.commit());
         match committed {
             Ok(()) => std::mem::take(&mut self.out),
             Err(error) => {
@@ -601,12 +637,36 @@ impl<S: Storage> Hub<S> {
     /// pending output, rolls the transaction back and reloads the conversations from storage.
     pub fn recover(&mut self) {
         self.out.clear();
+        self.unstored_positions = UnstoredPositions::default();
         if let Err(error) = self.storage.rollback() {
             tracing::error!(%error, "rollback during recovery failed");
         }
         if let Err(error) = self.reload() {
             tracing::error!(%error, "reload during recovery failed");
         }
+    }
+
+    /// Stores the positions noted in `unstored_positions`, each as it is now in memory: one write
+    /// per member and conversation however many acks moved it in the batch.
+    fn store_positions(&mut self) -> Result<(), StorageError> {
+        for (cid, clients) in std::mem::take(&mut self.unstored_positions.0) {
+            let Some(conv) = self.convs.get(&cid) else {
+                continue;
+            };
+            for client_id in clients {
+                // A member who left is no longer stored.
+                if let Some(position) = conv.members.get(&client_id) {
+                    self.storage.set_position(&crate::storage::MemberRecord {
+                        cid: cid.clone(),
+                        client_id,
+                        read_ts: position.read_ts,
+                        ack_ts: position.ack_ts,
+                        role: None,
+                    })?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Rebuilds the in-memory conversations from storage.
@@ -665,6 +725,8 @@ impl<S: Storage> Hub<S> {
         self.convs = convs;
         self.unique = unique;
         self.joined = joined;
+        self.latest_receipts = snapshot.latest_receipts.into_iter().collect();
+        self.unstored_positions = UnstoredPositions::default();
         Ok(())
     }
 

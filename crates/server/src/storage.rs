@@ -136,7 +136,7 @@ pub struct NotificationRecord {
     pub payload: Map<String, Value>,
 }
 
-/// Everything the hub keeps in memory, loaded at start-up with three queries.
+/// Everything the hub keeps in memory, loaded at start-up with four queries.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
     /// All conversations.
@@ -145,6 +145,9 @@ pub struct Snapshot {
     pub members: Vec<MemberRecord>,
     /// The newest message of each conversation that has one.
     pub last_messages: Vec<MessageRecord>,
+    /// `(cid, ts)`: the timestamp of the newest message that asked for receipts, for each
+    /// conversation that has one (acks past it cannot produce a receipt, so skip the query).
+    pub latest_receipts: Vec<(String, i64)>,
 }
 
 /// A slice of a conversation's history by timestamp.

@@ -2061,3 +2061,161 @@ fn fan_out_reaches_every_online_member_once_and_offline_members_count_unread() {
         "the sender has nothing unread"
     );
 }
+
+#[test]
+fn receipts_reach_senders_that_asked_around_plain_messages_and_after_a_restart() {
+    // Acks that cannot produce a receipt skip the receipt query; the hub knows which from the
+    // newest message that asked, kept in memory and rebuilt from storage at start.
+    fn send(h: &mut Harness, cid: &str, text: &str, receipt: bool) -> (String, i64) {
+        let sent = h.send_direct(
+            1,
+            "Tom",
+            DirectCommand {
+                cid: Some(cid.to_owned()),
+                msg: Some(text.into()),
+                r: receipt.then_some(true),
+                ..Default::default()
+            },
+        );
+        let ack = ack_of(&sent, 1);
+        (ack.uid.expect("uid"), ack.t.expect("t"))
+    }
+    fn ack(h: &mut Harness, cid: &str, from: i64, to: i64) -> Vec<chinwag_protocol::RcpCommand> {
+        let client_ack = GenericCommand::new(CommandType::Ack).with(AckCommand {
+            cid: Some(cid.to_owned()),
+            fromts: Some(from),
+            tots: Some(to),
+            ..Default::default()
+        });
+        let sent = h.run(2, client_ack);
+        pushes(&sent, 1)
+            .iter()
+            .filter_map(|p| p.rcp_message.clone())
+            .collect()
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cid, asked, plain_t) = {
+        let mut h = Harness::with_storage(SqliteStorage::open(dir.path()).expect("open"));
+        h.login(1, "Tom");
+        h.login(2, "Jerry");
+        let cid = h.create(1, "Tom", &["Jerry"], json!({}));
+        // No message asked yet: acks bring nothing.
+        let (_, t) = send(&mut h, &cid, "plain", false);
+        assert!(ack(&mut h, &cid, t, t).is_empty());
+        // One that asks, acked in memory: its receipt arrives.
+        let (uid, t) = send(&mut h, &cid, "receipt please", true);
+        let rcp = ack(&mut h, &cid, t, t);
+        assert_eq!(rcp.len(), 1);
+        assert_eq!(
+            (rcp[0].id.as_deref(), rcp[0].read),
+            (Some(uid.as_str()), Some(false))
+        );
+        // Another that asks, then a plain one; neither acked before the restart.
+        let asked = send(&mut h, &cid, "and this one", true);
+        let (_, plain_t) = send(&mut h, &cid, "plain again", false);
+        (cid, asked, plain_t)
+    };
+    // A restarted server draws a new id seed (the tests' fixed one would repeat message ids).
+    let mut restarted = config();
+    restarted.id_seed = 1;
+    let storage = SqliteStorage::open(dir.path()).expect("reopen");
+    let mut h = Harness {
+        hub: Hub::new(restarted, storage).expect("hub"),
+        now: plain_t,
+        serial: 0,
+    };
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    // Acking from the one that asked through the plain one brings its receipt.
+    let rcp = ack(&mut h, &cid, asked.1, plain_t);
+    assert_eq!(rcp.len(), 1, "receipt after restart");
+    assert_eq!(
+        (rcp[0].id.as_deref(), rcp[0].read),
+        (Some(asked.0.as_str()), Some(false))
+    );
+    assert_eq!(rcp[0].from.as_deref(), Some("Jerry"));
+    // After the restart too: a plain message's ack brings nothing, a new asking one's its receipt.
+    let (_, t) = send(&mut h, &cid, "plain after restart", false);
+    assert!(ack(&mut h, &cid, t, t).is_empty());
+    let (uid, t) = send(&mut h, &cid, "asked after restart", true);
+    let rcp = ack(&mut h, &cid, t, t);
+    assert_eq!(rcp.len(), 1);
+    assert_eq!(rcp[0].id.as_deref(), Some(uid.as_str()));
+    // Reading brings the read receipts of both messages that asked.
+    let read = GenericCommand::new(CommandType::Read).with(ReadCommand {
+        cid: Some(cid.clone()),
+        ..Default::default()
+    });
+    let sent = h.run(2, read);
+    let reads: Vec<_> = pushes(&sent, 1)
+        .iter()
+        .filter_map(|p| p.rcp_message.clone())
+        .filter(|r| r.read == Some(true))
+        .collect();
+    assert_eq!(reads.len(), 3, "{sent:#?}");
+    assert_eq!(reads[1].id.as_deref(), Some(asked.0.as_str()));
+    assert_eq!(reads[2].id.as_deref(), Some(uid.as_str()));
+}
+
+#[test]
+fn acks_of_one_batch_are_stored_once_and_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cid, stamps) = {
+        let mut h = Harness::with_storage(SqliteStorage::open(dir.path()).expect("open"));
+        h.login(1, "Tom");
+        h.login(2, "Jerry");
+        let cid = h.create(1, "Tom", &["Jerry"], json!({}));
+        let stamps: Vec<i64> = (0..3)
+            .map(|n| ack_of(&h.send(1, "Tom", &cid, &format!("m{n}")), 1).t.expect("t"))
+            .collect();
+        // Jerry acks the three one by one in one batch, then asks for the max positions in the same batch:
+        // the position write is deferred, so what follows the acks must still see it.
+        let mut inputs: Vec<Input> = stamps
+            .iter()
+            .map(|&t| {
+                let ack = GenericCommand::new(CommandType::Ack).with(AckCommand {
+                    cid: Some(cid.clone()),
+                    fromts: Some(t),
+                    tots: Some(t),
+                    ..Default::default()
+                });
+                Input::Command(2, ack)
+            })
+            .collect();
+        let max_read = h
+            .request(CommandType::Conv, Some(OpType::MaxRead))
+            .with(ConvCommand {
+                cid: Some(cid.clone()),
+                ..Default::default()
+            });
+        inputs.push(Input::Command(1, max_read));
+        h.now += 1;
+        let sent: Sent = h
+            .hub
+            .handle_batch(inputs, h.now)
+            .iter()
+            .map(|o| (o.conn, o.to_command()))
+            .collect();
+        let body = reply(&sent, 1).conv_message.clone().expect("body");
+        assert_eq!(body.max_ack_timestamp, stamps.last().copied());
+        (cid, stamps)
+    };
+    let mut h = Harness::with_storage(SqliteStorage::open(dir.path()).expect("reopen"));
+    h.now = stamps[2];
+    h.login(1, "Tom");
+    let sent = h.conv(
+        1,
+        "Tom",
+        OpType::MaxRead,
+        ConvCommand {
+            cid: Some(cid),
+            ..Default::default()
+        },
+    );
+    let body = reply(&sent, 1).conv_message.clone().expect("body");
+    assert_eq!(
+        body.max_ack_timestamp,
+        Some(stamps[2]),
+        "the batch's acks were stored"
+    );
+}

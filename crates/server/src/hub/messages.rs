@@ -25,7 +25,10 @@ impl<S: Storage> Hub<S> {
         command: &GenericCommand,
         now: i64,
     ) -> HubResult {
-        let direct = command.direct_message.clone().unwrap_or_default();
+        // Borrowed, not cloned: the content is copied once into the stored record and once into
+        // the push, nothing else.
+        let no_direct = DirectCommand::default();
+        let direct = command.direct_message.as_ref().unwrap_or(&no_direct);
         let target = direct.cid.as_deref().and_then(|cid| self.convs.get(cid));
         if target.is_some_and(|conv| conv.is_expired(now)) {
             return Err(Fail::Code(ErrorCode::TemporaryConversationExpired, None));
@@ -96,10 +99,7 @@ impl<S: Storage> Hub<S> {
             message.timestamp = conv.next_ts(now);
         }
         if !transient {
-            self.storage.insert_message(&message)?;
-            if let Some(conv) = self.convs.get_mut(&cid) {
-                conv.last = Some(message.clone());
-            }
+            self.store_message(&message)?;
         }
         self.ack(conn, command, &message.id, message.timestamp);
         if conv_is_system(self.convs.get(&cid)) {
@@ -111,6 +111,26 @@ impl<S: Storage> Hub<S> {
         } else {
             self.fan_out(&message, transient, Some(conn), now);
         }
+        if !transient {
+            // Moved, not cloned: the conversation keeps the record as its last message.
+            if let Some(conv) = self.convs.get_mut(&cid) {
+                conv.last = Some(message);
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores `message`, first noting in `latest_receipts` when it asks for receipts (so the
+    /// note is never behind storage, even if the insert fails).
+    pub(super) fn store_message(&mut self, message: &MessageRecord) -> HubResult {
+        if message.receipt {
+            let latest = self
+                .latest_receipts
+                .entry(message.cid.clone())
+                .or_insert(i64::MIN);
+            *latest = (*latest).max(message.timestamp);
+        }
+        self.storage.insert_message(message)?;
         Ok(())
     }
 
@@ -125,12 +145,14 @@ impl<S: Storage> Hub<S> {
         message.timestamp = conv.next_ts(now);
         let transient = conv.record.transient;
         if !transient {
-            self.storage.insert_message(&message)?;
-            if let Some(conv) = self.convs.get_mut(&message.cid) {
-                conv.last = Some(message.clone());
-            }
+            self.store_message(&message)?;
         }
         self.fan_out(&message, transient, None, now);
+        if !transient {
+            if let Some(conv) = self.convs.get_mut(&message.cid) {
+                conv.last = Some(message);
+            }
+        }
         Ok(())
     }
 
@@ -265,12 +287,14 @@ impl<S: Storage> Hub<S> {
             return Ok(false);
         };
         let last_ts = conv.last_ts;
+        // Nothing past this can produce a receipt: a window that ends before it needs no query.
+        let latest_receipt = self.latest_receipts.get(cid).copied().unwrap_or(i64::MIN);
         let mut new = old;
         let mut receipts = Vec::new();
         if let Some((low, high)) = acked {
             let high = high.min(last_ts);
             let after = low.saturating_sub(1).max(old.ack_ts);
-            if high > after {
+            if high > after && latest_receipt > after {
                 receipts.extend(
                     self.storage
                         .receipt_messages(cid, after, high, client)?
@@ -283,12 +307,14 @@ impl<S: Storage> Hub<S> {
         if let Some(read_to) = read_to {
             let read_to = read_to.min(last_ts);
             if read_to > old.read_ts {
-                receipts.extend(
-                    self.storage
-                        .receipt_messages(cid, old.read_ts, read_to, client)?
-                        .into_iter()
-                        .map(|m| (m, true)),
-                );
+                if latest_receipt > old.read_ts {
+                    receipts.extend(
+                        self.storage
+                            .receipt_messages(cid, old.read_ts, read_to, client)?
+                            .into_iter()
+                            .map(|m| (m, true)),
+                    );
+                }
                 new.read_ts = read_to;
                 new.ack_ts = new.ack_ts.max(read_to);
             }
@@ -296,13 +322,19 @@ impl<S: Storage> Hub<S> {
         if new == old {
             return Ok(false);
         }
-        self.storage.set_position(&crate::storage::MemberRecord {
-            cid: cid.to_owned(),
-            client_id: client.to_owned(),
-            read_ts: new.read_ts,
-            ack_ts: new.ack_ts,
-            role: None,
-        })?;
+        if read_to.is_some() {
+            self.storage.set_position(&crate::storage::MemberRecord {
+                cid: cid.to_owned(),
+                client_id: client.to_owned(),
+                read_ts: new.read_ts,
+                ack_ts: new.ack_ts,
+                role: None,
+            })?;
+        } else {
+            // An ack: stored once per member and conversation at the end of the batch (every
+            // receiver acks every push, often many in one batch), see `store_positions`.
+            self.unstored_positions.note(cid, client);
+        }
         if let Some(position) = self
             .convs
             .get_mut(cid)

@@ -357,7 +357,7 @@ impl<S: Storage> Hub<S> {
         }
         let transient = options.transient;
         if !transient {
-            self.storage.insert_message(&record)?;
+            self.store_message(&record)?;
             // A message to chosen users is not the conversation's last message for everyone.
             if record.audience.is_none() {
                 if let Some(conv) = self.convs.get_mut(cid) {

@@ -577,8 +577,7 @@ impl Engine {
         let conv = if known || state.conversations.len() < self.options.max_conversations {
             state
                 .conversations
-                .entry(cid.to_owned())
-                .or_insert_with(|| Conversation::stub(cid))
+                .get_or_insert_with(cid.to_owned(), || Conversation::stub(cid))
         } else {
             &mut uncached
         };
@@ -624,8 +623,7 @@ impl Engine {
             }
             let entry = state
                 .reads
-                .entry(cid.to_owned())
-                .or_insert_with(|| (tuple.clone(), Vec::new()));
+                .get_or_insert_with(cid.to_owned(), || (tuple.clone(), Vec::new()));
             entry.0 = tuple;
             self.respond(client, &[id], Response::Done);
         }

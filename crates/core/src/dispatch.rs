@@ -37,7 +37,7 @@ fn partial_result(allowed: &[String], failed: &[chinwag_protocol::ErrorCommand])
 
 impl Engine {
     fn conv_entry<'a>(
-        clients: &'a mut std::collections::BTreeMap<String, crate::engine::Client>,
+        clients: &'a mut crate::sorted_map::SortedMap<String, crate::engine::Client>,
         client: &str,
         cid: &str,
         max: usize,
@@ -524,10 +524,9 @@ impl Engine {
             && message.from != client
             && !message.conversation.is_empty()
         {
-            let entry = state
-                .acks
-                .entry(message.conversation.clone())
-                .or_insert((message.timestamp, message.timestamp));
+            let entry = state.acks.get_or_insert_with(message.conversation.clone(), || {
+                (message.timestamp, message.timestamp)
+            });
             entry.0 = entry.0.min(message.timestamp);
             entry.1 = entry.1.max(message.timestamp);
             if self.ack_flush_at.is_none() {

@@ -1,6 +1,8 @@
 //! The engine: one connection, any number of clients, driven by inputs and polled for outputs.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
+
+use crate::sorted_map::SortedMap;
 
 use chinwag_protocol::{
     CommandType, DecodeError, Frame, GenericCommand, OpType, ReadTuple, SessionCommand, is_fatal_close_code,
@@ -105,25 +107,25 @@ pub(crate) struct Client {
     /// The newest server time seen for this client (serverTs, message timestamps), ms.
     pub(crate) clock_hint: i64,
     pub(crate) outbox: VecDeque<Outgoing>,
-    pub(crate) conversations: BTreeMap<String, Conversation>,
-    pub(crate) catch_up: BTreeMap<String, CatchUp>,
+    pub(crate) conversations: SortedMap<String, Conversation>,
+    pub(crate) catch_up: SortedMap<String, CatchUp>,
     pub(crate) seen: SeenIds,
     /// Received-message acks waiting to be flushed: cid → (fromts, tots).
-    pub(crate) acks: BTreeMap<String, (i64, i64)>,
+    pub(crate) acks: SortedMap<String, (i64, i64)>,
     /// Acks sent on this connection that no later reply has proven processed yet: cid → (fromts,
     /// tots, the first serial sent after them). Like `read`, an ack has no serial and no answer; one
     /// lost with the connection would leave the sender without its delivery receipt and the server
     /// counting the messages undelivered, so these are sent again after the next sign-in.
-    pub(crate) acks_unconfirmed: BTreeMap<String, (i64, i64, i32)>,
+    pub(crate) acks_unconfirmed: SortedMap<String, (i64, i64, i32)>,
     /// `read` tuples waiting for a connection, with the requests to answer when sent.
-    pub(crate) reads: BTreeMap<String, (ReadTuple, Vec<RequestId>)>,
+    pub(crate) reads: SortedMap<String, (ReadTuple, Vec<RequestId>)>,
     /// Conversations whose queued `read` went out on this sign-in, after the server's `unread` count.
     pub(crate) reads_in_transit: BTreeSet<String>,
     /// `read`s sent on this connection that no later reply has proven processed yet: cid → (tuple,
     /// the first serial sent after it). `read` carries no serial and gets no answer, so one on the
     /// wire when the connection drops may be lost; these are sent again after the next sign-in
     /// (a read position only moves forward, so a repeat is harmless).
-    pub(crate) reads_unconfirmed: BTreeMap<String, (ReadTuple, i32)>,
+    pub(crate) reads_unconfirmed: SortedMap<String, (ReadTuple, i32)>,
     /// Conversations cached by id only (first seen in a push) whose `conv/query` has not answered
     /// yet; fetched again after a re-login if the fetch was lost.
     pub(crate) unfetched: BTreeSet<String>,
@@ -132,7 +134,7 @@ pub(crate) struct Client {
     /// Push events waiting for a fetch in `unfetched` (see the `hold` module), in wire order.
     pub(crate) held: VecDeque<Event>,
     /// Sent messages that asked for receipts: id → cid (bounded with the de-dup capacity).
-    pub(crate) waiting_receipt: BTreeMap<String, String>,
+    pub(crate) waiting_receipt: SortedMap<String, String>,
     pub(crate) waiting_receipt_order: VecDeque<String>,
 }
 
@@ -152,10 +154,10 @@ pub struct Engine {
     pub(crate) conn: Conn,
     servers: Vec<String>,
     server_index: usize,
-    pub(crate) clients: BTreeMap<String, Client>,
+    pub(crate) clients: SortedMap<String, Client>,
     /// Client ids in opening order: a push without `peerId` goes to the first.
     pub(crate) client_order: Vec<String>,
-    pub(crate) in_flight: BTreeMap<i32, Outgoing>,
+    pub(crate) in_flight: SortedMap<i32, Outgoing>,
     pub(crate) next_serial: i32,
     next_request: u64,
     transmits: VecDeque<Frame>,
@@ -183,9 +185,9 @@ impl Engine {
             conn: Conn::Idle,
             servers,
             server_index: 0,
-            clients: BTreeMap::new(),
+            clients: SortedMap::new(),
             client_order: Vec::new(),
-            in_flight: BTreeMap::new(),
+            in_flight: SortedMap::new(),
             next_serial: 1,
             next_request: 1,
             transmits: VecDeque::new(),
@@ -617,14 +619,16 @@ impl Engine {
     /// same `dt` after re-login), other requests in flight fail, clients must sign in again.
     fn connection_lost(&mut self, now: Instant) {
         let in_flight = std::mem::take(&mut self.in_flight);
-        let mut requeue: BTreeMap<String, Vec<Outgoing>> = BTreeMap::new();
+        let mut requeue: SortedMap<String, Vec<Outgoing>> = SortedMap::new();
         let mut closes = Vec::new();
         for (_, mut out) in in_flight {
             match out.kind {
                 Kind::Send { .. } => {
                     out.deadline = None;
                     out.command.i = None;
-                    requeue.entry(out.client.clone()).or_default().push(out);
+                    requeue
+                        .get_or_insert_with(out.client.clone(), Default::default)
+                        .push(out);
                 }
                 // The application's open request waits for the sign-in on the next connection.
                 Kind::Open { .. } => self.restore_open_requests(&out.client, out.ids),
@@ -647,11 +651,11 @@ impl Engine {
             // Reads that may have been lost with the connection go out again after the re-login
             // (unless a newer one for the same conversation is already queued).
             for (cid, (tuple, _)) in std::mem::take(&mut client.reads_unconfirmed) {
-                client.reads.entry(cid).or_insert((tuple, Vec::new()));
+                client.reads.get_or_insert_with(cid, || (tuple, Vec::new()));
             }
             // So do acks (merged with those not sent yet; acking a range twice is harmless).
             for (cid, (from, to, _)) in std::mem::take(&mut client.acks_unconfirmed) {
-                let range = client.acks.entry(cid).or_insert((from, to));
+                let range = client.acks.get_or_insert_with(cid, || (from, to));
                 *range = (range.0.min(from), range.1.max(to));
             }
         }
@@ -978,18 +982,18 @@ impl Engine {
                 last_patch_time: wall,
                 clock_hint: 0,
                 outbox: VecDeque::new(),
-                conversations: BTreeMap::new(),
-                catch_up: BTreeMap::new(),
+                conversations: SortedMap::new(),
+                catch_up: SortedMap::new(),
                 seen: SeenIds::new(self.options.dedup_capacity),
-                acks: BTreeMap::new(),
-                acks_unconfirmed: BTreeMap::new(),
-                reads: BTreeMap::new(),
+                acks: SortedMap::new(),
+                acks_unconfirmed: SortedMap::new(),
+                reads: SortedMap::new(),
                 reads_in_transit: BTreeSet::new(),
-                reads_unconfirmed: BTreeMap::new(),
+                reads_unconfirmed: SortedMap::new(),
                 unfetched: BTreeSet::new(),
                 fetch_queue: Vec::new(),
                 held: VecDeque::new(),
-                waiting_receipt: BTreeMap::new(),
+                waiting_receipt: SortedMap::new(),
                 waiting_receipt_order: VecDeque::new(),
             },
         );
@@ -1058,8 +1062,7 @@ impl Engine {
             for (cid, (from, to)) in std::mem::take(&mut client.acks) {
                 let unconfirmed = client
                     .acks_unconfirmed
-                    .entry(cid.clone())
-                    .or_insert((from, to, after));
+                    .get_or_insert_with(cid.clone(), || (from, to, after));
                 *unconfirmed = (unconfirmed.0.min(from), unconfirmed.1.max(to), after);
                 commands.push(
                     GenericCommand::new(CommandType::Ack)

@@ -83,6 +83,7 @@ mod options;
 mod query;
 mod requests;
 mod rng;
+mod sorted_map;
 mod time;
 
 pub use backoff::base_delay;

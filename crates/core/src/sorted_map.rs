@@ -1,9 +1,10 @@
 //! A small ordered map backed by a sorted `Vec`, used for the engine's per-client state.
 //!
 //! `std::collections::BTreeMap` is monomorphised per key/value type and its node code is large; in
-//! the wasm build the engine's dozen maps cost tens of kilobytes. The maps here hold a handful of
-//! entries per client (clients, conversations, requests in flight, pending reads/acks), so a sorted
-//! `Vec` with binary search is as fast in practice, and inserts/removes being O(n) does not matter.
+//! the wasm build the engine's dozen maps cost tens of kilobytes. The maps here are small per client
+//! (clients, requests in flight, pending reads/acks: a handful of entries; cached conversations:
+//! usually tens, at most `max_conversations`), so a sorted `Vec` with binary search looks up as fast,
+//! and the O(n) shift of an insert/remove (a `memmove`, only when a key is new or leaves) is fine.
 //! Iteration is in key order, exactly like `BTreeMap`, so behaviour stays deterministic.
 
 use std::borrow::Borrow;

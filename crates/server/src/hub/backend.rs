@@ -334,12 +334,7 @@ impl<S: Storage> Hub<S> {
                 return Ok(());
             }
             hub.push_left(cid, "", &removed, now_ms)?;
-            let (target_op, members_op) = if block {
-                (OpType::Blocked, OpType::MembersBlocked)
-            } else {
-                (OpType::Unblocked, OpType::MembersUnblocked)
-            };
-            hub.push_moderation(cid, "", &targets, target_op, members_op, now_ms)
+            hub.push_blacklist_change(cid, "", &targets, block, now_ms)
         })
     }
 
@@ -379,12 +374,7 @@ impl<S: Storage> Hub<S> {
             if record.system {
                 return Ok(());
             }
-            let (target_op, members_op) = if silence {
-                (OpType::Shutuped, OpType::MembersShutuped)
-            } else {
-                (OpType::Unshutuped, OpType::MembersUnshutuped)
-            };
-            hub.push_moderation(cid, "", &targets, target_op, members_op, now_ms)
+            hub.push_shutup_change(cid, "", &targets, silence, now_ms)
         })
     }
 

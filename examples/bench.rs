@@ -14,7 +14,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
-use chinwag::{Event, Realtime, RealtimeOptions, TextMessage};
+use chinwag::{Event, EventStream, Realtime, RealtimeOptions, TextMessage};
 use chinwag_server::{Server, ServerConfig};
 use clap::Parser;
 
@@ -80,30 +80,9 @@ async fn main() -> Result<()> {
     let mut tasks = Vec::new();
     for (sender, receiver, conversation) in pairs {
         let expected = args.messages;
-        let mut events = receiver.events();
+        let events = receiver.events();
         let cid = conversation.id().to_owned();
-        let receive = tokio::spawn(async move {
-            let mut latencies = Vec::with_capacity(expected);
-            while latencies.len() < expected {
-                let event = tokio::time::timeout(Duration::from_secs(30), events.recv())
-                    .await
-                    .context("a message took more than 30 s")?
-                    .context("event stream ended")?;
-                if let Event::Message { message } = event {
-                    if message.conversation != cid {
-                        continue;
-                    }
-                    let sent_at: u64 = message
-                        .content
-                        .text()
-                        .and_then(|t| t.parse().ok())
-                        .context("bad text")?;
-                    let now = u64::try_from(origin.elapsed().as_micros()).unwrap_or(u64::MAX);
-                    latencies.push(now.saturating_sub(sent_at));
-                }
-            }
-            anyhow::Ok((latencies, Instant::now()))
-        });
+        let receive = tokio::spawn(receive_latencies(events, cid, expected, origin));
         let send = tokio::spawn(async move {
             for _ in 0..expected {
                 let stamp = origin.elapsed().as_micros().to_string();
@@ -124,10 +103,7 @@ async fn main() -> Result<()> {
         finished = finished.max(done);
     }
     latencies.sort_unstable();
-    let at = |q: f64| {
-        let index = ((latencies.len() as f64 - 1.0) * q).round() as usize;
-        Duration::from_micros(latencies.get(index).copied().unwrap_or_default())
-    };
+    let at = |q: f64| quantile(&latencies, q);
     let total = latencies.len();
     let elapsed = finished - started;
     println!(
@@ -175,30 +151,9 @@ async fn group(args: &Args, options: &RealtimeOptions, origin: Instant) -> Resul
     let mut tasks = Vec::new();
     for receiver in &receivers {
         let expected = args.messages;
-        let mut events = receiver.events();
+        let events = receiver.events();
         let cid = cid.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::with_capacity(expected);
-            while latencies.len() < expected {
-                let event = tokio::time::timeout(Duration::from_secs(30), events.recv())
-                    .await
-                    .context("a message took more than 30 s")?
-                    .context("event stream ended")?;
-                if let Event::Message { message } = event {
-                    if message.conversation != cid {
-                        continue;
-                    }
-                    let sent_at: u64 = message
-                        .content
-                        .text()
-                        .and_then(|t| t.parse().ok())
-                        .context("bad text")?;
-                    let now = u64::try_from(origin.elapsed().as_micros()).unwrap_or(u64::MAX);
-                    latencies.push(now.saturating_sub(sent_at));
-                }
-            }
-            anyhow::Ok((latencies, Instant::now()))
-        }));
+        tasks.push(tokio::spawn(receive_latencies(events, cid, expected, origin)));
     }
     for _ in 0..args.messages {
         let stamp = origin.elapsed().as_micros().to_string();
@@ -212,10 +167,7 @@ async fn group(args: &Args, options: &RealtimeOptions, origin: Instant) -> Resul
         finished = finished.max(done);
     }
     latencies.sort_unstable();
-    let at = |q: f64| {
-        let index = ((latencies.len() as f64 - 1.0) * q).round() as usize;
-        Duration::from_micros(latencies.get(index).copied().unwrap_or_default())
-    };
+    let at = |q: f64| quantile(&latencies, q);
     let elapsed = finished - started;
     println!(
         "1 sender x {} messages into {} members ({} online) = {} deliveries in {elapsed:.2?}",
@@ -231,4 +183,40 @@ async fn group(args: &Args, options: &RealtimeOptions, origin: Instant) -> Resul
         latencies.len() as f64 / elapsed.as_secs_f64()
     );
     Ok(())
+}
+
+/// Waits for `expected` messages in `cid` on `events` (each text is its send time, in µs since
+/// `origin`) and returns their send→receive latencies (µs) and when the last one arrived.
+async fn receive_latencies(
+    mut events: EventStream,
+    cid: String,
+    expected: usize,
+    origin: Instant,
+) -> Result<(Vec<u64>, Instant)> {
+    let mut latencies = Vec::with_capacity(expected);
+    while latencies.len() < expected {
+        let event = tokio::time::timeout(Duration::from_secs(30), events.recv())
+            .await
+            .context("a message took more than 30 s")?
+            .context("event stream ended")?;
+        if let Event::Message { message } = event {
+            if message.conversation != cid {
+                continue;
+            }
+            let sent_at: u64 = message
+                .content
+                .text()
+                .and_then(|t| t.parse().ok())
+                .context("bad text")?;
+            let now = u64::try_from(origin.elapsed().as_micros()).unwrap_or(u64::MAX);
+            latencies.push(now.saturating_sub(sent_at));
+        }
+    }
+    Ok((latencies, Instant::now()))
+}
+
+/// The `q` quantile (0..=1) of `sorted` latencies in µs (zero when there are none).
+fn quantile(sorted: &[u64], q: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    Duration::from_micros(sorted.get(index).copied().unwrap_or_default())
 }

@@ -191,6 +191,12 @@ impl Bucket {
             false
         }
     }
+
+    /// Gives back the token [`Bucket::take`] just took at the same `now` (it was not spent after
+    /// all), so it never holds more than before that take.
+    fn refund(&mut self) {
+        self.milli_tokens = self.milli_tokens.saturating_add(1000);
+    }
 }
 
 impl HubConfig {
@@ -801,7 +807,7 @@ impl<S: Storage> Hub<S> {
             }
             (CommandType::Conv, Some(op)) => self.conv(conn, client, op, command, now),
             (CommandType::Direct, _) => {
-                if !self.within_rate(conn, now) || !self.within_client_rate(client, now) {
+                if !self.within_rates(conn, client, now) {
                     return Err(Fail::Code(ErrorCode::MessageSentQuotaExceeded, None));
                 }
                 self.direct(conn, client, command, now)
@@ -1128,6 +1134,22 @@ impl<S: Storage> Hub<S> {
         };
         let bucket = self.buckets.entry(conn).or_insert(Bucket::full(limit, now));
         bucket.take(limit, now)
+    }
+
+    /// Takes a token from both `conn`'s and `client`'s buckets, or from neither: a `direct` the
+    /// client's budget refuses does not cost the connection's budget either (a client on several
+    /// connections would otherwise lose per-connection budget on every refusal).
+    fn within_rates(&mut self, conn: ConnId, client: &str, now: i64) -> bool {
+        if !self.within_rate(conn, now) {
+            return false;
+        }
+        if self.within_client_rate(client, now) {
+            return true;
+        }
+        if let Some(bucket) = self.buckets.get_mut(&conn) {
+            bucket.refund();
+        }
+        false
     }
 
     /// A push body (`service = 2`, `peerId` filled per recipient).

@@ -368,6 +368,32 @@ fn a_client_shares_one_rate_budget_across_its_connections() {
 }
 
 #[test]
+fn a_direct_the_client_budget_refuses_costs_no_connection_budget() {
+    let mut config = HubConfig::new("app", "secret");
+    config.rate_limit = Some(RateLimit {
+        burst: 2,
+        per_second: 1,
+    });
+    config.client_rate_limit = Some(RateLimit {
+        burst: 1,
+        per_second: 2,
+    });
+    let mut h = H::new(config);
+    h.open(1, Some("app"), "Tom", SessionCommand::default());
+    h.open(2, Some("app"), "Tom", SessionCommand::default());
+    h.open(3, Some("app"), "Jerry", SessionCommand::default());
+    let cid = cid_of(&start(&mut h, 1, "Tom", &["Jerry"]));
+    // Connection 1 spends Tom's whole client budget; connection 2 is refused by it twice.
+    assert_eq!(code(&h.ask(1, text("Tom", &cid))), None);
+    assert_eq!(code(&h.ask(2, text("Tom", &cid))), Some(4116));
+    assert_eq!(code(&h.ask(2, text("Tom", &cid))), Some(4116));
+    // Half a second refills Tom's budget but only half a token of a connection's: connection 2
+    // still has both of its own, as the refusals took none.
+    h.now += 500;
+    assert_eq!(code(&h.ask(2, text("Tom", &cid))), None);
+}
+
+#[test]
 fn a_connection_holds_at_most_the_configured_clients() {
     let mut config = HubConfig::new("app", "secret");
     config.max_clients_per_connection = Some(2);

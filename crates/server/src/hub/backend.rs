@@ -75,7 +75,11 @@ impl<S: Storage> Hub<S> {
             let clients: Vec<String> = conv.members.keys().chain(conv.room.iter()).cloned().collect();
             let unique_key = conv.record.unique_key.clone();
             hub.storage.delete_conversation(cid)?;
+            // Every in-memory map keyed by conversation forgets it too (ids are never reused, so
+            // a leftover entry would only leak).
             hub.convs.remove(cid);
+            hub.latest_receipts.remove(cid);
+            hub.unstored_positions.0.remove(cid);
             if let Some(key) = unique_key {
                 hub.unique.remove(&key);
             }
@@ -330,12 +334,7 @@ impl<S: Storage> Hub<S> {
                 return Ok(());
             }
             hub.push_left(cid, "", &removed, now_ms)?;
-            let (target_op, members_op) = if block {
-                (OpType::Blocked, OpType::MembersBlocked)
-            } else {
-                (OpType::Unblocked, OpType::MembersUnblocked)
-            };
-            hub.push_moderation(cid, "", &targets, target_op, members_op, now_ms)
+            hub.push_blacklist_change(cid, "", &targets, block, now_ms)
         })
     }
 
@@ -375,12 +374,7 @@ impl<S: Storage> Hub<S> {
             if record.system {
                 return Ok(());
             }
-            let (target_op, members_op) = if silence {
-                (OpType::Shutuped, OpType::MembersShutuped)
-            } else {
-                (OpType::Unshutuped, OpType::MembersUnshutuped)
-            };
-            hub.push_moderation(cid, "", &targets, target_op, members_op, now_ms)
+            hub.push_shutup_change(cid, "", &targets, silence, now_ms)
         })
     }
 
@@ -509,4 +503,63 @@ fn page_of(list: &[String], limit: Option<usize>, next: usize) -> (Vec<String>, 
 /// /1.1/classes/_ConversationMemberInfo` answers it).
 pub(super) fn member_info_id(cid: &str, client_id: &str) -> String {
     format!("{cid}:{client_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use chinwag_protocol::{CommandType, DirectCommand, GenericCommand, OpType, SessionCommand};
+
+    use super::*;
+    use crate::{HubConfig, SqliteStorage};
+
+    const NOW: i64 = 1_795_000_000_000;
+
+    #[test]
+    fn deleting_a_conversation_forgets_it_in_every_in_memory_map() {
+        let mut hub = Hub::new(
+            HubConfig::new("app", "secret"),
+            SqliteStorage::in_memory().expect("db"),
+        )
+        .expect("hub");
+        hub.connect(1);
+        let open = GenericCommand::request(CommandType::Session, 1)
+            .with_op(OpType::Open)
+            .with_peer_id("Tom")
+            .with_app_id("app")
+            .with(SessionCommand::default());
+        hub.handle(1, open, NOW);
+        let (doc, _) =
+            hub.create_conversation_with("Tom", &["Jerry".into()], serde_json::Map::new(), true, NOW);
+        let cid = doc.expect("created")["objectId"].as_str().expect("id").to_owned();
+        let asks_receipt = GenericCommand::request(CommandType::Direct, 2)
+            .with_peer_id("Tom")
+            .with(DirectCommand {
+                cid: Some(cid.clone()),
+                msg: Some("hi".into()),
+                r: Some(true),
+                ..Default::default()
+            });
+        hub.handle(1, asks_receipt, NOW + 1);
+        assert!(hub.latest_receipts.contains_key(&cid), "the receipt was noted");
+        assert!(
+            hub.unique.values().any(|c| *c == cid),
+            "the distinct key was indexed"
+        );
+        assert!(hub.joined.get("Tom").is_some_and(|cids| cids.contains(&cid)));
+
+        hub.delete_conversation(&cid, ConvKind::Normal)
+            .0
+            .expect("deleted");
+        assert!(!hub.convs.contains_key(&cid));
+        assert!(
+            !hub.latest_receipts.contains_key(&cid),
+            "latest_receipts forgot it"
+        );
+        assert!(!hub.unstored_positions.0.contains_key(&cid));
+        assert!(
+            !hub.unique.values().any(|c| *c == cid),
+            "the distinct key is free again"
+        );
+        assert!(hub.joined.values().all(|cids| !cids.contains(&cid)));
+    }
 }

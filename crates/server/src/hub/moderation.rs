@@ -158,12 +158,43 @@ impl<S: Storage> Hub<S> {
                 ..Default::default()
             });
         self.reply(conn, reply);
-        let (target_op, members_op) = if adding {
+        self.push_shutup_change(&cid, client, &allowed, adding, now)
+    }
+
+    /// Tells of `targets` silenced (`silencing`) or let speak again in `cid` by `initiator`:
+    /// they hear `shutuped` / `unshutuped`, the others `members_shutuped` / `members_unshutuped`.
+    pub(super) fn push_shutup_change(
+        &mut self,
+        cid: &str,
+        initiator: &str,
+        targets: &[String],
+        silencing: bool,
+        now: i64,
+    ) -> HubResult {
+        let (target_op, members_op) = if silencing {
             (OpType::Shutuped, OpType::MembersShutuped)
         } else {
             (OpType::Unshutuped, OpType::MembersUnshutuped)
         };
-        self.push_moderation(&cid, client, &allowed, target_op, members_op, now)
+        self.push_moderation(cid, initiator, targets, target_op, members_op, now)
+    }
+
+    /// Tells of `targets` blocked (`blocking`) or unblocked in `cid` by `initiator`: they hear
+    /// `blocked` / `unblocked`, the others `members_blocked` / `members_unblocked`.
+    pub(super) fn push_blacklist_change(
+        &mut self,
+        cid: &str,
+        initiator: &str,
+        targets: &[String],
+        blocking: bool,
+        now: i64,
+    ) -> HubResult {
+        let (target_op, members_op) = if blocking {
+            (OpType::Blocked, OpType::MembersBlocked)
+        } else {
+            (OpType::Unblocked, OpType::MembersUnblocked)
+        };
+        self.push_moderation(cid, initiator, targets, target_op, members_op, now)
     }
 
     /// `targets` get `target_op`; every other member and the initiator get `members_op` with `m`.
@@ -295,12 +326,7 @@ impl<S: Storage> Hub<S> {
             });
         self.reply(conn, reply);
         self.push_left(&cid, client, &removed, now)?;
-        let (target_op, members_op) = if blocking {
-            (OpType::Blocked, OpType::MembersBlocked)
-        } else {
-            (OpType::Unblocked, OpType::MembersUnblocked)
-        };
-        self.push_moderation(&cid, client, &targets, target_op, members_op, now)
+        self.push_blacklist_change(&cid, client, &targets, blocking, now)
     }
 }
 

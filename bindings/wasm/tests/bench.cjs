@@ -37,8 +37,9 @@ if (process.argv[2] === '--sender') {
 }
 
 async function run(name, sdk) {
-  // The sender goes as fast as acks come back: lift the server's per-connection rate limit.
+  // The sender goes as fast as acks come back: lift the server's per-connection and per-client rate limits.
   process.env.CHINWAG_RATE_BURST = '0';
+  process.env.CHINWAG_CLIENT_RATE_BURST = '0';
   const server = await startServer();
   try {
     const rt = new sdk.Realtime({ appId: 'bench', appKey: 'k', RTMServers: server.ws });

@@ -721,9 +721,11 @@ impl Engine {
                     self.drop_connection(DisconnectReason::LoginTimeout, now);
                     return;
                 }
+                // A gap page that never came back: ask again (the live pushes of `cid` stay
+                // buffered meanwhile). Giving up here would lose the gap's messages for good.
                 Kind::CatchUp { cid, .. } => {
                     let cid = cid.clone();
-                    self.finish_catch_up(&out.client, &cid, now);
+                    self.request_catch_up(&out.client, &cid, now);
                 }
                 // Given up: the events waiting for it go out with what their pushes said.
                 Kind::Fetch { cid } => {

@@ -58,13 +58,19 @@ function selfSigned() {
   return certificate;
 }
 
+/** The axios instance leancloud-realtime 4.3.1 makes its REST calls with. */
+const lc4Axios = require(require.resolve('axios', { paths: [path.dirname(require.resolve('lc4'))] }));
+
 /**
  * An https:// front for `server`'s HTTP routes, as an operator puts a TLS proxy before the server:
- * 4.3.1 calls REST only over https. This process's https requests (the SDK's axios uses the global
- * agent) trust its certificate. Resolves with `{host, close()}`.
+ * 4.3.1 calls REST only over https. This process's https requests trust the front's certificate and
+ * 4.3.1's axios ignores `https_proxy` (axios 0.18 sends even 127.0.0.1 through it
+ * and reads no `no_proxy`, so a proxy in the environment broke these calls). Resolves with `{host, close()}`.
  */
 function httpsFront(server) {
   const { key, cert } = selfSigned();
+  lc4Axios.defaults.proxy = false;
+  // Not `defaults.httpsAgent`: axios 0.18 deep-copies defaults, which turns an Agent into a plain object.
   https.globalAgent.options.ca = cert;
   const target = new URL(server.http);
   const front = https.createServer({ key, cert }, (request, response) => {

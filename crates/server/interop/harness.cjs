@@ -60,6 +60,12 @@ function selfSigned() {
 
 /** The axios instance leancloud-realtime 4.3.1 makes its REST calls with. */
 const lc4Axios = require(require.resolve('axios', { paths: [path.dirname(require.resolve('lc4'))] }));
+// 4.3.1 logs a failed call as "Cannot read properties of undefined (reading 'status')" when there was
+// no HTTP answer at all (TLS, proxy, refused): say what the transport said.
+lc4Axios.interceptors.response.use(undefined, (error) => {
+  if (!error.response) console.error(`4.3.1 REST call without an answer: ${error.code} ${error.message}`);
+  throw error;
+});
 
 /**
  * An https:// front for `server`'s HTTP routes, as an operator puts a TLS proxy before the server:

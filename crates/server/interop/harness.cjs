@@ -66,16 +66,16 @@ lc4Axios.interceptors.response.use(undefined, (error) => {
   if (!error.response) console.error(`4.3.1 REST call without an answer: ${error.code} ${error.message}`);
   throw error;
 });
+// axios 0.18 sends even 127.0.0.1 through an `https_proxy` of the environment and reads no `no_proxy`.
+lc4Axios.defaults.proxy = false;
 
 /**
  * An https:// front for `server`'s HTTP routes, as an operator puts a TLS proxy before the server:
- * 4.3.1 calls REST only over https. This process's https requests trust the front's certificate and
- * 4.3.1's axios ignores `https_proxy` (axios 0.18 sends even 127.0.0.1 through it
- * and reads no `no_proxy`, so a proxy in the environment broke these calls). Resolves with `{host, close()}`.
+ * 4.3.1 calls REST only over https. This process's https requests trust the front's certificate.
+ * Resolves with `{host, close()}`.
  */
 function httpsFront(server) {
   const { key, cert } = selfSigned();
-  lc4Axios.defaults.proxy = false;
   // Not `defaults.httpsAgent`: axios 0.18 deep-copies defaults, which turns an Agent into a plain object.
   https.globalAgent.options.ca = cert;
   const target = new URL(server.http);

@@ -296,6 +296,19 @@ struct Conversation {
 }
 
 impl Conversation {
+    /// `record` as kept in memory before anyone joins it or a message is sent: no members, no
+    /// roles, timestamps handed out from its creation on.
+    fn new(record: ConversationRecord) -> Self {
+        Self {
+            last_ts: record.created_at,
+            record,
+            members: BTreeMap::new(),
+            room: BTreeSet::new(),
+            roles: BTreeMap::new(),
+            last: None,
+        }
+    }
+
     /// `Owner` (the creator), `Manager` or `Member`.
     fn role_of(&self, client: &str) -> &str {
         if client == self.record.creator {
@@ -693,12 +706,8 @@ impl<S: Storage> Hub<S> {
             convs.insert(
                 record.id.clone(),
                 Conversation {
-                    last_ts: record.created_at,
-                    record,
-                    members: BTreeMap::new(),
                     room,
-                    roles: BTreeMap::new(),
-                    last: None,
+                    ..Conversation::new(record)
                 },
             );
         }
@@ -898,6 +907,15 @@ impl<S: Storage> Hub<S> {
             conn,
             command: Arc::new(reply),
             peer_id: None,
+        });
+    }
+
+    /// Queues `push` for `client`'s session on `conn` only.
+    fn push_on(&mut self, conn: ConnId, client: &str, push: Arc<GenericCommand>) {
+        self.out.push(Outgoing {
+            conn,
+            command: push,
+            peer_id: Some(client.into()),
         });
     }
 

@@ -67,6 +67,28 @@ pub struct ConversationRecord {
     pub updated_at: i64,
 }
 
+impl ConversationRecord {
+    /// A conversation `id` that `creator` makes at `now_ms` with `attrs`: a normal one (not a chat
+    /// room, service, distinct or temporary conversation) with nobody muted, shut up or blocked.
+    /// Set the fields that differ with struct update syntax.
+    pub fn new(id: String, creator: &str, attrs: Map<String, Value>, now_ms: i64) -> Self {
+        Self {
+            id,
+            creator: creator.to_owned(),
+            transient: false,
+            system: false,
+            unique_key: None,
+            attrs,
+            muted: Vec::new(),
+            shutup: Vec::new(),
+            blocked: Vec::new(),
+            expires_at: None,
+            created_at: now_ms,
+            updated_at: now_ms,
+        }
+    }
+}
+
 /// One member of a persistent conversation and how far it has read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemberRecord {

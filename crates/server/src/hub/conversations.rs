@@ -1,7 +1,6 @@
 //! `conv/*` commands: create, membership changes with their pushes, query, attributes, mute, count
 //! and receipt positions.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chinwag_protocol::{
@@ -55,6 +54,25 @@ pub(super) fn unique_key(members: &[String]) -> String {
     let mut sorted = members.to_vec();
     sorted.sort();
     serde_json::to_string(&sorted).unwrap_or_default()
+}
+
+/// Drops the keys clients may not set from the attributes `attrs` of a new conversation.
+pub(super) fn strip_reserved(attrs: &mut Map<String, Value>) {
+    for key in RESERVED_KEYS {
+        attrs.remove(*key);
+    }
+}
+
+/// The first members of a conversation that `creator` starts with `members`: each once, in order,
+/// the creator last (when not named already), no empty ids (a server-side creator is empty).
+pub(super) fn first_members(members: &[String], creator: &str) -> Vec<String> {
+    let mut first: Vec<String> = Vec::new();
+    for member in members.iter().map(String::as_str).chain(std::iter::once(creator)) {
+        if !member.is_empty() && !first.iter().any(|m| m == member) {
+            first.push(member.to_owned());
+        }
+    }
+    first
 }
 
 /// The conversation JSON of a `attr`/`where` body, `{}` when absent.
@@ -169,9 +187,7 @@ impl<S: Storage> Hub<S> {
             return Err(Fail::Code(ErrorCode::ConversationSignatureFailed, None));
         }
         let mut attrs = json_object(body.attr.as_ref())?;
-        for key in RESERVED_KEYS {
-            attrs.remove(*key);
-        }
+        strip_reserved(&mut attrs);
         let transient = body.transient == Some(true);
         // Temporary conversations (`_tmp:` ids) expire after their TTL (LeanCloud: default one
         // day, at most 30 days) and are found only by `tempConvIds`.
@@ -181,12 +197,7 @@ impl<S: Storage> Hub<S> {
                 .unwrap_or(DEFAULT_TEMP_TTL)
                 .min(MAX_TEMP_TTL)
         });
-        let mut members: Vec<String> = Vec::new();
-        for member in body.m.iter().chain(std::iter::once(&client.to_owned())) {
-            if !member.is_empty() && !members.contains(member) {
-                members.push(member.clone());
-            }
-        }
+        let members = first_members(&body.m, client);
         if !transient {
             self.check_new_members(members.len())?;
         }
@@ -209,47 +220,14 @@ impl<S: Storage> Hub<S> {
             None => self.ids.next(now),
         };
         let record = ConversationRecord {
-            id: cid.clone(),
-            creator: client.to_owned(),
             transient,
-            system: false,
-            unique_key: unique_key.clone(),
-            attrs,
-            muted: Vec::new(),
-            shutup: Vec::new(),
-            blocked: Vec::new(),
+            unique_key,
             expires_at: temp_ttl.map(|ttl| now + i64::from(ttl) * 1000),
-            created_at: now,
-            updated_at: now,
+            ..ConversationRecord::new(cid.clone(), client, attrs, now)
         };
-        self.storage.save_conversation(&record)?;
-        let mut conv = Conversation {
-            record,
-            members: BTreeMap::new(),
-            room: Default::default(),
-            roles: BTreeMap::new(),
-            last: None,
-            last_ts: now,
-        };
-        if transient {
-            conv.room.insert(client.to_owned());
-        } else {
-            self.storage.add_members(&cid, &members, 0)?;
-            for member in &members {
-                conv.members.insert(member.clone(), Position::default());
-            }
-        }
-        self.convs.insert(cid.clone(), conv);
-        if transient {
-            self.index_join(client, &cid);
-        } else {
-            for member in &members {
-                self.index_join(member, &cid);
-            }
-        }
-        if let Some(key) = unique_key {
-            self.unique.insert(key, cid.clone());
-        }
+        // A chat room starts with its creator only: the others join it themselves.
+        let creator_only = [client.to_owned()];
+        self.insert_conversation(record, if transient { &creator_only } else { &members })?;
         self.conv_reply(
             conn,
             command,
@@ -265,6 +243,35 @@ impl<S: Storage> Hub<S> {
             self.push_joined(&cid, client, &members, now)?;
         }
         Ok(())
+    }
+
+    /// Stores new conversation `record` and keeps it in memory with its `first` members: stored
+    /// members of a persistent conversation, online members of a chat room. Nobody is told.
+    pub(super) fn insert_conversation(
+        &mut self,
+        record: ConversationRecord,
+        first: &[String],
+    ) -> HubResult<&Conversation> {
+        self.storage.save_conversation(&record)?;
+        if !record.transient && !first.is_empty() {
+            self.storage.add_members(&record.id, first, 0)?;
+        }
+        let cid = record.id.clone();
+        let unique_key = record.unique_key.clone();
+        let mut conv = Conversation::new(record);
+        if conv.record.transient {
+            conv.room.extend(first.iter().cloned());
+        } else {
+            conv.members
+                .extend(first.iter().map(|member| (member.clone(), Position::default())));
+        }
+        for member in first {
+            self.index_join(member, &cid);
+        }
+        if let Some(key) = unique_key {
+            self.unique.insert(key, cid.clone());
+        }
+        Ok(self.convs.entry(cid).insert_entry(conv).into_mut())
     }
 
     /// Whether an add/remove carries a valid signature for one of `actions` (or none is required).
@@ -283,6 +290,34 @@ impl<S: Storage> Hub<S> {
                 crate::signature::membership_message(&app_id, client, cid, members, t, n, action)
             })
         })
+    }
+
+    /// The conversation of an add or remove by `client` and the members it names, if `client` may
+    /// make it: only a member changes other members, a service conversation's subscribers only
+    /// (un)subscribe themselves, and the change is signed as one of `actions` when signatures are
+    /// required.
+    fn allowed_membership_change(
+        &self,
+        conn: ConnId,
+        client: &str,
+        body: &ConvCommand,
+        actions: &[&str],
+        now: i64,
+    ) -> HubResult<(&Conversation, Vec<String>)> {
+        let conv = self.conversation(body.cid.as_deref())?;
+        let ids = members_or_self(body, client);
+        let only_self = ids.iter().all(|id| id == client);
+        if conv.record.system && !only_self {
+            return Err(Fail::Code(ErrorCode::NormalConversationRequired, None));
+        }
+        if !only_self && !conv.is_member(client) {
+            return Err(Fail::Code(ErrorCode::ConversationMembershipRequired, None));
+        }
+        let signature = (body.s.as_deref(), body.t, body.n.as_deref());
+        if !self.membership_signed(conn, &body.m, signature, (client, &conv.record.id), actions, now) {
+            return Err(Fail::Code(ErrorCode::ConversationSignatureFailed, None));
+        }
+        Ok((conv, ids))
     }
 
     /// A conversation event (see [`Self::conv_event`]) about members `m` of `cid`, made by
@@ -341,40 +376,22 @@ impl<S: Storage> Hub<S> {
         body: ConvCommand,
         now: i64,
     ) -> HubResult {
-        let conv = self.conversation(body.cid.as_deref())?;
-        let cid = conv.record.id.clone();
-        let ids = members_or_self(&body, client);
-        let self_join = ids.iter().all(|id| id == client);
-        let system = conv.record.system;
-        // Service conversations: clients only subscribe themselves.
-        if system && !self_join {
-            return Err(Fail::Code(ErrorCode::NormalConversationRequired, None));
-        }
-        if !self_join && !conv.is_member(client) {
-            return Err(Fail::Code(ErrorCode::ConversationMembershipRequired, None));
-        }
         // v5 signs adds as `invite`, 4.3.1 as `add`.
-        if !self.membership_signed(
-            conn,
-            &body.m,
-            (body.s.as_deref(), body.t, body.n.as_deref()),
-            (client, &cid),
-            &["invite", "add"],
-            now,
-        ) {
-            return Err(Fail::Code(ErrorCode::ConversationSignatureFailed, None));
-        }
+        let (conv, ids) = self.allowed_membership_change(conn, client, &body, &["invite", "add"], now)?;
+        let cid = conv.record.id.clone();
+        let system = conv.record.system;
         // Blocked clients cannot be added or join again (partial failure, not a whole error).
         let (blocked, ids): (Vec<String>, Vec<String>) =
             ids.into_iter().partition(|id| conv.record.blocked.contains(id));
         let failed_pids = super::moderation::failure(ErrorCode::ConversationBlacklisted, blocked);
-        if conv.record.transient {
+        let added = if conv.record.transient {
             if let Some(conv) = self.convs.get_mut(&cid) {
                 conv.room.extend(ids.iter().cloned());
             }
             for id in &ids {
                 self.index_join(id, &cid);
             }
+            Vec::new()
         } else {
             let added: Vec<String> = ids
                 .iter()
@@ -390,34 +407,24 @@ impl<S: Storage> Hub<S> {
             // New members start with everything before they joined read, so it is not unread.
             let read_ts = conv.last_ts;
             self.admit_members(&cid, &added, read_ts, now)?;
-            self.conv_reply(
-                conn,
-                command,
-                OpType::Added,
-                ConvCommand {
-                    cid: Some(cid.clone()),
-                    allowed_pids: ids,
-                    failed_pids,
-                    ..Default::default()
-                },
-            );
-            // Subscribing to a service conversation tells nobody else (it may have millions).
-            if !added.is_empty() && !system {
-                self.push_joined(&cid, client, &added, now)?;
-            }
-            return Ok(());
-        }
+            added
+        };
         self.conv_reply(
             conn,
             command,
             OpType::Added,
             ConvCommand {
-                cid: Some(cid),
+                cid: Some(cid.clone()),
                 allowed_pids: ids,
                 failed_pids,
                 ..Default::default()
             },
         );
+        // Joining a chat room tells nobody (it is online-only), nor does subscribing to a service
+        // conversation (it may have millions).
+        if !added.is_empty() && !system {
+            self.push_joined(&cid, client, &added, now)?;
+        }
         Ok(())
     }
 
@@ -429,28 +436,9 @@ impl<S: Storage> Hub<S> {
         body: ConvCommand,
         now: i64,
     ) -> HubResult {
-        let conv = self.conversation(body.cid.as_deref())?;
-        let cid = conv.record.id.clone();
-        let ids = members_or_self(&body, client);
-        let self_quit = ids.iter().all(|id| id == client);
-        // Service conversations: clients only unsubscribe themselves.
-        if conv.record.system && !self_quit {
-            return Err(Fail::Code(ErrorCode::NormalConversationRequired, None));
-        }
-        if !self_quit && !conv.is_member(client) {
-            return Err(Fail::Code(ErrorCode::ConversationMembershipRequired, None));
-        }
         // v5 signs removals as `kick`, 4.3.1 as `remove`.
-        if !self.membership_signed(
-            conn,
-            &body.m,
-            (body.s.as_deref(), body.t, body.n.as_deref()),
-            (client, &cid),
-            &["kick", "remove"],
-            now,
-        ) {
-            return Err(Fail::Code(ErrorCode::ConversationSignatureFailed, None));
-        }
+        let (conv, ids) = self.allowed_membership_change(conn, client, &body, &["kick", "remove"], now)?;
+        let cid = conv.record.id.clone();
         let transient = conv.record.transient;
         let system = conv.record.system;
         let removed: Vec<String> = ids.iter().filter(|id| conv.is_member(id)).cloned().collect();

@@ -6,7 +6,7 @@ use std::ops::Bound;
 
 use chinwag_protocol::{
     AckCommand, CommandType, DirectCommand, ErrorCode, GenericCommand, LogItem, LogsCommand, RcpCommand,
-    UnreadCommand, logs_command::QueryDirection,
+    logs_command::QueryDirection,
 };
 
 use super::{ConnId, Fail, Hub, HubResult, Position, Session, lctype_of, message_payload, push_to_sessions};
@@ -405,16 +405,7 @@ impl<S: Storage> Hub<S> {
                     self.unread_tuple(cid, unread)
                 })
                 .collect();
-            let push = Self::push_body(
-                CommandType::Unread,
-                None,
-                UnreadCommand {
-                    convs,
-                    notif_time: Some(now),
-                },
-                now,
-            );
-            self.push_to(client, &push, Some(conn));
+            self.push_to(client, &Self::unread_push(convs, now), Some(conn));
         }
         if command.serial().is_some() {
             self.reply(conn, GenericCommand::reply_to(command, CommandType::Read));

@@ -77,22 +77,8 @@ impl<S: Storage> Hub<S> {
                 patch_reason: None,
                 ..original
             };
-            self.storage.update_message(&updated)?;
-            if let Some(conv) = self.convs.get_mut(&updated.cid) {
-                if conv.last.as_ref().is_some_and(|last| last.id == updated.id) {
-                    conv.last = Some(updated.clone());
-                }
-            }
-            let push = Self::push_body(
-                CommandType::Patch,
-                Some(OpType::Modify),
-                PatchCommand {
-                    patches: vec![patch_item(&updated, recall)],
-                    last_patch_time: Some(patched_at),
-                },
-                now,
-            );
-            self.fan_out_patch(&updated.cid, client, conn, &push);
+            let push = self.save_patched(&updated, recall, now)?;
+            self.fan_out_patch(&updated.cid, Some((client, conn)), &push);
         }
         let reply = GenericCommand::reply_to(command, CommandType::Patch)
             .with_op(OpType::Modified)
@@ -149,42 +135,47 @@ impl<S: Storage> Hub<S> {
                 patch_reason: reason.as_ref().and_then(|(_, detail)| detail.clone()),
                 ..original
             };
-            hub.storage.update_message(&updated)?;
-            if let Some(conv) = hub.convs.get_mut(cid) {
-                if conv.last.as_ref().is_some_and(|last| last.id == updated.id) {
-                    conv.last = Some(updated.clone());
-                }
-            }
-            let push = Self::push_body(
-                CommandType::Patch,
-                Some(OpType::Modify),
-                PatchCommand {
-                    patches: vec![patch_item(&updated, recall)],
-                    last_patch_time: Some(patched_at),
-                },
-                now_ms,
-            );
-            let members = hub
-                .convs
-                .get(cid)
-                .map(super::Conversation::member_ids)
-                .unwrap_or_default();
-            for member in members {
-                hub.push_to(&member, &push, None);
-            }
+            let push = hub.save_patched(&updated, recall, now_ms)?;
+            hub.fan_out_patch(cid, None, &push);
             Ok(patched_at)
         })
     }
 
-    /// Every member's sessions get the patch, except the session that made it.
-    fn fan_out_patch(&mut self, cid: &str, editor: &str, conn: ConnId, push: &Arc<GenericCommand>) {
+    /// Stores edited (or, with `recall`, recalled) message `updated`, keeps it as its
+    /// conversation's last message if it is that, and returns its `patch/modify` push.
+    fn save_patched(
+        &mut self,
+        updated: &MessageRecord,
+        recall: bool,
+        now: i64,
+    ) -> HubResult<Arc<GenericCommand>> {
+        self.storage.update_message(updated)?;
+        if let Some(conv) = self.convs.get_mut(&updated.cid) {
+            if conv.last.as_ref().is_some_and(|last| last.id == updated.id) {
+                conv.last = Some(updated.clone());
+            }
+        }
+        Ok(Self::push_body(
+            CommandType::Patch,
+            Some(OpType::Modify),
+            PatchCommand {
+                patches: vec![patch_item(updated, recall)],
+                last_patch_time: updated.patch_timestamp,
+            },
+            now,
+        ))
+    }
+
+    /// Every member's sessions get the patch, except the session that made it (`editor`: the
+    /// client and its connection; `None` for an edit made through REST).
+    fn fan_out_patch(&mut self, cid: &str, editor: Option<(&str, ConnId)>, push: &Arc<GenericCommand>) {
         let members = self
             .convs
             .get(cid)
             .map(super::Conversation::member_ids)
             .unwrap_or_default();
         for member in members {
-            let except = (member == editor).then_some(conn);
+            let except = editor.and_then(|(client, conn)| (member == client).then_some(conn));
             self.push_to(&member, push, except);
         }
     }
@@ -215,11 +206,7 @@ impl<S: Storage> Hub<S> {
             },
             now,
         );
-        self.out.push(super::Outgoing {
-            conn,
-            command: push,
-            peer_id: Some(client.into()),
-        });
+        self.push_on(conn, client, push);
         Ok(())
     }
 }

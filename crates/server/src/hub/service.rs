@@ -7,8 +7,6 @@
 //! (`m`) nor told about each other. The backend broadcasts to every subscriber; a message a
 //! subscriber sends reaches the service only (it is kept, but not pushed to other subscribers).
 
-use std::collections::BTreeMap;
-
 use chinwag_protocol::ErrorCode;
 use serde_json::{Map, Value};
 
@@ -87,36 +85,14 @@ impl<S: Storage> Hub<S> {
         self.admin(|hub| {
             let cid = hub.ids.next(now_ms);
             let mut attrs = attrs;
-            for key in super::conversations::RESERVED_KEYS {
-                attrs.remove(*key);
-            }
+            super::conversations::strip_reserved(&mut attrs);
             attrs.insert("name".into(), name.into());
             let record = ConversationRecord {
-                id: cid.clone(),
-                creator: String::new(),
                 transient: matches!(kind, ServerSideKind::ChatRoom),
                 system: matches!(kind, ServerSideKind::Service),
-                unique_key: None,
-                attrs,
-                muted: Vec::new(),
-                shutup: Vec::new(),
-                blocked: Vec::new(),
-                expires_at: None,
-                created_at: now_ms,
-                updated_at: now_ms,
+                ..ConversationRecord::new(cid.clone(), "", attrs, now_ms)
             };
-            hub.storage.save_conversation(&record)?;
-            hub.convs.insert(
-                cid.clone(),
-                Conversation {
-                    record,
-                    members: BTreeMap::new(),
-                    room: Default::default(),
-                    roles: BTreeMap::new(),
-                    last: None,
-                    last_ts: now_ms,
-                },
-            );
+            hub.insert_conversation(record, &[])?;
             Ok(cid)
         })
     }
@@ -252,12 +228,7 @@ impl<S: Storage> Hub<S> {
         now_ms: i64,
     ) -> AdminOutcome<Value> {
         self.admin(|hub| {
-            let mut ids: Vec<String> = Vec::new();
-            for member in members.iter().chain(std::iter::once(&creator.to_owned())) {
-                if !member.is_empty() && !ids.contains(member) {
-                    ids.push(member.clone());
-                }
-            }
+            let ids = super::conversations::first_members(members, creator);
             hub.check_new_members(ids.len())?;
             let unique_key = unique.then(|| super::conversations::unique_key(&ids));
             if let Some(existing) = unique_key
@@ -269,44 +240,12 @@ impl<S: Storage> Hub<S> {
             }
             let cid = hub.ids.next(now_ms);
             let mut attrs = attrs;
-            for key in super::conversations::RESERVED_KEYS {
-                attrs.remove(*key);
-            }
+            super::conversations::strip_reserved(&mut attrs);
             let record = ConversationRecord {
-                id: cid.clone(),
-                creator: creator.to_owned(),
-                transient: false,
-                system: false,
-                unique_key: unique_key.clone(),
-                attrs,
-                muted: Vec::new(),
-                shutup: Vec::new(),
-                blocked: Vec::new(),
-                expires_at: None,
-                created_at: now_ms,
-                updated_at: now_ms,
+                unique_key,
+                ..ConversationRecord::new(cid.clone(), creator, attrs, now_ms)
             };
-            hub.storage.save_conversation(&record)?;
-            hub.storage.add_members(&cid, &ids, 0)?;
-            let mut conv = Conversation {
-                record,
-                members: BTreeMap::new(),
-                room: Default::default(),
-                roles: BTreeMap::new(),
-                last: None,
-                last_ts: now_ms,
-            };
-            for id in &ids {
-                conv.members.insert(id.clone(), Position::default());
-            }
-            let doc = conv.doc();
-            hub.convs.insert(cid.clone(), conv);
-            if let Some(key) = unique_key {
-                hub.unique.insert(key, cid.clone());
-            }
-            for id in &ids {
-                hub.index_join(id, &cid);
-            }
+            let doc = hub.insert_conversation(record, &ids)?.doc();
             hub.push_joined(&cid, creator, &ids, now_ms)?;
             Ok(Value::Object(iso_dates(doc)))
         })
@@ -522,11 +461,7 @@ impl<S: Storage> Hub<S> {
                     },
                     now_ms,
                 );
-                hub.out.push(Outgoing {
-                    conn: *conn,
-                    command: push,
-                    peer_id: Some(client_id.into()),
-                });
+                hub.push_on(*conn, client_id, push);
                 hub.remove_session(*conn, client_id, None);
             }
             Ok(conns.len())

@@ -1,6 +1,8 @@
 //! `session/*` commands: sign-in with session tokens and `tag` conflicts, sign-out, online status,
 //! and the end of a connection (which delivers `will` messages).
 
+use std::sync::Arc;
+
 use chinwag_protocol::{
     CommandType, ErrorCode, GenericCommand, OpType, SessionCommand, UnreadCommand, UnreadTuple,
 };
@@ -180,11 +182,7 @@ impl<S: Storage> Hub<S> {
                 },
                 now,
             );
-            self.out.push(super::Outgoing {
-                conn: victim,
-                command: push,
-                peer_id: Some(client.into()),
-            });
+            self.push_on(victim, client, push);
             if let Some(session) = self.remove_session(victim, client, None) {
                 self.revoked_tokens.insert(session.token);
             }
@@ -256,7 +254,13 @@ impl<S: Storage> Hub<S> {
                 tuple
             })
             .collect();
-        let push = Self::push_body(
+        self.push_on(conn, client, Self::unread_push(convs, now));
+        Ok(())
+    }
+
+    /// The `unread` push of the counts `convs`.
+    pub(super) fn unread_push(convs: Vec<UnreadTuple>, now: i64) -> Arc<GenericCommand> {
+        Self::push_body(
             CommandType::Unread,
             None,
             UnreadCommand {
@@ -264,13 +268,7 @@ impl<S: Storage> Hub<S> {
                 notif_time: Some(now),
             },
             now,
-        );
-        self.out.push(super::Outgoing {
-            conn,
-            command: push,
-            peer_id: Some(client.into()),
-        });
-        Ok(())
+        )
     }
 
     /// An `UnreadTuple` for `cid` with its last message (both required fields filled).

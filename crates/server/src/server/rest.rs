@@ -52,8 +52,12 @@
 //! per-client blacklists (`/clients/{id}/blacklists`: a client blocking conversations is not in the
 //! model) and offline push fields (`push_data`, `priority`, `push`, `valid_till`: no push service).
 
+use std::convert::Infallible;
+
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse as _, Response};
 use serde_json::{Map, Value, json};
@@ -602,6 +606,37 @@ async fn call(
     }
 }
 
+/// What every handler answers with: the server's state and the request's headers (its keys).
+/// Extracting it never fails: [`call`] checks the keys, so a bad key is answered 401 before a
+/// malformed body is answered 400.
+pub(crate) struct Rest {
+    state: AppState,
+    headers: HeaderMap,
+}
+
+impl FromRequestParts<AppState> for Rest {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        Ok(Self {
+            state: state.clone(),
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+impl Rest {
+    /// Runs `op` for a caller that has the master key.
+    async fn master(&self, op: Result<AdminOp, BadRequest>) -> Response {
+        call(&self.state, &self.headers, true, op).await
+    }
+
+    /// Runs `op` for a caller that has the app key (or the master key).
+    async fn app_key(&self, op: Result<AdminOp, BadRequest>) -> Response {
+        call(&self.state, &self.headers, false, op).await
+    }
+}
+
 /// The JSON object body.
 fn object(body: &[u8]) -> Result<Map<String, Value>, BadRequest> {
     match serde_json::from_slice::<Value>(body) {
@@ -628,22 +663,13 @@ fn named(body: &[u8]) -> Result<(String, Map<String, Value>), BadRequest> {
 }
 
 /// `POST /1.2/rtm/service-conversations`.
-pub(crate) async fn create_service(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
+pub(crate) async fn create_service(rest: Rest, body: Bytes) -> Response {
     let op = named(&body).map(|(name, attrs)| AdminOp::CreateService { name, attrs });
-    call(&state, &headers, true, op).await
+    rest.master(op).await
 }
 
 /// `POST /1.2/rtm/service-conversations/{id}/subscribers`.
-pub(crate) async fn subscribe(
-    State(state): State<AppState>,
-    Path(cid): Path<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
+pub(crate) async fn subscribe(rest: Rest, Path(cid): Path<String>, body: Bytes) -> Response {
     let op = object(&body).and_then(|body| {
         Ok(AdminOp::Subscribe {
             cid,
@@ -651,56 +677,46 @@ pub(crate) async fn subscribe(
             subscribed: true,
         })
     });
-    call(&state, &headers, true, op).await
+    rest.master(op).await
 }
 
 /// `DELETE /1.2/rtm/service-conversations/{id}/subscribers/{client_id}`.
-pub(crate) async fn unsubscribe(
-    State(state): State<AppState>,
-    Path((cid, client_id)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
+pub(crate) async fn unsubscribe(rest: Rest, Path((cid, client_id)): Path<(String, String)>) -> Response {
     let op = AdminOp::Subscribe {
         cid,
         client_id,
         subscribed: false,
     };
-    call(&state, &headers, true, Ok(op)).await
+    rest.master(Ok(op)).await
 }
 
 /// `GET /1.2/rtm/service-conversations/{id}/subscribers/count`.
-pub(crate) async fn subscriber_count(
-    State(state): State<AppState>,
-    Path(cid): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    call(&state, &headers, true, Ok(AdminOp::SubscriberCount { cid })).await
+pub(crate) async fn subscriber_count(rest: Rest, Path(cid): Path<String>) -> Response {
+    rest.master(Ok(AdminOp::SubscriberCount { cid })).await
 }
 
 /// `POST /1.2/rtm/service-conversations/{id}/broadcasts`.
-pub(crate) async fn broadcast(
-    State(state): State<AppState>,
-    Path(cid): Path<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    let op = object(&body).and_then(|body| {
-        Ok(AdminOp::Broadcast {
-            cid,
-            from_client: field(&body, "from_client")?,
-            message: field(&body, "message")?,
-            transient: body.get("transient").and_then(Value::as_bool).unwrap_or(false),
-        })
-    });
-    call(&state, &headers, true, op).await
+pub(crate) async fn broadcast(rest: Rest, Path(cid): Path<String>, body: Bytes) -> Response {
+    rest.master(broadcast_op(Some(cid), &body)).await
+}
+
+/// A broadcast `{from_client, message, transient}` to service conversation `cid`, or to the
+/// body's `conv_id` when the path names none.
+fn broadcast_op(cid: Option<String>, body: &[u8]) -> Result<AdminOp, BadRequest> {
+    let body = object(body)?;
+    Ok(AdminOp::Broadcast {
+        cid: match cid {
+            Some(cid) => cid,
+            None => field(&body, "conv_id")?,
+        },
+        from_client: field(&body, "from_client")?,
+        message: field(&body, "message")?,
+        transient: body.get("transient").and_then(Value::as_bool).unwrap_or(false),
+    })
 }
 
 /// `POST /1.2/rtm/clients/check-online`.
-pub(crate) async fn check_online(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
+pub(crate) async fn check_online(rest: Rest, body: Bytes) -> Response {
     let op = object(&body).and_then(|body| {
         let ids = body.get("client_ids").and_then(Value::as_array);
         let client_ids: Vec<String> = ids
@@ -711,15 +727,11 @@ pub(crate) async fn check_online(
         }
         Ok(AdminOp::CheckOnline { client_ids })
     });
-    call(&state, &headers, true, op).await
+    rest.master(op).await
 }
 
 /// `POST /1.2/rtm/conversations`.
-pub(crate) async fn create_conversation(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
+pub(crate) async fn create_conversation(rest: Rest, body: Bytes) -> Response {
     let op = object(&body).and_then(|mut attrs| {
         let members = match attrs.remove("m") {
             None => Vec::new(),
@@ -743,7 +755,7 @@ pub(crate) async fn create_conversation(
             unique,
         })
     });
-    call(&state, &headers, true, op).await
+    rest.master(op).await
 }
 
 /// The kind of conversation a `/1.2/rtm/...` path names.
@@ -776,13 +788,7 @@ fn client_list(body: &Map<String, Value>, name: &str) -> Result<Option<Vec<Strin
 /// `{from_client, message, transient, no_sync, mention_all, mention_client_ids, to_clients}`.
 /// `push_data` and `priority` only shape offline push notifications, which this server does not
 /// send: they are accepted and ignored.
-pub(crate) async fn send_message(
-    State(state): State<AppState>,
-    uri: Uri,
-    Path(cid): Path<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
+pub(crate) async fn send_message(rest: Rest, uri: Uri, Path(cid): Path<String>, body: Bytes) -> Response {
     let flag =
         |body: &Map<String, Value>, name: &str| body.get(name).and_then(Value::as_bool).unwrap_or(false);
     let op = object(&body).and_then(|body| {
@@ -801,21 +807,16 @@ pub(crate) async fn send_message(
             options,
         })
     });
-    call(&state, &headers, true, op).await
+    rest.master(op).await
 }
 
 /// `DELETE /1.2/rtm/{conversations,chatrooms,service-conversations}/{id}` → `{}`.
-pub(crate) async fn delete_conversation(
-    State(state): State<AppState>,
-    uri: Uri,
-    Path(cid): Path<String>,
-    headers: HeaderMap,
-) -> Response {
+pub(crate) async fn delete_conversation(rest: Rest, uri: Uri, Path(cid): Path<String>) -> Response {
     let op = AdminOp::DeleteConversation {
         cid,
         kind: kind_of(&uri),
     };
-    call(&state, &headers, true, Ok(op)).await
+    rest.master(Ok(op)).await
 }
 
 /// Query of a message delete.
@@ -827,11 +828,10 @@ pub(crate) struct DeleteMessageQuery {
 
 /// `DELETE /1.2/rtm/{conversations,chatrooms}/{id}/messages/{mid}?from_client&timestamp` → `{}`.
 pub(crate) async fn delete_message(
-    State(state): State<AppState>,
+    rest: Rest,
     uri: Uri,
     Path((cid, mid)): Path<(String, String)>,
     Query(query): Query<DeleteMessageQuery>,
-    headers: HeaderMap,
 ) -> Response {
     let op = AdminOp::DeleteMessage {
         cid: Some(cid),
@@ -840,15 +840,14 @@ pub(crate) async fn delete_message(
         from_client: query.from_client.filter(|f| !f.is_empty()),
         timestamp: query.timestamp,
     };
-    call(&state, &headers, true, Ok(op)).await
+    rest.master(Ok(op)).await
 }
 
 /// `DELETE /1.2/rtm/service-conversations/{id}/subscribers/{client_id}/messages/{mid}` → `{}`.
 pub(crate) async fn delete_subscriber_message(
-    State(state): State<AppState>,
+    rest: Rest,
     Path((cid, _client_id, mid)): Path<(String, String, String)>,
     Query(query): Query<DeleteMessageQuery>,
-    headers: HeaderMap,
 ) -> Response {
     let op = AdminOp::DeleteMessage {
         cid: Some(cid),
@@ -857,7 +856,7 @@ pub(crate) async fn delete_subscriber_message(
         from_client: query.from_client.filter(|f| !f.is_empty()),
         timestamp: query.timestamp,
     };
-    call(&state, &headers, true, Ok(op)).await
+    rest.master(Ok(op)).await
 }
 
 /// Query of `GET /1.2/rtm/clients/{client_id}/unread-count`.
@@ -868,16 +867,15 @@ pub(crate) struct UnreadQuery {
 
 /// `GET /1.2/rtm/clients/{client_id}/unread-count` (the app key is enough).
 pub(crate) async fn unread_count(
-    State(state): State<AppState>,
+    rest: Rest,
     Path(client_id): Path<String>,
     Query(query): Query<UnreadQuery>,
-    headers: HeaderMap,
 ) -> Response {
     let op = AdminOp::UnreadCount {
         client_id,
         cid: query.conv_id.filter(|c| !c.is_empty()),
     };
-    call(&state, &headers, false, Ok(op)).await
+    rest.app_key(Ok(op)).await
 }
 
 /// Query of `GET /1.2/rtm/conversations`.
@@ -891,10 +889,9 @@ pub(crate) struct ConversationsQuery {
 
 /// `GET /1.2/rtm/{conversations,chatrooms,service-conversations,all-conversations}`.
 pub(crate) async fn query_conversations(
-    State(state): State<AppState>,
+    rest: Rest,
     uri: Uri,
     Query(query): Query<ConversationsQuery>,
-    headers: HeaderMap,
 ) -> Response {
     let where_json = match query.where_json.as_deref().filter(|w| !w.trim().is_empty()) {
         None => Ok(json!({})),
@@ -910,7 +907,7 @@ pub(crate) async fn query_conversations(
         skip: query.skip.unwrap_or(0),
         limit: query.limit,
     });
-    call(&state, &headers, true, op).await
+    rest.master(op).await
 }
 
 /// `client_ids` of a members body.
@@ -933,33 +930,23 @@ fn client_ids(body: &[u8]) -> Result<Vec<String>, BadRequest> {
 }
 
 /// `POST /1.2/rtm/conversations/{id}/members`.
-pub(crate) async fn add_members(
-    State(state): State<AppState>,
-    Path(cid): Path<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
+pub(crate) async fn add_members(rest: Rest, Path(cid): Path<String>, body: Bytes) -> Response {
     let op = client_ids(&body).map(|client_ids| AdminOp::Members {
         cid,
         client_ids,
         add: true,
     });
-    call(&state, &headers, true, op).await
+    rest.master(op).await
 }
 
 /// `DELETE /1.2/rtm/conversations/{id}/members`.
-pub(crate) async fn remove_members(
-    State(state): State<AppState>,
-    Path(cid): Path<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
+pub(crate) async fn remove_members(rest: Rest, Path(cid): Path<String>, body: Bytes) -> Response {
     let op = client_ids(&body).map(|client_ids| AdminOp::Members {
         cid,
         client_ids,
         add: false,
     });
-    call(&state, &headers, true, op).await
+    rest.master(op).await
 }
 
 /// The fields of an edit (`recall`: no `message`).
@@ -994,22 +981,20 @@ fn patch_op(cid: String, mid: String, body: &[u8], recall: bool) -> Result<Admin
 
 /// `PUT /1.2/rtm/conversations/{id}/messages/{mid}`.
 pub(crate) async fn edit_message(
-    State(state): State<AppState>,
+    rest: Rest,
     Path((cid, mid)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: Bytes,
 ) -> Response {
-    call(&state, &headers, true, patch_op(cid, mid, &body, false)).await
+    rest.master(patch_op(cid, mid, &body, false)).await
 }
 
 /// `PUT /1.2/rtm/conversations/{id}/messages/{mid}/recall`.
 pub(crate) async fn recall_message(
-    State(state): State<AppState>,
+    rest: Rest,
     Path((cid, mid)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: Bytes,
 ) -> Response {
-    call(&state, &headers, true, patch_op(cid, mid, &body, true)).await
+    rest.master(patch_op(cid, mid, &body, true)).await
 }
 
 /// Query of the history endpoints (`GET .../messages`).
@@ -1041,73 +1026,50 @@ impl HistoryQuery {
 }
 
 /// Answers a history page of `scope`.
-async fn history_of(
-    state: &AppState,
-    headers: &HeaderMap,
-    scope: MessageScope,
-    query: HistoryQuery,
-) -> Response {
+async fn history_of(rest: &Rest, scope: MessageScope, query: HistoryQuery) -> Response {
     let op = AdminOp::History {
         scope,
         page: query.page(),
     };
-    call(state, headers, true, Ok(op)).await
+    rest.master(Ok(op)).await
 }
 
 /// `GET /1.2/rtm/{conversations,chatrooms}/{id}/messages`.
 pub(crate) async fn history(
-    State(state): State<AppState>,
+    rest: Rest,
     Path(cid): Path<String>,
     Query(query): Query<HistoryQuery>,
-    headers: HeaderMap,
 ) -> Response {
-    history_of(&state, &headers, MessageScope::Conversation(cid), query).await
+    history_of(&rest, MessageScope::Conversation(cid), query).await
 }
 
 /// `GET /1.2/rtm/service-conversations/{id}/subscribers/{client_id}/messages`: broadcasts,
 /// messages sent to that subscriber, and its own.
 pub(crate) async fn subscriber_history(
-    State(state): State<AppState>,
+    rest: Rest,
     Path((cid, client_id)): Path<(String, String)>,
     Query(query): Query<HistoryQuery>,
-    headers: HeaderMap,
 ) -> Response {
-    history_of(
-        &state,
-        &headers,
-        MessageScope::Subscriber { cid, client_id },
-        query,
-    )
-    .await
+    history_of(&rest, MessageScope::Subscriber { cid, client_id }, query).await
 }
 
 /// `GET /1.2/rtm/clients/{client_id}/messages`: what that client sent (not to service
 /// conversations).
 pub(crate) async fn client_history(
-    State(state): State<AppState>,
+    rest: Rest,
     Path(client_id): Path<String>,
     Query(query): Query<HistoryQuery>,
-    headers: HeaderMap,
 ) -> Response {
-    history_of(&state, &headers, MessageScope::Sender(client_id), query).await
+    history_of(&rest, MessageScope::Sender(client_id), query).await
 }
 
 /// `GET /1.2/rtm/messages`: every stored message of the app.
-pub(crate) async fn app_history(
-    State(state): State<AppState>,
-    Query(query): Query<HistoryQuery>,
-    headers: HeaderMap,
-) -> Response {
-    history_of(&state, &headers, MessageScope::App, query).await
+pub(crate) async fn app_history(rest: Rest, Query(query): Query<HistoryQuery>) -> Response {
+    history_of(&rest, MessageScope::App, query).await
 }
 
 /// `POST /1.2/rtm/clients/{client_id}/kick`.
-pub(crate) async fn kick(
-    State(state): State<AppState>,
-    Path(client_id): Path<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
+pub(crate) async fn kick(rest: Rest, Path(client_id): Path<String>, body: Bytes) -> Response {
     // The body is optional.
     let op = if body.iter().all(u8::is_ascii_whitespace) {
         Ok(Map::new())
@@ -1121,117 +1083,63 @@ pub(crate) async fn kick(
         }
         Ok(AdminOp::Kick { client_id, reason })
     });
-    call(&state, &headers, true, op).await
+    rest.master(op).await
 }
 
 /// `POST /1.2/rtm/chatrooms`.
-pub(crate) async fn create_room(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
+pub(crate) async fn create_room(rest: Rest, body: Bytes) -> Response {
     let op = named(&body).map(|(name, attrs)| AdminOp::CreateRoom { name, attrs });
-    call(&state, &headers, true, op).await
+    rest.master(op).await
 }
 
 /// `GET /1.2/rtm/chatrooms/{id}/members`.
-pub(crate) async fn room_members(
-    State(state): State<AppState>,
-    Path(cid): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    call(
-        &state,
-        &headers,
-        true,
-        Ok(AdminOp::RoomMembers { cid, count: false }),
-    )
-    .await
+pub(crate) async fn room_members(rest: Rest, Path(cid): Path<String>) -> Response {
+    rest.master(Ok(AdminOp::RoomMembers { cid, count: false })).await
 }
 
 /// `GET /1.2/rtm/chatrooms/{id}/members/online-count`.
-pub(crate) async fn room_online_count(
-    State(state): State<AppState>,
-    Path(cid): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    call(
-        &state,
-        &headers,
-        true,
-        Ok(AdminOp::RoomMembers { cid, count: true }),
-    )
-    .await
+pub(crate) async fn room_online_count(rest: Rest, Path(cid): Path<String>) -> Response {
+    rest.master(Ok(AdminOp::RoomMembers { cid, count: true })).await
 }
 
 /// `POST`/`DELETE /1.2/rtm/conversations/{id}/mutes`.
-async fn mutes(state: AppState, cid: String, headers: HeaderMap, body: &[u8], mute: bool) -> Response {
+async fn mutes(rest: Rest, cid: String, body: &[u8], mute: bool) -> Response {
     let op = client_ids(body).map(|client_ids| AdminOp::Mute {
         cid,
         client_ids,
         mute,
     });
-    call(&state, &headers, true, op).await
+    rest.master(op).await
 }
 
 /// `POST /1.2/rtm/conversations/{id}/mutes`.
-pub(crate) async fn mute(
-    State(state): State<AppState>,
-    Path(cid): Path<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    mutes(state, cid, headers, &body, true).await
+pub(crate) async fn mute(rest: Rest, Path(cid): Path<String>, body: Bytes) -> Response {
+    mutes(rest, cid, &body, true).await
 }
 
 /// `DELETE /1.2/rtm/conversations/{id}/mutes`.
-pub(crate) async fn unmute(
-    State(state): State<AppState>,
-    Path(cid): Path<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    mutes(state, cid, headers, &body, false).await
+pub(crate) async fn unmute(rest: Rest, Path(cid): Path<String>, body: Bytes) -> Response {
+    mutes(rest, cid, &body, false).await
 }
 
 /// `GET /1.2/rtm/conversations/{id}/mutes`.
-pub(crate) async fn muted(
-    State(state): State<AppState>,
-    Path(cid): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    call(&state, &headers, true, Ok(AdminOp::Muted { cid })).await
+pub(crate) async fn muted(rest: Rest, Path(cid): Path<String>) -> Response {
+    rest.master(Ok(AdminOp::Muted { cid })).await
 }
 
 /// `PUT /1.2/rtm/conversations/{id}` (and the chat-room and service-conversation forms).
-pub(crate) async fn update(
-    State(state): State<AppState>,
-    Path(cid): Path<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
+pub(crate) async fn update(rest: Rest, Path(cid): Path<String>, body: Bytes) -> Response {
     let op = object(&body).map(|changes| AdminOp::Update { cid, changes });
-    call(&state, &headers, true, op).await
+    rest.master(op).await
 }
 
 /// `GET /1.2/rtm/conversations/{id}/members`.
-pub(crate) async fn list_members(
-    State(state): State<AppState>,
-    Path(cid): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    call(&state, &headers, true, Ok(AdminOp::ListMembers { cid })).await
+pub(crate) async fn list_members(rest: Rest, Path(cid): Path<String>) -> Response {
+    rest.master(Ok(AdminOp::ListMembers { cid })).await
 }
 
 /// `POST`/`DELETE .../{id}/blacklists` `{client_ids}`.
-async fn blacklists(
-    state: AppState,
-    uri: Uri,
-    cid: String,
-    headers: HeaderMap,
-    body: &[u8],
-    block: bool,
-) -> Response {
+async fn blacklists(rest: Rest, uri: Uri, cid: String, body: &[u8], block: bool) -> Response {
     let op = client_ids(body).map(|client_ids| AdminOp::Block {
         list: ClientList::of(&uri),
         cid,
@@ -1239,30 +1147,18 @@ async fn blacklists(
         client_ids,
         block,
     });
-    call(&state, &headers, true, op).await
+    rest.master(op).await
 }
 
 /// `POST /1.2/rtm/{conversations,chatrooms,service-conversations}/{id}/blacklists` → `{}`:
 /// blocked members are removed and cannot join again.
-pub(crate) async fn block(
-    State(state): State<AppState>,
-    uri: Uri,
-    Path(cid): Path<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    blacklists(state, uri, cid, headers, &body, true).await
+pub(crate) async fn block(rest: Rest, uri: Uri, Path(cid): Path<String>, body: Bytes) -> Response {
+    blacklists(rest, uri, cid, &body, true).await
 }
 
 /// `DELETE .../{id}/blacklists` `{client_ids}` → `{}`.
-pub(crate) async fn unblock(
-    State(state): State<AppState>,
-    uri: Uri,
-    Path(cid): Path<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    blacklists(state, uri, cid, headers, &body, false).await
+pub(crate) async fn unblock(rest: Rest, uri: Uri, Path(cid): Path<String>, body: Bytes) -> Response {
+    blacklists(rest, uri, cid, &body, false).await
 }
 
 /// Query of `GET .../{id}/blacklists`.
@@ -1274,11 +1170,10 @@ pub(crate) struct BlacklistQuery {
 
 /// `GET .../{id}/blacklists?limit&next` → `{client_ids, next?}`.
 pub(crate) async fn blocked(
-    State(state): State<AppState>,
+    rest: Rest,
     uri: Uri,
     Path(cid): Path<String>,
     Query(query): Query<BlacklistQuery>,
-    headers: HeaderMap,
 ) -> Response {
     let next = match query.next.as_deref().filter(|n| !n.is_empty()) {
         None => Ok(0),
@@ -1293,7 +1188,7 @@ pub(crate) async fn blocked(
         limit: query.limit,
         next,
     });
-    call(&state, &headers, true, op).await
+    rest.master(op).await
 }
 
 /// The `role` of a member-info body (`Manager` or `Member`) and its `clientId`, if any.
@@ -1304,12 +1199,7 @@ fn role_body(body: &[u8]) -> Result<(Option<String>, String), BadRequest> {
 }
 
 /// `POST /1.2/rtm/conversations/{id}/member-infos` `{clientId, role}` → `{updatedAt, objectId}`.
-pub(crate) async fn add_member_info(
-    State(state): State<AppState>,
-    Path(cid): Path<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
+pub(crate) async fn add_member_info(rest: Rest, Path(cid): Path<String>, body: Bytes) -> Response {
     let op = role_body(&body).and_then(|(client, role)| {
         Ok(AdminOp::SetRole {
             cid,
@@ -1318,7 +1208,7 @@ pub(crate) async fn add_member_info(
             deleted: false,
         })
     });
-    call(&state, &headers, true, op).await
+    rest.master(op).await
 }
 
 /// The member a member-info id names (`<cid>:<client id>`, or the client id alone).
@@ -1332,10 +1222,9 @@ fn info_member(cid: &str, info_id: &str) -> String {
 
 /// `PUT /1.2/rtm/conversations/{id}/member-infos/{info_id}` `{role}` → `{updatedAt, objectId}`.
 pub(crate) async fn update_member_info(
-    State(state): State<AppState>,
+    rest: Rest,
     Path((cid, info_id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: Bytes,
 ) -> Response {
     let op = role_body(&body).map(|(_, role)| AdminOp::SetRole {
         client_id: info_member(&cid, &info_id),
@@ -1343,23 +1232,19 @@ pub(crate) async fn update_member_info(
         role,
         deleted: false,
     });
-    call(&state, &headers, true, op).await
+    rest.master(op).await
 }
 
 /// `DELETE /1.2/rtm/conversations/{id}/member-infos/{info_id}` → `{}`: the member is a plain
 /// `Member` again.
-pub(crate) async fn delete_member_info(
-    State(state): State<AppState>,
-    Path((cid, info_id)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
+pub(crate) async fn delete_member_info(rest: Rest, Path((cid, info_id)): Path<(String, String)>) -> Response {
     let op = AdminOp::SetRole {
         client_id: info_member(&cid, &info_id),
         cid,
         role: "Member".into(),
         deleted: true,
     };
-    call(&state, &headers, true, Ok(op)).await
+    rest.master(Ok(op)).await
 }
 
 /// Query of `GET .../{id}/member-infos`.
@@ -1373,10 +1258,9 @@ pub(crate) struct MemberInfosQuery {
 /// `GET /1.2/rtm/conversations/{id}/member-infos?skip&limit&role` →
 /// `{results: [{clientId, objectId, role}]}`.
 pub(crate) async fn member_infos(
-    State(state): State<AppState>,
+    rest: Rest,
     Path(cid): Path<String>,
     Query(query): Query<MemberInfosQuery>,
-    headers: HeaderMap,
 ) -> Response {
     let op = AdminOp::Roles {
         cid,
@@ -1384,7 +1268,7 @@ pub(crate) async fn member_infos(
         skip: query.skip.unwrap_or(0),
         limit: query.limit,
     };
-    call(&state, &headers, true, Ok(op)).await
+    rest.master(Ok(op)).await
 }
 
 /// `POST /1.2/rtm/broadcasts` `{from_client, conv_id, message, transient}` → `{"msg-id",
@@ -1392,20 +1276,8 @@ pub(crate) async fn member_infos(
 /// stored and reach subscribers who come online later through their unread counts and history,
 /// so `valid_till` has nothing to cut short; `push` only shapes offline push notifications, which
 /// this server does not send. Both are accepted and ignored.
-pub(crate) async fn global_broadcast(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    let op = object(&body).and_then(|body| {
-        Ok(AdminOp::Broadcast {
-            cid: field(&body, "conv_id")?,
-            from_client: field(&body, "from_client")?,
-            message: field(&body, "message")?,
-            transient: body.get("transient").and_then(Value::as_bool).unwrap_or(false),
-        })
-    });
-    call(&state, &headers, true, op).await
+pub(crate) async fn global_broadcast(rest: Rest, body: Bytes) -> Response {
+    rest.master(broadcast_op(None, &body)).await
 }
 
 /// Query of `GET /1.2/rtm/broadcasts`.
@@ -1418,11 +1290,7 @@ pub(crate) struct BroadcastsQuery {
 
 /// `GET /1.2/rtm/broadcasts?conv_id&limit&skip`: the broadcasts of a service conversation,
 /// newest first, in the history shape.
-pub(crate) async fn broadcasts(
-    State(state): State<AppState>,
-    Query(query): Query<BroadcastsQuery>,
-    headers: HeaderMap,
-) -> Response {
+pub(crate) async fn broadcasts(rest: Rest, Query(query): Query<BroadcastsQuery>) -> Response {
     let op = match query.conv_id.filter(|c| !c.is_empty()) {
         Some(cid) => Ok(AdminOp::Broadcasts {
             cid,
@@ -1431,16 +1299,12 @@ pub(crate) async fn broadcasts(
         }),
         None => Err(BadRequest("conv_id is required".into())),
     };
-    call(&state, &headers, true, op).await
+    rest.master(op).await
 }
 
 /// `DELETE /1.2/rtm/broadcasts/{mid}` → `{}`: deletes a stored broadcast (clients keep copies
 /// they already have).
-pub(crate) async fn delete_broadcast(
-    State(state): State<AppState>,
-    Path(mid): Path<String>,
-    headers: HeaderMap,
-) -> Response {
+pub(crate) async fn delete_broadcast(rest: Rest, Path(mid): Path<String>) -> Response {
     let op = AdminOp::DeleteMessage {
         cid: None,
         kind: ConvKind::Service,
@@ -1448,7 +1312,7 @@ pub(crate) async fn delete_broadcast(
         from_client: None,
         timestamp: None,
     };
-    call(&state, &headers, true, Ok(op)).await
+    rest.master(Ok(op)).await
 }
 
 /// The REST API's rate limit: one token bucket per app id over every `/1.2` call (LeanCloud

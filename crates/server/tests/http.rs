@@ -9,6 +9,7 @@ mod http;
 use chinwag_protocol::{OpType, SessionCommand};
 use chinwag_server::{Server, ServerConfig};
 use client::Client;
+use http::{APP, KEY, MASTER_KEY};
 use serde_json::json;
 
 async fn start(master_key: Option<&str>) -> chinwag_server::RunningServer {
@@ -29,11 +30,6 @@ async fn token_of(server: &chinwag_server::RunningServer, client: &str, master: 
     assert_eq!(opened.op_type(), Some(OpType::Opened), "{opened:?}");
     opened.session_message.and_then(|s| s.st).expect("st")
 }
-
-/// The master key of the servers that have one.
-const MASTER_KEY: &str = "the-master-key";
-const APP: (&str, &str) = ("X-LC-Id", "chinwag-local");
-const KEY: (&str, &str) = ("X-LC-Key", "chinwag-local-key");
 
 #[tokio::test]
 async fn client_rest_routes_check_app_id_key_and_session_token() {
@@ -88,14 +84,7 @@ async fn rtm_sign_returns_a_login_signature_the_server_accepts() {
     let addr = server.local_addr();
     let st = token_of(&server, "Tom", Some(MASTER_KEY)).await;
 
-    let signed = http::request(
-        addr,
-        "POST",
-        "/1.1/rtm/sign",
-        &[APP, KEY],
-        Some(&json!({"session_token": st})),
-    )
-    .await;
+    let signed = http::app_key(addr, "POST", "/1.1/rtm/sign", Some(&json!({"session_token": st}))).await;
     assert_eq!(signed.status, 200, "{signed:?}");
     let signature = signed.json["signature"].as_str().expect("signature").to_owned();
     let timestamp = signed.json["timestamp"].as_i64().expect("timestamp");
@@ -127,20 +116,12 @@ async fn rtm_sign_returns_a_login_signature_the_server_accepts() {
     let body = json!({"session_token": st});
     let refused = http::request(addr, "POST", "/1.1/rtm/sign", &[APP], Some(&body)).await;
     assert_eq!(refused.status, 401);
-    let bad = http::request(
-        addr,
-        "POST",
-        "/1.1/rtm/sign",
-        &[APP, KEY],
-        Some(&json!({"token": 1})),
-    )
-    .await;
+    let bad = http::app_key(addr, "POST", "/1.1/rtm/sign", Some(&json!({"token": 1}))).await;
     assert_eq!(bad.status, 400);
-    let forged = http::request(
+    let forged = http::app_key(
         addr,
         "POST",
         "/1.1/rtm/sign",
-        &[APP, KEY],
         Some(&json!({"session_token": "forged.00"})),
     )
     .await;
@@ -188,14 +169,7 @@ async fn a_master_key_alone_serves_rest_without_requiring_client_signatures() {
         "{listed:?}"
     );
     // `/1.1/rtm/sign` still signs with the master key (for apps that sign anyway).
-    let signed = http::request(
-        addr,
-        "POST",
-        "/1.1/rtm/sign",
-        &[APP, KEY],
-        Some(&json!({"session_token": st})),
-    )
-    .await;
+    let signed = http::app_key(addr, "POST", "/1.1/rtm/sign", Some(&json!({"session_token": st}))).await;
     assert_eq!(signed.status, 200, "{signed:?}");
     let message = chinwag_server::signature::login_message(
         "chinwag-local",
@@ -219,16 +193,14 @@ async fn a_master_key_alone_serves_rest_without_requiring_client_signatures() {
     ));
 }
 
-const MASTER: (&str, &str) = ("X-LC-Key", "the-master-key,master");
-
 /// A master-key `GET`.
 async fn master_get(addr: std::net::SocketAddr, path: &str) -> http::Response {
-    http::request(addr, "GET", path, &[APP, MASTER], None).await
+    http::master(addr, "GET", path, None).await
 }
 
 /// A master-key `POST`.
 async fn post(addr: std::net::SocketAddr, path: &str, body: serde_json::Value) -> http::Response {
-    http::request(addr, "POST", path, &[APP, MASTER], Some(&body)).await
+    http::master(addr, "POST", path, Some(&body)).await
 }
 
 #[tokio::test]
@@ -236,11 +208,10 @@ async fn rest_service_conversations_subscribers_broadcasts_and_online_check() {
     let server = start(Some(MASTER_KEY)).await;
     let addr = server.local_addr();
     // The app key is not enough.
-    let refused = http::request(
+    let refused = http::app_key(
         addr,
         "POST",
         "/1.2/rtm/service-conversations",
-        &[APP, KEY],
         Some(&json!({"name": "News"})),
     )
     .await;
@@ -294,7 +265,7 @@ async fn rest_service_conversations_subscribers_broadcasts_and_online_check() {
 
     // Unsubscribed: the count drops; unknown conversations are 404 with 4303.
     let unsubscribe = format!("{subscribers}/Tom");
-    let gone = http::request(addr, "DELETE", &unsubscribe, &[APP, MASTER], None).await;
+    let gone = http::master(addr, "DELETE", &unsubscribe, None).await;
     assert_eq!((gone.status, gone.json), (200, json!({})));
     let count = master_get(addr, &count_path).await;
     assert_eq!(count.json, json!({"count": 0}));
@@ -366,35 +337,14 @@ async fn rest_creates_conversations_sends_as_a_client_and_counts_unread() {
     assert_eq!((refused.status, refused.json["code"].clone()), (400, json!(4314)));
 
     // Jerry has one unread message; the app key is enough to ask.
-    let unread = http::request(
-        addr,
-        "GET",
-        "/1.2/rtm/clients/Jerry/unread-count",
-        &[APP, KEY],
-        None,
-    )
-    .await;
+    let unread = http::app_key(addr, "GET", "/1.2/rtm/clients/Jerry/unread-count", None).await;
     assert_eq!((unread.status, unread.json), (200, json!({"count": 1})));
     let path = format!("/1.2/rtm/clients/Jerry/unread-count?conv_id={cid}");
     let unread = master_get(addr, &path).await;
     assert_eq!(unread.json, json!({"count": 1}));
-    let other = http::request(
-        addr,
-        "GET",
-        "/1.2/rtm/clients/Jerry/unread-count?conv_id=x",
-        &[APP, KEY],
-        None,
-    )
-    .await;
+    let other = http::app_key(addr, "GET", "/1.2/rtm/clients/Jerry/unread-count?conv_id=x", None).await;
     assert_eq!(other.json, json!({"count": 0}));
-    let tom = http::request(
-        addr,
-        "GET",
-        "/1.2/rtm/clients/Tom/unread-count",
-        &[APP, KEY],
-        None,
-    )
-    .await;
+    let tom = http::app_key(addr, "GET", "/1.2/rtm/clients/Tom/unread-count", None).await;
     assert_eq!(tom.json, json!({"count": 0}), "his own message is not unread");
     let refused = http::request(addr, "GET", "/1.2/rtm/clients/Jerry/unread-count", &[APP], None).await;
     assert_eq!(refused.status, 401);
@@ -441,7 +391,7 @@ async fn rest_queries_conversations_and_changes_members() {
         (bad_where.status, bad_where.json["code"].clone()),
         (400, json!(4301))
     );
-    let by_app_key = http::request(addr, "GET", &query("{}"), &[APP, KEY], None).await;
+    let by_app_key = http::app_key(addr, "GET", &query("{}"), None).await;
     assert_eq!(by_app_key.status, 401);
 
     // Members: Mary is added (and told), then removed (and told).
@@ -456,14 +406,7 @@ async fn rest_queries_conversations_and_changes_members() {
     assert_eq!(found.json["results"].as_array().map(Vec::len), Some(1));
     let listed = master_get(addr, &members).await;
     assert_eq!(listed.json, json!({"result": ["Mary", "Tom"]}));
-    let removed = http::request(
-        addr,
-        "DELETE",
-        &members,
-        &[APP, MASTER],
-        Some(&json!({"client_ids": ["Mary"]})),
-    )
-    .await;
+    let removed = http::master(addr, "DELETE", &members, Some(&json!({"client_ids": ["Mary"]}))).await;
     assert_eq!(removed.status, 200, "{removed:?}");
     let left = mary.push_of(chinwag_protocol::CommandType::Conv).await;
     assert_eq!(left.op_type(), Some(OpType::Left));
@@ -512,7 +455,7 @@ async fn rest_edits_and_recalls_messages_as_their_sender() {
     jerry.push_of(chinwag_protocol::CommandType::Direct).await;
 
     let put = |path: String, body: serde_json::Value| async move {
-        http::request(addr, "PUT", &path, &[APP, MASTER], Some(&body)).await
+        http::master(addr, "PUT", &path, Some(&body)).await
     };
     let edit = format!("{messages}/{mid}");
     let not_his = put(
@@ -582,11 +525,10 @@ async fn rest_edits_and_recalls_messages_as_their_sender() {
         ),
         (Some(mid.as_str()), Some(true), Some(-4408), Some("filtered"))
     );
-    let by_app_key = http::request(
+    let by_app_key = http::app_key(
         addr,
         "PUT",
         &format!("{edit}/recall"),
-        &[APP, KEY],
         Some(&json!({"from_client": "Tom", "timestamp": ts})),
     )
     .await;
@@ -651,7 +593,7 @@ async fn rest_history_pages_newest_first_or_reversed() {
     assert_eq!(texts(&window), ["two"]);
     let unknown = master_get(addr, "/1.2/rtm/conversations/nope/messages").await;
     assert_eq!(unknown.status, 404);
-    let by_app_key = http::request(addr, "GET", &messages, &[APP, KEY], None).await;
+    let by_app_key = http::app_key(addr, "GET", &messages, None).await;
     assert_eq!(by_app_key.status, 401);
     server.shutdown().await;
 }
@@ -668,7 +610,7 @@ async fn rest_kick_closes_every_session_of_a_client() {
     )
     .await;
     assert_eq!(too_long.status, 400);
-    let by_app_key = http::request(addr, "POST", "/1.2/rtm/clients/Tom/kick", &[APP, KEY], None).await;
+    let by_app_key = http::app_key(addr, "POST", "/1.2/rtm/clients/Tom/kick", None).await;
     assert_eq!(by_app_key.status, 401);
     let kicked = post(addr, "/1.2/rtm/clients/Tom/kick", json!({"reason": "bye"})).await;
     assert_eq!((kicked.status, kicked.json), (200, json!({})));
@@ -685,7 +627,7 @@ async fn rest_kick_closes_every_session_of_a_client() {
     .await;
     assert_eq!(online.json, json!({"results": []}));
     // No body is fine too, and kicking someone offline is not an error.
-    let again = http::request(addr, "POST", "/1.2/rtm/clients/Tom/kick", &[APP, MASTER], None).await;
+    let again = http::master(addr, "POST", "/1.2/rtm/clients/Tom/kick", None).await;
     assert_eq!(again.status, 200);
     server.shutdown().await;
 }
@@ -767,14 +709,7 @@ async fn rest_mutes_add_remove_and_list() {
     let muted = post(addr, &mutes, json!({"client_ids": ["Tom", "Jerry"]})).await;
     assert_eq!(muted.status, 200, "{muted:?}");
     assert_eq!(muted.json["objectId"], json!(cid));
-    let unmuted = http::request(
-        addr,
-        "DELETE",
-        &mutes,
-        &[APP, MASTER],
-        Some(&json!({"client_ids": ["Jerry"]})),
-    )
-    .await;
+    let unmuted = http::master(addr, "DELETE", &mutes, Some(&json!({"client_ids": ["Jerry"]}))).await;
     assert_eq!(unmuted.status, 200);
     let listed = master_get(addr, &mutes).await;
     assert_eq!(listed.json, json!({"result": ["Tom"]}));
@@ -788,7 +723,7 @@ async fn rest_mutes_add_remove_and_list() {
     )
     .await;
     assert_eq!(unknown.status, 404);
-    let by_app_key = http::request(addr, "GET", &mutes, &[APP, KEY], None).await;
+    let by_app_key = http::app_key(addr, "GET", &mutes, None).await;
     assert_eq!(by_app_key.status, 401);
     server.shutdown().await;
 }
@@ -808,7 +743,7 @@ async fn rest_updates_conversation_attributes_and_pushes_updated() {
     jerry.push_of(chinwag_protocol::CommandType::Conv).await;
     let path = format!("/1.2/rtm/conversations/{cid}");
     let body = json!({"name": "New", "attr.color": "red", "m": ["Mallory"]});
-    let updated = http::request(addr, "PUT", &path, &[APP, MASTER], Some(&body)).await;
+    let updated = http::master(addr, "PUT", &path, Some(&body)).await;
     assert_eq!(updated.status, 200, "{updated:?}");
     assert_eq!(updated.json["objectId"], json!(cid));
     assert!(updated.json["updatedAt"].is_string());
@@ -819,16 +754,9 @@ async fn rest_updates_conversation_attributes_and_pushes_updated() {
     assert_eq!(conv["name"], json!("New"));
     assert_eq!(conv["attr"]["color"], json!("red"));
     assert_eq!(conv["m"], json!(["Jerry"]), "m cannot be changed this way");
-    let unknown = http::request(
-        addr,
-        "PUT",
-        "/1.2/rtm/conversations/nope",
-        &[APP, MASTER],
-        Some(&body),
-    )
-    .await;
+    let unknown = http::master(addr, "PUT", "/1.2/rtm/conversations/nope", Some(&body)).await;
     assert_eq!(unknown.status, 404);
-    let by_app_key = http::request(addr, "PUT", &path, &[APP, KEY], Some(&body)).await;
+    let by_app_key = http::app_key(addr, "PUT", &path, Some(&body)).await;
     assert_eq!(by_app_key.status, 401);
     server.shutdown().await;
 }

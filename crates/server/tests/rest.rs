@@ -11,13 +11,9 @@ use chinwag_protocol::{CommandType, DirectCommand, GenericCommand, OpType};
 use chinwag_server::hub::ConvKind;
 use chinwag_server::{Hub, HubConfig, RateLimit, RunningServer, Server, ServerConfig, SqliteStorage};
 use client::Client;
+use http::{APP, MASTER_KEY};
 use md5::Digest as _;
 use serde_json::{Value, json};
-
-const MASTER_KEY: &str = "the-master-key";
-const APP: (&str, &str) = ("X-LC-Id", "chinwag-local");
-const KEY: (&str, &str) = ("X-LC-Key", "chinwag-local-key");
-const MASTER: (&str, &str) = ("X-LC-Key", "the-master-key,master");
 
 async fn start() -> RunningServer {
     let mut config = ServerConfig::local("127.0.0.1:0".parse().expect("addr"));
@@ -33,7 +29,7 @@ async fn login(server: &RunningServer, client: &str) -> Client {
 
 /// A master-key request.
 async fn master(server: &RunningServer, method: &str, path: &str, body: Option<Value>) -> http::Response {
-    http::request(server.local_addr(), method, path, &[APP, MASTER], body.as_ref()).await
+    http::master(server.local_addr(), method, path, body.as_ref()).await
 }
 
 /// Creates a normal conversation; returns its id.
@@ -94,7 +90,7 @@ async fn rest_deletes_conversations_of_each_kind_and_they_are_gone() {
     let path = format!("/1.2/rtm/conversations/{cid}");
 
     // The app key is not enough; the kind must match the path.
-    let refused = http::request(server.local_addr(), "DELETE", &path, &[APP, KEY], None).await;
+    let refused = http::app_key(server.local_addr(), "DELETE", &path, None).await;
     assert_eq!(refused.status, 401);
     let wrong_kind = master(&server, "DELETE", &format!("/1.2/rtm/chatrooms/{cid}"), None).await;
     assert_eq!(failure(&wrong_kind), (400, json!(4316)));
@@ -246,7 +242,7 @@ async fn rest_history_of_the_app_of_a_client_and_of_a_subscriber_pages_by_msgid(
     // message ids order them, as `sent` is ordered.
     let jerry_sent: Vec<&str> = sent.iter().filter(|m| m.1 == "Jerry").map(|m| m.0).collect();
     assert_eq!(data(&jerry), jerry_sent);
-    let refused = http::request(server.local_addr(), "GET", "/1.2/rtm/messages", &[APP, KEY], None).await;
+    let refused = http::app_key(server.local_addr(), "GET", "/1.2/rtm/messages", None).await;
     assert_eq!(refused.status, 401);
 
     // A subscriber sees broadcasts and what was sent to it, not what was sent to others.
@@ -358,7 +354,7 @@ async fn rest_deletes_messages_server_side_only() {
     assert_eq!(failure(&wrong_sender), (400, json!(4403)));
     let wrong_time = master(&server, "DELETE", &message(&b, "?timestamp=1"), None).await;
     assert_eq!(failure(&wrong_time), (400, json!(4404)));
-    let refused = http::request(server.local_addr(), "DELETE", &message(&b, ""), &[APP, KEY], None).await;
+    let refused = http::app_key(server.local_addr(), "DELETE", &message(&b, ""), None).await;
     assert_eq!(refused.status, 401);
 
     let deleted = master(
@@ -489,11 +485,10 @@ async fn rest_blacklists_block_list_and_unblock() {
     jerry.push_of(CommandType::Conv).await;
     let blacklists = format!("/1.2/rtm/conversations/{cid}/blacklists");
 
-    let refused = http::request(
+    let refused = http::app_key(
         server.local_addr(),
         "POST",
         &blacklists,
-        &[APP, KEY],
         Some(&json!({"client_ids": ["Jerry"]})),
     )
     .await;
@@ -643,7 +638,7 @@ async fn rest_member_infos_set_list_and_reset_roles() {
         let refused = master(&server, "POST", &infos, Some(body.clone())).await;
         assert_eq!(failure(&refused), (400, json!(code)), "{body}");
     }
-    let refused = http::request(server.local_addr(), "GET", &infos, &[APP, KEY], None).await;
+    let refused = http::app_key(server.local_addr(), "GET", &infos, None).await;
     assert_eq!(refused.status, 401);
     server.shutdown().await;
 }
@@ -735,14 +730,7 @@ async fn rest_calls_over_the_rate_limit_get_429() {
     });
     let server = Server::bind(config).await.expect("server starts");
     // Refused calls (bad keys) do not spend the app's budget.
-    let refused = http::request(
-        server.local_addr(),
-        "GET",
-        "/1.2/rtm/conversations",
-        &[APP, KEY],
-        None,
-    )
-    .await;
+    let refused = http::app_key(server.local_addr(), "GET", "/1.2/rtm/conversations", None).await;
     assert_eq!(refused.status, 401);
     for _ in 0..2 {
         let ok = master(&server, "GET", "/1.2/rtm/conversations", None).await;

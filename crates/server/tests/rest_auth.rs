@@ -7,12 +7,8 @@
 mod http;
 
 use chinwag_server::{RunningServer, Server, ServerConfig};
+use http::{APP, KEY, MASTER, MASTER_KEY};
 use serde_json::json;
-
-const MASTER_KEY: &str = "the-master-key";
-const APP: (&str, &str) = ("X-LC-Id", "chinwag-local");
-const KEY: (&str, &str) = ("X-LC-Key", "chinwag-local-key");
-const MASTER: (&str, &str) = ("X-LC-Key", "the-master-key,master");
 
 /// Which key a route wants.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -17,6 +17,41 @@ impl Response {
     }
 }
 
+/// The app id header of the test servers.
+#[allow(dead_code, reason = "not every test file sends every header")]
+pub(crate) const APP: (&str, &str) = ("X-LC-Id", "chinwag-local");
+/// The app key header: enough for the client routes, not for the REST API 1.2.
+#[allow(dead_code, reason = "not every test file sends every header")]
+pub(crate) const KEY: (&str, &str) = ("X-LC-Key", "chinwag-local-key");
+/// The master key the tests give servers that have one.
+#[allow(dead_code, reason = "not every test file sends every header")]
+pub(crate) const MASTER_KEY: &str = "the-master-key";
+/// The master key header (`X-LC-Key: <master key>,master`).
+#[allow(dead_code, reason = "not every test file sends every header")]
+pub(crate) const MASTER: (&str, &str) = ("X-LC-Key", "the-master-key,master");
+
+/// A request with the app id and the app key.
+#[allow(dead_code, reason = "not every test file sends every kind of request")]
+pub(crate) async fn app_key(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> Response {
+    request(addr, method, path, &[APP, KEY], body).await
+}
+
+/// A request with the app id and the master key.
+#[allow(dead_code, reason = "not every test file sends every kind of request")]
+pub(crate) async fn master(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> Response {
+    request(addr, method, path, &[APP, MASTER], body).await
+}
+
 /// Sends `method path` to `addr` with `headers` and an optional JSON `body`.
 pub(crate) async fn request(
     addr: std::net::SocketAddr,

@@ -356,19 +356,8 @@ async fn rest_queries_conversations_and_changes_members() {
     let server = start(Some(MASTER_KEY)).await;
     let addr = server.local_addr();
     let mut mary = Client::signed_login(&server.ws_url(), "Mary", MASTER_KEY).await;
-    let tea = post(
-        addr,
-        "/1.2/rtm/conversations",
-        json!({"name": "Tea", "m": ["Tom"]}),
-    )
-    .await;
-    let tea = tea.object_id();
-    post(
-        addr,
-        "/1.2/rtm/conversations",
-        json!({"name": "Coffee", "m": ["Jerry"]}),
-    )
-    .await;
+    let tea = http::conversation(addr, json!({"name": "Tea", "m": ["Tom"]})).await;
+    http::conversation(addr, json!({"name": "Coffee", "m": ["Jerry"]})).await;
     post(addr, "/1.2/rtm/service-conversations", json!({"name": "Tea"})).await;
 
     let query = |where_json: &str| format!("/1.2/rtm/conversations?where={}&limit=10", encode(where_json));
@@ -440,13 +429,7 @@ async fn rest_edits_and_recalls_messages_as_their_sender() {
     let server = start(Some(MASTER_KEY)).await;
     let addr = server.local_addr();
     let mut jerry = Client::signed_login(&server.ws_url(), "Jerry", MASTER_KEY).await;
-    let created = post(
-        addr,
-        "/1.2/rtm/conversations",
-        json!({"c": "Tom", "m": ["Jerry"]}),
-    )
-    .await;
-    let cid = created.object_id();
+    let cid = http::conversation(addr, json!({"c": "Tom", "m": ["Jerry"]})).await;
     jerry.push_of(chinwag_protocol::CommandType::Conv).await;
     let messages = format!("/1.2/rtm/conversations/{cid}/messages");
     let sent = post(addr, &messages, json!({"from_client": "Tom", "message": "helo"})).await;
@@ -540,13 +523,7 @@ async fn rest_edits_and_recalls_messages_as_their_sender() {
 async fn rest_history_pages_newest_first_or_reversed() {
     let server = start(Some(MASTER_KEY)).await;
     let addr = server.local_addr();
-    let created = post(
-        addr,
-        "/1.2/rtm/conversations",
-        json!({"c": "Tom", "m": ["Jerry"]}),
-    )
-    .await;
-    let cid = created.object_id();
+    let cid = http::conversation(addr, json!({"c": "Tom", "m": ["Jerry"]})).await;
     let messages = format!("/1.2/rtm/conversations/{cid}/messages");
     let mut stamps = Vec::new();
     for text in ["one", "two", "three"] {
@@ -690,8 +667,7 @@ async fn rest_chat_rooms_count_online_members_and_take_messages() {
     assert_eq!(direct.msg.as_deref(), Some("welcome"));
     assert_eq!(direct.transient, Some(true));
 
-    let normal = post(addr, "/1.2/rtm/conversations", json!({"m": ["Tom"]})).await;
-    let normal = normal.object_id();
+    let normal = http::conversation(addr, json!({"m": ["Tom"]})).await;
     let refused = master_get(addr, &format!("/1.2/rtm/chatrooms/{normal}/members")).await;
     assert_eq!((refused.status, refused.json["code"].clone()), (400, json!(4316)));
     let missing = post(addr, "/1.2/rtm/chatrooms", json!({})).await;
@@ -703,8 +679,7 @@ async fn rest_chat_rooms_count_online_members_and_take_messages() {
 async fn rest_mutes_add_remove_and_list() {
     let server = start(Some(MASTER_KEY)).await;
     let addr = server.local_addr();
-    let created = post(addr, "/1.2/rtm/conversations", json!({"m": ["Tom", "Jerry"]})).await;
-    let cid = created.object_id();
+    let cid = http::conversation(addr, json!({"m": ["Tom", "Jerry"]})).await;
     let mutes = format!("/1.2/rtm/conversations/{cid}/mutes");
     let muted = post(addr, &mutes, json!({"client_ids": ["Tom", "Jerry"]})).await;
     assert_eq!(muted.status, 200, "{muted:?}");
@@ -733,13 +708,7 @@ async fn rest_updates_conversation_attributes_and_pushes_updated() {
     let server = start(Some(MASTER_KEY)).await;
     let addr = server.local_addr();
     let mut jerry = Client::signed_login(&server.ws_url(), "Jerry", MASTER_KEY).await;
-    let created = post(
-        addr,
-        "/1.2/rtm/conversations",
-        json!({"name": "Old", "m": ["Jerry"]}),
-    )
-    .await;
-    let cid = created.object_id();
+    let cid = http::conversation(addr, json!({"name": "Old", "m": ["Jerry"]})).await;
     jerry.push_of(chinwag_protocol::CommandType::Conv).await;
     let path = format!("/1.2/rtm/conversations/{cid}");
     let body = json!({"name": "New", "attr.color": "red", "m": ["Mallory"]});

@@ -32,13 +32,6 @@ async fn master(server: &RunningServer, method: &str, path: &str, body: Option<V
     http::master(server.local_addr(), method, path, body.as_ref()).await
 }
 
-/// Creates a normal conversation; returns its id.
-async fn conversation(server: &RunningServer, body: Value) -> String {
-    let created = master(server, "POST", "/1.2/rtm/conversations", Some(body)).await;
-    assert_eq!(created.status, 200, "{created:?}");
-    created.object_id()
-}
-
 /// Sends `text` as `from` into `/1.2/rtm/{path}/messages`; returns `(msg-id, timestamp)`.
 async fn send(server: &RunningServer, path: &str, body: Value) -> (String, i64) {
     let sent = master(server, "POST", &format!("/1.2/rtm/{path}/messages"), Some(body)).await;
@@ -76,8 +69,8 @@ fn direct(cid: &str, text: &str) -> GenericCommand {
 async fn rest_deletes_conversations_of_each_kind_and_they_are_gone() {
     let server = start().await;
     let mut tom = login(&server, "Tom").await;
-    let cid = conversation(
-        &server,
+    let cid = http::conversation(
+        server.local_addr(),
         json!({"name": "Tea", "c": "Tom", "m": ["Jerry"], "unique": true}),
     )
     .await;
@@ -123,7 +116,11 @@ async fn rest_deletes_conversations_of_each_kind_and_they_are_gone() {
     assert_eq!(failure(&again), (404, json!(4303)));
 
     // A `unique` conversation of the same members is a new one now.
-    let recreated = conversation(&server, json!({"c": "Tom", "m": ["Jerry"], "unique": true})).await;
+    let recreated = http::conversation(
+        server.local_addr(),
+        json!({"c": "Tom", "m": ["Jerry"], "unique": true}),
+    )
+    .await;
     assert_ne!(recreated, cid);
 
     // Chat rooms and service conversations, through their own paths.
@@ -176,8 +173,8 @@ fn a_deleted_conversation_stays_deleted_after_a_restart() {
 #[tokio::test]
 async fn rest_history_of_the_app_of_a_client_and_of_a_subscriber_pages_by_msgid() {
     let server = start().await;
-    let first = conversation(&server, json!({"c": "Tom", "m": ["Jerry"]})).await;
-    let second = conversation(&server, json!({"c": "Jerry", "m": ["Spike"]})).await;
+    let first = http::conversation(server.local_addr(), json!({"c": "Tom", "m": ["Jerry"]})).await;
+    let second = http::conversation(server.local_addr(), json!({"c": "Jerry", "m": ["Spike"]})).await;
     // (text, sender, msg-id, timestamp), oldest first: messages of different conversations may
     // share a millisecond, and then the message id orders them.
     let mut sent: Vec<(&str, &str, String, i64)> = Vec::new();
@@ -338,7 +335,7 @@ async fn rest_history_of_the_app_of_a_client_and_of_a_subscriber_pages_by_msgid(
 #[tokio::test]
 async fn rest_deletes_messages_server_side_only() {
     let server = start().await;
-    let cid = conversation(&server, json!({"c": "Tom", "m": ["Jerry"]})).await;
+    let cid = http::conversation(server.local_addr(), json!({"c": "Tom", "m": ["Jerry"]})).await;
     let path = format!("conversations/{cid}");
     let (a, a_ts) = send(&server, &path, json!({"from_client": "Tom", "message": "a"})).await;
     let (b, b_ts) = send(&server, &path, json!({"from_client": "Tom", "message": "b"})).await;
@@ -381,7 +378,7 @@ async fn rest_send_applies_no_sync_mentions_and_to_clients() {
     let server = start().await;
     let mut tom = login(&server, "Tom").await;
     let mut jerry = login(&server, "Jerry").await;
-    let cid = conversation(&server, json!({"c": "Tom", "m": ["Jerry"]})).await;
+    let cid = http::conversation(server.local_addr(), json!({"c": "Tom", "m": ["Jerry"]})).await;
     tom.push_of(CommandType::Conv).await;
     jerry.push_of(CommandType::Conv).await;
     let path = format!("conversations/{cid}");
@@ -481,7 +478,7 @@ async fn rest_send_applies_no_sync_mentions_and_to_clients() {
 async fn rest_blacklists_block_list_and_unblock() {
     let server = start().await;
     let mut jerry = login(&server, "Jerry").await;
-    let cid = conversation(&server, json!({"c": "Tom", "m": ["Jerry", "Spike"]})).await;
+    let cid = http::conversation(server.local_addr(), json!({"c": "Tom", "m": ["Jerry", "Spike"]})).await;
     jerry.push_of(CommandType::Conv).await;
     let blacklists = format!("/1.2/rtm/conversations/{cid}/blacklists");
 
@@ -583,7 +580,7 @@ async fn rest_blacklists_block_list_and_unblock() {
 async fn rest_member_infos_set_list_and_reset_roles() {
     let server = start().await;
     let mut spike = login(&server, "Spike").await;
-    let cid = conversation(&server, json!({"c": "Tom", "m": ["Jerry", "Spike"]})).await;
+    let cid = http::conversation(server.local_addr(), json!({"c": "Tom", "m": ["Jerry", "Spike"]})).await;
     spike.push_of(CommandType::Conv).await;
     let infos = format!("/1.2/rtm/conversations/{cid}/member-infos");
 
@@ -667,9 +664,13 @@ async fn rest_unique_creation_returns_the_conversation_of_the_same_members() {
     assert_eq!(again.json["objectId"], json!(cid));
     assert_eq!(again.json["name"], json!("Pair"));
     assert_eq!(again.json["createdAt"], first.json["createdAt"]);
-    let not_unique = conversation(&server, json!({"c": "Tom", "m": ["Jerry"]})).await;
+    let not_unique = http::conversation(server.local_addr(), json!({"c": "Tom", "m": ["Jerry"]})).await;
     assert_ne!(not_unique, cid);
-    let other_members = conversation(&server, json!({"c": "Tom", "m": ["Spike"], "unique": true})).await;
+    let other_members = http::conversation(
+        server.local_addr(),
+        json!({"c": "Tom", "m": ["Spike"], "unique": true}),
+    )
+    .await;
     assert_ne!(other_members, cid);
     server.shutdown().await;
 }
@@ -756,7 +757,7 @@ async fn rest_calls_over_the_rate_limit_get_429() {
 async fn rest_queries_each_kind_and_edits_the_shut_up_list() {
     let server = start().await;
     let mut jerry = login(&server, "Jerry").await;
-    let cid = conversation(&server, json!({"c": "Tom", "m": ["Jerry"]})).await;
+    let cid = http::conversation(server.local_addr(), json!({"c": "Tom", "m": ["Jerry"]})).await;
     jerry.push_of(CommandType::Conv).await;
     master(
         &server,

@@ -52,6 +52,15 @@ pub(crate) async fn master(
     request(addr, method, path, &[APP, MASTER], body).await
 }
 
+/// Creates a normal conversation with the master key (`POST /1.2/rtm/conversations`); returns
+/// its id.
+#[allow(dead_code, reason = "not every test file creates conversations")]
+pub(crate) async fn conversation(addr: std::net::SocketAddr, body: serde_json::Value) -> String {
+    let created = master(addr, "POST", "/1.2/rtm/conversations", Some(&body)).await;
+    assert_eq!(created.status, 200, "{created:?}");
+    created.object_id()
+}
+
 /// Sends `method path` to `addr` with `headers` and an optional JSON `body`.
 pub(crate) async fn request(
     addr: std::net::SocketAddr,

@@ -12,15 +12,10 @@ use chinwag_server::storage::{
 use chinwag_server::{ConnId, Hub, HubConfig, Input, SqliteStorage, Storage, StorageError};
 use serde_json::{Value, json};
 
-const T0: i64 = 1_795_000_000_000;
+#[path = "common/hub.rs"]
+mod harness;
 
-struct Harness {
-    hub: Hub<SqliteStorage>,
-    now: i64,
-    serial: i32,
-}
-
-type Sent = Vec<(ConnId, GenericCommand)>;
+use harness::{Harness, Sent, T0, relogin, sent};
 
 fn config() -> HubConfig {
     HubConfig::new("app", "secret")
@@ -32,29 +27,21 @@ impl Harness {
     }
 
     fn with_storage(storage: SqliteStorage) -> Self {
-        Self {
-            hub: Hub::new(config(), storage).expect("hub"),
-            now: T0,
-            serial: 0,
-        }
+        Self::start(config(), storage)
     }
 
     /// Tom (on connection 1) and Jerry (on 2) signed in, and Tom's new conversation with Jerry.
     fn tom_and_jerry() -> (Self, String) {
-        let mut h = Self::new();
+        Self::tom_and_jerry_on(SqliteStorage::in_memory().expect("storage"))
+    }
+
+    /// [`Self::tom_and_jerry`] over `storage`.
+    fn tom_and_jerry_on(storage: SqliteStorage) -> (Self, String) {
+        let mut h = Self::with_storage(storage);
         h.login(1, "Tom");
         h.login(2, "Jerry");
         let cid = h.create(1, "Tom", &["Jerry"], json!({}));
         (h, cid)
-    }
-
-    fn run(&mut self, conn: ConnId, command: GenericCommand) -> Sent {
-        self.now += 1;
-        self.hub
-            .handle(conn, command, self.now)
-            .iter()
-            .map(|o| (o.conn, o.to_command()))
-            .collect()
     }
 
     /// A request with a fresh serial.
@@ -213,6 +200,16 @@ fn conv_of(cid: &str) -> ConvCommand {
     }
 }
 
+/// A client's ack of the messages of `cid` from `fromts` to `tots` (the JS SDK's form, no serial).
+fn ack_between(cid: &str, fromts: i64, tots: i64) -> GenericCommand {
+    GenericCommand::new(CommandType::Ack).with(AckCommand {
+        cid: Some(cid.into()),
+        fromts: Some(fromts),
+        tots: Some(tots),
+        ..Default::default()
+    })
+}
+
 /// A `conv` body listing `m` as members.
 fn members(m: &[&str]) -> ConvCommand {
     ConvCommand {
@@ -242,15 +239,6 @@ fn query_where(w: Value) -> ConvCommand {
 fn logs_of(cid: &str) -> LogsCommand {
     LogsCommand {
         cid: Some(cid.into()),
-        ..Default::default()
-    }
-}
-
-/// An automatic re-login with the session token `st`.
-fn relogin(st: impl Into<String>) -> SessionCommand {
-    SessionCommand {
-        r: Some(true),
-        st: Some(st.into()),
         ..Default::default()
     }
 }
@@ -1303,12 +1291,7 @@ fn acks_and_reads_send_receipts_to_senders_that_asked() {
     let ack = ack_of(&sent, 1);
     let (uid, t) = (ack.uid.expect("uid"), ack.t.expect("t"));
     // JS form: {cid, fromts, tots}, no serial.
-    let client_ack = GenericCommand::new(CommandType::Ack).with(AckCommand {
-        cid: Some(cid.clone()),
-        fromts: Some(t),
-        tots: Some(t),
-        ..Default::default()
-    });
+    let client_ack = ack_between(&cid, t, t);
     let sent = h.run(2, client_ack);
     let rcp = pushes(&sent, 1);
     assert_eq!(rcp.len(), 1);
@@ -1349,15 +1332,7 @@ fn acks_and_reads_send_receipts_to_senders_that_asked() {
     assert_eq!(rcp.len(), 1);
     assert_eq!(rcp[0].rcp_message.as_ref().and_then(|r| r.id.clone()), Some(uid2));
     // max_read reports Jerry's positions to Tom.
-    let sent = h.conv(
-        1,
-        "Tom",
-        OpType::MaxRead,
-        ConvCommand {
-            cid: Some(cid),
-            ..Default::default()
-        },
-    );
+    let sent = h.conv(1, "Tom", OpType::MaxRead, conv_of(&cid));
     let body = reply(&sent, 1).conv_message.clone().expect("body");
     assert_eq!(body.max_read_timestamp, Some(t));
     assert!(body.max_ack_timestamp.unwrap_or(0) > t);
@@ -2081,12 +2056,7 @@ fn receipts_reach_senders_that_asked_around_plain_messages_and_after_a_restart()
         (ack.uid.expect("uid"), ack.t.expect("t"))
     }
     fn ack(h: &mut Harness, cid: &str, from: i64, to: i64) -> Vec<chinwag_protocol::RcpCommand> {
-        let client_ack = GenericCommand::new(CommandType::Ack).with(AckCommand {
-            cid: Some(cid.to_owned()),
-            fromts: Some(from),
-            tots: Some(to),
-            ..Default::default()
-        });
+        let client_ack = ack_between(&cid, from, to);
         let sent = h.run(2, client_ack);
         pushes(&sent, 1)
             .iter()
@@ -2095,10 +2065,7 @@ fn receipts_reach_senders_that_asked_around_plain_messages_and_after_a_restart()
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let (cid, asked, plain_t) = {
-        let mut h = Harness::with_storage(SqliteStorage::open(dir.path()).expect("open"));
-        h.login(1, "Tom");
-        h.login(2, "Jerry");
-        let cid = h.create(1, "Tom", &["Jerry"], json!({}));
+        let (mut h, cid) = Harness::tom_and_jerry_on(SqliteStorage::open(dir.path()).expect("open"));
         // No message asked yet: acks bring nothing.
         let (_, t) = send(&mut h, &cid, "plain", false);
         assert!(ack(&mut h, &cid, t, t).is_empty());
@@ -2119,11 +2086,8 @@ fn receipts_reach_senders_that_asked_around_plain_messages_and_after_a_restart()
     let mut restarted = config();
     restarted.id_seed = 1;
     let storage = SqliteStorage::open(dir.path()).expect("reopen");
-    let mut h = Harness {
-        hub: Hub::new(restarted, storage).expect("hub"),
-        now: plain_t,
-        serial: 0,
-    };
+    let mut h = Harness::start(restarted, storage);
+    h.now = plain_t;
     h.login(1, "Tom");
     h.login(2, "Jerry");
     // Acking from the one that asked through the plain one brings its receipt.
@@ -2161,10 +2125,7 @@ fn receipts_reach_senders_that_asked_around_plain_messages_and_after_a_restart()
 fn acks_of_one_batch_are_stored_once_and_survive_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (cid, stamps) = {
-        let mut h = Harness::with_storage(SqliteStorage::open(dir.path()).expect("open"));
-        h.login(1, "Tom");
-        h.login(2, "Jerry");
-        let cid = h.create(1, "Tom", &["Jerry"], json!({}));
+        let (mut h, cid) = Harness::tom_and_jerry_on(SqliteStorage::open(dir.path()).expect("open"));
         let stamps: Vec<i64> = (0..3)
             .map(|n| ack_of(&h.send(1, "Tom", &cid, &format!("m{n}")), 1).t.expect("t"))
             .collect();
@@ -2173,12 +2134,7 @@ fn acks_of_one_batch_are_stored_once_and_survive_a_restart() {
         let mut inputs: Vec<Input> = stamps
             .iter()
             .map(|&t| {
-                let ack = GenericCommand::new(CommandType::Ack).with(AckCommand {
-                    cid: Some(cid.clone()),
-                    fromts: Some(t),
-                    tots: Some(t),
-                    ..Default::default()
-                });
+                let ack = ack_between(&cid, t, t);
                 Input::Command(2, ack)
             })
             .collect();
@@ -2190,12 +2146,7 @@ fn acks_of_one_batch_are_stored_once_and_survive_a_restart() {
             });
         inputs.push(Input::Command(1, max_read));
         h.now += 1;
-        let sent: Sent = h
-            .hub
-            .handle_batch(inputs, h.now)
-            .iter()
-            .map(|o| (o.conn, o.to_command()))
-            .collect();
+        let sent = sent(h.hub.handle_batch(inputs, h.now));
         let body = reply(&sent, 1).conv_message.clone().expect("body");
         assert_eq!(body.max_ack_timestamp, stamps.last().copied());
         (cid, stamps)
@@ -2203,15 +2154,7 @@ fn acks_of_one_batch_are_stored_once_and_survive_a_restart() {
     let mut h = Harness::with_storage(SqliteStorage::open(dir.path()).expect("reopen"));
     h.now = stamps[2];
     h.login(1, "Tom");
-    let sent = h.conv(
-        1,
-        "Tom",
-        OpType::MaxRead,
-        ConvCommand {
-            cid: Some(cid),
-            ..Default::default()
-        },
-    );
+    let sent = h.conv(1, "Tom", OpType::MaxRead, conv_of(&cid));
     let body = reply(&sent, 1).conv_message.clone().expect("body");
     assert_eq!(
         body.max_ack_timestamp,

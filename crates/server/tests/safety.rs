@@ -7,34 +7,19 @@ use chinwag_protocol::{
     BlacklistCommand, CommandType, ConvCommand, DirectCommand, GenericCommand, OpType, SessionCommand,
 };
 use chinwag_server::signature;
-use chinwag_server::{ConnId, Hub, HubConfig, RateLimit, SqliteStorage};
+use chinwag_server::{ConnId, HubConfig, RateLimit, SqliteStorage};
 
-const T0: i64 = 1_795_000_000_000;
+#[path = "common/hub.rs"]
+mod harness;
+
+use harness::{Harness as H, T0, relogin};
+
 /// `T0` in seconds, as signatures carry it.
 const T0_SECS: i64 = T0 / 1000;
 
-struct H {
-    hub: Hub<SqliteStorage>,
-    now: i64,
-    serial: i32,
-}
-
 impl H {
     fn new(config: HubConfig) -> Self {
-        Self {
-            hub: Hub::new(config, SqliteStorage::in_memory().expect("storage")).expect("hub"),
-            now: T0,
-            serial: 0,
-        }
-    }
-
-    fn run(&mut self, conn: ConnId, command: GenericCommand) -> Vec<(ConnId, GenericCommand)> {
-        self.now += 1;
-        self.hub
-            .handle(conn, command, self.now)
-            .iter()
-            .map(|o| (o.conn, o.to_command()))
-            .collect()
+        Self::start(config, SqliteStorage::in_memory().expect("storage"))
     }
 
     /// Sends a request and returns its reply on `conn`.
@@ -113,14 +98,6 @@ fn code(reply: &GenericCommand) -> Option<i32> {
 
 fn token(reply: &GenericCommand) -> String {
     reply.session_message.clone().and_then(|s| s.st).expect("st")
-}
-
-fn relogin(st: &str) -> SessionCommand {
-    SessionCommand {
-        r: Some(true),
-        st: Some(st.into()),
-        ..Default::default()
-    }
 }
 
 #[test]

@@ -4,34 +4,20 @@
 use chinwag_protocol::{
     CommandType, ConvCommand, DirectCommand, ErrorCode, GenericCommand, JsonObjectMessage, OpType,
 };
-use chinwag_server::{AdminError, ConnId, Hub, HubConfig, Outgoing, SqliteStorage};
+use chinwag_server::{AdminError, ConnId, Hub, HubConfig, SqliteStorage};
 use serde_json::{Map, Value, json};
 
-const T0: i64 = 1_795_000_000_000;
+#[path = "common/hub.rs"]
+mod harness;
 
-struct H {
-    hub: Hub<SqliteStorage>,
-    now: i64,
-    serial: i32,
-}
-
-type Sent = Vec<(ConnId, GenericCommand)>;
-
-fn sent(out: Vec<Outgoing>) -> Sent {
-    out.iter().map(|o| (o.conn, o.to_command())).collect()
-}
+use harness::{Harness as H, Sent, T0, sent};
 
 impl H {
     fn new() -> Self {
-        Self {
-            hub: Hub::new(
-                HubConfig::new("app", "secret"),
-                SqliteStorage::in_memory().expect("storage"),
-            )
-            .expect("hub"),
-            now: T0,
-            serial: 0,
-        }
+        Self::start(
+            HubConfig::new("app", "secret"),
+            SqliteStorage::in_memory().expect("storage"),
+        )
     }
 
     fn tick(&mut self) -> i64 {
@@ -39,11 +25,11 @@ impl H {
         self.now
     }
 
-    fn run(&mut self, conn: ConnId, mut command: GenericCommand) -> (GenericCommand, Sent) {
+    /// Sends `command` as a request with a fresh serial; returns its reply and all that was sent.
+    fn ask(&mut self, conn: ConnId, mut command: GenericCommand) -> (GenericCommand, Sent) {
         self.serial += 1;
         command.i = Some(self.serial);
-        let now = self.tick();
-        let out = sent(self.hub.handle(conn, command, now));
+        let out = self.run(conn, command);
         let serial = self.serial;
         let reply = out
             .iter()
@@ -58,12 +44,12 @@ impl H {
         let open = GenericCommand::new(CommandType::Session)
             .with_op(OpType::Open)
             .with_peer_id(client);
-        let (reply, _) = self.run(conn, open);
+        let (reply, _) = self.ask(conn, open);
         assert_eq!(reply.op_type(), Some(OpType::Opened));
     }
 
     fn conv(&mut self, conn: ConnId, client: &str, op: OpType, body: ConvCommand) -> (GenericCommand, Sent) {
-        self.run(
+        self.ask(
             conn,
             GenericCommand::new(CommandType::Conv)
                 .with_op(op)
@@ -176,7 +162,7 @@ fn clients_subscribe_to_service_conversations_and_get_broadcasts() {
     assert!(directs(&out, 3).is_empty());
 
     // A subscriber's message goes to the service, not to the other subscribers.
-    let (ack, out) = h.run(
+    let (ack, out) = h.ask(
         2,
         GenericCommand::new(CommandType::Direct)
             .with_peer_id("Jerry")

@@ -36,6 +36,26 @@ fn cache(s: &mut Scripted, cid: &str) {
     s.events.clear();
 }
 
+/// Tom sends the text `text` into `c1` with default options.
+fn send_text(s: &mut Scripted, text: &str) -> RequestId {
+    s.engine.send(
+        "Tom",
+        "c1",
+        MessageContent::Text(text.into()),
+        SendOptions::default(),
+        s.now,
+    )
+}
+
+/// Tom makes a request (an online query) and the server answers it: a reply that proves every
+/// frame sent before it arrived.
+fn answer_a_later_request(s: &mut Scripted) {
+    s.engine.query_online("Tom", &["Jerry".into()], s.now);
+    s.drain();
+    let query = s.last_sent().clone();
+    s.push(GenericCommand::reply_to(&query, CommandType::Session).with_op(OpType::Opened));
+}
+
 fn direct_push(to: &str, id: &str, ts: i64, from: &str) -> GenericCommand {
     GenericCommand::push(CommandType::Direct, to).with(DirectCommand {
         id: Some(id.into()),
@@ -191,20 +211,8 @@ fn identical_requests_in_flight_share_one_frame() {
         [(a, Ok(Response::Count(3))), (b, Ok(Response::Count(3)))]
     );
     // Sends are exempt: two identical sends are two frames.
-    s.engine.send(
-        "Tom",
-        "c1",
-        MessageContent::Text("x".into()),
-        SendOptions::default(),
-        s.now,
-    );
-    s.engine.send(
-        "Tom",
-        "c1",
-        MessageContent::Text("x".into()),
-        SendOptions::default(),
-        s.now,
-    );
+    send_text(&mut s, "x");
+    send_text(&mut s, "x");
     s.drain();
     assert_eq!(s.sent.len(), before + 3);
 }
@@ -355,10 +363,7 @@ fn offline_sends_are_queued_and_resent_with_the_same_dt() {
     let dt = first.direct_message.as_ref().unwrap().dt.clone().unwrap();
     assert_eq!(dt.len(), 36);
     // Dropped before the ack: the same message goes again after re-login.
-    s.engine.handle_disconnected(Some(1006), s.now);
-    s.run_until(s.now.as_millis());
-    s.connect();
-    s.answer_open("t");
+    s.drop_and_relogin("t");
     let second = s.last_sent().clone();
     assert_eq!(
         second.direct_message.as_ref().unwrap().dt.as_deref(),
@@ -387,13 +392,7 @@ fn offline_sends_are_queued_and_resent_with_the_same_dt() {
 #[test]
 fn send_error_reply_fails_the_message() {
     let mut s = Scripted::open("Tom");
-    let req = s.engine.send(
-        "Tom",
-        "c1",
-        MessageContent::Text("x".into()),
-        SendOptions::default(),
-        s.now,
-    );
+    let req = send_text(&mut s, "x");
     s.drain();
     let send = s.last_sent().clone();
     s.push(
@@ -1189,11 +1188,7 @@ fn a_read_lost_with_the_connection_is_sent_again_after_the_relogin() {
     s.drain();
     assert_eq!(s.last_sent().command_type(), Some(CommandType::Read));
     // The connection drops before any reply proves the read arrived.
-    s.engine.handle_disconnected(Some(1006), s.now);
-    s.run_until(s.now.as_millis());
-    s.connect();
-    let sent_before = s.sent.len();
-    s.answer_open("tok-2");
+    let sent_before = s.drop_and_relogin("tok-2");
     let reads: Vec<_> = s.sent[sent_before..]
         .iter()
         .filter(|c| c.command_type() == Some(CommandType::Read))
@@ -1207,15 +1202,8 @@ fn a_read_lost_with_the_connection_is_sent_again_after_the_relogin() {
     assert_eq!(s.engine.conversation("Tom", "c1").unwrap().unread, 0);
 
     // A reply to a later request proves it arrived: the next drop re-sends nothing.
-    s.engine.query_online("Tom", &["Jerry".into()], s.now);
-    s.drain();
-    let query = s.last_sent().clone();
-    s.push(GenericCommand::reply_to(&query, CommandType::Session).with_op(OpType::Opened));
-    s.engine.handle_disconnected(Some(1006), s.now);
-    s.run_until(s.now.as_millis());
-    s.connect();
-    let sent_before = s.sent.len();
-    s.answer_open("tok-3");
+    answer_a_later_request(&mut s);
+    let sent_before = s.drop_and_relogin("tok-3");
     assert!(
         s.sent[sent_before..]
             .iter()
@@ -1459,11 +1447,7 @@ fn a_fetch_lost_with_the_connection_is_sent_again_and_a_failed_one_is_not() {
         ErrorCode::ConversationNotFound,
         None,
     ));
-    s.engine.handle_disconnected(Some(1006), s.now);
-    s.run_until(s.now.as_millis());
-    s.connect();
-    let mark = s.sent.len();
-    s.answer_open("tok-2");
+    let mark = s.drop_and_relogin("tok-2");
     let again: Vec<String> = fetches_since(&s, mark).into_iter().map(|(_, cid)| cid).collect();
     assert_eq!(
         again,
@@ -1668,11 +1652,7 @@ fn an_ack_lost_with_the_connection_is_sent_again_after_the_relogin() {
     s.advance(1_000);
     assert_eq!(acks_since(&s, mark), [("c1".to_owned(), 10, 12)]);
     // The connection drops before any reply proves the ack arrived.
-    s.engine.handle_disconnected(Some(1006), s.now);
-    s.run_until(s.now.as_millis());
-    s.connect();
-    let mark = s.sent.len();
-    s.answer_open("tok-2");
+    let mark = s.drop_and_relogin("tok-2");
     s.advance(1_000);
     assert_eq!(
         acks_since(&s, mark),
@@ -1681,15 +1661,8 @@ fn an_ack_lost_with_the_connection_is_sent_again_after_the_relogin() {
     );
 
     // A reply to a later request proves it arrived: the next drop re-sends nothing.
-    s.engine.query_online("Tom", &["Jerry".into()], s.now);
-    s.drain();
-    let query = s.last_sent().clone();
-    s.push(GenericCommand::reply_to(&query, CommandType::Session).with_op(OpType::Opened));
-    s.engine.handle_disconnected(Some(1006), s.now);
-    s.run_until(s.now.as_millis());
-    s.connect();
-    let mark = s.sent.len();
-    s.answer_open("tok-3");
+    answer_a_later_request(&mut s);
+    let mark = s.drop_and_relogin("tok-3");
     s.advance(5_000);
     assert!(acks_since(&s, mark).is_empty(), "a confirmed ack is not repeated");
 }
@@ -1699,11 +1672,7 @@ fn acks_not_yet_flushed_when_the_connection_drops_go_out_after_the_relogin() {
     let mut s = Scripted::open("Tom");
     s.push(direct_push("Tom", "m1", 10, "Jerry"));
     // Down before the batching delay ends: nothing was sent.
-    s.engine.handle_disconnected(Some(1006), s.now);
-    s.run_until(s.now.as_millis());
-    s.connect();
-    let mark = s.sent.len();
-    s.answer_open("tok-2");
+    let mark = s.drop_and_relogin("tok-2");
     s.advance(1_000);
     assert_eq!(acks_since(&s, mark), [("c1".to_owned(), 10, 10)]);
 }

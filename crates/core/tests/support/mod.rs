@@ -105,6 +105,18 @@ impl Scripted {
         );
     }
 
+    /// The connection drops (1006), the engine reconnects at once and its re-login is answered
+    /// with the session token `token`; returns how many frames were sent before that answer, so
+    /// that `sent[mark..]` is what the re-login brought.
+    pub fn drop_and_relogin(&mut self, token: &str) -> usize {
+        self.engine.handle_disconnected(Some(1006), self.now);
+        self.run_until(self.now.as_millis());
+        self.connect();
+        let mark = self.sent.len();
+        self.answer_open(token);
+        mark
+    }
+
     /// Opens client `id` on a fresh connection.
     pub fn open(id: &str) -> Self {
         let mut s = Self::direct();

@@ -450,19 +450,13 @@ impl<S: Storage> Hub<S> {
                 .map(|s| s.keys().copied().collect())
                 .unwrap_or_default();
             for conn in &conns {
-                let push = Self::push_body(
-                    chinwag_protocol::CommandType::Session,
-                    Some(chinwag_protocol::OpType::Closed),
-                    chinwag_protocol::SessionCommand {
-                        code: Some(KICKED_BY_APP),
-                        reason: Some(ErrorCode::KickedByApp.name().into()),
-                        detail: reason.map(str::to_owned),
-                        ..Default::default()
-                    },
+                hub.close_session(
+                    *conn,
+                    client_id,
+                    ErrorCode::KickedByApp,
+                    reason.map(str::to_owned),
                     now_ms,
                 );
-                hub.push_on(*conn, client_id, push);
-                hub.remove_session(*conn, client_id, None);
             }
             Ok(conns.len())
         })

@@ -171,22 +171,42 @@ impl<S: Storage> Hub<S> {
             .map(|(other, _)| *other)
             .collect();
         for victim in victims {
-            let push = Self::push_body(
-                CommandType::Session,
-                Some(OpType::Closed),
-                SessionCommand {
-                    code: Some(ErrorCode::SessionConflict.code()),
-                    reason: Some(ErrorCode::SessionConflict.name().into()),
-                    detail: Some("signed in on another device with the same tag".into()),
-                    ..Default::default()
-                },
+            let detail = "signed in on another device with the same tag";
+            if let Some(session) = self.close_session(
+                victim,
+                client,
+                ErrorCode::SessionConflict,
+                Some(detail.into()),
                 now,
-            );
-            self.push_on(victim, client, push);
-            if let Some(session) = self.remove_session(victim, client, None) {
+            ) {
                 self.revoked_tokens.insert(session.token);
             }
         }
+    }
+
+    /// Ends `client`'s session on `conn` from the server's side: it gets `session/closed` with
+    /// `code` and `detail`, then is removed as on a sign-out ([`Self::remove_session`]).
+    pub(super) fn close_session(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        code: ErrorCode,
+        detail: Option<String>,
+        now: i64,
+    ) -> Option<Session> {
+        let push = Self::push_body(
+            CommandType::Session,
+            Some(OpType::Closed),
+            SessionCommand {
+                code: Some(code.code()),
+                reason: Some(code.name().into()),
+                detail,
+                ..Default::default()
+            },
+            now,
+        );
+        self.push_on(conn, client, push);
+        self.remove_session(conn, client, None)
     }
 
     /// Removes `client`'s session on `conn`; when it was the client's last one, it leaves its chat

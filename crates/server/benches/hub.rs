@@ -115,6 +115,24 @@ fn name(client: usize) -> String {
     format!("client-{client:04}")
 }
 
+/// How long the hub takes to handle and commit `iterations` batches, each made by `batch`
+/// (which is not timed) one millisecond after the one before.
+fn time_batches(
+    setup: &mut Setup,
+    iterations: u64,
+    mut batch: impl FnMut(&mut Setup) -> Vec<Input>,
+) -> Duration {
+    let mut measured = Duration::ZERO;
+    for _ in 0..iterations {
+        let inputs = batch(setup);
+        setup.now += 1;
+        let started = Instant::now();
+        black_box(setup.hub.handle_batch(inputs, setup.now));
+        measured += started.elapsed();
+    }
+    measured
+}
+
 fn direct_batches(c: &mut Criterion) {
     let mut group = c.benchmark_group("hub direct (batch of 100, one commit)");
     group.throughput(Throughput::Elements(BATCH as u64));
@@ -127,17 +145,7 @@ fn direct_batches(c: &mut Criterion) {
         let mut setup = Setup::new(members, online);
         group.bench_function(label, |b| {
             // Building the commands is not what is measured: time only the hub's handling and commit.
-            b.iter_custom(|iterations| {
-                let mut measured = Duration::ZERO;
-                for _ in 0..iterations {
-                    let inputs = setup.directs();
-                    setup.now += 1;
-                    let started = Instant::now();
-                    black_box(setup.hub.handle_batch(inputs, setup.now));
-                    measured += started.elapsed();
-                }
-                measured
-            })
+            b.iter_custom(|iterations| time_batches(&mut setup, iterations, Setup::directs))
         });
     }
     group.finish();
@@ -181,15 +189,9 @@ fn ack_batches(c: &mut Criterion) {
         group.bench_function(label, |b| {
             // Only the acks are measured, not the messages they acknowledge.
             b.iter_custom(|iterations| {
-                let mut measured = Duration::ZERO;
-                for _ in 0..iterations {
-                    let acks = acks_of_a_batch(&mut setup, ONLINE, receipt);
-                    setup.now += 1;
-                    let started = Instant::now();
-                    black_box(setup.hub.handle_batch(acks, setup.now));
-                    measured += started.elapsed();
-                }
-                measured
+                time_batches(&mut setup, iterations, |setup| {
+                    acks_of_a_batch(setup, ONLINE, receipt)
+                })
             })
         });
     }

@@ -249,26 +249,8 @@ fn direct_floods_get_4116_until_the_bucket_refills() {
     let mut h = H::new(config);
     h.open(1, Some("app"), "Tom", SessionCommand::default());
     h.open(2, Some("app"), "Jerry", SessionCommand::default());
-    let created = h.ask(
-        1,
-        GenericCommand::new(CommandType::Conv)
-            .with_op(OpType::Start)
-            .with_peer_id("Tom")
-            .with(ConvCommand {
-                m: vec!["Jerry".into()],
-                ..Default::default()
-            }),
-    );
-    let cid = created.conv_message.and_then(|c| c.cid).expect("cid");
-    let direct = |peer: &str| {
-        GenericCommand::new(CommandType::Direct)
-            .with_peer_id(peer)
-            .with(DirectCommand {
-                cid: Some(cid.clone()),
-                msg: Some("hi".into()),
-                ..Default::default()
-            })
-    };
+    let cid = cid_of(&start(&mut h, 1, "Tom", &["Jerry"]));
+    let direct = |peer: &str| text(peer, &cid);
     let codes: Vec<Option<i32>> = (0..5).map(|_| code(&h.ask(1, direct("Tom")))).collect();
     assert_eq!(codes, [None, None, None, Some(4116), Some(4116)]);
     // Another connection has its own bucket.

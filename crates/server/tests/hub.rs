@@ -2056,7 +2056,7 @@ fn receipts_reach_senders_that_asked_around_plain_messages_and_after_a_restart()
         (ack.uid.expect("uid"), ack.t.expect("t"))
     }
     fn ack(h: &mut Harness, cid: &str, from: i64, to: i64) -> Vec<chinwag_protocol::RcpCommand> {
-        let client_ack = ack_between(&cid, from, to);
+        let client_ack = ack_between(cid, from, to);
         let sent = h.run(2, client_ack);
         pushes(&sent, 1)
             .iter()

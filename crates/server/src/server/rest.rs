@@ -718,10 +718,7 @@ fn broadcast_op(cid: Option<String>, body: &[u8]) -> Result<AdminOp, BadRequest>
 /// `POST /1.2/rtm/clients/check-online`.
 pub(crate) async fn check_online(rest: Rest, body: Bytes) -> Response {
     let op = object(&body).and_then(|body| {
-        let ids = body.get("client_ids").and_then(Value::as_array);
-        let client_ids: Vec<String> = ids
-            .map(|ids| ids.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-            .unwrap_or_default();
+        let client_ids = listed_client_ids(&body);
         if client_ids.is_empty() || client_ids.len() > 20 {
             return Err(BadRequest("client_ids must list 1 to 20 client ids".into()));
         }
@@ -910,19 +907,17 @@ pub(crate) async fn query_conversations(
     rest.master(op).await
 }
 
+/// The strings of the `client_ids` array of `body` (other items are skipped; none when absent).
+fn listed_client_ids(body: &Map<String, Value>) -> Vec<String> {
+    body.get("client_ids")
+        .and_then(Value::as_array)
+        .map(|ids| ids.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
 /// `client_ids` of a members body.
 fn client_ids(body: &[u8]) -> Result<Vec<String>, BadRequest> {
-    let body = object(body)?;
-    let ids = body
-        .get("client_ids")
-        .and_then(Value::as_array)
-        .map(|ids| {
-            ids.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default();
+    let ids = listed_client_ids(&object(body)?);
     if ids.is_empty() {
         return Err(BadRequest("client_ids is required".into()));
     }

@@ -32,6 +32,15 @@ async fn master(server: &RunningServer, method: &str, path: &str, body: Option<V
     http::master(server.local_addr(), method, path, body.as_ref()).await
 }
 
+/// `client` signed in and invited to a conversation that Tom creates over REST with `members`
+/// (`client` among them); returns it, its invitation received, and the conversation id.
+async fn invited_by_tom(server: &RunningServer, client: &str, members: Value) -> (Client, String) {
+    let mut invited = login(server, client).await;
+    let cid = http::conversation(server.local_addr(), json!({"c": "Tom", "m": members})).await;
+    invited.push_of(CommandType::Conv).await;
+    (invited, cid)
+}
+
 /// Sends `text` as `from` into `/1.2/rtm/{path}/messages`; returns `(msg-id, timestamp)`.
 async fn send(server: &RunningServer, path: &str, body: Value) -> (String, i64) {
     let sent = master(server, "POST", &format!("/1.2/rtm/{path}/messages"), Some(body)).await;
@@ -477,9 +486,7 @@ async fn rest_send_applies_no_sync_mentions_and_to_clients() {
 #[tokio::test]
 async fn rest_blacklists_block_list_and_unblock() {
     let server = start().await;
-    let mut jerry = login(&server, "Jerry").await;
-    let cid = http::conversation(server.local_addr(), json!({"c": "Tom", "m": ["Jerry", "Spike"]})).await;
-    jerry.push_of(CommandType::Conv).await;
+    let (mut jerry, cid) = invited_by_tom(&server, "Jerry", json!(["Jerry", "Spike"])).await;
     let blacklists = format!("/1.2/rtm/conversations/{cid}/blacklists");
 
     let refused = http::app_key(
@@ -579,9 +586,7 @@ async fn rest_blacklists_block_list_and_unblock() {
 #[tokio::test]
 async fn rest_member_infos_set_list_and_reset_roles() {
     let server = start().await;
-    let mut spike = login(&server, "Spike").await;
-    let cid = http::conversation(server.local_addr(), json!({"c": "Tom", "m": ["Jerry", "Spike"]})).await;
-    spike.push_of(CommandType::Conv).await;
+    let (mut spike, cid) = invited_by_tom(&server, "Spike", json!(["Jerry", "Spike"])).await;
     let infos = format!("/1.2/rtm/conversations/{cid}/member-infos");
 
     let set = master(
@@ -756,9 +761,7 @@ async fn rest_calls_over_the_rate_limit_get_429() {
 #[tokio::test]
 async fn rest_queries_each_kind_and_edits_the_shut_up_list() {
     let server = start().await;
-    let mut jerry = login(&server, "Jerry").await;
-    let cid = http::conversation(server.local_addr(), json!({"c": "Tom", "m": ["Jerry"]})).await;
-    jerry.push_of(CommandType::Conv).await;
+    let (mut jerry, cid) = invited_by_tom(&server, "Jerry", json!(["Jerry"])).await;
     master(
         &server,
         "POST",

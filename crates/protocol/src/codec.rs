@@ -2,7 +2,7 @@
 //!
 //! prost derives a full encoder and decoder per message type and inlines the nested ones into each other;
 //! in the npm package that was a fifth of the wasm code. Here the wire handling is written once, without
-//! generics: each generated type only maps field numbers to its struct fields ([`Message::merge_field`]) and
+//! generics: each generated type only maps field numbers to its struct fields ([`Message::field`]) and
 //! lists its fields in tag order ([`Message::encode_fields`]); `cargo xtask codegen` writes those impls.
 //!
 //! The output is byte-identical to prost's (fields in tag order, proto2 `optional` fields written when
@@ -49,28 +49,54 @@ pub struct UnknownEnumValue(pub i32);
 /// prost's limit on nested messages and groups; deeper input is rejected the same way.
 const RECURSION_LIMIT: u32 = 100;
 
-/// One field value as read from the wire, before it is converted to the field's type.
-#[derive(Clone, Copy, Debug)]
-pub enum WireValue<'a> {
-    /// Wire type 0.
-    Varint(u64),
-    /// Wire type 1.
-    Fixed64(u64),
-    /// Wire type 2: strings, bytes and nested messages.
-    LengthDelimited(&'a [u8]),
-    /// Wire type 5.
-    Fixed32(u32),
-    /// Wire type 3, already skipped up to its end-group key (no field of ours is a group).
-    Group,
+/// Where a field number of a message is stored: what [`Message::field`] answers, so the one reader loop
+/// can check the wire type, read the value and store it without any per-type code.
+#[allow(missing_debug_implementations)] // a transient borrow; nested messages are `dyn Message`
+pub enum Field<'a> {
+    /// A field number the message does not declare: skipped, as prost does.
+    Unknown,
+    /// A `required int32`.
+    Int32(&'a mut i32),
+    /// An `optional int32` or enum (enums keep unknown values, as prost does).
+    OptInt32(&'a mut Option<i32>),
+    /// An `optional int64`.
+    OptInt64(&'a mut Option<i64>),
+    /// An `optional bool`.
+    OptBool(&'a mut Option<bool>),
+    /// A `required string`.
+    String(&'a mut String),
+    /// An `optional string`.
+    OptString(&'a mut Option<String>),
+    /// A `repeated string`.
+    Strings(&'a mut Vec<String>),
+    /// An `optional bytes`.
+    OptBytes(&'a mut Option<Vec<u8>>),
+    /// A nested message to merge into: the present one for an `optional` field (a second occurrence
+    /// merges into the first, as in prost), a new last element for a `repeated` one.
+    Message(&'a mut dyn Message),
 }
 
-/// A generated message type: how its fields are read and written. Implemented in the generated code.
+/// A generated message type: where its fields live and how they are written. The generated code
+/// implements it with one match arm and one writer call per field.
 pub trait Message {
-    /// Merges one field into `self`; `depth` is how many messages enclose `self`. Unknown fields are skipped.
-    fn merge_field(&mut self, field: u32, value: WireValue<'_>, depth: u32) -> Result<(), WireError>;
+    /// Where field `number` is stored.
+    fn field(&mut self, number: u32) -> Field<'_>;
 
     /// Writes every present field, in tag order.
     fn encode_fields(&self, writer: &mut Writer);
+}
+
+/// The present value of an optional nested message, made default first if absent. Used by the generated
+/// [`Message::field`]s.
+pub fn present<M: Message + Default>(slot: &mut Option<M>) -> &mut dyn Message {
+    slot.get_or_insert_with(M::default)
+}
+
+/// A new default last element of a repeated nested message. Used by the generated [`Message::field`]s.
+pub fn push_default<M: Message + Default>(elements: &mut Vec<M>) -> &mut dyn Message {
+    elements.push(M::default());
+    let last = elements.len() - 1;
+    &mut elements[last]
 }
 
 /// Decodes a whole message from `bytes`.
@@ -98,24 +124,63 @@ pub fn encode_varint(mut value: u64, bytes: &mut Vec<u8>) {
     bytes.push(value as u8);
 }
 
-/// The one reader loop: reads every field of `bytes` into `message`.
+const VARINT: u8 = 0;
+const FIXED64: u8 = 1;
+const LENGTH_DELIMITED: u8 = 2;
+const START_GROUP: u8 = 3;
+const END_GROUP: u8 = 4;
+const FIXED32: u8 = 5;
+
+/// The one reader loop: reads every field of `bytes` into `message`, which `depth` messages enclose.
 fn merge(message: &mut dyn Message, mut bytes: &[u8], depth: u32) -> Result<(), WireError> {
     while !bytes.is_empty() {
-        let (field, wire_type) = read_key(&mut bytes)?;
-        let value = match wire_type {
-            0 => WireValue::Varint(read_varint(&mut bytes)?),
-            1 => WireValue::Fixed64(u64::from_le_bytes(read_array(&mut bytes)?)),
-            2 => WireValue::LengthDelimited(read_length_delimited(&mut bytes)?),
-            3 => {
-                skip_group(&mut bytes, field, depth + 1)?;
-                WireValue::Group
+        let (number, wire_type) = read_key(&mut bytes)?;
+        let field = message.field(number);
+        let expected = match field {
+            Field::Unknown => {
+                skip_field(&mut bytes, number, wire_type, depth)?;
+                continue;
             }
-            5 => WireValue::Fixed32(u32::from_le_bytes(read_array(&mut bytes)?)),
-            _ => return Err(WireError::UnexpectedEndGroup),
+            Field::Int32(_) | Field::OptInt32(_) | Field::OptInt64(_) | Field::OptBool(_) => VARINT,
+            _ => LENGTH_DELIMITED,
         };
-        message.merge_field(field, value, depth)?;
+        if wire_type != expected {
+            return Err(WireError::WireTypeMismatch(number));
+        }
+        if expected == VARINT {
+            let value = read_varint(&mut bytes)?;
+            match field {
+                // The low 32 bits count: a negative int32 is sent sign-extended to 10 bytes.
+                Field::Int32(slot) => *slot = value as i32,
+                Field::OptInt32(slot) => *slot = Some(value as i32),
+                Field::OptInt64(slot) => *slot = Some(value as i64),
+                Field::OptBool(slot) => *slot = Some(value != 0),
+                _ => {}
+            }
+            continue;
+        }
+        let value = read_length_delimited(&mut bytes)?;
+        match field {
+            Field::String(slot) => *slot = utf8(value)?,
+            Field::OptString(slot) => *slot = Some(utf8(value)?),
+            Field::Strings(slot) => slot.push(utf8(value)?),
+            Field::OptBytes(slot) => *slot = Some(value.to_vec()),
+            Field::Message(nested) => {
+                if depth >= RECURSION_LIMIT {
+                    return Err(WireError::RecursionLimit);
+                }
+                merge(nested, value, depth + 1)?;
+            }
+            _ => {}
+        }
     }
     Ok(())
+}
+
+fn utf8(bytes: &[u8]) -> Result<String, WireError> {
+    std::str::from_utf8(bytes)
+        .map(str::to_owned)
+        .map_err(|_| WireError::InvalidUtf8)
 }
 
 /// Reads a field key: the field number (≥ 1) and the wire type (0–5).
@@ -123,35 +188,36 @@ fn read_key(bytes: &mut &[u8]) -> Result<(u32, u8), WireError> {
     let key = read_varint(bytes)?;
     let key = u32::try_from(key).map_err(|_| WireError::InvalidKey)?;
     let wire_type = (key & 7) as u8;
-    if wire_type > 5 || key >> 3 == 0 {
+    if wire_type > FIXED32 || key >> 3 == 0 {
         return Err(WireError::InvalidKey);
     }
     Ok((key >> 3, wire_type))
 }
 
-/// Skips an unknown group up to its end-group key. `level` counts the messages and groups around the
-/// group's fields, to reject what prost's recursion limit rejects.
-fn skip_group(bytes: &mut &[u8], group_field: u32, level: u32) -> Result<(), WireError> {
-    loop {
-        let (field, wire_type) = read_key(bytes)?;
-        if wire_type == 4 {
-            return if field == group_field {
-                Ok(())
-            } else {
-                Err(WireError::UnexpectedEndGroup)
-            };
-        }
-        if level >= RECURSION_LIMIT {
-            return Err(WireError::RecursionLimit);
-        }
-        match wire_type {
-            0 => drop(read_varint(bytes)?),
-            1 => drop(read_array::<8>(bytes)?),
-            2 => drop(read_length_delimited(bytes)?),
-            3 => skip_group(bytes, field, level + 1)?,
-            _ => drop(read_array::<4>(bytes)?),
-        }
+/// Skips the value of an unknown field. `level` counts the messages and groups around it, to reject what
+/// prost's recursion limit rejects.
+fn skip_field(bytes: &mut &[u8], number: u32, wire_type: u8, level: u32) -> Result<(), WireError> {
+    if level >= RECURSION_LIMIT {
+        return Err(WireError::RecursionLimit);
     }
+    match wire_type {
+        VARINT => drop(read_varint(bytes)?),
+        FIXED64 => drop(read_array::<8>(bytes)?),
+        LENGTH_DELIMITED => drop(read_length_delimited(bytes)?),
+        START_GROUP => loop {
+            let (inner, inner_wire_type) = read_key(bytes)?;
+            if inner_wire_type == END_GROUP {
+                if inner != number {
+                    return Err(WireError::UnexpectedEndGroup);
+                }
+                break;
+            }
+            skip_field(bytes, inner, inner_wire_type, level + 1)?;
+        },
+        END_GROUP => return Err(WireError::UnexpectedEndGroup),
+        _ => drop(read_array::<4>(bytes)?),
+    }
+    Ok(())
 }
 
 fn read_varint(bytes: &mut &[u8]) -> Result<u64, WireError> {
@@ -186,78 +252,6 @@ fn read_length_delimited<'a>(bytes: &mut &'a [u8]) -> Result<&'a [u8], WireError
     Ok(value)
 }
 
-/// Conversions from a [`WireValue`] to the field types, used by the generated `merge_field`s.
-pub mod decode {
-    use super::{Message, RECURSION_LIMIT, WireError, WireValue};
-
-    fn varint(field: u32, value: WireValue<'_>) -> Result<u64, WireError> {
-        match value {
-            WireValue::Varint(value) => Ok(value),
-            _ => Err(WireError::WireTypeMismatch(field)),
-        }
-    }
-
-    fn length_delimited(field: u32, value: WireValue<'_>) -> Result<&[u8], WireError> {
-        match value {
-            WireValue::LengthDelimited(bytes) => Ok(bytes),
-            _ => Err(WireError::WireTypeMismatch(field)),
-        }
-    }
-
-    /// An `int32` or enum field (a negative value is sent as a 10-byte varint; the low 32 bits count).
-    pub fn int32(field: u32, value: WireValue<'_>) -> Result<i32, WireError> {
-        varint(field, value).map(|value| value as i32)
-    }
-
-    /// An `int64` field.
-    pub fn int64(field: u32, value: WireValue<'_>) -> Result<i64, WireError> {
-        varint(field, value).map(|value| value as i64)
-    }
-
-    /// A `bool` field: any non-zero varint is true.
-    pub fn bool(field: u32, value: WireValue<'_>) -> Result<bool, WireError> {
-        varint(field, value).map(|value| value != 0)
-    }
-
-    /// A `string` field.
-    pub fn string(field: u32, value: WireValue<'_>) -> Result<String, WireError> {
-        let bytes = length_delimited(field, value)?;
-        std::str::from_utf8(bytes)
-            .map(str::to_owned)
-            .map_err(|_| WireError::InvalidUtf8)
-    }
-
-    /// A `bytes` field.
-    pub fn bytes(field: u32, value: WireValue<'_>) -> Result<Vec<u8>, WireError> {
-        length_delimited(field, value).map(<[u8]>::to_vec)
-    }
-
-    /// Merges a nested message field into `message` (a second occurrence merges into the first, as in prost).
-    pub fn message(
-        field: u32,
-        value: WireValue<'_>,
-        message: &mut dyn Message,
-        depth: u32,
-    ) -> Result<(), WireError> {
-        let bytes = length_delimited(field, value)?;
-        if depth >= RECURSION_LIMIT {
-            return Err(WireError::RecursionLimit);
-        }
-        super::merge(message, bytes, depth + 1)
-    }
-
-    /// One element of a repeated message field.
-    pub fn new_message<M: Message + Default>(
-        field: u32,
-        value: WireValue<'_>,
-        depth: u32,
-    ) -> Result<M, WireError> {
-        let mut element = M::default();
-        message(field, value, &mut element, depth)?;
-        Ok(element)
-    }
-}
-
 /// The one writer: appends fields to a growing buffer.
 #[derive(Debug)]
 pub struct Writer {
@@ -286,22 +280,22 @@ impl Writer {
     }
 
     /// An optional `int32` or enum field.
-    pub fn opt_int32(&mut self, field: u32, value: Option<i32>) {
-        if let Some(value) = value {
+    pub fn opt_int32(&mut self, field: u32, value: &Option<i32>) {
+        if let Some(value) = *value {
             self.int32(field, value);
         }
     }
 
     /// An optional `int64` field.
-    pub fn opt_int64(&mut self, field: u32, value: Option<i64>) {
-        if let Some(value) = value {
+    pub fn opt_int64(&mut self, field: u32, value: &Option<i64>) {
+        if let Some(value) = *value {
             self.varint_field(field, value as u64);
         }
     }
 
     /// An optional `bool` field.
-    pub fn opt_bool(&mut self, field: u32, value: Option<bool>) {
-        if let Some(value) = value {
+    pub fn opt_bool(&mut self, field: u32, value: &Option<bool>) {
+        if let Some(value) = *value {
             self.varint_field(field, u64::from(value));
         }
     }
@@ -312,7 +306,7 @@ impl Writer {
     }
 
     /// An optional `string` field.
-    pub fn opt_string(&mut self, field: u32, value: Option<&str>) {
+    pub fn opt_string(&mut self, field: u32, value: &Option<String>) {
         if let Some(value) = value {
             self.string(field, value);
         }
@@ -326,7 +320,7 @@ impl Writer {
     }
 
     /// An optional `bytes` field.
-    pub fn opt_bytes(&mut self, field: u32, value: Option<&[u8]>) {
+    pub fn opt_bytes(&mut self, field: u32, value: &Option<Vec<u8>>) {
         if let Some(value) = value {
             self.bytes_field(field, value);
         }
@@ -359,8 +353,15 @@ impl Writer {
     }
 
     /// An optional nested message.
-    pub fn opt_message(&mut self, field: u32, message: Option<&dyn Message>) {
+    pub fn opt_message<M: Message>(&mut self, field: u32, message: &Option<M>) {
         if let Some(message) = message {
+            self.message(field, message);
+        }
+    }
+
+    /// A repeated nested message.
+    pub fn messages<M: Message>(&mut self, field: u32, messages: &[M]) {
+        for message in messages {
             self.message(field, message);
         }
     }

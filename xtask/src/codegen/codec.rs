@@ -4,7 +4,7 @@
 //! `#[derive(::prost::Message)]` and `::prost::Enumeration` are moved under `cfg(test)`, where they serve as
 //! the reference the protocol crate's tests compare our codec with, so prost is not linked into the
 //! library. In their place this module writes, for every message, a `chinwag_protocol::codec::Message`
-//! impl (one match arm per field to decode, one writer call per field to encode), plus the `Debug`,
+//! impl (one match arm per field saying where it is stored, one writer call per field to encode), plus the `Debug`,
 //! `Default`, enum conversions and field getters that the prost derives provided.
 
 use std::fmt::Write as _;
@@ -292,47 +292,37 @@ fn parse_field_attribute(items: &[String], module: Option<&str>) -> Result<Field
 
 fn write_message_impls(out: &mut String, message: &MessageType, enums: &[EnumType]) -> Result<()> {
     let name = &message.name;
-    writeln!(out, "impl crate::codec::Message for {name} {{")?;
-    let uses_value = !message.fields.is_empty();
-    let (field_arg, value_arg, writer_arg) = if uses_value {
-        ("field", "value", "w")
+    let (number_arg, writer_arg) = if message.fields.is_empty() {
+        ("_number", "_w")
     } else {
-        ("_field", "_value", "_w")
+        ("number", "w")
     };
-    let has_message_fields = message.fields.iter().any(|field| field.kind == "message");
-    let depth_arg = if has_message_fields { "depth" } else { "_depth" };
+    writeln!(out, "impl crate::codec::Message for {name} {{")?;
     writeln!(
         out,
-        "    fn merge_field(&mut self, {field_arg}: u32, {value_arg}: crate::codec::WireValue<'_>, {depth_arg}: u32) -> ::core::result::Result<(), crate::codec::WireError> {{"
+        "    fn field(&mut self, {number_arg}: u32) -> crate::codec::Field<'_> {{"
     )?;
-    if uses_value {
-        writeln!(out, "        use crate::codec::decode;")?;
-        writeln!(out, "        match field {{")?;
-        for field in &message.fields {
-            let (tag, f) = (field.tag, &field.name);
-            let decoder = match field.kind.as_str() {
-                "enumeration" => "int32",
-                kind => kind,
-            };
-            let arm = match (field.kind.as_str(), field.label.as_str()) {
-                ("message", "optional") => format!(
-                    "decode::message(field, value, self.{f}.get_or_insert_with(::core::default::Default::default), depth)?"
-                ),
-                ("message", "repeated") => {
-                    format!("self.{f}.push(decode::new_message(field, value, depth)?)")
-                }
-                (_, "optional") => format!("self.{f} = Some(decode::{decoder}(field, value)?)"),
-                (_, "required") => format!("self.{f} = decode::{decoder}(field, value)?"),
-                ("string", "repeated") => format!("self.{f}.push(decode::string(field, value)?)"),
-                (kind, label) => bail!("{name}.{f}: {label} {kind} is not supported"),
-            };
-            writeln!(out, "            {tag} => {arm},")?;
-        }
-        writeln!(out, "            // Unknown fields are skipped, as prost does.")?;
-        writeln!(out, "            _ => {{}}")?;
-        writeln!(out, "        }}")?;
+    writeln!(out, "        use crate::codec::Field;")?;
+    writeln!(out, "        match number {{")?;
+    for field in &message.fields {
+        let (tag, f) = (field.tag, &field.name);
+        let slot = match (field.kind.as_str(), field.label.as_str()) {
+            ("message", "optional") => format!("Field::Message(crate::codec::present(&mut self.{f}))"),
+            ("message", "repeated") => format!("Field::Message(crate::codec::push_default(&mut self.{f}))"),
+            ("string", "repeated") => format!("Field::Strings(&mut self.{f})"),
+            ("string", "required") => format!("Field::String(&mut self.{f})"),
+            ("string", "optional") => format!("Field::OptString(&mut self.{f})"),
+            ("bytes", "optional") => format!("Field::OptBytes(&mut self.{f})"),
+            ("int32" | "enumeration", "required") => format!("Field::Int32(&mut self.{f})"),
+            ("int32" | "enumeration", "optional") => format!("Field::OptInt32(&mut self.{f})"),
+            ("int64", "optional") => format!("Field::OptInt64(&mut self.{f})"),
+            ("bool", "optional") => format!("Field::OptBool(&mut self.{f})"),
+            (kind, label) => bail!("{name}.{f}: {label} {kind} is not supported"),
+        };
+        writeln!(out, "            {tag} => {slot},")?;
     }
-    writeln!(out, "        Ok(())")?;
+    writeln!(out, "            _ => Field::Unknown,")?;
+    writeln!(out, "        }}")?;
     writeln!(out, "    }}")?;
     writeln!(
         out,
@@ -340,22 +330,25 @@ fn write_message_impls(out: &mut String, message: &MessageType, enums: &[EnumTyp
     )?;
     for field in &message.fields {
         let (tag, f) = (field.tag, &field.name);
-        let call = match (field.kind.as_str(), field.label.as_str()) {
-            ("message", "optional") => {
-                format!("w.opt_message({tag}, self.{f}.as_ref().map(|m| m as &dyn crate::codec::Message))")
-            }
-            ("message", "repeated") => format!("for m in &self.{f} {{ w.message({tag}, m); }}"),
-            ("string", "repeated") => format!("w.strings({tag}, &self.{f})"),
-            ("string", "required") => format!("w.string({tag}, &self.{f})"),
-            ("string" | "bytes", "optional") => {
-                format!("w.opt_{}({tag}, self.{f}.as_deref())", field.kind)
-            }
-            ("int32" | "enumeration", "required") => format!("w.int32({tag}, self.{f})"),
-            ("int32" | "enumeration", "optional") => format!("w.opt_int32({tag}, self.{f})"),
-            ("int64" | "bool", "optional") => format!("w.opt_{}({tag}, self.{f})", field.kind),
+        let method = match (field.kind.as_str(), field.label.as_str()) {
+            ("message", "optional") => "opt_message",
+            ("message", "repeated") => "messages",
+            ("string", "repeated") => "strings",
+            ("string", "required") => "string",
+            ("string", "optional") => "opt_string",
+            ("bytes", "optional") => "opt_bytes",
+            ("int32" | "enumeration", "required") => "int32",
+            ("int32" | "enumeration", "optional") => "opt_int32",
+            ("int64", "optional") => "opt_int64",
+            ("bool", "optional") => "opt_bool",
             (kind, label) => bail!("{name}.{f}: {label} {kind} is not supported"),
         };
-        writeln!(out, "        {call};")?;
+        let argument = if method == "int32" {
+            format!("self.{f}")
+        } else {
+            format!("&self.{f}")
+        };
+        writeln!(out, "        w.{method}({tag}, {argument});")?;
     }
     writeln!(out, "    }}")?;
     writeln!(out, "}}")?;

@@ -109,7 +109,8 @@ pub fn decode<M: Message + Default>(bytes: &[u8]) -> Result<M, WireError> {
 /// Encodes a whole message.
 pub fn encode(message: &dyn Message) -> Vec<u8> {
     let mut writer = Writer {
-        bytes: Vec::with_capacity(128),
+        // Most commands fit; prost sizes the buffer exactly, which needs a length pass we do without.
+        bytes: Vec::with_capacity(256),
     };
     message.encode_fields(&mut writer);
     writer.bytes
@@ -122,6 +123,19 @@ pub fn encode_varint(mut value: u64, bytes: &mut Vec<u8>) {
         value >>= 7;
     }
     bytes.push(value as u8);
+}
+
+/// `value` as a base-128 varint: the bytes and how many of them are used.
+fn varint_bytes(mut value: u64) -> ([u8; 10], usize) {
+    let mut varint = [0; 10];
+    let mut len = 0;
+    while value >= 0x80 {
+        varint[len] = (value as u8) | 0x80;
+        value >>= 7;
+        len += 1;
+    }
+    varint[len] = value as u8;
+    (varint, len + 1)
 }
 
 const VARINT: u8 = 0;
@@ -338,17 +352,12 @@ impl Writer {
         if len < 0x80 {
             self.bytes[length_at] = len as u8;
         } else {
-            let mut prefix = [0u8; 10];
-            let mut prefix_len = 0;
-            let mut rest = len;
-            while rest >= 0x80 {
-                prefix[prefix_len] = (rest as u8) | 0x80;
-                rest >>= 7;
-                prefix_len += 1;
-            }
-            prefix[prefix_len] = rest as u8;
-            self.bytes
-                .splice(length_at..body_at, prefix[..=prefix_len].iter().copied());
+            let (prefix, prefix_len) = varint_bytes(len as u64);
+            let prefix = &prefix[..prefix_len];
+            let shift = prefix_len - 1;
+            self.bytes.resize(self.bytes.len() + shift, 0);
+            self.bytes.copy_within(body_at..body_at + len, body_at + shift);
+            self.bytes[length_at..body_at + shift].copy_from_slice(prefix);
         }
     }
 

@@ -235,6 +235,13 @@ fn skip_field(bytes: &mut &[u8], number: u32, wire_type: u8, level: u32) -> Resu
 }
 
 fn read_varint(bytes: &mut &[u8]) -> Result<u64, WireError> {
+    // Keys and short lengths are one byte.
+    if let Some((&byte, rest)) = bytes.split_first()
+        && byte < 0x80
+    {
+        *bytes = rest;
+        return Ok(u64::from(byte));
+    }
     let mut value = 0u64;
     for (index, &byte) in bytes.iter().take(10).enumerate() {
         value |= u64::from(byte & 0x7f) << (index * 7);

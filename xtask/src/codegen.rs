@@ -1,4 +1,4 @@
-//! `cargo xtask codegen`: regenerate the types and wire codec of `chinwag-protocol` from `proto/messages.proto`.
+//! `cargo xtask codegen`: regenerate the types and wire codec of `chinwag-protocol` from the .proto.
 //!
 //! The .proto is parsed by `protox` (pure Rust), so no `protoc` binary is needed. prost-build writes the
 //! types; [`codec`] rewrites them to use our compact codec (prost stays only as the tests' reference) and

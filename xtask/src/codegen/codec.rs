@@ -4,8 +4,8 @@
 //! `#[derive(::prost::Message)]` and `::prost::Enumeration` are moved under `cfg(test)`, where they serve as
 //! the reference the protocol crate's tests compare our codec with, so prost is not linked into the
 //! library. In their place this module writes, for every message, a `chinwag_protocol::codec::Message`
-//! impl (one match arm per field saying where it is stored, one writer call per field to encode), plus the `Debug`,
-//! `Default`, enum conversions and field getters that the prost derives provided.
+//! impl (one match arm per field saying where it is stored, one writer call per field to encode), plus
+//! the `Debug`, `Default`, enum conversions and field getters that the prost derives provided.
 
 use std::fmt::Write as _;
 

@@ -1,7 +1,7 @@
 //! Project automation for chinwag. Run `cargo xtask --help`.
 //!
 //! - `cargo xtask test`: every test tier (what `.ci/run` runs with `CI=true`, where no tier may be skipped).
-//! - `cargo xtask codegen [--check]`: regenerate (or verify) the prost code from `proto/messages.proto`.
+//! - `cargo xtask codegen [--check]`: regenerate (or verify) the protocol types and codec from `proto/messages.proto`.
 //! - `cargo xtask golden [--check]`: regenerate (or verify) the golden vectors with the official JS encoder.
 //! - `cargo xtask bindings`: build chinwag-ffi and generate its Swift, Kotlin and Python bindings into
 //!   `target/bindings/`.
@@ -36,7 +36,7 @@ enum Task {
         #[arg(long)]
         only: Option<String>,
     },
-    /// Regenerate the prost code of chinwag-protocol from proto/messages.proto.
+    /// Regenerate the types and wire codec of chinwag-protocol from proto/messages.proto.
     Codegen {
         /// Only check that the checked-in code is fresh.
         #[arg(long)]

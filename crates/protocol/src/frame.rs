@@ -6,11 +6,10 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::GenericCommand;
+use crate::codec::{self, WireError};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use prost::Message as _;
-
-use crate::GenericCommand;
 
 /// The WebSocket subprotocols of the LeanCloud RTM service (PROTOCOL.md §2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -105,7 +104,7 @@ pub enum FrameFormat {
 impl FrameFormat {
     /// Encodes one command as one WebSocket message.
     pub fn encode(self, command: &GenericCommand) -> Frame {
-        let bytes = command.encode_to_vec();
+        let bytes = encode_binary(command);
         match self {
             Self::Binary => Frame::Binary(bytes),
             Self::Base64Text => Frame::Text(BASE64.encode(bytes)),
@@ -154,12 +153,12 @@ pub enum DecodeError {
     Base64(#[from] base64::DecodeError),
     /// Bytes that are not a valid `GenericCommand`.
     #[error("frame is not a valid GenericCommand: {0}")]
-    Protobuf(#[from] prost::DecodeError),
+    Protobuf(#[from] WireError),
 }
 
 /// Decodes a binary message (`lc.protobuf2.*`).
 pub fn decode_binary(bytes: &[u8]) -> Result<GenericCommand, DecodeError> {
-    Ok(GenericCommand::decode(bytes)?)
+    Ok(codec::decode(bytes)?)
 }
 
 /// Decodes a text message (`lc.proto2base64.*`): base64, surrounding whitespace ignored.
@@ -170,5 +169,5 @@ pub fn decode_text(text: &str) -> Result<GenericCommand, DecodeError> {
 
 /// Encodes a command as raw protobuf bytes (the payload of a binary frame).
 pub fn encode_binary(command: &GenericCommand) -> Vec<u8> {
-    command.encode_to_vec()
+    codec::encode(command)
 }

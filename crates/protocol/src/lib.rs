@@ -14,7 +14,8 @@
 //! ```
 //!
 //! What lives here, one concept per module:
-//! - [`wire`]: the prost types generated from `proto/messages.proto` (re-exported at the crate root);
+//! - [`wire`]: the types generated from `proto/messages.proto` (re-exported at the crate root);
+//! - [`codec`]: the protobuf wire codec of those types (byte-identical to prost's, much smaller in wasm);
 //! - [`frame`]: one `GenericCommand` per WebSocket message, binary or base64 text, and the subprotocols;
 //! - [`command`]: constructors and accessors so callers do not hand-fill `GenericCommand` structs;
 //! - [`content`]: message bodies — typed messages (`_lctype` ...), plain text and binary payloads;
@@ -22,15 +23,19 @@
 //!
 //! The crate is pure: no I/O, no async, no clock, and it builds for `wasm32-unknown-unknown`.
 
+pub mod codec;
 pub mod command;
 pub mod content;
 pub mod error_code;
 pub mod frame;
 
-/// The prost types generated from `proto/messages.proto` (package `push_server.messages2`).
+/// The types generated from `proto/messages.proto` (package `push_server.messages2`), with their
+/// [`codec`] impls.
 ///
-/// Field names follow prost's snake_case conversion of the wire names (`peerId` → `peer_id`,
-/// `where` → `r#where`). Regenerate with `cargo xtask codegen`; never edit the generated file by hand.
+/// prost-build writes the types, so field names follow prost's snake_case conversion of the wire names
+/// (`peerId` → `peer_id`, `where` → `r#where`) and enum fields are `Option<i32>`; the prost derives apply in
+/// this crate's tests only, as the reference for the codec. Regenerate with `cargo xtask codegen`; never
+/// edit the generated file by hand.
 #[allow(
     missing_docs,
     unreachable_pub,

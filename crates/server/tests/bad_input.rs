@@ -9,7 +9,6 @@ use chinwag_protocol::{
 };
 use chinwag_server::{Server, ServerConfig};
 use client::{Client, Closed};
-use prost::Message as _;
 use tokio_tungstenite::tungstenite::Message;
 
 async fn expect_clean_close(client: &mut Client, expected: u16) {
@@ -56,13 +55,13 @@ async fn bad_frames_close_only_their_connection() {
 
     // A valid command cut short.
     let mut truncated = Client::login(&url, "Mallory").await;
-    let bytes = GenericCommand::request(CommandType::Direct, 9)
-        .with(DirectCommand {
+    let bytes = chinwag_protocol::frame::encode_binary(
+        &GenericCommand::request(CommandType::Direct, 9).with(DirectCommand {
             cid: Some(cid.clone()),
             msg: Some("a message that will be cut".into()),
             ..Default::default()
-        })
-        .encode_to_vec();
+        }),
+    );
     truncated
         .send_raw(Message::Binary(bytes[..bytes.len() - 5].to_vec().into()))
         .await;

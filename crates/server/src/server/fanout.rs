@@ -11,8 +11,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::ws::{Message, Utf8Bytes};
 use base64::Engine as _;
-use chinwag_protocol::{FrameFormat, GenericCommand};
-use prost::Message as _;
+use chinwag_protocol::{FrameFormat, GenericCommand, codec, frame};
 use tokio::sync::mpsc;
 
 use crate::hub::{ConnId, Outgoing};
@@ -32,7 +31,7 @@ pub(crate) struct ConnHandle {
 pub(crate) fn append_peer_id(bytes: &mut Vec<u8>, peer_id: &str) {
     const PEER_ID_KEY: u8 = (4 << 3) | 2;
     bytes.push(PEER_ID_KEY);
-    prost::encoding::encode_varint(peer_id.len() as u64, bytes);
+    codec::encode_varint(peer_id.len() as u64, bytes);
     bytes.extend_from_slice(peer_id.as_bytes());
 }
 
@@ -51,7 +50,7 @@ struct Encoded {
 
 impl Encoded {
     fn new(command: Arc<GenericCommand>) -> Self {
-        let binary = command.encode_to_vec().into();
+        let binary = frame::encode_binary(&command).into();
         Self {
             command,
             binary,
@@ -175,9 +174,9 @@ mod tests {
             msg: Some("hi".into()),
             ..Default::default()
         });
-        let mut bytes = push.encode_to_vec();
+        let mut bytes = frame::encode_binary(&push);
         append_peer_id(&mut bytes, "Jerry");
-        let decoded = GenericCommand::decode(bytes.as_slice()).expect("decodes");
+        let decoded = frame::decode_binary(&bytes).expect("decodes");
         assert_eq!(decoded, push.with_peer_id("Jerry"));
     }
 
@@ -207,7 +206,7 @@ mod tests {
                     Some(peer_id) => GenericCommand::clone(&push).with_peer_id(peer_id),
                     None => GenericCommand::clone(&push),
                 };
-                assert_eq!(GenericCommand::decode(binary).expect("decodes"), expected);
+                assert_eq!(frame::decode_binary(&binary).expect("decodes"), expected);
             }
         }
     }

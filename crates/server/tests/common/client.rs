@@ -7,7 +7,6 @@ use std::time::Duration;
 use base64::Engine as _;
 use chinwag_protocol::{CommandType, GenericCommand, OpType, SessionCommand};
 use futures_util::{SinkExt as _, StreamExt as _};
-use prost::Message as _;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -110,7 +109,7 @@ impl Client {
     }
 
     pub async fn send(&mut self, command: &GenericCommand) {
-        let bytes = command.encode_to_vec();
+        let bytes = chinwag_protocol::frame::encode_binary(command);
         let message = if self.text {
             Message::Text(base64::engine::general_purpose::STANDARD.encode(bytes).into())
         } else {
@@ -146,7 +145,7 @@ impl Client {
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => return Err(Closed::Ended),
             };
-            return Ok(GenericCommand::decode(frame).expect("server frames decode"));
+            return Ok(chinwag_protocol::frame::decode_binary(&frame).expect("server frames decode"));
         }
     }
 

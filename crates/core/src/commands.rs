@@ -74,6 +74,31 @@ impl Engine {
         self.submit(client, command, Kind::Close, now)
     }
 
+    /// Asks for a fresh session token (`session/refresh`, sent with the current one), as the JS SDK
+    /// does when a REST call needs the token and it expired ([`Engine::session_token_expired`]).
+    /// `signature` is the login signature of the application's signature factory, when it has one
+    /// (the JS SDK signs the refresh as a sign-in). Answered by [`Response::SessionToken`]; the engine
+    /// keeps the new token and its expiry (`stTtl`). Waits in the offline queue while the client is
+    /// signed out.
+    pub fn refresh_session_token(
+        &mut self,
+        client: &str,
+        signature: Option<&Signature>,
+        now: Instant,
+    ) -> RequestId {
+        let command = GenericCommand::new(CommandType::Session)
+            .with_op(OpType::Refresh)
+            .with(SessionCommand {
+                ua: Some(self.options.user_agent.clone()),
+                st: self.session_token(client).map(str::to_owned),
+                s: signature.map(|sig| sig.signature.clone()),
+                t: signature.map(|sig| sig.timestamp),
+                n: signature.map(|sig| sig.nonce.clone()),
+                ..Default::default()
+            });
+        self.submit(client, command, Kind::Refresh, now)
+    }
+
     /// Which of `clients` are online (`session/query`, at most 20 honoured).
     pub fn query_online(&mut self, client: &str, clients: &[String], now: Instant) -> RequestId {
         let command = GenericCommand::new(CommandType::Session)

@@ -846,12 +846,35 @@ function createApi(Core) {
       super();
       Object.defineProperty(this, '_realtime', { value: realtime, enumerable: false });
       Object.defineProperty(this, '_conversations', { value: new Map(), enumerable: false });
+      Object.defineProperty(this, '_refreshing', { value: null, writable: true, enumerable: false });
       this.id = id;
       /** The `createIMClient` options (signature factories, tag). */
       this.options = options;
     }
     _request(f) {
       return this._realtime._request(f);
+    }
+    /**
+     * The IM session token; when it expired, a fresh one first (`session/refresh`, signed by
+     * `signatureFactory(clientId)` when given), one refresh shared by concurrent callers, as the
+     * official session manager's `getSessionToken({autoRefresh})`.
+     */
+    _sessionToken({ autoRefresh = true } = {}) {
+      const core = this._realtime._core;
+      if (!core || !autoRefresh || !core.sessionTokenExpired(this.id)) {
+        return Promise.resolve((core && core.sessionToken(this.id)) || undefined);
+      }
+      if (!this._refreshing) {
+        const factory = this.options.signatureFactory;
+        const signing = factory ? runSignatureFactory(factory, [this.id]) : Promise.resolve(undefined);
+        this._refreshing = signing
+          .then((signature) => this._request((c) => c.refreshSessionToken(this.id, signature && JSON.stringify(signature))))
+          .then((ok) => ok.sessionToken)
+          .finally(() => {
+            this._refreshing = null;
+          });
+      }
+      return this._refreshing;
     }
     /** The Conversation object for a core conversation JSON (one object per id). */
     _upsert(json) {
@@ -1066,13 +1089,17 @@ function createApi(Core) {
       if (first) return first.replace(/^ws/, 'http').replace(/^(https?:\/\/[^/]+).*$/, '$1');
       return `https://${this._options.appId.slice(0, 8).toLowerCase()}.api.lncldglobal.com`;
     }
-    /** A REST GET (`/1.1` + `path`) as `client`, with its IM session token (as `_requestWithSessionToken`). */
+    /**
+     * A REST GET (`/1.1` + `path`) as `client`, with its IM session token, refreshed first when it
+     * expired (as `_requestWithSessionToken`).
+     */
     _rest(client, path) {
-      const token = this._core && this._core.sessionToken(client.id);
       const url = `${this._apiBase()}/1.1${path}${path.includes('?') ? '&' : '?'}client_id=${encodeURIComponent(client.id)}`;
       const headers = { 'X-LC-Id': this._options.appId, 'X-LC-Key': this._options.appKey || '' };
-      if (token) headers['X-LC-IM-Session-Token'] = token;
-      return fetch(url, { headers }).then((response) => response.json().then((body) => {
+      return client._sessionToken().then((token) => {
+        if (token) headers['X-LC-IM-Session-Token'] = token;
+        return fetch(url, { headers });
+      }).then((response) => response.json().then((body) => {
         if (!response.ok) throw new RealtimeError({ code: body.code || response.status, name: 'REST_ERROR', message: body.error || response.statusText });
         return body;
       }));

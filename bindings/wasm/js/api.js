@@ -482,7 +482,7 @@ function createApi(Core) {
       const query = { where: this._where, sort: this._sort, limit: this._limit, skip: this._skip,
         compact: this._compact, withLastMessagesRefreshed: this._refresh };
       return client._request((core) => core.query(client.id, JSON.stringify(query)))
-        .then((ok) => ok.conversations.map((c) => client._upsert(c)));
+        .then((ok) => Promise.all(ok.conversations.map((c) => client._upsert(c)._settle())));
     }
     first() {
       return this.limit(1).find().then((list) => list[0]);
@@ -498,6 +498,8 @@ function createApi(Core) {
       Object.defineProperty(this, '_client', { value: client, enumerable: false });
       // Whether this object holds the core's snapshot (see IMClient._patched).
       Object.defineProperty(this, '_synced', { value: false, writable: true, enumerable: false });
+      // A last message from the core not yet through the plugins' parse middlewares (see `_settle`).
+      Object.defineProperty(this, '_unparsedLast', { value: null, writable: true, enumerable: false });
       this.id = id;
       this.members = [];
       this.lastMessage = undefined;
@@ -509,13 +511,36 @@ function createApi(Core) {
     }
     _apply(json) {
       this.members = json.members;
-      if (json.lastMessage) this.lastMessage = parseMessage(json.lastMessage, this._client._realtime);
+      const last = json.lastMessage;
+      const current = this.lastMessage;
+      // The same message (id, edit time) keeps its object, which may have come through the parse
+      // middlewares; only its metadata (status, receipts) follows the core.
+      if (last && current && current.id === last.id && (+current.updatedAt || null) === (last.updatedAt ?? null)) {
+        withMeta(current, last);
+      } else if (last) {
+        const realtime = this._client._realtime;
+        this.lastMessage = parseMessage(last, realtime);
+        if (realtime._parseHooks) this._unparsedLast = last;
+      }
       this.lastMessageAt = toDate(json.lastMessageAt);
       this.lastDeliveredAt = toDate(json.lastDeliveredAt);
       this.lastReadAt = toDate(json.lastReadAt);
       this.unreadMessagesCount = json.unreadMessagesCount;
       this.unreadMessagesMentioned = json.unreadMessagesMentioned;
       return this;
+    }
+    /**
+     * Resolves to this conversation once its last message went through the plugins' parse
+     * middlewares (asynchronous, as they may be), as the official SDK parses `lastMessage`.
+     */
+    _settle() {
+      const json = this._unparsedLast;
+      if (!json) return Promise.resolve(this);
+      this._unparsedLast = null;
+      return this._client._realtime._parseMessage(json).then((message) => {
+        if (this.lastMessage && this.lastMessage.id === message.id) this.lastMessage = message;
+        return this;
+      });
     }
     _call(f) {
       const client = this._client;
@@ -661,7 +686,7 @@ function createApi(Core) {
     }
     /** Refreshes from the server. */
     fetch() {
-      return this._call((core, me, cid) => core.getConversation(me, cid)).then(() => this);
+      return this._call((core, me, cid) => core.getConversation(me, cid)).then(() => this._settle());
     }
     mute() { return this._call((core, me, cid) => core.mute(me, cid)).then(() => this); }
     unmute() { return this._call((core, me, cid) => core.unmute(me, cid)).then(() => this); }
@@ -949,10 +974,10 @@ function createApi(Core) {
     getConversation(id, noCache = false) {
       if (typeof id !== 'string') return Promise.reject(new TypeError(`${id} is not a String`));
       const cached = this._conversations.get(id);
-      if (cached && !noCache && cached.members.length) return Promise.resolve(cached);
+      if (cached && !noCache && cached.members.length) return cached._settle();
       return this._request((core) => core.getConversation(this.id, id)).then((ok) => {
         const found = ok && ok.conversations && ok.conversations[0];
-        return found ? this._refresh(found.id) || this._upsert(found) : null;
+        return found ? (this._refresh(found.id) || this._upsert(found))._settle() : null;
       });
     }
     /** Several conversations by id, in order; `null` for ids without a conversation. */
@@ -1067,7 +1092,8 @@ function createApi(Core) {
       // With message hooks, events are handled in order on a promise chain (hooks may be async, as
       // in the official SDK); without them, synchronously as they leave the core.
       const hooks = this._plugins;
-      const ordered = Boolean(hooks.beforeMessageParse || hooks.afterMessageParse || hooks.beforeMessageDispatch);
+      Object.defineProperty(this, '_parseHooks', { value: Boolean(hooks.beforeMessageParse || hooks.afterMessageParse), enumerable: false });
+      const ordered = this._parseHooks || Boolean(hooks.beforeMessageDispatch);
       Object.defineProperty(this, '_chain', { value: ordered ? Promise.resolve() : null, writable: true, enumerable: false });
       this.register(hooks.messageClasses || []);
       applyDecorators(hooks.onRealtimeCreate, this);
@@ -1075,7 +1101,7 @@ function createApi(Core) {
     /** A core message through the plugins' parse middlewares. */
     _parseMessage(json) {
       const hooks = this._plugins;
-      if (!hooks.beforeMessageParse && !hooks.afterMessageParse) return Promise.resolve(parseMessage(json, this));
+      if (!this._parseHooks) return Promise.resolve(parseMessage(json, this));
       return applyMiddlewares(hooks.beforeMessageParse, contentOf(json))
         .then((content) => withMeta(classify(content, this), json))
         .then((message) => applyMiddlewares(hooks.afterMessageParse, message));
@@ -1161,7 +1187,12 @@ function createApi(Core) {
     }
     /** `_handle` with the message hooks: parse middlewares, then `beforeMessageDispatch`. */
     _handleWithHooks(e) {
-      if (!e.message) return this._handle(e);
+      if (!e.message) {
+        // A conversation an event brings along has its last message parsed by the middlewares first.
+        const client = e.cid && this._clients.get(e.client);
+        const conv = client && client._refresh(e.cid);
+        return conv ? conv._settle().then(() => this._handle(e)) : this._handle(e);
+      }
       return this._parseMessage(e.message).then((message) => {
         if (e.type !== 'message') return this._handle(e, message);
         const client = this._clients.get(e.client);
@@ -1222,6 +1253,10 @@ function createApi(Core) {
         case 'messagerecall':
         case 'messageupdate': {
           const message = parsed || parseMessage(e.message, this);
+          if (parsed && conv.lastMessage && conv.lastMessage.id === message.id) {
+            conv.lastMessage = message;
+            conv._unparsedLast = null;
+          }
           const reason = e.reason ? { code: e.reason.code, detail: e.reason.reason } : undefined;
           client.emit(e.type, message, conv, reason);
           conv.emit(e.type, message, reason);

@@ -942,7 +942,13 @@ function createApi(Core) {
           return conv;
         }
       }
-      return this._refresh(cid);
+      const fresh = this._refresh(cid);
+      // The event's message object is the last message, as it came through the parse middlewares.
+      if (fresh && message && fresh.lastMessage && fresh.lastMessage.id === message.id) {
+        fresh.lastMessage = message;
+        fresh._unparsedLast = null;
+      }
+      return fresh;
     }
     /**
      * Creates a conversation (`unique` by default, as the official SDK), signed by
@@ -1095,6 +1101,8 @@ function createApi(Core) {
       Object.defineProperty(this, '_parseHooks', { value: Boolean(hooks.beforeMessageParse || hooks.afterMessageParse), enumerable: false });
       const ordered = this._parseHooks || Boolean(hooks.beforeMessageDispatch);
       Object.defineProperty(this, '_chain', { value: ordered ? Promise.resolve() : null, writable: true, enumerable: false });
+      // How many dropped messages were taken out of unread counts (events remember the number).
+      Object.defineProperty(this, '_uncounted', { value: 0, writable: true, enumerable: false });
       this.register(hooks.messageClasses || []);
       applyDecorators(hooks.onRealtimeCreate, this);
     }
@@ -1169,6 +1177,7 @@ function createApi(Core) {
     _dispatch(events) {
       for (const event of events) {
         if (this._chain && event.type !== 'response') {
+          event.uncounted = this._uncounted;
           this._chain = this._chain.then(() => this._handleWithHooks(event)).catch((error) => {
             setTimeout(() => {
               throw error;
@@ -1198,7 +1207,13 @@ function createApi(Core) {
         const client = this._clients.get(e.client);
         const conv = client && client._refresh(e.cid);
         return applyDispatcher(this._plugins.beforeMessageDispatch, [message, conv]).then((go) => {
-          if (go !== false) this._handle(e, message);
+          if (go !== false) return this._handle(e, message);
+          // Dropped: not unread, as in the official SDK. Events already queued carry the count
+          // from before, so they re-read it (see `_handle`).
+          if (this._core && this._core.uncountMessage(e.client, JSON.stringify(e.message))) {
+            this._uncounted += 1;
+            if (client) client._refresh(e.cid);
+          }
         });
       });
     }
@@ -1236,16 +1251,18 @@ function createApi(Core) {
       }
       const client = e.client && this._clients.get(e.client);
       if (!client) return;
+      // A dropped message was taken out of the unread counts after this event left the core.
+      const stale = e.uncounted !== undefined && e.uncounted !== this._uncounted;
       // The hot path: per message, patch the conversation rather than re-read its snapshot.
       if (e.type === 'message') {
         const message = parsed || parseMessage(e.message, this);
-        const conv = client._patched(e.cid, e.conv, message) || client._upsert(placeholder(e.cid));
+        const conv = client._patched(e.cid, stale ? null : e.conv, message) || client._upsert(placeholder(e.cid));
         client.emit(Event.MESSAGE, message, conv);
         conv.emit(Event.MESSAGE, message);
         return;
       }
       if (e.type === 'unreadmessagescountupdate') {
-        client.emit(e.type, e.cids.map((cid, i) => client._patched(cid, e.convs[i])).filter(Boolean));
+        client.emit(e.type, e.cids.map((cid, i) => client._patched(cid, stale ? null : e.convs[i])).filter(Boolean));
         return;
       }
       const conv = e.cid ? client._refresh(e.cid) || client._upsert(placeholder(e.cid)) : undefined;

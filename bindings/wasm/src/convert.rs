@@ -917,6 +917,7 @@ pub fn message(v: &Value) -> Message {
         read_at: None,
     };
     message.updated_at = int(v.get("updatedAt"));
+    message.transient = flag(v.get("transient"));
     message
 }
 

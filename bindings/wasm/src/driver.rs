@@ -435,6 +435,18 @@ impl Core {
         self.run(|e, now| e.refresh_session_token(client, signature.as_ref(), now))
     }
 
+    /// Takes a received message (JSON as the `message` events carry it) back out of its
+    /// conversation's unread count, when `beforeMessageDispatch` dropped it; whether it was counted.
+    #[wasm_bindgen(js_name = uncountMessage)]
+    pub fn uncount_message(&self, client: &str, message: &str) -> bool {
+        let message = convert::message(&parse(message));
+        self.shared
+            .driver
+            .borrow_mut()
+            .engine
+            .uncount_message(client, &message)
+    }
+
     /// Saves attributes (`conv/update`), a JSON object.
     pub fn update(&self, client: &str, cid: &str, attributes: &str) -> f64 {
         let attributes = convert::attributes(&parse(attributes));

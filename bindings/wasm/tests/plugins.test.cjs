@@ -118,6 +118,10 @@ test('plugins: messageClasses, create hooks, parse middlewares and beforeMessage
   assert.ok(seen.after.includes('PokeMessage'));
   assert.equal(seen.after.length, seen.before.length);
   assert.deepEqual(seen.conversations, [conv.id], 'one Conversation object, created once');
+  // The dropped message is not unread, as in the official SDK: three of the four.
+  const jerrysConv = await jerry.getConversation(conv.id);
+  assert.equal(jerrysConv.unreadMessagesCount, 3);
+  assert.equal(JSON.parse(receiver._core.conversation('Jerry', conv.id)).unreadMessagesCount, 3);
 
   // History goes through the parse middlewares as well.
   const history = await (await jerry.getConversation(conv.id)).queryMessages({ limit: 10 });

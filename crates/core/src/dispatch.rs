@@ -587,11 +587,15 @@ impl Engine {
                         .map_or(message.timestamp, |s| s.max(message.timestamp)),
                 );
                 conv.set_last_message(&message);
-                if message.from != client && conv.is_persistent() && message.timestamp > conv.unread_as_of {
-                    conv.unread += 1;
-                    conv.unread_as_of = message.timestamp;
-                    conv.unread_mentioned |= message.mentioned;
-                    unread_changed = Some((conv.id.clone(), conv.unread, conv.unread_mentioned));
+                if message.from != client && conv.is_persistent() {
+                    if message.timestamp > conv.unread_as_of {
+                        conv.unread += 1;
+                        conv.unread_as_of = message.timestamp;
+                        conv.unread_mentioned |= message.mentioned;
+                        unread_changed = Some((conv.id.clone(), conv.unread, conv.unread_mentioned));
+                    } else if message.timestamp > conv.unread_reset_at {
+                        conv.unread_skipped = true;
+                    }
                 }
             }
         }
@@ -856,6 +860,8 @@ impl Engine {
                 conv.unread = count;
                 conv.unread_mentioned = mentioned;
                 conv.unread_as_of = ts;
+                conv.unread_reset_at = ts;
+                conv.unread_skipped = false;
             }
             if let Some(mid) = &tuple.mid {
                 let mut last = Message::from_log(

@@ -593,6 +593,91 @@ fn unread_pushes_reconcile_with_local_counts_and_read() {
     );
 }
 
+/// The message an `Event::Message` carried, by id.
+fn received(events: &[Event], id: &str) -> Message {
+    events
+        .iter()
+        .find_map(|e| match e {
+            Event::Message { message, .. } if message.id.as_deref() == Some(id) => Some(message.clone()),
+            _ => None,
+        })
+        .expect("received")
+}
+
+#[test]
+fn a_dropped_message_is_taken_back_out_of_the_unread_count() {
+    let mut s = Scripted::open("Tom");
+    cache(&mut s, "c1");
+    let unread = |s: &Scripted| {
+        let conv = s.engine.conversation("Tom", "c1").unwrap();
+        (conv.unread, conv.unread_mentioned)
+    };
+    let mut mention = direct_push("Tom", "m1", 10, "Jerry");
+    mention.direct_message.as_mut().unwrap().mention_pids = vec!["Tom".into()];
+    s.push(mention);
+    s.push(direct_push("Tom", "m2", 20, "Jerry"));
+    s.push(direct_push("Tom", "m3", 30, "Tom")); // from another device of Tom: not counted
+    assert_eq!(unread(&s), (2, true));
+    let events = s.take_events();
+
+    assert!(
+        !s.engine.uncount_message("Tom", &received(&events, "m3")),
+        "own message"
+    );
+    assert!(s.engine.uncount_message("Tom", &received(&events, "m2")));
+    assert_eq!(unread(&s), (1, true));
+    assert!(s.engine.uncount_message("Tom", &received(&events, "m1")));
+    assert_eq!(
+        unread(&s),
+        (0, false),
+        "the mention flag goes with the last unread message"
+    );
+    assert!(
+        !s.engine.uncount_message("Tom", &received(&events, "m1")),
+        "nothing left to take back"
+    );
+    assert!(
+        !s.engine.uncount_message("Jerry", &received(&events, "m1")),
+        "no such client"
+    );
+
+    // After a read the count starts afresh: earlier messages are not in it.
+    s.push(direct_push("Tom", "m4", 40, "Jerry"));
+    let m4 = received(&s.take_events(), "m4");
+    s.engine.read("Tom", "c1", s.now);
+    s.drain();
+    s.push(direct_push("Tom", "m5", 50, "Jerry"));
+    assert_eq!(unread(&s), (1, false));
+    assert!(!s.engine.uncount_message("Tom", &m4));
+    assert_eq!(unread(&s), (1, false));
+
+    // A message that arrived after a newer one was counted was not counted itself; once that
+    // happened, the engine cannot tell which messages the count holds and takes none back.
+    s.push(direct_push("Tom", "m6", 45, "Jerry"));
+    assert_eq!(unread(&s), (1, false));
+    let m6 = received(&s.take_events(), "m6");
+    assert!(!s.engine.uncount_message("Tom", &m6));
+    assert_eq!(unread(&s), (1, false));
+
+    // The server's counts replace ours and start afresh too.
+    s.push(
+        GenericCommand::push(CommandType::Unread, "Tom").with(UnreadCommand {
+            convs: vec![UnreadTuple {
+                cid: "c1".into(),
+                unread: 2,
+                timestamp: Some(60),
+                ..Default::default()
+            }],
+            notif_time: Some(61),
+        }),
+    );
+    s.push(direct_push("Tom", "m7", 70, "Jerry"));
+    assert_eq!(unread(&s), (3, false));
+    let m7 = received(&s.take_events(), "m7");
+    assert!(s.engine.uncount_message("Tom", &m7));
+    assert_eq!(unread(&s), (2, false));
+}
+
 #[test]
 fn every_conversation_push_becomes_an_event() {
     let mut s = Scripted::open("Tom");

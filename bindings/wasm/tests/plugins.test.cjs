@@ -20,7 +20,7 @@ async function setup(t) {
     await Promise.all(realtimes.map((r) => r.close()));
     await server.stop();
   });
-  return { realtime };
+  return { realtime, server };
 }
 
 /** A custom typed message with two custom fields, as the official guide writes one. */
@@ -182,4 +182,42 @@ test('parse middlewares apply to lastMessage of query results, getConversation, 
   assert.equal(message.decorated, true);
   assert.equal(found.lastMessage, message);
   assert.equal(found.lastMessage.id, shout.id);
+});
+
+test('beforeCommandDispatch never sees IM commands, side by side with the official SDK', async (t) => {
+  // In the official SDKs (4.3.1 and 5.0.0-rc.8) the built-in IM plugin comes first and its
+  // beforeCommandDispatch takes every IM command (service unset or 2) and stops the chain, so an
+  // app's hook only gets other services' commands (LiveQuery). The same plugin on both clients.
+  const path = require('node:path');
+  const { ROOT } = require('./harness.cjs');
+  const official = require(path.join(ROOT, 'crates/server/interop/node_modules/lc4'));
+  const { realtime, server } = await setup(t);
+  const calls = { ours: [], theirs: [] };
+  const hosts = [];
+  const plugin = (who) => ({
+    name: `commands-${who}`,
+    onRealtimeCreate: () => hosts.push(who),
+    beforeCommandDispatch: (command) => {
+      calls[who].push(command);
+      return false;
+    },
+  });
+  const theirs = new official.Realtime({ appId: 'npm-app', appKey: 'npm-key', RTMServers: server.ws, plugins: [plugin('theirs')] });
+  const ours = realtime({ plugins: [plugin('ours')] });
+  const tom = await realtime().createIMClient('Tom');
+  const jerry = await ours.createIMClient('Jerry');
+  const mary = await theirs.createIMClient('Mary');
+  try {
+    const toJerry = next(jerry, Event.MESSAGE);
+    const toMary = next(mary, official.Event.MESSAGE);
+    const conv = await tom.createConversation({ members: ['Jerry', 'Mary'] });
+    await conv.send(new TextMessage('commands pass'));
+    assert.equal((await toJerry)[0].text, 'commands pass');
+    assert.equal((await toMary)[0].text, 'commands pass');
+    assert.deepEqual(hosts, ['theirs', 'ours'], 'both load the plugin');
+    assert.deepEqual(calls, { ours: [], theirs: [] });
+  } finally {
+    // Before the server stops (the `after` hooks), so that the official client does not retry.
+    await mary.close();
+  }
 });

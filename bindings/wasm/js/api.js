@@ -515,7 +515,7 @@ function createApi(Core) {
       const current = this.lastMessage;
       // The same message (id, edit time) keeps its object, which may have come through the parse
       // middlewares; only its metadata (status, receipts) follows the core.
-      if (last && current && current.id === last.id && (+current.updatedAt || null) === (last.updatedAt ?? null)) {
+      if (last && current && last.id != null && current.id === last.id && (+current.updatedAt || null) === (last.updatedAt ?? null)) {
         withMeta(current, last);
       } else if (last) {
         const realtime = this._client._realtime;

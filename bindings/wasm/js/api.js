@@ -482,7 +482,7 @@ function createApi(Core) {
       const query = { where: this._where, sort: this._sort, limit: this._limit, skip: this._skip,
         compact: this._compact, withLastMessagesRefreshed: this._refresh };
       return client._request((core) => core.query(client.id, JSON.stringify(query)))
-        .then((ok) => ok.conversations.map((c) => client._upsert(c)));
+        .then((ok) => Promise.all(ok.conversations.map((c) => client._upsert(c)._settle())));
     }
     first() {
       return this.limit(1).find().then((list) => list[0]);
@@ -498,6 +498,8 @@ function createApi(Core) {
       Object.defineProperty(this, '_client', { value: client, enumerable: false });
       // Whether this object holds the core's snapshot (see IMClient._patched).
       Object.defineProperty(this, '_synced', { value: false, writable: true, enumerable: false });
+      // A last message from the core not yet through the plugins' parse middlewares (see `_settle`).
+      Object.defineProperty(this, '_unparsedLast', { value: null, writable: true, enumerable: false });
       this.id = id;
       this.members = [];
       this.lastMessage = undefined;
@@ -509,13 +511,36 @@ function createApi(Core) {
     }
     _apply(json) {
       this.members = json.members;
-      if (json.lastMessage) this.lastMessage = parseMessage(json.lastMessage, this._client._realtime);
+      const last = json.lastMessage;
+      const current = this.lastMessage;
+      // The same message (id, edit time) keeps its object, which may have come through the parse
+      // middlewares; only its metadata (status, receipts) follows the core.
+      if (last && current && last.id != null && current.id === last.id && (+current.updatedAt || null) === (last.updatedAt ?? null)) {
+        withMeta(current, last);
+      } else if (last) {
+        const realtime = this._client._realtime;
+        this.lastMessage = parseMessage(last, realtime);
+        if (realtime._parseHooks) this._unparsedLast = last;
+      }
       this.lastMessageAt = toDate(json.lastMessageAt);
       this.lastDeliveredAt = toDate(json.lastDeliveredAt);
       this.lastReadAt = toDate(json.lastReadAt);
       this.unreadMessagesCount = json.unreadMessagesCount;
       this.unreadMessagesMentioned = json.unreadMessagesMentioned;
       return this;
+    }
+    /**
+     * Resolves to this conversation once its last message went through the plugins' parse
+     * middlewares (asynchronous, as they may be), as the official SDK parses `lastMessage`.
+     */
+    _settle() {
+      const json = this._unparsedLast;
+      if (!json) return Promise.resolve(this);
+      this._unparsedLast = null;
+      return this._client._realtime._parseMessage(json).then((message) => {
+        if (this.lastMessage && this.lastMessage.id === message.id) this.lastMessage = message;
+        return this;
+      });
     }
     _call(f) {
       const client = this._client;
@@ -661,7 +686,7 @@ function createApi(Core) {
     }
     /** Refreshes from the server. */
     fetch() {
-      return this._call((core, me, cid) => core.getConversation(me, cid)).then(() => this);
+      return this._call((core, me, cid) => core.getConversation(me, cid)).then(() => this._settle());
     }
     mute() { return this._call((core, me, cid) => core.mute(me, cid)).then(() => this); }
     unmute() { return this._call((core, me, cid) => core.unmute(me, cid)).then(() => this); }
@@ -846,12 +871,35 @@ function createApi(Core) {
       super();
       Object.defineProperty(this, '_realtime', { value: realtime, enumerable: false });
       Object.defineProperty(this, '_conversations', { value: new Map(), enumerable: false });
+      Object.defineProperty(this, '_refreshing', { value: null, writable: true, enumerable: false });
       this.id = id;
       /** The `createIMClient` options (signature factories, tag). */
       this.options = options;
     }
     _request(f) {
       return this._realtime._request(f);
+    }
+    /**
+     * The IM session token; when it expired, a fresh one first (`session/refresh`, signed by
+     * `signatureFactory(clientId)` when given), one refresh shared by concurrent callers, as the
+     * official session manager's `getSessionToken({autoRefresh})`.
+     */
+    _sessionToken({ autoRefresh = true } = {}) {
+      const core = this._realtime._core;
+      if (!core || !autoRefresh || !core.sessionTokenExpired(this.id)) {
+        return Promise.resolve((core && core.sessionToken(this.id)) || undefined);
+      }
+      if (!this._refreshing) {
+        const factory = this.options.signatureFactory;
+        const signing = factory ? runSignatureFactory(factory, [this.id]) : Promise.resolve(undefined);
+        this._refreshing = signing
+          .then((signature) => this._request((c) => c.refreshSessionToken(this.id, signature && JSON.stringify(signature))))
+          .then((ok) => ok.sessionToken)
+          .finally(() => {
+            this._refreshing = null;
+          });
+      }
+      return this._refreshing;
     }
     /** The Conversation object for a core conversation JSON (one object per id). */
     _upsert(json) {
@@ -894,7 +942,13 @@ function createApi(Core) {
           return conv;
         }
       }
-      return this._refresh(cid);
+      const fresh = this._refresh(cid);
+      // The event's message object is the last message, as it came through the parse middlewares.
+      if (fresh && message && fresh.lastMessage && fresh.lastMessage.id === message.id) {
+        fresh.lastMessage = message;
+        fresh._unparsedLast = null;
+      }
+      return fresh;
     }
     /**
      * Creates a conversation (`unique` by default, as the official SDK), signed by
@@ -926,10 +980,10 @@ function createApi(Core) {
     getConversation(id, noCache = false) {
       if (typeof id !== 'string') return Promise.reject(new TypeError(`${id} is not a String`));
       const cached = this._conversations.get(id);
-      if (cached && !noCache && cached.members.length) return Promise.resolve(cached);
+      if (cached && !noCache && cached.members.length) return cached._settle();
       return this._request((core) => core.getConversation(this.id, id)).then((ok) => {
         const found = ok && ok.conversations && ok.conversations[0];
-        return found ? this._refresh(found.id) || this._upsert(found) : null;
+        return found ? (this._refresh(found.id) || this._upsert(found))._settle() : null;
       });
     }
     /** Several conversations by id, in order; `null` for ids without a conversation. */
@@ -1044,15 +1098,18 @@ function createApi(Core) {
       // With message hooks, events are handled in order on a promise chain (hooks may be async, as
       // in the official SDK); without them, synchronously as they leave the core.
       const hooks = this._plugins;
-      const ordered = Boolean(hooks.beforeMessageParse || hooks.afterMessageParse || hooks.beforeMessageDispatch);
+      Object.defineProperty(this, '_parseHooks', { value: Boolean(hooks.beforeMessageParse || hooks.afterMessageParse), enumerable: false });
+      const ordered = this._parseHooks || Boolean(hooks.beforeMessageDispatch);
       Object.defineProperty(this, '_chain', { value: ordered ? Promise.resolve() : null, writable: true, enumerable: false });
+      // How many dropped messages were taken out of unread counts (events remember the number).
+      Object.defineProperty(this, '_uncounted', { value: 0, writable: true, enumerable: false });
       this.register(hooks.messageClasses || []);
       applyDecorators(hooks.onRealtimeCreate, this);
     }
     /** A core message through the plugins' parse middlewares. */
     _parseMessage(json) {
       const hooks = this._plugins;
-      if (!hooks.beforeMessageParse && !hooks.afterMessageParse) return Promise.resolve(parseMessage(json, this));
+      if (!this._parseHooks) return Promise.resolve(parseMessage(json, this));
       return applyMiddlewares(hooks.beforeMessageParse, contentOf(json))
         .then((content) => withMeta(classify(content, this), json))
         .then((message) => applyMiddlewares(hooks.afterMessageParse, message));
@@ -1066,13 +1123,17 @@ function createApi(Core) {
       if (first) return first.replace(/^ws/, 'http').replace(/^(https?:\/\/[^/]+).*$/, '$1');
       return `https://${this._options.appId.slice(0, 8).toLowerCase()}.api.lncldglobal.com`;
     }
-    /** A REST GET (`/1.1` + `path`) as `client`, with its IM session token (as `_requestWithSessionToken`). */
+    /**
+     * A REST GET (`/1.1` + `path`) as `client`, with its IM session token, refreshed first when it
+     * expired (as `_requestWithSessionToken`).
+     */
     _rest(client, path) {
-      const token = this._core && this._core.sessionToken(client.id);
       const url = `${this._apiBase()}/1.1${path}${path.includes('?') ? '&' : '?'}client_id=${encodeURIComponent(client.id)}`;
       const headers = { 'X-LC-Id': this._options.appId, 'X-LC-Key': this._options.appKey || '' };
-      if (token) headers['X-LC-IM-Session-Token'] = token;
-      return fetch(url, { headers }).then((response) => response.json().then((body) => {
+      return client._sessionToken().then((token) => {
+        if (token) headers['X-LC-IM-Session-Token'] = token;
+        return fetch(url, { headers });
+      }).then((response) => response.json().then((body) => {
         if (!response.ok) throw new RealtimeError({ code: body.code || response.status, name: 'REST_ERROR', message: body.error || response.statusText });
         return body;
       }));
@@ -1116,6 +1177,7 @@ function createApi(Core) {
     _dispatch(events) {
       for (const event of events) {
         if (this._chain && event.type !== 'response') {
+          event.uncounted = this._uncounted;
           this._chain = this._chain.then(() => this._handleWithHooks(event)).catch((error) => {
             setTimeout(() => {
               throw error;
@@ -1134,13 +1196,24 @@ function createApi(Core) {
     }
     /** `_handle` with the message hooks: parse middlewares, then `beforeMessageDispatch`. */
     _handleWithHooks(e) {
-      if (!e.message) return this._handle(e);
+      if (!e.message) {
+        // A conversation an event brings along has its last message parsed by the middlewares first.
+        const client = e.cid && this._clients.get(e.client);
+        const conv = client && client._refresh(e.cid);
+        return conv ? conv._settle().then(() => this._handle(e)) : this._handle(e);
+      }
       return this._parseMessage(e.message).then((message) => {
         if (e.type !== 'message') return this._handle(e, message);
         const client = this._clients.get(e.client);
         const conv = client && client._refresh(e.cid);
         return applyDispatcher(this._plugins.beforeMessageDispatch, [message, conv]).then((go) => {
-          if (go !== false) this._handle(e, message);
+          if (go !== false) return this._handle(e, message);
+          // Dropped: not unread, as in the official SDK. Events already queued carry the count
+          // from before, so they re-read it (see `_handle`).
+          if (this._core && this._core.uncountMessage(e.client, JSON.stringify(e.message))) {
+            this._uncounted += 1;
+            if (client) client._refresh(e.cid);
+          }
         });
       });
     }
@@ -1178,16 +1251,18 @@ function createApi(Core) {
       }
       const client = e.client && this._clients.get(e.client);
       if (!client) return;
+      // A dropped message was taken out of the unread counts after this event left the core.
+      const stale = e.uncounted !== undefined && e.uncounted !== this._uncounted;
       // The hot path: per message, patch the conversation rather than re-read its snapshot.
       if (e.type === 'message') {
         const message = parsed || parseMessage(e.message, this);
-        const conv = client._patched(e.cid, e.conv, message) || client._upsert(placeholder(e.cid));
+        const conv = client._patched(e.cid, stale ? null : e.conv, message) || client._upsert(placeholder(e.cid));
         client.emit(Event.MESSAGE, message, conv);
         conv.emit(Event.MESSAGE, message);
         return;
       }
       if (e.type === 'unreadmessagescountupdate') {
-        client.emit(e.type, e.cids.map((cid, i) => client._patched(cid, e.convs[i])).filter(Boolean));
+        client.emit(e.type, e.cids.map((cid, i) => client._patched(cid, stale ? null : e.convs[i])).filter(Boolean));
         return;
       }
       const conv = e.cid ? client._refresh(e.cid) || client._upsert(placeholder(e.cid)) : undefined;
@@ -1195,6 +1270,10 @@ function createApi(Core) {
         case 'messagerecall':
         case 'messageupdate': {
           const message = parsed || parseMessage(e.message, this);
+          if (parsed && conv.lastMessage && conv.lastMessage.id === message.id) {
+            conv.lastMessage = message;
+            conv._unparsedLast = null;
+          }
           const reason = e.reason ? { code: e.reason.code, detail: e.reason.reason } : undefined;
           client.emit(e.type, message, conv, reason);
           conv.emit(e.type, message, reason);

@@ -206,6 +206,13 @@ export interface Plugin {
   beforeMessageDispatch?:
     | ((message: Message, conversation: ConversationBase) => boolean | Promise<boolean>)
     | Array<(message: Message, conversation: ConversationBase) => boolean | Promise<boolean>>;
+  /**
+   * Accepted as by the official SDKs, whose built-in IM plugin takes every IM command before app
+   * hooks run: they only ever get other services' commands (LiveQuery), which chinwag does not speak.
+   */
+  beforeCommandDispatch?:
+    | ((command: object, realtime: Realtime) => boolean | Promise<boolean>)
+    | Array<(command: object, realtime: Realtime) => boolean | Promise<boolean>>;
 }
 
 export type ConversationSignatureFactory = (

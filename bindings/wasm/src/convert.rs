@@ -252,6 +252,9 @@ fn write_response(j: &mut JsonWriter, response: &Response) {
             }
             j.end_array().end_object();
         }
+        Response::SessionToken(token) => {
+            j.begin_object().key("sessionToken").string(token).end_object();
+        }
         Response::Count(n) => {
             j.begin_object().key("count").int(*n).end_object();
         }
@@ -914,6 +917,7 @@ pub fn message(v: &Value) -> Message {
         read_at: None,
     };
     message.updated_at = int(v.get("updatedAt"));
+    message.transient = flag(v.get("transient"));
     message
 }
 

@@ -420,6 +420,33 @@ impl Core {
             .map(str::to_owned)
     }
 
+    /// Whether `client` has no session token valid now (none yet, or past its `stTtl`).
+    #[wasm_bindgen(js_name = sessionTokenExpired)]
+    pub fn session_token_expired(&self, client: &str) -> bool {
+        let driver = self.shared.driver.borrow();
+        driver.engine.session_token_expired(client, now_of(&driver))
+    }
+
+    /// Asks for a fresh session token (`session/refresh`), with the login signature (JSON) of the
+    /// application's signature factory, if any. Answered by `{sessionToken}`.
+    #[wasm_bindgen(js_name = refreshSessionToken)]
+    pub fn refresh_session_token(&self, client: &str, signature: Option<String>) -> f64 {
+        let signature = signature.and_then(|json| convert::signature(&parse(&json)));
+        self.run(|e, now| e.refresh_session_token(client, signature.as_ref(), now))
+    }
+
+    /// Takes a received message (JSON as the `message` events carry it) back out of its
+    /// conversation's unread count, when `beforeMessageDispatch` dropped it; whether it was counted.
+    #[wasm_bindgen(js_name = uncountMessage)]
+    pub fn uncount_message(&self, client: &str, message: &str) -> bool {
+        let message = convert::message(&parse(message));
+        self.shared
+            .driver
+            .borrow_mut()
+            .engine
+            .uncount_message(client, &message)
+    }
+
     /// Saves attributes (`conv/update`), a JSON object.
     pub fn update(&self, client: &str, cid: &str, attributes: &str) -> f64 {
         let attributes = convert::attributes(&parse(attributes));

@@ -11,9 +11,10 @@ const PKG = process.env.CHINWAG_PKG || path.join(TARGET, 'npm/chinwag');
 
 /**
  * Starts a server on a free port (or `listen`) with a fresh data dir (or `dataDir`); with `masterKey`
- * it requires signatures (HMAC-SHA1 under that key) for sign-in and membership changes.
+ * it requires signatures (HMAC-SHA1 under that key) for sign-in and membership changes; `args` are
+ * more flags (e.g. `--session-ttl-secs`).
  */
-function startServer({ dataDir, listen, masterKey } = {}) {
+function startServer({ dataDir, listen, masterKey, args = [] } = {}) {
   // The server checks app ids: besides the tests' own app, it serves the seed guide's app id (the guide's code
   // runs unchanged), the web-chat page's default (a plain `cargo run -p chinwag-server` serves it) and the benchmark's.
   const apps = ['x7WmVG0x63V6u8MCYM8qxKo8-gzGzoHsz', 'chinwag-local', 'bench'].join(',');
@@ -21,7 +22,7 @@ function startServer({ dataDir, listen, masterKey } = {}) {
     dataDir,
     listen,
     masterKey,
-    args: ['--app-id', 'npm-app', '--app-key', 'npm-key', '--other-app-ids', apps],
+    args: ['--app-id', 'npm-app', '--app-key', 'npm-key', '--other-app-ids', apps, ...args],
     tmpPrefix: 'chinwag-npm-',
     stopSignal: 'SIGKILL',
   });

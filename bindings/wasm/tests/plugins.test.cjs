@@ -20,7 +20,7 @@ async function setup(t) {
     await Promise.all(realtimes.map((r) => r.close()));
     await server.stop();
   });
-  return { realtime };
+  return { realtime, server };
 }
 
 /** A custom typed message with two custom fields, as the official guide writes one. */
@@ -111,9 +111,17 @@ test('plugins: messageClasses, create hooks, parse middlewares and beforeMessage
   assert.equal(messages[0].strength, 3);
   assert.deepEqual(messages.slice(1).map((m) => m.text), ['KEEP ME', 'THE END']);
   assert.ok(messages.every((m) => m.decorated === true));
-  assert.deepEqual(seen.before, [43, -1, -1, -1]);
-  assert.deepEqual(seen.after, ['PokeMessage', 'TextMessage', 'TextMessage', 'TextMessage']);
+  // Every message, and also the last message of the conversation fetched for the first push
+  // (whichever message was last by then), as the official SDK parses a fetched conversation's.
+  assert.ok(seen.before.filter((type) => type === -1).length >= 3);
+  assert.ok(seen.before.includes(43));
+  assert.ok(seen.after.includes('PokeMessage'));
+  assert.equal(seen.after.length, seen.before.length);
   assert.deepEqual(seen.conversations, [conv.id], 'one Conversation object, created once');
+  // The dropped message is not unread, as in the official SDK: three of the four.
+  const jerrysConv = await jerry.getConversation(conv.id);
+  assert.equal(jerrysConv.unreadMessagesCount, 3);
+  assert.equal(JSON.parse(receiver._core.conversation('Jerry', conv.id)).unreadMessagesCount, 3);
 
   // History goes through the parse middlewares as well.
   const history = await (await jerry.getConversation(conv.id)).queryMessages({ limit: 10 });
@@ -133,4 +141,83 @@ test('a throwing onIMClientCreate names its plugin; plain messages still parse',
   await conv.send(new Message('plain text'));
   const [message] = await received;
   assert.equal(message.content, 'plain text');
+});
+
+test('parse middlewares apply to lastMessage of query results, getConversation, fetch and recalls', async (t) => {
+  const { realtime } = await setup(t);
+  const tom = await realtime().createIMClient('Tom');
+  const conv = await tom.createConversation({ members: ['Jerry', 'Mary'], name: 'with a last message' });
+  const shout = await conv.send(new TextMessage('shout'));
+  const plugin = {
+    name: 'upper',
+    beforeMessageParse: (content) =>
+      Promise.resolve(content && content._lctext ? { ...content, _lctext: content._lctext.toUpperCase() } : content),
+    afterMessageParse: (message) => Object.assign(message, { decorated: true }),
+  };
+  const jerry = await realtime({ plugins: [plugin] }).createIMClient('Jerry');
+  const mary = await realtime({ plugins: [plugin] }).createIMClient('Mary');
+
+  const [found] = await jerry.getQuery().equalTo('name', 'with a last message').find();
+  assert.equal(found.id, conv.id);
+  assert.ok(found.lastMessage instanceof TextMessage);
+  assert.equal(found.lastMessage.text, 'SHOUT');
+  assert.equal(found.lastMessage.decorated, true);
+  assert.equal(found.lastMessage.id, shout.id);
+  // Re-reads of the conversation keep it parsed: fetch, and an event about the conversation.
+  await found.fetch();
+  assert.deepEqual([found.lastMessage.text, found.lastMessage.decorated], ['SHOUT', true]);
+  const joined = next(jerry, Event.MEMBERS_JOINED);
+  await conv.add(['Spike']);
+  await joined;
+  assert.deepEqual([found.lastMessage.text, found.lastMessage.decorated], ['SHOUT', true]);
+
+  const marys = await mary.getConversation(conv.id);
+  assert.equal(marys.lastMessage.text, 'SHOUT');
+  assert.equal(marys.lastMessage.decorated, true);
+
+  // A recall replaces the last message with the recalled one, through the middlewares too.
+  const recalled = next(jerry, Event.MESSAGE_RECALL);
+  await conv.recall(shout);
+  const [message] = await recalled;
+  assert.equal(message.decorated, true);
+  assert.equal(found.lastMessage, message);
+  assert.equal(found.lastMessage.id, shout.id);
+});
+
+test('beforeCommandDispatch never sees IM commands, side by side with the official SDK', async (t) => {
+  // In the official SDKs (4.3.1 and 5.0.0-rc.8) the built-in IM plugin comes first and its
+  // beforeCommandDispatch takes every IM command (service unset or 2) and stops the chain, so an
+  // app's hook only gets other services' commands (LiveQuery). The same plugin on both clients.
+  const path = require('node:path');
+  const { ROOT } = require('./harness.cjs');
+  const official = require(path.join(ROOT, 'crates/server/interop/node_modules/lc4'));
+  const { realtime, server } = await setup(t);
+  const calls = { ours: [], theirs: [] };
+  const hosts = [];
+  const plugin = (who) => ({
+    name: `commands-${who}`,
+    onRealtimeCreate: () => hosts.push(who),
+    beforeCommandDispatch: (command) => {
+      calls[who].push(command);
+      return false;
+    },
+  });
+  const theirs = new official.Realtime({ appId: 'npm-app', appKey: 'npm-key', RTMServers: server.ws, plugins: [plugin('theirs')] });
+  const ours = realtime({ plugins: [plugin('ours')] });
+  const tom = await realtime().createIMClient('Tom');
+  const jerry = await ours.createIMClient('Jerry');
+  const mary = await theirs.createIMClient('Mary');
+  try {
+    const toJerry = next(jerry, Event.MESSAGE);
+    const toMary = next(mary, official.Event.MESSAGE);
+    const conv = await tom.createConversation({ members: ['Jerry', 'Mary'] });
+    await conv.send(new TextMessage('commands pass'));
+    assert.equal((await toJerry)[0].text, 'commands pass');
+    assert.equal((await toMary)[0].text, 'commands pass');
+    assert.deepEqual(hosts, ['theirs', 'ours'], 'both load the plugin');
+    assert.deepEqual(calls, { ours: [], theirs: [] });
+  } finally {
+    // Before the server stops (the `after` hooks), so that the official client does not retry.
+    await mary.close();
+  }
 });

@@ -161,8 +161,34 @@ impl Client {
     pub async fn session_token(&self) -> Result<Option<String>> {
         let client = self.id.to_string();
         self.realtime
-            .inspect(move |engine| engine.session_token(&client).map(str::to_owned))
+            .inspect(move |engine, _| engine.session_token(&client).map(str::to_owned))
             .await
+    }
+
+    /// Whether the session token is missing or past its lifetime (`stTtl`), so that a REST call
+    /// needing it should [`refresh_session_token`](Self::refresh_session_token) first.
+    pub async fn session_token_expired(&self) -> Result<bool> {
+        let client = self.id.to_string();
+        self.realtime
+            .inspect(move |engine, now| engine.session_token_expired(&client, now))
+            .await
+    }
+
+    /// Asks the server for a fresh session token (`session/refresh`) and keeps it for re-logins;
+    /// `signature` is a login signature when the app requires signatures (as the JS SDK signs the
+    /// refresh with its `signatureFactory`).
+    pub async fn refresh_session_token(&self, signature: Option<Signature>) -> Result<String> {
+        let client = self.id.to_string();
+        match self
+            .realtime
+            .call(None, move |engine, now| {
+                engine.refresh_session_token(&client, signature.as_ref(), now)
+            })
+            .await?
+        {
+            Response::SessionToken(token) => Ok(token),
+            other => Err(unexpected(&other)),
+        }
     }
 
     /// Signs out (`session/close`); the connection closes with the last client.

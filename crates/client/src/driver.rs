@@ -55,9 +55,12 @@ pub(crate) enum Command {
     },
     /// The network went away or came back.
     SetOnline(bool),
-    /// Read something from the engine (a getter) inside the driver.
-    Inspect(Box<dyn FnOnce(&Engine) + Send>),
+    /// Read something from the engine (a getter, given the driver's now) inside the driver.
+    Inspect(Getter),
 }
+
+/// A read of the engine run inside the driver (see [`Command::Inspect`]).
+pub(crate) type Getter = Box<dyn FnOnce(&Engine, Instant) + Send>;
 
 /// The engine's conversation cache as of the last drain, by (client, conversation id).
 pub(crate) type Cache = RwLock<HashMap<(String, String), chinwag_core::Conversation>>;
@@ -269,7 +272,7 @@ impl Driver {
                 unclaimed: claimed.map(|flag| (flag, UNCLAIMED_LIMIT)),
             }),
             Command::SetOnline(online) => self.engine.set_online(online, now),
-            Command::Inspect(read) => read(&self.engine),
+            Command::Inspect(read) => read(&self.engine, now),
         }
     }
 

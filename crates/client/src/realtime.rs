@@ -167,13 +167,13 @@ impl Realtime {
     /// Reads engine state (a getter) inside the driver.
     pub(crate) async fn inspect<T: Send + 'static>(
         &self,
-        read: impl FnOnce(&Engine) -> T + Send + 'static,
+        read: impl FnOnce(&Engine, Instant) -> T + Send + 'static,
     ) -> Result<T> {
         let (reply, outcome) = oneshot::channel();
         self.inner
             .commands
-            .send(Command::Inspect(Box::new(move |engine| {
-                let _ = reply.send(read(engine));
+            .send(Command::Inspect(Box::new(move |engine, now| {
+                let _ = reply.send(read(engine, now));
             })))
             .map_err(|_| Error::ConnectionClosed)?;
         outcome.await.map_err(|_| Error::ConnectionClosed)

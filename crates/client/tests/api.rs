@@ -1020,3 +1020,29 @@ async fn an_unread_stream_keeps_the_newest_events_and_reports_the_gap() {
     assert!(!got[1..].iter().any(|e| e == "#0"), "{got:?}");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_expired_session_token_is_refreshed() {
+    let mut config = chinwag_server::ServerConfig::local("127.0.0.1:0".parse().expect("address"));
+    config.session_ttl_secs = 1;
+    let server = chinwag_server::Server::bind(config).await.expect("server starts");
+    let realtime = realtime(&server);
+    let tom = guard("sign-in", realtime.create_im_client("Tom"))
+        .await
+        .expect("signs in");
+    let first = tom.session_token().await.expect("read").expect("issued");
+    assert!(!tom.session_token_expired().await.expect("read"));
+    // The token's lifetime is the server's `stTtl`, one second here.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert!(tom.session_token_expired().await.expect("read"));
+    let fresh = guard("refresh", tom.refresh_session_token(None))
+        .await
+        .expect("refreshed");
+    assert_ne!(fresh, first);
+    assert_eq!(
+        tom.session_token().await.expect("read").as_deref(),
+        Some(fresh.as_str())
+    );
+    assert!(!tom.session_token_expired().await.expect("read"));
+    server.shutdown().await;
+}

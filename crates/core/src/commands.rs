@@ -74,6 +74,63 @@ impl Engine {
         self.submit(client, command, Kind::Close, now)
     }
 
+    /// Asks for a fresh session token (`session/refresh`, sent with the current one), as the JS SDK
+    /// does when a REST call needs the token and it expired ([`Engine::session_token_expired`]).
+    /// `signature` is the login signature of the application's signature factory, when it has one
+    /// (the JS SDK signs the refresh as a sign-in). Answered by [`Response::SessionToken`]; the engine
+    /// keeps the new token and its expiry (`stTtl`). Waits in the offline queue while the client is
+    /// signed out.
+    pub fn refresh_session_token(
+        &mut self,
+        client: &str,
+        signature: Option<&Signature>,
+        now: Instant,
+    ) -> RequestId {
+        let command = GenericCommand::new(CommandType::Session)
+            .with_op(OpType::Refresh)
+            .with(SessionCommand {
+                ua: Some(self.options.user_agent.clone()),
+                st: self.session_token(client).map(str::to_owned),
+                s: signature.map(|sig| sig.signature.clone()),
+                t: signature.map(|sig| sig.timestamp),
+                n: signature.map(|sig| sig.nonce.clone()),
+                ..Default::default()
+            });
+        self.submit(client, command, Kind::Refresh, now)
+    }
+
+    /// Takes a received message back out of its conversation's unread count, for an application that
+    /// drops it unseen: the JS SDK's `beforeMessageDispatch` returning `false`, after which the
+    /// official SDK does not count it. Call it once per dropped message, with the message as
+    /// [`Event::Message`] carried it. Returns whether the count went down; it does not when the
+    /// message was never counted (one's own, transient, in a chat room), when a `read` or the
+    /// server's `unread` counts replaced the count since, or when messages arrived out of order
+    /// since (gap filling), so that this one may not have been counted. The mention flag clears
+    /// when the count reaches 0. Emits no event (the caller knows); the message stays the last
+    /// message, and the server still counts it (its `unread` counts after a re-login include it,
+    /// as they do for the official SDK).
+    pub fn uncount_message(&mut self, client: &str, message: &Message) -> bool {
+        let Some(conv) = self
+            .clients
+            .get_mut(client)
+            .and_then(|state| state.conversations.get_mut(&message.conversation))
+        else {
+            return false;
+        };
+        let counted = message.from != client
+            && !message.transient
+            && conv.is_persistent()
+            && !conv.unread_skipped
+            && message.timestamp > conv.unread_reset_at
+            && message.timestamp <= conv.unread_as_of
+            && conv.unread > 0;
+        if counted {
+            conv.unread -= 1;
+            conv.unread_mentioned &= conv.unread > 0;
+        }
+        counted
+    }
+
     /// Which of `clients` are online (`session/query`, at most 20 honoured).
     pub fn query_online(&mut self, client: &str, clients: &[String], now: Instant) -> RequestId {
         let command = GenericCommand::new(CommandType::Session)
@@ -586,6 +643,8 @@ impl Engine {
         conv.unread = 0;
         conv.unread_mentioned = false;
         conv.unread_as_of = conv.unread_as_of.max(read_up_to);
+        conv.unread_reset_at = conv.unread_as_of;
+        conv.unread_skipped = false;
         let tuple = ReadTuple {
             cid: cid.to_owned(),
             mid: conv

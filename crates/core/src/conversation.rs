@@ -63,6 +63,12 @@ pub struct Conversation {
     pub(crate) seen_up_to: Option<i64>,
     /// The unread count is exact up to this message timestamp; later messages increment it.
     pub(crate) unread_as_of: i64,
+    /// When the unread count was last set outright (a `read`, the server's `unread` counts): every
+    /// message counted since is newer.
+    pub(crate) unread_reset_at: i64,
+    /// A message newer than `unread_reset_at` arrived after a newer one was counted, so it was not
+    /// counted: the count no longer says which messages since the reset it holds.
+    pub(crate) unread_skipped: bool,
 }
 
 const KNOWN_KEYS: &[&str] = &[
@@ -184,6 +190,8 @@ impl Conversation {
             last_read_at: self.last_read_at,
             seen_up_to: self.seen_up_to,
             unread_as_of: self.unread_as_of,
+            unread_reset_at: self.unread_reset_at,
+            unread_skipped: self.unread_skipped,
             ..fresh
         };
     }

@@ -7,7 +7,7 @@ use chinwag_protocol::{
 use serde_json::{Map, Value};
 
 use crate::conversation::Conversation;
-use crate::engine::{Action, CatchUp, Engine, Status};
+use crate::engine::{Action, CatchUp, Client, Engine, Status};
 use crate::event::{DisconnectReason, Event, MemberReceipt, PartialFailure, RequestError, Response};
 use crate::message::{Message, MessageStatus};
 use crate::requests::{Kind, MemberOp, Outgoing};
@@ -37,7 +37,7 @@ fn partial_result(allowed: &[String], failed: &[chinwag_protocol::ErrorCommand])
 
 impl Engine {
     fn conv_entry<'a>(
-        clients: &'a mut crate::sorted_map::SortedMap<String, crate::engine::Client>,
+        clients: &'a mut crate::sorted_map::SortedMap<String, Client>,
         client: &str,
         cid: &str,
         max: usize,
@@ -128,6 +128,7 @@ impl Engine {
         }
         match out.kind {
             Kind::Open { relogin } => self.opened(out, relogin, &reply, now),
+            Kind::Refresh => self.refreshed(&out, &reply, now),
             Kind::Echo => {}
             Kind::Close => {
                 self.respond(&client, &out.ids, Response::Closed);
@@ -351,17 +352,38 @@ impl Engine {
         }
     }
 
+    /// Keeps the session token of a `session/opened` or `session/refreshed` reply with its expiry
+    /// (`stTtl` seconds from now, one hour when absent); returns the token.
+    fn store_token(state: &mut Client, reply: &GenericCommand, now: Instant) -> Option<String> {
+        let session = reply.session_message.as_ref()?;
+        let st = session.st.clone()?;
+        let ttl = u64::try_from(session.st_ttl.unwrap_or(3600)).unwrap_or(3600);
+        state.token = Some((st.clone(), now + core::time::Duration::from_secs(ttl)));
+        Some(st)
+    }
+
+    /// The reply to `session/refresh`: the new token replaces the old one.
+    fn refreshed(&mut self, out: &Outgoing, reply: &GenericCommand, now: Instant) {
+        let token = self
+            .clients
+            .get_mut(&out.client)
+            .and_then(|state| Self::store_token(state, reply, now));
+        match token {
+            Some(token) => self.respond(&out.client, &out.ids, Response::SessionToken(token)),
+            None => self.fail(
+                &out.client,
+                &out.ids,
+                RequestError::Invalid("session/refreshed without a session token".into()),
+            ),
+        }
+    }
+
     fn opened(&mut self, out: Outgoing, relogin: bool, reply: &GenericCommand, now: Instant) {
         let client = out.client.clone();
         let Some(state) = self.clients.get_mut(&client) else {
             return;
         };
-        if let Some(session) = &reply.session_message {
-            if let Some(st) = &session.st {
-                let ttl = u64::try_from(session.st_ttl.unwrap_or(3600)).unwrap_or(3600);
-                state.token = Some((st.clone(), now + core::time::Duration::from_secs(ttl)));
-            }
-        }
+        Self::store_token(state, reply, now);
         if let Some(ts) = reply.server_ts {
             state.last_patch_time = state.last_patch_time.max(ts);
             state.clock_hint = state.clock_hint.max(ts);
@@ -565,11 +587,15 @@ impl Engine {
                         .map_or(message.timestamp, |s| s.max(message.timestamp)),
                 );
                 conv.set_last_message(&message);
-                if message.from != client && conv.is_persistent() && message.timestamp > conv.unread_as_of {
-                    conv.unread += 1;
-                    conv.unread_as_of = message.timestamp;
-                    conv.unread_mentioned |= message.mentioned;
-                    unread_changed = Some((conv.id.clone(), conv.unread, conv.unread_mentioned));
+                if message.from != client && conv.is_persistent() {
+                    if message.timestamp > conv.unread_as_of {
+                        conv.unread += 1;
+                        conv.unread_as_of = message.timestamp;
+                        conv.unread_mentioned |= message.mentioned;
+                        unread_changed = Some((conv.id.clone(), conv.unread, conv.unread_mentioned));
+                    } else if message.timestamp > conv.unread_reset_at {
+                        conv.unread_skipped = true;
+                    }
                 }
             }
         }
@@ -834,6 +860,8 @@ impl Engine {
                 conv.unread = count;
                 conv.unread_mentioned = mentioned;
                 conv.unread_as_of = ts;
+                conv.unread_reset_at = ts;
+                conv.unread_skipped = false;
             }
             if let Some(mid) = &tuple.mid {
                 let mut last = Message::from_log(

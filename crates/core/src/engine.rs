@@ -241,6 +241,16 @@ impl Engine {
             .map(|(token, _)| token.as_str())
     }
 
+    /// Whether `client` lacks a session token valid at `now`: none was issued, or its `stTtl` ran
+    /// out. REST calls that need the token refresh it first
+    /// ([`refresh_session_token`](Self::refresh_session_token)), as the JS SDK's session manager.
+    pub fn session_token_expired(&self, client: &str, now: Instant) -> bool {
+        self.clients
+            .get(client)
+            .and_then(|c| c.token.as_ref())
+            .is_none_or(|(_, expiry)| *expiry <= now)
+    }
+
     /// The message a pending [`send`](Self::send) carries (status `Sending`, `client_id` = its `dt`),
     /// while it is queued or waiting for the server's ack.
     pub fn outgoing_message(&self, request: RequestId) -> Option<&crate::Message> {

@@ -151,6 +151,9 @@ pub enum Response {
     },
     /// A message was edited or recalled; the new version.
     Patched(Message),
+    /// A fresh session token (`session/refresh`); the engine keeps it for re-logins and
+    /// [`Engine::session_token`](crate::Engine::session_token).
+    SessionToken(String),
 }
 
 /// Something the application should know.

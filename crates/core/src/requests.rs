@@ -38,6 +38,8 @@ pub(crate) enum Kind {
         relogin: bool,
     },
     Close,
+    /// `session/refresh`: the reply's `st`/`stTtl` replace the client's session token.
+    Refresh,
     Echo,
     Create {
         template: Conversation,

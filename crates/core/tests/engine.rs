@@ -281,6 +281,124 @@ fn expired_token_4112_reopens_without_it() {
     assert!(s.events.contains(&Event::Reconnected { client: "Tom".into() }));
 }
 
+fn at(ms: u64) -> Instant {
+    Instant::from_millis(ms)
+}
+
+#[test]
+fn session_token_expires_after_its_ttl_and_a_signed_refresh_replaces_it() {
+    let mut s = Scripted::open("Tom"); // "tok-1", stTtl 3600 s, at 0 ms
+    assert!(!s.engine.session_token_expired("Tom", at(3_599_999)));
+    assert!(s.engine.session_token_expired("Tom", at(3_600_000)));
+    assert!(
+        s.engine.session_token_expired("Jerry", at(0)),
+        "no client, no token"
+    );
+
+    s.now = at(3_700_000);
+    let signature = Signature {
+        signature: "sig".into(),
+        timestamp: 1_700_000_000,
+        nonce: "nonce".into(),
+    };
+    let request = s.engine.refresh_session_token("Tom", Some(&signature), s.now);
+    s.drain();
+    let refresh = s.last_sent().clone();
+    assert_eq!(
+        (refresh.command_type(), refresh.op_type()),
+        (Some(CommandType::Session), Some(OpType::Refresh))
+    );
+    assert_eq!(refresh.peer_id.as_deref(), Some("Tom"));
+    assert!(refresh.i.is_some());
+    let session = refresh.session_message.clone().unwrap();
+    assert_eq!(
+        session.st.as_deref(),
+        Some("tok-1"),
+        "sent with the expired token"
+    );
+    assert!(session.ua.is_some());
+    assert_eq!(
+        (session.s.as_deref(), session.t, session.n.as_deref()),
+        (Some("sig"), Some(1_700_000_000), Some("nonce"))
+    );
+
+    s.push(
+        GenericCommand::reply_to(&refresh, CommandType::Session)
+            .with_op(OpType::Refreshed)
+            .with(SessionCommand {
+                st: Some("tok-2".into()),
+                st_ttl: Some(60),
+                ..Default::default()
+            }),
+    );
+    assert_eq!(
+        responses(&s.events),
+        [(request, Ok(Response::SessionToken("tok-2".into())))]
+    );
+    assert_eq!(s.engine.session_token("Tom"), Some("tok-2"));
+    assert!(!s.engine.session_token_expired("Tom", at(3_759_999)));
+    assert!(s.engine.session_token_expired("Tom", at(3_760_000)));
+
+    // The next re-login uses the refreshed token.
+    s.engine.handle_disconnected(Some(1006), s.now);
+    s.run_until(s.now.as_millis());
+    s.connect();
+    let open = s.last_sent().session_message.clone().unwrap();
+    assert_eq!((open.r, open.st.as_deref()), (Some(true), Some("tok-2")));
+}
+
+#[test]
+fn concurrent_unsigned_refreshes_share_one_frame_and_a_reply_without_token_fails() {
+    let mut s = Scripted::open("Tom");
+    let first = s.engine.refresh_session_token("Tom", None, s.now);
+    let second = s.engine.refresh_session_token("Tom", None, s.now);
+    s.drain();
+    let refreshes: Vec<_> = s
+        .sent
+        .iter()
+        .filter(|c| c.op_type() == Some(OpType::Refresh))
+        .cloned()
+        .collect();
+    assert_eq!(refreshes.len(), 1);
+    let session = refreshes[0].session_message.clone().unwrap();
+    assert_eq!((session.s, session.t, session.n), (None, None, None));
+    s.push(
+        GenericCommand::reply_to(&refreshes[0], CommandType::Session)
+            .with_op(OpType::Refreshed)
+            .with(SessionCommand {
+                st: Some("tok-2".into()),
+                st_ttl: Some(60),
+                ..Default::default()
+            }),
+    );
+    let token = Ok(Response::SessionToken("tok-2".into()));
+    assert_eq!(
+        responses(&s.take_events()),
+        [(first, token.clone()), (second, token)]
+    );
+
+    let third = s.engine.refresh_session_token("Tom", None, s.now);
+    s.drain();
+    let refresh = s.last_sent().clone();
+    s.push(GenericCommand::reply_to(&refresh, CommandType::Session).with_op(OpType::Refreshed));
+    assert!(matches!(
+        responses(&s.take_events()).as_slice(),
+        [(id, Err(RequestError::Invalid(_)))] if *id == third
+    ));
+    assert_eq!(
+        s.engine.session_token("Tom"),
+        Some("tok-2"),
+        "the old token stays"
+    );
+
+    let unknown = s.engine.refresh_session_token("Jerry", None, s.now);
+    s.drain();
+    assert_eq!(
+        responses(&s.take_events()),
+        [(unknown, Err(RequestError::NoSuchClient))]
+    );
+}
+
 #[test]
 fn conflict_4111_is_an_event_and_closes_the_client() {
     let mut s = Scripted::open("Tom");
@@ -472,6 +590,91 @@ fn unread_pushes_reconcile_with_local_counts_and_read() {
             .last_unread_notif_time,
         Some(21)
     );
+}
+
+/// The message an `Event::Message` carried, by id.
+fn received(events: &[Event], id: &str) -> Message {
+    events
+        .iter()
+        .find_map(|e| match e {
+            Event::Message { message, .. } if message.id.as_deref() == Some(id) => Some(message.clone()),
+            _ => None,
+        })
+        .expect("received")
+}
+
+#[test]
+fn a_dropped_message_is_taken_back_out_of_the_unread_count() {
+    let mut s = Scripted::open("Tom");
+    cache(&mut s, "c1");
+    let unread = |s: &Scripted| {
+        let conv = s.engine.conversation("Tom", "c1").unwrap();
+        (conv.unread, conv.unread_mentioned)
+    };
+    let mut mention = direct_push("Tom", "m1", 10, "Jerry");
+    mention.direct_message.as_mut().unwrap().mention_pids = vec!["Tom".into()];
+    s.push(mention);
+    s.push(direct_push("Tom", "m2", 20, "Jerry"));
+    s.push(direct_push("Tom", "m3", 30, "Tom")); // from another device of Tom: not counted
+    assert_eq!(unread(&s), (2, true));
+    let events = s.take_events();
+
+    assert!(
+        !s.engine.uncount_message("Tom", &received(&events, "m3")),
+        "own message"
+    );
+    assert!(s.engine.uncount_message("Tom", &received(&events, "m2")));
+    assert_eq!(unread(&s), (1, true));
+    assert!(s.engine.uncount_message("Tom", &received(&events, "m1")));
+    assert_eq!(
+        unread(&s),
+        (0, false),
+        "the mention flag goes with the last unread message"
+    );
+    assert!(
+        !s.engine.uncount_message("Tom", &received(&events, "m1")),
+        "nothing left to take back"
+    );
+    assert!(
+        !s.engine.uncount_message("Jerry", &received(&events, "m1")),
+        "no such client"
+    );
+
+    // After a read the count starts afresh: earlier messages are not in it.
+    s.push(direct_push("Tom", "m4", 40, "Jerry"));
+    let m4 = received(&s.take_events(), "m4");
+    s.engine.read("Tom", "c1", s.now);
+    s.drain();
+    s.push(direct_push("Tom", "m5", 50, "Jerry"));
+    assert_eq!(unread(&s), (1, false));
+    assert!(!s.engine.uncount_message("Tom", &m4));
+    assert_eq!(unread(&s), (1, false));
+
+    // A message that arrived after a newer one was counted was not counted itself; once that
+    // happened, the engine cannot tell which messages the count holds and takes none back.
+    s.push(direct_push("Tom", "m6", 45, "Jerry"));
+    assert_eq!(unread(&s), (1, false));
+    let m6 = received(&s.take_events(), "m6");
+    assert!(!s.engine.uncount_message("Tom", &m6));
+    assert_eq!(unread(&s), (1, false));
+
+    // The server's counts replace ours and start afresh too.
+    s.push(
+        GenericCommand::push(CommandType::Unread, "Tom").with(UnreadCommand {
+            convs: vec![UnreadTuple {
+                cid: "c1".into(),
+                unread: 2,
+                timestamp: Some(60),
+                ..Default::default()
+            }],
+            notif_time: Some(61),
+        }),
+    );
+    s.push(direct_push("Tom", "m7", 70, "Jerry"));
+    assert_eq!(unread(&s), (3, false));
+    let m7 = received(&s.take_events(), "m7");
+    assert!(s.engine.uncount_message("Tom", &m7));
+    assert_eq!(unread(&s), (2, false));
 }
 
 #[test]

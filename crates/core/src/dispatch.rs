@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::conversation::Conversation;
 use crate::engine::{Action, CatchUp, Engine, Status};
 use crate::event::{DisconnectReason, Event, MemberReceipt, PartialFailure, RequestError, Response};
-use crate::message::{Message, MessageStatus};
+use crate::message::{Message, MessageStatus, sort_by_time};
 use crate::requests::{Kind, MemberOp, Outgoing};
 use crate::time::Instant;
 
@@ -66,7 +66,12 @@ impl Engine {
             .and_then(|c| c.results)
             .map(|r| r.data)
             .unwrap_or_default();
-        let raw: Vec<Value> = serde_json::from_str(&data).unwrap_or_default();
+        // Parsed as a `Value` (the one JSON parser the crate has anyway), not as `Vec<Value>`, which
+        // would compile a second sequence reader into the wasm build. Anything but an array: no results.
+        let raw = match serde_json::from_str(&data) {
+            Ok(Value::Array(items)) => items,
+            _ => Vec::new(),
+        };
         let max = self.options.max_conversations;
         let mut results = Vec::new();
         if let Some(state) = self.clients.get_mut(client) {
@@ -202,7 +207,7 @@ impl Engine {
                         message.status = MessageStatus::Delivered;
                     }
                 }
-                messages.sort_by_key(|m| m.timestamp);
+                sort_by_time(&mut messages);
                 self.respond(&client, &out.ids, Response::History(messages));
             }
             Kind::CatchUp { cid, page, forward } => {
@@ -212,7 +217,7 @@ impl Engine {
                     .iter()
                     .map(|item| Message::from_log(item, &cid, &client))
                     .collect();
-                messages.sort_by_key(|m| m.timestamp);
+                sort_by_time(&mut messages);
                 let full = forward && i32::try_from(messages.len()).unwrap_or(i32::MAX) >= page;
                 let newest = messages.last().map(|m| m.timestamp);
                 let before = self.conversation(&client, &cid).and_then(|c| c.seen_up_to);
@@ -655,7 +660,7 @@ impl Engine {
             return;
         };
         let mut buffer = catch_up.buffer;
-        buffer.sort_by_key(|m| m.timestamp);
+        sort_by_time(&mut buffer);
         for message in buffer {
             self.deliver(client, message);
         }

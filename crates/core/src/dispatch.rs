@@ -101,7 +101,9 @@ impl Engine {
         }
     }
 
-    pub(crate) fn handle_reply(&mut self, out: Outgoing, reply: GenericCommand, now: Instant) {
+    pub(crate) fn handle_reply(&mut self, out: Outgoing, mut reply: GenericCommand, now: Instant) {
+        // Fields are `take`n out of `reply`, never moved: a partial move would make the compiler drop
+        // the remaining fields one by one at the end of every match arm (kilobytes of wasm).
         let client = out.client.clone();
         self.note_server_time(&client, reply.server_ts);
         if let Some(mut error) = reply.server_error() {
@@ -144,7 +146,7 @@ impl Engine {
                 });
             }
             Kind::Create { mut template } => {
-                let conv = reply.conv_message.unwrap_or_default();
+                let conv = reply.conv_message.take().unwrap_or_default();
                 template.id = conv.cid.unwrap_or_default();
                 template.created_at = conv.cdate.clone();
                 template.updated_at = conv.cdate;
@@ -173,7 +175,7 @@ impl Engine {
                 }
             }
             Kind::Send { mut message, receipt } => {
-                let ack = reply.ack_message.unwrap_or_default();
+                let ack = reply.ack_message.take().unwrap_or_default();
                 message.id = ack.uid;
                 message.timestamp = ack.t.unwrap_or_default();
                 message.status = MessageStatus::Sent;
@@ -193,7 +195,7 @@ impl Engine {
                 self.respond(&client, &out.ids, Response::Sent(message));
             }
             Kind::History { cid } => {
-                let logs = reply.logs_message.unwrap_or_default();
+                let logs = reply.logs_message.take().unwrap_or_default();
                 let two = self
                     .conversation(&client, &cid)
                     .is_some_and(|c| c.members.len() == 2);
@@ -211,7 +213,7 @@ impl Engine {
                 self.respond(&client, &out.ids, Response::History(messages));
             }
             Kind::CatchUp { cid, page, forward } => {
-                let logs = reply.logs_message.unwrap_or_default();
+                let logs = reply.logs_message.take().unwrap_or_default();
                 let mut messages: Vec<Message> = logs
                     .logs
                     .iter()
@@ -246,7 +248,7 @@ impl Engine {
                 }
             }
             Kind::Partial { cid, op } => {
-                let (allowed, failed) = match (reply.conv_message, reply.blacklist_message) {
+                let (allowed, failed) = match (reply.conv_message.take(), reply.blacklist_message.take()) {
                     (Some(conv), _) => (conv.allowed_pids, conv.failed_pids),
                     (None, Some(black)) => (black.allowed_pids, black.failed_pids),
                     _ => (Vec::new(), Vec::new()),
@@ -269,11 +271,15 @@ impl Engine {
                 self.respond(&client, &out.ids, partial_result(&allowed, &failed));
             }
             Kind::Count => {
-                let count = reply.conv_message.and_then(|c| c.count).unwrap_or_default();
+                let count = reply
+                    .conv_message
+                    .take()
+                    .and_then(|c| c.count)
+                    .unwrap_or_default();
                 self.respond(&client, &out.ids, Response::Count(i64::from(count)));
             }
             Kind::Update { cid, attributes } => {
-                let updated_at = reply.conv_message.and_then(|c| c.udate);
+                let updated_at = reply.conv_message.take().and_then(|c| c.udate);
                 if let Some(conv) = self
                     .clients
                     .get_mut(&client)
@@ -295,7 +301,7 @@ impl Engine {
                 self.respond(&client, &out.ids, Response::Online(online));
             }
             Kind::MaxRead { cid } => {
-                let conv = reply.conv_message.unwrap_or_default();
+                let conv = reply.conv_message.take().unwrap_or_default();
                 if let Some(cached) = self
                     .clients
                     .get_mut(&client)
@@ -314,7 +320,7 @@ impl Engine {
                 );
             }
             Kind::MaxReadAll => {
-                let conv = reply.conv_message.unwrap_or_default();
+                let conv = reply.conv_message.take().unwrap_or_default();
                 let receipts = conv
                     .max_read_tuples
                     .iter()
@@ -328,10 +334,10 @@ impl Engine {
             }
             Kind::MemberList { blacklist } => {
                 let (members, next) = if blacklist {
-                    let black = reply.blacklist_message.unwrap_or_default();
+                    let black = reply.blacklist_message.take().unwrap_or_default();
                     (black.blocked_pids, black.next)
                 } else {
-                    let conv = reply.conv_message.unwrap_or_default();
+                    let conv = reply.conv_message.take().unwrap_or_default();
                     (conv.m, conv.next)
                 };
                 self.respond(&client, &out.ids, Response::Members { members, next });
@@ -443,7 +449,8 @@ impl Engine {
         self.remove_client(&client, RequestError::ClientClosed, now);
     }
 
-    pub(crate) fn handle_push(&mut self, command: GenericCommand, now: Instant) {
+    pub(crate) fn handle_push(&mut self, mut command: GenericCommand, now: Instant) {
+        // Fields are `take`n, never moved out (see `handle_reply`).
         let cmd = command.command_type();
         match cmd {
             Some(CommandType::Goaway) => {
@@ -475,7 +482,7 @@ impl Engine {
         self.note_server_time(&client, command.server_ts);
         match cmd {
             Some(CommandType::Session) if command.op_type() == Some(OpType::Closed) => {
-                let session = command.session_message.unwrap_or_default();
+                let session = command.session_message.take().unwrap_or_default();
                 let code = session.code.unwrap_or_default();
                 let reason = session.reason.unwrap_or_default();
                 if code == 4111 {
@@ -493,7 +500,7 @@ impl Engine {
                 self.remove_client(&client, RequestError::ClientClosed, now);
             }
             Some(CommandType::Direct) => self.on_direct(&client, &command, now),
-            Some(CommandType::Conv) => self.on_conv_push(&client, &command),
+            Some(CommandType::Conv) => self.on_conv_push(&client, &mut command),
             Some(CommandType::Unread) => self.on_unread(&client, &command, now),
             Some(CommandType::Rcp) => self.on_rcp(&client, &command),
             Some(CommandType::Patch) => self.on_patch(&client, &command),
@@ -669,8 +676,8 @@ impl Engine {
         }
     }
 
-    fn on_conv_push(&mut self, client: &str, command: &GenericCommand) {
-        let conv: ConvCommand = command.conv_message.clone().unwrap_or_default();
+    fn on_conv_push(&mut self, client: &str, command: &mut GenericCommand) {
+        let conv: ConvCommand = command.conv_message.take().unwrap_or_default();
         let Some(cid) = conv.cid.clone() else { return };
         let by = conv.init_by.clone();
         let members = conv.m.clone();

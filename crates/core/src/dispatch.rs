@@ -1,5 +1,7 @@
 //! What the engine does with replies and pushes from the server.
 
+use std::mem::take;
+
 use chinwag_protocol::{
     CommandType, ConvCommand, GenericCommand, LogsCommand, MessageContent, OpType,
     logs_command::QueryDirection,
@@ -101,9 +103,11 @@ impl Engine {
         }
     }
 
-    pub(crate) fn handle_reply(&mut self, out: Outgoing, mut reply: GenericCommand, now: Instant) {
-        // Fields are `take`n out of `reply`, never moved: a partial move would make the compiler drop
-        // the remaining fields one by one at the end of every match arm (kilobytes of wasm).
+    pub(crate) fn handle_reply(&mut self, mut out: Outgoing, mut reply: GenericCommand, now: Instant) {
+        // `out.kind` and the fields of `reply` (and of its sub-commands) are `take`n, never moved out:
+        // after a partial move the compiler drops the remaining fields one by one at the end of every
+        // match arm, kilobytes of wasm in this function alone.
+        let kind = std::mem::replace(&mut out.kind, Kind::Echo);
         let client = out.client.clone();
         self.note_server_time(&client, reply.server_ts);
         if let Some(mut error) = reply.server_error() {
@@ -119,7 +123,7 @@ impl Engine {
                 error.code = 4323;
                 error.reason = "TEMPORARY_CONVERSATION_EXPIRED".into();
             }
-            match out.kind {
+            match kind {
                 Kind::Open { relogin } => self.open_failed(out, relogin, error, now),
                 Kind::CatchUp { cid, .. } => self.finish_catch_up(&client, &cid, now),
                 // Not visible to us (or gone): the id-only entry stays; not retried.
@@ -133,7 +137,7 @@ impl Engine {
             }
             return;
         }
-        match out.kind {
+        match kind {
             Kind::Open { relogin } => self.opened(out, relogin, &reply, now),
             Kind::Echo => {}
             Kind::Close => {
@@ -146,10 +150,10 @@ impl Engine {
                 });
             }
             Kind::Create { mut template } => {
-                let conv = reply.conv_message.take().unwrap_or_default();
-                template.id = conv.cid.unwrap_or_default();
+                let mut conv = reply.conv_message.take().unwrap_or_default();
+                template.id = conv.cid.take().unwrap_or_default();
                 template.created_at = conv.cdate.clone();
-                template.updated_at = conv.cdate;
+                template.updated_at = conv.cdate.take();
                 if let Some(ttl) = conv.temp_conv_ttl {
                     template.ttl = Some(i64::from(ttl));
                 }
@@ -175,8 +179,8 @@ impl Engine {
                 }
             }
             Kind::Send { mut message, receipt } => {
-                let ack = reply.ack_message.take().unwrap_or_default();
-                message.id = ack.uid;
+                let mut ack = reply.ack_message.take().unwrap_or_default();
+                message.id = ack.uid.take();
                 message.timestamp = ack.t.unwrap_or_default();
                 message.status = MessageStatus::Sent;
                 self.note_server_time(&client, ack.t);
@@ -249,8 +253,8 @@ impl Engine {
             }
             Kind::Partial { cid, op } => {
                 let (allowed, failed) = match (reply.conv_message.take(), reply.blacklist_message.take()) {
-                    (Some(conv), _) => (conv.allowed_pids, conv.failed_pids),
-                    (None, Some(black)) => (black.allowed_pids, black.failed_pids),
+                    (Some(mut conv), _) => (take(&mut conv.allowed_pids), take(&mut conv.failed_pids)),
+                    (None, Some(mut black)) => (take(&mut black.allowed_pids), take(&mut black.failed_pids)),
                     _ => (Vec::new(), Vec::new()),
                 };
                 if let Some(conv) = self
@@ -279,7 +283,7 @@ impl Engine {
                 self.respond(&client, &out.ids, Response::Count(i64::from(count)));
             }
             Kind::Update { cid, attributes } => {
-                let updated_at = reply.conv_message.take().and_then(|c| c.udate);
+                let updated_at = reply.conv_message.take().and_then(|mut c| c.udate.take());
                 if let Some(conv) = self
                     .clients
                     .get_mut(&client)
@@ -296,7 +300,8 @@ impl Engine {
             Kind::Online => {
                 let online = reply
                     .session_message
-                    .map(|s| s.online_session_peer_ids)
+                    .take()
+                    .map(|mut s| take(&mut s.online_session_peer_ids))
                     .unwrap_or_default();
                 self.respond(&client, &out.ids, Response::Online(online));
             }
@@ -334,11 +339,11 @@ impl Engine {
             }
             Kind::MemberList { blacklist } => {
                 let (members, next) = if blacklist {
-                    let black = reply.blacklist_message.take().unwrap_or_default();
-                    (black.blocked_pids, black.next)
+                    let mut black = reply.blacklist_message.take().unwrap_or_default();
+                    (take(&mut black.blocked_pids), black.next.take())
                 } else {
-                    let conv = reply.conv_message.take().unwrap_or_default();
-                    (conv.m, conv.next)
+                    let mut conv = reply.conv_message.take().unwrap_or_default();
+                    (take(&mut conv.m), conv.next.take())
                 };
                 self.respond(&client, &out.ids, Response::Members { members, next });
             }
@@ -425,7 +430,7 @@ impl Engine {
             // The token expired: forget it and sign in again without it (same `r`).
             if let Some(state) = self.clients.get_mut(&client) {
                 if state.token.take().is_some() || state.options.session_token.take().is_some() {
-                    state.open_requests = std::mem::take(&mut out.ids);
+                    state.open_requests = take(&mut out.ids);
                     self.send_open(&client, now);
                     return;
                 }
@@ -677,10 +682,10 @@ impl Engine {
     }
 
     fn on_conv_push(&mut self, client: &str, command: &mut GenericCommand) {
-        let conv: ConvCommand = command.conv_message.take().unwrap_or_default();
-        let Some(cid) = conv.cid.clone() else { return };
-        let by = conv.init_by.clone();
-        let members = conv.m.clone();
+        let mut conv: ConvCommand = command.conv_message.take().unwrap_or_default();
+        let Some(cid) = conv.cid.take() else { return };
+        let by = conv.init_by.take();
+        let members = take(&mut conv.m);
         let max = self.options.max_conversations;
         let client_s = client.to_owned();
         let cached = Self::conv_entry(&mut self.clients, client, &cid, max);
@@ -774,7 +779,7 @@ impl Engine {
                 unmuted_by: by,
             },
             Some(OpType::MemberInfoChanged) => {
-                let info = conv.info.clone().unwrap_or_default();
+                let info = conv.info.take().unwrap_or_default();
                 let Some(member) = info.pid else { return };
                 Event::MemberInfoUpdated {
                     client: client_s,

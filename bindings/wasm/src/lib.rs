@@ -13,3 +13,10 @@ mod driver;
 
 #[cfg(target_family = "wasm")]
 pub use driver::Core;
+
+/// The global allocator of the wasm build: talc instead of std's dlmalloc (the module runs on one
+/// thread, so no atomics). Smaller code and faster allocation; memory grows with `memory.grow` as
+/// dlmalloc's does.
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

@@ -15,6 +15,7 @@ use crate::message::{Message, SendOptions};
 use crate::options::{ClientOptions, CreateConversation, HistoryQuery, Signature};
 use crate::query::ConversationQuery;
 use crate::requests::{Kind, MemberOp, RequestId};
+use crate::sorted_set::SortedSet;
 use crate::time::Instant;
 
 fn conv_command(op: OpType, cid: &str) -> (GenericCommand, ConvCommand) {
@@ -149,10 +150,13 @@ impl Engine {
         create: CreateConversation,
         now: Instant,
     ) -> RequestId {
-        let mut members: Vec<String> = create.members.clone();
-        members.push(client.to_owned());
-        members.sort();
-        members.dedup();
+        let mut members: Vec<String> = create
+            .members
+            .iter()
+            .cloned()
+            .chain([client.to_owned()])
+            .collect::<SortedSet<String>>()
+            .into();
         if create.transient {
             members = vec![client.to_owned()];
         }

@@ -4,11 +4,10 @@
 //! keeps here what it needs to fill gaps after a reconnect (the newest server timestamp seen) and to
 //! reconcile unread counts (the timestamp the count is valid up to).
 
-use std::collections::BTreeSet;
-
 use serde_json::{Map, Value};
 
 use crate::message::{Message, wire_content};
+use crate::sorted_set::SortedSet;
 
 /// The kind of a conversation, from its raw fields (PROTOCOL.md §3.4).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -32,13 +31,13 @@ pub struct Conversation {
     /// The kind.
     pub kind: ConversationKind,
     /// Member client ids (`m`), sorted.
-    pub members: BTreeSet<String>,
+    pub members: SortedSet<String>,
     /// The `name` attribute.
     pub name: Option<String>,
     /// The creator (`c`).
     pub creator: Option<String>,
     /// Members who muted notifications (`mu`).
-    pub muted_members: BTreeSet<String>,
+    pub muted_members: SortedSet<String>,
     /// Creation time as the server wrote it (ISO string).
     pub created_at: Option<String>,
     /// Update time as the server wrote it (ISO string).
@@ -91,7 +90,7 @@ const KNOWN_KEYS: &[&str] = &[
     "temp",
 ];
 
-fn string_set(value: Option<&Value>) -> BTreeSet<String> {
+fn string_set(value: Option<&Value>) -> SortedSet<String> {
     value
         .and_then(Value::as_array)
         .map(|items| {

@@ -4,13 +4,15 @@
 //! server re-delivers. The set is bounded: the oldest ids are forgotten first, which is safe because
 //! gap filling starts from the newest message seen, so old ids never come back in practice.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
+
+use crate::sorted_set::SortedSet;
 
 /// The last `capacity` ids seen.
 #[derive(Clone, Debug)]
 pub(crate) struct SeenIds {
     order: VecDeque<String>,
-    set: BTreeSet<String>,
+    set: SortedSet<String>,
     capacity: usize,
 }
 
@@ -18,7 +20,7 @@ impl SeenIds {
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
             order: VecDeque::new(),
-            set: BTreeSet::new(),
+            set: SortedSet::new(),
             capacity: capacity.max(1),
         }
     }

@@ -1,5 +1,7 @@
 //! What the engine does with replies and pushes from the server.
 
+use std::mem::take;
+
 use chinwag_protocol::{
     CommandType, ConvCommand, GenericCommand, LogsCommand, MessageContent, OpType,
     logs_command::QueryDirection,
@@ -9,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::conversation::Conversation;
 use crate::engine::{Action, CatchUp, Client, Engine, Status};
 use crate::event::{DisconnectReason, Event, MemberReceipt, PartialFailure, RequestError, Response};
-use crate::message::{Message, MessageStatus};
+use crate::message::{Message, MessageStatus, sort_by_time};
 use crate::requests::{Kind, MemberOp, Outgoing};
 use crate::time::Instant;
 
@@ -66,7 +68,12 @@ impl Engine {
             .and_then(|c| c.results)
             .map(|r| r.data)
             .unwrap_or_default();
-        let raw: Vec<Value> = serde_json::from_str(&data).unwrap_or_default();
+        // Parsed as a `Value` (the one JSON parser the crate has anyway), not as `Vec<Value>`, which
+        // would compile a second sequence reader into the wasm build. Anything but an array: no results.
+        let raw = match serde_json::from_str(&data) {
+            Ok(Value::Array(items)) => items,
+            _ => Vec::new(),
+        };
         let max = self.options.max_conversations;
         let mut results = Vec::new();
         if let Some(state) = self.clients.get_mut(client) {
@@ -96,7 +103,11 @@ impl Engine {
         }
     }
 
-    pub(crate) fn handle_reply(&mut self, out: Outgoing, reply: GenericCommand, now: Instant) {
+    pub(crate) fn handle_reply(&mut self, mut out: Outgoing, mut reply: GenericCommand, now: Instant) {
+        // `out.kind` and the fields of `reply` (and of its sub-commands) are `take`n, never moved out:
+        // after a partial move the compiler drops the remaining fields one by one at the end of every
+        // match arm, kilobytes of wasm in this function alone.
+        let kind = std::mem::replace(&mut out.kind, Kind::Echo);
         let client = out.client.clone();
         self.note_server_time(&client, reply.server_ts);
         if let Some(mut error) = reply.server_error() {
@@ -112,7 +123,7 @@ impl Engine {
                 error.code = 4323;
                 error.reason = "TEMPORARY_CONVERSATION_EXPIRED".into();
             }
-            match out.kind {
+            match kind {
                 Kind::Open { relogin } => self.open_failed(out, relogin, error, now),
                 Kind::CatchUp { cid, .. } => self.finish_catch_up(&client, &cid, now),
                 // Not visible to us (or gone): the id-only entry stays; not retried.
@@ -126,7 +137,7 @@ impl Engine {
             }
             return;
         }
-        match out.kind {
+        match kind {
             Kind::Open { relogin } => self.opened(out, relogin, &reply, now),
             Kind::Refresh => self.refreshed(&out, &reply, now),
             Kind::Echo => {}
@@ -140,10 +151,10 @@ impl Engine {
                 });
             }
             Kind::Create { mut template } => {
-                let conv = reply.conv_message.unwrap_or_default();
-                template.id = conv.cid.unwrap_or_default();
+                let mut conv = reply.conv_message.take().unwrap_or_default();
+                template.id = conv.cid.take().unwrap_or_default();
                 template.created_at = conv.cdate.clone();
-                template.updated_at = conv.cdate;
+                template.updated_at = conv.cdate.take();
                 if let Some(ttl) = conv.temp_conv_ttl {
                     template.ttl = Some(i64::from(ttl));
                 }
@@ -169,8 +180,8 @@ impl Engine {
                 }
             }
             Kind::Send { mut message, receipt } => {
-                let ack = reply.ack_message.unwrap_or_default();
-                message.id = ack.uid;
+                let mut ack = reply.ack_message.take().unwrap_or_default();
+                message.id = ack.uid.take();
                 message.timestamp = ack.t.unwrap_or_default();
                 message.status = MessageStatus::Sent;
                 self.note_server_time(&client, ack.t);
@@ -189,7 +200,7 @@ impl Engine {
                 self.respond(&client, &out.ids, Response::Sent(message));
             }
             Kind::History { cid } => {
-                let logs = reply.logs_message.unwrap_or_default();
+                let logs = reply.logs_message.take().unwrap_or_default();
                 let two = self
                     .conversation(&client, &cid)
                     .is_some_and(|c| c.members.len() == 2);
@@ -203,17 +214,17 @@ impl Engine {
                         message.status = MessageStatus::Delivered;
                     }
                 }
-                messages.sort_by_key(|m| m.timestamp);
+                sort_by_time(&mut messages);
                 self.respond(&client, &out.ids, Response::History(messages));
             }
             Kind::CatchUp { cid, page, forward } => {
-                let logs = reply.logs_message.unwrap_or_default();
+                let logs = reply.logs_message.take().unwrap_or_default();
                 let mut messages: Vec<Message> = logs
                     .logs
                     .iter()
                     .map(|item| Message::from_log(item, &cid, &client))
                     .collect();
-                messages.sort_by_key(|m| m.timestamp);
+                sort_by_time(&mut messages);
                 let full = forward && i32::try_from(messages.len()).unwrap_or(i32::MAX) >= page;
                 let newest = messages.last().map(|m| m.timestamp);
                 let before = self.conversation(&client, &cid).and_then(|c| c.seen_up_to);
@@ -242,9 +253,9 @@ impl Engine {
                 }
             }
             Kind::Partial { cid, op } => {
-                let (allowed, failed) = match (reply.conv_message, reply.blacklist_message) {
-                    (Some(conv), _) => (conv.allowed_pids, conv.failed_pids),
-                    (None, Some(black)) => (black.allowed_pids, black.failed_pids),
+                let (allowed, failed) = match (reply.conv_message.take(), reply.blacklist_message.take()) {
+                    (Some(mut conv), _) => (take(&mut conv.allowed_pids), take(&mut conv.failed_pids)),
+                    (None, Some(mut black)) => (take(&mut black.allowed_pids), take(&mut black.failed_pids)),
                     _ => (Vec::new(), Vec::new()),
                 };
                 if let Some(conv) = self
@@ -265,11 +276,15 @@ impl Engine {
                 self.respond(&client, &out.ids, partial_result(&allowed, &failed));
             }
             Kind::Count => {
-                let count = reply.conv_message.and_then(|c| c.count).unwrap_or_default();
+                let count = reply
+                    .conv_message
+                    .take()
+                    .and_then(|c| c.count)
+                    .unwrap_or_default();
                 self.respond(&client, &out.ids, Response::Count(i64::from(count)));
             }
             Kind::Update { cid, attributes } => {
-                let updated_at = reply.conv_message.and_then(|c| c.udate);
+                let updated_at = reply.conv_message.take().and_then(|mut c| c.udate.take());
                 if let Some(conv) = self
                     .clients
                     .get_mut(&client)
@@ -286,12 +301,13 @@ impl Engine {
             Kind::Online => {
                 let online = reply
                     .session_message
-                    .map(|s| s.online_session_peer_ids)
+                    .take()
+                    .map(|mut s| take(&mut s.online_session_peer_ids))
                     .unwrap_or_default();
                 self.respond(&client, &out.ids, Response::Online(online));
             }
             Kind::MaxRead { cid } => {
-                let conv = reply.conv_message.unwrap_or_default();
+                let conv = reply.conv_message.take().unwrap_or_default();
                 if let Some(cached) = self
                     .clients
                     .get_mut(&client)
@@ -310,7 +326,7 @@ impl Engine {
                 );
             }
             Kind::MaxReadAll => {
-                let conv = reply.conv_message.unwrap_or_default();
+                let conv = reply.conv_message.take().unwrap_or_default();
                 let receipts = conv
                     .max_read_tuples
                     .iter()
@@ -324,11 +340,11 @@ impl Engine {
             }
             Kind::MemberList { blacklist } => {
                 let (members, next) = if blacklist {
-                    let black = reply.blacklist_message.unwrap_or_default();
-                    (black.blocked_pids, black.next)
+                    let mut black = reply.blacklist_message.take().unwrap_or_default();
+                    (take(&mut black.blocked_pids), black.next.take())
                 } else {
-                    let conv = reply.conv_message.unwrap_or_default();
-                    (conv.m, conv.next)
+                    let mut conv = reply.conv_message.take().unwrap_or_default();
+                    (take(&mut conv.m), conv.next.take())
                 };
                 self.respond(&client, &out.ids, Response::Members { members, next });
             }
@@ -436,7 +452,7 @@ impl Engine {
             // The token expired: forget it and sign in again without it (same `r`).
             if let Some(state) = self.clients.get_mut(&client) {
                 if state.token.take().is_some() || state.options.session_token.take().is_some() {
-                    state.open_requests = std::mem::take(&mut out.ids);
+                    state.open_requests = take(&mut out.ids);
                     self.send_open(&client, now);
                     return;
                 }
@@ -460,7 +476,8 @@ impl Engine {
         self.remove_client(&client, RequestError::ClientClosed, now);
     }
 
-    pub(crate) fn handle_push(&mut self, command: GenericCommand, now: Instant) {
+    pub(crate) fn handle_push(&mut self, mut command: GenericCommand, now: Instant) {
+        // Fields are `take`n, never moved out (see `handle_reply`).
         let cmd = command.command_type();
         match cmd {
             Some(CommandType::Goaway) => {
@@ -492,7 +509,7 @@ impl Engine {
         self.note_server_time(&client, command.server_ts);
         match cmd {
             Some(CommandType::Session) if command.op_type() == Some(OpType::Closed) => {
-                let session = command.session_message.unwrap_or_default();
+                let session = command.session_message.take().unwrap_or_default();
                 let code = session.code.unwrap_or_default();
                 let reason = session.reason.unwrap_or_default();
                 if code == 4111 {
@@ -510,7 +527,7 @@ impl Engine {
                 self.remove_client(&client, RequestError::ClientClosed, now);
             }
             Some(CommandType::Direct) => self.on_direct(&client, &command, now),
-            Some(CommandType::Conv) => self.on_conv_push(&client, &command),
+            Some(CommandType::Conv) => self.on_conv_push(&client, &mut command),
             Some(CommandType::Unread) => self.on_unread(&client, &command, now),
             Some(CommandType::Rcp) => self.on_rcp(&client, &command),
             Some(CommandType::Patch) => self.on_patch(&client, &command),
@@ -681,7 +698,7 @@ impl Engine {
             return;
         };
         let mut buffer = catch_up.buffer;
-        buffer.sort_by_key(|m| m.timestamp);
+        sort_by_time(&mut buffer);
         for message in buffer {
             self.deliver(client, message);
         }
@@ -690,11 +707,11 @@ impl Engine {
         }
     }
 
-    fn on_conv_push(&mut self, client: &str, command: &GenericCommand) {
-        let conv: ConvCommand = command.conv_message.clone().unwrap_or_default();
-        let Some(cid) = conv.cid.clone() else { return };
-        let by = conv.init_by.clone();
-        let members = conv.m.clone();
+    fn on_conv_push(&mut self, client: &str, command: &mut GenericCommand) {
+        let mut conv: ConvCommand = command.conv_message.take().unwrap_or_default();
+        let Some(cid) = conv.cid.take() else { return };
+        let by = conv.init_by.take();
+        let members = take(&mut conv.m);
         let max = self.options.max_conversations;
         let client_s = client.to_owned();
         let cached = Self::conv_entry(&mut self.clients, client, &cid, max);
@@ -788,7 +805,7 @@ impl Engine {
                 unmuted_by: by,
             },
             Some(OpType::MemberInfoChanged) => {
-                let info = conv.info.clone().unwrap_or_default();
+                let info = conv.info.take().unwrap_or_default();
                 let Some(member) = info.pid else { return };
                 Event::MemberInfoUpdated {
                     client: client_s,

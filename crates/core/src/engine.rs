@@ -1,8 +1,9 @@
 //! The engine: one connection, any number of clients, driven by inputs and polled for outputs.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
 use crate::sorted_map::SortedMap;
+use crate::sorted_set::SortedSet;
 
 use chinwag_protocol::{
     CommandType, DecodeError, Frame, GenericCommand, OpType, ReadTuple, SessionCommand, is_fatal_close_code,
@@ -120,7 +121,7 @@ pub(crate) struct Client {
     /// `read` tuples waiting for a connection, with the requests to answer when sent.
     pub(crate) reads: SortedMap<String, (ReadTuple, Vec<RequestId>)>,
     /// Conversations whose queued `read` went out on this sign-in, after the server's `unread` count.
-    pub(crate) reads_in_transit: BTreeSet<String>,
+    pub(crate) reads_in_transit: SortedSet<String>,
     /// `read`s sent on this connection that no later reply has proven processed yet: cid → (tuple,
     /// the first serial sent after it). `read` carries no serial and gets no answer, so one on the
     /// wire when the connection drops may be lost; these are sent again after the next sign-in
@@ -128,7 +129,7 @@ pub(crate) struct Client {
     pub(crate) reads_unconfirmed: SortedMap<String, (ReadTuple, i32)>,
     /// Conversations cached by id only (first seen in a push) whose `conv/query` has not answered
     /// yet; fetched again after a re-login if the fetch was lost.
-    pub(crate) unfetched: BTreeSet<String>,
+    pub(crate) unfetched: SortedSet<String>,
     /// Of those, the ones whose fetch is still to be sent.
     pub(crate) fetch_queue: Vec<String>,
     /// Push events waiting for a fetch in `unfetched` (see the `hold` module), in wire order.
@@ -1000,9 +1001,9 @@ impl Engine {
                 acks: SortedMap::new(),
                 acks_unconfirmed: SortedMap::new(),
                 reads: SortedMap::new(),
-                reads_in_transit: BTreeSet::new(),
+                reads_in_transit: SortedSet::new(),
                 reads_unconfirmed: SortedMap::new(),
-                unfetched: BTreeSet::new(),
+                unfetched: SortedSet::new(),
                 fetch_queue: Vec::new(),
                 held: VecDeque::new(),
                 waiting_receipt: SortedMap::new(),

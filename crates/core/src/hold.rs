@@ -8,10 +8,9 @@
 //! events queue behind it. A fetch that fails or times out releases its events too (they then carry
 //! what the push said); a lost connection or a closed client releases everything held.
 
-use std::collections::BTreeSet;
-
 use crate::engine::{Engine, Status};
 use crate::event::Event;
+use crate::sorted_set::SortedSet;
 
 impl Event {
     /// The client of an event that follows a push and may be held, or `None` for responses,
@@ -45,7 +44,7 @@ impl Event {
     }
 
     /// Whether the event names one of `cids`.
-    fn names_any(&self, cids: &BTreeSet<String>) -> bool {
+    fn names_any(&self, cids: &SortedSet<String>) -> bool {
         match self {
             Event::Message { message, .. }
             | Event::MessageRecalled { message, .. }

@@ -84,6 +84,7 @@ mod query;
 mod requests;
 mod rng;
 mod sorted_map;
+mod sorted_set;
 mod time;
 
 pub use backoff::base_delay;
@@ -95,6 +96,7 @@ pub use message::{Message, MessageStatus, SendOptions};
 pub use options::{ClientOptions, CreateConversation, HistoryQuery, Options, Signature};
 pub use query::{ConversationQuery, quote};
 pub use requests::{MemberOp, RequestId};
+pub use sorted_set::SortedSet;
 pub use time::Instant;
 
 /// Compact JSON text of `value`, as its `Display` writes it. `serde_json::to_string` rather than

@@ -162,6 +162,14 @@ impl Message {
     }
 }
 
+/// Sorts messages by server timestamp, oldest first; equal timestamps keep their order (stable).
+///
+/// One function for every place that orders messages, so the wasm build carries one copy of the
+/// sort rather than one per call site's closure.
+pub(crate) fn sort_by_time(messages: &mut [Message]) {
+    messages.sort_by_key(|m| m.timestamp);
+}
+
 /// Reads a `data` field that is base64 of binary content when `bin` is set (logs, conversation results).
 pub(crate) fn wire_content(data: Option<&str>, bin: bool) -> MessageContent {
     match (data, bin) {

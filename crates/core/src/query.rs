@@ -21,6 +21,8 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::sorted_set::SortedSet;
+
 /// A conversation query: a `where` JSON object plus sort, limit, skip and the `flag` bits.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConversationQuery {
@@ -107,9 +109,11 @@ impl ConversationQuery {
     /// The members are exactly `ids` (`$size` and `$all` on `m`). Include the client's own id in `ids`
     /// to reproduce the JS `withMembers(ids, true)`.
     pub fn with_members<S: Into<String>>(self, ids: impl IntoIterator<Item = S>) -> Self {
-        let mut ids: Vec<String> = ids.into_iter().map(Into::into).collect();
-        ids.sort();
-        ids.dedup();
+        let ids: Vec<String> = ids
+            .into_iter()
+            .map(Into::into)
+            .collect::<SortedSet<String>>()
+            .into();
         let size = ids.len();
         self.condition("m", "$size", json!(size))
             .condition("m", "$all", json!(ids))

@@ -1,8 +1,7 @@
 //! Request bookkeeping: ids handed to the application, serials on the wire, what to do with a reply,
 //! and the in-flight de-duplication rule of PROTOCOL.md §3.0.
 
-use chinwag_protocol::{CommandType, GenericCommand, OpType};
-use prost_free::encode;
+use chinwag_protocol::{CommandType, Frame, FrameFormat, GenericCommand, OpType};
 
 use crate::conversation::Conversation;
 use crate::message::Message;
@@ -134,14 +133,10 @@ pub(crate) fn dedup_key(command: &GenericCommand, kind: &Kind) -> Option<Vec<u8>
     (!exempt && kind.dedupable()).then(|| encode(command))
 }
 
-/// Keeps prost's `Message` trait import local to the one place that encodes for comparison.
-mod prost_free {
-    use chinwag_protocol::{Frame, FrameFormat, GenericCommand};
-
-    pub(crate) fn encode(command: &GenericCommand) -> Vec<u8> {
-        match FrameFormat::Binary.encode(command) {
-            Frame::Binary(bytes) => bytes,
-            Frame::Text(text) => text.into_bytes(),
-        }
+/// The wire bytes of `command`, the key that identical requests in flight share.
+fn encode(command: &GenericCommand) -> Vec<u8> {
+    match FrameFormat::Binary.encode(command) {
+        Frame::Binary(bytes) => bytes,
+        Frame::Text(text) => text.into_bytes(),
     }
 }

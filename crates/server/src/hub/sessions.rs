@@ -327,7 +327,9 @@ impl<S: Storage> Hub<S> {
     }
 
     /// `session/refresh`: a fresh session token for a signed-in client (the JS SDK asks when its
-    /// cached token expired and a REST call needs one).
+    /// cached token expired and a REST call needs one). The official SDKs sign it with the login
+    /// signature (`signatureFactory(clientId)`), so with signatures required it is checked as a
+    /// sign-in is: a missing, forged or stale one gets 4102 SIGNATURE_FAILED and no token.
     pub(super) fn session_refresh(
         &mut self,
         conn: ConnId,
@@ -336,6 +338,20 @@ impl<S: Storage> Hub<S> {
         now: i64,
     ) -> HubResult {
         let app_id = self.app_of(conn, client);
+        let body = command.session_message.as_ref();
+        let signature = (
+            body.and_then(|b| b.s.as_deref()),
+            body.and_then(|b| b.t),
+            body.and_then(|b| b.n.as_deref()),
+        );
+        if !self.signed(signature.0, signature.1, signature.2, now, |t, n| {
+            crate::signature::login_message(&app_id, client, t, n)
+        }) {
+            return Err(Fail::Code(
+                ErrorCode::SignatureFailed,
+                Some("refresh signature mismatch".into()),
+            ));
+        }
         let token = self.signer.issue(
             &app_id,
             client,

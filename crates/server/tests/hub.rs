@@ -365,7 +365,7 @@ fn with_a_master_key_sign_ins_and_membership_changes_must_be_signed() {
 }
 
 #[test]
-fn with_signatures_required_a_refresh_is_signed_like_a_sign_in() {
+fn with_signatures_required_a_refresh_carries_a_login_signature_or_the_session_token() {
     use chinwag_server::signature;
     let mut config = config();
     config.signature_key = Some(b"master".to_vec());
@@ -410,6 +410,20 @@ fn with_signatures_required_a_refresh_is_signed_like_a_sign_in() {
     assert_eq!(refreshed.op_type(), Some(OpType::Refreshed));
     let st = refreshed.session_message.clone().and_then(|s| s.st).expect("st");
     assert_ne!(st, first_token);
+    // The Swift SDK signs no refresh: it sends the token this session holds, expired or not.
+    h.now += 3 * 24 * 3600 * 1000;
+    let token_only = |st: &str| SessionCommand {
+        st: Some(st.to_owned()),
+        ..Default::default()
+    };
+    let sent = refresh(&mut h, token_only(&first_token));
+    assert_eq!(
+        error_code(&sent, 1),
+        Some(4102),
+        "a token this session no longer holds"
+    );
+    let sent = refresh(&mut h, token_only(&st));
+    assert_eq!(reply(&sent, 1).op_type(), Some(OpType::Refreshed));
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! `conv/*` commands: create, membership changes with their pushes, query, attributes, mute, count
 //! and receipt positions.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chinwag_protocol::{
@@ -26,13 +27,12 @@ fn members_or_self(body: &ConvCommand, client: &str) -> Vec<String> {
 /// empty id names no client, so it is dropped as conversation creation and the REST member
 /// bodies drop it, never stored as a member or listed.
 pub(super) fn named_clients(ids: &[String]) -> Vec<String> {
-    let mut named: Vec<String> = Vec::with_capacity(ids.len());
-    for id in ids {
-        if !id.is_empty() && !named.contains(id) {
-            named.push(id.clone());
-        }
-    }
-    named
+    // A set, not `Vec::contains`: one frame can list tens of thousands of ids.
+    let mut seen: HashSet<&str> = HashSet::with_capacity(ids.len());
+    ids.iter()
+        .filter(|id| !id.is_empty() && seen.insert(id.as_str()))
+        .cloned()
+        .collect()
 }
 
 /// Keys of the conversation JSON that clients may not set through attributes.
@@ -80,13 +80,14 @@ pub(super) fn strip_reserved(attrs: &mut Map<String, Value>) {
 /// The first members of a conversation that `creator` starts with `members`: each once, in order,
 /// the creator last (when not named already), no empty ids (a server-side creator is empty).
 pub(super) fn first_members(members: &[String], creator: &str) -> Vec<String> {
-    let mut first: Vec<String> = Vec::new();
-    for member in members.iter().map(String::as_str).chain(std::iter::once(creator)) {
-        if !member.is_empty() && !first.iter().any(|m| m == member) {
-            first.push(member.to_owned());
-        }
-    }
-    first
+    let mut seen: HashSet<&str> = HashSet::with_capacity(members.len() + 1);
+    members
+        .iter()
+        .map(String::as_str)
+        .chain(std::iter::once(creator))
+        .filter(|member| !member.is_empty() && seen.insert(member))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The conversation JSON of a `attr`/`where` body, `{}` when absent.

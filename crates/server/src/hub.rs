@@ -107,10 +107,11 @@ pub struct HubConfig {
     /// The master key: the key of LeanCloud-style signatures ([`crate::signature`]) that
     /// `POST /1.1/rtm/sign` hands out and, with [`HubConfig::require_signatures`], checks.
     pub signature_key: Option<Vec<u8>>,
-    /// With a [`HubConfig::signature_key`]: sign-ins (other than token re-logins), conversation
-    /// creation, membership changes and blacklist changes must carry a valid signature. Off, a
-    /// master key only serves the REST API, and clients need not sign (LeanCloud's default too:
-    /// signatures are an opt-in of the app's settings).
+    /// With a [`HubConfig::signature_key`]: sign-ins (other than token re-logins), session-token
+    /// refreshes (signed as sign-ins), conversation creation, membership changes and blacklist
+    /// changes must carry a valid signature. Off, a master key only serves the REST API, and
+    /// clients need not sign (LeanCloud's default too: signatures are an opt-in of the app's
+    /// settings).
     pub require_signatures: bool,
     /// How far a signature's timestamp (`t`, seconds) may be from the server clock, in seconds;
     /// older or later ones are refused as stale (4102 for sign-ins, 4302 for conversation actions).

@@ -15,7 +15,7 @@
 //! | `--app-id` | `CHINWAG_APP_ID` | `chinwag-local` | the app id clients use |
 //! | `--app-key` | `CHINWAG_APP_KEY` | `chinwag-local-key` | app key; also signs session tokens |
 //! | `--master-key` | `CHINWAG_MASTER_KEY` | none | enables the IM REST API 1.2 and `/1.1/rtm/sign`; the key of signatures (HMAC-SHA1, LeanCloud's scheme) |
-//! | `--require-signatures` | `CHINWAG_REQUIRE_SIGNATURES` | off | sign-ins, conversation creation, membership changes and blocks must be signed with the master key (4102 / 4302); needs `--master-key` |
+//! | `--require-signatures` | `CHINWAG_REQUIRE_SIGNATURES` | off | sign-ins (and session-token refreshes), conversation creation, membership changes and blocks must be signed with the master key (4102 / 4302); needs `--master-key` |
 //! | `--session-ttl-secs` | `CHINWAG_SESSION_TTL_SECS` | 172800 | lifetime of session tokens (2 days); re-logins with an older one get 4112 |
 //! | `--other-app-ids` | `CHINWAG_OTHER_APP_IDS` | none | further app ids accepted (comma-separated); others get 4100 |
 //! | `--allow-any-app-id` | `CHINWAG_ALLOW_ANY_APP_ID` | off | accept any app id (development, tests); sessions, tokens and signatures stay tied to the app id used |
@@ -95,7 +95,7 @@
 //! | REST `POST /1.1/rtm/sign` (`{session_token}` → `{signature, timestamp, nonce, client_id}`; the token is an RTM session token, as there are no user accounts; signed with the master key) | done |
 //! | `X-LC-Id` (a served app id) and `X-LC-Key` (app key, or `<master>,master`) or `X-LC-Sign` (`md5(timestamp + key),timestamp[,master]`, timestamp within `--signature-ttl-secs`) checked on every REST route (401 `Unauthorized.`), plus `X-LC-IM-Session-Token` (4112) where a client is named | done |
 //! | TLS: 4.3.1 calls REST only over `https://<server>`, so put a TLS proxy in front (the interop tests do, and 4.3.1's notification replay runs through it) | not planned here |
-//! | signatures (HMAC-SHA1 with the master key) for sign-in, conversation creation, add/join, remove/quit and block/unblock (`conversation-block-clients`/`conversation-unblock-clients`, 4.3.1's swapped order too), with `--master-key` and `--require-signatures` (a master key alone serves REST without making clients sign); stale timestamps refused (4102 / 4302) | done |
+//! | signatures (HMAC-SHA1 with the master key) for sign-in and token refresh, conversation creation, add/join, remove/quit and block/unblock (`conversation-block-clients`/`conversation-unblock-clients`, 4.3.1's swapped order too), with `--master-key` and `--require-signatures` (a master key alone serves REST without making clients sign); stale timestamps refused (4102 / 4302) | done |
 //! | session tokens signed with the app key, bound to client id and app id (re-login and REST `X-LC-Id`), expiring after `--session-ttl-secs` (4112) | done |
 //! | per-connection and per-client (across connections) rate limits on `direct` (token buckets, 4116), clients per connection (4113), members per normal conversation (4304 on create/add/join and REST create/add), `logs` page cap | done |
 //! | `goaway` to every connection on shutdown, then close 1001 after a grace second | done |

@@ -365,6 +365,81 @@ fn with_a_master_key_sign_ins_and_membership_changes_must_be_signed() {
 }
 
 #[test]
+fn with_signatures_required_a_refresh_carries_a_login_signature_or_the_session_token() {
+    use chinwag_server::signature;
+    let mut config = config();
+    config.signature_key = Some(b"master".to_vec());
+    config.require_signatures = true;
+    let mut h = Harness::start(config, SqliteStorage::in_memory().expect("storage"));
+    // What `signatureFactory("Tom")` returns, signed with `key` at `t` (seconds).
+    let signed = |key: &[u8], t: i64, nonce: &str| SessionCommand {
+        s: Some(signature::sign(
+            key,
+            &signature::login_message("app", "Tom", t, nonce),
+        )),
+        t: Some(t),
+        n: Some(nonce.into()),
+        ..Default::default()
+    };
+    let now_secs = T0 / 1000;
+    let sent = h.login_with(1, "Tom", signed(b"master", now_secs, "n1"));
+    let first_token = token_of(&sent, 1);
+    let refresh = |h: &mut Harness, session: SessionCommand| {
+        let command = h
+            .request(CommandType::Session, Some(OpType::Refresh))
+            .with_peer_id("Tom")
+            .with(session);
+        h.run(1, command)
+    };
+    let stale = now_secs - 24 * 3600;
+    for (what, session) in [
+        ("unsigned", SessionCommand::default()),
+        ("forged", signed(b"guess", now_secs, "n2")),
+        ("stale", signed(b"master", stale, "n3")),
+    ] {
+        let sent = refresh(&mut h, session);
+        let error = reply(&sent, 1);
+        assert_eq!(error.command_type(), Some(CommandType::Error), "{what}");
+        assert_eq!(error.server_error().map(|e| e.code), Some(4102), "{what}");
+    }
+    // The refused refreshes issued nothing: the first token still signs Tom in again.
+    let relogin_sent = h.login_with(2, "Tom", relogin(&first_token));
+    assert_eq!(reply(&relogin_sent, 2).op_type(), Some(OpType::Opened));
+    let sent = refresh(&mut h, signed(b"master", now_secs, "n4"));
+    let refreshed = reply(&sent, 1);
+    assert_eq!(refreshed.op_type(), Some(OpType::Refreshed));
+    let st = refreshed.session_message.clone().and_then(|s| s.st).expect("st");
+    assert_ne!(st, first_token);
+    // The Swift SDK signs no refresh: it sends the token this session holds, expired or not.
+    h.now += 3 * 24 * 3600 * 1000;
+    let token_only = |st: &str| SessionCommand {
+        st: Some(st.to_owned()),
+        ..Default::default()
+    };
+    let sent = refresh(&mut h, token_only(&first_token));
+    assert_eq!(
+        error_code(&sent, 1),
+        Some(4102),
+        "a token this session no longer holds"
+    );
+    let sent = refresh(&mut h, token_only(&st));
+    assert_eq!(reply(&sent, 1).op_type(), Some(OpType::Refreshed));
+}
+
+#[test]
+fn with_a_master_key_but_no_required_signatures_a_refresh_needs_none() {
+    let mut config = config();
+    config.signature_key = Some(b"master".to_vec());
+    let mut h = Harness::start(config, SqliteStorage::in_memory().expect("storage"));
+    h.login(1, "Tom");
+    let refresh = h
+        .request(CommandType::Session, Some(OpType::Refresh))
+        .with_peer_id("Tom");
+    let sent = h.run(1, refresh);
+    assert_eq!(reply(&sent, 1).op_type(), Some(OpType::Refreshed));
+}
+
+#[test]
 fn anonymous_login_gets_a_generated_id() {
     let mut h = Harness::new();
     h.hub.connect(1);
@@ -550,6 +625,169 @@ fn membership_changes_push_the_seed_events_table() {
     // Unknown conversations are 4303.
     let sent = h.conv(4, "Bob", OpType::Add, conv_of("nope"));
     assert_eq!(error_code(&sent, 4), Some(4303));
+}
+
+#[test]
+fn empty_and_repeated_client_ids_in_member_lists_are_dropped() {
+    let (mut h, cid) = Harness::tom_and_jerry();
+    h.login(3, "Mary");
+    let listing = |m: &[&str]| ConvCommand {
+        m: m.iter().map(|m| m.to_string()).collect(),
+        ..conv_of(&cid)
+    };
+    // add: the empty id is neither stored nor reported; Mary, named twice, is added once.
+    let sent = h.conv(1, "Tom", OpType::Add, listing(&["", "Mary", "Mary"]));
+    let added = reply(&sent, 1).conv_message.clone().expect("body");
+    assert_eq!(added.allowed_pids, ["Mary"]);
+    assert_eq!(h.hub.members(&cid).expect("members"), ["Jerry", "Mary", "Tom"]);
+    let joined = pushes(&sent, 2);
+    assert_eq!(joined.len(), 1);
+    assert_eq!(joined[0].conv_message.clone().expect("body").m, ["Mary"]);
+    // An add naming only the empty id changes nothing (and is not a join of the sender).
+    let sent = h.conv(1, "Tom", OpType::Add, listing(&[""]));
+    assert!(
+        reply(&sent, 1)
+            .conv_message
+            .clone()
+            .expect("body")
+            .allowed_pids
+            .is_empty()
+    );
+    assert!(pushes(&sent, 2).is_empty());
+    // remove: likewise, and a removal naming only the empty id is not a quit.
+    let sent = h.conv(1, "Tom", OpType::Remove, listing(&[""]));
+    assert!(
+        reply(&sent, 1)
+            .conv_message
+            .clone()
+            .expect("body")
+            .allowed_pids
+            .is_empty()
+    );
+    assert_eq!(h.hub.members(&cid).expect("members"), ["Jerry", "Mary", "Tom"]);
+    let sent = h.conv(1, "Tom", OpType::Remove, listing(&["", "Mary"]));
+    assert_eq!(
+        reply(&sent, 1).conv_message.clone().expect("body").allowed_pids,
+        ["Mary"]
+    );
+    assert_eq!(h.hub.members(&cid).expect("members"), ["Jerry", "Tom"]);
+    // shut-up list: the empty id is dropped, not failed; Jerry, named twice, is told once.
+    let sent = h.conv(1, "Tom", OpType::AddShutup, listing(&["", "Jerry", "Jerry"]));
+    let shutup = reply(&sent, 1).conv_message.clone().expect("body");
+    assert_eq!(shutup.allowed_pids, ["Jerry"]);
+    assert!(shutup.failed_pids.is_empty());
+    assert_eq!(ops(&sent, 2), [OpType::Shutuped]);
+    let sent = h.conv(1, "Tom", OpType::QueryShutup, conv_of(&cid));
+    assert_eq!(reply(&sent, 1).conv_message.clone().expect("body").m, ["Jerry"]);
+    // blacklist: the empty id is never listed.
+    let block = h
+        .request(CommandType::Blacklist, Some(OpType::Block))
+        .with_peer_id("Tom")
+        .with(chinwag_protocol::BlacklistCommand {
+            src_cid: Some(cid.clone()),
+            to_pids: vec![String::new(), "Mary".into(), "Mary".into()],
+            ..Default::default()
+        });
+    let sent = h.run(1, block);
+    let blocked = reply(&sent, 1).blacklist_message.clone().expect("body");
+    assert_eq!(blocked.allowed_pids, ["Mary"]);
+    assert_eq!(ops(&sent, 3), [OpType::Blocked]);
+    let listed = h
+        .hub
+        .blocked(&cid, chinwag_server::hub::ConvKind::Normal, None, 0);
+    assert_eq!(listed.expect("blacklist").0, ["Mary"]);
+}
+
+#[test]
+fn a_chat_room_join_naming_an_empty_id_adds_nobody() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    let cid = h.chat_room(1, "Tom");
+    let sent = h.conv(
+        1,
+        "Tom",
+        OpType::Add,
+        ConvCommand {
+            m: vec![String::new()],
+            ..conv_of(&cid)
+        },
+    );
+    assert!(
+        reply(&sent, 1)
+            .conv_message
+            .clone()
+            .expect("body")
+            .allowed_pids
+            .is_empty()
+    );
+    assert_eq!(h.hub.room_members(&cid).expect("room"), ["Tom"]);
+}
+
+#[test]
+fn deleting_a_conversation_pushes_nothing_and_members_then_get_not_found_codes() {
+    let (mut h, cid) = Harness::tom_and_jerry();
+    let (deleted, out) = h
+        .hub
+        .delete_conversation(&cid, chinwag_server::hub::ConvKind::Normal);
+    deleted.expect("deleted");
+    // The protocol has no op for a deleted conversation (README "Conversation deletion").
+    assert!(out.is_empty(), "pushed {out:?}");
+    assert_eq!(ack_of(&h.send(2, "Jerry", &cid, "anyone?"), 2).code, Some(4401));
+    let sent = h.conv(
+        1,
+        "Tom",
+        OpType::Add,
+        ConvCommand {
+            m: vec!["Mary".into()],
+            ..conv_of(&cid)
+        },
+    );
+    assert_eq!(error_code(&sent, 1), Some(4303));
+    assert!(
+        h.query(1, "Tom", query_where(json!({"objectId": cid})))
+            .is_empty()
+    );
+}
+
+#[test]
+fn attributes_nested_too_deep_are_refused_and_the_conversations_load_again() {
+    let (mut h, cid) = Harness::tom_and_jerry();
+    let update = |changes: serde_json::Map<String, Value>| ConvCommand {
+        attr: Some(JsonObjectMessage {
+            data: Value::Object(changes).to_string(),
+        }),
+        ..conv_of(&cid)
+    };
+    // 200 levels from one dotted key (the JSON itself is shallow).
+    let mut deep_key = serde_json::Map::new();
+    deep_key.insert(vec!["a"; 200].join("."), json!(1));
+    let sent = h.conv(1, "Tom", OpType::Update, update(deep_key.clone()));
+    assert_eq!(error_code(&sent, 1), Some(4306));
+    assert!(pushes(&sent, 2).is_empty(), "nothing changed, nobody told");
+    // The REST update (`PUT /1.2/rtm/conversations/{id}`) too.
+    let (updated, out) = h.hub.update_conversation(&cid, deep_key, h.now);
+    let code = match updated {
+        Err(chinwag_server::AdminError::Code { code, .. }) => Some(code.code()),
+        _ => None,
+    };
+    assert_eq!(code, Some(4306));
+    assert!(out.is_empty());
+    // A short dotted key and a deep value add up.
+    let mut value = json!(1);
+    for _ in 0..120 {
+        value = json!({ "b": value });
+    }
+    let mut deep_value = serde_json::Map::new();
+    deep_value.insert("x.y.z".into(), value);
+    let sent = h.conv(1, "Tom", OpType::Update, update(deep_value));
+    assert_eq!(error_code(&sent, 1), Some(4306));
+    let mut fine = serde_json::Map::new();
+    fine.insert("attr.color".into(), json!("red"));
+    let sent = h.conv(1, "Tom", OpType::Update, update(fine));
+    assert_eq!(error_code(&sent, 1), None);
+    // Stored attributes parse back: the hub starts again over the same storage.
+    let hub = Hub::new(config(), h.hub.into_storage()).expect("storage loads again");
+    assert_eq!(hub.members(&cid).expect("members"), ["Jerry", "Tom"]);
 }
 
 #[test]

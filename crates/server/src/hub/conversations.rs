@@ -1,6 +1,7 @@
 //! `conv/*` commands: create, membership changes with their pushes, query, attributes, mute, count
 //! and receipt positions.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chinwag_protocol::{
@@ -12,13 +13,26 @@ use super::{ConnId, Conversation, Fail, Hub, HubResult, Position, iso};
 use crate::query;
 use crate::storage::{ConversationRecord, Storage};
 
-/// The members an add/remove names: its `m`, or the client itself (a join or a quit).
+/// The members an add/remove names: its `m` (see [`named_clients`]), or the client itself (a join
+/// or a quit, which send no `m`).
 fn members_or_self(body: &ConvCommand, client: &str) -> Vec<String> {
     if body.m.is_empty() {
         vec![client.to_owned()]
     } else {
-        body.m.clone()
+        named_clients(&body.m)
     }
+}
+
+/// The client ids a request lists (`m`, `toPids`): each once, in order, without empty ones. An
+/// empty id names no client, so it is dropped as conversation creation and the REST member
+/// bodies drop it, never stored as a member or listed.
+pub(super) fn named_clients(ids: &[String]) -> Vec<String> {
+    // A set, not `Vec::contains`: one frame can list tens of thousands of ids.
+    let mut seen: HashSet<&str> = HashSet::with_capacity(ids.len());
+    ids.iter()
+        .filter(|id| !id.is_empty() && seen.insert(id.as_str()))
+        .cloned()
+        .collect()
 }
 
 /// Keys of the conversation JSON that clients may not set through attributes.
@@ -66,13 +80,14 @@ pub(super) fn strip_reserved(attrs: &mut Map<String, Value>) {
 /// The first members of a conversation that `creator` starts with `members`: each once, in order,
 /// the creator last (when not named already), no empty ids (a server-side creator is empty).
 pub(super) fn first_members(members: &[String], creator: &str) -> Vec<String> {
-    let mut first: Vec<String> = Vec::new();
-    for member in members.iter().map(String::as_str).chain(std::iter::once(creator)) {
-        if !member.is_empty() && !first.iter().any(|m| m == member) {
-            first.push(member.to_owned());
-        }
-    }
-    first
+    let mut seen: HashSet<&str> = HashSet::with_capacity(members.len() + 1);
+    members
+        .iter()
+        .map(String::as_str)
+        .chain(std::iter::once(creator))
+        .filter(|member| !member.is_empty() && seen.insert(member))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The conversation JSON of a `attr`/`where` body, `{}` when absent.
@@ -92,6 +107,36 @@ fn json_object(message: Option<&JsonObjectMessage>) -> HubResult<Map<String, Val
             )),
         },
     }
+}
+
+/// How deeply conversation attributes may nest (MongoDB's limit, which LeanCloud stored them in).
+/// It keeps stored attributes within what `serde_json` parses back (128 levels) when the
+/// conversation is loaded again.
+const MAX_ATTR_DEPTH: usize = 100;
+
+/// Refuses attribute `changes` (dotted keys allowed) that would nest the conversation's attributes
+/// deeper than [`MAX_ATTR_DEPTH`], with 4306 CONVERSATION_UPDATE_FAILED; nothing is changed then.
+pub(super) fn check_attr_depth(changes: &Map<String, Value>) -> HubResult {
+    /// Nesting of `value` itself: 0 for a scalar, one more than its deepest element otherwise.
+    /// Parsed JSON is at most 128 deep, so this recursion is bounded.
+    fn depth(value: &Value) -> usize {
+        match value {
+            Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+            Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+    // Each part of a dotted key is one object level of the attributes.
+    let too_deep = changes
+        .iter()
+        .any(|(key, value)| key.split('.').count().saturating_add(depth(value)) > MAX_ATTR_DEPTH);
+    if too_deep {
+        return Err(Fail::Code(
+            ErrorCode::ConversationUpdateFailed,
+            Some(format!("attributes nest deeper than {MAX_ATTR_DEPTH} levels")),
+        ));
+    }
+    Ok(())
 }
 
 /// Sets `value` at a dotted path (`"attr.lee"`), creating objects on the way; `{"__op":"Delete"}`
@@ -393,16 +438,12 @@ impl<S: Storage> Hub<S> {
             }
             Vec::new()
         } else {
+            // `ids` names each client once already.
             let added: Vec<String> = ids
                 .iter()
                 .filter(|id| !conv.members.contains_key(*id))
                 .cloned()
-                .fold(Vec::new(), |mut acc, id| {
-                    if !acc.contains(&id) {
-                        acc.push(id);
-                    }
-                    acc
-                });
+                .collect();
             self.check_room_in(conv, added.len())?;
             // New members start with everything before they joined read, so it is not unread.
             let read_ts = conv.last_ts;
@@ -687,6 +728,7 @@ impl<S: Storage> Hub<S> {
         }
         let cid = conv.record.id.clone();
         let changes = json_object(body.attr.as_ref())?;
+        check_attr_depth(&changes)?;
         let Some(conv) = self.convs.get_mut(&cid) else {
             return Err(Fail::Code(ErrorCode::ConversationNotFound, None));
         };

@@ -6,6 +6,7 @@ use chinwag_protocol::{
     BlacklistCommand, CommandType, ConvCommand, ErrorCode, ErrorCommand, GenericCommand, OpType,
 };
 
+use super::conversations::named_clients;
 use super::{ConnId, Fail, Hub, HubResult};
 use crate::storage::Storage;
 
@@ -128,10 +129,8 @@ impl<S: Storage> Hub<S> {
             return Ok(());
         }
         let adding = op == OpType::AddShutup;
-        let (allowed, failed): (Vec<String>, Vec<String>) = body
-            .m
-            .iter()
-            .cloned()
+        let (allowed, failed): (Vec<String>, Vec<String>) = named_clients(&body.m)
+            .into_iter()
             // The owner cannot be silenced.
             .partition(|id| conv.members.contains_key(id) && *id != conv.record.creator);
         for id in &allowed {
@@ -281,11 +280,9 @@ impl<S: Storage> Hub<S> {
             .get(&cid)
             .map(|c| c.record.creator.clone())
             .unwrap_or_default();
-        let targets: Vec<String> = body
-            .to_pids
-            .iter()
-            .filter(|id| *id != client && **id != creator)
-            .cloned()
+        let targets: Vec<String> = named_clients(&body.to_pids)
+            .into_iter()
+            .filter(|id| id != client && *id != creator)
             .collect();
         let removed: Vec<String> = match self.convs.get_mut(&cid) {
             Some(conv) => {

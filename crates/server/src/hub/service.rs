@@ -544,6 +544,7 @@ impl<S: Storage> Hub<S> {
                     !super::conversations::RESERVED_KEYS.contains(&top)
                 })
                 .collect();
+            super::conversations::check_attr_depth(&changes)?;
             for (key, value) in &changes {
                 super::conversations::set_path(&mut conv.record.attrs, key, value.clone());
             }

@@ -327,7 +327,11 @@ impl<S: Storage> Hub<S> {
     }
 
     /// `session/refresh`: a fresh session token for a signed-in client (the JS SDK asks when its
-    /// cached token expired and a REST call needs one).
+    /// cached token expired and a REST call needs one). With signatures required, the client proves
+    /// itself as the official SDKs do: the JS SDKs sign the refresh with the login signature
+    /// (`signatureFactory(clientId)`), checked as a sign-in is (a forged or stale one gets 4102
+    /// SIGNATURE_FAILED and no token); the Swift SDK sends no signature, only the session token this
+    /// session holds (`st`, expired or not), which is accepted in its place.
     pub(super) fn session_refresh(
         &mut self,
         conn: ConnId,
@@ -336,6 +340,27 @@ impl<S: Storage> Hub<S> {
         now: i64,
     ) -> HubResult {
         let app_id = self.app_of(conn, client);
+        let body = command.session_message.as_ref();
+        let s = body.and_then(|b| b.s.as_deref());
+        let t = body.and_then(|b| b.t);
+        let n = body.and_then(|b| b.n.as_deref());
+        let holds_session_token = s.is_none()
+            && body.and_then(|b| b.st.as_deref()).is_some_and(|st| {
+                self.sessions
+                    .get(client)
+                    .and_then(|sessions| sessions.get(&conn))
+                    .is_some_and(|session| session.token == st)
+            });
+        if !holds_session_token
+            && !self.signed(s, t, n, now, |t, n| {
+                crate::signature::login_message(&app_id, client, t, n)
+            })
+        {
+            return Err(Fail::Code(
+                ErrorCode::SignatureFailed,
+                Some("refresh signature mismatch".into()),
+            ));
+        }
         let token = self.signer.issue(
             &app_id,
             client,

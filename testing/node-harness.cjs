@@ -15,11 +15,25 @@ const TARGET = process.env.CARGO_TARGET_DIR ? path.resolve(ROOT, process.env.CAR
 /** The server binary (`CHINWAG_SERVER_BIN`, or the debug build). */
 const BIN = process.env.CHINWAG_SERVER_BIN || path.join(TARGET, 'debug/chinwag-server');
 
+/** Data dirs this process made; removed when it exits (a restarted server reuses its dir until then). */
+const madeDirs = new Set();
+process.on('exit', () => {
+  for (const dir of madeDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A new empty data dir under the system temp dir, removed when this process exits. */
+function madeDataDir(prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  madeDirs.add(dir);
+  return dir;
+}
+
 /**
  * Starts the server on a free port (or `listen`) with a fresh data dir (or `dataDir`, else a new one
- * named `tmpPrefix…`) and the extra `args`; with `masterKey` it requires signatures (HMAC-SHA1 under
- * that key) for sign-in and membership changes unless `requireSignatures` is false. Resolves once it
- * listens with `{host, ws, http, dataDir, log(), stop()}`; `stop()` sends `stopSignal`.
+ * named `tmpPrefix…`, removed when this process exits) and the extra `args`; with `masterKey` it
+ * requires signatures (HMAC-SHA1 under that key) for sign-in and membership changes unless
+ * `requireSignatures` is false. Resolves once it listens with `{host, ws, http, dataDir, log(),
+ * stop()}`; `stop()` sends `stopSignal`.
  */
 function startServer({
   dataDir,
@@ -30,7 +44,7 @@ function startServer({
   tmpPrefix = 'chinwag-test-',
   stopSignal = 'SIGTERM',
 } = {}) {
-  const dir = dataDir || fs.mkdtempSync(path.join(os.tmpdir(), tmpPrefix));
+  const dir = dataDir || madeDataDir(tmpPrefix);
   const args = ['--listen', listen, '--data-dir', dir];
   if (masterKey) args.push('--master-key', masterKey);
   if (requireSignatures) args.push('--require-signatures');

@@ -16,5 +16,9 @@ test('index.d.ts types the leancloud-realtime API under --strict', () => {
   config.compilerOptions.paths.chinwag = [path.join(PKG, 'index.d.ts')];
   fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify(config));
   const tsc = path.join(__dirname, 'node_modules/typescript/bin/tsc');
-  execFileSync(process.execPath, [tsc, '-p', dir], { stdio: 'inherit' });
+  try {
+    execFileSync(process.execPath, [tsc, '-p', dir], { stdio: 'inherit' });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

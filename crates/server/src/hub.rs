@@ -47,7 +47,7 @@ use std::sync::Arc;
 use chinwag_protocol::{AckCommand, CommandBody, CommandType, ErrorCode, GenericCommand, OpType};
 use serde_json::{Map, Value};
 
-use crate::storage::{ConversationRecord, MessageRecord, NotificationRecord, Storage, StorageError};
+use crate::storage::{ConversationRecord, Loaded, MessageRecord, NotificationRecord, Storage, StorageError};
 use crate::time::{date_json, iso8601};
 use crate::token::TokenSigner;
 
@@ -463,6 +463,19 @@ impl IdGen {
     }
 }
 
+/// Notes in `joined` (client → its conversations) that `client` is in `cid`, copying the client id
+/// only for its first conversation.
+fn index_membership(joined: &mut HashMap<String, BTreeSet<String>>, client: &str, cid: &str) {
+    match joined.get_mut(client) {
+        Some(cids) => {
+            cids.insert(cid.to_owned());
+        }
+        None => {
+            joined.insert(client.to_owned(), BTreeSet::from([cid.to_owned()]));
+        }
+    }
+}
+
 /// Members (by conversation) whose in-memory position has moved since it was last stored.
 #[derive(Debug, Default)]
 struct UnstoredPositions(BTreeMap<String, BTreeSet<String>>);
@@ -688,68 +701,69 @@ impl<S: Storage> Hub<S> {
         Ok(())
     }
 
-    /// Rebuilds the in-memory conversations from storage.
+    /// Rebuilds the in-memory conversations from storage, as its rows stream in.
     fn reload(&mut self) -> Result<(), StorageError> {
-        let snapshot = self.storage.load()?;
         let mut convs: HashMap<String, Conversation> = HashMap::new();
         let mut unique = HashMap::new();
-        for record in snapshot.conversations {
-            if let Some(key) = &record.unique_key {
-                unique.insert(key.clone(), record.id.clone());
-            }
-            // Chat-room membership is online-only: it survives in memory, not across restarts.
-            let room = self
-                .convs
-                .get(&record.id)
-                .map(|c| c.room.clone())
-                .unwrap_or_default();
-            convs.insert(
-                record.id.clone(),
-                Conversation {
-                    room,
-                    ..Conversation::new(record)
-                },
-            );
-        }
-        for member in snapshot.members {
-            if let Some(conv) = convs.get_mut(&member.cid) {
-                if let Some(role) = member.role {
-                    conv.roles.insert(member.client_id.clone(), role);
+        let mut joined: HashMap<String, BTreeSet<String>> = HashMap::new();
+        let mut latest_receipts = HashMap::new();
+        let previous = &self.convs;
+        self.storage.load_into(&mut |row| match row {
+            Loaded::Conversation(record) => {
+                if let Some(key) = &record.unique_key {
+                    unique.insert(key.clone(), record.id.clone());
                 }
-                conv.members.insert(
-                    member.client_id,
-                    Position {
-                        read_ts: member.read_ts,
-                        ack_ts: member.ack_ts,
+                // Chat-room membership is online-only: it survives in memory, not across restarts.
+                let room = previous
+                    .get(&record.id)
+                    .map(|c| c.room.clone())
+                    .unwrap_or_default();
+                for client in &room {
+                    index_membership(&mut joined, client, &record.id);
+                }
+                convs.insert(
+                    record.id.clone(),
+                    Conversation {
+                        room,
+                        ..Conversation::new(record)
                     },
                 );
             }
-        }
-        for message in snapshot.last_messages {
-            if let Some(conv) = convs.get_mut(&message.cid) {
-                conv.last_ts = conv.last_ts.max(message.timestamp);
-                conv.last = Some(message);
+            Loaded::Member {
+                cid,
+                client_id,
+                read_ts,
+                ack_ts,
+                role,
+            } => {
+                if let Some(conv) = convs.get_mut(cid) {
+                    index_membership(&mut joined, &client_id, cid);
+                    if let Some(role) = role {
+                        conv.roles.insert(client_id.clone(), role);
+                    }
+                    conv.members.insert(client_id, Position { read_ts, ack_ts });
+                }
             }
-        }
-        let mut joined: HashMap<String, BTreeSet<String>> = HashMap::new();
-        for (cid, conv) in &convs {
-            for client in conv.members.keys().chain(conv.room.iter()) {
-                joined.entry(client.clone()).or_default().insert(cid.clone());
+            Loaded::LastMessage(message) => {
+                if let Some(conv) = convs.get_mut(&message.cid) {
+                    conv.last_ts = conv.last_ts.max(message.timestamp);
+                    conv.last = Some(message);
+                }
             }
-        }
+            Loaded::LatestReceipt { cid, ts } => {
+                latest_receipts.insert(cid.to_owned(), ts);
+            }
+        })?;
         self.convs = convs;
         self.unique = unique;
         self.joined = joined;
-        self.latest_receipts = snapshot.latest_receipts.into_iter().collect();
+        self.latest_receipts = latest_receipts;
         self.unstored_positions = UnstoredPositions::default();
         Ok(())
     }
 
     fn index_join(&mut self, client: &str, cid: &str) {
-        self.joined
-            .entry(client.to_owned())
-            .or_default()
-            .insert(cid.to_owned());
+        index_membership(&mut self.joined, client, cid);
     }
 
     fn index_leave(&mut self, client: &str, cid: &str) {

@@ -7,7 +7,7 @@ use chinwag_protocol::{
     OpType, PatchCommand, PatchItem, ReadCommand, ReadTuple, SessionCommand, logs_command::QueryDirection,
 };
 use chinwag_server::storage::{
-    ConversationRecord, HistoryQuery, MemberRecord, MessageRecord, Snapshot, StorageResult, UnreadCount,
+    ConversationRecord, HistoryQuery, Loaded, MemberRecord, MessageRecord, StorageResult, UnreadCount,
 };
 use chinwag_server::{ConnId, Hub, HubConfig, Input, SqliteStorage, Storage, StorageError};
 use serde_json::{Value, json};
@@ -1655,8 +1655,8 @@ impl Storage for FlakyStorage {
     fn rollback(&mut self) -> StorageResult<()> {
         self.inner.rollback()
     }
-    fn load(&mut self) -> StorageResult<Snapshot> {
-        self.inner.load()
+    fn load_into(&mut self, sink: &mut dyn FnMut(Loaded<'_>)) -> StorageResult<()> {
+        self.inner.load_into(sink)
     }
     fn save_conversation(&mut self, c: &ConversationRecord) -> StorageResult<()> {
         self.inner.save_conversation(c)

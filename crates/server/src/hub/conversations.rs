@@ -41,6 +41,15 @@ pub(super) const RESERVED_KEYS: &[&str] = &[
     "patch_timestamp",
 ];
 
+/// The part of a query's `where` that the custom attributes alone decide: its top-level conditions
+/// on keys that [`Conversation::doc_at`] does not fill itself (the reserved keys, `temp`, `ttl`),
+/// which read the same in `record.attrs` as in the conversation JSON. Scans test it first, so an
+/// unpinned query (`{"name": …}`, `{"attr.type": …}`) builds the JSON of matching conversations
+/// only, not of every conversation.
+pub(super) fn attribute_prefilter(filter: &query::Filter) -> query::Filter {
+    filter.conditions_on(|key| !RESERVED_KEYS.contains(&key) && key != "temp" && key != "ttl")
+}
+
 /// Default and largest lifetime of a temporary conversation, in seconds.
 const DEFAULT_TEMP_TTL: i32 = 24 * 3600;
 const MAX_TEMP_TTL: i32 = 30 * 24 * 3600;
@@ -581,11 +590,13 @@ impl<S: Storage> Hub<S> {
             Some(ids) => Box::new(ids.iter().filter_map(|id| self.convs.get(id))),
             None => Box::new(self.convs.values()),
         };
+        let prefilter = filter.as_ref().map(attribute_prefilter);
         let mut docs: Vec<Map<String, Value>> = scanned
             .filter(|conv| match conv.record.expires_at {
                 Some(expires_at) => by_temp_ids && expires_at > now,
                 None => !by_temp_ids,
             })
+            .filter(|conv| prefilter.as_ref().is_none_or(|p| p.matches(&conv.record.attrs)))
             .map(|conv| conv.doc_at(now))
             .filter(|doc| filter.as_ref().is_none_or(|f| f.matches(doc)))
             .collect();

@@ -360,10 +360,12 @@ impl<S: Storage> Hub<S> {
             Some(ids) => Box::new(ids.iter().filter_map(|id| self.convs.get(id))),
             None => Box::new(self.convs.values()),
         };
+        let prefilter = super::conversations::attribute_prefilter(&filter);
         let mut docs: Vec<Map<String, Value>> = scanned
             .filter(|conv| {
                 conv.record.expires_at.is_none() && kind.is_none_or(|kind| super::ConvKind::of(conv) == kind)
             })
+            .filter(|conv| prefilter.matches(&conv.record.attrs))
             .map(|conv| conv.doc_at(now_ms))
             .filter(|doc| filter.matches(doc))
             .collect();

@@ -15,7 +15,8 @@
 //! - `query`: a conversation query that pins neither `objectId` nor a member
 //!   (`{"name": "conv 77"}`, the default `-lm` sort, limit 10), median of 5.
 //!
-//! Run with `cargo bench -p chinwag-server --bench scale`. It prints a table; it asserts nothing
+//! Run with `cargo bench -p chinwag-server --bench scale`; `CHINWAG_SCALE_DATA=<dir>` keeps the
+//! filled data dirs there and reuses them (to compare builds on the same data). It prints a table; it asserts nothing
 //! about time.
 
 use std::path::Path;
@@ -31,6 +32,9 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 /// The child process's mode: the data dir to measure is in this variable.
 const CHILD_ENV: &str = "CHINWAG_SCALE_CHILD";
+/// Keeps the filled data dirs in `<this dir>/<N>` and reuses them on the next run (comparing
+/// builds without filling again); the fill column then shows the time to find them.
+const KEEP_ENV: &str = "CHINWAG_SCALE_DATA";
 /// Conversations the `hot` client is a member of.
 const HOT_CONVERSATIONS: usize = 1_000;
 /// Server time of the filled data (ms).
@@ -52,12 +56,23 @@ fn main() {
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for n in sizes {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let temp = tempfile::tempdir().expect("temp dir");
+        let dir = match std::env::var_os(KEEP_ENV) {
+            Some(kept) => Path::new(&kept).join(n.to_string()),
+            None => temp.path().to_path_buf(),
+        };
         let fill_started = Instant::now();
-        let member_rows = fill(dir.path(), n);
+        let member_rows = if dir.join("chinwag.sqlite3").exists() {
+            Connection::open(dir.join("chinwag.sqlite3"))
+                .and_then(|db| db.query_row("SELECT COUNT(*) FROM members", [], |row| row.get::<_, i64>(0)))
+                .map(|rows| rows as usize)
+                .expect("kept data")
+        } else {
+            fill(&dir, n)
+        };
         let fill_time = fill_started.elapsed();
         let output = std::process::Command::new(std::env::current_exe().expect("own path"))
-            .env(CHILD_ENV, dir.path())
+            .env(CHILD_ENV, &dir)
             .output()
             .expect("child runs");
         assert!(
@@ -92,7 +107,9 @@ fn fill(dir: &Path, n: usize) -> usize {
     // The server's own migrations create the schema.
     drop(SqliteStorage::open(dir).expect("schema"));
     let mut db = Connection::open(dir.join("chinwag.sqlite3")).expect("db");
-    db.pragma_update(None, "journal_mode", "WAL").expect("wal");
+    // No journal while filling: the data is throwaway, and the disk holds the database only
+    // (a 1M fill would otherwise also write a 1 GB WAL). The server turns WAL back on.
+    db.pragma_update(None, "journal_mode", "OFF").expect("journal");
     db.pragma_update(None, "synchronous", "OFF").expect("sync");
     let tx = db.transaction().expect("transaction");
     let mut rows = 0;

@@ -933,6 +933,58 @@ fn with_no_chat_room_grace_a_dropped_member_leaves_at_once() {
     assert_eq!(ack_of(&h.send(3, "Jerry", &cid, "back?"), 3).code, Some(4401));
 }
 
+/// Queries that pin neither `objectId` nor a member scan every conversation, testing conditions on
+/// custom attributes before building a conversation's JSON: the results are what the whole `where`
+/// selects, with attribute conditions mixed with generated keys, dotted paths, `$or` and `$exists`.
+#[test]
+fn unpinned_attribute_queries_select_what_the_whole_where_selects() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    let a = h.create(
+        1,
+        "Tom",
+        &["Jerry"],
+        json!({"name": "a", "attr": {"color": "red"}}),
+    );
+    let b = h.create(
+        1,
+        "Tom",
+        &["Mary"],
+        json!({"name": "b", "attr": {"color": "blue"}}),
+    );
+    let c = h.create(1, "Tom", &["Jerry", "Mary"], json!({"level": 2}));
+    let mut ids_of = |w: Value| {
+        let mut ids: Vec<Value> = h
+            .query(1, "Tom", query_where(w))
+            .iter()
+            .map(|d| d["objectId"].clone())
+            .collect();
+        ids.sort_by_key(Value::to_string);
+        ids
+    };
+    let sorted = |mut ids: Vec<Value>| {
+        ids.sort_by_key(Value::to_string);
+        ids
+    };
+    assert_eq!(ids_of(json!({"name": "a"})), [json!(a)]);
+    assert_eq!(ids_of(json!({"attr.color": "blue"})), [json!(b)]);
+    assert_eq!(ids_of(json!({"name": "a", "tr": false, "c": "Tom"})), [json!(a)]);
+    assert_eq!(ids_of(json!({"name": "a", "m": "Mary"})), Vec::<Value>::new());
+    assert_eq!(
+        ids_of(json!({"$or": [{"name": "a"}, {"level": 2}]})),
+        sorted(vec![json!(a), json!(c)])
+    );
+    assert_eq!(ids_of(json!({"name": {"$exists": false}})), [json!(c)]);
+    assert_eq!(
+        ids_of(json!({"$and": [{"name": {"$in": ["a", "b"]}}, {"attr.color": {"$ne": "red"}}]})),
+        [json!(b)]
+    );
+    assert_eq!(
+        ids_of(json!({"name": {"$regex": "^[ab]$"}, "level": 2})),
+        Vec::<Value>::new()
+    );
+}
+
 #[test]
 fn queries_filter_sort_page_and_shape_results() {
     let mut h = Harness::new();

@@ -13,7 +13,9 @@
 //! - `sign-in`: `session/open` of `hot` over a WebSocket until its `unread` push (1,000
 //!   conversations) has arrived;
 //! - `query`: a conversation query that pins neither `objectId` nor a member
-//!   (`{"name": "conv 77"}`, the default `-lm` sort, limit 10), median of 5.
+//!   (`{"name": "conv 77"}`, the default `-lm` sort, limit 10), median of 5;
+//! - `{"tr": false}` query: one on a generated key only (every conversation matches), the default
+//!   `-lm` sort, limit 10, median of 3.
 //!
 //! Run with `cargo bench -p chinwag-server --bench scale`; `CHINWAG_SCALE_DATA=<dir>` keeps the
 //! filled data dirs there and reuses them (to compare builds on the same data). It prints a table; it asserts nothing
@@ -52,9 +54,9 @@ fn main() {
         .filter(|n| *n >= HOT_CONVERSATIONS)
         .collect();
     println!(
-        "| conversations | member rows | fill | start to listening | RSS after start | peak RSS during start | RSS added by start | sign-in (1,000 unread convs) | unpinned query |"
+        "| conversations | member rows | fill | start to listening | RSS after start | peak RSS during start | RSS added by start | sign-in (1,000 unread convs) | unpinned query | `{\"tr\": false}` query |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for n in sizes {
         let temp = tempfile::tempdir().expect("temp dir");
         let dir = match std::env::var_os(KEEP_ENV) {
@@ -252,14 +254,41 @@ async fn measure(dir: &Path) {
         assert!(data.contains(r#""name":"conv 77""#), "query found it: {data}");
     }
     query_times.sort();
+    // A query on a generated key only (`tr`), newest first: nothing to pre-filter on.
+    let mut listing_times = Vec::new();
+    for _ in 0..3 {
+        serial += 1;
+        let query = GenericCommand::request(CommandType::Conv, serial)
+            .with_op(OpType::Query)
+            .with_peer_id("hot")
+            .with(ConvCommand {
+                r#where: Some(JsonObjectMessage {
+                    data: r#"{"tr":false}"#.into(),
+                }),
+                limit: Some(10),
+                ..Default::default()
+            });
+        let asked = Instant::now();
+        send(&mut ws, &query).await;
+        let results = recv_until(&mut ws, |c| c.serial() == Some(serial)).await;
+        listing_times.push(asked.elapsed());
+        let data = results
+            .conv_message
+            .and_then(|c| c.results)
+            .map(|r| r.data)
+            .unwrap_or_default();
+        assert_eq!(data.matches("objectId").count(), 10, "a page of 10: {data}");
+    }
+    listing_times.sort();
     println!(
-        "{} | {} | {} | {} | {} ({unread_convs} convs) | {} |",
+        "{} | {} | {} | {} | {} ({unread_convs} convs) | {} | {} |",
         ms(start_time),
         mib(rss_after),
         mib(rss_peak),
         mib(rss_after.saturating_sub(rss_before)),
         ms(sign_in_time),
-        ms(query_times[2])
+        ms(query_times[2]),
+        ms(listing_times[1])
     );
     server.shutdown().await;
 }

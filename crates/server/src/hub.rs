@@ -365,47 +365,67 @@ impl Conversation {
 
     /// [`Conversation::doc`] plus the remaining `ttl` (seconds) of a temporary conversation.
     fn doc_at(&self, now: i64) -> Map<String, Value> {
-        let mut doc = self.doc();
+        self.doc_at_with(now, &|_| true)
+    }
+
+    /// [`Conversation::doc_at`] with only the keys `wanted` accepts, each with the value it has in
+    /// the full JSON (the same inserts in the same order, the others skipped): queries filter and
+    /// sort on these and build the full JSON for the page they return only.
+    fn doc_at_with(&self, now: i64, wanted: &dyn Fn(&str) -> bool) -> Map<String, Value> {
+        let mut doc = self.doc_with(wanted);
         if let Some(expires_at) = self.record.expires_at {
-            doc.insert("temp".into(), true.into());
-            doc.insert("ttl".into(), ((expires_at - now).max(0) / 1000).into());
+            if wanted("temp") {
+                doc.insert("temp".into(), true.into());
+            }
+            if wanted("ttl") {
+                doc.insert("ttl".into(), ((expires_at - now).max(0) / 1000).into());
+            }
         }
         doc
     }
 
     /// The raw conversation JSON of PROTOCOL.md §3.4, dates as LeanCloud Date objects.
     fn doc(&self) -> Map<String, Value> {
+        self.doc_with(&|_| true)
+    }
+
+    /// [`Conversation::doc`] with only the keys `wanted` accepts.
+    fn doc_with(&self, wanted: &dyn Fn(&str) -> bool) -> Map<String, Value> {
         let r = &self.record;
         let mut doc = Map::new();
-        doc.insert("objectId".into(), r.id.clone().into());
-        doc.insert("c".into(), r.creator.clone().into());
+        let mut put = |key: &str, value: &dyn Fn() -> Value| {
+            if wanted(key) {
+                doc.insert(key.to_owned(), value());
+            }
+        };
+        put("objectId", &|| r.id.clone().into());
+        put("c", &|| r.creator.clone().into());
         for (key, value) in &r.attrs {
-            doc.insert(key.clone(), value.clone());
+            put(key, &|| value.clone());
         }
         // Chat rooms have no member list; service conversations do not show their subscribers.
         if !r.transient && !r.system {
-            doc.insert("m".into(), self.member_ids().into());
+            put("m", &|| self.member_ids().into());
         }
-        doc.insert("tr".into(), r.transient.into());
+        put("tr", &|| r.transient.into());
         if r.system {
-            doc.insert("sys".into(), true.into());
+            put("sys", &|| true.into());
         }
         if r.unique_key.is_some() {
-            doc.insert("unique".into(), true.into());
+            put("unique", &|| true.into());
         }
-        doc.insert("mu".into(), r.muted.clone().into());
-        doc.insert("createdAt".into(), date_json(r.created_at));
-        doc.insert("updatedAt".into(), date_json(r.updated_at));
+        put("mu", &|| r.muted.clone().into());
+        put("createdAt", &|| date_json(r.created_at));
+        put("updatedAt", &|| date_json(r.updated_at));
         if let Some(last) = &self.last {
-            doc.insert("lm".into(), date_json(last.timestamp));
-            let (msg, bin) = message_payload(last);
-            doc.insert("msg".into(), msg.into());
-            doc.insert("bin".into(), bin.into());
-            doc.insert("msg_from".into(), last.from.clone().into());
-            doc.insert("msg_mid".into(), last.id.clone().into());
-            doc.insert("msg_timestamp".into(), last.timestamp.into());
+            put("lm", &|| date_json(last.timestamp));
+            put("msg", &|| message_payload(last).0.into());
+            put("bin", &|| last.binary.is_some().into());
+            put("msg_from", &|| last.from.clone().into());
+            put("msg_mid", &|| last.id.clone().into());
+            put("msg_timestamp", &|| last.timestamp.into());
             if let Some(patched) = last.patch_timestamp {
-                doc.insert("patch_timestamp".into(), patched.into());
+                put("patch_timestamp", &|| patched.into());
             }
         }
         doc

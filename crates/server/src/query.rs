@@ -448,6 +448,13 @@ impl Filter {
         self.root.required_members()
     }
 
+    /// Whether evaluating the filter may read document key `key`: a field's whole path or its
+    /// first segment. A document holding only such keys (with the same values) matches exactly
+    /// when the full one does.
+    pub fn reads_key(&self, key: &str) -> bool {
+        self.root.reads_key(key)
+    }
+
     /// A weaker filter, cheap to test first: the conditions every match must meet (the filter's
     /// top-level field conditions, through nested `$and`s) on the fields that `keep` accepts.
     /// `keep` is asked about a field's whole path and its first segment; both must pass.
@@ -496,6 +503,13 @@ impl Node {
                 }
                 Some(all)
             }
+        }
+    }
+
+    fn reads_key(&self, key: &str) -> bool {
+        match self {
+            Node::And(nodes) | Node::Or(nodes) | Node::Nor(nodes) => nodes.iter().any(|n| n.reads_key(key)),
+            Node::Field { path, .. } => path.raw == key || path.segments.first().is_some_and(|s| s == key),
         }
     }
 
@@ -866,6 +880,12 @@ pub fn compare(a: &Map<String, Value>, b: &Map<String, Value>, keys: &[SortKey])
         }
     }
     Ordering::Equal
+}
+
+/// Whether sorting by `keys` may read document key `key` (a key's whole path or first segment).
+pub fn sort_reads_key(keys: &[SortKey], key: &str) -> bool {
+    keys.iter()
+        .any(|k| k.field == key || k.field.split('.').next() == Some(key))
 }
 
 /// The value a sort key names: the literal key, else the first value the dotted path reaches.
@@ -1841,6 +1861,15 @@ mod tests {
             let generated = ["objectId", "m", "tr"];
             let prefilter = f.conditions_on(|key| !generated.contains(&key));
             for d in docs {
+                let mut read = d.clone();
+                read.retain(|key, _| f.reads_key(key));
+                prop_assert_eq!(
+                    f.matches(&read),
+                    f.matches(d),
+                    "{} on the keys it reads of {:?}",
+                    w,
+                    d
+                );
                 if f.matches(d) {
                     let mut attrs = d.clone();
                     attrs.retain(|key, _| !generated.contains(&key.as_str()));

@@ -983,6 +983,34 @@ fn unpinned_attribute_queries_select_what_the_whole_where_selects() {
         ids_of(json!({"name": {"$regex": "^[ab]$"}, "level": 2})),
         Vec::<Value>::new()
     );
+    // Matched and sorted on the keys the query reads, returned whole.
+    h.send(1, "Tom", &a, "hi");
+    let docs = h.query(
+        1,
+        "Tom",
+        ConvCommand {
+            r#where: Some(JsonObjectMessage {
+                data: json!({"tr": false}).to_string(),
+            }),
+            sort: Some("-lm,name".into()),
+            limit: Some(2),
+            flag: Some(2),
+            ..Default::default()
+        },
+    );
+    assert_eq!(docs.len(), 2);
+    assert_eq!(
+        docs[0]["objectId"],
+        json!(a),
+        "the one with a message first: {docs:?}"
+    );
+    assert_eq!(docs[0]["m"], json!(["Jerry", "Tom"]));
+    assert_eq!(docs[0]["msg"], json!("hi"));
+    assert_eq!(docs[0]["attr"], json!({"color": "red"}));
+    assert!(
+        docs[1].get("m").is_some() && docs[1].get("createdAt").is_some(),
+        "{docs:?}"
+    );
 }
 
 #[test]

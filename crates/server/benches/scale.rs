@@ -54,7 +54,7 @@ fn main() {
         .filter(|n| *n >= HOT_CONVERSATIONS)
         .collect();
     println!(
-        "| conversations | member rows | fill | start to listening | RSS after start | peak RSS during start | RSS added by start | sign-in (1,000 unread convs) | unpinned query | `{\"tr\": false}` query |"
+        "| conversations | member rows | fill | start to listening | RSS after start | peak RSS during start | RSS added by start | sign-in (1,000 unread convs) | unpinned query | `{{\"tr\": false}}` query |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for n in sizes {

@@ -47,7 +47,7 @@ use std::sync::Arc;
 use chinwag_protocol::{AckCommand, CommandBody, CommandType, ErrorCode, GenericCommand, OpType};
 use serde_json::{Map, Value};
 
-use crate::storage::{ConversationRecord, MessageRecord, NotificationRecord, Storage, StorageError};
+use crate::storage::{ConversationRecord, Loaded, MessageRecord, NotificationRecord, Storage, StorageError};
 use crate::time::{date_json, iso8601};
 use crate::token::TokenSigner;
 
@@ -366,47 +366,67 @@ impl Conversation {
 
     /// [`Conversation::doc`] plus the remaining `ttl` (seconds) of a temporary conversation.
     fn doc_at(&self, now: i64) -> Map<String, Value> {
-        let mut doc = self.doc();
+        self.doc_at_with(now, &|_| true)
+    }
+
+    /// [`Conversation::doc_at`] with only the keys `wanted` accepts, each with the value it has in
+    /// the full JSON (the same inserts in the same order, the others skipped): queries filter and
+    /// sort on these and build the full JSON for the page they return only.
+    fn doc_at_with(&self, now: i64, wanted: &dyn Fn(&str) -> bool) -> Map<String, Value> {
+        let mut doc = self.doc_with(wanted);
         if let Some(expires_at) = self.record.expires_at {
-            doc.insert("temp".into(), true.into());
-            doc.insert("ttl".into(), ((expires_at - now).max(0) / 1000).into());
+            if wanted("temp") {
+                doc.insert("temp".into(), true.into());
+            }
+            if wanted("ttl") {
+                doc.insert("ttl".into(), ((expires_at - now).max(0) / 1000).into());
+            }
         }
         doc
     }
 
     /// The raw conversation JSON of PROTOCOL.md §3.4, dates as LeanCloud Date objects.
     fn doc(&self) -> Map<String, Value> {
+        self.doc_with(&|_| true)
+    }
+
+    /// [`Conversation::doc`] with only the keys `wanted` accepts.
+    fn doc_with(&self, wanted: &dyn Fn(&str) -> bool) -> Map<String, Value> {
         let r = &self.record;
         let mut doc = Map::new();
-        doc.insert("objectId".into(), r.id.clone().into());
-        doc.insert("c".into(), r.creator.clone().into());
+        let mut put = |key: &str, value: &dyn Fn() -> Value| {
+            if wanted(key) {
+                doc.insert(key.to_owned(), value());
+            }
+        };
+        put("objectId", &|| r.id.clone().into());
+        put("c", &|| r.creator.clone().into());
         for (key, value) in &r.attrs {
-            doc.insert(key.clone(), value.clone());
+            put(key, &|| value.clone());
         }
         // Chat rooms have no member list; service conversations do not show their subscribers.
         if !r.transient && !r.system {
-            doc.insert("m".into(), self.member_ids().into());
+            put("m", &|| self.member_ids().into());
         }
-        doc.insert("tr".into(), r.transient.into());
+        put("tr", &|| r.transient.into());
         if r.system {
-            doc.insert("sys".into(), true.into());
+            put("sys", &|| true.into());
         }
         if r.unique_key.is_some() {
-            doc.insert("unique".into(), true.into());
+            put("unique", &|| true.into());
         }
-        doc.insert("mu".into(), r.muted.clone().into());
-        doc.insert("createdAt".into(), date_json(r.created_at));
-        doc.insert("updatedAt".into(), date_json(r.updated_at));
+        put("mu", &|| r.muted.clone().into());
+        put("createdAt", &|| date_json(r.created_at));
+        put("updatedAt", &|| date_json(r.updated_at));
         if let Some(last) = &self.last {
-            doc.insert("lm".into(), date_json(last.timestamp));
-            let (msg, bin) = message_payload(last);
-            doc.insert("msg".into(), msg.into());
-            doc.insert("bin".into(), bin.into());
-            doc.insert("msg_from".into(), last.from.clone().into());
-            doc.insert("msg_mid".into(), last.id.clone().into());
-            doc.insert("msg_timestamp".into(), last.timestamp.into());
+            put("lm", &|| date_json(last.timestamp));
+            put("msg", &|| message_payload(last).0.into());
+            put("bin", &|| last.binary.is_some().into());
+            put("msg_from", &|| last.from.clone().into());
+            put("msg_mid", &|| last.id.clone().into());
+            put("msg_timestamp", &|| last.timestamp.into());
             if let Some(patched) = last.patch_timestamp {
-                doc.insert("patch_timestamp".into(), patched.into());
+                put("patch_timestamp", &|| patched.into());
             }
         }
         doc
@@ -461,6 +481,19 @@ impl IdGen {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^= z >> 31;
         format!("{:08x}{z:016x}", (now_ms / 1000) as u32)
+    }
+}
+
+/// Notes in `joined` (client → its conversations) that `client` is in `cid`, copying the client id
+/// only for its first conversation.
+fn index_membership(joined: &mut HashMap<String, BTreeSet<String>>, client: &str, cid: &str) {
+    match joined.get_mut(client) {
+        Some(cids) => {
+            cids.insert(cid.to_owned());
+        }
+        None => {
+            joined.insert(client.to_owned(), BTreeSet::from([cid.to_owned()]));
+        }
     }
 }
 
@@ -689,68 +722,69 @@ impl<S: Storage> Hub<S> {
         Ok(())
     }
 
-    /// Rebuilds the in-memory conversations from storage.
+    /// Rebuilds the in-memory conversations from storage, as its rows stream in.
     fn reload(&mut self) -> Result<(), StorageError> {
-        let snapshot = self.storage.load()?;
         let mut convs: HashMap<String, Conversation> = HashMap::new();
         let mut unique = HashMap::new();
-        for record in snapshot.conversations {
-            if let Some(key) = &record.unique_key {
-                unique.insert(key.clone(), record.id.clone());
-            }
-            // Chat-room membership is online-only: it survives in memory, not across restarts.
-            let room = self
-                .convs
-                .get(&record.id)
-                .map(|c| c.room.clone())
-                .unwrap_or_default();
-            convs.insert(
-                record.id.clone(),
-                Conversation {
-                    room,
-                    ..Conversation::new(record)
-                },
-            );
-        }
-        for member in snapshot.members {
-            if let Some(conv) = convs.get_mut(&member.cid) {
-                if let Some(role) = member.role {
-                    conv.roles.insert(member.client_id.clone(), role);
+        let mut joined: HashMap<String, BTreeSet<String>> = HashMap::new();
+        let mut latest_receipts = HashMap::new();
+        let previous = &self.convs;
+        self.storage.load_into(&mut |row| match row {
+            Loaded::Conversation(record) => {
+                if let Some(key) = &record.unique_key {
+                    unique.insert(key.clone(), record.id.clone());
                 }
-                conv.members.insert(
-                    member.client_id,
-                    Position {
-                        read_ts: member.read_ts,
-                        ack_ts: member.ack_ts,
+                // Chat-room membership is online-only: it survives in memory, not across restarts.
+                let room = previous
+                    .get(&record.id)
+                    .map(|c| c.room.clone())
+                    .unwrap_or_default();
+                for client in &room {
+                    index_membership(&mut joined, client, &record.id);
+                }
+                convs.insert(
+                    record.id.clone(),
+                    Conversation {
+                        room,
+                        ..Conversation::new(record)
                     },
                 );
             }
-        }
-        for message in snapshot.last_messages {
-            if let Some(conv) = convs.get_mut(&message.cid) {
-                conv.last_ts = conv.last_ts.max(message.timestamp);
-                conv.last = Some(message);
+            Loaded::Member {
+                cid,
+                client_id,
+                read_ts,
+                ack_ts,
+                role,
+            } => {
+                if let Some(conv) = convs.get_mut(cid) {
+                    index_membership(&mut joined, &client_id, cid);
+                    if let Some(role) = role {
+                        conv.roles.insert(client_id.clone(), role);
+                    }
+                    conv.members.insert(client_id, Position { read_ts, ack_ts });
+                }
             }
-        }
-        let mut joined: HashMap<String, BTreeSet<String>> = HashMap::new();
-        for (cid, conv) in &convs {
-            for client in conv.members.keys().chain(conv.room.iter()) {
-                joined.entry(client.clone()).or_default().insert(cid.clone());
+            Loaded::LastMessage(message) => {
+                if let Some(conv) = convs.get_mut(&message.cid) {
+                    conv.last_ts = conv.last_ts.max(message.timestamp);
+                    conv.last = Some(message);
+                }
             }
-        }
+            Loaded::LatestReceipt { cid, ts } => {
+                latest_receipts.insert(cid.to_owned(), ts);
+            }
+        })?;
         self.convs = convs;
         self.unique = unique;
         self.joined = joined;
-        self.latest_receipts = snapshot.latest_receipts.into_iter().collect();
+        self.latest_receipts = latest_receipts;
         self.unstored_positions = UnstoredPositions::default();
         Ok(())
     }
 
     fn index_join(&mut self, client: &str, cid: &str) {
-        self.joined
-            .entry(client.to_owned())
-            .or_default()
-            .insert(cid.to_owned());
+        index_membership(&mut self.joined, client, cid);
     }
 
     fn index_leave(&mut self, client: &str, cid: &str) {

@@ -447,6 +447,28 @@ impl Filter {
     pub fn required_members(&self) -> Vec<String> {
         self.root.required_members()
     }
+
+    /// Whether evaluating the filter may read document key `key`: a field's whole path or its
+    /// first segment. A document holding only such keys (with the same values) matches exactly
+    /// when the full one does.
+    pub fn reads_key(&self, key: &str) -> bool {
+        self.root.reads_key(key)
+    }
+
+    /// A weaker filter, cheap to test first: the conditions every match must meet (the filter's
+    /// top-level field conditions, through nested `$and`s) on the fields that `keep` accepts.
+    /// `keep` is asked about a field's whole path and its first segment; both must pass.
+    ///
+    /// A document that fails it fails the whole filter, provided the kept fields read the same in
+    /// the document tested here as in the full one (the server tests a conversation's custom
+    /// attributes before building its JSON). With no kept condition it matches everything.
+    pub fn conditions_on(&self, keep: impl Fn(&str) -> bool) -> Filter {
+        let mut kept = Vec::new();
+        self.root.collect_conditions_on(&keep, &mut kept);
+        Filter {
+            root: Node::And(kept),
+        }
+    }
 }
 
 impl Node {
@@ -481,6 +503,30 @@ impl Node {
                 }
                 Some(all)
             }
+        }
+    }
+
+    fn reads_key(&self, key: &str) -> bool {
+        match self {
+            Node::And(nodes) | Node::Or(nodes) | Node::Nor(nodes) => nodes.iter().any(|n| n.reads_key(key)),
+            Node::Field { path, .. } => path.raw == key || path.segments.first().is_some_and(|s| s == key),
+        }
+    }
+
+    fn collect_conditions_on(&self, keep: &impl Fn(&str) -> bool, kept: &mut Vec<Node>) {
+        match self {
+            Node::And(nodes) => {
+                for node in nodes {
+                    node.collect_conditions_on(keep, kept);
+                }
+            }
+            Node::Field { path, .. } => {
+                let first = path.segments.first().map_or(path.raw.as_str(), String::as_str);
+                if keep(&path.raw) && keep(first) {
+                    kept.push(self.clone());
+                }
+            }
+            Node::Or(_) | Node::Nor(_) => {}
         }
     }
 
@@ -834,6 +880,12 @@ pub fn compare(a: &Map<String, Value>, b: &Map<String, Value>, keys: &[SortKey])
         }
     }
     Ordering::Equal
+}
+
+/// Whether sorting by `keys` may read document key `key` (a key's whole path or first segment).
+pub fn sort_reads_key(keys: &[SortKey], key: &str) -> bool {
+    keys.iter()
+        .any(|k| k.field == key || k.field.split('.').next() == Some(key))
 }
 
 /// The value a sort key names: the literal key, else the first value the dotted path reaches.
@@ -1804,8 +1856,27 @@ mod tests {
         if let Ok(f) = parse_where(w) {
             let ids = f.object_ids();
             let members = f.required_members();
+            // As the server uses it: the keys it fills itself left out of the pre-filter, which
+            // is then tested on the document without them (its custom attributes).
+            let generated = ["objectId", "m", "tr"];
+            let prefilter = f.conditions_on(|key| !generated.contains(&key));
             for d in docs {
+                let mut read = d.clone();
+                read.retain(|key, _| f.reads_key(key));
+                prop_assert_eq!(
+                    f.matches(&read),
+                    f.matches(d),
+                    "{} on the keys it reads of {:?}",
+                    w,
+                    d
+                );
                 if f.matches(d) {
+                    let mut attrs = d.clone();
+                    attrs.retain(|key, _| !generated.contains(&key.as_str()));
+                    prop_assert!(
+                        prefilter.matches(&attrs),
+                        "{w} matched {d:?}, its pre-filter did not"
+                    );
                     if let Some(ids) = &ids {
                         let id = d.get("objectId").and_then(Value::as_str).unwrap_or_default();
                         prop_assert!(ids.iter().any(|x| x == id), "{w} matched {id} outside {ids:?}");

@@ -158,6 +158,35 @@ pub struct NotificationRecord {
     pub payload: Map<String, Value>,
 }
 
+/// One row of what the hub keeps in memory, handed over by [`Storage::load_into`] as it is read.
+#[derive(Debug)]
+pub enum Loaded<'a> {
+    /// A conversation's own fields.
+    Conversation(ConversationRecord),
+    /// A member of a persistent conversation (rows of one conversation come together).
+    Member {
+        /// The conversation, borrowed from the row: no allocation per member.
+        cid: &'a str,
+        /// The member's client id.
+        client_id: String,
+        /// Timestamp of the newest message it has read.
+        read_ts: i64,
+        /// Timestamp of the newest message its device acknowledged.
+        ack_ts: i64,
+        /// Its role, when not the default.
+        role: Option<String>,
+    },
+    /// The newest message of a conversation.
+    LastMessage(MessageRecord),
+    /// The timestamp of a conversation's newest message that asked for receipts.
+    LatestReceipt {
+        /// The conversation.
+        cid: &'a str,
+        /// The message's timestamp.
+        ts: i64,
+    },
+}
+
 /// Everything the hub keeps in memory, loaded at start-up with four queries.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
@@ -259,8 +288,33 @@ pub trait Storage: Send {
     fn commit(&mut self) -> StorageResult<()>;
     /// Abandons the batch.
     fn rollback(&mut self) -> StorageResult<()>;
-    /// Loads what the hub keeps in memory.
-    fn load(&mut self) -> StorageResult<Snapshot>;
+    /// Hands what the hub keeps in memory to `sink` row by row, in this order: every
+    /// conversation, then the members, the last messages and the latest receipts. The hub builds
+    /// its state as the rows stream in, so a start-up never holds a second copy of all of it.
+    fn load_into(&mut self, sink: &mut dyn FnMut(Loaded<'_>)) -> StorageResult<()>;
+    /// Everything [`Storage::load_into`] hands over, collected (tests and tools).
+    fn load(&mut self) -> StorageResult<Snapshot> {
+        let mut snapshot = Snapshot::default();
+        self.load_into(&mut |row| match row {
+            Loaded::Conversation(record) => snapshot.conversations.push(record),
+            Loaded::Member {
+                cid,
+                client_id,
+                read_ts,
+                ack_ts,
+                role,
+            } => snapshot.members.push(MemberRecord {
+                cid: cid.to_owned(),
+                client_id,
+                read_ts,
+                ack_ts,
+                role,
+            }),
+            Loaded::LastMessage(message) => snapshot.last_messages.push(message),
+            Loaded::LatestReceipt { cid, ts } => snapshot.latest_receipts.push((cid.to_owned(), ts)),
+        })?;
+        Ok(snapshot)
+    }
     /// Inserts or replaces a conversation's own fields.
     fn save_conversation(&mut self, conversation: &ConversationRecord) -> StorageResult<()>;
     /// Adds members whose read position starts at `read_ts` (already-present members are left as

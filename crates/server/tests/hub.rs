@@ -7,7 +7,7 @@ use chinwag_protocol::{
     OpType, PatchCommand, PatchItem, ReadCommand, ReadTuple, SessionCommand, logs_command::QueryDirection,
 };
 use chinwag_server::storage::{
-    ConversationRecord, HistoryQuery, MemberRecord, MessageRecord, Snapshot, StorageResult, UnreadCount,
+    ConversationRecord, HistoryQuery, Loaded, MemberRecord, MessageRecord, StorageResult, UnreadCount,
 };
 use chinwag_server::{ConnId, Hub, HubConfig, Input, SqliteStorage, Storage, StorageError};
 use serde_json::{Value, json};
@@ -1171,6 +1171,86 @@ fn with_no_chat_room_grace_a_dropped_member_leaves_at_once() {
     assert_eq!(ack_of(&h.send(3, "Jerry", &cid, "back?"), 3).code, Some(4401));
 }
 
+/// Queries that pin neither `objectId` nor a member scan every conversation, testing conditions on
+/// custom attributes before building a conversation's JSON: the results are what the whole `where`
+/// selects, with attribute conditions mixed with generated keys, dotted paths, `$or` and `$exists`.
+#[test]
+fn unpinned_attribute_queries_select_what_the_whole_where_selects() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    let a = h.create(
+        1,
+        "Tom",
+        &["Jerry"],
+        json!({"name": "a", "attr": {"color": "red"}}),
+    );
+    let b = h.create(
+        1,
+        "Tom",
+        &["Mary"],
+        json!({"name": "b", "attr": {"color": "blue"}}),
+    );
+    let c = h.create(1, "Tom", &["Jerry", "Mary"], json!({"level": 2}));
+    let mut ids_of = |w: Value| {
+        let mut ids: Vec<Value> = h
+            .query(1, "Tom", query_where(w))
+            .iter()
+            .map(|d| d["objectId"].clone())
+            .collect();
+        ids.sort_by_key(Value::to_string);
+        ids
+    };
+    let sorted = |mut ids: Vec<Value>| {
+        ids.sort_by_key(Value::to_string);
+        ids
+    };
+    assert_eq!(ids_of(json!({"name": "a"})), [json!(a)]);
+    assert_eq!(ids_of(json!({"attr.color": "blue"})), [json!(b)]);
+    assert_eq!(ids_of(json!({"name": "a", "tr": false, "c": "Tom"})), [json!(a)]);
+    assert_eq!(ids_of(json!({"name": "a", "m": "Mary"})), Vec::<Value>::new());
+    assert_eq!(
+        ids_of(json!({"$or": [{"name": "a"}, {"level": 2}]})),
+        sorted(vec![json!(a), json!(c)])
+    );
+    assert_eq!(ids_of(json!({"name": {"$exists": false}})), [json!(c)]);
+    assert_eq!(
+        ids_of(json!({"$and": [{"name": {"$in": ["a", "b"]}}, {"attr.color": {"$ne": "red"}}]})),
+        [json!(b)]
+    );
+    assert_eq!(
+        ids_of(json!({"name": {"$regex": "^[ab]$"}, "level": 2})),
+        Vec::<Value>::new()
+    );
+    // Matched and sorted on the keys the query reads, returned whole.
+    h.send(1, "Tom", &a, "hi");
+    let docs = h.query(
+        1,
+        "Tom",
+        ConvCommand {
+            r#where: Some(JsonObjectMessage {
+                data: json!({"tr": false}).to_string(),
+            }),
+            sort: Some("-lm,name".into()),
+            limit: Some(2),
+            flag: Some(2),
+            ..Default::default()
+        },
+    );
+    assert_eq!(docs.len(), 2);
+    assert_eq!(
+        docs[0]["objectId"],
+        json!(a),
+        "the one with a message first: {docs:?}"
+    );
+    assert_eq!(docs[0]["m"], json!(["Jerry", "Tom"]));
+    assert_eq!(docs[0]["msg"], json!("hi"));
+    assert_eq!(docs[0]["attr"], json!({"color": "red"}));
+    assert!(
+        docs[1].get("m").is_some() && docs[1].get("createdAt").is_some(),
+        "{docs:?}"
+    );
+}
+
 #[test]
 fn queries_filter_sort_page_and_shape_results() {
     let mut h = Harness::new();
@@ -1893,8 +1973,8 @@ impl Storage for FlakyStorage {
     fn rollback(&mut self) -> StorageResult<()> {
         self.inner.rollback()
     }
-    fn load(&mut self) -> StorageResult<Snapshot> {
-        self.inner.load()
+    fn load_into(&mut self, sink: &mut dyn FnMut(Loaded<'_>)) -> StorageResult<()> {
+        self.inner.load_into(sink)
     }
     fn save_conversation(&mut self, c: &ConversationRecord) -> StorageResult<()> {
         self.inner.save_conversation(c)

@@ -55,6 +55,52 @@ pub(super) const RESERVED_KEYS: &[&str] = &[
     "patch_timestamp",
 ];
 
+/// The part of a query's `where` that the custom attributes alone decide: its top-level conditions
+/// on keys that [`Conversation::doc_at`] does not fill itself (the reserved keys, `temp`, `ttl`),
+/// which read the same in `record.attrs` as in the conversation JSON. Scans test it first, so an
+/// unpinned query (`{"name": …}`, `{"attr.type": …}`) builds the JSON of matching conversations
+/// only, not of every conversation.
+pub(super) fn attribute_prefilter(filter: &query::Filter) -> query::Filter {
+    filter.conditions_on(|key| !RESERVED_KEYS.contains(&key) && key != "temp" && key != "ttl")
+}
+
+/// The full JSON of page `skip..skip + limit` of the conversations in `scanned` that `filter`
+/// matches, in `keys` order (a total order). Conversations are first tested on their custom
+/// attributes ([`attribute_prefilter`]), then matched and sorted on JSON holding only the keys the
+/// filter and the sort read; only the page's conversations get their whole JSON (member list, last
+/// message), so a query over a million conversations does not build a million member lists.
+pub(super) fn query_page<'a>(
+    scanned: impl Iterator<Item = &'a Conversation>,
+    filter: Option<&query::Filter>,
+    keys: &[query::SortKey],
+    skip: usize,
+    limit: usize,
+    now: i64,
+) -> Vec<Map<String, Value>> {
+    let prefilter = filter.map(attribute_prefilter);
+    let wanted = |key: &str| filter.is_some_and(|f| f.reads_key(key)) || query::sort_reads_key(keys, key);
+    let mut matches: Vec<(&Conversation, Map<String, Value>)> = scanned
+        .filter(|conv| prefilter.as_ref().is_none_or(|p| p.matches(&conv.record.attrs)))
+        .map(|conv| (conv, conv.doc_at_with(now, &wanted)))
+        .filter(|(_, doc)| filter.is_none_or(|f| f.matches(doc)))
+        .collect();
+    let order = |a: &(&Conversation, Map<String, Value>), b: &(&Conversation, Map<String, Value>)| {
+        query::compare(&a.1, &b.1, keys)
+    };
+    let end = skip.saturating_add(limit);
+    if end < matches.len() {
+        // Only the first `end` in order are needed: partition them out in linear time.
+        matches.select_nth_unstable_by(end, order);
+        matches.truncate(end);
+    }
+    matches.sort_by(order);
+    matches
+        .into_iter()
+        .skip(skip)
+        .map(|(conv, _)| conv.doc_at(now))
+        .collect()
+}
+
 /// Default and largest lifetime of a temporary conversation, in seconds.
 const DEFAULT_TEMP_TTL: i32 = 24 * 3600;
 const MAX_TEMP_TTL: i32 = 30 * 24 * 3600;
@@ -622,14 +668,6 @@ impl<S: Storage> Hub<S> {
             Some(ids) => Box::new(ids.iter().filter_map(|id| self.convs.get(id))),
             None => Box::new(self.convs.values()),
         };
-        let mut docs: Vec<Map<String, Value>> = scanned
-            .filter(|conv| match conv.record.expires_at {
-                Some(expires_at) => by_temp_ids && expires_at > now,
-                None => !by_temp_ids,
-            })
-            .map(|conv| conv.doc_at(now))
-            .filter(|doc| filter.as_ref().is_none_or(|f| f.matches(doc)))
-            .collect();
         let sort = body
             .sort
             .as_deref()
@@ -641,7 +679,6 @@ impl<S: Storage> Hub<S> {
             field: "objectId".into(),
             descending: false,
         });
-        docs.sort_by(|a, b| query::compare(a, b, &keys));
         let skip = usize::try_from(body.skip.unwrap_or(0)).unwrap_or(0);
         let limit = body
             .limit
@@ -649,10 +686,13 @@ impl<S: Storage> Hub<S> {
             .filter(|l| *l > 0)
             .unwrap_or(DEFAULT_QUERY_LIMIT)
             .min(MAX_QUERY_LIMIT);
+        let scanned = scanned.filter(|conv| match conv.record.expires_at {
+            Some(expires_at) => by_temp_ids && expires_at > now,
+            None => !by_temp_ids,
+        });
+        let docs = query_page(scanned, filter.as_ref(), &keys, skip, limit, now);
         let results: Vec<Value> = docs
             .into_iter()
-            .skip(skip)
-            .take(limit)
             .map(|mut doc| {
                 if compact {
                     doc.remove("m");

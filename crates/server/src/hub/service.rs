@@ -360,13 +360,6 @@ impl<S: Storage> Hub<S> {
             Some(ids) => Box::new(ids.iter().filter_map(|id| self.convs.get(id))),
             None => Box::new(self.convs.values()),
         };
-        let mut docs: Vec<Map<String, Value>> = scanned
-            .filter(|conv| {
-                conv.record.expires_at.is_none() && kind.is_none_or(|kind| super::ConvKind::of(conv) == kind)
-            })
-            .map(|conv| conv.doc_at(now_ms))
-            .filter(|doc| filter.matches(doc))
-            .collect();
         let keys = [
             crate::query::SortKey {
                 field: "updatedAt".into(),
@@ -377,24 +370,26 @@ impl<S: Storage> Hub<S> {
                 descending: false,
             },
         ];
-        docs.sort_by(|a, b| crate::query::compare(a, b, &keys));
         let limit = limit
             .filter(|l| *l > 0)
             .unwrap_or(super::conversations::DEFAULT_QUERY_LIMIT)
             .min(super::conversations::MAX_QUERY_LIMIT);
-        Ok(docs
-            .into_iter()
-            .skip(skip)
-            .take(limit)
-            .map(|mut doc| {
-                for key in ["createdAt", "updatedAt"] {
-                    if let Some(iso) = doc.get(key).and_then(|d| d.get("iso")).cloned() {
-                        doc.insert(key.into(), iso);
+        let scanned = scanned.filter(|conv| {
+            conv.record.expires_at.is_none() && kind.is_none_or(|kind| super::ConvKind::of(conv) == kind)
+        });
+        Ok(
+            super::conversations::query_page(scanned, Some(&filter), &keys, skip, limit, now_ms)
+                .into_iter()
+                .map(|mut doc| {
+                    for key in ["createdAt", "updatedAt"] {
+                        if let Some(iso) = doc.get(key).and_then(|d| d.get("iso")).cloned() {
+                            doc.insert(key.into(), iso);
+                        }
                     }
-                }
-                Value::Object(doc)
-            })
-            .collect())
+                    Value::Object(doc)
+                })
+                .collect(),
+        )
     }
 
     /// Adds (`true`) or removes `client_ids` to or from normal conversation `cid` on the server's

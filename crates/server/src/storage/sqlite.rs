@@ -7,8 +7,8 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{
-    ConversationRecord, HistoryQuery, MemberRecord, MessagePosition, MessageQuery, MessageRecord,
-    MessageScope, NotificationRecord, Snapshot, Storage, StorageError, StorageResult, UnreadCount,
+    ConversationRecord, HistoryQuery, Loaded, MemberRecord, MessagePosition, MessageQuery, MessageRecord,
+    MessageScope, NotificationRecord, Storage, StorageError, StorageResult, UnreadCount,
 };
 
 /// Schema migrations; migration `n` (1-based) brings the database to `user_version = n`.
@@ -167,6 +167,22 @@ impl SqliteStorage {
     }
 }
 
+/// Column `index` of `row` as text borrowed from the row (no allocation).
+fn text<'r>(row: &'r Row<'_>, index: usize) -> rusqlite::Result<&'r str> {
+    row.get_ref(index)?.as_str().map_err(|error| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(error))
+    })
+}
+
+/// A stored JSON list of client ids; the common empty one without running the parser.
+fn json_list(text: &str) -> Result<Vec<String>, serde_json::Error> {
+    if text == "[]" {
+        Ok(Vec::new())
+    } else {
+        serde_json::from_str(text)
+    }
+}
+
 fn message_from_row(row: &Row<'_>) -> rusqlite::Result<MessageRecord> {
     let pids: String = row.get(7)?;
     let audience: Option<String> = row.get(12)?;
@@ -207,54 +223,45 @@ impl Storage for SqliteStorage {
         Ok(())
     }
 
-    fn load(&mut self) -> StorageResult<Snapshot> {
-        let mut snapshot = Snapshot::default();
+    fn load_into(&mut self, sink: &mut dyn FnMut(Loaded<'_>)) -> StorageResult<()> {
         let mut stmt = self.db.prepare(
             "SELECT id, creator, transient, system, unique_key, attrs, muted, created_at, updated_at,
              expires_at, shutup, blocked FROM conversations",
         )?;
-        // JSON columns are parsed after the row is read, so a corrupt one is a StorageError.
-        let rows = stmt.query_map([], |row| {
-            let record = ConversationRecord {
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            // JSON columns are parsed from the row's own text, so a corrupt one is a StorageError.
+            sink(Loaded::Conversation(ConversationRecord {
                 id: row.get(0)?,
                 creator: row.get(1)?,
                 transient: row.get(2)?,
                 system: row.get(3)?,
                 unique_key: row.get(4)?,
-                attrs: serde_json::Map::new(),
-                muted: Vec::new(),
-                shutup: Vec::new(),
-                blocked: Vec::new(),
+                attrs: serde_json::from_str(text(row, 5)?)?,
+                muted: json_list(text(row, 6)?)?,
+                shutup: json_list(text(row, 10)?)?,
+                blocked: json_list(text(row, 11)?)?,
                 expires_at: row.get(9)?,
                 created_at: row.get(7)?,
                 updated_at: row.get(8)?,
-            };
-            let json: [String; 4] = [row.get(5)?, row.get(6)?, row.get(10)?, row.get(11)?];
-            Ok((record, json))
-        })?;
-        for row in rows {
-            let (mut record, [attrs, muted, shutup, blocked]) = row?;
-            record.attrs = serde_json::from_str(&attrs)?;
-            record.muted = serde_json::from_str(&muted)?;
-            record.shutup = serde_json::from_str(&shutup)?;
-            record.blocked = serde_json::from_str(&blocked)?;
-            snapshot.conversations.push(record);
+            }));
         }
+        drop(rows);
         drop(stmt);
         let mut stmt = self
             .db
             .prepare("SELECT cid, client_id, read_ts, ack_ts, role FROM members ORDER BY cid, client_id")?;
-        snapshot.members = stmt
-            .query_map([], |row| {
-                Ok(MemberRecord {
-                    cid: row.get(0)?,
-                    client_id: row.get(1)?,
-                    read_ts: row.get(2)?,
-                    ack_ts: row.get(3)?,
-                    role: row.get(4)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            sink(Loaded::Member {
+                cid: text(row, 0)?,
+                client_id: row.get(1)?,
+                read_ts: row.get(2)?,
+                ack_ts: row.get(3)?,
+                role: row.get(4)?,
+            });
+        }
+        drop(rows);
         drop(stmt);
         // One index probe per conversation, inside a single statement.
         let mut stmt = self.db.prepare(&format!(
@@ -262,15 +269,23 @@ impl Storage for SqliteStorage {
                 SELECT (SELECT seq FROM messages m WHERE m.cid = c.id ORDER BY ts DESC, id DESC LIMIT 1)
                 FROM conversations c)"
         ))?;
-        snapshot.last_messages = stmt.query_map([], message_from_row)?.collect::<Result<_, _>>()?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            sink(Loaded::LastMessage(message_from_row(row)?));
+        }
+        drop(rows);
         drop(stmt);
         let mut stmt = self
             .db
             .prepare("SELECT cid, MAX(ts) FROM messages WHERE receipt = 1 GROUP BY cid")?;
-        snapshot.latest_receipts = stmt
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        Ok(snapshot)
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            sink(Loaded::LatestReceipt {
+                cid: text(row, 0)?,
+                ts: row.get(1)?,
+            });
+        }
+        Ok(())
     }
 
     fn save_conversation(&mut self, c: &ConversationRecord) -> StorageResult<()> {

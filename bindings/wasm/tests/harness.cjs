@@ -28,4 +28,25 @@ function startServer({ dataDir, listen, masterKey, args = [] } = {}) {
   });
 }
 
-module.exports = { ROOT, PKG, startServer, until, next };
+/**
+ * Starts a server (`serverOptions` as [`startServer`]) for test `t` and returns it with `realtime(options)`,
+ * which makes a `Realtime` of the tests' app pointed at it; after the test, every such `Realtime` is
+ * closed and the server stopped.
+ */
+async function serverWithRealtimes(t, serverOptions) {
+  const { Realtime } = require(PKG);
+  const server = await startServer(serverOptions);
+  const realtimes = [];
+  const realtime = (options = {}) => {
+    const r = new Realtime({ appId: 'npm-app', appKey: 'npm-key', RTMServers: server.ws, ...options });
+    realtimes.push(r);
+    return r;
+  };
+  t.after(async () => {
+    await Promise.all(realtimes.map((r) => r.close()));
+    await server.stop();
+  });
+  return { server, realtime };
+}
+
+module.exports = { ROOT, PKG, startServer, serverWithRealtimes, until, next };

@@ -5,26 +5,13 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
-const { PKG, startServer, until, next } = require('./harness.cjs');
+const { PKG, serverWithRealtimes, until, next } = require('./harness.cjs');
 
 const { Realtime, Event, ConversationMemberRole, TextMessage } = require(PKG);
 
 const APP = 'npm-app';
 
-async function setup(t, serverOptions) {
-  const server = await startServer(serverOptions);
-  const realtimes = [];
-  const realtime = () => {
-    const r = new Realtime({ appId: APP, appKey: 'npm-key', RTMServers: server.ws });
-    realtimes.push(r);
-    return r;
-  };
-  t.after(async () => {
-    await Promise.all(realtimes.map((r) => r.close()));
-    await server.stop();
-  });
-  return { server, realtime };
-}
+const setup = serverWithRealtimes;
 
 test('signature factories sign sign-in, creation, membership and blacklist changes', async (t) => {
   const { realtime } = await setup(t, { masterKey: 'npm-master' });

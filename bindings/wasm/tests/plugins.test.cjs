@@ -4,24 +4,11 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { PKG, startServer, until, next } = require('./harness.cjs');
+const { PKG, serverWithRealtimes, until, next } = require('./harness.cjs');
 
 const { Realtime, TypedMessage, TextMessage, Message, Event, messageType, messageField } = require(PKG);
 
-async function setup(t) {
-  const server = await startServer();
-  const realtimes = [];
-  const realtime = (options = {}) => {
-    const r = new Realtime({ appId: 'npm-app', appKey: 'npm-key', RTMServers: server.ws, ...options });
-    realtimes.push(r);
-    return r;
-  };
-  t.after(async () => {
-    await Promise.all(realtimes.map((r) => r.close()));
-    await server.stop();
-  });
-  return { realtime, server };
-}
+const setup = (t) => serverWithRealtimes(t);
 
 /** A custom typed message with two custom fields, as the official guide writes one. */
 class LocationMessage extends TypedMessage {

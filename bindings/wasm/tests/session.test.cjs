@@ -6,26 +6,14 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
-const { PKG, startServer } = require('./harness.cjs');
+const { PKG, serverWithRealtimes } = require('./harness.cjs');
 
 const { Realtime, ConversationMemberRole, TextMessage } = require(PKG);
 
 const APP = 'npm-app';
 
-async function setup(t, serverOptions = {}) {
-  const server = await startServer({ ...serverOptions, args: ['--session-ttl-secs', '1'] });
-  const realtimes = [];
-  const realtime = () => {
-    const r = new Realtime({ appId: APP, appKey: 'npm-key', RTMServers: server.ws });
-    realtimes.push(r);
-    return r;
-  };
-  t.after(async () => {
-    await Promise.all(realtimes.map((r) => r.close()));
-    await server.stop();
-  });
-  return { server, realtime };
-}
+/** A server issuing one-second session tokens, and `realtime()` pointed at it. */
+const setup = (t, serverOptions = {}) => serverWithRealtimes(t, { ...serverOptions, args: ['--session-ttl-secs', '1'] });
 
 /** A raw REST read of the conversation's member infos with `token`: `[status, body]`. */
 async function memberInfoWith(server, clientId, cid, token) {

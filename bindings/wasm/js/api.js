@@ -703,7 +703,7 @@ function createApi(Core) {
         : Promise.resolve(undefined);
       return signing
         .then((signature) => this._call((core, me, cid) =>
-          core.changeMembers(me, cid, op, list, signature && JSON.stringify(signature))))
+          core.changeMembers(me, cid, op, JSON.stringify(list), signature && JSON.stringify(signature))))
         .then(partial);
     }
     /** Invites members; resolves to `{successfulClientIds, failures}`. */
@@ -995,7 +995,7 @@ function createApi(Core) {
     getServiceConversationQuery() { return new ConversationQuery(this, { sys: true }); }
     /** Which of `clientIds` are online. */
     ping(clientIds) {
-      return this._request((core) => core.ping(this.id, clientIds)).then((ok) => ok.online);
+      return this._request((core) => core.ping(this.id, JSON.stringify(clientIds))).then((ok) => ok.online);
     }
     /** Marks conversations read. */
     markAllAsRead(conversations) {
@@ -1149,7 +1149,7 @@ function createApi(Core) {
         else router = `https://${appId.slice(0, 8).toLowerCase()}.rtm.lncldglobal.com`;
         if (!/^https?:\/\//.test(router)) router = `https://${router}`;
       }
-      this._core = new Core(appId, servers, router, (json) => this._dispatch(JSON.parse(json)));
+      this._core = new Core(appId, JSON.stringify(servers), router, (json) => this._dispatch(JSON.parse(json)));
       return this._core;
     }
     _request(f) {

@@ -75,6 +75,16 @@ fn parse(json: &str) -> Value {
     serde_json::from_str(json).unwrap_or(Value::Null)
 }
 
+/// A JSON array of strings (server URLs, client ids). Lists cross as JSON text because a `Vec<String>`
+/// parameter brings its own wasm-bindgen conversion (1.3 KB of wasm, and its JS glue) while the JSON
+/// parser is there anyway. Anything else throws, as that conversion did.
+fn string_array(json: &str) -> Vec<String> {
+    match convert::strings(&parse(json)) {
+        Some(strings) => strings,
+        None => wasm_bindgen::throw_str("chinwag: expected an array of strings"),
+    }
+}
+
 fn now_of(driver: &Driver) -> Instant {
     let elapsed = (performance_now() - driver.origin).max(0.0);
     // Truncation to whole milliseconds is the intent.
@@ -289,10 +299,11 @@ fn fetch_route(shared: &Rc<Shared>, url: &str) {
 
 #[wasm_bindgen]
 impl Core {
-    /// Creates the engine for `app_id` with the given WebSocket URLs (or, when empty, the RTM router
-    /// base URL `router`). `on_events` receives each drain's events as a JSON array string.
+    /// Creates the engine for `app_id` with the given WebSocket URLs (a JSON array; or, when empty, the
+    /// RTM router base URL `router`). `on_events` receives each drain's events as a JSON array string.
     #[wasm_bindgen(constructor)]
-    pub fn new(app_id: &str, servers: Vec<String>, router: Option<String>, on_events: Function) -> Core {
+    pub fn new(app_id: &str, servers: &str, router: Option<String>, on_events: Function) -> Core {
+        let servers = string_array(servers);
         let mut options = match router {
             Some(router) if servers.is_empty() => Options::with_router(app_id, &router),
             _ => Options::with_servers(app_id, servers),
@@ -350,8 +361,9 @@ impl Core {
         self.run(|e, now| e.close_client(client, now))
     }
 
-    /// Which of `clients` are online.
-    pub fn ping(&self, client: &str, clients: Vec<String>) -> f64 {
+    /// Which of `clients` (a JSON array) are online.
+    pub fn ping(&self, client: &str, clients: &str) -> f64 {
+        let clients = string_array(clients);
         self.run(|e, now| e.query_online(client, &clients, now))
     }
 
@@ -375,16 +387,18 @@ impl Core {
     }
 
     /// A membership operation (`op`: `add`, `remove`, `mute`, `unmute`, `block`, `unblock`; join and
-    /// quit are add/remove of oneself) with the conversation or blacklist signature (JSON), if any.
+    /// quit are add/remove of oneself) of `members` (a JSON array), with the conversation or blacklist
+    /// signature (JSON), if any.
     #[wasm_bindgen(js_name = changeMembers)]
     pub fn change_members(
         &self,
         client: &str,
         cid: &str,
         op: &str,
-        members: Vec<String>,
+        members: &str,
         signature: Option<String>,
     ) -> f64 {
+        let members = string_array(members);
         let signature = signature.and_then(|json| convert::signature(&parse(&json)));
         let Some(op) = convert::member_op(op) else {
             wasm_bindgen::throw_str("chinwag: unknown member operation");

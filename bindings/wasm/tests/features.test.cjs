@@ -31,6 +31,7 @@ test('send, receive, query, history, read, recall, update, membership', async (t
   const tom = await a.createIMClient('Tom');
   assert.equal(await a.createIMClient('Tom'), tom, 'same id, same client');
   const jerry = await b.createIMClient('Jerry');
+  assert.deepEqual(await tom.ping(['Jerry', 'Nobody']), ['Jerry'], 'who is online');
 
   const conv = await tom.createConversation({ members: ['Jerry'], name: 'Tom & Jerry', color: 'blue' });
   assert.deepEqual(conv.members, ['Jerry', 'Tom']);

@@ -1150,6 +1150,15 @@ function createApi(Core) {
         if (!/^https?:\/\//.test(router)) router = `https://${router}`;
       }
       this._core = new Core(appId, JSON.stringify(servers), router, (json) => this._dispatch(JSON.parse(json)));
+      // Browsers tell when the network goes away and comes back.
+      if (typeof window !== 'undefined' && typeof window.addEventListener === 'function') {
+        const target = window;
+        const listeners = [['online', () => this.resume()], ['offline', () => this.pause()]];
+        for (const [name, listener] of listeners) target.addEventListener(name, listener);
+        this._unwatchNetwork = () => {
+          for (const [name, listener] of listeners) target.removeEventListener(name, listener);
+        };
+      }
       return this._core;
     }
     _request(f) {
@@ -1371,6 +1380,8 @@ function createApi(Core) {
     }
     _maybeStop(force = false) {
       if (!this._core || (!force && (this._clients.size > 0 || this._pending.size > 0))) return;
+      if (this._unwatchNetwork) this._unwatchNetwork();
+      this._unwatchNetwork = null;
       this._core.shutdown();
       this._core.free();
       this._core = null;

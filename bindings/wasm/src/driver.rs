@@ -54,7 +54,6 @@ struct Driver {
     generation: u32,
     timer: Option<JsValue>,
     timer_callback: Option<Closure<dyn FnMut()>>,
-    window_handlers: Vec<Callback>,
     /// The events' JSON buffer, reused by every drain.
     events: JsonWriter,
 }
@@ -322,12 +321,10 @@ impl Core {
                 generation: 0,
                 timer: None,
                 timer_callback: None,
-                window_handlers: Vec::new(),
                 events: JsonWriter::new(),
             }),
             on_events,
         });
-        watch_network(&shared);
         Core { shared }
     }
 
@@ -547,7 +544,8 @@ impl Core {
         j.finish()
     }
 
-    /// Tells the engine the network went away or came back (also wired to `window`'s events).
+    /// Tells the engine the network went away or came back (the JS layer wires `window`'s `online` and
+    /// `offline` events to it: done here, the window lookup and listeners cost 1.5 KB of wasm).
     #[wasm_bindgen(js_name = setOnline)]
     pub fn set_online(&self, online: bool) {
         step(&self.shared, |e, now| e.set_online(online, now));
@@ -561,28 +559,5 @@ impl Core {
             clear_timeout(&id);
         }
         driver.timer_callback = None;
-        if let Some(window) = web_sys::window() {
-            let handlers = std::mem::take(&mut driver.window_handlers);
-            for (name, handler) in ["online", "offline"].iter().zip(&handlers) {
-                let _ = window.remove_event_listener_with_callback(name, handler.as_ref().unchecked_ref());
-            }
-        }
     }
-}
-
-/// Feeds `window`'s `online`/`offline` events to the engine, when there is a window.
-fn watch_network(shared: &Rc<Shared>) {
-    let Some(window) = web_sys::window() else { return };
-    let mut handlers = Vec::new();
-    for (name, online) in [("online", true), ("offline", false)] {
-        let weak = Rc::downgrade(shared);
-        let handler: Callback = Closure::new(move |_: JsValue| {
-            if let Some(shared) = weak.upgrade() {
-                step(&shared, |e, now| e.set_online(online, now));
-            }
-        });
-        let _ = window.add_event_listener_with_callback(name, handler.as_ref().unchecked_ref());
-        handlers.push(handler);
-    }
-    shared.driver.borrow_mut().window_handlers = handlers;
 }

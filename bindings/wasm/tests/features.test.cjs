@@ -148,3 +148,15 @@ test('errors are JS errors with code and name', async (t) => {
     return true;
   });
 });
+
+test('without RTMServers the WebSocket URL comes from the RTM router', { timeout: 30000 }, async (t) => {
+  const server = await startServer();
+  const realtime = new Realtime({ appId: 'npm-app', appKey: 'npm-key', server: server.http });
+  t.after(async () => {
+    await realtime.close();
+    await server.stop();
+  });
+  const tom = await realtime.createIMClient('Tom');
+  const conv = await tom.createConversation({ members: ['Jerry'] });
+  assert.equal(typeof conv.id, 'string');
+});

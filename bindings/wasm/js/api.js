@@ -1149,7 +1149,17 @@ function createApi(Core) {
         else router = `https://${appId.slice(0, 8).toLowerCase()}.rtm.lncldglobal.com`;
         if (!/^https?:\/\//.test(router)) router = `https://${router}`;
       }
-      this._core = new Core(appId, JSON.stringify(servers), router, (json) => this._dispatch(JSON.parse(json)));
+      const fetchRoute = (url) => {
+        // The router answers `{server, secondary, ttl}`; no URL at all (or a failed fetch) is a failure.
+        const core = this._core;
+        fetch(url)
+          .then((response) => response.json())
+          .then((json) => ['server', 'secondary'].map((key) => json && json[key]).filter((u) => typeof u === 'string'), () => [])
+          .then((urls) => {
+            if (this._core === core) core.routeFetched(JSON.stringify(urls));
+          });
+      };
+      this._core = new Core(appId, JSON.stringify(servers), router, (json) => this._dispatch(JSON.parse(json)), fetchRoute);
       // Browsers tell when the network goes away and comes back.
       if (typeof window !== 'undefined' && typeof window.addEventListener === 'function') {
         const target = window;

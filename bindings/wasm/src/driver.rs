@@ -30,12 +30,6 @@ extern "C" {
     fn clear_timeout(id: &JsValue);
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
     fn performance_now() -> f64;
-    /// A promise, seen only through `then` (js-sys's typed `then` wants Rust closures).
-    type Thenable;
-    #[wasm_bindgen(js_name = fetch)]
-    fn fetch(url: &str) -> Thenable;
-    #[wasm_bindgen(method, js_name = then)]
-    fn then(this: &Thenable, ok: &JsValue, error: &JsValue) -> Thenable;
 }
 
 type Callback = Closure<dyn FnMut(JsValue)>;
@@ -61,6 +55,9 @@ struct Driver {
 struct Shared {
     driver: RefCell<Driver>,
     on_events: Function,
+    /// Fetches the RTM router's answer for a URL and hands it to [`Core::route_fetched`]. The fetch is
+    /// the JS layer's: its promise callbacks written here cost 2 KB of wasm.
+    on_route: Function,
 }
 
 /// One connection to a chinwag/LeanCloud RTM server hosting any number of clients; the JS layer's
@@ -254,54 +251,27 @@ fn act(shared: &Rc<Shared>, driver: &mut Driver, action: Action) {
                 _handlers: [on_open, on_message, on_close, on_error],
             });
         }
-        Action::FetchRoute { url } => fetch_route(shared, &url),
+        Action::FetchRoute { url } => {
+            let _ = shared.on_route.call1(&JsValue::NULL, &JsValue::from_str(&url));
+        }
         Action::Close => close_socket(driver),
     }
-}
-
-/// GETs the RTM router and reports `server`/`secondary` (or the failure) to the engine.
-fn fetch_route(shared: &Rc<Shared>, url: &str) {
-    let weak = Rc::downgrade(shared);
-    let failed = weak.clone();
-    let on_json = Closure::once(move |json: JsValue| {
-        let urls: Vec<String> = ["server", "secondary"]
-            .iter()
-            .filter_map(|key| Reflect::get(&json, &JsValue::from_str(key)).ok()?.as_string())
-            .collect();
-        if let Some(shared) = weak.upgrade() {
-            if urls.is_empty() {
-                step(&shared, Engine::handle_route_failed);
-            } else {
-                step(&shared, |engine, now| engine.handle_route(urls, now));
-            }
-        }
-    })
-    .into_js_value();
-    let on_error = Closure::once(move |_: JsValue| {
-        if let Some(shared) = failed.upgrade() {
-            step(&shared, Engine::handle_route_failed);
-        }
-    })
-    .into_js_value();
-    let to_json = Closure::once(|response: JsValue| -> JsValue {
-        Reflect::get(&response, &JsValue::from_str("json"))
-            .ok()
-            .and_then(|f| f.dyn_into::<Function>().ok())
-            .and_then(|f| f.call0(&response).ok())
-            .unwrap_or(JsValue::NULL)
-    })
-    .into_js_value();
-    let _ = fetch(url)
-        .then(&to_json, &JsValue::UNDEFINED)
-        .then(&on_json, &on_error);
 }
 
 #[wasm_bindgen]
 impl Core {
     /// Creates the engine for `app_id` with the given WebSocket URLs (a JSON array; or, when empty, the
-    /// RTM router base URL `router`). `on_events` receives each drain's events as a JSON array string.
+    /// RTM router base URL `router`). `on_events` receives each drain's events as a JSON array string;
+    /// `on_route(url)` starts fetching the RTM router's answer and returns at once (it runs while the
+    /// engine is borrowed); the answer comes back through [`route_fetched`](Self::route_fetched).
     #[wasm_bindgen(constructor)]
-    pub fn new(app_id: &str, servers: &str, router: Option<String>, on_events: Function) -> Core {
+    pub fn new(
+        app_id: &str,
+        servers: &str,
+        router: Option<String>,
+        on_events: Function,
+        on_route: Function,
+    ) -> Core {
         let servers = string_array(servers);
         let mut options = match router {
             Some(router) if servers.is_empty() => Options::with_router(app_id, &router),
@@ -324,6 +294,7 @@ impl Core {
                 events: JsonWriter::new(),
             }),
             on_events,
+            on_route,
         });
         Core { shared }
     }
@@ -542,6 +513,18 @@ impl Core {
         }
         j.end_array();
         j.finish()
+    }
+
+    /// The WebSocket URLs the RTM router answered (a JSON array: `server`, then `secondary`); an empty
+    /// array when the fetch failed.
+    #[wasm_bindgen(js_name = routeFetched)]
+    pub fn route_fetched(&self, urls: &str) {
+        let urls = string_array(urls);
+        if urls.is_empty() {
+            step(&self.shared, Engine::handle_route_failed);
+        } else {
+            step(&self.shared, |engine, now| engine.handle_route(urls, now));
+        }
     }
 
     /// Tells the engine the network went away or came back (the JS layer wires `window`'s `online` and

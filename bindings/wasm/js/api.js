@@ -703,7 +703,7 @@ function createApi(Core) {
         : Promise.resolve(undefined);
       return signing
         .then((signature) => this._call((core, me, cid) =>
-          core.changeMembers(me, cid, op, list, signature && JSON.stringify(signature))))
+          core.changeMembers(me, cid, op, JSON.stringify(list), signature && JSON.stringify(signature))))
         .then(partial);
     }
     /** Invites members; resolves to `{successfulClientIds, failures}`. */
@@ -995,7 +995,7 @@ function createApi(Core) {
     getServiceConversationQuery() { return new ConversationQuery(this, { sys: true }); }
     /** Which of `clientIds` are online. */
     ping(clientIds) {
-      return this._request((core) => core.ping(this.id, clientIds)).then((ok) => ok.online);
+      return this._request((core) => core.ping(this.id, JSON.stringify(clientIds))).then((ok) => ok.online);
     }
     /** Marks conversations read. */
     markAllAsRead(conversations) {
@@ -1149,7 +1149,26 @@ function createApi(Core) {
         else router = `https://${appId.slice(0, 8).toLowerCase()}.rtm.lncldglobal.com`;
         if (!/^https?:\/\//.test(router)) router = `https://${router}`;
       }
-      this._core = new Core(appId, servers, router, (json) => this._dispatch(JSON.parse(json)));
+      const fetchRoute = (url) => {
+        // The router answers `{server, secondary, ttl}`; no URL at all (or a failed fetch) is a failure.
+        const core = this._core;
+        fetch(url)
+          .then((response) => response.json())
+          .then((json) => ['server', 'secondary'].map((key) => json && json[key]).filter((u) => typeof u === 'string'), () => [])
+          .then((urls) => {
+            if (this._core === core) core.routeFetched(JSON.stringify(urls));
+          });
+      };
+      this._core = new Core(appId, JSON.stringify(servers), router, (json) => this._dispatch(JSON.parse(json)), fetchRoute);
+      // Browsers tell when the network goes away and comes back.
+      if (typeof window !== 'undefined' && typeof window.addEventListener === 'function') {
+        const target = window;
+        const listeners = [['online', () => this.resume()], ['offline', () => this.pause()]];
+        for (const [name, listener] of listeners) target.addEventListener(name, listener);
+        this._unwatchNetwork = () => {
+          for (const [name, listener] of listeners) target.removeEventListener(name, listener);
+        };
+      }
       return this._core;
     }
     _request(f) {
@@ -1371,6 +1390,8 @@ function createApi(Core) {
     }
     _maybeStop(force = false) {
       if (!this._core || (!force && (this._clients.size > 0 || this._pending.size > 0))) return;
+      if (this._unwatchNetwork) this._unwatchNetwork();
+      this._unwatchNetwork = null;
       this._core.shutdown();
       this._core.free();
       this._core = null;

@@ -776,6 +776,15 @@ fn string_list(value: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The strings of a JSON array of strings; `None` for anything else.
+pub fn strings(value: &Value) -> Option<Vec<String>> {
+    value
+        .as_array()?
+        .iter()
+        .map(|item| item.as_str().map(str::to_owned))
+        .collect()
+}
+
 fn int(value: Option<&Value>) -> Option<i64> {
     value.and_then(Value::as_i64)
 }

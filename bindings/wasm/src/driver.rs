@@ -30,12 +30,6 @@ extern "C" {
     fn clear_timeout(id: &JsValue);
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
     fn performance_now() -> f64;
-    /// A promise, seen only through `then` (js-sys's typed `then` wants Rust closures).
-    type Thenable;
-    #[wasm_bindgen(js_name = fetch)]
-    fn fetch(url: &str) -> Thenable;
-    #[wasm_bindgen(method, js_name = then)]
-    fn then(this: &Thenable, ok: &JsValue, error: &JsValue) -> Thenable;
 }
 
 type Callback = Closure<dyn FnMut(JsValue)>;
@@ -54,7 +48,6 @@ struct Driver {
     generation: u32,
     timer: Option<JsValue>,
     timer_callback: Option<Closure<dyn FnMut()>>,
-    window_handlers: Vec<Callback>,
     /// The events' JSON buffer, reused by every drain.
     events: JsonWriter,
 }
@@ -62,6 +55,9 @@ struct Driver {
 struct Shared {
     driver: RefCell<Driver>,
     on_events: Function,
+    /// Fetches the RTM router's answer for a URL and hands it to [`Core::route_fetched`]. The fetch is
+    /// the JS layer's: its promise callbacks written here cost 2 KB of wasm.
+    on_route: Function,
 }
 
 /// One connection to a chinwag/LeanCloud RTM server hosting any number of clients; the JS layer's
@@ -73,6 +69,16 @@ pub struct Core {
 
 fn parse(json: &str) -> Value {
     serde_json::from_str(json).unwrap_or(Value::Null)
+}
+
+/// A JSON array of strings (server URLs, client ids). Lists cross as JSON text because a `Vec<String>`
+/// parameter brings its own wasm-bindgen conversion (1.3 KB of wasm, and its JS glue) while the JSON
+/// parser is there anyway. Anything else throws, as that conversion did.
+fn string_array(json: &str) -> Vec<String> {
+    match convert::strings(&parse(json)) {
+        Some(strings) => strings,
+        None => wasm_bindgen::throw_str("chinwag: expected an array of strings"),
+    }
 }
 
 fn now_of(driver: &Driver) -> Instant {
@@ -245,54 +251,28 @@ fn act(shared: &Rc<Shared>, driver: &mut Driver, action: Action) {
                 _handlers: [on_open, on_message, on_close, on_error],
             });
         }
-        Action::FetchRoute { url } => fetch_route(shared, &url),
+        Action::FetchRoute { url } => {
+            let _ = shared.on_route.call1(&JsValue::NULL, &JsValue::from_str(&url));
+        }
         Action::Close => close_socket(driver),
     }
 }
 
-/// GETs the RTM router and reports `server`/`secondary` (or the failure) to the engine.
-fn fetch_route(shared: &Rc<Shared>, url: &str) {
-    let weak = Rc::downgrade(shared);
-    let failed = weak.clone();
-    let on_json = Closure::once(move |json: JsValue| {
-        let urls: Vec<String> = ["server", "secondary"]
-            .iter()
-            .filter_map(|key| Reflect::get(&json, &JsValue::from_str(key)).ok()?.as_string())
-            .collect();
-        if let Some(shared) = weak.upgrade() {
-            if urls.is_empty() {
-                step(&shared, Engine::handle_route_failed);
-            } else {
-                step(&shared, |engine, now| engine.handle_route(urls, now));
-            }
-        }
-    })
-    .into_js_value();
-    let on_error = Closure::once(move |_: JsValue| {
-        if let Some(shared) = failed.upgrade() {
-            step(&shared, Engine::handle_route_failed);
-        }
-    })
-    .into_js_value();
-    let to_json = Closure::once(|response: JsValue| -> JsValue {
-        Reflect::get(&response, &JsValue::from_str("json"))
-            .ok()
-            .and_then(|f| f.dyn_into::<Function>().ok())
-            .and_then(|f| f.call0(&response).ok())
-            .unwrap_or(JsValue::NULL)
-    })
-    .into_js_value();
-    let _ = fetch(url)
-        .then(&to_json, &JsValue::UNDEFINED)
-        .then(&on_json, &on_error);
-}
-
 #[wasm_bindgen]
 impl Core {
-    /// Creates the engine for `app_id` with the given WebSocket URLs (or, when empty, the RTM router
-    /// base URL `router`). `on_events` receives each drain's events as a JSON array string.
+    /// Creates the engine for `app_id` with the given WebSocket URLs (a JSON array; or, when empty, the
+    /// RTM router base URL `router`). `on_events` receives each drain's events as a JSON array string;
+    /// `on_route(url)` starts fetching the RTM router's answer and returns at once (it runs while the
+    /// engine is borrowed); the answer comes back through [`route_fetched`](Self::route_fetched).
     #[wasm_bindgen(constructor)]
-    pub fn new(app_id: &str, servers: Vec<String>, router: Option<String>, on_events: Function) -> Core {
+    pub fn new(
+        app_id: &str,
+        servers: &str,
+        router: Option<String>,
+        on_events: Function,
+        on_route: Function,
+    ) -> Core {
+        let servers = string_array(servers);
         let mut options = match router {
             Some(router) if servers.is_empty() => Options::with_router(app_id, &router),
             _ => Options::with_servers(app_id, servers),
@@ -311,12 +291,11 @@ impl Core {
                 generation: 0,
                 timer: None,
                 timer_callback: None,
-                window_handlers: Vec::new(),
                 events: JsonWriter::new(),
             }),
             on_events,
+            on_route,
         });
-        watch_network(&shared);
         Core { shared }
     }
 
@@ -350,8 +329,9 @@ impl Core {
         self.run(|e, now| e.close_client(client, now))
     }
 
-    /// Which of `clients` are online.
-    pub fn ping(&self, client: &str, clients: Vec<String>) -> f64 {
+    /// Which of `clients` (a JSON array) are online.
+    pub fn ping(&self, client: &str, clients: &str) -> f64 {
+        let clients = string_array(clients);
         self.run(|e, now| e.query_online(client, &clients, now))
     }
 
@@ -375,16 +355,18 @@ impl Core {
     }
 
     /// A membership operation (`op`: `add`, `remove`, `mute`, `unmute`, `block`, `unblock`; join and
-    /// quit are add/remove of oneself) with the conversation or blacklist signature (JSON), if any.
+    /// quit are add/remove of oneself) of `members` (a JSON array), with the conversation or blacklist
+    /// signature (JSON), if any.
     #[wasm_bindgen(js_name = changeMembers)]
     pub fn change_members(
         &self,
         client: &str,
         cid: &str,
         op: &str,
-        members: Vec<String>,
+        members: &str,
         signature: Option<String>,
     ) -> f64 {
+        let members = string_array(members);
         let signature = signature.and_then(|json| convert::signature(&parse(&json)));
         let Some(op) = convert::member_op(op) else {
             wasm_bindgen::throw_str("chinwag: unknown member operation");
@@ -533,7 +515,20 @@ impl Core {
         j.finish()
     }
 
-    /// Tells the engine the network went away or came back (also wired to `window`'s events).
+    /// The WebSocket URLs the RTM router answered (a JSON array: `server`, then `secondary`); an empty
+    /// array when the fetch failed.
+    #[wasm_bindgen(js_name = routeFetched)]
+    pub fn route_fetched(&self, urls: &str) {
+        let urls = string_array(urls);
+        if urls.is_empty() {
+            step(&self.shared, Engine::handle_route_failed);
+        } else {
+            step(&self.shared, |engine, now| engine.handle_route(urls, now));
+        }
+    }
+
+    /// Tells the engine the network went away or came back (the JS layer wires `window`'s `online` and
+    /// `offline` events to it: done here, the window lookup and listeners cost 1.5 KB of wasm).
     #[wasm_bindgen(js_name = setOnline)]
     pub fn set_online(&self, online: bool) {
         step(&self.shared, |e, now| e.set_online(online, now));
@@ -547,28 +542,5 @@ impl Core {
             clear_timeout(&id);
         }
         driver.timer_callback = None;
-        if let Some(window) = web_sys::window() {
-            let handlers = std::mem::take(&mut driver.window_handlers);
-            for (name, handler) in ["online", "offline"].iter().zip(&handlers) {
-                let _ = window.remove_event_listener_with_callback(name, handler.as_ref().unchecked_ref());
-            }
-        }
     }
-}
-
-/// Feeds `window`'s `online`/`offline` events to the engine, when there is a window.
-fn watch_network(shared: &Rc<Shared>) {
-    let Some(window) = web_sys::window() else { return };
-    let mut handlers = Vec::new();
-    for (name, online) in [("online", true), ("offline", false)] {
-        let weak = Rc::downgrade(shared);
-        let handler: Callback = Closure::new(move |_: JsValue| {
-            if let Some(shared) = weak.upgrade() {
-                step(&shared, |e, now| e.set_online(online, now));
-            }
-        });
-        let _ = window.add_event_listener_with_callback(name, handler.as_ref().unchecked_ref());
-        handlers.push(handler);
-    }
-    shared.driver.borrow_mut().window_handlers = handlers;
 }

@@ -31,6 +31,7 @@ test('send, receive, query, history, read, recall, update, membership', async (t
   const tom = await a.createIMClient('Tom');
   assert.equal(await a.createIMClient('Tom'), tom, 'same id, same client');
   const jerry = await b.createIMClient('Jerry');
+  assert.deepEqual(await tom.ping(['Jerry', 'Nobody']), ['Jerry'], 'who is online');
 
   const conv = await tom.createConversation({ members: ['Jerry'], name: 'Tom & Jerry', color: 'blue' });
   assert.deepEqual(conv.members, ['Jerry', 'Tom']);
@@ -146,4 +147,16 @@ test('errors are JS errors with code and name', async (t) => {
     assert.equal(error.name, 'SESSION_REQUIRED');
     return true;
   });
+});
+
+test('without RTMServers the WebSocket URL comes from the RTM router', { timeout: 30000 }, async (t) => {
+  const server = await startServer();
+  const realtime = new Realtime({ appId: 'npm-app', appKey: 'npm-key', server: server.http });
+  t.after(async () => {
+    await realtime.close();
+    await server.stop();
+  });
+  const tom = await realtime.createIMClient('Tom');
+  const conv = await tom.createConversation({ members: ['Jerry'] });
+  assert.equal(typeof conv.id, 'string');
 });

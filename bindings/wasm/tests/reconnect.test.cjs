@@ -43,3 +43,25 @@ test('reconnect after a server restart: no lost or duplicated messages', async (
   const history = await conv.queryMessages({ limit: 100 });
   assert.deepEqual(history.map((m) => m.text), expected, 'stored once each');
 });
+
+test("a window's offline and online events take the connection down and back up", { timeout: 30000 }, async (t) => {
+  const server = await startServer();
+  // As in a browser: the package listens on `window` while it has a connection.
+  const window = new EventTarget();
+  globalThis.window = window;
+  const a = new Realtime({ appId: 'npm-app', appKey: 'npm-key', RTMServers: server.ws });
+  t.after(async () => {
+    delete globalThis.window;
+    await a.close();
+    await server.stop();
+  });
+  const tom = await a.createIMClient('Tom');
+  const offline = next(tom, Event.OFFLINE);
+  window.dispatchEvent(new globalThis.Event('offline'));
+  await offline;
+  const online = next(tom, Event.ONLINE);
+  window.dispatchEvent(new globalThis.Event('online'));
+  await online;
+  const conv = await tom.createConversation({ members: ['Jerry'] });
+  assert.equal(typeof conv.id, 'string', 'requests work again');
+});

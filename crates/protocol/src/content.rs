@@ -25,7 +25,8 @@
 
 use std::fmt;
 
-use serde::de::{self, MapAccess, Visitor};
+use serde::de::value::SeqAccessDeserializer;
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Number, Value};
 
@@ -160,8 +161,8 @@ impl From<MessageKind> for i32 {
 
 /// A typed message body: `{"_lctype": n, "_lctext"?, "_lcattrs"?, "_lcfile"?, "_lcloc"?, ...}`.
 ///
-/// `Deserialize` is written by hand (see `read_object` below): what `#[serde(flatten)]` would derive buffers
-/// every value and costs 12.8 KB of wasm; this reads the same inputs to the same results.
+/// `Deserialize` is written by hand (see `Raw` below): what `#[serde(flatten)]` would derive buffers every
+/// value and costs 12.8 KB of wasm; this reads the same inputs to the same results.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TypedMessage {
     /// `_lctype`.
@@ -233,7 +234,10 @@ impl TypedMessage {
         if !payload.trim_start().starts_with('{') || !payload.contains("_lctype") {
             return None;
         }
-        serde_json::from_str(payload).ok()
+        match serde_json::from_str::<Raw>(payload) {
+            Ok(Raw::Object(entries)) => Self::from_entries(entries).ok(),
+            _ => None,
+        }
     }
 
     /// The JSON text sent as `DirectCommand.msg`.
@@ -320,146 +324,276 @@ impl Location {
     }
 }
 
-/// Reads the value of the `known` key at an index into its field (one `dyn` so that the four visitors
-/// share one [`read_object`]).
-type ReadKnown<'f, A, E> = dyn FnMut(usize, &mut A) -> Result<(), E> + 'f;
+/// One JSON value as typed-message parsing reads it: an object keeps every entry in its order, repeated
+/// keys included (so that a known key given twice can be refused, as serde's derive refused it), and
+/// anything else is a [`Value`].
+///
+/// Typed messages are read into this and then checked field by field instead of through serde visitors
+/// per field type: a visitor for a typed field (`i32`, `String`, `Number`, a map) raises serde's
+/// `invalid_type` errors, whose messages print the unexpected value (`f64` formatting, `str` escaping),
+/// about 12 KB of wasm that nothing else in the npm package needs. This visitor takes every JSON type.
+enum Raw {
+    /// An object's entries.
+    Object(Entries),
+    /// Any other value.
+    Other(Value),
+}
 
-/// Reads a JSON object whose keys `known` go to `read_known` (by index) and every other key, in its
-/// order, to the returned map — what a derived `Deserialize` with `#[serde(flatten)]` does, without
-/// buffering each value first. As with the derive, a known key given twice is an error and a repeated
-/// other key keeps its first position and last value.
-fn read_object<'de, A: MapAccess<'de>>(
-    mut map: A,
-    known: &'static [&'static str],
-    read_known: &mut ReadKnown<'_, A, A::Error>,
-) -> Result<Map<String, Value>, A::Error> {
-    let mut seen = 0u32;
+/// An object's entries in their order, repeated keys included.
+type Entries = Vec<(String, Raw)>;
+
+impl Raw {
+    /// The [`Value`] serde_json would have read: a repeated key keeps its first place and its last value.
+    fn into_value(self) -> Value {
+        match self {
+            Self::Object(entries) => Value::Object(into_map(entries)),
+            Self::Other(value) => value,
+        }
+    }
+}
+
+/// An object's entries as a [`Map`], a repeated key keeping its first place and its last value.
+fn into_map(entries: Entries) -> Map<String, Value> {
+    let mut map = Map::with_capacity(entries.len());
+    for (key, value) in entries {
+        map.insert(key, value.into_value());
+    }
+    map
+}
+
+impl<'de> Deserialize<'de> for Raw {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(RawVisitor)
+    }
+}
+
+/// Builds a [`Raw`]; serde_json's `deserialize_any` calls only the methods written here.
+struct RawVisitor;
+
+impl<'de> Visitor<'de> for RawVisitor {
+    type Value = Raw;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Raw, E> {
+        Ok(Raw::Other(Value::Null))
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Raw, E> {
+        Ok(Raw::Other(Value::Bool(value)))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Raw, E> {
+        Ok(Raw::Other(Value::Number(value.into())))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Raw, E> {
+        Ok(Raw::Other(Value::Number(value.into())))
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Raw, E> {
+        // As serde_json's own `Value` visitor: a non-finite number (which its parser never yields) is null.
+        Ok(Raw::Other(
+            Number::from_f64(value).map_or(Value::Null, Value::Number),
+        ))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Raw, E> {
+        Ok(Raw::Other(Value::String(value.to_owned())))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Raw, E> {
+        Ok(Raw::Other(Value::String(value)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Raw, A::Error> {
+        // Repeated keys matter only in the objects of known keys, never inside an array: read it as a `Value`.
+        Value::deserialize(SeqAccessDeserializer::new(seq)).map(Raw::Other)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            entries.push((key, map.next_value::<Raw>()?));
+        }
+        Ok(Raw::Object(entries))
+    }
+}
+
+/// The content is not the typed shape (a known key of the wrong type, missing or given twice).
+struct NotTyped;
+
+/// Splits an object's entries: the value of each `known` key into `values` at the key's index, every
+/// other key into the returned map. As with serde's derive and `#[serde(flatten)]`, a known key given
+/// twice is refused and a repeated other key keeps its first place and its last value.
+fn split_known(
+    entries: Entries,
+    known: &[&str],
+    values: &mut [Option<Raw>],
+) -> Result<Map<String, Value>, NotTyped> {
     let mut extra = Map::new();
-    while let Some(key) = map.next_key::<String>()? {
+    for (key, value) in entries {
         match known.iter().position(|name| *name == key) {
-            Some(index) if seen & (1 << index) != 0 => return Err(de::Error::duplicate_field(known[index])),
-            Some(index) => {
-                seen |= 1 << index;
-                read_known(index, &mut map)?;
-            }
+            Some(index) if values[index].is_some() => return Err(NotTyped),
+            Some(index) => values[index] = Some(value),
             None => {
-                let value = map.next_value()?;
-                extra.insert(key, value);
+                extra.insert(key, value.into_value());
             }
         }
     }
     Ok(extra)
 }
 
+/// An optional string field: absent or `null` is `None`.
+fn optional_string(raw: Option<Raw>) -> Result<Option<String>, NotTyped> {
+    match raw {
+        None | Some(Raw::Other(Value::Null)) => Ok(None),
+        Some(Raw::Other(Value::String(text))) => Ok(Some(text)),
+        Some(_) => Err(NotTyped),
+    }
+}
+
+/// An optional number field: absent or `null` is `None`.
+fn optional_number(raw: Option<Raw>) -> Result<Option<Number>, NotTyped> {
+    match raw {
+        None | Some(Raw::Other(Value::Null)) => Ok(None),
+        Some(Raw::Other(Value::Number(number))) => Ok(Some(number)),
+        Some(_) => Err(NotTyped),
+    }
+}
+
+/// An optional object field: absent or `null` is `None`.
+fn optional_object(raw: Option<Raw>) -> Result<Option<Entries>, NotTyped> {
+    match raw {
+        None | Some(Raw::Other(Value::Null)) => Ok(None),
+        Some(Raw::Object(entries)) => Ok(Some(entries)),
+        Some(Raw::Other(_)) => Err(NotTyped),
+    }
+}
+
+/// A required number field: absent or `null` is refused.
+fn required_number(raw: Option<Raw>) -> Result<Number, NotTyped> {
+    optional_number(raw)?.ok_or(NotTyped)
+}
+
+impl TypedMessage {
+    /// Reads the entries of a typed-message object.
+    fn from_entries(entries: Entries) -> Result<Self, NotTyped> {
+        let mut values: [Option<Raw>; 5] = Default::default();
+        let extra = split_known(
+            entries,
+            &["_lctype", "_lctext", "_lcattrs", "_lcfile", "_lcloc"],
+            &mut values,
+        )?;
+        let [kind, text, attrs, file, location] = values;
+        // `_lctype` is an `i32`: not `null`, not a float, in range.
+        let kind = match kind {
+            Some(Raw::Other(Value::Number(code))) => code.as_i64().and_then(|code| i32::try_from(code).ok()),
+            _ => None,
+        };
+        Ok(Self {
+            kind: MessageKind::from_code(kind.ok_or(NotTyped)?),
+            text: optional_string(text)?,
+            attrs: optional_object(attrs)?.map(into_map),
+            file: optional_object(file)?.map(FileInfo::from_entries).transpose()?,
+            location: optional_object(location)?
+                .map(Location::from_entries)
+                .transpose()?,
+            extra,
+        })
+    }
+}
+
+impl FileInfo {
+    /// Reads the entries of an `_lcfile` object.
+    fn from_entries(entries: Entries) -> Result<Self, NotTyped> {
+        let mut values: [Option<Raw>; 3] = Default::default();
+        let extra = split_known(entries, &["objId", "url", "metaData"], &mut values)?;
+        let [object_id, url, metadata] = values;
+        Ok(Self {
+            object_id: optional_string(object_id)?,
+            url: optional_string(url)?,
+            metadata: optional_object(metadata)?
+                .map(FileMetadata::from_entries)
+                .transpose()?,
+            extra,
+        })
+    }
+}
+
+impl FileMetadata {
+    /// Reads the entries of a `metaData` object.
+    fn from_entries(entries: Entries) -> Result<Self, NotTyped> {
+        let mut values: [Option<Raw>; 6] = Default::default();
+        let known = ["name", "format", "size", "width", "height", "duration"];
+        let extra = split_known(entries, &known, &mut values)?;
+        let [name, format, size, width, height, duration] = values;
+        Ok(Self {
+            name: optional_string(name)?,
+            format: optional_string(format)?,
+            size: optional_number(size)?,
+            width: optional_number(width)?,
+            height: optional_number(height)?,
+            duration: optional_number(duration)?,
+            extra,
+        })
+    }
+}
+
+impl Location {
+    /// Reads the entries of an `_lcloc` object.
+    fn from_entries(entries: Entries) -> Result<Self, NotTyped> {
+        let mut values: [Option<Raw>; 2] = Default::default();
+        let extra = split_known(entries, &["latitude", "longitude"], &mut values)?;
+        let [latitude, longitude] = values;
+        Ok(Self {
+            latitude: required_number(latitude)?,
+            longitude: required_number(longitude)?,
+            extra,
+        })
+    }
+}
+
+/// Deserializes one of the typed-message types through [`Raw`]; `expected` names it in the error.
+fn deserialize_object<'de, D: Deserializer<'de>, T>(
+    deserializer: D,
+    from_entries: fn(Entries) -> Result<T, NotTyped>,
+    expected: &'static str,
+) -> Result<T, D::Error> {
+    match Raw::deserialize(deserializer)? {
+        Raw::Object(entries) => from_entries(entries).ok(),
+        Raw::Other(_) => None,
+    }
+    .ok_or_else(|| de::Error::custom(expected))
+}
+
 impl<'de> Deserialize<'de> for TypedMessage {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TypedVisitor;
-        impl<'de> Visitor<'de> for TypedVisitor {
-            type Value = TypedMessage;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a typed message object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<TypedMessage, A::Error> {
-                let mut kind = None;
-                let mut message = TypedMessage::new(MessageKind::Text);
-                let known = &["_lctype", "_lctext", "_lcattrs", "_lcfile", "_lcloc"];
-                message.extra = read_object(map, known, &mut |index, map| {
-                    match index {
-                        0 => kind = Some(MessageKind::from_code(map.next_value()?)),
-                        1 => message.text = map.next_value()?,
-                        2 => message.attrs = map.next_value()?,
-                        3 => message.file = map.next_value()?,
-                        _ => message.location = map.next_value()?,
-                    }
-                    Ok(())
-                })?;
-                message.kind = kind.ok_or_else(|| de::Error::missing_field("_lctype"))?;
-                Ok(message)
-            }
-        }
-        deserializer.deserialize_map(TypedVisitor)
+        deserialize_object(
+            deserializer,
+            Self::from_entries,
+            "expected a typed message object",
+        )
     }
 }
 
 impl<'de> Deserialize<'de> for FileInfo {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct FileVisitor;
-        impl<'de> Visitor<'de> for FileVisitor {
-            type Value = FileInfo;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an `_lcfile` object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<FileInfo, A::Error> {
-                let mut file = FileInfo::default();
-                file.extra = read_object(map, &["objId", "url", "metaData"], &mut |index, map| {
-                    match index {
-                        0 => file.object_id = map.next_value()?,
-                        1 => file.url = map.next_value()?,
-                        _ => file.metadata = map.next_value()?,
-                    }
-                    Ok(())
-                })?;
-                Ok(file)
-            }
-        }
-        deserializer.deserialize_map(FileVisitor)
+        deserialize_object(deserializer, Self::from_entries, "expected an `_lcfile` object")
     }
 }
 
 impl<'de> Deserialize<'de> for FileMetadata {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MetadataVisitor;
-        impl<'de> Visitor<'de> for MetadataVisitor {
-            type Value = FileMetadata;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a `metaData` object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<FileMetadata, A::Error> {
-                let mut meta = FileMetadata::default();
-                let known = &["name", "format", "size", "width", "height", "duration"];
-                meta.extra = read_object(map, known, &mut |index, map| {
-                    match index {
-                        0 => meta.name = map.next_value()?,
-                        1 => meta.format = map.next_value()?,
-                        2 => meta.size = map.next_value()?,
-                        3 => meta.width = map.next_value()?,
-                        4 => meta.height = map.next_value()?,
-                        _ => meta.duration = map.next_value()?,
-                    }
-                    Ok(())
-                })?;
-                Ok(meta)
-            }
-        }
-        deserializer.deserialize_map(MetadataVisitor)
+        deserialize_object(deserializer, Self::from_entries, "expected a `metaData` object")
     }
 }
 
 impl<'de> Deserialize<'de> for Location {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct LocationVisitor;
-        impl<'de> Visitor<'de> for LocationVisitor {
-            type Value = Location;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an `_lcloc` object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Location, A::Error> {
-                let (mut latitude, mut longitude) = (None, None);
-                let extra = read_object(map, &["latitude", "longitude"], &mut |index, map| {
-                    match index {
-                        0 => latitude = Some(map.next_value()?),
-                        _ => longitude = Some(map.next_value()?),
-                    }
-                    Ok(())
-                })?;
-                Ok(Location {
-                    latitude: latitude.ok_or_else(|| de::Error::missing_field("latitude"))?,
-                    longitude: longitude.ok_or_else(|| de::Error::missing_field("longitude"))?,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(LocationVisitor)
+        deserialize_object(deserializer, Self::from_entries, "expected an `_lcloc` object")
     }
 }
 
@@ -562,9 +696,28 @@ mod tests {
             r#"{"_lctype":-5,"_lcloc":{"latitude":null,"longitude":2}}"#,
             r#"{"_lctype":-5,"_lcloc":{"latitude":1}}"#,
             r#"{"_lctype":-2,"_lcfile":{"metaData":[]}}"#,
+            r#"{"_lctype":-0}"#,
+            r#"{"_lctype":2147483648}"#,
+            r#"{"_lctype":-1,"_lctext":5}"#,
+            r#"{"_lctype":-1,"_lcattrs":[]}"#,
+            r#"{"_lctype":-2,"_lcfile":"f"}"#,
+            r#"{"_lctype":-2,"_lcfile":{"url":{}}}"#,
+            r#"{"_lctype":-2,"_lcfile":{"metaData":{"size":"5"}}}"#,
+            r#"{"_lctype":-5,"_lcloc":{"latitude":"1","longitude":2}}"#,
+            r#"{"_lctype":-1} x"#,
         ] {
             assert_eq!(typed(invalid), None, "{invalid}");
         }
+        // Repeated keys inside attributes and custom values read as `Value` reads them; arrays are kept.
+        assert_eq!(
+            typed(r#"{"_lctype":-1,"_lcattrs":{"a":1,"b":2,"a":3},"x":[{"k":1,"k":2},null,true]}"#)
+                .as_deref(),
+            Some(r#"{"_lctype":-1,"_lcattrs":{"a":3,"b":2},"x":[{"k":2},null,true]}"#)
+        );
+        assert_eq!(
+            typed(r#"{"_lctype":-2147483648}"#).as_deref(),
+            Some(r#"{"_lctype":-2147483648}"#)
+        );
         // Unknown keys inside `_lcloc` and `metaData` stay, after the known ones.
         assert_eq!(
             typed(r#"{"_lctype":-5,"_lcloc":{"altitude":5,"latitude":1.25,"longitude":-2,"x":null}}"#)

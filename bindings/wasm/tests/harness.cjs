@@ -49,4 +49,19 @@ async function serverWithRealtimes(t, serverOptions) {
   return { server, realtime };
 }
 
-module.exports = { ROOT, PKG, startServer, serverWithRealtimes, until, next };
+/**
+ * What an app server's signing endpoint computes: `signed((timestamp, nonce) => text)` is
+ * `{signature, timestamp, nonce}` with the HMAC-SHA1 of the text under `masterKey` (the official
+ * signing demo's scheme), a fresh nonce and the current time in seconds.
+ */
+function signer(masterKey) {
+  const crypto = require('node:crypto');
+  return (text) => {
+    const timestamp = Math.floor(Date.now() / 1000);
+    const nonce = crypto.randomUUID();
+    const signature = crypto.createHmac('sha1', masterKey).update(text(timestamp, nonce)).digest('hex');
+    return { signature, timestamp, nonce };
+  };
+}
+
+module.exports = { ROOT, PKG, startServer, serverWithRealtimes, signer, until, next };

@@ -4,8 +4,7 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const crypto = require('node:crypto');
-const { PKG, serverWithRealtimes, until, next } = require('./harness.cjs');
+const { PKG, serverWithRealtimes, signer, until, next } = require('./harness.cjs');
 
 const { Realtime, Event, ConversationMemberRole, TextMessage } = require(PKG);
 
@@ -15,12 +14,7 @@ const setup = serverWithRealtimes;
 
 test('signature factories sign sign-in, creation, membership and blacklist changes', async (t) => {
   const { realtime } = await setup(t, { masterKey: 'npm-master' });
-  const hmac = (text) => crypto.createHmac('sha1', 'npm-master').update(text).digest('hex');
-  const signed = (text) => {
-    const timestamp = Math.floor(Date.now() / 1000);
-    const nonce = crypto.randomUUID();
-    return { signature: hmac(text(timestamp, nonce)), timestamp, nonce };
-  };
+  const signed = signer('npm-master');
   // What an app server computes (the official signing demo's strings); every call is recorded.
   const calls = [];
   const options = {

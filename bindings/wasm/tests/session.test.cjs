@@ -5,8 +5,7 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const crypto = require('node:crypto');
-const { PKG, serverWithRealtimes } = require('./harness.cjs');
+const { PKG, serverWithRealtimes, signer } = require('./harness.cjs');
 
 const { Realtime, ConversationMemberRole, TextMessage } = require(PKG);
 
@@ -57,12 +56,7 @@ test('a REST call after the session token expired refreshes it first and succeed
 
 test('with a signatureFactory the refresh is signed, once for concurrent REST calls', async (t) => {
   const { realtime } = await setup(t, { masterKey: 'npm-master' });
-  const hmac = (text) => crypto.createHmac('sha1', 'npm-master').update(text).digest('hex');
-  const signed = (text) => {
-    const timestamp = Math.floor(Date.now() / 1000);
-    const nonce = crypto.randomUUID();
-    return { signature: hmac(text(timestamp, nonce)), timestamp, nonce };
-  };
+  const signed = signer('npm-master');
   const calls = [];
   const options = {
     signatureFactory: (clientId) => {

@@ -232,25 +232,8 @@ async fn measure(dir: &Path) {
     let mut query_times = Vec::new();
     for _ in 0..5 {
         serial += 1;
-        let query = GenericCommand::request(CommandType::Conv, serial)
-            .with_op(OpType::Query)
-            .with_peer_id("hot")
-            .with(ConvCommand {
-                r#where: Some(JsonObjectMessage {
-                    data: r#"{"name":"conv 77"}"#.into(),
-                }),
-                limit: Some(10),
-                ..Default::default()
-            });
-        let asked = Instant::now();
-        send(&mut ws, &query).await;
-        let results = recv_until(&mut ws, |c| c.serial() == Some(serial)).await;
-        query_times.push(asked.elapsed());
-        let data = results
-            .conv_message
-            .and_then(|c| c.results)
-            .map(|r| r.data)
-            .unwrap_or_default();
+        let (time, data) = timed_query(&mut ws, serial, r#"{"name":"conv 77"}"#).await;
+        query_times.push(time);
         assert!(data.contains(r#""name":"conv 77""#), "query found it: {data}");
     }
     query_times.sort();
@@ -258,25 +241,8 @@ async fn measure(dir: &Path) {
     let mut listing_times = Vec::new();
     for _ in 0..3 {
         serial += 1;
-        let query = GenericCommand::request(CommandType::Conv, serial)
-            .with_op(OpType::Query)
-            .with_peer_id("hot")
-            .with(ConvCommand {
-                r#where: Some(JsonObjectMessage {
-                    data: r#"{"tr":false}"#.into(),
-                }),
-                limit: Some(10),
-                ..Default::default()
-            });
-        let asked = Instant::now();
-        send(&mut ws, &query).await;
-        let results = recv_until(&mut ws, |c| c.serial() == Some(serial)).await;
-        listing_times.push(asked.elapsed());
-        let data = results
-            .conv_message
-            .and_then(|c| c.results)
-            .map(|r| r.data)
-            .unwrap_or_default();
+        let (time, data) = timed_query(&mut ws, serial, r#"{"tr":false}"#).await;
+        listing_times.push(time);
         assert_eq!(data.matches("objectId").count(), 10, "a page of 10: {data}");
     }
     listing_times.sort();
@@ -291,6 +257,31 @@ async fn measure(dir: &Path) {
         ms(listing_times[1])
     );
     server.shutdown().await;
+}
+
+/** Asks `hot`'s conversation query `where_json` (a page of 10) as request `serial`: how long the answer
+took and the results' JSON text. */
+async fn timed_query(ws: &mut Socket, serial: i32, where_json: &str) -> (Duration, String) {
+    let query = GenericCommand::request(CommandType::Conv, serial)
+        .with_op(OpType::Query)
+        .with_peer_id("hot")
+        .with(ConvCommand {
+            r#where: Some(JsonObjectMessage {
+                data: where_json.into(),
+            }),
+            limit: Some(10),
+            ..Default::default()
+        });
+    let asked = Instant::now();
+    send(ws, &query).await;
+    let results = recv_until(ws, |c| c.serial() == Some(serial)).await;
+    let time = asked.elapsed();
+    let data = results
+        .conv_message
+        .and_then(|c| c.results)
+        .map(|r| r.data)
+        .unwrap_or_default();
+    (time, data)
 }
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;

@@ -150,7 +150,7 @@ impl Query {
     }
 }
 
-fn json_value(json: &str) -> Result<serde_json::Value, ChinwagError> {
+fn json_value(json: &str) -> Result<chinwag::json::Value, ChinwagError> {
     crate::error::parse_json("value_json", json)
 }
 

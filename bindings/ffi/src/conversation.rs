@@ -135,7 +135,8 @@ impl Conversation {
 
     /// Saves attribute changes given as a JSON object (keys may be dotted paths such as `attr.color`).
     pub async fn update(&self, attributes_json: String) -> Result<(), ChinwagError> {
-        let serde_json::Value::Object(attributes) = parse_json("attributes_json", &attributes_json)? else {
+        let chinwag::json::Value::Object(attributes) = parse_json("attributes_json", &attributes_json)?
+        else {
             return Err(ChinwagError::local(
                 "INVALID_ARGUMENT",
                 "attributes_json must be a JSON object",

@@ -73,7 +73,7 @@ impl From<chinwag::Error> for ChinwagError {
 }
 
 /// Parses a JSON argument (attributes, push data) or says which one was malformed.
-pub(crate) fn parse_json(what: &str, json: &str) -> Result<serde_json::Value, ChinwagError> {
-    serde_json::from_str(json)
+pub(crate) fn parse_json(what: &str, json: &str) -> Result<chinwag::json::Value, ChinwagError> {
+    chinwag::json::parse(json)
         .map_err(|error| ChinwagError::local("INVALID_ARGUMENT", format!("{what} is not JSON: {error}")))
 }

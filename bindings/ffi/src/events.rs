@@ -363,7 +363,7 @@ impl From<chinwag::Event> for Event {
                 updated_by,
             } => Self::InfoUpdated {
                 conversation,
-                attributes_json: serde_json::Value::Object(attributes).to_string(),
+                attributes_json: attributes.to_json(),
                 updated_by,
             },
             other => Self::Other {

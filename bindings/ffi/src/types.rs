@@ -137,7 +137,7 @@ impl CreateConversationOptions {
             builder = builder.name(name);
         }
         if let Some(json) = self.attributes_json {
-            let serde_json::Value::Object(attributes) = parse_json("attributes_json", &json)? else {
+            let chinwag::json::Value::Object(attributes) = parse_json("attributes_json", &json)? else {
                 return Err(ChinwagError::local(
                     "INVALID_ARGUMENT",
                     "attributes_json must be a JSON object",
@@ -475,7 +475,7 @@ impl From<chinwag::ConversationInfo> for ConversationInfo {
             muted_members: c.muted_members.into_iter().collect(),
             created_at: c.created_at,
             updated_at: c.updated_at,
-            attributes_json: serde_json::Value::Object(c.attributes).to_string(),
+            attributes_json: c.attributes.to_json(),
             last_message: c.last_message.map(Into::into),
             last_message_at: c.last_message_at,
             unread: c.unread,

@@ -5,12 +5,12 @@
 //! It compiles on every target, so the host's clippy and tests check it.
 
 use base64::Engine as _;
+use chinwag_core::json::{Map, Value};
 use chinwag_core::{
     Conversation, ConversationKind, ConversationQuery, CreateConversation, DisconnectReason, Engine, Event,
     HistoryQuery, MemberOp, Message, MessageContent, MessageStatus, RequestError, Response, SendOptions,
     Signature,
 };
-use serde_json::{Map, Value};
 
 use crate::json::JsonWriter;
 
@@ -931,7 +931,7 @@ pub fn message(v: &Value) -> Message {
 }
 
 /// Attributes of `update`: a JSON object.
-pub fn attributes(v: &Value) -> Map<String, Value> {
+pub fn attributes(v: &Value) -> Map {
     match v {
         Value::Object(map) => map.clone(),
         _ => Map::new(),
@@ -941,10 +941,16 @@ pub fn attributes(v: &Value) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn parsed(text: &str) -> Value {
-        serde_json::from_str(text).expect("valid JSON")
+        chinwag_core::json::parse(text).expect("valid JSON")
+    }
+
+    /// serde_json's `json!`, as our [`Value`].
+    macro_rules! json {
+        ($($json:tt)+) => {
+            Value::from(serde_json::json!($($json)+))
+        };
     }
 
     #[test]
@@ -967,14 +973,14 @@ mod tests {
 
     #[test]
     fn signatures_need_all_three_fields() {
-        let full = json!({"signature": "abc", "timestamp": 1_700_000_000, "nonce": "n1"});
-        let sig = signature(&full).expect("complete signature");
+        let full_json = serde_json::json!({"signature": "abc", "timestamp": 1_700_000_000, "nonce": "n1"});
+        let sig = signature(&Value::from(full_json.clone())).expect("complete signature");
         assert_eq!(
             (sig.signature.as_str(), sig.timestamp, sig.nonce.as_str()),
             ("abc", 1_700_000_000, "n1")
         );
         assert_eq!(signature(&json!({"signature": "abc", "nonce": "n1"})), None);
-        let create = create_options(&json!({"members": ["Jerry"], "signature": full}));
+        let create = create_options(&json!({"members": ["Jerry"], "signature": full_json}));
         assert_eq!(create.signature, Some(sig));
         assert_eq!(member_op("block"), Some(MemberOp::Block));
         assert_eq!(member_op("mute"), Some(MemberOp::Shutup));

@@ -12,9 +12,9 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
+use chinwag_core::json::{self, Value};
 use chinwag_core::{Action, ClientOptions, Engine, Frame, Instant, Options};
 use js_sys::{Function, Reflect, Uint8Array};
-use serde_json::Value;
 use wasm_bindgen::JsCast as _;
 use wasm_bindgen::prelude::*;
 use web_sys::{BinaryType, WebSocket};
@@ -67,8 +67,8 @@ pub struct Core {
     shared: Rc<Shared>,
 }
 
-fn parse(json: &str) -> Value {
-    serde_json::from_str(json).unwrap_or(Value::Null)
+fn parse(text: &str) -> Value {
+    json::parse(text).unwrap_or(Value::Null)
 }
 
 /// A JSON array of strings (server URLs, client ids). Lists cross as JSON text because a `Vec<String>`

@@ -4,9 +4,7 @@
 //! (and a hashed, allocated key) per field and a formatter pass to print it. [`JsonWriter`] appends
 //! straight to one reused buffer instead, with the separators tracked for the caller.
 
-use std::fmt::Write as _;
-
-use serde_json::Value;
+use chinwag_core::json::{self, Map, Value};
 
 /// A JSON text under construction: objects and arrays are opened and closed explicitly; object
 /// members are a [`key`](Self::key) followed by one value.
@@ -94,28 +92,7 @@ impl JsonWriter {
     }
 
     fn escaped(&mut self, text: &str) {
-        self.out.push('"');
-        let mut start = 0;
-        for (i, byte) in text.bytes().enumerate() {
-            let escape = match byte {
-                b'"' => "\\\"",
-                b'\\' => "\\\\",
-                b'\n' => "\\n",
-                b'\r' => "\\r",
-                b'\t' => "\\t",
-                0..0x20 => "",
-                _ => continue,
-            };
-            self.out.push_str(&text[start..i]);
-            if escape.is_empty() {
-                let _ = write!(self.out, "\\u{byte:04x}");
-            } else {
-                self.out.push_str(escape);
-            }
-            start = i + 1;
-        }
-        self.out.push_str(&text[start..]);
-        self.out.push('"');
+        json::write_string(&mut self.out, text);
     }
 
     /// A string, or null.
@@ -195,37 +172,16 @@ impl JsonWriter {
 
     /// Any JSON value (attributes, push data).
     pub fn value(&mut self, value: &Value) -> &mut Self {
-        match value {
-            Value::Null => self.null(),
-            Value::Bool(b) => self.bool(*b),
-            Value::Number(n) => {
-                self.separate();
-                let _ = write!(self.out, "{n}");
-                self
-            }
-            Value::String(s) => self.string(s),
-            Value::Array(items) => {
-                self.begin_array();
-                for item in items {
-                    self.value(item);
-                }
-                self.end_array()
-            }
-            Value::Object(map) => self.object(map),
-        }
+        self.separate();
+        value.write_json(&mut self.out);
+        self
     }
 
-    /// A JSON object's members, keys escaped.
-    pub fn object(&mut self, map: &serde_json::Map<String, Value>) -> &mut Self {
-        self.begin_object();
-        for (key, item) in map {
-            self.separate();
-            self.escaped(key);
-            self.out.push(':');
-            self.comma = false;
-            self.value(item);
-        }
-        self.end_object()
+    /// A JSON object.
+    pub fn object(&mut self, map: &Map) -> &mut Self {
+        self.separate();
+        map.write_json(&mut self.out);
+        self
     }
 }
 
@@ -235,7 +191,8 @@ mod tests {
 
     #[test]
     fn nested_values_and_escapes_parse_back() {
-        let attrs = serde_json::json!({"a\"b": [1, -2.5, null, true, "x\n\u{1}y"], "n": {"m": u64::MAX}});
+        let attrs = json::parse(r#"{"a\"b":[1,-2.5,null,true,"x\n\u0001y"],"n":{"m":18446744073709551615}}"#)
+            .expect("valid JSON");
         let mut j = JsonWriter::new();
         j.begin_object()
             .key("s")
@@ -251,11 +208,11 @@ mod tests {
             .key("raw")
             .raw("{\"k\":1}")
             .end_object();
-        let back: Value = serde_json::from_str(j.as_str()).expect("valid JSON");
+        let back = json::parse(j.as_str()).expect("valid JSON");
         assert_eq!(back["s"], "q\"\\\t€");
         assert_eq!(back["i"], i64::MIN);
         assert_eq!(back["o"], Value::Null);
-        assert_eq!(back["list"], serde_json::json!(["a", "b"]));
+        assert_eq!(back["list"], Value::from_iter(["a", "b"]));
         assert_eq!(back["attrs"], attrs);
         assert_eq!(back["raw"]["k"], 1);
     }

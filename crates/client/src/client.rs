@@ -4,8 +4,8 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use chinwag_core::json::Value;
 use chinwag_core::{CreateConversation, Response, Signature};
-use serde_json::Value;
 
 use crate::conversation::Conversation;
 use crate::driver::read_cache;

@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
+use chinwag_core::json::{Map, Value};
 use chinwag_core::{
     Engine, HistoryQuery, Instant, MemberReceipt, Message, MessageContent, PartialFailure, RequestError,
     RequestId, Response, SendOptions,
 };
-use serde_json::{Map, Value};
 
 use crate::client::Client;
 use crate::error::Result;
@@ -219,7 +219,7 @@ impl Conversation {
         &self,
         attributes: impl IntoIterator<Item = (impl Into<String>, impl Into<Value>)>,
     ) -> Result<()> {
-        let attributes: Map<String, Value> = attributes
+        let attributes: Map = attributes
             .into_iter()
             .map(|(key, value)| (key.into(), value.into()))
             .collect();

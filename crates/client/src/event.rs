@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use chinwag_core::json::Map;
 use chinwag_core::{DisconnectReason, Message, MessageStatus};
-use serde_json::{Map, Value};
 
 use crate::error::Error;
 
@@ -223,7 +223,7 @@ pub enum Event {
         /// The conversation.
         conversation: String,
         /// The changed keys (dotted paths allowed).
-        attributes: Map<String, Value>,
+        attributes: Map,
         /// Who changed them.
         updated_by: Option<String>,
     },

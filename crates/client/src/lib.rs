@@ -73,7 +73,7 @@ pub use chinwag_core::{
     ClientOptions, ConversationKind, ConversationQuery, DisconnectReason, HistoryQuery, MemberReceipt,
     Message, MessageContent, MessageStatus, PartialFailure, SendOptions, Signature, TypedMessage,
 };
-pub use chinwag_protocol::{FileInfo, Location, MessageKind};
+pub use chinwag_protocol::{FileInfo, Location, MessageKind, json};
 pub use client::{Client, CreateConversationBuilder};
 pub use conversation::{Conversation, HistoryPages, MembershipResult, ReceiptTimestamps};
 pub use error::{Error, Result};

@@ -1,7 +1,7 @@
 //! Message bodies to send: text, typed (image, location, custom ...) and binary.
 
+use chinwag_core::json::{Map, Value};
 use chinwag_protocol::{MessageContent, TypedMessage};
-use serde_json::{Map, Value};
 
 /// A text message (`_lctype` −1), the JS `TextMessage`.
 ///

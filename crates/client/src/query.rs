@@ -1,7 +1,7 @@
 //! [`Query`]: the core's conversation query builder, bound to a client.
 
+use chinwag_core::json::Value;
 use chinwag_core::{ConversationQuery, Response};
-use serde_json::Value;
 
 use crate::client::Client;
 use crate::conversation::Conversation;
@@ -52,22 +52,22 @@ impl Query {
 
     /// `key == value` (custom attributes, `name`, `objectId`, ...).
     pub fn equal_to(self, key: &str, value: impl Into<Value>) -> Self {
-        self.map(|q| q.equal_to(key, value))
+        self.map(|q| q.equal_to(key, value.into()))
     }
 
     /// `key != value`.
     pub fn not_equal_to(self, key: &str, value: impl Into<Value>) -> Self {
-        self.map(|q| q.not_equal_to(key, value))
+        self.map(|q| q.not_equal_to(key, value.into()))
     }
 
     /// `key > value`.
     pub fn greater_than(self, key: &str, value: impl Into<Value>) -> Self {
-        self.map(|q| q.greater_than(key, value))
+        self.map(|q| q.greater_than(key, value.into()))
     }
 
     /// `key < value`.
     pub fn less_than(self, key: &str, value: impl Into<Value>) -> Self {
-        self.map(|q| q.less_than(key, value))
+        self.map(|q| q.less_than(key, value.into()))
     }
 
     /// The string `key` starts with `text`.

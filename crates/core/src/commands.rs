@@ -1,12 +1,12 @@
 //! Commands from the application. Each returns a [`RequestId`]; the outcome arrives as
 //! [`Event::Response`](crate::Event::Response).
 
+use chinwag_protocol::json::{Map, Value};
 use chinwag_protocol::{
     BlacklistCommand, CommandType, ConvCommand, ConvMemberInfo, DirectCommand, GenericCommand,
     JsonObjectMessage, LogsCommand, MessageContent, OpType, PatchCommand, PatchItem, ReadCommand, ReadTuple,
     SessionCommand, TypedMessage, logs_command::QueryDirection,
 };
-use serde_json::{Map, Value};
 
 use crate::conversation::{Conversation, ConversationKind};
 use crate::engine::Engine;
@@ -162,16 +162,14 @@ impl Engine {
         }
         let mut attr = Map::new();
         if let Some(name) = &create.name {
-            attr.insert("name".into(), Value::String(name.clone()));
+            attr.insert("name", Value::String(name.clone()));
         }
         for (key, value) in &create.attributes {
             attr.insert(key.clone(), value.clone());
         }
         let mut conv = ConvCommand {
             m: members.clone(),
-            attr: Some(JsonObjectMessage {
-                data: crate::json_text(&Value::Object(attr)),
-            }),
+            attr: Some(JsonObjectMessage { data: attr.to_json() }),
             transient: create.transient.then_some(true),
             unique: Some(create.unique && !create.transient),
             ..Default::default()
@@ -393,12 +391,12 @@ impl Engine {
         &mut self,
         client: &str,
         cid: &str,
-        attributes: Map<String, Value>,
+        attributes: Map,
         now: Instant,
     ) -> RequestId {
         let (command, mut conv) = conv_command(OpType::Update, cid);
         conv.attr = Some(JsonObjectMessage {
-            data: crate::json_text(&Value::Object(attributes.clone())),
+            data: attributes.to_json(),
         });
         self.submit(
             client,
@@ -497,7 +495,7 @@ impl Engine {
             transient: Some(options.transient),
             will: options.will.then_some(true),
             dt: Some(dt),
-            push_data: options.push_data.as_ref().map(crate::json_text),
+            push_data: options.push_data.as_ref().map(Value::to_json),
             mention_pids: options.mentions.clone(),
             mention_all: Some(options.mention_all),
             ..Default::default()

@@ -4,7 +4,7 @@
 //! keeps here what it needs to fill gaps after a reconnect (the newest server timestamp seen) and to
 //! reconcile unread counts (the timestamp the count is valid up to).
 
-use serde_json::{Map, Value};
+use chinwag_protocol::json::{Map, Value};
 
 use crate::message::{Message, wire_content};
 use crate::sorted_set::SortedSet;
@@ -43,7 +43,7 @@ pub struct Conversation {
     /// Update time as the server wrote it (ISO string).
     pub updated_at: Option<String>,
     /// Every other attribute (custom keys, `attr`, `uniqueId`, ...).
-    pub attributes: Map<String, Value>,
+    pub attributes: Map,
     /// The last message, if known.
     pub last_message: Option<Message>,
     /// Timestamp of the last message, ms; never moves backwards.
@@ -125,7 +125,7 @@ impl Conversation {
     }
 
     /// Reads one raw conversation object of a `conv/query` result; `None` without `objectId`.
-    pub fn from_json(raw: &Map<String, Value>, me: &str) -> Option<Self> {
+    pub fn from_json(raw: &Map, me: &str) -> Option<Self> {
         let id = raw.get("objectId")?.as_str()?;
         let mut conv = Self::stub(id);
         if raw.get("tr").and_then(Value::as_bool) == Some(true) {
@@ -208,7 +208,7 @@ impl Conversation {
 
     /// Applies an attribute update (`conv/updated` push or our own `update`): keys may be dotted paths
     /// (`attr.lee`); `name` goes to its own field.
-    pub fn apply_attributes(&mut self, changes: &Map<String, Value>) {
+    pub fn apply_attributes(&mut self, changes: &Map) {
         for (key, value) in changes {
             if key == "name" {
                 self.name = value.as_str().map(str::to_owned);
@@ -226,9 +226,7 @@ impl Conversation {
                     }
                     break;
                 }
-                let entry = map
-                    .entry(part.to_owned())
-                    .or_insert_with(|| Value::Object(Map::new()));
+                let entry = map.get_or_insert_with(part, || Value::Object(Map::new()));
                 if !entry.is_object() {
                     *entry = Value::Object(Map::new());
                 }
@@ -247,7 +245,13 @@ impl Conversation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+
+    /// serde_json's `json!`, as our [`Value`].
+    macro_rules! json {
+        ($($json:tt)+) => {
+            Value::from(serde_json::json!($($json)+))
+        };
+    }
 
     #[test]
     fn parses_raw_query_results() {

@@ -2,11 +2,11 @@
 
 use std::mem::take;
 
+use chinwag_protocol::json::{Map, Value};
 use chinwag_protocol::{
     CommandType, ConvCommand, GenericCommand, LogsCommand, MessageContent, OpType,
     logs_command::QueryDirection,
 };
-use serde_json::{Map, Value};
 
 use crate::conversation::Conversation;
 use crate::engine::{Action, CatchUp, Client, Engine, Status};
@@ -15,8 +15,8 @@ use crate::message::{Message, MessageStatus, sort_by_time};
 use crate::requests::{Kind, MemberOp, Outgoing};
 use crate::time::Instant;
 
-fn json_object(data: Option<&str>) -> Map<String, Value> {
-    data.and_then(|d| serde_json::from_str::<Value>(d).ok())
+fn json_object(data: Option<&str>) -> Map {
+    data.and_then(|d| chinwag_protocol::json::parse(d).ok())
         .and_then(|v| match v {
             Value::Object(map) => Some(map),
             _ => None,
@@ -68,9 +68,8 @@ impl Engine {
             .and_then(|c| c.results)
             .map(|r| r.data)
             .unwrap_or_default();
-        // Parsed as a `Value` (the one JSON parser the crate has anyway), not as `Vec<Value>`, which
-        // would compile a second sequence reader into the wasm build. Anything but an array: no results.
-        let raw = match serde_json::from_str(&data) {
+        // Anything but an array: no results.
+        let raw = match chinwag_protocol::json::parse(&data) {
             Ok(Value::Array(items)) => items,
             _ => Vec::new(),
         };

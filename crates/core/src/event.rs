@@ -25,7 +25,7 @@
 use core::time::Duration;
 
 use chinwag_protocol::ServerError;
-use serde_json::{Map, Value};
+use chinwag_protocol::json::Map;
 
 use crate::conversation::Conversation;
 use crate::message::{Message, MessageStatus};
@@ -422,7 +422,7 @@ pub enum Event {
         /// The conversation.
         conversation: String,
         /// The changed keys (dotted paths allowed).
-        attributes: Map<String, Value>,
+        attributes: Map,
         /// Who changed them.
         updated_by: Option<String>,
     },

@@ -88,7 +88,7 @@ mod sorted_set;
 mod time;
 
 pub use backoff::base_delay;
-pub use chinwag_protocol::{Frame, MessageContent, TypedMessage};
+pub use chinwag_protocol::{Frame, MessageContent, TypedMessage, json};
 pub use conversation::{Conversation, ConversationKind};
 pub use engine::{Action, Engine, FrameError};
 pub use event::{DisconnectReason, Event, MemberReceipt, PartialFailure, RequestError, Response};
@@ -98,10 +98,3 @@ pub use query::{ConversationQuery, quote};
 pub use requests::{MemberOp, RequestId};
 pub use sorted_set::SortedSet;
 pub use time::Instant;
-
-/// Compact JSON text of `value`, as its `Display` writes it. `serde_json::to_string` rather than
-/// `to_string()`: `Display` also compiles serde_json's pretty printer into the wasm module.
-pub(crate) fn json_text(value: &serde_json::Value) -> String {
-    // Serialising a `Value` (string keys only) cannot fail.
-    serde_json::to_string(value).unwrap_or_default()
-}

@@ -63,7 +63,7 @@ pub struct SendOptions {
     /// Priority for chat rooms (1 high, 2 normal, 3 low).
     pub priority: Option<i32>,
     /// Offline push payload (JSON), sent as `pushData`.
-    pub push_data: Option<serde_json::Value>,
+    pub push_data: Option<chinwag_protocol::json::Value>,
     /// Client ids to mention.
     pub mentions: Vec<String>,
     /// Mention everyone.

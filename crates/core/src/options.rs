@@ -123,7 +123,7 @@ pub struct CreateConversation {
     /// The `name` attribute.
     pub name: Option<String>,
     /// Custom attributes.
-    pub attributes: serde_json::Map<String, serde_json::Value>,
+    pub attributes: chinwag_protocol::json::Map,
     /// Reuse an existing conversation with exactly these members (`unique`, default `true`).
     pub unique: bool,
     /// A chat room (`transient`).
@@ -139,7 +139,7 @@ impl Default for CreateConversation {
         Self {
             members: Vec::new(),
             name: None,
-            attributes: serde_json::Map::new(),
+            attributes: chinwag_protocol::json::Map::new(),
             unique: true,
             transient: false,
             temporary_ttl: None,

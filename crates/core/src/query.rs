@@ -19,14 +19,14 @@
 //! assert_eq!(query.flag(), 1);
 //! ```
 
-use serde_json::{Map, Value, json};
+use chinwag_protocol::json::{Map, Value};
 
 use crate::sorted_set::SortedSet;
 
 /// A conversation query: a `where` JSON object plus sort, limit, skip and the `flag` bits.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConversationQuery {
-    conditions: Map<String, Value>,
+    conditions: Map,
     sort: Vec<String>,
     limit: Option<i32>,
     skip: Option<i32>,
@@ -47,9 +47,11 @@ impl ConversationQuery {
 
     /// Sets `where[key][op] = value`, replacing a plain equality on `key` (as the JS `_addCondition`).
     fn condition(mut self, key: &str, op: &str, value: Value) -> Self {
-        let entry = self.conditions.entry(key.to_owned()).or_insert_with(|| json!({}));
+        let entry = self
+            .conditions
+            .get_or_insert_with(key, || Value::Object(Map::new()));
         if !entry.is_object() || entry.get("__type").is_some() {
-            *entry = json!({});
+            *entry = Value::Object(Map::new());
         }
         if let Value::Object(map) = entry {
             map.insert(op.to_owned(), value);
@@ -115,8 +117,8 @@ impl ConversationQuery {
             .collect::<SortedSet<String>>()
             .into();
         let size = ids.len();
-        self.condition("m", "$size", json!(size))
-            .condition("m", "$all", json!(ids))
+        self.condition("m", "$size", Value::from(size))
+            .condition("m", "$all", ids.into_iter().collect())
     }
     /// The string `key` contains `text` literally.
     pub fn contains(self, key: &str, text: &str) -> Self {
@@ -141,7 +143,7 @@ impl ConversationQuery {
     }
     /// The array `key` has `size` elements (`$size`).
     pub fn size_equal_to(self, key: &str, size: usize) -> Self {
-        self.condition(key, "$size", json!(size))
+        self.condition(key, "$size", Value::from(size))
     }
     /// All of `queries` (`$and`); their sort/limit/skip are ignored, as in the JS SDK.
     pub fn and(queries: impl IntoIterator<Item = ConversationQuery>) -> Self {
@@ -207,7 +209,7 @@ impl ConversationQuery {
     }
     /// The `where` JSON sent in `convMessage.where.data`.
     pub fn where_json(&self) -> String {
-        crate::json_text(&Value::Object(self.conditions.clone()))
+        self.conditions.to_json()
     }
     /// The `sort` string (`key,-other`), if any.
     pub fn sort(&self) -> Option<String> {
@@ -246,12 +248,14 @@ mod tests {
             .size_equal_to("h", 2)
             .matches("i", "a.b", "im")
             .ends_with("j", "z");
-        let v: Value = serde_json::from_str(&q.where_json()).unwrap();
+        let v = chinwag_protocol::json::parse(&q.where_json()).unwrap();
         assert_eq!(
             v,
-            json!({"name":"x","a":{"$ne":1},"b":{"$lt":2,"$lte":3},"c":{"$gte":4},"d":{"$exists":true},
+            Value::from(
+                serde_json::json!({"name":"x","a":{"$ne":1},"b":{"$lt":2,"$lte":3},"c":{"$gte":4},"d":{"$exists":true},
                 "e":{"$exists":false},"f":{"$in":[1,2]},"g":{"$nin":["x"]},"h":{"$size":2},
                 "i":{"$regex":"a.b","$options":"im"},"j":{"$regex":"\\Qz\\E$"}})
+            )
         );
     }
 

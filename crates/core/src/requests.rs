@@ -68,7 +68,7 @@ pub(crate) enum Kind {
     Count,
     Update {
         cid: String,
-        attributes: serde_json::Map<String, serde_json::Value>,
+        attributes: chinwag_protocol::json::Map,
     },
     Done,
     Online,

@@ -1020,7 +1020,7 @@ fn send_options_go_on_the_wire_and_the_pending_message_is_visible() {
         will: true,
         receipt: true,
         priority: Some(1),
-        push_data: Some(serde_json::json!({"alert": "hi"})),
+        push_data: Some(serde_json::json!({"alert": "hi"}).into()),
         mentions: vec!["Jerry".into()],
         mention_all: true,
     };
@@ -1209,7 +1209,7 @@ fn small_requests_read_their_replies() {
         }),
         ..Default::default()
     }));
-    let update = s.engine.update_conversation("Tom", "c1", attrs, s.now);
+    let update = s.engine.update_conversation("Tom", "c1", attrs.into(), s.now);
     s.drain();
     let q = s.last_sent().clone();
     s.push(GenericCommand::reply_to(&q, CommandType::Conv).with(ConvCommand {

@@ -23,13 +23,7 @@
 //! assert_eq!(text.to_json(), r#"{"_lctype":-1,"_lctext":"Hi, Jerry."}"#);
 //! ```
 
-use std::fmt;
-
-use serde::de::value::SeqAccessDeserializer;
-use serde::de::{self, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::{Map, Number, Value};
-
+use crate::json::{self, Map, Number, Value};
 /// The payload of a message.
 #[derive(Clone, Debug, PartialEq)]
 pub enum MessageContent {
@@ -96,8 +90,7 @@ impl From<TypedMessage> for MessageContent {
 }
 
 /// The `_lctype` of a typed message: the built-in types and custom ones.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(from = "i32", into = "i32")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MessageKind {
     /// −1 `TextMessage`.
     Text,
@@ -161,28 +154,22 @@ impl From<MessageKind> for i32 {
 
 /// A typed message body: `{"_lctype": n, "_lctext"?, "_lcattrs"?, "_lcfile"?, "_lcloc"?, ...}`.
 ///
-/// `Deserialize` is written by hand (see `Raw` below): what `#[serde(flatten)]` would derive buffers every
-/// value and costs 12.8 KB of wasm; this reads the same inputs to the same results.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// Read from and written as JSON by hand (no serde): known keys are checked field by field, and every
+/// other key is kept in `extra`, in its order.
+#[derive(Clone, Debug, PartialEq)]
 pub struct TypedMessage {
     /// `_lctype`.
-    #[serde(rename = "_lctype")]
     pub kind: MessageKind,
     /// `_lctext`: the text, or a caption for media.
-    #[serde(rename = "_lctext", skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// `_lcattrs`: application attributes.
-    #[serde(rename = "_lcattrs", skip_serializing_if = "Option::is_none")]
-    pub attrs: Option<Map<String, Value>>,
+    pub attrs: Option<Map>,
     /// `_lcfile`: the file of image, audio, video and file messages.
-    #[serde(rename = "_lcfile", skip_serializing_if = "Option::is_none")]
     pub file: Option<FileInfo>,
     /// `_lcloc`: the point of a location message.
-    #[serde(rename = "_lcloc", skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
     /// Every other key (custom message fields), in their original order.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: Map,
 }
 
 impl TypedMessage {
@@ -234,72 +221,74 @@ impl TypedMessage {
         if !payload.trim_start().starts_with('{') || !payload.contains("_lctype") {
             return None;
         }
-        match serde_json::from_str::<Raw>(payload) {
-            Ok(Raw::Object(entries)) => Self::from_entries(entries).ok(),
+        match json::parse_keeping_repeated_keys(payload) {
+            Ok(Value::Object(map)) => Self::from_entries(map.into_entries()).ok(),
             _ => None,
         }
     }
 
-    /// The JSON text sent as `DirectCommand.msg`.
+    /// The JSON text sent as `DirectCommand.msg`: the known keys in the SDKs' order, then the others.
     pub fn to_json(&self) -> String {
-        // Serialising plain maps, strings and numbers cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
+        let mut out = Object::begin();
+        out.number("_lctype", &Number::from(self.kind.code()));
+        out.string("_lctext", self.text.as_deref());
+        if let Some(attrs) = &self.attrs {
+            out.key("_lcattrs");
+            attrs.write_json(&mut out.text);
+        }
+        if let Some(file) = &self.file {
+            out.key("_lcfile");
+            file.write_json(&mut out.text);
+        }
+        if let Some(location) = &self.location {
+            out.key("_lcloc");
+            location.write_json(&mut out.text);
+        }
+        out.end(&self.extra)
     }
 }
 
 /// `_lcfile`: a file stored elsewhere (LeanCloud's `AV.File`), referenced by id and URL.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FileInfo {
     /// `objId`: the file object's id.
-    #[serde(rename = "objId", skip_serializing_if = "Option::is_none")]
     pub object_id: Option<String>,
     /// `url`: where the file can be downloaded.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// `metaData`: name, format, size and media dimensions.
-    #[serde(rename = "metaData", skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FileMetadata>,
     /// Every other key.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: Map,
 }
 
 /// `_lcfile.metaData`. Numbers keep their JSON form (integer or not) so a round trip is exact.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FileMetadata {
     /// File name.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Format, e.g. `png`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
     /// Size in bytes.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<Number>,
     /// Width in pixels (images, videos).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<Number>,
     /// Height in pixels (images, videos).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<Number>,
     /// Duration in seconds (audio, video).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<Number>,
     /// Every other key.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: Map,
 }
 
 /// `_lcloc`: a geographic point. Coordinates keep their JSON form so a round trip is exact.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Location {
     /// Latitude in degrees.
     pub latitude: Number,
     /// Longitude in degrees.
     pub longitude: Number,
     /// Every other key.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: Map,
 }
 
 impl Location {
@@ -324,101 +313,92 @@ impl Location {
     }
 }
 
-/// One JSON value as typed-message parsing reads it: an object keeps every entry in its order, repeated
-/// keys included (so that a known key given twice can be refused, as serde's derive refused it), and
-/// anything else is a [`Value`].
-///
-/// Typed messages are read into this and then checked field by field instead of through serde visitors
-/// per field type: a visitor for a typed field (`i32`, `String`, `Number`, a map) raises serde's
-/// `invalid_type` errors, whose messages print the unexpected value (`f64` formatting, `str` escaping),
-/// about 12 KB of wasm that nothing else in the npm package needs. This visitor takes every JSON type.
-enum Raw {
-    /// An object's entries.
-    Object(Entries),
-    /// Any other value.
-    Other(Value),
+/// An object's entries as read, repeated keys included (nested objects too).
+type Entries = Vec<(String, Value)>;
+
+/// Writes a JSON object: known keys first (absent ones skipped), then the `extra` ones.
+struct Object {
+    text: String,
+    empty: bool,
 }
 
-/// An object's entries in their order, repeated keys included.
-type Entries = Vec<(String, Raw)>;
-
-impl Raw {
-    /// The [`Value`] serde_json would have read: a repeated key keeps its first place and its last value.
-    fn into_value(self) -> Value {
-        match self {
-            Self::Object(entries) => Value::Object(into_map(entries)),
-            Self::Other(value) => value,
+impl Object {
+    fn begin() -> Self {
+        Self {
+            text: String::from("{"),
+            empty: true,
         }
     }
-}
 
-/// An object's entries as a [`Map`], a repeated key keeping its first place and its last value.
-fn into_map(entries: Entries) -> Map<String, Value> {
-    let mut map = Map::with_capacity(entries.len());
-    for (key, value) in entries {
-        map.insert(key, value.into_value());
-    }
-    map
-}
-
-impl<'de> Deserialize<'de> for Raw {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(RawVisitor)
-    }
-}
-
-/// Builds a [`Raw`]; serde_json's `deserialize_any` calls only the methods written here.
-struct RawVisitor;
-
-impl<'de> Visitor<'de> for RawVisitor {
-    type Value = Raw;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_unit<E>(self) -> Result<Raw, E> {
-        Ok(Raw::Other(Value::Null))
-    }
-
-    fn visit_bool<E>(self, value: bool) -> Result<Raw, E> {
-        Ok(Raw::Other(Value::Bool(value)))
-    }
-
-    fn visit_i64<E>(self, value: i64) -> Result<Raw, E> {
-        Ok(Raw::Other(Value::Number(value.into())))
-    }
-
-    fn visit_u64<E>(self, value: u64) -> Result<Raw, E> {
-        Ok(Raw::Other(Value::Number(value.into())))
-    }
-
-    fn visit_f64<E>(self, value: f64) -> Result<Raw, E> {
-        // As serde_json's own `Value` visitor: a non-finite number (which its parser never yields) is null.
-        Ok(Raw::Other(
-            Number::from_f64(value).map_or(Value::Null, Value::Number),
-        ))
-    }
-
-    fn visit_str<E>(self, value: &str) -> Result<Raw, E> {
-        Ok(Raw::Other(Value::String(value.to_owned())))
-    }
-
-    fn visit_string<E>(self, value: String) -> Result<Raw, E> {
-        Ok(Raw::Other(Value::String(value)))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Raw, A::Error> {
-        // Repeated keys matter only in the objects of known keys, never inside an array: read it as a `Value`.
-        Value::deserialize(SeqAccessDeserializer::new(seq)).map(Raw::Other)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(key) = map.next_key::<String>()? {
-            entries.push((key, map.next_value::<Raw>()?));
+    fn key(&mut self, key: &str) {
+        if !self.empty {
+            self.text.push(',');
         }
-        Ok(Raw::Object(entries))
+        self.empty = false;
+        json::write_string(&mut self.text, key);
+        self.text.push(':');
+    }
+
+    fn string(&mut self, key: &str, value: Option<&str>) {
+        if let Some(value) = value {
+            self.key(key);
+            json::write_string(&mut self.text, value);
+        }
+    }
+
+    fn number(&mut self, key: &str, value: &Number) {
+        self.key(key);
+        self.text.push_str(value.as_str());
+    }
+
+    fn optional_number(&mut self, key: &str, value: Option<&Number>) {
+        if let Some(value) = value {
+            self.number(key, value);
+        }
+    }
+
+    fn end(mut self, extra: &Map) -> String {
+        for (key, value) in extra {
+            self.key(key);
+            value.write_json(&mut self.text);
+        }
+        self.text.push('}');
+        self.text
+    }
+}
+
+impl FileInfo {
+    fn write_json(&self, out: &mut String) {
+        let mut object = Object::begin();
+        object.string("objId", self.object_id.as_deref());
+        object.string("url", self.url.as_deref());
+        if let Some(metadata) = &self.metadata {
+            object.key("metaData");
+            metadata.write_json(&mut object.text);
+        }
+        out.push_str(&object.end(&self.extra));
+    }
+}
+
+impl FileMetadata {
+    fn write_json(&self, out: &mut String) {
+        let mut object = Object::begin();
+        object.string("name", self.name.as_deref());
+        object.string("format", self.format.as_deref());
+        object.optional_number("size", self.size.as_ref());
+        object.optional_number("width", self.width.as_ref());
+        object.optional_number("height", self.height.as_ref());
+        object.optional_number("duration", self.duration.as_ref());
+        out.push_str(&object.end(&self.extra));
+    }
+}
+
+impl Location {
+    fn write_json(&self, out: &mut String) {
+        let mut object = Object::begin();
+        object.number("latitude", &self.latitude);
+        object.number("longitude", &self.longitude);
+        out.push_str(&object.end(&self.extra));
     }
 }
 
@@ -428,60 +408,54 @@ struct NotTyped;
 /// Splits an object's entries: the value of each `known` key into `values` at the key's index, every
 /// other key into the returned map. As with serde's derive and `#[serde(flatten)]`, a known key given
 /// twice is refused and a repeated other key keeps its first place and its last value.
-fn split_known(
-    entries: Entries,
-    known: &[&str],
-    values: &mut [Option<Raw>],
-) -> Result<Map<String, Value>, NotTyped> {
-    let mut extra = Map::new();
+fn split_known(entries: Entries, known: &[&str], values: &mut [Option<Value>]) -> Result<Map, NotTyped> {
+    let mut extra = Vec::new();
     for (key, value) in entries {
         match known.iter().position(|name| *name == key) {
             Some(index) if values[index].is_some() => return Err(NotTyped),
             Some(index) => values[index] = Some(value),
-            None => {
-                extra.insert(key, value.into_value());
-            }
+            None => extra.push((key, value)),
         }
     }
-    Ok(extra)
+    Ok(Map::from_repeated(extra))
 }
 
 /// An optional string field: absent or `null` is `None`.
-fn optional_string(raw: Option<Raw>) -> Result<Option<String>, NotTyped> {
+fn optional_string(raw: Option<Value>) -> Result<Option<String>, NotTyped> {
     match raw {
-        None | Some(Raw::Other(Value::Null)) => Ok(None),
-        Some(Raw::Other(Value::String(text))) => Ok(Some(text)),
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text)),
         Some(_) => Err(NotTyped),
     }
 }
 
 /// An optional number field: absent or `null` is `None`.
-fn optional_number(raw: Option<Raw>) -> Result<Option<Number>, NotTyped> {
+fn optional_number(raw: Option<Value>) -> Result<Option<Number>, NotTyped> {
     match raw {
-        None | Some(Raw::Other(Value::Null)) => Ok(None),
-        Some(Raw::Other(Value::Number(number))) => Ok(Some(number)),
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(number)) => Ok(Some(number)),
         Some(_) => Err(NotTyped),
     }
 }
 
 /// An optional object field: absent or `null` is `None`.
-fn optional_object(raw: Option<Raw>) -> Result<Option<Entries>, NotTyped> {
+fn optional_object(raw: Option<Value>) -> Result<Option<Entries>, NotTyped> {
     match raw {
-        None | Some(Raw::Other(Value::Null)) => Ok(None),
-        Some(Raw::Object(entries)) => Ok(Some(entries)),
-        Some(Raw::Other(_)) => Err(NotTyped),
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(map)) => Ok(Some(map.into_entries())),
+        Some(_) => Err(NotTyped),
     }
 }
 
 /// A required number field: absent or `null` is refused.
-fn required_number(raw: Option<Raw>) -> Result<Number, NotTyped> {
+fn required_number(raw: Option<Value>) -> Result<Number, NotTyped> {
     optional_number(raw)?.ok_or(NotTyped)
 }
 
 impl TypedMessage {
     /// Reads the entries of a typed-message object.
     fn from_entries(entries: Entries) -> Result<Self, NotTyped> {
-        let mut values: [Option<Raw>; 5] = Default::default();
+        let mut values: [Option<Value>; 5] = Default::default();
         let extra = split_known(
             entries,
             &["_lctype", "_lctext", "_lcattrs", "_lcfile", "_lcloc"],
@@ -490,13 +464,13 @@ impl TypedMessage {
         let [kind, text, attrs, file, location] = values;
         // `_lctype` is an `i32`: not `null`, not a float, in range.
         let kind = match kind {
-            Some(Raw::Other(Value::Number(code))) => code.as_i64().and_then(|code| i32::try_from(code).ok()),
+            Some(Value::Number(code)) => code.as_i64().and_then(|code| i32::try_from(code).ok()),
             _ => None,
         };
         Ok(Self {
             kind: MessageKind::from_code(kind.ok_or(NotTyped)?),
             text: optional_string(text)?,
-            attrs: optional_object(attrs)?.map(into_map),
+            attrs: optional_object(attrs)?.map(Map::from_repeated),
             file: optional_object(file)?.map(FileInfo::from_entries).transpose()?,
             location: optional_object(location)?
                 .map(Location::from_entries)
@@ -509,7 +483,7 @@ impl TypedMessage {
 impl FileInfo {
     /// Reads the entries of an `_lcfile` object.
     fn from_entries(entries: Entries) -> Result<Self, NotTyped> {
-        let mut values: [Option<Raw>; 3] = Default::default();
+        let mut values: [Option<Value>; 3] = Default::default();
         let extra = split_known(entries, &["objId", "url", "metaData"], &mut values)?;
         let [object_id, url, metadata] = values;
         Ok(Self {
@@ -526,7 +500,7 @@ impl FileInfo {
 impl FileMetadata {
     /// Reads the entries of a `metaData` object.
     fn from_entries(entries: Entries) -> Result<Self, NotTyped> {
-        let mut values: [Option<Raw>; 6] = Default::default();
+        let mut values: [Option<Value>; 6] = Default::default();
         let known = ["name", "format", "size", "width", "height", "duration"];
         let extra = split_known(entries, &known, &mut values)?;
         let [name, format, size, width, height, duration] = values;
@@ -545,7 +519,7 @@ impl FileMetadata {
 impl Location {
     /// Reads the entries of an `_lcloc` object.
     fn from_entries(entries: Entries) -> Result<Self, NotTyped> {
-        let mut values: [Option<Raw>; 2] = Default::default();
+        let mut values: [Option<Value>; 2] = Default::default();
         let extra = split_known(entries, &["latitude", "longitude"], &mut values)?;
         let [latitude, longitude] = values;
         Ok(Self {
@@ -553,47 +527,6 @@ impl Location {
             longitude: required_number(longitude)?,
             extra,
         })
-    }
-}
-
-/// Deserializes one of the typed-message types through [`Raw`]; `expected` names it in the error.
-fn deserialize_object<'de, D: Deserializer<'de>, T>(
-    deserializer: D,
-    from_entries: fn(Entries) -> Result<T, NotTyped>,
-    expected: &'static str,
-) -> Result<T, D::Error> {
-    match Raw::deserialize(deserializer)? {
-        Raw::Object(entries) => from_entries(entries).ok(),
-        Raw::Other(_) => None,
-    }
-    .ok_or_else(|| de::Error::custom(expected))
-}
-
-impl<'de> Deserialize<'de> for TypedMessage {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserialize_object(
-            deserializer,
-            Self::from_entries,
-            "expected a typed message object",
-        )
-    }
-}
-
-impl<'de> Deserialize<'de> for FileInfo {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserialize_object(deserializer, Self::from_entries, "expected an `_lcfile` object")
-    }
-}
-
-impl<'de> Deserialize<'de> for FileMetadata {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserialize_object(deserializer, Self::from_entries, "expected a `metaData` object")
-    }
-}
-
-impl<'de> Deserialize<'de> for Location {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserialize_object(deserializer, Self::from_entries, "expected an `_lcloc` object")
     }
 }
 
@@ -628,7 +561,7 @@ mod tests {
         }
         // Known keys are written in a canonical order; the content is unchanged whatever the input order.
         let reordered = r#"{"_lcfile":{"metaData":{"duration":3.5,"size":2048},"url":"u"},"_lctype":-3}"#;
-        let value = |json: &str| serde_json::from_str::<Value>(json).expect("json");
+        let value = |text: &str| json::parse(text).expect("json");
         let rewritten = TypedMessage::parse(reordered).expect("typed").to_json();
         assert_eq!(value(&rewritten), value(reordered));
         let file = TypedMessage::parse(samples[1])

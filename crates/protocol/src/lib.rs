@@ -19,6 +19,7 @@
 //! - [`frame`]: one `GenericCommand` per WebSocket message, binary or base64 text, and the subprotocols;
 //! - [`command`]: constructors and accessors so callers do not hand-fill `GenericCommand` structs;
 //! - [`content`]: message bodies — typed messages (`_lctype` ...), plain text and binary payloads;
+//! - [`json`]: the JSON value, reader and writer for the JSON carried in strings (small in wasm, numbers exact);
 //! - [`error_code`]: the protocol's error codes and which WebSocket close codes are fatal.
 //!
 //! The crate is pure: no I/O, no async, no clock, and it builds for `wasm32-unknown-unknown`.
@@ -28,6 +29,7 @@ pub mod command;
 pub mod content;
 pub mod error_code;
 pub mod frame;
+pub mod json;
 
 /// The types generated from `proto/messages.proto` (package `push_server.messages2`), with their
 /// [`codec`] impls.

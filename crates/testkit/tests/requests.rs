@@ -98,8 +98,8 @@ fn issue(world: &mut World, peer: usize, call: Call, cids: &[String]) -> Request
         Call::Join { conv } => e.join(me, &cid(conv), now),
         Call::Quit { conv } => e.quit(me, &cid(conv), now),
         Call::Update { conv } => {
-            let mut attributes = serde_json::Map::new();
-            attributes.insert("attr.topic".into(), format!("set by {me}").into());
+            let mut attributes = chinwag_core::json::Map::new();
+            attributes.insert("attr.topic", format!("set by {me}"));
             e.update_conversation(me, &cid(conv), attributes, now)
         }
         Call::Get { conv } => e.get_conversation(me, &cid(conv), now),

@@ -125,8 +125,8 @@ fn history_comes_back_in_order_from_the_server() {
 #[test]
 fn attribute_updates_reach_the_other_member_and_its_cache() {
     let (mut world, cid) = tom_and_jerry();
-    let mut attributes = serde_json::Map::new();
-    attributes.insert("name".into(), "Cat & Mouse".into());
+    let mut attributes = chinwag_core::json::Map::new();
+    attributes.insert("name", "Cat & Mouse");
     let request = world.act(0, |e, now| e.update_conversation("Tom", &cid, attributes, now));
     assert!(matches!(
         world.run_until_response(0, request),

@@ -571,50 +571,56 @@ impl<'a> IntoIterator for &'a Map {
 }
 
 /// Merges repeated keys of one object's entries (not of nested ones): first place, last value.
-fn merge_repeated(mut entries: Vec<(String, Value)>) -> Vec<(String, Value)> {
-    let count = entries.len();
-    // `last[i]`: for the first entry of each key, the index of that key's last entry; `None` for
-    // every later entry of a key. Small objects (the usual case) are checked pairwise; large ones
-    // through a sort, so that an object of many keys cannot make this quadratic.
-    let mut last: Vec<Option<usize>> = (0..count).map(Some).collect();
-    let mut repeated = false;
-    if count <= 16 {
-        for later in 1..count {
-            if let Some(first) =
-                (0..later).find(|&first| last[first].is_some() && entries[first].0 == entries[later].0)
-            {
-                last[first] = Some(later);
-                last[later] = None;
-                repeated = true;
-            }
-        }
+fn merge_repeated(entries: Vec<(String, Value)>) -> Vec<(String, Value)> {
+    // Small objects (the usual case) are checked pairwise, without allocating. Larger ones go through
+    // their sorted keys, so that an object of many keys cannot make this quadratic.
+    let repeated = if entries.len() <= 16 {
+        entries
+            .iter()
+            .enumerate()
+            .any(|(index, (key, _))| entries[..index].iter().any(|(earlier, _)| earlier == key))
     } else {
-        let mut order: Vec<usize> = (0..count).collect();
-        // Ties by index, so that each run of a key is in reading order.
-        order.sort_unstable_by(|&a, &b| entries[a].0.cmp(&entries[b].0).then(a.cmp(&b)));
-        let mut run = 0;
-        while run < count {
-            let mut end = run + 1;
-            while end < count && entries[order[end]].0 == entries[order[run]].0 {
-                last[order[end]] = None;
-                end += 1;
-            }
-            if end - run > 1 {
-                last[order[run]] = Some(order[end - 1]);
-                repeated = true;
-            }
-            run = end;
+        let mut keys: Vec<String> = entries.iter().map(|(key, _)| key.clone()).collect();
+        keys.sort_unstable();
+        let unique = keys.len();
+        keys.dedup();
+        if keys.len() == unique {
+            false
+        } else {
+            return merge_with_sorted_keys(entries, &keys);
         }
-    }
+    };
     if !repeated {
         return entries;
     }
-    let mut values: Vec<Option<Value>> = entries.iter_mut().map(|(_, value)| Some(value.take())).collect();
-    entries
-        .into_iter()
-        .zip(last)
-        .filter_map(|((key, _), last)| Some((key, values[last?].take().unwrap_or_default())))
-        .collect()
+    let mut merged: Vec<(String, Value)> = Vec::with_capacity(entries.len());
+    for (key, value) in entries {
+        match merged.iter_mut().find(|(earlier, _)| *earlier == key) {
+            Some((_, earlier)) => *earlier = value,
+            None => merged.push((key, value)),
+        }
+    }
+    merged
+}
+
+/// [`merge_repeated`] for many entries: `keys` is their distinct keys, sorted.
+fn merge_with_sorted_keys(entries: Vec<(String, Value)>, keys: &[String]) -> Vec<(String, Value)> {
+    // Where each distinct key went in `merged`.
+    let mut slots: Vec<Option<usize>> = vec![None; keys.len()];
+    let mut merged: Vec<(String, Value)> = Vec::with_capacity(keys.len());
+    for (key, value) in entries {
+        let Ok(rank) = keys.binary_search(&key) else {
+            continue; // Unreachable: every key is in `keys`.
+        };
+        match slots[rank] {
+            Some(slot) => merged[slot].1 = value,
+            None => {
+                slots[rank] = Some(merged.len());
+                merged.push((key, value));
+            }
+        }
+    }
+    merged
 }
 
 /// Appends `text` as a JSON string literal, escaped as serde_json escapes it: `"`, `\`, and control
@@ -1080,6 +1086,9 @@ mod tests {
             .map(|k| format!("\"k{k}\":{}", 35 + k - if k > 4 { 7 } else { 0 }))
             .collect();
         assert_eq!(merged.to_json(), format!("{{{}}}", expected.join(",")));
+        let distinct: Vec<String> = (0..40).rev().map(|i| format!("\"k{i}\":{i}")).collect();
+        let text = format!("{{{}}}", distinct.join(","));
+        assert_eq!(parse(&text).expect("json").to_json(), text);
         let raw = parse_keeping_repeated_keys(r#"{"a":1,"a":{"b":1,"b":2}}"#).expect("json");
         let Value::Object(map) = raw else { panic!() };
         assert_eq!(map.clone().into_entries().len(), 2);

@@ -4,19 +4,15 @@
 //! Output is written as JSON text in place ([`JsonWriter`]); input options are parsed `Value`s.
 //! It compiles on every target, so the host's clippy and tests check it.
 
-use base64::Engine as _;
 use chinwag_core::{
     Conversation, ConversationKind, ConversationQuery, CreateConversation, DisconnectReason, Engine, Event,
     HistoryQuery, MemberOp, Message, MessageContent, MessageStatus, RequestError, Response, SendOptions,
     Signature,
 };
+use chinwag_protocol::base64;
 use serde_json::{Map, Value};
 
 use crate::json::JsonWriter;
-
-fn b64() -> base64::engine::GeneralPurpose {
-    base64::engine::general_purpose::STANDARD
-}
 
 /// Writes a message as `{id, cid, from, timestamp, content | text | bin, status, ...}`.
 pub fn write_message(j: &mut JsonWriter, m: &Message) {
@@ -56,7 +52,7 @@ pub fn write_message(j: &mut JsonWriter, m: &Message) {
     match &m.content {
         MessageContent::Typed(typed) => j.key("content").raw(&typed.to_json()),
         MessageContent::Text(text) => j.key("text").string(text),
-        MessageContent::Binary(bytes) => j.key("bin").string(&b64().encode(bytes)),
+        MessageContent::Binary(bytes) => j.key("bin").string(&base64::encode(bytes)),
     };
     j.end_object();
 }
@@ -899,7 +895,7 @@ pub fn content(v: &Value) -> MessageContent {
     if let Some(bytes) = v
         .get("bin")
         .and_then(Value::as_str)
-        .and_then(|s| b64().decode(s).ok())
+        .and_then(|s| base64::decode(s).ok())
     {
         return MessageContent::Binary(bytes);
     }

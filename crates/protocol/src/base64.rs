@@ -55,12 +55,11 @@ pub fn encode(bytes: &[u8]) -> String {
 pub fn decode(text: &str) -> Result<Vec<u8>, Base64Error> {
     let text = text.as_bytes();
     // Up to two `=` end the text; any other `=` is an invalid byte below.
-    let padding = text
-        .iter()
-        .rev()
-        .take(2)
-        .take_while(|&&byte| byte == b'=')
-        .count();
+    let padding = match text {
+        [.., b'=', b'='] => 2,
+        [.., b'='] => 1,
+        _ => 0,
+    };
     let symbols = &text[..text.len() - padding];
     let mut bytes = Vec::with_capacity(text.len() / 4 * 3);
     // Bits read but not yet written out: at most 6 + 6 of them, the newest in the low bits.

@@ -1001,4 +1001,34 @@ mod tests {
         assert_eq!(json["mentionList"], json!([]));
         assert_eq!(json["readAt"], Value::Null);
     }
+
+    #[test]
+    fn binary_content_is_standard_base64_both_ways() {
+        assert_eq!(
+            content(&json!({"bin": "AAH/"})),
+            MessageContent::Binary(vec![0, 1, 255])
+        );
+        // Not canonical base64 (padding missing): the payload is not taken as binary.
+        assert!(!matches!(
+            content(&json!({"bin": "AAE"})),
+            MessageContent::Binary(_)
+        ));
+        let m = Message {
+            id: None,
+            client_id: None,
+            conversation: "c".into(),
+            from: "Tom".into(),
+            timestamp: 1,
+            updated_at: None,
+            content: MessageContent::Binary(vec![0, 1, 255, 7]),
+            status: MessageStatus::Sent,
+            mentions: vec![],
+            mention_all: false,
+            mentioned: false,
+            transient: false,
+            delivered_at: None,
+            read_at: None,
+        };
+        assert_eq!(parsed(&message_json(&m))["bin"], "AAH/Bw==");
+    }
 }

@@ -4,19 +4,15 @@
 //! Output is written as JSON text in place ([`JsonWriter`]); input options are parsed `Value`s.
 //! It compiles on every target, so the host's clippy and tests check it.
 
-use base64::Engine as _;
 use chinwag_core::json::{Map, Value};
 use chinwag_core::{
     Conversation, ConversationKind, ConversationQuery, CreateConversation, DisconnectReason, Engine, Event,
     HistoryQuery, MemberOp, Message, MessageContent, MessageStatus, RequestError, Response, SendOptions,
     Signature,
 };
+use chinwag_protocol::base64;
 
 use crate::json::JsonWriter;
-
-fn b64() -> base64::engine::GeneralPurpose {
-    base64::engine::general_purpose::STANDARD
-}
 
 /// Writes a message as `{id, cid, from, timestamp, content | text | bin, status, ...}`.
 pub fn write_message(j: &mut JsonWriter, m: &Message) {
@@ -56,7 +52,7 @@ pub fn write_message(j: &mut JsonWriter, m: &Message) {
     match &m.content {
         MessageContent::Typed(typed) => j.key("content").raw(&typed.to_json()),
         MessageContent::Text(text) => j.key("text").string(text),
-        MessageContent::Binary(bytes) => j.key("bin").string(&b64().encode(bytes)),
+        MessageContent::Binary(bytes) => j.key("bin").string(&base64::encode(bytes)),
     };
     j.end_object();
 }
@@ -899,7 +895,7 @@ pub fn content(v: &Value) -> MessageContent {
     if let Some(bytes) = v
         .get("bin")
         .and_then(Value::as_str)
-        .and_then(|s| b64().decode(s).ok())
+        .and_then(|s| base64::decode(s).ok())
     {
         return MessageContent::Binary(bytes);
     }
@@ -1010,5 +1006,35 @@ mod tests {
         assert_eq!(json["content"]["_lctext"], "hi");
         assert_eq!(json["mentionList"], json!([]));
         assert_eq!(json["readAt"], Value::Null);
+    }
+
+    #[test]
+    fn binary_content_is_standard_base64_both_ways() {
+        assert_eq!(
+            content(&json!({"bin": "AAH/"})),
+            MessageContent::Binary(vec![0, 1, 255])
+        );
+        // Not canonical base64 (padding missing): the payload is not taken as binary.
+        assert!(!matches!(
+            content(&json!({"bin": "AAE"})),
+            MessageContent::Binary(_)
+        ));
+        let m = Message {
+            id: None,
+            client_id: None,
+            conversation: "c".into(),
+            from: "Tom".into(),
+            timestamp: 1,
+            updated_at: None,
+            content: MessageContent::Binary(vec![0, 1, 255, 7]),
+            status: MessageStatus::Sent,
+            mentions: vec![],
+            mention_all: false,
+            mentioned: false,
+            transient: false,
+            delivered_at: None,
+            read_at: None,
+        };
+        assert_eq!(parsed(&message_json(&m))["bin"], "AAH/Bw==");
     }
 }

@@ -1,6 +1,5 @@
 //! Messages as the application sees them: content, ids, timestamps, status, mentions.
 
-use base64::Engine as _;
 use chinwag_protocol::{DirectCommand, LogItem, MessageContent, PatchItem};
 
 /// Where a message is in its life (PROTOCOL.md §4.4; `Read` as in the Swift SDK).
@@ -173,8 +172,7 @@ pub(crate) fn sort_by_time(messages: &mut [Message]) {
 /// Reads a `data` field that is base64 of binary content when `bin` is set (logs, conversation results).
 pub(crate) fn wire_content(data: Option<&str>, bin: bool) -> MessageContent {
     match (data, bin) {
-        (Some(data), true) => base64::engine::general_purpose::STANDARD
-            .decode(data)
+        (Some(data), true) => chinwag_protocol::base64::decode(data)
             .map_or_else(|_| MessageContent::Text(data.to_owned()), MessageContent::Binary),
         (data, _) => MessageContent::from_wire(data, None),
     }

@@ -7,9 +7,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::GenericCommand;
+use crate::base64::{self, Base64Error};
 use crate::codec::{self, WireError};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 
 /// The WebSocket subprotocols of the LeanCloud RTM service (PROTOCOL.md §2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -107,7 +106,7 @@ impl FrameFormat {
         let bytes = encode_binary(command);
         match self {
             Self::Binary => Frame::Binary(bytes),
-            Self::Base64Text => Frame::Text(BASE64.encode(bytes)),
+            Self::Base64Text => Frame::Text(base64::encode(&bytes)),
         }
     }
 }
@@ -150,7 +149,7 @@ impl Frame {
 pub enum DecodeError {
     /// A text message that is not valid standard base64.
     #[error("text frame is not valid base64: {0}")]
-    Base64(#[from] base64::DecodeError),
+    Base64(#[from] Base64Error),
     /// Bytes that are not a valid `GenericCommand`.
     #[error("frame is not a valid GenericCommand: {0}")]
     Protobuf(#[from] WireError),
@@ -163,7 +162,7 @@ pub fn decode_binary(bytes: &[u8]) -> Result<GenericCommand, DecodeError> {
 
 /// Decodes a text message (`lc.proto2base64.*`): base64, surrounding whitespace ignored.
 pub fn decode_text(text: &str) -> Result<GenericCommand, DecodeError> {
-    let bytes = BASE64.decode(text.trim())?;
+    let bytes = base64::decode(text.trim())?;
     decode_binary(&bytes)
 }
 

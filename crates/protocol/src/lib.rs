@@ -16,6 +16,7 @@
 //! What lives here, one concept per module:
 //! - [`wire`]: the types generated from `proto/messages.proto` (re-exported at the crate root);
 //! - [`codec`]: the protobuf wire codec of those types (byte-identical to prost's, much smaller in wasm);
+//! - [`base64`]: standard base64, small in wasm (the `base64` crate is the reference in tests);
 //! - [`frame`]: one `GenericCommand` per WebSocket message, binary or base64 text, and the subprotocols;
 //! - [`command`]: constructors and accessors so callers do not hand-fill `GenericCommand` structs;
 //! - [`content`]: message bodies — typed messages (`_lctype` ...), plain text and binary payloads;
@@ -24,6 +25,7 @@
 //!
 //! The crate is pure: no I/O, no async, no clock, and it builds for `wasm32-unknown-unknown`.
 
+pub mod base64;
 pub mod codec;
 pub mod command;
 pub mod content;

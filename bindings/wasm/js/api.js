@@ -329,16 +329,27 @@ function createApi(Core) {
 
   for (const cls of [TextMessage, RecalledMessage]) messageClasses.set(cls.TYPE, cls);
 
-  /** The payload of a core message: a typed object, an ArrayBuffer or a string. */
+  /**
+   * The payload of a core message: an ArrayBuffer for binary ones, else its text read as the official
+   * parser reads it: the object `JSON.parse` gives for a JSON object (typed messages), else the text.
+   * The wasm passes every payload as its wire text and reads none itself.
+   */
   function contentOf(json) {
-    if (json.content && typeof json.content === 'object') return json.content;
     if (json.bin != null) {
       const raw = atob(json.bin);
       const bytes = new Uint8Array(raw.length);
       for (let i = 0; i < raw.length; i += 1) bytes[i] = raw.charCodeAt(i);
       return bytes.buffer;
     }
-    return json.text;
+    const text = json.text;
+    if (typeof text === 'string' && text.trimStart().startsWith('{')) {
+      try {
+        return JSON.parse(text);
+      } catch (error) {
+        // Not JSON: plain text.
+      }
+    }
+    return text;
   }
 
   /**
@@ -360,7 +371,7 @@ function createApi(Core) {
       if (valid) return Cls.parse(copy);
     }
     if (content instanceof ArrayBuffer) return new BinaryMessage(content);
-    if (content && typeof content === 'object') {
+    if (content && typeof content === 'object' && Number.isInteger(content._lctype)) {
       const Cls = messageClasses.get(content._lctype);
       return Cls ? Cls.parse(content) : TypedMessage.parse(content, new (typed(content._lctype))());
     }

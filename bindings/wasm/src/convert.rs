@@ -50,7 +50,9 @@ pub fn write_message(j: &mut JsonWriter, m: &Message) {
         .key("readAt")
         .opt_int(m.read_at);
     match &m.content {
-        MessageContent::Typed(typed) => j.key("content").raw(&typed.to_json()),
+        // Payloads cross as their wire text; the JS layer reads typed ones with `JSON.parse` (the
+        // core reads none in this build: see chinwag-core's `typed-content` feature).
+        MessageContent::Typed(typed) => j.key("text").string(&typed.to_json()),
         MessageContent::Text(text) => j.key("text").string(text),
         MessageContent::Binary(bytes) => j.key("bin").string(&base64::encode(bytes)),
     };
@@ -899,7 +901,8 @@ pub fn content(v: &Value) -> MessageContent {
     {
         return MessageContent::Binary(bytes);
     }
-    MessageContent::parse(v.get("data").and_then(Value::as_str).unwrap_or_default())
+    // Sent verbatim: the wire text is the same whether or not the core reads it as a typed message.
+    MessageContent::Text(text(v.get("data")).unwrap_or_default())
 }
 
 /// A sent message as the JS layer knows it (`{id, cid, from, timestamp, mentionList, ...}` plus its
@@ -984,8 +987,11 @@ mod tests {
     }
 
     #[test]
-    fn typed_content_is_an_object() {
-        let c = content(&json!({"data": r#"{"_lctype":-1,"_lctext":"hi"}"#}));
+    fn payloads_cross_as_their_wire_text() {
+        let wire = r#"{"_lctype":-1,"_lctext":"hi","x":1.50}"#;
+        let c = content(&json!({ "data": wire }));
+        // Kept verbatim for the wire, whatever its shape.
+        assert_eq!(c, MessageContent::Text(wire.to_owned()));
         let m = Message {
             id: Some("m1".into()),
             client_id: None,
@@ -1003,7 +1009,13 @@ mod tests {
             read_at: None,
         };
         let json = parsed(&message_json(&m));
-        assert_eq!(json["content"]["_lctext"], "hi");
+        assert_eq!(json["text"], wire);
+        // A typed message the core made itself (a recalled one) crosses as its JSON text too.
+        let recalled = Message {
+            content: MessageContent::Typed(chinwag_core::TypedMessage::recalled()),
+            ..m
+        };
+        assert_eq!(parsed(&message_json(&recalled))["text"], r#"{"_lctype":-127}"#);
         assert_eq!(json["mentionList"], json!([]));
         assert_eq!(json["readAt"], Value::Null);
     }

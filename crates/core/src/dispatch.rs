@@ -4,8 +4,7 @@ use std::mem::take;
 
 use chinwag_protocol::json::{Map, Value};
 use chinwag_protocol::{
-    CommandType, ConvCommand, GenericCommand, LogsCommand, MessageContent, OpType,
-    logs_command::QueryDirection,
+    CommandType, ConvCommand, GenericCommand, LogsCommand, OpType, logs_command::QueryDirection,
 };
 
 use crate::conversation::Conversation;
@@ -891,7 +890,8 @@ impl Engine {
                     &tuple.cid,
                     client,
                 );
-                last.content = MessageContent::from_wire(tuple.data.as_deref(), tuple.binary_msg.as_deref());
+                last.content =
+                    crate::message::received_content(tuple.data.as_deref(), tuple.binary_msg.as_deref());
                 conv.set_last_message(&last);
             }
             let behind = match (conv.seen_up_to, tuple.timestamp) {

@@ -112,7 +112,7 @@ impl Message {
 
     /// A message from a `direct` push, as seen by client `me`.
     pub(crate) fn from_direct(direct: &DirectCommand, me: &str) -> Self {
-        let content = MessageContent::from_wire(direct.msg.as_deref(), direct.binary_msg.as_deref());
+        let content = received_content(direct.msg.as_deref(), direct.binary_msg.as_deref());
         let mut message = Self::base(
             direct.cid.clone().unwrap_or_default(),
             direct.from_peer_id.clone().unwrap_or_default(),
@@ -145,7 +145,7 @@ impl Message {
 
     /// The new version of a message from a `patch` item.
     pub(crate) fn from_patch(item: &PatchItem, me: &str) -> Self {
-        let content = MessageContent::from_wire(item.data.as_deref(), item.binary_msg.as_deref());
+        let content = received_content(item.data.as_deref(), item.binary_msg.as_deref());
         let mut message = Self::base(
             item.cid.clone().unwrap_or_default(),
             item.from.clone().unwrap_or_default(),
@@ -174,6 +174,26 @@ pub(crate) fn wire_content(data: Option<&str>, bin: bool) -> MessageContent {
     match (data, bin) {
         (Some(data), true) => chinwag_protocol::base64::decode(data)
             .map_or_else(|_| MessageContent::Text(data.to_owned()), MessageContent::Binary),
-        (data, _) => MessageContent::from_wire(data, None),
+        (data, _) => received_content(data, None),
+    }
+}
+
+/// A received payload: `binary` when present, else the string, read as a typed message when it has
+/// the typed shape ([`MessageContent::from_wire`]).
+///
+/// Without the `typed-content` feature every string stays [`MessageContent::Text`], verbatim: the npm
+/// package hands payloads to JavaScript, which reads them with the host's `JSON.parse` as the official
+/// SDK does, so its wasm needs no typed-message reader (about 3 KB gzip).
+pub(crate) fn received_content(text: Option<&str>, binary: Option<&[u8]>) -> MessageContent {
+    #[cfg(feature = "typed-content")]
+    {
+        MessageContent::from_wire(text, binary)
+    }
+    #[cfg(not(feature = "typed-content"))]
+    {
+        match (binary, text) {
+            (Some(bytes), _) => MessageContent::Binary(bytes.to_vec()),
+            (None, text) => MessageContent::Text(text.unwrap_or_default().to_owned()),
+        }
     }
 }

@@ -105,6 +105,20 @@ fn clippy(root: &Path) -> Result<()> {
             "-D",
             "warnings",
         ],
+    )?;
+    // The core as the npm package builds it (without `typed-content`), which the workspace build
+    // above never sees: feature unification turns the feature on.
+    shell::cargo(
+        root,
+        &[
+            "clippy",
+            "-p",
+            "chinwag-core",
+            "--no-default-features",
+            "--",
+            "-D",
+            "warnings",
+        ],
     )
 }
 

@@ -157,7 +157,7 @@ pub fn write_error(j: &mut JsonWriter, error: &RequestError) {
                 .key("name")
                 .string(&e.reason)
                 .key("message")
-                .string(&error.to_string())
+                .string(&e.message())
                 .key("detail")
                 .opt_string(e.detail.as_deref())
                 .key("appCode")
@@ -190,7 +190,7 @@ pub fn write_error(j: &mut JsonWriter, error: &RequestError) {
         .key("name")
         .string(name)
         .key("message")
-        .string(&error.to_string())
+        .string(&error.message())
         .end_object();
 }
 
@@ -245,7 +245,7 @@ fn write_response(j: &mut JsonWriter, response: &Response) {
                     .key("name")
                     .string(&f.error.reason)
                     .key("message")
-                    .string(&f.error.to_string())
+                    .string(&f.error.message())
                     .end_object();
             }
             j.end_array().end_object();

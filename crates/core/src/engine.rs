@@ -577,7 +577,7 @@ impl Engine {
     fn start_connect(&mut self, attempt: u32) {
         if self.servers.is_empty() {
             if let Some(router) = &self.options.router {
-                let url = format!("{router}/v1/route?appId={}&secure=true", self.options.app_id);
+                let url = [router, "/v1/route?appId=", &self.options.app_id, "&secure=true"].concat();
                 self.actions.push_back(Action::FetchRoute { url });
                 self.conn = Conn::FetchingRoute { attempt };
                 return;

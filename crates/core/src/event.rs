@@ -47,38 +47,56 @@ pub enum DisconnectReason {
 }
 
 /// Why a request failed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RequestError {
     /// The server answered with an error.
-    #[error("server error: {0}")]
     Server(ServerError),
     /// No reply within the request timeout (20 s; the JS SDK's `COMMAND_TIMEOUT`), or a first
     /// sign-in that did not complete within the sign-in timeout (30 s; the server is unreachable or
     /// silent).
-    #[error("request timed out")]
     Timeout,
     /// The connection dropped while the request was in flight (sends are re-queued instead).
-    #[error("connection lost")]
     ConnectionLost,
     /// The connection failed for good (fatal close code) or the engine was shut down.
-    #[error("connection closed")]
     ConnectionClosed,
     /// No client with this id is open on this engine.
-    #[error("no such client")]
     NoSuchClient,
     /// A client with this id is already open.
-    #[error("client already open")]
     AlreadyOpen,
     /// The offline queue is full.
-    #[error("offline queue full")]
     QueueFull,
     /// The client was closed or kicked before the request completed.
-    #[error("client closed")]
     ClientClosed,
     /// A request the engine refuses locally (e.g. promoting a member to owner, code 5130).
-    #[error("invalid request: {0}")]
     Invalid(String),
 }
+
+impl RequestError {
+    /// What went wrong, in words (also its `Display`): `request timed out`, `server error: 4401
+    /// INVALID_MESSAGING_TARGET`, ... Built without `core::fmt`, which the npm package's wasm leaves out.
+    pub fn message(&self) -> String {
+        let (text, detail) = match self {
+            Self::Server(error) => return ["server error: ", &error.message()].concat(),
+            Self::Invalid(detail) => ("invalid request: ", detail.as_str()),
+            Self::Timeout => ("request timed out", ""),
+            Self::ConnectionLost => ("connection lost", ""),
+            Self::ConnectionClosed => ("connection closed", ""),
+            Self::NoSuchClient => ("no such client", ""),
+            Self::AlreadyOpen => ("client already open", ""),
+            Self::QueueFull => ("offline queue full", ""),
+            Self::ClientClosed => ("client closed", ""),
+        };
+        [text, detail].concat()
+    }
+}
+
+impl std::fmt::Display for RequestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for RequestError {}
 
 /// A client id that failed in a partially successful membership operation.
 #[derive(Clone, Debug, PartialEq, Eq)]

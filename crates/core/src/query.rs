@@ -36,7 +36,7 @@ pub struct ConversationQuery {
 
 /// Quotes `text` for a regex the way the JS SDK does: `\Q…\E`, with any `\E` inside escaped.
 pub fn quote(text: &str) -> String {
-    format!("\\Q{}\\E", text.replace("\\E", "\\E\\\\E\\Q"))
+    ["\\Q", &text.replace("\\E", "\\E\\\\E\\Q"), "\\E"].concat()
 }
 
 impl ConversationQuery {
@@ -126,11 +126,11 @@ impl ConversationQuery {
     }
     /// The string `key` starts with `text`.
     pub fn starts_with(self, key: &str, text: &str) -> Self {
-        self.condition(key, "$regex", Value::String(format!("^{}", quote(text))))
+        self.condition(key, "$regex", Value::String(["^", &quote(text)].concat()))
     }
     /// The string `key` ends with `text`.
     pub fn ends_with(self, key: &str, text: &str) -> Self {
-        self.condition(key, "$regex", Value::String(format!("{}$", quote(text))))
+        self.condition(key, "$regex", Value::String([quote(text).as_str(), "$"].concat()))
     }
     /// The string `key` matches `regex`; `options` as the JS flags (`i`, `m`), empty for none.
     pub fn matches(self, key: &str, regex: &str, options: &str) -> Self {
@@ -189,12 +189,12 @@ impl ConversationQuery {
     }
     /// Sorts by `key` descending, replacing earlier sort keys.
     pub fn descending(mut self, key: &str) -> Self {
-        self.sort = vec![format!("-{key}")];
+        self.sort = vec![["-", key].concat()];
         self
     }
     /// Adds `key` descending as a further sort key.
     pub fn add_descending(mut self, key: &str) -> Self {
-        self.sort.push(format!("-{key}"));
+        self.sort.push(["-", key].concat());
         self
     }
     /// Results without member lists (flag bit 1).

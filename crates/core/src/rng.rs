@@ -29,14 +29,25 @@ impl Rng {
     pub(crate) fn uuid_v4(&mut self) -> String {
         let hi = (self.next_u64() & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000;
         let lo = (self.next_u64() & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
-        format!(
-            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-            hi >> 32,
-            (hi >> 16) & 0xFFFF,
-            hi & 0xFFFF,
-            lo >> 48,
-            lo & 0xFFFF_FFFF_FFFF
-        )
+        // 8-4-4-4-12 hex digits, written out rather than formatted (no `core::fmt` in the wasm).
+        let mut id = String::with_capacity(36);
+        let groups = [
+            (hi >> 32, 8),
+            ((hi >> 16) & 0xFFFF, 4),
+            (hi & 0xFFFF, 4),
+            (lo >> 48, 4),
+            (lo, 12),
+        ];
+        for (index, (value, digits)) in groups.into_iter().enumerate() {
+            if index > 0 {
+                id.push('-');
+            }
+            for shift in (0..digits).rev() {
+                let nibble = (value >> (shift * 4)) & 0xF;
+                id.push(char::from(b"0123456789abcdef"[nibble as usize]));
+            }
+        }
+        id
     }
 }
 
@@ -53,5 +64,23 @@ mod tests {
         assert_eq!(&a[14..15], "4");
         assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"));
         assert_ne!(Rng::new(8).uuid_v4(), a);
+    }
+
+    #[test]
+    fn uuid_digits_are_the_formatted_hex_of_the_random_bits() {
+        for seed in 0..200 {
+            let mut bits = Rng::new(seed);
+            let hi = (bits.next_u64() & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000;
+            let lo = (bits.next_u64() & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
+            let expected = format!(
+                "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+                hi >> 32,
+                (hi >> 16) & 0xFFFF,
+                hi & 0xFFFF,
+                lo >> 48,
+                lo & 0xFFFF_FFFF_FFFF
+            );
+            assert_eq!(Rng::new(seed).uuid_v4(), expected);
+        }
     }
 }

@@ -196,7 +196,7 @@ impl GenericCommand {
 
 /// An error reported by the server, whatever shape it arrived in.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{code} {}{}", self.name(), detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+#[error("{}", self.message())]
 pub struct ServerError {
     /// The protocol code (see [`ErrorCode`]); may be one this crate does not know.
     pub code: i32,
@@ -225,6 +225,20 @@ impl ServerError {
     /// The known error code, if this is one of the protocol's.
     pub fn error_code(&self) -> Option<ErrorCode> {
         ErrorCode::from_code(self.code)
+    }
+
+    /// `<code> <NAME>`, then `: <detail>` when there is one (also its `Display`). Built without
+    /// `core::fmt`, which the npm package's wasm otherwise leaves out.
+    pub fn message(&self) -> String {
+        let mut text = String::new();
+        crate::json::push_integer(&mut text, self.code < 0, u64::from(self.code.unsigned_abs()));
+        text.push(' ');
+        text.push_str(self.name());
+        if let Some(detail) = &self.detail {
+            text.push_str(": ");
+            text.push_str(detail);
+        }
+        text
     }
 
     /// The symbolic name: the server's `reason`, else the name of a known code, else `UNKNOWN_ERROR`.

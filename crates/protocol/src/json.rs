@@ -248,6 +248,28 @@ impl From<f64> for Value {
     }
 }
 
+/// Appends the decimal digits of `value` (with a `-` when `negative`). Written out rather than through
+/// `to_string()`, so that the wasm module needs none of `core::fmt` for numbers.
+pub fn push_integer(out: &mut String, negative: bool, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        // `value % 10` is a single digit.
+        #[allow(clippy::cast_possible_truncation)]
+        let digit = (value % 10) as u8;
+        digits[at] = b'0' + digit;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    if negative {
+        out.push('-');
+    }
+    out.extend(digits[at..].iter().map(|&digit| char::from(digit)));
+}
+
 macro_rules! value_from_integer {
     ($($integer:ty),*) => {$(
         impl From<$integer> for Value {
@@ -256,8 +278,14 @@ macro_rules! value_from_integer {
             }
         }
         impl From<$integer> for Number {
+            #[allow(unused_comparisons, clippy::cast_lossless, trivial_numeric_casts)]
             fn from(value: $integer) -> Self {
-                Self(value.to_string())
+                let mut text = String::new();
+                // Widened to i128 only for the sign and magnitude; every type here fits.
+                let wide = value as i128;
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                push_integer(&mut text, wide < 0, wide.unsigned_abs() as u64);
+                Self(text)
             }
         }
     )*};
@@ -1104,6 +1132,11 @@ mod tests {
         assert_eq!(Value::from(39.0).to_json(), "39");
         assert_eq!(Value::from(f64::NAN), Value::Null);
         assert_eq!(Value::from(-7_i64).to_json(), "-7");
+        for value in [0, 1, -1, 9, 10, i64::MIN, i64::MAX, 1_700_000_000_000] {
+            assert_eq!(Number::from(value).as_str(), value.to_string());
+        }
+        assert_eq!(Number::from(u64::MAX).as_str(), u64::MAX.to_string());
+        assert_eq!(Number::from(i32::MIN).as_str(), i32::MIN.to_string());
         assert_eq!(Number::parse("-0").and_then(|n| n.as_i64()), None);
         assert_eq!(
             Number::parse("18446744073709551615").and_then(|n| n.as_u64()),

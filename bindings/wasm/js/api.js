@@ -532,6 +532,10 @@ function createApi(Core) {
         const realtime = this._client._realtime;
         this.lastMessage = parseMessage(last, realtime);
         if (realtime._parseHooks) this._unparsedLast = last;
+      } else if (current) {
+        // The core has none (any more): a dropped first message was taken back.
+        this.lastMessage = undefined;
+        this._unparsedLast = null;
       }
       this.lastMessageAt = toDate(json.lastMessageAt);
       this.lastDeliveredAt = toDate(json.lastDeliveredAt);
@@ -1112,8 +1116,9 @@ function createApi(Core) {
       Object.defineProperty(this, '_parseHooks', { value: Boolean(hooks.beforeMessageParse || hooks.afterMessageParse), enumerable: false });
       const ordered = this._parseHooks || Boolean(hooks.beforeMessageDispatch);
       Object.defineProperty(this, '_chain', { value: ordered ? Promise.resolve() : null, writable: true, enumerable: false });
-      // How many dropped messages were taken out of unread counts (events remember the number).
-      Object.defineProperty(this, '_uncounted', { value: 0, writable: true, enumerable: false });
+      // How many dropped messages changed their conversation when taken back (unread count, last
+      // message); events remember the number to tell a snapshot taken before.
+      Object.defineProperty(this, '_takenBack', { value: 0, writable: true, enumerable: false });
       this.register(hooks.messageClasses || []);
       applyDecorators(hooks.onRealtimeCreate, this);
     }
@@ -1207,7 +1212,7 @@ function createApi(Core) {
     _dispatch(events) {
       for (const event of events) {
         if (this._chain && event.type !== 'response') {
-          event.uncounted = this._uncounted;
+          event.takenBack = this._takenBack;
           this._chain = this._chain.then(() => this._handleWithHooks(event)).catch((error) => {
             setTimeout(() => {
               throw error;
@@ -1235,15 +1240,20 @@ function createApi(Core) {
       return this._parseMessage(e.message).then((message) => {
         if (e.type !== 'message') return this._handle(e, message);
         const client = this._clients.get(e.client);
-        const conv = client && client._refresh(e.cid);
+        // The hook sees the conversation as it was before this message (as in the official SDK,
+        // which updates it only for a message the hook keeps); a new one as the core fetched it.
+        const conv = client && (client._conversations.get(e.cid) || client._refresh(e.cid));
         return applyDispatcher(this._plugins.beforeMessageDispatch, [message, conv]).then((go) => {
           if (go !== false) return this._handle(e, message);
-          // Dropped: not unread, as in the official SDK. Events already queued carry the count
-          // from before, so they re-read it (see `_handle`).
-          if (this._core && this._core.uncountMessage(e.client, JSON.stringify(e.message))) {
-            this._uncounted += 1;
-            if (client) client._refresh(e.cid);
+          // Dropped: neither unread nor the last message, as in the official SDK. Events already
+          // queued carry the conversation from before, so they re-read it (see `_handle`).
+          if (this._core && this._core.takeBackDroppedMessage(e.client, JSON.stringify(e.message))) {
+            this._takenBack += 1;
+            const fresh = client && client._refresh(e.cid);
+            // A last message put back as a new object goes through the parse middlewares again.
+            if (fresh) return fresh._settle();
           }
+          return undefined;
         });
       });
     }
@@ -1281,8 +1291,8 @@ function createApi(Core) {
       }
       const client = e.client && this._clients.get(e.client);
       if (!client) return;
-      // A dropped message was taken out of the unread counts after this event left the core.
-      const stale = e.uncounted !== undefined && e.uncounted !== this._uncounted;
+      // A dropped message was taken back (unread count, last message) after this event left the core.
+      const stale = e.takenBack !== undefined && e.takenBack !== this._takenBack;
       // The hot path: per message, patch the conversation rather than re-read its snapshot.
       if (e.type === 'message') {
         const message = parsed || parseMessage(e.message, this);

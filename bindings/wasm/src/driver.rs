@@ -417,16 +417,18 @@ impl Core {
         self.run(|e, now| e.refresh_session_token(client, signature.as_ref(), now))
     }
 
-    /// Takes a received message (JSON as the `message` events carry it) back out of its
-    /// conversation's unread count, when `beforeMessageDispatch` dropped it; whether it was counted.
-    #[wasm_bindgen(js_name = uncountMessage)]
-    pub fn uncount_message(&self, client: &str, message: &str) -> bool {
+    /// Takes back a received message (JSON as the `message` events carry it) that
+    /// `beforeMessageDispatch` dropped: out of its conversation's unread count, and no longer its
+    /// last message, as the official SDK never counts nor records such a message; whether the
+    /// conversation changed (see `Engine::take_back_dropped_message`).
+    #[wasm_bindgen(js_name = takeBackDroppedMessage)]
+    pub fn take_back_dropped_message(&self, client: &str, message: &str) -> bool {
         let message = convert::message(&parse(message));
         self.shared
             .driver
             .borrow_mut()
             .engine
-            .uncount_message(client, &message)
+            .take_back_dropped_message(client, &message)
     }
 
     /// Saves attributes (`conv/update`), a JSON object.

@@ -117,6 +117,73 @@ test('plugins: messageClasses, create hooks, parse middlewares and beforeMessage
   assert.ok(history[0] instanceof PokeMessage);
 });
 
+test('a message dropped by beforeMessageDispatch is not the lastMessage, side by side with the official SDK', async (t) => {
+  // The official SDK drops the message before it touches the conversation: lastMessage,
+  // lastMessageAt and unreadMessagesCount stay as they were. The same plugin on both clients.
+  const path = require('node:path');
+  const { ROOT } = require('./harness.cjs');
+  const official = require(path.join(ROOT, 'crates/server/interop/node_modules/lc4'));
+  const { realtime, server } = await setup(t);
+  const dropped = { ours: [], theirs: [] };
+  const plugin = (who) => ({
+    name: `drop-${who}`,
+    beforeMessageDispatch: (message) => {
+      if (!message.text.startsWith('DROP')) return true;
+      dropped[who].push(message.text);
+      return false;
+    },
+  });
+  const theirs = new official.Realtime({ appId: 'npm-app', appKey: 'npm-key', RTMServers: server.ws, plugins: [plugin('theirs')] });
+  const tom = await realtime().createIMClient('Tom');
+  const jerry = await realtime({ plugins: [plugin('ours')] }).createIMClient('Jerry');
+  const mary = await theirs.createIMClient('Mary');
+  try {
+    const invited = [next(jerry, Event.INVITED), next(mary, official.Event.INVITED)];
+    const conv = await tom.createConversation({ members: ['Jerry', 'Mary'] });
+    const [[, ours], [, their]] = await Promise.all(invited);
+    const received = { ours: [], theirs: [] };
+    jerry.on(Event.MESSAGE, (message) => received.ours.push(message));
+    mary.on(official.Event.MESSAGE, (message) => received.theirs.push(message));
+    // Both clients dropped (or received) `n` messages; the hook's answer is applied right after
+    // it returns, on promise callbacks that have run once the next timer fires.
+    const handled = async (n) => {
+      await until(() => ['ours', 'theirs'].every((who) => dropped[who].length + received[who].length === n), `${n} messages handled`);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    };
+    const state = (c) => ({ lastMessage: c.lastMessage && c.lastMessage.id, lastMessageAt: c.lastMessageAt ? +c.lastMessageAt : null, unread: c.unreadMessagesCount });
+
+    // The first message of the conversation, dropped: still no last message.
+    await conv.send(new TextMessage('DROP the first'));
+    await handled(1);
+    assert.deepEqual(state(ours), { lastMessage: undefined, lastMessageAt: null, unread: 0 });
+    assert.deepEqual(state(their), state(ours));
+
+    // A kept message, then a dropped one: the kept one stays the last message (the same object,
+    // with its time), and only it is unread.
+    const kept = await conv.send(new TextMessage('keep me'));
+    await handled(2);
+    await conv.send(new TextMessage('DROP me'));
+    await handled(3);
+    assert.deepEqual(dropped, { ours: ['DROP the first', 'DROP me'], theirs: ['DROP the first', 'DROP me'] });
+    assert.equal(ours.lastMessage, received.ours[0]);
+    assert.equal(their.lastMessage, received.theirs[0]);
+    assert.deepEqual(state(ours), { lastMessage: kept.id, lastMessageAt: +kept.timestamp, unread: 1 });
+    assert.deepEqual(state(their), state(ours));
+    // The core agrees (what a later re-read shows).
+    const snapshot = JSON.parse(jerry._realtime._core.conversation('Jerry', conv.id));
+    assert.deepEqual([snapshot.lastMessage.id, snapshot.lastMessageAt], [kept.id, +kept.timestamp]);
+
+    // The next kept message is the last one again.
+    const last = await conv.send(new TextMessage('the end'));
+    await handled(4);
+    assert.deepEqual(state(ours), { lastMessage: last.id, lastMessageAt: +last.timestamp, unread: 2 });
+    assert.deepEqual(state(their), state(ours));
+  } finally {
+    // Before the server stops (the `after` hooks), so that the official client does not retry.
+    await mary.close();
+  }
+});
+
 test('a throwing onIMClientCreate names its plugin; plain messages still parse', async (t) => {
   const { realtime } = await setup(t);
   const broken = realtime({ plugins: [{ name: 'broken', onIMClientCreate: () => { throw new Error('nope'); } }] });

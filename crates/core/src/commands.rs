@@ -100,17 +100,26 @@ impl Engine {
         self.submit(client, command, Kind::Refresh, now)
     }
 
-    /// Takes a received message back out of its conversation's unread count, for an application that
-    /// drops it unseen: the JS SDK's `beforeMessageDispatch` returning `false`, after which the
-    /// official SDK does not count it. Call it once per dropped message, with the message as
-    /// [`Event::Message`] carried it. Returns whether the count went down; it does not when the
-    /// message was never counted (one's own, transient, in a chat room), when a `read` or the
-    /// server's `unread` counts replaced the count since, or when messages arrived out of order
-    /// since (gap filling), so that this one may not have been counted. The mention flag clears
-    /// when the count reaches 0. Emits no event (the caller knows); the message stays the last
-    /// message, and the server still counts it (its `unread` counts after a re-login include it,
-    /// as they do for the official SDK).
-    pub fn uncount_message(&mut self, client: &str, message: &Message) -> bool {
+    /// Takes back a received message that the application dropped unseen (the JS SDK's
+    /// `beforeMessageDispatch` returning `false`): the official SDK neither counts such a message
+    /// as unread nor makes it the conversation's `lastMessage`, while the engine did both on
+    /// receipt. Call it once per dropped message, in the order they arrived, with the message as
+    /// [`Event::Message`] carried it. Returns whether the conversation changed (re-read it).
+    ///
+    /// - Unread count: down by one, unless the message was never counted (one's own, transient,
+    ///   in a chat room), a `read` or the server's `unread` counts replaced the count since, or
+    ///   messages arrived out of order since (gap filling), so that this one may not have been
+    ///   counted. The mention flag clears when the count reaches 0. The server still counts it
+    ///   (its `unread` counts after a re-login include it, as they do for the official SDK).
+    /// - Last message and its time: back to what they were before this message, if it is still
+    ///   the last one (a later message stays) and that is known: not for a last message that came
+    ///   with a query result (a conversation first seen in this push is fetched before its events,
+    ///   and the fetched last message stays, as on the official SDK's fetched conversation), nor
+    ///   when the message before it was dropped too before this one arrived (the engine remembers
+    ///   one replaced message per conversation, so that one stays).
+    ///
+    /// Emits no event (the caller knows).
+    pub fn take_back_dropped_message(&mut self, client: &str, message: &Message) -> bool {
         let Some(conv) = self
             .clients
             .get_mut(client)
@@ -129,7 +138,8 @@ impl Engine {
             conv.unread -= 1;
             conv.unread_mentioned &= conv.unread > 0;
         }
-        counted
+        let last_restored = conv.take_back_last_message(message);
+        counted || last_restored
     }
 
     /// Which of `clients` are online (`session/query`, at most 20 honoured).

@@ -46,7 +46,8 @@ pub struct Conversation {
     pub attributes: Map,
     /// The last message, if known.
     pub last_message: Option<Message>,
-    /// Timestamp of the last message, ms; never moves backwards.
+    /// Timestamp of the last message, ms; moves backwards only when a dropped message is taken
+    /// back ([`Engine::take_back_dropped_message`](crate::Engine::take_back_dropped_message)).
     pub last_message_at: Option<i64>,
     /// Unread messages for this client.
     pub unread: u32,
@@ -68,6 +69,23 @@ pub struct Conversation {
     /// A message newer than `unread_reset_at` arrived after a newer one was counted, so it was not
     /// counted: the count no longer says which messages since the reset it holds.
     pub(crate) unread_skipped: bool,
+    /// What the last message replaced, put back if the application drops that message unseen.
+    pub(crate) replaced_last: ReplacedLast,
+}
+
+/// What a conversation's last message replaced when it became the last message: one slot (the
+/// message moves in, nothing is copied), enough to take back one dropped message.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) enum ReplacedLast {
+    /// Not known: the last message came with a query result (as the official SDK's fetched
+    /// conversation, whose `lastMessage` a dropped message does not change), or what it replaced
+    /// was itself dropped.
+    #[default]
+    Unknown,
+    /// There was no last message.
+    Nothing,
+    /// This one was.
+    Message(Message),
 }
 
 const KNOWN_KEYS: &[&str] = &[
@@ -89,6 +107,11 @@ const KNOWN_KEYS: &[&str] = &[
     "ttl",
     "temp",
 ];
+
+/// Whether two messages are the same message (both have the server's id, and it is the same).
+fn is_same(a: &Message, b: &Message) -> bool {
+    a.id.is_some() && a.id == b.id
+}
 
 fn string_set(value: Option<&Value>) -> SortedSet<String> {
     value
@@ -180,9 +203,17 @@ impl Conversation {
         } else {
             (fresh.last_message, fresh.last_message_at)
         };
+        // What our last message replaced stays meaningful only while it stays the last message; a
+        // query's own last message is what the official SDK's fetch shows, dropped or not.
+        let replaced_last = if keep_last {
+            std::mem::take(&mut self.replaced_last)
+        } else {
+            ReplacedLast::Unknown
+        };
         *self = Conversation {
             last_message,
             last_message_at,
+            replaced_last,
             unread: self.unread,
             unread_mentioned: self.unread_mentioned,
             last_delivered_at: self.last_delivered_at,
@@ -195,14 +226,65 @@ impl Conversation {
         };
     }
 
-    /// Records `message` as the last message unless a newer one is known.
+    /// Records `message` as the last message unless a newer one is known, remembering the one it
+    /// replaced (see [`Conversation::take_back_last_message`]).
     pub(crate) fn set_last_message(&mut self, message: &Message) {
         if message.transient {
             return;
         }
         if self.last_message_at.is_none_or(|at| message.timestamp >= at) {
             self.last_message_at = Some(message.timestamp);
+            let replaced = self.last_message.replace(message.clone());
+            // The same message again (an `unread` push naming it) replaces nothing.
+            match replaced {
+                Some(previous) if is_same(&previous, message) => {}
+                Some(previous) => self.replaced_last = ReplacedLast::Message(previous),
+                None => self.replaced_last = ReplacedLast::Nothing,
+            }
+        }
+    }
+
+    /// An edited or recalled `message` replaces its older copy: the last message, or the one the
+    /// last message replaced (it comes back if the last one is dropped).
+    pub(crate) fn update_message(&mut self, message: &Message) {
+        if self.last_message.as_ref().is_some_and(|m| m.id == message.id) {
             self.last_message = Some(message.clone());
+        } else if let ReplacedLast::Message(replaced) = &mut self.replaced_last {
+            if is_same(replaced, message) {
+                *replaced = message.clone();
+            }
+        }
+    }
+
+    /// Puts back the last message (and its time) that `message` replaced, for an application
+    /// that drops `message` unseen: the official SDK never makes such a message the last one.
+    /// Only while `message` is still the last message (a later one stays) and what it replaced is
+    /// known; returns whether it did. When `message` is no longer the last one but is what the
+    /// last one replaced, it is forgotten, so that taking back the later one does not bring it
+    /// back (that one then stays: the message before both is not kept).
+    pub(crate) fn take_back_last_message(&mut self, message: &Message) -> bool {
+        if !self
+            .last_message
+            .as_ref()
+            .is_some_and(|last| is_same(last, message))
+        {
+            if matches!(&self.replaced_last, ReplacedLast::Message(m) if is_same(m, message)) {
+                self.replaced_last = ReplacedLast::Unknown;
+            }
+            return false;
+        }
+        match std::mem::take(&mut self.replaced_last) {
+            ReplacedLast::Unknown => false,
+            ReplacedLast::Nothing => {
+                self.last_message = None;
+                self.last_message_at = None;
+                true
+            }
+            ReplacedLast::Message(previous) => {
+                self.last_message_at = Some(previous.timestamp);
+                self.last_message = Some(previous);
+                true
+            }
         }
     }
 

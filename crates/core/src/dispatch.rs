@@ -357,9 +357,7 @@ impl Engine {
                     .get_mut(&client)
                     .and_then(|s| s.conversations.get_mut(&message.conversation))
                 {
-                    if conv.last_message.as_ref().is_some_and(|m| m.id == message.id) {
-                        conv.last_message = Some(message.clone());
-                    }
+                    conv.update_message(&message);
                 }
                 self.respond(&client, &out.ids, Response::Patched(message));
             }
@@ -978,9 +976,7 @@ impl Engine {
             }
             if !message.conversation.is_empty() {
                 if let Some(conv) = Self::conv_entry(&mut self.clients, client, &message.conversation, max) {
-                    if conv.last_message.as_ref().is_some_and(|m| m.id == message.id) {
-                        conv.last_message = Some(message.clone());
-                    }
+                    conv.update_message(&message);
                 }
             }
             let reason = item

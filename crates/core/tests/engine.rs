@@ -619,24 +619,31 @@ fn a_dropped_message_is_taken_back_out_of_the_unread_count() {
     assert_eq!(unread(&s), (2, true));
     let events = s.take_events();
 
+    s.engine
+        .take_back_dropped_message("Tom", &received(&events, "m3"));
+    assert_eq!(unread(&s), (2, true), "own message: never counted");
     assert!(
-        !s.engine.uncount_message("Tom", &received(&events, "m3")),
-        "own message"
+        s.engine
+            .take_back_dropped_message("Tom", &received(&events, "m2"))
     );
-    assert!(s.engine.uncount_message("Tom", &received(&events, "m2")));
     assert_eq!(unread(&s), (1, true));
-    assert!(s.engine.uncount_message("Tom", &received(&events, "m1")));
+    assert!(
+        s.engine
+            .take_back_dropped_message("Tom", &received(&events, "m1"))
+    );
     assert_eq!(
         unread(&s),
         (0, false),
         "the mention flag goes with the last unread message"
     );
     assert!(
-        !s.engine.uncount_message("Tom", &received(&events, "m1")),
+        !s.engine
+            .take_back_dropped_message("Tom", &received(&events, "m1")),
         "nothing left to take back"
     );
     assert!(
-        !s.engine.uncount_message("Jerry", &received(&events, "m1")),
+        !s.engine
+            .take_back_dropped_message("Jerry", &received(&events, "m1")),
         "no such client"
     );
 
@@ -647,7 +654,7 @@ fn a_dropped_message_is_taken_back_out_of_the_unread_count() {
     s.drain();
     s.push(direct_push("Tom", "m5", 50, "Jerry"));
     assert_eq!(unread(&s), (1, false));
-    assert!(!s.engine.uncount_message("Tom", &m4));
+    assert!(!s.engine.take_back_dropped_message("Tom", &m4));
     assert_eq!(unread(&s), (1, false));
 
     // A message that arrived after a newer one was counted was not counted itself; once that
@@ -655,7 +662,7 @@ fn a_dropped_message_is_taken_back_out_of_the_unread_count() {
     s.push(direct_push("Tom", "m6", 45, "Jerry"));
     assert_eq!(unread(&s), (1, false));
     let m6 = received(&s.take_events(), "m6");
-    assert!(!s.engine.uncount_message("Tom", &m6));
+    assert!(!s.engine.take_back_dropped_message("Tom", &m6));
     assert_eq!(unread(&s), (1, false));
 
     // The server's counts replace ours and start afresh too.
@@ -673,8 +680,156 @@ fn a_dropped_message_is_taken_back_out_of_the_unread_count() {
     s.push(direct_push("Tom", "m7", 70, "Jerry"));
     assert_eq!(unread(&s), (3, false));
     let m7 = received(&s.take_events(), "m7");
-    assert!(s.engine.uncount_message("Tom", &m7));
+    assert!(s.engine.take_back_dropped_message("Tom", &m7));
     assert_eq!(unread(&s), (2, false));
+}
+
+/// Tom's last message of `cid` and its time: (id, ms).
+fn last_message(s: &Scripted, cid: &str) -> (Option<String>, Option<i64>) {
+    let conv = s.engine.conversation("Tom", cid).unwrap();
+    (
+        conv.last_message.as_ref().and_then(|m| m.id.clone()),
+        conv.last_message_at,
+    )
+}
+
+#[test]
+fn a_dropped_message_gives_back_the_last_message_it_replaced() {
+    let mut s = Scripted::open("Tom");
+    cache(&mut s, "c1");
+    let last = |s: &Scripted| last_message(s, "c1");
+    let at = |id: &str, ts: i64| (Some(id.to_string()), Some(ts));
+
+    // The first message of a conversation without one: none again.
+    s.push(direct_push("Tom", "m1", 10, "Jerry"));
+    let m1 = received(&s.take_events(), "m1");
+    assert_eq!(last(&s), at("m1", 10));
+    assert!(s.engine.take_back_dropped_message("Tom", &m1));
+    assert_eq!(last(&s), (None, None));
+    assert_eq!(s.engine.conversation("Tom", "c1").unwrap().unread, 0);
+
+    // A kept message, then a dropped one: the kept one is back, whole, with its time.
+    s.push(direct_push("Tom", "m2", 20, "Jerry"));
+    s.push(direct_push("Tom", "m3", 30, "Jerry"));
+    let events = s.take_events();
+    assert_eq!(last(&s), at("m3", 30));
+    assert!(
+        s.engine
+            .take_back_dropped_message("Tom", &received(&events, "m3"))
+    );
+    let conv = s.engine.conversation("Tom", "c1").unwrap();
+    assert_eq!(conv.last_message.as_ref(), Some(&received(&events, "m2")));
+    assert_eq!((conv.last_message_at, conv.unread), (Some(20), 1));
+
+    // A message from another device of Tom is not counted but is taken back all the same (the
+    // official SDK drops any received message).
+    s.push(direct_push("Tom", "m4", 40, "Tom"));
+    let m4 = received(&s.take_events(), "m4");
+    assert!(s.engine.take_back_dropped_message("Tom", &m4));
+    assert_eq!(last(&s), at("m2", 20));
+    assert_eq!(s.engine.conversation("Tom", "c1").unwrap().unread, 1);
+
+    // The server naming the last message again (`unread` counts after a re-login) is no
+    // replacement: what it replaced still comes back.
+    s.push(direct_push("Tom", "m5", 50, "Jerry"));
+    let m5 = received(&s.take_events(), "m5");
+    s.push(
+        GenericCommand::push(CommandType::Unread, "Tom").with(UnreadCommand {
+            convs: vec![UnreadTuple {
+                cid: "c1".into(),
+                unread: 2,
+                mid: Some("m5".into()),
+                from: Some("Jerry".into()),
+                timestamp: Some(50),
+                data: Some(TypedMessage::text("hi").to_json()),
+                ..Default::default()
+            }],
+            notif_time: Some(51),
+        }),
+    );
+    s.take_events();
+    assert_eq!(last(&s), at("m5", 50));
+    assert!(s.engine.take_back_dropped_message("Tom", &m5));
+    assert_eq!(last(&s), at("m2", 20));
+
+    // A later message that arrived before the dropped one was taken back stays the last one.
+    s.push(direct_push("Tom", "m6", 60, "Jerry"));
+    s.push(direct_push("Tom", "m7", 70, "Jerry"));
+    let events = s.take_events();
+    s.engine
+        .take_back_dropped_message("Tom", &received(&events, "m6"));
+    assert_eq!(last(&s), at("m7", 70));
+    // The engine remembers one replaced message: with m6 dropped too, the one before both is not
+    // known, and m7 stays rather than bring back the dropped m6.
+    s.engine
+        .take_back_dropped_message("Tom", &received(&events, "m7"));
+    assert_eq!(last(&s), at("m7", 70));
+
+    // An edit of the message the dropped one replaced reaches the message that comes back.
+    s.push(direct_push("Tom", "m8", 80, "Jerry"));
+    s.push(direct_push("Tom", "m9", 90, "Jerry"));
+    s.push(
+        GenericCommand::push(CommandType::Patch, "Tom").with(PatchCommand {
+            patches: vec![PatchItem {
+                cid: Some("c1".into()),
+                mid: Some("m8".into()),
+                from: Some("Jerry".into()),
+                timestamp: Some(80),
+                patch_timestamp: Some(95),
+                data: Some(TypedMessage::text("edited").to_json()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+    );
+    let events = s.take_events();
+    s.engine
+        .take_back_dropped_message("Tom", &received(&events, "m9"));
+    let conv = s.engine.conversation("Tom", "c1").unwrap();
+    let m8 = conv.last_message.as_ref().unwrap();
+    assert_eq!(
+        (m8.id.as_deref(), m8.updated_at, conv.last_message_at),
+        (Some("m8"), Some(95), Some(80))
+    );
+    assert_eq!(m8.content.text(), Some("edited"));
+
+    // A last message that came with a query result is the one the official SDK's fetched
+    // conversation shows: it stays.
+    s.push(direct_push("Tom", "m10", 100, "Jerry"));
+    let m10 = received(&s.take_events(), "m10");
+    s.engine.get_conversation("Tom", "c1", s.now);
+    s.drain();
+    let query = s.last_sent().clone();
+    s.push(query_result(
+        &query,
+        r#"[{"objectId":"c1","c":"Jerry","m":[],"msg":"hi","msg_mid":"m10","msg_from":"Jerry","msg_timestamp":100}]"#,
+    ));
+    s.take_events();
+    s.engine.take_back_dropped_message("Tom", &m10);
+    assert_eq!(last(&s), at("m10", 100));
+}
+
+#[test]
+fn a_dropped_message_that_brought_its_conversation_stays_its_fetched_last_message() {
+    // As in the official SDK, which fetches an uncached conversation before the hook runs: the
+    // fetched conversation's last message is the message itself.
+    let mut s = Scripted::open("Tom");
+    s.push(direct_push("Tom", "m1", 10, "Jerry"));
+    s.drain();
+    let query = s.last_sent().clone();
+    assert_eq!(query.command_type(), Some(CommandType::Conv));
+    s.push(query_result(
+        &query,
+        r#"[{"objectId":"c1","c":"Jerry","m":["Jerry","Tom"],"msg":"hi","msg_mid":"m1","msg_from":"Jerry","msg_timestamp":10}]"#,
+    ));
+    let m1 = received(&s.take_events(), "m1");
+    assert_eq!(s.engine.conversation("Tom", "c1").unwrap().unread, 1);
+    assert!(
+        s.engine.take_back_dropped_message("Tom", &m1),
+        "out of the unread count"
+    );
+    assert_eq!(last_message(&s, "c1"), (Some("m1".into()), Some(10)));
+    assert_eq!(s.engine.conversation("Tom", "c1").unwrap().unread, 0);
 }
 
 #[test]

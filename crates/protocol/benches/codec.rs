@@ -51,6 +51,9 @@ fn bench(c: &mut Criterion) {
         group.bench_function("decode binary", |b| {
             b.iter(|| frame::decode_binary(black_box(&bytes)))
         });
+        group.bench_function("encode base64 text", |b| {
+            b.iter(|| FrameFormat::Base64Text.encode(black_box(&command)))
+        });
         let text = FrameFormat::Base64Text.encode(&command);
         group.bench_function("decode base64 text", |b| b.iter(|| black_box(&text).decode()));
         group.finish();

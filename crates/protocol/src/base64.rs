@@ -33,22 +33,31 @@ pub enum Base64Error {
 
 /// Encodes bytes as standard base64 with padding.
 pub fn encode(bytes: &[u8]) -> String {
-    let mut text = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        // The chunk's 1–3 bytes as the high bytes of 24 bits, missing bytes zero.
-        let group = chunk.iter().enumerate().fold(0u32, |group, (i, &byte)| {
-            group | (u32::from(byte) << (16 - 8 * i))
-        });
-        // n bytes take n + 1 symbols; the rest of the 4 are padding.
-        for i in 0..4 {
-            text.push(if i <= chunk.len() {
-                char::from(ALPHABET[((group >> (18 - 6 * i)) & 63) as usize])
-            } else {
-                '='
-            });
-        }
+    let mut text = Vec::with_capacity(bytes.len().div_ceil(3) * 4);
+    let symbol = |group: u32, shift: u32| ALPHABET[((group >> shift) & 63) as usize];
+    let mut groups = bytes.chunks_exact(3);
+    for group in groups.by_ref() {
+        let bits = u32::from(group[0]) << 16 | u32::from(group[1]) << 8 | u32::from(group[2]);
+        text.extend_from_slice(&[
+            symbol(bits, 18),
+            symbol(bits, 12),
+            symbol(bits, 6),
+            symbol(bits, 0),
+        ]);
     }
-    text
+    match *groups.remainder() {
+        [a] => {
+            let bits = u32::from(a) << 16;
+            text.extend_from_slice(&[symbol(bits, 18), symbol(bits, 12), b'=', b'=']);
+        }
+        [a, b] => {
+            let bits = u32::from(a) << 16 | u32::from(b) << 8;
+            text.extend_from_slice(&[symbol(bits, 18), symbol(bits, 12), symbol(bits, 6), b'=']);
+        }
+        _ => {}
+    }
+    // Every byte pushed is an ASCII symbol of the alphabet or `=`.
+    String::from_utf8(text).unwrap_or_default()
 }
 
 /// Decodes standard base64 with padding; see the module doc for what is refused.
@@ -62,15 +71,32 @@ pub fn decode(text: &str) -> Result<Vec<u8>, Base64Error> {
     };
     let symbols = &text[..text.len() - padding];
     let mut bytes = Vec::with_capacity(text.len() / 4 * 3);
-    // Bits read but not yet written out: at most 6 + 6 of them, the newest in the low bits.
+    // Whole groups of four symbols first, three bytes each (the hot path of text frames), then the
+    // last two or three symbols before the padding bit by bit.
+    let mut groups = symbols.chunks_exact(4);
+    for (index, group) in groups.by_ref().enumerate() {
+        let mut bits = 0;
+        for (at, &byte) in group.iter().enumerate() {
+            let offset = index * 4 + at;
+            bits = (bits << 6) | symbol_value(byte).ok_or(Base64Error::InvalidByte { offset, byte })?;
+        }
+        // Truncation picks each byte of the 24-bit group.
+        #[allow(clippy::cast_possible_truncation)]
+        bytes.extend_from_slice(&[(bits >> 16) as u8, (bits >> 8) as u8, bits as u8]);
+    }
+    let tail = groups.remainder();
+    let tail_start = symbols.len() - tail.len();
     let mut bits: u32 = 0;
     let mut bit_count = 0;
-    for (offset, &byte) in symbols.iter().enumerate() {
+    for (at, &byte) in tail.iter().enumerate() {
+        let offset = tail_start + at;
         let value = symbol_value(byte).ok_or(Base64Error::InvalidByte { offset, byte })?;
         bits = ((bits << 6) | value) & 0xfff;
         bit_count += 6;
         if bit_count >= 8 {
             bit_count -= 8;
+            // Truncation keeps the byte just completed.
+            #[allow(clippy::cast_possible_truncation)]
             bytes.push((bits >> bit_count) as u8);
         }
     }
@@ -84,15 +110,26 @@ pub fn decode(text: &str) -> Result<Vec<u8>, Base64Error> {
     Ok(bytes)
 }
 
+/// Each byte's value as a symbol of the alphabet; `INVALID` for any other byte. A table rather than a
+/// `match` on the ranges: 256 bytes of data (about 50 B gzip more), and text frames decode twice as fast.
+const SYMBOL_VALUES: [u8; 256] = {
+    let mut table = [INVALID; 256];
+    let mut index = 0;
+    while index < ALPHABET.len() {
+        // The alphabet has 64 symbols: `index` fits a byte.
+        #[allow(clippy::cast_possible_truncation)]
+        let value = index as u8;
+        table[ALPHABET[index] as usize] = value;
+        index += 1;
+    }
+    table
+};
+
+/// Not a symbol.
+const INVALID: u8 = 0xff;
+
 /// The value of one symbol of the alphabet, `None` for any other byte.
 fn symbol_value(byte: u8) -> Option<u32> {
-    let value = match byte {
-        b'A'..=b'Z' => byte - b'A',
-        b'a'..=b'z' => byte - b'a' + 26,
-        b'0'..=b'9' => byte - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => return None,
-    };
-    Some(u32::from(value))
+    let value = SYMBOL_VALUES[usize::from(byte)];
+    (value != INVALID).then_some(u32::from(value))
 }

@@ -330,6 +330,15 @@ function createApi(Core) {
   for (const cls of [TextMessage, RecalledMessage]) messageClasses.set(cls.TYPE, cls);
 
   /**
+   * Runs a request on the core: `[op, client, ...arguments]` as one JSON array (the wasm's one
+   * entry point for commands; see bindings/wasm/src/request.rs). `undefined` arguments become `null`
+   * (`JSON.stringify` writes them so in arrays).
+   */
+  function call(core, ...request) {
+    return core.call(JSON.stringify(request));
+  }
+
+  /**
    * The payload of a core message: an ArrayBuffer for binary ones, else its text read as the official
    * parser reads it: the object `JSON.parse` gives for a JSON object (typed messages), else the text.
    * The wasm passes every payload as its wire text and reads none itself.
@@ -492,7 +501,7 @@ function createApi(Core) {
       const client = this._client;
       const query = { where: this._where, sort: this._sort, limit: this._limit, skip: this._skip,
         compact: this._compact, withLastMessagesRefreshed: this._refresh };
-      return client._request((core) => core.query(client.id, JSON.stringify(query)))
+      return client._request((core) => call(core, 'query', client.id, query))
         .then((ok) => Promise.all(ok.conversations.map((c) => client._upsert(c)._settle())));
     }
     first() {
@@ -571,7 +580,7 @@ function createApi(Core) {
       message.cid = this.id;
       message.from = this._client.id;
       message.status = MessageStatus.SENDING;
-      return this._call((core, me, cid) => core.send(me, cid, JSON.stringify(message._content()), JSON.stringify(opts)))
+      return this._call((core, me, cid) => call(core, 'send', me, cid, message._content(), opts))
         .then((ok) => message._apply(ok.message), (error) => {
           message.status = MessageStatus.FAILED;
           throw error;
@@ -592,7 +601,7 @@ function createApi(Core) {
         direction: options.direction,
       };
       const realtime = this._client._realtime;
-      return this._call((core, me, cid) => core.queryMessages(me, cid, JSON.stringify(o)))
+      return this._call((core, me, cid) => call(core, 'queryMessages', me, cid, o))
         .then((ok) => Promise.all(ok.messages.map((json) => realtime._parseMessage(json))));
     }
     /** Pages backwards through history. */
@@ -612,17 +621,17 @@ function createApi(Core) {
     }
     /** Marks everything read. */
     read() {
-      return this._call((core, me, cid) => core.read(me, cid)).then(() => this);
+      return this._call((core, me, cid) => call(core, 'read', me, cid)).then(() => this);
     }
     /** Recalls a sent message; resolves to a RecalledMessage. */
     recall(message) {
-      return this._call((core, me) => core.recall(me, JSON.stringify(pointer(message, this.id))))
+      return this._call((core, me) => call(core, 'recall', me, pointer(message, this.id)))
         .then((ok) => parseMessage(ok.message, this._client._realtime));
     }
     /** Replaces a sent message with `newMessage`. */
     update(message, newMessage) {
       return this._call((core, me) =>
-        core.edit(me, JSON.stringify(pointer(message, this.id)), JSON.stringify(newMessage._content())))
+        call(core, 'edit', me, pointer(message, this.id), newMessage._content()))
         .then((ok) => {
           newMessage._apply(ok.message);
           return newMessage;
@@ -630,11 +639,11 @@ function createApi(Core) {
     }
     /** Member count. */
     count() {
-      return this._call((core, me, cid) => core.count(me, cid)).then((ok) => ok.count);
+      return this._call((core, me, cid) => call(core, 'count', me, cid)).then((ok) => ok.count);
     }
     /** Receipt timestamps of a 2-member conversation. */
     fetchReceiptTimestamps() {
-      return this._call((core, me, cid) => core.fetchReceiptTimestamps(me, cid)).then(() => this);
+      return this._call((core, me, cid) => call(core, 'fetchReceiptTimestamps', me, cid)).then(() => this);
     }
     toJSON() {
       return { id: this.id, members: this.members, lastMessageAt: this.lastMessageAt,
@@ -697,14 +706,14 @@ function createApi(Core) {
     save() {
       const changes = this._pending;
       this._pending = {};
-      return this._call((core, me, cid) => core.update(me, cid, JSON.stringify(changes))).then(() => this);
+      return this._call((core, me, cid) => call(core, 'update', me, cid, changes)).then(() => this);
     }
     /** Refreshes from the server. */
     fetch() {
-      return this._call((core, me, cid) => core.getConversation(me, cid)).then(() => this._settle());
+      return this._call((core, me, cid) => call(core, 'getConversation', me, cid)).then(() => this._settle());
     }
-    mute() { return this._call((core, me, cid) => core.mute(me, cid)).then(() => this); }
-    unmute() { return this._call((core, me, cid) => core.unmute(me, cid)).then(() => this); }
+    mute() { return this._call((core, me, cid) => call(core, 'mute', me, cid)).then(() => this); }
+    unmute() { return this._call((core, me, cid) => call(core, 'unmute', me, cid)).then(() => this); }
     /**
      * A membership operation, signed first when the client has the factory for it: the official
      * call `factory(conversationId, clientId, sortedTargetIds, action)`.
@@ -718,7 +727,7 @@ function createApi(Core) {
         : Promise.resolve(undefined);
       return signing
         .then((signature) => this._call((core, me, cid) =>
-          core.changeMembers(me, cid, op, JSON.stringify(list), signature && JSON.stringify(signature))))
+          call(core, 'changeMembers', me, cid, op, list, signature)))
         .then(partial);
     }
     /** Invites members; resolves to `{successfulClientIds, failures}`. */
@@ -746,7 +755,7 @@ function createApi(Core) {
     /** A page of blocked members: `{results, next}`. */
     queryBlockedMembers({ limit, next } = {}) { return this._memberPage(true, limit, next); }
     _memberPage(blocked, limit, next) {
-      return this._call((core, me, cid) => core.queryMembers(me, cid, blocked, limit, next))
+      return this._call((core, me, cid) => call(core, 'queryMembers', me, cid, blocked, limit, next))
         .then((ok) => ({ results: ok.results, next: ok.next ?? undefined }));
     }
   }
@@ -848,7 +857,7 @@ function createApi(Core) {
     }
     /** Changes a member's role (`Manager`/`Member`; `Owner` is refused with 5130). */
     updateMemberRole(memberId, role) {
-      return this._call((core, me, cid) => core.updateMemberRole(me, cid, memberId, role)).then(() => {
+      return this._call((core, me, cid) => call(core, 'updateMemberRole', me, cid, memberId, role)).then(() => {
         this._setMemberRole(memberId, role);
         return this;
       });
@@ -908,7 +917,7 @@ function createApi(Core) {
         const factory = this.options.signatureFactory;
         const signing = factory ? runSignatureFactory(factory, [this.id]) : Promise.resolve(undefined);
         this._refreshing = signing
-          .then((signature) => this._request((c) => c.refreshSessionToken(this.id, signature && JSON.stringify(signature))))
+          .then((signature) => this._request((c) => call(c, 'refreshSessionToken', this.id, signature)))
           .then((ok) => ok.sessionToken)
           .finally(() => {
             this._refreshing = null;
@@ -980,7 +989,7 @@ function createApi(Core) {
         : Promise.resolve(undefined);
       return signing
         .then((signature) => this._request((core) =>
-          core.createConversation(this.id, JSON.stringify({ ...options, signature }))))
+          call(core, 'createConversation', this.id, { ...options, signature })))
         .then((ok) => this._refresh(ok.conversation.id) || this._upsert(ok.conversation));
     }
     /** Creates a chat room. */
@@ -996,7 +1005,7 @@ function createApi(Core) {
       if (typeof id !== 'string') return Promise.reject(new TypeError(`${id} is not a String`));
       const cached = this._conversations.get(id);
       if (cached && !noCache && cached.members.length) return cached._settle();
-      return this._request((core) => core.getConversation(this.id, id)).then((ok) => {
+      return this._request((core) => call(core, 'getConversation', this.id, id)).then((ok) => {
         const found = ok && ok.conversations && ok.conversations[0];
         return found ? (this._refresh(found.id) || this._upsert(found))._settle() : null;
       });
@@ -1010,7 +1019,7 @@ function createApi(Core) {
     getServiceConversationQuery() { return new ConversationQuery(this, { sys: true }); }
     /** Which of `clientIds` are online. */
     ping(clientIds) {
-      return this._request((core) => core.ping(this.id, JSON.stringify(clientIds))).then((ok) => ok.online);
+      return this._request((core) => call(core, 'ping', this.id, clientIds)).then((ok) => ok.online);
     }
     /** Marks conversations read. */
     markAllAsRead(conversations) {
@@ -1018,7 +1027,7 @@ function createApi(Core) {
     }
     /** Signs out. */
     close() {
-      return this._request((core) => core.close(this.id)).then(() => {
+      return this._request((core) => call(core, 'close', this.id)).then(() => {
         this._realtime._clients.delete(this.id);
         this._realtime._maybeStop();
         this.emit(Event.CLOSE, { code: 0, reason: 'closed' });
@@ -1381,7 +1390,7 @@ function createApi(Core) {
         ? runSignatureFactory(options.signatureFactory, [clientId])
         : Promise.resolve(undefined);
       const opening = signing.then((signature) =>
-        this._request((core) => core.open(clientId, tag, token, signature && JSON.stringify(signature))))
+        this._request((core) => call(core, 'open', clientId, tag, token, signature)))
         .then(() => client, (error) => {
         this._clients.delete(clientId);
         this._opening.delete(clientId);

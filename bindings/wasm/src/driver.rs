@@ -13,14 +13,14 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use chinwag_core::json::{self, Value};
-use chinwag_core::{Action, ClientOptions, Engine, Frame, Instant, Options};
+use chinwag_core::{Action, Engine, Frame, Instant, Options};
 use js_sys::{Function, Reflect, Uint8Array};
 use wasm_bindgen::JsCast as _;
 use wasm_bindgen::prelude::*;
 use web_sys::{BinaryType, WebSocket};
 
-use crate::convert;
 use crate::json::JsonWriter;
+use crate::{convert, request};
 
 #[wasm_bindgen]
 extern "C" {
@@ -299,95 +299,19 @@ impl Core {
         Core { shared }
     }
 
-    fn run(&self, f: impl FnOnce(&mut Engine, Instant) -> chinwag_core::RequestId) -> f64 {
-        let mut id = 0;
-        step(&self.shared, |engine, now| id = f(engine, now).0);
-        #[allow(clippy::cast_precision_loss)]
-        let id = id as f64;
-        id
-    }
-
-    /// Signs `client` in (`session/open`), with the login signature `{signature, timestamp, nonce}`
-    /// (JSON) of the application's signature factory, if any.
-    pub fn open(
-        &self,
-        client: &str,
-        tag: Option<String>,
-        session_token: Option<String>,
-        signature: Option<String>,
-    ) -> f64 {
-        let options = ClientOptions {
-            tag,
-            session_token,
-            signature: signature.and_then(|json| convert::signature(&parse(&json))),
-        };
-        self.run(|e, now| e.open_client(client, options, now))
-    }
-
-    /// Signs `client` out.
-    pub fn close(&self, client: &str) -> f64 {
-        self.run(|e, now| e.close_client(client, now))
-    }
-
-    /// Which of `clients` (a JSON array) are online.
-    pub fn ping(&self, client: &str, clients: &str) -> f64 {
-        let clients = string_array(clients);
-        self.run(|e, now| e.query_online(client, &clients, now))
-    }
-
-    /// Creates a conversation from `{members, name, unique, transient, ttl, attributes}` (JSON).
-    #[wasm_bindgen(js_name = createConversation)]
-    pub fn create_conversation(&self, client: &str, options: &str) -> f64 {
-        let create = convert::create_options(&parse(options));
-        self.run(|e, now| e.create_conversation(client, create, now))
-    }
-
-    /// Runs a conversation query `{where, sort, limit, skip, compact, withLastMessagesRefreshed}`.
-    pub fn query(&self, client: &str, query: &str) -> f64 {
-        let query = convert::query(&parse(query));
-        self.run(|e, now| e.query_conversations(client, &query, now))
-    }
-
-    /// Fetches one conversation by id.
-    #[wasm_bindgen(js_name = getConversation)]
-    pub fn get_conversation(&self, client: &str, cid: &str) -> f64 {
-        self.run(|e, now| e.get_conversation(client, cid, now))
-    }
-
-    /// A membership operation (`op`: `add`, `remove`, `mute`, `unmute`, `block`, `unblock`; join and
-    /// quit are add/remove of oneself) of `members` (a JSON array), with the conversation or blacklist
-    /// signature (JSON), if any.
-    #[wasm_bindgen(js_name = changeMembers)]
-    pub fn change_members(
-        &self,
-        client: &str,
-        cid: &str,
-        op: &str,
-        members: &str,
-        signature: Option<String>,
-    ) -> f64 {
-        let members = string_array(members);
-        let signature = signature.and_then(|json| convert::signature(&parse(&json)));
-        let Some(op) = convert::member_op(op) else {
-            wasm_bindgen::throw_str("chinwag: unknown member operation");
-        };
-        self.run(|e, now| e.change_members(client, cid, op, &members, signature.as_ref(), now))
-    }
-
-    /// A page of muted (`blocked == false`) or blocked members.
-    #[wasm_bindgen(js_name = queryMembers)]
-    pub fn query_members(
-        &self,
-        client: &str,
-        cid: &str,
-        blocked: bool,
-        limit: Option<i32>,
-        next: Option<String>,
-    ) -> f64 {
-        if blocked {
-            self.run(|e, now| e.query_blocked_members(client, cid, limit, next, now))
-        } else {
-            self.run(|e, now| e.query_muted_members(client, cid, limit, next, now))
+    /// Runs one request of the JS layer, a JSON array `[op, client, ...arguments]` (see
+    /// `request.rs` for the ops and their arguments); its request id, answered by a `response` event.
+    pub fn call(&self, request: &str) -> f64 {
+        let request = parse(request);
+        let mut result = Ok(chinwag_core::RequestId(0));
+        step(&self.shared, |engine, now| {
+            result = request::run(engine, now, &request)
+        });
+        match result {
+            // Request ids count up from 1: far below 2^53.
+            #[allow(clippy::cast_precision_loss)]
+            Ok(id) => id.0 as f64,
+            Err(error) => wasm_bindgen::throw_str(error.0),
         }
     }
 
@@ -409,14 +333,6 @@ impl Core {
         driver.engine.session_token_expired(client, now_of(&driver))
     }
 
-    /// Asks for a fresh session token (`session/refresh`), with the login signature (JSON) of the
-    /// application's signature factory, if any. Answered by `{sessionToken}`.
-    #[wasm_bindgen(js_name = refreshSessionToken)]
-    pub fn refresh_session_token(&self, client: &str, signature: Option<String>) -> f64 {
-        let signature = signature.and_then(|json| convert::signature(&parse(&json)));
-        self.run(|e, now| e.refresh_session_token(client, signature.as_ref(), now))
-    }
-
     /// Takes back a received message (JSON as the `message` events carry it) that
     /// `beforeMessageDispatch` dropped: out of its conversation's unread count, and no longer its
     /// last message, as the official SDK never counts nor records such a message; whether the
@@ -430,72 +346,6 @@ impl Core {
             .engine
             .take_back_dropped_message(client, &message)
     }
-
-    /// Saves attributes (`conv/update`), a JSON object.
-    pub fn update(&self, client: &str, cid: &str, attributes: &str) -> f64 {
-        let attributes = convert::attributes(&parse(attributes));
-        self.run(|e, now| e.update_conversation(client, cid, attributes, now))
-    }
-
-    /// Turns off notifications of the conversation for this client.
-    pub fn mute(&self, client: &str, cid: &str) -> f64 {
-        self.run(|e, now| e.mute(client, cid, now))
-    }
-
-    /// Turns them back on.
-    pub fn unmute(&self, client: &str, cid: &str) -> f64 {
-        self.run(|e, now| e.unmute(client, cid, now))
-    }
-
-    /// Counts members.
-    pub fn count(&self, client: &str, cid: &str) -> f64 {
-        self.run(|e, now| e.count_members(client, cid, now))
-    }
-
-    /// Changes a member's role (`Manager` / `Member`).
-    #[wasm_bindgen(js_name = updateMemberRole)]
-    pub fn update_member_role(&self, client: &str, cid: &str, member: &str, role: &str) -> f64 {
-        self.run(|e, now| e.update_member_role(client, cid, member, role, now))
-    }
-
-    /// Fetches the conversation's receipt timestamps into the cache.
-    #[wasm_bindgen(js_name = fetchReceiptTimestamps)]
-    pub fn fetch_receipt_timestamps(&self, client: &str, cid: &str) -> f64 {
-        self.run(|e, now| e.fetch_receipt_timestamps(client, cid, now))
-    }
-
-    /// Sends `content` (`{data}` or `{bin}`, JSON) with the JS send options (JSON).
-    pub fn send(&self, client: &str, cid: &str, content: &str, options: &str) -> f64 {
-        let content = convert::content(&parse(content));
-        let options = convert::send_options(&parse(options));
-        self.run(|e, now| e.send(client, cid, content, options, now))
-    }
-
-    /// A page of history with the JS `queryMessages` options (JSON).
-    #[wasm_bindgen(js_name = queryMessages)]
-    pub fn query_messages(&self, client: &str, cid: &str, options: &str) -> f64 {
-        let query = convert::history(&parse(options));
-        self.run(|e, now| e.query_messages(client, cid, query, now))
-    }
-
-    /// Recalls a sent message (JSON as the `message` events carry it).
-    pub fn recall(&self, client: &str, message: &str) -> f64 {
-        let message = convert::message(&parse(message));
-        self.run(|e, now| e.recall(client, &message, now))
-    }
-
-    /// Replaces a sent message's content.
-    pub fn edit(&self, client: &str, message: &str, content: &str) -> f64 {
-        let message = convert::message(&parse(message));
-        let content = convert::content(&parse(content));
-        self.run(|e, now| e.edit(client, &message, content, now))
-    }
-
-    /// Marks the conversation read.
-    pub fn read(&self, client: &str, cid: &str) -> f64 {
-        self.run(|e, now| e.read(client, cid, now))
-    }
-
     /// The engine's cached copy of a conversation (JSON), if any.
     pub fn conversation(&self, client: &str, cid: &str) -> Option<String> {
         let driver = self.shared.driver.borrow();

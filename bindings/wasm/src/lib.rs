@@ -3,10 +3,11 @@
 //! A wasm-bindgen driver ([`Core`], wasm only) runs one `chinwag-core` engine over the host's
 //! `WebSocket`, `setTimeout` and `performance.now()`; the hand-written JS in `js/` gives it the API of
 //! `leancloud-realtime`. No business logic lives here: [`convert`] only reshapes data as JSON
-//! (written by [`json`]).
+//! (written by [`json`]), and [`request`] reads the JS layer's requests into engine commands.
 
 pub mod convert;
 pub mod json;
+pub mod request;
 
 #[cfg(target_family = "wasm")]
 mod driver;

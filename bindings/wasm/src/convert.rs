@@ -945,6 +945,26 @@ mod tests {
         chinwag_core::json::parse(text).expect("valid JSON")
     }
 
+    /// A message Tom sent in `c`, without an id.
+    fn sent_by_tom(content: MessageContent) -> Message {
+        Message {
+            id: None,
+            client_id: None,
+            conversation: "c".into(),
+            from: "Tom".into(),
+            timestamp: 1,
+            updated_at: None,
+            content,
+            status: MessageStatus::Sent,
+            mentions: vec![],
+            mention_all: false,
+            mentioned: false,
+            transient: false,
+            delivered_at: None,
+            read_at: None,
+        }
+    }
+
     /// serde_json's `json!`, as our [`Value`].
     macro_rules! json {
         ($($json:tt)+) => {
@@ -994,19 +1014,7 @@ mod tests {
         assert_eq!(c, MessageContent::Text(wire.to_owned()));
         let m = Message {
             id: Some("m1".into()),
-            client_id: None,
-            conversation: "c".into(),
-            from: "Tom".into(),
-            timestamp: 1,
-            updated_at: None,
-            content: c,
-            status: MessageStatus::Sent,
-            mentions: vec![],
-            mention_all: false,
-            mentioned: false,
-            transient: false,
-            delivered_at: None,
-            read_at: None,
+            ..sent_by_tom(c)
         };
         let json = parsed(&message_json(&m));
         assert_eq!(json["text"], wire);
@@ -1031,22 +1039,7 @@ mod tests {
             content(&json!({"bin": "AAE"})),
             MessageContent::Binary(_)
         ));
-        let m = Message {
-            id: None,
-            client_id: None,
-            conversation: "c".into(),
-            from: "Tom".into(),
-            timestamp: 1,
-            updated_at: None,
-            content: MessageContent::Binary(vec![0, 1, 255, 7]),
-            status: MessageStatus::Sent,
-            mentions: vec![],
-            mention_all: false,
-            mentioned: false,
-            transient: false,
-            delivered_at: None,
-            read_at: None,
-        };
+        let m = sent_by_tom(MessageContent::Binary(vec![0, 1, 255, 7]));
         assert_eq!(parsed(&message_json(&m))["bin"], "AAH/Bw==");
     }
 }

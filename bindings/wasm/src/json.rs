@@ -106,10 +106,7 @@ impl JsonWriter {
     /// An integer.
     pub fn int(&mut self, n: i64) -> &mut Self {
         self.separate();
-        if n < 0 {
-            self.out.push('-');
-        }
-        self.digits(n.unsigned_abs());
+        json::push_integer(&mut self.out, n < 0, n.unsigned_abs());
         self
     }
 
@@ -118,25 +115,6 @@ impl JsonWriter {
         match n {
             Some(n) => self.int(n),
             None => self.null(),
-        }
-    }
-
-    fn digits(&mut self, mut n: u64) {
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        loop {
-            at -= 1;
-            // n % 10 < 10 fits a digit.
-            #[allow(clippy::cast_possible_truncation)]
-            let digit = (n % 10) as u8;
-            digits[at] = b'0' + digit;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        for &digit in &digits[at..] {
-            self.out.push(char::from(digit));
         }
     }
 

@@ -854,12 +854,11 @@ impl<'a> Parser<'a> {
         let mut out = String::new();
         loop {
             let start = self.position;
-            while let Some(&byte) = self.bytes.get(self.position) {
-                if byte == b'"' || byte == b'\\' || byte < 0x20 {
-                    break;
-                }
-                self.position += 1;
-            }
+            let rest = &self.bytes[start..];
+            self.position += rest
+                .iter()
+                .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)
+                .unwrap_or(rest.len());
             // `start..position` holds no ASCII delimiter, so both ends are on character boundaries.
             out.push_str(&self.text[start..self.position]);
             match self.bytes.get(self.position) {

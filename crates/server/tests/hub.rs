@@ -505,6 +505,30 @@ fn same_tag_on_another_device_closes_the_older_session_with_4111() {
 }
 
 #[test]
+fn a_kicked_token_stays_refused_until_it_would_have_expired() {
+    let mut config = config();
+    config.session_ttl_secs = 60;
+    let mut h = Harness::start(config, SqliteStorage::in_memory().expect("storage"));
+    let tagged = |device: &str| SessionCommand {
+        tag: Some("mobile".into()),
+        device_id: Some(device.into()),
+        ..Default::default()
+    };
+    let first = h.login_with(1, "Tom", tagged("d1"));
+    let issued_at = h.now;
+    let st = token_of(&first, 1);
+    h.login_with(2, "Tom", tagged("d2"));
+    // Refused as revoked (4111) up to the last millisecond of its life.
+    h.now = issued_at + 60_000 - 2;
+    let relogin_late = h.login_with(3, "Tom", relogin(st.clone()));
+    assert_eq!(error_code(&relogin_late, 3), Some(4111));
+    // From its expiry on it is refused as expired (4112), as any expired token is.
+    h.now = issued_at + 60_000 - 1;
+    let relogin_expired = h.login_with(3, "Tom", relogin(st));
+    assert_eq!(error_code(&relogin_expired, 3), Some(4112));
+}
+
+#[test]
 fn clients_share_a_connection_and_peerless_commands_go_to_the_first() {
     let mut h = Harness::new();
     h.login(1, "Tom");

@@ -722,6 +722,56 @@ fn empty_and_repeated_client_ids_in_member_lists_are_dropped() {
     assert_eq!(listed.expect("blacklist").0, ["Mary"]);
 }
 
+/// `mute`, `unmute` and `max_read` are about one's own membership: a non-member gets 4401
+/// INVALID_MESSAGING_TARGET ("Conversation does not exist or client is not a member"), as for a
+/// `direct` to the conversation, and changes or learns nothing.
+#[test]
+fn mute_and_max_read_of_a_non_member_get_4401() {
+    let (mut h, cid) = Harness::tom_and_jerry();
+    h.login(3, "Mary");
+    for op in [OpType::Mute, OpType::Unmute, OpType::MaxRead] {
+        let sent = h.conv(3, "Mary", op, conv_of(&cid));
+        assert_eq!(error_code(&sent, 3), Some(4401), "{op:?}");
+        assert!(pushes(&sent, 1).is_empty() && pushes(&sent, 2).is_empty());
+    }
+    assert_eq!(h.query(1, "Tom", conv_of(&cid))[0]["mu"], json!([]));
+    // A missing conversation is still 4303.
+    let sent = h.conv(3, "Mary", OpType::Mute, conv_of("missing"));
+    assert_eq!(error_code(&sent, 3), Some(4303));
+    // Members still can.
+    let sent = h.conv(2, "Jerry", OpType::Mute, conv_of(&cid));
+    assert_eq!(reply(&sent, 2).op_type(), Some(OpType::Updated));
+    assert_eq!(h.query(1, "Tom", conv_of(&cid))[0]["mu"], json!(["Jerry"]));
+    let sent = h.conv(2, "Jerry", OpType::Unmute, conv_of(&cid));
+    assert_eq!(reply(&sent, 2).op_type(), Some(OpType::Updated));
+    let all = ConvCommand {
+        query_all_members: Some(true),
+        ..conv_of(&cid)
+    };
+    let sent = h.conv(1, "Tom", OpType::MaxRead, all);
+    let body = reply(&sent, 1).conv_message.clone().expect("body");
+    assert_eq!(body.max_read_tuples.len(), 2);
+}
+
+/// In a chat room, membership is being in the room now: joined clients may mute it and ask for
+/// receipt timestamps, others get 4401.
+#[test]
+fn chat_room_mute_and_max_read_need_being_in_the_room() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    let cid = h.chat_room(1, "Tom");
+    for op in [OpType::Mute, OpType::MaxRead] {
+        let sent = h.conv(2, "Jerry", op, conv_of(&cid));
+        assert_eq!(error_code(&sent, 2), Some(4401), "{op:?}");
+    }
+    h.conv(2, "Jerry", OpType::Join, conv_of(&cid));
+    let sent = h.conv(2, "Jerry", OpType::Mute, conv_of(&cid));
+    assert_eq!(reply(&sent, 2).op_type(), Some(OpType::Updated));
+    let sent = h.conv(2, "Jerry", OpType::MaxRead, conv_of(&cid));
+    assert_eq!(reply(&sent, 2).op_type(), Some(OpType::MaxRead));
+}
+
 #[test]
 fn a_chat_room_join_naming_an_empty_id_adds_nobody() {
     let mut h = Harness::new();

@@ -772,6 +772,41 @@ fn chat_room_mute_and_max_read_need_being_in_the_room() {
     assert_eq!(reply(&sent, 2).op_type(), Some(OpType::MaxRead));
 }
 
+/// Chat-room membership is who joined while online: a member cannot add others (online or not);
+/// the whole request gets 4314 NORMAL_CONVERSATION_REQUIRED and nobody is added. Joining oneself
+/// (`join`, or `add` naming oneself) still works.
+#[test]
+fn a_chat_room_member_cannot_add_other_clients() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    let cid = h.chat_room(1, "Tom");
+    let adding = |ids: &[&str]| ConvCommand {
+        m: ids.iter().map(|id| id.to_string()).collect(),
+        ..conv_of(&cid)
+    };
+    for ids in [&["Offline"][..], &["Jerry"], &["Tom", "Offline"]] {
+        let sent = h.conv(1, "Tom", OpType::Add, adding(ids));
+        assert_eq!(error_code(&sent, 1), Some(4314), "{ids:?}");
+        assert!(pushes(&sent, 2).is_empty());
+    }
+    let sent = h.conv(1, "Tom", OpType::Join, adding(&["Offline"]));
+    assert_eq!(error_code(&sent, 1), Some(4314));
+    assert_eq!(h.hub.room_members(&cid).expect("room"), ["Tom"]);
+    // The added id is not a member: it could not send into the room once online.
+    h.login(3, "Offline");
+    assert_eq!(ack_of(&h.send(3, "Offline", &cid, "hi"), 3).code, Some(4401));
+    // Joining oneself, either way.
+    let sent = h.conv(2, "Jerry", OpType::Add, adding(&["Jerry"]));
+    assert_eq!(reply(&sent, 2).op_type(), Some(OpType::Added));
+    let sent = h.conv(3, "Offline", OpType::Join, conv_of(&cid));
+    assert_eq!(reply(&sent, 3).op_type(), Some(OpType::Added));
+    assert_eq!(
+        h.hub.room_members(&cid).expect("room"),
+        ["Jerry", "Offline", "Tom"]
+    );
+}
+
 #[test]
 fn a_chat_room_join_naming_an_empty_id_adds_nobody() {
     let mut h = Harness::new();

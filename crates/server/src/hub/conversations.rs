@@ -483,6 +483,18 @@ impl<S: Storage> Hub<S> {
     ) -> HubResult {
         // v5 signs adds as `invite`, 4.3.1 as `add`.
         let (conv, ids) = self.allowed_membership_change(conn, client, &body, &["invite", "add"], now)?;
+        // A chat room's membership is who joined it while online, so clients only join it
+        // themselves: adding others (online or not) is refused whole, with the code a service
+        // conversation gives (4314 NORMAL_CONVERSATION_REQUIRED: adding others is an operation of
+        // normal conversations). Neither PROTOCOL.md nor the SDKs settle this: the JS SDK's
+        // `ChatRoom` inherits `add(ids)` from `PersistentConversation` but creates rooms with the
+        // creator only (`m=[self]`, PROTOCOL.md §3.4); see the server README "Chat rooms".
+        if conv.record.transient && ids.iter().any(|id| id != client) {
+            return Err(Fail::Code(
+                ErrorCode::NormalConversationRequired,
+                Some("clients join a chat room themselves".into()),
+            ));
+        }
         let cid = conv.record.id.clone();
         let system = conv.record.system;
         // Blocked clients cannot be added or join again (partial failure, not a whole error).

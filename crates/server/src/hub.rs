@@ -37,11 +37,12 @@ mod limits;
 mod messages;
 mod moderation;
 mod patches;
+mod revoked_tokens;
 mod room_grace;
 mod service;
 mod sessions;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use chinwag_protocol::{AckCommand, CommandBody, CommandType, ErrorCode, GenericCommand, OpType};
@@ -459,6 +460,8 @@ struct Session {
     tag: Option<String>,
     device_id: Option<String>,
     token: String,
+    /// When `token` expires (ms).
+    token_expires_at: i64,
     /// `will` messages, delivered if the connection drops.
     wills: Vec<MessageRecord>,
 }
@@ -537,8 +540,9 @@ pub struct Hub<S> {
     latest_receipts: HashMap<String, i64>,
     /// Members whose ack position moved in this batch and is not stored yet.
     unstored_positions: UnstoredPositions,
-    /// Tokens of sessions kicked by a `tag` conflict: a re-login with one gets 4111.
-    revoked_tokens: HashSet<String>,
+    /// Tokens of sessions kicked by a `tag` conflict, until they expire: a re-login with one gets
+    /// 4111.
+    revoked_tokens: revoked_tokens::RevokedTokens,
     /// Rate-limit buckets of connections.
     buckets: HashMap<ConnId, Bucket>,
     /// Rate-limit buckets of client ids (across their connections).
@@ -554,6 +558,7 @@ impl<S> std::fmt::Debug for Hub<S> {
             .field("app_id", &self.config.app_id)
             .field("connections", &self.conns.len())
             .field("conversations", &self.convs.len())
+            .field("revoked_tokens", &self.revoked_tokens.len())
             .finish_non_exhaustive()
     }
 }
@@ -578,7 +583,7 @@ impl<S: Storage> Hub<S> {
             joined: HashMap::new(),
             latest_receipts: HashMap::new(),
             unstored_positions: UnstoredPositions::default(),
-            revoked_tokens: HashSet::new(),
+            revoked_tokens: revoked_tokens::RevokedTokens::default(),
             buckets: HashMap::new(),
             client_buckets: HashMap::new(),
             room_grace: room_grace::RoomGrace::default(),
@@ -1107,7 +1112,7 @@ impl<S: Storage> Hub<S> {
         now_ms: i64,
     ) -> Result<(), crate::token::TokenError> {
         let app_id = app_id.unwrap_or(&self.config.app_id);
-        if !self.config.accepts_app_id(app_id) || self.revoked_tokens.contains(token) {
+        if !self.config.accepts_app_id(app_id) || self.revoked_tokens.is_revoked(token, now_ms) {
             return Err(crate::token::TokenError::Invalid);
         }
         self.signer.verify(token, app_id, client_id, now_ms)

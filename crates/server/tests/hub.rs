@@ -505,6 +505,30 @@ fn same_tag_on_another_device_closes_the_older_session_with_4111() {
 }
 
 #[test]
+fn a_kicked_token_stays_refused_until_it_would_have_expired() {
+    let mut config = config();
+    config.session_ttl_secs = 60;
+    let mut h = Harness::start(config, SqliteStorage::in_memory().expect("storage"));
+    let tagged = |device: &str| SessionCommand {
+        tag: Some("mobile".into()),
+        device_id: Some(device.into()),
+        ..Default::default()
+    };
+    let first = h.login_with(1, "Tom", tagged("d1"));
+    let issued_at = h.now;
+    let st = token_of(&first, 1);
+    h.login_with(2, "Tom", tagged("d2"));
+    // Refused as revoked (4111) up to the last millisecond of its life.
+    h.now = issued_at + 60_000 - 2;
+    let relogin_late = h.login_with(3, "Tom", relogin(st.clone()));
+    assert_eq!(error_code(&relogin_late, 3), Some(4111));
+    // From its expiry on it is refused as expired (4112), as any expired token is.
+    h.now = issued_at + 60_000 - 1;
+    let relogin_expired = h.login_with(3, "Tom", relogin(st));
+    assert_eq!(error_code(&relogin_expired, 3), Some(4112));
+}
+
+#[test]
 fn clients_share_a_connection_and_peerless_commands_go_to_the_first() {
     let mut h = Harness::new();
     h.login(1, "Tom");
@@ -696,6 +720,91 @@ fn empty_and_repeated_client_ids_in_member_lists_are_dropped() {
         .hub
         .blocked(&cid, chinwag_server::hub::ConvKind::Normal, None, 0);
     assert_eq!(listed.expect("blacklist").0, ["Mary"]);
+}
+
+/// `mute`, `unmute` and `max_read` are about one's own membership: a non-member gets 4401
+/// INVALID_MESSAGING_TARGET ("Conversation does not exist or client is not a member"), as for a
+/// `direct` to the conversation, and changes or learns nothing.
+#[test]
+fn mute_and_max_read_of_a_non_member_get_4401() {
+    let (mut h, cid) = Harness::tom_and_jerry();
+    h.login(3, "Mary");
+    for op in [OpType::Mute, OpType::Unmute, OpType::MaxRead] {
+        let sent = h.conv(3, "Mary", op, conv_of(&cid));
+        assert_eq!(error_code(&sent, 3), Some(4401), "{op:?}");
+        assert!(pushes(&sent, 1).is_empty() && pushes(&sent, 2).is_empty());
+    }
+    assert_eq!(h.query(1, "Tom", conv_of(&cid))[0]["mu"], json!([]));
+    // A missing conversation is still 4303.
+    let sent = h.conv(3, "Mary", OpType::Mute, conv_of("missing"));
+    assert_eq!(error_code(&sent, 3), Some(4303));
+    // Members still can.
+    let sent = h.conv(2, "Jerry", OpType::Mute, conv_of(&cid));
+    assert_eq!(reply(&sent, 2).op_type(), Some(OpType::Updated));
+    assert_eq!(h.query(1, "Tom", conv_of(&cid))[0]["mu"], json!(["Jerry"]));
+    let sent = h.conv(2, "Jerry", OpType::Unmute, conv_of(&cid));
+    assert_eq!(reply(&sent, 2).op_type(), Some(OpType::Updated));
+    let all = ConvCommand {
+        query_all_members: Some(true),
+        ..conv_of(&cid)
+    };
+    let sent = h.conv(1, "Tom", OpType::MaxRead, all);
+    let body = reply(&sent, 1).conv_message.clone().expect("body");
+    assert_eq!(body.max_read_tuples.len(), 2);
+}
+
+/// In a chat room, membership is being in the room now: joined clients may mute it and ask for
+/// receipt timestamps, others get 4401.
+#[test]
+fn chat_room_mute_and_max_read_need_being_in_the_room() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    let cid = h.chat_room(1, "Tom");
+    for op in [OpType::Mute, OpType::MaxRead] {
+        let sent = h.conv(2, "Jerry", op, conv_of(&cid));
+        assert_eq!(error_code(&sent, 2), Some(4401), "{op:?}");
+    }
+    h.conv(2, "Jerry", OpType::Join, conv_of(&cid));
+    let sent = h.conv(2, "Jerry", OpType::Mute, conv_of(&cid));
+    assert_eq!(reply(&sent, 2).op_type(), Some(OpType::Updated));
+    let sent = h.conv(2, "Jerry", OpType::MaxRead, conv_of(&cid));
+    assert_eq!(reply(&sent, 2).op_type(), Some(OpType::MaxRead));
+}
+
+/// Chat-room membership is who joined while online: a member cannot add others (online or not);
+/// the whole request gets 4314 NORMAL_CONVERSATION_REQUIRED and nobody is added. Joining oneself
+/// (`join`, or `add` naming oneself) still works.
+#[test]
+fn a_chat_room_member_cannot_add_other_clients() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    let cid = h.chat_room(1, "Tom");
+    let adding = |ids: &[&str]| ConvCommand {
+        m: ids.iter().map(|id| id.to_string()).collect(),
+        ..conv_of(&cid)
+    };
+    for ids in [&["Offline"][..], &["Jerry"], &["Tom", "Offline"]] {
+        let sent = h.conv(1, "Tom", OpType::Add, adding(ids));
+        assert_eq!(error_code(&sent, 1), Some(4314), "{ids:?}");
+        assert!(pushes(&sent, 2).is_empty());
+    }
+    let sent = h.conv(1, "Tom", OpType::Join, adding(&["Offline"]));
+    assert_eq!(error_code(&sent, 1), Some(4314));
+    assert_eq!(h.hub.room_members(&cid).expect("room"), ["Tom"]);
+    // The added id is not a member: it could not send into the room once online.
+    h.login(3, "Offline");
+    assert_eq!(ack_of(&h.send(3, "Offline", &cid, "hi"), 3).code, Some(4401));
+    // Joining oneself, either way.
+    let sent = h.conv(2, "Jerry", OpType::Add, adding(&["Jerry"]));
+    assert_eq!(reply(&sent, 2).op_type(), Some(OpType::Added));
+    let sent = h.conv(3, "Offline", OpType::Join, conv_of(&cid));
+    assert_eq!(reply(&sent, 3).op_type(), Some(OpType::Added));
+    assert_eq!(
+        h.hub.room_members(&cid).expect("room"),
+        ["Jerry", "Offline", "Tom"]
+    );
 }
 
 #[test]

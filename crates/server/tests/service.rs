@@ -535,3 +535,35 @@ fn server_side_updates_change_attributes_but_not_reserved_keys() {
     assert_eq!(found[0]["attr"]["level"], json!(2));
     assert_eq!(found[0]["tr"], json!(false));
 }
+
+/// `mute` and `max_read` of a service conversation are for its subscribers (4401 otherwise), and
+/// `max_read` never tells a subscriber about the others.
+#[test]
+fn service_mute_and_max_read_are_for_subscribers_and_show_no_other_subscriber() {
+    let mut h = H::new();
+    let now = h.tick();
+    let (cid, _) = h.hub.create_service_conversation("News", Map::new(), now);
+    let cid = cid.expect("created");
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    let body = || ConvCommand {
+        cid: Some(cid.clone()),
+        ..Default::default()
+    };
+    for op in [OpType::Mute, OpType::MaxRead] {
+        let (reply, _) = h.conv(1, "Tom", op, body());
+        assert_eq!(error_code(&reply), Some(4401), "{op:?}");
+    }
+    h.conv(1, "Tom", OpType::Add, body());
+    h.conv(2, "Jerry", OpType::Add, body());
+    let (reply, _) = h.conv(1, "Tom", OpType::Mute, body());
+    assert_eq!(reply.op_type(), Some(OpType::Updated));
+    let all = ConvCommand {
+        query_all_members: Some(true),
+        ..body()
+    };
+    let (reply, _) = h.conv(1, "Tom", OpType::MaxRead, all);
+    let tuples = reply.conv_message.expect("body").max_read_tuples;
+    let pids: Vec<_> = tuples.iter().filter_map(|t| t.pid.as_deref()).collect();
+    assert_eq!(pids, ["Tom"]);
+}

@@ -256,6 +256,20 @@ impl<S: Storage> Hub<S> {
             .ok_or(Fail::Code(ErrorCode::ConversationNotFound, None))
     }
 
+    /// Conversation `cid` when `client` is a member of it (of a chat room: in it now; of a service
+    /// conversation: subscribed), for operations on one's own membership (`mute`, `unmute`,
+    /// `max_read`). Otherwise 4303 CONVERSATION_NOT_FOUND, or 4401 INVALID_MESSAGING_TARGET
+    /// ("Conversation does not exist or client is not a member", PROTOCOL.md §3.13): LeanCloud
+    /// refuses a non-member's conversation operations, and the protocol has no more specific code
+    /// for these (4309 is for `update`, 4312 for history).
+    fn member_conversation(&self, cid: Option<&str>, client: &str) -> HubResult<&Conversation> {
+        let conv = self.conversation(cid)?;
+        if !conv.is_member(client) {
+            return Err(Fail::Code(ErrorCode::InvalidMessagingTarget, None));
+        }
+        Ok(conv)
+    }
+
     fn conv_reply(&mut self, conn: ConnId, command: &GenericCommand, op: OpType, body: ConvCommand) {
         let reply = GenericCommand::reply_to(command, CommandType::Conv)
             .with_op(op)
@@ -469,6 +483,18 @@ impl<S: Storage> Hub<S> {
     ) -> HubResult {
         // v5 signs adds as `invite`, 4.3.1 as `add`.
         let (conv, ids) = self.allowed_membership_change(conn, client, &body, &["invite", "add"], now)?;
+        // A chat room's membership is who joined it while online, so clients only join it
+        // themselves: adding others (online or not) is refused whole, with the code a service
+        // conversation gives (4314 NORMAL_CONVERSATION_REQUIRED: adding others is an operation of
+        // normal conversations). Neither PROTOCOL.md nor the SDKs settle this: the JS SDK's
+        // `ChatRoom` inherits `add(ids)` from `PersistentConversation` but creates rooms with the
+        // creator only (`m=[self]`, PROTOCOL.md §3.4); see the server README "Chat rooms".
+        if conv.record.transient && ids.iter().any(|id| id != client) {
+            return Err(Fail::Code(
+                ErrorCode::NormalConversationRequired,
+                Some("clients join a chat room themselves".into()),
+            ));
+        }
         let cid = conv.record.id.clone();
         let system = conv.record.system;
         // Blocked clients cannot be added or join again (partial failure, not a whole error).
@@ -825,7 +851,11 @@ impl<S: Storage> Hub<S> {
         mute: bool,
         now: i64,
     ) -> HubResult {
-        let cid = self.conversation(body.cid.as_deref())?.record.id.clone();
+        let cid = self
+            .member_conversation(body.cid.as_deref(), client)?
+            .record
+            .id
+            .clone();
         if let Some(conv) = self.convs.get_mut(&cid) {
             let muted = &mut conv.record.muted;
             let present = muted.iter().any(|m| m == client);
@@ -880,14 +910,21 @@ impl<S: Storage> Hub<S> {
         command: &GenericCommand,
         body: ConvCommand,
     ) -> HubResult {
-        let conv = self.conversation(body.cid.as_deref())?;
+        let conv = self.member_conversation(body.cid.as_deref(), client)?;
         let cid = conv.record.id.clone();
-        let others = conv.members.iter().filter(|(id, _)| id.as_str() != client);
+        // A service conversation's subscribers are never told about each other (see `service`):
+        // a subscriber sees only its own position.
+        let visible = |id: &String| !conv.record.system || id == client;
+        let others = conv
+            .members
+            .iter()
+            .filter(|(id, _)| id.as_str() != client && visible(id));
         let max_read = others.clone().map(|(_, p)| p.read_ts).max().unwrap_or(0);
         let max_ack = others.map(|(_, p)| p.ack_ts).max().unwrap_or(0);
         let tuples = if body.query_all_members == Some(true) {
             conv.members
                 .iter()
+                .filter(|(id, _)| visible(id))
                 .map(|(id, p)| MaxReadTuple {
                     pid: Some(id.clone()),
                     max_ack_timestamp: Some(p.ack_ts),

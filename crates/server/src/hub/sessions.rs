@@ -62,7 +62,7 @@ impl<S: Storage> Hub<S> {
         }
         if body.r == Some(true) {
             if let Some(token) = body.st.as_deref() {
-                if self.revoked_tokens.contains(token) {
+                if self.revoked_tokens.is_revoked(token, now) {
                     return self.session_refused(
                         conn,
                         command,
@@ -82,11 +82,8 @@ impl<S: Storage> Hub<S> {
             self.kick_conflicting(conn, &client, tag, body.device_id.as_deref(), now);
         }
 
-        let token = self.signer.issue(
-            &app_id,
-            &client,
-            now + i64::from(self.config.session_ttl_secs) * 1000,
-        );
+        let token_expires_at = self.token_expiry(now);
+        let token = self.signer.issue(&app_id, &client, token_expires_at);
         let clients = self.conns.entry(conn).or_default();
         if !clients.contains(&client) {
             clients.push(client.clone());
@@ -105,6 +102,7 @@ impl<S: Storage> Hub<S> {
                 },
                 device_id: body.device_id.clone(),
                 token: token.clone(),
+                token_expires_at,
                 wills: Vec::new(),
             },
         );
@@ -133,6 +131,11 @@ impl<S: Storage> Hub<S> {
             Some(since) => self.push_patches_after_login(conn, &client, since, now),
             None => Ok(()),
         }
+    }
+
+    /// When a session token issued at `now` expires (ms): [`super::HubConfig::session_ttl_secs`] later.
+    fn token_expiry(&self, now: i64) -> i64 {
+        now.saturating_add(i64::from(self.config.session_ttl_secs) * 1000)
     }
 
     /// Answers `session/open` with `session/closed{code}` (the shape the SDKs read for login failures).
@@ -179,7 +182,8 @@ impl<S: Storage> Hub<S> {
                 Some(detail.into()),
                 now,
             ) {
-                self.revoked_tokens.insert(session.token);
+                self.revoked_tokens
+                    .revoke(session.token, session.token_expires_at, now);
             }
         }
     }
@@ -361,13 +365,11 @@ impl<S: Storage> Hub<S> {
                 Some("refresh signature mismatch".into()),
             ));
         }
-        let token = self.signer.issue(
-            &app_id,
-            client,
-            now + i64::from(self.config.session_ttl_secs) * 1000,
-        );
+        let token_expires_at = self.token_expiry(now);
+        let token = self.signer.issue(&app_id, client, token_expires_at);
         if let Some(session) = self.sessions.get_mut(client).and_then(|s| s.get_mut(&conn)) {
             session.token = token.clone();
+            session.token_expires_at = token_expires_at;
         }
         let reply = GenericCommand::reply_to(command, CommandType::Session)
             .with_op(OpType::Refreshed)
@@ -422,5 +424,50 @@ impl<S: Storage> Hub<S> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chinwag_protocol::{CommandType, GenericCommand, OpType, SessionCommand};
+
+    use crate::{Hub, HubConfig, SqliteStorage};
+
+    const NOW: i64 = 1_795_000_000_000;
+
+    /// Tom signs in on `conn` with the tag "mobile" and the device `conn`, kicking the session
+    /// before it.
+    fn tagged_login(hub: &mut Hub<SqliteStorage>, conn: u64, now: i64) {
+        hub.connect(conn);
+        let open = GenericCommand::request(CommandType::Session, 1)
+            .with_op(OpType::Open)
+            .with_peer_id("Tom")
+            .with_app_id("app")
+            .with(SessionCommand {
+                tag: Some("mobile".into()),
+                device_id: Some(conn.to_string()),
+                ..Default::default()
+            });
+        hub.handle(conn, open, now);
+    }
+
+    #[test]
+    fn revoked_tokens_are_forgotten_once_expired() {
+        let mut config = HubConfig::new("app", "secret");
+        config.session_ttl_secs = 1;
+        let mut hub = Hub::new(config, SqliteStorage::in_memory().expect("db")).expect("hub");
+        // A device flapping for ten minutes, each sign-in kicking the one before.
+        let logins = 6_000_u64;
+        for conn in 0..logins {
+            let now = NOW + i64::try_from(conn).expect("small") * 100;
+            tagged_login(&mut hub, conn, now);
+        }
+        assert!(hub.revoked_tokens.len() >= 9, "the last second's tokens are held");
+        // Only tokens of the last second are live; the set is bounded by them, not by the logins.
+        assert!(
+            hub.revoked_tokens.len() <= 2 * 10 + 64,
+            "{} revoked tokens held after {logins} kicks",
+            hub.revoked_tokens.len()
+        );
     }
 }

@@ -181,19 +181,14 @@ pub(crate) fn wire_content(data: Option<&str>, bin: bool) -> MessageContent {
 /// A received payload: `binary` when present, else the string, read as a typed message when it has
 /// the typed shape ([`MessageContent::from_wire`]).
 ///
-/// Without the `typed-content` feature every string stays [`MessageContent::Text`], verbatim: the npm
-/// package hands payloads to JavaScript, which reads them with the host's `JSON.parse` as the official
-/// SDK does, so its wasm needs no typed-message reader (about 3 KB gzip).
+/// Without the `typed-content` feature every string stays [`MessageContent::Text`], verbatim
+/// ([`MessageContent::from_wire_verbatim`]): the npm package hands payloads to JavaScript, which reads
+/// them with the host's `JSON.parse` as the official SDK does, so its wasm needs no typed-message
+/// reader (about 3 KB gzip).
 pub(crate) fn received_content(text: Option<&str>, binary: Option<&[u8]>) -> MessageContent {
-    #[cfg(feature = "typed-content")]
-    {
+    if cfg!(feature = "typed-content") {
         MessageContent::from_wire(text, binary)
-    }
-    #[cfg(not(feature = "typed-content"))]
-    {
-        match (binary, text) {
-            (Some(bytes), _) => MessageContent::Binary(bytes.to_vec()),
-            (None, text) => MessageContent::Text(text.unwrap_or_default().to_owned()),
-        }
+    } else {
+        MessageContent::from_wire_verbatim(text, binary)
     }
 }

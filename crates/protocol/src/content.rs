@@ -44,10 +44,18 @@ impl MessageContent {
     /// Reads a payload from the wire fields of a `direct`, `patch` or `unread` command: `binaryMsg` wins
     /// when present, then `msg`/`data`; neither is an empty text.
     pub fn from_wire(msg: Option<&str>, binary: Option<&[u8]>) -> Self {
+        match Self::from_wire_verbatim(msg, binary) {
+            Self::Text(text) => TypedMessage::parse(&text).map_or(Self::Text(text), Self::Typed),
+            other => other,
+        }
+    }
+
+    /// Like [`from_wire`](Self::from_wire), but a string stays [`Text`](Self::Text) whatever its
+    /// shape: for front ends that read typed messages themselves (the npm package, in JavaScript).
+    pub fn from_wire_verbatim(msg: Option<&str>, binary: Option<&[u8]>) -> Self {
         match (binary, msg) {
             (Some(bytes), _) => Self::Binary(bytes.to_vec()),
-            (None, Some(text)) => Self::parse(text),
-            (None, None) => Self::Text(String::new()),
+            (None, text) => Self::Text(text.unwrap_or_default().to_owned()),
         }
     }
 
@@ -229,22 +237,26 @@ impl TypedMessage {
 
     /// The JSON text sent as `DirectCommand.msg`: the known keys in the SDKs' order, then the others.
     pub fn to_json(&self) -> String {
-        let mut out = Object::begin();
-        out.number("_lctype", &Number::from(self.kind.code()));
+        let mut text = String::new();
+        let mut out = Object::begin(&mut text);
+        out.key("_lctype");
+        let code = self.kind.code();
+        json::push_integer(out.text, code < 0, u64::from(code.unsigned_abs()));
         out.string("_lctext", self.text.as_deref());
         if let Some(attrs) = &self.attrs {
             out.key("_lcattrs");
-            attrs.write_json(&mut out.text);
+            attrs.write_json(out.text);
         }
         if let Some(file) = &self.file {
             out.key("_lcfile");
-            file.write_json(&mut out.text);
+            file.write_json(out.text);
         }
         if let Some(location) = &self.location {
             out.key("_lcloc");
-            location.write_json(&mut out.text);
+            location.write_json(out.text);
         }
-        out.end(&self.extra)
+        out.end(&self.extra);
+        text
     }
 }
 
@@ -317,17 +329,16 @@ impl Location {
 type Entries = Vec<(String, Value)>;
 
 /// Writes a JSON object: known keys first (absent ones skipped), then the `extra` ones.
-struct Object {
-    text: String,
+struct Object<'a> {
+    text: &'a mut String,
     empty: bool,
 }
 
-impl Object {
-    fn begin() -> Self {
-        Self {
-            text: String::from("{"),
-            empty: true,
-        }
+impl<'a> Object<'a> {
+    /// Opens an object at the end of `text`.
+    fn begin(text: &'a mut String) -> Self {
+        text.push('{');
+        Self { text, empty: true }
     }
 
     fn key(&mut self, key: &str) {
@@ -335,14 +346,14 @@ impl Object {
             self.text.push(',');
         }
         self.empty = false;
-        json::write_string(&mut self.text, key);
+        json::write_string(self.text, key);
         self.text.push(':');
     }
 
     fn string(&mut self, key: &str, value: Option<&str>) {
         if let Some(value) = value {
             self.key(key);
-            json::write_string(&mut self.text, value);
+            json::write_string(self.text, value);
         }
     }
 
@@ -357,48 +368,48 @@ impl Object {
         }
     }
 
-    fn end(mut self, extra: &Map) -> String {
+    /// Writes the `extra` entries and closes the object.
+    fn end(mut self, extra: &Map) {
         for (key, value) in extra {
             self.key(key);
-            value.write_json(&mut self.text);
+            value.write_json(self.text);
         }
         self.text.push('}');
-        self.text
     }
 }
 
 impl FileInfo {
     fn write_json(&self, out: &mut String) {
-        let mut object = Object::begin();
+        let mut object = Object::begin(out);
         object.string("objId", self.object_id.as_deref());
         object.string("url", self.url.as_deref());
         if let Some(metadata) = &self.metadata {
             object.key("metaData");
-            metadata.write_json(&mut object.text);
+            metadata.write_json(object.text);
         }
-        out.push_str(&object.end(&self.extra));
+        object.end(&self.extra);
     }
 }
 
 impl FileMetadata {
     fn write_json(&self, out: &mut String) {
-        let mut object = Object::begin();
+        let mut object = Object::begin(out);
         object.string("name", self.name.as_deref());
         object.string("format", self.format.as_deref());
         object.optional_number("size", self.size.as_ref());
         object.optional_number("width", self.width.as_ref());
         object.optional_number("height", self.height.as_ref());
         object.optional_number("duration", self.duration.as_ref());
-        out.push_str(&object.end(&self.extra));
+        object.end(&self.extra);
     }
 }
 
 impl Location {
     fn write_json(&self, out: &mut String) {
-        let mut object = Object::begin();
+        let mut object = Object::begin(out);
         object.number("latitude", &self.latitude);
         object.number("longitude", &self.longitude);
-        out.push_str(&object.end(&self.extra));
+        object.end(&self.extra);
     }
 }
 
@@ -667,6 +678,20 @@ mod tests {
         let text = MessageContent::from_wire(Some(r#"{"_lctype":-1,"_lctext":"x"}"#), None);
         assert_eq!(text.kind(), Some(MessageKind::Text));
         assert_eq!(text.text(), Some("x"));
+        // Verbatim: the same fields, the string kept as text whatever its shape.
+        let typed_text = r#"{"_lctype":-1,"_lctext":"x"}"#;
+        assert_eq!(
+            MessageContent::from_wire_verbatim(Some(typed_text), None),
+            MessageContent::Text(typed_text.to_owned())
+        );
+        assert_eq!(
+            MessageContent::from_wire_verbatim(Some("ignored"), Some(&[1])),
+            MessageContent::Binary(vec![1])
+        );
+        assert_eq!(
+            MessageContent::from_wire(None, None),
+            MessageContent::Text(String::new())
+        );
         assert_eq!(TypedMessage::recalled().to_json(), r#"{"_lctype":-127}"#);
         assert_eq!(
             TypedMessage::location(1.5, -2.25).to_json(),

@@ -152,6 +152,11 @@ fn reply(sent: &Sent, conn: ConnId) -> &GenericCommand {
 }
 
 /// Pushes (no serial) sent on `conn`.
+/// The `conv` body of the one reply on `conn`.
+fn conv_reply(sent: &Sent, conn: ConnId) -> ConvCommand {
+    reply(sent, conn).conv_message.clone().expect("body")
+}
+
 fn pushes(sent: &Sent, conn: ConnId) -> Vec<&GenericCommand> {
     sent.iter()
         .filter(|(c, cmd)| *c == conn && cmd.is_push())
@@ -661,7 +666,7 @@ fn empty_and_repeated_client_ids_in_member_lists_are_dropped() {
     };
     // add: the empty id is neither stored nor reported; Mary, named twice, is added once.
     let sent = h.conv(1, "Tom", OpType::Add, listing(&["", "Mary", "Mary"]));
-    let added = reply(&sent, 1).conv_message.clone().expect("body");
+    let added = conv_reply(&sent, 1);
     assert_eq!(added.allowed_pids, ["Mary"]);
     assert_eq!(h.hub.members(&cid).expect("members"), ["Jerry", "Mary", "Tom"]);
     let joined = pushes(&sent, 2);
@@ -669,40 +674,23 @@ fn empty_and_repeated_client_ids_in_member_lists_are_dropped() {
     assert_eq!(joined[0].conv_message.clone().expect("body").m, ["Mary"]);
     // An add naming only the empty id changes nothing (and is not a join of the sender).
     let sent = h.conv(1, "Tom", OpType::Add, listing(&[""]));
-    assert!(
-        reply(&sent, 1)
-            .conv_message
-            .clone()
-            .expect("body")
-            .allowed_pids
-            .is_empty()
-    );
+    assert!(conv_reply(&sent, 1).allowed_pids.is_empty());
     assert!(pushes(&sent, 2).is_empty());
     // remove: likewise, and a removal naming only the empty id is not a quit.
     let sent = h.conv(1, "Tom", OpType::Remove, listing(&[""]));
-    assert!(
-        reply(&sent, 1)
-            .conv_message
-            .clone()
-            .expect("body")
-            .allowed_pids
-            .is_empty()
-    );
+    assert!(conv_reply(&sent, 1).allowed_pids.is_empty());
     assert_eq!(h.hub.members(&cid).expect("members"), ["Jerry", "Mary", "Tom"]);
     let sent = h.conv(1, "Tom", OpType::Remove, listing(&["", "Mary"]));
-    assert_eq!(
-        reply(&sent, 1).conv_message.clone().expect("body").allowed_pids,
-        ["Mary"]
-    );
+    assert_eq!(conv_reply(&sent, 1).allowed_pids, ["Mary"]);
     assert_eq!(h.hub.members(&cid).expect("members"), ["Jerry", "Tom"]);
     // shut-up list: the empty id is dropped, not failed; Jerry, named twice, is told once.
     let sent = h.conv(1, "Tom", OpType::AddShutup, listing(&["", "Jerry", "Jerry"]));
-    let shutup = reply(&sent, 1).conv_message.clone().expect("body");
+    let shutup = conv_reply(&sent, 1);
     assert_eq!(shutup.allowed_pids, ["Jerry"]);
     assert!(shutup.failed_pids.is_empty());
     assert_eq!(ops(&sent, 2), [OpType::Shutuped]);
     let sent = h.conv(1, "Tom", OpType::QueryShutup, conv_of(&cid));
-    assert_eq!(reply(&sent, 1).conv_message.clone().expect("body").m, ["Jerry"]);
+    assert_eq!(conv_reply(&sent, 1).m, ["Jerry"]);
     // blacklist: the empty id is never listed.
     let block = h
         .request(CommandType::Blacklist, Some(OpType::Block))
@@ -749,7 +737,7 @@ fn mute_and_max_read_of_a_non_member_get_4401() {
         ..conv_of(&cid)
     };
     let sent = h.conv(1, "Tom", OpType::MaxRead, all);
-    let body = reply(&sent, 1).conv_message.clone().expect("body");
+    let body = conv_reply(&sent, 1);
     assert_eq!(body.max_read_tuples.len(), 2);
 }
 
@@ -821,14 +809,7 @@ fn a_chat_room_join_naming_an_empty_id_adds_nobody() {
             ..conv_of(&cid)
         },
     );
-    assert!(
-        reply(&sent, 1)
-            .conv_message
-            .clone()
-            .expect("body")
-            .allowed_pids
-            .is_empty()
-    );
+    assert!(conv_reply(&sent, 1).allowed_pids.is_empty());
     assert_eq!(h.hub.room_members(&cid).expect("room"), ["Tom"]);
 }
 
@@ -1019,7 +1000,7 @@ fn owners_shut_up_and_block_members() {
     let sent = h.conv(2, "Jerry", OpType::AddShutup, body(&["Mary"]));
     assert_eq!(error_code(&sent, 2), Some(4308));
     let sent = h.conv(1, "Tom", OpType::AddShutup, body(&["Jerry", "Bob"]));
-    let result = reply(&sent, 1).conv_message.clone().expect("body");
+    let result = conv_reply(&sent, 1);
     assert_eq!(result.allowed_pids, ["Jerry"]);
     assert_eq!(result.failed_pids.len(), 1);
     assert_eq!(
@@ -1031,7 +1012,7 @@ fn owners_shut_up_and_block_members() {
     assert_eq!(ops(&sent, 3), [OpType::MembersShutuped]);
     assert_eq!(ack_of(&h.send(2, "Jerry", &cid, "hush"), 2).code, Some(4308));
     let sent = h.conv(1, "Tom", OpType::QueryShutup, body(&[]));
-    assert_eq!(reply(&sent, 1).conv_message.clone().expect("body").m, ["Jerry"]);
+    assert_eq!(conv_reply(&sent, 1).m, ["Jerry"]);
     let sent = h.conv(1, "Tom", OpType::RemoveShutup, body(&["Jerry"]));
     assert_eq!(ops(&sent, 2), [OpType::Unshutuped]);
     assert!(ack_of(&h.send(2, "Jerry", &cid, "free"), 2).uid.is_some());
@@ -1062,16 +1043,13 @@ fn owners_shut_up_and_block_members() {
         ["Mary"]
     );
     let sent = h.conv(3, "Mary", OpType::Join, body(&["Mary"]));
-    let join = reply(&sent, 3).conv_message.clone().expect("body");
+    let join = conv_reply(&sent, 3);
     assert!(join.allowed_pids.is_empty());
     assert_eq!(join.failed_pids[0].code, 4315);
     assert_eq!(ack_of(&h.send(3, "Mary", &cid, "let me in"), 3).code, Some(4401));
     blacklist(&mut h, OpType::Unblock, &["Mary"]);
     let sent = h.conv(3, "Mary", OpType::Join, body(&["Mary"]));
-    assert_eq!(
-        reply(&sent, 3).conv_message.clone().expect("body").allowed_pids,
-        ["Mary"]
-    );
+    assert_eq!(conv_reply(&sent, 3).allowed_pids, ["Mary"]);
 }
 
 #[test]
@@ -1117,19 +1095,9 @@ fn owners_appoint_managers_who_can_moderate() {
         ..Default::default()
     };
     let sent = h.conv(2, "Jerry", OpType::AddShutup, shut("Mary"));
-    assert_eq!(
-        reply(&sent, 2).conv_message.clone().expect("body").allowed_pids,
-        ["Mary"]
-    );
+    assert_eq!(conv_reply(&sent, 2).allowed_pids, ["Mary"]);
     let sent = h.conv(2, "Jerry", OpType::AddShutup, shut("Tom"));
-    assert!(
-        reply(&sent, 2)
-            .conv_message
-            .clone()
-            .expect("body")
-            .allowed_pids
-            .is_empty()
-    );
+    assert!(conv_reply(&sent, 2).allowed_pids.is_empty());
     let sent = h.conv(2, "Jerry", OpType::MemberInfoUpdate, role("Tom", "Member"));
     assert_eq!(error_code(&sent, 2), Some(4308));
     // Back to Member: no longer listed.
@@ -1458,7 +1426,7 @@ fn temporary_conversations_expire_and_are_found_by_id_only() {
             ..Default::default()
         },
     );
-    let started = reply(&sent, 1).conv_message.clone().expect("body");
+    let started = conv_reply(&sent, 1);
     let cid = started.cid.expect("cid");
     assert!(cid.starts_with("_tmp:"), "{cid}");
     assert_eq!(started.temp_conv_ttl, Some(60));
@@ -1760,7 +1728,7 @@ fn acks_and_reads_send_receipts_to_senders_that_asked() {
     assert_eq!(rcp[0].rcp_message.as_ref().and_then(|r| r.id.clone()), Some(uid2));
     // max_read reports Jerry's positions to Tom.
     let sent = h.conv(1, "Tom", OpType::MaxRead, conv_of(&cid));
-    let body = reply(&sent, 1).conv_message.clone().expect("body");
+    let body = conv_reply(&sent, 1);
     assert_eq!(body.max_read_timestamp, Some(t));
     assert!(body.max_ack_timestamp.unwrap_or(0) > t);
 }
@@ -2574,7 +2542,7 @@ fn acks_of_one_batch_are_stored_once_and_survive_a_restart() {
         inputs.push(Input::Command(1, max_read));
         h.now += 1;
         let sent = sent(h.hub.handle_batch(inputs, h.now));
-        let body = reply(&sent, 1).conv_message.clone().expect("body");
+        let body = conv_reply(&sent, 1);
         assert_eq!(body.max_ack_timestamp, stamps.last().copied());
         (cid, stamps)
     };
@@ -2582,7 +2550,7 @@ fn acks_of_one_batch_are_stored_once_and_survive_a_restart() {
     h.now = stamps[2];
     h.login(1, "Tom");
     let sent = h.conv(1, "Tom", OpType::MaxRead, conv_of(&cid));
-    let body = reply(&sent, 1).conv_message.clone().expect("body");
+    let body = conv_reply(&sent, 1);
     assert_eq!(
         body.max_ack_timestamp,
         Some(stamps[2]),

@@ -540,8 +540,8 @@ pub struct Hub<S> {
     latest_receipts: HashMap<String, i64>,
     /// Members whose ack position moved in this batch and is not stored yet.
     unstored_positions: UnstoredPositions,
-    /// Tokens of sessions kicked by a `tag` conflict, until they expire: a re-login with one gets
-    /// 4111.
+    /// Tokens revoked before their expiry (sessions kicked, signed out, tokens refreshed), until
+    /// they expire: a re-login with one gets 4111 or 4112, a REST call 401.
     revoked_tokens: revoked_tokens::RevokedTokens,
     /// Rate-limit buckets of connections.
     buckets: HashMap<ConnId, Bucket>,
@@ -842,7 +842,7 @@ impl<S: Storage> Hub<S> {
             return Err(Fail::Code(ErrorCode::TemporaryConversationExpired, None));
         }
         match (cmd, command.op_type()) {
-            (CommandType::Session, Some(OpType::Close)) => self.session_close(conn, client, command),
+            (CommandType::Session, Some(OpType::Close)) => self.session_close(conn, client, command, now),
             (CommandType::Session, Some(OpType::Query)) => self.session_query(conn, command),
             (CommandType::Session, Some(OpType::Refresh)) => self.session_refresh(conn, client, command, now),
             (CommandType::Report, _) => {
@@ -1103,7 +1103,7 @@ impl<S: Storage> Hub<S> {
     }
 
     /// Checks a session token presented over REST: issued to `client_id` of `app_id` (or of the
-    /// configured app), not expired, not revoked by a `tag` conflict.
+    /// configured app), not expired, not revoked.
     fn verify_token(
         &self,
         app_id: Option<&str>,

@@ -533,6 +533,98 @@ fn a_kicked_token_stays_refused_until_it_would_have_expired() {
     assert_eq!(error_code(&relogin_expired, 3), Some(4112));
 }
 
+/// The code `session/open` was refused with on `conn` (the SDKs read login failures from
+/// `session/closed`), `None` when it opened.
+fn login_refusal(sent: &Sent, conn: ConnId) -> Option<i32> {
+    let reply = reply(sent, conn);
+    match reply.op_type() {
+        Some(OpType::Opened) => None,
+        _ => Some(reply.server_error().map_or(0, |e| e.code)),
+    }
+}
+
+#[test]
+fn a_signed_out_token_is_refused_but_a_dropped_connection_keeps_its_own() {
+    let mut h = Harness::new();
+    let tom = h.login(1, "Tom");
+    let tom_st = token_of(&tom, 1);
+    let jerry = h.login(2, "Jerry");
+    let jerry_st = token_of(&jerry, 2);
+    let close = h
+        .request(CommandType::Session, Some(OpType::Close))
+        .with_peer_id("Tom");
+    let sent = h.run(1, close);
+    assert_eq!(reply(&sent, 1).op_type(), Some(OpType::Closed));
+    // Signed out for good: the token re-logs nobody in, nor does it open the REST API.
+    let again = h.login_with(3, "Tom", relogin(&tom_st));
+    assert_eq!(login_refusal(&again, 3), Some(4112));
+    assert!(h.hub.notifications(None, &tom_st, "Tom", 0, h.now).is_err());
+    // A dropped connection is not a sign-out: its automatic re-login still works.
+    h.hub.disconnect(2, h.now);
+    let back = h.login_with(4, "Jerry", relogin(&jerry_st));
+    assert_eq!(login_refusal(&back, 4), None);
+}
+
+#[test]
+fn a_client_kicked_by_the_app_cannot_come_back_with_its_tokens() {
+    let mut h = Harness::new();
+    let first = h.login(1, "Tom");
+    let second = h.login(2, "Tom");
+    let tokens = [token_of(&first, 1), token_of(&second, 2)];
+    h.now += 1;
+    let (closed, _) = h.hub.kick("Tom", Some("banned"), h.now);
+    assert_eq!(closed.expect("kicked"), 2);
+    for (conn, st) in [(3, &tokens[0]), (4, &tokens[1])] {
+        let again = h.login_with(conn, "Tom", relogin(st));
+        assert_eq!(login_refusal(&again, conn), Some(4112), "token of session {conn}");
+        assert!(h.hub.notifications(None, st, "Tom", 0, h.now).is_err());
+    }
+}
+
+#[test]
+fn a_refreshed_token_replaces_the_old_one() {
+    let mut h = Harness::new();
+    let sent = h.login(1, "Tom");
+    let old = token_of(&sent, 1);
+    // Refreshed in the millisecond of the sign-in: still a different token.
+    h.now -= 1;
+    let refresh = h
+        .request(CommandType::Session, Some(OpType::Refresh))
+        .with_peer_id("Tom");
+    let sent = h.run(1, refresh);
+    let new = reply(&sent, 1)
+        .session_message
+        .clone()
+        .and_then(|s| s.st)
+        .expect("st");
+    assert_ne!(new, old);
+    let stale = h.login_with(2, "Tom", relogin(&old));
+    assert_eq!(login_refusal(&stale, 2), Some(4112));
+    assert!(h.hub.notifications(None, &old, "Tom", 0, h.now).is_err());
+    assert!(h.hub.notifications(None, &new, "Tom", 0, h.now).is_ok());
+    let fresh = h.login_with(3, "Tom", relogin(&new));
+    assert_eq!(login_refusal(&fresh, 3), None);
+}
+
+#[test]
+fn a_sign_in_right_after_a_sign_out_gets_a_working_token() {
+    let mut h = Harness::new();
+    let sent = h.login(1, "Tom");
+    let revoked = token_of(&sent, 1);
+    let close = h
+        .request(CommandType::Session, Some(OpType::Close))
+        .with_peer_id("Tom");
+    h.run(1, close);
+    // The new sign-in falls into the millisecond of the first one, so the same expiry.
+    h.now -= 2;
+    let sent = h.login(2, "Tom");
+    let st = token_of(&sent, 2);
+    assert_ne!(st, revoked);
+    h.hub.disconnect(2, h.now);
+    let back = h.login_with(3, "Tom", relogin(&st));
+    assert_eq!(login_refusal(&back, 3), None);
+}
+
 #[test]
 fn clients_share_a_connection_and_peerless_commands_go_to_the_first() {
     let mut h = Harness::new();

@@ -7,6 +7,7 @@ use chinwag_protocol::{
     CommandType, ErrorCode, GenericCommand, OpType, SessionCommand, UnreadCommand, UnreadTuple,
 };
 
+use super::revoked_tokens::Revocation;
 use super::{ConnId, Fail, Hub, HubResult, Session};
 use crate::storage::Storage;
 use crate::token::TokenError;
@@ -62,13 +63,12 @@ impl<S: Storage> Hub<S> {
         }
         if body.r == Some(true) {
             if let Some(token) = body.st.as_deref() {
-                if self.revoked_tokens.is_revoked(token, now) {
-                    return self.session_refused(
-                        conn,
-                        command,
-                        ErrorCode::SessionConflict,
-                        "signed in elsewhere with the same tag",
-                    );
+                if let Some(why) = self.revoked_tokens.revocation(token, now) {
+                    let detail = match why {
+                        Revocation::TagConflict => "signed in elsewhere with the same tag",
+                        Revocation::Ended => "session token revoked",
+                    };
+                    return self.session_refused(conn, command, why.code(), detail);
                 }
                 if let Err(error) = self.signer.verify(token, &app_id, &client, now) {
                     let detail = match error {
@@ -82,8 +82,7 @@ impl<S: Storage> Hub<S> {
             self.kick_conflicting(conn, &client, tag, body.device_id.as_deref(), now);
         }
 
-        let token_expires_at = self.token_expiry(now);
-        let token = self.signer.issue(&app_id, &client, token_expires_at);
+        let (token, token_expires_at) = self.issue_token(&app_id, &client, now);
         let clients = self.conns.entry(conn).or_default();
         if !clients.contains(&client) {
             clients.push(client.clone());
@@ -133,9 +132,31 @@ impl<S: Storage> Hub<S> {
         }
     }
 
-    /// When a session token issued at `now` expires (ms): [`super::HubConfig::session_ttl_secs`] later.
-    fn token_expiry(&self, now: i64) -> i64 {
-        now.saturating_add(i64::from(self.config.session_ttl_secs) * 1000)
+    /// A new session token for `client` of `app_id` at `now`, and when it expires (ms):
+    /// [`super::HubConfig::session_ttl_secs`] later. Tokens are a signature of (app, client,
+    /// expiry), so two issued in the same millisecond would be equal: the expiry is moved on by a
+    /// millisecond until the token is neither revoked (a sign-in right after a sign-out must not get
+    /// the token just revoked) nor held by another session of the client (revoking one session's
+    /// token must not revoke another's).
+    fn issue_token(&self, app_id: &str, client: &str, now: i64) -> (String, i64) {
+        let mut expires_at = now.saturating_add(i64::from(self.config.session_ttl_secs) * 1000);
+        loop {
+            let token = self.signer.issue(app_id, client, expires_at);
+            let held = self
+                .sessions
+                .get(client)
+                .is_some_and(|sessions| sessions.values().any(|s| s.token == token));
+            if !held && !self.revoked_tokens.is_revoked(&token, now) {
+                return (token, expires_at);
+            }
+            expires_at = expires_at.saturating_add(1);
+        }
+    }
+
+    /// Revokes `token` (expiring at `expires_at`) for `why`: a re-login with it is refused (and REST calls
+    /// with it too) until it would have expired.
+    fn revoke_token(&mut self, token: String, expires_at: i64, why: Revocation, now: i64) {
+        self.revoked_tokens.revoke(token, expires_at, why, now);
     }
 
     /// Answers `session/open` with `session/closed{code}` (the shape the SDKs read for login failures).
@@ -175,21 +196,20 @@ impl<S: Storage> Hub<S> {
             .collect();
         for victim in victims {
             let detail = "signed in on another device with the same tag";
-            if let Some(session) = self.close_session(
+            self.close_session(
                 victim,
                 client,
                 ErrorCode::SessionConflict,
                 Some(detail.into()),
                 now,
-            ) {
-                self.revoked_tokens
-                    .revoke(session.token, session.token_expires_at, now);
-            }
+            );
         }
     }
 
     /// Ends `client`'s session on `conn` from the server's side: it gets `session/closed` with
-    /// `code` and `detail`, then is removed as on a sign-out ([`Self::remove_session`]).
+    /// `code` and `detail`, then is removed as on a sign-out ([`Self::remove_session`]) and its
+    /// token revoked (4111 conflicts as [`Revocation::TagConflict`], others as
+    /// [`Revocation::Ended`]).
     pub(super) fn close_session(
         &mut self,
         conn: ConnId,
@@ -197,7 +217,7 @@ impl<S: Storage> Hub<S> {
         code: ErrorCode,
         detail: Option<String>,
         now: i64,
-    ) -> Option<Session> {
+    ) {
         let push = Self::push_body(
             CommandType::Session,
             Some(OpType::Closed),
@@ -210,7 +230,14 @@ impl<S: Storage> Hub<S> {
             now,
         );
         self.push_on(conn, client, push);
-        self.remove_session(conn, client, None)
+        if let Some(session) = self.remove_session(conn, client, None) {
+            let why = if code == ErrorCode::SessionConflict {
+                Revocation::TagConflict
+            } else {
+                Revocation::Ended
+            };
+            self.revoke_token(session.token, session.token_expires_at, why, now);
+        }
     }
 
     /// Removes `client`'s session on `conn`; when it was the client's last one, it leaves its chat
@@ -313,14 +340,20 @@ impl<S: Storage> Hub<S> {
         tuple
     }
 
+    /// `session/close`: signs `client` out of `conn`. Its token is revoked: a sign-out is for
+    /// good, so neither the client nor whoever copied the token can come back with it (`r=true`
+    /// re-logins are for dropped connections, which keep theirs).
     pub(super) fn session_close(
         &mut self,
         conn: ConnId,
         client: &str,
         command: &GenericCommand,
+        now: i64,
     ) -> HubResult {
         // A deliberate sign-out drops pending `will` messages: they are for unexpected drops.
-        self.remove_session(conn, client, None);
+        if let Some(session) = self.remove_session(conn, client, None) {
+            self.revoke_token(session.token, session.token_expires_at, Revocation::Ended, now);
+        }
         let reply = GenericCommand::reply_to(command, CommandType::Session)
             .with_op(OpType::Closed)
             .with(SessionCommand::default());
@@ -335,7 +368,10 @@ impl<S: Storage> Hub<S> {
     /// itself as the official SDKs do: the JS SDKs sign the refresh with the login signature
     /// (`signatureFactory(clientId)`), checked as a sign-in is (a forged or stale one gets 4102
     /// SIGNATURE_FAILED and no token); the Swift SDK sends no signature, only the session token this
-    /// session holds (`st`, expired or not), which is accepted in its place.
+    /// session holds (`st`, expired or not), which is accepted in its place. The token the session
+    /// held is revoked once the new one is handed out: the SDKs keep only the refreshed one (v5
+    /// and Swift use it from then on; 4.3.1 keeps `undefined` instead, PROTOCOL.md §3.1, and
+    /// signs in afresh), so none of them comes back with the old one.
     pub(super) fn session_refresh(
         &mut self,
         conn: ConnId,
@@ -365,11 +401,17 @@ impl<S: Storage> Hub<S> {
                 Some("refresh signature mismatch".into()),
             ));
         }
-        let token_expires_at = self.token_expiry(now);
-        let token = self.signer.issue(&app_id, client, token_expires_at);
-        if let Some(session) = self.sessions.get_mut(client).and_then(|s| s.get_mut(&conn)) {
-            session.token = token.clone();
-            session.token_expires_at = token_expires_at;
+        let (token, token_expires_at) = self.issue_token(&app_id, client, now);
+        let replaced = self
+            .sessions
+            .get_mut(client)
+            .and_then(|s| s.get_mut(&conn))
+            .map(|session| {
+                let old_expiry = std::mem::replace(&mut session.token_expires_at, token_expires_at);
+                (std::mem::replace(&mut session.token, token.clone()), old_expiry)
+            });
+        if let Some((old_token, old_expiry)) = replaced {
+            self.revoke_token(old_token, old_expiry, Revocation::Ended, now);
         }
         let reply = GenericCommand::reply_to(command, CommandType::Session)
             .with_op(OpType::Refreshed)

@@ -543,6 +543,9 @@ pub struct Hub<S> {
     /// Tokens revoked before their expiry (sessions kicked, signed out, tokens refreshed), until
     /// they expire: a re-login with one gets 4111 or 4112, a REST call 401.
     revoked_tokens: revoked_tokens::RevokedTokens,
+    /// Revocations were loaded from storage and may have expired while the server was down: the
+    /// next batch prunes them.
+    revocations_need_prune: bool,
     /// Rate-limit buckets of connections.
     buckets: HashMap<ConnId, Bucket>,
     /// Rate-limit buckets of client ids (across their connections).
@@ -564,7 +567,7 @@ impl<S> std::fmt::Debug for Hub<S> {
 }
 
 impl<S: Storage> Hub<S> {
-    /// A hub over `storage`, loading the conversations it holds.
+    /// A hub over `storage`, loading the conversations and the revoked session tokens it holds.
     pub fn new(config: HubConfig, storage: S) -> Result<Self, StorageError> {
         let signer = TokenSigner::new(&config.token_secret);
         let ids = IdGen {
@@ -584,12 +587,14 @@ impl<S: Storage> Hub<S> {
             latest_receipts: HashMap::new(),
             unstored_positions: UnstoredPositions::default(),
             revoked_tokens: revoked_tokens::RevokedTokens::default(),
+            revocations_need_prune: false,
             buckets: HashMap::new(),
             client_buckets: HashMap::new(),
             room_grace: room_grace::RoomGrace::default(),
             out: Vec::new(),
         };
         hub.reload()?;
+        hub.restore_revocations()?;
         Ok(hub)
     }
 
@@ -639,6 +644,9 @@ impl<S: Storage> Hub<S> {
             tracing::error!(%error, "cannot begin a storage transaction");
         }
         let mut stored = Ok(());
+        if began.is_ok() {
+            self.prune_restored_revocations(now_ms);
+        }
         self.leave_rooms_after_grace(now_ms);
         for input in inputs {
             let is_ack = matches!(&input, Input::Command(_, c) if c.command_type() == Some(CommandType::Ack));

@@ -7,7 +7,8 @@ use chinwag_protocol::{
     OpType, PatchCommand, PatchItem, ReadCommand, ReadTuple, SessionCommand, logs_command::QueryDirection,
 };
 use chinwag_server::storage::{
-    ConversationRecord, HistoryQuery, Loaded, MemberRecord, MessageRecord, StorageResult, UnreadCount,
+    ConversationRecord, HistoryQuery, Loaded, MemberRecord, MessageRecord, RevokedTokenRecord, StorageResult,
+    UnreadCount,
 };
 use chinwag_server::{ConnId, Hub, HubConfig, Input, SqliteStorage, Storage, StorageError};
 use serde_json::{Value, json};
@@ -604,6 +605,48 @@ fn a_refreshed_token_replaces_the_old_one() {
     assert!(h.hub.notifications(None, &new, "Tom", 0, h.now).is_ok());
     let fresh = h.login_with(3, "Tom", relogin(&new));
     assert_eq!(login_refusal(&fresh, 3), None);
+}
+
+#[test]
+fn revoked_tokens_stay_refused_after_a_restart_until_they_expire() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = config();
+    config.session_ttl_secs = 60;
+    let mut h = Harness::start(config.clone(), SqliteStorage::open(dir.path()).expect("open"));
+    let sign_out = |h: &mut Harness, conn: ConnId, client: &str| {
+        let close = h
+            .request(CommandType::Session, Some(OpType::Close))
+            .with_peer_id(client);
+        h.run(conn, close);
+    };
+    // Tom's token expires 30 s before Jerry's; both sign out.
+    let tom_st = token_of(&h.login(1, "Tom"), 1);
+    sign_out(&mut h, 1, "Tom");
+    h.now += 30_000;
+    let jerry_st = token_of(&h.login(2, "Jerry"), 2);
+    sign_out(&mut h, 2, "Jerry");
+    let stored = h.hub.into_storage().revoked_tokens().expect("stored");
+    assert_eq!(stored.len(), 2, "both revocations are stored");
+
+    // Restarted on the same database once Tom's token expired but not Jerry's.
+    let mut restarted = config;
+    restarted.id_seed = 1;
+    let mut h = Harness::start(restarted, SqliteStorage::open(dir.path()).expect("reopen"));
+    h.now = T0 + 61_000;
+    assert!(h.hub.notifications(None, &jerry_st, "Jerry", 0, h.now).is_err());
+    let again = h.login_with(3, "Jerry", relogin(&jerry_st));
+    assert_eq!(
+        login_refusal(&again, 3),
+        Some(4112),
+        "still revoked after the restart"
+    );
+    let expired = h.login_with(4, "Tom", relogin(&tom_st));
+    assert_eq!(login_refusal(&expired, 4), Some(4112), "expired");
+    // The first batch after the restart pruned the expired revocation; the live one is kept.
+    let stored = h.hub.into_storage().revoked_tokens().expect("stored");
+    let tokens: Vec<&str> = stored.iter().map(|r| r.token.as_str()).collect();
+    assert_eq!(tokens, [jerry_st.as_str()]);
+    assert!(stored[0].expires_at > T0 + 61_000);
 }
 
 #[test]
@@ -2204,6 +2247,15 @@ impl Storage for FlakyStorage {
     }
     fn prune_notifications(&mut self, before: i64) -> StorageResult<usize> {
         self.inner.prune_notifications(before)
+    }
+    fn revoke_token(&mut self, revoked: &RevokedTokenRecord) -> StorageResult<()> {
+        self.inner.revoke_token(revoked)
+    }
+    fn revoked_tokens(&mut self) -> StorageResult<Vec<RevokedTokenRecord>> {
+        self.inner.revoked_tokens()
+    }
+    fn prune_revoked_tokens(&mut self, now: i64) -> StorageResult<usize> {
+        self.inner.prune_revoked_tokens(now)
     }
     fn notifications_since(
         &mut self,

@@ -6,6 +6,10 @@
 //! own (4112 SESSION_TOKEN_EXPIRED). Each entry keeps that expiry, and expired entries are dropped
 //! when the set has doubled since it was last pruned, so the set stays proportional to the tokens
 //! that are still live at an amortised O(1) per revocation, and lookups cost nothing extra.
+//!
+//! The hub writes each revocation through to storage in the batch's transaction and prunes the
+//! stored ones whenever this set is pruned, so a restart loads them back
+//! ([`RevokedTokens::restore`]) instead of making the tokens valid again.
 
 use std::collections::HashMap;
 
@@ -34,6 +38,15 @@ impl Revocation {
             Self::Ended => ErrorCode::SessionTokenExpired,
         }
     }
+
+    /// The revocation a stored [`Revocation::code`] stands for.
+    pub(crate) fn from_code(code: i32) -> Self {
+        if code == ErrorCode::SessionConflict.code() {
+            Self::TagConflict
+        } else {
+            Self::Ended
+        }
+    }
 }
 
 /// Revoked tokens with their expiry.
@@ -56,15 +69,24 @@ impl Default for RevokedTokens {
 
 impl RevokedTokens {
     /// Revokes `token`, which expires at `expires_at_ms`, for `why`. An already expired token
-    /// needs no entry.
-    pub(super) fn revoke(&mut self, token: String, expires_at_ms: i64, why: Revocation, now_ms: i64) {
+    /// needs no entry. Returns whether expired entries were pruned to make room (the stored copy
+    /// is to be pruned too).
+    pub(super) fn revoke(&mut self, token: String, expires_at_ms: i64, why: Revocation, now_ms: i64) -> bool {
         if expires_at_ms <= now_ms {
-            return;
+            return false;
         }
         self.expiry_by_token.insert(token, (expires_at_ms, why));
         if self.expiry_by_token.len() > self.prune_at {
             self.prune(now_ms);
+            return true;
         }
+        false
+    }
+
+    /// Takes back a revocation kept in storage (at start-up, before the clock is known: an
+    /// expired one is refused as expired anyway and goes at the next prune).
+    pub(super) fn restore(&mut self, token: String, expires_at_ms: i64, why: Revocation) {
+        self.expiry_by_token.insert(token, (expires_at_ms, why));
     }
 
     /// Why `token` was revoked, if it was and has not expired by `now_ms` (an expired one is

@@ -9,7 +9,7 @@ use chinwag_protocol::{
 
 use super::revoked_tokens::Revocation;
 use super::{ConnId, Fail, Hub, HubResult, Session};
-use crate::storage::Storage;
+use crate::storage::{RevokedTokenRecord, Storage, StorageError};
 use crate::token::TokenError;
 
 /// Longest client id accepted (LeanCloud: 64 characters).
@@ -79,7 +79,7 @@ impl<S: Storage> Hub<S> {
                 }
             }
         } else if let Some(tag) = body.tag.as_deref().filter(|t| !t.is_empty()) {
-            self.kick_conflicting(conn, &client, tag, body.device_id.as_deref(), now);
+            self.kick_conflicting(conn, &client, tag, body.device_id.as_deref(), now)?;
         }
 
         let (token, token_expires_at) = self.issue_token(&app_id, &client, now);
@@ -153,10 +153,56 @@ impl<S: Storage> Hub<S> {
         }
     }
 
-    /// Revokes `token` (expiring at `expires_at`) for `why`: a re-login with it is refused (and REST calls
-    /// with it too) until it would have expired.
-    fn revoke_token(&mut self, token: String, expires_at: i64, why: Revocation, now: i64) {
-        self.revoked_tokens.revoke(token, expires_at, why, now);
+    /// Revokes `token` (expiring at `expires_at`) for `why`: a re-login with it is refused (and
+    /// REST calls with it too) until it would have expired. Stored in the batch's transaction, so
+    /// it outlives a restart; when the in-memory set prunes its expired entries, the stored ones go
+    /// too (amortised: the set has doubled since the last prune).
+    fn revoke_token(&mut self, token: String, expires_at: i64, why: Revocation, now: i64) -> HubResult {
+        if expires_at <= now {
+            return Ok(());
+        }
+        let record = RevokedTokenRecord {
+            token,
+            expires_at,
+            code: why.code().code(),
+        };
+        self.storage.revoke_token(&record)?;
+        if self.revoked_tokens.revoke(record.token, expires_at, why, now) {
+            self.storage.prune_revoked_tokens(now)?;
+        }
+        Ok(())
+    }
+
+    /// Loads the revocations kept in storage (at start-up); the first batch prunes the ones that
+    /// expired meanwhile ([`Self::prune_restored_revocations`]).
+    pub(super) fn restore_revocations(&mut self) -> Result<(), StorageError> {
+        let stored = self.storage.revoked_tokens()?;
+        self.revocations_need_prune = !stored.is_empty();
+        for revoked in stored {
+            let why = Revocation::from_code(revoked.code);
+            self.revoked_tokens
+                .restore(revoked.token, revoked.expires_at, why);
+        }
+        Ok(())
+    }
+
+    /// Drops the revocations loaded at start-up that have expired by `now`, in memory and in
+    /// storage (once, in the first batch: the hub learns the time from its batches).
+    pub(super) fn prune_restored_revocations(&mut self, now: i64) {
+        if !self.revocations_need_prune {
+            return;
+        }
+        self.revoked_tokens.prune(now);
+        match self.storage.prune_revoked_tokens(now) {
+            Ok(pruned) => {
+                self.revocations_need_prune = false;
+                if pruned > 0 {
+                    tracing::debug!(pruned, "pruned revoked session tokens that expired");
+                }
+            }
+            // Housekeeping only (expired tokens are refused anyway): tried again next batch.
+            Err(error) => tracing::warn!(%error, "pruning revoked session tokens failed"),
+        }
     }
 
     /// Answers `session/open` with `session/closed{code}` (the shape the SDKs read for login failures).
@@ -181,9 +227,16 @@ impl<S: Storage> Hub<S> {
 
     /// Single-device sign-in: an older session of `client` with the same `tag` on another device is
     /// closed with 4111 and its token revoked.
-    fn kick_conflicting(&mut self, conn: ConnId, client: &str, tag: &str, device_id: Option<&str>, now: i64) {
+    fn kick_conflicting(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        tag: &str,
+        device_id: Option<&str>,
+        now: i64,
+    ) -> HubResult {
         let Some(sessions) = self.sessions.get(client) else {
-            return;
+            return Ok(());
         };
         let victims: Vec<ConnId> = sessions
             .iter()
@@ -202,8 +255,9 @@ impl<S: Storage> Hub<S> {
                 ErrorCode::SessionConflict,
                 Some(detail.into()),
                 now,
-            );
+            )?;
         }
+        Ok(())
     }
 
     /// Ends `client`'s session on `conn` from the server's side: it gets `session/closed` with
@@ -217,7 +271,7 @@ impl<S: Storage> Hub<S> {
         code: ErrorCode,
         detail: Option<String>,
         now: i64,
-    ) {
+    ) -> HubResult {
         let push = Self::push_body(
             CommandType::Session,
             Some(OpType::Closed),
@@ -236,8 +290,9 @@ impl<S: Storage> Hub<S> {
             } else {
                 Revocation::Ended
             };
-            self.revoke_token(session.token, session.token_expires_at, why, now);
+            self.revoke_token(session.token, session.token_expires_at, why, now)?;
         }
+        Ok(())
     }
 
     /// Removes `client`'s session on `conn`; when it was the client's last one, it leaves its chat
@@ -352,7 +407,7 @@ impl<S: Storage> Hub<S> {
     ) -> HubResult {
         // A deliberate sign-out drops pending `will` messages: they are for unexpected drops.
         if let Some(session) = self.remove_session(conn, client, None) {
-            self.revoke_token(session.token, session.token_expires_at, Revocation::Ended, now);
+            self.revoke_token(session.token, session.token_expires_at, Revocation::Ended, now)?;
         }
         let reply = GenericCommand::reply_to(command, CommandType::Session)
             .with_op(OpType::Closed)
@@ -411,7 +466,7 @@ impl<S: Storage> Hub<S> {
                 (std::mem::replace(&mut session.token, token.clone()), old_expiry)
             });
         if let Some((old_token, old_expiry)) = replaced {
-            self.revoke_token(old_token, old_expiry, Revocation::Ended, now);
+            self.revoke_token(old_token, old_expiry, Revocation::Ended, now)?;
         }
         let reply = GenericCommand::reply_to(command, CommandType::Session)
             .with_op(OpType::Refreshed)
@@ -473,6 +528,7 @@ impl<S: Storage> Hub<S> {
 mod tests {
     use chinwag_protocol::{CommandType, GenericCommand, OpType, SessionCommand};
 
+    use crate::storage::Storage as _;
     use crate::{Hub, HubConfig, SqliteStorage};
 
     const NOW: i64 = 1_795_000_000_000;
@@ -510,6 +566,12 @@ mod tests {
             hub.revoked_tokens.len() <= 2 * 10 + 64,
             "{} revoked tokens held after {logins} kicks",
             hub.revoked_tokens.len()
+        );
+        // The stored copy is pruned with it.
+        let stored = hub.storage.revoked_tokens().expect("stored").len();
+        assert!(
+            stored <= 2 * 10 + 64,
+            "{stored} revoked tokens stored after {logins} kicks"
         );
     }
 }

@@ -930,6 +930,53 @@ fn a_chat_room_member_cannot_add_other_clients() {
     );
 }
 
+/// The mirror of adding: a chat-room member (the creator too) cannot remove others, online or not;
+/// the whole request gets 4314 and nobody leaves. Quitting oneself (`quit` is `remove` of oneself)
+/// still works, and the app's backend can still throw a client out (REST blacklist).
+#[test]
+fn a_chat_room_member_cannot_remove_other_clients() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    h.login(3, "Mary");
+    let cid = h.chat_room(1, "Tom");
+    h.conv(2, "Jerry", OpType::Join, conv_of(&cid));
+    h.conv(3, "Mary", OpType::Join, conv_of(&cid));
+    let removing = |ids: &[&str]| ConvCommand {
+        m: ids.iter().map(|id| id.to_string()).collect(),
+        ..conv_of(&cid)
+    };
+    for (conn, peer, ids) in [
+        (1, "Tom", &["Jerry"][..]),
+        (2, "Jerry", &["Tom"]),
+        (2, "Jerry", &["Jerry", "Mary"]),
+        (1, "Tom", &["Offline"]),
+    ] {
+        for op in [OpType::Remove, OpType::Kick] {
+            let sent = h.conv(conn, peer, op, removing(ids));
+            assert_eq!(error_code(&sent, conn), Some(4314), "{peer} {op:?} {ids:?}");
+        }
+    }
+    assert_eq!(h.hub.room_members(&cid).expect("room"), ["Jerry", "Mary", "Tom"]);
+    // Quitting oneself, either way.
+    let sent = h.conv(2, "Jerry", OpType::Remove, removing(&["Jerry"]));
+    assert_eq!(reply(&sent, 2).op_type(), Some(OpType::Removed));
+    let sent = h.conv(3, "Mary", OpType::Leave, conv_of(&cid));
+    assert_eq!(reply(&sent, 3).op_type(), Some(OpType::Removed));
+    assert_eq!(h.hub.room_members(&cid).expect("room"), ["Tom"]);
+    // The backend removes whom it wants.
+    h.conv(2, "Jerry", OpType::Join, conv_of(&cid));
+    let (blocked, _) = h.hub.set_blocked(
+        &cid,
+        chinwag_server::hub::ConvKind::ChatRoom,
+        &["Jerry".to_string()],
+        true,
+        h.now,
+    );
+    blocked.expect("blocked");
+    assert_eq!(h.hub.room_members(&cid).expect("room"), ["Tom"]);
+}
+
 #[test]
 fn a_chat_room_join_naming_an_empty_id_adds_nobody() {
     let mut h = Harness::new();

@@ -328,6 +328,14 @@ impl Conversation {
         }
     }
 
+    /// Takes the members `leaving` off the `mu` list (a client that left has not muted the
+    /// conversation any more); whether any of them was on it.
+    fn forget_mutes_of(&mut self, leaving: &[String]) -> bool {
+        let muted = self.record.muted.len();
+        self.record.muted.retain(|id| !leaving.contains(id));
+        self.record.muted.len() != muted
+    }
+
     /// How many members receive messages (chat rooms: online members).
     fn member_count(&self) -> usize {
         if self.record.transient {

@@ -876,6 +876,80 @@ fn mute_and_max_read_of_a_non_member_get_4401() {
     assert_eq!(body.max_read_tuples.len(), 2);
 }
 
+/// A member that leaves, however it leaves, is taken off the `mu` list (seen through `conv/query`
+/// and the REST API, and stored).
+#[test]
+fn members_that_leave_are_taken_off_the_mute_list() {
+    let mut h = Harness::new();
+    for (conn, client) in [(1, "Tom"), (2, "Jerry"), (3, "Mary"), (4, "Spike"), (5, "Tyke")] {
+        h.login(conn, client);
+    }
+    let cid = h.create(1, "Tom", &["Jerry", "Mary", "Spike", "Tyke"], json!({}));
+    for (conn, client) in [(1, "Tom"), (2, "Jerry"), (3, "Mary"), (4, "Spike"), (5, "Tyke")] {
+        h.conv(conn, client, OpType::Mute, conv_of(&cid));
+    }
+    let mu = |h: &mut Harness| h.query(1, "Tom", conv_of(&cid))[0]["mu"].clone();
+    assert_eq!(mu(&mut h), json!(["Tom", "Jerry", "Mary", "Spike", "Tyke"]));
+    // Removed by a member, quitting, blocked, removed over REST.
+    let sent = h.conv(
+        1,
+        "Tom",
+        OpType::Remove,
+        ConvCommand {
+            m: vec!["Jerry".into()],
+            ..conv_of(&cid)
+        },
+    );
+    assert_eq!(reply(&sent, 1).op_type(), Some(OpType::Removed));
+    assert_eq!(mu(&mut h), json!(["Tom", "Mary", "Spike", "Tyke"]));
+    h.conv(3, "Mary", OpType::Leave, conv_of(&cid));
+    assert_eq!(mu(&mut h), json!(["Tom", "Spike", "Tyke"]));
+    let (blocked, _) = h.hub.set_blocked(
+        &cid,
+        chinwag_server::hub::ConvKind::Normal,
+        &["Spike".to_string()],
+        true,
+        h.now,
+    );
+    blocked.expect("blocked");
+    let (removed, _) = h.hub.change_members(&cid, &["Tyke".to_string()], false, h.now);
+    removed.expect("removed");
+    assert_eq!(h.hub.muted(&cid).expect("mu"), ["Tom"]);
+    let restarted = Hub::new(config(), h.hub.into_storage()).expect("reopened");
+    assert_eq!(restarted.muted(&cid).expect("mu"), ["Tom"], "stored");
+
+    // Chat rooms: quitting, being blocked, signing out.
+    let mut h = Harness::new();
+    for (conn, client) in [(1, "Tom"), (2, "Jerry"), (3, "Mary"), (4, "Spike")] {
+        h.login(conn, client);
+    }
+    let room = h.chat_room(1, "Tom");
+    for (conn, client) in [(2, "Jerry"), (3, "Mary"), (4, "Spike")] {
+        h.conv(conn, client, OpType::Join, conv_of(&room));
+    }
+    for (conn, client) in [(1, "Tom"), (2, "Jerry"), (3, "Mary"), (4, "Spike")] {
+        h.conv(conn, client, OpType::Mute, conv_of(&room));
+    }
+    h.conv(2, "Jerry", OpType::Leave, conv_of(&room));
+    assert_eq!(h.hub.muted(&room).expect("mu"), ["Tom", "Mary", "Spike"]);
+    let (blocked, _) = h.hub.set_blocked(
+        &room,
+        chinwag_server::hub::ConvKind::ChatRoom,
+        &["Mary".to_string()],
+        true,
+        h.now,
+    );
+    blocked.expect("blocked");
+    assert_eq!(h.hub.muted(&room).expect("mu"), ["Tom", "Spike"]);
+    let close = h
+        .request(CommandType::Session, Some(OpType::Close))
+        .with_peer_id("Spike");
+    h.run(4, close);
+    assert_eq!(h.query(1, "Tom", conv_of(&room))[0]["mu"], json!(["Tom"]));
+    let restarted = Hub::new(config(), h.hub.into_storage()).expect("reopened");
+    assert_eq!(restarted.muted(&room).expect("mu"), ["Tom"], "stored");
+}
+
 /// In a chat room, membership is being in the room now: joined clients may mute it and ask for
 /// receipt timestamps, others get 4401.
 #[test]

@@ -577,14 +577,7 @@ impl<S: Storage> Hub<S> {
             ..Default::default()
         };
         if transient {
-            if let Some(conv) = self.convs.get_mut(&cid) {
-                for id in &removed {
-                    conv.room.remove(id);
-                }
-            }
-            for id in &removed {
-                self.index_leave(id, &cid);
-            }
+            self.leave_room(&cid, &removed, now)?;
             self.conv_reply(conn, command, OpType::Removed, reply);
             return Ok(());
         }
@@ -623,7 +616,8 @@ impl<S: Storage> Hub<S> {
         Ok(())
     }
 
-    /// Removes `removed` (current members of persistent conversation `cid`) from it.
+    /// Removes `removed` (current members of persistent conversation `cid`) from it, and from its
+    /// `mu` list.
     pub(super) fn drop_members(&mut self, cid: &str, removed: &[String], now: i64) -> HubResult {
         if removed.is_empty() {
             return Ok(());
@@ -634,11 +628,32 @@ impl<S: Storage> Hub<S> {
                 conv.members.remove(id);
                 conv.roles.remove(id);
             }
+            conv.forget_mutes_of(removed);
             conv.record.updated_at = now;
             let record = conv.record.clone();
             self.storage.save_conversation(&record)?;
         }
         for id in removed {
+            self.index_leave(id, cid);
+        }
+        Ok(())
+    }
+
+    /// Takes `leaving` (clients in chat room `cid`) out of the room, and off its `mu` list (the
+    /// conversation is stored again only when one of them was on it).
+    pub(super) fn leave_room(&mut self, cid: &str, leaving: &[String], now: i64) -> HubResult {
+        let Some(conv) = self.convs.get_mut(cid) else {
+            return Ok(());
+        };
+        for id in leaving {
+            conv.room.remove(id);
+        }
+        if conv.forget_mutes_of(leaving) {
+            conv.record.updated_at = now;
+            let record = conv.record.clone();
+            self.storage.save_conversation(&record)?;
+        }
+        for id in leaving {
             self.index_leave(id, cid);
         }
         Ok(())

@@ -284,7 +284,7 @@ impl<S: Storage> Hub<S> {
             now,
         );
         self.push_on(conn, client, push);
-        if let Some(session) = self.remove_session(conn, client, None) {
+        if let Some(session) = self.remove_session(conn, client, false, now) {
             let why = if code == ErrorCode::SessionConflict {
                 Revocation::TagConflict
             } else {
@@ -295,14 +295,15 @@ impl<S: Storage> Hub<S> {
         Ok(())
     }
 
-    /// Removes `client`'s session on `conn`; when it was the client's last one, it leaves its chat
-    /// rooms (chat-room membership is online-only) at once, or after the grace period when the
-    /// connection dropped (`dropped_at`).
+    /// Removes `client`'s session on `conn` at `now`; when it was the client's last one, it leaves
+    /// its chat rooms (chat-room membership is online-only) at once, or after the grace period when
+    /// the connection `dropped`.
     pub(super) fn remove_session(
         &mut self,
         conn: ConnId,
         client: &str,
-        dropped_at: Option<i64>,
+        dropped: bool,
+        now: i64,
     ) -> Option<Session> {
         if let Some(clients) = self.conns.get_mut(&conn) {
             clients.retain(|c| c != client);
@@ -311,26 +312,34 @@ impl<S: Storage> Hub<S> {
         let session = sessions.remove(&conn);
         if sessions.is_empty() {
             self.sessions.remove(client);
-            match dropped_at.filter(|_| self.config.chat_room_grace_ms > 0) {
-                Some(now) => self.room_grace.start(client, now),
-                None => self.leave_chat_rooms(client),
+            if dropped && self.config.chat_room_grace_ms > 0 {
+                self.room_grace.start(client, now);
+            } else {
+                self.leave_chat_rooms(client, now);
             }
         }
         session
     }
 
-    /// `client` leaves every chat room it is in.
-    fn leave_chat_rooms(&mut self, client: &str) {
+    /// `client` leaves every chat room it is in (and their `mu` lists).
+    fn leave_chat_rooms(&mut self, client: &str, now: i64) {
         self.room_grace.cancel(client);
-        let cids: Vec<String> = self
+        let rooms: Vec<String> = self
             .joined
             .get(client)
-            .map(|cids| cids.iter().cloned().collect())
+            .map(|cids| {
+                cids.iter()
+                    .filter(|cid| self.convs.get(*cid).is_some_and(|c| c.record.transient))
+                    .cloned()
+                    .collect()
+            })
             .unwrap_or_default();
-        for cid in cids {
-            if let Some(conv) = self.convs.get_mut(&cid).filter(|c| c.record.transient) {
-                conv.room.remove(client);
-                self.index_leave(client, &cid);
+        let leaving = [client.to_owned()];
+        for cid in rooms {
+            // Nobody waits for an answer here (a sign-out, a dropped connection): a failed write
+            // of the `mu` list is logged, the client is out of the room all the same.
+            if let Err(Fail::Storage(error)) = self.leave_room(&cid, &leaving, now) {
+                tracing::error!(%error, "cannot store a chat room's mute list");
             }
         }
     }
@@ -340,7 +349,7 @@ impl<S: Storage> Hub<S> {
     pub(super) fn leave_rooms_after_grace(&mut self, now: i64) {
         for client in self.room_grace.take_expired(now, self.config.chat_room_grace_ms) {
             if !self.is_online(&client) {
-                self.leave_chat_rooms(&client);
+                self.leave_chat_rooms(&client, now);
             }
         }
     }
@@ -406,7 +415,7 @@ impl<S: Storage> Hub<S> {
         now: i64,
     ) -> HubResult {
         // A deliberate sign-out drops pending `will` messages: they are for unexpected drops.
-        if let Some(session) = self.remove_session(conn, client, None) {
+        if let Some(session) = self.remove_session(conn, client, false, now) {
             self.revoke_token(session.token, session.token_expires_at, Revocation::Ended, now)?;
         }
         let reply = GenericCommand::reply_to(command, CommandType::Session)
@@ -505,7 +514,7 @@ impl<S: Storage> Hub<S> {
         self.buckets.remove(&conn);
         let clients = self.conns.remove(&conn).unwrap_or_default();
         for client in clients {
-            let Some(session) = self.remove_session(conn, &client, Some(now)) else {
+            let Some(session) = self.remove_session(conn, &client, true, now) else {
                 continue;
             };
             for will in session.wills {

@@ -328,6 +328,14 @@ impl Conversation {
         }
     }
 
+    /// Takes the members `leaving` off the `mu` list (a client that left has not muted the
+    /// conversation any more); whether any of them was on it.
+    fn forget_mutes_of(&mut self, leaving: &[String]) -> bool {
+        let muted = self.record.muted.len();
+        self.record.muted.retain(|id| !leaving.contains(id));
+        self.record.muted.len() != muted
+    }
+
     /// How many members receive messages (chat rooms: online members).
     fn member_count(&self) -> usize {
         if self.record.transient {
@@ -540,9 +548,12 @@ pub struct Hub<S> {
     latest_receipts: HashMap<String, i64>,
     /// Members whose ack position moved in this batch and is not stored yet.
     unstored_positions: UnstoredPositions,
-    /// Tokens of sessions kicked by a `tag` conflict, until they expire: a re-login with one gets
-    /// 4111.
+    /// Tokens revoked before their expiry (sessions kicked, signed out, tokens refreshed), until
+    /// they expire: a re-login with one gets 4111 or 4112, a REST call 401.
     revoked_tokens: revoked_tokens::RevokedTokens,
+    /// Revocations were loaded from storage and may have expired while the server was down: the
+    /// next batch prunes them.
+    revocations_need_prune: bool,
     /// Rate-limit buckets of connections.
     buckets: HashMap<ConnId, Bucket>,
     /// Rate-limit buckets of client ids (across their connections).
@@ -564,7 +575,7 @@ impl<S> std::fmt::Debug for Hub<S> {
 }
 
 impl<S: Storage> Hub<S> {
-    /// A hub over `storage`, loading the conversations it holds.
+    /// A hub over `storage`, loading the conversations and the revoked session tokens it holds.
     pub fn new(config: HubConfig, storage: S) -> Result<Self, StorageError> {
         let signer = TokenSigner::new(&config.token_secret);
         let ids = IdGen {
@@ -584,12 +595,14 @@ impl<S: Storage> Hub<S> {
             latest_receipts: HashMap::new(),
             unstored_positions: UnstoredPositions::default(),
             revoked_tokens: revoked_tokens::RevokedTokens::default(),
+            revocations_need_prune: false,
             buckets: HashMap::new(),
             client_buckets: HashMap::new(),
             room_grace: room_grace::RoomGrace::default(),
             out: Vec::new(),
         };
         hub.reload()?;
+        hub.restore_revocations()?;
         Ok(hub)
     }
 
@@ -639,6 +652,9 @@ impl<S: Storage> Hub<S> {
             tracing::error!(%error, "cannot begin a storage transaction");
         }
         let mut stored = Ok(());
+        if began.is_ok() {
+            self.prune_restored_revocations(now_ms);
+        }
         self.leave_rooms_after_grace(now_ms);
         for input in inputs {
             let is_ack = matches!(&input, Input::Command(_, c) if c.command_type() == Some(CommandType::Ack));
@@ -842,7 +858,7 @@ impl<S: Storage> Hub<S> {
             return Err(Fail::Code(ErrorCode::TemporaryConversationExpired, None));
         }
         match (cmd, command.op_type()) {
-            (CommandType::Session, Some(OpType::Close)) => self.session_close(conn, client, command),
+            (CommandType::Session, Some(OpType::Close)) => self.session_close(conn, client, command, now),
             (CommandType::Session, Some(OpType::Query)) => self.session_query(conn, command),
             (CommandType::Session, Some(OpType::Refresh)) => self.session_refresh(conn, client, command, now),
             (CommandType::Report, _) => {
@@ -1103,7 +1119,7 @@ impl<S: Storage> Hub<S> {
     }
 
     /// Checks a session token presented over REST: issued to `client_id` of `app_id` (or of the
-    /// configured app), not expired, not revoked by a `tag` conflict.
+    /// configured app), not expired, not revoked.
     fn verify_token(
         &self,
         app_id: Option<&str>,

@@ -158,6 +158,19 @@ pub struct NotificationRecord {
     pub payload: Map<String, Value>,
 }
 
+/// A session token revoked before its expiry (a `tag` conflict, sign-out, REST kick or refresh
+/// ended its session or replaced it), kept so that a restart does not make it valid again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevokedTokenRecord {
+    /// The token.
+    pub token: String,
+    /// When it expires (ms): from then on it is refused as expired anyway, and the row is pruned.
+    pub expires_at: i64,
+    /// The error code a re-login with it gets (4111 SESSION_CONFLICT after a `tag` conflict, else
+    /// 4112 SESSION_TOKEN_EXPIRED).
+    pub code: i32,
+}
+
 /// One row of what the hub keeps in memory, handed over by [`Storage::load_into`] as it is read.
 #[derive(Debug)]
 pub enum Loaded<'a> {
@@ -364,6 +377,13 @@ pub trait Storage: Send {
         since: i64,
         limit: u32,
     ) -> StorageResult<Vec<NotificationRecord>>;
+    /// Remembers a revoked session token (replacing an earlier row for the same token).
+    fn revoke_token(&mut self, revoked: &RevokedTokenRecord) -> StorageResult<()>;
+    /// Every revoked token kept, for the hub to load at start-up (expired ones too until they are
+    /// pruned: the hub, which never reads the clock, prunes them in its first batch).
+    fn revoked_tokens(&mut self) -> StorageResult<Vec<RevokedTokenRecord>>;
+    /// Forgets the revoked tokens expired by `now` (ms); returns how many.
+    fn prune_revoked_tokens(&mut self, now: i64) -> StorageResult<usize>;
     /// Unread counts of every conversation `client_id` is a member of that has unread messages
     /// newer than `since` (one query, no per-conversation round trips).
     fn unread_counts(&mut self, client_id: &str, since: i64) -> StorageResult<Vec<UnreadCount>>;

@@ -7,7 +7,8 @@ use chinwag_protocol::{
     OpType, PatchCommand, PatchItem, ReadCommand, ReadTuple, SessionCommand, logs_command::QueryDirection,
 };
 use chinwag_server::storage::{
-    ConversationRecord, HistoryQuery, Loaded, MemberRecord, MessageRecord, StorageResult, UnreadCount,
+    ConversationRecord, HistoryQuery, Loaded, MemberRecord, MessageRecord, RevokedTokenRecord, StorageResult,
+    UnreadCount,
 };
 use chinwag_server::{ConnId, Hub, HubConfig, Input, SqliteStorage, Storage, StorageError};
 use serde_json::{Value, json};
@@ -533,6 +534,140 @@ fn a_kicked_token_stays_refused_until_it_would_have_expired() {
     assert_eq!(error_code(&relogin_expired, 3), Some(4112));
 }
 
+/// The code `session/open` was refused with on `conn` (the SDKs read login failures from
+/// `session/closed`), `None` when it opened.
+fn login_refusal(sent: &Sent, conn: ConnId) -> Option<i32> {
+    let reply = reply(sent, conn);
+    match reply.op_type() {
+        Some(OpType::Opened) => None,
+        _ => Some(reply.server_error().map_or(0, |e| e.code)),
+    }
+}
+
+#[test]
+fn a_signed_out_token_is_refused_but_a_dropped_connection_keeps_its_own() {
+    let mut h = Harness::new();
+    let tom = h.login(1, "Tom");
+    let tom_st = token_of(&tom, 1);
+    let jerry = h.login(2, "Jerry");
+    let jerry_st = token_of(&jerry, 2);
+    let close = h
+        .request(CommandType::Session, Some(OpType::Close))
+        .with_peer_id("Tom");
+    let sent = h.run(1, close);
+    assert_eq!(reply(&sent, 1).op_type(), Some(OpType::Closed));
+    // Signed out for good: the token re-logs nobody in, nor does it open the REST API.
+    let again = h.login_with(3, "Tom", relogin(&tom_st));
+    assert_eq!(login_refusal(&again, 3), Some(4112));
+    assert!(h.hub.notifications(None, &tom_st, "Tom", 0, h.now).is_err());
+    // A dropped connection is not a sign-out: its automatic re-login still works.
+    h.hub.disconnect(2, h.now);
+    let back = h.login_with(4, "Jerry", relogin(&jerry_st));
+    assert_eq!(login_refusal(&back, 4), None);
+}
+
+#[test]
+fn a_client_kicked_by_the_app_cannot_come_back_with_its_tokens() {
+    let mut h = Harness::new();
+    let first = h.login(1, "Tom");
+    let second = h.login(2, "Tom");
+    let tokens = [token_of(&first, 1), token_of(&second, 2)];
+    h.now += 1;
+    let (closed, _) = h.hub.kick("Tom", Some("banned"), h.now);
+    assert_eq!(closed.expect("kicked"), 2);
+    for (conn, st) in [(3, &tokens[0]), (4, &tokens[1])] {
+        let again = h.login_with(conn, "Tom", relogin(st));
+        assert_eq!(login_refusal(&again, conn), Some(4112), "token of session {conn}");
+        assert!(h.hub.notifications(None, st, "Tom", 0, h.now).is_err());
+    }
+}
+
+#[test]
+fn a_refreshed_token_replaces_the_old_one() {
+    let mut h = Harness::new();
+    let sent = h.login(1, "Tom");
+    let old = token_of(&sent, 1);
+    // Refreshed in the millisecond of the sign-in: still a different token.
+    h.now -= 1;
+    let refresh = h
+        .request(CommandType::Session, Some(OpType::Refresh))
+        .with_peer_id("Tom");
+    let sent = h.run(1, refresh);
+    let new = reply(&sent, 1)
+        .session_message
+        .clone()
+        .and_then(|s| s.st)
+        .expect("st");
+    assert_ne!(new, old);
+    let stale = h.login_with(2, "Tom", relogin(&old));
+    assert_eq!(login_refusal(&stale, 2), Some(4112));
+    assert!(h.hub.notifications(None, &old, "Tom", 0, h.now).is_err());
+    assert!(h.hub.notifications(None, &new, "Tom", 0, h.now).is_ok());
+    let fresh = h.login_with(3, "Tom", relogin(&new));
+    assert_eq!(login_refusal(&fresh, 3), None);
+}
+
+#[test]
+fn revoked_tokens_stay_refused_after_a_restart_until_they_expire() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = config();
+    config.session_ttl_secs = 60;
+    let mut h = Harness::start(config.clone(), SqliteStorage::open(dir.path()).expect("open"));
+    let sign_out = |h: &mut Harness, conn: ConnId, client: &str| {
+        let close = h
+            .request(CommandType::Session, Some(OpType::Close))
+            .with_peer_id(client);
+        h.run(conn, close);
+    };
+    // Tom's token expires 30 s before Jerry's; both sign out.
+    let tom_st = token_of(&h.login(1, "Tom"), 1);
+    sign_out(&mut h, 1, "Tom");
+    h.now += 30_000;
+    let jerry_st = token_of(&h.login(2, "Jerry"), 2);
+    sign_out(&mut h, 2, "Jerry");
+    let stored = h.hub.into_storage().revoked_tokens().expect("stored");
+    assert_eq!(stored.len(), 2, "both revocations are stored");
+
+    // Restarted on the same database once Tom's token expired but not Jerry's.
+    let mut restarted = config;
+    restarted.id_seed = 1;
+    let mut h = Harness::start(restarted, SqliteStorage::open(dir.path()).expect("reopen"));
+    h.now = T0 + 61_000;
+    assert!(h.hub.notifications(None, &jerry_st, "Jerry", 0, h.now).is_err());
+    let again = h.login_with(3, "Jerry", relogin(&jerry_st));
+    assert_eq!(
+        login_refusal(&again, 3),
+        Some(4112),
+        "still revoked after the restart"
+    );
+    let expired = h.login_with(4, "Tom", relogin(&tom_st));
+    assert_eq!(login_refusal(&expired, 4), Some(4112), "expired");
+    // The first batch after the restart pruned the expired revocation; the live one is kept.
+    let stored = h.hub.into_storage().revoked_tokens().expect("stored");
+    let tokens: Vec<&str> = stored.iter().map(|r| r.token.as_str()).collect();
+    assert_eq!(tokens, [jerry_st.as_str()]);
+    assert!(stored[0].expires_at > T0 + 61_000);
+}
+
+#[test]
+fn a_sign_in_right_after_a_sign_out_gets_a_working_token() {
+    let mut h = Harness::new();
+    let sent = h.login(1, "Tom");
+    let revoked = token_of(&sent, 1);
+    let close = h
+        .request(CommandType::Session, Some(OpType::Close))
+        .with_peer_id("Tom");
+    h.run(1, close);
+    // The new sign-in falls into the millisecond of the first one, so the same expiry.
+    h.now -= 2;
+    let sent = h.login(2, "Tom");
+    let st = token_of(&sent, 2);
+    assert_ne!(st, revoked);
+    h.hub.disconnect(2, h.now);
+    let back = h.login_with(3, "Tom", relogin(&st));
+    assert_eq!(login_refusal(&back, 3), None);
+}
+
 #[test]
 fn clients_share_a_connection_and_peerless_commands_go_to_the_first() {
     let mut h = Harness::new();
@@ -741,6 +876,80 @@ fn mute_and_max_read_of_a_non_member_get_4401() {
     assert_eq!(body.max_read_tuples.len(), 2);
 }
 
+/// A member that leaves, however it leaves, is taken off the `mu` list (seen through `conv/query`
+/// and the REST API, and stored).
+#[test]
+fn members_that_leave_are_taken_off_the_mute_list() {
+    let mut h = Harness::new();
+    for (conn, client) in [(1, "Tom"), (2, "Jerry"), (3, "Mary"), (4, "Spike"), (5, "Tyke")] {
+        h.login(conn, client);
+    }
+    let cid = h.create(1, "Tom", &["Jerry", "Mary", "Spike", "Tyke"], json!({}));
+    for (conn, client) in [(1, "Tom"), (2, "Jerry"), (3, "Mary"), (4, "Spike"), (5, "Tyke")] {
+        h.conv(conn, client, OpType::Mute, conv_of(&cid));
+    }
+    let mu = |h: &mut Harness| h.query(1, "Tom", conv_of(&cid))[0]["mu"].clone();
+    assert_eq!(mu(&mut h), json!(["Tom", "Jerry", "Mary", "Spike", "Tyke"]));
+    // Removed by a member, quitting, blocked, removed over REST.
+    let sent = h.conv(
+        1,
+        "Tom",
+        OpType::Remove,
+        ConvCommand {
+            m: vec!["Jerry".into()],
+            ..conv_of(&cid)
+        },
+    );
+    assert_eq!(reply(&sent, 1).op_type(), Some(OpType::Removed));
+    assert_eq!(mu(&mut h), json!(["Tom", "Mary", "Spike", "Tyke"]));
+    h.conv(3, "Mary", OpType::Leave, conv_of(&cid));
+    assert_eq!(mu(&mut h), json!(["Tom", "Spike", "Tyke"]));
+    let (blocked, _) = h.hub.set_blocked(
+        &cid,
+        chinwag_server::hub::ConvKind::Normal,
+        &["Spike".to_string()],
+        true,
+        h.now,
+    );
+    blocked.expect("blocked");
+    let (removed, _) = h.hub.change_members(&cid, &["Tyke".to_string()], false, h.now);
+    removed.expect("removed");
+    assert_eq!(h.hub.muted(&cid).expect("mu"), ["Tom"]);
+    let restarted = Hub::new(config(), h.hub.into_storage()).expect("reopened");
+    assert_eq!(restarted.muted(&cid).expect("mu"), ["Tom"], "stored");
+
+    // Chat rooms: quitting, being blocked, signing out.
+    let mut h = Harness::new();
+    for (conn, client) in [(1, "Tom"), (2, "Jerry"), (3, "Mary"), (4, "Spike")] {
+        h.login(conn, client);
+    }
+    let room = h.chat_room(1, "Tom");
+    for (conn, client) in [(2, "Jerry"), (3, "Mary"), (4, "Spike")] {
+        h.conv(conn, client, OpType::Join, conv_of(&room));
+    }
+    for (conn, client) in [(1, "Tom"), (2, "Jerry"), (3, "Mary"), (4, "Spike")] {
+        h.conv(conn, client, OpType::Mute, conv_of(&room));
+    }
+    h.conv(2, "Jerry", OpType::Leave, conv_of(&room));
+    assert_eq!(h.hub.muted(&room).expect("mu"), ["Tom", "Mary", "Spike"]);
+    let (blocked, _) = h.hub.set_blocked(
+        &room,
+        chinwag_server::hub::ConvKind::ChatRoom,
+        &["Mary".to_string()],
+        true,
+        h.now,
+    );
+    blocked.expect("blocked");
+    assert_eq!(h.hub.muted(&room).expect("mu"), ["Tom", "Spike"]);
+    let close = h
+        .request(CommandType::Session, Some(OpType::Close))
+        .with_peer_id("Spike");
+    h.run(4, close);
+    assert_eq!(h.query(1, "Tom", conv_of(&room))[0]["mu"], json!(["Tom"]));
+    let restarted = Hub::new(config(), h.hub.into_storage()).expect("reopened");
+    assert_eq!(restarted.muted(&room).expect("mu"), ["Tom"], "stored");
+}
+
 /// In a chat room, membership is being in the room now: joined clients may mute it and ask for
 /// receipt timestamps, others get 4401.
 #[test]
@@ -793,6 +1002,53 @@ fn a_chat_room_member_cannot_add_other_clients() {
         h.hub.room_members(&cid).expect("room"),
         ["Jerry", "Offline", "Tom"]
     );
+}
+
+/// The mirror of adding: a chat-room member (the creator too) cannot remove others, online or not;
+/// the whole request gets 4314 and nobody leaves. Quitting oneself (`quit` is `remove` of oneself)
+/// still works, and the app's backend can still throw a client out (REST blacklist).
+#[test]
+fn a_chat_room_member_cannot_remove_other_clients() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    h.login(3, "Mary");
+    let cid = h.chat_room(1, "Tom");
+    h.conv(2, "Jerry", OpType::Join, conv_of(&cid));
+    h.conv(3, "Mary", OpType::Join, conv_of(&cid));
+    let removing = |ids: &[&str]| ConvCommand {
+        m: ids.iter().map(|id| id.to_string()).collect(),
+        ..conv_of(&cid)
+    };
+    for (conn, peer, ids) in [
+        (1, "Tom", &["Jerry"][..]),
+        (2, "Jerry", &["Tom"]),
+        (2, "Jerry", &["Jerry", "Mary"]),
+        (1, "Tom", &["Offline"]),
+    ] {
+        for op in [OpType::Remove, OpType::Kick] {
+            let sent = h.conv(conn, peer, op, removing(ids));
+            assert_eq!(error_code(&sent, conn), Some(4314), "{peer} {op:?} {ids:?}");
+        }
+    }
+    assert_eq!(h.hub.room_members(&cid).expect("room"), ["Jerry", "Mary", "Tom"]);
+    // Quitting oneself, either way.
+    let sent = h.conv(2, "Jerry", OpType::Remove, removing(&["Jerry"]));
+    assert_eq!(reply(&sent, 2).op_type(), Some(OpType::Removed));
+    let sent = h.conv(3, "Mary", OpType::Leave, conv_of(&cid));
+    assert_eq!(reply(&sent, 3).op_type(), Some(OpType::Removed));
+    assert_eq!(h.hub.room_members(&cid).expect("room"), ["Tom"]);
+    // The backend removes whom it wants.
+    h.conv(2, "Jerry", OpType::Join, conv_of(&cid));
+    let (blocked, _) = h.hub.set_blocked(
+        &cid,
+        chinwag_server::hub::ConvKind::ChatRoom,
+        &["Jerry".to_string()],
+        true,
+        h.now,
+    );
+    blocked.expect("blocked");
+    assert_eq!(h.hub.room_members(&cid).expect("room"), ["Tom"]);
 }
 
 #[test]
@@ -2112,6 +2368,15 @@ impl Storage for FlakyStorage {
     }
     fn prune_notifications(&mut self, before: i64) -> StorageResult<usize> {
         self.inner.prune_notifications(before)
+    }
+    fn revoke_token(&mut self, revoked: &RevokedTokenRecord) -> StorageResult<()> {
+        self.inner.revoke_token(revoked)
+    }
+    fn revoked_tokens(&mut self) -> StorageResult<Vec<RevokedTokenRecord>> {
+        self.inner.revoked_tokens()
+    }
+    fn prune_revoked_tokens(&mut self, now: i64) -> StorageResult<usize> {
+        self.inner.prune_revoked_tokens(now)
     }
     fn notifications_since(
         &mut self,

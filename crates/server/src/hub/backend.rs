@@ -321,12 +321,7 @@ impl<S: Storage> Hub<S> {
                 Vec::new()
             };
             if record.transient {
-                for id in &removed {
-                    conv.room.remove(id);
-                }
-                for id in &removed {
-                    hub.index_leave(id, cid);
-                }
+                hub.leave_room(cid, &removed, now_ms)?;
             } else {
                 hub.drop_members(cid, &removed, now_ms)?;
             }

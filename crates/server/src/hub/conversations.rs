@@ -216,6 +216,27 @@ pub(super) fn set_path(target: &mut Map<String, Value>, path: &str, value: Value
     }
 }
 
+/// Refuses a chat-room `add` or `remove` by `client` that names anyone but itself (`ids`), whole,
+/// with 4314 NORMAL_CONVERSATION_REQUIRED and `detail`.
+///
+/// A chat room's membership is who joined it while online, so clients only join and leave it
+/// themselves; changing others' membership is an operation of normal conversations, and 4314 is
+/// the code a service conversation gives for the same requests. Otherwise any member could put
+/// arbitrary ids, offline ones included, into a room, or throw anyone out of it, the creator
+/// included (a chat room has no owner role to check: it is online-only). Neither PROTOCOL.md nor
+/// the SDKs settle this: the JS SDK's `ChatRoom` inherits `add(ids)` and `remove(ids)` from
+/// `PersistentConversation` (`join`/`quit` are `add`/`remove` of oneself) but creates rooms with
+/// the creator only (`m=[self]`, PROTOCOL.md §3.4); see the server README "Chat room membership".
+fn only_self_in_chat_room(conv: &Conversation, ids: &[String], client: &str, detail: &str) -> HubResult {
+    if conv.record.transient && ids.iter().any(|id| id != client) {
+        return Err(Fail::Code(
+            ErrorCode::NormalConversationRequired,
+            Some(detail.into()),
+        ));
+    }
+    Ok(())
+}
+
 impl<S: Storage> Hub<S> {
     pub(super) fn conv(
         &mut self,
@@ -483,18 +504,7 @@ impl<S: Storage> Hub<S> {
     ) -> HubResult {
         // v5 signs adds as `invite`, 4.3.1 as `add`.
         let (conv, ids) = self.allowed_membership_change(conn, client, &body, &["invite", "add"], now)?;
-        // A chat room's membership is who joined it while online, so clients only join it
-        // themselves: adding others (online or not) is refused whole, with the code a service
-        // conversation gives (4314 NORMAL_CONVERSATION_REQUIRED: adding others is an operation of
-        // normal conversations). Neither PROTOCOL.md nor the SDKs settle this: the JS SDK's
-        // `ChatRoom` inherits `add(ids)` from `PersistentConversation` but creates rooms with the
-        // creator only (`m=[self]`, PROTOCOL.md §3.4); see the server README "Chat rooms".
-        if conv.record.transient && ids.iter().any(|id| id != client) {
-            return Err(Fail::Code(
-                ErrorCode::NormalConversationRequired,
-                Some("clients join a chat room themselves".into()),
-            ));
-        }
+        only_self_in_chat_room(conv, &ids, client, "clients join a chat room themselves")?;
         let cid = conv.record.id.clone();
         let system = conv.record.system;
         // Blocked clients cannot be added or join again (partial failure, not a whole error).
@@ -551,6 +561,12 @@ impl<S: Storage> Hub<S> {
     ) -> HubResult {
         // v5 signs removals as `kick`, 4.3.1 as `remove`.
         let (conv, ids) = self.allowed_membership_change(conn, client, &body, &["kick", "remove"], now)?;
+        only_self_in_chat_room(
+            conv,
+            &ids,
+            client,
+            "clients leave a chat room themselves; the app's backend removes others (REST blacklist, kick)",
+        )?;
         let cid = conv.record.id.clone();
         let transient = conv.record.transient;
         let system = conv.record.system;
@@ -561,14 +577,7 @@ impl<S: Storage> Hub<S> {
             ..Default::default()
         };
         if transient {
-            if let Some(conv) = self.convs.get_mut(&cid) {
-                for id in &removed {
-                    conv.room.remove(id);
-                }
-            }
-            for id in &removed {
-                self.index_leave(id, &cid);
-            }
+            self.leave_room(&cid, &removed, now)?;
             self.conv_reply(conn, command, OpType::Removed, reply);
             return Ok(());
         }
@@ -607,7 +616,8 @@ impl<S: Storage> Hub<S> {
         Ok(())
     }
 
-    /// Removes `removed` (current members of persistent conversation `cid`) from it.
+    /// Removes `removed` (current members of persistent conversation `cid`) from it, and from its
+    /// `mu` list.
     pub(super) fn drop_members(&mut self, cid: &str, removed: &[String], now: i64) -> HubResult {
         if removed.is_empty() {
             return Ok(());
@@ -618,11 +628,32 @@ impl<S: Storage> Hub<S> {
                 conv.members.remove(id);
                 conv.roles.remove(id);
             }
+            conv.forget_mutes_of(removed);
             conv.record.updated_at = now;
             let record = conv.record.clone();
             self.storage.save_conversation(&record)?;
         }
         for id in removed {
+            self.index_leave(id, cid);
+        }
+        Ok(())
+    }
+
+    /// Takes `leaving` (clients in chat room `cid`) out of the room, and off its `mu` list (the
+    /// conversation is stored again only when one of them was on it).
+    pub(super) fn leave_room(&mut self, cid: &str, leaving: &[String], now: i64) -> HubResult {
+        let Some(conv) = self.convs.get_mut(cid) else {
+            return Ok(());
+        };
+        for id in leaving {
+            conv.room.remove(id);
+        }
+        if conv.forget_mutes_of(leaving) {
+            conv.record.updated_at = now;
+            let record = conv.record.clone();
+            self.storage.save_conversation(&record)?;
+        }
+        for id in leaving {
             self.index_leave(id, cid);
         }
         Ok(())

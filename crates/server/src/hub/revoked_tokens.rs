@@ -1,21 +1,59 @@
-//! Session tokens revoked before their expiry (sessions kicked by a `tag` conflict).
+//! Session tokens revoked before their expiry: the token of a session kicked by a `tag` conflict,
+//! signed out (`session/close`), kicked by the app (REST kick), or replaced by `session/refresh`.
 //!
 //! Tokens are signed, not stored ([`crate::token`]), so a revoked one has to be remembered, but
 //! only until it would have expired anyway: past its expiry the signature check refuses it on its
 //! own (4112 SESSION_TOKEN_EXPIRED). Each entry keeps that expiry, and expired entries are dropped
 //! when the set has doubled since it was last pruned, so the set stays proportional to the tokens
 //! that are still live at an amortised O(1) per revocation, and lookups cost nothing extra.
+//!
+//! The hub writes each revocation through to storage in the batch's transaction and prunes the
+//! stored ones whenever this set is pruned, so a restart loads them back
+//! ([`RevokedTokens::restore`]) instead of making the tokens valid again.
 
 use std::collections::HashMap;
+
+use chinwag_protocol::ErrorCode;
 
 /// Entries kept before the first prune (pruning a tiny map is not worth the pass).
 const MIN_PRUNE_AT: usize = 64;
 
+/// Why a token was revoked, which decides how a re-login (`r=true` + `st`) with it is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Revocation {
+    /// Its session was replaced by a sign-in with the same `tag` on another device: 4111
+    /// SESSION_CONFLICT, which the SDKs report as a conflict and do not retry.
+    TagConflict,
+    /// Its session was ended for good (signed out, kicked by the app) or the token was replaced by
+    /// a refresh: 4112 SESSION_TOKEN_EXPIRED, after which the SDKs sign in afresh (with a login
+    /// signature where one is required) instead of with the token.
+    Ended,
+}
+
+impl Revocation {
+    /// The error a re-login with the revoked token gets.
+    pub(crate) fn code(self) -> ErrorCode {
+        match self {
+            Self::TagConflict => ErrorCode::SessionConflict,
+            Self::Ended => ErrorCode::SessionTokenExpired,
+        }
+    }
+
+    /// The revocation a stored [`Revocation::code`] stands for.
+    pub(crate) fn from_code(code: i32) -> Self {
+        if code == ErrorCode::SessionConflict.code() {
+            Self::TagConflict
+        } else {
+            Self::Ended
+        }
+    }
+}
+
 /// Revoked tokens with their expiry.
 #[derive(Debug)]
 pub(super) struct RevokedTokens {
-    /// Token → when it expires (ms).
-    expiry_by_token: HashMap<String, i64>,
+    /// Token → when it expires (ms) and why it was revoked.
+    expiry_by_token: HashMap<String, (i64, Revocation)>,
     /// Expired entries are dropped when an insert takes the map past this size.
     prune_at: usize,
 }
@@ -30,29 +68,45 @@ impl Default for RevokedTokens {
 }
 
 impl RevokedTokens {
-    /// Revokes `token`, which expires at `expires_at_ms`. An already expired token needs no entry.
-    pub(super) fn revoke(&mut self, token: String, expires_at_ms: i64, now_ms: i64) {
+    /// Revokes `token`, which expires at `expires_at_ms`, for `why`. An already expired token
+    /// needs no entry. Returns whether expired entries were pruned to make room (the stored copy
+    /// is to be pruned too).
+    pub(super) fn revoke(&mut self, token: String, expires_at_ms: i64, why: Revocation, now_ms: i64) -> bool {
         if expires_at_ms <= now_ms {
-            return;
+            return false;
         }
-        self.expiry_by_token.insert(token, expires_at_ms);
+        self.expiry_by_token.insert(token, (expires_at_ms, why));
         if self.expiry_by_token.len() > self.prune_at {
             self.prune(now_ms);
+            return true;
         }
+        false
     }
 
-    /// Whether `token` was revoked and has not expired by `now_ms` (an expired one is refused as
-    /// expired, whether or not its entry was pruned yet).
-    pub(super) fn is_revoked(&self, token: &str, now_ms: i64) -> bool {
+    /// Takes back a revocation kept in storage (at start-up, before the clock is known: an
+    /// expired one is refused as expired anyway and goes at the next prune).
+    pub(super) fn restore(&mut self, token: String, expires_at_ms: i64, why: Revocation) {
+        self.expiry_by_token.insert(token, (expires_at_ms, why));
+    }
+
+    /// Why `token` was revoked, if it was and has not expired by `now_ms` (an expired one is
+    /// refused as expired, whether or not its entry was pruned yet).
+    pub(super) fn revocation(&self, token: &str, now_ms: i64) -> Option<Revocation> {
         self.expiry_by_token
             .get(token)
-            .is_some_and(|&expires_at| expires_at > now_ms)
+            .filter(|&&(expires_at, _)| expires_at > now_ms)
+            .map(|&(_, why)| why)
+    }
+
+    /// Whether `token` was revoked and has not expired by `now_ms`.
+    pub(super) fn is_revoked(&self, token: &str, now_ms: i64) -> bool {
+        self.revocation(token, now_ms).is_some()
     }
 
     /// Drops the entries expired by `now_ms`; the next prune waits until the map has doubled.
     pub(super) fn prune(&mut self, now_ms: i64) {
         self.expiry_by_token
-            .retain(|_, &mut expires_at| expires_at > now_ms);
+            .retain(|_, &mut (expires_at, _)| expires_at > now_ms);
         self.prune_at = (self.expiry_by_token.len() * 2).max(MIN_PRUNE_AT);
     }
 
@@ -69,15 +123,15 @@ mod tests {
     #[test]
     fn a_revoked_token_is_refused_until_its_expiry() {
         let mut revoked = RevokedTokens::default();
-        revoked.revoke("t".into(), 2_000, 1_000);
-        assert!(revoked.is_revoked("t", 1_000));
+        revoked.revoke("t".into(), 2_000, Revocation::TagConflict, 1_000);
+        assert_eq!(revoked.revocation("t", 1_000), Some(Revocation::TagConflict));
         assert!(revoked.is_revoked("t", 1_999));
         assert!(
             !revoked.is_revoked("t", 2_000),
             "expired: the signature check refuses it"
         );
         assert!(!revoked.is_revoked("other", 1_000));
-        revoked.revoke("stale".into(), 1_000, 1_000);
+        revoked.revoke("stale".into(), 1_000, Revocation::Ended, 1_000);
         assert_eq!(revoked.len(), 1, "an expired token is not stored");
     }
 
@@ -86,7 +140,7 @@ mod tests {
         let mut revoked = RevokedTokens::default();
         // Each token lives 10 ms; one is revoked per ms for far longer than that.
         for now in 0..10_000_i64 {
-            revoked.revoke(format!("t{now}"), now + 10, now);
+            revoked.revoke(format!("t{now}"), now + 10, Revocation::Ended, now);
             assert!(
                 revoked.len() <= MIN_PRUNE_AT + 1,
                 "{} entries held at {now}",
@@ -105,7 +159,7 @@ mod tests {
     fn live_tokens_are_never_dropped() {
         let mut revoked = RevokedTokens::default();
         for i in 0..1_000_i64 {
-            revoked.revoke(format!("t{i}"), 1_000_000, i);
+            revoked.revoke(format!("t{i}"), 1_000_000, Revocation::Ended, i);
         }
         assert_eq!(revoked.len(), 1_000);
         assert!((0..1_000).all(|i| revoked.is_revoked(&format!("t{i}"), 1_000)));

@@ -451,7 +451,7 @@ impl<S: Storage> Hub<S> {
                     ErrorCode::KickedByApp,
                     reason.map(str::to_owned),
                     now_ms,
-                );
+                )?;
             }
             Ok(conns.len())
         })

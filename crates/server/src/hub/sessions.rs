@@ -7,8 +7,9 @@ use chinwag_protocol::{
     CommandType, ErrorCode, GenericCommand, OpType, SessionCommand, UnreadCommand, UnreadTuple,
 };
 
+use super::revoked_tokens::Revocation;
 use super::{ConnId, Fail, Hub, HubResult, Session};
-use crate::storage::Storage;
+use crate::storage::{RevokedTokenRecord, Storage, StorageError};
 use crate::token::TokenError;
 
 /// Longest client id accepted (LeanCloud: 64 characters).
@@ -62,13 +63,12 @@ impl<S: Storage> Hub<S> {
         }
         if body.r == Some(true) {
             if let Some(token) = body.st.as_deref() {
-                if self.revoked_tokens.is_revoked(token, now) {
-                    return self.session_refused(
-                        conn,
-                        command,
-                        ErrorCode::SessionConflict,
-                        "signed in elsewhere with the same tag",
-                    );
+                if let Some(why) = self.revoked_tokens.revocation(token, now) {
+                    let detail = match why {
+                        Revocation::TagConflict => "signed in elsewhere with the same tag",
+                        Revocation::Ended => "session token revoked",
+                    };
+                    return self.session_refused(conn, command, why.code(), detail);
                 }
                 if let Err(error) = self.signer.verify(token, &app_id, &client, now) {
                     let detail = match error {
@@ -79,11 +79,10 @@ impl<S: Storage> Hub<S> {
                 }
             }
         } else if let Some(tag) = body.tag.as_deref().filter(|t| !t.is_empty()) {
-            self.kick_conflicting(conn, &client, tag, body.device_id.as_deref(), now);
+            self.kick_conflicting(conn, &client, tag, body.device_id.as_deref(), now)?;
         }
 
-        let token_expires_at = self.token_expiry(now);
-        let token = self.signer.issue(&app_id, &client, token_expires_at);
+        let (token, token_expires_at) = self.issue_token(&app_id, &client, now);
         let clients = self.conns.entry(conn).or_default();
         if !clients.contains(&client) {
             clients.push(client.clone());
@@ -133,9 +132,77 @@ impl<S: Storage> Hub<S> {
         }
     }
 
-    /// When a session token issued at `now` expires (ms): [`super::HubConfig::session_ttl_secs`] later.
-    fn token_expiry(&self, now: i64) -> i64 {
-        now.saturating_add(i64::from(self.config.session_ttl_secs) * 1000)
+    /// A new session token for `client` of `app_id` at `now`, and when it expires (ms):
+    /// [`super::HubConfig::session_ttl_secs`] later. Tokens are a signature of (app, client,
+    /// expiry), so two issued in the same millisecond would be equal: the expiry is moved on by a
+    /// millisecond until the token is neither revoked (a sign-in right after a sign-out must not get
+    /// the token just revoked) nor held by another session of the client (revoking one session's
+    /// token must not revoke another's).
+    fn issue_token(&self, app_id: &str, client: &str, now: i64) -> (String, i64) {
+        let mut expires_at = now.saturating_add(i64::from(self.config.session_ttl_secs) * 1000);
+        loop {
+            let token = self.signer.issue(app_id, client, expires_at);
+            let held = self
+                .sessions
+                .get(client)
+                .is_some_and(|sessions| sessions.values().any(|s| s.token == token));
+            if !held && !self.revoked_tokens.is_revoked(&token, now) {
+                return (token, expires_at);
+            }
+            expires_at = expires_at.saturating_add(1);
+        }
+    }
+
+    /// Revokes `token` (expiring at `expires_at`) for `why`: a re-login with it is refused (and
+    /// REST calls with it too) until it would have expired. Stored in the batch's transaction, so
+    /// it outlives a restart; when the in-memory set prunes its expired entries, the stored ones go
+    /// too (amortised: the set has doubled since the last prune).
+    fn revoke_token(&mut self, token: String, expires_at: i64, why: Revocation, now: i64) -> HubResult {
+        if expires_at <= now {
+            return Ok(());
+        }
+        let record = RevokedTokenRecord {
+            token,
+            expires_at,
+            code: why.code().code(),
+        };
+        self.storage.revoke_token(&record)?;
+        if self.revoked_tokens.revoke(record.token, expires_at, why, now) {
+            self.storage.prune_revoked_tokens(now)?;
+        }
+        Ok(())
+    }
+
+    /// Loads the revocations kept in storage (at start-up); the first batch prunes the ones that
+    /// expired meanwhile ([`Self::prune_restored_revocations`]).
+    pub(super) fn restore_revocations(&mut self) -> Result<(), StorageError> {
+        let stored = self.storage.revoked_tokens()?;
+        self.revocations_need_prune = !stored.is_empty();
+        for revoked in stored {
+            let why = Revocation::from_code(revoked.code);
+            self.revoked_tokens
+                .restore(revoked.token, revoked.expires_at, why);
+        }
+        Ok(())
+    }
+
+    /// Drops the revocations loaded at start-up that have expired by `now`, in memory and in
+    /// storage (once, in the first batch: the hub learns the time from its batches).
+    pub(super) fn prune_restored_revocations(&mut self, now: i64) {
+        if !self.revocations_need_prune {
+            return;
+        }
+        self.revoked_tokens.prune(now);
+        match self.storage.prune_revoked_tokens(now) {
+            Ok(pruned) => {
+                self.revocations_need_prune = false;
+                if pruned > 0 {
+                    tracing::debug!(pruned, "pruned revoked session tokens that expired");
+                }
+            }
+            // Housekeeping only (expired tokens are refused anyway): tried again next batch.
+            Err(error) => tracing::warn!(%error, "pruning revoked session tokens failed"),
+        }
     }
 
     /// Answers `session/open` with `session/closed{code}` (the shape the SDKs read for login failures).
@@ -160,9 +227,16 @@ impl<S: Storage> Hub<S> {
 
     /// Single-device sign-in: an older session of `client` with the same `tag` on another device is
     /// closed with 4111 and its token revoked.
-    fn kick_conflicting(&mut self, conn: ConnId, client: &str, tag: &str, device_id: Option<&str>, now: i64) {
+    fn kick_conflicting(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        tag: &str,
+        device_id: Option<&str>,
+        now: i64,
+    ) -> HubResult {
         let Some(sessions) = self.sessions.get(client) else {
-            return;
+            return Ok(());
         };
         let victims: Vec<ConnId> = sessions
             .iter()
@@ -175,21 +249,21 @@ impl<S: Storage> Hub<S> {
             .collect();
         for victim in victims {
             let detail = "signed in on another device with the same tag";
-            if let Some(session) = self.close_session(
+            self.close_session(
                 victim,
                 client,
                 ErrorCode::SessionConflict,
                 Some(detail.into()),
                 now,
-            ) {
-                self.revoked_tokens
-                    .revoke(session.token, session.token_expires_at, now);
-            }
+            )?;
         }
+        Ok(())
     }
 
     /// Ends `client`'s session on `conn` from the server's side: it gets `session/closed` with
-    /// `code` and `detail`, then is removed as on a sign-out ([`Self::remove_session`]).
+    /// `code` and `detail`, then is removed as on a sign-out ([`Self::remove_session`]) and its
+    /// token revoked (4111 conflicts as [`Revocation::TagConflict`], others as
+    /// [`Revocation::Ended`]).
     pub(super) fn close_session(
         &mut self,
         conn: ConnId,
@@ -197,7 +271,7 @@ impl<S: Storage> Hub<S> {
         code: ErrorCode,
         detail: Option<String>,
         now: i64,
-    ) -> Option<Session> {
+    ) -> HubResult {
         let push = Self::push_body(
             CommandType::Session,
             Some(OpType::Closed),
@@ -210,17 +284,26 @@ impl<S: Storage> Hub<S> {
             now,
         );
         self.push_on(conn, client, push);
-        self.remove_session(conn, client, None)
+        if let Some(session) = self.remove_session(conn, client, false, now) {
+            let why = if code == ErrorCode::SessionConflict {
+                Revocation::TagConflict
+            } else {
+                Revocation::Ended
+            };
+            self.revoke_token(session.token, session.token_expires_at, why, now)?;
+        }
+        Ok(())
     }
 
-    /// Removes `client`'s session on `conn`; when it was the client's last one, it leaves its chat
-    /// rooms (chat-room membership is online-only) at once, or after the grace period when the
-    /// connection dropped (`dropped_at`).
+    /// Removes `client`'s session on `conn` at `now`; when it was the client's last one, it leaves
+    /// its chat rooms (chat-room membership is online-only) at once, or after the grace period when
+    /// the connection `dropped`.
     pub(super) fn remove_session(
         &mut self,
         conn: ConnId,
         client: &str,
-        dropped_at: Option<i64>,
+        dropped: bool,
+        now: i64,
     ) -> Option<Session> {
         if let Some(clients) = self.conns.get_mut(&conn) {
             clients.retain(|c| c != client);
@@ -229,26 +312,34 @@ impl<S: Storage> Hub<S> {
         let session = sessions.remove(&conn);
         if sessions.is_empty() {
             self.sessions.remove(client);
-            match dropped_at.filter(|_| self.config.chat_room_grace_ms > 0) {
-                Some(now) => self.room_grace.start(client, now),
-                None => self.leave_chat_rooms(client),
+            if dropped && self.config.chat_room_grace_ms > 0 {
+                self.room_grace.start(client, now);
+            } else {
+                self.leave_chat_rooms(client, now);
             }
         }
         session
     }
 
-    /// `client` leaves every chat room it is in.
-    fn leave_chat_rooms(&mut self, client: &str) {
+    /// `client` leaves every chat room it is in (and their `mu` lists).
+    fn leave_chat_rooms(&mut self, client: &str, now: i64) {
         self.room_grace.cancel(client);
-        let cids: Vec<String> = self
+        let rooms: Vec<String> = self
             .joined
             .get(client)
-            .map(|cids| cids.iter().cloned().collect())
+            .map(|cids| {
+                cids.iter()
+                    .filter(|cid| self.convs.get(*cid).is_some_and(|c| c.record.transient))
+                    .cloned()
+                    .collect()
+            })
             .unwrap_or_default();
-        for cid in cids {
-            if let Some(conv) = self.convs.get_mut(&cid).filter(|c| c.record.transient) {
-                conv.room.remove(client);
-                self.index_leave(client, &cid);
+        let leaving = [client.to_owned()];
+        for cid in rooms {
+            // Nobody waits for an answer here (a sign-out, a dropped connection): a failed write
+            // of the `mu` list is logged, the client is out of the room all the same.
+            if let Err(Fail::Storage(error)) = self.leave_room(&cid, &leaving, now) {
+                tracing::error!(%error, "cannot store a chat room's mute list");
             }
         }
     }
@@ -258,7 +349,7 @@ impl<S: Storage> Hub<S> {
     pub(super) fn leave_rooms_after_grace(&mut self, now: i64) {
         for client in self.room_grace.take_expired(now, self.config.chat_room_grace_ms) {
             if !self.is_online(&client) {
-                self.leave_chat_rooms(&client);
+                self.leave_chat_rooms(&client, now);
             }
         }
     }
@@ -313,14 +404,20 @@ impl<S: Storage> Hub<S> {
         tuple
     }
 
+    /// `session/close`: signs `client` out of `conn`. Its token is revoked: a sign-out is for
+    /// good, so neither the client nor whoever copied the token can come back with it (`r=true`
+    /// re-logins are for dropped connections, which keep theirs).
     pub(super) fn session_close(
         &mut self,
         conn: ConnId,
         client: &str,
         command: &GenericCommand,
+        now: i64,
     ) -> HubResult {
         // A deliberate sign-out drops pending `will` messages: they are for unexpected drops.
-        self.remove_session(conn, client, None);
+        if let Some(session) = self.remove_session(conn, client, false, now) {
+            self.revoke_token(session.token, session.token_expires_at, Revocation::Ended, now)?;
+        }
         let reply = GenericCommand::reply_to(command, CommandType::Session)
             .with_op(OpType::Closed)
             .with(SessionCommand::default());
@@ -335,7 +432,10 @@ impl<S: Storage> Hub<S> {
     /// itself as the official SDKs do: the JS SDKs sign the refresh with the login signature
     /// (`signatureFactory(clientId)`), checked as a sign-in is (a forged or stale one gets 4102
     /// SIGNATURE_FAILED and no token); the Swift SDK sends no signature, only the session token this
-    /// session holds (`st`, expired or not), which is accepted in its place.
+    /// session holds (`st`, expired or not), which is accepted in its place. The token the session
+    /// held is revoked once the new one is handed out: the SDKs keep only the refreshed one (v5
+    /// and Swift use it from then on; 4.3.1 keeps `undefined` instead, PROTOCOL.md §3.1, and
+    /// signs in afresh), so none of them comes back with the old one.
     pub(super) fn session_refresh(
         &mut self,
         conn: ConnId,
@@ -365,11 +465,17 @@ impl<S: Storage> Hub<S> {
                 Some("refresh signature mismatch".into()),
             ));
         }
-        let token_expires_at = self.token_expiry(now);
-        let token = self.signer.issue(&app_id, client, token_expires_at);
-        if let Some(session) = self.sessions.get_mut(client).and_then(|s| s.get_mut(&conn)) {
-            session.token = token.clone();
-            session.token_expires_at = token_expires_at;
+        let (token, token_expires_at) = self.issue_token(&app_id, client, now);
+        let replaced = self
+            .sessions
+            .get_mut(client)
+            .and_then(|s| s.get_mut(&conn))
+            .map(|session| {
+                let old_expiry = std::mem::replace(&mut session.token_expires_at, token_expires_at);
+                (std::mem::replace(&mut session.token, token.clone()), old_expiry)
+            });
+        if let Some((old_token, old_expiry)) = replaced {
+            self.revoke_token(old_token, old_expiry, Revocation::Ended, now)?;
         }
         let reply = GenericCommand::reply_to(command, CommandType::Session)
             .with_op(OpType::Refreshed)
@@ -408,7 +514,7 @@ impl<S: Storage> Hub<S> {
         self.buckets.remove(&conn);
         let clients = self.conns.remove(&conn).unwrap_or_default();
         for client in clients {
-            let Some(session) = self.remove_session(conn, &client, Some(now)) else {
+            let Some(session) = self.remove_session(conn, &client, true, now) else {
                 continue;
             };
             for will in session.wills {
@@ -431,6 +537,7 @@ impl<S: Storage> Hub<S> {
 mod tests {
     use chinwag_protocol::{CommandType, GenericCommand, OpType, SessionCommand};
 
+    use crate::storage::Storage as _;
     use crate::{Hub, HubConfig, SqliteStorage};
 
     const NOW: i64 = 1_795_000_000_000;
@@ -468,6 +575,12 @@ mod tests {
             hub.revoked_tokens.len() <= 2 * 10 + 64,
             "{} revoked tokens held after {logins} kicks",
             hub.revoked_tokens.len()
+        );
+        // The stored copy is pruned with it.
+        let stored = hub.storage.revoked_tokens().expect("stored").len();
+        assert!(
+            stored <= 2 * 10 + 64,
+            "{stored} revoked tokens stored after {logins} kicks"
         );
     }
 }

@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{
     ConversationRecord, HistoryQuery, Loaded, MemberRecord, MessagePosition, MessageQuery, MessageRecord,
-    MessageScope, NotificationRecord, Storage, StorageError, StorageResult, UnreadCount,
+    MessageScope, NotificationRecord, RevokedTokenRecord, Storage, StorageError, StorageResult, UnreadCount,
 };
 
 /// Schema migrations; migration `n` (1-based) brings the database to `user_version = n`.
@@ -88,6 +88,14 @@ const MIGRATIONS: &[&str] = &[
     // 9: messages that asked for receipts, by conversation and time: the receipt query of acks and
     // reads, and the newest one per conversation loaded at start-up, read this small index only.
     "CREATE INDEX messages_receipt ON messages(cid, ts) WHERE receipt = 1;",
+    // 10: session tokens revoked before their expiry, so a restart does not make them valid again;
+    // pruned by expiry.
+    "CREATE TABLE revoked_tokens (
+        token TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL,
+        code INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX revoked_tokens_expiry ON revoked_tokens(expires_at);",
 ];
 
 const MESSAGE_COLUMNS: &str = "id, cid, from_id, ts, data, bin, mention_all, mention_pids, dt, receipt, patch_ts, lctype, audience, patch_code, patch_reason";
@@ -627,6 +635,36 @@ impl Storage for SqliteStorage {
                 Ok(n)
             })
             .collect()
+    }
+
+    fn revoke_token(&mut self, r: &RevokedTokenRecord) -> StorageResult<()> {
+        self.db
+            .prepare_cached(
+                "INSERT OR REPLACE INTO revoked_tokens (token, expires_at, code) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![r.token, r.expires_at, r.code])?;
+        Ok(())
+    }
+
+    fn revoked_tokens(&mut self) -> StorageResult<Vec<RevokedTokenRecord>> {
+        Ok(self
+            .db
+            .prepare("SELECT token, expires_at, code FROM revoked_tokens")?
+            .query_map([], |row| {
+                Ok(RevokedTokenRecord {
+                    token: row.get(0)?,
+                    expires_at: row.get(1)?,
+                    code: row.get(2)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?)
+    }
+
+    fn prune_revoked_tokens(&mut self, now: i64) -> StorageResult<usize> {
+        Ok(self
+            .db
+            .prepare_cached("DELETE FROM revoked_tokens WHERE expires_at <= ?1")?
+            .execute(params![now])?)
     }
 
     fn unread_counts(&mut self, client_id: &str, since: i64) -> StorageResult<Vec<UnreadCount>> {

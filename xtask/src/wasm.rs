@@ -145,6 +145,9 @@ pub(crate) fn build(root: &Path, dev: bool) -> Result<PathBuf> {
                     "--flatten",
                     "--rereloop",
                     "-Oz",
+                    // Functions in the order of their (mangled) names: a crate's and a module's
+                    // functions, and the instances of one generic, sit together for gzip (-0.3 KB).
+                    "--reorder-functions-by-name",
                     // Rust's 1 MB stack grows down towards address 0 and data starts at 1 MB:
                     // only a stack overflow reaches below 1024, so wasm-opt may fold offsets
                     // into addresses (-1.1 KB gzip).

@@ -122,11 +122,20 @@ function createApi(Core) {
     }
   }
 
-  /** An error from the server or the core, with `code` and `name` as the official SDK sets them. */
+  /** The symbolic name of a known error code (`ErrorCode`'s key), else `UNKNOWN_ERROR`. */
+  const nameOfCode = (code) =>
+    code === 4115 ? 'KICKED_BY_APP' : Object.keys(ErrorCode).find((name) => ErrorCode[name] === code) || 'UNKNOWN_ERROR';
+
+  /**
+   * An error from the server or the core, with `code` and `name` as the official SDK sets them. A
+   * server error's `name` is its `reason`, or the name of its code when the server sent none; its
+   * message is `name: detail`, or `code name` without a detail.
+   */
   class RealtimeError extends Error {
     constructor(info) {
-      super(info.detail ? `${info.name}: ${info.detail}` : info.message || info.name);
-      this.name = info.name;
+      const name = info.name || nameOfCode(info.code);
+      super(info.detail ? `${name}: ${info.detail}` : info.message || `${info.code} ${name}`);
+      this.name = name;
       this.code = info.code;
       if (info.detail != null) this.detail = info.detail;
       if (info.appCode != null) this.appCode = info.appCode;

@@ -147,17 +147,18 @@ fn write_conversation_state(j: &mut JsonWriter, engine: &Engine, client: &str, c
         .end_object();
 }
 
-/// Writes an error as `{code, name, message, detail?}` (`name` is the server's symbolic reason).
+/// Writes an error as `{code, name, message?, detail?, ...}`. A server error's `name` is the
+/// server's symbolic reason as sent (possibly empty) and it has no `message`: the JS layer names a
+/// known code from its `ErrorCode` table and writes the message, so the wasm carries no table of
+/// error names.
 pub fn write_error(j: &mut JsonWriter, error: &RequestError) {
-    let (code, name) = match error {
+    let (code, name, words, detail) = match error {
         RequestError::Server(e) => {
             j.begin_object()
                 .key("code")
                 .int(i64::from(e.code))
                 .key("name")
                 .string(&e.reason)
-                .key("message")
-                .string(&e.message())
                 .key("detail")
                 .opt_string(e.detail.as_deref())
                 .key("appCode")
@@ -167,21 +168,22 @@ pub fn write_error(j: &mut JsonWriter, error: &RequestError) {
                 .end_object();
             return;
         }
-        RequestError::Timeout => (4107, "TIMEOUT"),
-        RequestError::ConnectionLost => (1006, "CONNECTION_LOST"),
-        RequestError::ConnectionClosed => (1000, "CONNECTION_CLOSED"),
-        RequestError::NoSuchClient => (4105, "SESSION_REQUIRED"),
-        RequestError::AlreadyOpen => (0, "ALREADY_OPEN"),
-        RequestError::QueueFull => (0, "QUEUE_FULL"),
-        RequestError::ClientClosed => (4105, "CLIENT_CLOSED"),
+        // The local errors' words as `RequestError::message` has them, written here because that
+        // method also formats server errors, which would bring the error-name table back.
+        RequestError::Timeout => (4107, "TIMEOUT", "request timed out", ""),
+        RequestError::ConnectionLost => (1006, "CONNECTION_LOST", "connection lost", ""),
+        RequestError::ConnectionClosed => (1000, "CONNECTION_CLOSED", "connection closed", ""),
+        RequestError::NoSuchClient => (4105, "SESSION_REQUIRED", "no such client", ""),
+        RequestError::AlreadyOpen => (0, "ALREADY_OPEN", "client already open", ""),
+        RequestError::QueueFull => (0, "QUEUE_FULL", "offline queue full", ""),
+        RequestError::ClientClosed => (4105, "CLIENT_CLOSED", "client closed", ""),
         RequestError::Invalid(text) => {
             // The engine writes local refusals as "<code> <NAME>" when they have a protocol code.
-            let mut parts = text.splitn(2, ' ');
-            let head = parts.next().unwrap_or_default();
-            match (head.parse::<i64>(), parts.next()) {
-                (Ok(code), Some(name)) => (code, name),
-                _ => (0, "INVALID_REQUEST"),
-            }
+            let (code, name) = text
+                .split_once(' ')
+                .and_then(|(code, name)| Some((code.parse::<i64>().ok()?, name)))
+                .unwrap_or((0, "INVALID_REQUEST"));
+            (code, name, "invalid request: ", text.as_str())
         }
     };
     j.begin_object()
@@ -190,7 +192,7 @@ pub fn write_error(j: &mut JsonWriter, error: &RequestError) {
         .key("name")
         .string(name)
         .key("message")
-        .string(&error.message())
+        .string(&[words, detail].concat())
         .end_object();
 }
 
@@ -244,8 +246,8 @@ fn write_response(j: &mut JsonWriter, response: &Response) {
                     .int(i64::from(f.error.code))
                     .key("name")
                     .string(&f.error.reason)
-                    .key("message")
-                    .string(&f.error.message())
+                    .key("detail")
+                    .opt_string(f.error.detail.as_deref())
                     .end_object();
             }
             j.end_array().end_object();
@@ -987,7 +989,16 @@ mod tests {
         )));
         assert_eq!(e["code"], 5130);
         assert_eq!(e["name"], "OWNER_PROMOTION_NOT_ALLOWED");
-        assert_eq!(parsed(&error_json(&RequestError::Timeout))["name"], "TIMEOUT");
+        let timeout = parsed(&error_json(&RequestError::Timeout));
+        assert_eq!(timeout["name"], "TIMEOUT");
+        assert_eq!(timeout["message"], RequestError::Timeout.message().as_str());
+        let invalid = RequestError::Invalid("no members".into());
+        let json = parsed(&error_json(&invalid));
+        assert_eq!(
+            (json["code"].as_i64(), json["name"].as_str()),
+            (Some(0), Some("INVALID_REQUEST"))
+        );
+        assert_eq!(json["message"], invalid.message().as_str());
     }
 
     #[test]

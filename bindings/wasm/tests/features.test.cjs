@@ -139,8 +139,15 @@ test('errors are JS errors with code and name', async (t) => {
     assert.equal(typeof error.code, 'number');
     assert.ok(error.code >= 4000, `code ${error.code}`);
     assert.match(error.name, /^[A-Z_]+$/);
+    assert.equal(error.message, error.detail ? `${error.name}: ${error.detail}` : `${error.code} ${error.name}`);
     return true;
   });
+  // A server error without a reason is named after its code (the wasm sends the reason as is).
+  for (const [code, name] of [[4401, 'INVALID_MESSAGING_TARGET'], [4115, 'KICKED_BY_APP'], [4999, 'UNKNOWN_ERROR']]) {
+    const error = new RealtimeError({ code, name: '' });
+    assert.deepEqual([error.name, error.message], [name, `${code} ${name}`]);
+  }
+  assert.equal(new RealtimeError({ code: 4401, name: 'NOPE', detail: 'why' }).message, 'NOPE: why');
   await tom.close();
   await assert.rejects(conv.send(new TextMessage('closed')), (error) => {
     assert.equal(error.code, 4105);

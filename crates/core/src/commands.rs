@@ -245,22 +245,20 @@ impl Engine {
     /// The `conv/query` for one conversation: `where {"objectId": cid}` (as the JS SDK's
     /// `getConversation`), or `tempConvIds` for a temporary one.
     pub(crate) fn fetch_command(cid: &str) -> GenericCommand {
-        let conv = if cid.starts_with("_tmp:") {
-            ConvCommand {
-                temp_conv_ids: vec![cid.to_owned()],
-                ..Default::default()
-            }
+        let mut conv = ConvCommand::default();
+        if cid.starts_with("_tmp:") {
+            conv.temp_conv_ids = vec![cid.to_owned()];
         } else {
-            let query = ConversationQuery::new().equal_to("objectId", cid).limit(1);
-            ConvCommand {
-                r#where: Some(JsonObjectMessage {
-                    data: query.where_json(),
-                }),
-                limit: query.limit_value(),
-                flag: Some(query.flag()),
-                ..Default::default()
-            }
-        };
+            // What `ConversationQuery::new().equal_to("objectId", cid).limit(1)` sends, written
+            // directly: the builder's maps and generic setters cost a kilobyte of wasm here.
+            let mut filter = Map::new();
+            filter.insert("objectId", Value::String(cid.to_owned()));
+            conv.r#where = Some(JsonObjectMessage {
+                data: filter.to_json(),
+            });
+            conv.limit = Some(1);
+            conv.flag = Some(0);
+        }
         GenericCommand::new(CommandType::Conv)
             .with_op(OpType::Query)
             .with(conv)
@@ -700,5 +698,30 @@ impl Engine {
         }
         self.send_fetches(now);
         id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fetch_command_sends_what_the_query_builder_would() {
+        for cid in ["5f0c", "a\"b\\c\u{1}"] {
+            let query = ConversationQuery::new().equal_to("objectId", cid).limit(1);
+            let expected = GenericCommand::new(CommandType::Conv)
+                .with_op(OpType::Query)
+                .with(ConvCommand {
+                    r#where: Some(JsonObjectMessage {
+                        data: query.where_json(),
+                    }),
+                    limit: query.limit_value(),
+                    flag: Some(query.flag()),
+                    ..Default::default()
+                });
+            assert_eq!(Engine::fetch_command(cid), expected);
+        }
+        let temp = Engine::fetch_command("_tmp:x");
+        assert_eq!(temp.conv_message.unwrap().temp_conv_ids, ["_tmp:x"]);
     }
 }

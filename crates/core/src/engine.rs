@@ -630,30 +630,28 @@ impl Engine {
     /// same `dt` after re-login), other requests in flight fail, clients must sign in again.
     fn connection_lost(&mut self, now: Instant) {
         let in_flight = std::mem::take(&mut self.in_flight);
-        let mut requeue: SortedMap<String, Vec<Outgoing>> = SortedMap::new();
+        // Sends in serial order, put back at the front of their client's queue below.
+        let mut resend = Vec::new();
         let mut closes = Vec::new();
         for (_, mut out) in in_flight {
             match out.kind {
                 Kind::Send { .. } => {
                     out.deadline = None;
                     out.command.i = None;
-                    requeue
-                        .get_or_insert_with(out.client.clone(), Default::default)
-                        .push(out);
+                    resend.push(out);
                 }
                 // The application's open request waits for the sign-in on the next connection.
-                Kind::Open { .. } => self.restore_open_requests(&out.client, out.ids),
+                Kind::Open { .. } => self.restore_open_requests(&out.client, std::mem::take(&mut out.ids)),
                 Kind::Echo | Kind::CatchUp { .. } => {}
                 // Signing out cannot fail for want of a connection: the session ends with it.
                 Kind::Close => closes.push(out),
-                _ => self.fail(&out.client.clone(), &out.ids, RequestError::ConnectionLost),
+                _ => self.fail(&out.client, &out.ids, RequestError::ConnectionLost),
             }
         }
-        for (id, outs) in requeue {
-            if let Some(client) = self.clients.get_mut(&id) {
-                for out in outs.into_iter().rev() {
-                    client.outbox.push_front(out);
-                }
+        // The newest first, each to the front: a client's queue starts with its sends in order.
+        for out in resend.into_iter().rev() {
+            if let Some(client) = self.clients.get_mut(&out.client) {
+                client.outbox.push_front(out);
             }
         }
         for client in self.clients.values_mut() {
@@ -721,13 +719,13 @@ impl Engine {
             .map(|(serial, _)| *serial)
             .collect();
         for serial in expired {
-            let Some(out) = self.in_flight.remove(&serial) else {
+            let Some(mut out) = self.in_flight.remove(&serial) else {
                 continue;
             };
             match &out.kind {
                 // A sign-in that never completes means the connection is useless: start over.
                 Kind::Open { .. } => {
-                    self.restore_open_requests(&out.client, out.ids);
+                    self.restore_open_requests(&out.client, std::mem::take(&mut out.ids));
                     self.actions.push_back(Action::Close);
                     self.drop_connection(DisconnectReason::LoginTimeout, now);
                     return;
@@ -941,25 +939,22 @@ impl Engine {
         };
         self.client_order.retain(|c| c != id);
         // What was received stays received.
-        self.events.extend(client.held.drain(..));
+        self.events.append(&mut client.held);
+        // Borrowed, not taken: the client and its queues drop whole at the end.
         let mut ids: Vec<RequestId> = client.open_requests.clone();
-        for out in client.outbox.drain(..) {
-            ids.extend(out.ids);
+        for out in &client.outbox {
+            ids.extend_from_slice(&out.ids);
         }
-        for (_, (_, read_ids)) in std::mem::take(&mut client.reads) {
-            ids.extend(read_ids);
+        for (_, read_ids) in client.reads.values() {
+            ids.extend_from_slice(read_ids);
         }
-        let serials: Vec<i32> = self
-            .in_flight
-            .iter()
-            .filter(|(_, out)| out.client == id)
-            .map(|(serial, _)| *serial)
-            .collect();
-        for serial in serials {
-            if let Some(out) = self.in_flight.remove(&serial) {
-                ids.extend(out.ids);
+        self.in_flight.retain(|_, out| {
+            let mine = out.client == id;
+            if mine {
+                ids.extend_from_slice(&out.ids);
             }
-        }
+            !mine
+        });
         self.fail(id, &ids, error);
         if self.clients.is_empty() {
             match self.conn {

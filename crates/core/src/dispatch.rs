@@ -3,9 +3,7 @@
 use std::mem::take;
 
 use chinwag_protocol::json::{Map, Value};
-use chinwag_protocol::{
-    CommandType, ConvCommand, GenericCommand, LogsCommand, OpType, logs_command::QueryDirection,
-};
+use chinwag_protocol::{CommandType, GenericCommand, LogsCommand, OpType, logs_command::QueryDirection};
 
 use crate::conversation::Conversation;
 use crate::engine::{Action, CatchUp, Client, Engine, Status};
@@ -23,9 +21,9 @@ fn json_object(data: Option<&str>) -> Map {
         .unwrap_or_default()
 }
 
-fn partial_result(allowed: &[String], failed: &[chinwag_protocol::ErrorCommand]) -> Response {
+fn partial_result(allowed: Vec<String>, failed: &[chinwag_protocol::ErrorCommand]) -> Response {
     Response::Partial {
-        succeeded: allowed.to_vec(),
+        succeeded: allowed,
         failed: failed
             .iter()
             .map(|e| PartialFailure {
@@ -61,14 +59,14 @@ impl Engine {
     }
 
     /// Merges the conversations of a `conv/query` reply into `client`'s cache; returns them as cached.
-    fn cache_query_results(&mut self, client: &str, reply: GenericCommand) -> Vec<Conversation> {
+    fn cache_query_results(&mut self, client: &str, reply: &GenericCommand) -> Vec<Conversation> {
         let data = reply
             .conv_message
-            .and_then(|c| c.results)
-            .map(|r| r.data)
-            .unwrap_or_default();
+            .as_ref()
+            .and_then(|c| c.results.as_ref())
+            .map_or("", |r| r.data.as_str());
         // Anything but an array: no results.
-        let raw = match chinwag_protocol::json::parse(&data) {
+        let raw = match chinwag_protocol::json::parse(data) {
             Ok(Value::Array(items)) => items,
             _ => Vec::new(),
         };
@@ -101,10 +99,11 @@ impl Engine {
         }
     }
 
-    pub(crate) fn handle_reply(&mut self, mut out: Outgoing, mut reply: GenericCommand, now: Instant) {
-        // `out.kind` and the fields of `reply` (and of its sub-commands) are `take`n, never moved out:
-        // after a partial move the compiler drops the remaining fields one by one at the end of every
-        // match arm, kilobytes of wasm in this function alone.
+    pub(crate) fn handle_reply(&mut self, out: &mut Outgoing, reply: &mut GenericCommand, now: Instant) {
+        // `out.kind` and the fields of `reply` (and of its sub-commands) are `take`n or borrowed in
+        // place, never moved out, and both are dropped once by the caller: a partial move, or a
+        // sub-command taken out whole, makes the compiler drop the remaining fields one by one at
+        // the end of every match arm, kilobytes of wasm in this function alone.
         let kind = std::mem::replace(&mut out.kind, Kind::Echo);
         let client = out.client.clone();
         self.note_server_time(&client, reply.server_ts);
@@ -136,7 +135,7 @@ impl Engine {
             return;
         }
         match kind {
-            Kind::Open { relogin } => self.opened(out, relogin, &reply, now),
+            Kind::Open { relogin } => self.opened(out, relogin, reply, now),
             Kind::Refresh => self.refreshed(&out, &reply, now),
             Kind::Echo => {}
             Kind::Close => {
@@ -149,7 +148,7 @@ impl Engine {
                 });
             }
             Kind::Create { mut template } => {
-                let mut conv = reply.conv_message.take().unwrap_or_default();
+                let conv = reply.conv_message.get_or_insert_default();
                 template.id = conv.cid.take().unwrap_or_default();
                 template.created_at = conv.cdate.clone();
                 template.updated_at = conv.cdate.take();
@@ -178,7 +177,7 @@ impl Engine {
                 }
             }
             Kind::Send { mut message, receipt } => {
-                let mut ack = reply.ack_message.take().unwrap_or_default();
+                let ack = reply.ack_message.get_or_insert_default();
                 message.id = ack.uid.take();
                 message.timestamp = ack.t.unwrap_or_default();
                 message.status = MessageStatus::Sent;
@@ -198,7 +197,7 @@ impl Engine {
                 self.respond(&client, &out.ids, Response::Sent(message));
             }
             Kind::History { cid } => {
-                let logs = reply.logs_message.take().unwrap_or_default();
+                let logs = reply.logs_message.get_or_insert_default();
                 let two = self
                     .conversation(&client, &cid)
                     .is_some_and(|c| c.members.len() == 2);
@@ -216,7 +215,7 @@ impl Engine {
                 self.respond(&client, &out.ids, Response::History(messages));
             }
             Kind::CatchUp { cid, page, forward } => {
-                let logs = reply.logs_message.take().unwrap_or_default();
+                let logs = reply.logs_message.get_or_insert_default();
                 let mut messages: Vec<Message> = logs
                     .logs
                     .iter()
@@ -251,10 +250,11 @@ impl Engine {
                 }
             }
             Kind::Partial { cid, op } => {
-                let (allowed, failed) = match (reply.conv_message.take(), reply.blacklist_message.take()) {
-                    (Some(mut conv), _) => (take(&mut conv.allowed_pids), take(&mut conv.failed_pids)),
-                    (None, Some(mut black)) => (take(&mut black.allowed_pids), take(&mut black.failed_pids)),
-                    _ => (Vec::new(), Vec::new()),
+                let (allowed, failed) = match (reply.conv_message.as_mut(), reply.blacklist_message.as_mut())
+                {
+                    (Some(conv), _) => (take(&mut conv.allowed_pids), &conv.failed_pids[..]),
+                    (None, Some(black)) => (take(&mut black.allowed_pids), &black.failed_pids[..]),
+                    _ => (Vec::new(), &[][..]),
                 };
                 if let Some(conv) = self
                     .clients
@@ -271,18 +271,18 @@ impl Engine {
                         _ => {}
                     }
                 }
-                self.respond(&client, &out.ids, partial_result(&allowed, &failed));
+                self.respond(&client, &out.ids, partial_result(allowed, failed));
             }
             Kind::Count => {
                 let count = reply
                     .conv_message
-                    .take()
+                    .as_ref()
                     .and_then(|c| c.count)
                     .unwrap_or_default();
                 self.respond(&client, &out.ids, Response::Count(i64::from(count)));
             }
             Kind::Update { cid, attributes } => {
-                let updated_at = reply.conv_message.take().and_then(|mut c| c.udate.take());
+                let updated_at = reply.conv_message.as_mut().and_then(|c| c.udate.take());
                 if let Some(conv) = self
                     .clients
                     .get_mut(&client)
@@ -299,13 +299,13 @@ impl Engine {
             Kind::Online => {
                 let online = reply
                     .session_message
-                    .take()
-                    .map(|mut s| take(&mut s.online_session_peer_ids))
+                    .as_mut()
+                    .map(|s| take(&mut s.online_session_peer_ids))
                     .unwrap_or_default();
                 self.respond(&client, &out.ids, Response::Online(online));
             }
             Kind::MaxRead { cid } => {
-                let conv = reply.conv_message.take().unwrap_or_default();
+                let conv = reply.conv_message.get_or_insert_default();
                 if let Some(cached) = self
                     .clients
                     .get_mut(&client)
@@ -324,12 +324,12 @@ impl Engine {
                 );
             }
             Kind::MaxReadAll => {
-                let conv = reply.conv_message.take().unwrap_or_default();
+                let conv = reply.conv_message.get_or_insert_default();
                 let receipts = conv
                     .max_read_tuples
-                    .iter()
+                    .iter_mut()
                     .map(|t| MemberReceipt {
-                        client: t.pid.clone().unwrap_or_default(),
+                        client: t.pid.take().unwrap_or_default(),
                         max_ack: t.max_ack_timestamp,
                         max_read: t.max_read_timestamp,
                     })
@@ -338,10 +338,10 @@ impl Engine {
             }
             Kind::MemberList { blacklist } => {
                 let (members, next) = if blacklist {
-                    let mut black = reply.blacklist_message.take().unwrap_or_default();
+                    let black = reply.blacklist_message.get_or_insert_default();
                     (take(&mut black.blocked_pids), black.next.take())
                 } else {
-                    let mut conv = reply.conv_message.take().unwrap_or_default();
+                    let conv = reply.conv_message.get_or_insert_default();
                     (take(&mut conv.m), conv.next.take())
                 };
                 self.respond(&client, &out.ids, Response::Members { members, next });
@@ -390,7 +390,7 @@ impl Engine {
         }
     }
 
-    fn opened(&mut self, out: Outgoing, relogin: bool, reply: &GenericCommand, now: Instant) {
+    fn opened(&mut self, out: &Outgoing, relogin: bool, reply: &GenericCommand, now: Instant) {
         let client = out.client.clone();
         let Some(state) = self.clients.get_mut(&client) else {
             return;
@@ -438,7 +438,7 @@ impl Engine {
 
     fn open_failed(
         &mut self,
-        mut out: Outgoing,
+        out: &mut Outgoing,
         relogin: bool,
         error: chinwag_protocol::ServerError,
         now: Instant,
@@ -472,8 +472,8 @@ impl Engine {
         self.remove_client(&client, RequestError::ClientClosed, now);
     }
 
-    pub(crate) fn handle_push(&mut self, mut command: GenericCommand, now: Instant) {
-        // Fields are `take`n, never moved out (see `handle_reply`).
+    pub(crate) fn handle_push(&mut self, command: &mut GenericCommand, now: Instant) {
+        // Fields are `take`n or borrowed, never moved out (see `handle_reply`).
         let cmd = command.command_type();
         match cmd {
             Some(CommandType::Goaway) => {
@@ -505,9 +505,9 @@ impl Engine {
         self.note_server_time(&client, command.server_ts);
         match cmd {
             Some(CommandType::Session) if command.op_type() == Some(OpType::Closed) => {
-                let session = command.session_message.take().unwrap_or_default();
+                let session = command.session_message.get_or_insert_default();
                 let code = session.code.unwrap_or_default();
-                let reason = session.reason.unwrap_or_default();
+                let reason = session.reason.take().unwrap_or_default();
                 if code == 4111 {
                     self.events.push_back(Event::Conflict {
                         client: client.clone(),
@@ -522,11 +522,11 @@ impl Engine {
                 }
                 self.remove_client(&client, RequestError::ClientClosed, now);
             }
-            Some(CommandType::Direct) => self.on_direct(&client, &command, now),
-            Some(CommandType::Conv) => self.on_conv_push(&client, &mut command),
-            Some(CommandType::Unread) => self.on_unread(&client, &command, now),
-            Some(CommandType::Rcp) => self.on_rcp(&client, &command),
-            Some(CommandType::Patch) => self.on_patch(&client, &command),
+            Some(CommandType::Direct) => self.on_direct(&client, command, now),
+            Some(CommandType::Conv) => self.on_conv_push(&client, command),
+            Some(CommandType::Unread) => self.on_unread(&client, command, now),
+            Some(CommandType::Rcp) => self.on_rcp(&client, command),
+            Some(CommandType::Patch) => self.on_patch(&client, command),
             _ => self.events.push_back(Event::Unhandled {
                 client: Some(client),
                 cmd: command.cmd,
@@ -704,14 +704,15 @@ impl Engine {
     }
 
     fn on_conv_push(&mut self, client: &str, command: &mut GenericCommand) {
-        let mut conv: ConvCommand = command.conv_message.take().unwrap_or_default();
+        let (cmd, op, op_type) = (command.cmd, command.op, command.op_type());
+        let conv = command.conv_message.get_or_insert_default();
         let Some(cid) = conv.cid.take() else { return };
         let by = conv.init_by.take();
         let members = take(&mut conv.m);
         let max = self.options.max_conversations;
         let client_s = client.to_owned();
         let cached = Self::conv_entry(&mut self.clients, client, &cid, max);
-        let event = match command.op_type() {
+        let event = match op_type {
             Some(OpType::Joined) => {
                 if let Some(c) = cached {
                     c.members.insert(client_s.clone());
@@ -825,8 +826,8 @@ impl Engine {
             }
             _ => Event::Unhandled {
                 client: Some(client_s),
-                cmd: command.cmd,
-                op: command.op,
+                cmd,
+                op,
             },
         };
         self.events.push_back(event);

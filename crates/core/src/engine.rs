@@ -514,7 +514,7 @@ impl Engine {
     }
 
     /// A decoded command from the server (what `handle_frame` does after decoding).
-    pub fn handle_command(&mut self, command: GenericCommand, now: Instant) {
+    pub fn handle_command(&mut self, mut command: GenericCommand, now: Instant) {
         if self.conn != Conn::Connected {
             return;
         }
@@ -529,12 +529,12 @@ impl Engine {
                 client.reads_unconfirmed.retain(|_, (_, after)| *after > serial);
                 client.acks_unconfirmed.retain(|_, (_, _, after)| *after > serial);
             }
-            if let Some(out) = self.in_flight.remove(&serial) {
-                self.handle_reply(out, command, now);
+            if let Some(mut out) = self.in_flight.remove(&serial) {
+                self.handle_reply(&mut out, &mut command, now);
             }
             // A reply to nothing we wait for (already timed out): ignored, as the JS SDK does.
         } else {
-            self.handle_push(command, now);
+            self.handle_push(&mut command, now);
         }
         self.hold_for_fetches(first_new_event);
         self.release_fetched();

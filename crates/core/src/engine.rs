@@ -1059,10 +1059,10 @@ impl Engine {
     }
 
     /// Sends the batched received-message acks (`{cid, fromts, tots}`, no serial).
-    pub(crate) fn flush_acks(&mut self, now: Instant) {
+    pub(crate) fn flush_acks(&mut self, _now: Instant) {
         self.ack_flush_at = None;
-        let mut commands = Vec::new();
         let after = self.next_serial;
+        let format = self.options.subprotocol.format();
         for client in self.clients.values_mut() {
             if client.status != Status::Open {
                 continue;
@@ -1072,20 +1072,17 @@ impl Engine {
                     .acks_unconfirmed
                     .get_or_insert_with(cid.clone(), || (from, to, after));
                 *unconfirmed = (unconfirmed.0.min(from), unconfirmed.1.max(to), after);
-                commands.push(
-                    GenericCommand::new(CommandType::Ack)
-                        .with_peer_id(client.id.clone())
-                        .with(chinwag_protocol::AckCommand {
-                            cid: Some(cid),
-                            fromts: Some(from),
-                            tots: Some(to),
-                            ..Default::default()
-                        }),
-                );
+                let command = GenericCommand::new(CommandType::Ack)
+                    .with_peer_id(client.id.as_str())
+                    .with(chinwag_protocol::AckCommand {
+                        cid: Some(cid),
+                        fromts: Some(from),
+                        tots: Some(to),
+                        ..Default::default()
+                    });
+                // Encoded at once (what `transmit` does), not collected: a command is kilobytes.
+                self.transmits.push_back(format.encode(&command));
             }
-        }
-        for command in commands {
-            self.transmit(&command, now);
         }
     }
 

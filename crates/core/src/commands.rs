@@ -120,11 +120,7 @@ impl Engine {
     ///
     /// Emits no event (the caller knows).
     pub fn take_back_dropped_message(&mut self, client: &str, message: &Message) -> bool {
-        let Some(conv) = self
-            .clients
-            .get_mut(client)
-            .and_then(|state| state.conversations.get_mut(&message.conversation))
-        else {
+        let Some(conv) = self.cached_mut(client, &message.conversation) else {
             return false;
         };
         let counted = message.from != client

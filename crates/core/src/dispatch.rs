@@ -58,6 +58,12 @@ impl Engine {
         state.conversations.get_mut(cid)
     }
 
+    /// The cached conversation `cid` of `client`, for updating.
+    #[inline(never)]
+    pub(crate) fn cached_mut(&mut self, client: &str, cid: &str) -> Option<&mut Conversation> {
+        self.clients.get_mut(client)?.conversations.get_mut(cid)
+    }
+
     /// Merges the conversations of a `conv/query` reply into `client`'s cache; returns them as cached.
     fn cache_query_results(&mut self, client: &str, reply: &GenericCommand) -> Vec<Conversation> {
         let data = reply
@@ -235,12 +241,7 @@ impl Engine {
                     (Some(_), None) => true,
                     (None, _) => false,
                 };
-                if let (Some(newest), Some(conv)) = (
-                    newest,
-                    self.clients
-                        .get_mut(&client)
-                        .and_then(|s| s.conversations.get_mut(&cid)),
-                ) {
+                if let (Some(newest), Some(conv)) = (newest, self.cached_mut(&client, &cid)) {
                     conv.seen_up_to = Some(conv.seen_up_to.map_or(newest, |s| s.max(newest)));
                 }
                 if full && advanced {
@@ -256,11 +257,7 @@ impl Engine {
                     (None, Some(black)) => (take(&mut black.allowed_pids), &black.failed_pids[..]),
                     _ => (Vec::new(), &[][..]),
                 };
-                if let Some(conv) = self
-                    .clients
-                    .get_mut(&client)
-                    .and_then(|s| s.conversations.get_mut(&cid))
-                {
+                if let Some(conv) = self.cached_mut(&client, &cid) {
                     match op {
                         MemberOp::Add => conv.members.extend(allowed.iter().cloned()),
                         MemberOp::Remove | MemberOp::Block => {
@@ -283,11 +280,7 @@ impl Engine {
             }
             Kind::Update { cid, attributes } => {
                 let updated_at = reply.conv_message.as_mut().and_then(|c| c.udate.take());
-                if let Some(conv) = self
-                    .clients
-                    .get_mut(&client)
-                    .and_then(|s| s.conversations.get_mut(&cid))
-                {
+                if let Some(conv) = self.cached_mut(&client, &cid) {
                     conv.apply_attributes(&attributes);
                     if updated_at.is_some() {
                         conv.updated_at.clone_from(&updated_at);
@@ -306,11 +299,7 @@ impl Engine {
             }
             Kind::MaxRead { cid } => {
                 let conv = reply.conv_message.get_or_insert_default();
-                if let Some(cached) = self
-                    .clients
-                    .get_mut(&client)
-                    .and_then(|s| s.conversations.get_mut(&cid))
-                {
+                if let Some(cached) = self.cached_mut(&client, &cid) {
                     cached.last_read_at = cached.last_read_at.max(conv.max_read_timestamp);
                     cached.last_delivered_at = cached.last_delivered_at.max(conv.max_ack_timestamp);
                 }
@@ -352,11 +341,7 @@ impl Engine {
                     .as_ref()
                     .and_then(|p| p.last_patch_time)
                     .or(reply.server_ts);
-                if let Some(conv) = self
-                    .clients
-                    .get_mut(&client)
-                    .and_then(|s| s.conversations.get_mut(&message.conversation))
-                {
+                if let Some(conv) = self.cached_mut(&client, &message.conversation) {
                     conv.update_message(&message);
                 }
                 self.respond(&client, &out.ids, Response::Patched(message));

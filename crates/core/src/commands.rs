@@ -156,16 +156,12 @@ impl Engine {
         create: CreateConversation,
         now: Instant,
     ) -> RequestId {
-        let mut members: Vec<String> = create
-            .members
-            .iter()
-            .cloned()
-            .chain([client.to_owned()])
-            .collect::<SortedSet<String>>()
-            .into();
-        if create.transient {
-            members = vec![client.to_owned()];
+        // Sorted, without duplicates, with the creator; a chat room is created with the creator only.
+        let mut members = SortedSet::new();
+        if !create.transient {
+            members.extend(create.members.iter().cloned());
         }
+        members.insert(client.to_owned());
         let mut attr = Map::new();
         if let Some(name) = &create.name {
             attr.insert("name", Value::String(name.clone()));
@@ -174,7 +170,7 @@ impl Engine {
             attr.insert(key.clone(), value.clone());
         }
         let mut conv = ConvCommand {
-            m: members.clone(),
+            m: members.as_slice().to_vec(),
             attr: Some(JsonObjectMessage { data: attr.to_json() }),
             transient: create.transient.then_some(true),
             unique: Some(create.unique && !create.transient),
@@ -194,9 +190,9 @@ impl Engine {
                 ConversationKind::Normal
             },
             members: if create.transient {
-                Default::default()
+                SortedSet::new()
             } else {
-                members.into_iter().collect()
+                members
             },
             name: create.name.clone(),
             creator: Some(client.to_owned()),

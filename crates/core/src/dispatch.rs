@@ -401,20 +401,15 @@ impl Engine {
         self.flush_client(&client, now);
         // Fetches lost with the previous connection go out again.
         if let Some(state) = self.clients.get_mut(&client) {
-            state.fetch_queue = state.unfetched.iter().cloned().collect();
+            state.fetch_queue = state.unfetched.as_slice().to_vec();
         }
         if relogin && !first {
-            let cids: Vec<String> = self
-                .clients
-                .get(&client)
-                .map(|s| {
-                    s.conversations
-                        .values()
-                        .filter(|c| c.is_persistent())
-                        .map(|c| c.id.clone())
-                        .collect()
-                })
-                .unwrap_or_default();
+            let mut cids = Vec::new();
+            for conv in self.conversations(&client) {
+                if conv.is_persistent() {
+                    cids.push(conv.id.clone());
+                }
+            }
             for cid in cids {
                 self.start_catch_up(&client, &cid, now);
             }

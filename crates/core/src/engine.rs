@@ -403,7 +403,8 @@ impl Engine {
         let Conn::FetchingRoute { attempt } = self.conn else {
             return;
         };
-        let servers: Vec<String> = servers.into_iter().filter(|s| !s.is_empty()).collect();
+        let mut servers = servers;
+        servers.retain(|s| !s.is_empty());
         if servers.is_empty() {
             self.handle_route_failed(now);
             return;
@@ -698,26 +699,22 @@ impl Engine {
 
     pub(crate) fn expire_requests(&mut self, now: Instant) {
         // First sign-ins that ran out of time: the application hears `Timeout` and nothing retries.
-        let late: Vec<String> = self
-            .client_order
-            .iter()
-            .filter(|id| {
-                self.clients
-                    .get(*id)
-                    .and_then(|c| c.sign_in_deadline)
-                    .is_some_and(|at| at <= now)
-            })
-            .cloned()
-            .collect();
+        let mut late = Vec::new();
+        for id in &self.client_order {
+            let deadline = self.clients.get(id).and_then(|c| c.sign_in_deadline);
+            if deadline.is_some_and(|at| at <= now) {
+                late.push(id.clone());
+            }
+        }
         for id in late {
             self.remove_client(&id, RequestError::Timeout, now);
         }
-        let expired: Vec<i32> = self
-            .in_flight
-            .iter()
-            .filter(|(_, out)| out.deadline.is_some_and(|at| at <= now))
-            .map(|(serial, _)| *serial)
-            .collect();
+        let mut expired = Vec::new();
+        for (serial, out) in self.in_flight.iter() {
+            if out.deadline.is_some_and(|at| at <= now) {
+                expired.push(*serial);
+            }
+        }
         for serial in expired {
             let Some(mut out) = self.in_flight.remove(&serial) else {
                 continue;
@@ -1031,7 +1028,7 @@ impl Engine {
         if !client.acks.is_empty() && self.ack_flush_at.is_none() {
             self.ack_flush_at = Some(now + self.options.ack_delay);
         }
-        client.reads_in_transit = reads.keys().cloned().collect();
+        client.reads_in_transit = SortedSet::new();
         for out in outbox {
             self.transmit_request(out, now);
         }
@@ -1041,6 +1038,7 @@ impl Engine {
             let after = self.next_serial;
             for (cid, (tuple, read_ids)) in reads {
                 if let Some(client) = self.clients.get_mut(id) {
+                    client.reads_in_transit.insert(cid.clone());
                     client.reads_unconfirmed.insert(cid, (tuple.clone(), after));
                 }
                 tuples.push(tuple);

@@ -111,10 +111,6 @@ impl<K: Ord, V> SortedMap<K, V> {
         self.entries.iter().map(|(key, value)| (key, value))
     }
 
-    pub(crate) fn keys(&self) -> impl Iterator<Item = &K> {
-        self.entries.iter().map(|(key, _)| key)
-    }
-
     pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
         self.entries.iter().map(|(_, value)| value)
     }

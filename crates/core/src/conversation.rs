@@ -114,15 +114,13 @@ fn is_same(a: &Message, b: &Message) -> bool {
 }
 
 fn string_set(value: Option<&Value>) -> SortedSet<String> {
-    value
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+    let mut set = SortedSet::new();
+    for item in value.and_then(Value::as_array).map_or(&[][..], Vec::as_slice) {
+        if let Some(text) = item.as_str() {
+            set.insert(text.to_owned());
+        }
+    }
+    set
 }
 
 fn date_string(value: Option<&Value>) -> Option<String> {

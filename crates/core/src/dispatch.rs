@@ -22,16 +22,30 @@ fn json_object(data: Option<&str>) -> Map {
 }
 
 fn partial_result(allowed: Vec<String>, failed: &[chinwag_protocol::ErrorCommand]) -> Response {
+    let mut failures = Vec::with_capacity(failed.len());
+    for error in failed {
+        failures.push(PartialFailure {
+            client_ids: error.pids.clone(),
+            error: chinwag_protocol::ServerError::from_error_command(error),
+        });
+    }
     Response::Partial {
         succeeded: allowed,
-        failed: failed
-            .iter()
-            .map(|e| PartialFailure {
-                client_ids: e.pids.clone(),
-                error: chinwag_protocol::ServerError::from_error_command(e),
-            })
-            .collect(),
+        failed: failures,
     }
+}
+
+/// The messages of a `logs` reply in conversation `cid`, as client `me` sees them, oldest first.
+/// (One copy for history pages and gap filling.)
+#[inline(never)]
+fn logged_messages(reply: &GenericCommand, cid: &str, me: &str) -> Vec<Message> {
+    let logs = reply.logs_message.as_ref().map_or(&[][..], |logs| &logs.logs[..]);
+    let mut messages = Vec::with_capacity(logs.len());
+    for item in logs {
+        messages.push(Message::from_log(item, cid, me));
+    }
+    sort_by_time(&mut messages);
+    messages
 }
 
 impl Engine {
@@ -203,31 +217,19 @@ impl Engine {
                 self.respond(&client, &out.ids, Response::Sent(message));
             }
             Kind::History { cid } => {
-                let logs = reply.logs_message.get_or_insert_default();
                 let two = self
                     .conversation(&client, &cid)
                     .is_some_and(|c| c.members.len() == 2);
-                let mut messages: Vec<Message> = logs
-                    .logs
-                    .iter()
-                    .map(|item| Message::from_log(item, &cid, &client))
-                    .collect();
+                let mut messages = logged_messages(reply, &cid, &client);
                 for message in &mut messages {
                     if two && message.delivered_at.is_some() {
                         message.status = MessageStatus::Delivered;
                     }
                 }
-                sort_by_time(&mut messages);
                 self.respond(&client, &out.ids, Response::History(messages));
             }
             Kind::CatchUp { cid, page, forward } => {
-                let logs = reply.logs_message.get_or_insert_default();
-                let mut messages: Vec<Message> = logs
-                    .logs
-                    .iter()
-                    .map(|item| Message::from_log(item, &cid, &client))
-                    .collect();
-                sort_by_time(&mut messages);
+                let messages = logged_messages(reply, &cid, &client);
                 let full = forward && i32::try_from(messages.len()).unwrap_or(i32::MAX) >= page;
                 let newest = messages.last().map(|m| m.timestamp);
                 let before = self.conversation(&client, &cid).and_then(|c| c.seen_up_to);
@@ -314,15 +316,14 @@ impl Engine {
             }
             Kind::MaxReadAll => {
                 let conv = reply.conv_message.get_or_insert_default();
-                let receipts = conv
-                    .max_read_tuples
-                    .iter_mut()
-                    .map(|t| MemberReceipt {
-                        client: t.pid.take().unwrap_or_default(),
-                        max_ack: t.max_ack_timestamp,
-                        max_read: t.max_read_timestamp,
-                    })
-                    .collect();
+                let mut receipts = Vec::with_capacity(conv.max_read_tuples.len());
+                for tuple in &mut conv.max_read_tuples {
+                    receipts.push(MemberReceipt {
+                        client: tuple.pid.take().unwrap_or_default(),
+                        max_ack: tuple.max_ack_timestamp,
+                        max_read: tuple.max_read_timestamp,
+                    });
+                }
                 self.respond(&client, &out.ids, Response::MemberReceipts(receipts));
             }
             Kind::MemberList { blacklist } => {

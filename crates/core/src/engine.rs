@@ -934,7 +934,9 @@ impl Engine {
         let Some(mut client) = self.clients.remove(id) else {
             return;
         };
-        self.client_order.retain(|c| c != id);
+        if let Some(index) = self.client_order.iter().position(|c| c == id) {
+            self.client_order.remove(index);
+        }
         // What was received stays received.
         self.events.append(&mut client.held);
         // Borrowed, not taken: the client and its queues drop whole at the end.

@@ -647,20 +647,13 @@ impl Engine {
         let command = GenericCommand::new(CommandType::Logs)
             .with_peer_id(client)
             .with(logs);
-        let out = Outgoing {
-            ids: Vec::new(),
-            client: client.to_owned(),
-            command,
-            kind: Kind::CatchUp {
+        if self.is_open(client) {
+            let kind = Kind::CatchUp {
                 cid: cid.to_owned(),
                 page: limit,
                 forward,
-            },
-            deadline: Some(now + self.options.request_timeout),
-            dedup_key: None,
-        };
-        if self.is_open(client) {
-            self.transmit_request(out, now);
+            };
+            self.send_internal(client.to_owned(), command, kind, now);
         } else if let Some(state) = self.clients.get_mut(client) {
             state.catch_up.remove(cid);
         }

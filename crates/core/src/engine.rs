@@ -473,17 +473,7 @@ impl Engine {
                 if !self.clients.is_empty() && now >= self.next_echo {
                     let echo = GenericCommand::new(CommandType::Echo);
                     let first = self.client_order.first().cloned().unwrap_or_default();
-                    self.transmit_request(
-                        Outgoing {
-                            ids: Vec::new(),
-                            client: first,
-                            command: echo,
-                            kind: Kind::Echo,
-                            deadline: None,
-                            dedup_key: None,
-                        },
-                        now,
-                    );
+                    self.send_internal(first, echo, Kind::Echo, now);
                     self.next_echo = now + self.options.echo_interval;
                 }
                 if self.ack_flush_at.is_some_and(|at| at <= now) {
@@ -559,17 +549,7 @@ impl Engine {
         }
         for (client, cid) in fetches {
             let command = Self::fetch_command(&cid).with_peer_id(client.as_str());
-            self.transmit_request(
-                Outgoing {
-                    ids: Vec::new(),
-                    client,
-                    command,
-                    kind: Kind::Fetch { cid },
-                    deadline: None,
-                    dedup_key: None,
-                },
-                now,
-            );
+            self.send_internal(client, command, Kind::Fetch { cid }, now);
         }
     }
 
@@ -865,6 +845,26 @@ impl Engine {
         }
         self.transmit(&out.command, now);
         self.in_flight.insert(serial, out);
+    }
+
+    /// Sends a request of the engine's own, which no application request waits for (keepalive,
+    /// fetch, gap page); its deadline is the request timeout.
+    pub(crate) fn send_internal(
+        &mut self,
+        client: String,
+        command: GenericCommand,
+        kind: Kind,
+        now: Instant,
+    ) {
+        let out = Outgoing {
+            ids: Vec::new(),
+            client,
+            command,
+            kind,
+            deadline: None,
+            dedup_key: None,
+        };
+        self.transmit_request(out, now);
     }
 
     /// Encodes and queues one frame.

@@ -19,13 +19,9 @@ use crate::sorted_set::SortedSet;
 use crate::time::Instant;
 
 fn conv_command(op: OpType, cid: &str) -> (GenericCommand, ConvCommand) {
-    (
-        GenericCommand::new(CommandType::Conv).with_op(op),
-        ConvCommand {
-            cid: Some(cid.to_owned()),
-            ..Default::default()
-        },
-    )
+    let mut conv = ConvCommand::default();
+    conv.cid = Some(cid.to_owned());
+    (GenericCommand::new(CommandType::Conv).with_op(op), conv)
 }
 
 fn sign_conv(conv: &mut ConvCommand, signature: Option<&Signature>) {
@@ -87,16 +83,15 @@ impl Engine {
         signature: Option<&Signature>,
         now: Instant,
     ) -> RequestId {
+        let mut session = SessionCommand::default();
+        session.ua = Some(self.options.user_agent.clone());
+        session.st = self.session_token(client).map(str::to_owned);
+        session.s = signature.map(|sig| sig.signature.clone());
+        session.t = signature.map(|sig| sig.timestamp);
+        session.n = signature.map(|sig| sig.nonce.clone());
         let command = GenericCommand::new(CommandType::Session)
             .with_op(OpType::Refresh)
-            .with(SessionCommand {
-                ua: Some(self.options.user_agent.clone()),
-                st: self.session_token(client).map(str::to_owned),
-                s: signature.map(|sig| sig.signature.clone()),
-                t: signature.map(|sig| sig.timestamp),
-                n: signature.map(|sig| sig.nonce.clone()),
-                ..Default::default()
-            });
+            .with(session);
         self.submit(client, command, Kind::Refresh, now)
     }
 
@@ -140,12 +135,11 @@ impl Engine {
 
     /// Which of `clients` are online (`session/query`, at most 20 honoured).
     pub fn query_online(&mut self, client: &str, clients: &[String], now: Instant) -> RequestId {
+        let mut session = SessionCommand::default();
+        session.session_peer_ids = clients.to_vec();
         let command = GenericCommand::new(CommandType::Session)
             .with_op(OpType::Query)
-            .with(SessionCommand {
-                session_peer_ids: clients.to_vec(),
-                ..Default::default()
-            });
+            .with(session);
         self.submit(client, command, Kind::Online, now)
     }
 
@@ -169,37 +163,33 @@ impl Engine {
         for (key, value) in &create.attributes {
             attr.insert(key.clone(), value.clone());
         }
-        let mut conv = ConvCommand {
-            m: members.as_slice().to_vec(),
-            attr: Some(JsonObjectMessage { data: attr.to_json() }),
-            transient: create.transient.then_some(true),
-            unique: Some(create.unique && !create.transient),
-            ..Default::default()
-        };
+        let mut conv = ConvCommand::default();
+        conv.m = members.as_slice().to_vec();
+        conv.attr = Some(JsonObjectMessage { data: attr.to_json() });
+        conv.transient = create.transient.then_some(true);
+        conv.unique = Some(create.unique && !create.transient);
         if let Some(ttl) = create.temporary_ttl {
             conv.temp_conv = Some(true);
             conv.temp_conv_ttl = Some(ttl);
         }
         sign_conv(&mut conv, create.signature.as_ref());
-        let template = Conversation {
-            kind: if create.transient {
-                ConversationKind::ChatRoom
-            } else if create.temporary_ttl.is_some() {
-                ConversationKind::Temporary
-            } else {
-                ConversationKind::Normal
-            },
-            members: if create.transient {
-                SortedSet::new()
-            } else {
-                members
-            },
-            name: create.name.clone(),
-            creator: Some(client.to_owned()),
-            attributes: create.attributes.clone(),
-            ttl: create.temporary_ttl.map(i64::from),
-            ..Conversation::default()
+        let mut template = Conversation::default();
+        template.kind = if create.transient {
+            ConversationKind::ChatRoom
+        } else if create.temporary_ttl.is_some() {
+            ConversationKind::Temporary
+        } else {
+            ConversationKind::Normal
         };
+        template.members = if create.transient {
+            SortedSet::new()
+        } else {
+            members
+        };
+        template.name = create.name.clone();
+        template.creator = Some(client.to_owned());
+        template.attributes = create.attributes.clone();
+        template.ttl = create.temporary_ttl.map(i64::from);
         let command = GenericCommand::new(CommandType::Conv)
             .with_op(OpType::Start)
             .with(conv);
@@ -213,16 +203,14 @@ impl Engine {
         query: &ConversationQuery,
         now: Instant,
     ) -> RequestId {
-        let conv = ConvCommand {
-            r#where: Some(JsonObjectMessage {
-                data: query.where_json(),
-            }),
-            sort: query.sort(),
-            limit: query.limit_value(),
-            skip: query.skip_value(),
-            flag: Some(query.flag()),
-            ..Default::default()
-        };
+        let mut conv = ConvCommand::default();
+        conv.r#where = Some(JsonObjectMessage {
+            data: query.where_json(),
+        });
+        conv.sort = query.sort();
+        conv.limit = query.limit_value();
+        conv.skip = query.skip_value();
+        conv.flag = Some(query.flag());
         let command = GenericCommand::new(CommandType::Conv)
             .with_op(OpType::Query)
             .with(conv);
@@ -487,19 +475,17 @@ impl Engine {
         let dt = self.rng.uuid_v4();
         let message = Message::outgoing(cid, client, content, &options, dt.clone());
         let (msg, binary_msg) = message.content.to_wire();
-        let direct = DirectCommand {
-            cid: Some(cid.to_owned()),
-            msg,
-            binary_msg,
-            r: Some(options.receipt),
-            transient: Some(options.transient),
-            will: options.will.then_some(true),
-            dt: Some(dt),
-            push_data: options.push_data.as_ref().map(Value::to_json),
-            mention_pids: options.mentions.clone(),
-            mention_all: Some(options.mention_all),
-            ..Default::default()
-        };
+        let mut direct = DirectCommand::default();
+        direct.cid = Some(cid.to_owned());
+        direct.msg = msg;
+        direct.binary_msg = binary_msg;
+        direct.r = Some(options.receipt);
+        direct.transient = Some(options.transient);
+        direct.will = options.will.then_some(true);
+        direct.dt = Some(dt);
+        direct.push_data = options.push_data.as_ref().map(Value::to_json);
+        direct.mention_pids = options.mentions.clone();
+        direct.mention_all = Some(options.mention_all);
         let mut command = GenericCommand::new(CommandType::Direct).with(direct);
         command.priority = options.priority;
         self.submit(
@@ -529,19 +515,17 @@ impl Engine {
                 _ => None,
             },
         };
-        let logs = LogsCommand {
-            cid: Some(cid.to_owned()),
-            t: query.start_time,
-            mid: query.start_message_id,
-            t_included: query.start_closed.then_some(true),
-            tt: query.end_time,
-            tmid: query.end_message_id,
-            tt_included: query.end_closed.then_some(true),
-            l: query.limit,
-            lctype: query.kind,
-            direction,
-            ..Default::default()
-        };
+        let mut logs = LogsCommand::default();
+        logs.cid = Some(cid.to_owned());
+        logs.t = query.start_time;
+        logs.mid = query.start_message_id;
+        logs.t_included = query.start_closed.then_some(true);
+        logs.tt = query.end_time;
+        logs.tmid = query.end_message_id;
+        logs.tt_included = query.end_closed.then_some(true);
+        logs.l = query.limit;
+        logs.lctype = query.kind;
+        logs.direction = direction;
         let command = GenericCommand::new(CommandType::Logs).with(logs);
         self.submit(client, command, Kind::History { cid: cid.to_owned() }, now)
     }
@@ -570,17 +554,15 @@ impl Engine {
         } else {
             updated.content.to_wire()
         };
-        let item = PatchItem {
-            cid: Some(original.conversation.clone()),
-            mid: Some(mid),
-            timestamp: Some(original.timestamp),
-            recall: Some(recall),
-            data,
-            binary_msg,
-            mention_pids: original.mentions.clone(),
-            mention_all: Some(original.mention_all),
-            ..Default::default()
-        };
+        let mut item = PatchItem::default();
+        item.cid = Some(original.conversation.clone());
+        item.mid = Some(mid);
+        item.timestamp = Some(original.timestamp);
+        item.recall = Some(recall);
+        item.data = data;
+        item.binary_msg = binary_msg;
+        item.mention_pids = original.mentions.clone();
+        item.mention_all = Some(original.mention_all);
         let command = GenericCommand::new(CommandType::Patch)
             .with_op(OpType::Modify)
             .with(PatchCommand {

@@ -156,7 +156,7 @@ impl Engine {
         }
         match kind {
             Kind::Open { relogin } => self.opened(out, relogin, reply, now),
-            Kind::Refresh => self.refreshed(&out, &reply, now),
+            Kind::Refresh => self.refreshed(out, reply, now),
             Kind::Echo => {}
             Kind::Close => {
                 self.respond(&client, &out.ids, Response::Closed);

@@ -134,15 +134,14 @@ fn date_string(value: Option<&Value>) -> Option<String> {
 impl Conversation {
     /// A conversation known only by id (from a push before any query).
     pub fn stub(id: &str) -> Self {
-        Self {
-            id: id.to_owned(),
-            kind: if id.starts_with("_tmp:") {
-                ConversationKind::Temporary
-            } else {
-                ConversationKind::Normal
-            },
-            ..Self::default()
-        }
+        let mut conv = Self::default();
+        conv.id = id.to_owned();
+        conv.kind = if id.starts_with("_tmp:") {
+            ConversationKind::Temporary
+        } else {
+            ConversationKind::Normal
+        };
+        conv
     }
 
     /// Reads one raw conversation object of a `conv/query` result; `None` without `objectId`.
@@ -165,17 +164,12 @@ impl Conversation {
         conv.ttl = raw.get("ttl").and_then(Value::as_i64);
         if let Some(mid) = raw.get("msg_mid").and_then(Value::as_str) {
             let bin = raw.get("bin").and_then(Value::as_bool).unwrap_or(false);
-            let mut message = Message::from_log(
-                &chinwag_protocol::LogItem {
-                    msg_id: Some(mid.to_owned()),
-                    from: raw.get("msg_from").and_then(Value::as_str).map(str::to_owned),
-                    timestamp: raw.get("msg_timestamp").and_then(Value::as_i64),
-                    patch_timestamp: raw.get("patch_timestamp").and_then(Value::as_i64),
-                    ..Default::default()
-                },
-                id,
-                me,
-            );
+            let mut item = chinwag_protocol::LogItem::default();
+            item.msg_id = Some(mid.to_owned());
+            item.from = raw.get("msg_from").and_then(Value::as_str).map(str::to_owned);
+            item.timestamp = raw.get("msg_timestamp").and_then(Value::as_i64);
+            item.patch_timestamp = raw.get("patch_timestamp").and_then(Value::as_i64);
+            let mut message = Message::from_log(&item, id, me);
             message.content = wire_content(raw.get("msg").and_then(Value::as_str), bin);
             conv.last_message_at = Some(message.timestamp);
             conv.last_message = Some(message);

@@ -632,18 +632,16 @@ impl Engine {
             // seen is dropped by id).
             None => (None, false, page),
         };
-        let logs = LogsCommand {
-            cid: Some(cid.to_owned()),
-            t,
-            t_included: t.map(|_| true),
-            l: Some(limit),
-            direction: Some(if forward {
-                QueryDirection::New
-            } else {
-                QueryDirection::Old
-            } as i32),
-            ..Default::default()
-        };
+        let mut logs = LogsCommand::default();
+        logs.cid = Some(cid.to_owned());
+        logs.t = t;
+        logs.t_included = t.map(|_| true);
+        logs.l = Some(limit);
+        logs.direction = Some(if forward {
+            QueryDirection::New
+        } else {
+            QueryDirection::Old
+        } as i32);
         let command = GenericCommand::new(CommandType::Logs)
             .with_peer_id(client)
             .with(logs);
@@ -852,17 +850,12 @@ impl Engine {
                 conv.unread_skipped = false;
             }
             if let Some(mid) = &tuple.mid {
-                let mut last = Message::from_log(
-                    &chinwag_protocol::LogItem {
-                        msg_id: Some(mid.clone()),
-                        from: tuple.from.clone(),
-                        timestamp: tuple.timestamp,
-                        patch_timestamp: tuple.patch_timestamp,
-                        ..Default::default()
-                    },
-                    &tuple.cid,
-                    client,
-                );
+                let mut item = chinwag_protocol::LogItem::default();
+                item.msg_id = Some(mid.clone());
+                item.from = tuple.from.clone();
+                item.timestamp = tuple.timestamp;
+                item.patch_timestamp = tuple.patch_timestamp;
+                let mut last = Message::from_log(&item, &tuple.cid, client);
                 last.content =
                     crate::message::received_content(tuple.data.as_deref(), tuple.binary_msg.as_deref());
                 conv.set_last_message(&last);

@@ -887,18 +887,16 @@ impl Engine {
         if client.token.as_ref().is_some_and(|(_, expiry)| *expiry <= now) {
             client.token = None;
         }
-        let mut session = SessionCommand {
-            ua: Some(ua),
-            r: Some(relogin),
-            last_unread_notif_time: client.last_unread_notif_time,
-            last_patch_time: Some(if client.last_patch_time == 0 {
-                wall
-            } else {
-                client.last_patch_time
-            }),
-            config_bitmap: Some(CONFIG_BITMAP),
-            ..Default::default()
-        };
+        let mut session = SessionCommand::default();
+        session.ua = Some(ua);
+        session.r = Some(relogin);
+        session.last_unread_notif_time = client.last_unread_notif_time;
+        session.last_patch_time = Some(if client.last_patch_time == 0 {
+            wall
+        } else {
+            client.last_patch_time
+        });
+        session.config_bitmap = Some(CONFIG_BITMAP);
         if relogin {
             session.st = client.token.as_ref().map(|(token, _)| token.clone());
         } else {

@@ -268,16 +268,15 @@ impl Engine {
             MemberOp::Unblock => (OpType::Unblock, true),
         };
         let command = if blacklist {
+            let mut black = BlacklistCommand::default();
+            black.src_cid = Some(cid.to_owned());
+            black.to_pids = ids.to_vec();
+            black.s = signature.map(|sig| sig.signature.clone());
+            black.t = signature.map(|sig| sig.timestamp);
+            black.n = signature.map(|sig| sig.nonce.clone());
             GenericCommand::new(CommandType::Blacklist)
                 .with_op(wire_op)
-                .with(BlacklistCommand {
-                    src_cid: Some(cid.to_owned()),
-                    to_pids: ids.to_vec(),
-                    s: signature.map(|sig| sig.signature.clone()),
-                    t: signature.map(|sig| sig.timestamp),
-                    n: signature.map(|sig| sig.nonce.clone()),
-                    ..Default::default()
-                })
+                .with(black)
         } else {
             let (command, mut conv) = conv_command(wire_op, cid);
             conv.m = ids.to_vec();
@@ -363,14 +362,13 @@ impl Engine {
         next: Option<String>,
         now: Instant,
     ) -> RequestId {
+        let mut black = BlacklistCommand::default();
+        black.src_cid = Some(cid.to_owned());
+        black.limit = limit;
+        black.next = next;
         let command = GenericCommand::new(CommandType::Blacklist)
             .with_op(OpType::Query)
-            .with(BlacklistCommand {
-                src_cid: Some(cid.to_owned()),
-                limit,
-                next,
-                ..Default::default()
-            });
+            .with(black);
         self.submit(client, command, Kind::MemberList { blacklist: true }, now)
     }
 
@@ -435,11 +433,10 @@ impl Engine {
         }
         let (command, mut conv) = conv_command(OpType::MemberInfoUpdate, cid);
         conv.target_client_id = Some(member.to_owned());
-        conv.info = Some(ConvMemberInfo {
-            pid: Some(member.to_owned()),
-            role: Some(role.to_owned()),
-            ..Default::default()
-        });
+        let mut info = ConvMemberInfo::default();
+        info.pid = Some(member.to_owned());
+        info.role = Some(role.to_owned());
+        conv.info = Some(info);
         self.submit(client, command.with(conv), Kind::Done, now)
     }
 
@@ -563,12 +560,11 @@ impl Engine {
         item.binary_msg = binary_msg;
         item.mention_pids = original.mentions.clone();
         item.mention_all = Some(original.mention_all);
+        let mut patch = PatchCommand::default();
+        patch.patches = vec![item];
         let command = GenericCommand::new(CommandType::Patch)
             .with_op(OpType::Modify)
-            .with(PatchCommand {
-                patches: vec![item],
-                ..Default::default()
-            });
+            .with(patch);
         self.submit(client, command, Kind::Patch { message: updated }, now)
     }
 
@@ -651,12 +647,11 @@ impl Engine {
                     .reads_unconfirmed
                     .insert(cid.to_owned(), (tuple.clone(), after));
             }
+            let mut read = ReadCommand::default();
+            read.convs = vec![tuple];
             let command = GenericCommand::new(CommandType::Read)
                 .with_peer_id(client)
-                .with(ReadCommand {
-                    convs: vec![tuple],
-                    ..Default::default()
-                });
+                .with(read);
             self.transmit(&command, now);
             self.respond(client, &[id], Response::Done);
         } else if let Some(state) = self.clients.get_mut(client) {

@@ -1044,13 +1044,9 @@ impl Engine {
                 tuples.push(tuple);
                 ids.extend(read_ids);
             }
-            let command =
-                GenericCommand::new(CommandType::Read)
-                    .with_peer_id(id)
-                    .with(chinwag_protocol::ReadCommand {
-                        convs: tuples,
-                        ..Default::default()
-                    });
+            let mut read = chinwag_protocol::ReadCommand::default();
+            read.convs = tuples;
+            let command = GenericCommand::new(CommandType::Read).with_peer_id(id).with(read);
             self.transmit(&command, now);
             self.respond(id, &ids, Response::Done);
         }
@@ -1070,14 +1066,13 @@ impl Engine {
                     .acks_unconfirmed
                     .get_or_insert_with(cid.clone(), || (from, to, after));
                 *unconfirmed = (unconfirmed.0.min(from), unconfirmed.1.max(to), after);
+                let mut ack = chinwag_protocol::AckCommand::default();
+                ack.cid = Some(cid);
+                ack.fromts = Some(from);
+                ack.tots = Some(to);
                 let command = GenericCommand::new(CommandType::Ack)
                     .with_peer_id(client.id.as_str())
-                    .with(chinwag_protocol::AckCommand {
-                        cid: Some(cid),
-                        fromts: Some(from),
-                        tots: Some(to),
-                        ..Default::default()
-                    });
+                    .with(ack);
                 // Encoded at once (what `transmit` does), not collected: a command is kilobytes.
                 self.transmits.push_back(format.encode(&command));
             }

@@ -190,32 +190,24 @@ impl Conversation {
             (Some(_), None) => true,
             _ => false,
         };
-        let (last_message, last_message_at) = if keep_last {
-            (self.last_message.take(), self.last_message_at)
-        } else {
-            (fresh.last_message, fresh.last_message_at)
-        };
         // What our last message replaced stays meaningful only while it stays the last message; a
         // query's own last message is what the official SDK's fetch shows, dropped or not.
-        let replaced_last = if keep_last {
-            std::mem::take(&mut self.replaced_last)
+        let mine = std::mem::replace(self, fresh);
+        self.unread = mine.unread;
+        self.unread_mentioned = mine.unread_mentioned;
+        self.last_delivered_at = mine.last_delivered_at;
+        self.last_read_at = mine.last_read_at;
+        self.seen_up_to = mine.seen_up_to;
+        self.unread_as_of = mine.unread_as_of;
+        self.unread_reset_at = mine.unread_reset_at;
+        self.unread_skipped = mine.unread_skipped;
+        if keep_last {
+            self.last_message = mine.last_message;
+            self.last_message_at = mine.last_message_at;
+            self.replaced_last = mine.replaced_last;
         } else {
-            ReplacedLast::Unknown
-        };
-        *self = Conversation {
-            last_message,
-            last_message_at,
-            replaced_last,
-            unread: self.unread,
-            unread_mentioned: self.unread_mentioned,
-            last_delivered_at: self.last_delivered_at,
-            last_read_at: self.last_read_at,
-            seen_up_to: self.seen_up_to,
-            unread_as_of: self.unread_as_of,
-            unread_reset_at: self.unread_reset_at,
-            unread_skipped: self.unread_skipped,
-            ..fresh
-        };
+            self.replaced_last = ReplacedLast::Unknown;
+        }
     }
 
     /// Records `message` as the last message unless a newer one is known, remembering the one it

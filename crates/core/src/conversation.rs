@@ -123,6 +123,21 @@ fn string_set(value: Option<&Value>) -> SortedSet<String> {
     set
 }
 
+/// `raw[key]` when it is a string, copied.
+fn text(raw: &Map, key: &str) -> Option<String> {
+    raw.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// Whether `raw[key]` is `true`.
+fn is_true(raw: &Map, key: &str) -> bool {
+    raw.get(key).and_then(Value::as_bool) == Some(true)
+}
+
+/// `raw[key]` when it is an integer.
+fn integer(raw: &Map, key: &str) -> Option<i64> {
+    raw.get(key).and_then(Value::as_i64)
+}
+
 fn date_string(value: Option<&Value>) -> Option<String> {
     match value? {
         Value::String(text) => Some(text.clone()),
@@ -148,27 +163,27 @@ impl Conversation {
     pub fn from_json(raw: &Map, me: &str) -> Option<Self> {
         let id = raw.get("objectId")?.as_str()?;
         let mut conv = Self::stub(id);
-        if raw.get("tr").and_then(Value::as_bool) == Some(true) {
+        if is_true(raw, "tr") {
             conv.kind = ConversationKind::ChatRoom;
-        } else if raw.get("sys").and_then(Value::as_bool) == Some(true) {
+        } else if is_true(raw, "sys") {
             conv.kind = ConversationKind::Service;
-        } else if raw.contains_key("ttl") || raw.get("temp").and_then(Value::as_bool) == Some(true) {
+        } else if raw.contains_key("ttl") || is_true(raw, "temp") {
             conv.kind = ConversationKind::Temporary;
         }
         conv.members = string_set(raw.get("m"));
         conv.muted_members = string_set(raw.get("mu"));
-        conv.creator = raw.get("c").and_then(Value::as_str).map(str::to_owned);
-        conv.name = raw.get("name").and_then(Value::as_str).map(str::to_owned);
+        conv.creator = text(raw, "c");
+        conv.name = text(raw, "name");
         conv.created_at = date_string(raw.get("createdAt"));
         conv.updated_at = date_string(raw.get("updatedAt"));
-        conv.ttl = raw.get("ttl").and_then(Value::as_i64);
+        conv.ttl = integer(raw, "ttl");
         if let Some(mid) = raw.get("msg_mid").and_then(Value::as_str) {
-            let bin = raw.get("bin").and_then(Value::as_bool).unwrap_or(false);
+            let bin = is_true(raw, "bin");
             let mut item = chinwag_protocol::LogItem::default();
             item.msg_id = Some(mid.to_owned());
-            item.from = raw.get("msg_from").and_then(Value::as_str).map(str::to_owned);
-            item.timestamp = raw.get("msg_timestamp").and_then(Value::as_i64);
-            item.patch_timestamp = raw.get("patch_timestamp").and_then(Value::as_i64);
+            item.from = text(raw, "msg_from");
+            item.timestamp = integer(raw, "msg_timestamp");
+            item.patch_timestamp = integer(raw, "patch_timestamp");
             let mut message = Message::from_log(&item, id, me);
             message.content = wire_content(raw.get("msg").and_then(Value::as_str), bin);
             conv.last_message_at = Some(message.timestamp);

@@ -139,6 +139,14 @@ pub(crate) struct Client {
     pub(crate) waiting_receipt_order: VecDeque<String>,
 }
 
+/// The message of `out` if it is the send that `request` waits for.
+fn sent_message(out: &Outgoing, request: RequestId) -> Option<&crate::Message> {
+    match &out.kind {
+        Kind::Send { message, .. } if out.ids.contains(&request) => Some(message),
+        _ => None,
+    }
+}
+
 /// The sans-I/O client engine. See the [crate docs](crate) for the driving contract.
 ///
 /// Methods come in four kinds, as in quinn-proto:
@@ -255,13 +263,19 @@ impl Engine {
     /// The message a pending [`send`](Self::send) carries (status `Sending`, `client_id` = its `dt`),
     /// while it is queued or waiting for the server's ack.
     pub fn outgoing_message(&self, request: RequestId) -> Option<&crate::Message> {
-        let queued = self.clients.values().flat_map(|c| c.outbox.iter());
-        queued
-            .chain(self.in_flight.values())
-            .find_map(|out| match &out.kind {
-                Kind::Send { message, .. } if out.ids.contains(&request) => Some(message),
-                _ => None,
-            })
+        for client in self.clients.values() {
+            for out in &client.outbox {
+                if let Some(message) = sent_message(out, request) {
+                    return Some(message);
+                }
+            }
+        }
+        for out in self.in_flight.values() {
+            if let Some(message) = sent_message(out, request) {
+                return Some(message);
+            }
+        }
+        None
     }
 
     /// Requests queued or in flight, and items buffered: for tests of bounded growth.
@@ -334,10 +348,16 @@ impl Engine {
                 consider(at, "sign-in-timeout");
             }
         }
-        let queued = self.clients.values().flat_map(|c| c.outbox.iter());
-        for out in self.in_flight.values().chain(queued) {
+        for out in self.in_flight.values() {
             if let Some(at) = out.deadline {
                 consider(at, "request-timeout");
+            }
+        }
+        for client in self.clients.values() {
+            for out in &client.outbox {
+                if let Some(at) = out.deadline {
+                    consider(at, "request-timeout");
+                }
             }
         }
         next

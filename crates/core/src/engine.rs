@@ -808,17 +808,19 @@ impl Engine {
         let key = dedup_key(&command, &kind);
         if let Some(key) = &key {
             let same = |out: &Outgoing| out.dedup_key.as_ref() == Some(key) && !out.ids.is_empty();
-            if let Some(out) = self.in_flight.values_mut().find(|out| same(out)) {
-                out.ids.push(id);
-                return id;
+            for out in self.in_flight.values_mut() {
+                if same(out) {
+                    out.ids.push(id);
+                    return id;
+                }
             }
-            if let Some(out) = self
-                .clients
-                .get_mut(client)
-                .and_then(|c| c.outbox.iter_mut().find(|o| same(o)))
-            {
-                out.ids.push(id);
-                return id;
+            if let Some(state) = self.clients.get_mut(client) {
+                for out in state.outbox.iter_mut() {
+                    if same(out) {
+                        out.ids.push(id);
+                        return id;
+                    }
+                }
             }
         }
         let deadline = match kind {

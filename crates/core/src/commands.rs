@@ -659,10 +659,12 @@ impl Engine {
                 self.fail(client, &[id], RequestError::QueueFull);
                 return id;
             }
-            let entry = state
-                .reads
-                .get_or_insert_with(cid.to_owned(), || (tuple.clone(), Vec::new()));
-            entry.0 = tuple;
+            match state.reads.get_mut(cid) {
+                Some(queued) => queued.0 = tuple,
+                None => {
+                    state.reads.insert(cid.to_owned(), (tuple, Vec::new()));
+                }
+            }
             self.respond(client, &[id], Response::Done);
         }
         self.send_fetches(now);

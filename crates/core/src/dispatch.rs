@@ -540,9 +540,10 @@ impl Engine {
             && message.from != client
             && !message.conversation.is_empty()
         {
-            let entry = state.acks.get_or_insert_with(message.conversation.clone(), || {
-                (message.timestamp, message.timestamp)
-            });
+            let entry = state.acks.get_or_insert(
+                message.conversation.clone(),
+                (message.timestamp, message.timestamp),
+            );
             entry.0 = entry.0.min(message.timestamp);
             entry.1 = entry.1.max(message.timestamp);
             if self.ack_flush_at.is_none() {

@@ -661,11 +661,11 @@ impl Engine {
             // Reads that may have been lost with the connection go out again after the re-login
             // (unless a newer one for the same conversation is already queued).
             for (cid, (tuple, _)) in std::mem::take(&mut client.reads_unconfirmed) {
-                client.reads.get_or_insert_with(cid, || (tuple, Vec::new()));
+                client.reads.get_or_insert(cid, (tuple, Vec::new()));
             }
             // So do acks (merged with those not sent yet; acking a range twice is harmless).
             for (cid, (from, to, _)) in std::mem::take(&mut client.acks_unconfirmed) {
-                let range = client.acks.get_or_insert_with(cid, || (from, to));
+                let range = client.acks.get_or_insert(cid, (from, to));
                 *range = (range.0.min(from), range.1.max(to));
             }
         }
@@ -1086,7 +1086,7 @@ impl Engine {
             for (cid, (from, to)) in std::mem::take(&mut client.acks) {
                 let unconfirmed = client
                     .acks_unconfirmed
-                    .get_or_insert_with(cid.clone(), || (from, to, after));
+                    .get_or_insert(cid.clone(), (from, to, after));
                 *unconfirmed = (unconfirmed.0.min(from), unconfirmed.1.max(to), after);
                 let mut ack = chinwag_protocol::AckCommand::default();
                 ack.cid = Some(cid);

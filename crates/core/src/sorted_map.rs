@@ -103,6 +103,20 @@ impl<K: Ord, V> SortedMap<K, V> {
         &mut self.entries[index].1
     }
 
+    /// The value under `key`, `value` inserted first if absent. One copy per map type, where
+    /// [`get_or_insert_with`](Self::get_or_insert_with) has one per closure: for cheap values.
+    #[inline(never)]
+    pub(crate) fn get_or_insert(&mut self, key: K, value: V) -> &mut V {
+        let index = match self.search(&key) {
+            Ok(index) => index,
+            Err(index) => {
+                self.entries.insert(index, (key, value));
+                index
+            }
+        };
+        &mut self.entries[index].1
+    }
+
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
         self.entries.retain_mut(|(key, value)| keep(key, value));
     }

@@ -165,4 +165,14 @@ mod tests {
         let entries: Vec<(String, i32)> = map.into_iter().collect();
         assert_eq!(entries, [("c".to_owned(), 7), ("d".to_owned(), 4)]);
     }
+
+    #[test]
+    fn get_or_insert_keeps_an_existing_value() {
+        let mut map = SortedMap::new();
+        *map.get_or_insert("b".to_owned(), 1) += 10;
+        *map.get_or_insert("b".to_owned(), 100) += 10;
+        *map.get_or_insert("a".to_owned(), 5) += 0;
+        let entries: Vec<(String, i32)> = map.into_iter().collect();
+        assert_eq!(entries, [("a".to_owned(), 5), ("b".to_owned(), 21)]);
+    }
 }

@@ -290,29 +290,31 @@ impl Conversation {
     /// Applies an attribute update (`conv/updated` push or our own `update`): keys may be dotted paths
     /// (`attr.lee`); `name` goes to its own field.
     pub fn apply_attributes(&mut self, changes: &Map) {
-        for (key, value) in changes {
+        'keys: for (key, value) in changes {
             if key == "name" {
                 self.name = value.as_str().map(str::to_owned);
                 continue;
             }
             let is_delete = value.get("__op").and_then(Value::as_str) == Some("Delete");
-            let mut path = key.split('.').peekable();
+            // The parts before the last dot name objects, created (or replacing a non-object) as
+            // needed; the last part is the key set or deleted.
             let mut map = &mut self.attributes;
-            while let Some(part) = path.next() {
-                if path.peek().is_none() {
-                    if is_delete {
-                        map.remove(part);
-                    } else {
-                        map.insert(part.to_owned(), value.clone());
-                    }
-                    break;
-                }
+            let mut last = key.as_str();
+            while let Some((part, rest)) = last.split_once('.') {
                 let entry = map.get_or_insert_with(part, || Value::Object(Map::new()));
                 if !entry.is_object() {
                     *entry = Value::Object(Map::new());
                 }
-                let Value::Object(inner) = entry else { break };
+                let Value::Object(inner) = entry else {
+                    continue 'keys;
+                };
                 map = inner;
+                last = rest;
+            }
+            if is_delete {
+                map.remove(last);
+            } else {
+                map.insert(last.to_owned(), value.clone());
             }
         }
     }

@@ -900,8 +900,6 @@ impl Engine {
     /// Sends `session/open` for `client` on the current connection.
     pub(crate) fn send_open(&mut self, client_id: &str, now: Instant) {
         let wall = self.wall_ms(now);
-        let device_id = self.device_id.clone();
-        let ua = self.options.user_agent.clone();
         let Some(client) = self.clients.get_mut(client_id) else {
             return;
         };
@@ -910,7 +908,7 @@ impl Engine {
             client.token = None;
         }
         let mut session = SessionCommand::default();
-        session.ua = Some(ua);
+        session.ua = Some(self.options.user_agent.clone());
         session.r = Some(relogin);
         session.last_unread_notif_time = client.last_unread_notif_time;
         session.last_patch_time = Some(if client.last_patch_time == 0 {
@@ -923,7 +921,7 @@ impl Engine {
             session.st = client.token.as_ref().map(|(token, _)| token.clone());
         } else {
             session.tag = client.options.tag.clone();
-            session.device_id = Some(device_id);
+            session.device_id = Some(self.device_id.clone());
             if let Some(sig) = &client.options.signature {
                 session.s = Some(sig.signature.clone());
                 session.t = Some(sig.timestamp);

@@ -19,13 +19,9 @@ use crate::sorted_set::SortedSet;
 use crate::time::Instant;
 
 fn conv_command(op: OpType, cid: &str) -> (GenericCommand, ConvCommand) {
-    (
-        GenericCommand::new(CommandType::Conv).with_op(op),
-        ConvCommand {
-            cid: Some(cid.to_owned()),
-            ..Default::default()
-        },
-    )
+    let mut conv = ConvCommand::default();
+    conv.cid = Some(cid.to_owned());
+    (GenericCommand::new(CommandType::Conv).with_op(op), conv)
 }
 
 fn sign_conv(conv: &mut ConvCommand, signature: Option<&Signature>) {
@@ -87,16 +83,15 @@ impl Engine {
         signature: Option<&Signature>,
         now: Instant,
     ) -> RequestId {
+        let mut session = SessionCommand::default();
+        session.ua = Some(self.options.user_agent.clone());
+        session.st = self.session_token(client).map(str::to_owned);
+        session.s = signature.map(|sig| sig.signature.clone());
+        session.t = signature.map(|sig| sig.timestamp);
+        session.n = signature.map(|sig| sig.nonce.clone());
         let command = GenericCommand::new(CommandType::Session)
             .with_op(OpType::Refresh)
-            .with(SessionCommand {
-                ua: Some(self.options.user_agent.clone()),
-                st: self.session_token(client).map(str::to_owned),
-                s: signature.map(|sig| sig.signature.clone()),
-                t: signature.map(|sig| sig.timestamp),
-                n: signature.map(|sig| sig.nonce.clone()),
-                ..Default::default()
-            });
+            .with(session);
         self.submit(client, command, Kind::Refresh, now)
     }
 
@@ -120,11 +115,7 @@ impl Engine {
     ///
     /// Emits no event (the caller knows).
     pub fn take_back_dropped_message(&mut self, client: &str, message: &Message) -> bool {
-        let Some(conv) = self
-            .clients
-            .get_mut(client)
-            .and_then(|state| state.conversations.get_mut(&message.conversation))
-        else {
+        let Some(conv) = self.cached_mut(client, &message.conversation) else {
             return false;
         };
         let counted = message.from != client
@@ -144,12 +135,11 @@ impl Engine {
 
     /// Which of `clients` are online (`session/query`, at most 20 honoured).
     pub fn query_online(&mut self, client: &str, clients: &[String], now: Instant) -> RequestId {
+        let mut session = SessionCommand::default();
+        session.session_peer_ids = clients.to_vec();
         let command = GenericCommand::new(CommandType::Session)
             .with_op(OpType::Query)
-            .with(SessionCommand {
-                session_peer_ids: clients.to_vec(),
-                ..Default::default()
-            });
+            .with(session);
         self.submit(client, command, Kind::Online, now)
     }
 
@@ -160,16 +150,12 @@ impl Engine {
         create: CreateConversation,
         now: Instant,
     ) -> RequestId {
-        let mut members: Vec<String> = create
-            .members
-            .iter()
-            .cloned()
-            .chain([client.to_owned()])
-            .collect::<SortedSet<String>>()
-            .into();
-        if create.transient {
-            members = vec![client.to_owned()];
+        // Sorted, without duplicates, with the creator; a chat room is created with the creator only.
+        let mut members = SortedSet::new();
+        if !create.transient {
+            members.extend(create.members.iter().cloned());
         }
+        members.insert(client.to_owned());
         let mut attr = Map::new();
         if let Some(name) = &create.name {
             attr.insert("name", Value::String(name.clone()));
@@ -177,37 +163,33 @@ impl Engine {
         for (key, value) in &create.attributes {
             attr.insert(key.clone(), value.clone());
         }
-        let mut conv = ConvCommand {
-            m: members.clone(),
-            attr: Some(JsonObjectMessage { data: attr.to_json() }),
-            transient: create.transient.then_some(true),
-            unique: Some(create.unique && !create.transient),
-            ..Default::default()
-        };
+        let mut conv = ConvCommand::default();
+        conv.m = members.as_slice().to_vec();
+        conv.attr = Some(JsonObjectMessage { data: attr.to_json() });
+        conv.transient = create.transient.then_some(true);
+        conv.unique = Some(create.unique && !create.transient);
         if let Some(ttl) = create.temporary_ttl {
             conv.temp_conv = Some(true);
             conv.temp_conv_ttl = Some(ttl);
         }
         sign_conv(&mut conv, create.signature.as_ref());
-        let template = Conversation {
-            kind: if create.transient {
-                ConversationKind::ChatRoom
-            } else if create.temporary_ttl.is_some() {
-                ConversationKind::Temporary
-            } else {
-                ConversationKind::Normal
-            },
-            members: if create.transient {
-                Default::default()
-            } else {
-                members.into_iter().collect()
-            },
-            name: create.name.clone(),
-            creator: Some(client.to_owned()),
-            attributes: create.attributes.clone(),
-            ttl: create.temporary_ttl.map(i64::from),
-            ..Conversation::default()
+        let mut template = Conversation::default();
+        template.kind = if create.transient {
+            ConversationKind::ChatRoom
+        } else if create.temporary_ttl.is_some() {
+            ConversationKind::Temporary
+        } else {
+            ConversationKind::Normal
         };
+        template.members = if create.transient {
+            SortedSet::new()
+        } else {
+            members
+        };
+        template.name = create.name.clone();
+        template.creator = Some(client.to_owned());
+        template.attributes = create.attributes.clone();
+        template.ttl = create.temporary_ttl.map(i64::from);
         let command = GenericCommand::new(CommandType::Conv)
             .with_op(OpType::Start)
             .with(conv);
@@ -221,16 +203,14 @@ impl Engine {
         query: &ConversationQuery,
         now: Instant,
     ) -> RequestId {
-        let conv = ConvCommand {
-            r#where: Some(JsonObjectMessage {
-                data: query.where_json(),
-            }),
-            sort: query.sort(),
-            limit: query.limit_value(),
-            skip: query.skip_value(),
-            flag: Some(query.flag()),
-            ..Default::default()
-        };
+        let mut conv = ConvCommand::default();
+        conv.r#where = Some(JsonObjectMessage {
+            data: query.where_json(),
+        });
+        conv.sort = query.sort();
+        conv.limit = query.limit_value();
+        conv.skip = query.skip_value();
+        conv.flag = Some(query.flag());
         let command = GenericCommand::new(CommandType::Conv)
             .with_op(OpType::Query)
             .with(conv);
@@ -245,22 +225,20 @@ impl Engine {
     /// The `conv/query` for one conversation: `where {"objectId": cid}` (as the JS SDK's
     /// `getConversation`), or `tempConvIds` for a temporary one.
     pub(crate) fn fetch_command(cid: &str) -> GenericCommand {
-        let conv = if cid.starts_with("_tmp:") {
-            ConvCommand {
-                temp_conv_ids: vec![cid.to_owned()],
-                ..Default::default()
-            }
+        let mut conv = ConvCommand::default();
+        if cid.starts_with("_tmp:") {
+            conv.temp_conv_ids = vec![cid.to_owned()];
         } else {
-            let query = ConversationQuery::new().equal_to("objectId", cid).limit(1);
-            ConvCommand {
-                r#where: Some(JsonObjectMessage {
-                    data: query.where_json(),
-                }),
-                limit: query.limit_value(),
-                flag: Some(query.flag()),
-                ..Default::default()
-            }
-        };
+            // What `ConversationQuery::new().equal_to("objectId", cid).limit(1)` sends, written
+            // directly: the builder's maps and generic setters cost a kilobyte of wasm here.
+            let mut filter = Map::new();
+            filter.insert("objectId", Value::String(cid.to_owned()));
+            conv.r#where = Some(JsonObjectMessage {
+                data: filter.to_json(),
+            });
+            conv.limit = Some(1);
+            conv.flag = Some(0);
+        }
         GenericCommand::new(CommandType::Conv)
             .with_op(OpType::Query)
             .with(conv)
@@ -290,16 +268,15 @@ impl Engine {
             MemberOp::Unblock => (OpType::Unblock, true),
         };
         let command = if blacklist {
+            let mut black = BlacklistCommand::default();
+            black.src_cid = Some(cid.to_owned());
+            black.to_pids = ids.to_vec();
+            black.s = signature.map(|sig| sig.signature.clone());
+            black.t = signature.map(|sig| sig.timestamp);
+            black.n = signature.map(|sig| sig.nonce.clone());
             GenericCommand::new(CommandType::Blacklist)
                 .with_op(wire_op)
-                .with(BlacklistCommand {
-                    src_cid: Some(cid.to_owned()),
-                    to_pids: ids.to_vec(),
-                    s: signature.map(|sig| sig.signature.clone()),
-                    t: signature.map(|sig| sig.timestamp),
-                    n: signature.map(|sig| sig.nonce.clone()),
-                    ..Default::default()
-                })
+                .with(black)
         } else {
             let (command, mut conv) = conv_command(wire_op, cid);
             conv.m = ids.to_vec();
@@ -385,14 +362,13 @@ impl Engine {
         next: Option<String>,
         now: Instant,
     ) -> RequestId {
+        let mut black = BlacklistCommand::default();
+        black.src_cid = Some(cid.to_owned());
+        black.limit = limit;
+        black.next = next;
         let command = GenericCommand::new(CommandType::Blacklist)
             .with_op(OpType::Query)
-            .with(BlacklistCommand {
-                src_cid: Some(cid.to_owned()),
-                limit,
-                next,
-                ..Default::default()
-            });
+            .with(black);
         self.submit(client, command, Kind::MemberList { blacklist: true }, now)
     }
 
@@ -457,11 +433,10 @@ impl Engine {
         }
         let (command, mut conv) = conv_command(OpType::MemberInfoUpdate, cid);
         conv.target_client_id = Some(member.to_owned());
-        conv.info = Some(ConvMemberInfo {
-            pid: Some(member.to_owned()),
-            role: Some(role.to_owned()),
-            ..Default::default()
-        });
+        let mut info = ConvMemberInfo::default();
+        info.pid = Some(member.to_owned());
+        info.role = Some(role.to_owned());
+        conv.info = Some(info);
         self.submit(client, command.with(conv), Kind::Done, now)
     }
 
@@ -497,19 +472,17 @@ impl Engine {
         let dt = self.rng.uuid_v4();
         let message = Message::outgoing(cid, client, content, &options, dt.clone());
         let (msg, binary_msg) = message.content.to_wire();
-        let direct = DirectCommand {
-            cid: Some(cid.to_owned()),
-            msg,
-            binary_msg,
-            r: Some(options.receipt),
-            transient: Some(options.transient),
-            will: options.will.then_some(true),
-            dt: Some(dt),
-            push_data: options.push_data.as_ref().map(Value::to_json),
-            mention_pids: options.mentions.clone(),
-            mention_all: Some(options.mention_all),
-            ..Default::default()
-        };
+        let mut direct = DirectCommand::default();
+        direct.cid = Some(cid.to_owned());
+        direct.msg = msg;
+        direct.binary_msg = binary_msg;
+        direct.r = Some(options.receipt);
+        direct.transient = Some(options.transient);
+        direct.will = options.will.then_some(true);
+        direct.dt = Some(dt);
+        direct.push_data = options.push_data.as_ref().map(Value::to_json);
+        direct.mention_pids = options.mentions.clone();
+        direct.mention_all = Some(options.mention_all);
         let mut command = GenericCommand::new(CommandType::Direct).with(direct);
         command.priority = options.priority;
         self.submit(
@@ -539,19 +512,17 @@ impl Engine {
                 _ => None,
             },
         };
-        let logs = LogsCommand {
-            cid: Some(cid.to_owned()),
-            t: query.start_time,
-            mid: query.start_message_id,
-            t_included: query.start_closed.then_some(true),
-            tt: query.end_time,
-            tmid: query.end_message_id,
-            tt_included: query.end_closed.then_some(true),
-            l: query.limit,
-            lctype: query.kind,
-            direction,
-            ..Default::default()
-        };
+        let mut logs = LogsCommand::default();
+        logs.cid = Some(cid.to_owned());
+        logs.t = query.start_time;
+        logs.mid = query.start_message_id;
+        logs.t_included = query.start_closed.then_some(true);
+        logs.tt = query.end_time;
+        logs.tmid = query.end_message_id;
+        logs.tt_included = query.end_closed.then_some(true);
+        logs.l = query.limit;
+        logs.lctype = query.kind;
+        logs.direction = direction;
         let command = GenericCommand::new(CommandType::Logs).with(logs);
         self.submit(client, command, Kind::History { cid: cid.to_owned() }, now)
     }
@@ -580,23 +551,20 @@ impl Engine {
         } else {
             updated.content.to_wire()
         };
-        let item = PatchItem {
-            cid: Some(original.conversation.clone()),
-            mid: Some(mid),
-            timestamp: Some(original.timestamp),
-            recall: Some(recall),
-            data,
-            binary_msg,
-            mention_pids: original.mentions.clone(),
-            mention_all: Some(original.mention_all),
-            ..Default::default()
-        };
+        let mut item = PatchItem::default();
+        item.cid = Some(original.conversation.clone());
+        item.mid = Some(mid);
+        item.timestamp = Some(original.timestamp);
+        item.recall = Some(recall);
+        item.data = data;
+        item.binary_msg = binary_msg;
+        item.mention_pids = original.mentions.clone();
+        item.mention_all = Some(original.mention_all);
+        let mut patch = PatchCommand::default();
+        patch.patches = vec![item];
         let command = GenericCommand::new(CommandType::Patch)
             .with_op(OpType::Modify)
-            .with(PatchCommand {
-                patches: vec![item],
-                ..Default::default()
-            });
+            .with(patch);
         self.submit(client, command, Kind::Patch { message: updated }, now)
     }
 
@@ -679,12 +647,11 @@ impl Engine {
                     .reads_unconfirmed
                     .insert(cid.to_owned(), (tuple.clone(), after));
             }
+            let mut read = ReadCommand::default();
+            read.convs = vec![tuple];
             let command = GenericCommand::new(CommandType::Read)
                 .with_peer_id(client)
-                .with(ReadCommand {
-                    convs: vec![tuple],
-                    ..Default::default()
-                });
+                .with(read);
             self.transmit(&command, now);
             self.respond(client, &[id], Response::Done);
         } else if let Some(state) = self.clients.get_mut(client) {
@@ -692,13 +659,40 @@ impl Engine {
                 self.fail(client, &[id], RequestError::QueueFull);
                 return id;
             }
-            let entry = state
-                .reads
-                .get_or_insert_with(cid.to_owned(), || (tuple.clone(), Vec::new()));
-            entry.0 = tuple;
+            match state.reads.get_mut(cid) {
+                Some(queued) => queued.0 = tuple,
+                None => {
+                    state.reads.insert(cid.to_owned(), (tuple, Vec::new()));
+                }
+            }
             self.respond(client, &[id], Response::Done);
         }
         self.send_fetches(now);
         id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fetch_command_sends_what_the_query_builder_would() {
+        for cid in ["5f0c", "a\"b\\c\u{1}"] {
+            let query = ConversationQuery::new().equal_to("objectId", cid).limit(1);
+            let expected = GenericCommand::new(CommandType::Conv)
+                .with_op(OpType::Query)
+                .with(ConvCommand {
+                    r#where: Some(JsonObjectMessage {
+                        data: query.where_json(),
+                    }),
+                    limit: query.limit_value(),
+                    flag: Some(query.flag()),
+                    ..Default::default()
+                });
+            assert_eq!(Engine::fetch_command(cid), expected);
+        }
+        let temp = Engine::fetch_command("_tmp:x");
+        assert_eq!(temp.conv_message.unwrap().temp_conv_ids, ["_tmp:x"]);
     }
 }

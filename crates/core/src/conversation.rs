@@ -114,15 +114,28 @@ fn is_same(a: &Message, b: &Message) -> bool {
 }
 
 fn string_set(value: Option<&Value>) -> SortedSet<String> {
-    value
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+    let mut set = SortedSet::new();
+    for item in value.and_then(Value::as_array).map_or(&[][..], Vec::as_slice) {
+        if let Some(text) = item.as_str() {
+            set.insert(text.to_owned());
+        }
+    }
+    set
+}
+
+/// `raw[key]` when it is a string, copied.
+fn text(raw: &Map, key: &str) -> Option<String> {
+    raw.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// Whether `raw[key]` is `true`.
+fn is_true(raw: &Map, key: &str) -> bool {
+    raw.get(key).and_then(Value::as_bool) == Some(true)
+}
+
+/// `raw[key]` when it is an integer.
+fn integer(raw: &Map, key: &str) -> Option<i64> {
+    raw.get(key).and_then(Value::as_i64)
 }
 
 fn date_string(value: Option<&Value>) -> Option<String> {
@@ -136,48 +149,42 @@ fn date_string(value: Option<&Value>) -> Option<String> {
 impl Conversation {
     /// A conversation known only by id (from a push before any query).
     pub fn stub(id: &str) -> Self {
-        Self {
-            id: id.to_owned(),
-            kind: if id.starts_with("_tmp:") {
-                ConversationKind::Temporary
-            } else {
-                ConversationKind::Normal
-            },
-            ..Self::default()
-        }
+        let mut conv = Self::default();
+        conv.id = id.to_owned();
+        conv.kind = if id.starts_with("_tmp:") {
+            ConversationKind::Temporary
+        } else {
+            ConversationKind::Normal
+        };
+        conv
     }
 
     /// Reads one raw conversation object of a `conv/query` result; `None` without `objectId`.
     pub fn from_json(raw: &Map, me: &str) -> Option<Self> {
         let id = raw.get("objectId")?.as_str()?;
         let mut conv = Self::stub(id);
-        if raw.get("tr").and_then(Value::as_bool) == Some(true) {
+        if is_true(raw, "tr") {
             conv.kind = ConversationKind::ChatRoom;
-        } else if raw.get("sys").and_then(Value::as_bool) == Some(true) {
+        } else if is_true(raw, "sys") {
             conv.kind = ConversationKind::Service;
-        } else if raw.contains_key("ttl") || raw.get("temp").and_then(Value::as_bool) == Some(true) {
+        } else if raw.contains_key("ttl") || is_true(raw, "temp") {
             conv.kind = ConversationKind::Temporary;
         }
         conv.members = string_set(raw.get("m"));
         conv.muted_members = string_set(raw.get("mu"));
-        conv.creator = raw.get("c").and_then(Value::as_str).map(str::to_owned);
-        conv.name = raw.get("name").and_then(Value::as_str).map(str::to_owned);
+        conv.creator = text(raw, "c");
+        conv.name = text(raw, "name");
         conv.created_at = date_string(raw.get("createdAt"));
         conv.updated_at = date_string(raw.get("updatedAt"));
-        conv.ttl = raw.get("ttl").and_then(Value::as_i64);
+        conv.ttl = integer(raw, "ttl");
         if let Some(mid) = raw.get("msg_mid").and_then(Value::as_str) {
-            let bin = raw.get("bin").and_then(Value::as_bool).unwrap_or(false);
-            let mut message = Message::from_log(
-                &chinwag_protocol::LogItem {
-                    msg_id: Some(mid.to_owned()),
-                    from: raw.get("msg_from").and_then(Value::as_str).map(str::to_owned),
-                    timestamp: raw.get("msg_timestamp").and_then(Value::as_i64),
-                    patch_timestamp: raw.get("patch_timestamp").and_then(Value::as_i64),
-                    ..Default::default()
-                },
-                id,
-                me,
-            );
+            let bin = is_true(raw, "bin");
+            let mut item = chinwag_protocol::LogItem::default();
+            item.msg_id = Some(mid.to_owned());
+            item.from = text(raw, "msg_from");
+            item.timestamp = integer(raw, "msg_timestamp");
+            item.patch_timestamp = integer(raw, "patch_timestamp");
+            let mut message = Message::from_log(&item, id, me);
             message.content = wire_content(raw.get("msg").and_then(Value::as_str), bin);
             conv.last_message_at = Some(message.timestamp);
             conv.last_message = Some(message);
@@ -198,32 +205,24 @@ impl Conversation {
             (Some(_), None) => true,
             _ => false,
         };
-        let (last_message, last_message_at) = if keep_last {
-            (self.last_message.take(), self.last_message_at)
-        } else {
-            (fresh.last_message, fresh.last_message_at)
-        };
         // What our last message replaced stays meaningful only while it stays the last message; a
         // query's own last message is what the official SDK's fetch shows, dropped or not.
-        let replaced_last = if keep_last {
-            std::mem::take(&mut self.replaced_last)
+        let mine = std::mem::replace(self, fresh);
+        self.unread = mine.unread;
+        self.unread_mentioned = mine.unread_mentioned;
+        self.last_delivered_at = mine.last_delivered_at;
+        self.last_read_at = mine.last_read_at;
+        self.seen_up_to = mine.seen_up_to;
+        self.unread_as_of = mine.unread_as_of;
+        self.unread_reset_at = mine.unread_reset_at;
+        self.unread_skipped = mine.unread_skipped;
+        if keep_last {
+            self.last_message = mine.last_message;
+            self.last_message_at = mine.last_message_at;
+            self.replaced_last = mine.replaced_last;
         } else {
-            ReplacedLast::Unknown
-        };
-        *self = Conversation {
-            last_message,
-            last_message_at,
-            replaced_last,
-            unread: self.unread,
-            unread_mentioned: self.unread_mentioned,
-            last_delivered_at: self.last_delivered_at,
-            last_read_at: self.last_read_at,
-            seen_up_to: self.seen_up_to,
-            unread_as_of: self.unread_as_of,
-            unread_reset_at: self.unread_reset_at,
-            unread_skipped: self.unread_skipped,
-            ..fresh
-        };
+            self.replaced_last = ReplacedLast::Unknown;
+        }
     }
 
     /// Records `message` as the last message unless a newer one is known, remembering the one it
@@ -291,29 +290,31 @@ impl Conversation {
     /// Applies an attribute update (`conv/updated` push or our own `update`): keys may be dotted paths
     /// (`attr.lee`); `name` goes to its own field.
     pub fn apply_attributes(&mut self, changes: &Map) {
-        for (key, value) in changes {
+        'keys: for (key, value) in changes {
             if key == "name" {
                 self.name = value.as_str().map(str::to_owned);
                 continue;
             }
             let is_delete = value.get("__op").and_then(Value::as_str) == Some("Delete");
-            let mut path = key.split('.').peekable();
+            // The parts before the last dot name objects, created (or replacing a non-object) as
+            // needed; the last part is the key set or deleted.
             let mut map = &mut self.attributes;
-            while let Some(part) = path.next() {
-                if path.peek().is_none() {
-                    if is_delete {
-                        map.remove(part);
-                    } else {
-                        map.insert(part.to_owned(), value.clone());
-                    }
-                    break;
-                }
+            let mut last = key.as_str();
+            while let Some((part, rest)) = last.split_once('.') {
                 let entry = map.get_or_insert_with(part, || Value::Object(Map::new()));
                 if !entry.is_object() {
                     *entry = Value::Object(Map::new());
                 }
-                let Value::Object(inner) = entry else { break };
+                let Value::Object(inner) = entry else {
+                    continue 'keys;
+                };
                 map = inner;
+                last = rest;
+            }
+            if is_delete {
+                map.remove(last);
+            } else {
+                map.insert(last.to_owned(), value.clone());
             }
         }
     }

@@ -3,9 +3,7 @@
 use std::mem::take;
 
 use chinwag_protocol::json::{Map, Value};
-use chinwag_protocol::{
-    CommandType, ConvCommand, GenericCommand, LogsCommand, OpType, logs_command::QueryDirection,
-};
+use chinwag_protocol::{CommandType, GenericCommand, LogsCommand, OpType, logs_command::QueryDirection};
 
 use crate::conversation::Conversation;
 use crate::engine::{Action, CatchUp, Client, Engine, Status};
@@ -23,17 +21,31 @@ fn json_object(data: Option<&str>) -> Map {
         .unwrap_or_default()
 }
 
-fn partial_result(allowed: &[String], failed: &[chinwag_protocol::ErrorCommand]) -> Response {
-    Response::Partial {
-        succeeded: allowed.to_vec(),
-        failed: failed
-            .iter()
-            .map(|e| PartialFailure {
-                client_ids: e.pids.clone(),
-                error: chinwag_protocol::ServerError::from_error_command(e),
-            })
-            .collect(),
+fn partial_result(allowed: Vec<String>, failed: &[chinwag_protocol::ErrorCommand]) -> Response {
+    let mut failures = Vec::with_capacity(failed.len());
+    for error in failed {
+        failures.push(PartialFailure {
+            client_ids: error.pids.clone(),
+            error: chinwag_protocol::ServerError::from_error_command(error),
+        });
     }
+    Response::Partial {
+        succeeded: allowed,
+        failed: failures,
+    }
+}
+
+/// The messages of a `logs` reply in conversation `cid`, as client `me` sees them, oldest first.
+/// (One copy for history pages and gap filling.)
+#[inline(never)]
+fn logged_messages(reply: &GenericCommand, cid: &str, me: &str) -> Vec<Message> {
+    let logs = reply.logs_message.as_ref().map_or(&[][..], |logs| &logs.logs[..]);
+    let mut messages = Vec::with_capacity(logs.len());
+    for item in logs {
+        messages.push(Message::from_log(item, cid, me));
+    }
+    sort_by_time(&mut messages);
+    messages
 }
 
 impl Engine {
@@ -60,15 +72,21 @@ impl Engine {
         state.conversations.get_mut(cid)
     }
 
+    /// The cached conversation `cid` of `client`, for updating.
+    #[inline(never)]
+    pub(crate) fn cached_mut(&mut self, client: &str, cid: &str) -> Option<&mut Conversation> {
+        self.clients.get_mut(client)?.conversations.get_mut(cid)
+    }
+
     /// Merges the conversations of a `conv/query` reply into `client`'s cache; returns them as cached.
-    fn cache_query_results(&mut self, client: &str, reply: GenericCommand) -> Vec<Conversation> {
+    fn cache_query_results(&mut self, client: &str, reply: &GenericCommand) -> Vec<Conversation> {
         let data = reply
             .conv_message
-            .and_then(|c| c.results)
-            .map(|r| r.data)
-            .unwrap_or_default();
+            .as_ref()
+            .and_then(|c| c.results.as_ref())
+            .map_or("", |r| r.data.as_str());
         // Anything but an array: no results.
-        let raw = match chinwag_protocol::json::parse(&data) {
+        let raw = match chinwag_protocol::json::parse(data) {
             Ok(Value::Array(items)) => items,
             _ => Vec::new(),
         };
@@ -101,10 +119,11 @@ impl Engine {
         }
     }
 
-    pub(crate) fn handle_reply(&mut self, mut out: Outgoing, mut reply: GenericCommand, now: Instant) {
-        // `out.kind` and the fields of `reply` (and of its sub-commands) are `take`n, never moved out:
-        // after a partial move the compiler drops the remaining fields one by one at the end of every
-        // match arm, kilobytes of wasm in this function alone.
+    pub(crate) fn handle_reply(&mut self, out: &mut Outgoing, reply: &mut GenericCommand, now: Instant) {
+        // `out.kind` and the fields of `reply` (and of its sub-commands) are `take`n or borrowed in
+        // place, never moved out, and both are dropped once by the caller: a partial move, or a
+        // sub-command taken out whole, makes the compiler drop the remaining fields one by one at
+        // the end of every match arm, kilobytes of wasm in this function alone.
         let kind = std::mem::replace(&mut out.kind, Kind::Echo);
         let client = out.client.clone();
         self.note_server_time(&client, reply.server_ts);
@@ -136,8 +155,8 @@ impl Engine {
             return;
         }
         match kind {
-            Kind::Open { relogin } => self.opened(out, relogin, &reply, now),
-            Kind::Refresh => self.refreshed(&out, &reply, now),
+            Kind::Open { relogin } => self.opened(out, relogin, reply, now),
+            Kind::Refresh => self.refreshed(out, reply, now),
             Kind::Echo => {}
             Kind::Close => {
                 self.respond(&client, &out.ids, Response::Closed);
@@ -149,7 +168,7 @@ impl Engine {
                 });
             }
             Kind::Create { mut template } => {
-                let mut conv = reply.conv_message.take().unwrap_or_default();
+                let conv = reply.conv_message.get_or_insert_default();
                 template.id = conv.cid.take().unwrap_or_default();
                 template.created_at = conv.cdate.clone();
                 template.updated_at = conv.cdate.take();
@@ -178,7 +197,7 @@ impl Engine {
                 }
             }
             Kind::Send { mut message, receipt } => {
-                let mut ack = reply.ack_message.take().unwrap_or_default();
+                let ack = reply.ack_message.get_or_insert_default();
                 message.id = ack.uid.take();
                 message.timestamp = ack.t.unwrap_or_default();
                 message.status = MessageStatus::Sent;
@@ -198,31 +217,19 @@ impl Engine {
                 self.respond(&client, &out.ids, Response::Sent(message));
             }
             Kind::History { cid } => {
-                let logs = reply.logs_message.take().unwrap_or_default();
                 let two = self
                     .conversation(&client, &cid)
                     .is_some_and(|c| c.members.len() == 2);
-                let mut messages: Vec<Message> = logs
-                    .logs
-                    .iter()
-                    .map(|item| Message::from_log(item, &cid, &client))
-                    .collect();
+                let mut messages = logged_messages(reply, &cid, &client);
                 for message in &mut messages {
                     if two && message.delivered_at.is_some() {
                         message.status = MessageStatus::Delivered;
                     }
                 }
-                sort_by_time(&mut messages);
                 self.respond(&client, &out.ids, Response::History(messages));
             }
             Kind::CatchUp { cid, page, forward } => {
-                let logs = reply.logs_message.take().unwrap_or_default();
-                let mut messages: Vec<Message> = logs
-                    .logs
-                    .iter()
-                    .map(|item| Message::from_log(item, &cid, &client))
-                    .collect();
-                sort_by_time(&mut messages);
+                let messages = logged_messages(reply, &cid, &client);
                 let full = forward && i32::try_from(messages.len()).unwrap_or(i32::MAX) >= page;
                 let newest = messages.last().map(|m| m.timestamp);
                 let before = self.conversation(&client, &cid).and_then(|c| c.seen_up_to);
@@ -236,12 +243,7 @@ impl Engine {
                     (Some(_), None) => true,
                     (None, _) => false,
                 };
-                if let (Some(newest), Some(conv)) = (
-                    newest,
-                    self.clients
-                        .get_mut(&client)
-                        .and_then(|s| s.conversations.get_mut(&cid)),
-                ) {
+                if let (Some(newest), Some(conv)) = (newest, self.cached_mut(&client, &cid)) {
                     conv.seen_up_to = Some(conv.seen_up_to.map_or(newest, |s| s.max(newest)));
                 }
                 if full && advanced {
@@ -251,16 +253,13 @@ impl Engine {
                 }
             }
             Kind::Partial { cid, op } => {
-                let (allowed, failed) = match (reply.conv_message.take(), reply.blacklist_message.take()) {
-                    (Some(mut conv), _) => (take(&mut conv.allowed_pids), take(&mut conv.failed_pids)),
-                    (None, Some(mut black)) => (take(&mut black.allowed_pids), take(&mut black.failed_pids)),
-                    _ => (Vec::new(), Vec::new()),
-                };
-                if let Some(conv) = self
-                    .clients
-                    .get_mut(&client)
-                    .and_then(|s| s.conversations.get_mut(&cid))
+                let (allowed, failed) = match (reply.conv_message.as_mut(), reply.blacklist_message.as_mut())
                 {
+                    (Some(conv), _) => (take(&mut conv.allowed_pids), &conv.failed_pids[..]),
+                    (None, Some(black)) => (take(&mut black.allowed_pids), &black.failed_pids[..]),
+                    _ => (Vec::new(), &[][..]),
+                };
+                if let Some(conv) = self.cached_mut(&client, &cid) {
                     match op {
                         MemberOp::Add => conv.members.extend(allowed.iter().cloned()),
                         MemberOp::Remove | MemberOp::Block => {
@@ -271,23 +270,19 @@ impl Engine {
                         _ => {}
                     }
                 }
-                self.respond(&client, &out.ids, partial_result(&allowed, &failed));
+                self.respond(&client, &out.ids, partial_result(allowed, failed));
             }
             Kind::Count => {
                 let count = reply
                     .conv_message
-                    .take()
+                    .as_ref()
                     .and_then(|c| c.count)
                     .unwrap_or_default();
                 self.respond(&client, &out.ids, Response::Count(i64::from(count)));
             }
             Kind::Update { cid, attributes } => {
-                let updated_at = reply.conv_message.take().and_then(|mut c| c.udate.take());
-                if let Some(conv) = self
-                    .clients
-                    .get_mut(&client)
-                    .and_then(|s| s.conversations.get_mut(&cid))
-                {
+                let updated_at = reply.conv_message.as_mut().and_then(|c| c.udate.take());
+                if let Some(conv) = self.cached_mut(&client, &cid) {
                     conv.apply_attributes(&attributes);
                     if updated_at.is_some() {
                         conv.updated_at.clone_from(&updated_at);
@@ -299,18 +294,14 @@ impl Engine {
             Kind::Online => {
                 let online = reply
                     .session_message
-                    .take()
-                    .map(|mut s| take(&mut s.online_session_peer_ids))
+                    .as_mut()
+                    .map(|s| take(&mut s.online_session_peer_ids))
                     .unwrap_or_default();
                 self.respond(&client, &out.ids, Response::Online(online));
             }
             Kind::MaxRead { cid } => {
-                let conv = reply.conv_message.take().unwrap_or_default();
-                if let Some(cached) = self
-                    .clients
-                    .get_mut(&client)
-                    .and_then(|s| s.conversations.get_mut(&cid))
-                {
+                let conv = reply.conv_message.get_or_insert_default();
+                if let Some(cached) = self.cached_mut(&client, &cid) {
                     cached.last_read_at = cached.last_read_at.max(conv.max_read_timestamp);
                     cached.last_delivered_at = cached.last_delivered_at.max(conv.max_ack_timestamp);
                 }
@@ -324,24 +315,23 @@ impl Engine {
                 );
             }
             Kind::MaxReadAll => {
-                let conv = reply.conv_message.take().unwrap_or_default();
-                let receipts = conv
-                    .max_read_tuples
-                    .iter()
-                    .map(|t| MemberReceipt {
-                        client: t.pid.clone().unwrap_or_default(),
-                        max_ack: t.max_ack_timestamp,
-                        max_read: t.max_read_timestamp,
-                    })
-                    .collect();
+                let conv = reply.conv_message.get_or_insert_default();
+                let mut receipts = Vec::with_capacity(conv.max_read_tuples.len());
+                for tuple in &mut conv.max_read_tuples {
+                    receipts.push(MemberReceipt {
+                        client: tuple.pid.take().unwrap_or_default(),
+                        max_ack: tuple.max_ack_timestamp,
+                        max_read: tuple.max_read_timestamp,
+                    });
+                }
                 self.respond(&client, &out.ids, Response::MemberReceipts(receipts));
             }
             Kind::MemberList { blacklist } => {
                 let (members, next) = if blacklist {
-                    let mut black = reply.blacklist_message.take().unwrap_or_default();
+                    let black = reply.blacklist_message.get_or_insert_default();
                     (take(&mut black.blocked_pids), black.next.take())
                 } else {
-                    let mut conv = reply.conv_message.take().unwrap_or_default();
+                    let conv = reply.conv_message.get_or_insert_default();
                     (take(&mut conv.m), conv.next.take())
                 };
                 self.respond(&client, &out.ids, Response::Members { members, next });
@@ -352,11 +342,7 @@ impl Engine {
                     .as_ref()
                     .and_then(|p| p.last_patch_time)
                     .or(reply.server_ts);
-                if let Some(conv) = self
-                    .clients
-                    .get_mut(&client)
-                    .and_then(|s| s.conversations.get_mut(&message.conversation))
-                {
+                if let Some(conv) = self.cached_mut(&client, &message.conversation) {
                     conv.update_message(&message);
                 }
                 self.respond(&client, &out.ids, Response::Patched(message));
@@ -390,7 +376,7 @@ impl Engine {
         }
     }
 
-    fn opened(&mut self, out: Outgoing, relogin: bool, reply: &GenericCommand, now: Instant) {
+    fn opened(&mut self, out: &Outgoing, relogin: bool, reply: &GenericCommand, now: Instant) {
         let client = out.client.clone();
         let Some(state) = self.clients.get_mut(&client) else {
             return;
@@ -416,20 +402,15 @@ impl Engine {
         self.flush_client(&client, now);
         // Fetches lost with the previous connection go out again.
         if let Some(state) = self.clients.get_mut(&client) {
-            state.fetch_queue = state.unfetched.iter().cloned().collect();
+            state.fetch_queue = state.unfetched.as_slice().to_vec();
         }
         if relogin && !first {
-            let cids: Vec<String> = self
-                .clients
-                .get(&client)
-                .map(|s| {
-                    s.conversations
-                        .values()
-                        .filter(|c| c.is_persistent())
-                        .map(|c| c.id.clone())
-                        .collect()
-                })
-                .unwrap_or_default();
+            let mut cids = Vec::new();
+            for conv in self.conversations(&client) {
+                if conv.is_persistent() {
+                    cids.push(conv.id.clone());
+                }
+            }
             for cid in cids {
                 self.start_catch_up(&client, &cid, now);
             }
@@ -438,7 +419,7 @@ impl Engine {
 
     fn open_failed(
         &mut self,
-        mut out: Outgoing,
+        out: &mut Outgoing,
         relogin: bool,
         error: chinwag_protocol::ServerError,
         now: Instant,
@@ -472,8 +453,8 @@ impl Engine {
         self.remove_client(&client, RequestError::ClientClosed, now);
     }
 
-    pub(crate) fn handle_push(&mut self, mut command: GenericCommand, now: Instant) {
-        // Fields are `take`n, never moved out (see `handle_reply`).
+    pub(crate) fn handle_push(&mut self, command: &mut GenericCommand, now: Instant) {
+        // Fields are `take`n or borrowed, never moved out (see `handle_reply`).
         let cmd = command.command_type();
         match cmd {
             Some(CommandType::Goaway) => {
@@ -505,9 +486,9 @@ impl Engine {
         self.note_server_time(&client, command.server_ts);
         match cmd {
             Some(CommandType::Session) if command.op_type() == Some(OpType::Closed) => {
-                let session = command.session_message.take().unwrap_or_default();
+                let session = command.session_message.get_or_insert_default();
                 let code = session.code.unwrap_or_default();
-                let reason = session.reason.unwrap_or_default();
+                let reason = session.reason.take().unwrap_or_default();
                 if code == 4111 {
                     self.events.push_back(Event::Conflict {
                         client: client.clone(),
@@ -522,11 +503,11 @@ impl Engine {
                 }
                 self.remove_client(&client, RequestError::ClientClosed, now);
             }
-            Some(CommandType::Direct) => self.on_direct(&client, &command, now),
-            Some(CommandType::Conv) => self.on_conv_push(&client, &mut command),
-            Some(CommandType::Unread) => self.on_unread(&client, &command, now),
-            Some(CommandType::Rcp) => self.on_rcp(&client, &command),
-            Some(CommandType::Patch) => self.on_patch(&client, &command),
+            Some(CommandType::Direct) => self.on_direct(&client, command, now),
+            Some(CommandType::Conv) => self.on_conv_push(&client, command),
+            Some(CommandType::Unread) => self.on_unread(&client, command, now),
+            Some(CommandType::Rcp) => self.on_rcp(&client, command),
+            Some(CommandType::Patch) => self.on_patch(&client, command),
             _ => self.events.push_back(Event::Unhandled {
                 client: Some(client),
                 cmd: command.cmd,
@@ -559,9 +540,10 @@ impl Engine {
             && message.from != client
             && !message.conversation.is_empty()
         {
-            let entry = state.acks.get_or_insert_with(message.conversation.clone(), || {
-                (message.timestamp, message.timestamp)
-            });
+            let entry = state.acks.get_or_insert(
+                message.conversation.clone(),
+                (message.timestamp, message.timestamp),
+            );
             entry.0 = entry.0.min(message.timestamp);
             entry.1 = entry.1.max(message.timestamp);
             if self.ack_flush_at.is_none() {
@@ -651,35 +633,26 @@ impl Engine {
             // seen is dropped by id).
             None => (None, false, page),
         };
-        let logs = LogsCommand {
-            cid: Some(cid.to_owned()),
-            t,
-            t_included: t.map(|_| true),
-            l: Some(limit),
-            direction: Some(if forward {
-                QueryDirection::New
-            } else {
-                QueryDirection::Old
-            } as i32),
-            ..Default::default()
-        };
+        let mut logs = LogsCommand::default();
+        logs.cid = Some(cid.to_owned());
+        logs.t = t;
+        logs.t_included = t.map(|_| true);
+        logs.l = Some(limit);
+        logs.direction = Some(if forward {
+            QueryDirection::New
+        } else {
+            QueryDirection::Old
+        } as i32);
         let command = GenericCommand::new(CommandType::Logs)
             .with_peer_id(client)
             .with(logs);
-        let out = Outgoing {
-            ids: Vec::new(),
-            client: client.to_owned(),
-            command,
-            kind: Kind::CatchUp {
+        if self.is_open(client) {
+            let kind = Kind::CatchUp {
                 cid: cid.to_owned(),
                 page: limit,
                 forward,
-            },
-            deadline: Some(now + self.options.request_timeout),
-            dedup_key: None,
-        };
-        if self.is_open(client) {
-            self.transmit_request(out, now);
+            };
+            self.send_internal(client.to_owned(), command, kind, now);
         } else if let Some(state) = self.clients.get_mut(client) {
             state.catch_up.remove(cid);
         }
@@ -704,14 +677,15 @@ impl Engine {
     }
 
     fn on_conv_push(&mut self, client: &str, command: &mut GenericCommand) {
-        let mut conv: ConvCommand = command.conv_message.take().unwrap_or_default();
+        let (cmd, op, op_type) = (command.cmd, command.op, command.op_type());
+        let conv = command.conv_message.get_or_insert_default();
         let Some(cid) = conv.cid.take() else { return };
         let by = conv.init_by.take();
         let members = take(&mut conv.m);
         let max = self.options.max_conversations;
         let client_s = client.to_owned();
         let cached = Self::conv_entry(&mut self.clients, client, &cid, max);
-        let event = match command.op_type() {
+        let event = match op_type {
             Some(OpType::Joined) => {
                 if let Some(c) = cached {
                     c.members.insert(client_s.clone());
@@ -825,8 +799,8 @@ impl Engine {
             }
             _ => Event::Unhandled {
                 client: Some(client_s),
-                cmd: command.cmd,
-                op: command.op,
+                cmd,
+                op,
             },
         };
         self.events.push_back(event);
@@ -877,17 +851,12 @@ impl Engine {
                 conv.unread_skipped = false;
             }
             if let Some(mid) = &tuple.mid {
-                let mut last = Message::from_log(
-                    &chinwag_protocol::LogItem {
-                        msg_id: Some(mid.clone()),
-                        from: tuple.from.clone(),
-                        timestamp: tuple.timestamp,
-                        patch_timestamp: tuple.patch_timestamp,
-                        ..Default::default()
-                    },
-                    &tuple.cid,
-                    client,
-                );
+                let mut item = chinwag_protocol::LogItem::default();
+                item.msg_id = Some(mid.clone());
+                item.from = tuple.from.clone();
+                item.timestamp = tuple.timestamp;
+                item.patch_timestamp = tuple.patch_timestamp;
+                let mut last = Message::from_log(&item, &tuple.cid, client);
                 last.content =
                     crate::message::received_content(tuple.data.as_deref(), tuple.binary_msg.as_deref());
                 conv.set_last_message(&last);

@@ -139,6 +139,14 @@ pub(crate) struct Client {
     pub(crate) waiting_receipt_order: VecDeque<String>,
 }
 
+/// The message of `out` if it is the send that `request` waits for.
+fn sent_message(out: &Outgoing, request: RequestId) -> Option<&crate::Message> {
+    match &out.kind {
+        Kind::Send { message, .. } if out.ids.contains(&request) => Some(message),
+        _ => None,
+    }
+}
+
 /// The sans-I/O client engine. See the [crate docs](crate) for the driving contract.
 ///
 /// Methods come in four kinds, as in quinn-proto:
@@ -255,13 +263,19 @@ impl Engine {
     /// The message a pending [`send`](Self::send) carries (status `Sending`, `client_id` = its `dt`),
     /// while it is queued or waiting for the server's ack.
     pub fn outgoing_message(&self, request: RequestId) -> Option<&crate::Message> {
-        let queued = self.clients.values().flat_map(|c| c.outbox.iter());
-        queued
-            .chain(self.in_flight.values())
-            .find_map(|out| match &out.kind {
-                Kind::Send { message, .. } if out.ids.contains(&request) => Some(message),
-                _ => None,
-            })
+        for client in self.clients.values() {
+            for out in &client.outbox {
+                if let Some(message) = sent_message(out, request) {
+                    return Some(message);
+                }
+            }
+        }
+        for out in self.in_flight.values() {
+            if let Some(message) = sent_message(out, request) {
+                return Some(message);
+            }
+        }
+        None
     }
 
     /// Requests queued or in flight, and items buffered: for tests of bounded growth.
@@ -334,10 +348,16 @@ impl Engine {
                 consider(at, "sign-in-timeout");
             }
         }
-        let queued = self.clients.values().flat_map(|c| c.outbox.iter());
-        for out in self.in_flight.values().chain(queued) {
+        for out in self.in_flight.values() {
             if let Some(at) = out.deadline {
                 consider(at, "request-timeout");
+            }
+        }
+        for client in self.clients.values() {
+            for out in &client.outbox {
+                if let Some(at) = out.deadline {
+                    consider(at, "request-timeout");
+                }
             }
         }
         next
@@ -403,7 +423,8 @@ impl Engine {
         let Conn::FetchingRoute { attempt } = self.conn else {
             return;
         };
-        let servers: Vec<String> = servers.into_iter().filter(|s| !s.is_empty()).collect();
+        let mut servers = servers;
+        servers.retain(|s| !s.is_empty());
         if servers.is_empty() {
             self.handle_route_failed(now);
             return;
@@ -472,17 +493,7 @@ impl Engine {
                 if !self.clients.is_empty() && now >= self.next_echo {
                     let echo = GenericCommand::new(CommandType::Echo);
                     let first = self.client_order.first().cloned().unwrap_or_default();
-                    self.transmit_request(
-                        Outgoing {
-                            ids: Vec::new(),
-                            client: first,
-                            command: echo,
-                            kind: Kind::Echo,
-                            deadline: None,
-                            dedup_key: None,
-                        },
-                        now,
-                    );
+                    self.send_internal(first, echo, Kind::Echo, now);
                     self.next_echo = now + self.options.echo_interval;
                 }
                 if self.ack_flush_at.is_some_and(|at| at <= now) {
@@ -514,7 +525,7 @@ impl Engine {
     }
 
     /// A decoded command from the server (what `handle_frame` does after decoding).
-    pub fn handle_command(&mut self, command: GenericCommand, now: Instant) {
+    pub fn handle_command(&mut self, mut command: GenericCommand, now: Instant) {
         if self.conn != Conn::Connected {
             return;
         }
@@ -529,12 +540,12 @@ impl Engine {
                 client.reads_unconfirmed.retain(|_, (_, after)| *after > serial);
                 client.acks_unconfirmed.retain(|_, (_, _, after)| *after > serial);
             }
-            if let Some(out) = self.in_flight.remove(&serial) {
-                self.handle_reply(out, command, now);
+            if let Some(mut out) = self.in_flight.remove(&serial) {
+                self.handle_reply(&mut out, &mut command, now);
             }
             // A reply to nothing we wait for (already timed out): ignored, as the JS SDK does.
         } else {
-            self.handle_push(command, now);
+            self.handle_push(&mut command, now);
         }
         self.hold_for_fetches(first_new_event);
         self.release_fetched();
@@ -558,17 +569,7 @@ impl Engine {
         }
         for (client, cid) in fetches {
             let command = Self::fetch_command(&cid).with_peer_id(client.as_str());
-            self.transmit_request(
-                Outgoing {
-                    ids: Vec::new(),
-                    client,
-                    command,
-                    kind: Kind::Fetch { cid },
-                    deadline: None,
-                    dedup_key: None,
-                },
-                now,
-            );
+            self.send_internal(client, command, Kind::Fetch { cid }, now);
         }
     }
 
@@ -630,30 +631,28 @@ impl Engine {
     /// same `dt` after re-login), other requests in flight fail, clients must sign in again.
     fn connection_lost(&mut self, now: Instant) {
         let in_flight = std::mem::take(&mut self.in_flight);
-        let mut requeue: SortedMap<String, Vec<Outgoing>> = SortedMap::new();
+        // Sends in serial order, put back at the front of their client's queue below.
+        let mut resend = Vec::new();
         let mut closes = Vec::new();
         for (_, mut out) in in_flight {
             match out.kind {
                 Kind::Send { .. } => {
                     out.deadline = None;
                     out.command.i = None;
-                    requeue
-                        .get_or_insert_with(out.client.clone(), Default::default)
-                        .push(out);
+                    resend.push(out);
                 }
                 // The application's open request waits for the sign-in on the next connection.
-                Kind::Open { .. } => self.restore_open_requests(&out.client, out.ids),
+                Kind::Open { .. } => self.restore_open_requests(&out.client, std::mem::take(&mut out.ids)),
                 Kind::Echo | Kind::CatchUp { .. } => {}
                 // Signing out cannot fail for want of a connection: the session ends with it.
                 Kind::Close => closes.push(out),
-                _ => self.fail(&out.client.clone(), &out.ids, RequestError::ConnectionLost),
+                _ => self.fail(&out.client, &out.ids, RequestError::ConnectionLost),
             }
         }
-        for (id, outs) in requeue {
-            if let Some(client) = self.clients.get_mut(&id) {
-                for out in outs.into_iter().rev() {
-                    client.outbox.push_front(out);
-                }
+        // The newest first, each to the front: a client's queue starts with its sends in order.
+        for out in resend.into_iter().rev() {
+            if let Some(client) = self.clients.get_mut(&out.client) {
+                client.outbox.push_front(out);
             }
         }
         for client in self.clients.values_mut() {
@@ -662,11 +661,11 @@ impl Engine {
             // Reads that may have been lost with the connection go out again after the re-login
             // (unless a newer one for the same conversation is already queued).
             for (cid, (tuple, _)) in std::mem::take(&mut client.reads_unconfirmed) {
-                client.reads.get_or_insert_with(cid, || (tuple, Vec::new()));
+                client.reads.get_or_insert(cid, (tuple, Vec::new()));
             }
             // So do acks (merged with those not sent yet; acking a range twice is harmless).
             for (cid, (from, to, _)) in std::mem::take(&mut client.acks_unconfirmed) {
-                let range = client.acks.get_or_insert_with(cid, || (from, to));
+                let range = client.acks.get_or_insert(cid, (from, to));
                 *range = (range.0.min(from), range.1.max(to));
             }
         }
@@ -700,34 +699,30 @@ impl Engine {
 
     pub(crate) fn expire_requests(&mut self, now: Instant) {
         // First sign-ins that ran out of time: the application hears `Timeout` and nothing retries.
-        let late: Vec<String> = self
-            .client_order
-            .iter()
-            .filter(|id| {
-                self.clients
-                    .get(*id)
-                    .and_then(|c| c.sign_in_deadline)
-                    .is_some_and(|at| at <= now)
-            })
-            .cloned()
-            .collect();
+        let mut late = Vec::new();
+        for id in &self.client_order {
+            let deadline = self.clients.get(id).and_then(|c| c.sign_in_deadline);
+            if deadline.is_some_and(|at| at <= now) {
+                late.push(id.clone());
+            }
+        }
         for id in late {
             self.remove_client(&id, RequestError::Timeout, now);
         }
-        let expired: Vec<i32> = self
-            .in_flight
-            .iter()
-            .filter(|(_, out)| out.deadline.is_some_and(|at| at <= now))
-            .map(|(serial, _)| *serial)
-            .collect();
+        let mut expired = Vec::new();
+        for (serial, out) in self.in_flight.iter() {
+            if out.deadline.is_some_and(|at| at <= now) {
+                expired.push(*serial);
+            }
+        }
         for serial in expired {
-            let Some(out) = self.in_flight.remove(&serial) else {
+            let Some(mut out) = self.in_flight.remove(&serial) else {
                 continue;
             };
             match &out.kind {
                 // A sign-in that never completes means the connection is useless: start over.
                 Kind::Open { .. } => {
-                    self.restore_open_requests(&out.client, out.ids);
+                    self.restore_open_requests(&out.client, std::mem::take(&mut out.ids));
                     self.actions.push_back(Action::Close);
                     self.drop_connection(DisconnectReason::LoginTimeout, now);
                     return;
@@ -813,17 +808,19 @@ impl Engine {
         let key = dedup_key(&command, &kind);
         if let Some(key) = &key {
             let same = |out: &Outgoing| out.dedup_key.as_ref() == Some(key) && !out.ids.is_empty();
-            if let Some(out) = self.in_flight.values_mut().find(|out| same(out)) {
-                out.ids.push(id);
-                return id;
+            for out in self.in_flight.values_mut() {
+                if same(out) {
+                    out.ids.push(id);
+                    return id;
+                }
             }
-            if let Some(out) = self
-                .clients
-                .get_mut(client)
-                .and_then(|c| c.outbox.iter_mut().find(|o| same(o)))
-            {
-                out.ids.push(id);
-                return id;
+            if let Some(state) = self.clients.get_mut(client) {
+                for out in state.outbox.iter_mut() {
+                    if same(out) {
+                        out.ids.push(id);
+                        return id;
+                    }
+                }
             }
         }
         let deadline = match kind {
@@ -872,6 +869,26 @@ impl Engine {
         self.in_flight.insert(serial, out);
     }
 
+    /// Sends a request of the engine's own, which no application request waits for (keepalive,
+    /// fetch, gap page); its deadline is the request timeout.
+    pub(crate) fn send_internal(
+        &mut self,
+        client: String,
+        command: GenericCommand,
+        kind: Kind,
+        now: Instant,
+    ) {
+        let out = Outgoing {
+            ids: Vec::new(),
+            client,
+            command,
+            kind,
+            deadline: None,
+            dedup_key: None,
+        };
+        self.transmit_request(out, now);
+    }
+
     /// Encodes and queues one frame.
     pub(crate) fn transmit(&mut self, command: &GenericCommand, _now: Instant) {
         self.transmits
@@ -883,8 +900,6 @@ impl Engine {
     /// Sends `session/open` for `client` on the current connection.
     pub(crate) fn send_open(&mut self, client_id: &str, now: Instant) {
         let wall = self.wall_ms(now);
-        let device_id = self.device_id.clone();
-        let ua = self.options.user_agent.clone();
         let Some(client) = self.clients.get_mut(client_id) else {
             return;
         };
@@ -892,23 +907,21 @@ impl Engine {
         if client.token.as_ref().is_some_and(|(_, expiry)| *expiry <= now) {
             client.token = None;
         }
-        let mut session = SessionCommand {
-            ua: Some(ua),
-            r: Some(relogin),
-            last_unread_notif_time: client.last_unread_notif_time,
-            last_patch_time: Some(if client.last_patch_time == 0 {
-                wall
-            } else {
-                client.last_patch_time
-            }),
-            config_bitmap: Some(CONFIG_BITMAP),
-            ..Default::default()
-        };
+        let mut session = SessionCommand::default();
+        session.ua = Some(self.options.user_agent.clone());
+        session.r = Some(relogin);
+        session.last_unread_notif_time = client.last_unread_notif_time;
+        session.last_patch_time = Some(if client.last_patch_time == 0 {
+            wall
+        } else {
+            client.last_patch_time
+        });
+        session.config_bitmap = Some(CONFIG_BITMAP);
         if relogin {
             session.st = client.token.as_ref().map(|(token, _)| token.clone());
         } else {
             session.tag = client.options.tag.clone();
-            session.device_id = Some(device_id);
+            session.device_id = Some(self.device_id.clone());
             if let Some(sig) = &client.options.signature {
                 session.s = Some(sig.signature.clone());
                 session.t = Some(sig.timestamp);
@@ -939,27 +952,26 @@ impl Engine {
         let Some(mut client) = self.clients.remove(id) else {
             return;
         };
-        self.client_order.retain(|c| c != id);
+        if let Some(index) = self.client_order.iter().position(|c| c == id) {
+            self.client_order.remove(index);
+        }
         // What was received stays received.
-        self.events.extend(client.held.drain(..));
+        self.events.append(&mut client.held);
+        // Borrowed, not taken: the client and its queues drop whole at the end.
         let mut ids: Vec<RequestId> = client.open_requests.clone();
-        for out in client.outbox.drain(..) {
-            ids.extend(out.ids);
+        for out in &client.outbox {
+            ids.extend_from_slice(&out.ids);
         }
-        for (_, (_, read_ids)) in std::mem::take(&mut client.reads) {
-            ids.extend(read_ids);
+        for (_, read_ids) in client.reads.values() {
+            ids.extend_from_slice(read_ids);
         }
-        let serials: Vec<i32> = self
-            .in_flight
-            .iter()
-            .filter(|(_, out)| out.client == id)
-            .map(|(serial, _)| *serial)
-            .collect();
-        for serial in serials {
-            if let Some(out) = self.in_flight.remove(&serial) {
-                ids.extend(out.ids);
+        self.in_flight.retain(|_, out| {
+            let mine = out.client == id;
+            if mine {
+                ids.extend_from_slice(&out.ids);
             }
-        }
+            !mine
+        });
         self.fail(id, &ids, error);
         if self.clients.is_empty() {
             match self.conn {
@@ -1036,7 +1048,7 @@ impl Engine {
         if !client.acks.is_empty() && self.ack_flush_at.is_none() {
             self.ack_flush_at = Some(now + self.options.ack_delay);
         }
-        client.reads_in_transit = reads.keys().cloned().collect();
+        client.reads_in_transit = SortedSet::new();
         for out in outbox {
             self.transmit_request(out, now);
         }
@@ -1046,28 +1058,25 @@ impl Engine {
             let after = self.next_serial;
             for (cid, (tuple, read_ids)) in reads {
                 if let Some(client) = self.clients.get_mut(id) {
+                    client.reads_in_transit.insert(cid.clone());
                     client.reads_unconfirmed.insert(cid, (tuple.clone(), after));
                 }
                 tuples.push(tuple);
                 ids.extend(read_ids);
             }
-            let command =
-                GenericCommand::new(CommandType::Read)
-                    .with_peer_id(id)
-                    .with(chinwag_protocol::ReadCommand {
-                        convs: tuples,
-                        ..Default::default()
-                    });
+            let mut read = chinwag_protocol::ReadCommand::default();
+            read.convs = tuples;
+            let command = GenericCommand::new(CommandType::Read).with_peer_id(id).with(read);
             self.transmit(&command, now);
             self.respond(id, &ids, Response::Done);
         }
     }
 
     /// Sends the batched received-message acks (`{cid, fromts, tots}`, no serial).
-    pub(crate) fn flush_acks(&mut self, now: Instant) {
+    pub(crate) fn flush_acks(&mut self, _now: Instant) {
         self.ack_flush_at = None;
-        let mut commands = Vec::new();
         let after = self.next_serial;
+        let format = self.options.subprotocol.format();
         for client in self.clients.values_mut() {
             if client.status != Status::Open {
                 continue;
@@ -1075,22 +1084,18 @@ impl Engine {
             for (cid, (from, to)) in std::mem::take(&mut client.acks) {
                 let unconfirmed = client
                     .acks_unconfirmed
-                    .get_or_insert_with(cid.clone(), || (from, to, after));
+                    .get_or_insert(cid.clone(), (from, to, after));
                 *unconfirmed = (unconfirmed.0.min(from), unconfirmed.1.max(to), after);
-                commands.push(
-                    GenericCommand::new(CommandType::Ack)
-                        .with_peer_id(client.id.clone())
-                        .with(chinwag_protocol::AckCommand {
-                            cid: Some(cid),
-                            fromts: Some(from),
-                            tots: Some(to),
-                            ..Default::default()
-                        }),
-                );
+                let mut ack = chinwag_protocol::AckCommand::default();
+                ack.cid = Some(cid);
+                ack.fromts = Some(from);
+                ack.tots = Some(to);
+                let command = GenericCommand::new(CommandType::Ack)
+                    .with_peer_id(client.id.as_str())
+                    .with(ack);
+                // Encoded at once (what `transmit` does), not collected: a command is kilobytes.
+                self.transmits.push_back(format.encode(&command));
             }
-        }
-        for command in commands {
-            self.transmit(&command, now);
         }
     }
 

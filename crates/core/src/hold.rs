@@ -120,7 +120,7 @@ impl Engine {
     /// events do not).
     pub(crate) fn release_all_held(&mut self) {
         for client in self.clients.values_mut() {
-            self.events.extend(client.held.drain(..));
+            self.events.append(&mut client.held);
         }
     }
 }

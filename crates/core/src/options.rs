@@ -78,18 +78,16 @@ impl Options {
 
     /// Connect straight to these WebSocket URLs.
     pub fn with_servers(app_id: &str, servers: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        Self {
-            servers: servers.into_iter().map(Into::into).collect(),
-            ..Self::base(app_id)
-        }
+        let mut options = Self::base(app_id);
+        options.servers = servers.into_iter().map(Into::into).collect();
+        options
     }
 
     /// Ask `router` (an HTTP base such as `https://example.com`) for the WebSocket URLs.
     pub fn with_router(app_id: &str, router: &str) -> Self {
-        Self {
-            router: Some(router.trim_end_matches('/').to_owned()),
-            ..Self::base(app_id)
-        }
+        let mut options = Self::base(app_id);
+        options.router = Some(router.trim_end_matches('/').to_owned());
+        options
     }
 }
 

@@ -30,24 +30,17 @@ impl Rng {
         let hi = (self.next_u64() & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000;
         let lo = (self.next_u64() & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
         // 8-4-4-4-12 hex digits, written out rather than formatted (no `core::fmt` in the wasm).
-        let mut id = String::with_capacity(36);
-        let groups = [
-            (hi >> 32, 8),
-            ((hi >> 16) & 0xFFFF, 4),
-            (hi & 0xFFFF, 4),
-            (lo >> 48, 4),
-            (lo, 12),
-        ];
-        for (index, (value, digits)) in groups.into_iter().enumerate() {
-            if index > 0 {
-                id.push('-');
+        let mut id = Vec::with_capacity(36);
+        for index in 0..32 {
+            if matches!(index, 8 | 12 | 16 | 20) {
+                id.push(b'-');
             }
-            for shift in (0..digits).rev() {
-                let nibble = (value >> (shift * 4)) & 0xF;
-                id.push(char::from(b"0123456789abcdef"[nibble as usize]));
-            }
+            let bits = if index < 16 { hi } else { lo };
+            let nibble = (bits >> (60 - 4 * (index % 16))) & 0xF;
+            id.push(b"0123456789abcdef"[nibble as usize]);
         }
-        id
+        // ASCII only: the conversion cannot fail.
+        String::from_utf8(id).unwrap_or_default()
     }
 }
 

@@ -103,16 +103,26 @@ impl<K: Ord, V> SortedMap<K, V> {
         &mut self.entries[index].1
     }
 
+    /// The value under `key`, `value` inserted first if absent. One copy per map type, where
+    /// [`get_or_insert_with`](Self::get_or_insert_with) has one per closure: for cheap values.
+    #[inline(never)]
+    pub(crate) fn get_or_insert(&mut self, key: K, value: V) -> &mut V {
+        let index = match self.search(&key) {
+            Ok(index) => index,
+            Err(index) => {
+                self.entries.insert(index, (key, value));
+                index
+            }
+        };
+        &mut self.entries[index].1
+    }
+
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
         self.entries.retain_mut(|(key, value)| keep(key, value));
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
         self.entries.iter().map(|(key, value)| (key, value))
-    }
-
-    pub(crate) fn keys(&self) -> impl Iterator<Item = &K> {
-        self.entries.iter().map(|(key, _)| key)
     }
 
     pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
@@ -154,5 +164,15 @@ mod tests {
         map.retain(|_, value| *value != 20);
         let entries: Vec<(String, i32)> = map.into_iter().collect();
         assert_eq!(entries, [("c".to_owned(), 7), ("d".to_owned(), 4)]);
+    }
+
+    #[test]
+    fn get_or_insert_keeps_an_existing_value() {
+        let mut map = SortedMap::new();
+        *map.get_or_insert("b".to_owned(), 1) += 10;
+        *map.get_or_insert("b".to_owned(), 100) += 10;
+        *map.get_or_insert("a".to_owned(), 5) += 0;
+        let entries: Vec<(String, i32)> = map.into_iter().collect();
+        assert_eq!(entries, [("a".to_owned(), 5), ("b".to_owned(), 21)]);
     }
 }

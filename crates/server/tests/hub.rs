@@ -1052,6 +1052,38 @@ fn a_chat_room_member_cannot_remove_other_clients() {
 }
 
 #[test]
+fn a_client_blocked_by_the_chat_room_owner_leaves_the_room() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    let cid = h.chat_room(1, "Tom");
+    h.conv(2, "Jerry", OpType::Join, conv_of(&cid));
+    assert_eq!(h.hub.room_members(&cid).expect("room"), ["Jerry", "Tom"]);
+    let block = h
+        .request(CommandType::Blacklist, Some(OpType::Block))
+        .with_peer_id("Tom")
+        .with(chinwag_protocol::BlacklistCommand {
+            src_cid: Some(cid.clone()),
+            to_pids: vec!["Jerry".into()],
+            ..Default::default()
+        });
+    let sent = h.run(1, block);
+    let blocked = reply(&sent, 1).blacklist_message.clone().expect("body");
+    assert_eq!(blocked.allowed_pids, ["Jerry"]);
+    assert_eq!(h.hub.room_members(&cid).expect("room"), ["Tom"]);
+    // Out of the room: no more of its messages, and barred from joining again.
+    let sent = h.send(1, "Tom", &cid, "after the block");
+    assert!(pushes(&sent, 2).iter().all(|push| push.direct_message.is_none()));
+    let sent = h.conv(2, "Jerry", OpType::Join, conv_of(&cid));
+    let refused = conv_reply(&sent, 2).failed_pids;
+    assert_eq!(
+        (refused[0].code, refused[0].pids.clone()),
+        (4315, vec!["Jerry".to_string()])
+    );
+    assert_eq!(h.hub.room_members(&cid).expect("room"), ["Tom"]);
+}
+
+#[test]
 fn a_chat_room_join_naming_an_empty_id_adds_nobody() {
     let mut h = Harness::new();
     h.login(1, "Tom");

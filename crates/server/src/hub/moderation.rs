@@ -284,7 +284,7 @@ impl<S: Storage> Hub<S> {
             .into_iter()
             .filter(|id| id != client && *id != creator)
             .collect();
-        let removed: Vec<String> = match self.convs.get_mut(&cid) {
+        let (removed, in_chat_room): (Vec<String>, bool) = match self.convs.get_mut(&cid) {
             Some(conv) => {
                 for id in &targets {
                     let listed = conv.record.blocked.contains(id);
@@ -296,20 +296,23 @@ impl<S: Storage> Hub<S> {
                 }
                 let record = conv.record.clone();
                 self.storage.save_conversation(&record)?;
-                if blocking {
-                    targets
-                        .iter()
-                        .filter(|id| conv.members.contains_key(*id))
-                        .cloned()
-                        .collect()
+                // In a chat room the members are the clients in the room (`is_member`), as the
+                // REST blacklist has it (`Hub::set_blocked`).
+                let removed = if blocking {
+                    targets.iter().filter(|id| conv.is_member(id)).cloned().collect()
                 } else {
                     Vec::new()
-                }
+                };
+                (removed, conv.record.transient)
             }
-            None => Vec::new(),
+            None => (Vec::new(), false),
         };
         // Blocking also removes: the blocked get `left` (KICKED), the rest `members_left`.
-        self.drop_members(&cid, &removed, now)?;
+        if in_chat_room {
+            self.leave_room(&cid, &removed, now)?;
+        } else {
+            self.drop_members(&cid, &removed, now)?;
+        }
         let reply = GenericCommand::reply_to(command, CommandType::Blacklist)
             .with_op(if blocking {
                 OpType::Blocked

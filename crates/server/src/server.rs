@@ -136,7 +136,7 @@ pub enum ServerError {
     /// Signatures are required but there is no master key to check them with.
     #[error("signatures are required but no master key is set")]
     SignaturesWithoutMasterKey,
-    /// The hub thread could not be started.
+    /// The hub thread, or the blocking task that loads the storage for it, could not run.
     #[error("cannot start the hub thread: {0}")]
     Thread(std::io::Error),
 }
@@ -161,10 +161,6 @@ pub struct Server;
 impl Server {
     /// Opens the storage, starts the hub thread and listens; returns once the port is bound.
     pub async fn bind(config: ServerConfig) -> Result<RunningServer, ServerError> {
-        let storage = match &config.data_dir {
-            Some(dir) => SqliteStorage::open(dir)?,
-            None => SqliteStorage::in_memory()?,
-        };
         let mut hub_config = HubConfig::new(config.app_id.clone(), config.app_key.as_bytes());
         hub_config.max_message_bytes = config.max_message_bytes;
         hub_config.session_ttl_secs = config.session_ttl_secs;
@@ -183,7 +179,18 @@ impl Server {
         hub_config.max_members = config.max_members;
         hub_config.max_logs_limit = config.max_logs_limit;
         hub_config.chat_room_grace_ms = i64::from(config.chat_room_grace_secs) * 1000;
-        let hub = Hub::new(hub_config, storage)?;
+        // Opening SQLite and loading every conversation is blocking I/O (seconds for a million
+        // conversations): done on a blocking thread, not on an async worker.
+        let data_dir = config.data_dir.clone();
+        let hub = tokio::task::spawn_blocking(move || {
+            let storage = match &data_dir {
+                Some(dir) => SqliteStorage::open(dir)?,
+                None => SqliteStorage::in_memory()?,
+            };
+            Hub::new(hub_config, storage)
+        })
+        .await
+        .map_err(|error| ServerError::Thread(std::io::Error::other(error)))??;
         let (hub_tx, hub_thread) =
             hub_thread::spawn(hub, config.max_batch.max(1)).map_err(ServerError::Thread)?;
 

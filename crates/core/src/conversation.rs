@@ -205,8 +205,7 @@ impl Conversation {
             (Some(_), None) => true,
             _ => false,
         };
-        // What our last message replaced stays meaningful only while it stays the last message; a
-        // query's own last message is what the official SDK's fetch shows, dropped or not.
+        // Everything from the query result, then our bookkeeping copied back over it.
         let mine = std::mem::replace(self, fresh);
         self.unread = mine.unread;
         self.unread_mentioned = mine.unread_mentioned;
@@ -216,6 +215,8 @@ impl Conversation {
         self.unread_as_of = mine.unread_as_of;
         self.unread_reset_at = mine.unread_reset_at;
         self.unread_skipped = mine.unread_skipped;
+        // What our last message replaced stays meaningful only while it stays the last message; a
+        // query's own last message is what the official SDK's fetch shows, dropped or not.
         if keep_last {
             self.last_message = mine.last_message;
             self.last_message_at = mine.last_message_at;

@@ -419,11 +419,10 @@ impl Engine {
     }
 
     /// The `/v1/route` response: WebSocket URLs (`server`, then `secondary`).
-    pub fn handle_route(&mut self, servers: Vec<String>, now: Instant) {
+    pub fn handle_route(&mut self, mut servers: Vec<String>, now: Instant) {
         let Conn::FetchingRoute { attempt } = self.conn else {
             return;
         };
-        let mut servers = servers;
         servers.retain(|s| !s.is_empty());
         if servers.is_empty() {
             self.handle_route_failed(now);

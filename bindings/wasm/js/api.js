@@ -122,7 +122,10 @@ function createApi(Core) {
     }
   }
 
-  /** The symbolic name of a known error code (`ErrorCode`'s key), else `UNKNOWN_ERROR`. */
+  /**
+   * The symbolic name of a known error code (`ErrorCode`'s key), else `UNKNOWN_ERROR`. 4115 is
+   * named by hand: the official SDK's `ErrorCode`, which ours mirrors, has no entry for it.
+   */
   const nameOfCode = (code) =>
     code === 4115 ? 'KICKED_BY_APP' : Object.keys(ErrorCode).find((name) => ErrorCode[name] === code) || 'UNKNOWN_ERROR';
 

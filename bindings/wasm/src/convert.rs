@@ -999,6 +999,40 @@ mod tests {
             (Some(0), Some("INVALID_REQUEST"))
         );
         assert_eq!(json["message"], invalid.message().as_str());
+        // `write_error` keeps its own copy of the local errors' words: the same as the core's.
+        for local in [
+            RequestError::Timeout,
+            RequestError::ConnectionLost,
+            RequestError::ConnectionClosed,
+            RequestError::NoSuchClient,
+            RequestError::AlreadyOpen,
+            RequestError::QueueFull,
+            RequestError::ClientClosed,
+            RequestError::Invalid("5130 OWNER_PROMOTION_NOT_ALLOWED".into()),
+        ] {
+            assert_eq!(parsed(&error_json(&local))["message"], local.message().as_str());
+        }
+    }
+
+    #[test]
+    fn the_js_error_code_table_names_every_protocol_code() {
+        // The wasm sends a server error's reason as is; the JS layer names an unnamed code from
+        // its `ErrorCode` table (4115 by hand: the official SDK's table has no entry for it).
+        let api = include_str!("../js/api.js");
+        let mut named = 0;
+        for code in 0..10_000 {
+            let Some(known) = chinwag_protocol::ErrorCode::from_code(code) else {
+                continue;
+            };
+            let entry = if code == 4115 {
+                ["code === 4115 ? '", known.name(), "'"].concat()
+            } else {
+                [" ", known.name(), ": ", &code.to_string(), ","].concat()
+            };
+            assert!(api.contains(&entry), "api.js lacks {entry}");
+            named += 1;
+        }
+        assert!(named > 40, "{named}");
     }
 
     #[test]

@@ -659,12 +659,8 @@ impl Engine {
                 self.fail(client, &[id], RequestError::QueueFull);
                 return id;
             }
-            match state.reads.get_mut(cid) {
-                Some(queued) => queued.0 = tuple,
-                None => {
-                    state.reads.insert(cid.to_owned(), (tuple, Vec::new()));
-                }
-            }
+            // The newest read position replaces a queued one.
+            state.reads.insert(cid.to_owned(), tuple);
             self.respond(client, &[id], Response::Done);
         }
         self.send_fetches(now);

@@ -205,8 +205,7 @@ impl Conversation {
             (Some(_), None) => true,
             _ => false,
         };
-        // What our last message replaced stays meaningful only while it stays the last message; a
-        // query's own last message is what the official SDK's fetch shows, dropped or not.
+        // Everything from the query result, then our bookkeeping copied back over it.
         let mine = std::mem::replace(self, fresh);
         self.unread = mine.unread;
         self.unread_mentioned = mine.unread_mentioned;
@@ -216,6 +215,8 @@ impl Conversation {
         self.unread_as_of = mine.unread_as_of;
         self.unread_reset_at = mine.unread_reset_at;
         self.unread_skipped = mine.unread_skipped;
+        // What our last message replaced stays meaningful only while it stays the last message; a
+        // query's own last message is what the official SDK's fetch shows, dropped or not.
         if keep_last {
             self.last_message = mine.last_message;
             self.last_message_at = mine.last_message_at;
@@ -354,6 +355,72 @@ mod tests {
         let room =
             Conversation::from_json(json!({"objectId":"r","tr":true}).as_object().unwrap(), "a").unwrap();
         assert_eq!(room.kind, ConversationKind::ChatRoom);
+    }
+
+    #[test]
+    fn a_query_result_replaces_the_cached_fields_and_keeps_the_local_bookkeeping() {
+        let last = |mid: &str, timestamp: i64| {
+            let mut item = chinwag_protocol::LogItem::default();
+            item.msg_id = Some(mid.to_owned());
+            item.from = Some("b".to_owned());
+            item.timestamp = Some(timestamp);
+            Message::from_log(&item, "c", "a")
+        };
+        let mut cached = Conversation::stub("c");
+        cached.name = Some("old".into());
+        cached.attributes.insert("gone".to_owned(), Value::Bool(true));
+        cached.unread = 3;
+        cached.unread_mentioned = true;
+        cached.last_delivered_at = Some(1);
+        cached.last_read_at = Some(2);
+        cached.seen_up_to = Some(60);
+        cached.unread_as_of = 30;
+        cached.unread_reset_at = 20;
+        cached.unread_skipped = true;
+        cached.last_message = Some(last("m9", 50));
+        cached.last_message_at = Some(50);
+        cached.replaced_last = ReplacedLast::Nothing;
+        let raw = json!({"objectId":"c","name":"new","m":["a","b"],"level":1,
+            "msg":"hi","msg_from":"b","msg_mid":"m5","msg_timestamp":45});
+        let fresh = Conversation::from_json(raw.as_object().unwrap(), "a").unwrap();
+
+        // Our last message is newer than the query's: it stays, with what it replaced.
+        let mut merged = cached.clone();
+        merged.merge_from(fresh.clone());
+        let mut expected = fresh.clone();
+        expected.unread = 3;
+        expected.unread_mentioned = true;
+        expected.last_delivered_at = Some(1);
+        expected.last_read_at = Some(2);
+        expected.seen_up_to = Some(60);
+        expected.unread_as_of = 30;
+        expected.unread_reset_at = 20;
+        expected.unread_skipped = true;
+        expected.last_message = cached.last_message.clone();
+        expected.last_message_at = Some(50);
+        expected.replaced_last = ReplacedLast::Nothing;
+        assert_eq!(merged, expected);
+
+        // The query's is newer: it wins, and what ours replaced is forgotten.
+        let mut older = cached.clone();
+        older.last_message = Some(last("m4", 40));
+        older.last_message_at = Some(40);
+        older.merge_from(fresh.clone());
+        expected.last_message = fresh.last_message.clone();
+        expected.last_message_at = Some(45);
+        expected.replaced_last = ReplacedLast::Unknown;
+        assert_eq!(older, expected);
+    }
+
+    #[test]
+    fn dotted_attribute_updates_go_deep_and_replace_what_is_not_an_object() {
+        let mut conv = Conversation::stub("c");
+        conv.apply_attributes(json!({"a": 1, "b": {"keep": true}}).as_object().unwrap());
+        conv.apply_attributes(json!({"a.x.y": 2, "b.z": 3}).as_object().unwrap());
+        assert_eq!(
+            Value::Object(conv.attributes),
+            json!({"a":{"x":{"y":2}},"b":{"keep":true,"z":3}})
+        );
     }
 
     #[test]

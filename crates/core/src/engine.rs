@@ -118,8 +118,8 @@ pub(crate) struct Client {
     /// lost with the connection would leave the sender without its delivery receipt and the server
     /// counting the messages undelivered, so these are sent again after the next sign-in.
     pub(crate) acks_unconfirmed: SortedMap<String, (i64, i64, i32)>,
-    /// `read` tuples waiting for a connection, with the requests to answer when sent.
-    pub(crate) reads: SortedMap<String, (ReadTuple, Vec<RequestId>)>,
+    /// `read` tuples waiting for a connection (the `read` requests were answered when recorded).
+    pub(crate) reads: SortedMap<String, ReadTuple>,
     /// Conversations whose queued `read` went out on this sign-in, after the server's `unread` count.
     pub(crate) reads_in_transit: SortedSet<String>,
     /// `read`s sent on this connection that no later reply has proven processed yet: cid → (tuple,
@@ -419,11 +419,10 @@ impl Engine {
     }
 
     /// The `/v1/route` response: WebSocket URLs (`server`, then `secondary`).
-    pub fn handle_route(&mut self, servers: Vec<String>, now: Instant) {
+    pub fn handle_route(&mut self, mut servers: Vec<String>, now: Instant) {
         let Conn::FetchingRoute { attempt } = self.conn else {
             return;
         };
-        let mut servers = servers;
         servers.retain(|s| !s.is_empty());
         if servers.is_empty() {
             self.handle_route_failed(now);
@@ -661,7 +660,7 @@ impl Engine {
             // Reads that may have been lost with the connection go out again after the re-login
             // (unless a newer one for the same conversation is already queued).
             for (cid, (tuple, _)) in std::mem::take(&mut client.reads_unconfirmed) {
-                client.reads.get_or_insert(cid, (tuple, Vec::new()));
+                client.reads.get_or_insert(cid, tuple);
             }
             // So do acks (merged with those not sent yet; acking a range twice is harmless).
             for (cid, (from, to, _)) in std::mem::take(&mut client.acks_unconfirmed) {
@@ -962,9 +961,6 @@ impl Engine {
         for out in &client.outbox {
             ids.extend_from_slice(&out.ids);
         }
-        for (_, read_ids) in client.reads.values() {
-            ids.extend_from_slice(read_ids);
-        }
         self.in_flight.retain(|_, out| {
             let mine = out.client == id;
             if mine {
@@ -1054,21 +1050,18 @@ impl Engine {
         }
         if !reads.is_empty() {
             let mut tuples = Vec::new();
-            let mut ids = Vec::new();
             let after = self.next_serial;
-            for (cid, (tuple, read_ids)) in reads {
+            for (cid, tuple) in reads {
                 if let Some(client) = self.clients.get_mut(id) {
                     client.reads_in_transit.insert(cid.clone());
                     client.reads_unconfirmed.insert(cid, (tuple.clone(), after));
                 }
                 tuples.push(tuple);
-                ids.extend(read_ids);
             }
             let mut read = chinwag_protocol::ReadCommand::default();
             read.convs = tuples;
             let command = GenericCommand::new(CommandType::Read).with_peer_id(id).with(read);
             self.transmit(&command, now);
-            self.respond(id, &ids, Response::Done);
         }
     }
 

@@ -507,6 +507,159 @@ fn offline_sends_are_queued_and_resent_with_the_same_dt() {
     assert_eq!(message.client_id.as_deref(), Some(dt.as_str()));
 }
 
+/// The texts of the `direct` frames sent since `from`, as (sender, text).
+fn sent_texts(s: &Scripted, from: usize) -> Vec<(String, String)> {
+    s.sent[from..]
+        .iter()
+        .filter_map(|c| {
+            let direct = c.direct_message.as_ref()?;
+            Some((c.peer_id.clone()?, direct.msg.clone()?))
+        })
+        .collect()
+}
+
+#[test]
+fn sends_lost_with_the_connection_go_first_after_the_relogin_in_order_per_client() {
+    let mut s = Scripted::open("Tom");
+    s.engine.open_client("Jerry", ClientOptions::default(), s.now);
+    s.drain();
+    s.answer_open("tok-jerry");
+    s.take_events();
+    let send = |s: &mut Scripted, client: &str, text: &str| {
+        s.engine.send(
+            client,
+            "c1",
+            MessageContent::Text(text.into()),
+            SendOptions::default(),
+            s.now,
+        );
+        s.drain();
+    };
+    // In flight, the two clients' sends interleaved, when the connection drops ...
+    send(&mut s, "Tom", "t1");
+    send(&mut s, "Jerry", "j1");
+    send(&mut s, "Tom", "t2");
+    s.engine.handle_disconnected(Some(1006), s.now);
+    s.drain();
+    // ... and one queued while offline, behind them.
+    send(&mut s, "Tom", "t3");
+    s.run_until(s.now.as_millis());
+    let mark = s.sent.len();
+    s.connect();
+    let opens: Vec<GenericCommand> = s.sent[mark..]
+        .iter()
+        .filter(|c| c.op_type() == Some(OpType::Open))
+        .cloned()
+        .collect();
+    assert_eq!(opens.len(), 2);
+    for open in &opens {
+        s.push(GenericCommand::reply_to(open, CommandType::Session).with_op(OpType::Opened));
+    }
+    let mut tom = Vec::new();
+    let mut jerry = Vec::new();
+    for (client, text) in sent_texts(&s, mark) {
+        if client == "Tom" {
+            tom.push(text)
+        } else {
+            jerry.push(text)
+        }
+    }
+    assert_eq!(
+        (tom, jerry),
+        (
+            vec!["t1".to_owned(), "t2".into(), "t3".into()],
+            vec!["j1".to_owned()]
+        )
+    );
+}
+
+#[test]
+fn a_removed_client_fails_its_queued_and_in_flight_requests_and_spares_the_others() {
+    // In flight: the server ends Tom's session while Tom and Jerry both wait for replies.
+    let mut s = Scripted::open("Tom");
+    s.engine.open_client("Jerry", ClientOptions::default(), s.now);
+    s.drain();
+    s.answer_open("tok-jerry");
+    s.take_events();
+    let toms_query = s.engine.query_online("Tom", &["a".into()], s.now);
+    let jerrys_query = s.engine.query_online("Jerry", &["b".into()], s.now);
+    let toms_send = send_text(&mut s, "x");
+    s.drain();
+    let jerrys_frame = s
+        .sent
+        .iter()
+        .find(|c| c.peer_id.as_deref() == Some("Jerry") && c.op_type() == Some(OpType::Query))
+        .unwrap()
+        .clone();
+    s.push(
+        GenericCommand::push(CommandType::Session, "Tom")
+            .with_op(OpType::Closed)
+            .with(SessionCommand {
+                code: Some(4115),
+                reason: Some("KICKED_BY_APP".into()),
+                ..Default::default()
+            }),
+    );
+    assert_eq!(
+        responses(&s.events),
+        [
+            (toms_query, Err(RequestError::ClientClosed)),
+            (toms_send, Err(RequestError::ClientClosed))
+        ]
+    );
+    assert!(s.events.contains(&Event::Closed {
+        client: "Tom".into(),
+        code: 4115,
+        reason: "KICKED_BY_APP".into()
+    }));
+    assert_eq!(s.engine.outgoing_message(toms_send), None);
+    assert_eq!(s.engine.clients().collect::<Vec<_>>(), ["Jerry"]);
+    s.take_events();
+    s.push(
+        GenericCommand::reply_to(&jerrys_frame, CommandType::Session)
+            .with_op(OpType::QueryResult)
+            .with(SessionCommand {
+                online_session_peer_ids: vec!["b".into()],
+                ..Default::default()
+            }),
+    );
+    assert_eq!(
+        responses(&s.events),
+        [(jerrys_query, Ok(Response::Online(vec!["b".into()])))]
+    );
+
+    // Queued: a first sign-in that the server refuses fails what waited for it.
+    let mut s = Scripted::direct();
+    let open = s.engine.open_client("Tom", ClientOptions::default(), s.now);
+    let queued_send = send_text(&mut s, "y");
+    let queued_query = s.engine.query_online("Tom", &["a".into()], s.now);
+    s.drain();
+    assert!(s.engine.outgoing_message(queued_send).is_some());
+    s.connect();
+    let open_frame = s.last_sent().clone();
+    s.push(
+        GenericCommand::reply_to(&open_frame, CommandType::Session).with(SessionCommand {
+            code: Some(4103),
+            reason: Some("INVALID_LOGIN".into()),
+            ..Default::default()
+        }),
+    );
+    let done = responses(&s.events);
+    assert!(
+        matches!(&done[0], (r, Err(RequestError::Server(e))) if *r == open && e.code == 4103),
+        "{done:?}"
+    );
+    assert_eq!(
+        done[1..],
+        [
+            (queued_send, Err(RequestError::ClientClosed)),
+            (queued_query, Err(RequestError::ClientClosed))
+        ]
+    );
+    assert_eq!(s.engine.outgoing_message(queued_send), None);
+    assert_eq!(s.engine.clients().count(), 0);
+}
+
 #[test]
 fn send_error_reply_fails_the_message() {
     let mut s = Scripted::open("Tom");

@@ -532,6 +532,9 @@ function createApi(Core) {
       Object.defineProperty(this, '_synced', { value: false, writable: true, enumerable: false });
       // A last message from the core not yet through the plugins' parse middlewares (see `_settle`).
       Object.defineProperty(this, '_unparsedLast', { value: null, writable: true, enumerable: false });
+      // The last message object before the current one: dropped messages taken back bring the
+      // message before them back, and it keeps its object (see `_apply`).
+      Object.defineProperty(this, '_previousLast', { value: null, writable: true, enumerable: false });
       this.id = id;
       this.members = [];
       this.lastMessage = undefined;
@@ -547,10 +550,17 @@ function createApi(Core) {
       const current = this.lastMessage;
       // The same message (id, edit time) keeps its object, which may have come through the parse
       // middlewares; only its metadata (status, receipts) follows the core.
-      if (last && current && last.id != null && current.id === last.id && (+current.updatedAt || null) === (last.updatedAt ?? null)) {
+      const same = (object) => object && last.id != null && object.id === last.id && (+object.updatedAt || null) === (last.updatedAt ?? null);
+      if (last && same(current)) {
         withMeta(current, last);
+      } else if (last && same(this._previousLast)) {
+        // Back to the message before (messages after it were dropped and taken back).
+        this.lastMessage = withMeta(this._previousLast, last);
+        this._previousLast = current;
+        this._unparsedLast = null;
       } else if (last) {
         const realtime = this._client._realtime;
+        this._previousLast = current;
         this.lastMessage = parseMessage(last, realtime);
         if (realtime._parseHooks) this._unparsedLast = last;
       } else if (current) {

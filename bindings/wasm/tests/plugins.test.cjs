@@ -178,6 +178,15 @@ test('a message dropped by beforeMessageDispatch is not the lastMessage, side by
     await handled(4);
     assert.deepEqual(state(ours), { lastMessage: last.id, lastMessageAt: +last.timestamp, unread: 2 });
     assert.deepEqual(state(their), state(ours));
+
+    // Several dropped in a row, sent without waiting: the core has applied them all before the
+    // hook chain takes the first back; the message before them comes back all the same.
+    await Promise.all(['DROP one', 'DROP two', 'DROP three'].map((text) => conv.send(new TextMessage(text))));
+    await handled(7);
+    assert.equal(dropped.ours.length, 5);
+    assert.equal(ours.lastMessage, received.ours[1]);
+    assert.deepEqual(state(ours), { lastMessage: last.id, lastMessageAt: +last.timestamp, unread: 2 });
+    assert.deepEqual(state(their), state(ours));
   } finally {
     // Before the server stops (the `after` hooks), so that the official client does not retry.
     await mary.close();

@@ -109,9 +109,11 @@ impl Engine {
     /// - Last message and its time: back to what they were before this message, if it is still
     ///   the last one (a later message stays) and that is known: not for a last message that came
     ///   with a query result (a conversation first seen in this push is fetched before its events,
-    ///   and the fetched last message stays, as on the official SDK's fetched conversation), nor
-    ///   when the message before it was dropped too before this one arrived (the engine remembers
-    ///   one replaced message per conversation, so that one stays).
+    ///   and the fetched last message stays, as on the official SDK's fetched conversation). When
+    ///   several messages in a row are dropped, taking them all back brings back the message
+    ///   before the first of them, in whatever order they are taken back, for up to four in a row
+    ///   (the engine keeps four earlier last messages per conversation; past that, the last of
+    ///   them stays).
     ///
     /// Emits no event (the caller knows).
     pub fn take_back_dropped_message(&mut self, client: &str, message: &Message) -> bool {

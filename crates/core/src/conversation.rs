@@ -69,22 +69,23 @@ pub struct Conversation {
     /// A message newer than `unread_reset_at` arrived after a newer one was counted, so it was not
     /// counted: the count no longer says which messages since the reset it holds.
     pub(crate) unread_skipped: bool,
-    /// What the last message replaced, put back if the application drops that message unseen.
-    pub(crate) replaced_last: ReplacedLast,
+    /// The earlier last messages, put back if the application drops later ones unseen: each entry
+    /// is what the next one (the last message, for the final entry) replaced, oldest first, at most
+    /// [`MAX_REPLACED`]. Empty when not known: the last message came with a query result (as the
+    /// official SDK's fetched conversation, whose `lastMessage` a dropped message does not change).
+    pub(crate) replaced: Vec<Replaced>,
 }
 
-/// What a conversation's last message replaced when it became the last message: one slot (the
-/// message moves in, nothing is copied), enough to take back one dropped message.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub(crate) enum ReplacedLast {
-    /// Not known: the last message came with a query result (as the official SDK's fetched
-    /// conversation, whose `lastMessage` a dropped message does not change), or what it replaced
-    /// was itself dropped.
-    #[default]
-    Unknown,
+/// How many earlier last messages a conversation keeps: enough for a burst of messages that
+/// `beforeMessageDispatch` drops one after the other before the JS layer takes the first back.
+const MAX_REPLACED: usize = 4;
+
+/// What a conversation's last message replaced when it became the last message.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Replaced {
     /// There was no last message.
     Nothing,
-    /// This one was.
+    /// This one was (the message moves in, nothing is copied).
     Message(Message),
 }
 
@@ -220,9 +221,9 @@ impl Conversation {
         if keep_last {
             self.last_message = mine.last_message;
             self.last_message_at = mine.last_message_at;
-            self.replaced_last = mine.replaced_last;
+            self.replaced = mine.replaced;
         } else {
-            self.replaced_last = ReplacedLast::Unknown;
+            self.replaced.clear();
         }
     }
 
@@ -234,53 +235,67 @@ impl Conversation {
         }
         if self.last_message_at.is_none_or(|at| message.timestamp >= at) {
             self.last_message_at = Some(message.timestamp);
-            let replaced = self.last_message.replace(message.clone());
-            // The same message again (an `unread` push naming it) replaces nothing.
-            match replaced {
-                Some(previous) if is_same(&previous, message) => {}
-                Some(previous) => self.replaced_last = ReplacedLast::Message(previous),
-                None => self.replaced_last = ReplacedLast::Nothing,
+            let replaced = match self.last_message.replace(message.clone()) {
+                // The same message again (an `unread` push naming it) replaces nothing.
+                Some(previous) if is_same(&previous, message) => return,
+                Some(previous) => Replaced::Message(previous),
+                // Nothing before it: what came before that does not matter any more.
+                None => {
+                    self.replaced.clear();
+                    Replaced::Nothing
+                }
+            };
+            if self.replaced.len() == MAX_REPLACED {
+                // The oldest goes; what it replaced becomes unknown to the next one.
+                self.replaced.remove(0);
             }
+            self.replaced.push(replaced);
         }
     }
 
-    /// An edited or recalled `message` replaces its older copy: the last message, or the one the
-    /// last message replaced (it comes back if the last one is dropped).
+    /// An edited or recalled `message` replaces its older copy: the last message, or one the last
+    /// message replaced (it comes back if the later ones are dropped).
     pub(crate) fn update_message(&mut self, message: &Message) {
         if self.last_message.as_ref().is_some_and(|m| m.id == message.id) {
             self.last_message = Some(message.clone());
-        } else if let ReplacedLast::Message(replaced) = &mut self.replaced_last {
-            if is_same(replaced, message) {
-                *replaced = message.clone();
-            }
+        } else if let Some(index) = self.replaced_index(message) {
+            self.replaced[index] = Replaced::Message(message.clone());
         }
+    }
+
+    /// Where `message` is among the earlier last messages.
+    fn replaced_index(&self, message: &Message) -> Option<usize> {
+        self.replaced
+            .iter()
+            .position(|entry| matches!(entry, Replaced::Message(m) if is_same(m, message)))
     }
 
     /// Puts back the last message (and its time) that `message` replaced, for an application
     /// that drops `message` unseen: the official SDK never makes such a message the last one.
-    /// Only while `message` is still the last message (a later one stays) and what it replaced is
-    /// known; returns whether it did. When `message` is no longer the last one but is what the
-    /// last one replaced, it is forgotten, so that taking back the later one does not bring it
-    /// back (that one then stays: the message before both is not kept).
+    /// Returns whether the last message changed. When `message` is no longer the last one but one
+    /// of the messages the last one replaced (several dropped one after the other), it leaves that
+    /// chain, so that taking back the later ones brings back the message before all of them. Does
+    /// nothing when what `message` replaced is not known (see [`Conversation::replaced`]).
     pub(crate) fn take_back_last_message(&mut self, message: &Message) -> bool {
         if !self
             .last_message
             .as_ref()
             .is_some_and(|last| is_same(last, message))
         {
-            if matches!(&self.replaced_last, ReplacedLast::Message(m) if is_same(m, message)) {
-                self.replaced_last = ReplacedLast::Unknown;
+            // What replaced it now replaced what it had replaced.
+            if let Some(index) = self.replaced_index(message) {
+                self.replaced.remove(index);
             }
             return false;
         }
-        match std::mem::take(&mut self.replaced_last) {
-            ReplacedLast::Unknown => false,
-            ReplacedLast::Nothing => {
+        match self.replaced.pop() {
+            None => false,
+            Some(Replaced::Nothing) => {
                 self.last_message = None;
                 self.last_message_at = None;
                 true
             }
-            ReplacedLast::Message(previous) => {
+            Some(Replaced::Message(previous)) => {
                 self.last_message_at = Some(previous.timestamp);
                 self.last_message = Some(previous);
                 true
@@ -379,7 +394,7 @@ mod tests {
         cached.unread_skipped = true;
         cached.last_message = Some(last("m9", 50));
         cached.last_message_at = Some(50);
-        cached.replaced_last = ReplacedLast::Nothing;
+        cached.replaced = vec![Replaced::Nothing];
         let raw = json!({"objectId":"c","name":"new","m":["a","b"],"level":1,
             "msg":"hi","msg_from":"b","msg_mid":"m5","msg_timestamp":45});
         let fresh = Conversation::from_json(raw.as_object().unwrap(), "a").unwrap();
@@ -398,7 +413,7 @@ mod tests {
         expected.unread_skipped = true;
         expected.last_message = cached.last_message.clone();
         expected.last_message_at = Some(50);
-        expected.replaced_last = ReplacedLast::Nothing;
+        expected.replaced = vec![Replaced::Nothing];
         assert_eq!(merged, expected);
 
         // The query's is newer: it wins, and what ours replaced is forgotten.
@@ -408,7 +423,7 @@ mod tests {
         older.merge_from(fresh.clone());
         expected.last_message = fresh.last_message.clone();
         expected.last_message_at = Some(45);
-        expected.replaced_last = ReplacedLast::Unknown;
+        expected.replaced = Vec::new();
         assert_eq!(older, expected);
     }
 

@@ -152,7 +152,7 @@ fn write_conversation_state(j: &mut JsonWriter, engine: &Engine, client: &str, c
 /// known code from its `ErrorCode` table and writes the message, so the wasm carries no table of
 /// error names.
 pub fn write_error(j: &mut JsonWriter, error: &RequestError) {
-    let (code, name, words, detail) = match error {
+    let (code, name) = match error {
         RequestError::Server(e) => {
             j.begin_object()
                 .key("code")
@@ -168,24 +168,23 @@ pub fn write_error(j: &mut JsonWriter, error: &RequestError) {
                 .end_object();
             return;
         }
-        // The local errors' words as `RequestError::message` has them, written here because that
-        // method also formats server errors, which would bring the error-name table back.
-        RequestError::Timeout => (4107, "TIMEOUT", "request timed out", ""),
-        RequestError::ConnectionLost => (1006, "CONNECTION_LOST", "connection lost", ""),
-        RequestError::ConnectionClosed => (1000, "CONNECTION_CLOSED", "connection closed", ""),
-        RequestError::NoSuchClient => (4105, "SESSION_REQUIRED", "no such client", ""),
-        RequestError::AlreadyOpen => (0, "ALREADY_OPEN", "client already open", ""),
-        RequestError::QueueFull => (0, "QUEUE_FULL", "offline queue full", ""),
-        RequestError::ClientClosed => (4105, "CLIENT_CLOSED", "client closed", ""),
+        RequestError::Timeout => (4107, "TIMEOUT"),
+        RequestError::ConnectionLost => (1006, "CONNECTION_LOST"),
+        RequestError::ConnectionClosed => (1000, "CONNECTION_CLOSED"),
+        RequestError::NoSuchClient => (4105, "SESSION_REQUIRED"),
+        RequestError::AlreadyOpen => (0, "ALREADY_OPEN"),
+        RequestError::QueueFull => (0, "QUEUE_FULL"),
+        RequestError::ClientClosed => (4105, "CLIENT_CLOSED"),
         RequestError::Invalid(text) => {
             // The engine writes local refusals as "<code> <NAME>" when they have a protocol code.
-            let (code, name) = text
-                .split_once(' ')
+            text.split_once(' ')
                 .and_then(|(code, name)| Some((code.parse::<i64>().ok()?, name)))
-                .unwrap_or((0, "INVALID_REQUEST"));
-            (code, name, "invalid request: ", text.as_str())
+                .unwrap_or((0, "INVALID_REQUEST"))
         }
     };
+    // Not `RequestError::message`: it also formats server errors, which would bring the table of
+    // error names into the wasm.
+    let (words, detail) = error.local_words().unwrap_or_default();
     j.begin_object()
         .key("code")
         .int(code)

@@ -75,8 +75,21 @@ impl RequestError {
     /// What went wrong, in words (also its `Display`): `request timed out`, `server error: 4401
     /// INVALID_MESSAGING_TARGET`, ... Built without `core::fmt`, which the npm package's wasm leaves out.
     pub fn message(&self) -> String {
-        let (text, detail) = match self {
-            Self::Server(error) => return ["server error: ", &error.message()].concat(),
+        match self {
+            Self::Server(error) => ["server error: ", &error.message()].concat(),
+            local => {
+                let (words, detail) = local.local_words().unwrap_or_default();
+                [words, detail].concat()
+            }
+        }
+    }
+
+    /// A local error's words and detail, which [`message`](Self::message) joins; `None` for a
+    /// server error. Apart so that the npm package words local errors without server errors'
+    /// formatting (and its table of error names).
+    pub fn local_words(&self) -> Option<(&'static str, &str)> {
+        Some(match self {
+            Self::Server(_) => return None,
             Self::Invalid(detail) => ("invalid request: ", detail.as_str()),
             Self::Timeout => ("request timed out", ""),
             Self::ConnectionLost => ("connection lost", ""),
@@ -85,8 +98,7 @@ impl RequestError {
             Self::AlreadyOpen => ("client already open", ""),
             Self::QueueFull => ("offline queue full", ""),
             Self::ClientClosed => ("client closed", ""),
-        };
-        [text, detail].concat()
+        })
     }
 }
 

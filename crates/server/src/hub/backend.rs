@@ -302,30 +302,9 @@ impl<S: Storage> Hub<S> {
                     targets.push(id.clone());
                 }
             }
-            let Some(conv) = hub.convs.get_mut(cid) else {
-                return Err(Fail::Code(ErrorCode::ConversationNotFound, None));
-            };
-            for id in &targets {
-                let listed = conv.record.blocked.contains(id);
-                if block && !listed {
-                    conv.record.blocked.push(id.clone());
-                } else if !block && listed {
-                    conv.record.blocked.retain(|b| b != id);
-                }
-            }
-            let record = conv.record.clone();
-            hub.storage.save_conversation(&record)?;
-            let removed: Vec<String> = if block {
-                targets.iter().filter(|id| conv.is_member(id)).cloned().collect()
-            } else {
-                Vec::new()
-            };
-            if record.transient {
-                hub.leave_room(cid, &removed, now_ms)?;
-            } else {
-                hub.drop_members(cid, &removed, now_ms)?;
-            }
-            if record.system {
+            let system = conv.record.system;
+            let removed = hub.change_blocked(cid, &targets, block, now_ms)?;
+            if system {
                 return Ok(());
             }
             hub.push_left(cid, "", &removed, now_ms)?;

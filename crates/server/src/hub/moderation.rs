@@ -284,35 +284,8 @@ impl<S: Storage> Hub<S> {
             .into_iter()
             .filter(|id| id != client && *id != creator)
             .collect();
-        let (removed, in_chat_room): (Vec<String>, bool) = match self.convs.get_mut(&cid) {
-            Some(conv) => {
-                for id in &targets {
-                    let listed = conv.record.blocked.contains(id);
-                    if blocking && !listed {
-                        conv.record.blocked.push(id.clone());
-                    } else if !blocking && listed {
-                        conv.record.blocked.retain(|b| b != id);
-                    }
-                }
-                let record = conv.record.clone();
-                self.storage.save_conversation(&record)?;
-                // In a chat room the members are the clients in the room (`is_member`), as the
-                // REST blacklist has it (`Hub::set_blocked`).
-                let removed = if blocking {
-                    targets.iter().filter(|id| conv.is_member(id)).cloned().collect()
-                } else {
-                    Vec::new()
-                };
-                (removed, conv.record.transient)
-            }
-            None => (Vec::new(), false),
-        };
         // Blocking also removes: the blocked get `left` (KICKED), the rest `members_left`.
-        if in_chat_room {
-            self.leave_room(&cid, &removed, now)?;
-        } else {
-            self.drop_members(&cid, &removed, now)?;
-        }
+        let removed = self.change_blocked(&cid, &targets, blocking, now)?;
         let reply = GenericCommand::reply_to(command, CommandType::Blacklist)
             .with_op(if blocking {
                 OpType::Blocked
@@ -327,6 +300,43 @@ impl<S: Storage> Hub<S> {
         self.reply(conn, reply);
         self.push_left(&cid, client, &removed, now)?;
         self.push_blacklist_change(&cid, client, &targets, blocking, now)
+    }
+
+    /// Puts `targets` on conversation `cid`'s blacklist (`block`) or takes them off, stored; the
+    /// blocked members leave it (a chat room's: the room). Returns who left, for the pushes. The
+    /// client's `blacklist` command and the REST blacklist both go through here.
+    pub(super) fn change_blocked(
+        &mut self,
+        cid: &str,
+        targets: &[String],
+        block: bool,
+        now: i64,
+    ) -> HubResult<Vec<String>> {
+        let Some(conv) = self.convs.get_mut(cid) else {
+            return Ok(Vec::new());
+        };
+        for id in targets {
+            let listed = conv.record.blocked.contains(id);
+            if block && !listed {
+                conv.record.blocked.push(id.clone());
+            } else if !block && listed {
+                conv.record.blocked.retain(|b| b != id);
+            }
+        }
+        let record = conv.record.clone();
+        self.storage.save_conversation(&record)?;
+        // In a chat room the members are the clients in the room (`is_member`).
+        let removed: Vec<String> = if block {
+            targets.iter().filter(|id| conv.is_member(id)).cloned().collect()
+        } else {
+            Vec::new()
+        };
+        if record.transient {
+            self.leave_room(cid, &removed, now)?;
+        } else {
+            self.drop_members(cid, &removed, now)?;
+        }
+        Ok(removed)
     }
 }
 

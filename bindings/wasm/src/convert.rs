@@ -59,13 +59,6 @@ pub fn write_message(j: &mut JsonWriter, m: &Message) {
     j.end_object();
 }
 
-/// A message as JSON text (see [`write_message`]).
-pub fn message_json(m: &Message) -> String {
-    let mut j = JsonWriter::new();
-    write_message(&mut j, m);
-    j.finish()
-}
-
 /// Writes a cached conversation with the JS SDK's property names.
 pub fn write_conversation(j: &mut JsonWriter, c: &Conversation) {
     j.begin_object()
@@ -193,13 +186,6 @@ pub fn write_error(j: &mut JsonWriter, error: &RequestError) {
         .key("message")
         .string(&[words, detail].concat())
         .end_object();
-}
-
-/// An error as JSON text (see [`write_error`]).
-pub fn error_json(error: &RequestError) -> String {
-    let mut j = JsonWriter::new();
-    write_error(&mut j, error);
-    j.finish()
 }
 
 fn write_response(j: &mut JsonWriter, response: &Response) {
@@ -941,6 +927,20 @@ pub fn attributes(v: &Value) -> Map {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A message as JSON text (see [`write_message`]).
+    fn message_json(m: &Message) -> String {
+        let mut j = JsonWriter::new();
+        write_message(&mut j, m);
+        j.finish()
+    }
+
+    /// An error as JSON text (see [`write_error`]).
+    fn error_json(error: &RequestError) -> String {
+        let mut j = JsonWriter::new();
+        write_error(&mut j, error);
+        j.finish()
+    }
 
     fn parsed(text: &str) -> Value {
         chinwag_core::json::parse(text).expect("valid JSON")

@@ -278,6 +278,9 @@ impl Core {
             _ => Options::with_servers(app_id, servers),
         };
         options.user_agent = concat!("chinwag-js/", env!("CARGO_PKG_VERSION")).to_owned();
+        // `beforeMessageDispatch` may drop a burst of messages the engine has already applied;
+        // taking them back brings back the last message before them (up to four in a row).
+        options.earlier_last_messages = 4;
         #[allow(clippy::cast_possible_truncation)]
         let wall_ms = js_sys::Date::now() as i64;
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]

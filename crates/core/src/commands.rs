@@ -111,9 +111,9 @@ impl Engine {
     ///   with a query result (a conversation first seen in this push is fetched before its events,
     ///   and the fetched last message stays, as on the official SDK's fetched conversation). When
     ///   several messages in a row are dropped, taking them all back brings back the message
-    ///   before the first of them, in whatever order they are taken back, for up to four in a row
-    ///   (the engine keeps four earlier last messages per conversation; past that, the last of
-    ///   them stays).
+    ///   before the first of them, in whatever order they are taken back, for up to
+    ///   [`Options::earlier_last_messages`](crate::Options::earlier_last_messages) in a row (past
+    ///   that, the last of them stays; with the default 0 the last message never comes back).
     ///
     /// Emits no event (the caller knows).
     pub fn take_back_dropped_message(&mut self, client: &str, message: &Message) -> bool {

@@ -71,14 +71,10 @@ pub struct Conversation {
     pub(crate) unread_skipped: bool,
     /// The earlier last messages, put back if the application drops later ones unseen: each entry
     /// is what the next one (the last message, for the final entry) replaced, oldest first, at most
-    /// [`MAX_REPLACED`]. Empty when not known: the last message came with a query result (as the
+    /// [`Options::earlier_last_messages`](crate::Options::earlier_last_messages). Empty when not known: the last message came with a query result (as the
     /// official SDK's fetched conversation, whose `lastMessage` a dropped message does not change).
     pub(crate) replaced: Vec<Replaced>,
 }
-
-/// How many earlier last messages a conversation keeps: enough for a burst of messages that
-/// `beforeMessageDispatch` drops one after the other before the JS layer takes the first back.
-const MAX_REPLACED: usize = 4;
 
 /// What a conversation's last message replaced when it became the last message.
 #[derive(Clone, Debug, PartialEq)]
@@ -228,8 +224,8 @@ impl Conversation {
     }
 
     /// Records `message` as the last message unless a newer one is known, remembering the one it
-    /// replaced (see [`Conversation::take_back_last_message`]).
-    pub(crate) fn set_last_message(&mut self, message: &Message) {
+    /// replaced among at most `keep` earlier ones (see [`Conversation::take_back_last_message`]).
+    pub(crate) fn set_last_message(&mut self, message: &Message, keep: usize) {
         if message.transient {
             return;
         }
@@ -245,7 +241,10 @@ impl Conversation {
                     Replaced::Nothing
                 }
             };
-            if self.replaced.len() == MAX_REPLACED {
+            if keep == 0 {
+                return;
+            }
+            if self.replaced.len() >= keep {
                 // The oldest goes; what it replaced becomes unknown to the next one.
                 self.replaced.remove(0);
             }

@@ -203,6 +203,7 @@ impl Engine {
                 message.status = MessageStatus::Sent;
                 self.note_server_time(&client, ack.t);
                 let max = self.options.max_conversations;
+                let keep = self.options.earlier_last_messages;
                 if let Some(id) = message.id.clone() {
                     if let Some(state) = self.clients.get_mut(&client) {
                         state.seen.insert(&id);
@@ -212,7 +213,7 @@ impl Engine {
                     }
                 }
                 if let Some(conv) = Self::conv_entry(&mut self.clients, &client, &message.conversation, max) {
-                    conv.set_last_message(&message);
+                    conv.set_last_message(&message, keep);
                 }
                 self.respond(&client, &out.ids, Response::Sent(message));
             }
@@ -566,6 +567,7 @@ impl Engine {
     /// conversation's last message, counted as unread unless already counted by an `unread` push.
     pub(crate) fn deliver(&mut self, client: &str, message: Message) {
         let max = self.options.max_conversations;
+        let keep = self.options.earlier_last_messages;
         let Some(state) = self.clients.get_mut(client) else {
             return;
         };
@@ -581,7 +583,7 @@ impl Engine {
                     conv.seen_up_to
                         .map_or(message.timestamp, |s| s.max(message.timestamp)),
                 );
-                conv.set_last_message(&message);
+                conv.set_last_message(&message, keep);
                 if message.from != client && conv.is_persistent() {
                     if message.timestamp > conv.unread_as_of {
                         conv.unread += 1;
@@ -811,6 +813,7 @@ impl Engine {
             return;
         };
         let max = self.options.max_conversations;
+        let keep = self.options.earlier_last_messages;
         if let (Some(state), Some(t)) = (self.clients.get_mut(client), unread.notif_time) {
             state.last_unread_notif_time = Some(t);
         }
@@ -859,7 +862,7 @@ impl Engine {
                 let mut last = Message::from_log(&item, &tuple.cid, client);
                 last.content =
                     crate::message::received_content(tuple.data.as_deref(), tuple.binary_msg.as_deref());
-                conv.set_last_message(&last);
+                conv.set_last_message(&last, keep);
             }
             let behind = match (conv.seen_up_to, tuple.timestamp) {
                 (Some(seen), Some(ts)) => ts > seen,

@@ -51,6 +51,13 @@ pub struct Options {
     pub catch_up_buffer: usize,
     /// Conversations cached per client; beyond this, pushes for unknown conversations are not cached.
     pub max_conversations: usize,
+    /// Earlier last messages each cached conversation keeps, so that
+    /// [`Engine::take_back_dropped_message`](crate::Engine::take_back_dropped_message) can bring
+    /// back the message before a dropped one: that many dropped in a row are taken back whole.
+    /// 0 (the default) keeps none, for front ends that never drop a message once the engine has
+    /// applied it (the Rust SDK, the uniffi bindings); the npm package, whose
+    /// `beforeMessageDispatch` plugins drop messages, keeps 4.
+    pub earlier_last_messages: usize,
 }
 
 impl Options {
@@ -73,6 +80,7 @@ impl Options {
             catch_up_page: 100,
             catch_up_buffer: 1000,
             max_conversations: 10_000,
+            earlier_last_messages: 0,
         }
     }
 

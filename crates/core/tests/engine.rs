@@ -846,9 +846,34 @@ fn last_message(s: &Scripted, cid: &str) -> (Option<String>, Option<i64>) {
     )
 }
 
+/// Tom signed in on an engine that keeps four earlier last messages per conversation, as the npm
+/// package's does for its `beforeMessageDispatch` plugins.
+fn open_keeping_earlier_last_messages() -> Scripted {
+    Scripted::open_with(
+        "Tom",
+        Options {
+            earlier_last_messages: 4,
+            ..Options::with_servers("app", ["ws://a/"])
+        },
+    )
+}
+
+#[test]
+fn by_default_a_dropped_message_does_not_give_back_the_last_message() {
+    let mut s = Scripted::open("Tom");
+    cache(&mut s, "c1");
+    s.push(direct_push("Tom", "m1", 10, "Jerry"));
+    s.push(direct_push("Tom", "m2", 20, "Jerry"));
+    let m2 = received(&s.take_events(), "m2");
+    // The unread count still goes down; the earlier last message was not kept, so m2 stays.
+    assert!(s.engine.take_back_dropped_message("Tom", &m2));
+    assert_eq!(s.engine.conversation("Tom", "c1").unwrap().unread, 1);
+    assert_eq!(last_message(&s, "c1"), (Some("m2".into()), Some(20)));
+}
+
 #[test]
 fn a_dropped_message_gives_back_the_last_message_it_replaced() {
-    let mut s = Scripted::open("Tom");
+    let mut s = open_keeping_earlier_last_messages();
     cache(&mut s, "c1");
     let last = |s: &Scripted| last_message(s, "c1");
     let at = |id: &str, ts: i64| (Some(id.to_string()), Some(ts));
@@ -965,7 +990,7 @@ fn a_dropped_message_gives_back_the_last_message_it_replaced() {
 
 #[test]
 fn a_burst_of_dropped_messages_gives_back_the_last_message_before_it() {
-    let mut s = Scripted::open("Tom");
+    let mut s = open_keeping_earlier_last_messages();
     cache(&mut s, "c1");
     let last = |s: &Scripted| last_message(s, "c1");
     s.push(direct_push("Tom", "kept", 10, "Jerry"));

@@ -119,7 +119,12 @@ impl Scripted {
 
     /// Opens client `id` on a fresh connection.
     pub fn open(id: &str) -> Self {
-        let mut s = Self::direct();
+        Self::open_with(id, Options::with_servers("app", ["ws://a/", "ws://b/"]))
+    }
+
+    /// Opens client `id` on a fresh connection of an engine with `options`.
+    pub fn open_with(id: &str, options: Options) -> Self {
+        let mut s = Self::new(options);
         s.engine.open_client(id, ClientOptions::default(), s.now);
         s.drain();
         s.connect();

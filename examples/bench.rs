@@ -33,7 +33,10 @@ struct Args {
     /// With `--group`: members of the conversation that never sign in.
     #[arg(long, default_value_t = 0)]
     offline: usize,
-    /// A running server's HTTP base; an embedded in-memory server when absent.
+    /// The embedded server's `--sync` (`full`: each commit synced to disk; `normal`).
+    #[arg(long, default_value = "full")]
+    sync: chinwag_server::SyncMode,
+    /// A running server's HTTP base; an embedded server (SQLite in a temporary directory) when absent.
     #[arg(long, env = "CHINWAG_SERVER")]
     server: Option<String>,
 }
@@ -41,9 +44,17 @@ struct Args {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    // The embedded server stores in SQLite in a temporary directory, as a deployed one does (an
+    // in-memory database would leave the durable group commit out of the numbers).
+    let data = tempfile::tempdir()?;
     let embedded = match &args.server {
         Some(_) => None,
-        None => Some(Server::bind(ServerConfig::local("127.0.0.1:0".parse()?)).await?),
+        None => {
+            let mut config = ServerConfig::local("127.0.0.1:0".parse()?);
+            config.data_dir = Some(data.path().to_owned());
+            config.sync = args.sync;
+            Some(Server::bind(config).await?)
+        }
     };
     let base = match (&args.server, &embedded) {
         (Some(url), _) => url.clone(),

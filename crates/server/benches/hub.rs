@@ -1,6 +1,9 @@
 //! Throughput of the hub with durable SQLite storage (a file in a temp dir, WAL), the way the server runs
 //! it: a batch of inbound commands is handled in one transaction and committed once (group commit).
 //!
+//! Commits are synced to disk (`SyncMode::Full`, the server's default) except in one case that
+//! shows what `--sync normal` saves.
+//!
 //! - `direct` batches of 100 into a 2-member conversation and into a 500-member group with 50 members
 //!   online (fan-out: 49 pushes per message), and into a 500-member group with every member online
 //!   (499 pushes per message);
@@ -18,7 +21,7 @@ use chinwag_protocol::{
     AckCommand, CommandType, ConvCommand, DirectCommand, GenericCommand, LogsCommand, OpType, SessionCommand,
     TypedMessage,
 };
-use chinwag_server::{ConnId, Hub, HubConfig, Input, SqliteStorage};
+use chinwag_server::{ConnId, Hub, HubConfig, Input, SqliteStorage, SyncMode};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const BATCH: usize = 100;
@@ -35,8 +38,12 @@ struct Setup {
 
 impl Setup {
     fn new(members: usize, online: usize) -> Self {
+        Self::with_sync(members, online, SyncMode::Full)
+    }
+
+    fn with_sync(members: usize, online: usize, sync: SyncMode) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let storage = SqliteStorage::open(dir.path()).expect("storage");
+        let storage = SqliteStorage::open_with(dir.path(), sync).expect("storage");
         let hub = Hub::new(HubConfig::new("bench", "secret"), storage).expect("hub");
         let mut setup = Self {
             hub,
@@ -137,12 +144,13 @@ fn direct_batches(c: &mut Criterion) {
     let mut group = c.benchmark_group("hub direct (batch of 100, one commit)");
     group.throughput(Throughput::Elements(BATCH as u64));
     group.sample_size(20);
-    for (label, members, online) in [
-        ("2 members", 2, 2),
-        ("500 members, 50 online", 500, 50),
-        ("500 members, all online", 500, 500),
+    for (label, members, online, sync) in [
+        ("2 members", 2, 2, SyncMode::Full),
+        ("2 members, sync normal", 2, 2, SyncMode::Normal),
+        ("500 members, 50 online", 500, 50, SyncMode::Full),
+        ("500 members, all online", 500, 500, SyncMode::Full),
     ] {
-        let mut setup = Setup::new(members, online);
+        let mut setup = Setup::with_sync(members, online, sync);
         group.bench_function(label, |b| {
             // Building the commands is not what is measured: time only the hub's handling and commit.
             b.iter_custom(|iterations| time_batches(&mut setup, iterations, Setup::directs))

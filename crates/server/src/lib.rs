@@ -112,4 +112,4 @@ pub mod token;
 
 pub use hub::{AdminError, ConnId, Hub, HubConfig, Input, NotificationsError, Outgoing, RateLimit};
 pub use server::{RunningServer, Server, ServerConfig, ServerError};
-pub use storage::{SqliteStorage, Storage, StorageError};
+pub use storage::{SqliteStorage, Storage, StorageError, SyncMode};

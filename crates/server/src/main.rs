@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use chinwag_server::{Server, ServerConfig};
+use chinwag_server::{Server, ServerConfig, SyncMode};
 use clap::Parser;
 
 /// A self-hostable server for the LeanCloud RTM protocol.
@@ -16,6 +16,11 @@ struct Args {
     /// Directory of the SQLite database.
     #[arg(long, env = "CHINWAG_DATA_DIR", default_value = "chinwag-data")]
     data_dir: PathBuf,
+    /// `full`: every commit is synced to disk before its messages are acknowledged, so they
+    /// survive a power loss; `normal`: they survive a process crash, but an OS crash or power loss
+    /// may lose the last ones (faster where a disk sync is slow).
+    #[arg(long, env = "CHINWAG_SYNC", default_value = "full")]
+    sync: SyncMode,
     /// LeanCloud app id the clients use.
     #[arg(long, env = "CHINWAG_APP_ID", default_value = "chinwag-local")]
     app_id: String,
@@ -99,6 +104,7 @@ async fn main() -> anyhow::Result<()> {
     let config = ServerConfig {
         listen: args.listen,
         data_dir: Some(args.data_dir.clone()),
+        sync: args.sync,
         app_id: args.app_id,
         app_key: args.app_key,
         max_frame_bytes: args.max_frame_bytes,

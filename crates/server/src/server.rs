@@ -32,7 +32,7 @@ use axum::routing::{get, post};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::hub::{Hub, HubConfig, RateLimit};
-use crate::storage::{SqliteStorage, StorageError};
+use crate::storage::{SqliteStorage, StorageError, SyncMode};
 use hub_thread::HubEvent;
 
 /// Settings of a server.
@@ -42,6 +42,9 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Directory of the SQLite database; `None` keeps everything in memory (tests, demos).
     pub data_dir: Option<PathBuf>,
+    /// Whether each commit (and so each acknowledgement) waits for the disk: [`SyncMode::Full`]
+    /// by default.
+    pub sync: SyncMode,
     /// The LeanCloud app id clients use.
     pub app_id: String,
     /// The app key; also signs session tokens.
@@ -96,6 +99,7 @@ impl ServerConfig {
         Self {
             listen,
             data_dir: None,
+            sync: SyncMode::Full,
             app_id: "chinwag-local".into(),
             app_key: "chinwag-local-key".into(),
             max_frame_bytes: 64 * 1024,
@@ -182,9 +186,10 @@ impl Server {
         // Opening SQLite and loading every conversation is blocking I/O (seconds for a million
         // conversations): done on a blocking thread, not on an async worker.
         let data_dir = config.data_dir.clone();
+        let sync = config.sync;
         let hub = tokio::task::spawn_blocking(move || {
             let storage = match &data_dir {
-                Some(dir) => SqliteStorage::open(dir)?,
+                Some(dir) => SqliteStorage::open_with(dir, sync)?,
                 None => SqliteStorage::in_memory()?,
             };
             Hub::new(hub_config, storage)

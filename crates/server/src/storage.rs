@@ -11,7 +11,7 @@ use std::ops::Bound;
 
 use serde_json::{Map, Value};
 
-pub use sqlite::SqliteStorage;
+pub use sqlite::{SqliteStorage, SyncMode, UnknownSyncMode};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]

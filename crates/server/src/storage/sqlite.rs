@@ -11,6 +11,47 @@ use super::{
     MessageScope, NotificationRecord, RevokedTokenRecord, Storage, StorageError, StorageResult, UnreadCount,
 };
 
+/// How far a commit goes before [`Storage::commit`] returns, and so before the hub acknowledges
+/// the messages of its batch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SyncMode {
+    /// Every commit is synced to disk (SQLite's `synchronous = FULL`): an acknowledged message
+    /// survives a process crash, an OS crash and a power loss. One sync per batch (group commit).
+    #[default]
+    Full,
+    /// Commits reach the OS, and the disk at checkpoints (`synchronous = NORMAL` in WAL mode):
+    /// an acknowledged message survives a process crash, but an OS crash or a power loss may roll
+    /// back the last commits. Faster where a sync is slow.
+    Normal,
+}
+
+impl SyncMode {
+    fn pragma(self) -> &'static str {
+        match self {
+            Self::Full => "FULL",
+            Self::Normal => "NORMAL",
+        }
+    }
+}
+
+/// A [`SyncMode`] name other than `full` or `normal`.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown sync mode {0:?} (expected `full` or `normal`)")]
+pub struct UnknownSyncMode(String);
+
+impl std::str::FromStr for SyncMode {
+    type Err = UnknownSyncMode;
+
+    /// `full` or `normal`, as on the command line (`--sync`).
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        match name {
+            "full" => Ok(Self::Full),
+            "normal" => Ok(Self::Normal),
+            other => Err(UnknownSyncMode(other.to_owned())),
+        }
+    }
+}
+
 /// Schema migrations; migration `n` (1-based) brings the database to `user_version = n`.
 /// Append new migrations; never edit one that has shipped.
 const MIGRATIONS: &[&str] = &[
@@ -117,22 +158,27 @@ pub struct SqliteStorage {
 }
 
 impl SqliteStorage {
-    /// Opens (creating if needed) the database in `data_dir` and applies pending migrations.
+    /// Opens (creating if needed) the database in `data_dir` and applies pending migrations;
+    /// every commit is synced to disk ([`SyncMode::Full`]).
     pub fn open(data_dir: &Path) -> StorageResult<Self> {
+        Self::open_with(data_dir, SyncMode::Full)
+    }
+
+    /// [`SqliteStorage::open`] with the given [`SyncMode`].
+    pub fn open_with(data_dir: &Path, sync: SyncMode) -> StorageResult<Self> {
         std::fs::create_dir_all(data_dir)?;
-        Self::from_connection(Connection::open(data_dir.join("chinwag.sqlite3"))?)
+        Self::from_connection(Connection::open(data_dir.join("chinwag.sqlite3"))?, sync)
     }
 
     /// An in-memory database (tests).
     pub fn in_memory() -> StorageResult<Self> {
-        Self::from_connection(Connection::open_in_memory()?)
+        Self::from_connection(Connection::open_in_memory()?, SyncMode::Full)
     }
 
-    fn from_connection(db: Connection) -> StorageResult<Self> {
-        // WAL lets readers proceed during the writer's commit; with WAL, NORMAL sync keeps every
-        // committed transaction across a process crash (only an OS crash can lose the last ones).
+    fn from_connection(db: Connection, sync: SyncMode) -> StorageResult<Self> {
+        // WAL lets readers proceed during the writer's commit.
         db.pragma_update(None, "journal_mode", "WAL")?;
-        db.pragma_update(None, "synchronous", "NORMAL")?;
+        db.pragma_update(None, "synchronous", sync.pragma())?;
         db.pragma_update(None, "foreign_keys", "ON")?;
         db.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
         // Without the query planner stability guarantee, SQLite (built with STAT4) ties a plan to
@@ -716,7 +762,7 @@ mod tests {
                  ('c', 'chat', 'Tom', 3, 0, '[]', 0);",
         )
         .expect("old rows");
-        let mut storage = SqliteStorage::from_connection(db).expect("migrated");
+        let mut storage = SqliteStorage::from_connection(db, SyncMode::Full).expect("migrated");
         let audience = |storage: &mut SqliteStorage, cid: &str, id: &str| {
             storage.message(cid, id).expect("read").expect("kept").audience
         };
@@ -731,6 +777,29 @@ mod tests {
             "for the service only"
         );
         assert_eq!(audience(&mut storage, "chat", "c"), None);
+    }
+
+    #[test]
+    fn the_sync_mode_sets_how_commits_reach_the_disk() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let synchronous = |storage: &SqliteStorage| -> i64 {
+            storage
+                .db
+                .pragma_query_value(None, "synchronous", |row| row.get(0))
+                .expect("pragma")
+        };
+        // SQLite's numbers: NORMAL = 1, FULL = 2.
+        let storage = SqliteStorage::open(dir.path()).expect("open");
+        assert_eq!(synchronous(&storage), 2, "full by default");
+        drop(storage);
+        let storage = SqliteStorage::open_with(dir.path(), SyncMode::Normal).expect("open");
+        assert_eq!(synchronous(&storage), 1);
+        assert_eq!("normal".parse::<SyncMode>().expect("parses"), SyncMode::Normal);
+        assert_eq!("full".parse::<SyncMode>().expect("parses"), SyncMode::Full);
+        assert!(
+            "FULL".parse::<SyncMode>().is_err(),
+            "names are lower case, as on the command line"
+        );
     }
 
     #[test]

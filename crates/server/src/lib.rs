@@ -12,6 +12,7 @@
 //! |---|---|---|---|
 //! | `--listen` | `CHINWAG_LISTEN` | `127.0.0.1:8282` | address and port (0 = any free port) |
 //! | `--data-dir` | `CHINWAG_DATA_DIR` | `chinwag-data` | directory of the SQLite database |
+//! | `--sync` | `CHINWAG_SYNC` | `full` | `full`: each commit synced to disk before its messages are acknowledged (they survive a power loss); `normal`: they survive a process crash only |
 //! | `--app-id` | `CHINWAG_APP_ID` | `chinwag-local` | the app id clients use |
 //! | `--app-key` | `CHINWAG_APP_KEY` | `chinwag-local-key` | app key; also signs session tokens |
 //! | `--master-key` | `CHINWAG_MASTER_KEY` | none | enables the IM REST API 1.2 and `/1.1/rtm/sign`; the key of signatures (HMAC-SHA1, LeanCloud's scheme) |

@@ -398,8 +398,16 @@ for (const name of ['lc4', 'lc5']) {
         const jerry = await signedClient('Jerry16');
         opened.push(tom, jerry);
         const conv = await tom.createConversation({ members: ['Jerry16'] });
-        await conv.add(['Mary16']);
-        await conv.remove(['Mary16']);
+        const left = new Promise((resolve) => conv.once('membersleft', resolve));
+        const added = await conv.add(['Mary16']);
+        assert.deepEqual(added.successfulClientIds, ['Mary16']);
+        const removed = await conv.remove(['Mary16']);
+        assert.deepEqual(removed.successfulClientIds, ['Mary16']);
+        // The members are settled once the `membersleft` push that follows the reply is handled.
+        // 4.3.1 handles pushes asynchronously (each awaits `getConversation`), so under load its
+        // `members` lagged the replies: right after `remove` resolved they still held Mary, the
+        // creation's `membersjoined` push having been handled only after `add` resolved.
+        assert.deepEqual((await left).members, ['Mary16']);
         assert.deepEqual([...conv.members].sort(), ['Jerry16', 'Tom16']);
         // Blacklist changes go through blacklistSignatureFactory.
         const blocked = await conv.blockMembers(['Jerry16']);

@@ -47,7 +47,7 @@ fn command() -> impl Strategy<Value = GenericCommand> {
                 i,
                 ..Default::default()
             };
-            c.direct_message = Some(DirectCommand {
+            c.direct_message = Some(Box::new(DirectCommand {
                 id: id.clone(),
                 cid: cid.clone(),
                 from_peer_id: Some(if flag { "Tom" } else { "Jerry" }.into()),
@@ -55,16 +55,16 @@ fn command() -> impl Strategy<Value = GenericCommand> {
                 transient: Some(n == 0),
                 msg: Some("hi".into()),
                 ..Default::default()
-            });
-            c.conv_message = Some(ConvCommand {
+            }));
+            c.conv_message = Some(Box::new(ConvCommand {
                 cid: cid.clone(),
                 m: vec!["A".into(); n as usize],
                 results: flag.then(|| chinwag_protocol::JsonObjectMessage {
                     data: "[{\"objectId\":\"c1\"}]".into(),
                 }),
                 ..Default::default()
-            });
-            c.unread_message = Some(UnreadCommand {
+            }));
+            c.unread_message = Some(Box::new(UnreadCommand {
                 convs: (0..n)
                     .map(|k| UnreadTuple {
                         cid: format!("c{k}{ts}"),
@@ -75,15 +75,15 @@ fn command() -> impl Strategy<Value = GenericCommand> {
                     })
                     .collect(),
                 notif_time: Some(ts),
-            });
-            c.rcp_message = Some(RcpCommand {
+            }));
+            c.rcp_message = Some(Box::new(RcpCommand {
                 id: id.clone(),
                 cid: cid.clone(),
                 t: Some(ts),
                 read: Some(flag),
                 from: None,
-            });
-            c.patch_message = Some(PatchCommand {
+            }));
+            c.patch_message = Some(Box::new(PatchCommand {
                 patches: vec![PatchItem {
                     cid: cid.clone(),
                     mid: id.clone(),
@@ -91,8 +91,8 @@ fn command() -> impl Strategy<Value = GenericCommand> {
                     ..Default::default()
                 }],
                 last_patch_time: None,
-            });
-            c.logs_message = Some(LogsCommand {
+            }));
+            c.logs_message = Some(Box::new(LogsCommand {
                 logs: (0..n)
                     .map(|k| LogItem {
                         msg_id: Some(format!("m{}", ts + i64::from(k))),
@@ -101,17 +101,17 @@ fn command() -> impl Strategy<Value = GenericCommand> {
                     })
                     .collect(),
                 ..Default::default()
-            });
-            c.ack_message = Some(AckCommand {
+            }));
+            c.ack_message = Some(Box::new(AckCommand {
                 uid: id,
                 t: Some(ts),
                 code: (code >= 4000).then_some(code),
                 ..Default::default()
-            });
-            c.session_message = Some(SessionCommand {
+            }));
+            c.session_message = Some(Box::new(SessionCommand {
                 code: (code >= 4100).then_some(code),
                 ..Default::default()
-            });
+            }));
             c
         })
 }

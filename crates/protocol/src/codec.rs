@@ -92,6 +92,12 @@ pub fn present<M: Message + Default>(slot: &mut Option<M>) -> &mut dyn Message {
     slot.get_or_insert_with(M::default)
 }
 
+/// The present value of a boxed optional nested message (`GenericCommand`'s sub-commands), allocated
+/// default first if absent. Used by the generated [`Message::field`]s.
+pub fn present_boxed<M: Message + Default>(slot: &mut Option<Box<M>>) -> &mut dyn Message {
+    &mut **slot.get_or_insert_with(Box::default)
+}
+
 /// A new default last element of a repeated nested message. Used by the generated [`Message::field`]s.
 pub fn push_default<M: Message + Default>(elements: &mut Vec<M>) -> &mut dyn Message {
     elements.push(M::default());
@@ -372,6 +378,13 @@ impl Writer {
     pub fn opt_message<M: Message>(&mut self, field: u32, message: &Option<M>) {
         if let Some(message) = message {
             self.message(field, message);
+        }
+    }
+
+    /// An optional boxed nested message.
+    pub fn opt_boxed_message<M: Message>(&mut self, field: u32, message: &Option<Box<M>>) {
+        if let Some(message) = message {
+            self.message(field, &**message);
         }
     }
 

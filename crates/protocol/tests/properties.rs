@@ -115,10 +115,10 @@ fn command() -> impl Strategy<Value = GenericCommand> {
                 peer_id,
                 server_ts,
                 service,
-                session_message: session,
-                direct_message: direct,
-                conv_message: conv,
-                unread_message: unread,
+                session_message: session.map(Box::new),
+                direct_message: direct.map(Box::new),
+                conv_message: conv.map(Box::new),
+                unread_message: unread.map(Box::new),
                 ..Default::default()
             },
         )

@@ -155,7 +155,7 @@ fn reply(sent: &Sent, conn: ConnId) -> &GenericCommand {
 /// Pushes (no serial) sent on `conn`.
 /// The `conv` body of the one reply on `conn`.
 fn conv_reply(sent: &Sent, conn: ConnId) -> ConvCommand {
-    reply(sent, conn).conv_message.clone().expect("body")
+    reply(sent, conn).conv_message.as_deref().cloned().expect("body")
 }
 
 fn pushes(sent: &Sent, conn: ConnId) -> Vec<&GenericCommand> {
@@ -172,7 +172,7 @@ fn ops(sent: &Sent, conn: ConnId) -> Vec<OpType> {
 fn ack_of(sent: &Sent, conn: ConnId) -> AckCommand {
     let reply = reply(sent, conn);
     assert_eq!(reply.command_type(), Some(CommandType::Ack));
-    reply.ack_message.clone().expect("ack body")
+    reply.ack_message.as_deref().cloned().expect("ack body")
 }
 
 /// The error code of the one reply on `conn`, if it is an error.
@@ -2512,7 +2512,7 @@ mod arbitrary_input {
                     tag: peer.clone(),
                     last_unread_notif_time: t,
                     ..Default::default()
-                }),
+                }).map(Box::new),
                 conv_message: (flags & 4 != 0).then(|| ConvCommand {
                     cid: cid.clone(),
                     m: peer.clone().into_iter().collect(),
@@ -2523,7 +2523,7 @@ mod arbitrary_input {
                     transient: Some(flags & 8 != 0),
                     unique: Some(flags & 16 != 0),
                     ..Default::default()
-                }),
+                }).map(Box::new),
                 direct_message: (flags & 8 != 0).then(|| DirectCommand {
                     cid: cid.clone(),
                     msg: text.clone(),
@@ -2532,18 +2532,18 @@ mod arbitrary_input {
                     transient: Some(flags & 64 != 0),
                     r: Some(true),
                     ..Default::default()
-                }),
+                }).map(Box::new),
                 ack_message: (flags & 16 != 0).then(|| AckCommand {
                     cid: cid.clone(),
                     mid: text.clone(),
                     fromts: t,
                     tots: tt,
                     ..Default::default()
-                }),
+                }).map(Box::new),
                 read_message: (flags & 32 != 0).then(|| ReadCommand {
                     convs: vec![ReadTuple { cid: cid.clone().unwrap_or_default(), timestamp: t, mid: text.clone() }],
                     ..Default::default()
-                }),
+                }).map(Box::new),
                 logs_message: (flags & 64 != 0).then(|| LogsCommand {
                     cid: cid.clone(),
                     t,
@@ -2552,7 +2552,7 @@ mod arbitrary_input {
                     direction: Some(i32::from(flags >> 7) + 1),
                     t_included: Some(flags & 1 != 0),
                     ..Default::default()
-                }),
+                }).map(Box::new),
                 ..Default::default()
             }
         }
@@ -2752,7 +2752,7 @@ fn receipts_reach_senders_that_asked_around_plain_messages_and_after_a_restart()
         let sent = h.run(2, client_ack);
         pushes(&sent, 1)
             .iter()
-            .filter_map(|p| p.rcp_message.clone())
+            .filter_map(|p| p.rcp_message.as_deref().cloned())
             .collect()
     }
     let dir = tempfile::tempdir().expect("tempdir");

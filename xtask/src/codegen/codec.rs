@@ -26,6 +26,8 @@ struct Field {
     default: Option<String>,
     /// The Rust type of the field as written.
     ty: String,
+    /// A message field stored as `Option<Box<T>>` (prost-build's `boxed`).
+    boxed: bool,
 }
 
 struct MessageType {
@@ -279,6 +281,7 @@ fn parse_field_attribute(items: &[String], module: Option<&str>) -> Result<Field
         tag: 0,
         default: None,
         ty: String::new(),
+        boxed: false,
     };
     for item in items {
         let (key, value) = match item.split_once(" = ") {
@@ -287,6 +290,7 @@ fn parse_field_attribute(items: &[String], module: Option<&str>) -> Result<Field
         };
         match (key, value) {
             ("optional" | "required" | "repeated", None) => field.label = key.to_owned(),
+            ("boxed", None) => field.boxed = true,
             ("tag", Some(tag)) => field.tag = tag.parse().context("field tag")?,
             ("default", Some(default)) => field.default = Some(default.to_owned()),
             ("bytes", Some("vec")) => field.kind = "bytes".to_owned(),
@@ -303,6 +307,9 @@ fn parse_field_attribute(items: &[String], module: Option<&str>) -> Result<Field
     }
     if field.kind.is_empty() || field.label.is_empty() || field.tag == 0 {
         bail!("incomplete prost field attribute: {items:?}");
+    }
+    if field.boxed && (field.kind != "message" || field.label != "optional") {
+        bail!("only optional message fields can be boxed: {items:?}");
     }
     Ok(field)
 }
@@ -324,6 +331,9 @@ fn write_message_impls(out: &mut String, message: &MessageType, enums: &[EnumTyp
     for field in &message.fields {
         let (tag, f) = (field.tag, &field.name);
         let slot = match (field.kind.as_str(), field.label.as_str()) {
+            ("message", "optional") if field.boxed => {
+                format!("Field::Message(crate::codec::present_boxed(&mut self.{f}))")
+            }
             ("message", "optional") => format!("Field::Message(crate::codec::present(&mut self.{f}))"),
             ("message", "repeated") => format!("Field::Message(crate::codec::push_default(&mut self.{f}))"),
             ("string", "repeated") => format!("Field::Strings(&mut self.{f})"),
@@ -348,6 +358,7 @@ fn write_message_impls(out: &mut String, message: &MessageType, enums: &[EnumTyp
     for field in &message.fields {
         let (tag, f) = (field.tag, &field.name);
         let method = match (field.kind.as_str(), field.label.as_str()) {
+            ("message", "optional") if field.boxed => "opt_boxed_message",
             ("message", "optional") => "opt_message",
             ("message", "repeated") => "messages",
             ("string", "repeated") => "strings",

@@ -581,43 +581,43 @@ pub struct GenericCommand {
     #[cfg_attr(test, prost(int32, optional, tag = "11"))]
     pub notification_type: ::core::option::Option<i32>,
     /// superset (Swift/Java)
-    #[cfg_attr(test, prost(message, optional, tag = "100"))]
-    pub login_message: ::core::option::Option<LoginCommand>,
-    #[cfg_attr(test, prost(message, optional, tag = "101"))]
-    pub data_message: ::core::option::Option<DataCommand>,
-    #[cfg_attr(test, prost(message, optional, tag = "102"))]
-    pub session_message: ::core::option::Option<SessionCommand>,
-    #[cfg_attr(test, prost(message, optional, tag = "103"))]
-    pub error_message: ::core::option::Option<ErrorCommand>,
-    #[cfg_attr(test, prost(message, optional, tag = "104"))]
-    pub direct_message: ::core::option::Option<DirectCommand>,
-    #[cfg_attr(test, prost(message, optional, tag = "105"))]
-    pub ack_message: ::core::option::Option<AckCommand>,
-    #[cfg_attr(test, prost(message, optional, tag = "106"))]
-    pub unread_message: ::core::option::Option<UnreadCommand>,
-    #[cfg_attr(test, prost(message, optional, tag = "107"))]
-    pub read_message: ::core::option::Option<ReadCommand>,
-    #[cfg_attr(test, prost(message, optional, tag = "108"))]
-    pub rcp_message: ::core::option::Option<RcpCommand>,
-    #[cfg_attr(test, prost(message, optional, tag = "109"))]
-    pub logs_message: ::core::option::Option<LogsCommand>,
-    #[cfg_attr(test, prost(message, optional, tag = "110"))]
-    pub conv_message: ::core::option::Option<ConvCommand>,
-    #[cfg_attr(test, prost(message, optional, tag = "111"))]
-    pub room_message: ::core::option::Option<RoomCommand>,
-    #[cfg_attr(test, prost(message, optional, tag = "112"))]
-    pub presence_message: ::core::option::Option<PresenceCommand>,
-    #[cfg_attr(test, prost(message, optional, tag = "113"))]
-    pub report_message: ::core::option::Option<ReportCommand>,
-    #[cfg_attr(test, prost(message, optional, tag = "114"))]
-    pub patch_message: ::core::option::Option<PatchCommand>,
-    #[cfg_attr(test, prost(message, optional, tag = "115"))]
-    pub pubsub_message: ::core::option::Option<PubsubCommand>,
-    #[cfg_attr(test, prost(message, optional, tag = "116"))]
-    pub blacklist_message: ::core::option::Option<BlacklistCommand>,
+    #[cfg_attr(test, prost(message, optional, boxed, tag = "100"))]
+    pub login_message: ::core::option::Option<::std::boxed::Box<LoginCommand>>,
+    #[cfg_attr(test, prost(message, optional, boxed, tag = "101"))]
+    pub data_message: ::core::option::Option<::std::boxed::Box<DataCommand>>,
+    #[cfg_attr(test, prost(message, optional, boxed, tag = "102"))]
+    pub session_message: ::core::option::Option<::std::boxed::Box<SessionCommand>>,
+    #[cfg_attr(test, prost(message, optional, boxed, tag = "103"))]
+    pub error_message: ::core::option::Option<::std::boxed::Box<ErrorCommand>>,
+    #[cfg_attr(test, prost(message, optional, boxed, tag = "104"))]
+    pub direct_message: ::core::option::Option<::std::boxed::Box<DirectCommand>>,
+    #[cfg_attr(test, prost(message, optional, boxed, tag = "105"))]
+    pub ack_message: ::core::option::Option<::std::boxed::Box<AckCommand>>,
+    #[cfg_attr(test, prost(message, optional, boxed, tag = "106"))]
+    pub unread_message: ::core::option::Option<::std::boxed::Box<UnreadCommand>>,
+    #[cfg_attr(test, prost(message, optional, boxed, tag = "107"))]
+    pub read_message: ::core::option::Option<::std::boxed::Box<ReadCommand>>,
+    #[cfg_attr(test, prost(message, optional, boxed, tag = "108"))]
+    pub rcp_message: ::core::option::Option<::std::boxed::Box<RcpCommand>>,
+    #[cfg_attr(test, prost(message, optional, boxed, tag = "109"))]
+    pub logs_message: ::core::option::Option<::std::boxed::Box<LogsCommand>>,
+    #[cfg_attr(test, prost(message, optional, boxed, tag = "110"))]
+    pub conv_message: ::core::option::Option<::std::boxed::Box<ConvCommand>>,
+    #[cfg_attr(test, prost(message, optional, boxed, tag = "111"))]
+    pub room_message: ::core::option::Option<::std::boxed::Box<RoomCommand>>,
+    #[cfg_attr(test, prost(message, optional, boxed, tag = "112"))]
+    pub presence_message: ::core::option::Option<::std::boxed::Box<PresenceCommand>>,
+    #[cfg_attr(test, prost(message, optional, boxed, tag = "113"))]
+    pub report_message: ::core::option::Option<::std::boxed::Box<ReportCommand>>,
+    #[cfg_attr(test, prost(message, optional, boxed, tag = "114"))]
+    pub patch_message: ::core::option::Option<::std::boxed::Box<PatchCommand>>,
+    #[cfg_attr(test, prost(message, optional, boxed, tag = "115"))]
+    pub pubsub_message: ::core::option::Option<::std::boxed::Box<PubsubCommand>>,
+    #[cfg_attr(test, prost(message, optional, boxed, tag = "116"))]
+    pub blacklist_message: ::core::option::Option<::std::boxed::Box<BlacklistCommand>>,
     /// superset (Swift/Java)
-    #[cfg_attr(test, prost(message, optional, tag = "117"))]
-    pub loggedin_message: ::core::option::Option<LoggedinCommand>,
+    #[cfg_attr(test, prost(message, optional, boxed, tag = "117"))]
+    pub loggedin_message: ::core::option::Option<::std::boxed::Box<LoggedinCommand>>,
 }
 #[derive(Clone, PartialEq, Eq, Hash)]
 #[cfg_attr(not(test), derive(Debug))]
@@ -2837,24 +2837,24 @@ impl crate::codec::Message for GenericCommand {
             9 => Field::OptInt64(&mut self.server_ts),
             10 => Field::OptInt64(&mut self.client_ts),
             11 => Field::OptInt32(&mut self.notification_type),
-            100 => Field::Message(crate::codec::present(&mut self.login_message)),
-            101 => Field::Message(crate::codec::present(&mut self.data_message)),
-            102 => Field::Message(crate::codec::present(&mut self.session_message)),
-            103 => Field::Message(crate::codec::present(&mut self.error_message)),
-            104 => Field::Message(crate::codec::present(&mut self.direct_message)),
-            105 => Field::Message(crate::codec::present(&mut self.ack_message)),
-            106 => Field::Message(crate::codec::present(&mut self.unread_message)),
-            107 => Field::Message(crate::codec::present(&mut self.read_message)),
-            108 => Field::Message(crate::codec::present(&mut self.rcp_message)),
-            109 => Field::Message(crate::codec::present(&mut self.logs_message)),
-            110 => Field::Message(crate::codec::present(&mut self.conv_message)),
-            111 => Field::Message(crate::codec::present(&mut self.room_message)),
-            112 => Field::Message(crate::codec::present(&mut self.presence_message)),
-            113 => Field::Message(crate::codec::present(&mut self.report_message)),
-            114 => Field::Message(crate::codec::present(&mut self.patch_message)),
-            115 => Field::Message(crate::codec::present(&mut self.pubsub_message)),
-            116 => Field::Message(crate::codec::present(&mut self.blacklist_message)),
-            117 => Field::Message(crate::codec::present(&mut self.loggedin_message)),
+            100 => Field::Message(crate::codec::present_boxed(&mut self.login_message)),
+            101 => Field::Message(crate::codec::present_boxed(&mut self.data_message)),
+            102 => Field::Message(crate::codec::present_boxed(&mut self.session_message)),
+            103 => Field::Message(crate::codec::present_boxed(&mut self.error_message)),
+            104 => Field::Message(crate::codec::present_boxed(&mut self.direct_message)),
+            105 => Field::Message(crate::codec::present_boxed(&mut self.ack_message)),
+            106 => Field::Message(crate::codec::present_boxed(&mut self.unread_message)),
+            107 => Field::Message(crate::codec::present_boxed(&mut self.read_message)),
+            108 => Field::Message(crate::codec::present_boxed(&mut self.rcp_message)),
+            109 => Field::Message(crate::codec::present_boxed(&mut self.logs_message)),
+            110 => Field::Message(crate::codec::present_boxed(&mut self.conv_message)),
+            111 => Field::Message(crate::codec::present_boxed(&mut self.room_message)),
+            112 => Field::Message(crate::codec::present_boxed(&mut self.presence_message)),
+            113 => Field::Message(crate::codec::present_boxed(&mut self.report_message)),
+            114 => Field::Message(crate::codec::present_boxed(&mut self.patch_message)),
+            115 => Field::Message(crate::codec::present_boxed(&mut self.pubsub_message)),
+            116 => Field::Message(crate::codec::present_boxed(&mut self.blacklist_message)),
+            117 => Field::Message(crate::codec::present_boxed(&mut self.loggedin_message)),
             _ => Field::Unknown,
         }
     }
@@ -2870,24 +2870,24 @@ impl crate::codec::Message for GenericCommand {
         w.opt_int64(9, &self.server_ts);
         w.opt_int64(10, &self.client_ts);
         w.opt_int32(11, &self.notification_type);
-        w.opt_message(100, &self.login_message);
-        w.opt_message(101, &self.data_message);
-        w.opt_message(102, &self.session_message);
-        w.opt_message(103, &self.error_message);
-        w.opt_message(104, &self.direct_message);
-        w.opt_message(105, &self.ack_message);
-        w.opt_message(106, &self.unread_message);
-        w.opt_message(107, &self.read_message);
-        w.opt_message(108, &self.rcp_message);
-        w.opt_message(109, &self.logs_message);
-        w.opt_message(110, &self.conv_message);
-        w.opt_message(111, &self.room_message);
-        w.opt_message(112, &self.presence_message);
-        w.opt_message(113, &self.report_message);
-        w.opt_message(114, &self.patch_message);
-        w.opt_message(115, &self.pubsub_message);
-        w.opt_message(116, &self.blacklist_message);
-        w.opt_message(117, &self.loggedin_message);
+        w.opt_boxed_message(100, &self.login_message);
+        w.opt_boxed_message(101, &self.data_message);
+        w.opt_boxed_message(102, &self.session_message);
+        w.opt_boxed_message(103, &self.error_message);
+        w.opt_boxed_message(104, &self.direct_message);
+        w.opt_boxed_message(105, &self.ack_message);
+        w.opt_boxed_message(106, &self.unread_message);
+        w.opt_boxed_message(107, &self.read_message);
+        w.opt_boxed_message(108, &self.rcp_message);
+        w.opt_boxed_message(109, &self.logs_message);
+        w.opt_boxed_message(110, &self.conv_message);
+        w.opt_boxed_message(111, &self.room_message);
+        w.opt_boxed_message(112, &self.presence_message);
+        w.opt_boxed_message(113, &self.report_message);
+        w.opt_boxed_message(114, &self.patch_message);
+        w.opt_boxed_message(115, &self.pubsub_message);
+        w.opt_boxed_message(116, &self.blacklist_message);
+        w.opt_boxed_message(117, &self.loggedin_message);
     }
 }
 impl GenericCommand {

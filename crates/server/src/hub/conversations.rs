@@ -246,7 +246,7 @@ impl<S: Storage> Hub<S> {
         command: &GenericCommand,
         now: i64,
     ) -> HubResult {
-        let body = command.conv_message.clone().unwrap_or_default();
+        let body = command.conv_message.as_deref().cloned().unwrap_or_default();
         match op {
             OpType::Start => self.conv_start(conn, client, command, body, now),
             OpType::Add | OpType::Join => self.conv_add(conn, client, command, body, now),

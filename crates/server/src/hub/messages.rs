@@ -28,7 +28,7 @@ impl<S: Storage> Hub<S> {
         // Borrowed, not cloned: the content is copied once into the stored record and once into
         // the push, nothing else.
         let no_direct = DirectCommand::default();
-        let direct = command.direct_message.as_ref().unwrap_or(&no_direct);
+        let direct = command.direct_message.as_deref().unwrap_or(&no_direct);
         let target = direct.cid.as_deref().and_then(|cid| self.convs.get(cid));
         if target.is_some_and(|conv| conv.is_expired(now)) {
             return Err(Fail::Code(ErrorCode::TemporaryConversationExpired, None));
@@ -244,7 +244,7 @@ impl<S: Storage> Hub<S> {
         command: &GenericCommand,
         now: i64,
     ) -> HubResult {
-        let ack = command.ack_message.clone().unwrap_or_default();
+        let ack = command.ack_message.as_deref().cloned().unwrap_or_default();
         if let Some(cid) = ack.cid.as_deref() {
             if let Some((low, high)) = self.ack_range(cid, &ack)? {
                 self.advance(client, cid, None, Some((low, high)), now)?;
@@ -369,7 +369,7 @@ impl<S: Storage> Hub<S> {
         command: &GenericCommand,
         now: i64,
     ) -> HubResult {
-        let read = command.read_message.clone().unwrap_or_default();
+        let read = command.read_message.as_deref().cloned().unwrap_or_default();
         let mut targets: Vec<(String, Option<i64>, Option<String>)> = read
             .convs
             .iter()
@@ -415,7 +415,7 @@ impl<S: Storage> Hub<S> {
 
     /// `logs`: a page of history, always ascending.
     pub(super) fn logs(&mut self, conn: ConnId, client: &str, command: &GenericCommand) -> HubResult {
-        let logs = command.logs_message.clone().unwrap_or_default();
+        let logs = command.logs_message.as_deref().cloned().unwrap_or_default();
         let conv = logs
             .cid
             .as_deref()

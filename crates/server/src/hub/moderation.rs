@@ -229,7 +229,7 @@ impl<S: Storage> Hub<S> {
         command: &GenericCommand,
         now: i64,
     ) -> HubResult {
-        let body = command.blacklist_message.clone().unwrap_or_default();
+        let body = command.blacklist_message.as_deref().cloned().unwrap_or_default();
         let cid = self.owned(body.src_cid.as_deref(), client)?;
         let op = command.op_type();
         if op == Some(OpType::Query) {

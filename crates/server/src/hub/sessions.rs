@@ -17,7 +17,7 @@ const MAX_CLIENT_ID_CHARS: usize = 64;
 
 impl<S: Storage> Hub<S> {
     pub(super) fn session_open(&mut self, conn: ConnId, command: &GenericCommand, now: i64) -> HubResult {
-        let body = command.session_message.clone().unwrap_or_default();
+        let body = command.session_message.as_deref().cloned().unwrap_or_default();
         let client = match command.peer_id.as_deref() {
             Some(id) if !id.is_empty() => id.to_owned(),
             _ => self.ids.next(now),

@@ -34,6 +34,7 @@
 mod backend;
 mod conversations;
 mod limits;
+mod membership;
 mod messages;
 mod moderation;
 mod patches;
@@ -51,6 +52,7 @@ use serde_json::{Map, Value};
 use crate::storage::{ConversationRecord, Loaded, MessageRecord, NotificationRecord, Storage, StorageError};
 use crate::time::{date_json, iso8601};
 use crate::token::TokenSigner;
+use membership::{ClientId, ConvId, LoadedClients, Members, MembershipIndex};
 
 /// Identifies one transport connection (one WebSocket). Chosen by the runtime, unique while open.
 pub type ConnId = u64;
@@ -287,9 +289,9 @@ struct Position {
 struct Conversation {
     record: ConversationRecord,
     /// Persistent members (not used by chat rooms).
-    members: BTreeMap<String, Position>,
+    members: Members,
     /// Chat-room members: online-only, never stored.
-    room: BTreeSet<String>,
+    room: BTreeSet<ClientId>,
     /// Members with a role other than the default (`Manager`).
     roles: BTreeMap<String, String>,
     last: Option<MessageRecord>,
@@ -304,7 +306,7 @@ impl Conversation {
         Self {
             last_ts: record.created_at,
             record,
-            members: BTreeMap::new(),
+            members: Members::default(),
             room: BTreeSet::new(),
             roles: BTreeMap::new(),
             last: None,
@@ -328,6 +330,19 @@ impl Conversation {
         }
     }
 
+    /// Adds `clients` to this conversation, whose id is `id`, and to the membership index `joined`:
+    /// to a chat room's online members, or as persistent members at `position`.
+    fn admit(&mut self, id: &ConvId, clients: &[String], position: Position, joined: &mut MembershipIndex) {
+        for client in clients {
+            let client = joined.join(client, id);
+            if self.record.transient {
+                self.room.insert(client);
+            } else {
+                self.members.insert(client, position);
+            }
+        }
+    }
+
     /// Takes the members `leaving` off the `mu` list (a client that left has not muted the
     /// conversation any more); whether any of them was on it.
     fn forget_mutes_of(&mut self, leaving: &[String]) -> bool {
@@ -346,20 +361,16 @@ impl Conversation {
     }
 
     /// The members that receive messages, in client-id order, without copying them.
-    fn member_iter(&self) -> Box<dyn Iterator<Item = &String> + '_> {
+    fn member_iter(&self) -> Box<dyn Iterator<Item = &str> + '_> {
         if self.record.transient {
-            Box::new(self.room.iter())
+            Box::new(self.room.iter().map(|id| &**id))
         } else {
             Box::new(self.members.keys())
         }
     }
 
     fn member_ids(&self) -> Vec<String> {
-        if self.record.transient {
-            self.room.iter().cloned().collect()
-        } else {
-            self.members.keys().cloned().collect()
-        }
+        self.member_iter().map(str::to_owned).collect()
     }
 
     /// The next server timestamp: `now`, bumped past the previous one on ties or clock steps.
@@ -495,19 +506,6 @@ impl IdGen {
     }
 }
 
-/// Notes in `joined` (client → its conversations) that `client` is in `cid`, copying the client id
-/// only for its first conversation.
-fn index_membership(joined: &mut HashMap<String, BTreeSet<String>>, client: &str, cid: &str) {
-    match joined.get_mut(client) {
-        Some(cids) => {
-            cids.insert(cid.to_owned());
-        }
-        None => {
-            joined.insert(client.to_owned(), BTreeSet::from([cid.to_owned()]));
-        }
-    }
-}
-
 /// Members (by conversation) whose in-memory position has moved since it was last stored.
 #[derive(Debug, Default)]
 struct UnstoredPositions(BTreeMap<String, BTreeSet<String>>);
@@ -525,6 +523,18 @@ impl UnstoredPositions {
     }
 }
 
+/// Gives conversation `cid` the members gathered for it while loading (see `Hub::reload`).
+fn settle_members(
+    convs: &mut HashMap<ConvId, Conversation>,
+    cid: Option<ConvId>,
+    rows: &mut Vec<(ClientId, Position)>,
+) {
+    if let Some(conv) = cid.and_then(|cid| convs.get_mut(&cid)) {
+        conv.members.add_rows(rows);
+    }
+    rows.clear();
+}
+
 /// The command state machine. See the [module docs](self) for the contract.
 pub struct Hub<S> {
     config: HubConfig,
@@ -535,12 +545,13 @@ pub struct Hub<S> {
     conns: HashMap<ConnId, Vec<String>>,
     /// Sessions of each client, by connection.
     sessions: HashMap<String, BTreeMap<ConnId, Session>>,
-    convs: HashMap<String, Conversation>,
+    /// Conversations by id; the key is the id the membership index shares.
+    convs: HashMap<ConvId, Conversation>,
     /// Distinct-conversation key → conversation id.
     unique: HashMap<String, String>,
     /// Client → conversations it belongs to (members, and chat-room members), so disconnects and
-    /// member queries never scan every conversation.
-    joined: HashMap<String, BTreeSet<String>>,
+    /// member queries never scan every conversation; it also interns the client ids.
+    joined: MembershipIndex,
     /// Conversation → timestamp of its newest stored message that asked for receipts (`r`). An ack
     /// or read that does not move past it cannot produce a receipt, so it skips the receipt query
     /// (in a big group every receiver acks every push). Only ever too high, never too low: it is
@@ -591,7 +602,7 @@ impl<S: Storage> Hub<S> {
             sessions: HashMap::new(),
             convs: HashMap::new(),
             unique: HashMap::new(),
-            joined: HashMap::new(),
+            joined: MembershipIndex::default(),
             latest_receipts: HashMap::new(),
             unstored_positions: UnstoredPositions::default(),
             revoked_tokens: revoked_tokens::RevokedTokens::default(),
@@ -724,7 +735,7 @@ impl<S: Storage> Hub<S> {
     /// per member and conversation however many acks moved it in the batch.
     fn store_positions(&mut self) -> Result<(), StorageError> {
         for (cid, clients) in std::mem::take(&mut self.unstored_positions.0) {
-            let Some(conv) = self.convs.get(&cid) else {
+            let Some(conv) = self.convs.get(cid.as_str()) else {
                 continue;
             };
             for client_id in clients {
@@ -745,26 +756,28 @@ impl<S: Storage> Hub<S> {
 
     /// Rebuilds the in-memory conversations from storage, as its rows stream in.
     fn reload(&mut self) -> Result<(), StorageError> {
-        let mut convs: HashMap<String, Conversation> = HashMap::new();
+        let mut convs: HashMap<ConvId, Conversation> = HashMap::new();
         let mut unique = HashMap::new();
-        let mut joined: HashMap<String, BTreeSet<String>> = HashMap::new();
+        let mut clients = LoadedClients::default();
         let mut latest_receipts = HashMap::new();
+        // Storage hands a conversation's members over together: they are gathered here and become
+        // its member list at once (one allocation of the right size) when the next one's begin.
+        let mut gathering: Option<ConvId> = None;
+        let mut gathered = Vec::new();
         let previous = &self.convs;
         self.storage.load_into(&mut |row| match row {
             Loaded::Conversation(record) => {
                 if let Some(key) = &record.unique_key {
                     unique.insert(key.clone(), record.id.clone());
                 }
+                let cid = ConvId::from(record.id.as_str());
                 // Chat-room membership is online-only: it survives in memory, not across restarts.
                 let room = previous
-                    .get(&record.id)
-                    .map(|c| c.room.clone())
+                    .get(&cid)
+                    .map(|c| c.room.iter().map(|client| clients.intern(client)).collect())
                     .unwrap_or_default();
-                for client in &room {
-                    index_membership(&mut joined, client, &record.id);
-                }
                 convs.insert(
-                    record.id.clone(),
+                    cid,
                     Conversation {
                         room,
                         ..Conversation::new(record)
@@ -778,16 +791,24 @@ impl<S: Storage> Hub<S> {
                 ack_ts,
                 role,
             } => {
-                if let Some(conv) = convs.get_mut(cid) {
-                    index_membership(&mut joined, &client_id, cid);
-                    if let Some(role) = role {
-                        conv.roles.insert(client_id.clone(), role);
-                    }
-                    conv.members.insert(client_id, Position { read_ts, ack_ts });
+                if gathering.as_deref() != Some(cid) {
+                    settle_members(&mut convs, gathering.take(), &mut gathered);
+                    gathering = convs.get_key_value(cid).map(|(id, _)| Arc::clone(id));
                 }
+                // A member of a conversation that is not there is skipped.
+                if gathering.is_none() {
+                    return;
+                }
+                let client = clients.intern(client_id);
+                if let Some(role) = role {
+                    if let Some(conv) = convs.get_mut(cid) {
+                        conv.roles.insert(client_id.to_owned(), role);
+                    }
+                }
+                gathered.push((client, Position { read_ts, ack_ts }));
             }
             Loaded::LastMessage(message) => {
-                if let Some(conv) = convs.get_mut(&message.cid) {
+                if let Some(conv) = convs.get_mut(message.cid.as_str()) {
                     conv.last_ts = conv.last_ts.max(message.timestamp);
                     conv.last = Some(message);
                 }
@@ -796,25 +817,31 @@ impl<S: Storage> Hub<S> {
                 latest_receipts.insert(cid.to_owned(), ts);
             }
         })?;
+        settle_members(&mut convs, gathering, &mut gathered);
+        self.joined = clients.into_index(convs.iter().map(|(cid, conv)| {
+            let room = conv.room.iter().map(|client| &**client);
+            (cid, conv.members.keys().chain(room))
+        }));
         self.convs = convs;
         self.unique = unique;
-        self.joined = joined;
         self.latest_receipts = latest_receipts;
         self.unstored_positions = UnstoredPositions::default();
         Ok(())
     }
 
-    fn index_join(&mut self, client: &str, cid: &str) {
-        index_membership(&mut self.joined, client, cid);
+    /// Adds `clients` to conversation `cid` in memory (see [`Conversation::admit`]). Nothing is
+    /// stored.
+    fn add_in_memory(&mut self, cid: &str, clients: &[String], position: Position) {
+        let Some(conv_id) = self.convs.get_key_value(cid).map(|(id, _)| Arc::clone(id)) else {
+            return;
+        };
+        if let Some(conv) = self.convs.get_mut(cid) {
+            conv.admit(&conv_id, clients, position, &mut self.joined);
+        }
     }
 
     fn index_leave(&mut self, client: &str, cid: &str) {
-        if let Some(cids) = self.joined.get_mut(client) {
-            cids.remove(cid);
-            if cids.is_empty() {
-                self.joined.remove(client);
-            }
-        }
+        self.joined.leave(client, cid);
     }
 
     fn handle_command(&mut self, conn: ConnId, command: GenericCommand, now: i64) {
@@ -895,7 +922,7 @@ impl<S: Storage> Hub<S> {
     /// conversations).
     fn targets_expired_conversation(&self, cmd: CommandType, command: &GenericCommand, now: i64) -> bool {
         let expired = |cid: Option<&String>| {
-            cid.and_then(|cid| self.convs.get(cid))
+            cid.and_then(|cid| self.convs.get(cid.as_str()))
                 .is_some_and(|conv| conv.is_expired(now))
         };
         match cmd {

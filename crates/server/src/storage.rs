@@ -180,8 +180,8 @@ pub enum Loaded<'a> {
     Member {
         /// The conversation, borrowed from the row: no allocation per member.
         cid: &'a str,
-        /// The member's client id.
-        client_id: String,
+        /// The member's client id, borrowed from the row too (the hub keeps one copy per client).
+        client_id: &'a str,
         /// Timestamp of the newest message it has read.
         read_ts: i64,
         /// Timestamp of the newest message its device acknowledged.
@@ -318,7 +318,7 @@ pub trait Storage: Send {
                 role,
             } => snapshot.members.push(MemberRecord {
                 cid: cid.to_owned(),
-                client_id,
+                client_id: client_id.to_owned(),
                 read_ts,
                 ack_ts,
                 role,

@@ -845,6 +845,52 @@ fn empty_and_repeated_client_ids_in_member_lists_are_dropped() {
     assert_eq!(listed.expect("blacklist").0, ["Mary"]);
 }
 
+/// Member lists are in client-id order however the members came in (created with, added,
+/// removed), in query results, `max_read` of all members and the REST list, and stay so after a
+/// restart; member queries find the conversation through the client → conversations index before
+/// and after, and no longer for a member who left.
+#[test]
+fn member_lists_are_in_client_id_order_however_members_came_in_and_after_a_restart() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    let cid = h.create(1, "Tom", &["Zoe", "Amy"], json!({}));
+    let change = |m: &[&str]| ConvCommand {
+        m: m.iter().map(|m| m.to_string()).collect(),
+        ..conv_of(&cid)
+    };
+    h.conv(1, "Tom", OpType::Add, change(&["Yan", "Bob"]));
+    h.conv(1, "Tom", OpType::Remove, change(&["Amy"]));
+    let expected = ["Bob", "Tom", "Yan", "Zoe"];
+    for restarted in [false, true] {
+        if restarted {
+            h = Harness::with_storage(h.hub.into_storage());
+            h.login(1, "Tom");
+        }
+        assert_eq!(
+            h.hub.members(&cid).expect("members"),
+            expected,
+            "restarted: {restarted}"
+        );
+        let found = h.query(1, "Tom", query_where(json!({"m": "Yan"})));
+        assert_eq!(found.len(), 1, "restarted: {restarted}");
+        assert_eq!(found[0]["m"], json!(expected));
+        let found = h.query(1, "Tom", query_where(json!({"m": {"$all": ["Zoe", "Bob"]}})));
+        assert_eq!(found.len(), 1, "restarted: {restarted}");
+        assert!(h.query(1, "Tom", query_where(json!({"m": "Amy"}))).is_empty());
+        let all = ConvCommand {
+            query_all_members: Some(true),
+            ..conv_of(&cid)
+        };
+        let sent = h.conv(1, "Tom", OpType::MaxRead, all);
+        let pids: Vec<String> = conv_reply(&sent, 1)
+            .max_read_tuples
+            .into_iter()
+            .filter_map(|t| t.pid)
+            .collect();
+        assert_eq!(pids, expected, "restarted: {restarted}");
+    }
+}
+
 /// `mute`, `unmute` and `max_read` are about one's own membership: a non-member gets 4401
 /// INVALID_MESSAGING_TARGET ("Conversation does not exist or client is not a member"), as for a
 /// `direct` to the conversation, and changes or learns nothing.

@@ -72,7 +72,12 @@ impl<S: Storage> Hub<S> {
     pub fn delete_conversation(&mut self, cid: &str, kind: ConvKind) -> AdminOutcome<()> {
         self.admin(|hub| {
             let conv = hub.conv_of_kind(cid, kind)?;
-            let clients: Vec<String> = conv.members.keys().chain(conv.room.iter()).cloned().collect();
+            let clients: Vec<String> = conv
+                .members
+                .keys()
+                .chain(conv.room.iter().map(|id| &**id))
+                .map(str::to_owned)
+                .collect();
             let unique_key = conv.record.unique_key.clone();
             hub.storage.delete_conversation(cid)?;
             // Every in-memory map keyed by conversation forgets it too (ids are never reused, so
@@ -147,12 +152,12 @@ impl<S: Storage> Hub<S> {
             if from_client.is_some_and(|from| from != deleted.from) {
                 return Err(Fail::Code(ErrorCode::MessageOwnershipRequired, None));
             }
-            if cid.is_none() && hub.convs.get(&deleted.cid).map(ConvKind::of) != Some(kind) {
+            if cid.is_none() && hub.convs.get(deleted.cid.as_str()).map(ConvKind::of) != Some(kind) {
                 return Err(Fail::Code(kind.required(), None));
             }
             let was_last = hub
                 .convs
-                .get(&deleted.cid)
+                .get(deleted.cid.as_str())
                 .is_some_and(|c| c.last.as_ref().is_some_and(|last| last.id == deleted.id));
             if was_last {
                 let newest = hub.storage.messages_where(&MessageQuery {
@@ -164,7 +169,7 @@ impl<S: Storage> Hub<S> {
                     limit: 1,
                     offset: 0,
                 })?;
-                if let Some(conv) = hub.convs.get_mut(&deleted.cid) {
+                if let Some(conv) = hub.convs.get_mut(deleted.cid.as_str()) {
                     conv.last = newest.into_iter().next();
                 }
             }
@@ -185,7 +190,7 @@ impl<S: Storage> Hub<S> {
     ) -> Result<Vec<Value>, AdminError> {
         let exclude_service = match &scope {
             MessageScope::Conversation(cid) => {
-                if !self.convs.contains_key(cid) {
+                if !self.convs.contains_key(cid.as_str()) {
                     return Err(Fail::Code(ErrorCode::ConversationNotFound, None).into());
                 }
                 false
@@ -255,7 +260,10 @@ impl<S: Storage> Hub<S> {
     /// One message as the REST history answers it.
     pub(super) fn history_item(&self, message: &MessageRecord) -> Value {
         let (data, bin) = super::message_payload(message);
-        let transient = self.convs.get(&message.cid).is_some_and(|c| c.record.transient);
+        let transient = self
+            .convs
+            .get(message.cid.as_str())
+            .is_some_and(|c| c.record.transient);
         let mut item = json!({
             "timestamp": message.timestamp,
             "conv-id": message.cid,
@@ -519,12 +527,12 @@ mod tests {
             hub.unique.values().any(|c| *c == cid),
             "the distinct key was indexed"
         );
-        assert!(hub.joined.get("Tom").is_some_and(|cids| cids.contains(&cid)));
+        assert!(hub.joined.conversations_of("Tom").iter().any(|c| **c == *cid));
 
         hub.delete_conversation(&cid, ConvKind::Normal)
             .0
             .expect("deleted");
-        assert!(!hub.convs.contains_key(&cid));
+        assert!(!hub.convs.contains_key(cid.as_str()));
         assert!(
             !hub.latest_receipts.contains_key(&cid),
             "latest_receipts forgot it"
@@ -534,6 +542,6 @@ mod tests {
             !hub.unique.values().any(|c| *c == cid),
             "the distinct key is free again"
         );
-        assert!(hub.joined.values().all(|cids| !cids.contains(&cid)));
+        assert!(!hub.joined.mentions(&cid));
     }
 }

@@ -9,7 +9,7 @@ use chinwag_protocol::{
 };
 use serde_json::{Map, Value};
 
-use super::{ConnId, Conversation, Fail, Hub, HubResult, Position, iso};
+use super::{ConnId, ConvId, Conversation, Fail, Hub, HubResult, Position, iso};
 use crate::query;
 use crate::storage::{ConversationRecord, Storage};
 
@@ -330,7 +330,7 @@ impl<S: Storage> Hub<S> {
         let unique_key =
             (body.unique == Some(true) && !transient && temp_ttl.is_none()).then(|| unique_key(&members));
         if let Some(key) = &unique_key {
-            if let Some(existing) = self.unique.get(key).and_then(|cid| self.convs.get(cid)) {
+            if let Some(existing) = self.unique.get(key).and_then(|cid| self.convs.get(cid.as_str())) {
                 let reply = ConvCommand {
                     cid: Some(existing.record.id.clone()),
                     cdate: Some(iso(existing.record.created_at)),
@@ -382,21 +382,12 @@ impl<S: Storage> Hub<S> {
         if !record.transient && !first.is_empty() {
             self.storage.add_members(&record.id, first, 0)?;
         }
-        let cid = record.id.clone();
-        let unique_key = record.unique_key.clone();
+        let cid = ConvId::from(record.id.as_str());
+        if let Some(key) = &record.unique_key {
+            self.unique.insert(key.clone(), record.id.clone());
+        }
         let mut conv = Conversation::new(record);
-        if conv.record.transient {
-            conv.room.extend(first.iter().cloned());
-        } else {
-            conv.members
-                .extend(first.iter().map(|member| (member.clone(), Position::default())));
-        }
-        for member in first {
-            self.index_join(member, &cid);
-        }
-        if let Some(key) = unique_key {
-            self.unique.insert(key, cid.clone());
-        }
+        conv.admit(&cid, first, Position::default(), &mut self.joined);
         Ok(self.convs.entry(cid).insert_entry(conv).into_mut())
     }
 
@@ -512,18 +503,13 @@ impl<S: Storage> Hub<S> {
             ids.into_iter().partition(|id| conv.record.blocked.contains(id));
         let failed_pids = super::moderation::failure(ErrorCode::ConversationBlacklisted, blocked);
         let added = if conv.record.transient {
-            if let Some(conv) = self.convs.get_mut(&cid) {
-                conv.room.extend(ids.iter().cloned());
-            }
-            for id in &ids {
-                self.index_join(id, &cid);
-            }
+            self.add_in_memory(&cid, &ids, Position::default());
             Vec::new()
         } else {
             // `ids` names each client once already.
             let added: Vec<String> = ids
                 .iter()
-                .filter(|id| !conv.members.contains_key(*id))
+                .filter(|id| !conv.members.contains_key(id))
                 .cloned()
                 .collect();
             self.check_room_in(conv, added.len())?;
@@ -596,22 +582,15 @@ impl<S: Storage> Hub<S> {
             return Ok(());
         }
         self.storage.add_members(cid, added, read_ts)?;
+        let position = Position {
+            read_ts,
+            ack_ts: read_ts,
+        };
+        self.add_in_memory(cid, added, position);
         if let Some(conv) = self.convs.get_mut(cid) {
-            for id in added {
-                conv.members.insert(
-                    id.clone(),
-                    Position {
-                        read_ts,
-                        ack_ts: read_ts,
-                    },
-                );
-            }
             conv.record.updated_at = now;
             let record = conv.record.clone();
             self.storage.save_conversation(&record)?;
-        }
-        for id in added {
-            self.index_join(id, cid);
         }
         Ok(())
     }
@@ -646,7 +625,7 @@ impl<S: Storage> Hub<S> {
             return Ok(());
         };
         for id in leaving {
-            conv.room.remove(id);
+            conv.room.remove(id.as_str());
         }
         if conv.forget_mutes_of(leaving) {
             conv.record.updated_at = now;
@@ -722,7 +701,7 @@ impl<S: Storage> Hub<S> {
             (None, Some(ids))
         };
         let scanned: Box<dyn Iterator<Item = &Conversation>> = match &candidates {
-            Some(ids) => Box::new(ids.iter().filter_map(|id| self.convs.get(id))),
+            Some(ids) => Box::new(ids.iter().filter_map(|id| self.convs.get(id.as_str()))),
             None => Box::new(self.convs.values()),
         };
         let sort = body
@@ -803,12 +782,9 @@ impl<S: Storage> Hub<S> {
         filter
             .required_members()
             .iter()
-            .map(|member| self.joined.get(member))
-            .min_by_key(|cids| cids.map_or(0, |cids| cids.len()))
-            .map(|cids| {
-                cids.map(|cids| cids.iter().cloned().collect())
-                    .unwrap_or_default()
-            })
+            .map(|member| self.joined.conversations_of(member))
+            .min_by_key(|cids| cids.len())
+            .map(|cids| cids.iter().map(|cid| cid.to_string()).collect())
     }
 
     fn conv_update(
@@ -826,7 +802,7 @@ impl<S: Storage> Hub<S> {
         let cid = conv.record.id.clone();
         let changes = json_object(body.attr.as_ref())?;
         check_attr_depth(&changes)?;
-        let Some(conv) = self.convs.get_mut(&cid) else {
+        let Some(conv) = self.convs.get_mut(cid.as_str()) else {
             return Err(Fail::Code(ErrorCode::ConversationNotFound, None));
         };
         for (key, value) in &changes {
@@ -887,7 +863,7 @@ impl<S: Storage> Hub<S> {
             .record
             .id
             .clone();
-        if let Some(conv) = self.convs.get_mut(&cid) {
+        if let Some(conv) = self.convs.get_mut(cid.as_str()) {
             let muted = &mut conv.record.muted;
             let present = muted.iter().any(|m| m == client);
             if mute && !present {
@@ -945,11 +921,8 @@ impl<S: Storage> Hub<S> {
         let cid = conv.record.id.clone();
         // A service conversation's subscribers are never told about each other (see `service`):
         // a subscriber sees only its own position.
-        let visible = |id: &String| !conv.record.system || id == client;
-        let others = conv
-            .members
-            .iter()
-            .filter(|(id, _)| id.as_str() != client && visible(id));
+        let visible = |id: &str| !conv.record.system || id == client;
+        let others = conv.members.iter().filter(|(id, _)| *id != client && visible(id));
         let max_read = others.clone().map(|(_, p)| p.read_ts).max().unwrap_or(0);
         let max_ack = others.map(|(_, p)| p.ack_ts).max().unwrap_or(0);
         let tuples = if body.query_all_members == Some(true) {
@@ -957,7 +930,7 @@ impl<S: Storage> Hub<S> {
                 .iter()
                 .filter(|(id, _)| visible(id))
                 .map(|(id, p)| MaxReadTuple {
-                    pid: Some(id.clone()),
+                    pid: Some(id.to_owned()),
                     max_ack_timestamp: Some(p.ack_ts),
                     max_read_timestamp: Some(p.read_ts),
                 })

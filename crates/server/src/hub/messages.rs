@@ -95,14 +95,14 @@ impl<S: Storage> Hub<S> {
             }
             return Ok(());
         }
-        if let Some(conv) = self.convs.get_mut(&cid) {
+        if let Some(conv) = self.convs.get_mut(cid.as_str()) {
             message.timestamp = conv.next_ts(now);
         }
         if !transient {
             self.store_message(&message)?;
         }
         self.ack(conn, command, &message.id, message.timestamp);
-        if conv_is_system(self.convs.get(&cid)) {
+        if conv_is_system(self.convs.get(cid.as_str())) {
             // A subscriber's message to a service conversation is for the service (kept in the
             // history, visible over REST), not for the other subscribers: only the sender's other
             // sessions see it.
@@ -113,7 +113,7 @@ impl<S: Storage> Hub<S> {
         }
         if !transient {
             // Moved, not cloned: the conversation keeps the record as its last message.
-            if let Some(conv) = self.convs.get_mut(&cid) {
+            if let Some(conv) = self.convs.get_mut(cid.as_str()) {
                 conv.last = Some(message);
             }
         }
@@ -136,7 +136,7 @@ impl<S: Storage> Hub<S> {
 
     /// Stores and delivers a `will` message whose sender's connection dropped.
     pub(super) fn deliver_will(&mut self, client: &str, mut message: MessageRecord, now: i64) -> HubResult {
-        let Some(conv) = self.convs.get_mut(&message.cid) else {
+        let Some(conv) = self.convs.get_mut(message.cid.as_str()) else {
             return Err(Fail::Code(ErrorCode::InvalidMessagingTarget, None));
         };
         if !conv.is_member(client) && !conv.record.transient {
@@ -149,7 +149,7 @@ impl<S: Storage> Hub<S> {
         }
         self.fan_out(&message, transient, None, now);
         if !transient {
-            if let Some(conv) = self.convs.get_mut(&message.cid) {
+            if let Some(conv) = self.convs.get_mut(message.cid.as_str()) {
                 conv.last = Some(message);
             }
         }
@@ -184,7 +184,7 @@ impl<S: Storage> Hub<S> {
         let Self {
             convs, sessions, out, ..
         } = self;
-        let Some(conv) = convs.get(&message.cid) else {
+        let Some(conv) = convs.get(message.cid.as_str()) else {
             return;
         };
         let push = Self::message_push(message, transient, now);
@@ -202,7 +202,7 @@ impl<S: Storage> Hub<S> {
             }
         } else {
             for member in conv.member_iter() {
-                if let Some(member_sessions) = sessions.get(member.as_str()) {
+                if let Some(member_sessions) = sessions.get(member) {
                     push_to_sessions(out, member_sessions, &push, skip_for(member));
                 }
             }
@@ -383,7 +383,7 @@ impl<S: Storage> Hub<S> {
         );
         let mut changed = Vec::new();
         for (cid, timestamp, mid) in targets {
-            let Some(conv) = self.convs.get(&cid) else {
+            let Some(conv) = self.convs.get(cid.as_str()) else {
                 continue;
             };
             let mut read_to = timestamp.unwrap_or(conv.last_ts);
@@ -429,7 +429,7 @@ impl<S: Storage> Hub<S> {
         let system = conv.record.system;
         // In a two-member conversation, the other member's positions give ackAt/readAt.
         let peer = (conv.members.len() == 2)
-            .then(|| conv.members.iter().find(|(id, _)| id.as_str() != client))
+            .then(|| conv.members.iter().find(|(id, _)| *id != client))
             .flatten()
             .map(|(_, p)| *p);
         let limit = self.config.logs_page(logs.l.or(logs.limit));

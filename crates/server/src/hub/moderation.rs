@@ -49,7 +49,7 @@ impl<S: Storage> Hub<S> {
                 Some("the role must be Manager or Member".into()),
             ));
         }
-        let Some(conv) = self.convs.get_mut(&cid) else {
+        let Some(conv) = self.convs.get_mut(cid.as_str()) else {
             return Err(Fail::Code(ErrorCode::ConversationNotFound, None));
         };
         if !conv.members.contains_key(&target) {
@@ -104,7 +104,7 @@ impl<S: Storage> Hub<S> {
         now: i64,
     ) -> HubResult {
         let cid = self.owned(body.cid.as_deref(), client)?;
-        let Some(conv) = self.convs.get_mut(&cid) else {
+        let Some(conv) = self.convs.get_mut(cid.as_str()) else {
             return Err(Fail::Code(ErrorCode::ConversationNotFound, None));
         };
         if op == OpType::QueryShutup {
@@ -235,7 +235,7 @@ impl<S: Storage> Hub<S> {
         if op == Some(OpType::Query) {
             let blocked = self
                 .convs
-                .get(&cid)
+                .get(cid.as_str())
                 .map(|c| c.record.blocked.clone())
                 .unwrap_or_default();
             let reply = GenericCommand::reply_to(command, CommandType::Blacklist)
@@ -277,7 +277,7 @@ impl<S: Storage> Hub<S> {
         // Nobody blocks themselves or the owner.
         let creator = self
             .convs
-            .get(&cid)
+            .get(cid.as_str())
             .map(|c| c.record.creator.clone())
             .unwrap_or_default();
         let targets: Vec<String> = named_clients(&body.to_pids)

@@ -150,7 +150,7 @@ impl<S: Storage> Hub<S> {
         now: i64,
     ) -> HubResult<Arc<GenericCommand>> {
         self.storage.update_message(updated)?;
-        if let Some(conv) = self.convs.get_mut(&updated.cid) {
+        if let Some(conv) = self.convs.get_mut(updated.cid.as_str()) {
             if conv.last.as_ref().is_some_and(|last| last.id == updated.id) {
                 conv.last = Some(updated.clone());
             }

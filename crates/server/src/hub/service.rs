@@ -132,17 +132,13 @@ impl<S: Storage> Hub<S> {
                     return Err(Fail::Code(ErrorCode::ConversationBlacklisted, None));
                 }
                 let read_ts = conv.last_ts;
-                hub.storage.add_members(cid, &[client.to_owned()], read_ts)?;
-                if let Some(conv) = hub.convs.get_mut(cid) {
-                    conv.members.insert(
-                        client.to_owned(),
-                        Position {
-                            read_ts,
-                            ack_ts: read_ts,
-                        },
-                    );
-                }
-                hub.index_join(client, cid);
+                let subscriber = [client.to_owned()];
+                hub.storage.add_members(cid, &subscriber, read_ts)?;
+                let position = Position {
+                    read_ts,
+                    ack_ts: read_ts,
+                };
+                hub.add_in_memory(cid, &subscriber, position);
             } else if !subscribed && member {
                 hub.drop_members(cid, &[client.to_owned()], now_ms)?;
             }
@@ -152,7 +148,7 @@ impl<S: Storage> Hub<S> {
 
     /// Subscribers of service conversation `cid`.
     pub fn subscribers(&self, cid: &str) -> Result<Vec<String>, AdminError> {
-        Ok(self.service(cid)?.members.keys().cloned().collect())
+        Ok(self.service(cid)?.members.keys().map(str::to_owned).collect())
     }
 
     /// Broadcasts `message` (text) from `from_client` to every subscriber of service conversation
@@ -234,7 +230,7 @@ impl<S: Storage> Hub<S> {
             if let Some(existing) = unique_key
                 .as_ref()
                 .and_then(|key| hub.unique.get(key))
-                .and_then(|cid| hub.convs.get(cid))
+                .and_then(|cid| hub.convs.get(cid.as_str()))
             {
                 return Ok(Value::Object(iso_dates(existing.doc_at(now_ms))));
             }
@@ -357,7 +353,7 @@ impl<S: Storage> Hub<S> {
             .map_err(|error| Fail::Code(ErrorCode::ConversationApiFailed, Some(error.to_string())))?;
         let candidates = self.candidates(&filter);
         let scanned: Box<dyn Iterator<Item = &Conversation>> = match &candidates {
-            Some(ids) => Box::new(ids.iter().filter_map(|id| self.convs.get(id))),
+            Some(ids) => Box::new(ids.iter().filter_map(|id| self.convs.get(id.as_str()))),
             None => Box::new(self.convs.values()),
         };
         let keys = [
@@ -478,7 +474,7 @@ impl<S: Storage> Hub<S> {
             .room
             .iter()
             .filter(|id| self.is_online(id))
-            .cloned()
+            .map(|id| id.to_string())
             .collect())
     }
 

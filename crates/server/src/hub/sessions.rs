@@ -326,14 +326,11 @@ impl<S: Storage> Hub<S> {
         self.room_grace.cancel(client);
         let rooms: Vec<String> = self
             .joined
-            .get(client)
-            .map(|cids| {
-                cids.iter()
-                    .filter(|cid| self.convs.get(*cid).is_some_and(|c| c.record.transient))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default();
+            .conversations_of(client)
+            .iter()
+            .filter(|cid| self.convs.get(*cid).is_some_and(|c| c.record.transient))
+            .map(|cid| cid.to_string())
+            .collect();
         let leaving = [client.to_owned()];
         for cid in rooms {
             // Nobody waits for an answer here (a sign-out, a dropped connection): a failed write

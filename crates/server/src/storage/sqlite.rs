@@ -309,7 +309,7 @@ impl Storage for SqliteStorage {
         while let Some(row) = rows.next()? {
             sink(Loaded::Member {
                 cid: text(row, 0)?,
-                client_id: row.get(1)?,
+                client_id: text(row, 1)?,
                 read_ts: row.get(2)?,
                 ack_ts: row.get(3)?,
                 role: row.get(4)?,

@@ -4,9 +4,7 @@
 #[path = "common/client.rs"]
 mod client;
 
-use chinwag_protocol::{
-    CommandType, ConvCommand, DirectCommand, GenericCommand, OpType, is_fatal_close_code,
-};
+use chinwag_protocol::{CommandType, DirectCommand, GenericCommand, is_fatal_close_code};
 use chinwag_server::{Server, ServerConfig};
 use client::{Client, Closed};
 use tokio_tungstenite::tungstenite::Message;
@@ -34,19 +32,7 @@ async fn bad_frames_close_only_their_connection() {
     let url = server.ws_url();
     let mut tom = Client::login(&url, "Tom").await;
     let mut jerry = Client::login(&url, "Jerry").await;
-    let cid = tom
-        .request(
-            GenericCommand::new(CommandType::Conv)
-                .with_op(OpType::Start)
-                .with(ConvCommand {
-                    m: vec!["Jerry".into()],
-                    ..Default::default()
-                }),
-        )
-        .await
-        .conv_message
-        .and_then(|c| c.cid)
-        .expect("cid");
+    let cid = tom.create_conversation(&["Jerry"]).await;
 
     // Garbage bytes.
     let mut garbage = Client::login(&url, "Mallory").await;

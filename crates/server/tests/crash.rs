@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use chinwag_protocol::{CommandType, ConvCommand, DirectCommand, GenericCommand, LogsCommand, OpType};
+use chinwag_protocol::{CommandType, DirectCommand, GenericCommand};
 use client::Client;
 
 /// A `chinwag-server` process and the WebSocket URL it listens on.
@@ -83,17 +83,7 @@ async fn messages_acknowledged_before_the_server_is_killed_are_there_after_a_res
     let dir = tempfile::tempdir().expect("tempdir");
     let server = ServerProcess::start(dir.path());
     let mut tom = Client::login(&server.ws_url, "Tom").await;
-    let created = tom
-        .request(
-            GenericCommand::new(CommandType::Conv)
-                .with_op(OpType::Start)
-                .with(ConvCommand {
-                    m: vec!["Jerry".into()],
-                    ..Default::default()
-                }),
-        )
-        .await;
-    let cid = created.conv_message.and_then(|c| c.cid).expect("cid");
+    let cid = tom.create_conversation(&["Jerry"]).await;
 
     // Pipeline many sends (they land in shared batches: group commits) and kill the server as
     // soon as half of them are acknowledged, with the rest still in flight.
@@ -113,20 +103,7 @@ async fn messages_acknowledged_before_the_server_is_killed_are_there_after_a_res
 
     let server = ServerProcess::start(dir.path());
     let mut jerry = Client::login(&server.ws_url, "Jerry").await;
-    let logs = jerry
-        .request(GenericCommand::new(CommandType::Logs).with(LogsCommand {
-            cid: Some(cid),
-            l: Some(1000),
-            ..Default::default()
-        }))
-        .await;
-    let stored: Vec<String> = logs
-        .logs_message
-        .expect("logs")
-        .logs
-        .into_iter()
-        .filter_map(|log| log.msg_id)
-        .collect();
+    let stored = jerry.history_ids(&cid).await;
     let missing: Vec<&String> = acked.iter().filter(|id| !stored.contains(id)).collect();
     assert!(
         missing.is_empty(),

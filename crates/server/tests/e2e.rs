@@ -3,7 +3,7 @@
 #[path = "common/client.rs"]
 mod client;
 
-use chinwag_protocol::{CommandType, ConvCommand, DirectCommand, GenericCommand, LogsCommand, OpType};
+use chinwag_protocol::{CommandType, DirectCommand, GenericCommand, LogsCommand, OpType};
 use chinwag_server::{Server, ServerConfig};
 use client::{Client, Closed};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -12,20 +12,6 @@ async fn start() -> chinwag_server::RunningServer {
     Server::bind(ServerConfig::local("127.0.0.1:0".parse().expect("addr")))
         .await
         .expect("server starts")
-}
-
-async fn create(client: &mut Client, members: &[&str]) -> String {
-    let reply = client
-        .request(
-            GenericCommand::new(CommandType::Conv)
-                .with_op(OpType::Start)
-                .with(ConvCommand {
-                    m: members.iter().map(|m| m.to_string()).collect(),
-                    ..Default::default()
-                }),
-        )
-        .await;
-    reply.conv_message.and_then(|c| c.cid).expect("cid")
 }
 
 fn text(cid: &str, text: &str) -> GenericCommand {
@@ -43,7 +29,7 @@ async fn two_clients_chat_over_websockets() {
     let mut tom = Client::login(&url, "Tom").await;
     assert_eq!(tom.protocol.as_deref(), Some("lc.protobuf2.3"));
     let mut jerry = Client::login(&url, "Jerry").await;
-    let cid = create(&mut tom, &["Jerry"]).await;
+    let cid = tom.create_conversation(&["Jerry"]).await;
     let invited = jerry.push().await;
     assert_eq!(invited.op_type(), Some(OpType::Joined));
     assert_eq!(invited.peer_id.as_deref(), Some("Jerry"));
@@ -133,7 +119,7 @@ async fn messages_acked_before_a_restart_are_there_after_it() {
     config.data_dir = Some(dir.path().to_owned());
     let server = Server::bind(config.clone()).await.expect("start");
     let mut tom = Client::login(&server.ws_url(), "Tom").await;
-    let cid = create(&mut tom, &["Jerry"]).await;
+    let cid = tom.create_conversation(&["Jerry"]).await;
     // Pipeline the sends so they land in shared batches (group commit), then collect the acks.
     let count = 60;
     for n in 0..count {
@@ -151,21 +137,7 @@ async fn messages_acked_before_a_restart_are_there_after_it() {
     server.shutdown().await;
     let server = Server::bind(config).await.expect("restart");
     let mut jerry = Client::login(&server.ws_url(), "Jerry").await;
-    let logs = jerry
-        .request(GenericCommand::new(CommandType::Logs).with(LogsCommand {
-            cid: Some(cid),
-            l: Some(1000),
-            ..Default::default()
-        }))
-        .await;
-    let ids: Vec<String> = logs
-        .logs_message
-        .expect("logs")
-        .logs
-        .into_iter()
-        .filter_map(|l| l.msg_id)
-        .collect();
-    assert_eq!(ids, acked);
+    assert_eq!(jerry.history_ids(&cid).await, acked);
     // Jerry was a member who never read: the unread push after login counted them all.
     server.shutdown().await;
 }
@@ -185,7 +157,7 @@ async fn shutdown_sends_goaway_closes_with_1001_and_a_restart_takes_the_clients_
         .session_message
         .and_then(|s| s.st)
         .expect("st");
-    let cid = create(&mut tom, &["Jerry"]).await;
+    let cid = tom.create_conversation(&["Jerry"]).await;
     tom.request(text(&cid, "before the restart")).await;
     // A client that never logged in is told too.
     let mut idle = Client::connect(&url, None).await;

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use base64::Engine as _;
-use chinwag_protocol::{CommandType, GenericCommand, OpType, SessionCommand};
+use chinwag_protocol::{CommandType, ConvCommand, GenericCommand, LogsCommand, OpType, SessionCommand};
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
@@ -163,6 +163,38 @@ impl Client {
             assert!(command.is_push(), "unexpected reply {command:?}");
             self.pushes.push_back(command);
         }
+    }
+
+    /// Starts a conversation (not distinct) of this client with `members`; returns its id.
+    pub async fn create_conversation(&mut self, members: &[&str]) -> String {
+        let reply = self
+            .request(
+                GenericCommand::new(CommandType::Conv)
+                    .with_op(OpType::Start)
+                    .with(ConvCommand {
+                        m: members.iter().map(|m| m.to_string()).collect(),
+                        ..Default::default()
+                    }),
+            )
+            .await;
+        reply.conv_message.and_then(|c| c.cid).expect("cid")
+    }
+
+    /// The ids of the messages of `cid`'s history, up to 1,000 (`logs`), in the order of the reply.
+    pub async fn history_ids(&mut self, cid: &str) -> Vec<String> {
+        let logs = self
+            .request(GenericCommand::new(CommandType::Logs).with(LogsCommand {
+                cid: Some(cid.to_owned()),
+                l: Some(1000),
+                ..Default::default()
+            }))
+            .await;
+        logs.logs_message
+            .expect("logs")
+            .logs
+            .into_iter()
+            .filter_map(|log| log.msg_id)
+            .collect()
     }
 
     /// The next push.

@@ -608,6 +608,19 @@ fn a_refreshed_token_replaces_the_old_one() {
 }
 
 #[test]
+fn a_second_sign_in_on_the_same_connection_replaces_the_token() {
+    let mut h = Harness::new();
+    let old = token_of(&h.login(1, "Tom"), 1);
+    let new = token_of(&h.login(1, "Tom"), 1);
+    assert_ne!(new, old, "a new token even in the same millisecond");
+    let stale = h.login_with(2, "Tom", relogin(&old));
+    assert_eq!(login_refusal(&stale, 2), Some(4112));
+    assert!(h.hub.notifications(None, &old, "Tom", 0, h.now).is_err());
+    let fresh = h.login_with(3, "Tom", relogin(&new));
+    assert_eq!(login_refusal(&fresh, 3), None);
+}
+
+#[test]
 fn revoked_tokens_stay_refused_after_a_restart_until_they_expire() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = config();

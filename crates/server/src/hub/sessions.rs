@@ -105,15 +105,17 @@ impl<S: Storage> Hub<S> {
                 wills: Vec::new(),
             },
         );
-        // A re-login on the same connection keeps the tag it signed in with.
-        if let (Some(previous), Some(session)) = (
-            previous,
-            self.sessions.get_mut(&client).and_then(|s| s.get_mut(&conn)),
-        ) {
-            if session.tag.is_none() {
-                session.tag = previous.tag;
-                session.device_id = session.device_id.take().or(previous.device_id);
+        if let Some(previous) = previous {
+            // A re-login on the same connection keeps the tag it signed in with.
+            if let Some(session) = self.sessions.get_mut(&client).and_then(|s| s.get_mut(&conn)) {
+                if session.tag.is_none() {
+                    session.tag = previous.tag;
+                    session.device_id = session.device_id.take().or(previous.device_id);
+                }
             }
+            // Its new token replaces the one it held, as on a refresh: the SDKs keep only the
+            // token of the last `session/opened` (`issue_token` never hands out one still held).
+            self.revoke_token(previous.token, previous.token_expires_at, Revocation::Ended, now)?;
         }
         let reply = GenericCommand::reply_to(command, CommandType::Session)
             .with_op(OpType::Opened)

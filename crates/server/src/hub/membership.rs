@@ -4,12 +4,12 @@
 //! per conversation. A client id is stored once, as a [`ClientId`] shared by the membership index
 //! and by every conversation that has the client; the index refers to a conversation by the key of
 //! the hub's conversation map, a [`ConvId`] it shares. A conversation's persistent members are a
-//! sorted vector ([`Members`]) rather than a tree map: a few dozen bytes per member instead of a
-//! tree node per conversation and a string per member. Both keep the client-id order the member
+//! sorted vector ([`Members`]) rather than a tree map, up to a thousand of them: a few dozen bytes
+//! per member instead of a tree node per conversation and a string per member. Both keep the client-id order the member
 //! lists (`m`) have on the wire.
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use super::Position;
@@ -24,17 +24,37 @@ pub(super) type ConvId = Arc<str>;
 /// The persistent members of a conversation with their read and ack positions, in client-id
 /// order (the order of `m` lists).
 ///
-/// A sorted vector: lookups are binary searches, and a join or leave moves the members after it
-/// (a service conversation with a million subscribers moves up to 32 MB on a subscribe; loading
-/// builds each list in one go).
-#[derive(Clone, Debug, Default)]
-pub(super) struct Members(Vec<(ClientId, Position)>);
+/// Up to [`LARGE_MEMBERS`] members, a sorted vector: lookups are binary searches, a join or leave
+/// moves the members after it (at most 32 KB), and loading builds each list in one go. A larger
+/// conversation (a service conversation's subscribers, or any conversation with
+/// `--max-members 0`) turns into a B-tree once it grows past that, so that a join or leave costs
+/// a logarithmic number of steps instead of moving up to a million members.
+#[derive(Clone, Debug)]
+pub(super) enum Members {
+    /// Few members, sorted by client id.
+    Few(Vec<(ClientId, Position)>),
+    /// Many members (more than [`LARGE_MEMBERS`] at some point). Boxed so that the enum stays the
+    /// size of a vector (its tag fits in the vector's capacity): every conversation holds one,
+    /// few need the tree, and the extra allocation is one per large conversation.
+    #[allow(clippy::box_collection)]
+    Many(Box<BTreeMap<ClientId, Position>>),
+}
+
+/// How many members a conversation holds in a sorted vector before they move to a B-tree: far
+/// above LeanCloud's 500 for a normal conversation, small enough that moving them is cheap.
+pub(super) const LARGE_MEMBERS: usize = 1024;
+
+impl Default for Members {
+    fn default() -> Self {
+        Self::Few(Vec::new())
+    }
+}
 
 impl Members {
     /// Adds the members of loaded `rows` (in any order; a client listed twice keeps its last
     /// position), taking them out of `rows`, whose capacity is left for the next conversation.
     pub(super) fn add_rows(&mut self, rows: &mut Vec<(ClientId, Position)>) {
-        if !self.0.is_empty() {
+        if self.len() > 0 || rows.len() > LARGE_MEMBERS {
             for (client, position) in rows.drain(..) {
                 self.insert(client, position);
             }
@@ -54,54 +74,100 @@ impl Members {
         // Exactly the room it needs (no spare capacity per conversation); `rows` keeps its own.
         let mut members = Vec::with_capacity(rows.len());
         members.append(rows);
-        self.0 = members;
-    }
-
-    fn index_of(&self, client: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(id, _)| (**id).cmp(client))
+        *self = Self::Few(members);
     }
 
     /// How many members there are.
     pub(super) fn len(&self) -> usize {
-        self.0.len()
+        match self {
+            Self::Few(members) => members.len(),
+            Self::Many(members) => members.len(),
+        }
     }
 
     /// Whether `client` is a member.
     pub(super) fn contains_key(&self, client: &str) -> bool {
-        self.index_of(client).is_ok()
+        self.get(client).is_some()
     }
 
     /// The positions of member `client`.
     pub(super) fn get(&self, client: &str) -> Option<&Position> {
-        self.index_of(client).ok().map(|at| &self.0[at].1)
+        match self {
+            Self::Few(members) => few_index(members, client).ok().map(|at| &members[at].1),
+            Self::Many(members) => members.get(client),
+        }
     }
 
     /// The positions of member `client`, to move them.
     pub(super) fn get_mut(&mut self, client: &str) -> Option<&mut Position> {
-        self.index_of(client).ok().map(|at| &mut self.0[at].1)
+        match self {
+            Self::Few(members) => few_index(members, client).ok().map(|at| &mut members[at].1),
+            Self::Many(members) => members.get_mut(client),
+        }
     }
 
     /// Makes `client` a member at `position`, or moves a member's position there.
     pub(super) fn insert(&mut self, client: ClientId, position: Position) {
-        match self.index_of(&client) {
-            Ok(at) => self.0[at].1 = position,
-            Err(at) => self.0.insert(at, (client, position)),
+        match self {
+            Self::Few(members) => match few_index(members, &client) {
+                Ok(at) => members[at].1 = position,
+                Err(_) if members.len() >= LARGE_MEMBERS => {
+                    let mut many: BTreeMap<ClientId, Position> = members.drain(..).collect();
+                    many.insert(client, position);
+                    *self = Self::Many(Box::new(many));
+                }
+                Err(at) => members.insert(at, (client, position)),
+            },
+            Self::Many(members) => {
+                members.insert(client, position);
+            }
         }
     }
 
     /// Takes `client` off the members; its position if it was one.
     pub(super) fn remove(&mut self, client: &str) -> Option<Position> {
-        self.index_of(client).ok().map(|at| self.0.remove(at).1)
+        match self {
+            Self::Few(members) => few_index(members, client).ok().map(|at| members.remove(at).1),
+            Self::Many(members) => members.remove(client),
+        }
     }
 
     /// The members' ids, in client-id order.
     pub(super) fn keys(&self) -> impl Iterator<Item = &str> + Clone {
-        self.0.iter().map(|(id, _)| &**id)
+        self.iter().map(|(id, _)| id)
     }
 
     /// The members with their positions, in client-id order.
-    pub(super) fn iter(&self) -> impl Iterator<Item = (&str, &Position)> + Clone {
-        self.0.iter().map(|(id, position)| (&**id, position))
+    pub(super) fn iter(&self) -> MembersIter<'_> {
+        match self {
+            Self::Few(members) => MembersIter::Few(members.iter()),
+            Self::Many(members) => MembersIter::Many(members.iter()),
+        }
+    }
+}
+
+/// Where `client` is (or would go) among few members.
+fn few_index(members: &[(ClientId, Position)], client: &str) -> Result<usize, usize> {
+    members.binary_search_by(|(id, _)| (**id).cmp(client))
+}
+
+/// The members of a [`Members`] with their positions, in client-id order.
+#[derive(Clone, Debug)]
+pub(super) enum MembersIter<'a> {
+    /// Over a sorted vector.
+    Few(std::slice::Iter<'a, (ClientId, Position)>),
+    /// Over a B-tree.
+    Many(std::collections::btree_map::Iter<'a, ClientId, Position>),
+}
+
+impl<'a> Iterator for MembersIter<'a> {
+    type Item = (&'a str, &'a Position);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Self::Few(members) => members.next().map(|(id, position)| (&**id, position)),
+            Self::Many(members) => members.next().map(|(id, position)| (&**id, position)),
+        }
     }
 }
 
@@ -226,7 +292,10 @@ mod tests {
         let mut rows = vec![("b".into(), at(2)), ("a".into(), at(1)), ("b".into(), at(3))];
         members.add_rows(&mut rows);
         assert!(rows.is_empty());
-        assert_eq!(members.0.capacity(), 2, "no spare capacity");
+        assert!(
+            matches!(&members, Members::Few(few) if few.capacity() == 2),
+            "no spare capacity"
+        );
         members.insert("c".into(), at(4));
         members.insert("0".into(), at(5));
         members.insert("a".into(), at(6));
@@ -248,6 +317,47 @@ mod tests {
             members.iter().map(|(id, p)| (id, p.read_ts)).collect::<Vec<_>>(),
             [("0", 5), ("a", 6), ("c", 9)]
         );
+    }
+
+    #[test]
+    fn members_take_no_more_room_than_a_vector() {
+        // Every conversation holds a `Members`: the tree is boxed so that the tag needs no word.
+        assert_eq!(size_of::<Members>(), size_of::<Vec<(ClientId, Position)>>());
+    }
+
+    #[test]
+    fn past_a_thousand_members_joins_and_leaves_go_to_a_tree_in_the_same_order() {
+        let name = |n: usize| -> ClientId { format!("client-{n:05}").into() };
+        let mut members = Members::default();
+        // Joined newest name first: every insert would go to the front of a vector.
+        for n in (0..=LARGE_MEMBERS).rev() {
+            members.insert(name(n), at(n as i64));
+        }
+        assert!(matches!(members, Members::Many(_)), "one past the limit");
+        assert_eq!(members.len(), LARGE_MEMBERS + 1);
+        let keys: Vec<&str> = members.keys().collect();
+        assert!(keys.is_sorted(), "client-id order");
+        assert_eq!(keys[0], "client-00000");
+        assert_eq!(members.get("client-00007"), Some(&at(7)));
+        members.insert(name(7), at(70));
+        assert_eq!(members.get("client-00007"), Some(&at(70)));
+        assert_eq!(members.remove("client-00007"), Some(at(70)));
+        assert!(!members.contains_key("client-00007"));
+        if let Some(position) = members.get_mut("client-00008") {
+            position.read_ts = 80;
+        }
+        assert_eq!(
+            members.iter().nth(7).map(|(id, p)| (id, p.read_ts)),
+            Some(("client-00008", 80))
+        );
+
+        // Loaded that large (a service conversation's subscribers), it starts as a tree.
+        let mut loaded = Members::default();
+        let mut rows: Vec<(ClientId, Position)> = (0..=LARGE_MEMBERS).map(|n| (name(n), at(1))).collect();
+        loaded.add_rows(&mut rows);
+        assert!(matches!(loaded, Members::Many(_)));
+        assert_eq!(loaded.len(), LARGE_MEMBERS + 1);
+        assert!(rows.is_empty());
     }
 
     #[test]

@@ -575,18 +575,25 @@ impl<S: Storage> Hub<S> {
         self.push_left(&cid, client, &removed, now)
     }
 
-    /// Adds `added` (not yet members of persistent conversation `cid`) to it, with everything up
-    /// to `read_ts` read.
-    pub(super) fn admit_members(&mut self, cid: &str, added: &[String], read_ts: i64, now: i64) -> HubResult {
-        if added.is_empty() {
-            return Ok(());
-        }
+    /// Stores `added` as members of persistent conversation `cid` with everything up to `read_ts`
+    /// read and acknowledged (as storage does), and adds them in memory the same way.
+    pub(super) fn add_members_read_up_to(&mut self, cid: &str, added: &[String], read_ts: i64) -> HubResult {
         self.storage.add_members(cid, added, read_ts)?;
         let position = Position {
             read_ts,
             ack_ts: read_ts,
         };
         self.add_in_memory(cid, added, position);
+        Ok(())
+    }
+
+    /// Adds `added` (not yet members of persistent conversation `cid`) to it, with everything up
+    /// to `read_ts` read.
+    pub(super) fn admit_members(&mut self, cid: &str, added: &[String], read_ts: i64, now: i64) -> HubResult {
+        if added.is_empty() {
+            return Ok(());
+        }
+        self.add_members_read_up_to(cid, added, read_ts)?;
         if let Some(conv) = self.convs.get_mut(cid) {
             conv.record.updated_at = now;
             let record = conv.record.clone();

@@ -10,7 +10,7 @@
 use chinwag_protocol::ErrorCode;
 use serde_json::{Map, Value};
 
-use super::{Conversation, Fail, Hub, HubResult, Outgoing, Position, lctype_of};
+use super::{Conversation, Fail, Hub, HubResult, Outgoing, lctype_of};
 use crate::storage::{ConversationRecord, MessageRecord, Storage, StorageError};
 
 /// Why a server-side operation failed.
@@ -132,13 +132,7 @@ impl<S: Storage> Hub<S> {
                     return Err(Fail::Code(ErrorCode::ConversationBlacklisted, None));
                 }
                 let read_ts = conv.last_ts;
-                let subscriber = [client.to_owned()];
-                hub.storage.add_members(cid, &subscriber, read_ts)?;
-                let position = Position {
-                    read_ts,
-                    ack_ts: read_ts,
-                };
-                hub.add_in_memory(cid, &subscriber, position);
+                hub.add_members_read_up_to(cid, &[client.to_owned()], read_ts)?;
             } else if !subscribed && member {
                 hub.drop_members(cid, &[client.to_owned()], now_ms)?;
             }

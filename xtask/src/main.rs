@@ -7,10 +7,12 @@
 //!   `target/bindings/`.
 //! - `cargo xtask bench`: run the criterion benchmarks.
 //! - `cargo xtask wasm [--dev]`: build the npm package `chinwag` into `target/npm/chinwag`.
+//! - `cargo xtask fuzz <target> [--seconds N]`: run a libFuzzer target of `fuzz/` (needs nightly).
 
 mod bindings;
 mod codegen;
 mod ffi_tests;
+mod fuzz;
 mod golden;
 mod shell;
 mod test;
@@ -58,6 +60,14 @@ enum Task {
         #[arg(long)]
         dev: bool,
     },
+    /// Run a libFuzzer target of fuzz/ (frame, json, engine, hub, query; needs nightly and cargo-fuzz).
+    Fuzz {
+        /// The target to run.
+        target: String,
+        /// Stop after this many seconds (0: run until a finding or Ctrl-C).
+        #[arg(long, default_value_t = 300)]
+        seconds: u64,
+    },
 }
 
 fn main() -> Result<()> {
@@ -70,6 +80,7 @@ fn main() -> Result<()> {
         Task::Bindings => bindings::run(&root).map(drop),
         Task::Bench => shell::cargo(&root, &["bench", "--workspace"]),
         Task::Wasm { dev } => wasm::build(&root, dev).map(drop),
+        Task::Fuzz { target, seconds } => fuzz::run(&root, &target, seconds),
     }
 }
 

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use crate::shell;
 
 /// The targets in `fuzz/fuzz_targets/` (what each checks: `fuzz/README.md`).
-pub(crate) const TARGETS: [&str; 5] = ["frame", "json", "engine", "hub", "query"];
+pub(crate) const TARGETS: [&str; 7] = ["frame", "json", "engine", "hub", "query", "delivery", "requests"];
 
 /// Runs `target` for `seconds` (0: until it finds something or is stopped).
 pub(crate) fn run(root: &Path, target: &str, seconds: u64) -> Result<()> {

@@ -60,7 +60,7 @@ enum Task {
         #[arg(long)]
         dev: bool,
     },
-    /// Run a libFuzzer target of fuzz/ (frame, json, engine, hub, query; needs nightly and cargo-fuzz).
+    /// Run a libFuzzer target of fuzz/ (frame, json, engine, hub, query, delivery, requests; needs nightly).
     Fuzz {
         /// The target to run.
         target: String,

@@ -29,6 +29,9 @@
 //! assert!(world.peer(tom).engine.is_open("Tom"));
 //! ```
 
+pub mod delivery;
+pub mod requests;
+
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 

@@ -73,17 +73,7 @@ fn check(world: &World, cids: &[String], sends: &[(usize, RequestId)]) {
         .collect();
     // Each send got exactly one outcome; successful ones are stored.
     for (peer, request) in sends {
-        let outcomes: Vec<_> = world
-            .peer(*peer)
-            .events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Response {
-                    request: r, result, ..
-                } if r == request => Some(result.clone()),
-                _ => None,
-            })
-            .collect();
+        let outcomes: Vec<_> = world.peer(*peer).responses(*request).collect();
         assert_eq!(outcomes.len(), 1, "send {request:?} of {peer}: {outcomes:?}");
         if let Ok(Response::Sent(message)) = &outcomes[0] {
             let id = message.id.clone().expect("server id");

@@ -146,7 +146,15 @@ impl Peer {
 
     /// The outcome of `request`, if it completed.
     pub fn response(&self, request: RequestId) -> Option<&Result<Response, chinwag_core::RequestError>> {
-        self.events.iter().find_map(|e| match e {
+        self.responses(request).next()
+    }
+
+    /// Every outcome of `request` the engine reported: exactly one once it completed.
+    pub fn responses(
+        &self,
+        request: RequestId,
+    ) -> impl Iterator<Item = &Result<Response, chinwag_core::RequestError>> + '_ {
+        self.events.iter().filter_map(move |e| match e {
             Event::Response {
                 request: r, result, ..
             } if *r == request => Some(result),

@@ -157,17 +157,7 @@ pub fn run(seed: u64, ops: Vec<Op>) {
         world.advance(31_000);
     }
     for (peer, request, call) in &issued {
-        let outcomes: Vec<_> = world
-            .peer(*peer)
-            .events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Response {
-                    request: r, result, ..
-                } if r == request => Some(result),
-                _ => None,
-            })
-            .collect();
+        let outcomes: Vec<_> = world.peer(*peer).responses(*request).collect();
         assert_eq!(outcomes.len(), 1, "{call:?} of {}: {outcomes:?}", NAMES[*peer]);
         if let Err(RequestError::Server(error)) = outcomes[0] {
             assert_ne!(

@@ -36,7 +36,7 @@ pub(crate) fn run(root: &Path, target: &str, seconds: u64) -> Result<()> {
     // The rustup proxy's `+nightly`; RUSTUP_TOOLCHAIN (set when xtask runs under cargo) would override it.
     // `-s none`: no AddressSanitizer. The code is safe Rust, and ASan made the hub target six times
     // slower (the bundled SQLite, the one C code it would watch, is fuzzed by its own project).
-    let args = [
+    let mut args = vec![
         "+nightly",
         "fuzz",
         "run",
@@ -47,11 +47,17 @@ pub(crate) fn run(root: &Path, target: &str, seconds: u64) -> Result<()> {
         &corpus_arg,
         "--",
         &time,
-        "-max_len=4096",
     ];
+    // The two model targets read at most 60 and 50 steps (128 and 158 bytes): start at full length,
+    // since libFuzzer's slowly growing length limit would keep their runs short for most of a session.
+    args.extend(match target {
+        "delivery" => ["-max_len=128", "-len_control=0"].as_slice(),
+        "requests" => ["-max_len=160", "-len_control=0"].as_slice(),
+        _ => ["-max_len=4096"].as_slice(),
+    });
     println!("$ cargo {}", args.join(" "));
     let status = std::process::Command::new("cargo")
-        .args(args)
+        .args(&args)
         .env_remove("RUSTUP_TOOLCHAIN")
         .current_dir(&fuzz)
         .status()

@@ -45,11 +45,12 @@ struct Args {
 async fn main() -> Result<()> {
     let args = Args::parse();
     // The embedded server stores in SQLite in a temporary directory, as a deployed one does (an
-    // in-memory database would leave the durable group commit out of the numbers).
-    let data = tempfile::tempdir()?;
-    let embedded = match &args.server {
-        Some(_) => None,
-        None => {
+    // in-memory database would leave the durable group commit out of the numbers). Kept until the
+    // end of the run; none is made for a running server.
+    let data = args.server.is_none().then(tempfile::tempdir).transpose()?;
+    let embedded = match &data {
+        None => None,
+        Some(data) => {
             let mut config = ServerConfig::local("127.0.0.1:0".parse()?);
             config.data_dir = Some(data.path().to_owned());
             config.sync = args.sync;

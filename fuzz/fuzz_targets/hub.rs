@@ -27,9 +27,9 @@ fn check(out: &[Outgoing]) {
 }
 
 fn request(cmd: CommandType, op: OpType, serial: i32, peer: &str) -> GenericCommand {
-    let mut command = GenericCommand::request(cmd, serial).with_peer_id(peer);
-    command.op = Some(op as i32);
-    command
+    GenericCommand::request(cmd, serial)
+        .with_op(op)
+        .with_peer_id(peer)
 }
 
 /// The hub's settings, picked by the bits of `settings`: the limits a command can run into.

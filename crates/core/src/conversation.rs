@@ -71,8 +71,9 @@ pub struct Conversation {
     pub(crate) unread_skipped: bool,
     /// The earlier last messages, put back if the application drops later ones unseen: each entry
     /// is what the next one (the last message, for the final entry) replaced, oldest first, at most
-    /// [`Options::earlier_last_messages`](crate::Options::earlier_last_messages). Empty when not known: the last message came with a query result (as the
-    /// official SDK's fetched conversation, whose `lastMessage` a dropped message does not change).
+    /// [`Options::earlier_last_messages`](crate::Options::earlier_last_messages). Empty when not
+    /// known: the last message came with a query result (as the official SDK's fetched
+    /// conversation, whose `lastMessage` a dropped message does not change).
     pub(crate) replaced: Vec<Replaced>,
 }
 

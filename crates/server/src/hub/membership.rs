@@ -5,8 +5,8 @@
 //! and by every conversation that has the client; the index refers to a conversation by the key of
 //! the hub's conversation map, a [`ConvId`] it shares. A conversation's persistent members are a
 //! sorted vector ([`Members`]) rather than a tree map, up to a thousand of them: a few dozen bytes
-//! per member instead of a tree node per conversation and a string per member. Both keep the client-id order the member
-//! lists (`m`) have on the wire.
+//! per member instead of a tree node per conversation and a string per member. Both keep the
+//! client-id order the member lists (`m`) have on the wire.
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};

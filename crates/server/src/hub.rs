@@ -42,6 +42,7 @@ mod revoked_tokens;
 mod room_grace;
 mod service;
 mod sessions;
+mod timed_shutups;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -259,6 +260,7 @@ pub enum NotificationsError {
 pub use backend::ConvKind;
 pub use limits::{DEFAULT_MAX_LOGS_LIMIT, DEFAULT_MAX_MEMBERS};
 pub use service::{AdminError, AdminOutcome, HistoryPage, KICKED_BY_APP, SendOptions};
+pub use sessions::Stats;
 
 /// A failure of one command, turned into an error reply.
 #[derive(Debug)]
@@ -571,6 +573,8 @@ pub struct Hub<S> {
     client_buckets: HashMap<String, Bucket>,
     /// Dropped clients still in their chat rooms for a while.
     room_grace: room_grace::RoomGrace,
+    /// Members shut up until a set time (REST `temporary-silenceds`).
+    timed_shutups: timed_shutups::TimedShutups,
     out: Vec<Outgoing>,
 }
 
@@ -610,6 +614,7 @@ impl<S: Storage> Hub<S> {
             buckets: HashMap::new(),
             client_buckets: HashMap::new(),
             room_grace: room_grace::RoomGrace::default(),
+            timed_shutups: timed_shutups::TimedShutups::default(),
             out: Vec::new(),
         };
         hub.reload()?;
@@ -826,6 +831,12 @@ impl<S: Storage> Hub<S> {
         self.unique = unique;
         self.latest_receipts = latest_receipts;
         self.unstored_positions = UnstoredPositions::default();
+        // Ended ones too: the periodic prune drops them, and a send checks the end anyway.
+        self.timed_shutups = timed_shutups::TimedShutups::default();
+        for shutup in self.storage.timed_shutups()? {
+            self.timed_shutups
+                .insert(&shutup.cid, &shutup.client_id, shutup.until);
+        }
         Ok(())
     }
 

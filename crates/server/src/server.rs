@@ -233,7 +233,20 @@ impl Server {
             .route("/1.2/rtm/all-conversations", get(rest::query_conversations))
             .route(
                 "/1.2/rtm/service-conversations/{id}/subscribers",
-                post(rest::subscribe),
+                post(rest::subscribe).get(rest::subscribers),
+            )
+            .route(
+                "/1.2/rtm/clients/{client_id}/service-conversations",
+                get(rest::subscriptions),
+            )
+            .route("/1.2/rtm/stats", get(rest::stats))
+            .route(
+                "/1.2/rtm/conversations/{id}/temporary-silenceds",
+                post(rest::silence_for).delete(rest::end_silence),
+            )
+            .route(
+                "/1.2/rtm/chatrooms/{id}/temporary-silenceds",
+                post(rest::silence_for).delete(rest::end_silence),
             )
             .route(
                 "/1.2/rtm/service-conversations/{id}/subscribers/count",

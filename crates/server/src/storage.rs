@@ -171,6 +171,28 @@ pub struct RevokedTokenRecord {
     pub code: i32,
 }
 
+/// A member shut up in a conversation until a set time (REST `temporary-silenceds`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimedShutupRecord {
+    /// The conversation.
+    pub cid: String,
+    /// The silenced client.
+    pub client_id: String,
+    /// When the member may speak again (ms).
+    pub until: i64,
+}
+
+/// When a client joined a conversation or subscribed to a service conversation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Membership {
+    /// The conversation.
+    pub cid: String,
+    /// The member.
+    pub client_id: String,
+    /// When it joined (ms); 0 for members stored before join times were kept.
+    pub joined_at: i64,
+}
+
 /// One row of what the hub keeps in memory, handed over by [`Storage::load_into`] as it is read.
 #[derive(Debug)]
 pub enum Loaded<'a> {
@@ -330,9 +352,28 @@ pub trait Storage: Send {
     }
     /// Inserts or replaces a conversation's own fields.
     fn save_conversation(&mut self, conversation: &ConversationRecord) -> StorageResult<()>;
-    /// Adds members whose read position starts at `read_ts` (already-present members are left as
-    /// they are).
-    fn add_members(&mut self, cid: &str, client_ids: &[String], read_ts: i64) -> StorageResult<()>;
+    /// Adds members whose read position starts at `read_ts`, joined at `joined_at` (ms);
+    /// already-present members are left as they are.
+    fn add_members(
+        &mut self,
+        cid: &str,
+        client_ids: &[String],
+        read_ts: i64,
+        joined_at: i64,
+    ) -> StorageResult<()>;
+    /// Members of `cid` by client id after `after` (exclusive; `None` = from the first), at most
+    /// `limit`, with their join times (a service conversation's subscriber list).
+    fn members_page(&mut self, cid: &str, after: Option<&str>, limit: u32) -> StorageResult<Vec<Membership>>;
+    /// The service conversations `client_id` subscribes to, ordered by subscription time and
+    /// conversation id (newest first when `newest_first`), after the `(joined_at, cid)` cursor
+    /// `after` (exclusive), at most `limit`.
+    fn subscriptions_page(
+        &mut self,
+        client_id: &str,
+        after: Option<(i64, &str)>,
+        newest_first: bool,
+        limit: u32,
+    ) -> StorageResult<Vec<Membership>>;
     /// Removes members and their read positions.
     fn remove_members(&mut self, cid: &str, client_ids: &[String]) -> StorageResult<()>;
     /// Stores a member's role (`None` = default).
@@ -384,6 +425,18 @@ pub trait Storage: Send {
     fn revoked_tokens(&mut self) -> StorageResult<Vec<RevokedTokenRecord>>;
     /// Forgets the revoked tokens expired by `now` (ms); returns how many.
     fn prune_revoked_tokens(&mut self, now: i64) -> StorageResult<usize>;
+    /// Shuts `client_id` up in `cid` until `until` (ms), or lets it speak again (`None`).
+    fn set_timed_shutup(&mut self, cid: &str, client_id: &str, until: Option<i64>) -> StorageResult<()>;
+    /// Every timed shut-up kept, for the hub to load at start-up (expired ones too until pruned).
+    fn timed_shutups(&mut self) -> StorageResult<Vec<TimedShutupRecord>>;
+    /// Forgets the timed shut-ups over by `now` (ms); returns how many.
+    fn prune_timed_shutups(&mut self, now: i64) -> StorageResult<usize>;
+    /// Remembers that `client_id` signed in on UTC day `day` (days since the Unix epoch).
+    fn record_sign_in(&mut self, day: i64, client_id: &str) -> StorageResult<()>;
+    /// How many distinct clients signed in on UTC day `day`.
+    fn clients_signed_in_on(&mut self, day: i64) -> StorageResult<u64>;
+    /// Forgets the sign-ins of days before `day`; returns how many rows.
+    fn prune_sign_ins(&mut self, before_day: i64) -> StorageResult<usize>;
     /// Unread counts of every conversation `client_id` is a member of that has unread messages
     /// newer than `since` (one query, no per-conversation round trips).
     fn unread_counts(&mut self, client_id: &str, since: i64) -> StorageResult<Vec<UnreadCount>>;

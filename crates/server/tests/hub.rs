@@ -6,6 +6,7 @@ use chinwag_protocol::{
     AckCommand, CommandType, ConvCommand, DirectCommand, GenericCommand, JsonObjectMessage, LogsCommand,
     OpType, PatchCommand, PatchItem, ReadCommand, ReadTuple, SessionCommand, logs_command::QueryDirection,
 };
+use chinwag_server::hub::ConvKind;
 use chinwag_server::storage::{
     ConversationRecord, HistoryQuery, Loaded, MemberRecord, MessageRecord, RevokedTokenRecord, StorageResult,
     UnreadCount,
@@ -852,9 +853,7 @@ fn empty_and_repeated_client_ids_in_member_lists_are_dropped() {
     let blocked = reply(&sent, 1).blacklist_message.clone().expect("body");
     assert_eq!(blocked.allowed_pids, ["Mary"]);
     assert_eq!(ops(&sent, 3), [OpType::Blocked]);
-    let listed = h
-        .hub
-        .blocked(&cid, chinwag_server::hub::ConvKind::Normal, None, 0);
+    let listed = h.hub.blocked(&cid, ConvKind::Normal, None, 0);
     assert_eq!(listed.expect("blacklist").0, ["Mary"]);
 }
 
@@ -963,13 +962,9 @@ fn members_that_leave_are_taken_off_the_mute_list() {
     assert_eq!(mu(&mut h), json!(["Tom", "Mary", "Spike", "Tyke"]));
     h.conv(3, "Mary", OpType::Leave, conv_of(&cid));
     assert_eq!(mu(&mut h), json!(["Tom", "Spike", "Tyke"]));
-    let (blocked, _) = h.hub.set_blocked(
-        &cid,
-        chinwag_server::hub::ConvKind::Normal,
-        &["Spike".to_string()],
-        true,
-        h.now,
-    );
+    let (blocked, _) = h
+        .hub
+        .set_blocked(&cid, ConvKind::Normal, &["Spike".to_string()], true, h.now);
     blocked.expect("blocked");
     let (removed, _) = h.hub.change_members(&cid, &["Tyke".to_string()], false, h.now);
     removed.expect("removed");
@@ -991,13 +986,9 @@ fn members_that_leave_are_taken_off_the_mute_list() {
     }
     h.conv(2, "Jerry", OpType::Leave, conv_of(&room));
     assert_eq!(h.hub.muted(&room).expect("mu"), ["Tom", "Mary", "Spike"]);
-    let (blocked, _) = h.hub.set_blocked(
-        &room,
-        chinwag_server::hub::ConvKind::ChatRoom,
-        &["Mary".to_string()],
-        true,
-        h.now,
-    );
+    let (blocked, _) = h
+        .hub
+        .set_blocked(&room, ConvKind::ChatRoom, &["Mary".to_string()], true, h.now);
     blocked.expect("blocked");
     assert_eq!(h.hub.muted(&room).expect("mu"), ["Tom", "Spike"]);
     let close = h
@@ -1099,13 +1090,9 @@ fn a_chat_room_member_cannot_remove_other_clients() {
     assert_eq!(h.hub.room_members(&cid).expect("room"), ["Tom"]);
     // The backend removes whom it wants.
     h.conv(2, "Jerry", OpType::Join, conv_of(&cid));
-    let (blocked, _) = h.hub.set_blocked(
-        &cid,
-        chinwag_server::hub::ConvKind::ChatRoom,
-        &["Jerry".to_string()],
-        true,
-        h.now,
-    );
+    let (blocked, _) = h
+        .hub
+        .set_blocked(&cid, ConvKind::ChatRoom, &["Jerry".to_string()], true, h.now);
     blocked.expect("blocked");
     assert_eq!(h.hub.room_members(&cid).expect("room"), ["Tom"]);
 }
@@ -1163,9 +1150,7 @@ fn a_chat_room_join_naming_an_empty_id_adds_nobody() {
 #[test]
 fn deleting_a_conversation_pushes_nothing_and_members_then_get_not_found_codes() {
     let (mut h, cid) = Harness::tom_and_jerry();
-    let (deleted, out) = h
-        .hub
-        .delete_conversation(&cid, chinwag_server::hub::ConvKind::Normal);
+    let (deleted, out) = h.hub.delete_conversation(&cid, ConvKind::Normal);
     deleted.expect("deleted");
     // The protocol has no op for a deleted conversation (README "Conversation deletion").
     assert!(out.is_empty(), "pushed {out:?}");
@@ -1397,6 +1382,106 @@ fn owners_shut_up_and_block_members() {
     blacklist(&mut h, OpType::Unblock, &["Mary"]);
     let sent = h.conv(3, "Mary", OpType::Join, body(&["Mary"]));
     assert_eq!(conv_reply(&sent, 3).allowed_pids, ["Mary"]);
+}
+
+#[test]
+fn a_timed_shut_up_ends_by_itself_keeps_the_list_apart_and_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut h, cid) = Harness::tom_and_jerry_on(SqliteStorage::open(dir.path()).expect("open"));
+    let (result, out) = h
+        .hub
+        .set_timed_silence(&cid, ConvKind::Normal, "Jerry", Some(60_000), h.now);
+    result.expect("silenced");
+    let out = sent(out);
+    assert_eq!(ops(&out, 2), [OpType::Shutuped]);
+    assert_eq!(ops(&out, 1), [OpType::MembersShutuped]);
+    assert_eq!(ack_of(&h.send(2, "Jerry", &cid, "hush"), 2).code, Some(4308));
+    // The permanent list (`query_shutup`, `permanent-silenceds`) does not show it.
+    let query = ConvCommand {
+        cid: Some(cid.clone()),
+        ..Default::default()
+    };
+    let listed = h.conv(1, "Tom", OpType::QueryShutup, query.clone());
+    assert!(conv_reply(&listed, 1).m.is_empty());
+    // The owner cannot be silenced.
+    let (result, out) = h
+        .hub
+        .set_timed_silence(&cid, ConvKind::Normal, "Tom", Some(60_000), h.now);
+    result.expect("ignored");
+    assert!(out.is_empty());
+    assert!(ack_of(&h.send(1, "Tom", &cid, "still here"), 1).uid.is_some());
+
+    // Still silenced after a restart, until the time is up; then pruned.
+    let mut h = Harness::start(config(), h.hub.into_storage());
+    h.now = T0 + 30_000;
+    h.login(2, "Jerry");
+    assert_eq!(ack_of(&h.send(2, "Jerry", &cid, "now?"), 2).code, Some(4308));
+    // Silenced a few milliseconds after T0, for a minute.
+    h.now = T0 + 61_000;
+    assert!(ack_of(&h.send(2, "Jerry", &cid, "free"), 2).uid.is_some());
+    h.hub.prune_timed_shutups(h.now);
+
+    // Lifted early, with a push; on the permanent list as well, lifting it changes nothing.
+    let (result, _) = h
+        .hub
+        .set_timed_silence(&cid, ConvKind::Normal, "Jerry", Some(60_000), h.now);
+    result.expect("silenced");
+    let (result, out) = h
+        .hub
+        .set_timed_silence(&cid, ConvKind::Normal, "Jerry", None, h.now);
+    result.expect("lifted");
+    assert_eq!(ops(&sent(out), 2), [OpType::Unshutuped]);
+    assert!(ack_of(&h.send(2, "Jerry", &cid, "back"), 2).uid.is_some());
+    let on_the_list = ConvCommand {
+        m: vec!["Jerry".into()],
+        ..query
+    };
+    h.login(1, "Tom");
+    h.conv(1, "Tom", OpType::AddShutup, on_the_list);
+    for ttl in [Some(60_000), None] {
+        let (result, out) = h
+            .hub
+            .set_timed_silence(&cid, ConvKind::Normal, "Jerry", ttl, h.now);
+        result.expect("accepted");
+        assert!(out.is_empty(), "Jerry stays silenced: nothing to tell");
+    }
+    assert_eq!(ack_of(&h.send(2, "Jerry", &cid, "hm"), 2).code, Some(4308));
+    let mut storage = h.hub.into_storage();
+    assert!(
+        storage.timed_shutups().expect("stored").is_empty(),
+        "pruned and lifted"
+    );
+}
+
+#[test]
+fn stats_count_clients_online_now_and_distinct_sign_ins_of_the_utc_day() {
+    const DAY: i64 = 24 * 3600 * 1000;
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    h.login(3, "Tom");
+    let stats = h.hub.stats(h.now).expect("stats");
+    assert_eq!((stats.online, stats.signed_in_today), (2, 2));
+    let close = h
+        .request(CommandType::Session, Some(OpType::Close))
+        .with_peer_id("Jerry");
+    h.run(2, close);
+    let stats = h.hub.stats(h.now).expect("stats");
+    assert_eq!(
+        (stats.online, stats.signed_in_today),
+        (1, 2),
+        "Jerry signed in today"
+    );
+    // The next UTC day counts afresh.
+    h.now = (T0 / DAY + 1) * DAY;
+    h.login(4, "Mary");
+    let stats = h.hub.stats(h.now).expect("stats");
+    assert_eq!((stats.online, stats.signed_in_today), (2, 1));
+    // Days before yesterday are forgotten.
+    h.hub.prune_sign_ins(h.now + DAY);
+    let mut storage = h.hub.into_storage();
+    assert_eq!(storage.clients_signed_in_on(T0 / DAY).expect("count"), 0);
+    assert_eq!(storage.clients_signed_in_on(T0 / DAY + 1).expect("count"), 1);
 }
 
 #[test]
@@ -2403,8 +2488,43 @@ impl Storage for FlakyStorage {
     fn save_conversation(&mut self, c: &ConversationRecord) -> StorageResult<()> {
         self.inner.save_conversation(c)
     }
-    fn add_members(&mut self, cid: &str, ids: &[String], read_ts: i64) -> StorageResult<()> {
-        self.inner.add_members(cid, ids, read_ts)
+    fn add_members(&mut self, cid: &str, ids: &[String], read_ts: i64, joined_at: i64) -> StorageResult<()> {
+        self.inner.add_members(cid, ids, read_ts, joined_at)
+    }
+    fn members_page(
+        &mut self,
+        cid: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StorageResult<Vec<chinwag_server::storage::Membership>> {
+        self.inner.members_page(cid, after, limit)
+    }
+    fn subscriptions_page(
+        &mut self,
+        client: &str,
+        after: Option<(i64, &str)>,
+        newest_first: bool,
+        limit: u32,
+    ) -> StorageResult<Vec<chinwag_server::storage::Membership>> {
+        self.inner.subscriptions_page(client, after, newest_first, limit)
+    }
+    fn set_timed_shutup(&mut self, cid: &str, client: &str, until: Option<i64>) -> StorageResult<()> {
+        self.inner.set_timed_shutup(cid, client, until)
+    }
+    fn timed_shutups(&mut self) -> StorageResult<Vec<chinwag_server::storage::TimedShutupRecord>> {
+        self.inner.timed_shutups()
+    }
+    fn prune_timed_shutups(&mut self, now: i64) -> StorageResult<usize> {
+        self.inner.prune_timed_shutups(now)
+    }
+    fn record_sign_in(&mut self, day: i64, client: &str) -> StorageResult<()> {
+        self.inner.record_sign_in(day, client)
+    }
+    fn clients_signed_in_on(&mut self, day: i64) -> StorageResult<u64> {
+        self.inner.clients_signed_in_on(day)
+    }
+    fn prune_sign_ins(&mut self, before_day: i64) -> StorageResult<usize> {
+        self.inner.prune_sign_ins(before_day)
     }
     fn remove_members(&mut self, cid: &str, ids: &[String]) -> StorageResult<()> {
         self.inner.remove_members(cid, ids)

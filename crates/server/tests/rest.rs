@@ -903,3 +903,122 @@ async fn service_subscribers_history_over_rtm_leaves_out_other_subscribers_messa
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn rest_shuts_members_up_for_a_while_and_lists_subscriptions_and_stats() {
+    let server = start().await;
+    let (mut jerry, cid) = invited_by_tom(&server, "Jerry", json!(["Jerry"])).await;
+    let silenced = format!("/1.2/rtm/conversations/{cid}/temporary-silenceds");
+
+    // `ttl` is 1 s to 24 h; `client_id` is required.
+    for bad in [
+        json!({"client_id": "Jerry"}),
+        json!({"client_id": "Jerry", "ttl": 0}),
+        json!({"client_id": "Jerry", "ttl": 86_401}),
+        json!({"client_id": "Jerry", "ttl": "60"}),
+        json!({"ttl": 60}),
+    ] {
+        let refused = master(&server, "POST", &silenced, Some(bad.clone())).await;
+        assert_eq!(failure(&refused), (400, json!(107)), "{bad}");
+    }
+    let added = master(
+        &server,
+        "POST",
+        &silenced,
+        Some(json!({"client_id": "Jerry", "ttl": 600})),
+    )
+    .await;
+    assert_eq!((added.status, added.json), (200, json!({})));
+    assert_eq!(
+        jerry.push_of(CommandType::Conv).await.op_type(),
+        Some(OpType::Shutuped)
+    );
+    let ack = jerry.request(direct(&cid, "hello?")).await;
+    assert_eq!(ack.ack_message.and_then(|a| a.code), Some(4308));
+    let permanent = format!("/1.2/rtm/conversations/{cid}/permanent-silenceds");
+    let listed = master(&server, "GET", &permanent, None).await;
+    assert_eq!(listed.json, json!({"client_ids": []}), "a separate list");
+    let no_client = master(&server, "DELETE", &silenced, None).await;
+    assert_eq!(failure(&no_client), (400, json!(107)));
+    let lifted = master(&server, "DELETE", &format!("{silenced}?client_id=Jerry"), None).await;
+    assert_eq!((lifted.status, lifted.json), (200, json!({})));
+    assert_eq!(
+        jerry.push_of(CommandType::Conv).await.op_type(),
+        Some(OpType::Unshutuped)
+    );
+    let ack = jerry
+        .request(direct(&cid, "hello"))
+        .await
+        .ack_message
+        .expect("ack");
+    assert_eq!(ack.code, None);
+
+    // A service conversation's subscribers, and Jerry's subscriptions.
+    let created = master(
+        &server,
+        "POST",
+        "/1.2/rtm/service-conversations",
+        Some(json!({"name": "News"})),
+    )
+    .await;
+    let service = created.object_id();
+    let subscribers = format!("/1.2/rtm/service-conversations/{service}/subscribers");
+    for client in ["Tom", "Jerry"] {
+        let subscribed = master(&server, "POST", &subscribers, Some(json!({"client_id": client}))).await;
+        assert_eq!(subscribed.status, 200);
+    }
+    let listed = master(&server, "GET", &format!("{subscribers}?limit=1"), None).await;
+    let first = listed.json.as_array().expect("an array").clone();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0]["subscriber"], json!("Jerry"));
+    assert_eq!(first[0]["conv_id"], json!(service));
+    let subscribed_at = first[0]["timestamp"].as_i64().expect("timestamp");
+    assert!(subscribed_at > 1_700_000_000_000, "a time in ms: {subscribed_at}");
+    let next = master(&server, "GET", &format!("{subscribers}?client_id=Jerry"), None).await;
+    assert_eq!(next.json[0]["subscriber"], json!("Tom"));
+    assert_eq!(next.json.as_array().map(Vec::len), Some(1));
+    let of_jerry = master(
+        &server,
+        "GET",
+        "/1.2/rtm/clients/Jerry/service-conversations",
+        None,
+    )
+    .await;
+    assert_eq!(
+        of_jerry.json,
+        json!([{"timestamp": subscribed_at, "subscriber": "Jerry", "conv_id": service}]),
+        "the normal conversation Jerry is in is not a subscription"
+    );
+    let bad_direction = master(
+        &server,
+        "GET",
+        "/1.2/rtm/clients/Jerry/service-conversations?direction=up",
+        None,
+    )
+    .await;
+    assert_eq!(failure(&bad_direction), (400, json!(107)));
+    let cursor_without_time = master(
+        &server,
+        "GET",
+        &format!("/1.2/rtm/clients/Jerry/service-conversations?conv_id={service}"),
+        None,
+    )
+    .await;
+    assert_eq!(failure(&cursor_without_time), (400, json!(107)));
+    let not_a_service = master(
+        &server,
+        "GET",
+        &format!("/1.2/rtm/service-conversations/{cid}/subscribers"),
+        None,
+    )
+    .await;
+    assert_eq!(failure(&not_a_service), (400, json!(4313)));
+
+    // Online now: Jerry only (Tom never signed in); signed in today: Jerry.
+    let stats = master(&server, "GET", "/1.2/rtm/stats", None).await;
+    assert_eq!(
+        stats.json,
+        json!({"result": {"online_user_count": 1, "user_count_today": 1}})
+    );
+    server.shutdown().await;
+}

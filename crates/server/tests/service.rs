@@ -567,3 +567,119 @@ fn service_mute_and_max_read_are_for_subscribers_and_show_no_other_subscriber() 
     let pids: Vec<_> = tuples.iter().filter_map(|t| t.pid.as_deref()).collect();
     assert_eq!(pids, ["Tom"]);
 }
+
+/// `(conv_id, subscriber, timestamp)` of each subscription of a page.
+fn subscriptions_of(page: &[chinwag_server::storage::Membership]) -> Vec<(&str, &str, i64)> {
+    page.iter()
+        .map(|m| (m.cid.as_str(), m.client_id.as_str(), m.joined_at))
+        .collect()
+}
+
+#[test]
+fn subscriber_lists_page_by_client_id_with_when_each_subscribed() {
+    let mut h = H::new();
+    let (cid, _) = h.hub.create_service_conversation("News", Map::new(), T0);
+    let cid = cid.expect("created");
+    for (n, client) in ["Mary", "Tom", "Jerry"].iter().enumerate() {
+        let at = T0 + 10 * (n as i64 + 1);
+        assert!(h.hub.set_subscribed(&cid, client, true, at).0.is_ok());
+    }
+    let first = h.hub.subscriber_page(&cid, None, Some(2)).expect("page");
+    assert_eq!(
+        subscriptions_of(&first),
+        [(cid.as_str(), "Jerry", T0 + 30), (cid.as_str(), "Mary", T0 + 10)]
+    );
+    let rest = h.hub.subscriber_page(&cid, Some("Mary"), Some(2)).expect("page");
+    assert_eq!(subscriptions_of(&rest), [(cid.as_str(), "Tom", T0 + 20)]);
+    // LeanCloud's cap: at most 50 a page, whatever the limit asks.
+    for n in 0..60 {
+        let client = format!("reader{n:02}");
+        assert!(h.hub.set_subscribed(&cid, &client, true, T0 + 100).0.is_ok());
+    }
+    assert_eq!(
+        h.hub.subscriber_page(&cid, None, Some(500)).expect("page").len(),
+        50
+    );
+    // An unsubscribed client leaves the list; a normal conversation has no subscribers.
+    assert!(h.hub.set_subscribed(&cid, "Jerry", false, T0 + 200).0.is_ok());
+    let first = h.hub.subscriber_page(&cid, None, Some(1)).expect("page");
+    assert_eq!(subscriptions_of(&first), [(cid.as_str(), "Mary", T0 + 10)]);
+    h.login(1, "Tom");
+    let (reply, _) = h.conv(
+        1,
+        "Tom",
+        OpType::Start,
+        ConvCommand {
+            m: vec!["Jerry".into()],
+            ..Default::default()
+        },
+    );
+    let normal = reply.conv_message.and_then(|c| c.cid).expect("cid");
+    assert!(matches!(
+        h.hub.subscriber_page(&normal, None, None),
+        Err(AdminError::Code {
+            code: ErrorCode::SystemConversationRequired,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_clients_subscriptions_page_by_time_both_ways_and_leave_out_other_conversations() {
+    let mut h = H::new();
+    let mut services = Vec::new();
+    for (n, name) in ["News", "Sport", "Weather"].iter().enumerate() {
+        let (cid, _) = h.hub.create_service_conversation(name, Map::new(), T0);
+        let cid = cid.expect("created");
+        // Subscribed in reverse order of creation: the list follows subscription time.
+        let at = T0 + 100 - 10 * n as i64;
+        assert!(h.hub.set_subscribed(&cid, "Tom", true, at).0.is_ok());
+        services.push((cid, at));
+    }
+    // A normal conversation Tom is a member of is not a subscription.
+    h.login(1, "Tom");
+    h.conv(
+        1,
+        "Tom",
+        OpType::Start,
+        ConvCommand {
+            m: vec!["Jerry".into()],
+            ..Default::default()
+        },
+    );
+    let [(news, news_at), (sport, sport_at), (weather, weather_at)] = &services[..] else {
+        unreachable!("three services")
+    };
+    let oldest_first = h.hub.subscriptions("Tom", None, false, Some(2)).expect("page");
+    assert_eq!(
+        subscriptions_of(&oldest_first),
+        [
+            (weather.as_str(), "Tom", *weather_at),
+            (sport.as_str(), "Tom", *sport_at)
+        ]
+    );
+    let next = h
+        .hub
+        .subscriptions("Tom", Some((*sport_at, sport.as_str())), false, Some(2))
+        .expect("page");
+    assert_eq!(subscriptions_of(&next), [(news.as_str(), "Tom", *news_at)]);
+    let newest_first = h.hub.subscriptions("Tom", None, true, None).expect("page");
+    assert_eq!(
+        subscriptions_of(&newest_first)
+            .iter()
+            .map(|(cid, _, _)| *cid)
+            .collect::<Vec<_>>(),
+        [news.as_str(), sport.as_str(), weather.as_str()]
+    );
+    let older = h
+        .hub
+        .subscriptions("Tom", Some((*news_at, news.as_str())), true, Some(1))
+        .expect("page");
+    assert_eq!(subscriptions_of(&older), [(sport.as_str(), "Tom", *sport_at)]);
+    assert!(
+        h.hub
+            .subscriptions("Jerry", None, false, None)
+            .expect("page")
+            .is_empty()
+    );
+}

@@ -85,6 +85,7 @@ impl<S: Storage> Hub<S> {
             hub.convs.remove(cid);
             hub.latest_receipts.remove(cid);
             hub.unstored_positions.0.remove(cid);
+            hub.timed_shutups.remove_conversation(cid);
             if let Some(key) = unique_key {
                 hub.unique.remove(&key);
             }
@@ -358,6 +359,54 @@ impl<S: Storage> Hub<S> {
             }
             hub.push_shutup_change(cid, "", &targets, silence, now_ms)
         })
+    }
+
+    /// Shuts `client_id` up in conversation or chat room `cid` for `ttl_ms` from `now_ms`, or lets
+    /// it speak again (`None`), on the server's behalf (`POST`/`DELETE
+    /// .../{id}/temporary-silenceds`): its messages are refused with 4308 until then, as on the
+    /// shut-up list, which this leaves alone. Members hear `members_shutuped` /
+    /// `members_unshutuped` when it changes whether the client may speak; nobody is told when
+    /// the time runs out. The owner cannot be silenced (ignored, as on the list).
+    pub fn set_timed_silence(
+        &mut self,
+        cid: &str,
+        kind: ConvKind,
+        client_id: &str,
+        ttl_ms: Option<i64>,
+        now_ms: i64,
+    ) -> AdminOutcome<()> {
+        self.admin(|hub| {
+            let conv = hub.conv_of_kind(cid, kind)?;
+            if client_id.is_empty() || client_id == conv.record.creator {
+                return Ok(());
+            }
+            let listed = conv.record.shutup.iter().any(|id| id == client_id);
+            let was_silenced = listed || hub.timed_shutups.silenced(cid, client_id, now_ms);
+            let until = ttl_ms.map(|ttl| now_ms.saturating_add(ttl));
+            hub.storage.set_timed_shutup(cid, client_id, until)?;
+            match until {
+                Some(until) => hub.timed_shutups.insert(cid, client_id, until),
+                None => {
+                    hub.timed_shutups.remove(cid, client_id);
+                }
+            }
+            let silenced = listed || hub.timed_shutups.silenced(cid, client_id, now_ms);
+            if silenced == was_silenced {
+                return Ok(());
+            }
+            hub.push_shutup_change(cid, "", &[client_id.to_owned()], silenced, now_ms)
+        })
+    }
+
+    /// Forgets the timed shut-ups over by `now_ms`, in memory and in storage. The runtime calls
+    /// this periodically.
+    pub fn prune_timed_shutups(&mut self, now_ms: i64) {
+        self.timed_shutups.prune(now_ms);
+        match self.storage.prune_timed_shutups(now_ms) {
+            Ok(0) => {}
+            Ok(pruned) => tracing::debug!(pruned, "pruned ended timed shut-ups"),
+            Err(error) => tracing::warn!(%error, "pruning timed shut-ups failed"),
+        }
     }
 
     /// The shut-up list of `cid` (`GET .../{id}/permanent-silenceds?limit&next`), paged as

@@ -380,7 +380,8 @@ impl<S: Storage> Hub<S> {
     ) -> HubResult<&Conversation> {
         self.storage.save_conversation(&record)?;
         if !record.transient && !first.is_empty() {
-            self.storage.add_members(&record.id, first, 0)?;
+            self.storage
+                .add_members(&record.id, first, 0, record.created_at)?;
         }
         let cid = ConvId::from(record.id.as_str());
         if let Some(key) = &record.unique_key {
@@ -575,10 +576,16 @@ impl<S: Storage> Hub<S> {
         self.push_left(&cid, client, &removed, now)
     }
 
-    /// Stores `added` as members of persistent conversation `cid` with everything up to `read_ts`
-    /// read and acknowledged (as storage does), and adds them in memory the same way.
-    pub(super) fn add_members_read_up_to(&mut self, cid: &str, added: &[String], read_ts: i64) -> HubResult {
-        self.storage.add_members(cid, added, read_ts)?;
+    /// Stores `added` as members of persistent conversation `cid` joined at `now` with everything
+    /// up to `read_ts` read and acknowledged (as storage does), and adds them in memory the same way.
+    pub(super) fn add_members_read_up_to(
+        &mut self,
+        cid: &str,
+        added: &[String],
+        read_ts: i64,
+        now: i64,
+    ) -> HubResult {
+        self.storage.add_members(cid, added, read_ts, now)?;
         let position = Position {
             read_ts,
             ack_ts: read_ts,
@@ -593,7 +600,7 @@ impl<S: Storage> Hub<S> {
         if added.is_empty() {
             return Ok(());
         }
-        self.add_members_read_up_to(cid, added, read_ts)?;
+        self.add_members_read_up_to(cid, added, read_ts, now)?;
         if let Some(conv) = self.convs.get_mut(cid) {
             conv.record.updated_at = now;
             let record = conv.record.clone();

@@ -11,7 +11,14 @@ use chinwag_protocol::ErrorCode;
 use serde_json::{Map, Value};
 
 use super::{Conversation, Fail, Hub, HubResult, Outgoing, lctype_of};
-use crate::storage::{ConversationRecord, MessageRecord, Storage, StorageError};
+use crate::storage::{ConversationRecord, Membership, MessageRecord, Storage, StorageError};
+
+/// Default and largest page of a subscriber list (LeanCloud: 50 and 50); also the default page
+/// of a client's subscriptions.
+const MAX_SUBSCRIPTION_PAGE: u32 = 50;
+
+/// Largest page of a client's subscriptions (LeanCloud documents no cap; REST pages stop at 1000).
+const MAX_SUBSCRIPTIONS_PAGE: u32 = 1000;
 
 /// Why a server-side operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -132,7 +139,7 @@ impl<S: Storage> Hub<S> {
                     return Err(Fail::Code(ErrorCode::ConversationBlacklisted, None));
                 }
                 let read_ts = conv.last_ts;
-                hub.add_members_read_up_to(cid, &[client.to_owned()], read_ts)?;
+                hub.add_members_read_up_to(cid, &[client.to_owned()], read_ts, now_ms)?;
             } else if !subscribed && member {
                 hub.drop_members(cid, &[client.to_owned()], now_ms)?;
             }
@@ -143,6 +150,41 @@ impl<S: Storage> Hub<S> {
     /// Subscribers of service conversation `cid`.
     pub fn subscribers(&self, cid: &str) -> Result<Vec<String>, AdminError> {
         Ok(self.service(cid)?.members.keys().map(str::to_owned).collect())
+    }
+
+    /// A page of service conversation `cid`'s subscribers with when each subscribed, by client id
+    /// after `after` (`GET .../{id}/subscribers?client_id&limit`; at most 50, LeanCloud's cap).
+    pub fn subscriber_page(
+        &mut self,
+        cid: &str,
+        after: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Vec<Membership>, AdminError> {
+        self.service(cid)?;
+        let limit = limit.filter(|l| *l > 0).unwrap_or(MAX_SUBSCRIPTION_PAGE);
+        Ok(self
+            .storage
+            .members_page(cid, after, limit.min(MAX_SUBSCRIPTION_PAGE))?)
+    }
+
+    /// A page of the service conversations `client_id` subscribes to, by subscription time
+    /// (`GET /1.2/rtm/clients/{client_id}/service-conversations`): oldest first, or newest first
+    /// with `newest_first`, after the `(timestamp, conversation id)` of the last one of the
+    /// previous page; 50 by default.
+    pub fn subscriptions(
+        &mut self,
+        client_id: &str,
+        after: Option<(i64, &str)>,
+        newest_first: bool,
+        limit: Option<u32>,
+    ) -> Result<Vec<Membership>, AdminError> {
+        let limit = limit
+            .filter(|l| *l > 0)
+            .unwrap_or(MAX_SUBSCRIPTION_PAGE)
+            .min(MAX_SUBSCRIPTIONS_PAGE);
+        Ok(self
+            .storage
+            .subscriptions_page(client_id, after, newest_first, limit)?)
     }
 
     /// Broadcasts `message` (text) from `from_client` to every subscriber of service conversation

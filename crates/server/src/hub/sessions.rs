@@ -15,6 +15,23 @@ use crate::token::TokenError;
 /// Longest client id accepted (LeanCloud: 64 characters).
 const MAX_CLIENT_ID_CHARS: usize = 64;
 
+/// Milliseconds in a day.
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+/// The UTC day of `ms` (days since the Unix epoch).
+fn utc_day(ms: i64) -> i64 {
+    ms.div_euclid(DAY_MS)
+}
+
+/// Usage counts (`GET /1.2/rtm/stats`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stats {
+    /// Clients with at least one session now (`online_user_count`).
+    pub online: usize,
+    /// Distinct clients that signed in on the current UTC day (`user_count_today`).
+    pub signed_in_today: u64,
+}
+
 impl<S: Storage> Hub<S> {
     pub(super) fn session_open(&mut self, conn: ConnId, command: &GenericCommand, now: i64) -> HubResult {
         let body = command.session_message.as_deref().cloned().unwrap_or_default();
@@ -83,6 +100,7 @@ impl<S: Storage> Hub<S> {
         }
 
         let (token, token_expires_at) = self.issue_token(&app_id, &client, now);
+        self.storage.record_sign_in(utc_day(now), &client)?;
         let clients = self.conns.entry(conn).or_default();
         if !clients.contains(&client) {
             clients.push(client.clone());
@@ -131,6 +149,25 @@ impl<S: Storage> Hub<S> {
         match body.last_patch_time {
             Some(since) => self.push_patches_after_login(conn, &client, since, now),
             None => Ok(()),
+        }
+    }
+
+    /// `GET /1.2/rtm/stats`: how many clients are online now, and how many distinct clients
+    /// signed in on the current UTC day (every app id the server serves together).
+    pub fn stats(&mut self, now_ms: i64) -> Result<Stats, StorageError> {
+        Ok(Stats {
+            online: self.sessions.len(),
+            signed_in_today: self.storage.clients_signed_in_on(utc_day(now_ms))?,
+        })
+    }
+
+    /// Forgets the sign-ins of days before yesterday (UTC), which no stats ask for. The runtime
+    /// calls this periodically.
+    pub fn prune_sign_ins(&mut self, now_ms: i64) {
+        match self.storage.prune_sign_ins(utc_day(now_ms) - 1) {
+            Ok(0) => {}
+            Ok(pruned) => tracing::debug!(pruned, "pruned old sign-in days"),
+            Err(error) => tracing::warn!(%error, "pruning sign-in days failed"),
         }
     }
 

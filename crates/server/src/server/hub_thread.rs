@@ -182,6 +182,8 @@ fn run<S: Storage>(mut hub: Hub<S>, mut rx: mpsc::Receiver<HubEvent>, max_batch:
         if now >= next_prune {
             hub.prune_notifications(now);
             hub.prune_idle_limits(now);
+            hub.prune_timed_shutups(now);
+            hub.prune_sign_ins(now);
             next_prune = now + PRUNE_EVERY_MS;
         }
         // A bug must not take the whole server down: a panicking batch is abandoned (its requests

@@ -19,10 +19,15 @@
 //! - Members: `POST`/`DELETE /1.2/rtm/conversations/{id}/members` `{client_ids}` →
 //!   `{updatedAt, objectId}`; `GET` → `{result}`; chat rooms: `GET .../{id}/members` (online) and
 //!   `.../members/online-count`; service conversations: `POST .../{id}/subscribers` `{client_id}`,
-//!   `DELETE .../{id}/subscribers/{client_id}`, `GET .../{id}/subscribers/count`
+//!   `DELETE .../{id}/subscribers/{client_id}`, `GET .../{id}/subscribers/count`,
+//!   `GET .../{id}/subscribers?client_id&limit` (≤ 50, by client id) and
+//!   `GET /1.2/rtm/clients/{client_id}/service-conversations?conv_id&timestamp&limit&direction`
+//!   (by subscription time) → `[{timestamp, subscriber, conv_id}]`
 //! - Moderation: `POST`/`DELETE`/`GET /1.2/rtm/{kind}/{id}/blacklists` `{client_ids}` → `{}` /
 //!   `{client_ids, next?}` (`limit`, `next`); `.../{conversations,chatrooms}/{id}/permanent-silenceds`
-//!   likewise (the shut-up list); `POST`/`DELETE`/`GET /1.2/rtm/conversations/{id}/mutes`;
+//!   likewise (the shut-up list); `POST .../{conversations,chatrooms}/{id}/temporary-silenceds`
+//!   `{client_id, ttl}` (seconds, ≤ 24 h) and `DELETE ...?client_id` → `{}` (a shut-up that ends
+//!   by itself, kept apart from the list); `POST`/`DELETE`/`GET /1.2/rtm/conversations/{id}/mutes`;
 //!   member roles: `POST .../member-infos` `{clientId, role}`, `PUT`/`DELETE
 //!   .../member-infos/{cid}:{client}`, `GET .../member-infos?skip&limit&role` → `{results}`
 //! - Messages: `POST /1.2/rtm/{kind}/{id}/messages` `{from_client, message, transient, no_sync,
@@ -45,12 +50,12 @@
 //! - Clients: `POST /1.2/rtm/clients/check-online` `{client_ids}` (≤ 20) → `{results}`;
 //!   `GET /1.2/rtm/clients/{client_id}/unread-count?conv_id=` (app key too) → `{count}`;
 //!   `POST /1.2/rtm/clients/{client_id}/kick` `{reason}` (≤ 20 characters) → `{}`
+//! - Usage: `GET /1.2/rtm/stats` → `{"result": {online_user_count, user_count_today}}` (clients
+//!   with a session now; distinct clients signed in since 00:00 UTC)
 //!
-//! Not served: `GET /1.2/rtm/stats` (no per-day user count is kept), subscriber lists and a
-//! client's subscriptions (`GET .../{id}/subscribers`, `GET /clients/{id}/service-conversations`:
-//! no subscription time is stored), `temporary-silenceds` (timed shut-up is not in the model),
-//! per-client blacklists (`/clients/{id}/blacklists`: a client blocking conversations is not in the
-//! model) and offline push fields (`push_data`, `priority`, `push`, `valid_till`: no push service).
+//! Not served: per-client blacklists (`/clients/{id}/blacklists`: a client blocking
+//! conversations is not in the model) and offline push fields (`push_data`, `priority`, `push`,
+//! `valid_till`: no push service).
 
 use std::convert::Infallible;
 
@@ -67,7 +72,7 @@ use super::AppState;
 use super::auth;
 use super::hub_thread::HubEvent;
 use crate::hub::{AdminError, ConvKind, Hub, RateLimit, SendOptions};
-use crate::storage::{MessageScope, Storage};
+use crate::storage::{Membership, MessageScope, Storage};
 
 /// A server-side operation for the hub thread.
 #[derive(Debug)]
@@ -306,6 +311,39 @@ pub(crate) enum AdminOp {
         /// `client_ids`.
         client_ids: Vec<String>,
     },
+    /// Shut a member up for a while (`temporary-silenceds`), or let it speak again.
+    TimedSilence {
+        /// The conversation or chat room.
+        cid: String,
+        /// The kind the path names.
+        kind: ConvKind,
+        /// `client_id`.
+        client_id: String,
+        /// For how long (ms); `None` lets it speak again.
+        ttl_ms: Option<i64>,
+    },
+    /// A page of a service conversation's subscribers.
+    Subscribers {
+        /// The service conversation.
+        cid: String,
+        /// `client_id`: the last subscriber of the previous page.
+        after: Option<String>,
+        /// `limit`.
+        limit: Option<u32>,
+    },
+    /// A page of the service conversations a client subscribes to.
+    Subscriptions {
+        /// The subscriber.
+        client_id: String,
+        /// `timestamp` and `conv_id` of the last one of the previous page.
+        after: Option<(i64, String)>,
+        /// `direction=old`: the latest subscriptions first.
+        newest_first: bool,
+        /// `limit`.
+        limit: Option<u32>,
+    },
+    /// Clients online now and signed in today.
+    Stats,
 }
 
 /// The client lists of a conversation the REST API edits.
@@ -554,7 +592,52 @@ pub(crate) fn run<S: Storage>(
             let online: Vec<&String> = client_ids.iter().filter(|id| hub.is_online(id)).collect();
             (Ok(json!({"results": online})), Vec::new())
         }
+        AdminOp::TimedSilence {
+            cid,
+            kind,
+            client_id,
+            ttl_ms,
+        } => {
+            let (result, out) = hub.set_timed_silence(&cid, kind, &client_id, ttl_ms, now);
+            (result.map(|()| json!({})), out)
+        }
+        AdminOp::Subscribers { cid, after, limit } => (
+            hub.subscriber_page(&cid, after.as_deref(), limit)
+                .map(|page| subscription_list(&page)),
+            Vec::new(),
+        ),
+        AdminOp::Subscriptions {
+            client_id,
+            after,
+            newest_first,
+            limit,
+        } => {
+            let after = after.as_ref().map(|(ts, cid)| (*ts, cid.as_str()));
+            (
+                hub.subscriptions(&client_id, after, newest_first, limit)
+                    .map(|page| subscription_list(&page)),
+                Vec::new(),
+            )
+        }
+        AdminOp::Stats => (
+            hub.stats(now)
+                .map(|stats| {
+                    json!({"result": {
+                        "online_user_count": stats.online,
+                        "user_count_today": stats.signed_in_today,
+                    }})
+                })
+                .map_err(AdminError::from),
+            Vec::new(),
+        ),
     }
+}
+
+/// Subscriptions as LeanCloud lists them: `[{timestamp, subscriber, conv_id}]`.
+fn subscription_list(page: &[Membership]) -> Value {
+    page.iter()
+        .map(|m| json!({"timestamp": m.joined_at, "subscriber": m.client_id, "conv_id": m.cid}))
+        .collect()
 }
 
 /// `{"code": .., "error": ..}` with a 4xx status (`status`).
@@ -693,6 +776,73 @@ pub(crate) async fn unsubscribe(rest: Rest, Path((cid, client_id)): Path<(String
 /// `GET /1.2/rtm/service-conversations/{id}/subscribers/count`.
 pub(crate) async fn subscriber_count(rest: Rest, Path(cid): Path<String>) -> Response {
     rest.master(Ok(AdminOp::SubscriberCount { cid })).await
+}
+
+/// Query of `GET /1.2/rtm/service-conversations/{id}/subscribers`.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct SubscribersQuery {
+    client_id: Option<String>,
+    limit: Option<u32>,
+}
+
+/// `GET /1.2/rtm/service-conversations/{id}/subscribers?client_id&limit` →
+/// `[{timestamp, subscriber, conv_id}]`, by client id after `client_id`, at most 50.
+pub(crate) async fn subscribers(
+    rest: Rest,
+    Path(cid): Path<String>,
+    Query(query): Query<SubscribersQuery>,
+) -> Response {
+    let op = AdminOp::Subscribers {
+        cid,
+        after: query.client_id.filter(|id| !id.is_empty()),
+        limit: query.limit,
+    };
+    rest.master(Ok(op)).await
+}
+
+/// Query of `GET /1.2/rtm/clients/{client_id}/service-conversations`.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct SubscriptionsQuery {
+    conv_id: Option<String>,
+    timestamp: Option<i64>,
+    limit: Option<u32>,
+    direction: Option<String>,
+}
+
+/// `GET /1.2/rtm/clients/{client_id}/service-conversations?conv_id&timestamp&limit&direction`
+/// → `[{timestamp, subscriber, conv_id}]`: by subscription time, oldest first (`direction=new`,
+/// the default) or latest first (`old`), after the `conv_id` subscribed at `timestamp`.
+pub(crate) async fn subscriptions(
+    rest: Rest,
+    Path(client_id): Path<String>,
+    Query(query): Query<SubscriptionsQuery>,
+) -> Response {
+    let newest_first = match query.direction.as_deref() {
+        None | Some("" | "new") => Ok(false),
+        Some("old") => Ok(true),
+        Some(_) => Err(BadRequest("direction must be new or old".into())),
+    };
+    let after = match (query.conv_id.filter(|c| !c.is_empty()), query.timestamp) {
+        (None, _) => Ok(None),
+        (Some(cid), Some(ts)) => Ok(Some((ts, cid))),
+        (Some(_), None) => Err(BadRequest(
+            "conv_id needs the timestamp it was subscribed at".into(),
+        )),
+    };
+    let op = newest_first.and_then(|newest_first| {
+        Ok(AdminOp::Subscriptions {
+            client_id,
+            after: after?,
+            newest_first,
+            limit: query.limit,
+        })
+    });
+    rest.master(op).await
+}
+
+/// `GET /1.2/rtm/stats` → `{"result": {online_user_count, user_count_today}}` (the day is UTC).
+pub(crate) async fn stats(rest: Rest) -> Response {
+    rest.master(Ok(AdminOp::Stats)).await
 }
 
 /// `POST /1.2/rtm/service-conversations/{id}/broadcasts`.
@@ -1183,6 +1333,58 @@ pub(crate) async fn blocked(
         limit: query.limit,
         next,
     });
+    rest.master(op).await
+}
+
+/// The longest timed shut-up, in seconds (LeanCloud: 24 hours).
+const MAX_TIMED_SHUTUP_SECS: i64 = 24 * 3600;
+
+/// `POST /1.2/rtm/{conversations,chatrooms}/{id}/temporary-silenceds` `{client_id, ttl}` → `{}`:
+/// `client_id` may not send for `ttl` seconds (at most 24 hours; again: a new end).
+pub(crate) async fn silence_for(rest: Rest, uri: Uri, Path(cid): Path<String>, body: Bytes) -> Response {
+    let op = object(&body).and_then(|body| {
+        let client_id = field(&body, "client_id")?;
+        let ttl = body
+            .get("ttl")
+            .and_then(Value::as_i64)
+            .filter(|ttl| (1..=MAX_TIMED_SHUTUP_SECS).contains(ttl))
+            .ok_or_else(|| {
+                BadRequest(format!(
+                    "ttl must be a whole number of seconds from 1 to {MAX_TIMED_SHUTUP_SECS}"
+                ))
+            })?;
+        Ok(AdminOp::TimedSilence {
+            cid,
+            kind: kind_of(&uri),
+            client_id,
+            ttl_ms: Some(ttl * 1000),
+        })
+    });
+    rest.master(op).await
+}
+
+/// Query of `DELETE .../temporary-silenceds`.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct ClientIdQuery {
+    client_id: Option<String>,
+}
+
+/// `DELETE /1.2/rtm/{conversations,chatrooms}/{id}/temporary-silenceds?client_id` → `{}`.
+pub(crate) async fn end_silence(
+    rest: Rest,
+    uri: Uri,
+    Path(cid): Path<String>,
+    Query(query): Query<ClientIdQuery>,
+) -> Response {
+    let op = match query.client_id.filter(|id| !id.is_empty()) {
+        Some(client_id) => Ok(AdminOp::TimedSilence {
+            cid,
+            kind: kind_of(&uri),
+            client_id,
+            ttl_ms: None,
+        }),
+        None => Err(BadRequest("client_id is required".into())),
+    };
     rest.master(op).await
 }
 

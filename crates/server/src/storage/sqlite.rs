@@ -7,8 +7,9 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{
-    ConversationRecord, HistoryQuery, Loaded, MemberRecord, MessagePosition, MessageQuery, MessageRecord,
-    MessageScope, NotificationRecord, RevokedTokenRecord, Storage, StorageError, StorageResult, UnreadCount,
+    ConversationRecord, HistoryQuery, Loaded, MemberRecord, Membership, MessagePosition, MessageQuery,
+    MessageRecord, MessageScope, NotificationRecord, RevokedTokenRecord, Storage, StorageError,
+    StorageResult, TimedShutupRecord, UnreadCount,
 };
 
 /// How far a commit goes before [`Storage::commit`] returns, and so before the hub acknowledges
@@ -137,6 +138,22 @@ const MIGRATIONS: &[&str] = &[
         code INTEGER NOT NULL
     ) WITHOUT ROWID;
     CREATE INDEX revoked_tokens_expiry ON revoked_tokens(expires_at);",
+    // 11: REST API 1.2 completions: when each member joined (subscriber lists and a client's
+    // subscriptions, 0 for earlier members), members shut up until a set time, and which clients
+    // signed in on which UTC day (`GET /1.2/rtm/stats`).
+    "ALTER TABLE members ADD COLUMN joined_at INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX members_client_joined ON members(client_id, joined_at, cid);
+    CREATE TABLE timed_shutups (
+        cid TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        until INTEGER NOT NULL,
+        PRIMARY KEY (cid, client_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE sign_ins (
+        day INTEGER NOT NULL,
+        client_id TEXT NOT NULL,
+        PRIMARY KEY (day, client_id)
+    ) WITHOUT ROWID;",
 ];
 
 const MESSAGE_COLUMNS: &str = "id, cid, from_id, ts, data, bin, mention_all, mention_pids, dt, receipt, patch_ts, lctype, audience, patch_code, patch_reason";
@@ -235,6 +252,14 @@ fn json_list(text: &str) -> Result<Vec<String>, serde_json::Error> {
     } else {
         serde_json::from_str(text)
     }
+}
+
+fn membership_from_row(row: &Row<'_>) -> rusqlite::Result<Membership> {
+    Ok(Membership {
+        cid: row.get(0)?,
+        client_id: row.get(1)?,
+        joined_at: row.get(2)?,
+    })
 }
 
 fn message_from_row(row: &Row<'_>) -> rusqlite::Result<MessageRecord> {
@@ -367,14 +392,59 @@ impl Storage for SqliteStorage {
         Ok(())
     }
 
-    fn add_members(&mut self, cid: &str, client_ids: &[String], read_ts: i64) -> StorageResult<()> {
+    fn add_members(
+        &mut self,
+        cid: &str,
+        client_ids: &[String],
+        read_ts: i64,
+        joined_at: i64,
+    ) -> StorageResult<()> {
         let mut stmt = self.db.prepare_cached(
-            "INSERT OR IGNORE INTO members (cid, client_id, read_ts, ack_ts) VALUES (?1, ?2, ?3, ?3)",
+            "INSERT OR IGNORE INTO members (cid, client_id, read_ts, ack_ts, joined_at)
+             VALUES (?1, ?2, ?3, ?3, ?4)",
         )?;
         for client in client_ids {
-            stmt.execute(params![cid, client, read_ts])?;
+            stmt.execute(params![cid, client, read_ts, joined_at])?;
         }
         Ok(())
+    }
+
+    fn members_page(&mut self, cid: &str, after: Option<&str>, limit: u32) -> StorageResult<Vec<Membership>> {
+        Ok(self
+            .db
+            .prepare_cached(
+                "SELECT cid, client_id, joined_at FROM members
+                 WHERE cid = ?1 AND (?2 IS NULL OR client_id > ?2) ORDER BY client_id LIMIT ?3",
+            )?
+            .query_map(params![cid, after, limit], membership_from_row)?
+            .collect::<Result<_, _>>()?)
+    }
+
+    fn subscriptions_page(
+        &mut self,
+        client_id: &str,
+        after: Option<(i64, &str)>,
+        newest_first: bool,
+        limit: u32,
+    ) -> StorageResult<Vec<Membership>> {
+        // Two constant statements rather than one built per call: each stays prepared.
+        let sql = if newest_first {
+            "SELECT m.cid, m.client_id, m.joined_at FROM members m JOIN conversations c ON c.id = m.cid
+             WHERE m.client_id = ?1 AND c.system = 1
+               AND (?2 IS NULL OR (m.joined_at, m.cid) < (?2, ?3))
+             ORDER BY m.joined_at DESC, m.cid DESC LIMIT ?4"
+        } else {
+            "SELECT m.cid, m.client_id, m.joined_at FROM members m JOIN conversations c ON c.id = m.cid
+             WHERE m.client_id = ?1 AND c.system = 1
+               AND (?2 IS NULL OR (m.joined_at, m.cid) > (?2, ?3))
+             ORDER BY m.joined_at, m.cid LIMIT ?4"
+        };
+        let (at, cid) = after.unzip();
+        Ok(self
+            .db
+            .prepare_cached(sql)?
+            .query_map(params![client_id, at, cid, limit], membership_from_row)?
+            .collect::<Result<_, _>>()?)
     }
 
     fn remove_members(&mut self, cid: &str, client_ids: &[String]) -> StorageResult<()> {
@@ -603,6 +673,7 @@ impl Storage for SqliteStorage {
         for sql in [
             "DELETE FROM messages WHERE cid = ?1",
             "DELETE FROM members WHERE cid = ?1",
+            "DELETE FROM timed_shutups WHERE cid = ?1",
             "DELETE FROM conversations WHERE id = ?1",
         ] {
             self.db.prepare_cached(sql)?.execute(params![cid])?;
@@ -713,6 +784,65 @@ impl Storage for SqliteStorage {
             .execute(params![now])?)
     }
 
+    fn set_timed_shutup(&mut self, cid: &str, client_id: &str, until: Option<i64>) -> StorageResult<()> {
+        match until {
+            Some(until) => self
+                .db
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO timed_shutups (cid, client_id, until) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![cid, client_id, until])?,
+            None => self
+                .db
+                .prepare_cached("DELETE FROM timed_shutups WHERE cid = ?1 AND client_id = ?2")?
+                .execute(params![cid, client_id])?,
+        };
+        Ok(())
+    }
+
+    fn timed_shutups(&mut self) -> StorageResult<Vec<TimedShutupRecord>> {
+        Ok(self
+            .db
+            .prepare("SELECT cid, client_id, until FROM timed_shutups")?
+            .query_map([], |row| {
+                Ok(TimedShutupRecord {
+                    cid: row.get(0)?,
+                    client_id: row.get(1)?,
+                    until: row.get(2)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?)
+    }
+
+    fn prune_timed_shutups(&mut self, now: i64) -> StorageResult<usize> {
+        Ok(self
+            .db
+            .prepare_cached("DELETE FROM timed_shutups WHERE until <= ?1")?
+            .execute(params![now])?)
+    }
+
+    fn record_sign_in(&mut self, day: i64, client_id: &str) -> StorageResult<()> {
+        self.db
+            .prepare_cached("INSERT OR IGNORE INTO sign_ins (day, client_id) VALUES (?1, ?2)")?
+            .execute(params![day, client_id])?;
+        Ok(())
+    }
+
+    fn clients_signed_in_on(&mut self, day: i64) -> StorageResult<u64> {
+        let count: i64 = self
+            .db
+            .prepare_cached("SELECT COUNT(*) FROM sign_ins WHERE day = ?1")?
+            .query_row(params![day], |row| row.get(0))?;
+        Ok(count.unsigned_abs())
+    }
+
+    fn prune_sign_ins(&mut self, before_day: i64) -> StorageResult<usize> {
+        Ok(self
+            .db
+            .prepare_cached("DELETE FROM sign_ins WHERE day < ?1")?
+            .execute(params![before_day])?)
+    }
+
     fn unread_counts(&mut self, client_id: &str, since: i64) -> StorageResult<Vec<UnreadCount>> {
         let quoted = serde_json::to_string(client_id)?;
         Ok(self
@@ -780,6 +910,35 @@ mod tests {
     }
 
     #[test]
+    fn migration_11_keeps_earlier_members_with_no_join_time() {
+        // A database as version 10 left it: a subscriber of a service conversation.
+        let db = Connection::open_in_memory().expect("db");
+        for migration in &MIGRATIONS[..10] {
+            db.execute_batch(migration).expect("old migration");
+        }
+        db.pragma_update(None, "user_version", 10).expect("version");
+        db.execute_batch(
+            "INSERT INTO conversations (id, creator, transient, system, attrs, muted, created_at, updated_at)
+             VALUES ('svc', '', 0, 1, '{}', '[]', 0, 0);
+             INSERT INTO members (cid, client_id) VALUES ('svc', 'Tom');",
+        )
+        .expect("old rows");
+        let mut storage = SqliteStorage::from_connection(db, SyncMode::Full).expect("migrated");
+        storage
+            .add_members("svc", &["Jerry".into()], 0, 1_000)
+            .expect("added");
+        let joined: Vec<(String, i64)> = storage
+            .members_page("svc", None, 10)
+            .expect("page")
+            .into_iter()
+            .map(|m| (m.client_id, m.joined_at))
+            .collect();
+        assert_eq!(joined, [("Jerry".to_owned(), 1_000), ("Tom".to_owned(), 0)]);
+        let tom = storage.subscriptions_page("Tom", None, false, 10).expect("page");
+        assert_eq!(tom.len(), 1);
+    }
+
+    #[test]
     fn the_sync_mode_sets_how_commits_reach_the_disk() {
         let dir = tempfile::tempdir().expect("tempdir");
         let synchronous = |storage: &SqliteStorage| -> i64 {
@@ -830,7 +989,7 @@ mod tests {
         let mut storage = SqliteStorage::in_memory().expect("storage");
         storage.begin().expect("begin");
         storage
-            .add_members("c", &["Tom".into(), "Jerry".into()], 0)
+            .add_members("c", &["Tom".into(), "Jerry".into()], 0, 0)
             .expect("members");
         for (n, from) in ["Tom", "Tom", "Jerry", "Tom"].iter().enumerate() {
             storage

@@ -33,6 +33,7 @@
 
 mod backend;
 mod conversations;
+mod last_message;
 mod limits;
 mod membership;
 mod messages;
@@ -296,7 +297,8 @@ struct Conversation {
     room: BTreeSet<ClientId>,
     /// Members with a role other than the default (`Manager`).
     roles: BTreeMap<String, String>,
-    last: Option<MessageRecord>,
+    /// The newest message for every member (not one sent to chosen users only).
+    last: Option<last_message::LastMessage>,
     /// Newest timestamp handed out, so timestamps strictly increase.
     last_ts: i64,
 }
@@ -442,10 +444,10 @@ impl Conversation {
         put("updatedAt", &|| date_json(r.updated_at));
         if let Some(last) = &self.last {
             put("lm", &|| date_json(last.timestamp));
-            put("msg", &|| message_payload(last).0.into());
-            put("bin", &|| last.binary.is_some().into());
-            put("msg_from", &|| last.from.clone().into());
-            put("msg_mid", &|| last.id.clone().into());
+            put("msg", &|| last.payload().0.into());
+            put("bin", &|| last.is_binary().into());
+            put("msg_from", &|| (*last.from).into());
+            put("msg_mid", &|| (*last.id).into());
             put("msg_timestamp", &|| last.timestamp.into());
             if let Some(patched) = last.patch_timestamp {
                 put("patch_timestamp", &|| patched.into());
@@ -457,10 +459,16 @@ impl Conversation {
 
 /// A message's payload as LogItem/query JSON carry it: text as is, binary as base64 with `bin`.
 fn message_payload(message: &MessageRecord) -> (String, bool) {
+    payload_json(message.data.as_deref(), message.binary.as_deref())
+}
+
+/// The payload JSON carries for `text` or `binary` content (binary wins): the text, or base64 of
+/// the bytes and `true` for `bin`.
+fn payload_json(text: Option<&str>, binary: Option<&[u8]>) -> (String, bool) {
     use base64::Engine as _;
-    match (&message.data, &message.binary) {
+    match (text, binary) {
         (_, Some(bytes)) => (base64::engine::general_purpose::STANDARD.encode(bytes), true),
-        (Some(text), None) => (text.clone(), false),
+        (Some(text), None) => (text.to_owned(), false),
         (None, None) => (String::new(), false),
     }
 }
@@ -815,7 +823,7 @@ impl<S: Storage> Hub<S> {
             Loaded::LastMessage(message) => {
                 if let Some(conv) = convs.get_mut(message.cid.as_str()) {
                     conv.last_ts = conv.last_ts.max(message.timestamp);
-                    conv.last = Some(message);
+                    conv.last = Some(message.into());
                 }
             }
             Loaded::LatestReceipt { cid, ts } => {

@@ -159,7 +159,7 @@ impl<S: Storage> Hub<S> {
             let was_last = hub
                 .convs
                 .get(deleted.cid.as_str())
-                .is_some_and(|c| c.last.as_ref().is_some_and(|last| last.id == deleted.id));
+                .is_some_and(|c| c.last.as_ref().is_some_and(|last| *last.id == *deleted.id));
             if was_last {
                 let newest = hub.storage.messages_where(&MessageQuery {
                     scope: MessageScope::Conversation(deleted.cid.clone()),
@@ -171,7 +171,7 @@ impl<S: Storage> Hub<S> {
                     offset: 0,
                 })?;
                 if let Some(conv) = hub.convs.get_mut(deleted.cid.as_str()) {
-                    conv.last = newest.into_iter().next();
+                    conv.last = newest.into_iter().next().map(Into::into);
                 }
             }
             Ok(())

@@ -116,7 +116,7 @@ impl<S: Storage> Hub<S> {
         if !transient {
             // Moved, not cloned: the conversation keeps the record as its last message.
             if let Some(conv) = self.convs.get_mut(cid.as_str()) {
-                conv.last = Some(message);
+                conv.last = Some(message.into());
             }
         }
         Ok(())
@@ -152,7 +152,7 @@ impl<S: Storage> Hub<S> {
         self.fan_out(&message, transient, None, now);
         if !transient {
             if let Some(conv) = self.convs.get_mut(message.cid.as_str()) {
-                conv.last = Some(message);
+                conv.last = Some(message.into());
             }
         }
         Ok(())

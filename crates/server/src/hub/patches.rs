@@ -151,8 +151,8 @@ impl<S: Storage> Hub<S> {
     ) -> HubResult<Arc<GenericCommand>> {
         self.storage.update_message(updated)?;
         if let Some(conv) = self.convs.get_mut(updated.cid.as_str()) {
-            if conv.last.as_ref().is_some_and(|last| last.id == updated.id) {
-                conv.last = Some(updated.clone());
+            if conv.last.as_ref().is_some_and(|last| *last.id == *updated.id) {
+                conv.last = Some(updated.clone().into());
             }
         }
         Ok(Self::push_body(

@@ -332,7 +332,7 @@ impl<S: Storage> Hub<S> {
             // A message to chosen users is not the conversation's last message for everyone.
             if record.audience.is_none() {
                 if let Some(conv) = self.convs.get_mut(cid) {
-                    conv.last = Some(record.clone());
+                    conv.last = Some(record.clone().into());
                 }
             }
         }

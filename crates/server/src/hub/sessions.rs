@@ -430,11 +430,11 @@ impl<S: Storage> Hub<S> {
             ..Default::default()
         };
         if let Some(last) = self.convs.get(cid).and_then(|c| c.last.as_ref()) {
-            tuple.mid = Some(last.id.clone());
+            tuple.mid = Some(last.id.to_string());
             tuple.timestamp = Some(last.timestamp);
-            tuple.from = Some(last.from.clone());
-            tuple.data = last.data.clone();
-            tuple.binary_msg = last.binary.clone();
+            tuple.from = Some(last.from.to_string());
+            tuple.data = last.text();
+            tuple.binary_msg = last.binary();
             tuple.patch_timestamp = last.patch_timestamp;
         }
         tuple

@@ -38,7 +38,9 @@
 //! One port serves the WebSocket endpoint at `/` (subprotocols `lc.protobuf2.3`, `lc.protobuf2.1`
 //! with binary frames, `lc.proto2base64.3`, `lc.proto2base64.1` with base64 text frames; the header
 //! is echoed, or `?subprotocol=` is read when the client cannot send the header),
-//! `GET /v1/route` (`{"server","secondary","ttl"}`), `GET /1.1/rtm/notifications`,
+//! `GET /v1/route` (`{"server","secondary","ttl"}`: `--public-ws-url`, or `ws://<Host>/`, or
+//! `wss://<Host>/` behind a TLS proxy that sends `X-Forwarded-Proto: https`),
+//! `GET /1.1/rtm/notifications`,
 //! `GET /1.1/classes/_ConversationMemberInfo`, `POST /1.1/rtm/sign`, the IM REST API 1.2
 //! under `/1.2/rtm/` (see the table below) and `GET /health`.
 //!

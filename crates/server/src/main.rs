@@ -89,6 +89,11 @@ struct Args {
     /// Frames queued per connection before a slow client is disconnected.
     #[arg(long, env = "CHINWAG_OUTGOING_QUEUE", default_value_t = 1024)]
     outgoing_queue: usize,
+    /// The WebSocket URL `GET /v1/route` hands out, e.g. `wss://chat.example.com/`. Unset, it is
+    /// built from the request's `Host`, with `wss://` when a TLS proxy sends `X-Forwarded-Proto:
+    /// https` (or `Forwarded: proto=https`).
+    #[arg(long, env = "CHINWAG_PUBLIC_WS_URL")]
+    public_ws_url: Option<String>,
 }
 
 #[tokio::main]
@@ -137,6 +142,7 @@ async fn main() -> anyhow::Result<()> {
             per_second: args.rest_rate_per_second,
         }),
         chat_room_grace_secs: args.chat_room_grace_secs,
+        public_ws_url: args.public_ws_url.filter(|url| !url.is_empty()),
         ..ServerConfig::local(args.listen)
     };
     let server = Server::bind(config).await?;

@@ -92,6 +92,10 @@ pub struct ServerConfig {
     /// How long a client whose connection dropped stays in its chat rooms, in seconds (0 = leave
     /// at once). Default 60.
     pub chat_room_grace_secs: u32,
+    /// The WebSocket URL `GET /v1/route` hands out (e.g. `wss://chat.example.com/`), for a server
+    /// behind a proxy that rewrites the host; `None` builds it from the request: its `Host`, and
+    /// `wss://` when a TLS proxy says it forwarded https (`X-Forwarded-Proto`, `Forwarded`).
+    pub public_ws_url: Option<String>,
 }
 
 impl ServerConfig {
@@ -120,6 +124,7 @@ impl ServerConfig {
             max_logs_limit: crate::hub::DEFAULT_MAX_LOGS_LIMIT,
             rest_rate_limit: None,
             chat_room_grace_secs: u32::try_from(crate::hub::DEFAULT_CHAT_ROOM_GRACE_MS / 1000).unwrap_or(60),
+            public_ws_url: None,
         }
     }
 }
@@ -482,17 +487,46 @@ impl Drop for RunningServer {
     }
 }
 
-/// The server's own WebSocket URL as seen by the client (from its `Host` header).
+/// The server's own WebSocket URL as seen by the client: `--public-ws-url`, or built from its
+/// `Host` header and how it reached the proxy in front, if any.
 fn own_ws_url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = &state.config.public_ws_url {
+        return url.clone();
+    }
     let host = headers
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())
         .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
         .map_or_else(|| state.local_addr.to_string(), str::to_owned);
-    format!("ws://{host}/")
+    let scheme = if came_over_tls(headers) { "wss" } else { "ws" };
+    format!("{scheme}://{host}/")
 }
 
-/// `GET /v1/route`: where the RTM endpoint is (PROTOCOL.md §2.3).
+/// Whether a TLS proxy in front says the request reached it over https: `X-Forwarded-Proto:
+/// https` (the usual header) or `proto=https` in `Forwarded` (RFC 7239). Only a proxy sets them,
+/// and a client that forged one would only be handed a `wss://` URL.
+fn came_over_tls(headers: &HeaderMap) -> bool {
+    let first = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(',').next())
+            .map(str::trim)
+    };
+    let forwarded_proto = first("x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let forwarded = first("forwarded").is_some_and(|element| {
+        element.split(';').any(|pair| {
+            pair.trim().split_once('=').is_some_and(|(key, value)| {
+                key.eq_ignore_ascii_case("proto") && value.trim_matches('"').eq_ignore_ascii_case("https")
+            })
+        })
+    });
+    forwarded_proto || forwarded
+}
+
+/// `GET /v1/route`: where the RTM endpoint is (PROTOCOL.md §2.3): `--public-ws-url` when set,
+/// else this server's own address as the request named it (`Host`), `wss://` when a TLS proxy
+/// forwarded it, so that SDKs given `server: 'https://…'` connect through the proxy too.
 async fn route(State(state): State<AppState>, headers: HeaderMap) -> axum::Json<serde_json::Value> {
     let url = own_ws_url(&state, &headers);
     axum::Json(serde_json::json!({"server": url, "secondary": url, "ttl": 3600}))

@@ -82,8 +82,13 @@ async fn unknown_subprotocols_are_refused() {
 }
 
 async fn http_get(addr: std::net::SocketAddr, path: &str) -> (String, serde_json::Value) {
+    http_get_with(addr, path, &format!("Host: {addr}")).await
+}
+
+/// `GET path` with `headers` (CRLF-separated lines, `Host` among them).
+async fn http_get_with(addr: std::net::SocketAddr, path: &str, headers: &str) -> (String, serde_json::Value) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let request = format!("GET {path} HTTP/1.1\r\n{headers}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.expect("write");
     let mut response = String::new();
     tokio::time::timeout(client::GUARD, stream.read_to_string(&mut response))
@@ -109,6 +114,35 @@ async fn route_and_health_endpoints() {
     let (status, health) = http_get(server.local_addr(), "/health").await;
     assert!(status.contains("200"), "{status}");
     assert_eq!(health["status"], "ok");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_route_behind_a_tls_proxy_is_wss_or_the_configured_url() {
+    let server = start().await;
+    let addr = server.local_addr();
+    let route = |headers: &'static str| http_get_with(addr, "/v1/route?appId=x", headers);
+    let (_, plain) = route("Host: chat.example.com").await;
+    assert_eq!(plain["server"], "ws://chat.example.com/");
+    let (_, proxied) = route("Host: chat.example.com\r\nX-Forwarded-Proto: https").await;
+    assert_eq!(proxied["server"], "wss://chat.example.com/");
+    assert_eq!(proxied["secondary"], "wss://chat.example.com/");
+    let (_, standard) = route("Host: chat.example.com\r\nForwarded: for=1.2.3.4;proto=https").await;
+    assert_eq!(standard["server"], "wss://chat.example.com/");
+    let (_, http_proxy) = route("Host: chat.example.com\r\nX-Forwarded-Proto: http").await;
+    assert_eq!(http_proxy["server"], "ws://chat.example.com/");
+    server.shutdown().await;
+
+    let mut config = ServerConfig::local("127.0.0.1:0".parse().expect("addr"));
+    config.public_ws_url = Some("wss://im.example.com/rtm".into());
+    let server = Server::bind(config).await.expect("start");
+    let (_, configured) = http_get_with(
+        server.local_addr(),
+        "/v1/route?appId=x",
+        "Host: 127.0.0.1\r\nX-Forwarded-Proto: https",
+    )
+    .await;
+    assert_eq!(configured["server"], "wss://im.example.com/rtm");
     server.shutdown().await;
 }
 

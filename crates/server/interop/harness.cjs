@@ -5,6 +5,7 @@ const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const https = require('node:https');
+const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const shared = require('../../../testing/node-harness.cjs');
@@ -33,15 +34,15 @@ const SDKS = {
 
 let instances = 0;
 
-/** A `Realtime` of SDK `name` ('lc4' | 'lc5') pointed at `server`. */
+/** A `Realtime` of SDK `name` ('lc4' | 'lc5') pointed at `server`; `extra` options override. */
 function realtime(name, server, extra = {}) {
   const sdk = SDKS[name];
   instances += 1;
   // v5 allows one Realtime per app id per process, so each instance gets its own app id (the
   // server runs with --allow-any-app-id).
-  const options = { appId: `interop-${name}-${instances}`, appKey: 'interop-key', RTMServers: server.ws, ...extra };
-  if (name === 'lc5') options.server = server.http;
-  return new sdk.Realtime(options);
+  const base = { appId: `interop-${name}-${instances}`, appKey: 'interop-key', RTMServers: server.ws };
+  if (name === 'lc5') base.server = server.http;
+  return new sdk.Realtime({ ...base, ...extra });
 }
 
 let certificate;
@@ -71,18 +72,21 @@ lc4Axios.interceptors.response.use(undefined, (error) => {
 lc4Axios.defaults.proxy = false;
 
 /**
- * An https:// front for `server`'s HTTP routes, as an operator puts a TLS proxy before the server:
- * 4.3.1 calls REST only over https. This process's https requests trust the front's certificate.
- * Resolves with `{host, close()}`.
+ * An https:// and wss:// front for `server`, as an operator puts a TLS proxy before the server
+ * (4.3.1 calls REST only over https). Like nginx or Caddy set up for it, it tells the server with
+ * `X-Forwarded-Proto: https`, and passes WebSocket upgrades through. This process's https requests
+ * trust the front's certificate (`ws` connections need it passed: `cert`). Resolves with
+ * `{host, cert, upgrades(), close()}`, `upgrades()` counting the WebSocket connections it carried.
  */
 function httpsFront(server) {
   const { key, cert } = selfSigned();
   // Not `defaults.httpsAgent`: axios 0.18 deep-copies defaults, which turns an Agent into a plain object.
   https.globalAgent.options.ca = cert;
   const target = new URL(server.http);
+  const forwarded = (headers) => ({ ...headers, 'x-forwarded-proto': 'https' });
   const front = https.createServer({ key, cert }, (request, response) => {
     const upstream = http.request(
-      { host: target.hostname, port: target.port, method: request.method, path: request.url, headers: request.headers },
+      { host: target.hostname, port: target.port, method: request.method, path: request.url, headers: forwarded(request.headers) },
       (answer) => {
         response.writeHead(answer.statusCode, answer.headers);
         answer.pipe(response);
@@ -94,10 +98,31 @@ function httpsFront(server) {
     });
     request.pipe(upstream);
   });
+  let upgrades = 0;
+  const tunnels = new Set();
+  front.on('upgrade', (request, socket, head) => {
+    upgrades += 1;
+    const upstream = net.connect(Number(target.port), target.hostname, () => {
+      const lines = [`${request.method} ${request.url} HTTP/1.1`];
+      for (let n = 0; n < request.rawHeaders.length; n += 2) lines.push(`${request.rawHeaders[n]}: ${request.rawHeaders[n + 1]}`);
+      lines.push('X-Forwarded-Proto: https');
+      upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
+      upstream.write(head);
+      socket.pipe(upstream).pipe(socket);
+    });
+    for (const end of [socket, upstream]) {
+      tunnels.add(end);
+      end.on('error', () => { socket.destroy(); upstream.destroy(); });
+      end.on('close', () => { tunnels.delete(end); socket.destroy(); upstream.destroy(); });
+    }
+  });
   return new Promise((resolve) => {
     front.listen(0, '127.0.0.1', () => resolve({
       host: `127.0.0.1:${front.address().port}`,
+      cert,
+      upgrades: () => upgrades,
       close: () => {
+        for (const end of tunnels) end.destroy();
         front.closeAllConnections();
         return new Promise((done) => front.close(done));
       },
@@ -105,4 +130,34 @@ function httpsFront(server) {
   });
 }
 
-module.exports = { startServer, realtime, next, httpsFront, SDKS };
+/**
+ * v5 adapters (`setAdapters`) that trust `front`'s certificate, as a deployment's CA would be
+ * trusted: `ws` and v5's superagent requests do not read `https.globalAgent`'s CA list.
+ */
+function trustingAdapters(front) {
+  const PlainWebSocket = SDKS.lc5.getAdapter('WebSocket');
+  class WebSocket extends PlainWebSocket {
+    constructor(url, protocols) {
+      super(url, protocols, { ca: front.cert });
+    }
+  }
+  // The shape of @leancloud/platform-adapters-node's request: `{ok, status, headers, data}`.
+  const request = (url, { method = 'GET', data, headers = {} } = {}) => new Promise((resolve, reject) => {
+    const body = data === undefined ? undefined : JSON.stringify(data);
+    const sent = https.request(url, { method, headers: { 'Content-Type': 'application/json', ...headers }, ca: front.cert }, (answer) => {
+      let text = '';
+      answer.setEncoding('utf8');
+      answer.on('data', (chunk) => { text += chunk; });
+      answer.on('end', () => {
+        let parsed = text;
+        try { parsed = JSON.parse(text); } catch { /* not JSON: kept as text */ }
+        resolve({ ok: answer.statusCode < 400, status: answer.statusCode, headers: answer.headers, data: parsed });
+      });
+    });
+    sent.on('error', reject);
+    sent.end(body);
+  });
+  return { WebSocket, request };
+}
+
+module.exports = { startServer, realtime, next, httpsFront, trustingAdapters, SDKS };

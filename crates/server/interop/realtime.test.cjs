@@ -4,7 +4,7 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
-const { startServer, realtime, next, httpsFront, SDKS } = require('./harness.cjs');
+const { startServer, realtime, next, httpsFront, trustingAdapters, SDKS } = require('./harness.cjs');
 
 const MASTER_KEY = 'interop-master';
 
@@ -333,6 +333,30 @@ for (const name of ['lc4', 'lc5']) {
         if (front) await front.close();
       }
     });
+
+    if (name === 'lc5') {
+      it('connects through a TLS proxy given only server: https://… (/v1/route answers wss://)', async () => {
+        const front = await httpsFront(server);
+        // Its certificate is self-signed: v5's WebSocket and HTTP adapters are told to trust it.
+        const plain = { WebSocket: SDKS.lc5.getAdapter('WebSocket'), request: SDKS.lc5.getAdapter('request') };
+        SDKS.lc5.setAdapters(trustingAdapters(front));
+        let tom;
+        try {
+          tom = await realtime(name, server, { RTMServers: undefined, server: `https://${front.host}` }).createIMClient('Tom40');
+          clients.push(tom);
+          assert.equal(front.upgrades(), 1, 'the WebSocket went through the TLS front');
+          const jerry = await login('Jerry40');
+          const conv = await tom.createConversation({ members: ['Jerry40'] });
+          const received = next(jerry, Event.MESSAGE);
+          const sent = await conv.send(new TextMessage('over wss'));
+          assert.equal((await received)[0].id, sent.id);
+        } finally {
+          SDKS.lc5.setAdapters(plain);
+          if (tom) await settle(tom.close());
+          await front.close();
+        }
+      });
+    }
 
     it('lets the owner mute and block members', async () => {
       const tom = await login('Tom14');

@@ -989,30 +989,22 @@ async fn rest_shuts_members_up_for_a_while_and_lists_subscriptions_and_stats() {
         json!([{"timestamp": subscribed_at, "subscriber": "Jerry", "conv_id": service}]),
         "the normal conversation Jerry is in is not a subscription"
     );
-    let bad_direction = master(
-        &server,
-        "GET",
-        "/1.2/rtm/clients/Jerry/service-conversations?direction=up",
-        None,
-    )
-    .await;
-    assert_eq!(failure(&bad_direction), (400, json!(107)));
-    let cursor_without_time = master(
-        &server,
-        "GET",
-        &format!("/1.2/rtm/clients/Jerry/service-conversations?conv_id={service}"),
-        None,
-    )
-    .await;
-    assert_eq!(failure(&cursor_without_time), (400, json!(107)));
-    let not_a_service = master(
-        &server,
-        "GET",
-        &format!("/1.2/rtm/service-conversations/{cid}/subscribers"),
-        None,
-    )
-    .await;
-    assert_eq!(failure(&not_a_service), (400, json!(4313)));
+    let refusals = [
+        // An unknown direction; a cursor without the time it was subscribed at.
+        (
+            "/1.2/rtm/clients/Jerry/service-conversations?direction=up".to_owned(),
+            107,
+        ),
+        (
+            format!("/1.2/rtm/clients/Jerry/service-conversations?conv_id={service}"),
+            107,
+        ),
+        (format!("/1.2/rtm/service-conversations/{cid}/subscribers"), 4313),
+    ];
+    for (path, code) in refusals {
+        let refused = master(&server, "GET", &path, None).await;
+        assert_eq!(failure(&refused), (400, json!(code)), "{path}");
+    }
 
     // Online now: Jerry only (Tom never signed in); signed in today: Jerry.
     let stats = master(&server, "GET", "/1.2/rtm/stats", None).await;

@@ -48,6 +48,16 @@ impl H {
         assert_eq!(reply.op_type(), Some(OpType::Opened));
     }
 
+    /// A normal conversation `client` on `conn` starts with `members`; returns its id.
+    fn normal_conversation(&mut self, conn: ConnId, client: &str, members: &[&str]) -> String {
+        let start = ConvCommand {
+            m: members.iter().map(|m| (*m).to_owned()).collect(),
+            ..Default::default()
+        };
+        let (reply, _) = self.conv(conn, client, OpType::Start, start);
+        reply.conv_message.and_then(|c| c.cid).expect("cid")
+    }
+
     fn conv(&mut self, conn: ConnId, client: &str, op: OpType, body: ConvCommand) -> (GenericCommand, Sent) {
         self.ask(
             conn,
@@ -193,16 +203,7 @@ fn clients_subscribe_to_service_conversations_and_get_broadcasts() {
 fn service_operations_on_other_conversations_fail_with_official_codes() {
     let mut h = H::new();
     h.login(1, "Tom");
-    let (reply, _) = h.conv(
-        1,
-        "Tom",
-        OpType::Start,
-        ConvCommand {
-            m: vec!["Jerry".into()],
-            ..Default::default()
-        },
-    );
-    let normal = reply.conv_message.and_then(|c| c.cid).expect("cid");
+    let normal = h.normal_conversation(1, "Tom", &["Jerry"]);
     let now = h.tick();
     let code = |result: Result<(String, i64), AdminError>| match result {
         Err(AdminError::Code { code, .. }) => Some(code),
@@ -605,16 +606,7 @@ fn subscriber_lists_page_by_client_id_with_when_each_subscribed() {
     let first = h.hub.subscriber_page(&cid, None, Some(1)).expect("page");
     assert_eq!(subscriptions_of(&first), [(cid.as_str(), "Mary", T0 + 10)]);
     h.login(1, "Tom");
-    let (reply, _) = h.conv(
-        1,
-        "Tom",
-        OpType::Start,
-        ConvCommand {
-            m: vec!["Jerry".into()],
-            ..Default::default()
-        },
-    );
-    let normal = reply.conv_message.and_then(|c| c.cid).expect("cid");
+    let normal = h.normal_conversation(1, "Tom", &["Jerry"]);
     assert!(matches!(
         h.hub.subscriber_page(&normal, None, None),
         Err(AdminError::Code {
@@ -638,15 +630,7 @@ fn a_clients_subscriptions_page_by_time_both_ways_and_leave_out_other_conversati
     }
     // A normal conversation Tom is a member of is not a subscription.
     h.login(1, "Tom");
-    h.conv(
-        1,
-        "Tom",
-        OpType::Start,
-        ConvCommand {
-            m: vec!["Jerry".into()],
-            ..Default::default()
-        },
-    );
+    h.normal_conversation(1, "Tom", &["Jerry"]);
     let [(news, news_at), (sport, sport_at), (weather, weather_at)] = &services[..] else {
         unreachable!("three services")
     };

@@ -31,6 +31,8 @@
 //! | `--max-frame-bytes` | `CHINWAG_MAX_FRAME_BYTES` | 65536 | larger WebSocket messages close the connection with 4109 |
 //! | `--max-message-bytes` | `CHINWAG_MAX_MESSAGE_BYTES` | 5120 | larger message contents get an error ack (4109) |
 //! | `--outgoing-queue` | `CHINWAG_OUTGOING_QUEUE` | 1024 | frames queued per connection before a slow client is dropped |
+//! | `--ws-ping-secs` | `CHINWAG_WS_PING_SECS` | 30 | WebSocket pings to each connection (0 = none); one silent for three intervals, pongs included, is closed as dead |
+//! | `--public-ws-url` | `CHINWAG_PUBLIC_WS_URL` | none | the URL `GET /v1/route` hands out; unset: `ws://<Host>/`, or `wss://<Host>/` behind a TLS proxy (`X-Forwarded-Proto: https`) |
 //!
 //! `RUST_LOG` sets the log filter (default `info`). SIGINT/SIGTERM stop it cleanly: every
 //! connection gets `goaway`, then a 1001 close (not fatal, so the SDKs reconnect).
@@ -102,6 +104,7 @@
 //! | session tokens signed with the app key, bound to client id and app id (re-login and REST `X-LC-Id`), expiring after `--session-ttl-secs` (4112) | done |
 //! | per-connection and per-client (across connections) rate limits on `direct` (token buckets, 4116), clients per connection (4113), members per normal conversation (4304 on create/add/join and REST create/add), `logs` page cap | done |
 //! | `goaway` to every connection on shutdown, then close 1001 after a grace second | done |
+//! | WebSocket pings every `--ws-ping-secs`; a connection silent for three of them (no frame, no pong) is closed (1001) and its clients go offline | done |
 //! | offline push notifications, multi-node, the v1 (`pushOfflineMessages`) offline-message replay | not yet |
 //! | checking the `appId` of `session/open` (4100 `session/closed` for other apps; a missing `appId` means the configured one) | done |
 

@@ -89,6 +89,10 @@ struct Args {
     /// Frames queued per connection before a slow client is disconnected.
     #[arg(long, env = "CHINWAG_OUTGOING_QUEUE", default_value_t = 1024)]
     outgoing_queue: usize,
+    /// Seconds between WebSocket pings to each connection (0 = none); a connection silent for three
+    /// intervals, pongs included, is closed as dead.
+    #[arg(long, env = "CHINWAG_WS_PING_SECS", default_value_t = chinwag_server::server::DEFAULT_WS_PING_SECS)]
+    ws_ping_secs: u32,
     /// The WebSocket URL `GET /v1/route` hands out, e.g. `wss://chat.example.com/`. Unset, it is
     /// built from the request's `Host`, with `wss://` when a TLS proxy sends `X-Forwarded-Proto:
     /// https` (or `Forwarded: proto=https`).
@@ -143,6 +147,7 @@ async fn main() -> anyhow::Result<()> {
         }),
         chat_room_grace_secs: args.chat_room_grace_secs,
         public_ws_url: args.public_ws_url.filter(|url| !url.is_empty()),
+        ws_ping_secs: args.ws_ping_secs,
         ..ServerConfig::local(args.listen)
     };
     let server = Server::bind(config).await?;

@@ -56,6 +56,12 @@ pub struct ServerConfig {
     pub max_message_bytes: usize,
     /// Frames queued per connection before a slow client is disconnected.
     pub outgoing_queue: usize,
+    /// How often each connection is sent a WebSocket ping, in seconds (0 = never). The pongs keep
+    /// proxies and load balancers from closing idle connections (nginx and many cloud balancers
+    /// close them after 60 s, the SDKs' own `echo` comes every 180 s), and a connection that has
+    /// sent nothing, not even a pong, for three intervals is closed as dead, so its clients go
+    /// offline instead of being pushed to for good.
+    pub ws_ping_secs: u32,
     /// Most commands committed in one storage transaction.
     pub max_batch: usize,
     /// Session token lifetime, in seconds.
@@ -98,6 +104,9 @@ pub struct ServerConfig {
     pub public_ws_url: Option<String>,
 }
 
+/// Default of [`ServerConfig::ws_ping_secs`].
+pub const DEFAULT_WS_PING_SECS: u32 = 30;
+
 impl ServerConfig {
     /// Defaults for local use on `listen`: in-memory storage, app id `chinwag-local`.
     pub fn local(listen: SocketAddr) -> Self {
@@ -110,6 +119,7 @@ impl ServerConfig {
             max_frame_bytes: 64 * 1024,
             max_message_bytes: 5 * 1024,
             outgoing_queue: 1024,
+            ws_ping_secs: DEFAULT_WS_PING_SECS,
             max_batch: 256,
             session_ttl_secs: 2 * 24 * 3600,
             master_key: None,

@@ -258,3 +258,42 @@ async fn shutdown_sends_goaway_closes_with_1001_and_a_restart_takes_the_clients_
     assert_eq!(texts, ["before the restart"]);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn connections_are_pinged_and_a_silent_one_is_closed_as_dead() {
+    use futures_util::StreamExt as _;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let mut config = ServerConfig::local("127.0.0.1:0".parse().expect("addr"));
+    config.ws_ping_secs = 1;
+    let server = Server::bind(config).await.expect("start");
+    let mut tom = Client::login(&server.ws_url(), "Tom").await;
+    let mut ghost = Client::login(&server.ws_url(), "Ghost").await;
+    // Tom keeps reading (tungstenite answers each ping with a pong as it reads); Ghost reads
+    // nothing, so it sends no pong.
+    let mut pings = 0;
+    let until = tokio::time::Instant::now() + std::time::Duration::from_millis(4_500);
+    while let Ok(Some(message)) = tokio::time::timeout_at(until, tom.ws.next()).await {
+        match message.expect("still open") {
+            Message::Ping(_) => pings += 1,
+            other => panic!("only pings while idle, got {other:?}"),
+        }
+    }
+    assert!(pings >= 3, "{pings} pings in 4.5 s");
+    // Three silent seconds closed Ghost's connection: it is offline, Tom is not.
+    let query = GenericCommand::new(CommandType::Session)
+        .with_op(OpType::Query)
+        .with(chinwag_protocol::SessionCommand {
+            session_peer_ids: vec!["Ghost".into(), "Tom".into()],
+            ..Default::default()
+        });
+    let online = tom.request(query).await.session_message.expect("body");
+    assert_eq!(online.online_session_peer_ids, ["Tom"]);
+    // Its socket is gone (the close frame, 1001, may be lost behind the pongs it now fails to send).
+    match ghost.recv().await {
+        Err(Closed::Frame(Some(frame))) => assert_eq!(u16::from(frame.code), 1001),
+        Err(Closed::Frame(None) | Closed::Ended) => {}
+        Ok(command) => panic!("expected the connection closed, got {command:?}"),
+    }
+    server.shutdown().await;
+}

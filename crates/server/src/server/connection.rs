@@ -1,7 +1,7 @@
 //! One WebSocket: subprotocol negotiation, then frames in (decoded, size-checked, handed to the hub)
 //! and frames out (from the connection's bounded queue). This layer only frames bytes.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -90,10 +90,25 @@ async fn serve(socket: WebSocket, state: AppState, subprotocol: Subprotocol) {
     tracing::debug!(conn, %subprotocol, "connection opened");
     let (mut sink, mut stream) = socket.split();
     let (close_tx, mut close_rx) = mpsc::channel::<(u16, &'static str)>(1);
+    // When the client last sent anything (ms since `opened`), read by the pinger.
+    let opened = tokio::time::Instant::now();
+    let last_heard = AtomicU64::new(0);
+    let mut pinger = Pinger::new(state.config.ws_ping_secs, opened);
 
     let writer = async {
         loop {
             tokio::select! {
+                () = pinger.tick() => {
+                    let silent_ms = elapsed_ms(opened).saturating_sub(last_heard.load(Ordering::Relaxed));
+                    if pinger.is_dead(silent_ms) {
+                        tracing::debug!(conn, silent_ms, "no frame nor pong: closing as dead");
+                        let _ = sink.send(close(CLOSE_GOING_AWAY, "no pong")).await;
+                        return;
+                    }
+                    if sink.send(Message::Ping(Default::default())).await.is_err() {
+                        return;
+                    }
+                }
                 frame = frames_rx.recv() => match frame {
                     Some(frame) => {
                         if sink.send(frame).await.is_err() {
@@ -122,6 +137,7 @@ async fn serve(socket: WebSocket, state: AppState, subprotocol: Subprotocol) {
     let reader = async {
         let mut closing = false;
         while let Some(message) = stream.next().await {
+            last_heard.store(elapsed_ms(opened), Ordering::Relaxed);
             let frame = match message {
                 Ok(Message::Binary(bytes)) => Frame::Binary(bytes.to_vec()),
                 Ok(Message::Text(text)) => Frame::Text(text.as_str().to_owned()),
@@ -163,6 +179,49 @@ async fn serve(socket: WebSocket, state: AppState, subprotocol: Subprotocol) {
     }
     let _ = state.hub.send(HubEvent::Close(conn)).await;
     tracing::debug!(conn, "connection closed");
+}
+
+/// Milliseconds since `start`.
+fn elapsed_ms(start: tokio::time::Instant) -> u64 {
+    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The ping timer of one connection ([`crate::ServerConfig::ws_ping_secs`]); it never fires when
+/// pings are off.
+struct Pinger {
+    interval: Option<tokio::time::Interval>,
+    /// Silence, in ms, after which the connection counts as dead: three intervals.
+    dead_after_ms: u64,
+}
+
+impl Pinger {
+    fn new(every_secs: u32, start: tokio::time::Instant) -> Self {
+        let every = std::time::Duration::from_secs(u64::from(every_secs));
+        let interval = (every_secs > 0).then(|| {
+            let mut interval = tokio::time::interval_at(start + every, every);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            interval
+        });
+        Self {
+            interval,
+            dead_after_ms: 3 * 1000 * u64::from(every_secs),
+        }
+    }
+
+    /// The next ping is due.
+    async fn tick(&mut self) {
+        match &mut self.interval {
+            Some(interval) => {
+                interval.tick().await;
+            }
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Whether a client silent for `silent_ms` is gone.
+    fn is_dead(&self, silent_ms: u64) -> bool {
+        silent_ms >= self.dead_after_ms
+    }
 }
 
 fn close(code: u16, reason: &'static str) -> Message {

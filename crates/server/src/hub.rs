@@ -259,6 +259,7 @@ pub enum NotificationsError {
 }
 
 pub use backend::ConvKind;
+pub(crate) use conversations::unique_key;
 pub use limits::{DEFAULT_MAX_LOGS_LIMIT, DEFAULT_MAX_MEMBERS};
 pub use service::{AdminError, AdminOutcome, HistoryPage, KICKED_BY_APP, SendOptions};
 pub use sessions::Stats;
@@ -474,7 +475,7 @@ fn payload_json(text: Option<&str>, binary: Option<&[u8]>) -> (String, bool) {
 }
 
 /// `_lctype` of a typed message payload.
-fn lctype_of(data: Option<&str>) -> Option<i32> {
+pub(crate) fn lctype_of(data: Option<&str>) -> Option<i32> {
     let value: Value = serde_json::from_str(data?).ok()?;
     i32::try_from(value.get("_lctype")?.as_i64()?).ok()
 }

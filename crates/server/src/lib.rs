@@ -95,6 +95,7 @@
 //! | service (system) conversations: `sys` flag, subscribe/unsubscribe by joining/quitting yourself (others → 4314, no member events, no `m` in queries), `{"sys": true}` queries, server-side broadcasts to subscribers, subscribers' messages kept but not fanned out; hub API [`Hub::create_service_conversation`], [`Hub::set_subscribed`], [`Hub::broadcast`] (4303/4313) | done |
 //! | IM REST API 1.2 (master key, or `X-LC-Sign`), every operation through the hub thread (details in `server/rest.rs`): conversations, chat rooms and service conversations created (`unique` on normal ones), queried by kind or all together (`where`/`skip`/`limit`), updated and deleted (with their members and history; later sends get 4303 over REST, 4401 over RTM); members, subscribers, chat-room online members and counts; blacklists and `permanent-silenceds` (shut-up) with `limit`/`next`, mutes, member infos (roles); send as `from_client` with `transient`, `no_sync`, `mention_all`/`mention_client_ids`, `to_clients` (service conversations: chosen users only); edit, recall and delete messages; broadcasts (`/{id}/broadcasts`, `/rtm/broadcasts` post, list, delete); history of a conversation, a chat room, a subscriber, a client or the app (`msgid`/`timestamp`/`till_*`/`include_*`/`reversed`/`limit`); online check, kick (4115), unread counts (app key); `temporary-silenceds` (a member shut up for up to 24 hours, apart from the permanent list, ending by itself); a service conversation's subscribers and a client's subscriptions with when each subscribed (0 for subscriptions made before this was kept); `stats` (clients online now, distinct sign-ins of the UTC day) | done |
 //! | REST rate limit: a per-app token bucket over `/1.2` calls, `429 {"code": 429, "error": "Too many requests."}` (`--rest-rate-burst`/`--rest-rate-per-second`) | done |
+//! | `chinwag-server import` ([`import`]): conversations, service subscribers, members and the app's history from LeanCloud's IM REST API 1.2 (or another chinwag server) into a data dir, ids and timestamps kept, everything read; idempotent | done |
 //! | REST per-client blacklists, offline-push fields (`push_data`, `priority`, `push`, `valid_till`: accepted, ignored) | not planned |
 //! | REST `GET /1.1/rtm/notifications`: membership events kept per member, replayed to 4.3.1 (over https) and v5 clients after a re-login (session-token auth), pages of 100 with `hasMore` (a page never ends inside one millisecond, as the SDK asks for the next after the newest `serverTs`) | done |
 //! | REST `POST /1.1/rtm/sign` (`{session_token}` → `{signature, timestamp, nonce, client_id}`; the token is an RTM session token, as there are no user accounts; signed with the master key) | done |
@@ -109,6 +110,7 @@
 //! | checking the `appId` of `session/open` (4100 `session/closed` for other apps; a missing `appId` means the configured one) | done |
 
 pub mod hub;
+pub mod import;
 pub mod query;
 pub mod server;
 pub mod signature;

@@ -10,16 +10,19 @@ use clap::Parser;
 #[derive(Debug, Parser)]
 #[command(name = "chinwag-server", version, about)]
 struct Args {
+    /// Something other than serving.
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "CHINWAG_LISTEN", default_value = "127.0.0.1:8282")]
     listen: SocketAddr,
     /// Directory of the SQLite database.
-    #[arg(long, env = "CHINWAG_DATA_DIR", default_value = "chinwag-data")]
+    #[arg(long, env = "CHINWAG_DATA_DIR", default_value = "chinwag-data", global = true)]
     data_dir: PathBuf,
     /// `full`: every commit is synced to disk before its messages are acknowledged, so they
     /// survive a power loss; `normal`: they survive a process crash, but an OS crash or power loss
     /// may lose the last ones (faster where a disk sync is slow).
-    #[arg(long, env = "CHINWAG_SYNC", default_value = "full")]
+    #[arg(long, env = "CHINWAG_SYNC", default_value = "full", global = true)]
     sync: SyncMode,
     /// LeanCloud app id the clients use.
     #[arg(long, env = "CHINWAG_APP_ID", default_value = "chinwag-local")]
@@ -100,6 +103,26 @@ struct Args {
     public_ws_url: Option<String>,
 }
 
+/// What the binary can do besides serving (the default).
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Imports conversations, subscribers, members and message history from LeanCloud's IM REST
+    /// API 1.2 (or another chinwag server's) into --data-dir. Stop the server on that data dir
+    /// first. Running it again carries on where it stopped.
+    Import {
+        /// The source's API base URL, e.g. `https://abcdefgh.api.lncldapi.com` (LeanCloud
+        /// console: Settings → App keys → server URL).
+        #[arg(long, env = "CHINWAG_IMPORT_FROM")]
+        from: String,
+        /// The source app's id.
+        #[arg(long, env = "CHINWAG_IMPORT_APP_ID")]
+        from_app_id: String,
+        /// The source app's master key.
+        #[arg(long, env = "CHINWAG_IMPORT_MASTER_KEY", hide_env_values = true)]
+        from_master_key: String,
+    },
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -110,6 +133,30 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let args = Args::parse();
+    if let Some(Command::Import {
+        from,
+        from_app_id,
+        from_master_key,
+    }) = &args.command
+    {
+        let source = chinwag_server::import::Source {
+            base_url: from.clone(),
+            app_id: from_app_id.clone(),
+            master_key: from_master_key.clone(),
+            page_size: chinwag_server::import::Source::LARGEST_PAGE,
+        };
+        let report = chinwag_server::import::import(&source, &args.data_dir, args.sync).await?;
+        tracing::info!(
+            conversations = report.conversations,
+            members = report.members,
+            messages = report.messages,
+            messages_already_there = report.messages_already_there,
+            messages_without_conversation = report.messages_without_conversation,
+            data_dir = %args.data_dir.display(),
+            "import done"
+        );
+        return Ok(());
+    }
     let config = ServerConfig {
         listen: args.listen,
         data_dir: Some(args.data_dir.clone()),

@@ -110,7 +110,7 @@ pub(super) const DEFAULT_QUERY_LIMIT: usize = 10;
 pub(super) const MAX_QUERY_LIMIT: usize = 1000;
 
 /// The key of a distinct (`unique`) conversation: its sorted member set.
-pub(super) fn unique_key(members: &[String]) -> String {
+pub(crate) fn unique_key(members: &[String]) -> String {
     let mut sorted = members.to_vec();
     sorted.sort();
     serde_json::to_string(&sorted).unwrap_or_default()

@@ -1,0 +1,598 @@
+//! Bringing an app's IM data over from LeanCloud (or from another chinwag server) into a data dir:
+//! `chinwag-server import --from <API base URL> --from-app-id <id> --from-master-key <key>`.
+//!
+//! Everything is read over the IM REST API 1.2 with the master key, as LeanCloud's migration
+//! guide says history must be, and written into the SQLite data dir while no server runs on it:
+//!
+//! 1. conversations: `GET /1.2/rtm/all-conversations?limit=1000&skip=…` (normal, distinct,
+//!    chat rooms and service conversations, with their ids, creators, custom attributes, mute
+//!    lists and times);
+//! 2. the whole app's history, oldest first: `GET /1.2/rtm/messages?reversed=true&limit=1000`,
+//!    each page after the last one's `msgid` and `timestamp`. Message ids and millisecond
+//!    timestamps are kept exactly, since edits, recalls and receipts name messages by them;
+//! 3. the subscribers of each service conversation, with when they subscribed:
+//!    `GET .../service-conversations/{id}/subscribers?client_id=…&limit=50`;
+//! 4. the members of normal conversations (their `m`).
+//!
+//! Members and subscribers have read everything imported: read positions cannot be exported, and
+//! a first sign-in should not show years of history as unread.
+//!
+//! An import can be run again (after a failure, or for what was sent since): conversations are
+//! replaced by the source's, messages and members already there are kept. Not imported (the REST
+//! API does not list them in bulk): member roles, shut-up lists and blacklists, temporary
+//! conversations. Messages of service conversations come without who they were for, so they are
+//! kept for the service only (visible over REST, not in subscribers' `logs`), never shown to every
+//! subscriber.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::storage::{ConversationRecord, MessageRecord, SqliteStorage, Storage, StorageError, SyncMode};
+
+/// Largest page of a service conversation's subscribers (LeanCloud: 50).
+const SUBSCRIBER_PAGE: u32 = 50;
+/// Attempts of one request answered 429 (rate limited) or not answered at all.
+const ATTEMPTS: u32 = 8;
+
+/// `_Conversation` keys that are the conversation's own fields, not custom attributes.
+const CONVERSATION_FIELDS: &[&str] = &[
+    "objectId",
+    "c",
+    "m",
+    "mu",
+    "tr",
+    "sys",
+    "unique",
+    "uniqueId",
+    "temp",
+    "ttl",
+    "createdAt",
+    "updatedAt",
+    "lm",
+    "msg",
+    "bin",
+    "msg_from",
+    "msg_mid",
+    "msg_timestamp",
+    "patch_timestamp",
+    "ACL",
+];
+
+/// Where to import from: an IM REST API base URL (e.g. `https://abcdefgh.api.lncldapi.com`) and
+/// the app's id and master key.
+#[derive(Clone, Debug)]
+pub struct Source {
+    /// The API base URL, without a trailing `/1.2/...`.
+    pub base_url: String,
+    /// The app id (`X-LC-Id`).
+    pub app_id: String,
+    /// The master key (`X-LC-Key: <key>,master`).
+    pub master_key: String,
+    /// Conversations and messages asked for per request: [`Source::LARGEST_PAGE`], LeanCloud's
+    /// largest, unless a test wants many pages of little data.
+    pub page_size: u32,
+}
+
+impl Source {
+    /// The largest page LeanCloud's REST API returns (conversations and history).
+    pub const LARGEST_PAGE: u32 = 1000;
+}
+
+/// What an import brought over.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Conversations written (each kind).
+    pub conversations: usize,
+    /// Members of normal conversations and subscribers of service conversations added.
+    pub members: usize,
+    /// Messages written.
+    pub messages: usize,
+    /// Messages that were there already (an import run again).
+    pub messages_already_there: usize,
+    /// Messages of conversations that were not imported (temporary or deleted ones).
+    pub messages_without_conversation: usize,
+}
+
+/// Why an import stopped. What was written before stays (every page is its own transaction),
+/// and running the import again carries on.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The source could not be reached or answered with an error.
+    #[error("{url}: {reason}")]
+    Source {
+        /// The request.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The data dir could not be written.
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+}
+
+/// Imports everything `source` lists into the data dir `data_dir` (created if needed). No server
+/// may run on it meanwhile.
+pub async fn import(source: &Source, data_dir: &Path, sync: SyncMode) -> Result<Report, ImportError> {
+    let client = Client::new(source)?;
+    let page_size = source.page_size.clamp(1, Source::LARGEST_PAGE);
+    let mut storage = Writer::open(data_dir, sync).await?;
+    let mut report = Report::default();
+
+    // 1. Conversations, and the members each normal one lists.
+    let mut conversations: BTreeMap<String, Imported> = BTreeMap::new();
+    for skip in (0..).step_by(page_size as usize) {
+        let query = [("limit", page_size.to_string()), ("skip", skip.to_string())];
+        let page = client.get("/1.2/rtm/all-conversations", &query).await?;
+        let results = page
+            .get("results")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let records: Vec<(ConversationRecord, Vec<String>)> =
+            results.iter().filter_map(conversation_record).collect();
+        for (record, members) in &records {
+            conversations.insert(
+                record.id.clone(),
+                Imported {
+                    service: record.system,
+                    members: members.clone(),
+                    created_at: record.created_at,
+                    last_ts: 0,
+                },
+            );
+        }
+        report.conversations += records.len();
+        storage
+            .run(move |db| {
+                for (record, _) in &records {
+                    db.save_conversation(record)?;
+                }
+                Ok(())
+            })
+            .await?;
+        if results.len() < page_size as usize {
+            break;
+        }
+    }
+    tracing::info!(conversations = report.conversations, "conversations imported");
+
+    // 2. The app's history, oldest first.
+    let services: Arc<HashSet<String>> = Arc::new(
+        conversations
+            .iter()
+            .filter(|(_, c)| c.service)
+            .map(|(cid, _)| cid.clone())
+            .collect(),
+    );
+    let mut after: Option<(String, i64)> = None;
+    loop {
+        let mut query = vec![("reversed", "true".to_owned()), ("limit", page_size.to_string())];
+        if let Some((id, ts)) = &after {
+            query.push(("msgid", id.clone()));
+            query.push(("timestamp", ts.to_string()));
+        }
+        let page = client.get("/1.2/rtm/messages", &query).await?;
+        let items = page.as_array().cloned().unwrap_or_default();
+        let mut messages = Vec::with_capacity(items.len());
+        for item in &items {
+            let Some(message) = message_record(item, &services) else {
+                continue;
+            };
+            match conversations.get_mut(&message.cid) {
+                Some(conv) => {
+                    conv.last_ts = conv.last_ts.max(message.timestamp);
+                    messages.push(message);
+                }
+                None => report.messages_without_conversation += 1,
+            }
+        }
+        after = items.last().and_then(|item| {
+            let id = item.get("msg-id")?.as_str()?.to_owned();
+            Some((id, item.get("timestamp")?.as_i64()?))
+        });
+        let (written, there) = storage
+            .run(move |db| {
+                let mut written = 0;
+                for message in &messages {
+                    if db.message(&message.cid, &message.id)?.is_none() {
+                        db.insert_message(message)?;
+                        written += 1;
+                    }
+                }
+                Ok((written, messages.len() - written))
+            })
+            .await?;
+        report.messages += written;
+        report.messages_already_there += there;
+        if items.len() < page_size as usize || after.is_none() {
+            break;
+        }
+    }
+    tracing::info!(messages = report.messages, "history imported");
+
+    // 3. Subscribers of service conversations, with when they subscribed, having read everything
+    //    imported.
+    let services: Vec<String> = conversations
+        .iter()
+        .filter(|(_, c)| c.service)
+        .map(|(cid, _)| cid.clone())
+        .collect();
+    for cid in services {
+        let mut after: Option<String> = None;
+        loop {
+            let mut query = vec![("limit", SUBSCRIBER_PAGE.to_string())];
+            if let Some(after) = &after {
+                query.push(("client_id", after.clone()));
+            }
+            let page = client
+                .get(
+                    &format!("/1.2/rtm/service-conversations/{cid}/subscribers"),
+                    &query,
+                )
+                .await?;
+            let subscribers: Vec<(String, i64)> = page
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|item| {
+                            let id = item.get("subscriber")?.as_str()?.to_owned();
+                            Some((id, item.get("timestamp").and_then(Value::as_i64).unwrap_or(0)))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let full = subscribers.len() >= SUBSCRIBER_PAGE as usize;
+            after = subscribers.last().map(|(id, _)| id.clone());
+            report.members += subscribers.len();
+            let service = cid.clone();
+            let read_up_to = conversations.get(&cid).map_or(0, |c| c.last_ts);
+            storage
+                .run(move |db| {
+                    for (client_id, at) in &subscribers {
+                        db.add_members(&service, std::slice::from_ref(client_id), read_up_to, *at)?;
+                    }
+                    Ok(())
+                })
+                .await?;
+            if !full || after.is_none() {
+                break;
+            }
+        }
+    }
+
+    // 4. Members of normal conversations, with everything imported read.
+    let members: Vec<(String, Imported)> = conversations
+        .into_iter()
+        .filter(|(_, c)| !c.service && !c.members.is_empty())
+        .collect();
+    report.members += members.iter().map(|(_, c)| c.members.len()).sum::<usize>();
+    storage
+        .run(move |db| {
+            for (cid, conv) in &members {
+                db.add_members(cid, &conv.members, conv.last_ts, conv.created_at)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(report)
+}
+
+/// What the import keeps of a conversation until its members are written.
+#[derive(Debug)]
+struct Imported {
+    service: bool,
+    members: Vec<String>,
+    created_at: i64,
+    /// Its newest imported message (ms; 0 = none).
+    last_ts: i64,
+}
+
+/// A conversation as the REST API lists it (`_Conversation` fields), and its members (`m`).
+/// `None` for an entry without an id.
+fn conversation_record(item: &Value) -> Option<(ConversationRecord, Vec<String>)> {
+    let object = item.as_object()?;
+    let id = object
+        .get("objectId")?
+        .as_str()
+        .filter(|id| !id.is_empty())?
+        .to_owned();
+    let flag = |key: &str| object.get(key).and_then(Value::as_bool).unwrap_or(false);
+    let list = |key: &str| -> Vec<String> {
+        object
+            .get(key)
+            .and_then(Value::as_array)
+            .map(|ids| ids.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default()
+    };
+    let created_at = object.get("createdAt").and_then(time_of).unwrap_or(0);
+    let members = list("m");
+    let transient = flag("tr");
+    let system = flag("sys");
+    let attrs: Map<String, Value> = object
+        .iter()
+        .filter(|(key, _)| !CONVERSATION_FIELDS.contains(&key.as_str()))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    let creator = object.get("c").and_then(Value::as_str).unwrap_or_default();
+    let record = ConversationRecord {
+        transient,
+        system,
+        unique_key: (flag("unique") && !transient && !system).then(|| crate::hub::unique_key(&members)),
+        muted: list("mu"),
+        updated_at: object.get("updatedAt").and_then(time_of).unwrap_or(created_at),
+        ..ConversationRecord::new(id, creator, attrs, created_at)
+    };
+    // Chat rooms and service conversations keep no member list in `m`.
+    let members = if transient || system { Vec::new() } else { members };
+    Some((record, members))
+}
+
+/// A REST time: an ISO string (`createdAt`) or a `{"__type": "Date", "iso": …}` object.
+fn time_of(value: &Value) -> Option<i64> {
+    match value {
+        Value::String(text) => crate::time::parse_iso8601(text),
+        Value::Object(date) => crate::time::parse_iso8601(date.get("iso")?.as_str()?),
+        _ => None,
+    }
+}
+
+/// A message as the REST history lists it; `None` without an id, conversation or time. Messages
+/// of the conversations in `services` are kept for the service only (their recipients are not
+/// listed).
+fn message_record(item: &Value, services: &HashSet<String>) -> Option<MessageRecord> {
+    use base64::Engine as _;
+    let id = item
+        .get("msg-id")?
+        .as_str()
+        .filter(|id| !id.is_empty())?
+        .to_owned();
+    let cid = item
+        .get("conv-id")?
+        .as_str()
+        .filter(|cid| !cid.is_empty())?
+        .to_owned();
+    let timestamp = item.get("timestamp")?.as_i64()?;
+    let data = item.get("data").and_then(Value::as_str).unwrap_or_default();
+    let binary = item.get("bin").and_then(Value::as_bool).unwrap_or(false);
+    let (data, binary) = if binary {
+        let bytes = base64::engine::general_purpose::STANDARD.decode(data).ok()?;
+        (None, Some(bytes))
+    } else {
+        (Some(data.to_owned()), None)
+    };
+    let lctype = crate::hub::lctype_of(data.as_deref());
+    Some(MessageRecord {
+        audience: services.contains(&cid).then(Vec::new),
+        id,
+        cid,
+        from: item
+            .get("from")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        timestamp,
+        data,
+        binary,
+        mention_all: item.get("mention-all").and_then(Value::as_bool).unwrap_or(false),
+        mention_pids: item
+            .get("mention-pids")
+            .and_then(Value::as_array)
+            .map(|ids| ids.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default(),
+        dt: None,
+        receipt: false,
+        patch_timestamp: item.get("patch-timestamp").and_then(Value::as_i64),
+        patch_code: None,
+        patch_reason: None,
+        lctype,
+    })
+}
+
+/// The REST client: JSON `GET`s with the master key, retried when rate limited.
+struct Client {
+    http: reqwest::Client,
+    base_url: String,
+    app_id: String,
+    key: String,
+}
+
+impl Client {
+    fn new(source: &Source) -> Result<Self, ImportError> {
+        let failed = |reason: String| ImportError::Source {
+            url: source.base_url.clone(),
+            reason,
+        };
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(tls_config().map_err(|e| failed(e.to_string()))?)
+            .timeout(Duration::from_secs(60))
+            .user_agent(concat!("chinwag-server/", env!("CARGO_PKG_VERSION"), " import"))
+            .build()
+            .map_err(|e| failed(e.to_string()))?;
+        Ok(Self {
+            http,
+            base_url: source.base_url.trim_end_matches('/').to_owned(),
+            app_id: source.app_id.clone(),
+            key: format!("{},master", source.master_key),
+        })
+    }
+
+    /// `GET {base}{path}?{query}` as JSON. A 429 or a failed connection is tried again after a
+    /// growing pause (up to [`ATTEMPTS`] times); other errors end the import.
+    async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value, ImportError> {
+        let url = format!("{}{path}", self.base_url);
+        let failed = |reason: String| ImportError::Source {
+            url: url.clone(),
+            reason,
+        };
+        let mut pause = Duration::from_millis(500);
+        for attempt in 1..=ATTEMPTS {
+            let sent = self
+                .http
+                .get(&url)
+                .query(query)
+                .header("X-LC-Id", &self.app_id)
+                .header("X-LC-Key", &self.key)
+                .send()
+                .await;
+            let retry = match sent {
+                Ok(answer) if answer.status() == reqwest::StatusCode::TOO_MANY_REQUESTS => {
+                    "rate limited (429)".to_owned()
+                }
+                Ok(answer) if answer.status().is_success() => {
+                    return answer.json().await.map_err(|e| failed(e.to_string()));
+                }
+                Ok(answer) => {
+                    let status = answer.status();
+                    let body = answer.text().await.unwrap_or_default();
+                    return Err(failed(format!("{status}: {body}")));
+                }
+                Err(error) if error.is_connect() || error.is_timeout() => error.to_string(),
+                Err(error) => return Err(failed(error.to_string())),
+            };
+            if attempt == ATTEMPTS {
+                return Err(failed(retry));
+            }
+            tracing::warn!(%url, attempt, %retry, "trying again");
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(30));
+        }
+        unreachable!("the last attempt returns")
+    }
+}
+
+/// rustls with the ring provider and the webpki roots (the server's only TLS use).
+fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    Ok(
+        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
+}
+
+/// The data dir's storage, written on a blocking thread so the fetching never waits on the disk.
+struct Writer {
+    storage: Option<SqliteStorage>,
+}
+
+impl Writer {
+    async fn open(data_dir: &Path, sync: SyncMode) -> Result<Self, ImportError> {
+        let dir = data_dir.to_owned();
+        let storage = tokio::task::spawn_blocking(move || SqliteStorage::open_with(&dir, sync))
+            .await
+            .map_err(|e| StorageError::Io(std::io::Error::other(e)))??;
+        Ok(Self {
+            storage: Some(storage),
+        })
+    }
+
+    /// Runs `write` in one transaction on a blocking thread.
+    async fn run<T: Send + 'static>(
+        &mut self,
+        write: impl FnOnce(&mut SqliteStorage) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, ImportError> {
+        let mut storage = self.storage.take().ok_or_else(|| {
+            ImportError::Storage(StorageError::Io(std::io::Error::other("an earlier write failed")))
+        })?;
+        let (storage, result) = tokio::task::spawn_blocking(move || {
+            let result = storage.begin().and_then(|()| {
+                let value = write(&mut storage)?;
+                storage.commit()?;
+                Ok(value)
+            });
+            if result.is_err() {
+                let _ = storage.rollback();
+            }
+            (storage, result)
+        })
+        .await
+        .map_err(|e| StorageError::Io(std::io::Error::other(e)))?;
+        self.storage = Some(storage);
+        Ok(result?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_leancloud_conversation_row_keeps_its_fields_and_custom_attributes() {
+        let row = json!({
+            "objectId": "5a5d7433c3422b31ed845e76", "c": "Tom", "m": ["Tom", "Jerry"], "mu": ["Jerry"],
+            "name": "Tea", "attr": {"topic": "cats"}, "level": 3, "unique": true,
+            "uniqueId": "6c7b0e5afcae9aa1139a0afa25833dec", "tr": false,
+            "createdAt": "2020-05-26T06:42:31.482Z", "updatedAt": "2020-05-27T06:42:31.482Z",
+            "lm": {"__type": "Date", "iso": "2020-05-28T00:00:00.000Z"}, "ACL": {"*": {"read": true}}
+        });
+        let (record, members) = conversation_record(&row).expect("a conversation");
+        assert_eq!(record.id, "5a5d7433c3422b31ed845e76");
+        assert_eq!(record.creator, "Tom");
+        assert_eq!(members, ["Tom", "Jerry"]);
+        assert_eq!(record.muted, ["Jerry"]);
+        assert_eq!(
+            Value::Object(record.attrs),
+            json!({"name": "Tea", "attr": {"topic": "cats"}, "level": 3}),
+            "custom attributes as they were, LeanCloud's own fields left out"
+        );
+        assert_eq!(record.unique_key.as_deref(), Some(r#"["Jerry","Tom"]"#));
+        assert_eq!(record.created_at, 1_590_475_351_482);
+        assert_eq!(record.updated_at, 1_590_561_751_482);
+        assert!(!record.transient && !record.system);
+    }
+
+    #[test]
+    fn chat_rooms_and_service_conversations_keep_no_member_list() {
+        for (row, room) in [
+            (json!({"objectId": "r", "tr": true, "m": ["Tom"]}), true),
+            (
+                json!({"objectId": "s", "sys": true, "m": ["Tom"], "unique": true}),
+                false,
+            ),
+        ] {
+            let (record, members) = conversation_record(&row).expect("a conversation");
+            assert!(members.is_empty());
+            assert_eq!((record.transient, record.system), (room, !room));
+            assert_eq!(record.unique_key, None);
+        }
+        assert!(conversation_record(&json!({"name": "no id"})).is_none());
+    }
+
+    #[test]
+    fn history_items_keep_ids_times_content_and_mentions() {
+        let services = HashSet::from(["svc".to_owned()]);
+        let text = json!({
+            "timestamp": 1_408_008_498_571_i64, "conv-id": "c1", "data": "{\"_lctype\":-1,\"_lctext\":\"hi\"}",
+            "from": "Tom", "msg-id": "vdkGm4dtRNmhQ5gqUTFBiA", "is-conv": true, "bin": false,
+            "patch-timestamp": 1_408_008_500_000_i64, "mention-pids": ["Jerry"]
+        });
+        let message = message_record(&text, &services).expect("a message");
+        assert_eq!(
+            (message.id.as_str(), message.cid.as_str()),
+            ("vdkGm4dtRNmhQ5gqUTFBiA", "c1")
+        );
+        assert_eq!(message.timestamp, 1_408_008_498_571);
+        assert_eq!(message.lctype, Some(-1));
+        assert_eq!(message.patch_timestamp, Some(1_408_008_500_000));
+        assert_eq!(message.mention_pids, ["Jerry"]);
+        assert_eq!(message.audience, None, "for every member");
+        let binary = json!({"timestamp": 1, "conv-id": "svc", "data": "AAEC", "bin": true, "from": "bot", "msg-id": "m2"});
+        let message = message_record(&binary, &services).expect("a message");
+        assert_eq!((message.data, message.binary), (None, Some(vec![0, 1, 2])));
+        assert_eq!(
+            message.audience,
+            Some(Vec::new()),
+            "a service's message: for the service only"
+        );
+        assert!(message_record(&json!({"conv-id": "c1", "timestamp": 1}), &services).is_none());
+    }
+}

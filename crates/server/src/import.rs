@@ -4,9 +4,9 @@
 //! Everything is read over the IM REST API 1.2 with the master key, as LeanCloud's migration
 //! guide says history must be, and written into the SQLite data dir while no server runs on it:
 //!
-//! 1. conversations: `GET /1.2/rtm/all-conversations?limit=1000&skip=…` (normal, distinct,
-//!    chat rooms and service conversations, with their ids, creators, custom attributes, mute
-//!    lists and times);
+//! 1. conversations: `GET /1.2/rtm/all-conversations?order=objectId&limit=1000`, each page
+//!    `where` the `objectId` is past the last one's (normal, distinct, chat rooms and service
+//!    conversations, with their ids, creators, custom attributes, mute lists and times);
 //! 2. the whole app's history, oldest first: `GET /1.2/rtm/messages?reversed=true&limit=1000`,
 //!    each page after the last one's `msgid` and `timestamp`. Message ids and millisecond
 //!    timestamps are kept exactly, since edits, recalls and receipts name messages by them;
@@ -124,14 +124,29 @@ pub async fn import(source: &Source, data_dir: &Path, sync: SyncMode) -> Result<
 
     // 1. Conversations, and the members each normal one lists.
     let mut conversations: BTreeMap<String, Imported> = BTreeMap::new();
-    for skip in (0..).step_by(page_size as usize) {
-        let query = [("limit", page_size.to_string()), ("skip", skip.to_string())];
+    // By id, each page after the last id of the one before: unlike `skip`, a cursor neither skips
+    // nor repeats conversations that change meanwhile (the app may still be in use), and costs
+    // the same on every page.
+    let mut after: Option<String> = None;
+    loop {
+        let mut query = vec![("limit", page_size.to_string()), ("order", "objectId".to_owned())];
+        if let Some(last) = &after {
+            query.push((
+                "where",
+                serde_json::json!({"objectId": {"$gt": last}}).to_string(),
+            ));
+        }
         let page = client.get("/1.2/rtm/all-conversations", &query).await?;
         let results = page
             .get("results")
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
+        after = results
+            .last()
+            .and_then(|c| c.get("objectId"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         let records: Vec<(ConversationRecord, Vec<String>)> =
             results.iter().filter_map(conversation_record).collect();
         for (record, members) in &records {
@@ -154,7 +169,7 @@ pub async fn import(source: &Source, data_dir: &Path, sync: SyncMode) -> Result<
                 Ok(())
             })
             .await?;
-        if results.len() < page_size as usize {
+        if results.len() < page_size as usize || after.is_none() {
             break;
         }
     }

@@ -371,16 +371,25 @@ impl<S: Storage> Hub<S> {
         limit: Option<usize>,
         now_ms: i64,
     ) -> Result<Vec<Value>, AdminError> {
-        self.query_conversations_of(Some(super::ConvKind::Normal), where_json, skip, limit, now_ms)
+        self.query_conversations_of(
+            Some(super::ConvKind::Normal),
+            where_json,
+            None,
+            skip,
+            limit,
+            now_ms,
+        )
     }
 
     /// [`Hub::query_conversations`] over the conversations of `kind` (`GET /1.2/rtm/chatrooms`,
     /// `GET /1.2/rtm/service-conversations`), or of every kind (`None`,
-    /// `GET /1.2/rtm/all-conversations`). Temporary conversations are never listed.
+    /// `GET /1.2/rtm/all-conversations`), in `order` (LeanStorage's `order`; newest change first
+    /// by default). Temporary conversations are never listed.
     pub fn query_conversations_of(
         &self,
         kind: Option<super::ConvKind>,
         where_json: &Value,
+        order: Option<Vec<crate::query::SortKey>>,
         skip: usize,
         limit: Option<usize>,
         now_ms: i64,
@@ -392,16 +401,18 @@ impl<S: Storage> Hub<S> {
             Some(ids) => Box::new(ids.iter().filter_map(|id| self.convs.get(id.as_str()))),
             None => Box::new(self.convs.values()),
         };
-        let keys = [
-            crate::query::SortKey {
-                field: "updatedAt".into(),
-                descending: true,
-            },
-            crate::query::SortKey {
-                field: "objectId".into(),
-                descending: false,
-            },
-        ];
+        let keys = order.unwrap_or_else(|| {
+            vec![
+                crate::query::SortKey {
+                    field: "updatedAt".into(),
+                    descending: true,
+                },
+                crate::query::SortKey {
+                    field: "objectId".into(),
+                    descending: false,
+                },
+            ]
+        });
         let limit = limit
             .filter(|l| *l > 0)
             .unwrap_or(super::conversations::DEFAULT_QUERY_LIMIT)

@@ -12,7 +12,8 @@
 //! - Conversations: `POST /1.2/rtm/conversations` `{name, m, c, unique, ...attrs}` → the
 //!   conversation (`unique`: the same member set returns the existing one);
 //!   `POST /1.2/rtm/{chatrooms,service-conversations}` `{name, ...attrs}` → `{objectId, createdAt}`;
-//!   `GET /1.2/rtm/{kind}?where&skip&limit` and `GET /1.2/rtm/all-conversations` → `{results}`;
+//!   `GET /1.2/rtm/{kind}?where&order&skip&limit` and `GET /1.2/rtm/all-conversations` → `{results}`
+//!   (`order` as LeanStorage's: `-updatedAt,objectId` by default);
 //!   `PUT /1.2/rtm/{kind}/{id}` `{...attrs}` → `{updatedAt, objectId}`;
 //!   `DELETE /1.2/rtm/{kind}/{id}` → `{}` (members, history and all; nobody is pushed anything,
 //!   later sends get 4303 over REST and 4401 over RTM)
@@ -223,6 +224,8 @@ pub(crate) enum AdminOp {
         kind: Option<ConvKind>,
         /// `where` (JSON).
         where_json: Value,
+        /// `order` (`-updatedAt,objectId` when absent).
+        order: Option<Vec<crate::query::SortKey>>,
         /// `skip`.
         skip: usize,
         /// `limit`.
@@ -511,10 +514,11 @@ pub(crate) fn run<S: Storage>(
         AdminOp::Query {
             kind,
             where_json,
+            order,
             skip,
             limit,
         } => (
-            hub.query_conversations_of(kind, &where_json, skip, limit, now)
+            hub.query_conversations_of(kind, &where_json, order, skip, limit, now)
                 .map(|results| json!({"results": results})),
             Vec::new(),
         ),
@@ -1032,6 +1036,7 @@ pub(crate) struct ConversationsQuery {
     where_json: Option<String>,
     skip: Option<usize>,
     limit: Option<usize>,
+    order: Option<String>,
 }
 
 /// `GET /1.2/rtm/{conversations,chatrooms,service-conversations,all-conversations}`.
@@ -1051,6 +1056,11 @@ pub(crate) async fn query_conversations(
     let op = where_json.map(|where_json| AdminOp::Query {
         kind,
         where_json,
+        order: query
+            .order
+            .as_deref()
+            .map(crate::query::parse_sort)
+            .filter(|keys| !keys.is_empty()),
         skip: query.skip.unwrap_or(0),
         limit: query.limit,
     });

@@ -117,184 +117,201 @@ pub enum ImportError {
 /// Imports everything `source` lists into the data dir `data_dir` (created if needed). No server
 /// may run on it meanwhile.
 pub async fn import(source: &Source, data_dir: &Path, sync: SyncMode) -> Result<Report, ImportError> {
-    let client = Client::new(source)?;
-    let page_size = source.page_size.clamp(1, Source::LARGEST_PAGE);
-    let mut storage = Writer::open(data_dir, sync).await?;
-    let mut report = Report::default();
+    let mut importer = Importer {
+        client: Client::new(source)?,
+        page_size: source.page_size.clamp(1, Source::LARGEST_PAGE),
+        storage: Writer::open(data_dir, sync).await?,
+        conversations: BTreeMap::new(),
+        report: Report::default(),
+    };
+    importer.conversations().await?;
+    importer.history().await?;
+    importer.subscribers().await?;
+    importer.members().await?;
+    Ok(importer.report)
+}
 
-    // 1. Conversations, and the members each normal one lists.
-    let mut conversations: BTreeMap<String, Imported> = BTreeMap::new();
-    // By id, each page after the last id of the one before: unlike `skip`, a cursor neither skips
-    // nor repeats conversations that change meanwhile (the app may still be in use), and costs
-    // the same on every page.
-    let mut after: Option<String> = None;
-    loop {
-        let mut query = vec![("limit", page_size.to_string()), ("order", "objectId".to_owned())];
-        if let Some(last) = &after {
-            query.push((
-                "where",
-                serde_json::json!({"objectId": {"$gt": last}}).to_string(),
-            ));
-        }
-        let page = client.get("/1.2/rtm/all-conversations", &query).await?;
-        let results = page
-            .get("results")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        after = results
-            .last()
-            .and_then(|c| c.get("objectId"))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        let records: Vec<(ConversationRecord, Vec<String>)> =
-            results.iter().filter_map(conversation_record).collect();
-        for (record, members) in &records {
-            conversations.insert(
-                record.id.clone(),
-                Imported {
-                    service: record.system,
-                    members: members.clone(),
-                    created_at: record.created_at,
-                    last_ts: 0,
-                },
-            );
-        }
-        report.conversations += records.len();
-        storage
-            .run(move |db| {
-                for (record, _) in &records {
-                    db.save_conversation(record)?;
-                }
-                Ok(())
-            })
-            .await?;
-        if results.len() < page_size as usize || after.is_none() {
-            break;
-        }
-    }
-    tracing::info!(conversations = report.conversations, "conversations imported");
+/// One import's source, destination and progress.
+struct Importer {
+    client: Client,
+    page_size: u32,
+    storage: Writer,
+    /// The imported conversations by id, until their members are written.
+    conversations: BTreeMap<String, Imported>,
+    report: Report,
+}
 
-    // 2. The app's history, oldest first.
-    let services: Arc<HashSet<String>> = Arc::new(
-        conversations
-            .iter()
-            .filter(|(_, c)| c.service)
-            .map(|(cid, _)| cid.clone())
-            .collect(),
-    );
-    let mut after: Option<(String, i64)> = None;
-    loop {
-        let mut query = vec![("reversed", "true".to_owned()), ("limit", page_size.to_string())];
-        if let Some((id, ts)) = &after {
-            query.push(("msgid", id.clone()));
-            query.push(("timestamp", ts.to_string()));
-        }
-        let page = client.get("/1.2/rtm/messages", &query).await?;
-        let items = page.as_array().cloned().unwrap_or_default();
-        let mut messages = Vec::with_capacity(items.len());
-        for item in &items {
-            let Some(message) = message_record(item, &services) else {
-                continue;
-            };
-            match conversations.get_mut(&message.cid) {
-                Some(conv) => {
-                    conv.last_ts = conv.last_ts.max(message.timestamp);
-                    messages.push(message);
-                }
-                None => report.messages_without_conversation += 1,
-            }
-        }
-        after = items.last().and_then(|item| {
-            let id = item.get("msg-id")?.as_str()?.to_owned();
-            Some((id, item.get("timestamp")?.as_i64()?))
-        });
-        let (written, there) = storage
-            .run(move |db| {
-                let mut written = 0;
-                for message in &messages {
-                    if db.message(&message.cid, &message.id)?.is_none() {
-                        db.insert_message(message)?;
-                        written += 1;
-                    }
-                }
-                Ok((written, messages.len() - written))
-            })
-            .await?;
-        report.messages += written;
-        report.messages_already_there += there;
-        if items.len() < page_size as usize || after.is_none() {
-            break;
-        }
-    }
-    tracing::info!(messages = report.messages, "history imported");
-
-    // 3. Subscribers of service conversations, with when they subscribed, having read everything
-    //    imported.
-    let services: Vec<String> = conversations
-        .iter()
-        .filter(|(_, c)| c.service)
-        .map(|(cid, _)| cid.clone())
-        .collect();
-    for cid in services {
+impl Importer {
+    /// Step 1: every conversation, by id, each page after the last id of the one before: unlike
+    /// `skip`, a cursor neither skips nor repeats conversations that change meanwhile (the app may
+    /// still be in use), and costs the same on every page.
+    async fn conversations(&mut self) -> Result<(), ImportError> {
         let mut after: Option<String> = None;
         loop {
-            let mut query = vec![("limit", SUBSCRIBER_PAGE.to_string())];
-            if let Some(after) = &after {
-                query.push(("client_id", after.clone()));
+            let mut query = vec![
+                ("limit", self.page_size.to_string()),
+                ("order", "objectId".to_owned()),
+            ];
+            if let Some(last) = &after {
+                let past_last = serde_json::json!({"objectId": {"$gt": last}});
+                query.push(("where", past_last.to_string()));
             }
-            let page = client
-                .get(
-                    &format!("/1.2/rtm/service-conversations/{cid}/subscribers"),
-                    &query,
-                )
-                .await?;
-            let subscribers: Vec<(String, i64)> = page
-                .as_array()
-                .map(|items| {
-                    items
-                        .iter()
-                        .filter_map(|item| {
-                            let id = item.get("subscriber")?.as_str()?.to_owned();
-                            Some((id, item.get("timestamp").and_then(Value::as_i64).unwrap_or(0)))
-                        })
-                        .collect()
-                })
+            let page = self.client.get("/1.2/rtm/all-conversations", &query).await?;
+            let results = page
+                .get("results")
+                .and_then(Value::as_array)
+                .cloned()
                 .unwrap_or_default();
-            let full = subscribers.len() >= SUBSCRIBER_PAGE as usize;
-            after = subscribers.last().map(|(id, _)| id.clone());
-            report.members += subscribers.len();
-            let service = cid.clone();
-            let read_up_to = conversations.get(&cid).map_or(0, |c| c.last_ts);
-            storage
-                .run(move |db| {
-                    for (client_id, at) in &subscribers {
-                        db.add_members(&service, std::slice::from_ref(client_id), read_up_to, *at)?;
-                    }
-                    Ok(())
-                })
+            after = results
+                .last()
+                .and_then(|c| c.get("objectId"))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let mut records = Vec::with_capacity(results.len());
+            for (record, members) in results.iter().filter_map(conversation_record) {
+                let imported = Imported {
+                    service: record.system,
+                    members,
+                    created_at: record.created_at,
+                    last_ts: 0,
+                };
+                self.conversations.insert(record.id.clone(), imported);
+                records.push(record);
+            }
+            self.report.conversations += records.len();
+            self.storage
+                .run(move |db| records.iter().try_for_each(|record| db.save_conversation(record)))
                 .await?;
-            if !full || after.is_none() {
+            if results.len() < self.page_size as usize || after.is_none() {
                 break;
             }
         }
+        tracing::info!(
+            conversations = self.report.conversations,
+            "conversations imported"
+        );
+        Ok(())
     }
 
-    // 4. Members of normal conversations, with everything imported read.
-    let members: Vec<(String, Imported)> = conversations
-        .into_iter()
-        .filter(|(_, c)| !c.service && !c.members.is_empty())
-        .collect();
-    report.members += members.iter().map(|(_, c)| c.members.len()).sum::<usize>();
-    storage
-        .run(move |db| {
-            for (cid, conv) in &members {
-                db.add_members(cid, &conv.members, conv.last_ts, conv.created_at)?;
+    /// Step 2: the app's history, oldest first, each page after the last message of the one
+    /// before; messages already in the data dir are skipped.
+    async fn history(&mut self) -> Result<(), ImportError> {
+        let services: HashSet<String> = self
+            .conversations
+            .iter()
+            .filter(|(_, c)| c.service)
+            .map(|(cid, _)| cid.clone())
+            .collect();
+        let mut after: Option<(String, i64)> = None;
+        loop {
+            let mut query = vec![
+                ("reversed", "true".to_owned()),
+                ("limit", self.page_size.to_string()),
+            ];
+            if let Some((id, ts)) = &after {
+                query.push(("msgid", id.clone()));
+                query.push(("timestamp", ts.to_string()));
             }
-            Ok(())
-        })
-        .await?;
-    Ok(report)
+            let page = self.client.get("/1.2/rtm/messages", &query).await?;
+            let items = page.as_array().cloned().unwrap_or_default();
+            let mut messages = Vec::with_capacity(items.len());
+            for message in items.iter().filter_map(|item| message_record(item, &services)) {
+                match self.conversations.get_mut(&message.cid) {
+                    Some(conv) => {
+                        conv.last_ts = conv.last_ts.max(message.timestamp);
+                        messages.push(message);
+                    }
+                    None => self.report.messages_without_conversation += 1,
+                }
+            }
+            after = items.last().and_then(|item| {
+                let id = item.get("msg-id")?.as_str()?.to_owned();
+                Some((id, item.get("timestamp")?.as_i64()?))
+            });
+            let (written, there) = self
+                .storage
+                .run(move |db| {
+                    let mut written = 0;
+                    for message in &messages {
+                        if db.message(&message.cid, &message.id)?.is_none() {
+                            db.insert_message(message)?;
+                            written += 1;
+                        }
+                    }
+                    Ok((written, messages.len() - written))
+                })
+                .await?;
+            self.report.messages += written;
+            self.report.messages_already_there += there;
+            if items.len() < self.page_size as usize || after.is_none() {
+                break;
+            }
+        }
+        tracing::info!(messages = self.report.messages, "history imported");
+        Ok(())
+    }
+
+    /// Step 3: the subscribers of each service conversation, with when they subscribed, having
+    /// read everything imported.
+    async fn subscribers(&mut self) -> Result<(), ImportError> {
+        let services: Vec<(String, i64)> = self
+            .conversations
+            .iter()
+            .filter(|(_, c)| c.service)
+            .map(|(cid, c)| (cid.clone(), c.last_ts))
+            .collect();
+        for (cid, read_up_to) in services {
+            let path = format!("/1.2/rtm/service-conversations/{cid}/subscribers");
+            let mut after: Option<String> = None;
+            loop {
+                let mut query = vec![("limit", SUBSCRIBER_PAGE.to_string())];
+                if let Some(after) = &after {
+                    query.push(("client_id", after.clone()));
+                }
+                let page = self.client.get(&path, &query).await?;
+                let subscribers: Vec<(String, i64)> = page
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|item| {
+                        let id = item.get("subscriber")?.as_str()?.to_owned();
+                        Some((id, item.get("timestamp").and_then(Value::as_i64).unwrap_or(0)))
+                    })
+                    .collect();
+                let full = subscribers.len() >= SUBSCRIBER_PAGE as usize;
+                after = subscribers.last().map(|(id, _)| id.clone());
+                self.report.members += subscribers.len();
+                let service = cid.clone();
+                self.storage
+                    .run(move |db| {
+                        subscribers.iter().try_for_each(|(client_id, at)| {
+                            db.add_members(&service, std::slice::from_ref(client_id), read_up_to, *at)
+                        })
+                    })
+                    .await?;
+                if !full || after.is_none() {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Step 4: the members of normal conversations, having read everything imported.
+    async fn members(&mut self) -> Result<(), ImportError> {
+        let members: Vec<(String, Imported)> = std::mem::take(&mut self.conversations)
+            .into_iter()
+            .filter(|(_, c)| !c.service && !c.members.is_empty())
+            .collect();
+        self.report.members += members.iter().map(|(_, c)| c.members.len()).sum::<usize>();
+        self.storage
+            .run(move |db| {
+                members.iter().try_for_each(|(cid, conv)| {
+                    db.add_members(cid, &conv.members, conv.last_ts, conv.created_at)
+                })
+            })
+            .await
+    }
 }
 
 /// What the import keeps of a conversation until its members are written.

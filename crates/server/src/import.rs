@@ -17,10 +17,13 @@
 //! Members and subscribers have read everything imported: read positions cannot be exported, and
 //! a first sign-in should not show years of history as unread.
 //!
+//! With [`Source::with_moderation`] (`--with-moderation`), each conversation's shut-up list and
+//! blacklist and each normal conversation's managers come too, at up to three more requests per
+//! conversation: the REST API lists them one conversation at a time.
+//!
 //! An import can be run again (after a failure, or for what was sent since): conversations are
-//! replaced by the source's, messages and members already there are kept. Not imported (the REST
-//! API does not list them in bulk): member roles, shut-up lists and blacklists, temporary
-//! conversations. Messages of service conversations come without who they were for, so they are
+//! replaced by the source's, messages and members already there are kept. Not imported:
+//! temporary conversations (LeanCloud does not list them). Messages of service conversations come without who they were for, so they are
 //! kept for the service only (visible over REST, not in subscribers' `logs`), never shown to every
 //! subscriber.
 
@@ -35,6 +38,8 @@ use crate::storage::{ConversationRecord, MessageRecord, SqliteStorage, Storage, 
 
 /// Largest page of a service conversation's subscribers (LeanCloud: 50).
 const SUBSCRIBER_PAGE: u32 = 50;
+/// Page of shut-up lists, blacklists and member roles (chinwag answers up to 1000 at a time).
+const LIST_PAGE: u32 = 1000;
 /// Attempts of one request answered 429 (rate limited) or not answered at all.
 const ATTEMPTS: u32 = 8;
 
@@ -75,6 +80,10 @@ pub struct Source {
     /// Conversations and messages asked for per request: [`Source::LARGEST_PAGE`], LeanCloud's
     /// largest, unless a test wants many pages of little data.
     pub page_size: u32,
+    /// Also read each conversation's shut-up list and blacklist, and each normal conversation's
+    /// member roles: up to three more requests per conversation, as the REST API lists them one
+    /// conversation at a time.
+    pub with_moderation: bool,
 }
 
 impl Source {
@@ -95,6 +104,8 @@ pub struct Report {
     pub messages_already_there: usize,
     /// Messages of conversations that were not imported (temporary or deleted ones).
     pub messages_without_conversation: usize,
+    /// Managers of normal conversations (with [`Source::with_moderation`]).
+    pub managers: usize,
 }
 
 /// Why an import stopped. What was written before stays (every page is its own transaction),
@@ -120,6 +131,7 @@ pub async fn import(source: &Source, data_dir: &Path, sync: SyncMode) -> Result<
     let mut importer = Importer {
         client: Client::new(source)?,
         page_size: source.page_size.clamp(1, Source::LARGEST_PAGE),
+        with_moderation: source.with_moderation,
         storage: Writer::open(data_dir, sync).await?,
         conversations: BTreeMap::new(),
         report: Report::default(),
@@ -128,6 +140,9 @@ pub async fn import(source: &Source, data_dir: &Path, sync: SyncMode) -> Result<
     importer.history().await?;
     importer.subscribers().await?;
     importer.members().await?;
+    if importer.with_moderation {
+        importer.roles().await?;
+    }
     Ok(importer.report)
 }
 
@@ -135,6 +150,7 @@ pub async fn import(source: &Source, data_dir: &Path, sync: SyncMode) -> Result<
 struct Importer {
     client: Client,
     page_size: u32,
+    with_moderation: bool,
     storage: Writer,
     /// The imported conversations by id, until their members are written.
     conversations: BTreeMap<String, Imported>,
@@ -168,7 +184,10 @@ impl Importer {
                 .and_then(Value::as_str)
                 .map(str::to_owned);
             let mut records = Vec::with_capacity(results.len());
-            for (record, members) in results.iter().filter_map(conversation_record) {
+            for (mut record, members) in results.iter().filter_map(conversation_record) {
+                if self.with_moderation {
+                    self.moderation_lists(&mut record).await?;
+                }
                 let imported = Imported {
                     service: record.system,
                     members,
@@ -299,9 +318,11 @@ impl Importer {
 
     /// Step 4: the members of normal conversations, having read everything imported.
     async fn members(&mut self) -> Result<(), ImportError> {
-        let members: Vec<(String, Imported)> = std::mem::take(&mut self.conversations)
-            .into_iter()
+        let members: Vec<(String, Imported)> = self
+            .conversations
+            .iter()
             .filter(|(_, c)| !c.service && !c.members.is_empty())
+            .map(|(cid, c)| (cid.clone(), c.clone()))
             .collect();
         self.report.members += members.iter().map(|(_, c)| c.members.len()).sum::<usize>();
         self.storage
@@ -312,10 +333,96 @@ impl Importer {
             })
             .await
     }
+
+    /// With [`Source::with_moderation`], before `record` is written: its shut-up list (normal
+    /// conversations and chat rooms) and its blacklist, every page of each.
+    async fn moderation_lists(&self, record: &mut ConversationRecord) -> Result<(), ImportError> {
+        let kind = if record.system {
+            "service-conversations"
+        } else if record.transient {
+            "chatrooms"
+        } else {
+            "conversations"
+        };
+        if !record.system {
+            let path = format!("/1.2/rtm/{kind}/{}/permanent-silenceds", record.id);
+            record.shutup = self.client_list(&path).await?;
+        }
+        let path = format!("/1.2/rtm/{kind}/{}/blacklists", record.id);
+        record.blocked = self.client_list(&path).await?;
+        Ok(())
+    }
+
+    /// Every `client_ids` of a list the REST API pages with `limit` and `next`.
+    async fn client_list(&self, path: &str) -> Result<Vec<String>, ImportError> {
+        let mut ids = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let mut query = vec![("limit", LIST_PAGE.to_string())];
+            if let Some(next) = &next {
+                query.push(("next", next.clone()));
+            }
+            let page = self.client.get(path, &query).await?;
+            let listed = page.get("client_ids").and_then(Value::as_array);
+            ids.extend(
+                listed
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned),
+            );
+            next = page.get("next").and_then(Value::as_str).map(str::to_owned);
+            if next.is_none() || listed.is_none_or(Vec::is_empty) {
+                return Ok(ids);
+            }
+        }
+    }
+
+    /// Step 5, with [`Source::with_moderation`]: the managers of each normal conversation (its
+    /// owner is its creator; everybody else is a plain member).
+    async fn roles(&mut self) -> Result<(), ImportError> {
+        let normal: Vec<String> = std::mem::take(&mut self.conversations)
+            .into_iter()
+            .filter(|(_, c)| !c.service && !c.members.is_empty())
+            .map(|(cid, _)| cid)
+            .collect();
+        for cid in normal {
+            let path = format!("/1.2/rtm/conversations/{cid}/member-infos");
+            let mut managers = Vec::new();
+            for skip in (0..).step_by(LIST_PAGE as usize) {
+                let query = [("limit", LIST_PAGE.to_string()), ("skip", skip.to_string())];
+                let page = self.client.get(&path, &query).await?;
+                let results = page
+                    .get("results")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                managers.extend(results.iter().filter_map(|info| {
+                    let manager = info.get("role").and_then(Value::as_str) == Some("Manager");
+                    manager.then(|| info.get("clientId")?.as_str().map(str::to_owned))?
+                }));
+                if results.len() < LIST_PAGE as usize {
+                    break;
+                }
+            }
+            if managers.is_empty() {
+                continue;
+            }
+            self.report.managers += managers.len();
+            self.storage
+                .run(move |db| {
+                    managers
+                        .iter()
+                        .try_for_each(|client_id| db.set_role(&cid, client_id, Some("Manager")))
+                })
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 /// What the import keeps of a conversation until its members are written.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Imported {
     service: bool,
     members: Vec<String>,

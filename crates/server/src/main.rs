@@ -120,6 +120,10 @@ enum Command {
         /// The source app's master key.
         #[arg(long, env = "CHINWAG_IMPORT_MASTER_KEY", hide_env_values = true)]
         from_master_key: String,
+        /// Also import each conversation's shut-up list and blacklist and each normal
+        /// conversation's managers: up to three more requests per conversation.
+        #[arg(long)]
+        with_moderation: bool,
     },
 }
 
@@ -137,6 +141,7 @@ async fn main() -> anyhow::Result<()> {
         from,
         from_app_id,
         from_master_key,
+        with_moderation,
     }) = &args.command
     {
         let source = chinwag_server::import::Source {
@@ -144,6 +149,7 @@ async fn main() -> anyhow::Result<()> {
             app_id: from_app_id.clone(),
             master_key: from_master_key.clone(),
             page_size: chinwag_server::import::Source::LARGEST_PAGE,
+            with_moderation: *with_moderation,
         };
         let report = chinwag_server::import::import(&source, &args.data_dir, args.sync).await?;
         tracing::info!(
@@ -152,6 +158,7 @@ async fn main() -> anyhow::Result<()> {
             messages = report.messages,
             messages_already_there = report.messages_already_there,
             messages_without_conversation = report.messages_without_conversation,
+            managers = report.managers,
             data_dir = %args.data_dir.display(),
             "import done"
         );

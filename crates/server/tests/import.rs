@@ -62,6 +62,7 @@ fn source(from: &RunningServer) -> Source {
         master_key: MASTER_KEY.into(),
         // Small pages, so that paging is what is tested.
         page_size: 2,
+        with_moderation: true,
     }
 }
 
@@ -156,6 +157,26 @@ async fn an_app_imported_over_rest_is_served_the_same_by_a_new_server() {
     )
     .await;
     assert!(!edited.is_empty());
+    // Moderation: a manager, a shut-up member, a blocked client, a room's shut-up and blacklist.
+    let infos = format!("/1.2/rtm/conversations/{tea}/member-infos");
+    master(
+        &from,
+        "POST",
+        &infos,
+        Some(json!({"clientId": "Jerry", "role": "Manager"})),
+    )
+    .await;
+    for (list, cid, ids) in [
+        ("permanent-silenceds", &group, json!(["Mary", "Jerry"])),
+        ("blacklists", &group, json!(["Bob"])),
+    ] {
+        let path = format!("/1.2/rtm/conversations/{cid}/{list}");
+        master(&from, "POST", &path, Some(json!({"client_ids": ids}))).await;
+    }
+    for list in ["permanent-silenceds", "blacklists"] {
+        let path = format!("/1.2/rtm/chatrooms/{room}/{list}");
+        master(&from, "POST", &path, Some(json!({"client_ids": ["Spammer"]}))).await;
+    }
 
     let dir = tempfile::tempdir().expect("tempdir");
     let report = import(&source(&from), dir.path(), SyncMode::Normal)
@@ -169,6 +190,7 @@ async fn an_app_imported_over_rest_is_served_the_same_by_a_new_server() {
             messages: 6,
             messages_already_there: 0,
             messages_without_conversation: 0,
+            managers: 1,
         }
     );
 
@@ -187,6 +209,21 @@ async fn an_app_imported_over_rest_is_served_the_same_by_a_new_server() {
         master(&from, "GET", &subscribers, None).await.json,
         "subscribers with when they subscribed"
     );
+    for path in [
+        format!("/1.2/rtm/conversations/{tea}/member-infos"),
+        format!("/1.2/rtm/conversations/{group}/permanent-silenceds"),
+        format!("/1.2/rtm/conversations/{group}/blacklists"),
+        format!("/1.2/rtm/chatrooms/{room}/permanent-silenceds"),
+        format!("/1.2/rtm/chatrooms/{room}/blacklists"),
+    ] {
+        let imported = master(&to, "GET", &path, None).await.json;
+        assert_eq!(imported, master(&from, "GET", &path, None).await.json, "{path}");
+        assert_ne!(
+            imported,
+            json!({"client_ids": []}),
+            "{path}: something to compare"
+        );
+    }
     // The distinct conversation is found again; nothing imported is unread.
     let again = http::conversation(
         to.local_addr(),

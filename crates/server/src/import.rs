@@ -160,17 +160,22 @@ struct Importer {
 impl Importer {
     /// Step 1: every conversation, by id, each page after the last id of the one before: unlike
     /// `skip`, a cursor neither skips nor repeats conversations that change meanwhile (the app may
-    /// still be in use), and costs the same on every page.
+    /// still be in use), and costs the same on every page. A source that does not order by id
+    /// (`order=objectId`) is read again from the start with `skip` (writing a conversation twice
+    /// only replaces it).
     async fn conversations(&mut self) -> Result<(), ImportError> {
-        let mut after: Option<String> = None;
+        let mut paging = Paging::After(None);
         loop {
-            let mut query = vec![
-                ("limit", self.page_size.to_string()),
-                ("order", "objectId".to_owned()),
-            ];
-            if let Some(last) = &after {
-                let past_last = serde_json::json!({"objectId": {"$gt": last}});
-                query.push(("where", past_last.to_string()));
+            let mut query = vec![("limit", self.page_size.to_string())];
+            match &paging {
+                Paging::After(last) => {
+                    query.push(("order", "objectId".to_owned()));
+                    if let Some(last) = last {
+                        let past_last = serde_json::json!({"objectId": {"$gt": last}});
+                        query.push(("where", past_last.to_string()));
+                    }
+                }
+                Paging::Skip(skip) => query.push(("skip", skip.to_string())),
             }
             let page = self.client.get("/1.2/rtm/all-conversations", &query).await?;
             let results = page
@@ -178,11 +183,20 @@ impl Importer {
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default();
-            after = results
-                .last()
-                .and_then(|c| c.get("objectId"))
-                .and_then(Value::as_str)
-                .map(str::to_owned);
+            let ids: Vec<&str> = results
+                .iter()
+                .filter_map(|c| c.get("objectId")?.as_str())
+                .collect();
+            let last_page = results.len() < self.page_size as usize || ids.is_empty();
+            paging = match paging.after_page(&ids) {
+                Some(next) => next,
+                None => {
+                    tracing::warn!("the source does not order conversations by id: paging with skip");
+                    self.report.conversations = 0;
+                    paging = Paging::Skip(0);
+                    continue;
+                }
+            };
             let mut records = Vec::with_capacity(results.len());
             for (mut record, members) in results.iter().filter_map(conversation_record) {
                 if self.with_moderation {
@@ -201,7 +215,7 @@ impl Importer {
             self.storage
                 .run(move |db| records.iter().try_for_each(|record| db.save_conversation(record)))
                 .await?;
-            if results.len() < self.page_size as usize || after.is_none() {
+            if last_page {
                 break;
             }
         }
@@ -418,6 +432,28 @@ impl Importer {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// How conversations are paged: after the last id (`order=objectId`), or by offset for a source
+/// that does not order by id.
+#[derive(Debug)]
+enum Paging {
+    /// `where objectId > ` the last id of the page before (`None`: the first page).
+    After(Option<String>),
+    /// `skip` this many.
+    Skip(usize),
+}
+
+impl Paging {
+    /// The paging of the request after a page that listed `ids`, in the order given; `None` when
+    /// an id-ordered page came back out of order (the source ignores `order`).
+    fn after_page(self, ids: &[&str]) -> Option<Self> {
+        match self {
+            Self::After(_) if ids.windows(2).any(|pair| pair[0] >= pair[1]) => None,
+            Self::After(previous) => Some(Self::After(ids.last().map(|id| (*id).to_owned()).or(previous))),
+            Self::Skip(skip) => Some(Self::Skip(skip + ids.len())),
+        }
     }
 }
 
@@ -687,6 +723,21 @@ mod tests {
         assert_eq!(record.created_at, 1_590_475_351_482);
         assert_eq!(record.updated_at, 1_590_561_751_482);
         assert!(!record.transient && !record.system);
+    }
+
+    #[test]
+    fn conversations_are_paged_after_the_last_id_unless_the_source_ignores_the_order() {
+        let next = Paging::After(None).after_page(&["a", "b", "c"]);
+        assert!(matches!(next, Some(Paging::After(Some(last))) if last == "c"));
+        assert!(
+            Paging::After(None).after_page(&["b", "a"]).is_none(),
+            "out of order"
+        );
+        assert!(Paging::After(None).after_page(&["a", "a"]).is_none(), "repeated");
+        assert!(matches!(
+            Paging::Skip(4).after_page(&["z", "a"]),
+            Some(Paging::Skip(6))
+        ));
     }
 
     #[test]

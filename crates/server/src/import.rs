@@ -117,6 +117,8 @@ pub enum ImportError {
     Source {
         /// The request.
         url: String,
+        /// The HTTP status of the answer, if there was one.
+        status: Option<u16>,
         /// What went wrong.
         reason: String,
     },
@@ -187,7 +189,8 @@ impl Importer {
                 .iter()
                 .filter_map(|c| c.get("objectId")?.as_str())
                 .collect();
-            let last_page = results.len() < self.page_size as usize || ids.is_empty();
+            // Only an empty page ends the list: a source may cap pages below the size asked for.
+            let last_page = results.is_empty();
             paging = match paging.after_page(&ids) {
                 Some(next) => next,
                 None => {
@@ -212,8 +215,21 @@ impl Importer {
                 records.push(record);
             }
             self.report.conversations += records.len();
+            let with_moderation = self.with_moderation;
             self.storage
-                .run(move |db| records.iter().try_for_each(|record| db.save_conversation(record)))
+                .run(move |db| {
+                    for mut record in records {
+                        // Without `--with-moderation`, what an earlier run brought stays.
+                        if !with_moderation {
+                            if let Some((shutup, blocked)) = db.moderation_lists(&record.id)? {
+                                record.shutup = shutup;
+                                record.blocked = blocked;
+                            }
+                        }
+                        db.save_conversation(&record)?;
+                    }
+                    Ok(())
+                })
                 .await?;
             if last_page {
                 break;
@@ -247,8 +263,13 @@ impl Importer {
             }
             let page = self.client.get("/1.2/rtm/messages", &query).await?;
             let items = page.as_array().cloned().unwrap_or_default();
-            let mut messages = Vec::with_capacity(items.len());
-            for message in items.iter().filter_map(|item| message_record(item, &services)) {
+            let known = |cid: &str| self.conversations.contains_key(cid);
+            let records: Vec<MessageRecord> = items
+                .iter()
+                .filter_map(|item| message_record(item, &services, known))
+                .collect();
+            let mut messages = Vec::with_capacity(records.len());
+            for message in records {
                 match self.conversations.get_mut(&message.cid) {
                     Some(conv) => {
                         conv.last_ts = conv.last_ts.max(message.timestamp);
@@ -266,9 +287,14 @@ impl Importer {
                 .run(move |db| {
                     let mut written = 0;
                     for message in &messages {
-                        if db.message(&message.cid, &message.id)?.is_none() {
-                            db.insert_message(message)?;
+                        if db.insert_message_if_new(message)? {
                             written += 1;
+                        } else if message.patch_timestamp.is_some() {
+                            // Edited or recalled since an earlier run: the newer version wins.
+                            let stored = db.message(&message.cid, &message.id)?;
+                            if stored.is_some_and(|s| s.patch_timestamp < message.patch_timestamp) {
+                                db.update_message(message)?;
+                            }
                         }
                     }
                     Ok((written, messages.len() - written))
@@ -276,11 +302,17 @@ impl Importer {
                 .await?;
             self.report.messages += written;
             self.report.messages_already_there += there;
-            if items.len() < self.page_size as usize || after.is_none() {
+            if items.is_empty() || after.is_none() {
                 break;
             }
         }
         tracing::info!(messages = self.report.messages, "history imported");
+        if self.report.messages_without_conversation > 0 {
+            tracing::warn!(
+                messages = self.report.messages_without_conversation,
+                "left out: messages of conversations the source did not list (temporary or deleted ones)"
+            );
+        }
         Ok(())
     }
 
@@ -311,18 +343,21 @@ impl Importer {
                         Some((id, item.get("timestamp").and_then(Value::as_i64).unwrap_or(0)))
                     })
                     .collect();
-                let full = subscribers.len() >= SUBSCRIBER_PAGE as usize;
+                let done = subscribers.is_empty();
                 after = subscribers.last().map(|(id, _)| id.clone());
                 self.report.members += subscribers.len();
                 let service = cid.clone();
                 self.storage
                     .run(move |db| {
-                        subscribers.iter().try_for_each(|(client_id, at)| {
-                            db.add_members(&service, std::slice::from_ref(client_id), read_up_to, *at)
-                        })
+                        for (client_id, at) in &subscribers {
+                            let client = std::slice::from_ref(client_id);
+                            db.add_members(&service, client, read_up_to, *at)?;
+                            db.raise_positions(&service, client, read_up_to)?;
+                        }
+                        Ok(())
                     })
                     .await?;
-                if !full || after.is_none() {
+                if done {
                     break;
                 }
             }
@@ -341,9 +376,12 @@ impl Importer {
         self.report.members += members.iter().map(|(_, c)| c.members.len()).sum::<usize>();
         self.storage
             .run(move |db| {
-                members.iter().try_for_each(|(cid, conv)| {
-                    db.add_members(cid, &conv.members, conv.last_ts, conv.created_at)
-                })
+                for (cid, conv) in &members {
+                    db.add_members(cid, &conv.members, conv.last_ts, conv.created_at)?;
+                    // Members an earlier run brought have read what this one brought too.
+                    db.raise_positions(cid, &conv.members, conv.last_ts)?;
+                }
+                Ok(())
             })
             .await
     }
@@ -386,6 +424,7 @@ impl Importer {
                     .map(str::to_owned),
             );
             next = page.get("next").and_then(Value::as_str).map(str::to_owned);
+            // No `next`, or an empty page, ends the list.
             if next.is_none() || listed.is_none_or(Vec::is_empty) {
                 return Ok(ids);
             }
@@ -405,7 +444,17 @@ impl Importer {
             let mut managers = Vec::new();
             for skip in (0..).step_by(LIST_PAGE as usize) {
                 let query = [("limit", LIST_PAGE.to_string()), ("skip", skip.to_string())];
-                let page = self.client.get(&path, &query).await?;
+                let page = match self.client.get(&path, &query).await {
+                    Ok(page) => page,
+                    // LeanCloud serves member roles only to apps that switched them on.
+                    Err(ImportError::Source {
+                        status: Some(status), ..
+                    }) if (400..500).contains(&status) && status != 429 => {
+                        tracing::warn!(%cid, status, "member roles not served: none imported");
+                        break;
+                    }
+                    Err(error) => return Err(error),
+                };
                 let results = page
                     .get("results")
                     .and_then(Value::as_array)
@@ -415,7 +464,7 @@ impl Importer {
                     let manager = info.get("role").and_then(Value::as_str) == Some("Manager");
                     manager.then(|| info.get("clientId")?.as_str().map(str::to_owned))?
                 }));
-                if results.len() < LIST_PAGE as usize {
+                if results.is_empty() {
                     break;
                 }
             }
@@ -450,8 +499,16 @@ impl Paging {
     /// an id-ordered page came back out of order (the source ignores `order`).
     fn after_page(self, ids: &[&str]) -> Option<Self> {
         match self {
-            Self::After(_) if ids.windows(2).any(|pair| pair[0] >= pair[1]) => None,
-            Self::After(previous) => Some(Self::After(ids.last().map(|id| (*id).to_owned()).or(previous))),
+            Self::After(previous) => {
+                let ordered = ids.windows(2).all(|pair| pair[0] < pair[1]);
+                // A source that orders but ignores `where` would send the same page forever.
+                let past_cursor = match (&previous, ids.first()) {
+                    (Some(previous), Some(first)) => *first > previous.as_str(),
+                    _ => true,
+                };
+                (ordered && past_cursor)
+                    .then(|| Self::After(ids.last().map(|id| (*id).to_owned()).or(previous)))
+            }
             Self::Skip(skip) => Some(Self::Skip(skip + ids.len())),
         }
     }
@@ -519,17 +576,28 @@ fn time_of(value: &Value) -> Option<i64> {
 /// A message as the REST history lists it; `None` without an id, conversation or time. Messages
 /// of the conversations in `services` are kept for the service only (their recipients are not
 /// listed).
-fn message_record(item: &Value, services: &HashSet<String>) -> Option<MessageRecord> {
+fn message_record(
+    item: &Value,
+    services: &HashSet<String>,
+    known: impl Fn(&str) -> bool,
+) -> Option<MessageRecord> {
     use base64::Engine as _;
     let id = item
         .get("msg-id")?
         .as_str()
         .filter(|id| !id.is_empty())?
         .to_owned();
-    let cid = item
-        .get("conv-id")?
-        .as_str()
-        .filter(|cid| !cid.is_empty())?
+    // LeanCloud's rows name the conversation in `to` (its `objectId`); `conv-id` is "the id used
+    // for querying", which can be an internal key (`<objectId>00000000`, an md5 for per-user
+    // service history). `conv-id` serves when `to` names no imported conversation.
+    let named = |key: &str| {
+        item.get(key)
+            .and_then(Value::as_str)
+            .filter(|cid| !cid.is_empty())
+    };
+    let cid = named("to")
+        .filter(|to| known(to))
+        .or_else(|| named("conv-id"))?
         .to_owned();
     let timestamp = item.get("timestamp")?.as_i64()?;
     let data = item.get("data").and_then(Value::as_str).unwrap_or_default();
@@ -580,6 +648,7 @@ impl Client {
     fn new(source: &Source) -> Result<Self, ImportError> {
         let failed = |reason: String| ImportError::Source {
             url: source.base_url.clone(),
+            status: None,
             reason,
         };
         let http = reqwest::Client::builder()
@@ -596,12 +665,14 @@ impl Client {
         })
     }
 
-    /// `GET {base}{path}?{query}` as JSON. A 429 or a failed connection is tried again after a
-    /// growing pause (up to [`ATTEMPTS`] times); other errors end the import.
+    /// `GET {base}{path}?{query}` as JSON. A 429, a 5xx or a failed connection is tried again
+    /// after a growing pause (up to [`ATTEMPTS`] times): a long import should not end on one
+    /// passing error. Other errors end it.
     async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value, ImportError> {
         let url = format!("{}{path}", self.base_url);
-        let failed = |reason: String| ImportError::Source {
+        let failed = |status: Option<u16>, reason: String| ImportError::Source {
             url: url.clone(),
+            status,
             reason,
         };
         let mut pause = Duration::from_millis(500);
@@ -614,23 +685,25 @@ impl Client {
                 .header("X-LC-Key", &self.key)
                 .send()
                 .await;
-            let retry = match sent {
-                Ok(answer) if answer.status() == reqwest::StatusCode::TOO_MANY_REQUESTS => {
-                    "rate limited (429)".to_owned()
-                }
+            let (status, retry) = match sent {
                 Ok(answer) if answer.status().is_success() => {
-                    return answer.json().await.map_err(|e| failed(e.to_string()));
+                    let status = Some(answer.status().as_u16());
+                    return answer.json().await.map_err(|e| failed(status, e.to_string()));
                 }
                 Ok(answer) => {
                     let status = answer.status();
                     let body = answer.text().await.unwrap_or_default();
-                    return Err(failed(format!("{status}: {body}")));
+                    let reason = format!("{status}: {body}");
+                    if status != reqwest::StatusCode::TOO_MANY_REQUESTS && !status.is_server_error() {
+                        return Err(failed(Some(status.as_u16()), reason));
+                    }
+                    (Some(status.as_u16()), reason)
                 }
-                Err(error) if error.is_connect() || error.is_timeout() => error.to_string(),
-                Err(error) => return Err(failed(error.to_string())),
+                Err(error) if error.is_connect() || error.is_timeout() => (None, error.to_string()),
+                Err(error) => return Err(failed(None, error.to_string())),
             };
             if attempt == ATTEMPTS {
-                return Err(failed(retry));
+                return Err(failed(status, retry));
             }
             tracing::warn!(%url, attempt, %retry, "trying again");
             tokio::time::sleep(pause).await;
@@ -738,6 +811,12 @@ mod tests {
             Paging::Skip(4).after_page(&["z", "a"]),
             Some(Paging::Skip(6))
         ));
+        let from_b = || Paging::After(Some("b".to_owned()));
+        assert!(
+            from_b().after_page(&["a", "c"]).is_none(),
+            "not past the cursor: `where` ignored"
+        );
+        assert!(matches!(from_b().after_page(&[]), Some(Paging::After(Some(last))) if last == "b"));
     }
 
     #[test]
@@ -765,7 +844,8 @@ mod tests {
             "from": "Tom", "msg-id": "vdkGm4dtRNmhQ5gqUTFBiA", "is-conv": true, "bin": false,
             "patch-timestamp": 1_408_008_500_000_i64, "mention-pids": ["Jerry"]
         });
-        let message = message_record(&text, &services).expect("a message");
+        let any = |_: &str| true;
+        let message = message_record(&text, &services, any).expect("a message");
         assert_eq!(
             (message.id.as_str(), message.cid.as_str()),
             ("vdkGm4dtRNmhQ5gqUTFBiA", "c1")
@@ -776,13 +856,32 @@ mod tests {
         assert_eq!(message.mention_pids, ["Jerry"]);
         assert_eq!(message.audience, None, "for every member");
         let binary = json!({"timestamp": 1, "conv-id": "svc", "data": "AAEC", "bin": true, "from": "bot", "msg-id": "m2"});
-        let message = message_record(&binary, &services).expect("a message");
+        let message = message_record(&binary, &services, any).expect("a message");
         assert_eq!((message.data, message.binary), (None, Some(vec![0, 1, 2])));
         assert_eq!(
             message.audience,
             Some(Vec::new()),
             "a service's message: for the service only"
         );
-        assert!(message_record(&json!({"conv-id": "c1", "timestamp": 1}), &services).is_none());
+        assert!(message_record(&json!({"conv-id": "c1", "timestamp": 1}), &services, any).is_none());
+    }
+
+    #[test]
+    fn a_history_row_names_its_conversation_in_to_before_conv_id() {
+        // LeanCloud's documented row: `conv-id` is a storage key, `to` the conversation's id.
+        let row = json!({
+            "timestamp": 1_408_008_498_571_i64, "conv-id": "219946ef32e40c515d33ae6975a5c593",
+            "data": "今天天气不错！", "from": "u111872755_9d0461adf9c267ae263b3742c60fa",
+            "msg-id": "vdkGm4dtRNmhQ5gqUTFBiA", "is-conv": true, "is-room": false,
+            "to": "5541c02ce4b0f83f4d44414e", "bin": false, "from-ip": "202.117.15.217"
+        });
+        let services = HashSet::new();
+        let imported = |cid: &str| cid == "5541c02ce4b0f83f4d44414e";
+        let message = message_record(&row, &services, imported).expect("a message");
+        assert_eq!(message.cid, "5541c02ce4b0f83f4d44414e");
+        assert_eq!(message.data.as_deref(), Some("今天天气不错！"));
+        // A `to` naming no imported conversation (a v1 peer, say) leaves `conv-id`.
+        let message = message_record(&row, &services, |_| false).expect("a message");
+        assert_eq!(message.cid, "219946ef32e40c515d33ae6975a5c593");
     }
 }

@@ -30,6 +30,10 @@ pub fn iso8601(ms: i64) -> String {
 pub fn parse_iso8601(text: &str) -> Option<i64> {
     let text = text.strip_suffix('Z')?;
     let (date, time) = text.split_once('T')?;
+    // Four-digit years only: a longer one is not a LeanCloud time (and could overflow below).
+    if date.len() != 10 {
+        return None;
+    }
     let mut date = date.splitn(3, '-').map(str::parse::<i64>);
     let (year, month, day) = (date.next()?.ok()?, date.next()?.ok()?, date.next()?.ok()?);
     let (clock, fraction) = time.split_once('.').unwrap_or((time, "0"));
@@ -107,6 +111,8 @@ mod tests {
             Some(1_795_646_334_123)
         );
         for bad in [
+            "99999999999999-11-25T22:38:54Z",
+            "-2026-11-25T22:38:54Z",
             "",
             "2026-11-25",
             "2026-11-25T22:38:54.123",

@@ -1437,7 +1437,7 @@ fn a_timed_shut_up_ends_by_itself_keeps_the_list_apart_and_survives_a_restart() 
         ..query
     };
     h.login(1, "Tom");
-    h.conv(1, "Tom", OpType::AddShutup, on_the_list);
+    h.conv(1, "Tom", OpType::AddShutup, on_the_list.clone());
     for ttl in [Some(60_000), None] {
         let (result, out) = h
             .hub
@@ -1451,6 +1451,20 @@ fn a_timed_shut_up_ends_by_itself_keeps_the_list_apart_and_survives_a_restart() 
         storage.timed_shutups().expect("stored").is_empty(),
         "pruned and lifted"
     );
+
+    // Off the permanent list while shut up for a while: still silent, and not told otherwise.
+    let mut h = Harness::start(config(), storage);
+    h.now = T0 + 70_000;
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    let (result, _) = h
+        .hub
+        .set_timed_silence(&cid, ConvKind::Normal, "Jerry", Some(60_000), h.now);
+    result.expect("silenced");
+    let sent = h.conv(1, "Tom", OpType::RemoveShutup, on_the_list);
+    assert_eq!(conv_reply(&sent, 1).allowed_pids, ["Jerry"]);
+    assert!(ops(&sent, 2).is_empty(), "no unshutuped: {sent:?}");
+    assert_eq!(ack_of(&h.send(2, "Jerry", &cid, "and now?"), 2).code, Some(4308));
 }
 
 #[test]

@@ -103,7 +103,9 @@ async fn an_app_imported_over_rest_is_served_the_same_by_a_new_server() {
     )
     .await
     .object_id();
-    for client in ["Tom", "Jerry"] {
+    // More subscribers than one page of the list (50).
+    let readers = (0..55).map(|n| format!("reader{n:02}"));
+    for client in ["Tom".to_owned(), "Jerry".to_owned()].into_iter().chain(readers) {
         let path = format!("/1.2/rtm/service-conversations/{news}/subscribers");
         master(&from, "POST", &path, Some(json!({"client_id": client}))).await;
     }
@@ -186,7 +188,7 @@ async fn an_app_imported_over_rest_is_served_the_same_by_a_new_server() {
         report,
         Report {
             conversations: 4,
-            members: 2 + 3 + 2,
+            members: 2 + 3 + 57,
             messages: 6,
             messages_already_there: 0,
             messages_without_conversation: 0,
@@ -257,13 +259,60 @@ async fn an_app_imported_over_rest_is_served_the_same_by_a_new_server() {
     );
     to.shutdown().await;
 
-    // Run again (the new server stopped): nothing is written twice.
-    let report = import(&source(&from), dir.path(), SyncMode::Normal)
+    // Meanwhile the source goes on: a message edited, one more sent.
+    let first = history(&from).await[0].clone();
+    let path = format!(
+        "/1.2/rtm/conversations/{tea}/messages/{}",
+        first["msg-id"].as_str().expect("id")
+    );
+    let edit = json!({"from_client": "Tom", "timestamp": first["timestamp"], "message": "Hi, Jerry!"});
+    master(&from, "PUT", &path, Some(edit)).await;
+    let path = format!("/1.2/rtm/conversations/{tea}/messages");
+    master(
+        &from,
+        "POST",
+        &path,
+        Some(json!({"from_client": "Tom", "message": "One more"})),
+    )
+    .await;
+
+    // Run again (the new server stopped), this time without --with-moderation: what is there is
+    // not written twice, the edit and the new message come over, the moderation lists stay, and
+    // nothing is unread.
+    let again = Source {
+        with_moderation: false,
+        ..source(&from)
+    };
+    let report = import(&again, dir.path(), SyncMode::Normal)
         .await
         .expect("imported again");
-    assert_eq!((report.messages, report.messages_already_there), (0, 6));
+    assert_eq!((report.messages, report.messages_already_there), (1, 6));
     let to = start(Some(dir.path())).await;
-    assert_eq!(history(&to).await.as_array().map(Vec::len), Some(7));
+    let texts: Vec<String> = history(&to)
+        .await
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|m| m["data"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(texts.len(), 8, "{texts:?}");
+    assert_eq!(texts[0], "Hi, Jerry!", "the later edit");
+    assert!(texts.contains(&"Still here?".to_owned()) && texts.contains(&"One more".to_owned()));
+    let blocked = format!("/1.2/rtm/conversations/{group}/blacklists");
+    assert_eq!(
+        master(&to, "GET", &blocked, None).await.json,
+        json!({"client_ids": ["Bob"]})
+    );
+    for client in ["Tom", "Jerry"] {
+        let unread = master(
+            &to,
+            "GET",
+            &format!("/1.2/rtm/clients/{client}/unread-count"),
+            None,
+        )
+        .await;
+        assert_eq!(unread.json, json!({"count": 0}), "{client}");
+    }
     to.shutdown().await;
     from.shutdown().await;
 }

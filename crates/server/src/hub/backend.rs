@@ -357,8 +357,22 @@ impl<S: Storage> Hub<S> {
             if record.system {
                 return Ok(());
             }
-            hub.push_shutup_change(cid, "", &targets, silence, now_ms)
+            // A member also shut up for a while neither starts nor stops being silent here.
+            let changed = hub.without_timed_shutups(cid, targets, now_ms);
+            hub.push_shutup_change(cid, "", &changed, silence, now_ms)
         })
+    }
+
+    /// `targets` less those shut up in `cid` for a while at `now_ms`: whether they may speak does
+    /// not change with the permanent list, so they are not told it did.
+    pub(super) fn without_timed_shutups(
+        &self,
+        cid: &str,
+        mut targets: Vec<String>,
+        now_ms: i64,
+    ) -> Vec<String> {
+        targets.retain(|id| !self.timed_shutups.silenced(cid, id, now_ms));
+        targets
     }
 
     /// Shuts `client_id` up in conversation or chat room `cid` for `ttl_ms` from `now_ms`, or lets

@@ -157,7 +157,8 @@ impl<S: Storage> Hub<S> {
                 ..Default::default()
             });
         self.reply(conn, reply);
-        self.push_shutup_change(&cid, client, &allowed, adding, now)
+        let changed = self.without_timed_shutups(&cid, allowed, now);
+        self.push_shutup_change(&cid, client, &changed, adding, now)
     }
 
     /// Tells of `targets` silenced (`silencing`) or let speak again in `cid` by `initiator`:

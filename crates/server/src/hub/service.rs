@@ -401,18 +401,20 @@ impl<S: Storage> Hub<S> {
             Some(ids) => Box::new(ids.iter().filter_map(|id| self.convs.get(id.as_str()))),
             None => Box::new(self.convs.values()),
         };
-        let keys = order.unwrap_or_else(|| {
-            vec![
-                crate::query::SortKey {
-                    field: "updatedAt".into(),
-                    descending: true,
-                },
-                crate::query::SortKey {
-                    field: "objectId".into(),
-                    descending: false,
-                },
-            ]
+        let by_id = crate::query::SortKey {
+            field: "objectId".into(),
+            descending: false,
+        };
+        let mut keys = order.unwrap_or_else(|| {
+            vec![crate::query::SortKey {
+                field: "updatedAt".into(),
+                descending: true,
+            }]
         });
+        // Ids break ties, so that `skip` pages neither repeat nor miss conversations.
+        if !keys.iter().any(|key| key.field == "objectId") {
+            keys.push(by_id);
+        }
         let limit = limit
             .filter(|l| *l > 0)
             .unwrap_or(super::conversations::DEFAULT_QUERY_LIMIT)

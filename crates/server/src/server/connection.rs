@@ -93,18 +93,13 @@ async fn serve(socket: WebSocket, state: AppState, subprotocol: Subprotocol) {
     // When the client last sent anything (ms since `opened`), read by the pinger.
     let opened = tokio::time::Instant::now();
     let last_heard = AtomicU64::new(0);
-    let mut pinger = Pinger::new(state.config.ws_ping_secs, opened);
+    let heartbeat = Heartbeat::new(state.config.ws_ping_secs);
+    let mut pings = heartbeat.pings(opened);
 
     let writer = async {
         loop {
             tokio::select! {
-                () = pinger.tick() => {
-                    let silent_ms = elapsed_ms(opened).saturating_sub(last_heard.load(Ordering::Relaxed));
-                    if pinger.is_dead(silent_ms) {
-                        tracing::debug!(conn, silent_ms, "no frame nor pong: closing as dead");
-                        let _ = sink.send(close(CLOSE_GOING_AWAY, "no pong")).await;
-                        return;
-                    }
+                () = next_tick(&mut pings) => {
                     if sink.send(Message::Ping(Default::default())).await.is_err() {
                         return;
                     }
@@ -173,9 +168,16 @@ async fn serve(socket: WebSocket, state: AppState, subprotocol: Subprotocol) {
         }
     };
 
-    tokio::select! {
-        () = writer => {}
-        () = reader => {}
+    // The watchdog is apart from the writer, which may be stuck sending to a peer that is gone.
+    let dead = tokio::select! {
+        () = writer => false,
+        () = reader => false,
+        () = heartbeat.silence(&last_heard, opened) => true,
+    };
+    if dead {
+        tracing::debug!(conn, "no frame nor pong for three pings: closing as dead");
+        // Best effort: a peer that is gone takes nothing.
+        let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(close(CLOSE_GOING_AWAY, "no pong"))).await;
     }
     let _ = state.hub.send(HubEvent::Close(conn)).await;
     tracing::debug!(conn, "connection closed");
@@ -186,41 +188,52 @@ fn elapsed_ms(start: tokio::time::Instant) -> u64 {
     u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
-/// The ping timer of one connection ([`crate::ServerConfig::ws_ping_secs`]); it never fires when
-/// pings are off.
-struct Pinger {
-    interval: Option<tokio::time::Interval>,
-    /// Silence, in ms, after which the connection counts as dead: three intervals.
-    dead_after_ms: u64,
+/// The pings of a connection ([`crate::ServerConfig::ws_ping_secs`]) and how long it may stay
+/// silent: three intervals. Pings off, neither fires.
+struct Heartbeat {
+    every: Option<std::time::Duration>,
 }
 
-impl Pinger {
-    fn new(every_secs: u32, start: tokio::time::Instant) -> Self {
-        let every = std::time::Duration::from_secs(u64::from(every_secs));
-        let interval = (every_secs > 0).then(|| {
+impl Heartbeat {
+    fn new(every_secs: u32) -> Self {
+        Self {
+            every: (every_secs > 0).then(|| std::time::Duration::from_secs(u64::from(every_secs))),
+        }
+    }
+
+    /// The ping timer: first one interval after `start`.
+    fn pings(&self, start: tokio::time::Instant) -> Option<tokio::time::Interval> {
+        self.every.map(|every| {
             let mut interval = tokio::time::interval_at(start + every, every);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             interval
-        });
-        Self {
-            interval,
-            dead_after_ms: 3 * 1000 * u64::from(every_secs),
-        }
+        })
     }
 
-    /// The next ping is due.
-    async fn tick(&mut self) {
-        match &mut self.interval {
-            Some(interval) => {
-                interval.tick().await;
+    /// Resolves once nothing has been heard (`last_heard`, ms after `opened`) for three intervals.
+    async fn silence(&self, last_heard: &AtomicU64, opened: tokio::time::Instant) {
+        let Some(every) = self.every else {
+            return std::future::pending().await;
+        };
+        let allowed = every * 3;
+        loop {
+            let heard = std::time::Duration::from_millis(last_heard.load(Ordering::Relaxed));
+            let deadline = opened + heard + allowed;
+            if tokio::time::Instant::now() >= deadline {
+                return;
             }
-            None => std::future::pending().await,
+            tokio::time::sleep_until(deadline).await;
         }
     }
+}
 
-    /// Whether a client silent for `silent_ms` is gone.
-    fn is_dead(&self, silent_ms: u64) -> bool {
-        silent_ms >= self.dead_after_ms
+/// The next tick of `pings`; never, without pings.
+async fn next_tick(pings: &mut Option<tokio::time::Interval>) {
+    match pings {
+        Some(interval) => {
+            interval.tick().await;
+        }
+        None => std::future::pending().await,
     }
 }
 

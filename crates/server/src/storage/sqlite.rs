@@ -139,10 +139,12 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX revoked_tokens_expiry ON revoked_tokens(expires_at);",
     // 11: REST API 1.2 completions: when each member joined (subscriber lists and a client's
-    // subscriptions, 0 for earlier members), members shut up until a set time, and which clients
-    // signed in on which UTC day (`GET /1.2/rtm/stats`).
+    // subscriptions, 0 for earlier members; the new index also serves every lookup by client id,
+    // so it replaces `members_client`), members shut up until a set time, and which clients signed
+    // in on which UTC day (`GET /1.2/rtm/stats`).
     "ALTER TABLE members ADD COLUMN joined_at INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX members_client_joined ON members(client_id, joined_at, cid);
+    DROP INDEX members_client;
     CREATE TABLE timed_shutups (
         cid TEXT NOT NULL,
         client_id TEXT NOT NULL,
@@ -161,6 +163,10 @@ const MESSAGE_COLUMNS: &str = "id, cid, from_id, ts, data, bin, mention_all, men
 /// Stores a message; a constant, so each insert finds its cached statement without building the
 /// SQL text first. The column list must match [`MESSAGE_COLUMNS`] (checked by a test).
 const INSERT_MESSAGE: &str = "INSERT INTO messages (id, cid, from_id, ts, data, bin, mention_all, mention_pids, dt, receipt, patch_ts, lctype, audience, patch_code, patch_reason)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+
+/// [`INSERT_MESSAGE`] that leaves a message whose id is stored already (the importer's).
+const INSERT_MESSAGE_IF_NEW: &str = "INSERT OR IGNORE INTO messages (id, cid, from_id, ts, data, bin, mention_all, mention_pids, dt, receipt, patch_ts, lctype, audience, patch_code, patch_reason)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
 
 /// Distinct statements the connection keeps prepared. rusqlite's default (16) is fewer than the
@@ -235,6 +241,60 @@ impl SqliteStorage {
         Ok(self
             .db
             .pragma_query_value(None, "user_version", |row| row.get(0))?)
+    }
+
+    /// For the importer: stores `message` unless a message with its id is there already
+    /// (message ids are unique across conversations); returns whether it was stored.
+    pub fn insert_message_if_new(&mut self, message: &MessageRecord) -> StorageResult<bool> {
+        Ok(self.insert_message_with(INSERT_MESSAGE_IF_NEW, message)? == 1)
+    }
+
+    /// Runs `sql` ([`INSERT_MESSAGE`] or [`INSERT_MESSAGE_IF_NEW`]) for `m`; returns the rows
+    /// inserted.
+    fn insert_message_with(&mut self, sql: &str, m: &MessageRecord) -> StorageResult<usize> {
+        Ok(self.db.prepare_cached(sql)?.execute(params![
+            m.id,
+            m.cid,
+            m.from,
+            m.timestamp,
+            m.data,
+            m.binary,
+            m.mention_all,
+            serde_json::to_string(&m.mention_pids)?,
+            m.dt,
+            m.receipt,
+            m.patch_timestamp,
+            m.lctype,
+            m.audience.as_ref().map(serde_json::to_string).transpose()?,
+            m.patch_code,
+            m.patch_reason
+        ])?)
+    }
+
+    /// For the importer: the shut-up list and blacklist stored for conversation `cid`, if it is
+    /// stored.
+    pub fn moderation_lists(&mut self, cid: &str) -> StorageResult<Option<(Vec<String>, Vec<String>)>> {
+        let lists: Option<(String, String)> = self
+            .db
+            .prepare_cached("SELECT shutup, blocked FROM conversations WHERE id = ?1")?
+            .query_row(params![cid], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?;
+        lists
+            .map(|(shutup, blocked)| Ok((json_list(&shutup)?, json_list(&blocked)?)))
+            .transpose()
+    }
+
+    /// For the importer: moves the read and ack positions of members `client_ids` of `cid` up to
+    /// `ts` (never back).
+    pub fn raise_positions(&mut self, cid: &str, client_ids: &[String], ts: i64) -> StorageResult<()> {
+        let mut stmt = self.db.prepare_cached(
+            "UPDATE members SET read_ts = MAX(read_ts, ?3), ack_ts = MAX(ack_ts, ?3)
+             WHERE cid = ?1 AND client_id = ?2",
+        )?;
+        for client in client_ids {
+            stmt.execute(params![cid, client, ts])?;
+        }
+        Ok(())
     }
 }
 
@@ -472,24 +532,7 @@ impl Storage for SqliteStorage {
     }
 
     fn insert_message(&mut self, m: &MessageRecord) -> StorageResult<()> {
-        self.db.prepare_cached(INSERT_MESSAGE)?.execute(params![
-            m.id,
-            m.cid,
-            m.from,
-            m.timestamp,
-            m.data,
-            m.binary,
-            m.mention_all,
-            serde_json::to_string(&m.mention_pids)?,
-            m.dt,
-            m.receipt,
-            m.patch_timestamp,
-            m.lctype,
-            m.audience.as_ref().map(serde_json::to_string).transpose()?,
-            m.patch_code,
-            m.patch_reason
-        ])?;
-        Ok(())
+        self.insert_message_with(INSERT_MESSAGE, m).map(drop)
     }
 
     fn update_message(&mut self, m: &MessageRecord) -> StorageResult<()> {
@@ -872,6 +915,10 @@ mod tests {
     #[test]
     fn insert_message_names_the_message_columns() {
         assert!(INSERT_MESSAGE.starts_with(&format!("INSERT INTO messages ({MESSAGE_COLUMNS})")));
+        assert_eq!(
+            INSERT_MESSAGE_IF_NEW,
+            INSERT_MESSAGE.replacen("INSERT", "INSERT OR IGNORE", 1)
+        );
     }
 
     #[test]

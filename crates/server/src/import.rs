@@ -21,11 +21,14 @@
 //! blacklist and each normal conversation's managers come too, at up to three more requests per
 //! conversation: the REST API lists them one conversation at a time.
 //!
-//! An import can be run again (after a failure, or for what was sent since): conversations are
-//! replaced by the source's, messages and members already there are kept. Not imported:
-//! temporary conversations (LeanCloud does not list them). Messages of service conversations come without who they were for, so they are
-//! kept for the service only (visible over REST, not in subscribers' `logs`), never shown to every
-//! subscriber.
+//! An import can be run again (after a failure, or for what was sent since); it reads the whole
+//! source again: conversations are replaced by the source's (their moderation lists kept unless
+//! read again), messages already there are kept unless the source's was edited later, members
+//! already there have read everything imported since. Not imported: temporary conversations
+//! (LeanCloud does not list them). Messages of service conversations come without who they were
+//! for, so they are kept for the service only (visible over REST, not in subscribers' `logs`),
+//! never shown to every subscriber. History rows name their conversation in `to` (LeanCloud's
+//! `conv-id` can be a storage key): `to` is read first.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -109,7 +112,7 @@ pub struct Report {
 }
 
 /// Why an import stopped. What was written before stays (every page is its own transaction),
-/// and running the import again carries on.
+/// and running the import again brings the rest.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     /// The source could not be reached or answered with an error.

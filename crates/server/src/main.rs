@@ -108,7 +108,7 @@ struct Args {
 enum Command {
     /// Imports conversations, subscribers, members and message history from LeanCloud's IM REST
     /// API 1.2 (or another chinwag server's) into --data-dir. Stop the server on that data dir
-    /// first. Running it again carries on where it stopped.
+    /// first. Running it again reads the source again and brings what is new or edited since.
     Import {
         /// The source's API base URL, e.g. `https://abcdefgh.api.lncldapi.com` (LeanCloud
         /// console: Settings → App keys → server URL).

@@ -210,6 +210,7 @@ impl Importer {
                 }
                 let imported = Imported {
                     service: record.system,
+                    has_members: !members.is_empty(),
                     members,
                     created_at: record.created_at,
                     last_ts: 0,
@@ -370,19 +371,27 @@ impl Importer {
 
     /// Step 4: the members of normal conversations, having read everything imported.
     async fn members(&mut self) -> Result<(), ImportError> {
-        let members: Vec<(String, Imported)> = self
+        // Moved out, not copied: the lists are the bulk of what an import holds.
+        let members: Vec<(String, Vec<String>, i64, i64)> = self
             .conversations
-            .iter()
-            .filter(|(_, c)| !c.service && !c.members.is_empty())
-            .map(|(cid, c)| (cid.clone(), c.clone()))
+            .iter_mut()
+            .filter(|(_, c)| c.has_members)
+            .map(|(cid, c)| {
+                (
+                    cid.clone(),
+                    std::mem::take(&mut c.members),
+                    c.last_ts,
+                    c.created_at,
+                )
+            })
             .collect();
-        self.report.members += members.iter().map(|(_, c)| c.members.len()).sum::<usize>();
+        self.report.members += members.iter().map(|(_, ids, _, _)| ids.len()).sum::<usize>();
         self.storage
             .run(move |db| {
-                for (cid, conv) in &members {
-                    db.add_members(cid, &conv.members, conv.last_ts, conv.created_at)?;
+                for (cid, ids, last_ts, created_at) in &members {
+                    db.add_members(cid, ids, *last_ts, *created_at)?;
                     // Members an earlier run brought have read what this one brought too.
-                    db.raise_positions(cid, &conv.members, conv.last_ts)?;
+                    db.raise_positions(cid, ids, *last_ts)?;
                 }
                 Ok(())
             })
@@ -439,7 +448,7 @@ impl Importer {
     async fn roles(&mut self) -> Result<(), ImportError> {
         let normal: Vec<String> = std::mem::take(&mut self.conversations)
             .into_iter()
-            .filter(|(_, c)| !c.service && !c.members.is_empty())
+            .filter(|(_, c)| c.has_members)
             .map(|(cid, _)| cid)
             .collect();
         for cid in normal {
@@ -518,9 +527,11 @@ impl Paging {
 }
 
 /// What the import keeps of a conversation until its members are written.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct Imported {
     service: bool,
+    /// Whether it is a normal conversation with members (they stay in `members` until written).
+    has_members: bool,
     members: Vec<String>,
     created_at: i64,
     /// Its newest imported message (ms; 0 = none).

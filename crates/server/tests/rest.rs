@@ -989,8 +989,42 @@ async fn rest_shuts_members_up_for_a_while_and_lists_subscriptions_and_stats() {
         json!([{"timestamp": subscribed_at, "subscriber": "Jerry", "conv_id": service}]),
         "the normal conversation Jerry is in is not a subscription"
     );
+    // Chat rooms take timed shut-ups too; each path takes its own kind only.
+    let room = master(
+        &server,
+        "POST",
+        "/1.2/rtm/chatrooms",
+        Some(json!({"name": "Lobby"})),
+    )
+    .await;
+    let room = room.object_id();
+    let for_a_minute = json!({"client_id": "Jerry", "ttl": 60});
+    for (path, status, code) in [
+        (
+            format!("/1.2/rtm/chatrooms/{room}/temporary-silenceds"),
+            200,
+            json!(null),
+        ),
+        (
+            format!("/1.2/rtm/chatrooms/{cid}/temporary-silenceds"),
+            400,
+            json!(4316),
+        ),
+        (
+            format!("/1.2/rtm/conversations/{service}/temporary-silenceds"),
+            400,
+            json!(4314),
+        ),
+    ] {
+        let answer = master(&server, "POST", &path, Some(for_a_minute.clone())).await;
+        assert_eq!(
+            (answer.status, answer.json["code"].clone()),
+            (status, code),
+            "{path}"
+        );
+    }
+
     let refusals = [
-        // An unknown direction; a cursor without the time it was subscribed at.
         (
             "/1.2/rtm/clients/Jerry/service-conversations?direction=up".to_owned(),
             107,

@@ -32,6 +32,7 @@
 //! ```
 
 mod backend;
+mod client_blocks;
 mod conversations;
 mod last_message;
 mod limits;
@@ -584,6 +585,8 @@ pub struct Hub<S> {
     room_grace: room_grace::RoomGrace,
     /// Members shut up until a set time (REST `temporary-silenceds`).
     timed_shutups: timed_shutups::TimedShutups,
+    /// Conversations clients blocked: nobody else may add them (REST `clients/{id}/blacklists`).
+    client_blocks: client_blocks::ClientBlocks,
     out: Vec<Outgoing>,
 }
 
@@ -624,6 +627,7 @@ impl<S: Storage> Hub<S> {
             client_buckets: HashMap::new(),
             room_grace: room_grace::RoomGrace::default(),
             timed_shutups: timed_shutups::TimedShutups::default(),
+            client_blocks: client_blocks::ClientBlocks::default(),
             out: Vec::new(),
         };
         hub.reload()?;
@@ -845,6 +849,10 @@ impl<S: Storage> Hub<S> {
         for shutup in self.storage.timed_shutups()? {
             self.timed_shutups
                 .insert(&shutup.cid, &shutup.client_id, shutup.until);
+        }
+        self.client_blocks = client_blocks::ClientBlocks::default();
+        for (client, cid) in self.storage.client_blocks()? {
+            self.client_blocks.set(&client, &cid, true);
         }
         Ok(())
     }

@@ -256,6 +256,12 @@ impl Server {
             )
             .route("/1.2/rtm/stats", get(rest::stats))
             .route(
+                "/1.2/rtm/clients/{client_id}/blacklists",
+                post(rest::client_block)
+                    .delete(rest::client_unblock)
+                    .get(rest::client_blocked),
+            )
+            .route(
                 "/1.2/rtm/conversations/{id}/temporary-silenceds",
                 post(rest::silence_for).delete(rest::end_silence),
             )

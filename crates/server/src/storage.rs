@@ -431,6 +431,11 @@ pub trait Storage: Send {
     fn timed_shutups(&mut self) -> StorageResult<Vec<TimedShutupRecord>>;
     /// Forgets the timed shut-ups over by `now` (ms); returns how many.
     fn prune_timed_shutups(&mut self, now: i64) -> StorageResult<usize>;
+    /// Blocks (`true`) or unblocks conversation `cid` for `client_id`: others may not add the
+    /// client to it (REST `/1.2/rtm/clients/{id}/blacklists`).
+    fn set_client_block(&mut self, client_id: &str, cid: &str, blocked: bool) -> StorageResult<()>;
+    /// Every `(client id, conversation id)` block, for the hub to load at start-up.
+    fn client_blocks(&mut self) -> StorageResult<Vec<(String, String)>>;
     /// Remembers that `client_id` signed in on UTC day `day` (days since the Unix epoch).
     fn record_sign_in(&mut self, day: i64, client_id: &str) -> StorageResult<()>;
     /// How many distinct clients signed in on UTC day `day`.

@@ -1468,6 +1468,52 @@ fn a_timed_shut_up_ends_by_itself_keeps_the_list_apart_and_survives_a_restart() 
 }
 
 #[test]
+fn a_client_that_blocked_a_conversation_is_not_added_to_it_by_others() {
+    let mut h = Harness::new();
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    let cid = h.create(1, "Tom", &["Mary"], json!({}));
+    h.hub.set_client_block("Jerry", &cid, true).0.expect("blocked");
+    let jerry = ConvCommand {
+        cid: Some(cid.clone()),
+        m: vec!["Jerry".into()],
+        ..Default::default()
+    };
+    let sent = h.conv(1, "Tom", OpType::Add, jerry.clone());
+    let added = conv_reply(&sent, 1);
+    assert!(added.allowed_pids.is_empty());
+    assert_eq!(
+        (added.failed_pids[0].code, added.failed_pids[0].pids.clone()),
+        (4315, vec!["Jerry".to_owned()])
+    );
+    assert!(ops(&sent, 2).is_empty(), "Jerry is not invited");
+    let (result, _) = h.hub.change_members(&cid, &["Jerry".into()], true, h.now);
+    result.expect("answered");
+    assert_eq!(
+        h.hub.members(&cid).expect("members"),
+        ["Mary", "Tom"],
+        "nor by the backend"
+    );
+    assert_eq!(h.hub.client_blocked("Jerry", None, 0), (vec![cid.clone()], None));
+    // Kept across a restart.
+    let now = h.now;
+    let mut h = Harness::start(config(), h.hub.into_storage());
+    h.now = now;
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    assert_eq!(h.hub.client_blocked("Jerry", None, 0), (vec![cid.clone()], None));
+    // Jerry may still join it himself; once unblocked, others may add him.
+    let sent = h.conv(2, "Jerry", OpType::Add, jerry.clone());
+    assert_eq!(conv_reply(&sent, 2).allowed_pids, ["Jerry"]);
+    let sent = h.conv(2, "Jerry", OpType::Remove, jerry.clone());
+    assert_eq!(conv_reply(&sent, 2).allowed_pids, ["Jerry"]);
+    h.hub.set_client_block("Jerry", &cid, false).0.expect("unblocked");
+    let sent = h.conv(1, "Tom", OpType::Add, jerry);
+    assert_eq!(conv_reply(&sent, 1).allowed_pids, ["Jerry"]);
+    assert!(h.hub.set_client_block("Jerry", "nope", true).0.is_err(), "4303");
+}
+
+#[test]
 fn stats_count_clients_online_now_and_distinct_sign_ins_of_the_utc_day() {
     const DAY: i64 = 24 * 3600 * 1000;
     let mut h = Harness::new();
@@ -2530,6 +2576,12 @@ impl Storage for FlakyStorage {
     }
     fn prune_timed_shutups(&mut self, now: i64) -> StorageResult<usize> {
         self.inner.prune_timed_shutups(now)
+    }
+    fn set_client_block(&mut self, client: &str, cid: &str, blocked: bool) -> StorageResult<()> {
+        self.inner.set_client_block(client, cid, blocked)
+    }
+    fn client_blocks(&mut self) -> StorageResult<Vec<(String, String)>> {
+        self.inner.client_blocks()
     }
     fn record_sign_in(&mut self, day: i64, client: &str) -> StorageResult<()> {
         self.inner.record_sign_in(day, client)

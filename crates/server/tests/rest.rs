@@ -1040,6 +1040,31 @@ async fn rest_shuts_members_up_for_a_while_and_lists_subscriptions_and_stats() {
         assert_eq!(failure(&refused), (400, json!(code)), "{path}");
     }
 
+    // Jerry blocks the service conversation: the backend can no longer subscribe him again.
+    let blocks = "/1.2/rtm/clients/Jerry/blacklists";
+    master(&server, "DELETE", &format!("{subscribers}/Jerry"), None).await;
+    let blocked = master(&server, "POST", blocks, Some(json!({"conv_id": service}))).await;
+    assert_eq!((blocked.status, blocked.json), (200, json!({})));
+    let listed = master(&server, "GET", blocks, None).await;
+    assert_eq!(listed.json, json!({"conv_ids": [service]}));
+    let again = master(&server, "POST", &subscribers, Some(json!({"client_id": "Jerry"}))).await;
+    assert_eq!(failure(&again), (400, json!(4315)));
+    for (body, refusal) in [
+        (json!({"conv_id": "nope"}), (404, json!(4303))),
+        (json!({}), (400, json!(107))),
+    ] {
+        let refused = master(&server, "POST", blocks, Some(body)).await;
+        assert_eq!(failure(&refused), refusal);
+    }
+    let unblocked = master(&server, "DELETE", blocks, Some(json!({"conv_id": service}))).await;
+    assert_eq!(unblocked.status, 200);
+    assert_eq!(
+        master(&server, "GET", blocks, None).await.json,
+        json!({"conv_ids": []})
+    );
+    let again = master(&server, "POST", &subscribers, Some(json!({"client_id": "Jerry"}))).await;
+    assert_eq!(again.status, 200);
+
     // Online now: Jerry only (Tom never signed in); signed in today: Jerry.
     let stats = master(&server, "GET", "/1.2/rtm/stats", None).await;
     assert_eq!(

@@ -412,6 +412,29 @@ impl<S: Storage> Hub<S> {
         })
     }
 
+    /// Blocks (`true`) or unblocks conversation `cid` (of any kind) for `client_id` on the server's
+    /// behalf (`POST`/`DELETE /1.2/rtm/clients/{client_id}/blacklists {conv_id}`): others may
+    /// no longer add the client to it (the client may still join it itself). Nobody is told.
+    pub fn set_client_block(&mut self, client_id: &str, cid: &str, blocked: bool) -> AdminOutcome<()> {
+        self.admin(|hub| {
+            hub.conversation(Some(cid))?;
+            hub.storage.set_client_block(client_id, cid, blocked)?;
+            hub.client_blocks.set(client_id, cid, blocked);
+            Ok(())
+        })
+    }
+
+    /// The conversations `client_id` blocked (`GET /1.2/rtm/clients/{client_id}/blacklists`),
+    /// paged as [`Hub::blocked`].
+    pub fn client_blocked(
+        &self,
+        client_id: &str,
+        limit: Option<usize>,
+        next: usize,
+    ) -> (Vec<String>, Option<usize>) {
+        page_of(&self.client_blocks.of(client_id), limit, next)
+    }
+
     /// Forgets the timed shut-ups over by `now_ms`, in memory and in storage. The runtime calls
     /// this periodically.
     pub fn prune_timed_shutups(&mut self, now_ms: i64) {

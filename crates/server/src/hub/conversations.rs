@@ -499,9 +499,12 @@ impl<S: Storage> Hub<S> {
         only_self_in_chat_room(conv, &ids, client, "clients join a chat room themselves")?;
         let cid = conv.record.id.clone();
         let system = conv.record.system;
-        // Blocked clients cannot be added or join again (partial failure, not a whole error).
-        let (blocked, ids): (Vec<String>, Vec<String>) =
-            ids.into_iter().partition(|id| conv.record.blocked.contains(id));
+        // Blocked clients cannot be added or join again, nor can others add a client that blocked
+        // the conversation (partial failure, not a whole error).
+        let (blocked, ids): (Vec<String>, Vec<String>) = ids.into_iter().partition(|id| {
+            conv.record.blocked.contains(id)
+                || (id != client && self.client_blocks.blocks(id, &conv.record.id))
+        });
         let failed_pids = super::moderation::failure(ErrorCode::ConversationBlacklisted, blocked);
         let added = if conv.record.transient {
             self.add_in_memory(&cid, &ids, Position::default());

@@ -135,7 +135,7 @@ impl<S: Storage> Hub<S> {
             let conv = hub.service(cid)?;
             let member = conv.members.contains_key(client);
             if subscribed && !member {
-                if conv.record.blocked.iter().any(|b| b == client) {
+                if conv.record.blocked.iter().any(|b| b == client) || hub.client_blocks.blocks(client, cid) {
                     return Err(Fail::Code(ErrorCode::ConversationBlacklisted, None));
                 }
                 let read_ts = conv.last_ts;
@@ -456,7 +456,7 @@ impl<S: Storage> Hub<S> {
             for id in client_ids {
                 let member = conv.members.contains_key(id);
                 let wanted = if add {
-                    !member && !conv.record.blocked.contains(id)
+                    !member && !conv.record.blocked.contains(id) && !hub.client_blocks.blocks(id, cid)
                 } else {
                     member
                 };

@@ -54,9 +54,12 @@
 //! - Usage: `GET /1.2/rtm/stats` → `{"result": {online_user_count, user_count_today}}` (clients
 //!   with a session now; distinct clients signed in since 00:00 UTC)
 //!
-//! Not served: per-client blacklists (`/clients/{id}/blacklists`: a client blocking
-//! conversations is not in the model) and offline push fields (`push_data`, `priority`, `push`,
-//! `valid_till`: no push service).
+//! - Per-client blacklists: `POST`/`DELETE /1.2/rtm/clients/{client_id}/blacklists` `{conv_id}` →
+//!   `{}` (others may no longer add the client to that conversation; it may join itself) and
+//!   `GET ...?limit&next` → `{conv_ids, next?}`
+//!
+//! Not served: offline push fields (`push_data`, `priority`, `push`, `valid_till`: no push
+//! service) and `/1.2/rtm/clients/sign` (there are no user accounts).
 
 use std::convert::Infallible;
 
@@ -347,6 +350,24 @@ pub(crate) enum AdminOp {
     },
     /// Clients online now and signed in today.
     Stats,
+    /// A client blocks or unblocks a conversation.
+    ClientBlock {
+        /// The client.
+        client_id: String,
+        /// `conv_id`.
+        cid: String,
+        /// Block (`true`) or unblock.
+        blocked: bool,
+    },
+    /// A page of the conversations a client blocked.
+    ClientBlocked {
+        /// The client.
+        client_id: String,
+        /// `limit`.
+        limit: Option<usize>,
+        /// Offset from `next`.
+        next: usize,
+    },
 }
 
 /// The client lists of a conversation the REST API edits.
@@ -623,6 +644,26 @@ pub(crate) fn run<S: Storage>(
                 Vec::new(),
             )
         }
+        AdminOp::ClientBlock {
+            client_id,
+            cid,
+            blocked,
+        } => {
+            let (result, out) = hub.set_client_block(&client_id, &cid, blocked);
+            (result.map(|()| json!({})), out)
+        }
+        AdminOp::ClientBlocked {
+            client_id,
+            limit,
+            next,
+        } => {
+            let (ids, next) = hub.client_blocked(&client_id, limit, next);
+            let page = match next {
+                Some(next) => json!({"conv_ids": ids, "next": next.to_string()}),
+                None => json!({"conv_ids": ids}),
+            };
+            (Ok(page), Vec::new())
+        }
         AdminOp::Stats => (
             hub.stats(now)
                 .map(|stats| {
@@ -840,6 +881,43 @@ pub(crate) async fn subscriptions(
             newest_first,
             limit: query.limit,
         })
+    });
+    rest.master(op).await
+}
+
+/// `POST`/`DELETE /1.2/rtm/clients/{client_id}/blacklists` `{conv_id}` → `{}`.
+async fn client_blacklist(rest: Rest, client_id: String, body: &[u8], blocked: bool) -> Response {
+    let op = object(body).and_then(|body| {
+        Ok(AdminOp::ClientBlock {
+            client_id,
+            cid: field(&body, "conv_id")?,
+            blocked,
+        })
+    });
+    rest.master(op).await
+}
+
+/// `POST /1.2/rtm/clients/{client_id}/blacklists` `{conv_id}`: others may no longer add the client
+/// to that conversation.
+pub(crate) async fn client_block(rest: Rest, Path(client_id): Path<String>, body: Bytes) -> Response {
+    client_blacklist(rest, client_id, &body, true).await
+}
+
+/// `DELETE /1.2/rtm/clients/{client_id}/blacklists` `{conv_id}`.
+pub(crate) async fn client_unblock(rest: Rest, Path(client_id): Path<String>, body: Bytes) -> Response {
+    client_blacklist(rest, client_id, &body, false).await
+}
+
+/// `GET /1.2/rtm/clients/{client_id}/blacklists?limit&next` → `{conv_ids, next?}`.
+pub(crate) async fn client_blocked(
+    rest: Rest,
+    Path(client_id): Path<String>,
+    Query(query): Query<BlacklistQuery>,
+) -> Response {
+    let op = next_cursor(query.next.as_deref()).map(|next| AdminOp::ClientBlocked {
+        client_id,
+        limit: query.limit,
+        next,
     });
     rest.master(op).await
 }
@@ -1330,13 +1408,7 @@ pub(crate) async fn blocked(
     Path(cid): Path<String>,
     Query(query): Query<BlacklistQuery>,
 ) -> Response {
-    let next = match query.next.as_deref().filter(|n| !n.is_empty()) {
-        None => Ok(0),
-        Some(next) => next
-            .parse()
-            .map_err(|_| BadRequest("next must be a cursor from an earlier page".into())),
-    };
-    let op = next.map(|next| AdminOp::Blacklist {
+    let op = next_cursor(query.next.as_deref()).map(|next| AdminOp::Blacklist {
         list: ClientList::of(&uri),
         cid,
         kind: kind_of(&uri),
@@ -1396,6 +1468,16 @@ pub(crate) async fn end_silence(
         None => Err(BadRequest("client_id is required".into())),
     };
     rest.master(op).await
+}
+
+/// The offset a `next` cursor of an earlier page names (0 without one).
+fn next_cursor(next: Option<&str>) -> Result<usize, BadRequest> {
+    match next.filter(|n| !n.is_empty()) {
+        None => Ok(0),
+        Some(next) => next
+            .parse()
+            .map_err(|_| BadRequest("next must be a cursor from an earlier page".into())),
+    }
 }
 
 /// The `role` of a member-info body (`Manager` or `Member`) and its `clientId`, if any.

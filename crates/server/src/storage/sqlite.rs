@@ -140,8 +140,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX revoked_tokens_expiry ON revoked_tokens(expires_at);",
     // 11: REST API 1.2 completions: when each member joined (subscriber lists and a client's
     // subscriptions, 0 for earlier members; the new index also serves every lookup by client id,
-    // so it replaces `members_client`), members shut up until a set time, and which clients signed
-    // in on which UTC day (`GET /1.2/rtm/stats`).
+    // so it replaces `members_client`), members shut up until a set time, which clients signed in
+    // on which UTC day (`GET /1.2/rtm/stats`), and the conversations each client blocked.
     "ALTER TABLE members ADD COLUMN joined_at INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX members_client_joined ON members(client_id, joined_at, cid);
     DROP INDEX members_client;
@@ -155,6 +155,11 @@ const MIGRATIONS: &[&str] = &[
         day INTEGER NOT NULL,
         client_id TEXT NOT NULL,
         PRIMARY KEY (day, client_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE client_blocks (
+        client_id TEXT NOT NULL,
+        cid TEXT NOT NULL,
+        PRIMARY KEY (client_id, cid)
     ) WITHOUT ROWID;",
 ];
 
@@ -862,6 +867,24 @@ impl Storage for SqliteStorage {
             .db
             .prepare_cached("DELETE FROM timed_shutups WHERE until <= ?1")?
             .execute(params![now])?)
+    }
+
+    fn set_client_block(&mut self, client_id: &str, cid: &str, blocked: bool) -> StorageResult<()> {
+        let sql = if blocked {
+            "INSERT OR IGNORE INTO client_blocks (client_id, cid) VALUES (?1, ?2)"
+        } else {
+            "DELETE FROM client_blocks WHERE client_id = ?1 AND cid = ?2"
+        };
+        self.db.prepare_cached(sql)?.execute(params![client_id, cid])?;
+        Ok(())
+    }
+
+    fn client_blocks(&mut self) -> StorageResult<Vec<(String, String)>> {
+        Ok(self
+            .db
+            .prepare("SELECT client_id, cid FROM client_blocks ORDER BY client_id, cid")?
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<Result<_, _>>()?)
     }
 
     fn record_sign_in(&mut self, day: i64, client_id: &str) -> StorageResult<()> {

@@ -6,25 +6,31 @@
 //!
 //! 1. conversations: `GET /1.2/rtm/all-conversations?order=objectId&limit=1000`, each page
 //!    `where` the `objectId` is past the last one's (normal, distinct, chat rooms and service
-//!    conversations, with their ids, creators, custom attributes, mute lists and times);
+//!    conversations, with their ids, creators, custom attributes, mute lists and times), and the
+//!    members of normal ones (their `m`);
 //! 2. the whole app's history, oldest first: `GET /1.2/rtm/messages?reversed=true&limit=1000`,
 //!    each page after the last one's `msgid` and `timestamp`. Message ids and millisecond
 //!    timestamps are kept exactly, since edits, recalls and receipts name messages by them;
 //! 3. the subscribers of each service conversation, with when they subscribed:
 //!    `GET .../service-conversations/{id}/subscribers?client_id=…&limit=50`;
-//! 4. the members of normal conversations (their `m`).
+//! 4. read positions: members and subscribers have read everything imported. Read positions
+//!    cannot be exported, and a first sign-in should not show years of history as unread.
 //!
-//! Members and subscribers have read everything imported: read positions cannot be exported, and
-//! a first sign-in should not show years of history as unread.
+//! Only the conversation list is held in memory (an id and a time each), never the members or
+//! the history; every page is written in its own transaction on a blocking thread. Every paging
+//! loop ends on an empty page or on a page with nothing new (a source may repeat the row its
+//! cursor names), and refuses a source that sends a full page again (it ignores the cursor).
 //!
 //! With [`Source::with_moderation`] (`--with-moderation`), each conversation's shut-up list and
 //! blacklist and each normal conversation's managers come too, at up to three more requests per
 //! conversation: the REST API lists them one conversation at a time.
 //!
 //! An import can be run again (after a failure, or for what was sent since); it reads the whole
-//! source again: conversations are replaced by the source's (their moderation lists kept unless
-//! read again), messages already there are kept unless the source's was edited later, members
-//! already there have read everything imported since. Not imported: temporary conversations
+//! source again and makes the data dir follow it: conversations are replaced by the source's
+//! (their moderation lists kept unless read again), messages already there are kept unless the
+//! source's differs (edited or recalled since), members and subscribers the source no longer lists
+//! are removed, managers no longer listed demoted, and everyone has read everything imported.
+//! Conversations deleted at the source stay. Not imported: temporary conversations
 //! (LeanCloud does not list them). Messages of service conversations come without who they were
 //! for, so they are kept for the service only (visible over REST, not in subscribers' `logs`),
 //! never shown to every subscriber. History rows name their conversation in `to` (LeanCloud's
@@ -43,8 +49,10 @@ use crate::storage::{ConversationRecord, MessageRecord, SqliteStorage, Storage, 
 const SUBSCRIBER_PAGE: u32 = 50;
 /// Page of shut-up lists, blacklists and member roles (chinwag answers up to 1000 at a time).
 const LIST_PAGE: u32 = 1000;
-/// Attempts of one request answered 429 (rate limited) or not answered at all.
+/// Attempts of one request answered 429 (rate limited) or 5xx, or not answered at all.
 const ATTEMPTS: u32 = 8;
+/// Conversations whose read positions one transaction moves (step 4).
+const POSITION_CHUNK: usize = 5_000;
 
 /// `_Conversation` keys that are the conversation's own fields, not custom attributes.
 const CONVERSATION_FIELDS: &[&str] = &[
@@ -99,7 +107,8 @@ impl Source {
 pub struct Report {
     /// Conversations written (each kind).
     pub conversations: usize,
-    /// Members of normal conversations and subscribers of service conversations added.
+    /// Members of normal conversations and subscribers of service conversations listed by the
+    /// source (written unless there already).
     pub members: usize,
     /// Messages written.
     pub messages: usize,
@@ -107,6 +116,8 @@ pub struct Report {
     pub messages_already_there: usize,
     /// Messages of conversations that were not imported (temporary or deleted ones).
     pub messages_without_conversation: usize,
+    /// History rows without an id, a conversation or a time, or with bad base64: left out.
+    pub messages_unreadable: usize,
     /// Managers of normal conversations (with [`Source::with_moderation`]).
     pub managers: usize,
 }
@@ -130,6 +141,13 @@ pub enum ImportError {
     Storage(#[from] StorageError),
 }
 
+impl ImportError {
+    /// A 4xx other than 429: the source refused the request for good (not served, not found).
+    fn is_refusal(&self) -> bool {
+        matches!(self, Self::Source { status: Some(status), .. } if (400..500).contains(status) && *status != 429)
+    }
+}
+
 /// Imports everything `source` lists into the data dir `data_dir` (created if needed). No server
 /// may run on it meanwhile.
 pub async fn import(source: &Source, data_dir: &Path, sync: SyncMode) -> Result<Report, ImportError> {
@@ -144,7 +162,7 @@ pub async fn import(source: &Source, data_dir: &Path, sync: SyncMode) -> Result<
     importer.conversations().await?;
     importer.history().await?;
     importer.subscribers().await?;
-    importer.members().await?;
+    importer.read_positions().await?;
     if importer.with_moderation {
         importer.roles().await?;
     }
@@ -167,7 +185,8 @@ impl Importer {
     /// `skip`, a cursor neither skips nor repeats conversations that change meanwhile (the app may
     /// still be in use), and costs the same on every page. A source that does not order by id
     /// (`order=objectId`) is read again from the start with `skip` (writing a conversation twice
-    /// only replaces it).
+    /// only replaces it). Each normal conversation's members are written with it: the listed ones
+    /// added (nothing read yet: step 4 moves their positions), the ones no longer listed removed.
     async fn conversations(&mut self) -> Result<(), ImportError> {
         let mut paging = Paging::After(None);
         loop {
@@ -182,12 +201,13 @@ impl Importer {
                 }
                 Paging::Skip(skip) => query.push(("skip", skip.to_string())),
             }
-            let page = self.client.get("/1.2/rtm/all-conversations", &query).await?;
+            let path = "/1.2/rtm/all-conversations";
+            let page = self.client.get(path, &query).await?;
             let results = page
                 .get("results")
                 .and_then(Value::as_array)
                 .cloned()
-                .unwrap_or_default();
+                .ok_or_else(|| self.client.unexpected(path, "no `results` list"))?;
             let ids: Vec<&str> = results
                 .iter()
                 .filter_map(|c| c.get("objectId")?.as_str())
@@ -199,6 +219,7 @@ impl Importer {
                 None => {
                     tracing::warn!("the source does not order conversations by id: paging with skip");
                     self.report.conversations = 0;
+                    self.report.members = 0;
                     paging = Paging::Skip(0);
                     continue;
                 }
@@ -211,18 +232,17 @@ impl Importer {
                 let imported = Imported {
                     service: record.system,
                     has_members: !members.is_empty(),
-                    members,
-                    created_at: record.created_at,
                     last_ts: 0,
                 };
                 self.conversations.insert(record.id.clone(), imported);
-                records.push(record);
+                self.report.members += members.len();
+                records.push((record, members));
             }
             self.report.conversations += records.len();
             let with_moderation = self.with_moderation;
             self.storage
                 .run(move |db| {
-                    for mut record in records {
+                    for (mut record, members) in records {
                         // Without `--with-moderation`, what an earlier run brought stays.
                         if !with_moderation {
                             if let Some((shutup, blocked)) = db.moderation_lists(&record.id)? {
@@ -231,6 +251,9 @@ impl Importer {
                             }
                         }
                         db.save_conversation(&record)?;
+                        if !record.transient && !record.system {
+                            sync_members(db, &record.id, &members, record.created_at)?;
+                        }
                     }
                     Ok(())
                 })
@@ -247,7 +270,8 @@ impl Importer {
     }
 
     /// Step 2: the app's history, oldest first, each page after the last message of the one
-    /// before; messages already in the data dir are skipped.
+    /// before. Messages already in the data dir are kept, unless the source's differs (edited or
+    /// recalled since an earlier run).
     async fn history(&mut self) -> Result<(), ImportError> {
         let services: HashSet<String> = self
             .conversations
@@ -255,7 +279,9 @@ impl Importer {
             .filter(|(_, c)| c.service)
             .map(|(cid, _)| cid.clone())
             .collect();
+        let path = "/1.2/rtm/messages";
         let mut after: Option<(String, i64)> = None;
+        let mut previous_page: HashSet<String> = HashSet::new();
         loop {
             let mut query = vec![
                 ("reversed", "true".to_owned()),
@@ -265,15 +291,37 @@ impl Importer {
                 query.push(("msgid", id.clone()));
                 query.push(("timestamp", ts.to_string()));
             }
-            let page = self.client.get("/1.2/rtm/messages", &query).await?;
-            let items = page.as_array().cloned().unwrap_or_default();
-            let known = |cid: &str| self.conversations.contains_key(cid);
-            let records: Vec<MessageRecord> = items
+            let page = self.client.get(path, &query).await?;
+            let items = page
+                .as_array()
+                .cloned()
+                .ok_or_else(|| self.client.unexpected(path, "not a list of messages"))?;
+            let fresh = fresh_rows(&items, &previous_page, |item| item.get("msg-id")?.as_str());
+            if fresh.is_empty() {
+                if items.len() >= self.page_size as usize {
+                    return Err(self
+                        .client
+                        .unexpected(path, "a full page again: the source ignores msgid"));
+                }
+                break;
+            }
+            previous_page = fresh
                 .iter()
-                .filter_map(|item| message_record(item, &services, known))
+                .filter_map(|item| item.get("msg-id")?.as_str())
+                .map(str::to_owned)
                 .collect();
-            let mut messages = Vec::with_capacity(records.len());
-            for message in records {
+            // The cursor: the last row that has both an id and a time.
+            after = fresh.iter().rev().find_map(|item| {
+                let id = item.get("msg-id")?.as_str()?.to_owned();
+                Some((id, item.get("timestamp")?.as_i64()?))
+            });
+            let mut messages = Vec::with_capacity(fresh.len());
+            for item in &fresh {
+                let known = |cid: &str| self.conversations.contains_key(cid);
+                let Some(message) = message_record(item, &services, known) else {
+                    self.report.messages_unreadable += 1;
+                    continue;
+                };
                 match self.conversations.get_mut(&message.cid) {
                     Some(conv) => {
                         conv.last_ts = conv.last_ts.max(message.timestamp);
@@ -282,10 +330,6 @@ impl Importer {
                     None => self.report.messages_without_conversation += 1,
                 }
             }
-            after = items.last().and_then(|item| {
-                let id = item.get("msg-id")?.as_str()?.to_owned();
-                Some((id, item.get("timestamp")?.as_i64()?))
-            });
             let (written, there) = self
                 .storage
                 .run(move |db| {
@@ -293,12 +337,11 @@ impl Importer {
                     for message in &messages {
                         if db.insert_message_if_new(message)? {
                             written += 1;
-                        } else if message.patch_timestamp.is_some() {
-                            // Edited or recalled since an earlier run: the newer version wins.
-                            let stored = db.message(&message.cid, &message.id)?;
-                            if stored.is_some_and(|s| s.patch_timestamp < message.patch_timestamp) {
-                                db.update_message(message)?;
-                            }
+                        } else if db
+                            .message(&message.cid, &message.id)?
+                            .is_some_and(|stored| changed_since(&stored, message))
+                        {
+                            db.update_message(message)?;
                         }
                     }
                     Ok((written, messages.len() - written))
@@ -306,100 +349,117 @@ impl Importer {
                 .await?;
             self.report.messages += written;
             self.report.messages_already_there += there;
-            if items.is_empty() || after.is_none() {
+            if after.is_none() {
                 break;
             }
         }
         tracing::info!(messages = self.report.messages, "history imported");
-        if self.report.messages_without_conversation > 0 {
-            tracing::warn!(
-                messages = self.report.messages_without_conversation,
-                "left out: messages of conversations the source did not list (temporary or deleted ones)"
-            );
+        for (count, what) in [
+            (
+                self.report.messages_without_conversation,
+                "left out: messages of conversations the source did not list (temporary or deleted ones)",
+            ),
+            (
+                self.report.messages_unreadable,
+                "left out: history rows without id, conversation or time, or with bad base64",
+            ),
+        ] {
+            if count > 0 {
+                tracing::warn!(messages = count, "{what}");
+            }
         }
         Ok(())
     }
 
-    /// Step 3: the subscribers of each service conversation, with when they subscribed, having
-    /// read everything imported.
+    /// Step 3: the subscribers of each service conversation, with when they subscribed; stored
+    /// subscribers the source no longer lists are removed.
     async fn subscribers(&mut self) -> Result<(), ImportError> {
-        let services: Vec<(String, i64)> = self
+        let services: Vec<String> = self
             .conversations
             .iter()
             .filter(|(_, c)| c.service)
-            .map(|(cid, c)| (cid.clone(), c.last_ts))
+            .map(|(cid, _)| cid.clone())
             .collect();
-        for (cid, read_up_to) in services {
+        for cid in services {
             let path = format!("/1.2/rtm/service-conversations/{cid}/subscribers");
             let mut after: Option<String> = None;
+            let mut listed: HashSet<String> = HashSet::new();
+            let mut previous_page: HashSet<String> = HashSet::new();
             loop {
                 let mut query = vec![("limit", SUBSCRIBER_PAGE.to_string())];
                 if let Some(after) = &after {
                     query.push(("client_id", after.clone()));
                 }
                 let page = self.client.get(&path, &query).await?;
-                let subscribers: Vec<(String, i64)> = page
+                let items = page
                     .as_array()
-                    .into_iter()
-                    .flatten()
+                    .cloned()
+                    .ok_or_else(|| self.client.unexpected(&path, "not a list of subscribers"))?;
+                // A source whose cursor includes the client it names sends it again: not new.
+                let fresh = fresh_rows(&items, &previous_page, |item| item.get("subscriber")?.as_str());
+                let subscribers: Vec<(String, i64)> = fresh
+                    .iter()
                     .filter_map(|item| {
                         let id = item.get("subscriber")?.as_str()?.to_owned();
                         Some((id, item.get("timestamp").and_then(Value::as_i64).unwrap_or(0)))
                     })
                     .collect();
-                let done = subscribers.is_empty();
+                if subscribers.is_empty() {
+                    break;
+                }
+                previous_page = subscribers.iter().map(|(id, _)| id.clone()).collect();
+                listed.extend(previous_page.iter().cloned());
                 after = subscribers.last().map(|(id, _)| id.clone());
                 self.report.members += subscribers.len();
                 let service = cid.clone();
                 self.storage
                     .run(move |db| {
                         for (client_id, at) in &subscribers {
-                            let client = std::slice::from_ref(client_id);
-                            db.add_members(&service, client, read_up_to, *at)?;
-                            db.raise_positions(&service, client, read_up_to)?;
+                            db.add_members(&service, std::slice::from_ref(client_id), 0, *at)?;
                         }
                         Ok(())
                     })
                     .await?;
-                if done {
-                    break;
-                }
             }
+            self.storage
+                .run(move |db| {
+                    let gone: Vec<String> = db
+                        .member_ids(&cid)?
+                        .into_iter()
+                        .filter(|id| !listed.contains(id))
+                        .collect();
+                    db.remove_members(&cid, &gone)
+                })
+                .await?;
         }
         Ok(())
     }
 
-    /// Step 4: the members of normal conversations, having read everything imported.
-    async fn members(&mut self) -> Result<(), ImportError> {
-        // Moved out, not copied: the lists are the bulk of what an import holds.
-        let members: Vec<(String, Vec<String>, i64, i64)> = self
+    /// Step 4: everyone has read everything imported (read positions cannot be exported), in
+    /// transactions of a few thousand conversations.
+    async fn read_positions(&mut self) -> Result<(), ImportError> {
+        let conversations: Vec<(String, i64)> = self
             .conversations
-            .iter_mut()
-            .filter(|(_, c)| c.has_members)
-            .map(|(cid, c)| {
-                (
-                    cid.clone(),
-                    std::mem::take(&mut c.members),
-                    c.last_ts,
-                    c.created_at,
-                )
-            })
+            .iter()
+            .filter(|(_, c)| (c.has_members || c.service) && c.last_ts > 0)
+            .map(|(cid, c)| (cid.clone(), c.last_ts))
             .collect();
-        self.report.members += members.iter().map(|(_, ids, _, _)| ids.len()).sum::<usize>();
-        self.storage
-            .run(move |db| {
-                for (cid, ids, last_ts, created_at) in &members {
-                    db.add_members(cid, ids, *last_ts, *created_at)?;
-                    // Members an earlier run brought have read what this one brought too.
-                    db.raise_positions(cid, ids, *last_ts)?;
-                }
-                Ok(())
-            })
-            .await
+        for chunk in conversations.chunks(POSITION_CHUNK) {
+            let chunk = chunk.to_vec();
+            self.storage
+                .run(move |db| {
+                    chunk
+                        .iter()
+                        .try_for_each(|(cid, last_ts)| db.raise_read_positions(cid, *last_ts))
+                })
+                .await?;
+        }
+        Ok(())
     }
 
     /// With [`Source::with_moderation`], before `record` is written: its shut-up list (normal
-    /// conversations and chat rooms) and its blacklist, every page of each.
+    /// conversations and chat rooms) and its blacklist, every page of each. A conversation deleted
+    /// at the source meanwhile (a 4xx) has none.
     async fn moderation_lists(&self, record: &mut ConversationRecord) -> Result<(), ImportError> {
         let kind = if record.system {
             "service-conversations"
@@ -417,7 +477,8 @@ impl Importer {
         Ok(())
     }
 
-    /// Every `client_ids` of a list the REST API pages with `limit` and `next`.
+    /// Every `client_ids` of a list the REST API pages with `limit` and `next` (none when the
+    /// source refuses it with a 4xx).
     async fn client_list(&self, path: &str) -> Result<Vec<String>, ImportError> {
         let mut ids = Vec::new();
         let mut next: Option<String> = None;
@@ -426,7 +487,13 @@ impl Importer {
             if let Some(next) = &next {
                 query.push(("next", next.clone()));
             }
-            let page = self.client.get(path, &query).await?;
+            let page = match self.client.get(path, &query).await {
+                Err(error) if error.is_refusal() => {
+                    tracing::warn!(%path, %error, "not served: taken as empty");
+                    return Ok(ids);
+                }
+                answer => answer?,
+            };
             let listed = page.get("client_ids").and_then(Value::as_array);
             ids.extend(
                 listed
@@ -435,16 +502,19 @@ impl Importer {
                     .filter_map(Value::as_str)
                     .map(str::to_owned),
             );
-            next = page.get("next").and_then(Value::as_str).map(str::to_owned);
-            // No `next`, or an empty page, ends the list.
-            if next.is_none() || listed.is_none_or(Vec::is_empty) {
+            let following = page.get("next").and_then(Value::as_str).map(str::to_owned);
+            // No `next`, the same `next` again, or an empty page ends the list.
+            if following.is_none() || following == next || listed.is_none_or(Vec::is_empty) {
                 return Ok(ids);
             }
+            next = following;
         }
     }
 
     /// Step 5, with [`Source::with_moderation`]: the managers of each normal conversation (its
-    /// owner is its creator; everybody else is a plain member).
+    /// owner is its creator; everybody else is a plain member). An app whose source does not serve
+    /// member roles (a 4xx: LeanCloud serves them only where the app switched them on) is asked
+    /// once.
     async fn roles(&mut self) -> Result<(), ImportError> {
         let normal: Vec<String> = std::mem::take(&mut self.conversations)
             .into_iter()
@@ -454,38 +524,36 @@ impl Importer {
         for cid in normal {
             let path = format!("/1.2/rtm/conversations/{cid}/member-infos");
             let mut managers = Vec::new();
+            let mut previous_page: Vec<Value> = Vec::new();
             for skip in (0..).step_by(LIST_PAGE as usize) {
                 let query = [("limit", LIST_PAGE.to_string()), ("skip", skip.to_string())];
                 let page = match self.client.get(&path, &query).await {
-                    Ok(page) => page,
-                    // LeanCloud serves member roles only to apps that switched them on.
-                    Err(ImportError::Source {
-                        status: Some(status), ..
-                    }) if (400..500).contains(&status) && status != 429 => {
-                        tracing::warn!(%cid, status, "member roles not served: none imported");
-                        break;
+                    Err(error) if error.is_refusal() => {
+                        tracing::warn!(%error, "member roles not served: none imported");
+                        return Ok(());
                     }
-                    Err(error) => return Err(error),
+                    answer => answer?,
                 };
                 let results = page
                     .get("results")
                     .and_then(Value::as_array)
                     .cloned()
-                    .unwrap_or_default();
+                    .ok_or_else(|| self.client.unexpected(&path, "no `results` list"))?;
+                // Empty, or the same page again (a source ignoring `skip`): the end.
+                if results.is_empty() || results == previous_page {
+                    break;
+                }
                 managers.extend(results.iter().filter_map(|info| {
                     let manager = info.get("role").and_then(Value::as_str) == Some("Manager");
                     manager.then(|| info.get("clientId")?.as_str().map(str::to_owned))?
                 }));
-                if results.is_empty() {
-                    break;
-                }
-            }
-            if managers.is_empty() {
-                continue;
+                previous_page = results;
             }
             self.report.managers += managers.len();
             self.storage
                 .run(move |db| {
+                    // Demoted since an earlier run: no longer a manager.
+                    db.clear_roles(&cid)?;
                     managers
                         .iter()
                         .try_for_each(|client_id| db.set_role(&cid, client_id, Some("Manager")))
@@ -494,6 +562,43 @@ impl Importer {
         }
         Ok(())
     }
+}
+
+/// Adds the `listed` members of normal conversation `cid` (joined at its creation, nothing read)
+/// and removes the stored ones it no longer lists (kicked or gone since an earlier run).
+fn sync_members(
+    db: &mut SqliteStorage,
+    cid: &str,
+    listed: &[String],
+    created_at: i64,
+) -> Result<(), StorageError> {
+    db.add_members(cid, listed, 0, created_at)?;
+    let gone: Vec<String> = db
+        .member_ids(cid)?
+        .into_iter()
+        .filter(|id| !listed.contains(id))
+        .collect();
+    db.remove_members(cid, &gone)
+}
+
+/// The rows of `page` not on the page before (`previous`, by `key`): a source whose cursor
+/// includes the row it names sends that row again.
+fn fresh_rows<'a>(
+    page: &'a [Value],
+    previous: &HashSet<String>,
+    key: impl Fn(&'a Value) -> Option<&'a str>,
+) -> Vec<&'a Value> {
+    page.iter()
+        .filter(|row| key(row).is_none_or(|id| !previous.contains(id)))
+        .collect()
+}
+
+/// Whether the source's `message` differs from the `stored` one (edited or recalled since).
+/// LeanCloud's history may carry no edit time, so the content decides too.
+fn changed_since(stored: &MessageRecord, message: &MessageRecord) -> bool {
+    stored.data != message.data
+        || stored.binary != message.binary
+        || stored.patch_timestamp < message.patch_timestamp
 }
 
 /// How conversations are paged: after the last id (`order=objectId`), or by offset for a source
@@ -526,14 +631,12 @@ impl Paging {
     }
 }
 
-/// What the import keeps of a conversation until its members are written.
+/// What the import keeps of a conversation between the steps.
 #[derive(Debug)]
 struct Imported {
     service: bool,
-    /// Whether it is a normal conversation with members (they stay in `members` until written).
+    /// Whether it is a normal conversation with members.
     has_members: bool,
-    members: Vec<String>,
-    created_at: i64,
     /// Its newest imported message (ms; 0 = none).
     last_ts: i64,
 }
@@ -679,6 +782,15 @@ impl Client {
         })
     }
 
+    /// An answer to `GET {base}{path}` that is not what the REST API documents.
+    fn unexpected(&self, path: &str, what: &str) -> ImportError {
+        ImportError::Source {
+            url: format!("{}{path}", self.base_url),
+            status: None,
+            reason: format!("unexpected answer: {what}"),
+        }
+    }
+
     /// `GET {base}{path}?{query}` as JSON. A 429, a 5xx or a failed connection is tried again
     /// after a growing pause (up to [`ATTEMPTS`] times): a long import should not end on one
     /// passing error. Other errors end it.
@@ -740,7 +852,7 @@ fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
     )
 }
 
-/// The data dir's storage, written on a blocking thread so the fetching never waits on the disk.
+/// The data dir's storage, written on a blocking thread so that no async task waits on the disk.
 struct Writer {
     storage: Option<SqliteStorage>,
 }
@@ -831,6 +943,19 @@ mod tests {
             "not past the cursor: `where` ignored"
         );
         assert!(matches!(from_b().after_page(&[]), Some(Paging::After(Some(last))) if last == "b"));
+    }
+
+    #[test]
+    fn rows_sent_again_at_a_page_boundary_are_not_new() {
+        let page = [
+            json!({"msg-id": "m2"}),
+            json!({"msg-id": "m3"}),
+            json!({"no": "id"}),
+        ];
+        let previous = HashSet::from(["m1".to_owned(), "m2".to_owned()]);
+        let fresh = fresh_rows(&page, &previous, |row| row.get("msg-id")?.as_str());
+        assert_eq!(fresh, [&page[1], &page[2]]);
+        assert!(fresh_rows(&page[..1], &previous, |row| row.get("msg-id")?.as_str()).is_empty());
     }
 
     #[test]

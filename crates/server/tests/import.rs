@@ -192,6 +192,7 @@ async fn an_app_imported_over_rest_is_served_the_same_by_a_new_server() {
             messages: 6,
             messages_already_there: 0,
             messages_without_conversation: 0,
+            messages_unreadable: 0,
             managers: 1,
         }
     );
@@ -275,6 +276,16 @@ async fn an_app_imported_over_rest_is_served_the_same_by_a_new_server() {
         Some(json!({"from_client": "Tom", "message": "One more"})),
     )
     .await;
+    // ...Mary leaves the group, a reader unsubscribes.
+    let group_members = format!("/1.2/rtm/conversations/{group}/members");
+    master(
+        &from,
+        "DELETE",
+        &group_members,
+        Some(json!({"client_ids": ["Mary"]})),
+    )
+    .await;
+    master(&from, "DELETE", &format!("{subscribers}/reader00"), None).await;
 
     // Run again (the new server stopped), this time without --with-moderation: what is there is
     // not written twice, the edit and the new message come over, the moderation lists stay, and
@@ -298,6 +309,15 @@ async fn an_app_imported_over_rest_is_served_the_same_by_a_new_server() {
     assert_eq!(texts.len(), 8, "{texts:?}");
     assert_eq!(texts[0], "Hi, Jerry!", "the later edit");
     assert!(texts.contains(&"Still here?".to_owned()) && texts.contains(&"One more".to_owned()));
+    assert_eq!(
+        master(&to, "GET", &group_members, None).await.json,
+        json!({"result": ["Jerry", "Tom"]}),
+        "who left the source has left here too"
+    );
+    assert_eq!(
+        master(&to, "GET", &subscribers, None).await.json,
+        master(&from, "GET", &subscribers, None).await.json
+    );
     let blocked = format!("/1.2/rtm/conversations/{group}/blacklists");
     assert_eq!(
         master(&to, "GET", &blocked, None).await.json,

@@ -289,16 +289,31 @@ impl SqliteStorage {
             .transpose()
     }
 
-    /// For the importer: moves the read and ack positions of members `client_ids` of `cid` up to
-    /// `ts` (never back).
-    pub fn raise_positions(&mut self, cid: &str, client_ids: &[String], ts: i64) -> StorageResult<()> {
-        let mut stmt = self.db.prepare_cached(
-            "UPDATE members SET read_ts = MAX(read_ts, ?3), ack_ts = MAX(ack_ts, ?3)
-             WHERE cid = ?1 AND client_id = ?2",
-        )?;
-        for client in client_ids {
-            stmt.execute(params![cid, client, ts])?;
-        }
+    /// For the importer: moves the read and ack positions of every member of `cid` up to `ts`
+    /// (never back).
+    pub fn raise_read_positions(&mut self, cid: &str, ts: i64) -> StorageResult<()> {
+        self.db
+            .prepare_cached(
+                "UPDATE members SET read_ts = MAX(read_ts, ?2), ack_ts = MAX(ack_ts, ?2) WHERE cid = ?1",
+            )?
+            .execute(params![cid, ts])?;
+        Ok(())
+    }
+
+    /// For the importer: the client ids of the stored members of `cid`.
+    pub fn member_ids(&mut self, cid: &str) -> StorageResult<Vec<String>> {
+        Ok(self
+            .db
+            .prepare_cached("SELECT client_id FROM members WHERE cid = ?1")?
+            .query_map(params![cid], |row| row.get(0))?
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// For the importer: every member of `cid` back to the default role.
+    pub fn clear_roles(&mut self, cid: &str) -> StorageResult<()> {
+        self.db
+            .prepare_cached("UPDATE members SET role = NULL WHERE cid = ?1 AND role IS NOT NULL")?
+            .execute(params![cid])?;
         Ok(())
     }
 }

@@ -260,7 +260,7 @@ pub enum NotificationsError {
 }
 
 pub use backend::ConvKind;
-pub(crate) use conversations::unique_key;
+pub(crate) use conversations::{RESERVED_KEYS, unique_key};
 pub use limits::{DEFAULT_MAX_LOGS_LIMIT, DEFAULT_MAX_MEMBERS};
 pub use service::{AdminError, AdminOutcome, HistoryPage, KICKED_BY_APP, SendOptions};
 pub use sessions::Stats;

@@ -54,29 +54,9 @@ const ATTEMPTS: u32 = 8;
 /// Conversations whose read positions one transaction moves (step 4).
 const POSITION_CHUNK: usize = 5_000;
 
-/// `_Conversation` keys that are the conversation's own fields, not custom attributes.
-const CONVERSATION_FIELDS: &[&str] = &[
-    "objectId",
-    "c",
-    "m",
-    "mu",
-    "tr",
-    "sys",
-    "unique",
-    "uniqueId",
-    "temp",
-    "ttl",
-    "createdAt",
-    "updatedAt",
-    "lm",
-    "msg",
-    "bin",
-    "msg_from",
-    "msg_mid",
-    "msg_timestamp",
-    "patch_timestamp",
-    "ACL",
-];
+/// `_Conversation` keys besides the ones clients may not set as attributes
+/// ([`crate::hub::RESERVED_KEYS`]) that are LeanCloud's own, not custom attributes.
+const LEANCLOUD_FIELDS: &[&str] = &["uniqueId", "temp", "ttl", "ACL"];
 
 /// Where to import from: an IM REST API base URL (e.g. `https://abcdefgh.api.lncldapi.com`) and
 /// the app's id and master key.
@@ -664,7 +644,9 @@ fn conversation_record(item: &Value) -> Option<(ConversationRecord, Vec<String>)
     let system = flag("sys");
     let attrs: Map<String, Value> = object
         .iter()
-        .filter(|(key, _)| !CONVERSATION_FIELDS.contains(&key.as_str()))
+        .filter(|(key, _)| {
+            !crate::hub::RESERVED_KEYS.contains(&key.as_str()) && !LEANCLOUD_FIELDS.contains(&key.as_str())
+        })
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
     let creator = object.get("c").and_then(Value::as_str).unwrap_or_default();

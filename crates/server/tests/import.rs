@@ -29,6 +29,15 @@ async fn master(server: &RunningServer, method: &str, path: &str, body: Option<V
     answer
 }
 
+/// Creates a chat room or service conversation (`kind`: `chatrooms`, `service-conversations`)
+/// named `name`; returns its id.
+async fn server_side(server: &RunningServer, kind: &str, name: &str) -> String {
+    let path = format!("/1.2/rtm/{kind}");
+    master(server, "POST", &path, Some(json!({"name": name})))
+        .await
+        .object_id()
+}
+
 /// Every conversation, each reduced to what must come over, by id.
 async fn conversations(server: &RunningServer) -> Vec<Value> {
     let listed = master(server, "GET", "/1.2/rtm/all-conversations?limit=1000", None).await;
@@ -87,22 +96,8 @@ async fn an_app_imported_over_rest_is_served_the_same_by_a_new_server() {
         Some(json!({"client_ids": ["Jerry"]})),
     )
     .await;
-    let room = master(
-        &from,
-        "POST",
-        "/1.2/rtm/chatrooms",
-        Some(json!({"name": "Lobby"})),
-    )
-    .await
-    .object_id();
-    let news = master(
-        &from,
-        "POST",
-        "/1.2/rtm/service-conversations",
-        Some(json!({"name": "News"})),
-    )
-    .await
-    .object_id();
+    let room = server_side(&from, "chatrooms", "Lobby").await;
+    let news = server_side(&from, "service-conversations", "News").await;
     // More subscribers than one page of the list (50).
     let readers = (0..55).map(|n| format!("reader{n:02}"));
     for client in ["Tom".to_owned(), "Jerry".to_owned()].into_iter().chain(readers) {

@@ -41,6 +41,20 @@ async fn invited_by_tom(server: &RunningServer, client: &str, members: Value) ->
     (invited, cid)
 }
 
+/// Creates a chat room or service conversation (`kind`: `chatrooms`, `service-conversations`)
+/// named `name` over REST; returns its id.
+async fn server_side(server: &RunningServer, kind: &str, name: &str) -> String {
+    let created = master(
+        server,
+        "POST",
+        &format!("/1.2/rtm/{kind}"),
+        Some(json!({"name": name})),
+    )
+    .await;
+    assert_eq!(created.status, 200, "{created:?}");
+    created.object_id()
+}
+
 /// Sends `text` as `from` into `/1.2/rtm/{path}/messages`; returns `(msg-id, timestamp)`.
 async fn send(server: &RunningServer, path: &str, body: Value) -> (String, i64) {
     let sent = master(server, "POST", &format!("/1.2/rtm/{path}/messages"), Some(body)).await;
@@ -252,14 +266,7 @@ async fn rest_history_of_the_app_of_a_client_and_of_a_subscriber_pages_by_msgid(
     assert_eq!(refused.status, 401);
 
     // A subscriber sees broadcasts and what was sent to it, not what was sent to others.
-    let created = master(
-        &server,
-        "POST",
-        "/1.2/rtm/service-conversations",
-        Some(json!({"name": "News"})),
-    )
-    .await;
-    let service = created.object_id();
+    let service = server_side(&server, "service-conversations", "News").await;
     for client in ["Tom", "Jerry"] {
         let subscribed = master(
             &server,
@@ -431,14 +438,7 @@ async fn rest_send_applies_no_sync_mentions_and_to_clients() {
     assert_eq!(failure(&refused), (400, json!(107)));
 
     // `to_clients` in a service conversation reaches only those clients.
-    let created = master(
-        &server,
-        "POST",
-        "/1.2/rtm/service-conversations",
-        Some(json!({"name": "News"})),
-    )
-    .await;
-    let service = created.object_id();
+    let service = server_side(&server, "service-conversations", "News").await;
     let service_path = format!("service-conversations/{service}");
     let (private, _) = send(
         &server,
@@ -556,14 +556,7 @@ async fn rest_blacklists_block_list_and_unblock() {
     assert_eq!(members.json, json!({"result": ["Jerry", "Spike", "Tom"]}));
 
     // Service conversations: a blocked client is unsubscribed and cannot subscribe again.
-    let created = master(
-        &server,
-        "POST",
-        "/1.2/rtm/service-conversations",
-        Some(json!({"name": "News"})),
-    )
-    .await;
-    let service = created.object_id();
+    let service = server_side(&server, "service-conversations", "News").await;
     let subscribers = format!("/1.2/rtm/service-conversations/{service}/subscribers");
     master(&server, "POST", &subscribers, Some(json!({"client_id": "Jerry"}))).await;
     let blocked = master(
@@ -762,20 +755,8 @@ async fn rest_calls_over_the_rate_limit_get_429() {
 async fn rest_queries_each_kind_and_edits_the_shut_up_list() {
     let server = start().await;
     let (mut jerry, cid) = invited_by_tom(&server, "Jerry", json!(["Jerry"])).await;
-    master(
-        &server,
-        "POST",
-        "/1.2/rtm/chatrooms",
-        Some(json!({"name": "Lobby"})),
-    )
-    .await;
-    master(
-        &server,
-        "POST",
-        "/1.2/rtm/service-conversations",
-        Some(json!({"name": "News"})),
-    )
-    .await;
+    server_side(&server, "chatrooms", "Lobby").await;
+    server_side(&server, "service-conversations", "News").await;
     let names = |response: &http::Response| -> Vec<String> {
         let mut names: Vec<String> = response.json["results"]
             .as_array()
@@ -849,14 +830,7 @@ async fn service_subscribers_history_over_rtm_leaves_out_other_subscribers_messa
     let server = start().await;
     let mut tom = login(&server, "Tom").await;
     let mut jerry = login(&server, "Jerry").await;
-    let created = master(
-        &server,
-        "POST",
-        "/1.2/rtm/service-conversations",
-        Some(json!({"name": "News"})),
-    )
-    .await;
-    let service = created.object_id();
+    let service = server_side(&server, "service-conversations", "News").await;
     for client in ["Tom", "Jerry"] {
         master(
             &server,
@@ -954,14 +928,7 @@ async fn rest_shuts_members_up_for_a_while_and_lists_subscriptions_and_stats() {
     assert_eq!(ack.code, None);
 
     // A service conversation's subscribers, and Jerry's subscriptions.
-    let created = master(
-        &server,
-        "POST",
-        "/1.2/rtm/service-conversations",
-        Some(json!({"name": "News"})),
-    )
-    .await;
-    let service = created.object_id();
+    let service = server_side(&server, "service-conversations", "News").await;
     let subscribers = format!("/1.2/rtm/service-conversations/{service}/subscribers");
     for client in ["Tom", "Jerry"] {
         let subscribed = master(&server, "POST", &subscribers, Some(json!({"client_id": client}))).await;
@@ -990,14 +957,7 @@ async fn rest_shuts_members_up_for_a_while_and_lists_subscriptions_and_stats() {
         "the normal conversation Jerry is in is not a subscription"
     );
     // Chat rooms take timed shut-ups too; each path takes its own kind only.
-    let room = master(
-        &server,
-        "POST",
-        "/1.2/rtm/chatrooms",
-        Some(json!({"name": "Lobby"})),
-    )
-    .await;
-    let room = room.object_id();
+    let room = server_side(&server, "chatrooms", "Lobby").await;
     let for_a_minute = json!({"client_id": "Jerry", "ttl": 60});
     for (path, status, code) in [
         (

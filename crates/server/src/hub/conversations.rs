@@ -36,7 +36,7 @@ pub(super) fn named_clients(ids: &[String]) -> Vec<String> {
 }
 
 /// Keys of the conversation JSON that clients may not set through attributes.
-pub(super) const RESERVED_KEYS: &[&str] = &[
+pub(crate) const RESERVED_KEYS: &[&str] = &[
     "objectId",
     "m",
     "c",

@@ -394,8 +394,7 @@ impl<S: Storage> Hub<S> {
             if client_id.is_empty() || client_id == conv.record.creator {
                 return Ok(());
             }
-            let listed = conv.record.shutup.iter().any(|id| id == client_id);
-            let was_silenced = listed || hub.timed_shutups.silenced(cid, client_id, now_ms);
+            let was_silenced = hub.may_not_speak(conv, client_id, now_ms);
             let until = ttl_ms.map(|ttl| now_ms.saturating_add(ttl));
             hub.storage.set_timed_shutup(cid, client_id, until)?;
             match until {
@@ -404,7 +403,8 @@ impl<S: Storage> Hub<S> {
                     hub.timed_shutups.remove(cid, client_id);
                 }
             }
-            let silenced = listed || hub.timed_shutups.silenced(cid, client_id, now_ms);
+            let conv = hub.conv_of_kind(cid, kind)?;
+            let silenced = hub.may_not_speak(conv, client_id, now_ms);
             if silenced == was_silenced {
                 return Ok(());
             }

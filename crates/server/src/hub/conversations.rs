@@ -501,10 +501,8 @@ impl<S: Storage> Hub<S> {
         let system = conv.record.system;
         // Blocked clients cannot be added or join again, nor can others add a client that blocked
         // the conversation (partial failure, not a whole error).
-        let (blocked, ids): (Vec<String>, Vec<String>) = ids.into_iter().partition(|id| {
-            conv.record.blocked.contains(id)
-                || (id != client && self.client_blocks.blocks(id, &conv.record.id))
-        });
+        let (blocked, ids): (Vec<String>, Vec<String>) =
+            ids.into_iter().partition(|id| self.kept_out(conv, id, client));
         let failed_pids = super::moderation::failure(ErrorCode::ConversationBlacklisted, blocked);
         let added = if conv.record.transient {
             self.add_in_memory(&cid, &ids, Position::default());

@@ -36,9 +36,7 @@ impl<S: Storage> Hub<S> {
         let Some(conv) = target.filter(|conv| conv.is_member(client)) else {
             return Err(Fail::Code(ErrorCode::InvalidMessagingTarget, None));
         };
-        if conv.record.shutup.iter().any(|m| m == client)
-            || self.timed_shutups.silenced(&conv.record.id, client, now)
-        {
+        if self.may_not_speak(conv, client, now) {
             return Err(Fail::Code(
                 ErrorCode::ConversationNotAllowed,
                 Some("muted (shut up) in this conversation".into()),

@@ -7,7 +7,7 @@ use chinwag_protocol::{
 };
 
 use super::conversations::named_clients;
-use super::{ConnId, Fail, Hub, HubResult};
+use super::{ConnId, Conversation, Fail, Hub, HubResult};
 use crate::storage::Storage;
 
 impl<S: Storage> Hub<S> {
@@ -21,6 +21,21 @@ impl<S: Storage> Hub<S> {
             ));
         }
         Ok(conv.record.id.clone())
+    }
+
+    /// Whether `client` may not be added to `conv` by `added_by`: it is on the conversation's
+    /// blacklist, or it blocked the conversation and somebody else adds it (REST
+    /// `clients/{id}/blacklists`; `added_by` is empty for the app's backend).
+    pub(super) fn kept_out(&self, conv: &Conversation, client: &str, added_by: &str) -> bool {
+        conv.record.blocked.iter().any(|id| id == client)
+            || (client != added_by && self.client_blocks.blocks(client, &conv.record.id))
+    }
+
+    /// Whether `client` may not send into `conv` at `now`: it is on the shut-up list, or shut up
+    /// for a while (REST `temporary-silenceds`).
+    pub(super) fn may_not_speak(&self, conv: &Conversation, client: &str, now: i64) -> bool {
+        conv.record.shutup.iter().any(|id| id == client)
+            || self.timed_shutups.silenced(&conv.record.id, client, now)
     }
 
     /// `member_info_update`: makes a member a `Manager` or a `Member` again.

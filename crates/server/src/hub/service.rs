@@ -15,7 +15,7 @@ use crate::storage::{ConversationRecord, Membership, MessageRecord, Storage, Sto
 
 /// Default and largest page of a subscriber list (LeanCloud: 50 and 50); also the default page
 /// of a client's subscriptions.
-const MAX_SUBSCRIPTION_PAGE: u32 = 50;
+const SUBSCRIBER_PAGE: u32 = 50;
 
 /// Largest page of a client's subscriptions (LeanCloud documents no cap; REST pages stop at 1000).
 const MAX_SUBSCRIPTIONS_PAGE: u32 = 1000;
@@ -135,7 +135,7 @@ impl<S: Storage> Hub<S> {
             let conv = hub.service(cid)?;
             let member = conv.members.contains_key(client);
             if subscribed && !member {
-                if conv.record.blocked.iter().any(|b| b == client) || hub.client_blocks.blocks(client, cid) {
+                if hub.kept_out(conv, client, "") {
                     return Err(Fail::Code(ErrorCode::ConversationBlacklisted, None));
                 }
                 let read_ts = conv.last_ts;
@@ -161,10 +161,10 @@ impl<S: Storage> Hub<S> {
         limit: Option<u32>,
     ) -> Result<Vec<Membership>, AdminError> {
         self.service(cid)?;
-        let limit = limit.filter(|l| *l > 0).unwrap_or(MAX_SUBSCRIPTION_PAGE);
+        let limit = limit.filter(|l| *l > 0).unwrap_or(SUBSCRIBER_PAGE);
         Ok(self
             .storage
-            .members_page(cid, after, limit.min(MAX_SUBSCRIPTION_PAGE))?)
+            .members_page(cid, after, limit.min(SUBSCRIBER_PAGE))?)
     }
 
     /// A page of the service conversations `client_id` subscribes to, by subscription time
@@ -180,7 +180,7 @@ impl<S: Storage> Hub<S> {
     ) -> Result<Vec<Membership>, AdminError> {
         let limit = limit
             .filter(|l| *l > 0)
-            .unwrap_or(MAX_SUBSCRIPTION_PAGE)
+            .unwrap_or(SUBSCRIBER_PAGE)
             .min(MAX_SUBSCRIPTIONS_PAGE);
         Ok(self
             .storage
@@ -456,7 +456,7 @@ impl<S: Storage> Hub<S> {
             for id in client_ids {
                 let member = conv.members.contains_key(id);
                 let wanted = if add {
-                    !member && !conv.record.blocked.contains(id) && !hub.client_blocks.blocks(id, cid)
+                    !member && !hub.kept_out(conv, id, "")
                 } else {
                     member
                 };

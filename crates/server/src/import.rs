@@ -253,12 +253,6 @@ impl Importer {
     /// before. Messages already in the data dir are kept, unless the source's differs (edited or
     /// recalled since an earlier run).
     async fn history(&mut self) -> Result<(), ImportError> {
-        let services: HashSet<String> = self
-            .conversations
-            .iter()
-            .filter(|(_, c)| c.service)
-            .map(|(cid, _)| cid.clone())
-            .collect();
         let path = "/1.2/rtm/messages";
         let mut after: Option<(String, i64)> = None;
         let mut previous_page: HashSet<String> = HashSet::new();
@@ -297,8 +291,8 @@ impl Importer {
             });
             let mut messages = Vec::with_capacity(fresh.len());
             for item in &fresh {
-                let known = |cid: &str| self.conversations.contains_key(cid);
-                let Some(message) = message_record(item, &services, known) else {
+                let imported = |cid: &str| self.conversations.get(cid).map(|c| c.service);
+                let Some(message) = message_record(item, imported) else {
                     self.report.messages_unreadable += 1;
                     continue;
                 };
@@ -402,14 +396,7 @@ impl Importer {
                     .await?;
             }
             self.storage
-                .run(move |db| {
-                    let gone: Vec<String> = db
-                        .member_ids(&cid)?
-                        .into_iter()
-                        .filter(|id| !listed.contains(id))
-                        .collect();
-                    db.remove_members(&cid, &gone)
-                })
+                .run(move |db| remove_unlisted(db, &cid, |id| listed.contains(id)))
                 .await?;
         }
         Ok(())
@@ -553,11 +540,17 @@ fn sync_members(
     created_at: i64,
 ) -> Result<(), StorageError> {
     db.add_members(cid, listed, 0, created_at)?;
-    let gone: Vec<String> = db
-        .member_ids(cid)?
-        .into_iter()
-        .filter(|id| !listed.contains(id))
-        .collect();
+    remove_unlisted(db, cid, |id| listed.iter().any(|listed| listed == id))
+}
+
+/// Removes the stored members of `cid` that `listed` does not accept (gone at the source since an
+/// earlier run).
+fn remove_unlisted(
+    db: &mut SqliteStorage,
+    cid: &str,
+    listed: impl Fn(&str) -> bool,
+) -> Result<(), StorageError> {
+    let gone: Vec<String> = db.member_ids(cid)?.into_iter().filter(|id| !listed(id)).collect();
     db.remove_members(cid, &gone)
 }
 
@@ -672,14 +665,11 @@ fn time_of(value: &Value) -> Option<i64> {
     }
 }
 
-/// A message as the REST history lists it; `None` without an id, conversation or time. Messages
-/// of the conversations in `services` are kept for the service only (their recipients are not
-/// listed).
-fn message_record(
-    item: &Value,
-    services: &HashSet<String>,
-    known: impl Fn(&str) -> bool,
-) -> Option<MessageRecord> {
+/// A message as the REST history lists it; `None` without an id, conversation or time.
+/// `imported(cid)` tells whether conversation `cid` is imported (`Some`) and a service
+/// conversation (`Some(true)`), whose messages are kept for the service only (their recipients
+/// are not listed).
+fn message_record(item: &Value, imported: impl Fn(&str) -> Option<bool>) -> Option<MessageRecord> {
     use base64::Engine as _;
     let id = item
         .get("msg-id")?
@@ -695,7 +685,7 @@ fn message_record(
             .filter(|cid| !cid.is_empty())
     };
     let cid = named("to")
-        .filter(|to| known(to))
+        .filter(|to| imported(to).is_some())
         .or_else(|| named("conv-id"))?
         .to_owned();
     let timestamp = item.get("timestamp")?.as_i64()?;
@@ -709,7 +699,7 @@ fn message_record(
     };
     let lctype = crate::hub::lctype_of(data.as_deref());
     Some(MessageRecord {
-        audience: services.contains(&cid).then(Vec::new),
+        audience: (imported(&cid) == Some(true)).then(Vec::new),
         id,
         cid,
         from: item
@@ -959,14 +949,14 @@ mod tests {
 
     #[test]
     fn history_items_keep_ids_times_content_and_mentions() {
-        let services = HashSet::from(["svc".to_owned()]);
+        // Every conversation is imported; "svc" is a service conversation.
+        let imported = |cid: &str| Some(cid == "svc");
         let text = json!({
             "timestamp": 1_408_008_498_571_i64, "conv-id": "c1", "data": "{\"_lctype\":-1,\"_lctext\":\"hi\"}",
             "from": "Tom", "msg-id": "vdkGm4dtRNmhQ5gqUTFBiA", "is-conv": true, "bin": false,
             "patch-timestamp": 1_408_008_500_000_i64, "mention-pids": ["Jerry"]
         });
-        let any = |_: &str| true;
-        let message = message_record(&text, &services, any).expect("a message");
+        let message = message_record(&text, imported).expect("a message");
         assert_eq!(
             (message.id.as_str(), message.cid.as_str()),
             ("vdkGm4dtRNmhQ5gqUTFBiA", "c1")
@@ -977,14 +967,14 @@ mod tests {
         assert_eq!(message.mention_pids, ["Jerry"]);
         assert_eq!(message.audience, None, "for every member");
         let binary = json!({"timestamp": 1, "conv-id": "svc", "data": "AAEC", "bin": true, "from": "bot", "msg-id": "m2"});
-        let message = message_record(&binary, &services, any).expect("a message");
+        let message = message_record(&binary, imported).expect("a message");
         assert_eq!((message.data, message.binary), (None, Some(vec![0, 1, 2])));
         assert_eq!(
             message.audience,
             Some(Vec::new()),
             "a service's message: for the service only"
         );
-        assert!(message_record(&json!({"conv-id": "c1", "timestamp": 1}), &services, any).is_none());
+        assert!(message_record(&json!({"conv-id": "c1", "timestamp": 1}), imported).is_none());
     }
 
     #[test]
@@ -996,13 +986,12 @@ mod tests {
             "msg-id": "vdkGm4dtRNmhQ5gqUTFBiA", "is-conv": true, "is-room": false,
             "to": "5541c02ce4b0f83f4d44414e", "bin": false, "from-ip": "202.117.15.217"
         });
-        let services = HashSet::new();
-        let imported = |cid: &str| cid == "5541c02ce4b0f83f4d44414e";
-        let message = message_record(&row, &services, imported).expect("a message");
+        let imported = |cid: &str| (cid == "5541c02ce4b0f83f4d44414e").then_some(false);
+        let message = message_record(&row, imported).expect("a message");
         assert_eq!(message.cid, "5541c02ce4b0f83f4d44414e");
         assert_eq!(message.data.as_deref(), Some("今天天气不错！"));
         // A `to` naming no imported conversation (a v1 peer, say) leaves `conv-id`.
-        let message = message_record(&row, &services, |_| false).expect("a message");
+        let message = message_record(&row, |_| None).expect("a message");
         assert_eq!(message.cid, "219946ef32e40c515d33ae6975a5c593");
     }
 }

@@ -158,6 +158,7 @@ async fn main() -> anyhow::Result<()> {
             messages = report.messages,
             messages_already_there = report.messages_already_there,
             messages_without_conversation = report.messages_without_conversation,
+            messages_unreadable = report.messages_unreadable,
             managers = report.managers,
             data_dir = %args.data_dir.display(),
             "import done"

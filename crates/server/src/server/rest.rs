@@ -489,10 +489,7 @@ pub(crate) fn run<S: Storage>(
                 ClientList::Blocked => hub.blocked(&cid, kind, limit, next),
                 ClientList::Silenced => hub.silenced(&cid, kind, limit, next),
             }
-            .map(|(ids, next)| match next {
-                Some(next) => json!({"client_ids": ids, "next": next.to_string()}),
-                None => json!({"client_ids": ids}),
-            }),
+            .map(|(ids, next)| id_page("client_ids", ids, next)),
             Vec::new(),
         ),
         AdminOp::SetRole {
@@ -658,11 +655,7 @@ pub(crate) fn run<S: Storage>(
             next,
         } => {
             let (ids, next) = hub.client_blocked(&client_id, limit, next);
-            let page = match next {
-                Some(next) => json!({"conv_ids": ids, "next": next.to_string()}),
-                None => json!({"conv_ids": ids}),
-            };
-            (Ok(page), Vec::new())
+            (Ok(id_page("conv_ids", ids, next)), Vec::new())
         }
         AdminOp::Stats => (
             hub.stats(now)
@@ -676,6 +669,16 @@ pub(crate) fn run<S: Storage>(
             Vec::new(),
         ),
     }
+}
+
+/// A page of ids under `key`, with the `next` cursor while more remain (`{key: [...], next?}`).
+fn id_page(key: &str, ids: Vec<String>, next: Option<usize>) -> Value {
+    let mut page = Map::new();
+    page.insert(key.to_owned(), ids.into());
+    if let Some(next) = next {
+        page.insert("next".into(), next.to_string().into());
+    }
+    Value::Object(page)
 }
 
 /// Subscriptions as LeanCloud lists them: `[{timestamp, subscriber, conv_id}]`.

@@ -30,8 +30,16 @@ pub(crate) fn cargo(dir: &Path, args: &[&str]) -> Result<()> {
 }
 
 /// Like [`cargo`], with extra environment variables (echoed before the command line).
+///
+/// Under CI, builds are not incremental (`CARGO_INCREMENTAL=0`, unless set already): a fresh clone
+/// builds everything once, and the incremental caches would only take disk space, of which a CI
+/// machine may have little.
 pub(crate) fn cargo_with_env(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut env = env.to_vec();
+    if is_ci() && std::env::var_os("CARGO_INCREMENTAL").is_none() {
+        env.push(("CARGO_INCREMENTAL", "0"));
+    }
     let shown: Vec<String> = env
         .iter()
         .map(|(key, value)| format!("{key}=\"{value}\" "))

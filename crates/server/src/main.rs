@@ -106,24 +106,36 @@ struct Args {
 /// What the binary can do besides serving (the default).
 #[derive(Debug, clap::Subcommand)]
 enum Command {
-    /// Imports conversations, subscribers, members and message history from LeanCloud's IM REST
-    /// API 1.2 (or another chinwag server's) into --data-dir. Stop the server on that data dir
-    /// first. Running it again reads the source again and brings what is new or edited since.
+    /// Imports conversations, subscribers, members and message history into --data-dir: from
+    /// LeanCloud's IM REST API 1.2 (or another chinwag server's) with --from, or from export
+    /// files with --from-files. Stop the server on that data dir first. Running it again reads the
+    /// source again and brings what is new or edited since.
     Import {
         /// The source's API base URL, e.g. `https://abcdefgh.api.lncldapi.com` (LeanCloud
         /// console: Settings → App keys → server URL).
-        #[arg(long, env = "CHINWAG_IMPORT_FROM")]
-        from: String,
+        #[arg(
+            long,
+            env = "CHINWAG_IMPORT_FROM",
+            required_unless_present = "from_files",
+            conflicts_with = "from_files",
+            requires_all = ["from_app_id", "from_master_key"]
+        )]
+        from: Option<String>,
         /// The source app's id.
         #[arg(long, env = "CHINWAG_IMPORT_APP_ID")]
-        from_app_id: String,
+        from_app_id: Option<String>,
         /// The source app's master key.
         #[arg(long, env = "CHINWAG_IMPORT_MASTER_KEY", hide_env_values = true)]
-        from_master_key: String,
+        from_master_key: Option<String>,
         /// Also import each conversation's shut-up list and blacklist and each normal
         /// conversation's managers: up to three more requests per conversation.
-        #[arg(long)]
+        #[arg(long, requires = "from")]
         with_moderation: bool,
+        /// Export files instead of a live app: LeanCloud's data export (`.tar.gz` of
+        /// `_Conversation`, `_ConversationMemberInfo`, `_SysMessage` JSON Lines) and history saved
+        /// from the REST API, as archives, folders or files.
+        #[arg(long, num_args = 1.., value_name = "PATH")]
+        from_files: Vec<PathBuf>,
     },
 }
 
@@ -142,16 +154,23 @@ async fn main() -> anyhow::Result<()> {
         from_app_id,
         from_master_key,
         with_moderation,
+        from_files,
     }) = &args.command
     {
-        let source = chinwag_server::import::Source {
-            base_url: from.clone(),
-            app_id: from_app_id.clone(),
-            master_key: from_master_key.clone(),
-            page_size: chinwag_server::import::Source::LARGEST_PAGE,
-            with_moderation: *with_moderation,
+        let report = if let Some(from) = from {
+            let source = chinwag_server::import::Source {
+                base_url: from.clone(),
+                app_id: from_app_id.clone().unwrap_or_default(),
+                master_key: from_master_key.clone().unwrap_or_default(),
+                page_size: chinwag_server::import::Source::LARGEST_PAGE,
+                with_moderation: *with_moderation,
+            };
+            chinwag_server::import::import(&source, &args.data_dir, args.sync).await?
+        } else {
+            let (paths, data_dir, sync) = (from_files.clone(), args.data_dir.clone(), args.sync);
+            tokio::task::spawn_blocking(move || chinwag_server::import::import_files(&paths, &data_dir, sync))
+                .await??
         };
-        let report = chinwag_server::import::import(&source, &args.data_dir, args.sync).await?;
         tracing::info!(
             conversations = report.conversations,
             members = report.members,
@@ -160,6 +179,7 @@ async fn main() -> anyhow::Result<()> {
             messages_without_conversation = report.messages_without_conversation,
             messages_unreadable = report.messages_unreadable,
             managers = report.managers,
+            files = report.files,
             data_dir = %args.data_dir.display(),
             "import done"
         );

@@ -1,7 +1,8 @@
 //! `chinwag-server import` end to end: one server holds an app's data (made over RTM and the REST
 //! API, as LeanCloud would hold it), the importer reads it over the IM REST API 1.2 into a fresh
 //! data dir, and a second server started on that dir serves the same conversations, history and
-//! subscribers, with nothing unread, and carries on.
+//! subscribers, with nothing unread, and carries on. And an app's export files (LeanCloud's data
+//! export and history saved from its REST API), imported with `import --from-files`, are served.
 
 #[path = "common/client.rs"]
 mod client;
@@ -9,7 +10,7 @@ mod client;
 mod http;
 
 use chinwag_protocol::{CommandType, DirectCommand, GenericCommand};
-use chinwag_server::import::{Report, Source, import};
+use chinwag_server::import::{Report, Source, import, import_files};
 use chinwag_server::{RunningServer, Server, ServerConfig, SyncMode};
 use client::Client;
 use http::MASTER_KEY;
@@ -189,6 +190,7 @@ async fn an_app_imported_over_rest_is_served_the_same_by_a_new_server() {
             messages_without_conversation: 0,
             messages_unreadable: 0,
             managers: 1,
+            files: 0,
         }
     );
 
@@ -345,4 +347,236 @@ async fn an_import_without_the_master_key_stops_with_the_sources_answer() {
         .expect_err("refused");
     assert!(error.to_string().contains("401"), "{error}");
     from.shutdown().await;
+}
+
+/// LeanCloud's data export, as its docs and the SDKs describe the rows (`shared/protocol/REST.md`
+/// §1): JSON Lines per class with the `#filetype` header, in a `.tar.gz`.
+const EXPORT: &[(&str, &str)] = &[
+    (
+        "lc-export/_Conversation.0.jsonl",
+        r##"#filetype:JSON-streaming {"type":"Class","class":"_Conversation"}
+{"objectId":"5a5d7433c3422b31ed845e76","c":"Tom","m":["Tom","Jerry"],"mu":[],"name":"Tea","attr":{"topic":"cats"},"unique":true,"uniqueId":"6c7b0e5afcae9aa1139a0afa25833dec","tr":false,"createdAt":"2020-05-26T06:42:31.482Z","updatedAt":"2020-05-27T06:42:31.482Z","lm":{"__type":"Date","iso":"2020-05-28T00:00:00.000Z"},"ACL":{"*":{"read":true,"write":true}}}
+{"objectId":"5a5d7433c3422b31ed845e77","c":"Mary","m":["Mary","Tom","Jerry"],"mu":["Jerry"],"name":"Group","createdAt":"2020-05-26T06:43:00.000Z","updatedAt":"2020-05-26T06:43:00.000Z"}
+{"objectId":"5a5d7433c3422b31ed845e78","c":"Mary","m":[],"name":"Lobby","tr":true,"createdAt":"2020-05-26T06:44:00.000Z","updatedAt":"2020-05-26T06:44:00.000Z"}
+{"objectId":"5a5d7433c3422b31ed845e79","name":"News","sys":true,"createdAt":"2020-05-26T06:45:00.000Z","updatedAt":"2020-05-26T06:45:00.000Z"}
+"##,
+    ),
+    (
+        "lc-export/_ConversationMemberInfo.0.jsonl",
+        r##"#filetype:JSON-streaming {"type":"Class","class":"_ConversationMemberInfo"}
+{"objectId":"i1","cid":"5a5d7433c3422b31ed845e76","clientId":"Jerry","role":"Manager","createdAt":"2020-05-27T00:00:00.000Z"}
+{"objectId":"i2","cid":"5a5d7433c3422b31ed845e77","clientId":"Tom","role":"Member","createdAt":"2020-05-27T00:00:00.000Z"}
+"##,
+    ),
+    (
+        "lc-export/_SysMessage.0.jsonl",
+        r##"#filetype:JSON-streaming {"type":"Class","class":"_SysMessage"}
+{"objectId":"s1","msgId":"nYH9iBSBS_uogCEgvZwE7Q","conv":{"__type":"Pointer","className":"_Conversation","objectId":"5a5d7433c3422b31ed845e79"},"from":"Tom","fromIp":"121.238.214.92","bin":false,"data":"Stop, please.","timestamp":1590800000000,"ackAt":1590800000100}
+"##,
+    ),
+    (
+        "lc-export/_User.0.jsonl",
+        r##"#filetype:JSON-streaming {"type":"Class","class":"_User"}
+{"objectId":"u1","username":"tom","createdAt":"2020-05-26T06:42:31.482Z"}
+"##,
+    ),
+    ("lc-export/README.txt", "not JSON: skipped"),
+];
+
+/// History saved from `GET /1.2/rtm/messages`, one page per file: a JSON page, then a gzipped
+/// JSON Lines file that repeats the page's last row.
+const HISTORY_PAGE: &str = r##"[
+ {"msg-id":"4XC_IHK+Ry6CXzIPq_nc7Q","timestamp":1590600000000,"conv-id":"219946ef32e40c515d33ae6975a5c593","to":"5a5d7433c3422b31ed845e76","from":"Tom","data":"Hi, Jerry.","bin":false,"is-conv":true,"is-room":false,"from-ip":"202.117.15.217"},
+ {"msg-id":"vdkGm4dtRNmhQ5gqUTFBiA","timestamp":1590600001000,"conv-id":"5a5d7433c3422b31ed845e76","to":"5a5d7433c3422b31ed845e76","from":"Jerry","data":"{\"_lctype\":-1,\"_lctext\":\"Hi, Tom.\"}","bin":false,"mention-pids":["Tom"]},
+ {"msg-id":"tmp1","timestamp":1590600002000,"conv-id":"_tmp:abc","to":"_tmp:abc","from":"Tom","data":"gone","bin":false},
+ {"timestamp":1590600003000,"to":"5a5d7433c3422b31ed845e76","data":"no id"},
+ {"msg-id":"bin1","timestamp":1590600004000,"to":"5a5d7433c3422b31ed845e76","from":"Tom","data":"AAEC","bin":true}
+]"##;
+const HISTORY_LINES: &str = r##"{"msg-id":"bin1","timestamp":1590600004000,"to":"5a5d7433c3422b31ed845e76","from":"Tom","data":"AAEC","bin":true}
+{"msg-id":"grp1","timestamp":1590600005000,"to":"5a5d7433c3422b31ed845e77","from":"Mary","data":"Welcome","bin":false}
+{"msg-id":"room1","timestamp":1590600006000,"to":"5a5d7433c3422b31ed845e78","from":"Mary","data":"Anyone here?","bin":false}
+"##;
+
+/// Writes the export archive and the history folder into `dir`; returns their paths.
+fn write_export(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    use std::io::Write as _;
+    let archive = dir.join("export.tar.gz");
+    let gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&archive).expect("archive"),
+        flate2::Compression::fast(),
+    );
+    let mut tar = tar::Builder::new(gz);
+    for (path, content) in EXPORT {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, path, content.as_bytes())
+            .expect("archived");
+    }
+    tar.into_inner().expect("tar").finish().expect("gzip");
+    let history = dir.join("history");
+    std::fs::create_dir(&history).expect("history dir");
+    std::fs::write(history.join("messages-0001.json"), HISTORY_PAGE).expect("page");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(HISTORY_LINES.as_bytes()).expect("gzip");
+    std::fs::write(history.join("messages-0002.jsonl.gz"), gz.finish().expect("gzip")).expect("page");
+    vec![archive, history]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_imported_from_files_is_served() {
+    let files = tempfile::tempdir().expect("tempdir");
+    let paths = write_export(files.path());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report = import_files(&paths, dir.path(), SyncMode::Normal).expect("imported");
+    assert_eq!(
+        report,
+        Report {
+            conversations: 4,
+            members: 2 + 3,
+            messages: 6,
+            messages_already_there: 1,
+            messages_without_conversation: 1,
+            messages_unreadable: 1,
+            managers: 1,
+            files: 5,
+        },
+        "the repeated row once; the temporary conversation's and the row without id left out"
+    );
+    // Run again with the binary: nothing written twice, and the same is served.
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_chinwag-server"));
+    command
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["--sync", "normal", "import", "--from-files"]);
+    let again = command.args(&paths).output().expect("runs");
+    let log = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "{log}");
+    assert!(
+        log.contains("import done") && log.contains("messages_already_there=7"),
+        "{log}"
+    );
+
+    let to = start(Some(dir.path())).await;
+    let tea = "5a5d7433c3422b31ed845e76";
+    let listed = conversations(&to).await;
+    let ids: Vec<&str> = listed.iter().filter_map(|c| c["objectId"].as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            tea,
+            "5a5d7433c3422b31ed845e77",
+            "5a5d7433c3422b31ed845e78",
+            "5a5d7433c3422b31ed845e79"
+        ]
+    );
+    assert_eq!(
+        (
+            &listed[0]["c"],
+            &listed[0]["name"],
+            &listed[0]["createdAt"],
+            &listed[0]["unique"]
+        ),
+        (
+            &json!("Tom"),
+            &json!("Tea"),
+            &json!("2020-05-26T06:42:31.482Z"),
+            &json!(true)
+        )
+    );
+    let (tr, sys) = (&listed[2]["tr"], &listed[3]["sys"]);
+    assert_eq!(
+        (tr, sys),
+        (&json!(true), &json!(true)),
+        "a chat room and a service"
+    );
+    let all = master(&to, "GET", "/1.2/rtm/all-conversations?limit=10", None).await;
+    let found = all.json["results"]
+        .as_array()
+        .and_then(|all| all.iter().find(|c| c["objectId"] == tea))
+        .cloned()
+        .expect("listed");
+    assert_eq!(
+        found["attr"],
+        json!({"topic": "cats"}),
+        "custom attributes: {found}"
+    );
+    assert_eq!(
+        found.get("ACL"),
+        None,
+        "LeanCloud's own fields are not attributes"
+    );
+
+    let history = history(&to).await;
+    let rows: Vec<(&str, &str, i64)> = history
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|m| {
+            let text = m["data"].as_str().unwrap_or_default();
+            (
+                m["msg-id"].as_str().unwrap_or_default(),
+                text,
+                m["timestamp"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("4XC_IHK+Ry6CXzIPq_nc7Q", "Hi, Jerry.", 1_590_600_000_000),
+            (
+                "vdkGm4dtRNmhQ5gqUTFBiA",
+                r#"{"_lctype":-1,"_lctext":"Hi, Tom."}"#,
+                1_590_600_001_000
+            ),
+            ("bin1", "AAEC", 1_590_600_004_000),
+            ("grp1", "Welcome", 1_590_600_005_000),
+            ("room1", "Anyone here?", 1_590_600_006_000),
+            ("nYH9iBSBS_uogCEgvZwE7Q", "Stop, please.", 1_590_800_000_000),
+        ],
+        "ids, times and content, in order, each once"
+    );
+    assert_eq!(
+        (&history[1]["mention-pids"], &history[2]["bin"]),
+        (&json!(["Tom"]), &json!(true))
+    );
+    assert_eq!(history[0]["to"], json!(tea), "under the conversation `to` names");
+    // Tom's message to the service is his own, for the service only, not for every subscriber.
+    let news = "5a5d7433c3422b31ed845e79";
+    for (client, seen) in [("Tom", 1), ("Jerry", 0)] {
+        let path = format!("/1.2/rtm/service-conversations/{news}/subscribers/{client}/messages");
+        let listed = master(&to, "GET", &path, None).await.json;
+        assert_eq!(listed.as_array().map(Vec::len), Some(seen), "{client}: {listed}");
+    }
+
+    let infos = master(
+        &to,
+        "GET",
+        &format!("/1.2/rtm/conversations/{tea}/member-infos"),
+        None,
+    )
+    .await;
+    let managers: Vec<&Value> = infos.json["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|info| info["role"] == "Manager")
+        .collect();
+    assert_eq!(managers.len(), 1, "{}", infos.json);
+    assert_eq!(managers[0]["clientId"], "Jerry");
+    // The distinct conversation is found again; nothing imported is unread.
+    let again = http::conversation(
+        to.local_addr(),
+        json!({"c": "Jerry", "m": ["Jerry", "Tom"], "unique": true}),
+    )
+    .await;
+    assert_eq!(again, tea);
+    for client in ["Tom", "Jerry", "Mary"] {
+        let path = format!("/1.2/rtm/clients/{client}/unread-count");
+        let unread = master(&to, "GET", &path, None).await;
+        assert_eq!(unread.json, json!({"count": 0}), "{client}");
+    }
+    to.shutdown().await;
 }

@@ -1,8 +1,6 @@
-//! Bringing an app's IM data over from LeanCloud (or from another chinwag server) into a data dir:
-//! `chinwag-server import --from <API base URL> --from-app-id <id> --from-master-key <key>`.
-//!
-//! Everything is read over the IM REST API 1.2 with the master key, as LeanCloud's migration
-//! guide says history must be, and written into the SQLite data dir while no server runs on it:
+//! Importing over the IM REST API 1.2 with the master key, as LeanCloud's migration guide says
+//! history must be read: `chinwag-server import --from <API base URL> --from-app-id <id>
+//! --from-master-key <key>`.
 //!
 //! 1. conversations: `GET /1.2/rtm/all-conversations?order=objectId&limit=1000`, each page
 //!    `where` the `objectId` is past the last one's (normal, distinct, chat rooms and service
@@ -13,8 +11,7 @@
 //!    timestamps are kept exactly, since edits, recalls and receipts name messages by them;
 //! 3. the subscribers of each service conversation, with when they subscribed:
 //!    `GET .../service-conversations/{id}/subscribers?client_id=…&limit=50`;
-//! 4. read positions: members and subscribers have read everything imported. Read positions
-//!    cannot be exported, and a first sign-in should not show years of history as unread.
+//! 4. read positions: members and subscribers have read everything imported.
 //!
 //! Only the conversation list is held in memory (an id and a time each), never the members or
 //! the history; every page is written in its own transaction on a blocking thread. Every paging
@@ -25,25 +22,21 @@
 //! blacklist and each normal conversation's managers come too, at up to three more requests per
 //! conversation: the REST API lists them one conversation at a time.
 //!
-//! An import can be run again (after a failure, or for what was sent since); it reads the whole
-//! source again and makes the data dir follow it: conversations are replaced by the source's
-//! (their moderation lists kept unless read again), messages already there are kept unless the
-//! source's differs (edited or recalled since), members and subscribers the source no longer lists
-//! are removed, managers no longer listed demoted, and everyone has read everything imported.
-//! Conversations deleted at the source stay. Not imported: temporary conversations
-//! (LeanCloud does not list them). Messages of service conversations come without who they were
-//! for, so they are kept for the service only (visible over REST, not in subscribers' `logs`),
-//! never shown to every subscriber. History rows name their conversation in `to` (LeanCloud's
-//! `conv-id` can be a storage key): `to` is read first.
+//! Not imported: temporary conversations (LeanCloud does not list them). Messages of service
+//! conversations come without who they were for, so they are kept for the service only (visible
+//! over REST, not in subscribers' `logs`), never shown to every subscriber. History rows name
+//! their conversation in `to` (LeanCloud's `conv-id` can be a storage key): `to` is read first.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::storage::{ConversationRecord, MessageRecord, SqliteStorage, Storage, StorageError, SyncMode};
+use super::rows::{conversation_record, manager_of, message_record};
+use super::{ImportError, POSITION_CHUNK, Progress, Report};
+use crate::storage::{ConversationRecord, SqliteStorage, Storage, StorageError, SyncMode};
 
 /// Largest page of a service conversation's subscribers (LeanCloud: 50).
 const SUBSCRIBER_PAGE: u32 = 50;
@@ -51,12 +44,6 @@ const SUBSCRIBER_PAGE: u32 = 50;
 const LIST_PAGE: u32 = 1000;
 /// Attempts of one request answered 429 (rate limited) or 5xx, or not answered at all.
 const ATTEMPTS: u32 = 8;
-/// Conversations whose read positions one transaction moves (step 4).
-const POSITION_CHUNK: usize = 5_000;
-
-/// `_Conversation` keys besides the ones clients may not set as attributes
-/// ([`crate::hub::RESERVED_KEYS`]) that are LeanCloud's own, not custom attributes.
-const LEANCLOUD_FIELDS: &[&str] = &["uniqueId", "temp", "ttl", "ACL"];
 
 /// Where to import from: an IM REST API base URL (e.g. `https://abcdefgh.api.lncldapi.com`) and
 /// the app's id and master key.
@@ -82,62 +69,15 @@ impl Source {
     pub const LARGEST_PAGE: u32 = 1000;
 }
 
-/// What an import brought over.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Report {
-    /// Conversations written (each kind).
-    pub conversations: usize,
-    /// Members of normal conversations and subscribers of service conversations listed by the
-    /// source (written unless there already).
-    pub members: usize,
-    /// Messages written.
-    pub messages: usize,
-    /// Messages that were there already (an import run again).
-    pub messages_already_there: usize,
-    /// Messages of conversations that were not imported (temporary or deleted ones).
-    pub messages_without_conversation: usize,
-    /// History rows without an id, a conversation or a time, or with bad base64: left out.
-    pub messages_unreadable: usize,
-    /// Managers of normal conversations (with [`Source::with_moderation`]).
-    pub managers: usize,
-}
-
-/// Why an import stopped. What was written before stays (every page is its own transaction),
-/// and running the import again brings the rest.
-#[derive(Debug, thiserror::Error)]
-pub enum ImportError {
-    /// The source could not be reached or answered with an error.
-    #[error("{url}: {reason}")]
-    Source {
-        /// The request.
-        url: String,
-        /// The HTTP status of the answer, if there was one.
-        status: Option<u16>,
-        /// What went wrong.
-        reason: String,
-    },
-    /// The data dir could not be written.
-    #[error("storage: {0}")]
-    Storage(#[from] StorageError),
-}
-
-impl ImportError {
-    /// A 4xx other than 429: the source refused the request for good (not served, not found).
-    fn is_refusal(&self) -> bool {
-        matches!(self, Self::Source { status: Some(status), .. } if (400..500).contains(status) && *status != 429)
-    }
-}
-
 /// Imports everything `source` lists into the data dir `data_dir` (created if needed). No server
 /// may run on it meanwhile.
 pub async fn import(source: &Source, data_dir: &Path, sync: SyncMode) -> Result<Report, ImportError> {
-    let mut importer = Importer {
+    let mut importer = RestImport {
         client: Client::new(source)?,
         page_size: source.page_size.clamp(1, Source::LARGEST_PAGE),
         with_moderation: source.with_moderation,
         storage: Writer::open(data_dir, sync).await?,
-        conversations: BTreeMap::new(),
-        report: Report::default(),
+        progress: Progress::default(),
     };
     importer.conversations().await?;
     importer.history().await?;
@@ -146,21 +86,19 @@ pub async fn import(source: &Source, data_dir: &Path, sync: SyncMode) -> Result<
     if importer.with_moderation {
         importer.roles().await?;
     }
-    Ok(importer.report)
+    Ok(importer.progress.report)
 }
 
-/// One import's source, destination and progress.
-struct Importer {
+/// One REST import's source, destination and progress.
+struct RestImport {
     client: Client,
     page_size: u32,
     with_moderation: bool,
     storage: Writer,
-    /// The imported conversations by id, until their members are written.
-    conversations: BTreeMap<String, Imported>,
-    report: Report,
+    progress: Progress,
 }
 
-impl Importer {
+impl RestImport {
     /// Step 1: every conversation, by id, each page after the last id of the one before: unlike
     /// `skip`, a cursor neither skips nor repeats conversations that change meanwhile (the app may
     /// still be in use), and costs the same on every page. A source that does not order by id
@@ -198,8 +136,8 @@ impl Importer {
                 Some(next) => next,
                 None => {
                     tracing::warn!("the source does not order conversations by id: paging with skip");
-                    self.report.conversations = 0;
-                    self.report.members = 0;
+                    self.progress.report.conversations = 0;
+                    self.progress.report.members = 0;
                     paging = Paging::Skip(0);
                     continue;
                 }
@@ -209,41 +147,19 @@ impl Importer {
                 if self.with_moderation {
                     self.moderation_lists(&mut record).await?;
                 }
-                let imported = Imported {
-                    service: record.system,
-                    has_members: !members.is_empty(),
-                    last_ts: 0,
-                };
-                self.conversations.insert(record.id.clone(), imported);
-                self.report.members += members.len();
                 records.push((record, members));
             }
-            self.report.conversations += records.len();
+            self.progress.listed(&records);
             let with_moderation = self.with_moderation;
             self.storage
-                .run(move |db| {
-                    for (mut record, members) in records {
-                        // Without `--with-moderation`, what an earlier run brought stays.
-                        if !with_moderation {
-                            if let Some((shutup, blocked)) = db.moderation_lists(&record.id)? {
-                                record.shutup = shutup;
-                                record.blocked = blocked;
-                            }
-                        }
-                        db.save_conversation(&record)?;
-                        if !record.transient && !record.system {
-                            sync_members(db, &record.id, &members, record.created_at)?;
-                        }
-                    }
-                    Ok(())
-                })
+                .run(move |db| super::write_conversations(db, records, with_moderation))
                 .await?;
             if last_page {
                 break;
             }
         }
         tracing::info!(
-            conversations = self.report.conversations,
+            conversations = self.progress.report.conversations,
             "conversations imported"
         );
         Ok(())
@@ -291,70 +207,27 @@ impl Importer {
             });
             let mut messages = Vec::with_capacity(fresh.len());
             for item in &fresh {
-                let imported = |cid: &str| self.conversations.get(cid).map(|c| c.service);
-                let Some(message) = message_record(item, imported) else {
-                    self.report.messages_unreadable += 1;
-                    continue;
-                };
-                match self.conversations.get_mut(&message.cid) {
-                    Some(conv) => {
-                        conv.last_ts = conv.last_ts.max(message.timestamp);
-                        messages.push(message);
-                    }
-                    None => self.report.messages_without_conversation += 1,
-                }
+                let read = message_record(item, |cid| self.progress.imported(cid));
+                messages.extend(self.progress.message(read));
             }
-            let (written, there) = self
+            let count = messages.len();
+            let written = self
                 .storage
-                .run(move |db| {
-                    let mut written = 0;
-                    for message in &messages {
-                        if db.insert_message_if_new(message)? {
-                            written += 1;
-                        } else if db
-                            .message(&message.cid, &message.id)?
-                            .is_some_and(|stored| changed_since(&stored, message))
-                        {
-                            db.update_message(message)?;
-                        }
-                    }
-                    Ok((written, messages.len() - written))
-                })
+                .run(move |db| super::write_messages(db, &messages))
                 .await?;
-            self.report.messages += written;
-            self.report.messages_already_there += there;
+            self.progress.messages_written(written, count);
             if after.is_none() {
                 break;
             }
         }
-        tracing::info!(messages = self.report.messages, "history imported");
-        for (count, what) in [
-            (
-                self.report.messages_without_conversation,
-                "left out: messages of conversations the source did not list (temporary or deleted ones)",
-            ),
-            (
-                self.report.messages_unreadable,
-                "left out: history rows without id, conversation or time, or with bad base64",
-            ),
-        ] {
-            if count > 0 {
-                tracing::warn!(messages = count, "{what}");
-            }
-        }
+        self.progress.log_history();
         Ok(())
     }
 
     /// Step 3: the subscribers of each service conversation, with when they subscribed; stored
     /// subscribers the source no longer lists are removed.
     async fn subscribers(&mut self) -> Result<(), ImportError> {
-        let services: Vec<String> = self
-            .conversations
-            .iter()
-            .filter(|(_, c)| c.service)
-            .map(|(cid, _)| cid.clone())
-            .collect();
-        for cid in services {
+        for cid in self.progress.services() {
             let path = format!("/1.2/rtm/service-conversations/{cid}/subscribers");
             let mut after: Option<String> = None;
             let mut listed: HashSet<String> = HashSet::new();
@@ -384,7 +257,7 @@ impl Importer {
                 previous_page = subscribers.iter().map(|(id, _)| id.clone()).collect();
                 listed.extend(previous_page.iter().cloned());
                 after = subscribers.last().map(|(id, _)| id.clone());
-                self.report.members += subscribers.len();
+                self.progress.report.members += subscribers.len();
                 let service = cid.clone();
                 self.storage
                     .run(move |db| {
@@ -396,7 +269,7 @@ impl Importer {
                     .await?;
             }
             self.storage
-                .run(move |db| remove_unlisted(db, &cid, |id| listed.contains(id)))
+                .run(move |db| super::remove_unlisted(db, &cid, |id| listed.contains(id)))
                 .await?;
         }
         Ok(())
@@ -405,20 +278,10 @@ impl Importer {
     /// Step 4: everyone has read everything imported (read positions cannot be exported), in
     /// transactions of a few thousand conversations.
     async fn read_positions(&mut self) -> Result<(), ImportError> {
-        let conversations: Vec<(String, i64)> = self
-            .conversations
-            .iter()
-            .filter(|(_, c)| (c.has_members || c.service) && c.last_ts > 0)
-            .map(|(cid, c)| (cid.clone(), c.last_ts))
-            .collect();
-        for chunk in conversations.chunks(POSITION_CHUNK) {
+        for chunk in self.progress.read_positions().chunks(POSITION_CHUNK) {
             let chunk = chunk.to_vec();
             self.storage
-                .run(move |db| {
-                    chunk
-                        .iter()
-                        .try_for_each(|(cid, last_ts)| db.raise_read_positions(cid, *last_ts))
-                })
+                .run(move |db| super::raise_read_positions(db, &chunk))
                 .await?;
         }
         Ok(())
@@ -483,12 +346,7 @@ impl Importer {
     /// member roles (a 4xx: LeanCloud serves them only where the app switched them on) is asked
     /// once.
     async fn roles(&mut self) -> Result<(), ImportError> {
-        let normal: Vec<String> = std::mem::take(&mut self.conversations)
-            .into_iter()
-            .filter(|(_, c)| c.has_members)
-            .map(|(cid, _)| cid)
-            .collect();
-        for cid in normal {
+        for cid in self.progress.with_members() {
             let path = format!("/1.2/rtm/conversations/{cid}/member-infos");
             let mut managers = Vec::new();
             let mut previous_page: Vec<Value> = Vec::new();
@@ -510,48 +368,16 @@ impl Importer {
                 if results.is_empty() || results == previous_page {
                     break;
                 }
-                managers.extend(results.iter().filter_map(|info| {
-                    let manager = info.get("role").and_then(Value::as_str) == Some("Manager");
-                    manager.then(|| info.get("clientId")?.as_str().map(str::to_owned))?
-                }));
+                managers.extend(results.iter().filter_map(manager_of).map(str::to_owned));
                 previous_page = results;
             }
-            self.report.managers += managers.len();
+            self.progress.report.managers += managers.len();
             self.storage
-                .run(move |db| {
-                    // Demoted since an earlier run: no longer a manager.
-                    db.clear_roles(&cid)?;
-                    managers
-                        .iter()
-                        .try_for_each(|client_id| db.set_role(&cid, client_id, Some("Manager")))
-                })
+                .run(move |db| super::write_managers(db, &cid, &managers))
                 .await?;
         }
         Ok(())
     }
-}
-
-/// Adds the `listed` members of normal conversation `cid` (joined at its creation, nothing read)
-/// and removes the stored ones it no longer lists (kicked or gone since an earlier run).
-fn sync_members(
-    db: &mut SqliteStorage,
-    cid: &str,
-    listed: &[String],
-    created_at: i64,
-) -> Result<(), StorageError> {
-    db.add_members(cid, listed, 0, created_at)?;
-    remove_unlisted(db, cid, |id| listed.iter().any(|listed| listed == id))
-}
-
-/// Removes the stored members of `cid` that `listed` does not accept (gone at the source since an
-/// earlier run).
-fn remove_unlisted(
-    db: &mut SqliteStorage,
-    cid: &str,
-    listed: impl Fn(&str) -> bool,
-) -> Result<(), StorageError> {
-    let gone: Vec<String> = db.member_ids(cid)?.into_iter().filter(|id| !listed(id)).collect();
-    db.remove_members(cid, &gone)
 }
 
 /// The rows of `page` not on the page before (`previous`, by `key`): a source whose cursor
@@ -564,14 +390,6 @@ fn fresh_rows<'a>(
     page.iter()
         .filter(|row| key(row).is_none_or(|id| !previous.contains(id)))
         .collect()
-}
-
-/// Whether the source's `message` differs from the `stored` one (edited or recalled since).
-/// LeanCloud's history may carry no edit time, so the content decides too.
-fn changed_since(stored: &MessageRecord, message: &MessageRecord) -> bool {
-    stored.data != message.data
-        || stored.binary != message.binary
-        || stored.patch_timestamp < message.patch_timestamp
 }
 
 /// How conversations are paged: after the last id (`order=objectId`), or by offset for a source
@@ -602,127 +420,6 @@ impl Paging {
             Self::Skip(skip) => Some(Self::Skip(skip + ids.len())),
         }
     }
-}
-
-/// What the import keeps of a conversation between the steps.
-#[derive(Debug)]
-struct Imported {
-    service: bool,
-    /// Whether it is a normal conversation with members.
-    has_members: bool,
-    /// Its newest imported message (ms; 0 = none).
-    last_ts: i64,
-}
-
-/// A conversation as the REST API lists it (`_Conversation` fields), and its members (`m`).
-/// `None` for an entry without an id.
-fn conversation_record(item: &Value) -> Option<(ConversationRecord, Vec<String>)> {
-    let object = item.as_object()?;
-    let id = object
-        .get("objectId")?
-        .as_str()
-        .filter(|id| !id.is_empty())?
-        .to_owned();
-    let flag = |key: &str| object.get(key).and_then(Value::as_bool).unwrap_or(false);
-    let list = |key: &str| -> Vec<String> {
-        object
-            .get(key)
-            .and_then(Value::as_array)
-            .map(|ids| ids.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-            .unwrap_or_default()
-    };
-    let created_at = object.get("createdAt").and_then(time_of).unwrap_or(0);
-    let members = list("m");
-    let transient = flag("tr");
-    let system = flag("sys");
-    let attrs: Map<String, Value> = object
-        .iter()
-        .filter(|(key, _)| {
-            !crate::hub::RESERVED_KEYS.contains(&key.as_str()) && !LEANCLOUD_FIELDS.contains(&key.as_str())
-        })
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect();
-    let creator = object.get("c").and_then(Value::as_str).unwrap_or_default();
-    let record = ConversationRecord {
-        transient,
-        system,
-        unique_key: (flag("unique") && !transient && !system).then(|| crate::hub::unique_key(&members)),
-        muted: list("mu"),
-        updated_at: object.get("updatedAt").and_then(time_of).unwrap_or(created_at),
-        ..ConversationRecord::new(id, creator, attrs, created_at)
-    };
-    // Chat rooms and service conversations keep no member list in `m`.
-    let members = if transient || system { Vec::new() } else { members };
-    Some((record, members))
-}
-
-/// A REST time: an ISO string (`createdAt`) or a `{"__type": "Date", "iso": …}` object.
-fn time_of(value: &Value) -> Option<i64> {
-    match value {
-        Value::String(text) => crate::time::parse_iso8601(text),
-        Value::Object(date) => crate::time::parse_iso8601(date.get("iso")?.as_str()?),
-        _ => None,
-    }
-}
-
-/// A message as the REST history lists it; `None` without an id, conversation or time.
-/// `imported(cid)` tells whether conversation `cid` is imported (`Some`) and a service
-/// conversation (`Some(true)`), whose messages are kept for the service only (their recipients
-/// are not listed).
-fn message_record(item: &Value, imported: impl Fn(&str) -> Option<bool>) -> Option<MessageRecord> {
-    use base64::Engine as _;
-    let id = item
-        .get("msg-id")?
-        .as_str()
-        .filter(|id| !id.is_empty())?
-        .to_owned();
-    // LeanCloud's rows name the conversation in `to` (its `objectId`); `conv-id` is "the id used
-    // for querying", which can be an internal key (`<objectId>00000000`, an md5 for per-user
-    // service history). `conv-id` serves when `to` names no imported conversation.
-    let named = |key: &str| {
-        item.get(key)
-            .and_then(Value::as_str)
-            .filter(|cid| !cid.is_empty())
-    };
-    let cid = named("to")
-        .filter(|to| imported(to).is_some())
-        .or_else(|| named("conv-id"))?
-        .to_owned();
-    let timestamp = item.get("timestamp")?.as_i64()?;
-    let data = item.get("data").and_then(Value::as_str).unwrap_or_default();
-    let binary = item.get("bin").and_then(Value::as_bool).unwrap_or(false);
-    let (data, binary) = if binary {
-        let bytes = base64::engine::general_purpose::STANDARD.decode(data).ok()?;
-        (None, Some(bytes))
-    } else {
-        (Some(data.to_owned()), None)
-    };
-    let lctype = crate::hub::lctype_of(data.as_deref());
-    Some(MessageRecord {
-        audience: (imported(&cid) == Some(true)).then(Vec::new),
-        id,
-        cid,
-        from: item
-            .get("from")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
-        timestamp,
-        data,
-        binary,
-        mention_all: item.get("mention-all").and_then(Value::as_bool).unwrap_or(false),
-        mention_pids: item
-            .get("mention-pids")
-            .and_then(Value::as_array)
-            .map(|ids| ids.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-            .unwrap_or_default(),
-        dt: None,
-        receipt: false,
-        patch_timestamp: item.get("patch-timestamp").and_then(Value::as_i64),
-        patch_code: None,
-        patch_reason: None,
-        lctype,
-    })
 }
 
 /// The REST client: JSON `GET`s with the master key, retried when rate limited.
@@ -849,14 +546,7 @@ impl Writer {
             ImportError::Storage(StorageError::Io(std::io::Error::other("an earlier write failed")))
         })?;
         let (storage, result) = tokio::task::spawn_blocking(move || {
-            let result = storage.begin().and_then(|()| {
-                let value = write(&mut storage)?;
-                storage.commit()?;
-                Ok(value)
-            });
-            if result.is_err() {
-                let _ = storage.rollback();
-            }
+            let result = super::in_transaction(&mut storage, write);
             (storage, result)
         })
         .await
@@ -870,31 +560,6 @@ impl Writer {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn a_leancloud_conversation_row_keeps_its_fields_and_custom_attributes() {
-        let row = json!({
-            "objectId": "5a5d7433c3422b31ed845e76", "c": "Tom", "m": ["Tom", "Jerry"], "mu": ["Jerry"],
-            "name": "Tea", "attr": {"topic": "cats"}, "level": 3, "unique": true,
-            "uniqueId": "6c7b0e5afcae9aa1139a0afa25833dec", "tr": false,
-            "createdAt": "2020-05-26T06:42:31.482Z", "updatedAt": "2020-05-27T06:42:31.482Z",
-            "lm": {"__type": "Date", "iso": "2020-05-28T00:00:00.000Z"}, "ACL": {"*": {"read": true}}
-        });
-        let (record, members) = conversation_record(&row).expect("a conversation");
-        assert_eq!(record.id, "5a5d7433c3422b31ed845e76");
-        assert_eq!(record.creator, "Tom");
-        assert_eq!(members, ["Tom", "Jerry"]);
-        assert_eq!(record.muted, ["Jerry"]);
-        assert_eq!(
-            Value::Object(record.attrs),
-            json!({"name": "Tea", "attr": {"topic": "cats"}, "level": 3}),
-            "custom attributes as they were, LeanCloud's own fields left out"
-        );
-        assert_eq!(record.unique_key.as_deref(), Some(r#"["Jerry","Tom"]"#));
-        assert_eq!(record.created_at, 1_590_475_351_482);
-        assert_eq!(record.updated_at, 1_590_561_751_482);
-        assert!(!record.transient && !record.system);
-    }
 
     #[test]
     fn conversations_are_paged_after_the_last_id_unless_the_source_ignores_the_order() {
@@ -928,70 +593,5 @@ mod tests {
         let fresh = fresh_rows(&page, &previous, |row| row.get("msg-id")?.as_str());
         assert_eq!(fresh, [&page[1], &page[2]]);
         assert!(fresh_rows(&page[..1], &previous, |row| row.get("msg-id")?.as_str()).is_empty());
-    }
-
-    #[test]
-    fn chat_rooms_and_service_conversations_keep_no_member_list() {
-        for (row, room) in [
-            (json!({"objectId": "r", "tr": true, "m": ["Tom"]}), true),
-            (
-                json!({"objectId": "s", "sys": true, "m": ["Tom"], "unique": true}),
-                false,
-            ),
-        ] {
-            let (record, members) = conversation_record(&row).expect("a conversation");
-            assert!(members.is_empty());
-            assert_eq!((record.transient, record.system), (room, !room));
-            assert_eq!(record.unique_key, None);
-        }
-        assert!(conversation_record(&json!({"name": "no id"})).is_none());
-    }
-
-    #[test]
-    fn history_items_keep_ids_times_content_and_mentions() {
-        // Every conversation is imported; "svc" is a service conversation.
-        let imported = |cid: &str| Some(cid == "svc");
-        let text = json!({
-            "timestamp": 1_408_008_498_571_i64, "conv-id": "c1", "data": "{\"_lctype\":-1,\"_lctext\":\"hi\"}",
-            "from": "Tom", "msg-id": "vdkGm4dtRNmhQ5gqUTFBiA", "is-conv": true, "bin": false,
-            "patch-timestamp": 1_408_008_500_000_i64, "mention-pids": ["Jerry"]
-        });
-        let message = message_record(&text, imported).expect("a message");
-        assert_eq!(
-            (message.id.as_str(), message.cid.as_str()),
-            ("vdkGm4dtRNmhQ5gqUTFBiA", "c1")
-        );
-        assert_eq!(message.timestamp, 1_408_008_498_571);
-        assert_eq!(message.lctype, Some(-1));
-        assert_eq!(message.patch_timestamp, Some(1_408_008_500_000));
-        assert_eq!(message.mention_pids, ["Jerry"]);
-        assert_eq!(message.audience, None, "for every member");
-        let binary = json!({"timestamp": 1, "conv-id": "svc", "data": "AAEC", "bin": true, "from": "bot", "msg-id": "m2"});
-        let message = message_record(&binary, imported).expect("a message");
-        assert_eq!((message.data, message.binary), (None, Some(vec![0, 1, 2])));
-        assert_eq!(
-            message.audience,
-            Some(Vec::new()),
-            "a service's message: for the service only"
-        );
-        assert!(message_record(&json!({"conv-id": "c1", "timestamp": 1}), imported).is_none());
-    }
-
-    #[test]
-    fn a_history_row_names_its_conversation_in_to_before_conv_id() {
-        // LeanCloud's documented row: `conv-id` is a storage key, `to` the conversation's id.
-        let row = json!({
-            "timestamp": 1_408_008_498_571_i64, "conv-id": "219946ef32e40c515d33ae6975a5c593",
-            "data": "今天天气不错！", "from": "u111872755_9d0461adf9c267ae263b3742c60fa",
-            "msg-id": "vdkGm4dtRNmhQ5gqUTFBiA", "is-conv": true, "is-room": false,
-            "to": "5541c02ce4b0f83f4d44414e", "bin": false, "from-ip": "202.117.15.217"
-        });
-        let imported = |cid: &str| (cid == "5541c02ce4b0f83f4d44414e").then_some(false);
-        let message = message_record(&row, imported).expect("a message");
-        assert_eq!(message.cid, "5541c02ce4b0f83f4d44414e");
-        assert_eq!(message.data.as_deref(), Some("今天天气不错！"));
-        // A `to` naming no imported conversation (a v1 peer, say) leaves `conv-id`.
-        let message = message_record(&row, |_| None).expect("a message");
-        assert_eq!(message.cid, "219946ef32e40c515d33ae6975a5c593");
     }
 }

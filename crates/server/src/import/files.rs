@@ -24,9 +24,9 @@
 //!
 //! Not in any export, so not imported from files: service conversations' subscribers, shut-up
 //! lists and blacklists (what an earlier import brought of them stays). Rows are streamed and
-//! written in batches of [`BATCH`], each its own transaction; as in the REST import, only the
-//! conversation list is held in memory. A file that is one big JSON list is read whole first.
-//! An archive is read twice (conversations and roles, then history): it is not unpacked.
+//! written in batches of 1,000 (`BATCH`), each its own transaction; as in the REST import, only
+//! the conversation list is held in memory. A file that is one big JSON list is read whole
+//! first. An archive is read twice (conversations and roles, then history), never unpacked.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -277,12 +277,27 @@ fn open<'a>(
     visit(ExportFile { path, class, content })
 }
 
-/// Skips the lines at the start of `content` that are not JSON (LeanCloud's `#filetype:JSON-streaming
-/// {"type":"Class","class":"…"}`, other `#` lines) and returns the class one names.
+/// Skips what starts `content` before its JSON: a byte order mark, blank lines, and lines that
+/// are not JSON (LeanCloud's `#filetype:JSON-streaming {"type":"Class","class":"…"}`, other `#`
+/// lines); returns the class a header names.
 fn skip_header(content: &mut dyn BufRead) -> std::io::Result<Option<String>> {
+    const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
     let mut class = None;
-    // A JSON row starts with `{` or `[`; a header with `#`, or `f` when written without the `#`.
-    while matches!(content.fill_buf()?.first(), Some(b'#' | b'f')) {
+    loop {
+        let start = content.fill_buf()?;
+        if start.starts_with(BYTE_ORDER_MARK) {
+            content.consume(BYTE_ORDER_MARK.len());
+            continue;
+        }
+        match start.first() {
+            Some(byte) if byte.is_ascii_whitespace() => {
+                content.consume(1);
+                continue;
+            }
+            // A JSON row starts with `{` or `[`; a header with `#`, or `f` without the `#`.
+            Some(b'#' | b'f') => {}
+            _ => return Ok(class),
+        }
         let mut line = Vec::new();
         content.read_until(b'\n', &mut line)?;
         let line = String::from_utf8_lossy(&line);
@@ -292,7 +307,6 @@ fn skip_header(content: &mut dyn BufRead) -> std::io::Result<Option<String>> {
             .and_then(|header| Some(header.get("class")?.as_str()?.to_owned()));
         class = class.or(named);
     }
-    Ok(class)
 }
 
 /// Calls `row` with each row of `file`: its JSON values one after another, a list's items and a
@@ -378,6 +392,13 @@ mod tests {
         let content =
             b"filetype:JSON-streaming {\"type\":\"Class\",\"class\":\"_SysMessage\"}\n{\"msgId\":\"m\"}";
         assert_eq!(read("x.jsonl", content).0, "_SysMessage");
+        // Saved by an editor: a byte order mark, a blank line, a comment.
+        let content = b"\xEF\xBB\xBF\n# saved by hand\r\n{\"objectId\":\"a\"}";
+        let expected = (
+            "_Conversation".to_owned(),
+            vec![serde_json::json!({"objectId": "a"})],
+        );
+        assert_eq!(read("_Conversation.json", content), expected);
     }
 
     #[test]

@@ -19,7 +19,7 @@
 //!   exported, and a first sign-in should not show years of history as unread.
 //!
 //! So either can be run again (after a failure, or for what is new), and the data dir follows the
-//! source. Conversations deleted at the source stay. The row shapes both read are in [`rows`].
+//! source. Conversations deleted at the source stay. The row shapes both read are in `rows.rs`.
 
 use std::collections::BTreeMap;
 

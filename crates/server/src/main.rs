@@ -106,9 +106,9 @@ struct Args {
 /// What the binary can do besides serving (the default).
 #[derive(Debug, clap::Subcommand)]
 enum Command {
-    /// Imports conversations, subscribers, members and message history into --data-dir: from
-    /// LeanCloud's IM REST API 1.2 (or another chinwag server's) with --from, or from export
-    /// files with --from-files. Stop the server on that data dir first. Running it again reads the
+    /// Imports conversations, members and message history into --data-dir: from LeanCloud's IM
+    /// REST API 1.2 (or another chinwag server's) with --from, service subscribers too, or from
+    /// export files with --from-files. Stop the server on that data dir first. Running it again reads the
     /// source again and brings what is new or edited since.
     Import {
         /// The source's API base URL, e.g. `https://abcdefgh.api.lncldapi.com` (LeanCloud

@@ -397,9 +397,15 @@ const HISTORY_LINES: &str = r##"{"msg-id":"bin1","timestamp":1590600004000,"to":
 {"msg-id":"room1","timestamp":1590600006000,"to":"5a5d7433c3422b31ed845e78","from":"Mary","data":"Anyone here?","bin":false}
 "##;
 
+fn gzip(content: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(content).expect("gzip");
+    gz.finish().expect("gzip")
+}
+
 /// Writes the export archive and the history folder into `dir`; returns their paths.
 fn write_export(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    use std::io::Write as _;
     let archive = dir.join("export.tar.gz");
     let gz = flate2::write::GzEncoder::new(
         std::fs::File::create(&archive).expect("archive"),
@@ -418,9 +424,11 @@ fn write_export(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let history = dir.join("history");
     std::fs::create_dir(&history).expect("history dir");
     std::fs::write(history.join("messages-0001.json"), HISTORY_PAGE).expect("page");
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(HISTORY_LINES.as_bytes()).expect("gzip");
-    std::fs::write(history.join("messages-0002.jsonl.gz"), gz.finish().expect("gzip")).expect("page");
+    std::fs::write(
+        history.join("messages-0002.jsonl.gz"),
+        gzip(HISTORY_LINES.as_bytes()),
+    )
+    .expect("page");
     vec![archive, history]
 }
 
@@ -455,6 +463,25 @@ async fn an_export_imported_from_files_is_served() {
     assert!(again.status.success(), "{log}");
     assert!(
         log.contains("import done") && log.contains("messages_already_there=7"),
+        "{log}"
+    );
+    // Later, more history saved, alone: a file of two gzip members (`gzip >>` once per page), a
+    // new message and one already there. Its conversations are found in the data dir.
+    let mut later = gzip(br#"{"msg-id":"grp2","timestamp":1590600007000,"to":"5a5d7433c3422b31ed845e77","from":"Tom","data":"Thanks"}"#);
+    later.extend(gzip(HISTORY_LINES.lines().last().expect("a row").as_bytes()));
+    std::fs::write(paths[1].join("messages-0003.jsonl.gz"), later).expect("page");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_chinwag-server"));
+    command.arg("--data-dir").arg(dir.path());
+    let command = command
+        .args(["--sync", "normal", "import", "--from-files"])
+        .arg(&paths[1]);
+    let history_alone = command.output().expect("runs");
+    let log = String::from_utf8_lossy(&history_alone.stderr);
+    assert!(history_alone.status.success(), "{log}");
+    assert!(
+        log.contains(" conversations=0 ")
+            && log.contains(" messages=1 ")
+            && log.contains("messages_already_there=7"),
         "{log}"
     );
 
@@ -534,6 +561,7 @@ async fn an_export_imported_from_files_is_served() {
             ("bin1", "AAEC", 1_590_600_004_000),
             ("grp1", "Welcome", 1_590_600_005_000),
             ("room1", "Anyone here?", 1_590_600_006_000),
+            ("grp2", "Thanks", 1_590_600_007_000),
             ("nYH9iBSBS_uogCEgvZwE7Q", "Stop, please.", 1_590_800_000_000),
         ],
         "ids, times and content, in order, each once"

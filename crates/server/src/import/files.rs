@@ -7,41 +7,47 @@
 //! {"type":"Class","class":"_Conversation"}`. Message history is not in it: teams read it over the
 //! IM REST API (`GET /1.2/rtm/messages`, what `import --from` reads) and keep the answers as files.
 //!
-//! A PATH is a `.tar.gz`/`.tgz`/`.tar` archive, a folder (read recursively, in name order) or one
-//! file, and a file may be gzipped (`….jsonl.gz`). Files named `*.jsonl` or `*.json` are read,
-//! others skipped. A file holds JSON values one after another, each a row, a list of rows (a REST
-//! page) or `{"results": [rows]}`: JSON Lines, concatenated pages and single documents alike.
-//! Leading lines starting with `#` (or `filetype:`) are skipped, and one naming a class names the
-//! file's class; otherwise the class is the file name up to its first dot. By class:
+//! A PATH is a tar archive, a folder (read recursively, in name order, links to folders not
+//! followed) or one file. Archives and files may be gzipped, in one or several gzip members
+//! (`gzip >>` once per saved page); both are told by their first bytes, not their names. Files named
+//! `*.json` or `*.jsonl` (maybe `.gz`) are read; others, and hidden ones (the `._x` a macOS archive
+//! adds), are skipped. A file holds JSON values one after another, each a row, a list of rows (a
+//! REST page) or a page `{"results": [rows], …}`: JSON Lines, concatenated pages and single
+//! documents alike. Leading blank lines and lines starting with `#` (or `filetype:`) are skipped,
+//! and one naming a class names the file's class; otherwise the class is the file name up to its
+//! first dot. By class:
 //!
 //! - `_Conversation`: conversations, normal ones with their members (`m`). They are read first,
-//!   as a message is kept only when its conversation is imported;
+//!   as a message is kept only when its conversation is imported (in this run, or by an earlier
+//!   one: history files can come alone, later);
 //! - `_ConversationMemberInfo`: managers. When such a file is given, the managers of every
 //!   imported normal conversation are exactly the ones it lists;
 //! - `_SysMessage`: messages clients sent to service conversations, kept for the service only;
 //! - any other file whose first row has a `msg-id`: history, rows as the REST API lists them;
-//! - anything else (the other classes of a whole app's export, `_User` and so on) is skipped.
+//! - anything else (the other classes of a whole app's export, `_User` and so on) is skipped, and
+//!   so is a file of another class that is not JSON at all (with a warning).
 //!
 //! Not in any export, so not imported from files: service conversations' subscribers, shut-up
 //! lists and blacklists (what an earlier import brought of them stays). Rows are streamed and
 //! written in batches of 1,000 (`BATCH`), each its own transaction; as in the REST import, only
-//! the conversation list is held in memory. A file that is one big JSON list is read whole
-//! first. An archive is read twice (conversations and roles, then history), never unpacked.
+//! the conversation list (and the managers a `_ConversationMemberInfo` file names) is held in
+//! memory. A file that is one big JSON list is read whole first. An archive is read twice
+//! (conversations and roles, then history), never unpacked.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Cursor, Read};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-use flate2::read::GzDecoder;
+use flate2::read::MultiGzDecoder;
 use serde_json::Value;
 
 use super::rows::{
     conversation_record, manager_of, member_info_conversation, message_record, service_message_record,
 };
 use super::{ImportError, POSITION_CHUNK, Progress, Report, in_transaction};
-use crate::storage::{ConversationRecord, MessageRecord, SqliteStorage, SyncMode};
+use crate::storage::{ConversationRecord, MessageRecord, SqliteStorage, StorageError, SyncMode};
 
 /// Rows written per transaction.
 const BATCH: usize = 1000;
@@ -54,6 +60,7 @@ pub fn import_files(paths: &[PathBuf], data_dir: &Path, sync: SyncMode) -> Resul
         db: SqliteStorage::open_with(data_dir, sync)?,
         progress: Progress::default(),
         managers: None,
+        not_stored: HashSet::new(),
     };
     for path in paths {
         each_file(path, &mut |file| import.conversations_and_roles(file))?;
@@ -66,9 +73,12 @@ pub fn import_files(paths: &[PathBuf], data_dir: &Path, sync: SyncMode) -> Resul
         each_file(path, &mut |file| import.history(file))?;
     }
     import.progress.log_history();
-    import.write_managers()?;
+    import.apply_member_infos()?;
     for chunk in import.progress.read_positions().chunks(POSITION_CHUNK) {
         in_transaction(&mut import.db, |db| super::raise_read_positions(db, chunk))?;
+    }
+    if import.progress.report.files == 0 {
+        tracing::warn!("no file held IM data: nothing imported");
     }
     Ok(import.progress.report)
 }
@@ -78,7 +88,9 @@ struct FileImport {
     db: SqliteStorage,
     progress: Progress,
     /// The managers of each conversation, by id, once a `_ConversationMemberInfo` file was read.
-    managers: Option<BTreeMap<String, Vec<String>>>,
+    managers: Option<BTreeMap<String, BTreeSet<String>>>,
+    /// Conversation ids that history rows name and that are neither read nor stored.
+    not_stored: HashSet<String>,
 }
 
 impl FileImport {
@@ -88,15 +100,14 @@ impl FileImport {
         match file.class.as_str() {
             "_Conversation" => {
                 self.progress.report.files += 1;
-                let mut batch = Vec::with_capacity(BATCH);
+                let mut batch = Batch::default();
                 each_row(file, |row| {
-                    batch.extend(conversation_record(&row));
-                    if batch.len() == BATCH {
-                        self.write_conversations(std::mem::take(&mut batch))?;
+                    if let Some(full) = conversation_record(&row).and_then(|record| batch.push(record)) {
+                        self.write_conversations(full)?;
                     }
                     Ok(ControlFlow::Continue(()))
                 })?;
-                self.write_conversations(batch)
+                batch.rest().map_or(Ok(()), |rest| self.write_conversations(rest))
             }
             "_ConversationMemberInfo" => {
                 self.progress.report.files += 1;
@@ -106,7 +117,7 @@ impl FileImport {
                         managers
                             .entry(cid.to_owned())
                             .or_default()
-                            .push(client_id.to_owned());
+                            .insert(client_id.to_owned());
                     }
                     Ok(ControlFlow::Continue(()))
                 })
@@ -127,23 +138,29 @@ impl FileImport {
     }
 
     /// Second pass: `_SysMessage` files and history files (whose first row has a `msg-id`); other
-    /// files are skipped.
+    /// files are skipped, with a warning when they are not JSON at all.
     fn history(&mut self, file: ExportFile<'_>) -> Result<(), ImportError> {
         let service_messages = match file.class.as_str() {
             "_SysMessage" => true,
             "_Conversation" | "_ConversationMemberInfo" => return Ok(()),
             _ => false,
         };
-        let path = file.path.clone();
-        let mut batch: Vec<MessageRecord> = Vec::with_capacity(BATCH);
+        if service_messages {
+            self.progress.report.files += 1;
+        }
+        let shown = file.shown.clone();
+        let mut batch = Batch::default();
         let mut first = true;
-        each_row(file, |row| {
-            if std::mem::take(&mut first) {
-                if !service_messages && row.get("msg-id").is_none() {
-                    tracing::info!(%path, "neither IM history nor a class an import reads: skipped");
+        let read = each_row(file, |row| {
+            if std::mem::take(&mut first) && !service_messages {
+                if row.get("msg-id").is_none() {
+                    tracing::info!(file = %shown, "neither IM history nor a class an import reads: skipped");
                     return Ok(ControlFlow::Break(()));
                 }
                 self.progress.report.files += 1;
+            }
+            for cid in named_conversations(&row) {
+                self.recall(cid)?;
             }
             let imported = |cid: &str| self.progress.imported(cid);
             let read = if service_messages {
@@ -151,13 +168,38 @@ impl FileImport {
             } else {
                 message_record(&row, imported)
             };
-            batch.extend(self.progress.message(read));
-            if batch.len() == BATCH {
-                self.write_messages(std::mem::take(&mut batch))?;
+            if let Some(full) = self
+                .progress
+                .message(read)
+                .and_then(|message| batch.push(message))
+            {
+                self.write_messages(full)?;
             }
             Ok(ControlFlow::Continue(()))
-        })?;
-        self.write_messages(batch)
+        });
+        match read {
+            // Some other file (`._x.json` of a macOS archive, say) that is not JSON at all.
+            Err(ImportError::File { reason, .. }) if first && !service_messages => {
+                tracing::warn!(file = %shown, %reason, "not IM data: skipped");
+            }
+            read => read?,
+        }
+        batch.rest().map_or(Ok(()), |rest| self.write_messages(rest))
+    }
+
+    /// Makes conversation `cid`, named by a history row, known to this import if it was not read
+    /// but is in the data dir (an earlier import brought it): its messages are kept too.
+    fn recall(&mut self, cid: &str) -> Result<(), StorageError> {
+        if self.progress.knows(cid) || self.not_stored.contains(cid) {
+            return Ok(());
+        }
+        match self.db.conversation_kind(cid)? {
+            Some((transient, system)) => self.progress.stored(cid, system, !transient && !system),
+            None => {
+                self.not_stored.insert(cid.to_owned());
+            }
+        }
+        Ok(())
     }
 
     fn write_messages(&mut self, batch: Vec<MessageRecord>) -> Result<(), ImportError> {
@@ -166,10 +208,10 @@ impl FileImport {
         Ok(())
     }
 
-    /// With a `_ConversationMemberInfo` file read: each imported normal conversation's managers
-    /// are the ones it lists (none for a conversation it does not name). Without one, the roles an
+    /// With a `_ConversationMemberInfo` file read: each normal conversation read is given the
+    /// managers it lists (none for a conversation it does not name). Without one, the roles an
     /// earlier import brought stay.
-    fn write_managers(&mut self) -> Result<(), ImportError> {
+    fn apply_member_infos(&mut self) -> Result<(), ImportError> {
         let Some(managers) = self.managers.take() else {
             return Ok(());
         };
@@ -177,8 +219,8 @@ impl FileImport {
             let written = in_transaction(&mut self.db, |db| {
                 let mut written = 0;
                 for cid in chunk {
-                    let listed = managers.get(cid).map_or(&[][..], Vec::as_slice);
-                    super::write_managers(db, cid, listed)?;
+                    let listed: Vec<String> = managers.get(cid).into_iter().flatten().cloned().collect();
+                    super::write_managers(db, cid, &listed)?;
                     written += listed.len();
                 }
                 Ok(written)
@@ -189,52 +231,117 @@ impl FileImport {
     }
 }
 
+/// Rows gathered for one transaction.
+struct Batch<T> {
+    rows: Vec<T>,
+}
+
+impl<T> Default for Batch<T> {
+    fn default() -> Self {
+        Self { rows: Vec::new() }
+    }
+}
+
+impl<T> Batch<T> {
+    /// Adds `row`; returns the batch to write once it holds [`BATCH`] rows.
+    fn push(&mut self, row: T) -> Option<Vec<T>> {
+        self.rows.push(row);
+        (self.rows.len() >= BATCH).then(|| std::mem::take(&mut self.rows))
+    }
+
+    /// The rows not written yet, if any.
+    fn rest(self) -> Option<Vec<T>> {
+        (!self.rows.is_empty()).then_some(self.rows)
+    }
+}
+
+/// The conversation ids a history or `_SysMessage` row may name (`to`, `conv-id`, `conv`).
+fn named_conversations(row: &Value) -> impl Iterator<Item = &str> {
+    let pointer = row.get("conv").map(|conv| conv.get("objectId").unwrap_or(conv));
+    [row.get("to"), row.get("conv-id"), pointer]
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+}
+
 /// One export file being read.
 struct ExportFile<'a> {
     /// Where it is, for messages (inside an archive: `archive.tar.gz/inner/path`).
-    path: String,
+    shown: String,
     /// Its class: what its header names, else its file name up to the first dot.
     class: String,
     /// Its content past the header lines.
     content: Box<dyn BufRead + 'a>,
 }
 
-/// Calls `visit` with each export file at `path`: an archive's files, a folder's (recursively,
-/// in name order), or the file itself.
-fn each_file(
-    path: &Path,
-    visit: &mut dyn FnMut(ExportFile<'_>) -> Result<(), ImportError>,
-) -> Result<(), ImportError> {
+/// What [`each_file`] calls with each export file.
+type Visit<'v> = dyn FnMut(ExportFile<'_>) -> Result<(), ImportError> + 'v;
+
+/// Calls `visit` with each export file at `path`: an archive's files, a folder's (recursively, in
+/// name order, not following links to folders) or the file itself.
+fn each_file(path: &Path, visit: &mut Visit<'_>) -> Result<(), ImportError> {
     let shown = path.display().to_string();
     let failed = |error: std::io::Error| file_error(&shown, error);
     if path.is_dir() {
-        let mut entries = std::fs::read_dir(path)
-            .and_then(|entries| {
-                entries
-                    .map(|entry| Ok(entry?.path()))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .map_err(failed)?;
+        let mut entries = Vec::new();
+        for entry in std::fs::read_dir(path).map_err(failed)? {
+            let entry = entry.map_err(failed)?;
+            let linked_folder = entry.file_type().map_err(failed)?.is_symlink() && entry.path().is_dir();
+            if linked_folder {
+                tracing::warn!(link = %entry.path().display(), "a link to a folder: not followed");
+            } else {
+                entries.push(entry.path());
+            }
+        }
         entries.sort();
         return entries.iter().try_for_each(|entry| each_file(entry, visit));
     }
-    let file = BufReader::new(File::open(path).map_err(failed)?);
-    let name = file_name(&shown);
-    if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
-        each_archived_file(GzDecoder::new(file), &shown, visit)
-    } else if name.ends_with(".tar") {
-        each_archived_file(file, &shown, visit)
-    } else {
-        open(shown.clone(), file, visit)
+    let file = File::open(path).map_err(failed)?;
+    visit_content(shown.clone(), Box::new(file), visit)
+}
+
+/// Calls `visit` with the files of `content` (shown as `shown`), told apart by their first bytes,
+/// not their names: a tar archive's files (gzipped or not), or a JSON file (gzipped or not).
+/// Hidden files (`.x`, and the `._x` a macOS archive adds for each file) are skipped.
+fn visit_content<'a>(
+    shown: String,
+    content: Box<dyn Read + 'a>,
+    visit: &mut Visit<'_>,
+) -> Result<(), ImportError> {
+    if file_name(&shown).starts_with('.') {
+        tracing::debug!(file = %shown, "hidden: skipped");
+        return Ok(());
     }
+    let failed = |error: std::io::Error| file_error(&shown, error);
+    let (start, content) = peek(content, GZIP_MAGIC.len()).map_err(failed)?;
+    let gzipped = start == GZIP_MAGIC;
+    let content: Box<dyn Read + 'a> = if gzipped {
+        Box::new(MultiGzDecoder::new(content))
+    } else {
+        content
+    };
+    let (start, content) = peek(content, TAR_MAGIC_END).map_err(failed)?;
+    if start.get(TAR_MAGIC_END - TAR_MAGIC.len()..) == Some(TAR_MAGIC) {
+        return each_archived_file(content, &shown, visit);
+    }
+    visit_json_file(shown, content, visit)
+}
+
+/// The first bytes of a gzip stream (RFC 1952).
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+/// `ustar` at offset 257 of a tar archive's first header (POSIX and GNU tar alike).
+const TAR_MAGIC: &[u8] = b"ustar";
+const TAR_MAGIC_END: usize = 257 + 5;
+
+/// Reads up to `len` bytes from the start of `content`: returns them, and `content` whole again.
+fn peek<'a>(mut content: Box<dyn Read + 'a>, len: usize) -> std::io::Result<(Vec<u8>, Box<dyn Read + 'a>)> {
+    let mut start = Vec::with_capacity(len);
+    content.by_ref().take(len as u64).read_to_end(&mut start)?;
+    Ok((start.clone(), Box::new(Cursor::new(start).chain(content))))
 }
 
 /// Calls `visit` with each file of the tar archive `archive` (at `shown`).
-fn each_archived_file(
-    archive: impl Read,
-    shown: &str,
-    visit: &mut dyn FnMut(ExportFile<'_>) -> Result<(), ImportError>,
-) -> Result<(), ImportError> {
+fn each_archived_file(archive: impl Read, shown: &str, visit: &mut Visit<'_>) -> Result<(), ImportError> {
     let failed = |error: std::io::Error| file_error(shown, error);
     let mut archive = tar::Archive::new(archive);
     for entry in archive.entries().map_err(failed)? {
@@ -243,38 +350,35 @@ fn each_archived_file(
             continue;
         }
         let inner = entry.path().map_err(failed)?.display().to_string();
-        open(format!("{shown}/{inner}"), entry, visit)?;
+        visit_content(format!("{shown}/{inner}"), Box::new(entry), visit)?;
     }
     Ok(())
 }
 
-/// Calls `visit` with the file `path` holding `content`, if it is JSON (`.json`, `.jsonl`,
-/// either maybe gzipped): past its header lines, with its class.
-fn open<'a>(
-    path: String,
-    content: impl Read + 'a,
-    visit: &mut dyn FnMut(ExportFile<'_>) -> Result<(), ImportError>,
+/// Calls `visit` with the file `shown` holding `content` (already ungzipped), if its name says
+/// JSON (`.json`, `.jsonl`, either maybe with `.gz`): past its header lines, with its class.
+fn visit_json_file<'a>(
+    shown: String,
+    content: Box<dyn Read + 'a>,
+    visit: &mut Visit<'_>,
 ) -> Result<(), ImportError> {
-    let name = file_name(&path).to_ascii_lowercase();
-    let (name, gzipped) = match name.strip_suffix(".gz") {
-        Some(inner) => (inner, true),
-        None => (name.as_str(), false),
-    };
+    let name = file_name(&shown).to_ascii_lowercase();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
     if !name.ends_with(".jsonl") && !name.ends_with(".json") {
-        tracing::debug!(%path, "not a JSON file: skipped");
+        tracing::debug!(file = %shown, "not a JSON file: skipped");
         return Ok(());
     }
-    let mut content: Box<dyn BufRead + 'a> = if gzipped {
-        Box::new(BufReader::new(GzDecoder::new(content)))
-    } else {
-        Box::new(BufReader::new(content))
-    };
-    let named = skip_header(&mut content).map_err(|error| file_error(&path, error))?;
+    let mut content: Box<dyn BufRead + 'a> = Box::new(BufReader::new(content));
+    let named = skip_header(&mut content).map_err(|error| file_error(&shown, error))?;
     let class = named.unwrap_or_else(|| {
-        let name = file_name(&path);
+        let name = file_name(&shown);
         name.split('.').next().unwrap_or(name).to_owned()
     });
-    visit(ExportFile { path, class, content })
+    visit(ExportFile {
+        shown,
+        class,
+        content,
+    })
 }
 
 /// Skips what starts `content` before its JSON: a byte order mark, blank lines, and lines that
@@ -294,7 +398,8 @@ fn skip_header(content: &mut dyn BufRead) -> std::io::Result<Option<String>> {
                 content.consume(1);
                 continue;
             }
-            // A JSON row starts with `{` or `[`; a header with `#`, or `f` without the `#`.
+            // A row starts with `{` and a page with `[`: a line starting with `#` is a header, and
+            // so is one starting with `f` (`filetype:`, as some copies of the header are written).
             Some(b'#' | b'f') => {}
             _ => return Ok(class),
         }
@@ -309,36 +414,43 @@ fn skip_header(content: &mut dyn BufRead) -> std::io::Result<Option<String>> {
     }
 }
 
-/// Calls `row` with each row of `file`: its JSON values one after another, a list's items and a
-/// `{"results": […]}`'s items each a row; until `row` breaks. A value that is not JSON ends the
-/// import with the file and line.
+/// Calls `on_row` with each row of `file`: its JSON values one after another, a list's items and
+/// the items of a page (`{"results": […]}` that is not itself a row) each a row; until `on_row`
+/// breaks. A value that is not JSON is an error naming the file and the place.
 fn each_row(
     file: ExportFile<'_>,
-    mut row: impl FnMut(Value) -> Result<ControlFlow<()>, ImportError>,
+    mut on_row: impl FnMut(Value) -> Result<ControlFlow<()>, ImportError>,
 ) -> Result<(), ImportError> {
     let values = serde_json::Deserializer::from_reader(file.content).into_iter::<Value>();
     for value in values {
         let value = value.map_err(|error| ImportError::File {
-            path: file.path.clone(),
+            path: file.shown.clone(),
             reason: format!("not JSON: {error}"),
         })?;
         let rows = match value {
             Value::Array(rows) => rows,
-            Value::Object(mut page) if page.get("results").is_some_and(Value::is_array) => {
-                match page.remove("results") {
-                    Some(Value::Array(rows)) => rows,
-                    _ => unreachable!("checked to be a list"),
-                }
-            }
+            Value::Object(mut page) if is_page(&page) => match page.remove("results") {
+                Some(Value::Array(rows)) => rows,
+                _ => unreachable!("a page has a list of results"),
+            },
             single => vec![single],
         };
-        for value in rows {
-            if row(value)?.is_break() {
+        for row in rows {
+            if on_row(row)?.is_break() {
                 return Ok(());
             }
         }
     }
     Ok(())
+}
+
+/// Whether `object` is a page of rows (`{"results": [...], "cursor"?, "count"?}`), not a row that
+/// has a custom `results` column.
+fn is_page(object: &serde_json::Map<String, Value>) -> bool {
+    object.get("results").is_some_and(Value::is_array)
+        && object
+            .keys()
+            .all(|key| matches!(key.as_str(), "results" | "cursor" | "count" | "next"))
 }
 
 /// The last part of `path` (`/` separated, as in archives).
@@ -348,9 +460,9 @@ fn file_name(path: &str) -> &str {
         .unwrap_or(path)
 }
 
-fn file_error(path: &str, error: std::io::Error) -> ImportError {
+fn file_error(shown: &str, error: std::io::Error) -> ImportError {
     ImportError::File {
-        path: path.to_owned(),
+        path: shown.to_owned(),
         reason: error.to_string(),
     }
 }
@@ -362,7 +474,7 @@ mod tests {
     /// The class and rows `open` + `each_row` read from a file named `name` holding `content`.
     fn read(name: &str, content: &[u8]) -> (String, Vec<Value>) {
         let mut found = None;
-        open(name.to_owned(), content, &mut |file| {
+        visit_content(name.to_owned(), Box::new(content), &mut |file| {
             let class = file.class.clone();
             let mut rows = Vec::new();
             each_row(file, |row| {
@@ -419,23 +531,135 @@ mod tests {
         let (class, rows) = read("_Conversation.0.jsonl.gz", &gzipped);
         assert_eq!((class.as_str(), rows.len()), ("_Conversation", 1));
         let mut visited = false;
-        open("schema/_Conversation.txt".to_owned(), &b"{}"[..], &mut |_| {
-            visited = true;
-            Ok(())
-        })
+        visit_content(
+            "schema/_Conversation.txt".to_owned(),
+            Box::new(&b"{}"[..]),
+            &mut |_| {
+                visited = true;
+                Ok(())
+            },
+        )
         .expect("skipped");
         assert!(!visited, "not a JSON file");
     }
 
     #[test]
     fn a_broken_file_is_an_error_naming_it() {
-        let error = open(
-            "h.jsonl".to_owned(),
-            &b"{\"msg-id\":\"1\"}\n{\"msg-id\": tru"[..],
-            &mut |file| each_row(file, |_| Ok(ControlFlow::Continue(()))),
-        )
+        let content = &b"{\"msg-id\":\"1\"}\n{\"msg-id\": tru"[..];
+        let error = visit_content("h.jsonl".to_owned(), Box::new(content), &mut |file| {
+            each_row(file, |_| Ok(ControlFlow::Continue(())))
+        })
         .expect_err("not JSON");
         let shown = error.to_string();
         assert!(shown.starts_with("h.jsonl: not JSON"), "{shown}");
+    }
+
+    #[test]
+    fn a_row_with_a_results_column_is_one_row_and_a_page_is_its_results() {
+        let content = br#"{"objectId":"a","results":[1,2]}{"results":[{"objectId":"b"}],"cursor":"x"}"#;
+        let (_, rows) = read("_Conversation.json", content);
+        let ids: Vec<&str> = rows.iter().filter_map(|row| row["objectId"].as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+    }
+
+    fn gzip(content: &[u8]) -> Vec<u8> {
+        use std::io::Write as _;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(content).expect("gzip");
+        gz.finish().expect("gzip")
+    }
+
+    #[test]
+    fn gzip_files_of_several_members_are_read_whole() {
+        // `gzip >> file` once per saved page.
+        let mut content = gzip(b"{\"msg-id\":\"1\"}\n");
+        content.extend(gzip(b"{\"msg-id\":\"2\"}\n"));
+        let (_, rows) = read("history.jsonl.gz", &content);
+        assert_eq!(rows.len(), 2);
+    }
+
+    /// The files `visit_content` finds in `content` named `name`: (shown, class) each.
+    fn files_in(name: &str, content: &[u8]) -> Vec<(String, String)> {
+        let mut found = Vec::new();
+        visit_content(name.to_owned(), Box::new(content), &mut |file| {
+            found.push((file.shown, file.class));
+            Ok(())
+        })
+        .expect("readable");
+        found
+    }
+
+    #[test]
+    fn archives_are_told_by_their_content_not_their_name() {
+        let mut tar = tar::Builder::new(Vec::new());
+        for (path, content) in [
+            ("x/_Conversation.0.jsonl", &b"{}"[..]),
+            ("x/._Conversation.0.jsonl", &b"\x00\x05\x16\x07"[..]),
+            ("x/notes.txt", &b"hi"[..]),
+        ] {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(content.len() as u64);
+            header.set_cksum();
+            tar.append_data(&mut header, path, content).expect("archived");
+        }
+        let tar = tar.into_inner().expect("tar");
+        let found = vec![(
+            "E.TAR.GZ/x/_Conversation.0.jsonl".to_owned(),
+            "_Conversation".to_owned(),
+        )];
+        assert_eq!(files_in("E.TAR.GZ", &gzip(&tar)), found, "upper case");
+        let found = vec![(
+            "e.tar.gz/x/_Conversation.0.jsonl".to_owned(),
+            "_Conversation".to_owned(),
+        )];
+        assert_eq!(
+            files_in("e.tar.gz", &tar),
+            found,
+            "already ungzipped by a browser"
+        );
+        assert!(files_in("._e.jsonl", b"{}").is_empty(), "hidden");
+    }
+
+    #[test]
+    fn batches_past_a_thousand_rows_and_a_rerun_of_history_alone_are_written() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let files = tempfile::tempdir().expect("tempdir");
+        let conversations: String = (0..=BATCH)
+            .map(|n| format!("{{\"objectId\":\"c{n:04}\",\"c\":\"Tom\",\"m\":[\"Tom\"]}}\n"))
+            .collect();
+        let history = |range: std::ops::Range<usize>| -> String {
+            range
+                .map(|n| {
+                    format!(
+                        "{{\"msg-id\":\"m{n}\",\"to\":\"c{:04}\",\"timestamp\":{n},\"data\":\"hi\"}}\n",
+                        n % 7
+                    )
+                })
+                .collect()
+        };
+        let export = files.path().join("_Conversation.0.jsonl");
+        std::fs::write(&export, conversations).expect("written");
+        let first = files.path().join("history-1.jsonl");
+        std::fs::write(&first, history(1..BATCH + 2)).expect("written");
+        let report = import_files(&[export, first.clone()], dir.path(), SyncMode::Normal).expect("imported");
+        assert_eq!(
+            (report.conversations, report.members, report.messages),
+            (BATCH + 1, BATCH + 1, BATCH + 1)
+        );
+        // Later, more history alone: its conversations are in the data dir.
+        let second = files.path().join("history-2.jsonl");
+        std::fs::write(&second, history(BATCH + 2..BATCH + 12)).expect("written");
+        let notes = files.path().join("notes.json");
+        std::fs::write(&notes, "<html>not JSON, not IM data</html>").expect("written");
+        let report = import_files(&[first, second, notes], dir.path(), SyncMode::Normal).expect("imported");
+        assert_eq!(
+            (
+                report.conversations,
+                report.messages,
+                report.messages_already_there
+            ),
+            (0, 10, BATCH + 1)
+        );
+        assert_eq!(report.messages_without_conversation, 0);
     }
 }

@@ -106,6 +106,8 @@ struct Imported {
     service: bool,
     /// Whether it is a normal conversation with members.
     has_members: bool,
+    /// Whether this import read it (not only found it in the data dir: see [`Progress::stored`]).
+    listed: bool,
     /// Its newest imported message (ms; 0 = none).
     last_ts: i64,
 }
@@ -117,12 +119,31 @@ impl Progress {
             let imported = Imported {
                 service: record.system,
                 has_members: !members.is_empty(),
+                listed: true,
                 last_ts: 0,
             };
             self.conversations.insert(record.id.clone(), imported);
             self.report.members += members.len();
         }
         self.report.conversations += records.len();
+    }
+
+    /// Notes a conversation this import did not read but found in the data dir (an earlier import
+    /// brought it), so that its messages are kept: `service` if a service conversation, `normal`
+    /// if neither that nor a chat room.
+    fn stored(&mut self, cid: &str, service: bool, normal: bool) {
+        let imported = Imported {
+            service,
+            has_members: normal,
+            listed: false,
+            last_ts: 0,
+        };
+        self.conversations.entry(cid.to_owned()).or_insert(imported);
+    }
+
+    /// Whether conversation `cid` is known to this import (read, or found in the data dir).
+    fn knows(&self, cid: &str) -> bool {
+        self.conversations.contains_key(cid)
     }
 
     /// Whether conversation `cid` was imported (`Some`) and is a service conversation
@@ -180,9 +201,9 @@ impl Progress {
         self.ids(|c| c.service)
     }
 
-    /// The ids of the imported normal conversations that have members.
+    /// The ids of the normal conversations with members that this import read.
     fn with_members(&self) -> Vec<String> {
-        self.ids(|c| c.has_members)
+        self.ids(|c| c.listed && c.has_members)
     }
 
     fn ids(&self, which: impl Fn(&Imported) -> bool) -> Vec<String> {

@@ -289,6 +289,16 @@ impl SqliteStorage {
             .transpose()
     }
 
+    /// For the importer: whether conversation `cid` is stored, and if so whether it is a chat room
+    /// and whether a service conversation (`(transient, system)`).
+    pub fn conversation_kind(&mut self, cid: &str) -> StorageResult<Option<(bool, bool)>> {
+        Ok(self
+            .db
+            .prepare_cached("SELECT transient, system FROM conversations WHERE id = ?1")?
+            .query_row(params![cid], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?)
+    }
+
     /// For the importer: moves the read and ack positions of every member of `cid` up to `ts`
     /// (never back).
     pub fn raise_read_positions(&mut self, cid: &str, ts: i64) -> StorageResult<()> {

@@ -444,8 +444,13 @@ impl Conversation {
         put("mu", &|| r.muted.clone().into());
         put("createdAt", &|| date_json(r.created_at));
         put("updatedAt", &|| date_json(r.updated_at));
+        // The last stored message's time, or the one an import found if later (its history
+        // did not all come).
+        let last_at = self.last.as_ref().map(|last| last.timestamp);
+        if let Some(at) = last_at.max(r.last_message_at) {
+            put("lm", &|| date_json(at));
+        }
         if let Some(last) = &self.last {
-            put("lm", &|| date_json(last.timestamp));
             put("msg", &|| last.payload().0.into());
             put("bin", &|| last.is_binary().into());
             put("msg_from", &|| (*last.from).into());

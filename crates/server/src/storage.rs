@@ -65,6 +65,11 @@ pub struct ConversationRecord {
     pub created_at: i64,
     /// Last attribute or membership change (ms).
     pub updated_at: i64,
+    /// When its last message was sent (ms), as an import found it (LeanCloud's `lm`): shown as its
+    /// `lm` until a later message is stored, so a conversation whose history did not come (not
+    /// saved, or past LeanCloud's six months) keeps its place in lists sorted by `lm`. `None` for
+    /// conversations made here: their `lm` is their last stored message's.
+    pub last_message_at: Option<i64>,
 }
 
 impl ConversationRecord {
@@ -85,6 +90,7 @@ impl ConversationRecord {
             expires_at: None,
             created_at: now_ms,
             updated_at: now_ms,
+            last_message_at: None,
         }
     }
 }

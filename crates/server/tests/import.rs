@@ -357,7 +357,7 @@ const EXPORT: &[(&str, &str)] = &[
         r##"#filetype:JSON-streaming {"type":"Class","class":"_Conversation"}
 {"objectId":"5a5d7433c3422b31ed845e76","c":"Tom","m":["Tom","Jerry"],"mu":[],"name":"Tea","attr":{"topic":"cats"},"unique":true,"uniqueId":"6c7b0e5afcae9aa1139a0afa25833dec","tr":false,"createdAt":"2020-05-26T06:42:31.482Z","updatedAt":"2020-05-27T06:42:31.482Z","lm":{"__type":"Date","iso":"2020-05-28T00:00:00.000Z"},"ACL":{"*":{"read":true,"write":true}}}
 {"objectId":"5a5d7433c3422b31ed845e77","c":"Mary","m":["Mary","Tom","Jerry"],"mu":["Jerry"],"name":"Group","createdAt":"2020-05-26T06:43:00.000Z","updatedAt":"2020-05-26T06:43:00.000Z"}
-{"objectId":"5a5d7433c3422b31ed845e78","c":"Mary","m":[],"name":"Lobby","tr":true,"createdAt":"2020-05-26T06:44:00.000Z","updatedAt":"2020-05-26T06:44:00.000Z"}
+{"objectId":"5a5d7433c3422b31ed845e78","c":"Mary","m":[],"name":"Lobby","tr":true,"createdAt":"2020-05-26T06:44:00.000Z","updatedAt":"2020-05-26T06:44:00.000Z","lm":{"__type":"Date","iso":"2020-05-29T00:00:00.000Z"}}
 {"objectId":"5a5d7433c3422b31ed845e79","name":"News","sys":true,"createdAt":"2020-05-26T06:45:00.000Z","updatedAt":"2020-05-26T06:45:00.000Z"}
 "##,
     ),
@@ -511,6 +511,18 @@ async fn an_export_imported_from_files_is_served() {
             &json!("2020-05-26T06:42:31.482Z"),
             &json!(true)
         )
+    );
+    // `lm`: the export's when later than the last message that came, else that message's.
+    let lm = |iso: &str| json!({"__type": "Date", "iso": iso});
+    let shown: Vec<&Value> = listed.iter().map(|c| &c["lm"]).collect();
+    assert_eq!(
+        shown,
+        [
+            &lm("2020-05-28T00:00:00.000Z"),
+            &lm("2020-05-27T17:20:07.000Z"),
+            &lm("2020-05-29T00:00:00.000Z"),
+            &lm("2020-05-30T00:53:20.000Z"),
+        ]
     );
     let (tr, sys) = (&listed[2]["tr"], &listed[3]["sys"]);
     assert_eq!(

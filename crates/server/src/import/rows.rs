@@ -46,6 +46,7 @@ pub(super) fn conversation_record(item: &Value) -> Option<(ConversationRecord, V
         unique_key: (flag("unique") && !transient && !system).then(|| crate::hub::unique_key(&members)),
         muted: list("mu"),
         updated_at: object.get("updatedAt").and_then(time_of).unwrap_or(created_at),
+        last_message_at: object.get("lm").and_then(time_of),
         ..ConversationRecord::new(id, creator, attrs, created_at)
     };
     // Chat rooms and service conversations keep no member list in `m`.
@@ -198,6 +199,7 @@ mod tests {
         );
         assert_eq!(record.unique_key.as_deref(), Some(r#"["Jerry","Tom"]"#));
         assert_eq!(record.created_at, 1_590_475_351_482);
+        assert_eq!(record.last_message_at, Some(1_590_624_000_000), "lm");
         assert_eq!(record.updated_at, 1_590_561_751_482);
         assert!(!record.transient && !record.system);
     }

@@ -161,6 +161,9 @@ const MIGRATIONS: &[&str] = &[
         cid TEXT NOT NULL,
         PRIMARY KEY (client_id, cid)
     ) WITHOUT ROWID;",
+    // 12: when an imported conversation's last message was sent, as its source said (`lm`), for
+    // conversations whose history did not come with it.
+    "ALTER TABLE conversations ADD COLUMN last_message_at INTEGER;",
 ];
 
 const MESSAGE_COLUMNS: &str = "id, cid, from_id, ts, data, bin, mention_all, mention_pids, dt, receipt, patch_ts, lctype, audience, patch_code, patch_reason";
@@ -395,7 +398,7 @@ impl Storage for SqliteStorage {
     fn load_into(&mut self, sink: &mut dyn FnMut(Loaded<'_>)) -> StorageResult<()> {
         let mut stmt = self.db.prepare(
             "SELECT id, creator, transient, system, unique_key, attrs, muted, created_at, updated_at,
-             expires_at, shutup, blocked FROM conversations",
+             expires_at, shutup, blocked, last_message_at FROM conversations",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
@@ -413,6 +416,7 @@ impl Storage for SqliteStorage {
                 expires_at: row.get(9)?,
                 created_at: row.get(7)?,
                 updated_at: row.get(8)?,
+                last_message_at: row.get(12)?,
             }));
         }
         drop(rows);
@@ -462,8 +466,8 @@ impl Storage for SqliteStorage {
             .prepare_cached(
                 "INSERT OR REPLACE INTO conversations
                  (id, creator, transient, system, unique_key, attrs, muted, created_at, updated_at, expires_at,
-                  shutup, blocked)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                  shutup, blocked, last_message_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )?
             .execute(params![
                 c.id,
@@ -477,7 +481,8 @@ impl Storage for SqliteStorage {
                 c.updated_at,
                 c.expires_at,
                 serde_json::to_string(&c.shutup)?,
-                serde_json::to_string(&c.blocked)?
+                serde_json::to_string(&c.blocked)?,
+                c.last_message_at
             ])?;
         Ok(())
     }

@@ -391,6 +391,13 @@ impl Conversation {
     }
 
     /// [`Conversation::doc`] plus the remaining `ttl` (seconds) of a temporary conversation.
+    /// When its last message was sent (its `lm`): the last stored message's time, or the one an
+    /// import found if later (its history did not all come).
+    fn last_message_at(&self) -> Option<i64> {
+        let stored = self.last.as_ref().map(|last| last.timestamp);
+        stored.max(self.record.last_message_at)
+    }
+
     fn doc_at(&self, now: i64) -> Map<String, Value> {
         self.doc_at_with(now, &|_| true)
     }
@@ -444,10 +451,7 @@ impl Conversation {
         put("mu", &|| r.muted.clone().into());
         put("createdAt", &|| date_json(r.created_at));
         put("updatedAt", &|| date_json(r.updated_at));
-        // The last stored message's time, or the one an import found if later (its history
-        // did not all come).
-        let last_at = self.last.as_ref().map(|last| last.timestamp);
-        if let Some(at) = last_at.max(r.last_message_at) {
+        if let Some(at) = self.last_message_at() {
             put("lm", &|| date_json(at));
         }
         if let Some(last) = &self.last {

@@ -455,6 +455,11 @@ impl Filter {
         self.root.reads_key(key)
     }
 
+    /// Whether the filter reads no document key but `keys` (true for `{}`, which reads none).
+    pub fn reads_only(&self, keys: &[&str]) -> bool {
+        self.root.reads_only(keys)
+    }
+
     /// A weaker filter, cheap to test first: the conditions every match must meet (the filter's
     /// top-level field conditions, through nested `$and`s) on the fields that `keep` accepts.
     /// `keep` is asked about a field's whole path and its first segment; both must pass.
@@ -510,6 +515,16 @@ impl Node {
         match self {
             Node::And(nodes) | Node::Or(nodes) | Node::Nor(nodes) => nodes.iter().any(|n| n.reads_key(key)),
             Node::Field { path, .. } => path.raw == key || path.segments.first().is_some_and(|s| s == key),
+        }
+    }
+
+    fn reads_only(&self, keys: &[&str]) -> bool {
+        match self {
+            Node::And(nodes) | Node::Or(nodes) | Node::Nor(nodes) => nodes.iter().all(|n| n.reads_only(keys)),
+            Node::Field { path, .. } => {
+                let first = path.segments.first().map_or(path.raw.as_str(), String::as_str);
+                keys.contains(&first)
+            }
         }
     }
 
@@ -735,6 +750,11 @@ fn instant_of(v: &Value) -> Option<Instant> {
     }
 }
 
+/// Whether string `s` sorts and compares as a date (an ISO 8601 date and time), not as a string.
+pub fn is_date_string(s: &str) -> bool {
+    parse_iso(s).is_some()
+}
+
 /// Nanoseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Instant(i128);
@@ -873,6 +893,63 @@ pub fn compare(a: &Map<String, Value>, b: &Map<String, Value>, keys: &[SortKey])
             (None, Some(_)) => Ordering::Less,
             (Some(_), None) => Ordering::Greater,
             (Some(x), Some(y)) => sort_cmp(x, y),
+        };
+        let ord = if key.descending { ord.reverse() } else { ord };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    Ordering::Equal
+}
+
+/// A document's values for sort keys, classified once (dates parsed once), for sorting many
+/// documents: [`compare_prepared`] on these orders exactly as [`compare`] on the documents, without
+/// classifying every value again in every comparison.
+#[derive(Debug)]
+pub struct SortValues(Vec<Option<Classified>>);
+
+/// A value with its sort class.
+#[derive(Debug)]
+struct Classified {
+    rank: u8,
+    instant: Option<Instant>,
+    value: Value,
+}
+
+impl SortValues {
+    /// Takes the values `keys` read out of `doc`, which the caller no longer needs for sorting.
+    pub fn take(doc: &mut Map<String, Value>, keys: &[SortKey]) -> Self {
+        let mut values: Vec<Option<Classified>> = Vec::with_capacity(keys.len());
+        for (index, key) in keys.iter().enumerate() {
+            // A field named twice (`name,-name`) was taken already: its value is read again.
+            let earlier = keys[..index].iter().position(|k| k.field == key.field);
+            let value = match earlier {
+                Some(earlier) => values[earlier].as_ref().map(|c| c.value.clone()),
+                None => doc
+                    .remove(&key.field)
+                    .or_else(|| sort_value(doc, &key.field).cloned()),
+            };
+            values.push(value.map(|value| {
+                let (rank, instant) = sort_class(&value);
+                Classified { rank, instant, value }
+            }));
+        }
+        Self(values)
+    }
+}
+
+/// [`compare`] on the values [`SortValues::take`] took for the same `keys`.
+pub fn compare_prepared(a: &SortValues, b: &SortValues, keys: &[SortKey]) -> Ordering {
+    for (key, (x, y)) in keys.iter().zip(a.0.iter().zip(&b.0)) {
+        let ord = match (x, y) {
+            (None, None) => Ordering::Equal,
+            (None, Some(_)) => Ordering::Less,
+            (Some(_), None) => Ordering::Greater,
+            (Some(x), Some(y)) => x.rank.cmp(&y.rank).then_with(|| match (&x.value, &y.value) {
+                _ if x.rank == 5 => x.instant.cmp(&y.instant),
+                (Value::String(p), Value::String(q)) => p.as_bytes().cmp(q.as_bytes()),
+                (p, q) => sort_cmp(p, q),
+            }),
         };
         let ord = if key.descending { ord.reverse() } else { ord };
         if ord != Ordering::Equal {
@@ -1578,6 +1655,38 @@ mod tests {
         docs.into_iter()
             .map(|m| m.get("id").cloned().unwrap_or(Value::Null))
             .collect()
+    }
+
+    #[test]
+    fn prepared_sort_values_order_as_the_documents_do() {
+        let docs = vec![
+            json!({"id": 1, "lm": date("2026-01-02T00:00:00.000Z"), "name": "b", "attr": {"rank": 2}}),
+            json!({"id": 2, "lm": "2026-01-02T08:00:00+08:00", "name": "a", "createdAt": "2026-01-01T00:00:00Z"}),
+            json!({"id": 3, "name": 7, "attr": {"rank": "x"}, "createdAt": date("2025-01-01T00:00:00Z")}),
+            json!({"id": 4, "lm": date("2025-12-31T23:59:59.999Z"), "name": null, "attr": {"rank": 2.0}}),
+            json!({"id": 5, "name": ["a", 1], "attr": {"rank": true}, "lm": "not a date"}),
+            json!({"id": 6, "name": {"k": 1}, "createdAt": "2026-01-01T00:00:00.000Z"}),
+            json!({"id": 7, "name": "a", "lm": date("2026-01-02T00:00:00.000Z")}),
+        ];
+        for sort in [
+            "-lm,id",
+            "name,-name,id",
+            "attr.rank,-createdAt,id",
+            "missing,-id",
+            "lm,name",
+        ] {
+            let keys = parse_sort(sort);
+            let mut prepared: Vec<(Value, SortValues)> = docs
+                .iter()
+                .map(|d| {
+                    let mut taken = doc(d.clone());
+                    (d["id"].clone(), SortValues::take(&mut taken, &keys))
+                })
+                .collect();
+            prepared.sort_by(|a, b| compare_prepared(&a.1, &b.1, &keys));
+            let ids: Vec<Value> = prepared.into_iter().map(|(id, _)| id).collect();
+            assert_eq!(ids, sorted(docs.clone(), sort), "{sort}");
+        }
     }
 
     #[test]

@@ -77,15 +77,53 @@ pub(super) fn query_page<'a>(
     limit: usize,
     now: i64,
 ) -> Vec<Map<String, Value>> {
+    let on_ids_and_times = filter.is_none_or(|f| f.reads_only(TimeOrIdKey::FIELDS));
+    if on_ids_and_times {
+        if let Some(fields) = keys.iter().map(TimeOrIdKey::of).collect::<Option<Vec<_>>>() {
+            // Filtered on JSON holding only the ids and times it reads; a filter that reads none
+            // (`{}`) gives every conversation the same answer.
+            let same_for_all = match filter {
+                None => Some(true),
+                Some(f) => f.reads_only(&[]).then(|| f.matches(&Map::new())),
+            };
+            let convs: Vec<&Conversation> = scanned
+                .filter(|conv| match (same_for_all, filter) {
+                    (Some(matched), _) => matched,
+                    (None, Some(f)) => f.matches(&TimeOrIdKey::doc_of(conv, |key| f.reads_key(key))),
+                    (None, None) => true,
+                })
+                .collect();
+            // An id that reads as a date would sort among dates: left to the general path.
+            if !convs.iter().any(|conv| query::is_date_string(&conv.record.id)) {
+                return page_by_time_or_id(convs, &fields, skip, limit, now);
+            }
+            return scan_page(convs.into_iter(), filter, keys, skip, limit, now);
+        }
+    }
+    scan_page(scanned, filter, keys, skip, limit, now)
+}
+
+/// [`query_page`] in general: the conversations' JSON (the keys the filter and the sort read) is
+/// built, filtered and sorted.
+fn scan_page<'a>(
+    scanned: impl Iterator<Item = &'a Conversation>,
+    filter: Option<&query::Filter>,
+    keys: &[query::SortKey],
+    skip: usize,
+    limit: usize,
+    now: i64,
+) -> Vec<Map<String, Value>> {
     let prefilter = filter.map(attribute_prefilter);
     let wanted = |key: &str| filter.is_some_and(|f| f.reads_key(key)) || query::sort_reads_key(keys, key);
-    let mut matches: Vec<(&Conversation, Map<String, Value>)> = scanned
+    // Each match's sort values are classified once (dates parsed once), not in every comparison.
+    let mut matches: Vec<(&Conversation, query::SortValues)> = scanned
         .filter(|conv| prefilter.as_ref().is_none_or(|p| p.matches(&conv.record.attrs)))
         .map(|conv| (conv, conv.doc_at_with(now, &wanted)))
         .filter(|(_, doc)| filter.is_none_or(|f| f.matches(doc)))
+        .map(|(conv, mut doc)| (conv, query::SortValues::take(&mut doc, keys)))
         .collect();
-    let order = |a: &(&Conversation, Map<String, Value>), b: &(&Conversation, Map<String, Value>)| {
-        query::compare(&a.1, &b.1, keys)
+    let order = |a: &(&Conversation, query::SortValues), b: &(&Conversation, query::SortValues)| {
+        query::compare_prepared(&a.1, &b.1, keys)
     };
     let end = skip.saturating_add(limit);
     if end < matches.len() {
@@ -98,6 +136,113 @@ pub(super) fn query_page<'a>(
         .into_iter()
         .skip(skip)
         .map(|(conv, _)| conv.doc_at(now))
+        .collect()
+}
+
+/// A sort key a conversation gives without building its JSON: its id or one of its times. The
+/// default orders (`-updatedAt` over REST, `-lm` over RTM) and the importer's (`objectId`) are
+/// of these, and a listing filtered on ids and times only (none, `{"objectId": {"$gt": …}}`,
+/// `{"updatedAt": {"$gt": …}}`) and sorted by them needs little JSON besides the page's.
+#[derive(Clone, Copy, Debug)]
+struct TimeOrIdKey {
+    field: TimeOrId,
+    descending: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum TimeOrId {
+    Id,
+    CreatedAt,
+    UpdatedAt,
+    LastMessageAt,
+}
+
+/// A conversation's value for a [`TimeOrIdKey`], ordered as [`query::compare`] orders the JSON
+/// values: a missing one first, times by instant, ids (strings that are not dates) by bytes.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum TimeOrIdValue<'a> {
+    Missing,
+    Time(i64),
+    Id(&'a str),
+}
+
+impl TimeOrIdKey {
+    /// The JSON keys of the fields.
+    const FIELDS: &[&str] = &["objectId", "createdAt", "updatedAt", "lm"];
+
+    fn of(key: &query::SortKey) -> Option<Self> {
+        let field = match key.field.as_str() {
+            "objectId" => TimeOrId::Id,
+            "createdAt" => TimeOrId::CreatedAt,
+            "updatedAt" => TimeOrId::UpdatedAt,
+            "lm" => TimeOrId::LastMessageAt,
+            _ => return None,
+        };
+        Some(Self {
+            field,
+            descending: key.descending,
+        })
+    }
+
+    /// The JSON of `conv` with only the ids and times `wanted` accepts, as
+    /// [`Conversation::doc_at_with`] gives them.
+    fn doc_of(conv: &Conversation, wanted: impl Fn(&str) -> bool) -> Map<String, Value> {
+        let mut doc = Map::new();
+        if wanted("objectId") {
+            doc.insert("objectId".into(), conv.record.id.clone().into());
+        }
+        for (key, at) in [
+            ("createdAt", Some(conv.record.created_at)),
+            ("updatedAt", Some(conv.record.updated_at)),
+            ("lm", conv.last_message_at()),
+        ] {
+            if let Some(at) = at.filter(|_| wanted(key)) {
+                doc.insert(key.into(), crate::time::date_json(at));
+            }
+        }
+        doc
+    }
+
+    fn value_of<'a>(&self, conv: &'a Conversation) -> TimeOrIdValue<'a> {
+        match self.field {
+            TimeOrId::Id => TimeOrIdValue::Id(&conv.record.id),
+            TimeOrId::CreatedAt => TimeOrIdValue::Time(conv.record.created_at),
+            TimeOrId::UpdatedAt => TimeOrIdValue::Time(conv.record.updated_at),
+            TimeOrId::LastMessageAt => conv
+                .last_message_at()
+                .map_or(TimeOrIdValue::Missing, TimeOrIdValue::Time),
+        }
+    }
+}
+
+/// [`query_page`] of every conversation in `convs`, sorted by `keys` (ids and times only):
+/// compared on their fields, with no JSON built but the page's.
+fn page_by_time_or_id(
+    mut convs: Vec<&Conversation>,
+    keys: &[TimeOrIdKey],
+    skip: usize,
+    limit: usize,
+    now: i64,
+) -> Vec<Map<String, Value>> {
+    let order = |a: &&Conversation, b: &&Conversation| {
+        keys.iter()
+            .map(|key| {
+                let ord = key.value_of(a).cmp(&key.value_of(b));
+                if key.descending { ord.reverse() } else { ord }
+            })
+            .find(|ord| ord.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    };
+    let end = skip.saturating_add(limit);
+    if end < convs.len() {
+        convs.select_nth_unstable_by(end, order);
+        convs.truncate(end);
+    }
+    convs.sort_by(order);
+    convs
+        .into_iter()
+        .skip(skip)
+        .map(|conv| conv.doc_at(now))
         .collect()
 }
 
@@ -972,6 +1117,81 @@ impl<S: Storage> Hub<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Conversations with equal and missing times (ties broken by id), imported `lm`s and last
+    /// messages: listings sorted by ids and times.
+    fn listed() -> Vec<Conversation> {
+        (0..40)
+            .map(|n: i64| {
+                let record = ConversationRecord {
+                    updated_at: 1_000 + n % 3,
+                    last_message_at: (n % 4 == 1).then_some(5_000 + n % 5),
+                    ..ConversationRecord::new(format!("c{:02}", (n * 7) % 40), "Tom", Map::new(), 100 + n % 2)
+                };
+                let mut conv = Conversation::new(record);
+                if n % 3 == 0 {
+                    let message = crate::storage::MessageRecord {
+                        id: format!("m{n}"),
+                        cid: conv.record.id.clone(),
+                        from: "Tom".into(),
+                        timestamp: 5_000 + n % 7,
+                        data: Some("hi".into()),
+                        binary: None,
+                        mention_all: false,
+                        mention_pids: Vec::new(),
+                        dt: None,
+                        receipt: false,
+                        patch_timestamp: None,
+                        patch_code: None,
+                        patch_reason: None,
+                        lctype: None,
+                        audience: None,
+                    };
+                    conv.last = Some(message.into());
+                }
+                conv
+            })
+            .collect()
+    }
+
+    #[test]
+    fn listings_by_ids_and_times_match_the_general_scan() {
+        let convs = listed();
+        let everything = query::parse_where(&serde_json::json!({})).expect("where");
+        let past = query::parse_where(&serde_json::json!({"objectId": {"$gt": "c17"}})).expect("where");
+        let iso = |ms: i64| crate::time::iso8601(ms);
+        let lm = serde_json::json!({"lm": {"$gte": {"__type": "Date", "iso": iso(5_002)}}, "updatedAt": {"$lt": iso(1_002)}});
+        let lm = query::parse_where(&lm).expect("where");
+        for sort in [
+            "-updatedAt,objectId",
+            "-lm,objectId",
+            "lm,-createdAt,objectId",
+            "objectId",
+            "-objectId",
+        ] {
+            let keys = query::parse_sort(sort);
+            for (skip, limit) in [(0, 10), (5, 7), (35, 10), (0, 100)] {
+                for filter in [None, Some(&everything), Some(&past), Some(&lm)] {
+                    let fast = query_page(convs.iter(), filter, &keys, skip, limit, 0);
+                    let scanned = scan_page(convs.iter(), filter, &keys, skip, limit, 0);
+                    assert_eq!(fast, scanned, "{sort} {skip} {limit} {filter:?}");
+                }
+                let all = query_page(convs.iter(), None, &keys, skip, limit, 0);
+                assert_eq!(all.len(), limit.min(40 - skip.min(40)), "{sort} {skip} {limit}");
+            }
+        }
+        let past = query_page(
+            convs.iter(),
+            Some(&past),
+            &query::parse_sort("objectId"),
+            0,
+            100,
+            0,
+        );
+        assert_eq!(past.len(), 22, "c18..c39");
+        let some = query_page(convs.iter(), Some(&lm), &query::parse_sort("objectId"), 0, 100, 0);
+        assert!((1..40).contains(&some.len()), "{}", some.len());
+    }
 
     #[test]
     fn dotted_paths_nest_and_delete() {

@@ -390,7 +390,6 @@ impl Conversation {
         self.record.expires_at.is_some_and(|expires_at| expires_at <= now)
     }
 
-    /// [`Conversation::doc`] plus the remaining `ttl` (seconds) of a temporary conversation.
     /// When its last message was sent (its `lm`): the last stored message's time, or the one an
     /// import found if later (its history did not all come).
     fn last_message_at(&self) -> Option<i64> {
@@ -398,6 +397,7 @@ impl Conversation {
         stored.max(self.record.last_message_at)
     }
 
+    /// [`Conversation::doc`] plus the remaining `ttl` (seconds) of a temporary conversation.
     fn doc_at(&self, now: i64) -> Map<String, Value> {
         self.doc_at_with(now, &|_| true)
     }

@@ -521,10 +521,8 @@ impl Node {
     fn reads_only(&self, keys: &[&str]) -> bool {
         match self {
             Node::And(nodes) | Node::Or(nodes) | Node::Nor(nodes) => nodes.iter().all(|n| n.reads_only(keys)),
-            Node::Field { path, .. } => {
-                let first = path.segments.first().map_or(path.raw.as_str(), String::as_str);
-                keys.contains(&first)
-            }
+            // A dotted path (`lm.iso`) may name a key of its own (`"lm.iso"`): it reads more.
+            Node::Field { path, .. } => path.segments.len() == 1 && keys.contains(&path.raw.as_str()),
         }
     }
 
@@ -920,14 +918,17 @@ impl SortValues {
     /// Takes the values `keys` read out of `doc`, which the caller no longer needs for sorting.
     pub fn take(doc: &mut Map<String, Value>, keys: &[SortKey]) -> Self {
         let mut values: Vec<Option<Classified>> = Vec::with_capacity(keys.len());
+        let first_segment = |field: &str| field.split('.').next().unwrap_or(field).to_owned();
         for (index, key) in keys.iter().enumerate() {
-            // A field named twice (`name,-name`) was taken already: its value is read again.
-            let earlier = keys[..index].iter().position(|k| k.field == key.field);
-            let value = match earlier {
-                Some(earlier) => values[earlier].as_ref().map(|c| c.value.clone()),
-                None => doc
-                    .remove(&key.field)
-                    .or_else(|| sort_value(doc, &key.field).cloned()),
+            // A value another key reads too (`name,-name`, `when,when.iso`) is copied, not taken.
+            let shared = keys.iter().enumerate().any(|(other, k)| {
+                other != index && (k.field == key.field || first_segment(&k.field) == key.field)
+            });
+            let value = if shared {
+                sort_value(doc, &key.field).cloned()
+            } else {
+                doc.remove(&key.field)
+                    .or_else(|| sort_value(doc, &key.field).cloned())
             };
             values.push(value.map(|value| {
                 let (rank, instant) = sort_class(&value);
@@ -1674,6 +1675,8 @@ mod tests {
             "attr.rank,-createdAt,id",
             "missing,-id",
             "lm,name",
+            "lm,lm.iso,id",
+            "lm,lm.__type,-id",
         ] {
             let keys = parse_sort(sort);
             let mut prepared: Vec<(Value, SortValues)> = docs

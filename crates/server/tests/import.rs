@@ -65,6 +65,25 @@ async fn history(server: &RunningServer) -> Value {
         .json
 }
 
+/// Tom and Jerry's distinct conversation is found again by its members: it is `tea`.
+async fn distinct_found_again(server: &RunningServer, tea: &str) {
+    let again = http::conversation(
+        server.local_addr(),
+        json!({"c": "Jerry", "m": ["Jerry", "Tom"], "unique": true}),
+    )
+    .await;
+    assert_eq!(again, tea);
+}
+
+/// None of `clients` has anything unread.
+async fn nothing_unread(server: &RunningServer, clients: &[&str]) {
+    for client in clients {
+        let path = format!("/1.2/rtm/clients/{client}/unread-count");
+        let unread = master(server, "GET", &path, None).await;
+        assert_eq!(unread.json, json!({"count": 0}), "{client}");
+    }
+}
+
 fn source(from: &RunningServer) -> Source {
     Source {
         base_url: from.http_url(),
@@ -225,22 +244,8 @@ async fn an_app_imported_over_rest_is_served_the_same_by_a_new_server() {
         );
     }
     // The distinct conversation is found again; nothing imported is unread.
-    let again = http::conversation(
-        to.local_addr(),
-        json!({"c": "Jerry", "m": ["Jerry", "Tom"], "unique": true}),
-    )
-    .await;
-    assert_eq!(again, tea);
-    for client in ["Tom", "Jerry", "Mary"] {
-        let unread = master(
-            &to,
-            "GET",
-            &format!("/1.2/rtm/clients/{client}/unread-count"),
-            None,
-        )
-        .await;
-        assert_eq!(unread.json, json!({"count": 0}), "{client}");
-    }
+    distinct_found_again(&to, &tea).await;
+    nothing_unread(&to, &["Tom", "Jerry", "Mary"]).await;
     // The new server carries on: Jerry signs in and gets Tom's next message.
     let mut jerry = Client::login(&to.ws_url(), "Jerry").await;
     let mut tom = Client::login(&to.ws_url(), "Tom").await;
@@ -320,16 +325,7 @@ async fn an_app_imported_over_rest_is_served_the_same_by_a_new_server() {
         master(&to, "GET", &blocked, None).await.json,
         json!({"client_ids": ["Bob"]})
     );
-    for client in ["Tom", "Jerry"] {
-        let unread = master(
-            &to,
-            "GET",
-            &format!("/1.2/rtm/clients/{client}/unread-count"),
-            None,
-        )
-        .await;
-        assert_eq!(unread.json, json!({"count": 0}), "{client}");
-    }
+    nothing_unread(&to, &["Tom", "Jerry"]).await;
     to.shutdown().await;
     from.shutdown().await;
 }
@@ -607,16 +603,7 @@ async fn an_export_imported_from_files_is_served() {
     assert_eq!(managers.len(), 1, "{}", infos.json);
     assert_eq!(managers[0]["clientId"], "Jerry");
     // The distinct conversation is found again; nothing imported is unread.
-    let again = http::conversation(
-        to.local_addr(),
-        json!({"c": "Jerry", "m": ["Jerry", "Tom"], "unique": true}),
-    )
-    .await;
-    assert_eq!(again, tea);
-    for client in ["Tom", "Jerry", "Mary"] {
-        let path = format!("/1.2/rtm/clients/{client}/unread-count");
-        let unread = master(&to, "GET", &path, None).await;
-        assert_eq!(unread.json, json!({"count": 0}), "{client}");
-    }
+    distinct_found_again(&to, tea).await;
+    nothing_unread(&to, &["Tom", "Jerry", "Mary"]).await;
     to.shutdown().await;
 }

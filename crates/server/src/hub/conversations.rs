@@ -93,8 +93,10 @@ pub(super) fn query_page<'a>(
                     (None, None) => true,
                 })
                 .collect();
-            // An id that reads as a date would sort among dates: left to the general path.
-            if !convs.iter().any(|conv| query::is_date_string(&conv.record.id)) {
+            if convs
+                .iter()
+                .all(|conv| fields.iter().all(|key| key.sorts_as_json(conv)))
+            {
                 return page_by_time_or_id(convs, &fields, skip, limit, now);
             }
             return scan_page(convs.into_iter(), filter, keys, skip, limit, now);
@@ -116,7 +118,7 @@ fn scan_page<'a>(
     let prefilter = filter.map(attribute_prefilter);
     let wanted = |key: &str| filter.is_some_and(|f| f.reads_key(key)) || query::sort_reads_key(keys, key);
     // Each match's sort values are classified once (dates parsed once), not in every comparison.
-    let mut matches: Vec<(&Conversation, query::SortValues)> = scanned
+    let matches: Vec<(&Conversation, query::SortValues)> = scanned
         .filter(|conv| prefilter.as_ref().is_none_or(|p| p.matches(&conv.record.attrs)))
         .map(|conv| (conv, conv.doc_at_with(now, &wanted)))
         .filter(|(_, doc)| filter.is_none_or(|f| f.matches(doc)))
@@ -125,18 +127,26 @@ fn scan_page<'a>(
     let order = |a: &(&Conversation, query::SortValues), b: &(&Conversation, query::SortValues)| {
         query::compare_prepared(&a.1, &b.1, keys)
     };
-    let end = skip.saturating_add(limit);
-    if end < matches.len() {
-        // Only the first `end` in order are needed: partition them out in linear time.
-        matches.select_nth_unstable_by(end, order);
-        matches.truncate(end);
-    }
-    matches.sort_by(order);
-    matches
-        .into_iter()
-        .skip(skip)
+    page_in_order(matches, order, skip, limit)
         .map(|(conv, _)| conv.doc_at(now))
         .collect()
+}
+
+/// Items `skip..skip + limit` of `items` in `order`. Only the first `skip + limit` are sorted,
+/// after partitioning them out in linear time.
+fn page_in_order<T>(
+    mut items: Vec<T>,
+    order: impl Fn(&T, &T) -> std::cmp::Ordering,
+    skip: usize,
+    limit: usize,
+) -> impl Iterator<Item = T> {
+    let end = skip.saturating_add(limit);
+    if end < items.len() {
+        items.select_nth_unstable_by(end, &order);
+        items.truncate(end);
+    }
+    items.sort_by(&order);
+    items.into_iter().skip(skip)
 }
 
 /// A sort key a conversation gives without building its JSON: its id or one of its times. The
@@ -165,6 +175,9 @@ enum TimeOrIdValue<'a> {
     Time(i64),
     Id(&'a str),
 }
+
+/// The times (ms) whose ISO text reads back as a date: 0000-01-01 to 9999-12-31.
+const ISO_TIMES: std::ops::RangeInclusive<i64> = -62_167_219_200_000..=253_402_300_799_999;
 
 impl TimeOrIdKey {
     /// The JSON keys of the fields.
@@ -203,6 +216,17 @@ impl TimeOrIdKey {
         doc
     }
 
+    /// Whether `conv`'s value sorts here as its JSON sorts in [`query::compare`]. An id that
+    /// reads as a date sorts among dates there, and a time outside the years 0000–9999 (whose
+    /// ISO text reads as no date) among objects: those are left to the general path.
+    fn sorts_as_json(&self, conv: &Conversation) -> bool {
+        match self.value_of(conv) {
+            TimeOrIdValue::Missing => true,
+            TimeOrIdValue::Time(at) => ISO_TIMES.contains(&at),
+            TimeOrIdValue::Id(id) => !query::is_date_string(id),
+        }
+    }
+
     fn value_of<'a>(&self, conv: &'a Conversation) -> TimeOrIdValue<'a> {
         match self.field {
             TimeOrId::Id => TimeOrIdValue::Id(&conv.record.id),
@@ -218,7 +242,7 @@ impl TimeOrIdKey {
 /// [`query_page`] of every conversation in `convs`, sorted by `keys` (ids and times only):
 /// compared on their fields, with no JSON built but the page's.
 fn page_by_time_or_id(
-    mut convs: Vec<&Conversation>,
+    convs: Vec<&Conversation>,
     keys: &[TimeOrIdKey],
     skip: usize,
     limit: usize,
@@ -233,15 +257,7 @@ fn page_by_time_or_id(
             .find(|ord| ord.is_ne())
             .unwrap_or(std::cmp::Ordering::Equal)
     };
-    let end = skip.saturating_add(limit);
-    if end < convs.len() {
-        convs.select_nth_unstable_by(end, order);
-        convs.truncate(end);
-    }
-    convs.sort_by(order);
-    convs
-        .into_iter()
-        .skip(skip)
+    page_in_order(convs, order, skip, limit)
         .map(|conv| conv.doc_at(now))
         .collect()
 }
@@ -1152,6 +1168,13 @@ mod tests {
                 conv
             })
             .collect()
+    }
+
+    #[test]
+    fn times_in_iso_range_read_back_as_dates() {
+        let reads = |ms: i64| query::is_date_string(&crate::time::iso8601(ms));
+        assert!(reads(*ISO_TIMES.start()) && reads(*ISO_TIMES.end()) && reads(0));
+        assert!(!reads(ISO_TIMES.start() - 1) && !reads(ISO_TIMES.end() + 1));
     }
 
     #[test]

@@ -68,7 +68,9 @@ pub(super) fn attribute_prefilter(filter: &query::Filter) -> query::Filter {
 /// matches, in `keys` order (a total order). Conversations are first tested on their custom
 /// attributes ([`attribute_prefilter`]), then matched and sorted on JSON holding only the keys the
 /// filter and the sort read; only the page's conversations get their whole JSON (member list, last
-/// message), so a query over a million conversations does not build a million member lists.
+/// message), so a query over a million conversations does not build a million member lists. A
+/// query filtered and sorted on ids and times only ([`TimeOrIdKey`]) compares the conversations'
+/// fields instead ([`page_by_time_or_id`]).
 pub(super) fn query_page<'a>(
     scanned: impl Iterator<Item = &'a Conversation>,
     filter: Option<&query::Filter>,

@@ -242,6 +242,18 @@ pub const DEFAULT_CHAT_ROOM_GRACE_MS: i64 = 60_000;
 /// Default window of signature timestamps: six hours either side of the server clock.
 pub const DEFAULT_SIGNATURE_TTL_SECS: i64 = 6 * 3600;
 
+/// Keys of the conversation JSON that [`Conversation::fixed_doc_with`] fills from the record alone.
+const FIXED_KEYS: &[&str] = &[
+    "objectId",
+    "c",
+    "tr",
+    "sys",
+    "unique",
+    "createdAt",
+    "updatedAt",
+    "lm",
+];
+
 /// How long conversation events are kept for offline members.
 const NOTIFICATION_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
 
@@ -421,6 +433,30 @@ impl Conversation {
     /// The raw conversation JSON of PROTOCOL.md §3.4, dates as LeanCloud Date objects.
     fn doc(&self) -> Map<String, Value> {
         self.doc_with(&|_| true)
+    }
+
+    /// [`Conversation::doc_with`] for the [`FIXED_KEYS`] `wanted` accepts, with the same values:
+    /// cheap enough to build for every conversation a query scans (no attributes, members or
+    /// last message).
+    fn fixed_doc_with(&self, wanted: impl Fn(&str) -> bool) -> Map<String, Value> {
+        let r = &self.record;
+        let mut doc = Map::new();
+        let mut put = |key: &str, value: &dyn Fn() -> Option<Value>| {
+            if wanted(key) {
+                if let Some(value) = value() {
+                    doc.insert(key.to_owned(), value);
+                }
+            }
+        };
+        put("objectId", &|| Some(r.id.clone().into()));
+        put("c", &|| Some(r.creator.clone().into()));
+        put("tr", &|| Some(r.transient.into()));
+        put("sys", &|| r.system.then_some(true.into()));
+        put("unique", &|| r.unique_key.is_some().then_some(true.into()));
+        put("createdAt", &|| Some(date_json(r.created_at)));
+        put("updatedAt", &|| Some(date_json(r.updated_at)));
+        put("lm", &|| self.last_message_at().map(date_json));
+        doc
     }
 
     /// [`Conversation::doc`] with only the keys `wanted` accepts.

@@ -69,8 +69,8 @@ pub(super) fn attribute_prefilter(filter: &query::Filter) -> query::Filter {
 /// attributes ([`attribute_prefilter`]), then matched and sorted on JSON holding only the keys the
 /// filter and the sort read; only the page's conversations get their whole JSON (member list, last
 /// message), so a query over a million conversations does not build a million member lists. A
-/// query filtered and sorted on ids and times only ([`TimeOrIdKey`]) compares the conversations'
-/// fields instead ([`page_by_time_or_id`]).
+/// query filtered on the record's own fields and sorted on ids and times ([`TimeOrIdKey`]) builds
+/// only those fields and compares them directly ([`page_by_time_or_id`]).
 pub(super) fn query_page<'a>(
     scanned: impl Iterator<Item = &'a Conversation>,
     filter: Option<&query::Filter>,
@@ -79,10 +79,10 @@ pub(super) fn query_page<'a>(
     limit: usize,
     now: i64,
 ) -> Vec<Map<String, Value>> {
-    let on_ids_and_times = filter.is_none_or(|f| f.reads_only(TimeOrIdKey::FIELDS));
-    if on_ids_and_times {
+    let on_record_fields = filter.is_none_or(|f| f.reads_only(super::FIXED_KEYS));
+    if on_record_fields {
         if let Some(fields) = keys.iter().map(TimeOrIdKey::of).collect::<Option<Vec<_>>>() {
-            // Filtered on JSON holding only the ids and times it reads; a filter that reads none
+            // Filtered on JSON holding only the record's fields it reads; a filter that reads none
             // (`{}`) gives every conversation the same answer.
             let same_for_all = match filter {
                 None => Some(true),
@@ -91,7 +91,7 @@ pub(super) fn query_page<'a>(
             let convs: Vec<&Conversation> = scanned
                 .filter(|conv| match (same_for_all, filter) {
                     (Some(matched), _) => matched,
-                    (None, Some(f)) => f.matches(&TimeOrIdKey::doc_of(conv, |key| f.reads_key(key))),
+                    (None, Some(f)) => f.matches(&conv.fixed_doc_with(|key| f.reads_key(key))),
                     (None, None) => true,
                 })
                 .collect();
@@ -153,8 +153,9 @@ fn page_in_order<T>(
 
 /// A sort key a conversation gives without building its JSON: its id or one of its times. The
 /// default orders (`-updatedAt` over REST, `-lm` over RTM) and the importer's (`objectId`) are
-/// of these, and a listing filtered on ids and times only (none, `{"objectId": {"$gt": …}}`,
-/// `{"updatedAt": {"$gt": …}}`) and sorted by them needs little JSON besides the page's.
+/// of these, and a listing filtered on the record's own fields only (none, `{"tr": true}`,
+/// `{"objectId": {"$gt": …}}`, `{"updatedAt": {"$gt": …}}`: see `FIXED_KEYS`) and sorted by
+/// them needs little JSON besides the page's.
 #[derive(Clone, Copy, Debug)]
 struct TimeOrIdKey {
     field: TimeOrId,
@@ -182,9 +183,6 @@ enum TimeOrIdValue<'a> {
 const ISO_TIMES: std::ops::RangeInclusive<i64> = -62_167_219_200_000..=253_402_300_799_999;
 
 impl TimeOrIdKey {
-    /// The JSON keys of the fields.
-    const FIELDS: &[&str] = &["objectId", "createdAt", "updatedAt", "lm"];
-
     fn of(key: &query::SortKey) -> Option<Self> {
         let field = match key.field.as_str() {
             "objectId" => TimeOrId::Id,
@@ -197,25 +195,6 @@ impl TimeOrIdKey {
             field,
             descending: key.descending,
         })
-    }
-
-    /// The JSON of `conv` with only the ids and times `wanted` accepts, as
-    /// [`Conversation::doc_at_with`] gives them.
-    fn doc_of(conv: &Conversation, wanted: impl Fn(&str) -> bool) -> Map<String, Value> {
-        let mut doc = Map::new();
-        if wanted("objectId") {
-            doc.insert("objectId".into(), conv.record.id.clone().into());
-        }
-        for (key, at) in [
-            ("createdAt", Some(conv.record.created_at)),
-            ("updatedAt", Some(conv.record.updated_at)),
-            ("lm", conv.last_message_at()),
-        ] {
-            if let Some(at) = at.filter(|_| wanted(key)) {
-                doc.insert(key.into(), crate::time::date_json(at));
-            }
-        }
-        doc
     }
 
     /// Whether `conv`'s value sorts here as its JSON sorts in [`query::compare`]. An id that
@@ -1141,10 +1120,19 @@ mod tests {
     fn listed() -> Vec<Conversation> {
         (0..40)
             .map(|n: i64| {
+                let creator = if n % 2 == 0 { "Tom" } else { "Mary" };
                 let record = ConversationRecord {
                     updated_at: 1_000 + n % 3,
                     last_message_at: (n % 4 == 1).then_some(5_000 + n % 5),
-                    ..ConversationRecord::new(format!("c{:02}", (n * 7) % 40), "Tom", Map::new(), 100 + n % 2)
+                    transient: n % 5 == 2,
+                    system: n % 5 == 3,
+                    unique_key: (n % 6 == 0).then(|| r#"["Tom"]"#.to_owned()),
+                    ..ConversationRecord::new(
+                        format!("c{:02}", (n * 7) % 40),
+                        creator,
+                        Map::new(),
+                        100 + n % 2,
+                    )
                 };
                 let mut conv = Conversation::new(record);
                 if n % 3 == 0 {
@@ -1187,6 +1175,9 @@ mod tests {
         let iso = |ms: i64| crate::time::iso8601(ms);
         let lm = serde_json::json!({"lm": {"$gte": {"__type": "Date", "iso": iso(5_002)}}, "updatedAt": {"$lt": iso(1_002)}});
         let lm = query::parse_where(&lm).expect("where");
+        let rooms = query::parse_where(&serde_json::json!({"tr": true})).expect("where");
+        let mine = serde_json::json!({"$or": [{"c": "Tom", "unique": true}, {"sys": {"$exists": true}}]});
+        let mine = query::parse_where(&mine).expect("where");
         for sort in [
             "-updatedAt,objectId",
             "-lm,objectId",
@@ -1196,7 +1187,14 @@ mod tests {
         ] {
             let keys = query::parse_sort(sort);
             for (skip, limit) in [(0, 10), (5, 7), (35, 10), (0, 100)] {
-                for filter in [None, Some(&everything), Some(&past), Some(&lm)] {
+                for filter in [
+                    None,
+                    Some(&everything),
+                    Some(&past),
+                    Some(&lm),
+                    Some(&rooms),
+                    Some(&mine),
+                ] {
                     let fast = query_page(convs.iter(), filter, &keys, skip, limit, 0);
                     let scanned = scan_page(convs.iter(), filter, &keys, skip, limit, 0);
                     assert_eq!(fast, scanned, "{sort} {skip} {limit} {filter:?}");
@@ -1214,8 +1212,17 @@ mod tests {
             0,
         );
         assert_eq!(past.len(), 22, "c18..c39");
-        let some = query_page(convs.iter(), Some(&lm), &query::parse_sort("objectId"), 0, 100, 0);
-        assert!((1..40).contains(&some.len()), "{}", some.len());
+        for filter in [&lm, &rooms, &mine] {
+            let some = query_page(
+                convs.iter(),
+                Some(filter),
+                &query::parse_sort("objectId"),
+                0,
+                100,
+                0,
+            );
+            assert!((1..40).contains(&some.len()), "{filter:?}: {}", some.len());
+        }
     }
 
     #[test]

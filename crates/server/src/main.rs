@@ -133,7 +133,8 @@ enum Command {
         with_moderation: bool,
         /// Export files instead of a live app: LeanCloud's data export (`.tar.gz` of
         /// `_Conversation`, `_ConversationMemberInfo`, `_SysMessage` JSON Lines) and history saved
-        /// from the REST API, as archives, folders or files.
+        /// from the REST API, as archives, folders or files. Not with --from (nor its
+        /// CHINWAG_IMPORT_FROM).
         #[arg(long, num_args = 1.., value_name = "PATH")]
         from_files: Vec<PathBuf>,
     },

@@ -435,10 +435,35 @@ impl Conversation {
         self.doc_with(&|_| true)
     }
 
-    /// [`Conversation::doc_with`] for the [`FIXED_KEYS`] `wanted` accepts, with the same values:
-    /// cheap enough to build for every conversation a query scans (no attributes, members or
-    /// last message).
+    /// The value of [`FIXED_KEYS`] key `key` in the conversation JSON (`None`: not shown), which
+    /// the record alone gives.
+    fn fixed_value(&self, key: &str) -> Option<Value> {
+        let r = &self.record;
+        match key {
+            "objectId" => Some(r.id.clone().into()),
+            "c" => Some(r.creator.clone().into()),
+            "tr" => Some(r.transient.into()),
+            "sys" => r.system.then_some(true.into()),
+            "unique" => r.unique_key.is_some().then_some(true.into()),
+            "createdAt" => Some(date_json(r.created_at)),
+            "updatedAt" => Some(date_json(r.updated_at)),
+            "lm" => self.last_message_at().map(date_json),
+            _ => None,
+        }
+    }
+
+    /// [`Conversation::doc_with`] for the [`FIXED_KEYS`] `wanted` accepts: cheap enough to build
+    /// for every conversation a query scans (no attributes, members or last message).
     fn fixed_doc_with(&self, wanted: impl Fn(&str) -> bool) -> Map<String, Value> {
+        FIXED_KEYS
+            .iter()
+            .filter(|key| wanted(key))
+            .filter_map(|key| Some(((*key).to_owned(), self.fixed_value(key)?)))
+            .collect()
+    }
+
+    /// [`Conversation::doc`] with only the keys `wanted` accepts.
+    fn doc_with(&self, wanted: &dyn Fn(&str) -> bool) -> Map<String, Value> {
         let r = &self.record;
         let mut doc = Map::new();
         let mut put = |key: &str, value: &dyn Fn() -> Option<Value>| {
@@ -448,57 +473,30 @@ impl Conversation {
                 }
             }
         };
-        put("objectId", &|| Some(r.id.clone().into()));
-        put("c", &|| Some(r.creator.clone().into()));
-        put("tr", &|| Some(r.transient.into()));
-        put("sys", &|| r.system.then_some(true.into()));
-        put("unique", &|| r.unique_key.is_some().then_some(true.into()));
-        put("createdAt", &|| Some(date_json(r.created_at)));
-        put("updatedAt", &|| Some(date_json(r.updated_at)));
-        put("lm", &|| self.last_message_at().map(date_json));
-        doc
-    }
-
-    /// [`Conversation::doc`] with only the keys `wanted` accepts.
-    fn doc_with(&self, wanted: &dyn Fn(&str) -> bool) -> Map<String, Value> {
-        let r = &self.record;
-        let mut doc = Map::new();
-        let mut put = |key: &str, value: &dyn Fn() -> Value| {
-            if wanted(key) {
-                doc.insert(key.to_owned(), value());
-            }
-        };
-        put("objectId", &|| r.id.clone().into());
-        put("c", &|| r.creator.clone().into());
+        let fixed = |key: &'static str| move || self.fixed_value(key);
+        put("objectId", &fixed("objectId"));
+        put("c", &fixed("c"));
         for (key, value) in &r.attrs {
-            put(key, &|| value.clone());
+            put(key, &|| Some(value.clone()));
         }
         // Chat rooms have no member list; service conversations do not show their subscribers.
         if !r.transient && !r.system {
-            put("m", &|| self.member_ids().into());
+            put("m", &|| Some(self.member_ids().into()));
         }
-        put("tr", &|| r.transient.into());
-        if r.system {
-            put("sys", &|| true.into());
-        }
-        if r.unique_key.is_some() {
-            put("unique", &|| true.into());
-        }
-        put("mu", &|| r.muted.clone().into());
-        put("createdAt", &|| date_json(r.created_at));
-        put("updatedAt", &|| date_json(r.updated_at));
-        if let Some(at) = self.last_message_at() {
-            put("lm", &|| date_json(at));
-        }
+        put("tr", &fixed("tr"));
+        put("sys", &fixed("sys"));
+        put("unique", &fixed("unique"));
+        put("mu", &|| Some(r.muted.clone().into()));
+        put("createdAt", &fixed("createdAt"));
+        put("updatedAt", &fixed("updatedAt"));
+        put("lm", &fixed("lm"));
         if let Some(last) = &self.last {
-            put("msg", &|| last.payload().0.into());
-            put("bin", &|| last.is_binary().into());
-            put("msg_from", &|| (*last.from).into());
-            put("msg_mid", &|| (*last.id).into());
-            put("msg_timestamp", &|| last.timestamp.into());
-            if let Some(patched) = last.patch_timestamp {
-                put("patch_timestamp", &|| patched.into());
-            }
+            put("msg", &|| Some(last.payload().0.into()));
+            put("bin", &|| Some(last.is_binary().into()));
+            put("msg_from", &|| Some((*last.from).into()));
+            put("msg_mid", &|| Some((*last.id).into()));
+            put("msg_timestamp", &|| Some(last.timestamp.into()));
+            put("patch_timestamp", &|| last.patch_timestamp.map(Into::into));
         }
         doc
     }

@@ -885,19 +885,29 @@ pub fn parse_sort(sort: &str) -> Vec<SortKey> {
 /// date-time strings, compared by instant. This is a total order, so it is safe for
 /// `sort_by`; equal documents compare `Equal` and a stable sort keeps their input order.
 pub fn compare(a: &Map<String, Value>, b: &Map<String, Value>, keys: &[SortKey]) -> Ordering {
-    for key in keys {
-        let ord = match (sort_value(a, &key.field), sort_value(b, &key.field)) {
-            (None, None) => Ordering::Equal,
-            (None, Some(_)) => Ordering::Less,
-            (Some(_), None) => Ordering::Greater,
-            (Some(x), Some(y)) => sort_cmp(x, y),
-        };
-        let ord = if key.descending { ord.reverse() } else { ord };
-        if ord != Ordering::Equal {
-            return ord;
-        }
+    by_keys(keys.iter().map(|key| {
+        let ord = missing_first(sort_value(a, &key.field), sort_value(b, &key.field), sort_cmp);
+        (ord, key.descending)
+    }))
+}
+
+/// How sort keys combine: the first order that is not `Equal`, reversed when its key is
+/// descending (`(order, descending)` per key, first key first, evaluated lazily).
+pub fn by_keys(orders: impl Iterator<Item = (Ordering, bool)>) -> Ordering {
+    orders
+        .map(|(ord, descending)| if descending { ord.reverse() } else { ord })
+        .find(|ord| ord.is_ne())
+        .unwrap_or(Ordering::Equal)
+}
+
+/// `cmp` of two values, a missing one first.
+fn missing_first<T>(x: Option<T>, y: Option<T>, cmp: impl FnOnce(T, T) -> Ordering) -> Ordering {
+    match (x, y) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Less,
+        (Some(_), None) => Ordering::Greater,
+        (Some(x), Some(y)) => cmp(x, y),
     }
-    Ordering::Equal
 }
 
 /// A document's values for sort keys, classified once (dates parsed once), for sorting many
@@ -941,23 +951,12 @@ impl SortValues {
 
 /// [`compare`] on the values [`SortValues::take`] took for the same `keys`.
 pub fn compare_prepared(a: &SortValues, b: &SortValues, keys: &[SortKey]) -> Ordering {
-    for (key, (x, y)) in keys.iter().zip(a.0.iter().zip(&b.0)) {
-        let ord = match (x, y) {
-            (None, None) => Ordering::Equal,
-            (None, Some(_)) => Ordering::Less,
-            (Some(_), None) => Ordering::Greater,
-            (Some(x), Some(y)) => x.rank.cmp(&y.rank).then_with(|| match (&x.value, &y.value) {
-                _ if x.rank == 5 => x.instant.cmp(&y.instant),
-                (Value::String(p), Value::String(q)) => p.as_bytes().cmp(q.as_bytes()),
-                (p, q) => sort_cmp(p, q),
-            }),
-        };
-        let ord = if key.descending { ord.reverse() } else { ord };
-        if ord != Ordering::Equal {
-            return ord;
-        }
-    }
-    Ordering::Equal
+    by_keys(keys.iter().zip(a.0.iter().zip(&b.0)).map(|(key, (x, y))| {
+        let ord = missing_first(x.as_ref(), y.as_ref(), |x, y| {
+            classified_cmp((&x.value, x.rank, x.instant), (&y.value, y.rank, y.instant))
+        });
+        (ord, key.descending)
+    }))
 }
 
 /// Whether sorting by `keys` may read document key `key` (a key's whole path or first segment).
@@ -997,6 +996,14 @@ fn sort_class(v: &Value) -> (u8, Option<Instant>) {
 fn sort_cmp(a: &Value, b: &Value) -> Ordering {
     let (ra, ia) = sort_class(a);
     let (rb, ib) = sort_class(b);
+    classified_cmp((a, ra, ia), (b, rb, ib))
+}
+
+/// [`sort_cmp`] of two values whose [`sort_class`]es are known already.
+fn classified_cmp(
+    (a, ra, ia): (&Value, u8, Option<Instant>),
+    (b, rb, ib): (&Value, u8, Option<Instant>),
+) -> Ordering {
     ra.cmp(&rb).then_with(|| match (a, b) {
         _ if ra == 5 => ia.cmp(&ib),
         (Value::Bool(x), Value::Bool(y)) => x.cmp(y),

@@ -230,13 +230,10 @@ fn page_by_time_or_id(
     now: i64,
 ) -> Vec<Map<String, Value>> {
     let order = |a: &&Conversation, b: &&Conversation| {
-        keys.iter()
-            .map(|key| {
-                let ord = key.value_of(a).cmp(&key.value_of(b));
-                if key.descending { ord.reverse() } else { ord }
-            })
-            .find(|ord| ord.is_ne())
-            .unwrap_or(std::cmp::Ordering::Equal)
+        query::by_keys(
+            keys.iter()
+                .map(|key| (key.value_of(a).cmp(&key.value_of(b)), key.descending)),
+        )
     };
     page_in_order(convs, order, skip, limit)
         .map(|conv| conv.doc_at(now))

@@ -928,11 +928,11 @@ impl SortValues {
     /// Takes the values `keys` read out of `doc`, which the caller no longer needs for sorting.
     pub fn take(doc: &mut Map<String, Value>, keys: &[SortKey]) -> Self {
         let mut values: Vec<Option<Classified>> = Vec::with_capacity(keys.len());
-        let first_segment = |field: &str| field.split('.').next().unwrap_or(field).to_owned();
         for (index, key) in keys.iter().enumerate() {
             // A value another key reads too (`name,-name`, `when,when.iso`) is copied, not taken.
             let shared = keys.iter().enumerate().any(|(other, k)| {
-                other != index && (k.field == key.field || first_segment(&k.field) == key.field)
+                other != index
+                    && (k.field == key.field || k.field.split('.').next() == Some(key.field.as_str()))
             });
             let value = if shared {
                 sort_value(doc, &key.field).cloned()

@@ -180,8 +180,13 @@ async fn chat_with_official_sdk(sdk: &str) {
     let kicked = next_matching(&mut m, "Mary Kicked", |e| matches!(e, Event::Kicked { .. })).await;
     assert_eq!(kicked.conversation(), Some(cid.as_str()));
 
-    // The JS client quits and joins again: Rust sees both.
+    // The JS client quits and joins again: Rust sees both, and so does the JS client itself
+    // (its own MEMBERS_LEFT / MEMBERS_JOINED). Its member list is read once it has seen them: its
+    // events are handled asynchronously, after the call that caused them has returned.
     jerry.call("quit", json!({"cid": cid})).await;
+    jerry
+        .event("membersleft", |e| e["members"] == json!(["Jerry"]))
+        .await;
     let left = next_matching(
         &mut t,
         "Tom MembersLeft Jerry",
@@ -212,6 +217,9 @@ async fn chat_with_official_sdk(sdk: &str) {
         }
     );
     assert_eq!(conv.members(), ["Jerry", "Tom"]);
+    jerry
+        .event("membersjoined", |e| e["members"] == json!(["Jerry"]))
+        .await;
     let members = jerry.call("members", json!({"cid": cid})).await;
     assert_eq!(members["members"], json!(["Jerry", "Tom"]));
 

@@ -44,12 +44,19 @@ pub(crate) fn run(root: &Path, check: bool) -> Result<()> {
     Ok(())
 }
 
-/// Installs the generator's npm packages (from the lockfile) unless they are already there.
+/// Installs a Node suite's npm packages (from the lockfile) unless they are there already and
+/// the lockfile has not changed since (a pull that adds a package installs again).
 pub(crate) fn npm_install(dir: &Path) -> Result<()> {
-    if dir.join("node_modules/.package-lock.json").exists() {
+    let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let installed = modified(&dir.join("node_modules/.package-lock.json"));
+    let locked = modified(&dir.join("package-lock.json"));
+    if installed.is_some() && (locked.is_none() || locked <= installed) {
         return Ok(());
     }
-    println!("installing npm packages in {} (first run only)", dir.display());
+    println!(
+        "installing npm packages in {} (first run, or the lockfile changed)",
+        dir.display()
+    );
     let verb = if dir.join("package-lock.json").exists() {
         "ci"
     } else {

@@ -34,6 +34,7 @@
 mod backend;
 mod client_blocks;
 mod conversations;
+mod hooks;
 mod last_message;
 mod limits;
 mod membership;
@@ -55,6 +56,7 @@ use serde_json::{Map, Value};
 use crate::storage::{ConversationRecord, Loaded, MessageRecord, NotificationRecord, Storage, StorageError};
 use crate::time::{date_json, iso8601};
 use crate::token::TokenSigner;
+use hooks::Verdict;
 use membership::{ClientId, ConvId, LoadedClients, Members, MembershipIndex};
 
 /// Identifies one transport connection (one WebSocket). Chosen by the runtime, unique while open.
@@ -69,6 +71,8 @@ pub enum Input {
     Command(ConnId, GenericCommand),
     /// A connection closed (cleanly or not).
     Disconnected(ConnId),
+    /// A deciding hook answered (see [`HookCall::ticket`]); its command goes ahead.
+    HookAnswered(HookTicket, HookAnswer),
 }
 
 /// A command to send on a connection.
@@ -273,6 +277,7 @@ pub enum NotificationsError {
 
 pub use backend::ConvKind;
 pub(crate) use conversations::{RESERVED_KEYS, unique_key};
+pub use hooks::{HookAnswer, HookCall, HookName, HookSet, HookTicket, MAX_WAITING_BEHIND_HOOK};
 pub use limits::{DEFAULT_MAX_LOGS_LIMIT, DEFAULT_MAX_MEMBERS};
 pub use service::{AdminError, AdminOutcome, HistoryPage, KICKED_BY_APP, SendOptions};
 pub use sessions::Stats;
@@ -284,6 +289,16 @@ enum Fail {
     Code(ErrorCode, Option<String>),
     /// Storage failed; answered with `INTERNAL_ERROR`.
     Storage(StorageError),
+    /// A hook of the app's engine refused the command: `code` of the protocol, and the app's own
+    /// code and detail.
+    RejectedByApp {
+        /// 4305 or 4402.
+        code: ErrorCode,
+        /// The hook's `code`.
+        app_code: Option<i32>,
+        /// The hook's `detail`.
+        detail: Option<String>,
+    },
 }
 
 impl From<StorageError> for Fail {
@@ -630,6 +645,8 @@ pub struct Hub<S> {
     timed_shutups: timed_shutups::TimedShutups,
     /// Conversations clients blocked: nobody else may add them (REST `clients/{id}/blacklists`).
     client_blocks: client_blocks::ClientBlocks,
+    /// The engine's IM hooks: which are defined, calls to make, commands waiting for answers.
+    hooks: hooks::Hooks,
     out: Vec<Outgoing>,
 }
 
@@ -671,6 +688,7 @@ impl<S: Storage> Hub<S> {
             room_grace: room_grace::RoomGrace::default(),
             timed_shutups: timed_shutups::TimedShutups::default(),
             client_blocks: client_blocks::ClientBlocks::default(),
+            hooks: hooks::Hooks::default(),
             out: Vec::new(),
         };
         hub.reload()?;
@@ -737,13 +755,24 @@ impl<S: Storage> Hub<S> {
             match input {
                 Input::Connected(conn) => self.connect(conn),
                 Input::Disconnected(conn) => self.end_connection(conn, now_ms),
+                Input::Command(conn, command) if self.waits_for_hook(conn) => {
+                    self.queue_behind_hook(conn, command);
+                }
                 Input::Command(conn, command) => {
-                    if command.serial().is_some() {
-                        requests.push((conn, envelope_of(&command)));
-                    }
-                    if began.is_ok() {
-                        self.handle_command(conn, command, now_ms);
-                    }
+                    self.run_command(
+                        conn,
+                        command,
+                        Verdict::Unasked,
+                        began.is_ok(),
+                        &mut requests,
+                        now_ms,
+                    );
+                }
+                Input::HookAnswered(ticket, answer) => {
+                    let began = began.is_ok();
+                    self.resume_after_hook(ticket, answer, |hub, command, verdict| {
+                        hub.run_command(ticket.conn, command, verdict, began, &mut requests, now_ms);
+                    });
                 }
             }
         }
@@ -760,6 +789,7 @@ impl<S: Storage> Hub<S> {
                     tracing::error!(%error, "rollback failed");
                 }
                 self.out.clear();
+                self.drop_notifying_calls();
                 if let Err(error) = self.reload() {
                     tracing::error!(%error, "reloading state after a failed commit failed");
                 }
@@ -783,6 +813,7 @@ impl<S: Storage> Hub<S> {
     /// pending output, rolls the transaction back and reloads the conversations from storage.
     pub fn recover(&mut self) {
         self.out.clear();
+        self.drop_notifying_calls();
         self.unstored_positions = UnstoredPositions::default();
         if let Err(error) = self.storage.rollback() {
             tracing::error!(%error, "rollback during recovery failed");
@@ -915,14 +946,39 @@ impl<S: Storage> Hub<S> {
         self.joined.leave(client, cid);
     }
 
-    fn handle_command(&mut self, conn: ConnId, command: GenericCommand, now: i64) {
+    /// Runs `command` of `conn` (when the batch's transaction `began`), noting it among the
+    /// batch's `requests` unless it now waits for a hook (its answer comes in a later batch).
+    fn run_command(
+        &mut self,
+        conn: ConnId,
+        command: GenericCommand,
+        verdict: Verdict,
+        began: bool,
+        requests: &mut Vec<(ConnId, GenericCommand)>,
+        now: i64,
+    ) {
+        let request = command.serial().is_some().then(|| envelope_of(&command));
+        let parked = began && self.handle_command(conn, command, verdict, now);
+        if let Some(request) = request.filter(|_| !parked) {
+            requests.push((conn, request));
+        }
+    }
+
+    /// Handles `command`; returns whether it waits for a hook instead.
+    fn handle_command(
+        &mut self,
+        conn: ConnId,
+        mut command: GenericCommand,
+        verdict: Verdict,
+        now: i64,
+    ) -> bool {
         let Some(cmd) = command.command_type() else {
             self.fail(
                 conn,
                 &command,
                 Fail::Code(ErrorCode::InternalError, Some("unknown command".into())),
             );
-            return;
+            return false;
         };
         let result = match cmd {
             CommandType::Echo => {
@@ -936,12 +992,22 @@ impl<S: Storage> Hub<S> {
             }
             _ => match self.client_of(conn, &command) {
                 None => Err(Fail::Code(ErrorCode::SessionRequired, None)),
-                Some(client) => self.dispatch(conn, &client, cmd, &command, now),
+                Some(client) => {
+                    let changes = match verdict {
+                        Verdict::Unasked if self.park_for_hook(conn, &client, cmd, &command, now) => {
+                            return true;
+                        }
+                        Verdict::Unasked => Ok(hooks::MessageChanges::default()),
+                        Verdict::Answered(answer) => Self::apply_hook_answer(cmd, &mut command, answer),
+                    };
+                    changes.and_then(|changes| self.dispatch(conn, &client, cmd, &command, &changes, now))
+                }
             },
         };
         if let Err(fail) = result {
             self.fail(conn, &command, fail);
         }
+        false
     }
 
     fn dispatch(
@@ -950,6 +1016,7 @@ impl<S: Storage> Hub<S> {
         client: &str,
         cmd: CommandType,
         command: &GenericCommand,
+        changes: &hooks::MessageChanges,
         now: i64,
     ) -> HubResult {
         if self.targets_expired_conversation(cmd, command, now) {
@@ -973,7 +1040,7 @@ impl<S: Storage> Hub<S> {
                 if !self.within_rates(conn, client, now) {
                     return Err(Fail::Code(ErrorCode::MessageSentQuotaExceeded, None));
                 }
-                self.direct(conn, client, command, now)
+                self.direct(conn, client, command, changes.recipients.as_ref(), now)
             }
             (CommandType::Ack, _) => self.client_ack(conn, client, command, now),
             (CommandType::Read, _) => self.read(conn, client, command, now),
@@ -1033,6 +1100,17 @@ impl<S: Storage> Hub<S> {
             Fail::Storage(error) => {
                 tracing::error!(%error, "storage error while handling a command");
                 (ErrorCode::InternalError, None)
+            }
+            Fail::RejectedByApp {
+                code,
+                app_code,
+                detail,
+            } => {
+                if command.serial().is_some() {
+                    let reply = hooks::rejected_reply(command, code, app_code, detail);
+                    self.reply(conn, reply);
+                }
+                return;
             }
         };
         if command.serial().is_none() {

@@ -101,6 +101,19 @@ struct Args {
     /// https` (or `Forwarded: proto=https`).
     #[arg(long, env = "CHINWAG_PUBLIC_WS_URL")]
     public_ws_url: Option<String>,
+    /// Base URL of the app's LeanEngine (e.g. `http://127.0.0.1:3000`): its IM hooks
+    /// (`AV.Cloud.onIMMessageReceived`, `onIMConversationStart`, `onIMClientOnline`, ...) are
+    /// called as LeanCloud called them. Needs --master-key.
+    #[arg(long, env = "CHINWAG_ENGINE_URL")]
+    engine_url: Option<String>,
+    /// The hook key the engine checks (`X-LC-Hook-Key`; LeanEngine's `LEANCLOUD_APP_HOOK_KEY`).
+    #[arg(long, env = "CHINWAG_HOOK_KEY")]
+    hook_key: Option<String>,
+    /// How long a hook may take, in milliseconds; a deciding hook (`_messageReceived`,
+    /// `_conversationStart`, `_conversationAdd`, `_conversationRemove`) that takes longer or fails
+    /// lets the message or change through unchanged.
+    #[arg(long, env = "CHINWAG_HOOK_TIMEOUT_MS", default_value_t = 5000)]
+    hook_timeout_ms: u64,
 }
 
 /// What the binary can do besides serving (the default).
@@ -223,6 +236,13 @@ async fn main() -> anyhow::Result<()> {
         }),
         chat_room_grace_secs: args.chat_room_grace_secs,
         public_ws_url: args.public_ws_url.filter(|url| !url.is_empty()),
+        engine: args.engine_url.filter(|url| !url.is_empty()).map(|url| {
+            chinwag_server::server::hooks::EngineConfig {
+                url,
+                hook_key: args.hook_key.filter(|key| !key.is_empty()),
+                timeout: std::time::Duration::from_millis(args.hook_timeout_ms.max(1)),
+            }
+        }),
         ws_ping_secs: args.ws_ping_secs,
         ..ServerConfig::local(args.listen)
     };

@@ -17,6 +17,7 @@
 mod auth;
 mod connection;
 mod fanout;
+pub mod hooks;
 mod hub_thread;
 mod rest;
 
@@ -102,6 +103,9 @@ pub struct ServerConfig {
     /// behind a proxy that rewrites the host; `None` builds it from the request: its `Host`, and
     /// `wss://` when a TLS proxy says it forwarded https (`X-Forwarded-Proto`, `Forwarded`).
     pub public_ws_url: Option<String>,
+    /// The app's LeanEngine, whose IM hooks (`_messageReceived`, `_conversationStart`, ...) are
+    /// called as LeanCloud called them; needs the master key. `None`: no hooks.
+    pub engine: Option<hooks::EngineConfig>,
 }
 
 /// Default of [`ServerConfig::ws_ping_secs`].
@@ -135,6 +139,7 @@ impl ServerConfig {
             rest_rate_limit: None,
             chat_room_grace_secs: u32::try_from(crate::hub::DEFAULT_CHAT_ROOM_GRACE_MS / 1000).unwrap_or(60),
             public_ws_url: None,
+            engine: None,
         }
     }
 }
@@ -156,6 +161,12 @@ pub enum ServerError {
     /// Signatures are required but there is no master key to check them with.
     #[error("signatures are required but no master key is set")]
     SignaturesWithoutMasterKey,
+    /// An engine is set for hooks but there is no master key to call it with.
+    #[error("the engine's hooks are called with the master key, and none is set")]
+    HooksWithoutMasterKey,
+    /// The engine's HTTP client could not be set up.
+    #[error("engine: {0}")]
+    Engine(#[from] hooks::EngineError),
     /// The hub thread, or the blocking task that loads the storage for it, could not run.
     #[error("cannot start the hub thread: {0}")]
     Thread(std::io::Error),
@@ -212,8 +223,30 @@ impl Server {
         })
         .await
         .map_err(|error| ServerError::Thread(std::io::Error::other(error)))??;
+        let mut hub = hub;
+        let engine = match &config.engine {
+            None => None,
+            Some(engine) => {
+                let master_key = config
+                    .master_key
+                    .as_deref()
+                    .ok_or(ServerError::HooksWithoutMasterKey)?;
+                let client = hooks::EngineClient::new(engine, &config.app_id, master_key)?;
+                // Known before the first client comes, so no message slips past a hook.
+                let defined = match client.defined_hooks().await {
+                    Ok(defined) => defined,
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot read the engine's hooks; trying again every minute");
+                        crate::hub::HookSet::default()
+                    }
+                };
+                tracing::info!(engine = %engine.url, ?defined, "calling the engine's IM hooks");
+                hub.set_hooks(defined);
+                Some((client, defined))
+            }
+        };
         let (hub_tx, hub_thread) =
-            hub_thread::spawn(hub, config.max_batch.max(1)).map_err(ServerError::Thread)?;
+            hub_thread::spawn(hub, config.max_batch.max(1), engine).map_err(ServerError::Thread)?;
 
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await

@@ -9,13 +9,14 @@ use chinwag_protocol::{
 };
 use serde_json::{Map, Value};
 
+use super::hooks::{self, HookName};
 use super::{ConnId, ConvId, Conversation, Fail, Hub, HubResult, Position, iso};
 use crate::query;
 use crate::storage::{ConversationRecord, Storage};
 
 /// The members an add/remove names: its `m` (see [`named_clients`]), or the client itself (a join
 /// or a quit, which send no `m`).
-fn members_or_self(body: &ConvCommand, client: &str) -> Vec<String> {
+pub(super) fn members_or_self(body: &ConvCommand, client: &str) -> Vec<String> {
     if body.m.is_empty() {
         vec![client.to_owned()]
     } else {
@@ -507,6 +508,7 @@ impl<S: Storage> Hub<S> {
         if !transient {
             self.push_joined(&cid, client, &members, now)?;
         }
+        self.notify_hook(HookName::ConversationStarted, |_| hooks::started_params(&cid));
         Ok(())
     }
 
@@ -638,6 +640,7 @@ impl<S: Storage> Hub<S> {
         only_self_in_chat_room(conv, &ids, client, "clients join a chat room themselves")?;
         let cid = conv.record.id.clone();
         let system = conv.record.system;
+        let transient = conv.record.transient;
         // Blocked clients cannot be added or join again, nor can others add a client that blocked
         // the conversation (partial failure, not a whole error).
         let (blocked, ids): (Vec<String>, Vec<String>) =
@@ -659,6 +662,7 @@ impl<S: Storage> Hub<S> {
             self.admit_members(&cid, &added, read_ts, now)?;
             added
         };
+        self.notify_membership_hook(true, &cid, client, if transient { &ids } else { &added });
         self.conv_reply(
             conn,
             command,
@@ -703,6 +707,7 @@ impl<S: Storage> Hub<S> {
             allowed_pids: ids,
             ..Default::default()
         };
+        self.notify_membership_hook(false, &cid, client, &removed);
         if transient {
             self.leave_room(&cid, &removed, now)?;
             self.conv_reply(conn, command, OpType::Removed, reply);

@@ -1,7 +1,7 @@
 //! Messages: `direct` (send, fan-out, de-duplication, `will`), client `ack`s and `read`s with their
 //! receipts (`rcp`) and `unread` updates, and history (`logs`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
 use chinwag_protocol::{
@@ -23,6 +23,7 @@ impl<S: Storage> Hub<S> {
         conn: ConnId,
         client: &str,
         command: &GenericCommand,
+        recipients: Option<&BTreeSet<String>>,
         now: i64,
     ) -> HubResult {
         // Borrowed, not cloned: the content is copied once into the stored record and once into
@@ -109,8 +110,9 @@ impl<S: Storage> Hub<S> {
             let push = Self::message_push(&message, transient, now);
             self.push_to(client, &push, Some(conn));
         } else {
-            self.fan_out(&message, transient, Some(conn), now);
+            self.fan_out(&message, transient, Some(conn), recipients, now);
         }
+        self.notify_message_hooks(&message, transient);
         if !transient {
             // Moved, not cloned: the conversation keeps the record as its last message.
             if let Some(conv) = self.convs.get_mut(cid.as_str()) {
@@ -147,7 +149,7 @@ impl<S: Storage> Hub<S> {
         if !transient {
             self.store_message(&message)?;
         }
-        self.fan_out(&message, transient, None, now);
+        self.fan_out(&message, transient, None, None, now);
         if !transient {
             if let Some(conv) = self.convs.get_mut(message.cid.as_str()) {
                 conv.last = Some(message.into());
@@ -168,7 +170,8 @@ impl<S: Storage> Hub<S> {
         self.reply(conn, reply);
     }
 
-    /// Pushes `message` to every online session of every member, except the sending session.
+    /// Pushes `message` to every online session of every member (of the `only` ones, when a hook
+    /// chose the recipients; the sender's sessions always), except the sending session.
     ///
     /// The push is built once and shared by all recipients. Only online members matter, so this
     /// walks whichever is smaller, the members or the online clients (a big group with few
@@ -179,11 +182,13 @@ impl<S: Storage> Hub<S> {
         message: &MessageRecord,
         transient: bool,
         except: Option<ConnId>,
+        only: Option<&BTreeSet<String>>,
         now: i64,
     ) {
         let Self {
             convs, sessions, out, ..
         } = self;
+        let wanted = |member: &str| member == message.from || only.is_none_or(|only| only.contains(member));
         let Some(conv) = convs.get(message.cid.as_str()) else {
             return;
         };
@@ -194,14 +199,14 @@ impl<S: Storage> Hub<S> {
         if sessions.len() < conv.member_count() {
             let mut online: Vec<(&String, &BTreeMap<ConnId, Session>)> = sessions
                 .iter()
-                .filter(|(client, _)| conv.is_member(client))
+                .filter(|(client, _)| conv.is_member(client) && wanted(client))
                 .collect();
             online.sort_unstable_by(|a, b| a.0.cmp(b.0));
             for (member, member_sessions) in online {
                 push_to_sessions(out, member_sessions, &push, skip_for(member));
             }
         } else {
-            for member in conv.member_iter() {
+            for member in conv.member_iter().filter(|member| wanted(member)) {
                 if let Some(member_sessions) = sessions.get(member) {
                     push_to_sessions(out, member_sessions, &push, skip_for(member));
                 }

@@ -39,7 +39,9 @@ pub enum AdminError {
 impl From<Fail> for AdminError {
     fn from(fail: Fail) -> Self {
         match fail {
-            Fail::Code(code, detail) => Self::Code { code, detail },
+            Fail::Code(code, detail) | Fail::RejectedByApp { code, detail, .. } => {
+                Self::Code { code, detail }
+            }
             Fail::Storage(error) => Self::Storage(error),
         }
     }
@@ -356,7 +358,7 @@ impl<S: Storage> Hub<S> {
                     self.push_to(member, &push, None);
                 }
             }
-            None => self.fan_out(&record, transient, None, now_ms),
+            None => self.fan_out(&record, transient, None, None, now_ms),
         }
         Ok((record.id, record.timestamp))
     }

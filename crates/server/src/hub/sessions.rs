@@ -7,6 +7,9 @@ use chinwag_protocol::{
     CommandType, ErrorCode, GenericCommand, OpType, SessionCommand, UnreadCommand, UnreadTuple,
 };
 
+use serde_json::json;
+
+use super::hooks::{HookName, Offline};
 use super::revoked_tokens::Revocation;
 use super::{ConnId, Fail, Hub, HubResult, Session};
 use crate::storage::{RevokedTokenRecord, Storage, StorageError};
@@ -145,6 +148,11 @@ impl<S: Storage> Hub<S> {
                 ..Default::default()
             });
         self.reply(conn, reply);
+        let tag = body.tag.as_deref().filter(|tag| !tag.is_empty());
+        self.notify_hook(
+            HookName::ClientOnline,
+            |_| json!({ "peerId": client, "tag": tag, "reconnect": body.r == Some(true) }),
+        );
         self.push_unread_after_login(conn, &client, body.last_unread_notif_time.unwrap_or(0), now)?;
         match body.last_patch_time {
             Some(since) => self.push_patches_after_login(conn, &client, since, now),
@@ -323,7 +331,7 @@ impl<S: Storage> Hub<S> {
             now,
         );
         self.push_on(conn, client, push);
-        if let Some(session) = self.remove_session(conn, client, false, now) {
+        if let Some(session) = self.remove_session(conn, client, Offline::Kicked, now) {
             let why = if code == ErrorCode::SessionConflict {
                 Revocation::TagConflict
             } else {
@@ -334,21 +342,29 @@ impl<S: Storage> Hub<S> {
         Ok(())
     }
 
-    /// Removes `client`'s session on `conn` at `now`; when it was the client's last one, it leaves
-    /// its chat rooms (chat-room membership is online-only) at once, or after the grace period when
-    /// the connection `dropped`.
+    /// Removes `client`'s session on `conn` at `now` (ended as `why` says); when it was the
+    /// client's last one, it leaves its chat rooms (chat-room membership is online-only) at once,
+    /// or after the grace period when the connection dropped.
     pub(super) fn remove_session(
         &mut self,
         conn: ConnId,
         client: &str,
-        dropped: bool,
+        why: Offline,
         now: i64,
     ) -> Option<Session> {
+        let dropped = why == Offline::Dropped;
         if let Some(clients) = self.conns.get_mut(&conn) {
             clients.retain(|c| c != client);
         }
         let sessions = self.sessions.get_mut(client)?;
         let session = sessions.remove(&conn);
+        if let Some(session) = &session {
+            let tag = session.tag.clone();
+            self.notify_hook(HookName::ClientOffline, |_| why.params(client, tag.as_deref()));
+        }
+        let Some(sessions) = self.sessions.get_mut(client) else {
+            return session;
+        };
         if sessions.is_empty() {
             self.sessions.remove(client);
             if dropped && self.config.chat_room_grace_ms > 0 {
@@ -451,7 +467,7 @@ impl<S: Storage> Hub<S> {
         now: i64,
     ) -> HubResult {
         // A deliberate sign-out drops pending `will` messages: they are for unexpected drops.
-        if let Some(session) = self.remove_session(conn, client, false, now) {
+        if let Some(session) = self.remove_session(conn, client, Offline::SignedOut, now) {
             self.revoke_token(session.token, session.token_expires_at, Revocation::Ended, now)?;
         }
         let reply = GenericCommand::reply_to(command, CommandType::Session)
@@ -548,9 +564,10 @@ impl<S: Storage> Hub<S> {
     /// A connection ended: its sessions end, and their `will` messages are delivered.
     pub(super) fn end_connection(&mut self, conn: ConnId, now: i64) {
         self.buckets.remove(&conn);
+        self.forget_waiting(conn);
         let clients = self.conns.remove(&conn).unwrap_or_default();
         for client in clients {
-            let Some(session) = self.remove_session(conn, &client, true, now) else {
+            let Some(session) = self.remove_session(conn, &client, Offline::Dropped, now) else {
                 continue;
             };
             for will in session.wills {
@@ -559,7 +576,7 @@ impl<S: Storage> Hub<S> {
                         Fail::Storage(error) => {
                             tracing::error!(%error, "cannot store a will message")
                         }
-                        Fail::Code(code, _) => {
+                        Fail::Code(code, _) | Fail::RejectedByApp { code, .. } => {
                             tracing::debug!(%code, "will message not delivered")
                         }
                     }

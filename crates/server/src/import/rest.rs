@@ -509,7 +509,7 @@ impl Client {
 }
 
 /// rustls with the ring provider and the webpki roots (the server's only TLS use).
-fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
+pub(crate) fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
     let roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };

@@ -9,7 +9,8 @@ use chinwag_protocol::GenericCommand;
 use tokio::sync::mpsc;
 
 use super::fanout::{ConnHandle, deliver};
-use crate::hub::{ConnId, Hub, Input, Outgoing};
+use super::hooks::{EngineClient, HookCaller};
+use crate::hub::{ConnId, HookAnswer, HookSet, HookTicket, Hub, Input, Outgoing};
 use crate::storage::Storage;
 
 /// How often old notifications are pruned.
@@ -69,6 +70,10 @@ pub(crate) enum HubEvent {
         /// Where the answer goes.
         reply: super::rest::AdminReply,
     },
+    /// A deciding hook answered (or failed: `None`).
+    HookAnswered(HookTicket, HookAnswer),
+    /// The engine's hooks are now these.
+    HooksDefined(HookSet),
     /// Finish the queued work and stop.
     Shutdown,
 }
@@ -76,19 +81,34 @@ pub(crate) enum HubEvent {
 /// The notifications and whether more remain, or why they could not be read.
 pub(crate) type NotificationsReply = Result<(Vec<serde_json::Value>, bool), crate::hub::NotificationsError>;
 
-/// Starts the hub thread; returns its inbound queue and join handle.
+/// Starts the hub thread (and, with an `engine`, the task that calls its hooks: those the hub was
+/// told it defines); returns its inbound queue and join handle.
 pub(crate) fn spawn<S: Storage + 'static>(
     hub: Hub<S>,
     max_batch: usize,
+    engine: Option<(EngineClient, HookSet)>,
 ) -> std::io::Result<(mpsc::Sender<HubEvent>, std::thread::JoinHandle<()>)> {
     let (tx, rx) = mpsc::channel(INBOUND_QUEUE);
+    let hooks = engine.map(|(client, defined)| HookCaller::start(client, tx.clone(), defined));
     let thread = std::thread::Builder::new()
         .name("chinwag-hub".into())
-        .spawn(move || run(hub, rx, max_batch))?;
+        .spawn(move || run(hub, rx, max_batch, hooks))?;
     Ok((tx, thread))
 }
 
-fn run<S: Storage>(mut hub: Hub<S>, mut rx: mpsc::Receiver<HubEvent>, max_batch: usize) {
+/// Hands the hook calls of the batches just handled to the caller (there are none without one).
+fn make_hook_calls<S: Storage>(hub: &mut Hub<S>, hooks: Option<&HookCaller>) {
+    if let Some(hooks) = hooks {
+        hooks.make(hub.take_hook_calls());
+    }
+}
+
+fn run<S: Storage>(
+    mut hub: Hub<S>,
+    mut rx: mpsc::Receiver<HubEvent>,
+    max_batch: usize,
+    hooks: Option<HookCaller>,
+) {
     let mut conns: HashMap<ConnId, ConnHandle> = HashMap::new();
     // Connections dropped for being too slow; the hub hears about them in the next batch.
     let mut dropped: Vec<ConnId> = Vec::new();
@@ -119,6 +139,11 @@ fn run<S: Storage>(mut hub: Hub<S>, mut rx: mpsc::Receiver<HubEvent>, max_batch:
                         inputs.push(Input::Disconnected(conn));
                     }
                 }
+                HubEvent::HookAnswered(ticket, answer) => {
+                    inputs.push(Input::HookAnswered(ticket, answer));
+                    commands += 1;
+                }
+                HubEvent::HooksDefined(defined) => hub.set_hooks(defined),
                 HubEvent::Notifications {
                     app_id,
                     token,
@@ -161,8 +186,10 @@ fn run<S: Storage>(mut hub: Hub<S>, mut rx: mpsc::Receiver<HubEvent>, max_batch:
                             conns.remove(&conn);
                             dropped.push(conn);
                         }
+                        make_hook_calls(&mut hub, hooks.as_ref());
                     }
                     let (result, outgoing) = super::rest::run(&mut hub, op, crate::time::now_ms());
+                    make_hook_calls(&mut hub, hooks.as_ref());
                     for conn in deliver(outgoing, &conns) {
                         conns.remove(&conn);
                         dropped.push(conn);
@@ -194,6 +221,7 @@ fn run<S: Storage>(mut hub: Hub<S>, mut rx: mpsc::Receiver<HubEvent>, max_batch:
                 Err(_) => {
                     tracing::error!("a batch panicked; rolled back and continuing");
                     hub.recover();
+                    make_hook_calls(&mut hub, hooks.as_ref());
                     continue;
                 }
             };
@@ -202,6 +230,8 @@ fn run<S: Storage>(mut hub: Hub<S>, mut rx: mpsc::Receiver<HubEvent>, max_batch:
             conns.remove(&conn);
             dropped.push(conn);
         }
+        // After the commit: what the notifying hooks are told of is durable.
+        make_hook_calls(&mut hub, hooks.as_ref());
     }
     if !dropped.is_empty() {
         let inputs: Vec<Input> = dropped.drain(..).map(Input::Disconnected).collect();

@@ -1,0 +1,744 @@
+//! LeanEngine's IM hooks: the cloud functions LeanCloud called around messages, conversations and
+//! sign-ins (`_messageReceived`, `_conversationStart`, `_clientOnline`, ...), called the same way
+//! on the team's own LeanEngine app, so its hook code keeps working after the move.
+//!
+//! The hub decides *what* to call and with which parameters (the names and shapes of LeanCloud's
+//! hook documentation); the runtime (`server::hooks`) makes the HTTP calls. Two kinds:
+//!
+//! - **Deciding hooks** (`_messageReceived`, `_messageUpdate`, `_conversationStart`,
+//!   `_conversationAdd`, `_conversationRemove`, `_conversationUpdate`) run before the command takes effect and may reject or change it. The
+//!   command is parked with a [`HookTicket`] until [`Input::HookAnswered`](super::Input) brings the
+//!   answer; later commands of the same connection wait behind it, so a connection's commands keep
+//!   their order. A hook that fails or times out lets the command through unchanged.
+//! - **Notifying hooks** (`_messageSent`, `_receiversOffline`, `_conversationStarted`,
+//!   `_conversationAdded`, `_conversationRemoved`, `_clientOnline`, `_clientOffline`) are told
+//!   after the fact, once the batch is committed; their answers are not read.
+//!
+//! A hook is called only when the engine defines it ([`HookSet`], from its `_ops/metadatas`).
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+use chinwag_protocol::{CommandType, ErrorCode, GenericCommand, OpType};
+use serde_json::{Map, Value, json};
+
+use super::{ConnId, Fail, Hub, HubResult};
+use crate::storage::Storage;
+
+/// Commands a connection may queue behind one waiting for a hook; more are refused (the SDKs
+/// send one command at a time per user action, so only a runaway client gets here).
+pub const MAX_WAITING_BEHIND_HOOK: usize = 256;
+
+/// An IM hook, by the cloud function LeanCloud called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HookName {
+    /// Before a message is delivered: may drop it, change its content or its recipients.
+    MessageReceived,
+    /// After a message was delivered (stored and pushed).
+    MessageSent,
+    /// After a message was delivered, when some recipients are offline.
+    ReceiversOffline,
+    /// Before a message is edited or recalled: may refuse it or change the new content.
+    MessageUpdate,
+    /// Before a conversation is created: may reject it.
+    ConversationStart,
+    /// After a conversation was created.
+    ConversationStarted,
+    /// Before members are added (or join): may reject it.
+    ConversationAdd,
+    /// After members were added (or joined).
+    ConversationAdded,
+    /// Before members are removed by another member: may reject it.
+    ConversationRemove,
+    /// After members were removed (or quit).
+    ConversationRemoved,
+    /// Before a conversation's attributes or a member's mute change: may refuse or change them.
+    ConversationUpdate,
+    /// After a client signed in.
+    ClientOnline,
+    /// After a client's session ended.
+    ClientOffline,
+}
+
+impl HookName {
+    /// Every hook, in a fixed order.
+    pub const ALL: [Self; 13] = [
+        Self::MessageReceived,
+        Self::MessageSent,
+        Self::ReceiversOffline,
+        Self::MessageUpdate,
+        Self::ConversationStart,
+        Self::ConversationStarted,
+        Self::ConversationAdd,
+        Self::ConversationAdded,
+        Self::ConversationRemove,
+        Self::ConversationRemoved,
+        Self::ConversationUpdate,
+        Self::ClientOnline,
+        Self::ClientOffline,
+    ];
+
+    /// The cloud function's name (`AV.Cloud.onIMMessageReceived` defines `_messageReceived`).
+    pub fn function(self) -> &'static str {
+        match self {
+            Self::MessageReceived => "_messageReceived",
+            Self::MessageSent => "_messageSent",
+            Self::ReceiversOffline => "_receiversOffline",
+            Self::MessageUpdate => "_messageUpdate",
+            Self::ConversationStart => "_conversationStart",
+            Self::ConversationStarted => "_conversationStarted",
+            Self::ConversationAdd => "_conversationAdd",
+            Self::ConversationAdded => "_conversationAdded",
+            Self::ConversationRemove => "_conversationRemove",
+            Self::ConversationRemoved => "_conversationRemoved",
+            Self::ConversationUpdate => "_conversationUpdate",
+            Self::ClientOnline => "_clientOnline",
+            Self::ClientOffline => "_clientOffline",
+        }
+    }
+
+    /// The hook a cloud function's name stands for.
+    pub fn from_function(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|hook| hook.function() == name)
+    }
+
+    /// Whether the hook decides (its answer can change or reject what is happening).
+    pub fn decides(self) -> bool {
+        matches!(
+            self,
+            Self::MessageReceived
+                | Self::MessageUpdate
+                | Self::ConversationStart
+                | Self::ConversationAdd
+                | Self::ConversationRemove
+                | Self::ConversationUpdate
+        )
+    }
+
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+/// The hooks an engine defines.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HookSet(u16);
+
+impl HookSet {
+    /// The hooks among the cloud function `names` (others are ignored).
+    pub fn from_functions<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut set = Self::default();
+        for hook in names.into_iter().filter_map(HookName::from_function) {
+            set.0 |= hook.bit();
+        }
+        set
+    }
+
+    /// Whether `hook` is defined.
+    pub fn contains(self, hook: HookName) -> bool {
+        self.0 & hook.bit() != 0
+    }
+
+    /// Whether no hook is defined.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// Names one parked command: the connection it came on and a number the hub never reuses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HookTicket {
+    /// The connection whose command waits.
+    pub conn: ConnId,
+    /// Which of its waits.
+    pub seq: u64,
+}
+
+/// A hook call for the runtime to make.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HookCall {
+    /// The hook.
+    pub hook: HookName,
+    /// The parameters (the JSON body of the call).
+    pub params: Map<String, Value>,
+    /// For a deciding hook, the command waiting for the answer: answer with
+    /// [`Input::HookAnswered`](super::Input) (`None` when the call failed).
+    pub ticket: Option<HookTicket>,
+}
+
+/// What a deciding hook answered: its `result` object, or `None` when the call failed, timed out
+/// or answered something else (the command then goes ahead unchanged).
+pub type HookAnswer = Option<Map<String, Value>>;
+
+/// Whether a command has been past its deciding hook.
+#[derive(Debug)]
+pub(super) enum Verdict {
+    /// Not yet: ask the hook if one applies.
+    Unasked,
+    /// The hook answered (or failed: `None`).
+    Answered(HookAnswer),
+}
+
+/// A connection's command waiting for a hook, and the commands that came after it.
+#[derive(Debug)]
+pub(super) struct Waiting {
+    seq: u64,
+    command: GenericCommand,
+    behind: VecDeque<GenericCommand>,
+}
+
+/// The hub's hook state.
+#[derive(Debug, Default)]
+pub(super) struct Hooks {
+    /// What the engine defines; empty: nothing is called.
+    pub(super) defined: HookSet,
+    /// Calls to make once the batch is committed.
+    pub(super) calls: Vec<HookCall>,
+    /// Parked commands by connection.
+    waiting: HashMap<ConnId, Waiting>,
+    next_seq: u64,
+}
+
+/// A message's changes from a `_messageReceived` answer.
+#[derive(Debug, Default)]
+pub(super) struct MessageChanges {
+    /// Push the message only to these members (and the sender's other sessions).
+    pub(super) recipients: Option<BTreeSet<String>>,
+}
+
+/// The boolean `key` of an answer: JavaScript's truthiness for the values a hook returns.
+fn truthy(answer: &Map<String, Value>, key: &str) -> bool {
+    match answer.get(key) {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(_) => true,
+    }
+}
+
+/// The refusal of a hook's answer that says `reject_key`: `code` (the app's own error code) and
+/// `detail` go to the client with `code` of the protocol.
+fn rejection(answer: &Map<String, Value>, reject_key: &str, code: ErrorCode) -> HubResult {
+    if !truthy(answer, reject_key) {
+        return Ok(());
+    }
+    Err(Fail::RejectedByApp {
+        code,
+        app_code: answer
+            .get("code")
+            .and_then(Value::as_i64)
+            .and_then(|c| i32::try_from(c).ok()),
+        detail: answer.get("detail").and_then(Value::as_str).map(str::to_owned),
+    })
+}
+
+/// Replaces a message's `text`/`binary` content with the `content` of a hook's answer (base64
+/// when its `bin`, or the original's, says binary), if it has one.
+fn change_content(answer: &Map<String, Value>, text: &mut Option<String>, binary: &mut Option<Vec<u8>>) {
+    let Some(content) = answer.get("content").and_then(Value::as_str) else {
+        return;
+    };
+    let bin = match answer.get("bin") {
+        Some(Value::Bool(bin)) => *bin,
+        _ => binary.is_some(),
+    };
+    if !bin {
+        *text = Some(content.to_owned());
+        *binary = None;
+        return;
+    }
+    use base64::Engine as _;
+    match base64::engine::general_purpose::STANDARD.decode(content) {
+        Ok(bytes) => {
+            *binary = Some(bytes);
+            *text = None;
+        }
+        Err(error) => {
+            tracing::warn!(%error, "a hook answered binary content that is not base64; kept the content as sent");
+        }
+    }
+}
+
+/// Applies a `_conversationUpdate` answer: its `attr` replaces an update's attributes, its `mute`
+/// turns a mute into an unmute or back (each only for the request it belongs to).
+fn change_conversation_update(command: &mut GenericCommand, answer: &Map<String, Value>) {
+    match command.op_type() {
+        Some(OpType::Update) => {
+            if let (Some(attr @ Value::Object(_)), Some(body)) =
+                (answer.get("attr"), command.conv_message.as_deref_mut())
+            {
+                body.attr = Some(chinwag_protocol::JsonObjectMessage {
+                    data: attr.to_string(),
+                });
+            }
+        }
+        Some(OpType::Mute | OpType::Unmute) => {
+            if let Some(Value::Bool(mute)) = answer.get("mute") {
+                let op = if *mute { OpType::Mute } else { OpType::Unmute };
+                command.op = Some(op as i32);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn strings(ids: impl IntoIterator<Item = impl Into<String>>) -> Value {
+    Value::Array(ids.into_iter().map(|id| Value::String(id.into())).collect())
+}
+
+impl<S: Storage> Hub<S> {
+    /// Sets which hooks the engine defines (the runtime reads them from the engine).
+    pub fn set_hooks(&mut self, defined: HookSet) {
+        self.hooks.defined = defined;
+    }
+
+    /// The hook calls of the batches handled since the last call, for the runtime to make.
+    pub fn take_hook_calls(&mut self) -> Vec<HookCall> {
+        std::mem::take(&mut self.hooks.calls)
+    }
+
+    /// Whether commands of `conn` wait for a hook (a new one then queues behind them).
+    pub(super) fn waits_for_hook(&self, conn: ConnId) -> bool {
+        self.hooks.waiting.contains_key(&conn)
+    }
+
+    /// Queues `command` behind the one of `conn` that waits for a hook; refused past
+    /// [`MAX_WAITING_BEHIND_HOOK`].
+    pub(super) fn queue_behind_hook(&mut self, conn: ConnId, command: GenericCommand) {
+        let Some(waiting) = self.hooks.waiting.get_mut(&conn) else {
+            return;
+        };
+        if waiting.behind.len() >= MAX_WAITING_BEHIND_HOOK {
+            self.fail(
+                conn,
+                &command,
+                Fail::Code(
+                    ErrorCode::InternalError,
+                    Some("too many commands waiting for a hook".into()),
+                ),
+            );
+            return;
+        }
+        waiting.behind.push_back(command);
+    }
+
+    /// Notes a call of notifying `hook` with `params`, if the engine defines it. `params` is built
+    /// only then.
+    pub(super) fn notify_hook(&mut self, hook: HookName, params: impl FnOnce(&Self) -> Value) {
+        if !self.hooks.defined.contains(hook) {
+            return;
+        }
+        if let Value::Object(params) = params(self) {
+            self.hooks.calls.push(HookCall {
+                hook,
+                params,
+                ticket: None,
+            });
+        }
+    }
+
+    /// If a deciding hook applies to `command` of `client`, calls it and parks the command
+    /// (returns `true`). A command that is going to fail anyway (not a member, no such
+    /// conversation) is not sent to the hook.
+    pub(super) fn park_for_hook(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        cmd: CommandType,
+        command: &GenericCommand,
+        now: i64,
+    ) -> bool {
+        if self.hooks.defined.is_empty() {
+            return false;
+        }
+        let Some((hook, params)) = self.deciding_call(client, cmd, command, now) else {
+            return false;
+        };
+        let seq = self.hooks.next_seq;
+        self.hooks.next_seq += 1;
+        self.hooks.calls.push(HookCall {
+            hook,
+            params,
+            ticket: Some(HookTicket { conn, seq }),
+        });
+        self.hooks.waiting.insert(
+            conn,
+            Waiting {
+                seq,
+                command: command.clone(),
+                behind: VecDeque::new(),
+            },
+        );
+        true
+    }
+
+    /// The deciding hook `command` goes to, with its parameters.
+    fn deciding_call(
+        &self,
+        client: &str,
+        cmd: CommandType,
+        command: &GenericCommand,
+        now: i64,
+    ) -> Option<(HookName, Map<String, Value>)> {
+        let defined = self.hooks.defined;
+        let (hook, params) = match (cmd, command.op_type()) {
+            (CommandType::Direct, _) if defined.contains(HookName::MessageReceived) => {
+                let direct = command.direct_message.as_deref()?;
+                if direct.will == Some(true) {
+                    return None;
+                }
+                let conv = self.convs.get(direct.cid.as_deref()?)?;
+                if !conv.is_member(client) {
+                    return None;
+                }
+                let (content, bin) = super::payload_json(direct.msg.as_deref(), direct.binary_msg.as_deref());
+                let to_peers = conv.member_iter().filter(|member| *member != client);
+                (
+                    HookName::MessageReceived,
+                    json!({
+                        "fromPeer": client,
+                        "convId": conv.record.id,
+                        "toPeers": strings(to_peers),
+                        "transient": direct.transient == Some(true) || conv.record.transient,
+                        "bin": bin,
+                        "content": content,
+                        "receipt": direct.r == Some(true),
+                        "timestamp": now,
+                        "system": conv.record.system,
+                        "mentionAll": direct.mention_all == Some(true),
+                        "mentionPids": direct.mention_pids,
+                    }),
+                )
+            }
+            (CommandType::Conv, Some(OpType::Start)) if defined.contains(HookName::ConversationStart) => {
+                let body = command.conv_message.as_deref()?;
+                let attr = body
+                    .attr
+                    .as_ref()
+                    .and_then(|attr| serde_json::from_str::<Value>(&attr.data).ok())
+                    .filter(Value::is_object)
+                    .unwrap_or_else(|| json!({}));
+                (
+                    HookName::ConversationStart,
+                    json!({
+                        "initBy": client,
+                        "members": super::conversations::first_members(&body.m, client),
+                        "attr": attr,
+                    }),
+                )
+            }
+            (CommandType::Conv, Some(op @ (OpType::Update | OpType::Mute | OpType::Unmute)))
+                if defined.contains(HookName::ConversationUpdate) =>
+            {
+                let body = command.conv_message.as_deref()?;
+                let conv = self.convs.get(body.cid.as_deref()?)?;
+                // A chat room's attributes may be updated by anyone in the app (as `conv_update`).
+                let may_change = conv.is_member(client) || (op == OpType::Update && conv.record.transient);
+                if !may_change {
+                    return None;
+                }
+                let mut params = json!({ "initBy": client, "convId": conv.record.id });
+                // `attr` and `mute` never come together (LeanCloud's rule).
+                params[if op == OpType::Update { "attr" } else { "mute" }] = if op == OpType::Update {
+                    body.attr
+                        .as_ref()
+                        .and_then(|attr| serde_json::from_str::<Value>(&attr.data).ok())
+                        .unwrap_or_else(|| json!({}))
+                } else {
+                    Value::Bool(op == OpType::Mute)
+                };
+                (HookName::ConversationUpdate, params)
+            }
+            (CommandType::Patch, _) if defined.contains(HookName::MessageUpdate) => {
+                // The SDKs patch one message at a time; a request of several is not asked about.
+                let [item] = command.patch_message.as_ref()?.patches.as_slice() else {
+                    return None;
+                };
+                let conv = self.convs.get(item.cid.as_deref()?)?;
+                if !conv.is_member(client) {
+                    return None;
+                }
+                let recall = item.recall == Some(true);
+                let (content, bin) = super::payload_json(item.data.as_deref(), item.binary_msg.as_deref());
+                let to_peers = conv.member_iter().filter(|member| *member != client);
+                (
+                    HookName::MessageUpdate,
+                    json!({
+                        "fromPeer": client,
+                        "convId": conv.record.id,
+                        "toPeers": strings(to_peers),
+                        "msgId": item.mid,
+                        "recall": recall,
+                        "bin": bin,
+                        "content": if recall { String::new() } else { content },
+                        "timestamp": now,
+                        "system": conv.record.system,
+                    }),
+                )
+            }
+            (CommandType::Conv, Some(op @ (OpType::Add | OpType::Join | OpType::Remove | OpType::Kick))) => {
+                let body = command.conv_message.as_deref()?;
+                let conv = self.convs.get(body.cid.as_deref()?)?;
+                let members = super::conversations::members_or_self(body, client);
+                let (hook, may_ask) = if matches!(op, OpType::Add | OpType::Join) {
+                    (HookName::ConversationAdd, true)
+                } else {
+                    // Leaving oneself is not asked about (LeanCloud's `_conversationRemove` rule).
+                    (HookName::ConversationRemove, members.iter().any(|m| m != client))
+                };
+                if !defined.contains(hook) || !may_ask {
+                    return None;
+                }
+                (
+                    hook,
+                    json!({ "initBy": client, "convId": conv.record.id, "members": members }),
+                )
+            }
+            _ => return None,
+        };
+        match params {
+            Value::Object(params) => Some((hook, params)),
+            _ => None,
+        }
+    }
+}
+
+impl<S: Storage> Hub<S> {
+    /// The hook answered for `ticket`: the parked command goes ahead as the answer says (or is
+    /// refused), then the commands queued behind it, until one waits for a hook again. A stale
+    /// ticket (the connection closed meanwhile) is ignored. `run` handles each command.
+    pub(super) fn resume_after_hook(
+        &mut self,
+        ticket: HookTicket,
+        answer: HookAnswer,
+        mut run: impl FnMut(&mut Self, GenericCommand, Verdict),
+    ) {
+        if self
+            .hooks
+            .waiting
+            .get(&ticket.conn)
+            .is_none_or(|w| w.seq != ticket.seq)
+        {
+            return;
+        }
+        let Some(waiting) = self.hooks.waiting.remove(&ticket.conn) else {
+            return;
+        };
+        run(self, waiting.command, Verdict::Answered(answer));
+        let mut behind = waiting.behind;
+        while let Some(next) = behind.pop_front() {
+            if let Some(parked) = self.hooks.waiting.get_mut(&ticket.conn) {
+                parked.behind.push_back(next);
+                parked.behind.append(&mut behind);
+                return;
+            }
+            run(self, next, Verdict::Unasked);
+        }
+    }
+
+    /// Forgets the commands of closed connection `conn` that wait for a hook: nothing of them
+    /// happened, and none was acknowledged.
+    pub(super) fn forget_waiting(&mut self, conn: ConnId) {
+        self.hooks.waiting.remove(&conn);
+    }
+
+    /// After a failed commit: the notifying calls of the batch are dropped (what they tell of was
+    /// rolled back); the deciding ones are kept, as their commands still wait.
+    pub(super) fn drop_notifying_calls(&mut self) {
+        self.hooks.calls.retain(|call| call.ticket.is_some());
+    }
+
+    /// Applies a deciding hook's `answer` to `command`: an error if the hook refused it, else what
+    /// the message delivery is to do differently. Content is changed in `command` itself.
+    pub(super) fn apply_hook_answer(
+        cmd: CommandType,
+        command: &mut GenericCommand,
+        answer: HookAnswer,
+    ) -> HubResult<MessageChanges> {
+        let Some(answer) = answer else {
+            return Ok(MessageChanges::default());
+        };
+        match cmd {
+            CommandType::Conv => {
+                rejection(&answer, "reject", ErrorCode::ConversationRejectedByApp)?;
+                change_conversation_update(command, &answer);
+                return Ok(MessageChanges::default());
+            }
+            CommandType::Patch => {
+                rejection(&answer, "drop", ErrorCode::MessageUpdateRejectedByApp)?;
+                if let Some(item) = command.patch_message.as_mut().and_then(|p| p.patches.first_mut()) {
+                    if item.recall != Some(true) {
+                        change_content(&answer, &mut item.data, &mut item.binary_msg);
+                    }
+                }
+                return Ok(MessageChanges::default());
+            }
+            CommandType::Direct => {}
+            _ => return Ok(MessageChanges::default()),
+        }
+        rejection(&answer, "drop", ErrorCode::MessageRejectedByApp)?;
+        let Some(direct) = command.direct_message.as_deref_mut() else {
+            return Ok(MessageChanges::default());
+        };
+        change_content(&answer, &mut direct.msg, &mut direct.binary_msg);
+        let recipients = answer.get("toPeers").and_then(Value::as_array).map(|peers| {
+            peers
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        });
+        Ok(MessageChanges { recipients })
+    }
+
+    /// `_messageSent`, and `_receiversOffline` when members are offline, after `message` of
+    /// `conv` was delivered.
+    pub(super) fn notify_message_hooks(&mut self, message: &crate::storage::MessageRecord, transient: bool) {
+        let defined = self.hooks.defined;
+        let sent = defined.contains(HookName::MessageSent);
+        let offline_hook = defined.contains(HookName::ReceiversOffline) && !transient;
+        if !sent && !offline_hook {
+            return;
+        }
+        let Some(conv) = self.convs.get(message.cid.as_str()) else {
+            return;
+        };
+        let system = conv.record.system;
+        let (online, offline): (Vec<&str>, Vec<&str>) = if system {
+            // A subscriber's message to a service conversation is for the service alone.
+            (Vec::new(), Vec::new())
+        } else {
+            conv.member_iter()
+                .filter(|member| *member != message.from)
+                .partition(|member| self.is_online(member))
+        };
+        let (content, bin) = super::message_payload(message);
+        let mut calls = Vec::new();
+        if sent {
+            calls.push((
+                HookName::MessageSent,
+                json!({
+                    "fromPeer": message.from,
+                    "convId": message.cid,
+                    "msgId": message.id,
+                    "onlinePeers": online,
+                    "offlinePeers": offline,
+                    "transient": transient,
+                    "system": system,
+                    "bin": bin,
+                    "content": content,
+                    "receipt": message.receipt,
+                    "timestamp": message.timestamp,
+                    "mentionAll": message.mention_all,
+                    "mentionPids": message.mention_pids,
+                }),
+            ));
+        }
+        if offline_hook && !offline.is_empty() {
+            let mentioned: Vec<&str> = if message.mention_all {
+                Vec::new()
+            } else {
+                offline
+                    .iter()
+                    .copied()
+                    .filter(|member| message.mention_pids.iter().any(|m| m == member))
+                    .collect()
+            };
+            calls.push((
+                HookName::ReceiversOffline,
+                json!({
+                    "fromPeer": message.from,
+                    "convId": message.cid,
+                    "offlinePeers": offline,
+                    "content": content,
+                    "bin": bin,
+                    "timestamp": message.timestamp,
+                    "mentionAll": message.mention_all,
+                    "mentionOfflinePeers": mentioned,
+                }),
+            ));
+        }
+        for (hook, params) in calls {
+            self.notify_hook(hook, |_| params);
+        }
+    }
+
+    /// `_conversationAdded` or `_conversationRemoved` (`added`) for `members` of `cid`, by
+    /// `initiator`.
+    pub(super) fn notify_membership_hook(
+        &mut self,
+        added: bool,
+        cid: &str,
+        initiator: &str,
+        members: &[String],
+    ) {
+        if members.is_empty() {
+            return;
+        }
+        let hook = if added {
+            HookName::ConversationAdded
+        } else {
+            HookName::ConversationRemoved
+        };
+        self.notify_hook(
+            hook,
+            |_| json!({ "initBy": initiator, "convId": cid, "members": members }),
+        );
+    }
+}
+
+/// Why a client's session ended, as `_clientOffline` tells it (`closeCode`, `closeMsg`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Offline {
+    /// The client signed out (`session/close`).
+    SignedOut,
+    /// Its connection dropped.
+    Dropped,
+    /// The server ended the session (a sign-in elsewhere with the same tag, a kick by the app).
+    Kicked,
+}
+
+impl Offline {
+    /// `closeCode` and `closeMsg`.
+    fn code_and_message(self) -> (u8, &'static str) {
+        match self {
+            Self::SignedOut => (1, "signed out"),
+            Self::Dropped => (2, "connection lost"),
+            Self::Kicked => (3, "kicked"),
+        }
+    }
+
+    /// The `_clientOffline` parameters for `client` (signed in with `tag`).
+    pub(super) fn params(self, client: &str, tag: Option<&str>) -> Value {
+        let (code, message) = self.code_and_message();
+        json!({ "peerId": client, "closeCode": code, "closeMsg": message, "tag": tag })
+    }
+}
+
+/// The `_conversationStarted` parameters.
+pub(super) fn started_params(cid: &str) -> Value {
+    json!({ "convId": cid })
+}
+
+/// Answers a deciding hook's refusal. `reason` is the protocol's name of `code`; the app's code
+/// and detail go in `appCode` and `appMsg` (and `detail`).
+pub(super) fn rejected_reply(
+    command: &GenericCommand,
+    code: ErrorCode,
+    app_code: Option<i32>,
+    detail: Option<String>,
+) -> GenericCommand {
+    if command.command_type() == Some(CommandType::Direct) {
+        return GenericCommand::reply_to(command, CommandType::Ack).with(chinwag_protocol::AckCommand {
+            code: Some(code.code()),
+            reason: Some(code.name().into()),
+            app_code,
+            app_msg: detail,
+            ..Default::default()
+        });
+    }
+    let mut error = code.to_command(detail.clone());
+    error.app_code = app_code;
+    error.app_msg = detail;
+    GenericCommand::reply_to(command, CommandType::Error).with(error)
+}

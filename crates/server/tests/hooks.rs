@@ -1,0 +1,520 @@
+//! LeanEngine IM hooks at the hub: which calls it asks for, with which parameters, how deciding
+//! hooks hold commands back and how their answers change them. The HTTP side is tested against
+//! the real `leanengine` package in the interop tier (`crates/server/interop/hooks.test.cjs`).
+
+use chinwag_protocol::{CommandType, ConvCommand, DirectCommand, GenericCommand, LogsCommand, OpType};
+use chinwag_server::hub::{HookCall, HookName, HookSet, HookTicket};
+use chinwag_server::{ConnId, HubConfig, Input, SqliteStorage};
+use serde_json::{Value, json};
+
+#[path = "common/hub.rs"]
+mod harness;
+
+use harness::{Harness, Sent, sent};
+
+impl Harness {
+    /// A hub whose engine defines `hooks`.
+    fn with_hooks(hooks: &[HookName]) -> Self {
+        let mut h = Self::start(
+            HubConfig::new("app", "secret"),
+            SqliteStorage::in_memory().expect("storage"),
+        );
+        h.hub
+            .set_hooks(HookSet::from_functions(hooks.iter().map(|hook| hook.function())));
+        h
+    }
+
+    fn request(&mut self, cmd: CommandType, op: Option<OpType>, peer: &str) -> GenericCommand {
+        self.serial += 1;
+        let mut command = GenericCommand::request(cmd, self.serial).with_peer_id(peer);
+        command.op = op.map(|op| op as i32);
+        command
+    }
+
+    fn login(&mut self, conn: ConnId, client: &str) -> Sent {
+        self.hub.connect(conn);
+        let open = self
+            .request(CommandType::Session, Some(OpType::Open), client)
+            .with_app_id("app");
+        self.run(conn, open)
+    }
+
+    fn conv(&mut self, conn: ConnId, peer: &str, op: OpType, body: ConvCommand) -> Sent {
+        let command = self.request(CommandType::Conv, Some(op), peer).with(body);
+        self.run(conn, command)
+    }
+
+    fn send(&mut self, conn: ConnId, peer: &str, cid: &str, msg: &str) -> Sent {
+        let direct = DirectCommand {
+            cid: Some(cid.into()),
+            msg: Some(msg.into()),
+            ..Default::default()
+        };
+        let command = self.request(CommandType::Direct, None, peer).with(direct);
+        self.run(conn, command)
+    }
+
+    /// Hands the hook's `answer` for `ticket` to the hub; returns what it sent.
+    fn answer(&mut self, ticket: HookTicket, answer: Option<Value>) -> Sent {
+        self.now += 1;
+        let answer = answer.map(|answer| match answer {
+            Value::Object(map) => map,
+            other => panic!("answers are objects: {other}"),
+        });
+        sent(
+            self.hub
+                .handle_batch([Input::HookAnswered(ticket, answer)], self.now),
+        )
+    }
+
+    /// The hook calls asked for since the last look.
+    fn calls(&mut self) -> Vec<HookCall> {
+        self.hub.take_hook_calls()
+    }
+
+    /// The one call asked for since the last look, of `hook`.
+    fn only_call(&mut self, hook: HookName) -> HookCall {
+        let calls = self.calls();
+        assert_eq!(calls.len(), 1, "{calls:#?}");
+        assert_eq!(calls[0].hook, hook);
+        calls.into_iter().next().expect("one call")
+    }
+
+    fn history(&mut self, conn: ConnId, peer: &str, cid: &str) -> Vec<String> {
+        let logs = LogsCommand {
+            cid: Some(cid.into()),
+            ..Default::default()
+        };
+        let command = self.request(CommandType::Logs, None, peer).with(logs);
+        let sent = self.run(conn, command);
+        sent.iter()
+            .find(|(c, command)| *c == conn && command.serial().is_some())
+            .and_then(|(_, command)| command.logs_message.clone())
+            .map(|logs| logs.logs.into_iter().filter_map(|item| item.data).collect())
+            .expect("logs reply")
+    }
+}
+
+fn members(m: &[&str]) -> ConvCommand {
+    ConvCommand {
+        m: m.iter().map(|m| m.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+/// The `cid` of the conversation started on `conn`.
+fn started(sent: &Sent, conn: ConnId) -> String {
+    sent.iter()
+        .find(|(c, command)| *c == conn && command.serial().is_some())
+        .and_then(|(_, command)| command.conv_message.clone())
+        .and_then(|conv| conv.cid)
+        .expect("started")
+}
+
+/// The texts pushed to `conn` in `sent`.
+fn pushed_texts(sent: &Sent, conn: ConnId) -> Vec<String> {
+    sent.iter()
+        .filter(|(c, command)| *c == conn && command.is_push())
+        .filter_map(|(_, command)| command.direct_message.as_ref()?.msg.clone())
+        .collect()
+}
+
+/// The replies (commands with a serial) sent to `conn`.
+fn replies(sent: &Sent, conn: ConnId) -> Vec<&GenericCommand> {
+    sent.iter()
+        .filter(|(c, command)| *c == conn && command.serial().is_some())
+        .map(|(_, command)| command)
+        .collect()
+}
+
+fn param<'a>(call: &'a HookCall, key: &str) -> &'a Value {
+    call.params.get(key).unwrap_or(&Value::Null)
+}
+
+/// Tom (on 1) and Jerry (on 2) signed in, with a conversation of theirs; no calls left to look at.
+fn tom_and_jerry(hooks: &[HookName]) -> (Harness, String) {
+    let mut h = Harness::with_hooks(hooks);
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    let cid = started(&h.conv(1, "Tom", OpType::Start, members(&["Jerry"])), 1);
+    h.calls();
+    (h, cid)
+}
+
+#[test]
+fn a_message_waits_for_message_received_and_goes_out_as_the_hook_changed_it() {
+    let (mut h, cid) = tom_and_jerry(&[HookName::MessageReceived, HookName::MessageSent]);
+    let held = h.send(1, "Tom", &cid, "a bad word");
+    assert!(
+        held.is_empty(),
+        "nothing is acked or pushed before the hook answers: {held:#?}"
+    );
+    let call = h.only_call(HookName::MessageReceived);
+    assert_eq!(param(&call, "fromPeer"), "Tom");
+    assert_eq!(param(&call, "convId"), &json!(cid));
+    assert_eq!(param(&call, "toPeers"), &json!(["Jerry"]));
+    assert_eq!(param(&call, "content"), "a bad word");
+    assert_eq!(param(&call, "bin"), false);
+    assert_eq!(param(&call, "transient"), false);
+    assert!(param(&call, "timestamp").is_i64());
+    let first = call.ticket.expect("a deciding call has a ticket");
+
+    // Tom's next message waits behind the first, even though it is for the same hook.
+    let behind = h.send(1, "Tom", &cid, "second");
+    assert!(behind.is_empty(), "{behind:#?}");
+    assert!(
+        h.calls().is_empty(),
+        "the second is not asked about before the first is done"
+    );
+
+    let out = h.answer(first, Some(json!({ "content": "a *** word" })));
+    assert_eq!(pushed_texts(&out, 2), ["a *** word"]);
+    let acks = replies(&out, 1);
+    assert_eq!(acks.len(), 1, "the first message is acknowledged: {out:#?}");
+    assert!(
+        acks[0]
+            .ack_message
+            .as_ref()
+            .is_some_and(|ack| ack.code.is_none() && ack.uid.is_some())
+    );
+
+    // Now the second goes to the hook; the first's `_messageSent` is told.
+    let calls = h.calls();
+    let names: Vec<HookName> = calls.iter().map(|call| call.hook).collect();
+    assert_eq!(names, [HookName::MessageSent, HookName::MessageReceived]);
+    assert_eq!(param(&calls[0], "content"), "a *** word");
+    assert_eq!(param(&calls[0], "onlinePeers"), &json!(["Jerry"]));
+    assert_eq!(param(&calls[0], "offlinePeers"), &json!([]));
+    assert!(calls[0].ticket.is_none(), "a notifying call waits for nothing");
+    assert_eq!(param(&calls[1], "content"), "second");
+
+    // A hook that failed lets the message through as sent.
+    let out = h.answer(calls[1].ticket.expect("ticket"), None);
+    assert_eq!(pushed_texts(&out, 2), ["second"]);
+    assert_eq!(h.history(2, "Jerry", &cid), ["a *** word", "second"]);
+}
+
+#[test]
+fn a_dropped_message_is_refused_with_4402_and_the_apps_code_and_never_stored() {
+    let (mut h, cid) = tom_and_jerry(&[HookName::MessageReceived]);
+    h.send(1, "Tom", &cid, "buy now");
+    let ticket = h.only_call(HookName::MessageReceived).ticket.expect("ticket");
+    let out = h.answer(
+        ticket,
+        Some(json!({ "drop": true, "code": 1234, "detail": "no ads here" })),
+    );
+    assert!(pushed_texts(&out, 2).is_empty());
+    let ack = replies(&out, 1)[0].ack_message.clone().expect("an ack");
+    assert_eq!(ack.code, Some(4402));
+    assert_eq!(ack.reason.as_deref(), Some("MESSAGE_REJECTED_BY_APP"));
+    assert_eq!(ack.app_code, Some(1234));
+    assert_eq!(ack.app_msg.as_deref(), Some("no ads here"));
+    assert!(h.history(2, "Jerry", &cid).is_empty());
+    assert!(h.calls().is_empty(), "a dropped message is not `_messageSent`");
+}
+
+#[test]
+fn to_peers_narrows_who_is_pushed_and_binary_content_can_be_replaced() {
+    let mut h = Harness::with_hooks(&[HookName::MessageReceived]);
+    for (conn, client) in [(1, "Tom"), (2, "Jerry"), (3, "Mary")] {
+        h.login(conn, client);
+    }
+    let cid = started(&h.conv(1, "Tom", OpType::Start, members(&["Jerry", "Mary"])), 1);
+    h.calls();
+    h.send(1, "Tom", &cid, "for Mary");
+    let call = h.only_call(HookName::MessageReceived);
+    assert_eq!(param(&call, "toPeers"), &json!(["Jerry", "Mary"]));
+    let out = h.answer(call.ticket.expect("ticket"), Some(json!({ "toPeers": ["Mary"] })));
+    assert_eq!(pushed_texts(&out, 3), ["for Mary"]);
+    assert!(
+        pushed_texts(&out, 2).is_empty(),
+        "Jerry is not a recipient any more"
+    );
+
+    h.send(1, "Tom", &cid, "text");
+    let call = h.only_call(HookName::MessageReceived);
+    let out = h.answer(
+        call.ticket.expect("ticket"),
+        Some(json!({ "content": "AQID", "bin": true })),
+    );
+    let binary: Vec<Vec<u8>> = out
+        .iter()
+        .filter(|(conn, command)| *conn == 2 && command.is_push())
+        .filter_map(|(_, command)| command.direct_message.as_ref()?.binary_msg.clone())
+        .collect();
+    assert_eq!(binary, [vec![1, 2, 3]]);
+}
+
+#[test]
+fn conversation_hooks_can_refuse_creating_adding_and_removing_with_4305() {
+    let mut h = Harness::with_hooks(&[
+        HookName::ConversationStart,
+        HookName::ConversationAdd,
+        HookName::ConversationRemove,
+    ]);
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    let body = ConvCommand {
+        attr: Some(chinwag_protocol::JsonObjectMessage {
+            data: json!({ "name": "secret club" }).to_string(),
+        }),
+        ..members(&["Jerry"])
+    };
+    assert!(h.conv(1, "Tom", OpType::Start, body).is_empty());
+    let call = h.only_call(HookName::ConversationStart);
+    assert_eq!(param(&call, "initBy"), "Tom");
+    assert_eq!(param(&call, "members"), &json!(["Jerry", "Tom"]));
+    assert_eq!(param(&call, "attr"), &json!({ "name": "secret club" }));
+    let out = h.answer(
+        call.ticket.expect("ticket"),
+        Some(json!({ "reject": true, "code": 9001, "detail": "no clubs" })),
+    );
+    let error = replies(&out, 1)[0].server_error().expect("an error");
+    assert_eq!(
+        (error.code, error.app_code, error.app_message.as_deref()),
+        (4305, Some(9001), Some("no clubs"))
+    );
+    assert!(pushes_to(&out, 2).is_empty(), "Jerry hears of no conversation");
+
+    // Allowed (`{}`): created.
+    h.conv(1, "Tom", OpType::Start, members(&["Jerry"]));
+    let ticket = h.only_call(HookName::ConversationStart).ticket.expect("ticket");
+    let cid = started(&h.answer(ticket, Some(json!({}))), 1);
+
+    h.login(3, "Mary");
+    h.conv(
+        1,
+        "Tom",
+        OpType::Add,
+        ConvCommand {
+            cid: Some(cid.clone()),
+            ..members(&["Mary"])
+        },
+    );
+    let call = h.only_call(HookName::ConversationAdd);
+    assert_eq!(
+        (
+            param(&call, "initBy"),
+            param(&call, "convId"),
+            param(&call, "members")
+        ),
+        (&json!("Tom"), &json!(cid), &json!(["Mary"]))
+    );
+    let out = h.answer(call.ticket.expect("ticket"), Some(json!({ "reject": true })));
+    assert_eq!(replies(&out, 1)[0].server_error().map(|e| e.code), Some(4305));
+
+    h.conv(
+        1,
+        "Tom",
+        OpType::Remove,
+        ConvCommand {
+            cid: Some(cid.clone()),
+            ..members(&["Jerry"])
+        },
+    );
+    let call = h.only_call(HookName::ConversationRemove);
+    let out = h.answer(call.ticket.expect("ticket"), Some(json!({ "reject": 1 })));
+    assert_eq!(replies(&out, 1)[0].server_error().map(|e| e.code), Some(4305));
+
+    // Leaving oneself is not asked about.
+    let out = h.conv(
+        2,
+        "Jerry",
+        OpType::Remove,
+        ConvCommand {
+            cid: Some(cid),
+            ..Default::default()
+        },
+    );
+    assert!(h.calls().is_empty());
+    assert!(replies(&out, 2)[0].server_error().is_none());
+}
+
+fn pushes_to(sent: &Sent, conn: ConnId) -> Vec<&GenericCommand> {
+    sent.iter()
+        .filter(|(c, command)| *c == conn && command.is_push())
+        .map(|(_, command)| command)
+        .collect()
+}
+
+#[test]
+fn a_closed_connection_forgets_its_waiting_commands_and_a_late_answer_does_nothing() {
+    let (mut h, cid) = tom_and_jerry(&[HookName::MessageReceived]);
+    h.send(1, "Tom", &cid, "lost in flight");
+    let ticket = h.only_call(HookName::MessageReceived).ticket.expect("ticket");
+    h.now += 1;
+    h.hub.handle_batch([Input::Disconnected(1)], h.now);
+    let out = h.answer(ticket, Some(json!({})));
+    assert!(out.is_empty(), "{out:#?}");
+    assert!(
+        h.history(2, "Jerry", &cid).is_empty(),
+        "never acknowledged, never stored"
+    );
+
+    // Tom comes back on a new connection: his commands do not wait for the old one.
+    h.login(3, "Tom");
+    h.send(3, "Tom", &cid, "again");
+    let ticket = h.only_call(HookName::MessageReceived).ticket.expect("ticket");
+    assert_eq!(pushed_texts(&h.answer(ticket, None), 2), ["again"]);
+}
+
+#[test]
+fn notifying_hooks_are_told_of_sign_ins_conversations_and_offline_receivers() {
+    let mut h = Harness::with_hooks(&[
+        HookName::ClientOnline,
+        HookName::ClientOffline,
+        HookName::ConversationStarted,
+        HookName::ConversationAdded,
+        HookName::ConversationRemoved,
+        HookName::ReceiversOffline,
+    ]);
+    h.login(1, "Tom");
+    let online = h.only_call(HookName::ClientOnline);
+    assert_eq!(
+        (param(&online, "peerId"), param(&online, "reconnect")),
+        (&json!("Tom"), &json!(false))
+    );
+
+    let out = h.conv(1, "Tom", OpType::Start, members(&["Jerry"]));
+    let cid = started(&out, 1);
+    assert_eq!(
+        param(&h.only_call(HookName::ConversationStarted), "convId"),
+        &json!(cid)
+    );
+
+    let add = ConvCommand {
+        cid: Some(cid.clone()),
+        ..members(&["Mary"])
+    };
+    h.conv(1, "Tom", OpType::Add, add);
+    let added = h.only_call(HookName::ConversationAdded);
+    assert_eq!(param(&added, "members"), &json!(["Mary"]));
+
+    // Jerry and Mary are offline: `_receiversOffline` names them, the mentioned one too.
+    let direct = DirectCommand {
+        cid: Some(cid.clone()),
+        msg: Some("@Mary hi".into()),
+        mention_pids: vec!["Mary".into()],
+        ..Default::default()
+    };
+    let command = h.request(CommandType::Direct, None, "Tom").with(direct);
+    h.run(1, command);
+    let offline = h.only_call(HookName::ReceiversOffline);
+    assert_eq!(param(&offline, "offlinePeers"), &json!(["Jerry", "Mary"]));
+    assert_eq!(param(&offline, "mentionOfflinePeers"), &json!(["Mary"]));
+    assert_eq!(param(&offline, "content"), "@Mary hi");
+
+    let remove = ConvCommand {
+        cid: Some(cid),
+        ..members(&["Mary"])
+    };
+    h.conv(1, "Tom", OpType::Remove, remove);
+    assert_eq!(
+        param(&h.only_call(HookName::ConversationRemoved), "members"),
+        &json!(["Mary"])
+    );
+
+    h.now += 1;
+    h.hub.handle_batch([Input::Disconnected(1)], h.now);
+    let offline = h.only_call(HookName::ClientOffline);
+    assert_eq!(
+        (param(&offline, "peerId"), param(&offline, "closeCode")),
+        (&json!("Tom"), &json!(2))
+    );
+}
+
+#[test]
+fn hooks_the_engine_does_not_define_are_never_called() {
+    let (mut h, cid) = tom_and_jerry(&[HookName::ClientOnline]);
+    let out = h.send(1, "Tom", &cid, "straight through");
+    assert_eq!(pushed_texts(&out, 2), ["straight through"]);
+    assert!(h.calls().is_empty());
+}
+
+#[test]
+fn update_hooks_can_refuse_or_change_conversation_updates_mutes_and_message_edits() {
+    let (mut h, cid) = tom_and_jerry(&[HookName::ConversationUpdate, HookName::MessageUpdate]);
+    let conv_of = |attr: Option<Value>| ConvCommand {
+        cid: Some(cid.clone()),
+        attr: attr.map(|attr| chinwag_protocol::JsonObjectMessage {
+            data: attr.to_string(),
+        }),
+        ..Default::default()
+    };
+
+    // `_conversationUpdate` sees the attributes and may replace them.
+    assert!(
+        h.conv(1, "Tom", OpType::Update, conv_of(Some(json!({ "name": "Rude" }))))
+            .is_empty()
+    );
+    let call = h.only_call(HookName::ConversationUpdate);
+    assert_eq!(
+        (param(&call, "initBy"), param(&call, "attr")),
+        (&json!("Tom"), &json!({ "name": "Rude" }))
+    );
+    let out = h.answer(
+        call.ticket.expect("ticket"),
+        Some(json!({ "attr": { "name": "Polite" } })),
+    );
+    let pushed = pushes_to(&out, 2)[0].conv_message.clone().expect("update push");
+    assert_eq!(
+        pushed.attr.map(|a| a.data),
+        Some(json!({ "name": "Polite" }).to_string())
+    );
+
+    // ... or refuse them; a mute is asked about as `mute`.
+    h.conv(2, "Jerry", OpType::Mute, conv_of(None));
+    let call = h.only_call(HookName::ConversationUpdate);
+    assert_eq!(param(&call, "mute"), &json!(true));
+    let out = h.answer(
+        call.ticket.expect("ticket"),
+        Some(json!({ "reject": true, "code": 7 })),
+    );
+    let error = replies(&out, 2)[0].server_error().expect("refused");
+    assert_eq!((error.code, error.app_code), (4305, Some(7)));
+
+    // `_messageUpdate` sees an edit and may change its content, or refuse it with 4405.
+    let sent = h.send(1, "Tom", &cid, "first draft");
+    assert!(h.calls().is_empty(), "`_messageReceived` is not defined");
+    let mid = replies(&sent, 1)[0]
+        .ack_message
+        .as_ref()
+        .and_then(|ack| ack.uid.clone())
+        .expect("acknowledged");
+    let edit = |text: &str| chinwag_protocol::PatchCommand {
+        patches: vec![chinwag_protocol::PatchItem {
+            cid: Some(cid.clone()),
+            mid: Some(mid.clone()),
+            data: Some(text.into()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let command = h
+        .request(CommandType::Patch, Some(OpType::Modify), "Tom")
+        .with(edit("second darn draft"));
+    assert!(h.run(1, command).is_empty());
+    let call = h.only_call(HookName::MessageUpdate);
+    assert_eq!(
+        (
+            param(&call, "msgId"),
+            param(&call, "content"),
+            param(&call, "recall")
+        ),
+        (&json!(mid), &json!("second darn draft"), &json!(false))
+    );
+    h.answer(
+        call.ticket.expect("ticket"),
+        Some(json!({ "content": "second draft" })),
+    );
+    assert_eq!(h.history(2, "Jerry", &cid), ["second draft"]);
+
+    let command = h
+        .request(CommandType::Patch, Some(OpType::Modify), "Tom")
+        .with(edit("rude"));
+    h.run(1, command);
+    let ticket = h.only_call(HookName::MessageUpdate).ticket.expect("ticket");
+    let out = h.answer(ticket, Some(json!({ "drop": true })));
+    assert_eq!(replies(&out, 1)[0].server_error().map(|e| e.code), Some(4405));
+    assert_eq!(h.history(2, "Jerry", &cid), ["second draft"]);
+}

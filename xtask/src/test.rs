@@ -48,7 +48,7 @@ const TIERS: &[Tier] = &[
         run: wasm_build,
     },
     Tier {
-        name: "interop: official leancloud-realtime 4.3.1 and 5.0.0-rc.8 vs chinwag-server and the Rust SDK",
+        name: "interop: official leancloud-realtime 4.3.1 and 5.0.0-rc.8 vs chinwag-server and the Rust SDK; leanengine IM hooks",
         run: server_interop,
     },
     Tier {

@@ -148,7 +148,14 @@ pub struct HubConfig {
     /// How long a client whose connection dropped stays in its chat rooms (ms), so that a short
     /// reconnect finds it still in them; 0 = leave at once. A `session/close` always leaves at once.
     pub chat_room_grace_ms: i64,
+    /// How long a command waits for its deciding hook before it goes ahead as if the hook had
+    /// failed (ms): a safety net for a call that was lost on the way, longer than the runtime's
+    /// own timeout for a call.
+    pub hook_deadline_ms: i64,
 }
+
+/// Default of [`HubConfig::hook_deadline_ms`].
+pub const DEFAULT_HOOK_DEADLINE_MS: i64 = 30_000;
 
 /// A token bucket: `burst` commands at once, refilled at `per_second` commands a second.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -230,6 +237,7 @@ impl HubConfig {
             max_members: Some(DEFAULT_MAX_MEMBERS),
             max_logs_limit: DEFAULT_MAX_LOGS_LIMIT,
             chat_room_grace_ms: DEFAULT_CHAT_ROOM_GRACE_MS,
+            hook_deadline_ms: DEFAULT_HOOK_DEADLINE_MS,
         }
     }
 
@@ -277,7 +285,9 @@ pub enum NotificationsError {
 
 pub use backend::ConvKind;
 pub(crate) use conversations::{RESERVED_KEYS, unique_key};
-pub use hooks::{HookAnswer, HookCall, HookName, HookSet, HookTicket, MAX_WAITING_BEHIND_HOOK};
+pub use hooks::{
+    HookAnswer, HookCall, HookName, HookSet, HookTicket, MAX_WAITING_BEHIND_HOOK, MAX_WAITING_IN_ALL,
+};
 pub use limits::{DEFAULT_MAX_LOGS_LIMIT, DEFAULT_MAX_MEMBERS};
 pub use service::{AdminError, AdminOutcome, HistoryPage, KICKED_BY_APP, SendOptions};
 pub use sessions::Stats;
@@ -292,7 +302,7 @@ enum Fail {
     /// A hook of the app's engine refused the command: `code` of the protocol, and the app's own
     /// code and detail.
     RejectedByApp {
-        /// 4305 or 4402.
+        /// 4305, 4402 or 4405.
         code: ErrorCode,
         /// The hook's `code`.
         app_code: Option<i32>,
@@ -746,6 +756,16 @@ impl<S: Storage> Hub<S> {
             self.prune_restored_revocations(now_ms);
         }
         self.leave_rooms_after_grace(now_ms);
+        for ticket in self.overdue_tickets(now_ms) {
+            tracing::warn!(
+                conn = ticket.conn,
+                "a hook's answer is overdue; the command goes ahead without it"
+            );
+            let began = began.is_ok();
+            self.resume_after_hook(ticket, None, |hub, command, verdict| {
+                hub.run_command(ticket.conn, command, verdict, began, &mut requests, now_ms);
+            });
+        }
         for input in inputs {
             let is_ack = matches!(&input, Input::Command(_, c) if c.command_type() == Some(CommandType::Ack));
             if !is_ack && stored.is_ok() {
@@ -755,8 +775,14 @@ impl<S: Storage> Hub<S> {
             match input {
                 Input::Connected(conn) => self.connect(conn),
                 Input::Disconnected(conn) => self.end_connection(conn, now_ms),
-                Input::Command(conn, command) if self.waits_for_hook(conn) => {
-                    self.queue_behind_hook(conn, command);
+                Input::Command(conn, command)
+                    if self.waits_for_hook(conn) && !hooks::may_overtake(&command) =>
+                {
+                    if let Some(refused) = self.queue_behind_hook(conn, command) {
+                        if refused.serial().is_some() {
+                            requests.push((conn, envelope_of(&refused)));
+                        }
+                    }
                 }
                 Input::Command(conn, command) => {
                     self.run_command(
@@ -994,10 +1020,13 @@ impl<S: Storage> Hub<S> {
                 None => Err(Fail::Code(ErrorCode::SessionRequired, None)),
                 Some(client) => {
                     let changes = match verdict {
-                        Verdict::Unasked if self.park_for_hook(conn, &client, cmd, &command, now) => {
-                            return true;
+                        Verdict::Unasked => {
+                            let Some(back) = self.park_for_hook(conn, &client, cmd, command, now) else {
+                                return true;
+                            };
+                            command = back;
+                            Ok(hooks::MessageChanges::default())
                         }
-                        Verdict::Unasked => Ok(hooks::MessageChanges::default()),
                         Verdict::Answered(answer) => Self::apply_hook_answer(cmd, &mut command, answer),
                     };
                     changes.and_then(|changes| self.dispatch(conn, &client, cmd, &command, &changes, now))
@@ -1037,7 +1066,7 @@ impl<S: Storage> Hub<S> {
             }
             (CommandType::Conv, Some(op)) => self.conv(conn, client, op, command, now),
             (CommandType::Direct, _) => {
-                if !self.within_rates(conn, client, now) {
+                if !changes.asked && !self.within_rates(conn, client, now) {
                     return Err(Fail::Code(ErrorCode::MessageSentQuotaExceeded, None));
                 }
                 self.direct(conn, client, command, changes.recipients.as_ref(), now)

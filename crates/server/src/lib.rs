@@ -33,6 +33,9 @@
 //! | `--outgoing-queue` | `CHINWAG_OUTGOING_QUEUE` | 1024 | frames queued per connection before a slow client is dropped |
 //! | `--ws-ping-secs` | `CHINWAG_WS_PING_SECS` | 30 | WebSocket pings to each connection (0 = none); one silent for three intervals, pongs included, is closed as dead |
 //! | `--public-ws-url` | `CHINWAG_PUBLIC_WS_URL` | none | the URL `GET /v1/route` hands out; unset: `ws://<Host>/`, or `wss://<Host>/` behind a TLS proxy (`X-Forwarded-Proto: https`) |
+//! | `--engine-url` | `CHINWAG_ENGINE_URL` | none | base URL of the app's LeanEngine: its IM hooks are called (see [`hub::HookName`]); needs `--master-key` |
+//! | `--hook-key` | `CHINWAG_HOOK_KEY` | none | the hook key the engine checks (`X-LC-Hook-Key`) |
+//! | `--hook-timeout-ms` | `CHINWAG_HOOK_TIMEOUT_MS` | 5000 | how long a hook call may take; a deciding hook that fails or times out lets the command through |
 //!
 //! `RUST_LOG` sets the log filter (default `info`). SIGINT/SIGTERM stop it cleanly: every
 //! connection gets `goaway`, then a 1001 close (not fatal, so the SDKs reconnect).
@@ -107,6 +110,7 @@
 //! | per-connection and per-client (across connections) rate limits on `direct` (token buckets, 4116), clients per connection (4113), members per normal conversation (4304 on create/add/join and REST create/add), `logs` page cap | done |
 //! | `goaway` to every connection on shutdown, then close 1001 after a grace second | done |
 //! | WebSocket pings every `--ws-ping-secs`; a connection silent for three of them (no frame, no pong) is closed (1001) and its clients go offline | done |
+//! | LeanEngine IM hooks (`--engine-url`, [`server::hooks`]): deciding `_messageReceived` (drop → 4402 with `appCode`, content, `toPeers`), `_messageUpdate` (4405, content), `_conversationStart`/`Add`/`Remove`/`Update` (4305, `attr`, `mute`), each holding its connection's later commands until it answers; notifying `_messageSent`, `_receiversOffline`, `_conversationStarted`/`Added`/`Removed`, `_clientOnline`/`Offline` after the commit; `sourceIP` is not sent, `_rtmClientSign` is not called | done |
 //! | offline push notifications, multi-node, the v1 (`pushOfflineMessages`) offline-message replay | not yet |
 //! | checking the `appId` of `session/open` (4100 `session/closed` for other apps; a missing `appId` means the configured one) | done |
 

@@ -110,8 +110,9 @@ struct Args {
     #[arg(long, env = "CHINWAG_HOOK_KEY")]
     hook_key: Option<String>,
     /// How long a hook may take, in milliseconds; a deciding hook (`_messageReceived`,
-    /// `_conversationStart`, `_conversationAdd`, `_conversationRemove`) that takes longer or fails
-    /// lets the message or change through unchanged.
+    /// `_messageUpdate`, `_conversationStart`, `_conversationAdd`, `_conversationRemove`,
+    /// `_conversationUpdate`) that takes longer or fails lets the message or change through
+    /// unchanged.
     #[arg(long, env = "CHINWAG_HOOK_TIMEOUT_MS", default_value_t = 5000)]
     hook_timeout_ms: u64,
 }

@@ -210,6 +210,11 @@ impl Server {
         hub_config.max_members = config.max_members;
         hub_config.max_logs_limit = config.max_logs_limit;
         hub_config.chat_room_grace_ms = i64::from(config.chat_room_grace_secs) * 1000;
+        if let Some(engine) = &config.engine {
+            // Well past the call's own timeout: only a call lost on the way gets here.
+            let timeout = i64::try_from(engine.timeout.as_millis()).unwrap_or(i64::MAX);
+            hub_config.hook_deadline_ms = timeout.saturating_add(10_000);
+        }
         // Opening SQLite and loading every conversation is blocking I/O (seconds for a million
         // conversations): done on a blocking thread, not on an async worker.
         let data_dir = config.data_dir.clone();
@@ -233,16 +238,16 @@ impl Server {
                     .ok_or(ServerError::HooksWithoutMasterKey)?;
                 let client = hooks::EngineClient::new(engine, &config.app_id, master_key)?;
                 // Known before the first client comes, so no message slips past a hook.
-                let defined = match client.defined_hooks().await {
-                    Ok(defined) => defined,
+                let (defined, known) = match client.defined_hooks().await {
+                    Ok(defined) => (defined, true),
                     Err(error) => {
-                        tracing::warn!(%error, "cannot read the engine's hooks; trying again every minute");
-                        crate::hub::HookSet::default()
+                        tracing::warn!(%error, "cannot read the engine's hooks; trying again every few seconds");
+                        (crate::hub::HookSet::default(), false)
                     }
                 };
                 tracing::info!(engine = %engine.url, ?defined, "calling the engine's IM hooks");
                 hub.set_hooks(defined);
-                Some((client, defined))
+                Some((client, defined, known))
             }
         };
         let (hub_tx, hub_thread) =

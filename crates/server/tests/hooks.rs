@@ -214,8 +214,8 @@ fn a_dropped_message_is_refused_with_4402_and_the_apps_code_and_never_stored() {
 }
 
 #[test]
-fn to_peers_narrows_who_is_pushed_and_binary_content_can_be_replaced() {
-    let mut h = Harness::with_hooks(&[HookName::MessageReceived]);
+fn to_peers_narrows_who_gets_the_message_and_binary_content_can_be_replaced() {
+    let mut h = Harness::with_hooks(&[HookName::MessageReceived, HookName::MessageSent]);
     for (conn, client) in [(1, "Tom"), (2, "Jerry"), (3, "Mary")] {
         h.login(conn, client);
     }
@@ -230,6 +230,12 @@ fn to_peers_narrows_who_is_pushed_and_binary_content_can_be_replaced() {
         pushed_texts(&out, 2).is_empty(),
         "Jerry is not a recipient any more"
     );
+    // Not in Jerry's history either, nor among the peers `_messageSent` hears of.
+    assert_eq!(h.history(3, "Mary", &cid), ["for Mary"]);
+    assert_eq!(h.history(1, "Tom", &cid), ["for Mary"]);
+    assert!(h.history(2, "Jerry", &cid).is_empty());
+    let sent = h.only_call(HookName::MessageSent);
+    assert_eq!(param(&sent, "onlinePeers"), &json!(["Mary"]));
 
     h.send(1, "Tom", &cid, "text");
     let call = h.only_call(HookName::MessageReceived);
@@ -282,6 +288,14 @@ fn conversation_hooks_can_refuse_creating_adding_and_removing_with_4305() {
     let cid = started(&h.answer(ticket, Some(json!({}))), 1);
 
     h.login(3, "Mary");
+    // The server's own refusals come first: a non-member adding others is refused at once.
+    let spike = ConvCommand {
+        cid: Some(cid.clone()),
+        ..members(&["Spike"])
+    };
+    let out = h.conv(3, "Mary", OpType::Add, spike);
+    assert!(replies(&out, 3)[0].server_error().is_some());
+    assert!(h.calls().is_empty(), "not asked about");
     h.conv(
         1,
         "Tom",
@@ -517,4 +531,72 @@ fn update_hooks_can_refuse_or_change_conversation_updates_mutes_and_message_edit
     let out = h.answer(ticket, Some(json!({ "drop": true })));
     assert_eq!(replies(&out, 1)[0].server_error().map(|e| e.code), Some(4405));
     assert_eq!(h.history(2, "Jerry", &cid), ["second draft"]);
+}
+
+#[test]
+fn acks_go_ahead_of_a_waiting_command_and_an_overdue_answer_lets_it_through() {
+    let (mut h, cid) = tom_and_jerry(&[HookName::MessageReceived]);
+    let parked_at = h.now;
+    h.send(2, "Jerry", &cid, "from Jerry");
+    let ticket = h.only_call(HookName::MessageReceived).ticket.expect("ticket");
+
+    // Jerry's echo (like his acks) does not wait behind his message.
+    let echo = h.request(CommandType::Echo, None, "Jerry");
+    let out = h.run(2, echo);
+    assert_eq!(replies(&out, 2).len(), 1, "the echo is not held back: {out:#?}");
+
+    // Past the deadline (the call was lost), the next batch lets the message through.
+    h.now = parked_at + chinwag_server::hub::DEFAULT_HOOK_DEADLINE_MS + 1;
+    let out = h.send(1, "Tom", &cid, "from Tom");
+    assert_eq!(
+        pushed_texts(&out, 1),
+        ["from Jerry"],
+        "Jerry's message went ahead unchanged"
+    );
+    let calls = h.calls();
+    assert_eq!(calls.len(), 1, "Tom's own message is asked about: {calls:#?}");
+    // The late answer to the first call changes nothing.
+    assert!(h.answer(ticket, Some(json!({ "drop": true }))).is_empty());
+}
+
+#[test]
+fn will_messages_are_asked_about_and_several_edits_at_once_are_refused() {
+    let (mut h, cid) = tom_and_jerry(&[HookName::MessageReceived, HookName::MessageUpdate]);
+    let will = DirectCommand {
+        cid: Some(cid.clone()),
+        msg: Some("darn, gone".into()),
+        will: Some(true),
+        ..Default::default()
+    };
+    let command = h.request(CommandType::Direct, None, "Tom").with(will);
+    assert!(h.run(1, command).is_empty(), "a will waits for the hook too");
+    let ticket = h.only_call(HookName::MessageReceived).ticket.expect("ticket");
+    let out = h.answer(ticket, Some(json!({ "content": "****, gone" })));
+    assert!(
+        replies(&out, 1)[0]
+            .ack_message
+            .as_ref()
+            .is_some_and(|ack| ack.code.is_none())
+    );
+    h.now += 1;
+    let out = sent(h.hub.handle_batch([Input::Disconnected(1)], h.now));
+    assert_eq!(pushed_texts(&out, 2), ["****, gone"]);
+
+    h.login(3, "Tom");
+    let item = |text: &str| chinwag_protocol::PatchItem {
+        cid: Some(cid.clone()),
+        mid: Some("any".into()),
+        data: Some(text.into()),
+        ..Default::default()
+    };
+    let patch = chinwag_protocol::PatchCommand {
+        patches: vec![item("a"), item("b")],
+        ..Default::default()
+    };
+    let command = h
+        .request(CommandType::Patch, Some(OpType::Modify), "Tom")
+        .with(patch);
+    let out = h.run(3, command);
+    assert_eq!(replies(&out, 3)[0].server_error().map(|e| e.code), Some(4405));
+    assert!(h.calls().is_empty());
 }

@@ -555,7 +555,7 @@ impl<S: Storage> Hub<S> {
     /// make it: only a member changes other members, a service conversation's subscribers only
     /// (un)subscribe themselves, and the change is signed as one of `actions` when signatures are
     /// required.
-    fn allowed_membership_change(
+    pub(super) fn allowed_membership_change(
         &self,
         conn: ConnId,
         client: &str,

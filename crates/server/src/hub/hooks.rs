@@ -6,10 +6,13 @@
 //! hook documentation); the runtime (`server::hooks`) makes the HTTP calls. Two kinds:
 //!
 //! - **Deciding hooks** (`_messageReceived`, `_messageUpdate`, `_conversationStart`,
-//!   `_conversationAdd`, `_conversationRemove`, `_conversationUpdate`) run before the command takes effect and may reject or change it. The
-//!   command is parked with a [`HookTicket`] until [`Input::HookAnswered`](super::Input) brings the
-//!   answer; later commands of the same connection wait behind it, so a connection's commands keep
-//!   their order. A hook that fails or times out lets the command through unchanged.
+//!   `_conversationAdd`, `_conversationRemove`, `_conversationUpdate`) run before the command takes
+//!   effect, once the server's own checks passed, and may reject or change it. The command is
+//!   parked with a [`HookTicket`] until [`Input::HookAnswered`](super::Input) brings the answer;
+//!   later commands of the same connection wait behind it (acks and echoes excepted), so a
+//!   connection's commands keep their order. A hook that fails or times out lets the command
+//!   through unchanged, and so does one whose answer has not come after
+//!   [`HubConfig::hook_deadline_ms`](super::HubConfig) (a call lost on the way).
 //! - **Notifying hooks** (`_messageSent`, `_receiversOffline`, `_conversationStarted`,
 //!   `_conversationAdded`, `_conversationRemoved`, `_clientOnline`, `_clientOffline`) are told
 //!   after the fact, once the batch is committed; their answers are not read.
@@ -25,8 +28,14 @@ use super::{ConnId, Fail, Hub, HubResult};
 use crate::storage::Storage;
 
 /// Commands a connection may queue behind one waiting for a hook; more are refused (the SDKs
-/// send one command at a time per user action, so only a runaway client gets here).
-pub const MAX_WAITING_BEHIND_HOOK: usize = 256;
+/// send one command at a time per user action, and acks do not queue, so only a runaway client
+/// gets here).
+pub const MAX_WAITING_BEHIND_HOOK: usize = 64;
+
+/// Commands all connections together may queue behind hooks (the size of the hub thread's
+/// inbound queue): with frames of up to 64 KiB, the queued commands never hold more memory than
+/// that queue could.
+pub const MAX_WAITING_IN_ALL: usize = 4096;
 
 /// An IM hook, by the cloud function LeanCloud called.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -182,6 +191,8 @@ pub(super) enum Verdict {
 #[derive(Debug)]
 pub(super) struct Waiting {
     seq: u64,
+    /// When it was parked (ms): past the deadline it goes ahead without an answer.
+    parked_at: i64,
     command: GenericCommand,
     behind: VecDeque<GenericCommand>,
 }
@@ -195,14 +206,24 @@ pub(super) struct Hooks {
     pub(super) calls: Vec<HookCall>,
     /// Parked commands by connection.
     waiting: HashMap<ConnId, Waiting>,
+    /// Commands queued behind parked ones, all connections together.
+    behind_in_all: usize,
     next_seq: u64,
 }
 
-/// A message's changes from a `_messageReceived` answer.
+/// What a command's deciding hook changed about how it is carried out.
 #[derive(Debug, Default)]
 pub(super) struct MessageChanges {
-    /// Push the message only to these members (and the sender's other sessions).
+    /// The command went to a deciding hook (its rate limit was taken then, not again).
+    pub(super) asked: bool,
+    /// `_messageReceived`'s `toPeers`: the message is for these members only (and its sender).
     pub(super) recipients: Option<BTreeSet<String>>,
+}
+
+/// Whether `command` may go ahead of a command of its connection that waits for a hook: acks
+/// (a receiver acks every push, and nothing depends on their order) and echoes (keepalives).
+pub(super) fn may_overtake(command: &GenericCommand) -> bool {
+    matches!(command.command_type(), Some(CommandType::Ack | CommandType::Echo))
 }
 
 /// The boolean `key` of an answer: JavaScript's truthiness for the values a hook returns.
@@ -282,6 +303,14 @@ fn change_conversation_update(command: &mut GenericCommand, answer: &Map<String,
     }
 }
 
+/// The object `value` is (the parameters built with `json!` always are).
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
 fn strings(ids: impl IntoIterator<Item = impl Into<String>>) -> Value {
     Value::Array(ids.into_iter().map(|id| Value::String(id.into())).collect())
 }
@@ -302,13 +331,18 @@ impl<S: Storage> Hub<S> {
         self.hooks.waiting.contains_key(&conn)
     }
 
-    /// Queues `command` behind the one of `conn` that waits for a hook; refused past
-    /// [`MAX_WAITING_BEHIND_HOOK`].
-    pub(super) fn queue_behind_hook(&mut self, conn: ConnId, command: GenericCommand) {
+    /// Queues `command` behind the one of `conn` that waits for a hook. Past
+    /// [`MAX_WAITING_BEHIND_HOOK`] (or [`MAX_WAITING_IN_ALL`]) it is refused with
+    /// `INTERNAL_ERROR`, and given back so that the batch counts it among its requests.
+    pub(super) fn queue_behind_hook(
+        &mut self,
+        conn: ConnId,
+        command: GenericCommand,
+    ) -> Option<GenericCommand> {
         let Some(waiting) = self.hooks.waiting.get_mut(&conn) else {
-            return;
+            return Some(command);
         };
-        if waiting.behind.len() >= MAX_WAITING_BEHIND_HOOK {
+        if waiting.behind.len() >= MAX_WAITING_BEHIND_HOOK || self.hooks.behind_in_all >= MAX_WAITING_IN_ALL {
             self.fail(
                 conn,
                 &command,
@@ -317,9 +351,11 @@ impl<S: Storage> Hub<S> {
                     Some("too many commands waiting for a hook".into()),
                 ),
             );
-            return;
+            return Some(command);
         }
         waiting.behind.push_back(command);
+        self.hooks.behind_in_all += 1;
+        None
     }
 
     /// Notes a call of notifying `hook` with `params`, if the engine defines it. `params` is built
@@ -337,23 +373,28 @@ impl<S: Storage> Hub<S> {
         }
     }
 
-    /// If a deciding hook applies to `command` of `client`, calls it and parks the command
-    /// (returns `true`). A command that is going to fail anyway (not a member, no such
-    /// conversation) is not sent to the hook.
+    /// If a deciding hook applies to `command` of `client`, calls it and parks the command (and
+    /// gives back `None`); otherwise gives the command back. A command the server refuses by
+    /// itself (not a member, a bad signature, shut up, over its rate, too big) is not sent to the
+    /// hook: it fails as it would without one.
     pub(super) fn park_for_hook(
         &mut self,
         conn: ConnId,
         client: &str,
         cmd: CommandType,
-        command: &GenericCommand,
+        command: GenericCommand,
         now: i64,
-    ) -> bool {
+    ) -> Option<GenericCommand> {
         if self.hooks.defined.is_empty() {
-            return false;
+            return Some(command);
         }
-        let Some((hook, params)) = self.deciding_call(client, cmd, command, now) else {
-            return false;
+        let Some((hook, params)) = self.deciding_call(conn, client, cmd, &command, now) else {
+            return Some(command);
         };
+        // Taken here, once: the command goes ahead without its rate checked again.
+        if cmd == CommandType::Direct && !self.within_rates(conn, client, now) {
+            return Some(command);
+        }
         let seq = self.hooks.next_seq;
         self.hooks.next_seq += 1;
         self.hooks.calls.push(HookCall {
@@ -365,34 +406,46 @@ impl<S: Storage> Hub<S> {
             conn,
             Waiting {
                 seq,
-                command: command.clone(),
+                parked_at: now,
+                command,
                 behind: VecDeque::new(),
             },
         );
-        true
+        None
     }
 
-    /// The deciding hook `command` goes to, with its parameters.
+    /// The deciding hook `command` goes to, with its parameters; `None` when no hook applies or
+    /// the server refuses the command by itself.
     fn deciding_call(
         &self,
+        conn: ConnId,
         client: &str,
         cmd: CommandType,
         command: &GenericCommand,
         now: i64,
     ) -> Option<(HookName, Map<String, Value>)> {
         let defined = self.hooks.defined;
+        if self.targets_expired_conversation(cmd, command, now) {
+            return None;
+        }
         let (hook, params) = match (cmd, command.op_type()) {
             (CommandType::Direct, _) if defined.contains(HookName::MessageReceived) => {
                 let direct = command.direct_message.as_deref()?;
-                if direct.will == Some(true) {
-                    return None;
-                }
                 let conv = self.convs.get(direct.cid.as_deref()?)?;
-                if !conv.is_member(client) {
+                let size = direct.msg.as_ref().map_or(0, String::len)
+                    + direct.binary_msg.as_ref().map_or(0, Vec::len);
+                if conv.is_expired(now)
+                    || !conv.is_member(client)
+                    || self.may_not_speak(conv, client, now)
+                    || size > self.config.max_message_bytes
+                {
                     return None;
                 }
                 let (content, bin) = super::payload_json(direct.msg.as_deref(), direct.binary_msg.as_deref());
-                let to_peers = conv.member_iter().filter(|member| *member != client);
+                // A subscriber's message to a service conversation is for the service alone.
+                let to_peers = conv
+                    .member_iter()
+                    .filter(|member| !conv.record.system && *member != client);
                 (
                     HookName::MessageReceived,
                     json!({
@@ -412,6 +465,13 @@ impl<S: Storage> Hub<S> {
             }
             (CommandType::Conv, Some(OpType::Start)) if defined.contains(HookName::ConversationStart) => {
                 let body = command.conv_message.as_deref()?;
+                let app_id = self.app_of(conn, client);
+                let signed = self.signed(body.s.as_deref(), body.t, body.n.as_deref(), now, |t, n| {
+                    crate::signature::create_message(&app_id, client, &body.m, t, n)
+                });
+                if !signed {
+                    return None;
+                }
                 let attr = body
                     .attr
                     .as_ref()
@@ -437,20 +497,25 @@ impl<S: Storage> Hub<S> {
                 if !may_change {
                     return None;
                 }
-                let mut params = json!({ "initBy": client, "convId": conv.record.id });
                 // `attr` and `mute` never come together (LeanCloud's rule).
-                params[if op == OpType::Update { "attr" } else { "mute" }] = if op == OpType::Update {
-                    body.attr
-                        .as_ref()
-                        .and_then(|attr| serde_json::from_str::<Value>(&attr.data).ok())
-                        .unwrap_or_else(|| json!({}))
-                } else {
-                    Value::Bool(op == OpType::Mute)
+                let (key, value) = match op {
+                    OpType::Update => (
+                        "attr",
+                        body.attr
+                            .as_ref()
+                            .and_then(|attr| serde_json::from_str::<Value>(&attr.data).ok())
+                            .unwrap_or_else(|| json!({})),
+                    ),
+                    _ => ("mute", Value::Bool(op == OpType::Mute)),
                 };
-                (HookName::ConversationUpdate, params)
+                (
+                    HookName::ConversationUpdate,
+                    json!({ "initBy": client, "convId": conv.record.id, key: value }),
+                )
             }
             (CommandType::Patch, _) if defined.contains(HookName::MessageUpdate) => {
-                // The SDKs patch one message at a time; a request of several is not asked about.
+                // The SDKs patch one message at a time; `patch` refuses several while this hook is
+                // defined, so none gets past it.
                 let [item] = command.patch_message.as_ref()?.patches.as_slice() else {
                     return None;
                 };
@@ -460,7 +525,9 @@ impl<S: Storage> Hub<S> {
                 }
                 let recall = item.recall == Some(true);
                 let (content, bin) = super::payload_json(item.data.as_deref(), item.binary_msg.as_deref());
-                let to_peers = conv.member_iter().filter(|member| *member != client);
+                let to_peers = conv
+                    .member_iter()
+                    .filter(|member| !conv.record.system && *member != client);
                 (
                     HookName::MessageUpdate,
                     json!({
@@ -478,17 +545,21 @@ impl<S: Storage> Hub<S> {
             }
             (CommandType::Conv, Some(op @ (OpType::Add | OpType::Join | OpType::Remove | OpType::Kick))) => {
                 let body = command.conv_message.as_deref()?;
-                let conv = self.convs.get(body.cid.as_deref()?)?;
                 let members = super::conversations::members_or_self(body, client);
-                let (hook, may_ask) = if matches!(op, OpType::Add | OpType::Join) {
-                    (HookName::ConversationAdd, true)
+                let (hook, may_ask, actions) = if matches!(op, OpType::Add | OpType::Join) {
+                    (HookName::ConversationAdd, true, ["invite", "add"])
                 } else {
                     // Leaving oneself is not asked about (LeanCloud's `_conversationRemove` rule).
-                    (HookName::ConversationRemove, members.iter().any(|m| m != client))
+                    let others = members.iter().any(|m| m != client);
+                    (HookName::ConversationRemove, others, ["kick", "remove"])
                 };
                 if !defined.contains(hook) || !may_ask {
                     return None;
                 }
+                // Permissions and signatures first, as LeanCloud did.
+                let (conv, _) = self
+                    .allowed_membership_change(conn, client, body, &actions, now)
+                    .ok()?;
                 (
                     hook,
                     json!({ "initBy": client, "convId": conv.record.id, "members": members }),
@@ -496,10 +567,7 @@ impl<S: Storage> Hub<S> {
             }
             _ => return None,
         };
-        match params {
-            Value::Object(params) => Some((hook, params)),
-            _ => None,
-        }
+        Some((hook, object(params)))
     }
 }
 
@@ -513,21 +581,18 @@ impl<S: Storage> Hub<S> {
         answer: HookAnswer,
         mut run: impl FnMut(&mut Self, GenericCommand, Verdict),
     ) {
-        if self
-            .hooks
-            .waiting
-            .get(&ticket.conn)
-            .is_none_or(|w| w.seq != ticket.seq)
-        {
-            return;
-        }
-        let Some(waiting) = self.hooks.waiting.remove(&ticket.conn) else {
-            return;
+        let waiting = match self.hooks.waiting.entry(ticket.conn) {
+            std::collections::hash_map::Entry::Occupied(entry) if entry.get().seq == ticket.seq => {
+                entry.remove()
+            }
+            _ => return,
         };
+        self.hooks.behind_in_all -= waiting.behind.len();
         run(self, waiting.command, Verdict::Answered(answer));
         let mut behind = waiting.behind;
         while let Some(next) = behind.pop_front() {
             if let Some(parked) = self.hooks.waiting.get_mut(&ticket.conn) {
+                self.hooks.behind_in_all += 1 + behind.len();
                 parked.behind.push_back(next);
                 parked.behind.append(&mut behind);
                 return;
@@ -536,10 +601,31 @@ impl<S: Storage> Hub<S> {
         }
     }
 
+    /// The tickets of commands parked before `now - deadline`: their answers are overdue (the
+    /// runtime's own timeout is shorter, so the call was lost: a panicked batch, a stopped task).
+    /// In connection order.
+    pub(super) fn overdue_tickets(&self, now: i64) -> Vec<HookTicket> {
+        let deadline = self.config.hook_deadline_ms;
+        let mut overdue: Vec<HookTicket> = self
+            .hooks
+            .waiting
+            .iter()
+            .filter(|(_, waiting)| now.saturating_sub(waiting.parked_at) > deadline)
+            .map(|(&conn, waiting)| HookTicket {
+                conn,
+                seq: waiting.seq,
+            })
+            .collect();
+        overdue.sort_unstable_by_key(|ticket| ticket.conn);
+        overdue
+    }
+
     /// Forgets the commands of closed connection `conn` that wait for a hook: nothing of them
     /// happened, and none was acknowledged.
     pub(super) fn forget_waiting(&mut self, conn: ConnId) {
-        self.hooks.waiting.remove(&conn);
+        if let Some(waiting) = self.hooks.waiting.remove(&conn) {
+            self.hooks.behind_in_all -= waiting.behind.len();
+        }
     }
 
     /// After a failed commit: the notifying calls of the batch are dropped (what they tell of was
@@ -555,14 +641,18 @@ impl<S: Storage> Hub<S> {
         command: &mut GenericCommand,
         answer: HookAnswer,
     ) -> HubResult<MessageChanges> {
+        let unchanged = MessageChanges {
+            asked: true,
+            recipients: None,
+        };
         let Some(answer) = answer else {
-            return Ok(MessageChanges::default());
+            return Ok(unchanged);
         };
         match cmd {
             CommandType::Conv => {
                 rejection(&answer, "reject", ErrorCode::ConversationRejectedByApp)?;
                 change_conversation_update(command, &answer);
-                return Ok(MessageChanges::default());
+                return Ok(unchanged);
             }
             CommandType::Patch => {
                 rejection(&answer, "drop", ErrorCode::MessageUpdateRejectedByApp)?;
@@ -571,14 +661,14 @@ impl<S: Storage> Hub<S> {
                         change_content(&answer, &mut item.data, &mut item.binary_msg);
                     }
                 }
-                return Ok(MessageChanges::default());
+                return Ok(unchanged);
             }
             CommandType::Direct => {}
-            _ => return Ok(MessageChanges::default()),
+            _ => return Ok(unchanged),
         }
         rejection(&answer, "drop", ErrorCode::MessageRejectedByApp)?;
         let Some(direct) = command.direct_message.as_deref_mut() else {
-            return Ok(MessageChanges::default());
+            return Ok(unchanged);
         };
         change_content(&answer, &mut direct.msg, &mut direct.binary_msg);
         let recipients = answer.get("toPeers").and_then(Value::as_array).map(|peers| {
@@ -588,11 +678,15 @@ impl<S: Storage> Hub<S> {
                 .map(str::to_owned)
                 .collect()
         });
-        Ok(MessageChanges { recipients })
+        Ok(MessageChanges {
+            recipients,
+            ..unchanged
+        })
     }
 
-    /// `_messageSent`, and `_receiversOffline` when members are offline, after `message` of
-    /// `conv` was delivered.
+    /// `_messageSent`, and `_receiversOffline` when recipients are offline, after `message` was
+    /// delivered (to its audience when it has one: a service's subscriber's message has none
+    /// besides the service, a message `_messageReceived` narrowed has its `toPeers`).
     pub(super) fn notify_message_hooks(&mut self, message: &crate::storage::MessageRecord, transient: bool) {
         let defined = self.hooks.defined;
         let sent = defined.contains(HookName::MessageSent);
@@ -604,20 +698,19 @@ impl<S: Storage> Hub<S> {
             return;
         };
         let system = conv.record.system;
-        let (online, offline): (Vec<&str>, Vec<&str>) = if system {
-            // A subscriber's message to a service conversation is for the service alone.
-            (Vec::new(), Vec::new())
-        } else {
-            conv.member_iter()
-                .filter(|member| *member != message.from)
-                .partition(|member| self.is_online(member))
+        let recipients: Box<dyn Iterator<Item = &str>> = match &message.audience {
+            Some(audience) => Box::new(audience.iter().map(String::as_str)),
+            None => conv.member_iter(),
         };
+        let (online, offline): (Vec<&str>, Vec<&str>) = recipients
+            .filter(|member| *member != message.from)
+            .partition(|member| self.is_online(member));
         let (content, bin) = super::message_payload(message);
-        let mut calls = Vec::new();
         if sent {
-            calls.push((
-                HookName::MessageSent,
-                json!({
+            self.hooks.calls.push(HookCall {
+                hook: HookName::MessageSent,
+                ticket: None,
+                params: object(json!({
                     "fromPeer": message.from,
                     "convId": message.cid,
                     "msgId": message.id,
@@ -631,8 +724,8 @@ impl<S: Storage> Hub<S> {
                     "timestamp": message.timestamp,
                     "mentionAll": message.mention_all,
                     "mentionPids": message.mention_pids,
-                }),
-            ));
+                })),
+            });
         }
         if offline_hook && !offline.is_empty() {
             let mentioned: Vec<&str> = if message.mention_all {
@@ -644,9 +737,10 @@ impl<S: Storage> Hub<S> {
                     .filter(|member| message.mention_pids.iter().any(|m| m == member))
                     .collect()
             };
-            calls.push((
-                HookName::ReceiversOffline,
-                json!({
+            self.hooks.calls.push(HookCall {
+                hook: HookName::ReceiversOffline,
+                ticket: None,
+                params: object(json!({
                     "fromPeer": message.from,
                     "convId": message.cid,
                     "offlinePeers": offline,
@@ -655,11 +749,8 @@ impl<S: Storage> Hub<S> {
                     "timestamp": message.timestamp,
                     "mentionAll": message.mention_all,
                     "mentionOfflinePeers": mentioned,
-                }),
-            ));
-        }
-        for (hook, params) in calls {
-            self.notify_hook(hook, |_| params);
+                })),
+            });
         }
     }
 
@@ -694,8 +785,10 @@ pub(super) enum Offline {
     SignedOut,
     /// Its connection dropped.
     Dropped,
-    /// The server ended the session (a sign-in elsewhere with the same tag, a kick by the app).
-    Kicked,
+    /// A sign-in elsewhere with the same tag ended it (4111).
+    TagConflict,
+    /// The app ended it (REST `kick`).
+    KickedByApp,
 }
 
 impl Offline {
@@ -704,7 +797,8 @@ impl Offline {
         match self {
             Self::SignedOut => (1, "signed out"),
             Self::Dropped => (2, "connection lost"),
-            Self::Kicked => (3, "kicked"),
+            Self::TagConflict => (3, "signed in elsewhere with the same tag"),
+            Self::KickedByApp => (4, "kicked by the app"),
         }
     }
 

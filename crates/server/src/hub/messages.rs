@@ -56,6 +56,18 @@ impl<S: Storage> Hub<S> {
         }
         let cid = conv.record.id.clone();
         let system = conv.record.system;
+        // A subscriber's message to a service conversation is for the service alone; one whose
+        // recipients `_messageReceived` chose is for them (and its sender) alone.
+        let audience = if system {
+            Some(Vec::new())
+        } else {
+            recipients.map(|only| {
+                conv.member_iter()
+                    .filter(|member| *member != client && only.contains(*member))
+                    .map(str::to_owned)
+                    .collect()
+            })
+        };
         let transient = direct.transient == Some(true) || conv.record.transient;
         if !transient {
             if let Some(dt) = direct.dt.as_deref().filter(|dt| !dt.is_empty()) {
@@ -81,8 +93,7 @@ impl<S: Storage> Hub<S> {
             patch_timestamp: None,
             patch_code: None,
             patch_reason: None,
-            // A subscriber's message to a service conversation is for the service alone.
-            audience: system.then(Vec::new),
+            audience,
         };
         if direct.will == Some(true) {
             // Held until the sender's connection drops (`end_connection`).
@@ -110,10 +121,11 @@ impl<S: Storage> Hub<S> {
             let push = Self::message_push(&message, transient, now);
             self.push_to(client, &push, Some(conn));
         } else {
-            self.fan_out(&message, transient, Some(conn), recipients, now);
+            self.fan_out(&message, transient, Some(conn), now);
         }
         self.notify_message_hooks(&message, transient);
-        if !transient {
+        // A message for chosen members is not the conversation's last message for everyone.
+        if !transient && (system || message.audience.is_none()) {
             // Moved, not cloned: the conversation keeps the record as its last message.
             if let Some(conv) = self.convs.get_mut(cid.as_str()) {
                 conv.last = Some(message.into());
@@ -146,11 +158,13 @@ impl<S: Storage> Hub<S> {
         }
         message.timestamp = conv.next_ts(now);
         let transient = conv.record.transient;
+        let system = conv.record.system;
         if !transient {
             self.store_message(&message)?;
         }
-        self.fan_out(&message, transient, None, None, now);
-        if !transient {
+        self.fan_out(&message, transient, None, now);
+        self.notify_message_hooks(&message, transient);
+        if !transient && (system || message.audience.is_none()) {
             if let Some(conv) = self.convs.get_mut(message.cid.as_str()) {
                 conv.last = Some(message.into());
             }
@@ -170,8 +184,8 @@ impl<S: Storage> Hub<S> {
         self.reply(conn, reply);
     }
 
-    /// Pushes `message` to every online session of every member (of the `only` ones, when a hook
-    /// chose the recipients; the sender's sessions always), except the sending session.
+    /// Pushes `message` to every online session of every member (of its audience, when it has
+    /// one; the sender's sessions always), except the sending session.
     ///
     /// The push is built once and shared by all recipients. Only online members matter, so this
     /// walks whichever is smaller, the members or the online clients (a big group with few
@@ -182,13 +196,19 @@ impl<S: Storage> Hub<S> {
         message: &MessageRecord,
         transient: bool,
         except: Option<ConnId>,
-        only: Option<&BTreeSet<String>>,
         now: i64,
     ) {
         let Self {
             convs, sessions, out, ..
         } = self;
-        let wanted = |member: &str| member == message.from || only.is_none_or(|only| only.contains(member));
+        let only: Option<BTreeSet<&str>> = message
+            .audience
+            .as_ref()
+            .map(|audience| audience.iter().map(String::as_str).collect());
+        let wanted = |member: &str| {
+            only.as_ref()
+                .is_none_or(|only| member == message.from || only.contains(member))
+        };
         let Some(conv) = convs.get(message.cid.as_str()) else {
             return;
         };
@@ -431,7 +451,6 @@ impl<S: Storage> Hub<S> {
         }
         let cid = conv.record.id.clone();
         let transient = conv.record.transient;
-        let system = conv.record.system;
         // In a two-member conversation, the other member's positions give ackAt/readAt.
         let peer = (conv.members.len() == 2)
             .then(|| conv.members.iter().find(|(id, _)| *id != client))
@@ -463,11 +482,12 @@ impl<S: Storage> Hub<S> {
             })?;
             items = messages
                 .iter()
-                // A service conversation's subscriber sees broadcasts, messages sent to it and
-                // its own, never what other subscribers exchanged with the service.
+                // A message with an audience is for it and its sender alone: a service
+                // conversation's subscriber sees broadcasts, messages sent to it and its own,
+                // never what other subscribers exchanged with the service; a member sees no
+                // message sent to others only (REST `to_clients`, `_messageReceived`'s `toPeers`).
                 .filter(|m| {
-                    !system
-                        || m.from == client
+                    m.from == client
                         || m.audience
                             .as_ref()
                             .is_none_or(|to| to.iter().any(|c| c == client))

@@ -24,6 +24,14 @@ impl<S: Storage> Hub<S> {
             .as_ref()
             .map(|p| p.patches.clone())
             .unwrap_or_default();
+        // `_messageUpdate` is asked about one message (as the SDKs patch them): several at once
+        // would get past it.
+        if items.len() > 1 && self.hooks.defined.contains(super::HookName::MessageUpdate) {
+            return Err(Fail::Code(
+                ErrorCode::MessageUpdateRejectedByApp,
+                Some("one message at a time: the app's _messageUpdate hook reviews each".into()),
+            ));
+        }
         // Check every item before changing anything, so a request applies entirely or not at all.
         let mut edits = Vec::with_capacity(items.len());
         for item in items {

@@ -68,6 +68,7 @@ impl<S: Storage> Hub<S> {
             Ok(value) => (Ok(value), std::mem::take(&mut self.out)),
             Err(error) => {
                 self.out.clear();
+                self.drop_notifying_calls();
                 if let Err(error) = self.storage.rollback() {
                     tracing::debug!(%error, "rollback after a failed server-side operation");
                 }
@@ -358,7 +359,7 @@ impl<S: Storage> Hub<S> {
                     self.push_to(member, &push, None);
                 }
             }
-            None => self.fan_out(&record, transient, None, None, now_ms),
+            None => self.fan_out(&record, transient, None, now_ms),
         }
         Ok((record.id, record.timestamp))
     }

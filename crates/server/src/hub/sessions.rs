@@ -331,7 +331,12 @@ impl<S: Storage> Hub<S> {
             now,
         );
         self.push_on(conn, client, push);
-        if let Some(session) = self.remove_session(conn, client, Offline::Kicked, now) {
+        let offline = if code == ErrorCode::SessionConflict {
+            Offline::TagConflict
+        } else {
+            Offline::KickedByApp
+        };
+        if let Some(session) = self.remove_session(conn, client, offline, now) {
             let why = if code == ErrorCode::SessionConflict {
                 Revocation::TagConflict
             } else {
@@ -359,8 +364,9 @@ impl<S: Storage> Hub<S> {
         let sessions = self.sessions.get_mut(client)?;
         let session = sessions.remove(&conn);
         if let Some(session) = &session {
-            let tag = session.tag.clone();
-            self.notify_hook(HookName::ClientOffline, |_| why.params(client, tag.as_deref()));
+            self.notify_hook(HookName::ClientOffline, |_| {
+                why.params(client, session.tag.as_deref())
+            });
         }
         let Some(sessions) = self.sessions.get_mut(client) else {
             return session;

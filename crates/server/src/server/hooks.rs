@@ -6,21 +6,27 @@
 //! for older SDKs; the answer is the cloud function's `{"result": ...}`. Which hooks the engine
 //! defines comes from its `GET /1.1/functions/_ops/metadatas`, read at start and every minute.
 //!
-//! Each call runs on its own task (at most [`MAX_CALLS_IN_FLIGHT`] at once); a deciding hook's
-//! answer goes back to the hub thread as [`HubEvent::HookAnswered`].
+//! Each call runs on its own task; a deciding hook's answer goes back to the hub thread as
+//! [`HubEvent::HookAnswered`]. Deciding calls (a client waits for each) have their own queue and
+//! their own [`MAX_CALLS_IN_FLIGHT`], and go first: the notifying ones (up to
+//! [`MAX_NOTIFICATIONS_IN_FLIGHT`] at once, [`MAX_QUEUED_NOTIFICATIONS`] waiting) never hold
+//! them up.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::hub_thread::HubEvent;
 use crate::hub::{HookCall, HookSet};
 
-/// Hook calls made at once; more wait for one to finish.
+/// Deciding hook calls made at once; more wait for one to finish.
 pub const MAX_CALLS_IN_FLIGHT: usize = 256;
+
+/// Notifying hook calls made at once.
+pub const MAX_NOTIFICATIONS_IN_FLIGHT: usize = 64;
 
 /// Notifying calls (those nobody waits for) that may wait to be made; past it new ones are
 /// dropped, with a warning, rather than piling up while the engine is slow or down.
@@ -28,6 +34,9 @@ pub const MAX_QUEUED_NOTIFICATIONS: usize = 10_000;
 
 /// How often the engine's hook list is read again.
 const METADATA_EVERY: Duration = Duration::from_secs(60);
+
+/// How soon it is read again while it could not be read yet (the engine starting up).
+const METADATA_RETRY: Duration = Duration::from_secs(5);
 
 /// Where the app's LeanEngine is and how to call it.
 #[derive(Clone, Debug)]
@@ -158,12 +167,12 @@ impl EngineClient {
         Ok(HookSet::from_functions(names.iter().filter_map(Value::as_str)))
     }
 
-    /// Calls `call`'s hook; its answer when it is an object (an empty one when the hook returned
-    /// nothing).
-    pub async fn call(&self, call: &HookCall, now_ms: i64) -> Result<Map<String, Value>, EngineError> {
+    /// Calls `call`'s hook (its parameters are taken); its answer when it is an object (an empty
+    /// one when the hook returned nothing).
+    pub async fn call(&self, call: &mut HookCall, now_ms: i64) -> Result<Map<String, Value>, EngineError> {
         let name = call.hook.function();
         let url = format!("{}/1.1/functions/{name}", self.base_url);
-        let mut params = call.params.clone();
+        let mut params = std::mem::take(&mut call.params);
         let signature = crate::signature::sign(self.master_key.as_bytes(), &format!("{name}:{now_ms}"));
         params.insert("__sign".into(), Value::String(format!("{now_ms},{signature}")));
         let request = self.request(reqwest::Method::POST, &url).json(&params);
@@ -177,71 +186,51 @@ impl EngineClient {
 /// The running hook caller: where the hub thread hands its calls.
 #[derive(Clone, Debug)]
 pub struct HookCaller {
-    calls: mpsc::UnboundedSender<HookCall>,
+    deciding: mpsc::UnboundedSender<HookCall>,
+    notifying: mpsc::UnboundedSender<HookCall>,
     queued_notifications: Arc<AtomicUsize>,
 }
 
 impl HookCaller {
     /// Starts calling `client`'s engine; deciding hooks' answers go to `hub`. Also reads the
-    /// engine's hook list again every minute and tells the hub when it changed (`defined` is what
-    /// the hub has now).
-    pub(crate) fn start(client: EngineClient, hub: mpsc::Sender<HubEvent>, defined: HookSet) -> Self {
-        let (calls, mut rx) = mpsc::unbounded_channel::<HookCall>();
+    /// engine's hook list again (every minute; every few seconds until it could be read once, when
+    /// `known` is false) and tells the hub when it changed (`defined` is what the hub has now).
+    pub(crate) fn start(
+        client: EngineClient,
+        hub: mpsc::Sender<HubEvent>,
+        defined: HookSet,
+        known: bool,
+    ) -> Self {
+        let (deciding, mut deciding_rx) = mpsc::unbounded_channel::<HookCall>();
+        let (notifying, mut notifying_rx) = mpsc::unbounded_channel::<HookCall>();
         let queued_notifications = Arc::new(AtomicUsize::new(0));
         let queued = Arc::clone(&queued_notifications);
-        let in_flight = Arc::new(Semaphore::new(MAX_CALLS_IN_FLIGHT));
+        let deciding_slots = Arc::new(Semaphore::new(MAX_CALLS_IN_FLIGHT));
+        let notifying_slots = Arc::new(Semaphore::new(MAX_NOTIFICATIONS_IN_FLIGHT));
         let caller_client = client.clone();
         let caller_hub = hub.clone();
         tokio::spawn(async move {
-            while let Some(call) = rx.recv().await {
-                if call.ticket.is_none() {
-                    queued.fetch_sub(1, Ordering::Relaxed);
-                }
-                let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
+            loop {
+                // Deciding calls first: a client waits for each.
+                let (call, slots) = tokio::select! {
+                    biased;
+                    Some(call) = deciding_rx.recv() => (call, &deciding_slots),
+                    Some(call) = notifying_rx.recv() => {
+                        queued.fetch_sub(1, Ordering::Relaxed);
+                        (call, &notifying_slots)
+                    }
+                    else => break,
+                };
+                let Ok(slot) = Arc::clone(slots).acquire_owned().await else {
                     break;
                 };
-                let client = caller_client.clone();
-                let hub = caller_hub.clone();
-                tokio::spawn(async move {
-                    let answer = client.call(&call, crate::time::now_ms()).await;
-                    drop(permit);
-                    let answer = match answer {
-                        Ok(answer) => Some(answer),
-                        Err(error) => {
-                            tracing::warn!(hook = call.hook.function(), %error, "hook call failed; going ahead as if it had answered nothing");
-                            None
-                        }
-                    };
-                    if let Some(ticket) = call.ticket {
-                        let _ = hub.send(HubEvent::HookAnswered(ticket, answer)).await;
-                    }
-                });
+                tokio::spawn(make_call(caller_client.clone(), call, slot, caller_hub.clone()));
             }
         });
-        tokio::spawn(async move {
-            let mut defined = defined;
-            loop {
-                tokio::time::sleep(METADATA_EVERY).await;
-                match client.defined_hooks().await {
-                    Ok(now_defined) if now_defined != defined => {
-                        defined = now_defined;
-                        tracing::info!(?defined, "the engine's hooks changed");
-                        if hub.send(HubEvent::HooksDefined(defined)).await.is_err() {
-                            break;
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(error) => {
-                        tracing::warn!(%error, "cannot read the engine's hooks; keeping the ones known")
-                    }
-                }
-                if hub.is_closed() {
-                    break;
-                }
-            }
-        });
+        tokio::spawn(refresh_hooks(client, hub, defined, known));
         Self {
-            calls,
+            deciding,
+            notifying,
             queued_notifications,
         }
     }
@@ -250,18 +239,71 @@ impl HookCaller {
     /// dropped.
     pub(crate) fn make(&self, calls: Vec<HookCall>) {
         for call in calls {
-            if call.ticket.is_none() {
-                let queued = self.queued_notifications.fetch_add(1, Ordering::Relaxed);
-                if queued >= MAX_QUEUED_NOTIFICATIONS {
-                    self.queued_notifications.fetch_sub(1, Ordering::Relaxed);
-                    tracing::warn!(
-                        hook = call.hook.function(),
-                        "too many hook calls queued; dropped one"
-                    );
-                    continue;
+            if call.ticket.is_some() {
+                // Fails only once the runtime stops; the hub's deadline lets the command go then.
+                let _ = self.deciding.send(call);
+                continue;
+            }
+            let queued = self.queued_notifications.fetch_add(1, Ordering::Relaxed);
+            if queued >= MAX_QUEUED_NOTIFICATIONS {
+                self.queued_notifications.fetch_sub(1, Ordering::Relaxed);
+                tracing::warn!(
+                    hook = call.hook.function(),
+                    "too many hook calls queued; dropped one"
+                );
+                continue;
+            }
+            let _ = self.notifying.send(call);
+        }
+    }
+}
+
+/// Makes one call, holding `slot` meanwhile; a deciding hook's answer (`None` if the call failed)
+/// goes to `hub`.
+async fn make_call(
+    client: EngineClient,
+    mut call: HookCall,
+    slot: OwnedSemaphorePermit,
+    hub: mpsc::Sender<HubEvent>,
+) {
+    let answer = client.call(&mut call, crate::time::now_ms()).await;
+    drop(slot);
+    let answer = match answer {
+        Ok(answer) => Some(answer),
+        Err(error) => {
+            tracing::warn!(hook = call.hook.function(), %error, "hook call failed; going ahead as if it had answered nothing");
+            None
+        }
+    };
+    if let Some(ticket) = call.ticket {
+        let _ = hub.send(HubEvent::HookAnswered(ticket, answer)).await;
+    }
+}
+
+/// Reads the engine's hook list again from time to time and tells `hub` when it changed.
+async fn refresh_hooks(
+    client: EngineClient,
+    hub: mpsc::Sender<HubEvent>,
+    mut defined: HookSet,
+    mut known: bool,
+) {
+    loop {
+        tokio::time::sleep(if known { METADATA_EVERY } else { METADATA_RETRY }).await;
+        if hub.is_closed() {
+            break;
+        }
+        match client.defined_hooks().await {
+            Ok(now_defined) => {
+                known = true;
+                if now_defined != defined {
+                    defined = now_defined;
+                    tracing::info!(?defined, "the engine's hooks changed");
+                    if hub.send(HubEvent::HooksDefined(defined)).await.is_err() {
+                        break;
+                    }
                 }
             }
-            let _ = self.calls.send(call);
+            Err(error) => tracing::warn!(%error, "cannot read the engine's hooks; keeping the ones known"),
         }
     }
 }

@@ -82,14 +82,15 @@ pub(crate) enum HubEvent {
 pub(crate) type NotificationsReply = Result<(Vec<serde_json::Value>, bool), crate::hub::NotificationsError>;
 
 /// Starts the hub thread (and, with an `engine`, the task that calls its hooks: those the hub was
-/// told it defines); returns its inbound queue and join handle.
+/// told it defines, and whether that list could be read); returns its inbound queue and join
+/// handle.
 pub(crate) fn spawn<S: Storage + 'static>(
     hub: Hub<S>,
     max_batch: usize,
-    engine: Option<(EngineClient, HookSet)>,
+    engine: Option<(EngineClient, HookSet, bool)>,
 ) -> std::io::Result<(mpsc::Sender<HubEvent>, std::thread::JoinHandle<()>)> {
     let (tx, rx) = mpsc::channel(INBOUND_QUEUE);
-    let hooks = engine.map(|(client, defined)| HookCaller::start(client, tx.clone(), defined));
+    let hooks = engine.map(|(client, defined, known)| HookCaller::start(client, tx.clone(), defined, known));
     let thread = std::thread::Builder::new()
         .name("chinwag-hub".into())
         .spawn(move || run(hub, rx, max_batch, hooks))?;
@@ -236,6 +237,7 @@ fn run<S: Storage>(
     if !dropped.is_empty() {
         let inputs: Vec<Input> = dropped.drain(..).map(Input::Disconnected).collect();
         hub.handle_batch(inputs, crate::time::now_ms());
+        make_hook_calls(&mut hub, hooks.as_ref());
     }
     // Ask every client to reconnect (PROTOCOL.md §3.3: the SDKs refresh their endpoints and
     // reconnect); dropping the queues below then lets each writer close its socket with 1001.

@@ -27,10 +27,10 @@ use serde_json::{Map, Value, json};
 use super::{ConnId, Fail, Hub, HubResult};
 use crate::storage::Storage;
 
-/// Commands a connection may queue behind one waiting for a hook; more are refused (the SDKs
-/// send one command at a time per user action, and acks do not queue, so only a runaway client
-/// gets here).
-pub const MAX_WAITING_BEHIND_HOOK: usize = 64;
+/// Commands a connection may queue behind one waiting for a hook; more are refused. Acks do not
+/// queue, and the default rate limit lets a connection send 100 messages back to back, so only a
+/// runaway client gets here.
+pub const MAX_WAITING_BEHIND_HOOK: usize = 256;
 
 /// Commands all connections together may queue behind hooks (the size of the hub thread's
 /// inbound queue): with frames of up to 64 KiB, the queued commands never hold more memory than

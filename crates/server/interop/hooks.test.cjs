@@ -125,6 +125,7 @@ describe('LeanEngine IM hooks (official leanengine 3.8.0)', () => {
       assert.deepEqual(asked.toPeers, [jerryId]);
       assert.equal(asked.transient, false);
       assert.match(asked.__sign, /^\d+,[0-9a-f]{40}$/);
+      assert.equal(asked.sourceIP, '127.0.0.1');
       const told = seen._messageSent.find((p) => p.msgId === sent.id);
       assert.deepEqual([told.fromPeer, told.convId, told.onlinePeers], [tomId, conv.id, [jerryId]]);
       assert.ok(JSON.parse(told.content)._lctext === 'well **** it');

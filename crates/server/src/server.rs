@@ -446,6 +446,8 @@ impl Server {
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let serve = tokio::spawn(async move {
             let listener = listener.tap_io(disable_nagle);
+            // The peer address is the hooks' `sourceIP` when no proxy names the client's.
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             let result = axum::serve(listener, app)
                 .with_graceful_shutdown(async {
                     let _ = stop_rx.await;

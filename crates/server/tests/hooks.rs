@@ -144,6 +144,7 @@ fn tom_and_jerry(hooks: &[HookName]) -> (Harness, String) {
 #[test]
 fn a_message_waits_for_message_received_and_goes_out_as_the_hook_changed_it() {
     let (mut h, cid) = tom_and_jerry(&[HookName::MessageReceived, HookName::MessageSent]);
+    h.hub.set_source_ip(1, "203.0.113.7".into());
     let held = h.send(1, "Tom", &cid, "a bad word");
     assert!(
         held.is_empty(),
@@ -157,6 +158,7 @@ fn a_message_waits_for_message_received_and_goes_out_as_the_hook_changed_it() {
     assert_eq!(param(&call, "bin"), false);
     assert_eq!(param(&call, "transient"), false);
     assert!(param(&call, "timestamp").is_i64());
+    assert_eq!(param(&call, "sourceIP"), "203.0.113.7");
     let first = call.ticket.expect("a deciding call has a ticket");
 
     // Tom's next message waits behind the first, even though it is for the same hook.

@@ -208,6 +208,8 @@ pub(super) struct Hooks {
     waiting: HashMap<ConnId, Waiting>,
     /// Commands queued behind parked ones, all connections together.
     behind_in_all: usize,
+    /// Where each connection comes from (`sourceIP`), as the runtime tells it.
+    source_ips: HashMap<ConnId, String>,
     next_seq: u64,
 }
 
@@ -319,6 +321,18 @@ impl<S: Storage> Hub<S> {
     /// Sets which hooks the engine defines (the runtime reads them from the engine).
     pub fn set_hooks(&mut self, defined: HookSet) {
         self.hooks.defined = defined;
+    }
+
+    /// Notes the IP address connection `conn` comes from, for the hooks' `sourceIP` (kept until it
+    /// closes).
+    pub fn set_source_ip(&mut self, conn: ConnId, ip: String) {
+        self.hooks.source_ips.insert(conn, ip);
+    }
+
+    /// The `sourceIP` of `conn` (JSON `null` when unknown).
+    pub(super) fn source_ip(&self, conn: Option<ConnId>) -> Option<&str> {
+        conn.and_then(|conn| self.hooks.source_ips.get(&conn))
+            .map(String::as_str)
     }
 
     /// The hook calls of the batches handled since the last call, for the runtime to make.
@@ -458,6 +472,7 @@ impl<S: Storage> Hub<S> {
                         "receipt": direct.r == Some(true),
                         "timestamp": now,
                         "system": conv.record.system,
+                        "sourceIP": self.source_ip(Some(conn)),
                         "mentionAll": direct.mention_all == Some(true),
                         "mentionPids": direct.mention_pids,
                     }),
@@ -540,6 +555,7 @@ impl<S: Storage> Hub<S> {
                         "content": if recall { String::new() } else { content },
                         "timestamp": now,
                         "system": conv.record.system,
+                        "sourceIP": self.source_ip(Some(conn)),
                     }),
                 )
             }
@@ -620,9 +636,10 @@ impl<S: Storage> Hub<S> {
         overdue
     }
 
-    /// Forgets the commands of closed connection `conn` that wait for a hook: nothing of them
-    /// happened, and none was acknowledged.
-    pub(super) fn forget_waiting(&mut self, conn: ConnId) {
+    /// Forgets closed connection `conn`: its address, and its commands that wait for a hook
+    /// (nothing of them happened, and none was acknowledged).
+    pub(super) fn forget_connection_hooks(&mut self, conn: ConnId) {
+        self.hooks.source_ips.remove(&conn);
         if let Some(waiting) = self.hooks.waiting.remove(&conn) {
             self.hooks.behind_in_all -= waiting.behind.len();
         }
@@ -687,7 +704,12 @@ impl<S: Storage> Hub<S> {
     /// `_messageSent`, and `_receiversOffline` when recipients are offline, after `message` was
     /// delivered (to its audience when it has one: a service's subscriber's message has none
     /// besides the service, a message `_messageReceived` narrowed has its `toPeers`).
-    pub(super) fn notify_message_hooks(&mut self, message: &crate::storage::MessageRecord, transient: bool) {
+    pub(super) fn notify_message_hooks(
+        &mut self,
+        message: &crate::storage::MessageRecord,
+        transient: bool,
+        from_conn: Option<ConnId>,
+    ) {
         let defined = self.hooks.defined;
         let sent = defined.contains(HookName::MessageSent);
         let offline_hook = defined.contains(HookName::ReceiversOffline) && !transient;
@@ -724,6 +746,7 @@ impl<S: Storage> Hub<S> {
                     "timestamp": message.timestamp,
                     "mentionAll": message.mention_all,
                     "mentionPids": message.mention_pids,
+                    "sourceIP": self.source_ip(from_conn),
                 })),
             });
         }

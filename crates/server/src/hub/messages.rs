@@ -123,7 +123,7 @@ impl<S: Storage> Hub<S> {
         } else {
             self.fan_out(&message, transient, Some(conn), now);
         }
-        self.notify_message_hooks(&message, transient);
+        self.notify_message_hooks(&message, transient, Some(conn));
         // A message for chosen members is not the conversation's last message for everyone.
         if !transient && (system || message.audience.is_none()) {
             // Moved, not cloned: the conversation keeps the record as its last message.
@@ -163,7 +163,8 @@ impl<S: Storage> Hub<S> {
             self.store_message(&message)?;
         }
         self.fan_out(&message, transient, None, now);
-        self.notify_message_hooks(&message, transient);
+        // Its connection is gone: no `sourceIP`.
+        self.notify_message_hooks(&message, transient, None);
         if !transient && (system || message.audience.is_none()) {
             if let Some(conv) = self.convs.get_mut(message.cid.as_str()) {
                 conv.last = Some(message.into());

@@ -149,10 +149,14 @@ impl<S: Storage> Hub<S> {
             });
         self.reply(conn, reply);
         let tag = body.tag.as_deref().filter(|tag| !tag.is_empty());
-        self.notify_hook(
-            HookName::ClientOnline,
-            |_| json!({ "peerId": client, "tag": tag, "reconnect": body.r == Some(true) }),
-        );
+        self.notify_hook(HookName::ClientOnline, |hub| {
+            json!({
+                "peerId": client,
+                "tag": tag,
+                "reconnect": body.r == Some(true),
+                "sourceIP": hub.source_ip(Some(conn)),
+            })
+        });
         self.push_unread_after_login(conn, &client, body.last_unread_notif_time.unwrap_or(0), now)?;
         match body.last_patch_time {
             Some(since) => self.push_patches_after_login(conn, &client, since, now),
@@ -570,7 +574,7 @@ impl<S: Storage> Hub<S> {
     /// A connection ended: its sessions end, and their `will` messages are delivered.
     pub(super) fn end_connection(&mut self, conn: ConnId, now: i64) {
         self.buckets.remove(&conn);
-        self.forget_waiting(conn);
+        self.forget_connection_hooks(conn);
         let clients = self.conns.remove(&conn).unwrap_or_default();
         for client in clients {
             let Some(session) = self.remove_session(conn, &client, Offline::Dropped, now) else {

@@ -1,11 +1,12 @@
 //! One WebSocket: subprotocol negotiation, then frames in (decoded, size-checked, handed to the hub)
 //! and frames out (from the connection's bounded queue). This layer only frames bytes.
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chinwag_protocol::{ErrorCode, Frame, Subprotocol};
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -31,12 +32,32 @@ pub(crate) struct UpgradeQuery {
     subprotocol: Option<String>,
 }
 
+/// The client's IP address as the app's hooks get it (`sourceIP`): what a proxy in front says
+/// (`X-Real-IP`, else the first `X-Forwarded-For`), else the address the connection came from.
+fn source_ip(headers: &HeaderMap, peer: SocketAddr) -> String {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(',').next())
+            .map(str::trim)
+            .filter(|value| !value.is_empty())
+    };
+    match header("x-real-ip").or_else(|| header("x-forwarded-for")) {
+        Some(ip) => ip.to_owned(),
+        None => peer.ip().to_string(),
+    }
+}
+
 /// `GET /`: accepts the WebSocket upgrade with one of the RTM subprotocols.
 pub(crate) async fn upgrade(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Query(query): Query<UpgradeQuery>,
     mut ws: WebSocketUpgrade,
 ) -> Response {
+    let source_ip = source_ip(&headers, peer);
     let offered: Vec<String> = ws
         .requested_protocols()
         .filter_map(|p| p.to_str().ok().map(str::to_owned))
@@ -65,7 +86,7 @@ pub(crate) async fn upgrade(
     let transport_limit = state.config.max_frame_bytes.saturating_mul(4).max(1 << 20);
     ws.max_message_size(transport_limit)
         .max_frame_size(transport_limit)
-        .on_upgrade(move |socket| serve(socket, state, subprotocol))
+        .on_upgrade(move |socket| serve(socket, state, subprotocol, source_ip))
 }
 
 fn unsupported(name: &str) -> Response {
@@ -77,14 +98,19 @@ fn unsupported(name: &str) -> Response {
         .into_response()
 }
 
-async fn serve(socket: WebSocket, state: AppState, subprotocol: Subprotocol) {
+async fn serve(socket: WebSocket, state: AppState, subprotocol: Subprotocol, source_ip: String) {
     let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
     let (frames_tx, mut frames_rx) = mpsc::channel(state.config.outgoing_queue.max(1));
     let handle = ConnHandle {
         tx: frames_tx,
         format: subprotocol.format(),
     };
-    if state.hub.send(HubEvent::Open(conn, handle)).await.is_err() {
+    if state
+        .hub
+        .send(HubEvent::Open(conn, handle, source_ip))
+        .await
+        .is_err()
+    {
         return; // shutting down
     }
     tracing::debug!(conn, %subprotocol, "connection opened");

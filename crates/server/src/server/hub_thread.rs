@@ -22,8 +22,8 @@ const INBOUND_QUEUE: usize = 4096;
 /// What the connections tell the hub thread.
 #[derive(Debug)]
 pub(crate) enum HubEvent {
-    /// A WebSocket opened; its frames go to `handle`.
-    Open(ConnId, ConnHandle),
+    /// A WebSocket opened from an IP address (the hooks' `sourceIP`); its frames go to `handle`.
+    Open(ConnId, ConnHandle, String),
     /// A decoded command.
     Command(ConnId, GenericCommand),
     /// A WebSocket closed.
@@ -124,8 +124,9 @@ fn run<S: Storage>(
         let mut commands = 0;
         while let Some(next) = event.take() {
             match next {
-                HubEvent::Open(conn, handle) => {
+                HubEvent::Open(conn, handle, source_ip) => {
                     conns.insert(conn, handle);
+                    hub.set_source_ip(conn, source_ip);
                     inputs.push(Input::Connected(conn));
                 }
                 HubEvent::Command(conn, command) => {

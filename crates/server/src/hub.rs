@@ -756,16 +756,6 @@ impl<S: Storage> Hub<S> {
             self.prune_restored_revocations(now_ms);
         }
         self.leave_rooms_after_grace(now_ms);
-        for ticket in self.overdue_tickets(now_ms) {
-            tracing::warn!(
-                conn = ticket.conn,
-                "a hook's answer is overdue; the command goes ahead without it"
-            );
-            let began = began.is_ok();
-            self.resume_after_hook(ticket, None, |hub, command, verdict| {
-                hub.run_command(ticket.conn, command, verdict, began, &mut requests, now_ms);
-            });
-        }
         for input in inputs {
             let is_ack = matches!(&input, Input::Command(_, c) if c.command_type() == Some(CommandType::Ack));
             if !is_ack && stored.is_ok() {
@@ -801,6 +791,20 @@ impl<S: Storage> Hub<S> {
                     });
                 }
             }
+        }
+        // After the inputs, so that an answer that came in this batch is used.
+        for ticket in self.overdue_tickets(now_ms) {
+            if stored.is_ok() {
+                stored = self.store_positions();
+            }
+            tracing::warn!(
+                conn = ticket.conn,
+                "a hook's answer is overdue; the command goes ahead without it"
+            );
+            let began = began.is_ok();
+            self.resume_after_hook(ticket, None, |hub, command, verdict| {
+                hub.run_command(ticket.conn, command, verdict, began, &mut requests, now_ms);
+            });
         }
         // A failed position write fails the batch like a failed commit: all of it is rolled back.
         let committed = began
@@ -927,8 +931,16 @@ impl<S: Storage> Hub<S> {
             }
             Loaded::LastMessage(message) => {
                 if let Some(conv) = convs.get_mut(message.cid.as_str()) {
+                    // New messages follow the newest of all; the last message everyone sees is
+                    // the newest without an audience (of a service conversation: the newest).
                     conv.last_ts = conv.last_ts.max(message.timestamp);
-                    conv.last = Some(message.into());
+                    let newer = conv
+                        .last
+                        .as_ref()
+                        .is_none_or(|last| last.timestamp < message.timestamp);
+                    if (message.audience.is_none() || conv.record.system) && newer {
+                        conv.last = Some(message.into());
+                    }
                 }
             }
             Loaded::LatestReceipt { cid, ts } => {

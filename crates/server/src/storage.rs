@@ -217,7 +217,8 @@ pub enum Loaded<'a> {
         /// Its role, when not the default.
         role: Option<String>,
     },
-    /// The newest message of a conversation.
+    /// The newest message of a conversation, and when that one has an audience, also its newest
+    /// message for everyone (in either order).
     LastMessage(MessageRecord),
     /// The timestamp of a conversation's newest message that asked for receipts.
     LatestReceipt {
@@ -235,7 +236,8 @@ pub struct Snapshot {
     pub conversations: Vec<ConversationRecord>,
     /// All members of persistent conversations.
     pub members: Vec<MemberRecord>,
-    /// The newest message of each conversation that has one.
+    /// The newest message of each conversation that has one (and its newest for everyone, when
+    /// the newest has an audience).
     pub last_messages: Vec<MessageRecord>,
     /// `(cid, ts)`: the timestamp of the newest message that asked for receipts, for each
     /// conversation that has one (acks past it cannot produce a receipt, so skip the query).
@@ -257,6 +259,9 @@ pub struct HistoryQuery {
     pub newest_first: bool,
     /// How many messages at most.
     pub limit: u32,
+    /// Only the messages this client may see: those without an audience, its own, and those
+    /// whose audience names it. `None`: every message.
+    pub viewer: Option<String>,
 }
 
 /// Which messages a [`MessageQuery`] looks at.

@@ -602,3 +602,118 @@ fn will_messages_are_asked_about_and_several_edits_at_once_are_refused() {
     assert_eq!(replies(&out, 3)[0].server_error().map(|e| e.code), Some(4405));
     assert!(h.calls().is_empty());
 }
+
+/// The unread count of `cid` in the `unread` push `client` gets when it signs in on `conn`.
+fn unread_at_sign_in(h: &mut Harness, conn: ConnId, client: &str, cid: &str) -> i32 {
+    let out = h.login(conn, client);
+    out.iter()
+        .filter(|(c, command)| *c == conn && command.command_type() == Some(CommandType::Unread))
+        .filter_map(|(_, command)| command.unread_message.clone())
+        .flat_map(|unread| unread.convs)
+        .find(|tuple| tuple.cid == cid)
+        .map_or(0, |tuple| tuple.unread)
+}
+
+#[test]
+fn a_narrowed_message_counts_for_its_recipients_only_and_history_pages_stay_full() {
+    let mut h = Harness::with_hooks(&[HookName::MessageReceived]);
+    for (conn, client) in [(1, "Tom"), (2, "Jerry"), (3, "Mary")] {
+        h.login(conn, client);
+    }
+    let cid = started(&h.conv(1, "Tom", OpType::Start, members(&["Jerry", "Mary"])), 1);
+    h.calls();
+    for (text, answer) in [
+        ("one", json!({})),
+        ("for Mary", json!({ "toPeers": ["Mary"] })),
+        ("for both", json!({ "toPeers": ["Jerry", "Mary"] })),
+    ] {
+        h.send(1, "Tom", &cid, text);
+        let ticket = h.only_call(HookName::MessageReceived).ticket.expect("ticket");
+        h.answer(ticket, Some(answer));
+    }
+    assert_eq!(
+        unread_at_sign_in(&mut h, 4, "Jerry", &cid),
+        2,
+        "not the one for Mary"
+    );
+    assert_eq!(unread_at_sign_in(&mut h, 5, "Mary", &cid), 3);
+
+    // A page of two for Jerry holds two messages he may see, not one and a gap.
+    let logs = LogsCommand {
+        cid: Some(cid.clone()),
+        limit: Some(2),
+        ..Default::default()
+    };
+    let command = h.request(CommandType::Logs, None, "Jerry").with(logs);
+    let out = h.run(2, command);
+    let page: Vec<String> = replies(&out, 2)[0]
+        .logs_message
+        .clone()
+        .expect("logs")
+        .logs
+        .into_iter()
+        .filter_map(|item| item.data)
+        .collect();
+    assert_eq!(page, ["one", "for both"]);
+
+    // "for both" named every other member: a message for everyone, the conversation's last.
+    // After a restart the last message is still that one, and new messages come after all.
+    let storage = std::mem::replace(
+        &mut h.hub,
+        chinwag_server::Hub::new(
+            HubConfig::new("app", "secret"),
+            SqliteStorage::in_memory().expect("storage"),
+        )
+        .expect("hub"),
+    )
+    .into_storage();
+    let mut h = Harness::start(HubConfig::new("app", "secret"), storage);
+    h.hub.set_hooks(HookSet::from_functions(["_messageReceived"]));
+    let listed = h
+        .hub
+        .query_conversations(&json!({}), 0, None, h.now)
+        .expect("listed");
+    assert_eq!(listed[0]["msg"], "for both");
+    h.login(1, "Tom");
+    h.login(3, "Mary");
+    h.send(1, "Tom", &cid, "for Mary again");
+    let ticket = h.only_call(HookName::MessageReceived).ticket.expect("ticket");
+    h.answer(ticket, Some(json!({ "toPeers": ["Mary"] })));
+    let listed = h
+        .hub
+        .query_conversations(&json!({}), 0, None, h.now)
+        .expect("listed");
+    assert_eq!(
+        listed[0]["msg"], "for both",
+        "a narrowed message is nobody's last message"
+    );
+    assert_eq!(
+        h.history(3, "Mary", &cid),
+        ["one", "for Mary", "for both", "for Mary again"]
+    );
+}
+
+#[test]
+fn removing_others_with_leave_and_starting_without_a_body_are_asked_about_too() {
+    let (mut h, cid) = tom_and_jerry(&[HookName::ConversationRemove]);
+    h.hub.set_hooks(HookSet::from_functions([
+        "_conversationRemove",
+        "_conversationStart",
+    ]));
+    let leave = ConvCommand {
+        cid: Some(cid),
+        ..members(&["Jerry"])
+    };
+    assert!(h.conv(1, "Tom", OpType::Leave, leave).is_empty());
+    assert_eq!(
+        param(&h.only_call(HookName::ConversationRemove), "members"),
+        &json!(["Jerry"])
+    );
+
+    let bare = h.request(CommandType::Conv, Some(OpType::Start), "Jerry");
+    assert!(h.run(2, bare).is_empty());
+    assert_eq!(
+        param(&h.only_call(HookName::ConversationStart), "members"),
+        &json!(["Jerry"])
+    );
+}

@@ -61,6 +61,7 @@ fn stored(world: &World, cid: &str) -> Vec<MessageRecord> {
             lctype: None,
             newest_first: false,
             limit: 100_000,
+            viewer: None,
         })
         .expect("history")
 }

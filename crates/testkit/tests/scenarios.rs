@@ -298,6 +298,7 @@ fn a_resend_and_its_late_first_copy_are_stored_once() {
             lctype: None,
             newest_first: false,
             limit: 100,
+            viewer: None,
         })
         .expect("history");
     assert_eq!(stored.len(), 1, "{stored:?}");

@@ -442,6 +442,8 @@ impl<S: Storage> Hub<S> {
         if self.targets_expired_conversation(cmd, command, now) {
             return None;
         }
+        // As `conv` reads a command without a body: an empty one.
+        let no_body = chinwag_protocol::ConvCommand::default();
         let (hook, params) = match (cmd, command.op_type()) {
             (CommandType::Direct, _) if defined.contains(HookName::MessageReceived) => {
                 let direct = command.direct_message.as_deref()?;
@@ -479,7 +481,7 @@ impl<S: Storage> Hub<S> {
                 )
             }
             (CommandType::Conv, Some(OpType::Start)) if defined.contains(HookName::ConversationStart) => {
-                let body = command.conv_message.as_deref()?;
+                let body = command.conv_message.as_deref().unwrap_or(&no_body);
                 let app_id = self.app_of(conn, client);
                 let signed = self.signed(body.s.as_deref(), body.t, body.n.as_deref(), now, |t, n| {
                     crate::signature::create_message(&app_id, client, &body.m, t, n)
@@ -505,7 +507,7 @@ impl<S: Storage> Hub<S> {
             (CommandType::Conv, Some(op @ (OpType::Update | OpType::Mute | OpType::Unmute)))
                 if defined.contains(HookName::ConversationUpdate) =>
             {
-                let body = command.conv_message.as_deref()?;
+                let body = command.conv_message.as_deref().unwrap_or(&no_body);
                 let conv = self.convs.get(body.cid.as_deref()?)?;
                 // A chat room's attributes may be updated by anyone in the app (as `conv_update`).
                 let may_change = conv.is_member(client) || (op == OpType::Update && conv.record.transient);
@@ -559,8 +561,11 @@ impl<S: Storage> Hub<S> {
                     }),
                 )
             }
-            (CommandType::Conv, Some(op @ (OpType::Add | OpType::Join | OpType::Remove | OpType::Kick))) => {
-                let body = command.conv_message.as_deref()?;
+            (
+                CommandType::Conv,
+                Some(op @ (OpType::Add | OpType::Join | OpType::Remove | OpType::Leave | OpType::Kick)),
+            ) => {
+                let body = command.conv_message.as_deref().unwrap_or(&no_body);
                 let members = super::conversations::members_or_self(body, client);
                 let (hook, may_ask, actions) = if matches!(op, OpType::Add | OpType::Join) {
                     (HookName::ConversationAdd, true, ["invite", "add"])
@@ -646,9 +651,12 @@ impl<S: Storage> Hub<S> {
     }
 
     /// After a failed commit: the notifying calls of the batch are dropped (what they tell of was
-    /// rolled back); the deciding ones are kept, as their commands still wait.
+    /// rolled back), but for sign-ins and sign-outs (sessions live in memory, which the rollback
+    /// leaves as it is); the deciding ones are kept, as their commands still wait.
     pub(super) fn drop_notifying_calls(&mut self) {
-        self.hooks.calls.retain(|call| call.ticket.is_some());
+        self.hooks.calls.retain(|call| {
+            call.ticket.is_some() || matches!(call.hook, HookName::ClientOnline | HookName::ClientOffline)
+        });
     }
 
     /// Applies a deciding hook's `answer` to `command`: an error if the hook refused it, else what

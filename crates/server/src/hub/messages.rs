@@ -61,12 +61,15 @@ impl<S: Storage> Hub<S> {
         let audience = if system {
             Some(Vec::new())
         } else {
-            recipients.map(|only| {
-                conv.member_iter()
-                    .filter(|member| *member != client && only.contains(*member))
-                    .map(str::to_owned)
-                    .collect()
-            })
+            recipients
+                .map(|only| -> Vec<String> {
+                    conv.member_iter()
+                        .filter(|member| *member != client && only.contains(*member))
+                        .map(str::to_owned)
+                        .collect()
+                })
+                // Every other member: for everyone, as if the hook had not narrowed it.
+                .filter(|audience| audience.len() + 1 < conv.member_count())
         };
         let transient = direct.transient == Some(true) || conv.record.transient;
         if !transient {
@@ -124,7 +127,8 @@ impl<S: Storage> Hub<S> {
             self.fan_out(&message, transient, Some(conn), now);
         }
         self.notify_message_hooks(&message, transient, Some(conn));
-        // A message for chosen members is not the conversation's last message for everyone.
+        // A message for chosen members is not the conversation's last message for everyone (a
+        // service conversation's last message is its newest, whoever it was for).
         if !transient && (system || message.audience.is_none()) {
             // Moved, not cloned: the conversation keeps the record as its last message.
             if let Some(conv) = self.convs.get_mut(cid.as_str()) {
@@ -480,19 +484,16 @@ impl<S: Storage> Hub<S> {
                 lctype: logs.lctype,
                 newest_first: !newer,
                 limit,
-            })?;
-            items = messages
-                .iter()
                 // A message with an audience is for it and its sender alone: a service
                 // conversation's subscriber sees broadcasts, messages sent to it and its own,
                 // never what other subscribers exchanged with the service; a member sees no
                 // message sent to others only (REST `to_clients`, `_messageReceived`'s `toPeers`).
-                .filter(|m| {
-                    m.from == client
-                        || m.audience
-                            .as_ref()
-                            .is_none_or(|to| to.iter().any(|c| c == client))
-                })
+                // Filtered by storage, so that a page is still full (the SDKs stop paging at a
+                // short one).
+                viewer: Some(client.to_owned()),
+            })?;
+            items = messages
+                .iter()
                 .map(|m| {
                     let (data, bin) = message_payload(m);
                     let mine = m.from == client;

@@ -1,7 +1,7 @@
 //! One WebSocket: subprotocol negotiation, then frames in (decoded, size-checked, handed to the hub)
 //! and frames out (from the connection's bounded queue). This layer only frames bytes.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -32,21 +32,23 @@ pub(crate) struct UpgradeQuery {
     subprotocol: Option<String>,
 }
 
-/// The client's IP address as the app's hooks get it (`sourceIP`): what a proxy in front says
-/// (`X-Real-IP`, else the first `X-Forwarded-For`), else the address the connection came from.
+/// The client's IP address as the app's hooks get it (`sourceIP`). When the connection comes
+/// from where a proxy would be (loopback or a private network), what the proxy says: `X-Real-IP`,
+/// else the last `X-Forwarded-For` entry (the one the proxy added; earlier ones are the client's
+/// to write). Otherwise, and when that is no IP address, the address the connection came from.
 fn source_ip(headers: &HeaderMap, peer: SocketAddr) -> String {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(',').next())
-            .map(str::trim)
-            .filter(|value| !value.is_empty())
+    let behind_proxy = match peer.ip().to_canonical() {
+        IpAddr::V4(ip) => ip.is_loopback() || ip.is_private() || ip.is_link_local(),
+        IpAddr::V6(ip) => ip.is_loopback() || ip.is_unique_local() || ip.is_unicast_link_local(),
     };
-    match header("x-real-ip").or_else(|| header("x-forwarded-for")) {
-        Some(ip) => ip.to_owned(),
-        None => peer.ip().to_string(),
-    }
+    let header = |name: &str| -> Option<IpAddr> {
+        let value = headers.get(name)?.to_str().ok()?;
+        value.rsplit(',').next()?.trim().parse().ok()
+    };
+    let told = behind_proxy
+        .then(|| header("x-real-ip").or_else(|| header("x-forwarded-for")))
+        .flatten();
+    told.unwrap_or(peer.ip()).to_string()
 }
 
 /// `GET /`: accepts the WebSocket upgrade with one of the RTM subprotocols.
@@ -268,4 +270,38 @@ fn close(code: u16, reason: &'static str) -> Message {
         code,
         reason: reason.into(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn source_ips_come_from_a_proxy_only_when_the_connection_comes_from_one() {
+        let proxy: SocketAddr = "127.0.0.1:50000".parse().expect("addr");
+        let private: SocketAddr = "10.0.0.5:50000".parse().expect("addr");
+        let public: SocketAddr = "203.0.113.9:50000".parse().expect("addr");
+        let forwarded = headers(&[("x-forwarded-for", "6.6.6.6, 198.51.100.7")]);
+        // The entry the proxy added is the last one; the first is whatever the client sent.
+        assert_eq!(source_ip(&forwarded, proxy), "198.51.100.7");
+        assert_eq!(source_ip(&forwarded, private), "198.51.100.7");
+        let real = headers(&[("x-real-ip", "198.51.100.8"), ("x-forwarded-for", "198.51.100.7")]);
+        assert_eq!(source_ip(&real, proxy), "198.51.100.8");
+        // A client on the internet cannot name its own address.
+        assert_eq!(source_ip(&real, public), "203.0.113.9");
+        // Nor can a header that is no address.
+        assert_eq!(
+            source_ip(&headers(&[("x-real-ip", "<script>")]), proxy),
+            "127.0.0.1"
+        );
+        assert_eq!(source_ip(&HeaderMap::new(), proxy), "127.0.0.1");
+    }
 }

@@ -8,7 +8,7 @@
 //!
 //! Each call runs on its own task; a deciding hook's answer goes back to the hub thread as
 //! [`HubEvent::HookAnswered`]. Deciding calls (a client waits for each) have their own queue and
-//! their own [`MAX_CALLS_IN_FLIGHT`], and go first: the notifying ones (up to
+//! their own [`MAX_CALLS_IN_FLIGHT`] slots, so the notifying ones (up to
 //! [`MAX_NOTIFICATIONS_IN_FLIGHT`] at once, [`MAX_QUEUED_NOTIFICATIONS`] waiting) never hold
 //! them up.
 
@@ -201,32 +201,28 @@ impl HookCaller {
         defined: HookSet,
         known: bool,
     ) -> Self {
-        let (deciding, mut deciding_rx) = mpsc::unbounded_channel::<HookCall>();
-        let (notifying, mut notifying_rx) = mpsc::unbounded_channel::<HookCall>();
+        let (deciding, deciding_rx) = mpsc::unbounded_channel::<HookCall>();
+        let (notifying, notifying_rx) = mpsc::unbounded_channel::<HookCall>();
         let queued_notifications = Arc::new(AtomicUsize::new(0));
         let queued = Arc::clone(&queued_notifications);
         let deciding_slots = Arc::new(Semaphore::new(MAX_CALLS_IN_FLIGHT));
         let notifying_slots = Arc::new(Semaphore::new(MAX_NOTIFICATIONS_IN_FLIGHT));
-        let caller_client = client.clone();
-        let caller_hub = hub.clone();
-        tokio::spawn(async move {
-            loop {
-                // Deciding calls first: a client waits for each.
-                let (call, slots) = tokio::select! {
-                    biased;
-                    Some(call) = deciding_rx.recv() => (call, &deciding_slots),
-                    Some(call) = notifying_rx.recv() => {
-                        queued.fetch_sub(1, Ordering::Relaxed);
-                        (call, &notifying_slots)
-                    }
-                    else => break,
-                };
-                let Ok(slot) = Arc::clone(slots).acquire_owned().await else {
-                    break;
-                };
-                tokio::spawn(make_call(caller_client.clone(), call, slot, caller_hub.clone()));
-            }
-        });
+        // One loop per queue, each with its own slots: notifications waiting for a slot never
+        // hold up a deciding call.
+        tokio::spawn(call_loop(
+            deciding_rx,
+            deciding_slots,
+            client.clone(),
+            hub.clone(),
+            None,
+        ));
+        tokio::spawn(call_loop(
+            notifying_rx,
+            notifying_slots,
+            client.clone(),
+            hub.clone(),
+            Some(queued),
+        ));
         tokio::spawn(refresh_hooks(client, hub, defined, known));
         Self {
             deciding,
@@ -255,6 +251,26 @@ impl HookCaller {
             }
             let _ = self.notifying.send(call);
         }
+    }
+}
+
+/// Makes the calls of one queue as they come, at most as many at once as `slots` has; `queued`
+/// counts the calls waiting in the queue (notifications).
+async fn call_loop(
+    mut calls: mpsc::UnboundedReceiver<HookCall>,
+    slots: Arc<Semaphore>,
+    client: EngineClient,
+    hub: mpsc::Sender<HubEvent>,
+    queued: Option<Arc<AtomicUsize>>,
+) {
+    while let Some(call) = calls.recv().await {
+        if let Some(queued) = &queued {
+            queued.fetch_sub(1, Ordering::Relaxed);
+        }
+        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+            break;
+        };
+        tokio::spawn(make_call(client.clone(), call, slot, hub.clone()));
     }
 }
 

@@ -436,10 +436,17 @@ impl Storage for SqliteStorage {
         }
         drop(rows);
         drop(stmt);
-        // One index probe per conversation, inside a single statement.
+        // One index probe per conversation, inside a single statement: its newest message, and
+        // when that one is for an audience only, also its newest message for everyone (the
+        // conversation's last message; the newest gives the time new messages must follow). A
+        // service conversation's last message is its newest, as the hub keeps it.
         let mut stmt = self.db.prepare(&format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE seq IN (
                 SELECT (SELECT seq FROM messages m WHERE m.cid = c.id ORDER BY ts DESC, id DESC LIMIT 1)
+                FROM conversations c
+                UNION
+                SELECT (SELECT seq FROM messages m WHERE m.cid = c.id AND (m.audience IS NULL OR c.system = 1)
+                        ORDER BY ts DESC, id DESC LIMIT 1)
                 FROM conversations c)"
         ))?;
         let mut rows = stmt.query([])?;
@@ -644,12 +651,17 @@ impl Storage for SqliteStorage {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages
              WHERE cid = ?1 AND ts {lower_op} ?2 AND ts {upper_op} ?3 AND (?4 IS NULL OR lctype = ?4)
+               AND (?6 IS NULL OR audience IS NULL OR from_id = ?6
+                    OR EXISTS (SELECT 1 FROM json_each(messages.audience) WHERE value = ?6))
              ORDER BY ts {order}, id {order} LIMIT ?5"
         );
         let mut messages: Vec<MessageRecord> = self
             .db
             .prepare_cached(&sql)?
-            .query_map(params![q.cid, lower, upper, q.lctype, q.limit], message_from_row)?
+            .query_map(
+                params![q.cid, lower, upper, q.lctype, q.limit, q.viewer],
+                message_from_row,
+            )?
             .collect::<Result<_, _>>()?;
         if q.newest_first {
             messages.reverse();
@@ -947,6 +959,8 @@ impl Storage for SqliteStorage {
                 "SELECT m.cid, COUNT(*), MAX(m.mention_all OR instr(m.mention_pids, ?2) > 0)
                  FROM members mb JOIN messages m ON m.cid = mb.cid AND m.ts > mb.read_ts
                  WHERE mb.client_id = ?1 AND m.from_id != ?1
+                   AND (m.audience IS NULL
+                        OR EXISTS (SELECT 1 FROM json_each(m.audience) WHERE value = ?1))
                  GROUP BY m.cid HAVING MAX(m.ts) > ?3
                  ORDER BY m.cid",
             )?

@@ -458,6 +458,18 @@ fn update_hooks_can_refuse_or_change_conversation_updates_mutes_and_message_edit
         ..Default::default()
     };
 
+    // Attributes the server cannot read are refused without asking.
+    let broken = ConvCommand {
+        cid: Some(cid.clone()),
+        attr: Some(chinwag_protocol::JsonObjectMessage {
+            data: "{not json".into(),
+        }),
+        ..Default::default()
+    };
+    let out = h.conv(1, "Tom", OpType::Update, broken);
+    assert!(replies(&out, 1)[0].server_error().is_some());
+    assert!(h.calls().is_empty());
+
     // `_conversationUpdate` sees the attributes and may replace them.
     assert!(
         h.conv(1, "Tom", OpType::Update, conv_of(Some(json!({ "name": "Rude" }))))

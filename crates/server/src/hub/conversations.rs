@@ -277,7 +277,7 @@ pub(super) fn first_members(members: &[String], creator: &str) -> Vec<String> {
 }
 
 /// The conversation JSON of a `attr`/`where` body, `{}` when absent.
-fn json_object(message: Option<&JsonObjectMessage>) -> HubResult<Map<String, Value>> {
+pub(super) fn json_object(message: Option<&JsonObjectMessage>) -> HubResult<Map<String, Value>> {
     match message {
         None => Ok(Map::new()),
         Some(m) if m.data.trim().is_empty() => Ok(Map::new()),
@@ -367,7 +367,12 @@ pub(super) fn set_path(target: &mut Map<String, Value>, path: &str, value: Value
 /// the SDKs settle this: the JS SDK's `ChatRoom` inherits `add(ids)` and `remove(ids)` from
 /// `PersistentConversation` (`join`/`quit` are `add`/`remove` of oneself) but creates rooms with
 /// the creator only (`m=[self]`, PROTOCOL.md §3.4); see the server README "Chat room membership".
-fn only_self_in_chat_room(conv: &Conversation, ids: &[String], client: &str, detail: &str) -> HubResult {
+pub(super) fn only_self_in_chat_room(
+    conv: &Conversation,
+    ids: &[String],
+    client: &str,
+    detail: &str,
+) -> HubResult {
     if conv.record.transient && ids.iter().any(|id| id != client) {
         return Err(Fail::Code(
             ErrorCode::NormalConversationRequired,

@@ -489,19 +489,14 @@ impl<S: Storage> Hub<S> {
                 if !signed {
                     return None;
                 }
-                let attr = body
-                    .attr
-                    .as_ref()
-                    .and_then(|attr| serde_json::from_str::<Value>(&attr.data).ok())
-                    .filter(Value::is_object)
-                    .unwrap_or_else(|| json!({}));
+                let attr = super::conversations::json_object(body.attr.as_ref()).ok()?;
+                let members = super::conversations::first_members(&body.m, client);
+                if body.transient != Some(true) && self.check_new_members(members.len()).is_err() {
+                    return None;
+                }
                 (
                     HookName::ConversationStart,
-                    json!({
-                        "initBy": client,
-                        "members": super::conversations::first_members(&body.m, client),
-                        "attr": attr,
-                    }),
+                    json!({ "initBy": client, "members": members, "attr": attr }),
                 )
             }
             (CommandType::Conv, Some(op @ (OpType::Update | OpType::Mute | OpType::Unmute)))
@@ -516,13 +511,11 @@ impl<S: Storage> Hub<S> {
                 }
                 // `attr` and `mute` never come together (LeanCloud's rule).
                 let (key, value) = match op {
-                    OpType::Update => (
-                        "attr",
-                        body.attr
-                            .as_ref()
-                            .and_then(|attr| serde_json::from_str::<Value>(&attr.data).ok())
-                            .unwrap_or_else(|| json!({})),
-                    ),
+                    OpType::Update => {
+                        let changes = super::conversations::json_object(body.attr.as_ref()).ok()?;
+                        super::conversations::check_attr_depth(&changes).ok()?;
+                        ("attr", Value::Object(changes))
+                    }
                     _ => ("mute", Value::Bool(op == OpType::Mute)),
                 };
                 (
@@ -577,10 +570,18 @@ impl<S: Storage> Hub<S> {
                 if !defined.contains(hook) || !may_ask {
                     return None;
                 }
-                // Permissions and signatures first, as LeanCloud did.
-                let (conv, _) = self
+                // Permissions, signatures and limits first, as LeanCloud did.
+                let (conv, ids) = self
                     .allowed_membership_change(conn, client, body, &actions, now)
                     .ok()?;
+                super::conversations::only_self_in_chat_room(conv, &ids, client, "").ok()?;
+                if hook == HookName::ConversationAdd && !conv.record.transient {
+                    let adding = ids
+                        .iter()
+                        .filter(|id| !conv.members.contains_key(id) && !self.kept_out(conv, id, client))
+                        .count();
+                    self.check_room_in(conv, adding).ok()?;
+                }
                 (
                     hook,
                     json!({ "initBy": client, "convId": conv.record.id, "members": members }),

@@ -313,6 +313,15 @@ fn object(value: Value) -> Map<String, Value> {
     }
 }
 
+/// `toPeers` of a message `client` sends into `conv`: the other members (none in a service
+/// conversation: a subscriber's message is for the service alone).
+fn to_peers(conv: &super::Conversation, client: &str) -> Value {
+    if conv.record.system {
+        return Value::Array(Vec::new());
+    }
+    strings(conv.member_iter().filter(|member| *member != client))
+}
+
 fn strings(ids: impl IntoIterator<Item = impl Into<String>>) -> Value {
     Value::Array(ids.into_iter().map(|id| Value::String(id.into())).collect())
 }
@@ -458,16 +467,12 @@ impl<S: Storage> Hub<S> {
                     return None;
                 }
                 let (content, bin) = super::payload_json(direct.msg.as_deref(), direct.binary_msg.as_deref());
-                // A subscriber's message to a service conversation is for the service alone.
-                let to_peers = conv
-                    .member_iter()
-                    .filter(|member| !conv.record.system && *member != client);
                 (
                     HookName::MessageReceived,
                     json!({
                         "fromPeer": client,
                         "convId": conv.record.id,
-                        "toPeers": strings(to_peers),
+                        "toPeers": to_peers(conv, client),
                         "transient": direct.transient == Some(true) || conv.record.transient,
                         "bin": bin,
                         "content": content,
@@ -535,15 +540,12 @@ impl<S: Storage> Hub<S> {
                 }
                 let recall = item.recall == Some(true);
                 let (content, bin) = super::payload_json(item.data.as_deref(), item.binary_msg.as_deref());
-                let to_peers = conv
-                    .member_iter()
-                    .filter(|member| !conv.record.system && *member != client);
                 (
                     HookName::MessageUpdate,
                     json!({
                         "fromPeer": client,
                         "convId": conv.record.id,
-                        "toPeers": strings(to_peers),
+                        "toPeers": to_peers(conv, client),
                         "msgId": item.mid,
                         "recall": recall,
                         "bin": bin,

@@ -152,6 +152,10 @@ pub struct HubConfig {
     /// failed (ms): a safety net for a call that was lost on the way, longer than the runtime's
     /// own timeout for a call.
     pub hook_deadline_ms: i64,
+    /// A deciding hook that fails to answer (error, timeout) refuses its command (4402, 4405 or
+    /// 4305) instead of letting it through unchanged: for apps whose moderation must not be
+    /// skipped. Off by default.
+    pub refuse_without_hook: bool,
 }
 
 /// Default of [`HubConfig::hook_deadline_ms`].
@@ -238,6 +242,7 @@ impl HubConfig {
             max_logs_limit: DEFAULT_MAX_LOGS_LIMIT,
             chat_room_grace_ms: DEFAULT_CHAT_ROOM_GRACE_MS,
             hook_deadline_ms: DEFAULT_HOOK_DEADLINE_MS,
+            refuse_without_hook: false,
         }
     }
 
@@ -1039,7 +1044,7 @@ impl<S: Storage> Hub<S> {
                             command = back;
                             Ok(hooks::MessageChanges::default())
                         }
-                        Verdict::Answered(answer) => Self::apply_hook_answer(cmd, &mut command, answer),
+                        Verdict::Answered(answer) => self.apply_hook_answer(cmd, &mut command, answer),
                     };
                     changes.and_then(|changes| self.dispatch(conn, &client, cmd, &command, &changes, now))
                 }

@@ -36,6 +36,7 @@
 //! | `--engine-url` | `CHINWAG_ENGINE_URL` | none | base URL of the app's LeanEngine: its IM hooks are called (see [`hub::HookName`]); needs `--master-key` |
 //! | `--hook-key` | `CHINWAG_HOOK_KEY` | none | the hook key the engine checks (`X-LC-Hook-Key`) |
 //! | `--hook-timeout-ms` | `CHINWAG_HOOK_TIMEOUT_MS` | 5000 | how long a hook call may take; a deciding hook that fails or times out lets the command through |
+//! | `--refuse-on-hook-failure` | `CHINWAG_REFUSE_ON_HOOK_FAILURE` | off | a deciding hook that fails or times out refuses the command instead (4402, 4405, 4305) |
 //!
 //! `RUST_LOG` sets the log filter (default `info`). SIGINT/SIGTERM stop it cleanly: every
 //! connection gets `goaway`, then a 1001 close (not fatal, so the SDKs reconnect).

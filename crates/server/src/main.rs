@@ -115,6 +115,10 @@ struct Args {
     /// unchanged.
     #[arg(long, env = "CHINWAG_HOOK_TIMEOUT_MS", default_value_t = 5000)]
     hook_timeout_ms: u64,
+    /// A deciding hook that fails or times out refuses its command (4402, 4405, 4305) instead of
+    /// letting it through: for apps whose moderation must never be skipped.
+    #[arg(long, env = "CHINWAG_REFUSE_ON_HOOK_FAILURE")]
+    refuse_on_hook_failure: bool,
 }
 
 /// What the binary can do besides serving (the default).
@@ -242,6 +246,7 @@ async fn main() -> anyhow::Result<()> {
                 url,
                 hook_key: args.hook_key.filter(|key| !key.is_empty()),
                 timeout: std::time::Duration::from_millis(args.hook_timeout_ms.max(1)),
+                refuse_on_failure: args.refuse_on_hook_failure,
             }
         }),
         ws_ping_secs: args.ws_ping_secs,

@@ -214,6 +214,7 @@ impl Server {
             // Well past the call's own timeout: only a call lost on the way gets here.
             let timeout = i64::try_from(engine.timeout.as_millis()).unwrap_or(i64::MAX);
             hub_config.hook_deadline_ms = timeout.saturating_add(10_000);
+            hub_config.refuse_without_hook = engine.refuse_on_failure;
         }
         // Opening SQLite and loading every conversation is blocking I/O (seconds for a million
         // conversations): done on a blocking thread, not on an async worker.

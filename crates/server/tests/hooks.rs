@@ -729,3 +729,21 @@ fn removing_others_with_leave_and_starting_without_a_body_are_asked_about_too() 
         &json!(["Jerry"])
     );
 }
+
+#[test]
+fn with_refuse_without_hook_a_hook_that_fails_refuses_its_command() {
+    let mut config = HubConfig::new("app", "secret");
+    config.refuse_without_hook = true;
+    let mut h = Harness::start(config, SqliteStorage::in_memory().expect("storage"));
+    h.hub.set_hooks(HookSet::from_functions(["_messageReceived"]));
+    h.login(1, "Tom");
+    h.login(2, "Jerry");
+    let cid = started(&h.conv(1, "Tom", OpType::Start, members(&["Jerry"])), 1);
+    h.send(1, "Tom", &cid, "unchecked");
+    let ticket = h.only_call(HookName::MessageReceived).ticket.expect("ticket");
+    let out = h.answer(ticket, None);
+    let ack = replies(&out, 1)[0].ack_message.clone().expect("an ack");
+    assert_eq!((ack.code, ack.app_code), (Some(4402), None));
+    assert!(pushed_texts(&out, 2).is_empty());
+    assert!(h.history(2, "Jerry", &cid).is_empty());
+}

@@ -662,9 +662,11 @@ impl<S: Storage> Hub<S> {
         });
     }
 
-    /// Applies a deciding hook's `answer` to `command`: an error if the hook refused it, else what
-    /// the message delivery is to do differently. Content is changed in `command` itself.
+    /// Applies a deciding hook's `answer` to `command`: an error if the hook refused it (or, with
+    /// [`HubConfig::refuse_without_hook`](super::HubConfig), failed to answer), else what the
+    /// message delivery is to do differently. Content is changed in `command` itself.
     pub(super) fn apply_hook_answer(
+        &self,
         cmd: CommandType,
         command: &mut GenericCommand,
         answer: HookAnswer,
@@ -674,7 +676,19 @@ impl<S: Storage> Hub<S> {
             recipients: None,
         };
         let Some(answer) = answer else {
-            return Ok(unchanged);
+            if !self.config.refuse_without_hook {
+                return Ok(unchanged);
+            }
+            let code = match cmd {
+                CommandType::Direct => ErrorCode::MessageRejectedByApp,
+                CommandType::Patch => ErrorCode::MessageUpdateRejectedByApp,
+                _ => ErrorCode::ConversationRejectedByApp,
+            };
+            return Err(Fail::RejectedByApp {
+                code,
+                app_code: None,
+                detail: Some("the app's hook did not answer".into()),
+            });
         };
         match cmd {
             CommandType::Conv => {

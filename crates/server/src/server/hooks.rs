@@ -45,8 +45,11 @@ pub struct EngineConfig {
     pub url: String,
     /// The hook key it checks (`LEANCLOUD_APP_HOOK_KEY`), if any.
     pub hook_key: Option<String>,
-    /// How long a call may take; a deciding hook that takes longer lets its command through.
+    /// How long a call may take; a deciding hook that takes longer lets its command through
+    /// (or refuses it, with `refuse_on_failure`).
     pub timeout: Duration,
+    /// A deciding hook that fails or times out refuses its command instead of letting it through.
+    pub refuse_on_failure: bool,
 }
 
 /// Why a hook call or the metadata read failed.

@@ -773,7 +773,7 @@ impl<S: Storage> Hub<S> {
                 Input::Command(conn, command)
                     if self.waits_for_hook(conn) && !hooks::may_overtake(&command) =>
                 {
-                    if let Some(refused) = self.queue_behind_hook(conn, command) {
+                    if let Some(refused) = self.queue_behind_hook(conn, command, now_ms) {
                         if refused.serial().is_some() {
                             requests.push((conn, envelope_of(&refused)));
                         }

@@ -161,14 +161,18 @@ fn a_message_waits_for_message_received_and_goes_out_as_the_hook_changed_it() {
     assert_eq!(param(&call, "sourceIP"), "203.0.113.7");
     let first = call.ticket.expect("a deciding call has a ticket");
 
-    // Tom's next message waits behind the first, even though it is for the same hook.
-    let behind = h.send(1, "Tom", &cid, "second");
-    assert!(behind.is_empty(), "{behind:#?}");
-    assert!(
-        h.calls().is_empty(),
-        "the second is not asked about before the first is done"
-    );
+    // Tom's next messages wait behind the first, but are asked about at once, side by side.
+    for text in ["second", "third"] {
+        let behind = h.send(1, "Tom", &cid, text);
+        assert!(behind.is_empty(), "{behind:#?}");
+    }
+    let asked = h.calls();
+    let contents: Vec<&Value> = asked.iter().map(|call| param(call, "content")).collect();
+    assert_eq!(contents, ["second", "third"]);
+    let [second, third] = [&asked[0], &asked[1]].map(|call| call.ticket.expect("ticket"));
 
+    // The third's answer comes first: nothing goes out before the first and second are done.
+    assert!(h.answer(third, Some(json!({ "content": "3" }))).is_empty());
     let out = h.answer(first, Some(json!({ "content": "a *** word" })));
     assert_eq!(pushed_texts(&out, 2), ["a *** word"]);
     let acks = replies(&out, 1);
@@ -179,21 +183,17 @@ fn a_message_waits_for_message_received_and_goes_out_as_the_hook_changed_it() {
             .as_ref()
             .is_some_and(|ack| ack.code.is_none() && ack.uid.is_some())
     );
+    let told = h.only_call(HookName::MessageSent);
+    assert_eq!(param(&told, "content"), "a *** word");
+    assert_eq!(param(&told, "onlinePeers"), &json!(["Jerry"]));
+    assert_eq!(param(&told, "offlinePeers"), &json!([]));
+    assert!(told.ticket.is_none(), "a notifying call waits for nothing");
 
-    // Now the second goes to the hook; the first's `_messageSent` is told.
-    let calls = h.calls();
-    let names: Vec<HookName> = calls.iter().map(|call| call.hook).collect();
-    assert_eq!(names, [HookName::MessageSent, HookName::MessageReceived]);
-    assert_eq!(param(&calls[0], "content"), "a *** word");
-    assert_eq!(param(&calls[0], "onlinePeers"), &json!(["Jerry"]));
-    assert_eq!(param(&calls[0], "offlinePeers"), &json!([]));
-    assert!(calls[0].ticket.is_none(), "a notifying call waits for nothing");
-    assert_eq!(param(&calls[1], "content"), "second");
-
-    // A hook that failed lets the message through as sent.
-    let out = h.answer(calls[1].ticket.expect("ticket"), None);
-    assert_eq!(pushed_texts(&out, 2), ["second"]);
-    assert_eq!(h.history(2, "Jerry", &cid), ["a *** word", "second"]);
+    // A hook that failed lets the second through as sent; the third, answered already, follows.
+    let out = h.answer(second, None);
+    assert_eq!(pushed_texts(&out, 2), ["second", "3"]);
+    assert_eq!(replies(&out, 1).len(), 2);
+    assert_eq!(h.history(2, "Jerry", &cid), ["a *** word", "second", "3"]);
 }
 
 #[test]
@@ -746,4 +746,39 @@ fn with_refuse_without_hook_a_hook_that_fails_refuses_its_command() {
     assert_eq!((ack.code, ack.app_code), (Some(4402), None));
     assert!(pushed_texts(&out, 2).is_empty());
     assert!(h.history(2, "Jerry", &cid).is_empty());
+}
+
+#[test]
+fn queued_commands_keep_their_order_whether_asked_ahead_or_when_their_turn_comes() {
+    let mut h = Harness::with_hooks(&[HookName::ConversationAdd, HookName::MessageReceived]);
+    h.login(1, "Tom");
+    h.login(2, "Mary");
+    let cid = started(&h.conv(1, "Tom", OpType::Start, members(&[])), 1);
+    h.calls();
+    // Mary joins, then at once sends into the conversation: when the message comes she is not a
+    // member yet, so it is not asked about ahead; once the join is through, it is.
+    let join = ConvCommand {
+        cid: Some(cid.clone()),
+        ..Default::default()
+    };
+    assert!(h.conv(2, "Mary", OpType::Join, join).is_empty());
+    assert!(h.send(2, "Mary", &cid, "hello all").is_empty());
+    let echo = h.request(CommandType::Echo, None, "Mary");
+    assert_eq!(replies(&h.run(2, echo), 2).len(), 1, "an echo does not wait");
+    let join_call = h.only_call(HookName::ConversationAdd);
+
+    let out = h.answer(join_call.ticket.expect("ticket"), Some(json!({})));
+    let answered: Vec<CommandType> = replies(&out, 2)
+        .iter()
+        .filter_map(|reply| reply.command_type())
+        .collect();
+    assert_eq!(
+        answered,
+        [CommandType::Conv],
+        "joined; the message now waits for its own hook"
+    );
+    let message_call = h.only_call(HookName::MessageReceived);
+    assert_eq!(param(&message_call, "fromPeer"), "Mary");
+    let out = h.answer(message_call.ticket.expect("ticket"), None);
+    assert_eq!(pushed_texts(&out, 1), ["hello all"]);
 }

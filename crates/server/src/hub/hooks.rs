@@ -10,7 +10,8 @@
 //!   effect, once the server's own checks passed, and may reject or change it. The command is
 //!   parked with a [`HookTicket`] until [`Input::HookAnswered`](super::Input) brings the answer;
 //!   later commands of the same connection wait behind it (acks and echoes excepted), so a
-//!   connection's commands keep their order. A hook that fails or times out lets the command
+//!   connection's commands keep their order, but their own hooks are asked at once (a
+//!   connection's hooked messages cost one round trip together, not one each). A hook that fails or times out lets the command
 //!   through unchanged, and so does one whose answer has not come after
 //!   [`HubConfig::hook_deadline_ms`](super::HubConfig) (a call lost on the way).
 //! - **Notifying hooks** (`_messageSent`, `_receiversOffline`, `_conversationStarted`,
@@ -187,14 +188,40 @@ pub(super) enum Verdict {
     Answered(HookAnswer),
 }
 
-/// A connection's command waiting for a hook, and the commands that came after it.
-#[derive(Debug)]
+/// A connection's commands from the first that waits for a hook on, in order. The first always
+/// waits for its answer; those after it were asked about as they came when a hook applied to them
+/// then (so that a connection's hooked commands are asked about side by side, not one round trip
+/// after another), and go ahead in order once they and all before them are answered.
+#[derive(Debug, Default)]
 pub(super) struct Waiting {
-    seq: u64,
-    /// When it was parked (ms): past the deadline it goes ahead without an answer.
-    parked_at: i64,
+    entries: VecDeque<Queued>,
+}
+
+/// A command in a [`Waiting`] queue.
+#[derive(Debug)]
+struct Queued {
     command: GenericCommand,
-    behind: VecDeque<GenericCommand>,
+    /// Its hook call, when one was made.
+    asked: Option<Asked>,
+}
+
+/// A deciding call made for a queued command.
+#[derive(Debug)]
+struct Asked {
+    seq: u64,
+    /// When it was made (ms): past the deadline the command goes ahead without an answer.
+    at: i64,
+    /// The answer, once it came (`Some(None)`: the call failed).
+    answer: Option<HookAnswer>,
+}
+
+impl Waiting {
+    /// Whether the first command still waits for its answer.
+    fn blocked(&self) -> bool {
+        self.entries
+            .front()
+            .is_some_and(|first| first.asked.as_ref().is_some_and(|asked| asked.answer.is_none()))
+    }
 }
 
 /// The hub's hook state.
@@ -206,8 +233,8 @@ pub(super) struct Hooks {
     pub(super) calls: Vec<HookCall>,
     /// Parked commands by connection.
     waiting: HashMap<ConnId, Waiting>,
-    /// Commands queued behind parked ones, all connections together.
-    behind_in_all: usize,
+    /// Commands in the [`Waiting`] queues, all connections together.
+    queued_in_all: usize,
     /// Where each connection comes from (`sourceIP`), as the runtime tells it.
     source_ips: HashMap<ConnId, String>,
     next_seq: u64,
@@ -354,18 +381,22 @@ impl<S: Storage> Hub<S> {
         self.hooks.waiting.contains_key(&conn)
     }
 
-    /// Queues `command` behind the one of `conn` that waits for a hook. Past
-    /// [`MAX_WAITING_BEHIND_HOOK`] (or [`MAX_WAITING_IN_ALL`]) it is refused with
-    /// `INTERNAL_ERROR`, and given back so that the batch counts it among its requests.
+    /// Queues `command` behind the one of `conn` that waits for a hook, asking its own deciding
+    /// hook at once if one applies now. Past [`MAX_WAITING_BEHIND_HOOK`] (or
+    /// [`MAX_WAITING_IN_ALL`]) it is refused with `INTERNAL_ERROR`, and given back so that the
+    /// batch counts it among its requests.
     pub(super) fn queue_behind_hook(
         &mut self,
         conn: ConnId,
         command: GenericCommand,
+        now: i64,
     ) -> Option<GenericCommand> {
-        let Some(waiting) = self.hooks.waiting.get_mut(&conn) else {
-            return Some(command);
-        };
-        if waiting.behind.len() >= MAX_WAITING_BEHIND_HOOK || self.hooks.behind_in_all >= MAX_WAITING_IN_ALL {
+        let behind = self
+            .hooks
+            .waiting
+            .get(&conn)
+            .map_or(0, |w| w.entries.len().saturating_sub(1));
+        if behind >= MAX_WAITING_BEHIND_HOOK || self.hooks.queued_in_all >= MAX_WAITING_IN_ALL {
             self.fail(
                 conn,
                 &command,
@@ -376,8 +407,17 @@ impl<S: Storage> Hub<S> {
             );
             return Some(command);
         }
-        waiting.behind.push_back(command);
-        self.hooks.behind_in_all += 1;
+        let asked = match (self.client_of(conn, &command), command.command_type()) {
+            (Some(client), Some(cmd)) => self.ask(conn, &client, cmd, &command, now),
+            _ => None,
+        };
+        self.hooks.queued_in_all += 1;
+        self.hooks
+            .waiting
+            .entry(conn)
+            .or_default()
+            .entries
+            .push_back(Queued { command, asked });
         None
     }
 
@@ -411,12 +451,41 @@ impl<S: Storage> Hub<S> {
         if self.hooks.defined.is_empty() {
             return Some(command);
         }
-        let Some((hook, params)) = self.deciding_call(conn, client, cmd, &command, now) else {
+        let Some(asked) = self.ask(conn, client, cmd, &command, now) else {
             return Some(command);
         };
+        // First in its connection's queue: while the queue is being worked through, before the
+        // commands still in it.
+        self.hooks.queued_in_all += 1;
+        self.hooks
+            .waiting
+            .entry(conn)
+            .or_default()
+            .entries
+            .push_front(Queued {
+                command,
+                asked: Some(asked),
+            });
+        None
+    }
+
+    /// Calls the deciding hook that applies to `command` of `client` now, if one does (the
+    /// server's own refusals excepted, see [`Self::park_for_hook`]).
+    fn ask(
+        &mut self,
+        conn: ConnId,
+        client: &str,
+        cmd: CommandType,
+        command: &GenericCommand,
+        now: i64,
+    ) -> Option<Asked> {
+        if self.hooks.defined.is_empty() {
+            return None;
+        }
+        let (hook, params) = self.deciding_call(conn, client, cmd, command, now)?;
         // Taken here, once: the command goes ahead without its rate checked again.
         if cmd == CommandType::Direct && !self.within_rates(conn, client, now) {
-            return Some(command);
+            return None;
         }
         let seq = self.hooks.next_seq;
         self.hooks.next_seq += 1;
@@ -425,16 +494,11 @@ impl<S: Storage> Hub<S> {
             params,
             ticket: Some(HookTicket { conn, seq }),
         });
-        self.hooks.waiting.insert(
-            conn,
-            Waiting {
-                seq,
-                parked_at: now,
-                command,
-                behind: VecDeque::new(),
-            },
-        );
-        None
+        Some(Asked {
+            seq,
+            at: now,
+            answer: None,
+        })
     }
 
     /// The deciding hook `command` goes to, with its parameters; `None` when no hook applies or
@@ -605,23 +669,37 @@ impl<S: Storage> Hub<S> {
         answer: HookAnswer,
         mut run: impl FnMut(&mut Self, GenericCommand, Verdict),
     ) {
-        let waiting = match self.hooks.waiting.entry(ticket.conn) {
-            std::collections::hash_map::Entry::Occupied(entry) if entry.get().seq == ticket.seq => {
-                entry.remove()
-            }
-            _ => return,
+        let Some(waiting) = self.hooks.waiting.get_mut(&ticket.conn) else {
+            return;
         };
-        self.hooks.behind_in_all -= waiting.behind.len();
-        run(self, waiting.command, Verdict::Answered(answer));
-        let mut behind = waiting.behind;
-        while let Some(next) = behind.pop_front() {
-            if let Some(parked) = self.hooks.waiting.get_mut(&ticket.conn) {
-                self.hooks.behind_in_all += 1 + behind.len();
-                parked.behind.push_back(next);
-                parked.behind.append(&mut behind);
+        let Some(asked) = waiting
+            .entries
+            .iter_mut()
+            .filter_map(|queued| queued.asked.as_mut())
+            .find(|asked| asked.seq == ticket.seq && asked.answer.is_none())
+        else {
+            return;
+        };
+        asked.answer = Some(answer);
+        // Whatever is answered at the front goes ahead, in order; a command that was not asked
+        // about is handled as new (it may be asked now, and wait at the front).
+        loop {
+            let Some(waiting) = self.hooks.waiting.get_mut(&ticket.conn) else {
+                return;
+            };
+            if waiting.blocked() {
                 return;
             }
-            run(self, next, Verdict::Unasked);
+            let Some(next) = waiting.entries.pop_front() else {
+                self.hooks.waiting.remove(&ticket.conn);
+                return;
+            };
+            self.hooks.queued_in_all -= 1;
+            let verdict = match next.asked.and_then(|asked| asked.answer) {
+                Some(answer) => Verdict::Answered(answer),
+                None => Verdict::Unasked,
+            };
+            run(self, next.command, verdict);
         }
     }
 
@@ -634,10 +712,10 @@ impl<S: Storage> Hub<S> {
             .hooks
             .waiting
             .iter()
-            .filter(|(_, waiting)| now.saturating_sub(waiting.parked_at) > deadline)
-            .map(|(&conn, waiting)| HookTicket {
-                conn,
-                seq: waiting.seq,
+            .filter_map(|(&conn, waiting)| {
+                let asked = waiting.entries.front()?.asked.as_ref()?;
+                let late = asked.answer.is_none() && now.saturating_sub(asked.at) > deadline;
+                late.then_some(HookTicket { conn, seq: asked.seq })
             })
             .collect();
         overdue.sort_unstable_by_key(|ticket| ticket.conn);
@@ -649,7 +727,7 @@ impl<S: Storage> Hub<S> {
     pub(super) fn forget_connection_hooks(&mut self, conn: ConnId) {
         self.hooks.source_ips.remove(&conn);
         if let Some(waiting) = self.hooks.waiting.remove(&conn) {
-            self.hooks.behind_in_all -= waiting.behind.len();
+            self.hooks.queued_in_all -= waiting.entries.len();
         }
     }
 

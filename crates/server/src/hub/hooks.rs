@@ -11,9 +11,9 @@
 //!   parked with a [`HookTicket`] until [`Input::HookAnswered`](super::Input) brings the answer;
 //!   later commands of the same connection wait behind it (acks and echoes excepted), so a
 //!   connection's commands keep their order, but their own hooks are asked at once (a
-//!   connection's hooked messages cost one round trip together, not one each). A hook that fails or times out lets the command
-//!   through unchanged, and so does one whose answer has not come after
-//!   [`HubConfig::hook_deadline_ms`](super::HubConfig) (a call lost on the way).
+//!   connection's hooked messages cost one round trip together, not one each). A hook that fails
+//!   or times out lets the command through unchanged, and so does one whose answer has not come
+//!   after [`HubConfig::hook_deadline_ms`](super::HubConfig) (a call lost on the way).
 //! - **Notifying hooks** (`_messageSent`, `_receiversOffline`, `_conversationStarted`,
 //!   `_conversationAdded`, `_conversationRemoved`, `_clientOnline`, `_clientOffline`) are told
 //!   after the fact, once the batch is committed; their answers are not read.

@@ -291,7 +291,8 @@ pub enum NotificationsError {
 pub use backend::ConvKind;
 pub(crate) use conversations::{RESERVED_KEYS, unique_key};
 pub use hooks::{
-    HookAnswer, HookCall, HookName, HookSet, HookTicket, MAX_WAITING_BEHIND_HOOK, MAX_WAITING_IN_ALL,
+    HookAnswer, HookCall, HookName, HookSet, HookTicket, MAX_ASKED_AHEAD, MAX_WAITING_BEHIND_HOOK,
+    MAX_WAITING_IN_ALL,
 };
 pub use limits::{DEFAULT_MAX_LOGS_LIMIT, DEFAULT_MAX_MEMBERS};
 pub use service::{AdminError, AdminOutcome, HistoryPage, KICKED_BY_APP, SendOptions};
@@ -809,6 +810,12 @@ impl<S: Storage> Hub<S> {
             let began = began.is_ok();
             self.resume_after_hook(ticket, None, |hub, command, verdict| {
                 hub.run_command(ticket.conn, command, verdict, began, &mut requests, now_ms);
+            });
+        }
+        {
+            let began = began.is_ok();
+            self.drain_stalled(|hub, conn, command, verdict| {
+                hub.run_command(conn, command, verdict, began, &mut requests, now_ms);
             });
         }
         // A failed position write fails the batch like a failed commit: all of it is rolled back.

@@ -782,3 +782,26 @@ fn queued_commands_keep_their_order_whether_asked_ahead_or_when_their_turn_comes
     let out = h.answer(message_call.ticket.expect("ticket"), None);
     assert_eq!(pushed_texts(&out, 1), ["hello all"]);
 }
+
+#[test]
+fn a_connection_has_a_few_calls_asked_ahead_and_the_rest_asked_in_turn() {
+    let (mut h, cid) = tom_and_jerry(&[HookName::MessageReceived]);
+    let texts: Vec<String> = (0..12).map(|n| format!("m{n}")).collect();
+    for text in &texts {
+        assert!(h.send(1, "Tom", &cid, text).is_empty());
+    }
+    let mut pending = h.calls();
+    assert_eq!(
+        pending.len(),
+        chinwag_server::hub::MAX_ASKED_AHEAD,
+        "the first and seven behind it"
+    );
+    let mut pushed = Vec::new();
+    // Answer whatever is asked, newest first, until every message went out.
+    while let Some(call) = pending.pop() {
+        let out = h.answer(call.ticket.expect("ticket"), None);
+        pushed.extend(pushed_texts(&out, 2));
+        pending.extend(h.calls());
+    }
+    assert_eq!(pushed, texts, "in the order sent");
+}

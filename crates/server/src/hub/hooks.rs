@@ -33,6 +33,10 @@ use crate::storage::Storage;
 /// runaway client gets here.
 pub const MAX_WAITING_BEHIND_HOOK: usize = 256;
 
+/// Deciding calls one connection may have waiting for answers at once (its first command's and
+/// those asked ahead for the commands behind it).
+pub const MAX_ASKED_AHEAD: usize = 8;
+
 /// Commands all connections together may queue behind hooks (the size of the hub thread's
 /// inbound queue): with frames of up to 64 KiB, the queued commands never hold more memory than
 /// that queue could.
@@ -407,8 +411,19 @@ impl<S: Storage> Hub<S> {
             );
             return Some(command);
         }
+        // A few asked ahead, so that one connection cannot take every call slot of the engine;
+        // the others are asked when their turn comes.
+        let asked_ahead = self.hooks.waiting.get(&conn).map_or(0, |waiting| {
+            waiting
+                .entries
+                .iter()
+                .filter(|queued| queued.asked.as_ref().is_some_and(|asked| asked.answer.is_none()))
+                .count()
+        });
         let asked = match (self.client_of(conn, &command), command.command_type()) {
-            (Some(client), Some(cmd)) => self.ask(conn, &client, cmd, &command, now),
+            (Some(client), Some(cmd)) if asked_ahead < MAX_ASKED_AHEAD => {
+                self.ask(conn, &client, cmd, &command, now)
+            }
             _ => None,
         };
         self.hooks.queued_in_all += 1;
@@ -681,17 +696,22 @@ impl<S: Storage> Hub<S> {
             return;
         };
         asked.answer = Some(answer);
-        // Whatever is answered at the front goes ahead, in order; a command that was not asked
-        // about is handled as new (it may be asked now, and wait at the front).
+        self.drain_waiting(ticket.conn, &mut run);
+    }
+
+    /// Runs what is answered at the front of `conn`'s queue, in order, until its front waits for
+    /// an answer again or the queue is empty (then it is removed). A command that was not asked
+    /// about is handled as new: it may be asked now, and wait at the front.
+    fn drain_waiting(&mut self, conn: ConnId, run: &mut impl FnMut(&mut Self, GenericCommand, Verdict)) {
         loop {
-            let Some(waiting) = self.hooks.waiting.get_mut(&ticket.conn) else {
+            let Some(waiting) = self.hooks.waiting.get_mut(&conn) else {
                 return;
             };
             if waiting.blocked() {
                 return;
             }
             let Some(next) = waiting.entries.pop_front() else {
-                self.hooks.waiting.remove(&ticket.conn);
+                self.hooks.waiting.remove(&conn);
                 return;
             };
             self.hooks.queued_in_all -= 1;
@@ -703,22 +723,44 @@ impl<S: Storage> Hub<S> {
         }
     }
 
-    /// The tickets of commands parked before `now - deadline`: their answers are overdue (the
-    /// runtime's own timeout is shorter, so the call was lost: a panicked batch, a stopped task).
-    /// In connection order.
+    /// Runs the queues whose front does not wait any more although no answer came in this batch:
+    /// a batch abandoned after a panic can leave one so (its front command taken and lost, the
+    /// next one answered already). In connection order.
+    pub(super) fn drain_stalled(&mut self, mut run: impl FnMut(&mut Self, ConnId, GenericCommand, Verdict)) {
+        let mut stalled: Vec<ConnId> = self
+            .hooks
+            .waiting
+            .iter()
+            .filter(|(_, waiting)| !waiting.blocked())
+            .map(|(&conn, _)| conn)
+            .collect();
+        stalled.sort_unstable();
+        for conn in stalled {
+            self.drain_waiting(conn, &mut |hub, command, verdict| {
+                run(hub, conn, command, verdict)
+            });
+        }
+    }
+
+    /// The tickets of calls made before `now - deadline` and not answered: overdue (the runtime's
+    /// own timeout is shorter, so the call was lost: a panicked batch, a stopped task). In
+    /// connection and call order.
     pub(super) fn overdue_tickets(&self, now: i64) -> Vec<HookTicket> {
         let deadline = self.config.hook_deadline_ms;
         let mut overdue: Vec<HookTicket> = self
             .hooks
             .waiting
             .iter()
-            .filter_map(|(&conn, waiting)| {
-                let asked = waiting.entries.front()?.asked.as_ref()?;
-                let late = asked.answer.is_none() && now.saturating_sub(asked.at) > deadline;
-                late.then_some(HookTicket { conn, seq: asked.seq })
+            .flat_map(|(&conn, waiting)| {
+                waiting
+                    .entries
+                    .iter()
+                    .filter_map(|queued| queued.asked.as_ref())
+                    .filter(move |asked| asked.answer.is_none() && now.saturating_sub(asked.at) > deadline)
+                    .map(move |asked| HookTicket { conn, seq: asked.seq })
             })
             .collect();
-        overdue.sort_unstable_by_key(|ticket| ticket.conn);
+        overdue.sort_unstable_by_key(|ticket| (ticket.conn, ticket.seq));
         overdue
     }
 

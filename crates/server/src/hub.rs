@@ -792,7 +792,7 @@ impl<S: Storage> Hub<S> {
                 }
                 Input::HookAnswered(ticket, answer) => {
                     let began = began.is_ok();
-                    self.resume_after_hook(ticket, answer, |hub, command, verdict| {
+                    self.resume_after_hook(ticket, answer, now_ms, |hub, command, verdict| {
                         hub.run_command(ticket.conn, command, verdict, began, &mut requests, now_ms);
                     });
                 }
@@ -808,13 +808,13 @@ impl<S: Storage> Hub<S> {
                 "a hook's answer is overdue; the command goes ahead without it"
             );
             let began = began.is_ok();
-            self.resume_after_hook(ticket, None, |hub, command, verdict| {
+            self.resume_after_hook(ticket, None, now_ms, |hub, command, verdict| {
                 hub.run_command(ticket.conn, command, verdict, began, &mut requests, now_ms);
             });
         }
         {
             let began = began.is_ok();
-            self.drain_stalled(|hub, conn, command, verdict| {
+            self.drain_stalled(now_ms, |hub, conn, command, verdict| {
                 hub.run_command(conn, command, verdict, began, &mut requests, now_ms);
             });
         }

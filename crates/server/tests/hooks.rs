@@ -786,16 +786,20 @@ fn queued_commands_keep_their_order_whether_asked_ahead_or_when_their_turn_comes
 #[test]
 fn a_connection_has_a_few_calls_asked_ahead_and_the_rest_asked_in_turn() {
     let (mut h, cid) = tom_and_jerry(&[HookName::MessageReceived]);
-    let texts: Vec<String> = (0..12).map(|n| format!("m{n}")).collect();
+    let cap = chinwag_server::hub::MAX_ASKED_AHEAD;
+    let texts: Vec<String> = (0..cap + 8).map(|n| format!("m{n}")).collect();
     for text in &texts {
         assert!(h.send(1, "Tom", &cid, text).is_empty());
     }
     let mut pending = h.calls();
-    assert_eq!(
-        pending.len(),
-        chinwag_server::hub::MAX_ASKED_AHEAD,
-        "the first and seven behind it"
-    );
+    assert_eq!(pending.len(), cap, "the first and those behind it up to the cap");
+    // An answer behind the first frees a place: one more is asked.
+    let last = pending.pop().expect("a call");
+    assert!(h.answer(last.ticket.expect("ticket"), None).is_empty());
+    let more = h.calls();
+    assert_eq!(more.len(), 1);
+    assert_eq!(param(&more[0], "content"), &json!(texts[cap]));
+    pending.extend(more);
     let mut pushed = Vec::new();
     // Answer whatever is asked, newest first, until every message went out.
     while let Some(call) = pending.pop() {

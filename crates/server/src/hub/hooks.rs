@@ -35,7 +35,7 @@ pub const MAX_WAITING_BEHIND_HOOK: usize = 256;
 
 /// Deciding calls one connection may have waiting for answers at once (its first command's and
 /// those asked ahead for the commands behind it).
-pub const MAX_ASKED_AHEAD: usize = 8;
+pub const MAX_ASKED_AHEAD: usize = 32;
 
 /// Commands all connections together may queue behind hooks (the size of the hub thread's
 /// inbound queue): with frames of up to 64 KiB, the queued commands never hold more memory than
@@ -220,6 +220,14 @@ struct Asked {
 }
 
 impl Waiting {
+    /// How many of its calls wait for answers.
+    fn unanswered(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|queued| queued.asked.as_ref().is_some_and(|asked| asked.answer.is_none()))
+            .count()
+    }
+
     /// Whether the first command still waits for its answer.
     fn blocked(&self) -> bool {
         self.entries
@@ -413,13 +421,7 @@ impl<S: Storage> Hub<S> {
         }
         // A few asked ahead, so that one connection cannot take every call slot of the engine;
         // the others are asked when their turn comes.
-        let asked_ahead = self.hooks.waiting.get(&conn).map_or(0, |waiting| {
-            waiting
-                .entries
-                .iter()
-                .filter(|queued| queued.asked.as_ref().is_some_and(|asked| asked.answer.is_none()))
-                .count()
-        });
+        let asked_ahead = self.hooks.waiting.get(&conn).map_or(0, Waiting::unanswered);
         let asked = match (self.client_of(conn, &command), command.command_type()) {
             (Some(client), Some(cmd)) if asked_ahead < MAX_ASKED_AHEAD => {
                 self.ask(conn, &client, cmd, &command, now)
@@ -682,6 +684,7 @@ impl<S: Storage> Hub<S> {
         &mut self,
         ticket: HookTicket,
         answer: HookAnswer,
+        now: i64,
         mut run: impl FnMut(&mut Self, GenericCommand, Verdict),
     ) {
         let Some(waiting) = self.hooks.waiting.get_mut(&ticket.conn) else {
@@ -696,18 +699,59 @@ impl<S: Storage> Hub<S> {
             return;
         };
         asked.answer = Some(answer);
-        self.drain_waiting(ticket.conn, &mut run);
+        self.drain_waiting(ticket.conn, now, &mut run);
+    }
+
+    /// Asks about the commands in `conn`'s queue no call was made for yet (a hook may apply to
+    /// them now), while fewer than [`MAX_ASKED_AHEAD`] calls of the connection wait.
+    fn ask_ahead(&mut self, conn: ConnId, now: i64) {
+        let Some(waiting) = self.hooks.waiting.get(&conn) else {
+            return;
+        };
+        let mut waiting_calls = waiting.unanswered();
+        let mut index = 0;
+        while waiting_calls < MAX_ASKED_AHEAD {
+            let Some(queued) = self.hooks.waiting.get(&conn).and_then(|w| w.entries.get(index)) else {
+                return;
+            };
+            index += 1;
+            if queued.asked.is_some() {
+                continue;
+            }
+            let command = &queued.command;
+            let Some((client, cmd)) = self.client_of(conn, command).zip(command.command_type()) else {
+                continue;
+            };
+            let command = command.clone();
+            if let Some(asked) = self.ask(conn, &client, cmd, &command, now) {
+                waiting_calls += 1;
+                if let Some(queued) = self
+                    .hooks
+                    .waiting
+                    .get_mut(&conn)
+                    .and_then(|w| w.entries.get_mut(index - 1))
+                {
+                    queued.asked = Some(asked);
+                }
+            }
+        }
     }
 
     /// Runs what is answered at the front of `conn`'s queue, in order, until its front waits for
     /// an answer again or the queue is empty (then it is removed). A command that was not asked
     /// about is handled as new: it may be asked now, and wait at the front.
-    fn drain_waiting(&mut self, conn: ConnId, run: &mut impl FnMut(&mut Self, GenericCommand, Verdict)) {
+    fn drain_waiting(
+        &mut self,
+        conn: ConnId,
+        now: i64,
+        run: &mut impl FnMut(&mut Self, GenericCommand, Verdict),
+    ) {
         loop {
             let Some(waiting) = self.hooks.waiting.get_mut(&conn) else {
                 return;
             };
             if waiting.blocked() {
+                self.ask_ahead(conn, now);
                 return;
             }
             let Some(next) = waiting.entries.pop_front() else {
@@ -726,7 +770,11 @@ impl<S: Storage> Hub<S> {
     /// Runs the queues whose front does not wait any more although no answer came in this batch:
     /// a batch abandoned after a panic can leave one so (its front command taken and lost, the
     /// next one answered already). In connection order.
-    pub(super) fn drain_stalled(&mut self, mut run: impl FnMut(&mut Self, ConnId, GenericCommand, Verdict)) {
+    pub(super) fn drain_stalled(
+        &mut self,
+        now: i64,
+        mut run: impl FnMut(&mut Self, ConnId, GenericCommand, Verdict),
+    ) {
         let mut stalled: Vec<ConnId> = self
             .hooks
             .waiting
@@ -736,7 +784,7 @@ impl<S: Storage> Hub<S> {
             .collect();
         stalled.sort_unstable();
         for conn in stalled {
-            self.drain_waiting(conn, &mut |hub, command, verdict| {
+            self.drain_waiting(conn, now, &mut |hub, command, verdict| {
                 run(hub, conn, command, verdict)
             });
         }

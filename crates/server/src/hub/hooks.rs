@@ -419,8 +419,8 @@ impl<S: Storage> Hub<S> {
             );
             return Some(command);
         }
-        // A few asked ahead, so that one connection cannot take every call slot of the engine;
-        // the others are asked when their turn comes.
+        // Up to a cap, so that one connection cannot take every call slot of the engine; the
+        // others are asked as answers come (`ask_ahead`).
         let asked_ahead = self.hooks.waiting.get(&conn).map_or(0, Waiting::unanswered);
         let asked = match (self.client_of(conn, &command), command.command_type()) {
             (Some(client), Some(cmd)) if asked_ahead < MAX_ASKED_AHEAD => {
@@ -428,14 +428,20 @@ impl<S: Storage> Hub<S> {
             }
             _ => None,
         };
-        self.hooks.queued_in_all += 1;
-        self.hooks
-            .waiting
-            .entry(conn)
-            .or_default()
-            .entries
-            .push_back(Queued { command, asked });
+        self.enqueue(conn, Queued { command, asked }, false);
         None
+    }
+
+    /// Puts `queued` at the back of `conn`'s queue, or at its front (a command that waits for its
+    /// turn's hook while the queue is being worked through comes before those still in it).
+    fn enqueue(&mut self, conn: ConnId, queued: Queued, front: bool) {
+        self.hooks.queued_in_all += 1;
+        let entries = &mut self.hooks.waiting.entry(conn).or_default().entries;
+        if front {
+            entries.push_front(queued);
+        } else {
+            entries.push_back(queued);
+        }
     }
 
     /// Notes a call of notifying `hook` with `params`, if the engine defines it. `params` is built
@@ -471,18 +477,11 @@ impl<S: Storage> Hub<S> {
         let Some(asked) = self.ask(conn, client, cmd, &command, now) else {
             return Some(command);
         };
-        // First in its connection's queue: while the queue is being worked through, before the
-        // commands still in it.
-        self.hooks.queued_in_all += 1;
-        self.hooks
-            .waiting
-            .entry(conn)
-            .or_default()
-            .entries
-            .push_front(Queued {
-                command,
-                asked: Some(asked),
-            });
+        let queued = Queued {
+            command,
+            asked: Some(asked),
+        };
+        self.enqueue(conn, queued, true);
         None
     }
 

@@ -798,23 +798,13 @@ impl<S: Storage> Hub<S> {
                 }
             }
         }
-        // After the inputs, so that an answer that came in this batch is used.
-        for ticket in self.overdue_tickets(now_ms) {
+        if self.waits_for_any_hook() {
+            // Queued commands are never acks, so positions stored once here stay stored for them.
             if stored.is_ok() {
                 stored = self.store_positions();
             }
-            tracing::warn!(
-                conn = ticket.conn,
-                "a hook's answer is overdue; the command goes ahead without it"
-            );
             let began = began.is_ok();
-            self.resume_after_hook(ticket, None, now_ms, |hub, command, verdict| {
-                hub.run_command(ticket.conn, command, verdict, began, &mut requests, now_ms);
-            });
-        }
-        {
-            let began = began.is_ok();
-            self.drain_stalled(now_ms, |hub, conn, command, verdict| {
+            self.resume_unanswered(now_ms, |hub, conn, command, verdict| {
                 hub.run_command(conn, command, verdict, began, &mut requests, now_ms);
             });
         }
@@ -1148,24 +1138,20 @@ impl<S: Storage> Hub<S> {
 
     /// Answers a failed request; commands without a serial (acks, reads) get no answer.
     fn fail(&mut self, conn: ConnId, command: &GenericCommand, fail: Fail) {
-        let (code, detail) = match fail {
-            Fail::Code(code, detail) => (code, detail),
+        // A hook's refusal also carries the app's own code and message (`appCode`, `appMsg`).
+        let (code, detail, app) = match fail {
+            Fail::Code(code, detail) => (code, detail, None),
             Fail::Storage(error) => {
                 tracing::error!(%error, "storage error while handling a command");
-                (ErrorCode::InternalError, None)
+                (ErrorCode::InternalError, None, None)
             }
             Fail::RejectedByApp {
                 code,
                 app_code,
                 detail,
-            } => {
-                if command.serial().is_some() {
-                    let reply = hooks::rejected_reply(command, code, app_code, detail);
-                    self.reply(conn, reply);
-                }
-                return;
-            }
+            } => (code, detail.clone(), Some((app_code, detail))),
         };
+        let (app_code, app_msg) = app.unwrap_or_default();
         if command.serial().is_none() {
             tracing::debug!(
                 conn,
@@ -1179,10 +1165,15 @@ impl<S: Storage> Hub<S> {
             GenericCommand::reply_to(command, CommandType::Ack).with(AckCommand {
                 code: Some(code.code()),
                 reason: Some(code.name().into()),
+                app_code,
+                app_msg,
                 ..Default::default()
             })
         } else {
-            GenericCommand::error_reply(command, code, detail)
+            let mut error = code.to_command(detail);
+            error.app_code = app_code;
+            error.app_msg = app_msg;
+            GenericCommand::reply_to(command, CommandType::Error).with(error)
         };
         self.reply(conn, reply);
     }

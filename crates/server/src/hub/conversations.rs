@@ -277,7 +277,7 @@ pub(super) fn first_members(members: &[String], creator: &str) -> Vec<String> {
 }
 
 /// The conversation JSON of a `attr`/`where` body, `{}` when absent.
-pub(super) fn json_object(message: Option<&JsonObjectMessage>) -> HubResult<Map<String, Value>> {
+fn json_object(message: Option<&JsonObjectMessage>) -> HubResult<Map<String, Value>> {
     match message {
         None => Ok(Map::new()),
         Some(m) if m.data.trim().is_empty() => Ok(Map::new()),
@@ -367,12 +367,7 @@ pub(super) fn set_path(target: &mut Map<String, Value>, path: &str, value: Value
 /// the SDKs settle this: the JS SDK's `ChatRoom` inherits `add(ids)` and `remove(ids)` from
 /// `PersistentConversation` (`join`/`quit` are `add`/`remove` of oneself) but creates rooms with
 /// the creator only (`m=[self]`, PROTOCOL.md §3.4); see the server README "Chat room membership".
-pub(super) fn only_self_in_chat_room(
-    conv: &Conversation,
-    ids: &[String],
-    client: &str,
-    detail: &str,
-) -> HubResult {
+fn only_self_in_chat_room(conv: &Conversation, ids: &[String], client: &str, detail: &str) -> HubResult {
     if conv.record.transient && ids.iter().any(|id| id != client) {
         return Err(Fail::Code(
             ErrorCode::NormalConversationRequired,
@@ -380,6 +375,18 @@ pub(super) fn only_self_in_chat_room(
         ));
     }
     Ok(())
+}
+
+/// An add or join that may be made, as [`Hub::check_add`] found it.
+pub(super) struct CheckedAdd<'a> {
+    /// The conversation.
+    pub(super) conv: &'a Conversation,
+    /// The clients added or joining (the allowed ones).
+    pub(super) ids: Vec<String>,
+    /// The clients kept out (blocked): a partial failure.
+    pub(super) blocked: Vec<String>,
+    /// Of `ids`, those not members yet (none in a chat room).
+    pub(super) added: Vec<String>,
 }
 
 impl<S: Storage> Hub<S> {
@@ -428,7 +435,7 @@ impl<S: Storage> Hub<S> {
     /// ("Conversation does not exist or client is not a member", PROTOCOL.md §3.13): LeanCloud
     /// refuses a non-member's conversation operations, and the protocol has no more specific code
     /// for these (4309 is for `update`, 4312 for history).
-    fn member_conversation(&self, cid: Option<&str>, client: &str) -> HubResult<&Conversation> {
+    pub(super) fn member_conversation(&self, cid: Option<&str>, client: &str) -> HubResult<&Conversation> {
         let conv = self.conversation(cid)?;
         if !conv.is_member(client) {
             return Err(Fail::Code(ErrorCode::InvalidMessagingTarget, None));
@@ -451,13 +458,7 @@ impl<S: Storage> Hub<S> {
         body: ConvCommand,
         now: i64,
     ) -> HubResult {
-        let app_id = self.app_of(conn, client);
-        if !self.signed(body.s.as_deref(), body.t, body.n.as_deref(), now, |t, n| {
-            crate::signature::create_message(&app_id, client, &body.m, t, n)
-        }) {
-            return Err(Fail::Code(ErrorCode::ConversationSignatureFailed, None));
-        }
-        let mut attrs = json_object(body.attr.as_ref())?;
+        let (mut attrs, members) = self.check_start(conn, client, &body, now)?;
         strip_reserved(&mut attrs);
         let transient = body.transient == Some(true);
         // Temporary conversations (`_tmp:` ids) expire after their TTL (LeanCloud: default one
@@ -468,10 +469,6 @@ impl<S: Storage> Hub<S> {
                 .unwrap_or(DEFAULT_TEMP_TTL)
                 .min(MAX_TEMP_TTL)
         });
-        let members = first_members(&body.m, client);
-        if !transient {
-            self.check_new_members(members.len())?;
-        }
         let unique_key =
             (body.unique == Some(true) && !transient && temp_ttl.is_none()).then(|| unique_key(&members));
         if let Some(key) = &unique_key {
@@ -560,7 +557,7 @@ impl<S: Storage> Hub<S> {
     /// make it: only a member changes other members, a service conversation's subscribers only
     /// (un)subscribe themselves, and the change is signed as one of `actions` when signatures are
     /// required.
-    pub(super) fn allowed_membership_change(
+    fn allowed_membership_change(
         &self,
         conn: ConnId,
         client: &str,
@@ -632,6 +629,101 @@ impl<S: Storage> Hub<S> {
         Ok(())
     }
 
+    /// The attributes and first members of a `conv/start` by `client`, if it may be made: signed
+    /// when signatures are required, attributes a JSON object, members within the limit (chat
+    /// rooms have none). Nothing is changed; `conv_start` and the `_conversationStart` hook share it.
+    pub(super) fn check_start(
+        &self,
+        conn: ConnId,
+        client: &str,
+        body: &ConvCommand,
+        now: i64,
+    ) -> HubResult<(Map<String, Value>, Vec<String>)> {
+        let app_id = self.app_of(conn, client);
+        if !self.signed(body.s.as_deref(), body.t, body.n.as_deref(), now, |t, n| {
+            crate::signature::create_message(&app_id, client, &body.m, t, n)
+        }) {
+            return Err(Fail::Code(ErrorCode::ConversationSignatureFailed, None));
+        }
+        let attrs = json_object(body.attr.as_ref())?;
+        let members = first_members(&body.m, client);
+        if body.transient != Some(true) {
+            self.check_new_members(members.len())?;
+        }
+        Ok((attrs, members))
+    }
+
+    /// A `conv/add` or `conv/join` by `client`, if it may be made (see [`CheckedAdd`]). Nothing is
+    /// changed; `conv_add` and the `_conversationAdd` hook share it.
+    pub(super) fn check_add(
+        &self,
+        conn: ConnId,
+        client: &str,
+        body: &ConvCommand,
+        now: i64,
+    ) -> HubResult<CheckedAdd<'_>> {
+        // v5 signs adds as `invite`, 4.3.1 as `add`.
+        let (conv, ids) = self.allowed_membership_change(conn, client, body, &["invite", "add"], now)?;
+        only_self_in_chat_room(conv, &ids, client, "clients join a chat room themselves")?;
+        // Blocked clients cannot be added or join again, nor can others add a client that blocked
+        // the conversation (partial failure, not a whole error).
+        let (blocked, ids): (Vec<String>, Vec<String>) =
+            ids.into_iter().partition(|id| self.kept_out(conv, id, client));
+        // `ids` names each client once already; a chat room has no stored members.
+        let added: Vec<String> = if conv.record.transient {
+            Vec::new()
+        } else {
+            ids.iter()
+                .filter(|id| !conv.members.contains_key(id))
+                .cloned()
+                .collect()
+        };
+        self.check_room_in(conv, added.len())?;
+        Ok(CheckedAdd {
+            conv,
+            ids,
+            blocked,
+            added,
+        })
+    }
+
+    /// The conversation and the clients of a `conv/remove` (or quit) by `client`, if it may be
+    /// made. Nothing is changed; `conv_remove` and the `_conversationRemove` hook share it.
+    pub(super) fn check_remove(
+        &self,
+        conn: ConnId,
+        client: &str,
+        body: &ConvCommand,
+        now: i64,
+    ) -> HubResult<(&Conversation, Vec<String>)> {
+        // v5 signs removals as `kick`, 4.3.1 as `remove`.
+        let (conv, ids) = self.allowed_membership_change(conn, client, body, &["kick", "remove"], now)?;
+        only_self_in_chat_room(
+            conv,
+            &ids,
+            client,
+            "clients leave a chat room themselves; the app's backend removes others (REST blacklist, kick)",
+        )?;
+        Ok((conv, ids))
+    }
+
+    /// The conversation and attribute changes of a `conv/update` by `client`, if it may be made (a
+    /// member, or anyone in a chat room; attributes a JSON object not nested too deep). Nothing
+    /// is changed; `conv_update` and the `_conversationUpdate` hook share it.
+    pub(super) fn check_update(
+        &self,
+        client: &str,
+        body: &ConvCommand,
+    ) -> HubResult<(&Conversation, Map<String, Value>)> {
+        let conv = self.conversation(body.cid.as_deref())?;
+        if !conv.record.transient && !conv.is_member(client) {
+            return Err(Fail::Code(ErrorCode::ConversationUpdateRejected, None));
+        }
+        let changes = json_object(body.attr.as_ref())?;
+        check_attr_depth(&changes)?;
+        Ok((conv, changes))
+    }
+
     fn conv_add(
         &mut self,
         conn: ConnId,
@@ -640,33 +732,23 @@ impl<S: Storage> Hub<S> {
         body: ConvCommand,
         now: i64,
     ) -> HubResult {
-        // v5 signs adds as `invite`, 4.3.1 as `add`.
-        let (conv, ids) = self.allowed_membership_change(conn, client, &body, &["invite", "add"], now)?;
-        only_self_in_chat_room(conv, &ids, client, "clients join a chat room themselves")?;
+        let CheckedAdd {
+            conv,
+            ids,
+            blocked,
+            added,
+        } = self.check_add(conn, client, &body, now)?;
         let cid = conv.record.id.clone();
         let system = conv.record.system;
         let transient = conv.record.transient;
-        // Blocked clients cannot be added or join again, nor can others add a client that blocked
-        // the conversation (partial failure, not a whole error).
-        let (blocked, ids): (Vec<String>, Vec<String>) =
-            ids.into_iter().partition(|id| self.kept_out(conv, id, client));
+        let read_ts = conv.last_ts;
         let failed_pids = super::moderation::failure(ErrorCode::ConversationBlacklisted, blocked);
-        let added = if conv.record.transient {
+        if transient {
             self.add_in_memory(&cid, &ids, Position::default());
-            Vec::new()
         } else {
-            // `ids` names each client once already.
-            let added: Vec<String> = ids
-                .iter()
-                .filter(|id| !conv.members.contains_key(id))
-                .cloned()
-                .collect();
-            self.check_room_in(conv, added.len())?;
             // New members start with everything before they joined read, so it is not unread.
-            let read_ts = conv.last_ts;
             self.admit_members(&cid, &added, read_ts, now)?;
-            added
-        };
+        }
         self.notify_membership_hook(true, &cid, client, if transient { &ids } else { &added });
         self.conv_reply(
             conn,
@@ -695,14 +777,7 @@ impl<S: Storage> Hub<S> {
         body: ConvCommand,
         now: i64,
     ) -> HubResult {
-        // v5 signs removals as `kick`, 4.3.1 as `remove`.
-        let (conv, ids) = self.allowed_membership_change(conn, client, &body, &["kick", "remove"], now)?;
-        only_self_in_chat_room(
-            conv,
-            &ids,
-            client,
-            "clients leave a chat room themselves; the app's backend removes others (REST blacklist, kick)",
-        )?;
+        let (conv, ids) = self.check_remove(conn, client, &body, now)?;
         let cid = conv.record.id.clone();
         let transient = conv.record.transient;
         let system = conv.record.system;
@@ -959,13 +1034,8 @@ impl<S: Storage> Hub<S> {
         body: ConvCommand,
         now: i64,
     ) -> HubResult {
-        let conv = self.conversation(body.cid.as_deref())?;
-        if !conv.record.transient && !conv.is_member(client) {
-            return Err(Fail::Code(ErrorCode::ConversationUpdateRejected, None));
-        }
+        let (conv, changes) = self.check_update(client, &body)?;
         let cid = conv.record.id.clone();
-        let changes = json_object(body.attr.as_ref())?;
-        check_attr_depth(&changes)?;
         let Some(conv) = self.convs.get_mut(cid.as_str()) else {
             return Err(Fail::Code(ErrorCode::ConversationNotFound, None));
         };

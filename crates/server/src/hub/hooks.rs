@@ -179,6 +179,17 @@ pub struct HookCall {
     pub ticket: Option<HookTicket>,
 }
 
+impl HookCall {
+    /// A call of notifying `hook` with the object `params`.
+    fn notifying(hook: HookName, params: Value) -> Self {
+        Self {
+            hook,
+            params: object(params),
+            ticket: None,
+        }
+    }
+}
+
 /// What a deciding hook answered: its `result` object, or `None` when the call failed, timed out
 /// or answered something else (the command then goes ahead unchanged).
 pub type HookAnswer = Option<Map<String, Value>>;
@@ -450,13 +461,8 @@ impl<S: Storage> Hub<S> {
         if !self.hooks.defined.contains(hook) {
             return;
         }
-        if let Value::Object(params) = params(self) {
-            self.hooks.calls.push(HookCall {
-                hook,
-                params,
-                ticket: None,
-            });
-        }
+        let call = HookCall::notifying(hook, params(self));
+        self.hooks.calls.push(call);
     }
 
     /// If a deciding hook applies to `command` of `client`, calls it and parks the command (and
@@ -567,18 +573,7 @@ impl<S: Storage> Hub<S> {
             }
             (CommandType::Conv, Some(OpType::Start)) if defined.contains(HookName::ConversationStart) => {
                 let body = command.conv_message.as_deref().unwrap_or(&no_body);
-                let app_id = self.app_of(conn, client);
-                let signed = self.signed(body.s.as_deref(), body.t, body.n.as_deref(), now, |t, n| {
-                    crate::signature::create_message(&app_id, client, &body.m, t, n)
-                });
-                if !signed {
-                    return None;
-                }
-                let attr = super::conversations::json_object(body.attr.as_ref()).ok()?;
-                let members = super::conversations::first_members(&body.m, client);
-                if body.transient != Some(true) && self.check_new_members(members.len()).is_err() {
-                    return None;
-                }
+                let (attr, members) = self.check_start(conn, client, body, now).ok()?;
                 (
                     HookName::ConversationStart,
                     json!({ "initBy": client, "members": members, "attr": attr }),
@@ -588,20 +583,16 @@ impl<S: Storage> Hub<S> {
                 if defined.contains(HookName::ConversationUpdate) =>
             {
                 let body = command.conv_message.as_deref().unwrap_or(&no_body);
-                let conv = self.convs.get(body.cid.as_deref()?)?;
-                // A chat room's attributes may be updated by anyone in the app (as `conv_update`).
-                let may_change = conv.is_member(client) || (op == OpType::Update && conv.record.transient);
-                if !may_change {
-                    return None;
-                }
                 // `attr` and `mute` never come together (LeanCloud's rule).
-                let (key, value) = match op {
+                let (conv, key, value) = match op {
                     OpType::Update => {
-                        let changes = super::conversations::json_object(body.attr.as_ref()).ok()?;
-                        super::conversations::check_attr_depth(&changes).ok()?;
-                        ("attr", Value::Object(changes))
+                        let (conv, changes) = self.check_update(client, body).ok()?;
+                        (conv, "attr", Value::Object(changes))
                     }
-                    _ => ("mute", Value::Bool(op == OpType::Mute)),
+                    _ => {
+                        let conv = self.member_conversation(body.cid.as_deref(), client).ok()?;
+                        (conv, "mute", Value::Bool(op == OpType::Mute))
+                    }
                 };
                 (
                     HookName::ConversationUpdate,
@@ -642,28 +633,22 @@ impl<S: Storage> Hub<S> {
             ) => {
                 let body = command.conv_message.as_deref().unwrap_or(&no_body);
                 let members = super::conversations::members_or_self(body, client);
-                let (hook, may_ask, actions) = if matches!(op, OpType::Add | OpType::Join) {
-                    (HookName::ConversationAdd, true, ["invite", "add"])
+                let adding = matches!(op, OpType::Add | OpType::Join);
+                let hook = if adding {
+                    HookName::ConversationAdd
                 } else {
-                    // Leaving oneself is not asked about (LeanCloud's `_conversationRemove` rule).
-                    let others = members.iter().any(|m| m != client);
-                    (HookName::ConversationRemove, others, ["kick", "remove"])
+                    HookName::ConversationRemove
                 };
-                if !defined.contains(hook) || !may_ask {
+                // Leaving oneself is not asked about (LeanCloud's `_conversationRemove` rule).
+                if !defined.contains(hook) || (!adding && members.iter().all(|m| m == client)) {
                     return None;
                 }
                 // Permissions, signatures and limits first, as LeanCloud did.
-                let (conv, ids) = self
-                    .allowed_membership_change(conn, client, body, &actions, now)
-                    .ok()?;
-                super::conversations::only_self_in_chat_room(conv, &ids, client, "").ok()?;
-                if hook == HookName::ConversationAdd && !conv.record.transient {
-                    let adding = ids
-                        .iter()
-                        .filter(|id| !conv.members.contains_key(id) && !self.kept_out(conv, id, client))
-                        .count();
-                    self.check_room_in(conv, adding).ok()?;
-                }
+                let conv = if adding {
+                    self.check_add(conn, client, body, now).ok()?.conv
+                } else {
+                    self.check_remove(conn, client, body, now).ok()?.0
+                };
                 (
                     hook,
                     json!({ "initBy": client, "convId": conv.record.id, "members": members }),
@@ -766,14 +751,35 @@ impl<S: Storage> Hub<S> {
         }
     }
 
-    /// Runs the queues whose front does not wait any more although no answer came in this batch:
-    /// a batch abandoned after a panic can leave one so (its front command taken and lost, the
-    /// next one answered already). In connection order.
-    pub(super) fn drain_stalled(
+    /// Whether any command waits for a hook.
+    pub(super) fn waits_for_any_hook(&self) -> bool {
+        !self.hooks.waiting.is_empty()
+    }
+
+    /// After a batch's inputs (so that an answer that came in it is used): commands whose call is
+    /// overdue go ahead as if it had failed, then the queues that no longer wait are worked
+    /// through. `run` handles each command of a connection.
+    pub(super) fn resume_unanswered(
         &mut self,
         now: i64,
         mut run: impl FnMut(&mut Self, ConnId, GenericCommand, Verdict),
     ) {
+        for ticket in self.overdue_tickets(now) {
+            tracing::warn!(
+                conn = ticket.conn,
+                "a hook's answer is overdue; the command goes ahead without it"
+            );
+            self.resume_after_hook(ticket, None, now, |hub, command, verdict| {
+                run(hub, ticket.conn, command, verdict);
+            });
+        }
+        self.drain_stalled(now, &mut run);
+    }
+
+    /// Runs the queues whose front does not wait any more although no answer came in this batch:
+    /// a batch abandoned after a panic can leave one so (its front command taken and lost, the
+    /// next one answered already). In connection order.
+    fn drain_stalled(&mut self, now: i64, run: &mut impl FnMut(&mut Self, ConnId, GenericCommand, Verdict)) {
         let mut stalled: Vec<ConnId> = self
             .hooks
             .waiting
@@ -792,7 +798,7 @@ impl<S: Storage> Hub<S> {
     /// The tickets of calls made before `now - deadline` and not answered: overdue (the runtime's
     /// own timeout is shorter, so the call was lost: a panicked batch, a stopped task). In
     /// connection and call order.
-    pub(super) fn overdue_tickets(&self, now: i64) -> Vec<HookTicket> {
+    fn overdue_tickets(&self, now: i64) -> Vec<HookTicket> {
         let deadline = self.config.hook_deadline_ms;
         let mut overdue: Vec<HookTicket> = self
             .hooks
@@ -921,10 +927,9 @@ impl<S: Storage> Hub<S> {
             .partition(|member| self.is_online(member));
         let (content, bin) = super::message_payload(message);
         if sent {
-            self.hooks.calls.push(HookCall {
-                hook: HookName::MessageSent,
-                ticket: None,
-                params: object(json!({
+            self.hooks.calls.push(HookCall::notifying(
+                HookName::MessageSent,
+                json!({
                     "fromPeer": message.from,
                     "convId": message.cid,
                     "msgId": message.id,
@@ -939,8 +944,8 @@ impl<S: Storage> Hub<S> {
                     "mentionAll": message.mention_all,
                     "mentionPids": message.mention_pids,
                     "sourceIP": self.source_ip(from_conn),
-                })),
-            });
+                }),
+            ));
         }
         if offline_hook && !offline.is_empty() {
             let mentioned: Vec<&str> = if message.mention_all {
@@ -952,10 +957,9 @@ impl<S: Storage> Hub<S> {
                     .filter(|member| message.mention_pids.iter().any(|m| m == member))
                     .collect()
             };
-            self.hooks.calls.push(HookCall {
-                hook: HookName::ReceiversOffline,
-                ticket: None,
-                params: object(json!({
+            self.hooks.calls.push(HookCall::notifying(
+                HookName::ReceiversOffline,
+                json!({
                     "fromPeer": message.from,
                     "convId": message.cid,
                     "offlinePeers": offline,
@@ -964,8 +968,8 @@ impl<S: Storage> Hub<S> {
                     "timestamp": message.timestamp,
                     "mentionAll": message.mention_all,
                     "mentionOfflinePeers": mentioned,
-                })),
-            });
+                }),
+            ));
         }
     }
 
@@ -1027,27 +1031,4 @@ impl Offline {
 /// The `_conversationStarted` parameters.
 pub(super) fn started_params(cid: &str) -> Value {
     json!({ "convId": cid })
-}
-
-/// Answers a deciding hook's refusal. `reason` is the protocol's name of `code`; the app's code
-/// and detail go in `appCode` and `appMsg` (and `detail`).
-pub(super) fn rejected_reply(
-    command: &GenericCommand,
-    code: ErrorCode,
-    app_code: Option<i32>,
-    detail: Option<String>,
-) -> GenericCommand {
-    if command.command_type() == Some(CommandType::Direct) {
-        return GenericCommand::reply_to(command, CommandType::Ack).with(chinwag_protocol::AckCommand {
-            code: Some(code.code()),
-            reason: Some(code.name().into()),
-            app_code,
-            app_msg: detail,
-            ..Default::default()
-        });
-    }
-    let mut error = code.to_command(detail.clone());
-    error.app_code = app_code;
-    error.app_msg = detail;
-    GenericCommand::reply_to(command, CommandType::Error).with(error)
 }

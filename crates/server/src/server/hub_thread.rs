@@ -126,7 +126,10 @@ fn run<S: Storage>(
             match next {
                 HubEvent::Open(conn, handle, source_ip) => {
                     conns.insert(conn, handle);
-                    hub.set_source_ip(conn, source_ip);
+                    // Kept for the hooks' `sourceIP` only: nothing to keep without an engine.
+                    if hooks.is_some() {
+                        hub.set_source_ip(conn, source_ip);
+                    }
                     inputs.push(Input::Connected(conn));
                 }
                 HubEvent::Command(conn, command) => {
